@@ -1,0 +1,166 @@
+"""Run-mode configuration.
+
+`load_config()` picks the class named by ``WEIXIU_ENV`` (embedded, production, testing) and
+fills it from the environment. Production refuses to start with a missing or weak secret, so a
+misconfigured deploy fails at boot instead of at the first signed token.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        if required:
+            raise ConfigError(f"environment variable {name} is required in this mode")
+        return default
+    return value.strip()
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(f"{name}={value} is outside {minimum}..{maximum}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the common ``postgres://`` spellings and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    TIMEZONE = "Asia/Shanghai"
+    JSON_AS_ASCII = False
+    # Uploads (xlsx imports, later photos) are bounded before they reach a view.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    DEFAULT_PAGE_SIZE = 10
+    MAX_PAGE_SIZE = 100
+    TOKEN_MAX_AGE_SECONDS = 12 * 3600
+    IMPORT_MAX_ROWS = 20_000
+    EXPORT_MAX_ROWS = 100_000
+    RQ_QUEUES = ("default",)
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = env_str("SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
+            env_str("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'weixiu.db'}"
+        )
+        self.REDIS_URL = env_str("REDIS_URL")
+        # The device QR codes encode links under this origin; stickers outlive deploys, so
+        # production must name it explicitly.
+        self.PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+class EmbeddedConfig(BaseConfig):
+    """A laptop or a demo: SQLite file, embedded Redis, demo data, local simulators."""
+
+    ENV_NAME = "embedded"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _embedded_secret()
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key-not-for-production"
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(env_str("WEIXIU_TEST_DATABASE_URL") or "sqlite://")
+        self.REDIS_URL = env_str("WEIXIU_TEST_REDIS_URL")
+        self.PUBLIC_BASE_URL = "https://weixiu.test"
+        if self.SQLALCHEMY_DATABASE_URI == "sqlite://":
+            # One in-memory database shared by every connection of the test process.
+            from sqlalchemy.pool import StaticPool
+
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                "poolclass": StaticPool,
+                "connect_args": {"check_same_thread": False},
+            }
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        secret = env_str("SECRET_KEY", required=True)
+        if len(secret) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(env_str("DATABASE_URL", required=True))
+        self.REDIS_URL = env_str("REDIS_URL", required=True)
+        self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", required=True).rstrip("/")
+        if not self.PUBLIC_BASE_URL.startswith("https://"):
+            raise ConfigError("PUBLIC_BASE_URL must be https in production (WeChat opens only https links)")
+        self.SESSION_COOKIE_SECURE = True
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "pool_size": env_int("DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
+        }
+
+
+MODES = {
+    "embedded": EmbeddedConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load_config(mode: str | None = None) -> BaseConfig:
+    name = mode or env_str("WEIXIU_ENV") or "embedded"
+    try:
+        config_class = MODES[name]
+    except KeyError:
+        raise ConfigError(f"WEIXIU_ENV must be one of {sorted(MODES)}, got {name!r}") from None
+    return config_class()
+
+
+def _embedded_secret() -> str:
+    """A per-checkout random secret so embedded sessions survive restarts without configuration."""
+    import secrets
+
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,13 @@
+"""The PC console's JSON API (/api/v1): what the equipment office and vendor admins use."""
+
+from flask import Blueprint
+
+api = Blueprint("console_api", __name__, url_prefix="/api/v1")
+
+from console_api import (  # noqa: E402,F401 - views register themselves on the blueprint
+    authorization_views,
+    device_views,
+    record_views,
+    session_views,
+    vendor_views,
+)

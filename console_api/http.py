@@ -1,0 +1,102 @@
+"""What every JSON view shares: the error envelope, the signed-in actor, the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from models import User, db
+from operations.accounts import user_for_token
+from operations.actors import Actor
+from operations.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RowErrors
+
+STATUS_BY_ERROR = {
+    InvalidInput: (422, "invalid_input"),
+    RowErrors: (422, "invalid_rows"),
+    NotFound: (404, "not_found"),
+    PermissionDenied: (403, "forbidden"),
+    Conflict: (409, "conflict"),
+}
+
+HTTP_MESSAGES = {
+    400: "请求格式错误",
+    401: "请先登录",
+    403: "无权执行此操作",
+    404: "资源不存在",
+    405: "不支持的请求方法",
+    413: "上传内容过大",
+    415: "不支持的内容类型",
+}
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    return jsonify({"error": {"code": code, "message": message, **extra}}), status
+
+
+def handle_domain_error(error: DomainError):
+    db.session.rollback()
+    status, code = STATUS_BY_ERROR.get(type(error), (400, "bad_request"))
+    extra = {}
+    if isinstance(error, InvalidInput):
+        extra["fields"] = error.fields
+    if isinstance(error, RowErrors):
+        extra["rows"] = error.rows
+    return error_response(status, code, error.message, **extra)
+
+
+def handle_http_error(error: HTTPException):
+    db.session.rollback()
+    if not request.path.startswith("/api/"):
+        return error
+    message = HTTP_MESSAGES.get(error.code, error.name)
+    return error_response(error.code, error.name.lower().replace(" ", "_"), message)
+
+
+def handle_unexpected_error(error: Exception):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "服务器内部错误，请稍后重试")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def current_actor() -> Actor:
+    return g.actor
+
+
+def signed_in(view: Callable) -> Callable:
+    """Resolve `Authorization: Bearer <token>` to an Actor in `g.actor`, or answer 401."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return error_response(401, "unauthorized", "请先登录")
+        try:
+            user = user_for_token(
+                token.strip(), current_app.config["SECRET_KEY"], current_app.config["TOKEN_MAX_AGE_SECONDS"]
+            )
+        except NotFound as expired:
+            return error_response(401, "unauthorized", expired.message)
+        g.user = user
+        g.actor = Actor.of(user)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_user() -> User:
+    return g.user
+
+
+def commit():
+    """The edge owns the transaction: one commit after the operation succeeded."""
+    db.session.commit()

@@ -1,0 +1,34 @@
+"""A device's 维修 / 保养 / 计量 records; vendors read only the kinds their authorization grants."""
+
+from flask import jsonify
+
+from console_api import api
+from console_api.http import commit, current_actor, signed_in
+from console_api.serializers import device_record_json
+from console_api.validation import Field, parse_body
+from models import RecordKind
+from operations import device_records
+
+RECORD_SCHEMA = {
+    "performed_on": Field("date", required=True),
+    "summary": Field("str", required=True, max_length=200),
+    "details": Field("str", max_length=4000),
+    "performed_by": Field("str", max_length=100),
+}
+KINDS = "<any(repair, maintenance, metrology):kind>"
+
+
+@api.get(f"/devices/<int:device_id>/records/{KINDS}")
+@signed_in
+def list_records(device_id: int, kind: str):
+    records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
+    return jsonify({"items": [device_record_json(record) for record in records]})
+
+
+@api.post(f"/devices/<int:device_id>/records/{KINDS}")
+@signed_in
+def add_record(device_id: int, kind: str):
+    body = parse_body(RECORD_SCHEMA)
+    record = device_records.add_device_record(current_actor(), device_id, kind=RecordKind(kind), **body)
+    commit()
+    return jsonify(device_record_json(record)), 201

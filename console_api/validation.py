@@ -1,0 +1,187 @@
+"""Validation of JSON bodies and query strings at the edge.
+
+A schema is a dict of field name -> Field. `parse_body` rejects malformed JSON, non-objects,
+unknown fields, wrong types and oversized strings, collecting every field's reason (in Chinese)
+into one InvalidInput, so the client can show them all at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import request
+
+from operations.errors import InvalidInput
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # str, int, bool, date, object, enum, int_list, enum_list
+    required: bool = False
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    enum: type[enum.Enum] | None = None
+    nullable: bool = True
+    max_items: int = 1000
+
+    def parse(self, value: Any) -> Any:
+        """The typed value, or raise ValueError with the reason."""
+        if value is None:
+            if self.required or not self.nullable:
+                raise ValueError("必填")
+            return None
+        parser = getattr(self, f"_parse_{self.kind}")
+        return parser(value)
+
+    def _parse_str(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            raise ValueError("应为文本")
+        value = value.strip()
+        if _CONTROL_CHARS.search(value):
+            raise ValueError("包含不允许的控制字符")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValueError(f"最多 {self.max_length} 个字符")
+        if value == "":
+            if self.required:
+                raise ValueError("必填")
+            return None
+        return value
+
+    def _parse_int(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("应为整数")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"不能小于 {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"不能大于 {self.maximum}")
+        return value
+
+    def _parse_bool(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError("应为 true 或 false")
+        return value
+
+    def _parse_object(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise ValueError("应为对象")
+        return value
+
+    def _parse_date(self, value: Any) -> date:
+        return parse_date(value)
+
+    def _parse_enum(self, value: Any) -> enum.Enum:
+        try:
+            return self.enum(value)
+        except ValueError:
+            allowed = "、".join(member.value for member in self.enum)
+            raise ValueError(f"取值应为 {allowed} 之一") from None
+
+    def _parse_int_list(self, value: Any) -> list[int]:
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            raise ValueError("应为整数列表")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 项")
+        return value
+
+    def _parse_enum_list(self, value: Any) -> list[enum.Enum]:
+        if not isinstance(value, list):
+            raise ValueError("应为列表")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 项")
+        return [self._parse_enum(item) for item in value]
+
+
+def parse_date(value: Any) -> date:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("日期格式应为 YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("不是有效的日期") from None
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise InvalidInput({"body": "请求体应为 JSON（Content-Type: application/json）"})
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput({"body": "JSON 格式错误"})
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "JSON 应为对象"})
+    return body
+
+
+def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
+    """Typed values for the fields present (all required ones unless `partial`)."""
+    errors: dict[str, str] = {}
+    for name in data:
+        if name not in schema:
+            errors[name] = "不支持的字段"
+    parsed: dict[str, Any] = {}
+    for name, field in schema.items():
+        if name not in data:
+            if field.required and not partial:
+                errors[name] = "必填"
+            continue
+        try:
+            parsed[name] = field.parse(data[name])
+        except ValueError as reason:
+            errors[name] = str(reason)
+    if errors:
+        raise InvalidInput(errors)
+    return parsed
+
+
+def parse_body(schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
+    return parse_fields(json_body(), schema, partial=partial)
+
+
+def query_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,9}", raw):
+        raise InvalidInput({name: "应为正整数"})
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"{minimum} 到 {maximum}" if maximum is not None else f"不小于 {minimum}"
+        raise InvalidInput({name: f"取值应为 {bound}"})
+    return value
+
+
+def query_str(name: str, max_length: int = 100) -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return Field("str", max_length=max_length).parse(raw)
+    except ValueError as reason:
+        raise InvalidInput({name: str(reason)}) from None
+
+
+def query_enum(name: str, enum_type: type[enum.Enum]):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return Field("enum", enum=enum_type).parse(raw)
+    except ValueError as reason:
+        raise InvalidInput({name: str(reason)}) from None
+
+
+def query_bool(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise InvalidInput({name: "应为 true 或 false"})

@@ -1,0 +1,47 @@
+"""Workers run every job inside the app's context, by construction.
+
+The worker is started from the app's CLI (or the embedded runner) with the app in hand; the
+job class enters that app's context around `perform`, so job code can use the database session
+and config like a view does, and the session is cleaned up after each job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
+
+_app: Flask | None = None
+
+
+class AppContextJob(Job):
+    def perform(self):
+        if _app is None:
+            raise RuntimeError("jobs.runtime.bind_app(app) was not called before running jobs")
+        with _app.app_context():
+            logging.getLogger("weixiu.jobs").info("job %s %s", self.id, self.func_name)
+            try:
+                return super().perform()
+            finally:
+                from models import db
+
+                db.session.remove()
+
+
+def bind_app(app: Flask) -> None:
+    global _app
+    _app = app
+
+
+def make_worker(app: Flask, queue_names, *, simple: bool = False) -> Worker:
+    """A worker for these queues; `simple` runs jobs in-process (embedded mode, tests)."""
+    from jobs.queues import job_queues
+
+    bind_app(app)
+    with app.app_context():
+        connection = job_queues.redis()
+    worker_class = SimpleWorker if simple else Worker
+    queues = [Queue(name, connection=connection, job_class=AppContextJob) for name in queue_names]
+    return worker_class(queues, connection=connection, job_class=AppContextJob)

@@ -1,0 +1,67 @@
+"""The one scheduler: each minute (Asia/Shanghai wall clock, stored as UTC), enqueue the due work.
+
+Several schedulers may run (a restart overlaps the old one, or two are started by mistake):
+each minute's work is claimed with SET NX in Redis, and enqueued with a job id derived from the
+minute and `unique=True`, so a minute's jobs exist once whoever ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import Flask
+from rq.exceptions import DuplicateJobError
+
+from jobs import heartbeat
+from jobs.queues import job_queues
+from operations.clock import now_utc
+
+log = logging.getLogger("weixiu.scheduler")
+
+# (name, function) pairs run every minute; later issues add the alert sweep and the outbox relay.
+EVERY_MINUTE: list[tuple[str, Callable]] = [("heartbeat", heartbeat.record_worker_heartbeat)]
+CLAIM_TTL_SECONDS = 24 * 3600
+
+
+def minute_key(moment: datetime) -> str:
+    return moment.strftime("%Y%m%d%H%M")
+
+
+def tick(moment: datetime | None = None) -> list[str]:
+    """Enqueue this minute's jobs unless another scheduler already did; returns the job ids."""
+    moment = moment or now_utc()
+    key = minute_key(moment)
+    redis = job_queues.redis()
+    redis.set(heartbeat.SCHEDULER_KEY, moment.isoformat())
+    if not redis.set(f"weixiu:scheduler:claim:{key}", "1", nx=True, ex=CLAIM_TTL_SECONDS):
+        return []
+    queue = job_queues.queue("default")
+    enqueued = []
+    for name, function in EVERY_MINUTE:
+        job_id = f"{name}-{key}"
+        try:
+            queue.enqueue(function, job_id=job_id, unique=True, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+        except DuplicateJobError:
+            continue
+        enqueued.append(job_id)
+    return enqueued
+
+
+def run_forever(app: Flask, stop: Callable[[], bool] = lambda: False) -> None:
+    """Tick at the start of every minute until `stop()` says so."""
+    with app.app_context():
+        while not stop():
+            try:
+                ids = tick()
+                if ids:
+                    log.info("scheduled %s", ", ".join(ids))
+            except Exception:  # Redis down: keep ticking, the next minute retries.
+                log.exception("scheduler tick failed")
+            now = now_utc()
+            next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+            deadline = time.monotonic() + (next_minute - now).total_seconds()
+            while not stop() and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))

@@ -1,0 +1,28 @@
+"""Persistent state, one module per aggregate. Importing this package registers every table."""
+
+from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
+from models.db import db
+from models.device import ArchiveStatus, Device
+from models.device_record import DeviceRecord, RecordKind
+from models.institution import Department, Institution
+from models.user import Role, User
+from models.vendor import Invitation, InvitationStatus, Vendor
+
+__all__ = [
+    "ArchiveStatus",
+    "Authorization",
+    "AuthorizationEvent",
+    "AuthorizationEventKind",
+    "Department",
+    "Device",
+    "DeviceRecord",
+    "Institution",
+    "Invitation",
+    "InvitationStatus",
+    "RecordKind",
+    "Role",
+    "Scope",
+    "User",
+    "Vendor",
+    "db",
+]

@@ -1,0 +1,85 @@
+"""设备档案 (device archive)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.db import UTCDateTime, db, utcnow
+
+
+class ArchiveStatus(enum.StrEnum):
+    IN_ARCHIVE = "in_archive"
+    SUSPENDED = "suspended"
+    SCRAPPED = "scrapped"
+
+
+ARCHIVE_STATUS_LABELS = {
+    ArchiveStatus.IN_ARCHIVE: "在档",
+    ArchiveStatus.SUSPENDED: "停用",
+    ArchiveStatus.SCRAPPED: "报废",
+}
+
+# The columns a keyword search looks in; kept lower-cased in `search_text`.
+SEARCHABLE_FIELDS = (
+    "name",
+    "unique_code",
+    "model",
+    "asset_code",
+    "serial_number",
+    "brand",
+    "manufacturer",
+    "udi",
+    "category",
+)
+
+
+class Device(db.Model):
+    __tablename__ = "devices"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "unique_code"),
+        Index("ix_devices_institution_department", "institution_id", "department_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False)
+    unique_code: Mapped[str] = mapped_column(String(20), nullable=False)  # 唯一码
+    # An unguessable, never-changing token: the QR sticker's link is built from it.
+    link_token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    archive_status: Mapped[ArchiveStatus] = mapped_column(
+        Enum(ArchiveStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+        default=ArchiveStatus.IN_ARCHIVE,
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)  # 设备名称
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), nullable=False)  # 所属科室
+    category: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 设备类型
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 规格型号
+    asset_code: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 设备编码
+    unit: Mapped[str | None] = mapped_column(String(20), nullable=True)  # 单位
+    brand: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 设备品牌
+    origin: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 产地
+    manufacturer: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 生产厂家
+    serial_number: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 序列号
+    warranty_type: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 质保类型
+    udi: Mapped[str | None] = mapped_column(String(100), nullable=True)  # UDI码
+    manufactured_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 生产日期
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 质保到期日
+    purchased_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 购买日期
+    installed_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 安装日期
+    metrology_method: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 计量方式
+    maintenance_method: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 保养方式
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)  # 设备描述
+    search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+
+    def refresh_search_text(self) -> None:
+        self.search_text = " ".join(
+            str(value).lower() for field in SEARCHABLE_FIELDS if (value := getattr(self, field))
+        )

@@ -1,0 +1,56 @@
+"""Platform accounts. An account belongs to exactly one organisation: an institution or a vendor."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.db import UTCDateTime, db, utcnow
+
+
+class Role(enum.StrEnum):
+    EQUIPMENT_MANAGER = "equipment_manager"  # 设备科 / institution admin
+    INSTITUTION_ENGINEER = "institution_engineer"  # the hospital's own engineers
+    CLINICIAN = "clinician"  # 临床科室
+    VENDOR_ADMIN = "vendor_admin"  # 服务商管理员
+    VENDOR_ENGINEER = "vendor_engineer"  # 服务商工程师
+
+    @property
+    def is_vendor_side(self) -> bool:
+        return self in (Role.VENDOR_ADMIN, Role.VENDOR_ENGINEER)
+
+
+ROLE_LABELS = {
+    Role.EQUIPMENT_MANAGER: "设备科管理员",
+    Role.INSTITUTION_ENGINEER: "院内工程师",
+    Role.CLINICIAN: "临床科室",
+    Role.VENDOR_ADMIN: "服务商管理员",
+    Role.VENDOR_ENGINEER: "服务商工程师",
+}
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("(institution_id IS NULL) <> (vendor_id IS NULL)", name="exactly_one_organisation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), nullable=True, index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), nullable=True, index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    # Bumped on sign-out and password change: every token signed with the old value stops working.
+    token_version: Mapped[int] = mapped_column(nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

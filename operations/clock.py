@@ -1,0 +1,39 @@
+"""Time. Stored in UTC; the calendar (authorization days, send times) is Asia/Shanghai's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731 - swapped by `frozen`
+
+
+def now_utc() -> datetime:
+    return _now()
+
+
+def today_local() -> date:
+    """Today's date in Asia/Shanghai: the day an authorization starts and ends on."""
+    return now_utc().astimezone(LOCAL_TZ).date()
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.astimezone(LOCAL_TZ)
+
+
+@contextmanager
+def frozen(moment: datetime) -> Iterator[None]:
+    """Pin the clock (tests, replays). The moment must carry a zone."""
+    global _now
+    if moment.tzinfo is None:
+        raise ValueError("frozen() needs an aware datetime")
+    previous = _now
+    _now = lambda: moment  # noqa: E731
+    try:
+        yield
+    finally:
+        _now = previous

@@ -1,0 +1,194 @@
+"""Demo data from the reference guides: 医疗机构测试1, its departments and devices 000027–000036,
+服务商测试1 (invited and accepted), the manager 张三 and a few colleagues.
+
+Dates are relative to the day of loading, so the demo's authorization is in force whenever
+the demo is started; the guide's 000035 authorization (2021-12-30 ~ 2026-01-30) is kept as
+history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from models import (
+    Authorization,
+    AuthorizationEvent,
+    AuthorizationEventKind,
+    Department,
+    Institution,
+    Invitation,
+    InvitationStatus,
+    RecordKind,
+    Role,
+    Scope,
+    db,
+)
+from models.db import utcnow
+from operations.accounts import create_user
+from operations.actors import Actor
+from operations.authorizations import Terms, authorize_devices
+from operations.clock import today_local
+from operations.device_records import add_device_record
+from operations.devices import create_device
+from operations.vendors import register_vendor
+
+DEMO_PASSWORD = "weixiu123"
+INSTITUTION = "医疗机构测试1"
+VENDOR = "服务商测试1"
+DEPARTMENTS = ("口腔科", "CT室", "MR室", "影像中心", "PETMR室", "眼科", "设备科")
+# (唯一码, 设备名称, 规格型号, 所属科室) as listed in the vendor-association guide.
+DEVICES = (
+    ("000027", "环境监测用x-r辐射空气比释动能率仪", "JB4000", "影像中心"),
+    ("000028", "直读式x-r 辐射个人剂量当量 (率) 监测仪", "JB4020", "PETMR室"),
+    ("000029", "B-r检测仪", "JB4040", "影像中心"),
+    ("000030", "高压注射器", "Spectris Solaris EP", "MR室"),
+    ("000031", "高压注射器", "Spectris Solaris EP", "MR室"),
+    ("000032", "高压注射器", "Spectris Solaris D", "CT室"),
+    ("000033", "电动吸引器 (斯曼峰)", "YX9300", "口腔科"),
+    ("000034", "电动吸引器 (斯曼峰)", "YX9300", "口腔科"),
+    ("000035", "新华牌三次预真空灭菌器", "24升MOST-T", "口腔科"),
+    ("000036", "法国赛特力高频电刀", "25升MOST-T", "口腔科"),
+)
+ALL_SCOPES = frozenset(Scope)
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(select(func.count()).select_from(Institution)) == 0
+
+
+def load() -> dict:
+    institution = Institution(name=INSTITUTION, last_device_number=26)
+    db.session.add(institution)
+    db.session.flush()
+    departments = {}
+    for name in DEPARTMENTS:
+        department = Department(institution_id=institution.id, name=name)
+        db.session.add(department)
+        departments[name] = department
+    db.session.flush()
+
+    manager = create_user(
+        username="zhangsan",
+        password=DEMO_PASSWORD,
+        display_name="张三",
+        role=Role.EQUIPMENT_MANAGER,
+        institution_id=institution.id,
+        department_id=departments["设备科"].id,
+        phone="13800000001",
+    )
+    create_user(
+        username="wangyisheng",
+        password=DEMO_PASSWORD,
+        display_name="王医生",
+        role=Role.CLINICIAN,
+        institution_id=institution.id,
+        department_id=departments["口腔科"].id,
+        phone="13800000002",
+    )
+    create_user(
+        username="ligong",
+        password=DEMO_PASSWORD,
+        display_name="李工",
+        role=Role.INSTITUTION_ENGINEER,
+        institution_id=institution.id,
+        department_id=departments["设备科"].id,
+        phone="13800000003",
+    )
+    manager_actor = Actor.of(manager)
+
+    devices = {}
+    for code, name, model, department in DEVICES:
+        devices[code] = create_device(
+            manager_actor,
+            {"name": name, "model": model, "department_id": departments[department].id},
+            unique_code=code,
+        )
+
+    vendor = register_vendor(VENDOR, contact_name="赵经理", contact_phone="13900000001")
+    vendor_admin = create_user(
+        username="fuwushang1",
+        password=DEMO_PASSWORD,
+        display_name="赵经理",
+        role=Role.VENDOR_ADMIN,
+        vendor_id=vendor.id,
+        phone="13900000001",
+    )
+    create_user(
+        username="sungong",
+        password=DEMO_PASSWORD,
+        display_name="孙工",
+        role=Role.VENDOR_ENGINEER,
+        vendor_id=vendor.id,
+        phone="13900000002",
+    )
+    now = utcnow()
+    db.session.add(
+        Invitation(
+            institution_id=institution.id,
+            vendor_id=vendor.id,
+            status=InvitationStatus.ACCEPTED,
+            invited_by_id=manager.id,
+            invited_at=now,
+            responded_by_id=vendor_admin.id,
+            responded_at=now,
+        )
+    )
+    db.session.flush()
+
+    # The guide's 000035 link, long expired: history, written as it was recorded then.
+    expired = Authorization(
+        institution_id=institution.id,
+        device_id=devices["000035"].id,
+        vendor_id=vendor.id,
+        starts_on=date(2021, 12, 30),
+        ends_on=date(2026, 1, 30),
+        warn_enabled=True,
+        warn_days=18,
+        created_by_id=manager.id,
+    )
+    expired.scopes = ALL_SCOPES
+    db.session.add(expired)
+    db.session.flush()
+    db.session.add(
+        AuthorizationEvent(
+            authorization_id=expired.id,
+            kind=AuthorizationEventKind.CREATED,
+            actor_id=manager.id,
+            after={
+                "vendor_id": vendor.id,
+                "starts_on": "2021-12-30",
+                "ends_on": "2026-01-30",
+                "scopes": [s.value for s in Scope],
+                "warn_enabled": True,
+                "warn_days": 18,
+            },
+        )
+    )
+
+    today = today_local()
+    authorize_devices(
+        manager_actor,
+        [devices["000036"].id],
+        vendor.id,
+        Terms(today - timedelta(days=30), today + timedelta(days=335), ALL_SCOPES, True, 15),
+    )
+    add_device_record(
+        manager_actor,
+        devices["000036"].id,
+        kind=RecordKind.REPAIR,
+        performed_on=today - timedelta(days=12),
+        summary="输出功率不稳定，更换主控板",
+        performed_by="服务商测试1 孙工",
+    )
+    add_device_record(
+        manager_actor,
+        devices["000036"].id,
+        kind=RecordKind.MAINTENANCE,
+        performed_on=today - timedelta(days=20),
+        summary="季度保养：清洁、电极线检查、功能测试",
+        performed_by="服务商测试1 孙工",
+    )
+    db.session.flush()
+    return {"institution": INSTITUTION, "devices": len(DEVICES), "vendor": VENDOR, "manager": "zhangsan"}

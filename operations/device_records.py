@@ -1,0 +1,54 @@
+"""维修 / 保养 / 计量 records of a device, readable by vendors only within their scope."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from models import DeviceRecord, RecordKind, Role, Scope, db
+from models.device_record import RECORD_KIND_LABELS
+from operations.access import require_institution_staff, require_scope, visible_device
+from operations.actors import Actor
+
+RECORD_WRITERS = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
+
+
+def add_device_record(
+    actor: Actor,
+    device_id: int,
+    *,
+    kind: RecordKind,
+    performed_on: date,
+    summary: str,
+    details: str | None = None,
+    performed_by: str | None = None,
+) -> DeviceRecord:
+    """Enter a record by hand (history from paper, an outside metrology certificate)."""
+    require_institution_staff(actor, RECORD_WRITERS)
+    device, _ = visible_device(actor, device_id)
+    record = DeviceRecord(
+        institution_id=device.institution_id,
+        device_id=device.id,
+        kind=kind,
+        performed_on=performed_on,
+        summary=summary,
+        details=details,
+        performed_by=performed_by,
+        created_by_id=actor.user_id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def list_device_records(actor: Actor, device_id: int, kind: RecordKind) -> list[DeviceRecord]:
+    device, scopes = visible_device(actor, device_id)
+    require_scope(scopes, Scope(kind.value), RECORD_KIND_LABELS[kind])
+    return list(
+        db.session.scalars(
+            select(DeviceRecord)
+            .where(DeviceRecord.device_id == device.id, DeviceRecord.kind == kind)
+            .order_by(DeviceRecord.performed_on.desc(), DeviceRecord.id.desc())
+        )
+    )

@@ -1,0 +1,345 @@
+"""设备档案: create, edit, find, and bulk import of devices."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from models import ArchiveStatus, Authorization, Department, Device, Institution, Vendor, db
+from models.db import utcnow
+from operations.access import require_manager, visible_device, visible_devices
+from operations.actors import Actor
+from operations.clock import today_local
+from operations.departments import department_of_institution
+from operations.errors import Conflict, InvalidInput, NotFound, RowErrors
+
+# Fields a person edits on the 新增设备档案 / 修改 form (唯一码 is fixed once given).
+EDITABLE_FIELDS = (
+    "name",
+    "department_id",
+    "category",
+    "model",
+    "asset_code",
+    "unit",
+    "brand",
+    "origin",
+    "manufacturer",
+    "serial_number",
+    "warranty_type",
+    "udi",
+    "manufactured_on",
+    "warranty_ends_on",
+    "purchased_on",
+    "installed_on",
+    "metrology_method",
+    "maintenance_method",
+    "description",
+    "archive_status",
+)
+UNIQUE_CODE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
+UNIQUE_CODE_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+
+def format_unique_code(number: int) -> str:
+    return f"{number:0{UNIQUE_CODE_WIDTH}d}"
+
+
+def new_link_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _reserve_numbers(institution_id: int, count: int) -> list[int]:
+    """Atomically take the next `count` 唯一码 numbers; concurrent writers queue on the row."""
+    last = db.session.execute(
+        update(Institution)
+        .where(Institution.id == institution_id)
+        .values(last_device_number=Institution.last_device_number + count)
+        .returning(Institution.last_device_number)
+    ).scalar_one()
+    return list(range(last - count + 1, last + 1))
+
+
+def _note_manual_code(institution_id: int, code: str) -> None:
+    """A hand-given numeric code ahead of the sequence moves the sequence past it."""
+    if code.isdigit():
+        db.session.execute(
+            update(Institution)
+            .where(Institution.id == institution_id, Institution.last_device_number < int(code))
+            .values(last_device_number=int(code))
+        )
+
+
+def _existing_codes(institution_id: int, codes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(codes), 1000):
+        chunk = codes[start : start + 1000]
+        found.update(
+            db.session.scalars(
+                select(Device.unique_code).where(Device.institution_id == institution_id, Device.unique_code.in_(chunk))
+            )
+        )
+    return found
+
+
+def allocate_unique_codes(institution_id: int, count: int) -> list[str]:
+    """The next `count` free codes in sequence, skipping any that were given by hand."""
+    codes: list[str] = []
+    while len(codes) < count:
+        candidates = [format_unique_code(n) for n in _reserve_numbers(institution_id, count - len(codes))]
+        taken = _existing_codes(institution_id, candidates)
+        codes.extend(code for code in candidates if code not in taken)
+    return codes
+
+
+def _check_unique_code(institution_id: int, code: str) -> None:
+    if not UNIQUE_CODE_PATTERN.match(code):
+        raise InvalidInput({"unique_code": "唯一码只能包含数字、字母和短横线，最长20位"})
+    if _existing_codes(institution_id, [code]):
+        raise Conflict(f"唯一码 {code} 已存在")
+
+
+def _apply(device: Device, institution_id: int, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput({name: "不支持的字段" for name in sorted(unknown)})
+    if "department_id" in fields:
+        department_of_institution(institution_id, fields["department_id"])
+    for name, value in fields.items():
+        setattr(device, name, value)
+    device.refresh_search_text()
+
+
+def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None = None) -> Device:
+    """Add a device to the archive; 唯一码 is the next in sequence unless one is given."""
+    require_manager(actor)
+    institution_id = actor.institution_id
+    for required in ("name", "department_id"):
+        if not fields.get(required):
+            raise InvalidInput({required: "必填"})
+    if unique_code:
+        _check_unique_code(institution_id, unique_code)
+        _note_manual_code(institution_id, unique_code)
+    else:
+        unique_code = allocate_unique_codes(institution_id, 1)[0]
+    device = Device(
+        institution_id=institution_id,
+        unique_code=unique_code,
+        link_token=new_link_token(),
+        archive_status=ArchiveStatus.IN_ARCHIVE,
+        created_by_id=actor.user_id,
+        updated_by_id=actor.user_id,
+    )
+    _apply(device, institution_id, fields)
+    db.session.add(device)
+    db.session.flush()
+    return device
+
+
+def update_device(actor: Actor, device_id: int, fields: dict[str, Any]) -> Device:
+    require_manager(actor)
+    device, _ = visible_device(actor, device_id)
+    for required in ("name", "department_id"):
+        if required in fields and not fields[required]:
+            raise InvalidInput({required: "必填"})
+    _apply(device, actor.institution_id, fields)
+    device.updated_by_id = actor.user_id
+    device.updated_at = utcnow()
+    db.session.flush()
+    return device
+
+
+def get_device(actor: Actor, device_id: int):
+    """The device and the scopes the actor holds on it (all of them for institution users)."""
+    return visible_device(actor, device_id)
+
+
+def device_by_link_token(token: str) -> Device:
+    device = db.session.scalar(select(Device).where(Device.link_token == token))
+    if device is None:
+        raise NotFound("设备不存在")
+    return device
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _outsourced_clause(day):
+    """The device has an authorization that is in force or still to come."""
+    return (
+        select(Authorization.id)
+        .where(
+            Authorization.device_id == Device.id,
+            Authorization.cancelled_at.is_(None),
+            Authorization.ends_on >= day,
+        )
+        .exists()
+    )
+
+
+def filtered_devices(
+    actor: Actor,
+    *,
+    keyword: str | None = None,
+    department_id: int | None = None,
+    archive_status: ArchiveStatus | None = None,
+    outsourced: bool | None = None,
+):
+    query = visible_devices(actor)
+    if keyword:
+        query = query.where(Device.search_text.like(f"%{_escape_like(keyword.lower())}%", escape="\\"))
+    if department_id is not None:
+        query = query.where(Device.department_id == department_id)
+    if archive_status is not None:
+        query = query.where(Device.archive_status == archive_status)
+    if outsourced is not None:
+        clause = _outsourced_clause(today_local())
+        query = query.where(clause if outsourced else ~clause)
+    return query
+
+
+def list_devices(actor: Actor, *, page: int, per_page: int, **filters) -> Page:
+    """One page of the archive, newest first. A page past the end raises NotFound."""
+    query = filtered_devices(actor, **filters)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    last_page = max(1, -(-total // per_page))
+    if page > last_page:
+        raise NotFound(f"页码超出范围（共 {last_page} 页）")
+    items = list(db.session.scalars(query.order_by(Device.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
+def iter_devices(actor: Actor, **filters) -> Iterator[Device]:
+    """Every matching device in 唯一码 order, streamed (exports)."""
+    query = filtered_devices(actor, **filters).order_by(Device.unique_code)
+    yield from db.session.scalars(query.execution_options(yield_per=1000))
+
+
+def department_names(institution_id: int) -> dict[int, str]:
+    rows = db.session.execute(select(Department.id, Department.name).where(Department.institution_id == institution_id))
+    return dict(rows.all())
+
+
+def vendor_names_by_device(device_ids: list[int]) -> dict[int, list[str]]:
+    """维保服务商 column: vendors with an authorization in force or still to come, per device."""
+    if not device_ids:
+        return {}
+    rows = db.session.execute(
+        select(Authorization.device_id, Vendor.name)
+        .join(Vendor, Vendor.id == Authorization.vendor_id)
+        .where(
+            Authorization.device_id.in_(device_ids),
+            Authorization.cancelled_at.is_(None),
+            Authorization.ends_on >= today_local(),
+        )
+        .order_by(Authorization.starts_on)
+    )
+    names: dict[int, list[str]] = {}
+    for device_id, name in rows:
+        if name not in names.setdefault(device_id, []):
+            names[device_id].append(name)
+    return names
+
+
+def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, update_existing: bool = False) -> dict:
+    """Import parsed workbook rows, all or nothing.
+
+    Each row is (row number, fields) where fields hold `department` (a name), an optional
+    `unique_code`, and EDITABLE_FIELDS values already typed by the edge. A row whose 唯一码
+    exists is an error unless `update_existing`, in which case it updates that device.
+    Raises RowErrors listing every bad row; otherwise returns the counts.
+    """
+    require_manager(actor)
+    institution_id = actor.institution_id
+    departments = {name: department_id for department_id, name in department_names(institution_id).items()}
+    given_codes = [fields["unique_code"] for _, fields in rows if fields.get("unique_code")]
+    existing = {
+        device.unique_code: device
+        for start in range(0, len(given_codes), 1000)
+        for device in db.session.scalars(
+            select(Device).where(
+                Device.institution_id == institution_id,
+                Device.unique_code.in_(given_codes[start : start + 1000]),
+            )
+        )
+    }
+    errors: list[dict] = []
+    seen_codes: dict[str, int] = {}
+    prepared: list[tuple[dict[str, Any], str | None]] = []
+    for row_number, raw in rows:
+        fields = dict(raw)
+        code = fields.pop("unique_code", None)
+        department_name = fields.pop("department", None)
+        reasons = []
+        if department_name not in departments:
+            reasons.append(f"所属科室“{department_name}”不存在" if department_name else "所属科室必填")
+        else:
+            fields["department_id"] = departments[department_name]
+        if not fields.get("name"):
+            reasons.append("设备名称必填")
+        if code:
+            if not UNIQUE_CODE_PATTERN.match(code):
+                reasons.append("唯一码只能包含数字、字母和短横线，最长20位")
+            elif code in seen_codes:
+                reasons.append(f"唯一码 {code} 与第 {seen_codes[code]} 行重复")
+            elif code in existing and not update_existing:
+                reasons.append(f"唯一码 {code} 已存在")
+            seen_codes.setdefault(code, row_number)
+        if reasons:
+            errors.append({"row": row_number, "reasons": reasons})
+        else:
+            prepared.append((fields, code))
+    if errors:
+        raise RowErrors(errors)
+
+    updated = 0
+    to_create: list[tuple[dict[str, Any], str | None]] = []
+    for fields, code in prepared:
+        if code in existing:
+            device = existing[code]
+            _apply(device, institution_id, {k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+            device.updated_by_id = actor.user_id
+            device.updated_at = utcnow()
+            updated += 1
+        else:
+            to_create.append((fields, code))
+    for _, code in to_create:
+        if code:
+            _note_manual_code(institution_id, code)
+    automatic = iter(allocate_unique_codes(institution_id, sum(1 for _, code in to_create if not code)))
+    now = utcnow()
+    values = []
+    for fields, code in to_create:
+        device = Device(
+            institution_id=institution_id,
+            unique_code=code or next(automatic),
+            link_token=new_link_token(),
+            archive_status=fields.pop("archive_status", None) or ArchiveStatus.IN_ARCHIVE,
+            created_by_id=actor.user_id,
+            updated_by_id=actor.user_id,
+            created_at=now,
+            updated_at=now,
+            **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS},
+        )
+        device.refresh_search_text()
+        values.append(
+            {column.key: getattr(device, column.key) for column in Device.__table__.columns if column.key != "id"}
+        )
+    # One multi-row INSERT per batch: 10,000 ORM adds would take several times longer.
+    for start in range(0, len(values), 1000):
+        db.session.execute(insert(Device), values[start : start + 1000])
+    db.session.flush()
+    return {"created": len(values), "updated": updated}

@@ -1,0 +1,39 @@
+"""Errors the domain raises; each edge maps them to its own answer (HTTP status, bot reply)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class. `message` is shown to a person, so it is written in Chinese."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the actor may not know that it exists."""
+
+
+class PermissionDenied(DomainError):
+    """The actor can see the thing but may not do this to it."""
+
+
+class Conflict(DomainError):
+    """The request is well-formed but clashes with the current state."""
+
+
+class InvalidInput(DomainError):
+    """One or more fields break a rule; `fields` maps each field to its reason."""
+
+    def __init__(self, fields: dict[str, str], message: str = "提交的内容有误") -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class RowErrors(DomainError):
+    """A bulk input (a workbook) has bad rows; nothing was written."""
+
+    def __init__(self, rows: list[dict], message: str = "导入文件中有错误，未导入任何数据") -> None:
+        super().__init__(message)
+        self.rows = rows

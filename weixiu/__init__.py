@@ -1,0 +1,1 @@
+"""The service's wiring: app factory, CLI, run modes. Nothing here holds domain logic."""

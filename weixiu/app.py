@@ -1,0 +1,46 @@
+"""The app factory only wires: config, extensions, blueprints, error handlers, CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from config import load_config
+from config.settings import PROJECT_ROOT
+from jobs.queues import job_queues
+from models import db
+from models.db import configure_sqlite
+
+migrate = Migrate(directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+
+def create_app(mode: str | None = None, configure: Callable[[Flask], None] | None = None) -> Flask:
+    """Build the app for `mode` (default: WEIXIU_ENV); `configure` lets tests adjust config first."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.from_object(load_config(mode))
+    app.json.ensure_ascii = False
+    if configure is not None:
+        configure(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db)
+    job_queues.init_app(app)
+
+    from console_api import api
+    from console_api.http import register_error_handlers
+    from miniprogram_api.device_link import device_link
+    from weixiu.cli import register_commands
+    from weixiu.health import health
+
+    app.register_blueprint(api)
+    app.register_blueprint(health)
+    app.register_blueprint(device_link)
+    register_error_handlers(app)
+    register_commands(app)
+    return app

