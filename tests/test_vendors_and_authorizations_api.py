@@ -229,7 +229,7 @@ def test_foreign_devices_and_authorizations_are_404(hospital, factory, client):
 
 def test_revoking_a_vendor_with_open_authorizations_is_refused(hospital):
     api, device = hospital["api"], hospital["devices"][0]
-    vendor_id, invitation_id, vendor_api = invite_and_accept(hospital)
+    vendor_id, invitation_id, _ = invite_and_accept(hospital)
     created = api.post("/api/v1/authorizations", json={"device_ids": [device.id], "vendor_id": vendor_id, **terms()})
     refused = api.post(f"/api/v1/invitations/{invitation_id}/revoke")
     assert refused.status_code == 409 and "1 条" in refused.get_json()["error"]["message"]
