@@ -12,23 +12,13 @@ from models.user import ROLE_LABELS
 from models.vendor import INVITATION_STATUS_LABELS
 from operations.authorizations import STATE_LABELS, state_of
 from operations.clock import to_local
+from operations.devices import EDITABLE_FIELDS
 
-ARCHIVE_FIELDS = (
-    "category",
-    "model",
-    "asset_code",
-    "unit",
-    "brand",
-    "origin",
-    "manufacturer",
-    "serial_number",
-    "warranty_type",
-    "udi",
-    "metrology_method",
-    "maintenance_method",
-    "description",
-)
 DATE_FIELDS = ("manufactured_on", "warranty_ends_on", "purchased_on", "installed_on")
+# The 档案资料 a vendor sees only with the archive scope: every form field but the identity ones.
+ARCHIVE_FIELDS = tuple(
+    field for field in EDITABLE_FIELDS if field not in (*DATE_FIELDS, "name", "department_id", "archive_status")
+)
 
 
 def moment(value: datetime | None) -> str | None:

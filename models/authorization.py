@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, string_enum, utcnow
 
 
 class Scope(enum.StrEnum):
@@ -81,7 +81,7 @@ class AuthorizationEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     authorization_id: Mapped[int] = mapped_column(ForeignKey("authorizations.id"), nullable=False, index=True)
     kind: Mapped[AuthorizationEventKind] = mapped_column(
-        Enum(AuthorizationEventKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        string_enum(AuthorizationEventKind),
         nullable=False,
     )
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)

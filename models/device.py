@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, string_enum, utcnow
 
 
 class ArchiveStatus(enum.StrEnum):
@@ -50,7 +50,7 @@ class Device(db.Model):
     # An unguessable, never-changing token: the QR sticker's link is built from it.
     link_token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
     archive_status: Mapped[ArchiveStatus] = mapped_column(
-        Enum(ArchiveStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        string_enum(ArchiveStatus),
         nullable=False,
         default=ArchiveStatus.IN_ARCHIVE,
     )

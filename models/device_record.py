@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, string_enum, utcnow
 
 
 class RecordKind(enum.StrEnum):
@@ -32,7 +32,7 @@ class DeviceRecord(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), nullable=False)
     kind: Mapped[RecordKind] = mapped_column(
-        Enum(RecordKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        string_enum(RecordKind),
         nullable=False,
     )
     performed_on: Mapped[date] = mapped_column(Date, nullable=False)

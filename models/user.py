@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -44,7 +44,7 @@ class User(db.Model):
     display_name: Mapped[str] = mapped_column(String(50), nullable=False)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e]),
+        string_enum(Role, 30),
         nullable=False,
     )
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), nullable=True, index=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, string_enum, utcnow
 
 
 class Vendor(db.Model):
@@ -46,7 +46,7 @@ class Invitation(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False, index=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), nullable=False, index=True)
     status: Mapped[InvitationStatus] = mapped_column(
-        Enum(InvitationStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        string_enum(InvitationStatus),
         nullable=False,
         default=InvitationStatus.PENDING,
     )

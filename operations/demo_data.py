@@ -52,6 +52,16 @@ DEVICES = (
     ("000036", "法国赛特力高频电刀", "25升MOST-T", "口腔科"),
 )
 ALL_SCOPES = frozenset(Scope)
+# (username, 姓名, role, 科室, phone); every demo account signs in with DEMO_PASSWORD.
+INSTITUTION_STAFF = (
+    ("zhangsan", "张三", Role.EQUIPMENT_MANAGER, "设备科", "13800000001"),
+    ("wangyisheng", "王医生", Role.CLINICIAN, "口腔科", "13800000002"),
+    ("ligong", "李工", Role.INSTITUTION_ENGINEER, "设备科", "13800000003"),
+)
+VENDOR_STAFF = (
+    ("fuwushang1", "赵经理", Role.VENDOR_ADMIN, "13900000001"),
+    ("sungong", "孙工", Role.VENDOR_ENGINEER, "13900000002"),
+)
 
 
 def database_is_empty() -> bool:
@@ -69,33 +79,18 @@ def load() -> dict:
         departments[name] = department
     db.session.flush()
 
-    manager = create_user(
-        username="zhangsan",
-        password=DEMO_PASSWORD,
-        display_name="张三",
-        role=Role.EQUIPMENT_MANAGER,
-        institution_id=institution.id,
-        department_id=departments["设备科"].id,
-        phone="13800000001",
-    )
-    create_user(
-        username="wangyisheng",
-        password=DEMO_PASSWORD,
-        display_name="王医生",
-        role=Role.CLINICIAN,
-        institution_id=institution.id,
-        department_id=departments["口腔科"].id,
-        phone="13800000002",
-    )
-    create_user(
-        username="ligong",
-        password=DEMO_PASSWORD,
-        display_name="李工",
-        role=Role.INSTITUTION_ENGINEER,
-        institution_id=institution.id,
-        department_id=departments["设备科"].id,
-        phone="13800000003",
-    )
+    staff = {}
+    for username, display_name, role, department, phone in INSTITUTION_STAFF:
+        staff[username] = create_user(
+            username=username,
+            password=DEMO_PASSWORD,
+            display_name=display_name,
+            role=role,
+            institution_id=institution.id,
+            department_id=departments[department].id,
+            phone=phone,
+        )
+    manager = staff["zhangsan"]
     manager_actor = Actor.of(manager)
 
     devices = {}
@@ -107,22 +102,18 @@ def load() -> dict:
         )
 
     vendor = register_vendor(VENDOR, contact_name="赵经理", contact_phone="13900000001")
-    vendor_admin = create_user(
-        username="fuwushang1",
-        password=DEMO_PASSWORD,
-        display_name="赵经理",
-        role=Role.VENDOR_ADMIN,
-        vendor_id=vendor.id,
-        phone="13900000001",
-    )
-    create_user(
-        username="sungong",
-        password=DEMO_PASSWORD,
-        display_name="孙工",
-        role=Role.VENDOR_ENGINEER,
-        vendor_id=vendor.id,
-        phone="13900000002",
-    )
+    vendor_staff = {
+        username: create_user(
+            username=username,
+            password=DEMO_PASSWORD,
+            display_name=display_name,
+            role=role,
+            vendor_id=vendor.id,
+            phone=phone,
+        )
+        for username, display_name, role, phone in VENDOR_STAFF
+    }
+    vendor_admin = vendor_staff["fuwushang1"]
     now = utcnow()
     db.session.add(
         Invitation(
