@@ -1,1 +1,86 @@
 """导出Excel / 设备档案导入: the archive as .xlsx, the import template, and the import."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, current_app, jsonify, request
+
+from console_api import api
+from console_api.device_views import list_filters
+from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_devices, write_devices, write_template
+from console_api.http import commit, current_actor, signed_in
+from models import db
+from operations import devices
+from operations.access import require_institution_staff, require_manager
+from operations.errors import InvalidInput, RowErrors
+
+IMPORT_MODES = ("create", "update")
+
+
+def xlsx_attachment(data: bytes, filename: str, ascii_filename: str) -> Response:
+    """The workbook as a download. The Chinese name travels in RFC 5987's filename*; the plain
+    filename is for the rare client that ignores it (werkzeug's own fallback would be ".xlsx")."""
+    response = Response(data, mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_filename}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api.get("/devices/export.xlsx")
+@signed_in
+def export_devices():
+    """导出Excel: the archive list's filters, every matching device in 唯一码 order."""
+    actor = current_actor()
+    require_institution_staff(actor)
+    filters = list_filters()
+    limit = current_app.config["EXPORT_MAX_ROWS"]
+    # Refuse before building a workbook nobody can open comfortably.
+    total = devices.list_devices(actor, page=1, per_page=1, **filters).total
+    if total > limit:
+        raise InvalidInput({"export": f"共 {total} 台设备，一次最多导出 {limit} 台，请缩小筛选范围"})
+    names = devices.department_names(actor.institution_id)
+    data = write_devices(devices.iter_devices(actor, **filters), names)
+    return xlsx_attachment(data, "设备档案.xlsx", "devices.xlsx")
+
+
+@api.get("/devices/import-template.xlsx")
+@signed_in
+def device_import_template():
+    actor = current_actor()
+    require_institution_staff(actor)
+    names = [name for _, name in sorted(devices.department_names(actor.institution_id).items())]
+    return xlsx_attachment(write_template(names), "设备档案导入模板.xlsx", "device-import-template.xlsx")
+
+
+@api.post("/devices/import")
+@signed_in
+def import_devices():
+    """设备档案导入: multipart `file` (.xlsx) and `mode` = create (default) or update.
+
+    All or nothing: one 422 lists every bad row, the cells the edge could not read together
+    with the domain's reasons (unknown 科室, clashing 唯一码, ...).
+    """
+    actor = current_actor()
+    require_manager(actor)  # before reading a file the domain would refuse anyway
+    mode = request.form.get("mode") or "create"
+    if mode not in IMPORT_MODES:
+        raise InvalidInput({"mode": f"取值应为 {'、'.join(IMPORT_MODES)} 之一"})
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput({"file": "请上传文件"})
+    sheet = read_devices(upload.read(), max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    try:
+        counts = devices.import_devices(actor, sheet.rows, update_existing=mode == "update")
+        domain_errors = []
+    except RowErrors as error:
+        domain_errors = error.rows
+    errors = merge_row_errors(sheet.cell_errors, domain_errors)
+    if errors:
+        # The domain may have written the rows it found good; a bad cell anywhere undoes them.
+        db.session.rollback()
+        raise RowErrors(errors)
+    commit()
+    return jsonify(counts)

@@ -260,7 +260,8 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     Each row is (row number, fields) where fields hold `department` (a name), an optional
     `unique_code`, and EDITABLE_FIELDS values already typed by the edge. A row whose 唯一码
     exists is an error unless `update_existing`, in which case it updates that device.
-    Raises RowErrors listing every bad row; otherwise returns the counts.
+    Raises RowErrors listing every bad row; otherwise returns the counts (created, updated, and
+    unchanged: rows that matched a device and differed in nothing).
     """
     require_manager(actor)
     institution_id = actor.institution_id
@@ -305,12 +306,17 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     if errors:
         raise RowErrors(errors)
 
-    updated = 0
+    updated = unchanged = 0
     to_create: list[tuple[dict[str, Any], str | None]] = []
     for fields, code in prepared:
         if code in existing:
             device = existing[code]
-            _apply(device, institution_id, {k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+            # Only what differs: re-importing an export must not stamp every row as edited.
+            changes = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and getattr(device, k) != v}
+            if not changes:
+                unchanged += 1
+                continue
+            _apply(device, institution_id, changes)
             device.updated_by_id = actor.user_id
             device.updated_at = utcnow()
             updated += 1
@@ -342,4 +348,4 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     for start in range(0, len(values), 1000):
         db.session.execute(insert(Device), values[start : start + 1000])
     db.session.flush()
-    return {"created": len(values), "updated": updated}
+    return {"created": len(values), "updated": updated, "unchanged": unchanged}

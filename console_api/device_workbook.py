@@ -1,0 +1,433 @@
+"""设备档案 as .xlsx: the export, the import template, and reading an uploaded workbook.
+
+Edge code only. It turns devices into cells and cells into typed field values; what a row
+means (科室 by name, 唯一码 clashes, all or nothing) is decided by
+operations.devices.import_devices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from console_api.device_views import CREATE_SCHEMA
+from console_api.validation import Field
+from models import Department, Device
+from models.device import ARCHIVE_STATUS_LABELS
+from operations.devices import format_unique_code
+from operations.errors import InvalidInput
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET_TITLE = "设备档案"
+GUIDE_TITLE = "填写说明"
+NOT_A_WORKBOOK = "文件不是有效的 Excel 工作簿（.xlsx）"
+# 20,000 real rows unpack to a few dozen MB; a file claiming far more is a zip bomb, refused
+# before anything is inflated. (Blank rows parse at ~4 MB per second: this also bounds the time.)
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+DATE_TEXT = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})")
+STATUS_BY_LABEL = {label: status for status, label in ARCHIVE_STATUS_LABELS.items()}
+STATUS_CHOICES = "、".join(ARCHIVE_STATUS_LABELS.values())
+DATE_NOTE = "Excel 日期，或 YYYY-MM-DD、YYYY/MM/DD 格式的文本"
+TEMPLATE_ROWS = 10_000  # how far down the template's drop-downs reach
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # the header, as on the 新增设备档案 form
+    key: str  # the field name in import_devices' rows
+    kind: str  # text, date or status
+    note: str  # shown on the template's 填写说明 sheet
+    width: int = 14
+
+
+# The order of the 新增设备档案 form, then the status; export, template and import share it.
+COLUMNS = (
+    Column("唯一码", "unique_code", "text", "留空则自动生成；只能包含数字、字母和短横线", 10),
+    Column("设备名称", "name", "text", "", 24),
+    Column("所属科室", "department", "text", "须与本院科室名称一致（见下方科室列表）"),
+    Column("设备类型", "category", "text", ""),
+    Column("规格型号", "model", "text", "", 18),
+    Column("设备编码", "asset_code", "text", ""),
+    Column("单位", "unit", "text", "如：台、套", 8),
+    Column("设备品牌", "brand", "text", ""),
+    Column("产地", "origin", "text", "", 10),
+    Column("生产厂家", "manufacturer", "text", "", 20),
+    Column("序列号", "serial_number", "text", "", 16),
+    Column("质保类型", "warranty_type", "text", ""),
+    Column("UDI码", "udi", "text", "", 18),
+    Column("生产日期", "manufactured_on", "date", DATE_NOTE),
+    Column("质保到期日", "warranty_ends_on", "date", DATE_NOTE),
+    Column("购买日期", "purchased_on", "date", DATE_NOTE),
+    Column("安装日期", "installed_on", "date", DATE_NOTE),
+    Column("计量方式", "metrology_method", "text", ""),
+    Column("保养方式", "maintenance_method", "text", ""),
+    Column("设备描述", "description", "text", "", 30),
+    Column("在档状态", "archive_status", "status", f"{STATUS_CHOICES} 之一；留空为新设备记“在档”、已有设备不变", 10),
+)
+COLUMN_BY_LABEL = {column.label: column for column in COLUMNS}
+REQUIRED_LABELS = ("设备名称", "所属科室")
+# The edge's own rules for each text cell: the API's, so a workbook cannot store what the form refuses.
+TEXT_FIELDS = {
+    **CREATE_SCHEMA,
+    "department": Field("str", max_length=Department.__table__.c.name.type.length),
+}
+
+EXAMPLE_DEPARTMENT = "示例科室"
+EXAMPLE_ROW = {
+    "name": "高压注射器",
+    "department": EXAMPLE_DEPARTMENT,
+    "category": "放射设备",
+    "model": "Spectris Solaris EP",
+    "asset_code": "011",
+    "unit": "台",
+    "brand": "拜耳",
+    "origin": "美国",
+    "manufacturer": "拜耳医药保健有限公司",
+    "serial_number": "SN20210001",
+    "warranty_type": "原厂保修",
+    "udi": "(01)00643169007222",
+    "manufactured_on": date(2021, 3, 1),
+    "warranty_ends_on": date(2026, 3, 31),
+    "purchased_on": date(2021, 3, 15),
+    "installed_on": date(2021, 4, 1),
+    "metrology_method": "外部检定",
+    "maintenance_method": "厂家保养",
+    "description": "MR室使用",
+    "archive_status": "在档",
+}
+GUIDE_NOTES = (
+    "第 1 行是列名，请勿修改；第 2 行是示例，导入前请删除或改成真实数据。",
+    "列的顺序可以调整，不需要的列可以删除，但“设备名称”“所属科室”两列必须保留。",
+    "“新增”方式导入：唯一码已存在的行会报错。“更新”方式导入：唯一码已存在的行更新该设备，"
+    "表中的空白单元格会清空该项，表中没有的列保持不变；其余行新增。",
+    "任何一行有错误时整个文件都不会导入，请按提示修改后重新上传。",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _bold(sheet, text: str, color: str | None = None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, text)
+    cell.font = Font(bold=True, color=color)
+    return cell
+
+
+def _header_cells(sheet) -> list[WriteOnlyCell]:
+    # Red marks the columns the import cannot do without.
+    return [_bold(sheet, c.label, "C00000" if c.label in REQUIRED_LABELS else None) for c in COLUMNS]
+
+
+def _new_sheet(workbook: Workbook, title: str):
+    sheet = workbook.create_sheet(title)
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _text_cell(sheet, value: str):
+    """Text as text: openpyxl would turn a leading '=' into a formula and '#N/A' into an error."""
+    # The API refuses control characters, but a row written around it must not fail the export.
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith("=") or value in ERROR_CODES:
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def _row_cells(sheet, values: Iterable[Any]) -> list:
+    # Dates pass as they are: openpyxl stores them as Excel dates formatted yyyy-mm-dd.
+    return [_text_cell(sheet, value) if isinstance(value, str) else value for value in values]
+
+
+def _device_values(device: Device, departments: dict[int, str]) -> Iterator[Any]:
+    for column in COLUMNS:
+        if column.key == "department":
+            yield departments.get(device.department_id)
+        elif column.key == "archive_status":
+            yield ARCHIVE_STATUS_LABELS[device.archive_status]
+        else:
+            yield getattr(device, column.key)
+
+
+def _saved(workbook: Workbook) -> bytes:
+    # In memory: openpyxl spools the rows to disk, and even EXPORT_MAX_ROWS devices pack into ~12 MB.
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def write_devices(devices: Iterable[Device], departments: dict[int, str]) -> bytes:
+    """The archive as .xlsx, one device a row, streamed from `devices` (department names by id)."""
+    workbook = Workbook(write_only=True)
+    sheet = _new_sheet(workbook, SHEET_TITLE)
+    try:
+        sheet.append(_header_cells(sheet))
+        for device in devices:
+            sheet.append(_row_cells(sheet, _device_values(device, departments)))
+    except BaseException:
+        # Saving is the only public way to close a write-only sheet and delete its temporary
+        # file; without it a failed export (say, the database went away) leaks one per request.
+        with contextlib.suppress(Exception):
+            workbook.save(io.BytesIO())
+        raise
+    return _saved(workbook)
+
+
+def write_template(department_names: list[str]) -> bytes:
+    """The header, one example row, and a 填写说明 sheet listing the institution's 科室."""
+    workbook = Workbook(write_only=True)
+    sheet = _new_sheet(workbook, SHEET_TITLE)
+    guide = workbook.create_sheet(GUIDE_TITLE)
+    guide.column_dimensions["A"].width = 14
+    guide.column_dimensions["B"].width = 8
+    guide.column_dimensions["C"].width = 60
+
+    guide_rows: list[list] = [[_bold(guide, text) for text in ("列名", "必填", "说明")]]
+    for column in COLUMNS:
+        limit = TEXT_FIELDS[column.key].max_length if column.kind == "text" else None
+        note = "；".join(part for part in (column.note, f"最多 {limit} 个字符" if limit else "") if part)
+        guide_rows.append([column.label, "是" if column.label in REQUIRED_LABELS else "", note])
+    guide_rows += [[], [_bold(guide, "注意事项")], *([note] for note in GUIDE_NOTES), [], [_bold(guide, "本院科室")]]
+    first_department_row = len(guide_rows) + 1
+    guide_rows += [[name] for name in department_names]
+    for row in guide_rows:
+        guide.append(_row_cells(guide, row))
+
+    # Drop-downs spare typing and typos; they only check what is typed, never the import.
+    def drop_down(key: str, formula: str, **options) -> None:
+        letter = get_column_letter(next(i for i, column in enumerate(COLUMNS, 1) if column.key == key))
+        validation = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True, **options)
+        validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
+        sheet.data_validations.append(validation)
+
+    drop_down("archive_status", f'"{",".join(ARCHIVE_STATUS_LABELS.values())}"')
+    if department_names:
+        last_department_row = first_department_row + len(department_names) - 1
+        # A 科室 added after the download is still accepted: warn, do not block.
+        drop_down(
+            "department",
+            f"{quote_sheetname(GUIDE_TITLE)}!$A${first_department_row}:$A${last_department_row}",
+            errorStyle="warning",
+        )
+
+    sheet.append(_header_cells(sheet))
+    sheet.append(_row_cells(sheet, (EXAMPLE_ROW.get(column.key) for column in COLUMNS)))
+    return _saved(workbook)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class ParsedSheet:
+    """The rows import_devices takes, and the cells that could not be read (row -> label -> reason)."""
+
+    rows: list[tuple[int, dict[str, Any]]]
+    cell_errors: dict[int, dict[str, str]]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("应为文本")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel keeps every number as a float: 11.0 was typed as 11.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, date):
+        raise ValueError("应为文本（Excel 把它当成了日期，请将单元格设为文本后重新填写）")
+    raise ValueError("应为文本")
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        match = DATE_TEXT.fullmatch(value.strip())
+        if match:
+            try:
+                return date(int(match[1]), int(match[3]), int(match[4]))
+            except ValueError:
+                raise ValueError("不是有效的日期") from None
+    raise ValueError("日期格式应为 YYYY-MM-DD")
+
+
+def _as_status(value: Any):
+    status = STATUS_BY_LABEL.get(value.strip()) if isinstance(value, str) else None
+    if status is None:
+        raise ValueError(f"应为 {STATUS_CHOICES} 之一")
+    return status
+
+
+def _cell_value(column: Column, value: Any) -> Any:
+    """The typed value of a non-blank cell, or ValueError with the reason."""
+    if column.key == "unique_code" and _is_whole_number(value):
+        # Excel drops the leading zeros of a number typed into a General cell: 36 was 000036.
+        return format_unique_code(int(value))
+    if column.kind == "date":
+        return _as_date(value)
+    if column.kind == "status":
+        return _as_status(value)
+    return TEXT_FIELDS[column.key].parse(_as_text(value))
+
+
+def _is_whole_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 and float(value).is_integer()
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _open_sheet(data: bytes):
+    """The workbook (read-only) and its 设备档案 sheet, or InvalidInput when it is not an .xlsx."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        raise InvalidInput({"file": NOT_A_WORKBOOK}) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InvalidInput({"file": NOT_A_WORKBOOK})
+    try:
+        # data_only: a formula cell counts as the value Excel last computed for it.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises whatever its parser met (KeyError, XML errors, ...)
+        raise InvalidInput({"file": NOT_A_WORKBOOK}) from None
+    if not workbook.worksheets:
+        workbook.close()
+        raise InvalidInput({"file": NOT_A_WORKBOOK})
+    sheet = workbook[SHEET_TITLE] if SHEET_TITLE in workbook.sheetnames else workbook.worksheets[0]
+    # The size a sheet declares may be wrong (some tools write A1); read what is there.
+    sheet.reset_dimensions()
+    return workbook, sheet
+
+
+def _sheet_rows(sheet) -> Iterator[tuple]:
+    """The sheet's rows from row 1, gaps filled, so the n-th row yielded is Excel row n."""
+    rows = sheet.iter_rows(values_only=True)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # a malformed sheet part fails only when the parser reaches it
+            raise InvalidInput({"file": NOT_A_WORKBOOK}) from None
+        yield row
+
+
+def _read_header(header: tuple) -> dict[int, Column]:
+    """Column position -> Column, or InvalidInput naming missing, unknown or repeated columns."""
+    columns: dict[int, Column] = {}
+    unknown, repeated = [], []
+    for position, value in enumerate(header):
+        if _is_blank(value):
+            continue
+        label = str(value).strip()
+        column = COLUMN_BY_LABEL.get(label)
+        if column is None:
+            unknown.append(label)
+        elif column in columns.values():
+            repeated.append(label)
+        else:
+            columns[position] = column
+    present = {column.label for column in columns.values()}
+    problems = []
+    if missing := [label for label in REQUIRED_LABELS if label not in present]:
+        problems.append(f"缺少必填列：{'、'.join(missing)}")
+    if unknown:
+        problems.append(f"无法识别的列：{'、'.join(unknown)}")
+    if repeated:
+        problems.append(f"列重复：{'、'.join(repeated)}")
+    if problems:
+        raise InvalidInput({"file": "；".join(problems)})
+    return columns
+
+
+def _read_row(columns: dict[int, Column], values: tuple) -> tuple[dict[str, Any], dict[str, str]]:
+    """A non-blank row's fields and its unreadable cells (label -> reason)."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for position, column in columns.items():
+        value = values[position] if position < len(values) else None
+        if _is_blank(value):
+            # Blank clears the field on update; a blank 唯一码 / 在档状态 means "not given".
+            if column.key not in ("unique_code", "archive_status"):
+                fields[column.key] = None
+            continue
+        try:
+            fields[column.key] = _cell_value(column, value)
+        except ValueError as reason:
+            errors[column.label] = str(reason)
+    return fields, errors
+
+
+def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
+    """Parse an uploaded workbook: row 1 is the header, blank rows are skipped.
+
+    Every non-blank row is returned (its unreadable cells left out, so the domain can still
+    check the rest); the unreadable cells are in `cell_errors`. Whole-file problems (not an
+    .xlsx, bad header, data under no header, no data, too many rows) raise InvalidInput.
+    """
+    workbook, sheet = _open_sheet(data)
+    try:
+        rows = _sheet_rows(sheet)
+        columns = _read_header(next(rows, ()))
+        parsed: list[tuple[int, dict[str, Any]]] = []
+        cell_errors: dict[int, dict[str, str]] = {}
+        for row_number, values in enumerate(rows, start=2):
+            if all(_is_blank(value) for value in values):
+                continue
+            if len(parsed) == max_rows:
+                raise InvalidInput({"file": f"一次最多导入 {max_rows} 行，请分批导入"})
+            unnamed = [p for p, value in enumerate(values) if p not in columns and not _is_blank(value)]
+            if unnamed:
+                # Data under no header would be silently lost.
+                letters = "、".join(get_column_letter(p + 1) for p in unnamed)
+                raise InvalidInput({"file": f"第 {row_number} 行的 {letters} 列有内容，但该列没有列名"})
+            fields, errors = _read_row(columns, values)
+            if errors:
+                cell_errors[row_number] = errors
+            parsed.append((row_number, fields))
+    finally:
+        workbook.close()
+    if not parsed:
+        raise InvalidInput({"file": "文件中没有设备数据"})
+    return ParsedSheet(parsed, cell_errors)
+
+
+def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[dict]) -> list[dict]:
+    """One list of bad rows in row order: the cells' reasons, then the domain's.
+
+    The domain saw a row without its unreadable cells, so it may also call such a column
+    missing ("设备名称必填"); the cell's own reason says more, and the domain's is dropped.
+    Domain reasons begin with the column's label, which is what ties the two together.
+    """
+    reasons = {row: [f"{label}：{reason}" for label, reason in cells.items()] for row, cells in cell_errors.items()}
+    for entry in domain_rows:
+        failed = cell_errors.get(entry["row"], {})
+        extra = [reason for reason in entry["reasons"] if not any(reason.startswith(label) for label in failed)]
+        if extra:
+            reasons.setdefault(entry["row"], []).extend(extra)
+    return [{"row": row, "reasons": reasons[row]} for row in sorted(reasons)]
