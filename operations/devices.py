@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Text, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 
 from models import ArchiveStatus, Authorization, Department, Device, Institution, Vendor, db
 from models.db import utcnow
@@ -173,6 +174,13 @@ def device_by_link_token(token: str) -> Device:
     return device
 
 
+SHORT_KEYWORD_LENGTH = 2
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -200,7 +208,12 @@ def filtered_devices(
 ):
     query = visible_devices(actor)
     if keyword:
-        query = query.where(Device.search_text.like(f"%{_escape_like(keyword.lower())}%", escape="\\"))
+        needle = keyword.lower()
+        query = query.where(Device.search_text.like(f"%{_escape_like(needle)}%", escape="\\"))
+        if len(needle) <= SHORT_KEYWORD_LENGTH and " " not in needle and _on_postgresql():
+            # Trigrams cannot serve 1–2 character keywords; migration 0002's gram index can.
+            grams = func.weixiu_search_grams(Device.search_text, type_=postgresql.ARRAY(Text))
+            query = query.where(grams.contains([needle]))
     if department_id is not None:
         query = query.where(Device.department_id == department_id)
     if archive_status is not None:
