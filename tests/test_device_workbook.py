@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from models import ArchiveStatus, Role
+from operations.devices import EDITABLE_FIELDS
 
 HEADERS = [
     "唯一码",
@@ -35,27 +36,7 @@ HEADERS = [
     "在档状态",
 ]
 # Every archive field but the department, which is compared by name across institutions.
-ARCHIVE_FIELDS = (
-    "name",
-    "category",
-    "model",
-    "asset_code",
-    "unit",
-    "brand",
-    "origin",
-    "manufacturer",
-    "serial_number",
-    "warranty_type",
-    "udi",
-    "manufactured_on",
-    "warranty_ends_on",
-    "purchased_on",
-    "installed_on",
-    "metrology_method",
-    "maintenance_method",
-    "description",
-    "archive_status",
-)
+ARCHIVE_FIELDS = tuple(field for field in EDITABLE_FIELDS if field != "department_id")
 DEPARTMENTS = ("口腔科", "CT室", "眼科", "PETMR室")
 NOT_A_WORKBOOK = "文件不是有效的 Excel 工作簿（.xlsx）"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
