@@ -76,7 +76,7 @@ def list_devices():
     # Vendor users see devices of several institutions; name each device's own department.
     institution_ids = {device.institution_id for device in page.items} or {actor.institution_id}
     names = {k: v for institution_id in institution_ids for k, v in devices.department_names(institution_id).items()}
-    vendors = devices.vendor_names_by_device([device.id for device in page.items])
+    vendors = devices.vendor_names_by_device(actor, [device.id for device in page.items])
     return jsonify(
         {
             "items": [device_summary_json(d, names, vendors.get(d.id, [])) for d in page.items],

@@ -246,11 +246,14 @@ def department_names(institution_id: int) -> dict[int, str]:
     return dict(rows.all())
 
 
-def vendor_names_by_device(device_ids: list[int]) -> dict[int, list[str]]:
-    """维保服务商 column: vendors with an authorization in force or still to come, per device."""
+def vendor_names_by_device(actor: Actor, device_ids: list[int]) -> dict[int, list[str]]:
+    """维保服务商 column: vendors with an authorization in force or still to come, per device.
+
+    A vendor's users see only their own vendor there, not who else serves the device.
+    """
     if not device_ids:
         return {}
-    rows = db.session.execute(
+    query = (
         select(Authorization.device_id, Vendor.name)
         .join(Vendor, Vendor.id == Authorization.vendor_id)
         .where(
@@ -260,6 +263,9 @@ def vendor_names_by_device(device_ids: list[int]) -> dict[int, list[str]]:
         )
         .order_by(Authorization.starts_on)
     )
+    if actor.is_vendor_side:
+        query = query.where(Authorization.vendor_id == actor.vendor_id)
+    rows = db.session.execute(query)
     names: dict[int, list[str]] = {}
     for device_id, name in rows:
         if name not in names.setdefault(device_id, []):

@@ -124,3 +124,18 @@ def test_a_vendor_authorized_by_two_institutions_sees_both_and_only_those(factor
 
     assert listed_ids(engineer) == {device_a.id, device_b.id}
     assert engineer.get(f"/api/v1/devices/{unrelated.id}").status_code == 404
+
+
+def test_a_vendor_sees_only_itself_in_the_vendor_column(factory, client):
+    institution = factory.institution()
+    manager = factory.api(client, factory.manager(institution))
+    repair_vendor = factory.accepted_vendor(institution, "维修服务商")
+    metrology_vendor = factory.accepted_vendor(institution, "计量服务商")
+    engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=repair_vendor))
+    device = factory.device(institution)
+    today = today_local()
+    factory.authorization(device, repair_vendor, starts_on=today, ends_on=today, scopes={Scope.REPAIR})
+    factory.authorization(device, metrology_vendor, starts_on=today, ends_on=today, scopes={Scope.METROLOGY})
+
+    assert manager.get("/api/v1/devices").get_json()["items"][0]["vendors"] == ["维修服务商", "计量服务商"]
+    assert engineer.get("/api/v1/devices").get_json()["items"][0]["vendors"] == ["维修服务商"]
