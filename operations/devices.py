@@ -261,7 +261,7 @@ def vendor_names_by_device(actor: Actor, device_ids: list[int]) -> dict[int, lis
             Authorization.cancelled_at.is_(None),
             Authorization.ends_on >= today_local(),
         )
-        .order_by(Authorization.starts_on)
+        .order_by(Authorization.starts_on, Authorization.id)
     )
     if actor.is_vendor_side:
         query = query.where(Authorization.vendor_id == actor.vendor_id)
