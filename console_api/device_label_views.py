@@ -16,7 +16,7 @@ from console_api.device_labels import (
     qr_png,
     qr_svg,
 )
-from console_api.http import current_actor, signed_in
+from console_api.http import current_actor, file_response, signed_in
 from console_api.links import device_link_url
 from console_api.validation import query_int
 from models import Institution, db
@@ -32,14 +32,6 @@ _ID = re.compile(r"[1-9]\d{0,8}")
 QR_CACHE_CONTROL = "private, max-age=3600"
 
 
-def _qr_response(body: bytes | str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Cache-Control"] = QR_CACHE_CONTROL
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def _filename(device, extension: str) -> str:
     # 唯一码 is [0-9A-Za-z-] by rule; filter anyway so the header can never be broken by it.
     safe_code = re.sub(r"[^0-9A-Za-z-]", "", device.unique_code) or str(device.id)
@@ -51,14 +43,26 @@ def _filename(device, extension: str) -> str:
 def device_qrcode_png(device_id: int):
     size = query_int("size", PNG_DEFAULT_SIZE, minimum=PNG_MIN_SIZE, maximum=PNG_MAX_SIZE)
     device, _ = devices.get_device(current_actor(), device_id)
-    return _qr_response(qr_png(device_link_url(device), size), "image/png", _filename(device, "png"))
+    return file_response(
+        qr_png(device_link_url(device), size),
+        "image/png",
+        filename=_filename(device, "png"),
+        inline=True,
+        cache_control=QR_CACHE_CONTROL,
+    )
 
 
 @api.get("/devices/<int:device_id>/qrcode.svg")
 @signed_in
 def device_qrcode_svg(device_id: int):
     device, _ = devices.get_device(current_actor(), device_id)
-    return _qr_response(qr_svg(device_link_url(device)), "image/svg+xml", _filename(device, "svg"))
+    return file_response(
+        qr_svg(device_link_url(device)),
+        "image/svg+xml",
+        filename=_filename(device, "svg"),
+        inline=True,
+        cache_control=QR_CACHE_CONTROL,
+    )
 
 
 def parse_ids() -> list[int]:

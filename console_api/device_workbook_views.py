@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, current_app, jsonify, request
+from flask import current_app, jsonify, request
 
 from console_api import api
 from console_api.device_views import list_filters
 from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_devices, write_devices, write_template
-from console_api.http import commit, current_actor, signed_in
+from console_api.http import commit, current_actor, file_response, signed_in
 from models import db
 from operations import devices
 from operations.access import require_institution_staff, require_manager
 from operations.errors import InvalidInput, RowErrors
 
 IMPORT_MODES = ("create", "update")
-
-
-def xlsx_attachment(data: bytes, filename: str, ascii_filename: str) -> Response:
-    """The workbook as a download. The Chinese name travels in RFC 5987's filename*; the plain
-    filename is for the rare client that ignores it (werkzeug's own fallback would be ".xlsx")."""
-    response = Response(data, mimetype=XLSX_MIMETYPE)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_filename}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @api.get("/devices/export.xlsx")
@@ -43,7 +30,7 @@ def export_devices():
         raise InvalidInput({"export": f"共 {total} 台设备，一次最多导出 {limit} 台，请缩小筛选范围"})
     names = devices.department_names(actor.institution_id)
     data = write_devices(devices.iter_devices(actor, **filters), names)
-    return xlsx_attachment(data, "设备档案.xlsx", "devices.xlsx")
+    return file_response(data, XLSX_MIMETYPE, filename="设备档案.xlsx", ascii_filename="devices.xlsx")
 
 
 @api.get("/devices/import-template.xlsx")
@@ -52,7 +39,12 @@ def device_import_template():
     actor = current_actor()
     require_institution_staff(actor)
     names = [name for _, name in sorted(devices.department_names(actor.institution_id).items())]
-    return xlsx_attachment(write_template(names), "设备档案导入模板.xlsx", "device-import-template.xlsx")
+    return file_response(
+        write_template(names),
+        XLSX_MIMETYPE,
+        filename="设备档案导入模板.xlsx",
+        ascii_filename="device-import-template.xlsx",
+    )
 
 
 @api.post("/devices/import")

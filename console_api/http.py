@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import quote
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from models import User, db
@@ -100,3 +101,26 @@ def current_user() -> User:
 def commit():
     """The edge owns the transaction: one commit after the operation succeeded."""
     db.session.commit()
+
+
+def file_response(
+    body: bytes | str,
+    mimetype: str,
+    *,
+    filename: str,
+    ascii_filename: str | None = None,
+    inline: bool = False,
+    cache_control: str = "private, no-store",
+) -> Response:
+    """A download. A non-ASCII name travels in RFC 5987's filename*; `ascii_filename` is for
+    the rare client that ignores it (werkzeug's own fallback would drop every Chinese letter)."""
+    disposition = "inline" if inline else "attachment"
+    fallback = ascii_filename or filename
+    header = f'{disposition}; filename="{fallback}"'
+    if fallback != filename:
+        header += f"; filename*=UTF-8''{quote(filename)}"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = header
+    response.headers["Cache-Control"] = cache_control
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
