@@ -1,6 +1,7 @@
 """Persistent state, one module per aggregate. Importing this package registers every table."""
 
 from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
+from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
 from models.device import ArchiveStatus, Device
 from models.device_record import DeviceRecord, RecordKind
@@ -13,9 +14,14 @@ __all__ = [
     "Authorization",
     "AuthorizationEvent",
     "AuthorizationEventKind",
+    "Credential",
+    "CredentialAttachment",
+    "CredentialDevice",
+    "CredentialKind",
     "Department",
     "Device",
     "DeviceRecord",
+    "Gender",
     "Institution",
     "Invitation",
     "InvitationStatus",

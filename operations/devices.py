@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, func, insert, select, update
@@ -18,6 +17,7 @@ from operations.actors import Actor
 from operations.clock import today_local
 from operations.departments import department_of_institution
 from operations.errors import Conflict, InvalidInput, NotFound, RowErrors
+from operations.paging import Page, escape_like, paginate
 
 # Fields a person edits on the 新增设备档案 / 修改 form (唯一码 is fixed once given).
 EDITABLE_FIELDS = (
@@ -44,14 +44,6 @@ EDITABLE_FIELDS = (
 )
 UNIQUE_CODE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 UNIQUE_CODE_WIDTH = 6
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
 
 
 def format_unique_code(number: int) -> str:
@@ -181,10 +173,6 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _outsourced_clause(day):
     """The device has an authorization that is in force or still to come."""
     return (
@@ -209,7 +197,7 @@ def filtered_devices(
     query = visible_devices(actor)
     if keyword:
         needle = keyword.lower()
-        query = query.where(Device.search_text.like(f"%{_escape_like(needle)}%", escape="\\"))
+        query = query.where(Device.search_text.like(f"%{escape_like(needle)}%", escape="\\"))
         if len(needle) <= SHORT_KEYWORD_LENGTH and " " not in needle and _on_postgresql():
             # Trigrams cannot serve 1–2 character keywords; migration 0002's gram index can.
             grams = func.weixiu_search_grams(Device.search_text, type_=postgresql.ARRAY(Text))
@@ -226,13 +214,7 @@ def filtered_devices(
 
 def list_devices(actor: Actor, *, page: int, per_page: int, **filters) -> Page:
     """One page of the archive, newest first. A page past the end raises NotFound."""
-    query = filtered_devices(actor, **filters)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    last_page = max(1, -(-total // per_page))
-    if page > last_page:
-        raise NotFound(f"页码超出范围（共 {last_page} 页）")
-    items = list(db.session.scalars(query.order_by(Device.id.desc()).limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, total, page, per_page)
+    return paginate(filtered_devices(actor, **filters), Device.id.desc(), page=page, per_page=per_page)
 
 
 def iter_devices(actor: Actor, **filters) -> Iterator[Device]:

@@ -1,0 +1,331 @@
+"""What the simulators remember: every request received, queued faults, and the simulated world.
+
+One state object per simulator. Flask serves requests from several threads (and a test thread
+reads the state while a request is in flight), so every read and write goes through one lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# A demo runs for days; keep memory bounded.
+MAX_RECORDS = 2000
+
+
+@dataclass
+class Record:
+    id: int
+    time: str
+    endpoint: str
+    method: str
+    payload: Any
+    status: int
+    response: Any
+    note: str | None = None
+
+
+@dataclass
+class Fault:
+    """What the next `times` calls to `endpoint` answer instead of the normal answer.
+
+    `delay` is applied first; then `status` (an HTTP error), else `errcode` (WeChat) or
+    `code` (Aliyun) as a business error; a fault with only `delay` lets the call proceed normally.
+    """
+
+    endpoint: str
+    times: int = 1
+    delay: float = 0.0
+    status: int | None = None
+    errcode: int | None = None
+    errmsg: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, 0.0) or key == "times"}
+
+
+class SimulatorState:
+    """Request log and fault queue, shared by every simulator."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._records: list[Record] = []
+        self._faults: list[Fault] = []
+
+    # -- request log -------------------------------------------------------------------------
+    def record(
+        self, endpoint: str, method: str, payload: Any, status: int, response: Any, note: str | None = None
+    ) -> Record:
+        with self.lock:
+            entry = Record(
+                id=next(self._ids),
+                time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+                endpoint=endpoint,
+                method=method,
+                payload=payload,
+                status=status,
+                response=response,
+                note=note,
+            )
+            self._records.append(entry)
+            del self._records[:-MAX_RECORDS]
+            return entry
+
+    def records(self, endpoint: str | None = None) -> list[Record]:
+        """Oldest first (the order tests reason in); the HTML page reverses it."""
+        with self.lock:
+            return [r for r in self._records if endpoint is None or r.endpoint == endpoint]
+
+    def count(self, endpoint: str) -> int:
+        return len(self.records(endpoint))
+
+    # -- faults ------------------------------------------------------------------------------
+    def inject(self, endpoint: str, *, times: int = 1, **fields: Any) -> Fault:
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        fault = Fault(endpoint=endpoint, times=times, **fields)
+        if fault.delay < 0 or fault.delay > 120:
+            raise ValueError("delay must be between 0 and 120 seconds")
+        if fault.status is not None and not 400 <= fault.status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        with self.lock:
+            self._faults.append(fault)
+        return fault
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """Consume one use of the oldest fault queued for `endpoint`."""
+        with self.lock:
+            for fault in self._faults:
+                if fault.endpoint == endpoint:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def faults(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [fault.as_dict() for fault in self._faults]
+
+    def reset(self) -> None:
+        with self.lock:
+            self._records.clear()
+            self._faults.clear()
+
+
+def new_id(nbytes: int = 12) -> str:
+    return secrets.token_hex(nbytes)
+
+
+@dataclass
+class WeChatUser:
+    openid: str
+    follows: bool = True  # False: template messages answer 43004, user/info says subscribe 0
+    refuses_subscribe: bool = False  # True: subscribe messages answer 43101
+    unionid: str | None = None
+    subscribe_time: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class Token:
+    appid: str
+    expires_at: float
+    stable: bool
+
+
+class WeChatState(SimulatorState):
+    """The WeChat side: apps and their secrets, access tokens, users, one-time codes.
+
+    Unknown openids behave as followers who accept subscribe messages, so a demo works without
+    set-up; tests mark the exceptions with `set_user`.
+    """
+
+    def __init__(self, apps: dict[str, str] | None = None, token_ttl: int = 7200) -> None:
+        super().__init__()
+        self.apps = dict(apps or {"wx-sim-official": "sim-official-secret", "wx-sim-miniprogram": "sim-mini-secret"})
+        self.token_ttl = token_ttl
+        self._clear_world()
+
+    def _clear_world(self) -> None:
+        self._tokens: dict[str, Token] = {}
+        self._current: dict[tuple[str, bool], str] = {}  # (appid, stable) -> token
+        self._users: dict[str, WeChatUser] = {}
+        self._login_codes: dict[str, dict[str, str]] = {}
+        self._phone_codes: dict[str, str] = {}
+        self._used_codes: set[str] = set()  # a second use answers 40163, an unknown code 40029
+        self._dedupe: dict[tuple[str, str], int] = {}  # (touser, client_msg_id) -> msgid
+        self._msgids = itertools.count(int(time.time()) * 1000)
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self._clear_world()
+
+    # -- tokens ------------------------------------------------------------------------------
+    def issue_token(self, appid: str, *, stable: bool = False, force: bool = False) -> tuple[str, int]:
+        """/cgi-bin/token always issues a new token and kills the previous one; stable_token
+        hands out the current one until it expires (or force_refresh). The two are independent."""
+        with self.lock:
+            now = time.time()
+            current = self._current.get((appid, stable))
+            if stable and not force and current and self._tokens[current].expires_at > now:
+                return current, int(self._tokens[current].expires_at - now)
+            if current:
+                self._tokens.pop(current, None)
+            token = f"SIM_{'STABLE_' if stable else ''}{new_id(24)}"
+            self._tokens[token] = Token(appid=appid, expires_at=now + self.token_ttl, stable=stable)
+            self._current[(appid, stable)] = token
+            return token, self.token_ttl
+
+    def check_token(self, token: str | None) -> tuple[str | None, int]:
+        """(appid, 0) for a valid token, else (None, errcode)."""
+        if not token:
+            return None, 41001
+        with self.lock:
+            found = self._tokens.get(token)
+            if found is None:
+                return None, 40001
+            if found.expires_at <= time.time():
+                return None, 42001
+            return found.appid, 0
+
+    def expire_tokens(self) -> None:
+        """Let every token run out now (tests of the 42001 path)."""
+        with self.lock:
+            for token in self._tokens.values():
+                token.expires_at = 0
+
+    # -- users -------------------------------------------------------------------------------
+    def set_user(
+        self,
+        openid: str,
+        *,
+        follows: bool | None = None,
+        refuses_subscribe: bool | None = None,
+        unionid: str | None = None,
+    ) -> WeChatUser:
+        with self.lock:
+            user = self._users.setdefault(openid, WeChatUser(openid=openid))
+            if follows is not None:
+                user.follows = follows
+            if refuses_subscribe is not None:
+                user.refuses_subscribe = refuses_subscribe
+            if unionid is not None:
+                user.unionid = unionid
+            return user
+
+    def user(self, openid: str) -> WeChatUser:
+        with self.lock:
+            return self._users.get(openid) or WeChatUser(openid=openid)
+
+    def users(self) -> list[WeChatUser]:
+        with self.lock:
+            return list(self._users.values())
+
+    # -- one-time codes ----------------------------------------------------------------------
+    def issue_login_code(
+        self,
+        openid: str,
+        *,
+        code: str | None = None,
+        unionid: str | None = None,
+        session_key: str | None = None,
+    ) -> str:
+        """A code as wx.login() would hand the mini-program; jscode2session accepts it once."""
+        code = code or new_id(16)
+        with self.lock:
+            entry = {"openid": openid, "session_key": session_key or new_id(12)}
+            if unionid:
+                entry["unionid"] = unionid
+            self._login_codes[code] = entry
+        return code
+
+    def redeem_login_code(self, code: str) -> dict[str, str] | None:
+        with self.lock:
+            found = self._login_codes.pop(code, None)
+            if found is not None:
+                self._used_codes.add(code)
+            return found
+
+    def issue_phone_code(self, phone: str, *, code: str | None = None) -> str:
+        """A code as getPhoneNumber hands the mini-program; getuserphonenumber accepts it once."""
+        code = code or new_id(16)
+        with self.lock:
+            self._phone_codes[code] = phone
+        return code
+
+    def redeem_phone_code(self, code: str) -> str | None:
+        with self.lock:
+            found = self._phone_codes.pop(code, None)
+            if found is not None:
+                self._used_codes.add(code)
+            return found
+
+    def code_was_used(self, code: str) -> bool:
+        with self.lock:
+            return code in self._used_codes
+
+    # -- message ids -------------------------------------------------------------------------
+    def message_id(self, touser: str, client_msg_id: str | None) -> tuple[int, bool]:
+        """(msgid, duplicate): the same touser + client_msg_id gets the first message's msgid."""
+        with self.lock:
+            if client_msg_id and (touser, client_msg_id) in self._dedupe:
+                return self._dedupe[(touser, client_msg_id)], True
+            msgid = next(self._msgids)
+            if client_msg_id:
+                self._dedupe[(touser, client_msg_id)] = msgid
+            return msgid, False
+
+
+class SmsState(SimulatorState):
+    """The Aliyun side: access keys, and which sign names / templates the account owns.
+
+    `sign_names` / `templates` None accepts any (a demo does not need to register them);
+    a template given with parameter names requires exactly those keys in TemplateParam.
+    """
+
+    def __init__(
+        self,
+        access_keys: dict[str, str] | None = None,
+        sign_names: Iterable[str] | None = None,
+        templates: dict[str, Iterable[str]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.access_keys = dict(access_keys or {"sim-access-key-id": "sim-access-key-secret"})
+        self.sign_names = set(sign_names) if sign_names is not None else None
+        self.templates = {code: set(names) for code, names in templates.items()} if templates is not None else None
+        self._clear_world()
+
+    def _clear_world(self) -> None:
+        self._nonces: dict[str, float] = {}
+        self._biz_ids = itertools.count(int(time.time()) * 1000)
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self._clear_world()
+
+    def use_nonce(self, nonce: str, window: float) -> bool:
+        """False when the nonce was already used within `window` seconds (a replay)."""
+        with self.lock:
+            now = time.time()
+            for old, seen in list(self._nonces.items()):
+                if now - seen > window:
+                    del self._nonces[old]
+            if nonce in self._nonces:
+                return False
+            self._nonces[nonce] = now
+            return True
+
+    def biz_id(self) -> str:
+        with self.lock:
+            return f"{next(self._biz_ids)}^0"
