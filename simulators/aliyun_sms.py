@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, request
 
-from simulators.control import control_blueprint
+from simulators.control import control_blueprint, simulator_app
 from simulators.state import SmsState
 
 ACTION = "SendSms"
@@ -82,10 +82,7 @@ def sign(method: str, params: dict[str, str], secret: str) -> str:
 
 def create_aliyun_sms_simulator(state: SmsState | None = None) -> Flask:
     state = state if state is not None else SmsState()
-    app = Flask("simulators.aliyun_sms")
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False  # answer fields in the order the real API does
-    app.extensions["simulator_state"] = state
+    app = simulator_app("simulators.aliyun_sms", state)
 
     def authenticate(params: dict[str, str], signature: str | None) -> None:
         for name in ("AccessKeyId", "Action", "Version", "SignatureNonce", "Timestamp", "SignatureMethod"):

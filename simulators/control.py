@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template_string, request
+from flask import Blueprint, Flask, Response, jsonify, redirect, render_template_string, request
 
 from simulators.state import SimulatorState
 
@@ -42,6 +42,15 @@ form{margin:.5em 0}input{width:7em}
 <td>{{ r.method }} {{ r.endpoint }}{% if r.note %}<br><em>{{ r.note }}</em>{% endif %}</td><td>{{ r.status }}</td>
 <td><pre>{{ r.payload }}</pre></td><td><pre>{{ r.response }}</pre></td></tr>
 {% endfor %}</table></body></html>"""
+
+
+def simulator_app(name: str, state: SimulatorState) -> Flask:
+    """The Flask app a simulator is built on, holding its state."""
+    app = Flask(name)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False  # answer fields in the order the real API does
+    app.extensions["simulator_state"] = state
+    return app
 
 
 def _pretty(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import qrcode
 from flask import Flask, Response, jsonify, request
 
-from simulators.control import control_blueprint
+from simulators.control import control_blueprint, simulator_app
 from simulators.state import WeChatState, new_id
 
 TOKEN = "/cgi-bin/token"
@@ -85,10 +85,7 @@ class WeChatError(Exception):
 
 def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
     state = state if state is not None else WeChatState()
-    app = Flask("simulators.wechat")
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False  # answer fields in the order the real API does
-    app.extensions["simulator_state"] = state
+    app = simulator_app("simulators.wechat", state)
 
     def endpoint(path: str, methods: tuple[str, ...] = ("GET",), *, auth: bool = False):
         """Shared handling: parse, apply a queued fault, check the token, record the exchange."""
