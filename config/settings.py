@@ -7,6 +7,7 @@ misconfigured deploy fails at boot instead of at the first signed token.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -53,6 +54,20 @@ def env_bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def env_json_object(name: str, default: dict[str, str]) -> dict[str, str]:
+    """A JSON object of strings (a template's field mapping), or the default when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return dict(default)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ConfigError(f"{name} must be a JSON object of strings")
+    return value
+
+
 def normalize_database_url(url: str) -> str:
     """Accept the common ``postgres://`` spellings and use the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -75,6 +90,16 @@ class BaseConfig:
     IMPORT_MAX_ROWS = 20_000
     EXPORT_MAX_ROWS = 100_000
     RQ_QUEUES = ("default",)
+    # The values an alert offers to the WeChat / SMS templates: subject (设备名称 or 姓名), kind
+    # (设备操作证 …), due_on (到期日), status (还剩3天到期 / 已过期). The template's own field names
+    # are configured, since each account registers its own template.
+    DEFAULT_WECHAT_ALERT_FIELDS: ClassVar[dict] = {
+        "thing1": "subject",
+        "thing2": "kind",
+        "time3": "due_on",
+        "thing4": "status",
+    }
+    DEFAULT_SMS_ALERT_PARAMS: ClassVar[dict] = {"name": "subject", "kind": "kind", "date": "due_on", "status": "status"}
 
     def __init__(self) -> None:
         self.SECRET_KEY = env_str("SECRET_KEY")
@@ -85,6 +110,44 @@ class BaseConfig:
         # The device QR codes encode links under this origin; stickers outlive deploys, so
         # production must name it explicitly.
         self.PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self._load_channels()
+
+    def _load_channels(self) -> None:
+        # WeChat (公众号 template messages; the mini-program is the jump target). With no app id
+        # the WeChat channel is off and its deliveries are skipped with that reason; the embedded
+        # run starts the local simulator instead.
+        self.WECHAT_API_BASE_URL = (env_str("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
+        self.WECHAT_OFFICIAL_APP_ID = env_str("WECHAT_OFFICIAL_APP_ID")
+        self.WECHAT_OFFICIAL_APP_SECRET = env_str("WECHAT_OFFICIAL_APP_SECRET")
+        self.WECHAT_MINIPROGRAM_APP_ID = env_str("WECHAT_MINIPROGRAM_APP_ID")
+        self.WECHAT_MINIPROGRAM_APP_SECRET = env_str("WECHAT_MINIPROGRAM_APP_SECRET")
+        self.WECHAT_ALERT_TEMPLATE_ID = env_str("WECHAT_ALERT_TEMPLATE_ID")
+        self.WECHAT_ALERT_TEMPLATE_FIELDS = env_json_object(
+            "WECHAT_ALERT_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_ALERT_FIELDS
+        )
+        self.WECHAT_ALERT_PAGE = env_str("WECHAT_ALERT_PAGE") or "pages/alerts/detail"
+        self.WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+        # Aliyun SMS (SendSms). With no access key the SMS channel is off, as above.
+        self.SMS_ACCESS_KEY_ID = env_str("SMS_ACCESS_KEY_ID")
+        self.SMS_ACCESS_KEY_SECRET = env_str("SMS_ACCESS_KEY_SECRET")
+        self.SMS_SIGN_NAME = env_str("SMS_SIGN_NAME")
+        self.SMS_ALERT_TEMPLATE_CODE = env_str("SMS_ALERT_TEMPLATE_CODE")
+        self.SMS_ALERT_TEMPLATE_PARAMS = env_json_object("SMS_ALERT_TEMPLATE_PARAMS", self.DEFAULT_SMS_ALERT_PARAMS)
+        self.SMS_ENDPOINT = env_str("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com"
+        self.SMS_PROTOCOL = env_str("SMS_PROTOCOL") or "https"
+        if self.SMS_PROTOCOL not in ("https", "http"):
+            raise ConfigError(f"SMS_PROTOCOL must be https or http, got {self.SMS_PROTOCOL!r}")
+        self.SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+        # Sending: deliveries per job, and concurrent provider calls within one job.
+        self.DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 100, minimum=1, maximum=1000)
+        self.DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8, minimum=1, maximum=64)
+        for first, second in (
+            ("WECHAT_OFFICIAL_APP_ID", "WECHAT_OFFICIAL_APP_SECRET"),
+            ("WECHAT_MINIPROGRAM_APP_ID", "WECHAT_MINIPROGRAM_APP_SECRET"),
+            ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET"),
+        ):
+            if bool(getattr(self, first)) != bool(getattr(self, second)):
+                raise ConfigError(f"{first} and {second} must be set together")
 
 
 class EmbeddedConfig(BaseConfig):

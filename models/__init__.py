@@ -1,27 +1,49 @@
 """Persistent state, one module per aggregate. Importing this package registers every table."""
 
+from models.alert_plan import (
+    ALERT_PLAN_STATUS_LABELS,
+    CHANNEL_LABELS,
+    AlertPlan,
+    AlertPlanRecipient,
+    AlertPlanStatus,
+    AlertSubject,
+    ChannelName,
+)
 from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
 from models.device import ArchiveStatus, Device
 from models.device_record import DeviceRecord, RecordKind
+from models.inbox import InboxMessage
 from models.institution import Department, Institution
+from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
 from models.user import Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 
 __all__ = [
+    "ALERT_PLAN_STATUS_LABELS",
+    "CHANNEL_LABELS",
+    "DELIVERY_STATUS_LABELS",
+    "AlertPlan",
+    "AlertPlanRecipient",
+    "AlertPlanStatus",
+    "AlertSubject",
     "ArchiveStatus",
     "Authorization",
     "AuthorizationEvent",
     "AuthorizationEventKind",
+    "ChannelName",
     "Credential",
     "CredentialAttachment",
     "CredentialDevice",
     "CredentialKind",
+    "Delivery",
+    "DeliveryStatus",
     "Department",
     "Device",
     "DeviceRecord",
     "Gender",
+    "InboxMessage",
     "Institution",
     "Invitation",
     "InvitationStatus",

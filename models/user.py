@@ -53,4 +53,9 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
     # Bumped on sign-out and password change: every token signed with the old value stops working.
     token_version: Mapped[int] = mapped_column(nullable=False, default=1)
+    # WeChat binding (小程序登录绑定账号): the official-account openid receives template messages;
+    # the mini-program openid signs in. Issue-5 binding fills them; None means not bound.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
+    wechat_miniprogram_openid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
+    wechat_unionid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

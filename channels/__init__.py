@@ -1,0 +1,1 @@
+"""Outbound channels (inbox, SMS, WeChat) behind one small interface; see `channels.base`."""

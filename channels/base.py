@@ -1,0 +1,69 @@
+"""What every channel takes and gives back.
+
+A channel gets a batch of `OutgoingMessage`s (plain values copied from delivery rows and the
+recipient's contact details) and answers one `Outcome` per message, in order. It never raises
+for a single message's trouble: a provider error becomes an outcome, so one bad number cannot
+fail the batch. The outbox job records the outcomes; retries are the outbox's business.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    delivery_id: int
+    idempotency_key: str
+    recipient_id: int
+    topic: str
+    title: str
+    body: str
+    # Channel-neutral values the WeChat and SMS templates map from configuration
+    # (subject, kind, due_on, status, …), and "page": the mini-program page to open.
+    values: dict[str, Any] = field(default_factory=dict)
+    page: str | None = None
+    phone: str | None = None
+    wechat_openid: str | None = None
+    alert_plan_id: int | None = None
+
+
+class OutcomeKind(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: timeouts, 5xx, rate limits; the outbox backs off and tries again
+    FAILED = "failed"  # permanent: the reason says why
+    SKIPPED = "skipped"  # this person cannot be reached on this channel (no binding, not following)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    provider_id: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def sent(cls, provider_id: str | None = None) -> Outcome:
+        return cls(OutcomeKind.SENT, provider_id=provider_id)
+
+    @classmethod
+    def retry(cls, reason: str) -> Outcome:
+        return cls(OutcomeKind.RETRY, reason=reason)
+
+    @classmethod
+    def failed(cls, reason: str) -> Outcome:
+        return cls(OutcomeKind.FAILED, reason=reason)
+
+    @classmethod
+    def skipped(cls, reason: str) -> Outcome:
+        return cls(OutcomeKind.SKIPPED, reason=reason)
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        """One outcome per message, in the same order."""
+        ...
