@@ -5,11 +5,13 @@ from flask import Blueprint
 api = Blueprint("console_api", __name__, url_prefix="/api/v1")
 
 from console_api import (  # noqa: E402,F401 - views register themselves on the blueprint
+    alert_views,
     authorization_views,
     credential_views,
     device_label_views,
     device_views,
     device_workbook_views,
+    inbox_views,
     record_views,
     session_views,
     vendor_views,

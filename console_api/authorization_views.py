@@ -3,10 +3,11 @@
 from flask import jsonify
 
 from console_api import api
+from console_api.alert_views import alert_errors_under, alert_plans_of, alert_settings
 from console_api.http import commit, current_actor, signed_in
 from console_api.serializers import authorization_event_json, authorization_json
 from console_api.validation import Field, parse_body
-from models import Device, Scope, User, Vendor, db
+from models import AlertPlan, Device, Scope, User, Vendor, db
 from operations import authorizations
 from operations.authorizations import MAX_WARN_DAYS, Terms
 from operations.errors import InvalidInput
@@ -23,6 +24,8 @@ AUTHORIZE_SCHEMA = {
     "vendor_id": Field("int", required=True, minimum=1),
     **TERMS_SCHEMA,
 }
+# 到期预警's 人员通知 (see console_api.alert_views.alert_settings); only read with warn_enabled.
+TERMS_SCHEMA["alert"] = AUTHORIZE_SCHEMA["alert"] = Field("object")
 
 
 def terms_from(body: dict) -> Terms:
@@ -42,7 +45,12 @@ def payloads(items):
     vendors = dict(
         db.session.execute(db.select(Vendor.id, Vendor.name).where(Vendor.id.in_({a.vendor_id for a in items}))).all()
     )
-    return [authorization_json(a, devices[a.device_id], vendors[a.vendor_id]) for a in items]
+    plans = (
+        alert_plans_of(AlertPlan.authorization_id, [a.id for a in items]) if not current_actor().is_vendor_side else {}
+    )
+    return [
+        authorization_json(a, devices[a.device_id], vendors[a.vendor_id]) | {"alert": plans.get(a.id)} for a in items
+    ]
 
 
 @api.post("/authorizations")
@@ -50,7 +58,10 @@ def payloads(items):
 def authorize():
     """立即委外 for one device (维保商 tab) or several (未委外设备 list)."""
     body = parse_body(AUTHORIZE_SCHEMA)
-    created = authorizations.authorize_devices(current_actor(), body["device_ids"], body["vendor_id"], terms_from(body))
+    with alert_errors_under():
+        created = authorizations.authorize_devices(
+            current_actor(), body["device_ids"], body["vendor_id"], terms_from(body), alert_settings(body.get("alert"))
+        )
     commit()
     return jsonify({"items": payloads(created)}), 201
 
@@ -59,7 +70,10 @@ def authorize():
 @signed_in
 def modify(authorization_id: int):
     body = parse_body(TERMS_SCHEMA)
-    authorization = authorizations.modify_authorization(current_actor(), authorization_id, terms_from(body))
+    with alert_errors_under():
+        authorization = authorizations.modify_authorization(
+            current_actor(), authorization_id, terms_from(body), alert_settings(body.get("alert"))
+        )
     commit()
     return jsonify(payloads([authorization])[0])
 

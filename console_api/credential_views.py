@@ -3,71 +3,46 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
 
 from console_api import api
+from console_api.alert_views import alert_errors_under, alert_plans_of, alert_settings
 from console_api.credential_serializers import attachment_json, credential_json, credential_row_json
 from console_api.http import commit, current_actor, signed_in
 from console_api.validation import Field, parse_body, query_enum, query_int, query_str
-from models import CredentialKind, Gender, User, db
+from models import AlertPlan, CredentialKind, Gender, User, db
 from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from operations import credentials, devices
 from operations.access import require_institution_staff
 from operations.credentials import EDITABLE_FIELDS, MAX_ATTACHMENT_BYTES, MAX_DEVICES, Upload
 from operations.errors import InvalidInput
 
-_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
-_MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-
-
-class CredentialField(Field):
-    """Field plus the two kinds this form needs: `time` (发送时间) and `month` (出生年月)."""
-
-    def _parse_time(self, value) -> time:
-        match = _TIME.fullmatch(value) if isinstance(value, str) else None
-        if match is None:
-            raise ValueError("时间格式应为 HH:MM 或 HH:MM:SS")
-        hour, minute, second = (int(part or 0) for part in match.groups())
-        try:
-            return time(hour, minute, second)
-        except ValueError:
-            raise ValueError("不是有效的时间") from None
-
-    def _parse_month(self, value) -> date:
-        """YYYY-MM (or a full date, whose day is dropped): stored as the first of the month."""
-        match = _MONTH.fullmatch(value) if isinstance(value, str) else None
-        if match is None:
-            raise ValueError("日期格式应为 YYYY-MM")
-        year, month, day = match.groups()
-        try:
-            if day is not None:
-                date(int(year), int(month), int(day))
-            return date(int(year), int(month), 1)
-        except ValueError:
-            raise ValueError("不是有效的日期") from None
-
-
 FIELDS_SCHEMA = {
     "issuing_authority": Field("str", max_length=100),
     "number": Field("str", max_length=50),
     "holder_name": Field("str", max_length=50),
     "holder_gender": Field("enum", enum=Gender),
-    "holder_birth_month": CredentialField("month"),
+    "holder_birth_month": Field("month"),
     "holder_title": Field("str", max_length=50),
     "operable_devices_text": Field("str", max_length=500),
     "issued_on": Field("date"),
     "valid_until": Field("date", required=True),
     "warn_days": Field("int", minimum=0, maximum=MAX_WARN_DAYS, nullable=False),
-    "send_time": CredentialField("time", nullable=False),
+    "send_time": Field("time", nullable=False),
     "description": Field("str", max_length=2000),
 }
 DEVICE_IDS = Field("int_list", max_items=MAX_DEVICES)
-CREATE_SCHEMA = {"kind": Field("enum", required=True, enum=CredentialKind), "device_ids": DEVICE_IDS, **FIELDS_SCHEMA}
+ALERT = Field("object")  # 人员通知; see console_api.alert_views.alert_settings
+CREATE_SCHEMA = {
+    "kind": Field("enum", required=True, enum=CredentialKind),
+    "device_ids": DEVICE_IDS,
+    "alert": ALERT,
+    **FIELDS_SCHEMA,
+}
 # PUT sends the whole form again: what it leaves out is cleared (warn_days / send_time: defaults).
-UPDATE_SCHEMA = {"kind": Field("enum", enum=CredentialKind), "device_ids": DEVICE_IDS, **FIELDS_SCHEMA}
+UPDATE_SCHEMA = {"kind": Field("enum", enum=CredentialKind), "device_ids": DEVICE_IDS, "alert": ALERT, **FIELDS_SCHEMA}
 FORM_DEFAULTS = {"warn_days": DEFAULT_WARN_DAYS, "send_time": DEFAULT_SEND_TIME}
 
 
@@ -87,7 +62,10 @@ def payloads(items) -> list[dict]:
         credential.updated_by_id for credential in items if credential.updated_by_id
     }
     names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
-    return [credential_json(c, covered[c.id], departments, files[c.id], names) for c in items]
+    plans = alert_plans_of(AlertPlan.credential_id, ids)
+    return [
+        credential_json(c, covered[c.id], departments, files[c.id], names) | {"alert": plans.get(c.id)} for c in items
+    ]
 
 
 @api.get("/credentials")
@@ -127,9 +105,14 @@ def list_credentials():
 def create_credential():
     """新增: from 证照管理 (one or more devices) or a device's tab (device_ids = [that device])."""
     body = parse_body(CREATE_SCHEMA)
-    credential = credentials.create_credential(
-        current_actor(), body["kind"], form_fields(body), body.get("device_ids") or []
-    )
+    with alert_errors_under():
+        credential = credentials.create_credential(
+            current_actor(),
+            body["kind"],
+            form_fields(body),
+            body.get("device_ids") or [],
+            alert=alert_settings(body.get("alert"), allow_send_time=False),
+        )
     commit()
     return jsonify(payloads([credential])[0]), 201
 
@@ -145,9 +128,15 @@ def credential_detail(credential_id: int):
 def update_credential(credential_id: int):
     """修改: the whole form again, devices included."""
     body = parse_body(UPDATE_SCHEMA)
-    credential = credentials.update_credential(
-        current_actor(), credential_id, form_fields(body), body.get("device_ids") or [], kind=body.get("kind")
-    )
+    with alert_errors_under():
+        credential = credentials.update_credential(
+            current_actor(),
+            credential_id,
+            form_fields(body),
+            body.get("device_ids") or [],
+            kind=body.get("kind"),
+            alert=alert_settings(body.get("alert"), allow_send_time=False),
+        )
     commit()
     return jsonify(payloads([credential])[0])
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from flask import request
 
 from operations.errors import InvalidInput
 
+_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+_MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # str, int, bool, date, object, enum, int_list, enum_list
+    kind: str  # str, int, bool, date, time (发送时间), month (出生年月), object, enum, int_list, enum_list
     required: bool = False
     max_length: int | None = None
     minimum: int | None = None
@@ -89,6 +91,29 @@ class Field:
         if len(value) > self.max_items:
             raise ValueError(f"最多 {self.max_items} 项")
         return value
+
+    def _parse_time(self, value) -> time:
+        match = _TIME.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError("时间格式应为 HH:MM 或 HH:MM:SS")
+        hour, minute, second = (int(part or 0) for part in match.groups())
+        try:
+            return time(hour, minute, second)
+        except ValueError:
+            raise ValueError("不是有效的时间") from None
+
+    def _parse_month(self, value) -> date:
+        """YYYY-MM (or a full date, whose day is dropped): stored as the first of the month."""
+        match = _MONTH.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError("日期格式应为 YYYY-MM")
+        year, month, day = match.groups()
+        try:
+            if day is not None:
+                date(int(year), int(month), int(day))
+            return date(int(year), int(month), 1)
+        except ValueError:
+            raise ValueError("不是有效的日期") from None
 
     def _parse_enum_list(self, value: Any) -> list[enum.Enum]:
         if not isinstance(value, list):

@@ -16,13 +16,19 @@ from flask import Flask
 from rq.exceptions import DuplicateJobError
 
 from jobs import heartbeat
+from jobs.alerts import sweep_alert_plans
+from jobs.outbox import relay
 from jobs.queues import job_queues
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.scheduler")
 
-# (name, function) pairs run every minute; later issues add the alert sweep and the outbox relay.
-EVERY_MINUTE: list[tuple[str, Callable]] = [("heartbeat", heartbeat.record_worker_heartbeat)]
+# (name, function) pairs run every minute.
+EVERY_MINUTE: list[tuple[str, Callable]] = [
+    ("heartbeat", heartbeat.record_worker_heartbeat),
+    ("alert-sweep", sweep_alert_plans),
+    ("outbox-relay", relay),
+]
 CLAIM_TTL_SECONDS = 24 * 3600
 
 

@@ -19,6 +19,7 @@ from models.authorization import SCOPE_LABELS
 from models.db import utcnow
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
+from operations.alert_plans import NotifySettings, plan_authorization
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.vendors import require_accepted_vendor
@@ -129,7 +130,9 @@ def _own_device(actor: Actor, device_id: int) -> Device:
     return device
 
 
-def authorize_devices(actor: Actor, device_ids: list[int], vendor_id: int, terms: Terms) -> list[Authorization]:
+def authorize_devices(
+    actor: Actor, device_ids: list[int], vendor_id: int, terms: Terms, alert: NotifySettings | None = None
+) -> list[Authorization]:
     """立即委外: authorize one vendor on one or more devices with the same terms."""
     require_manager(actor)
     if not device_ids:
@@ -161,6 +164,8 @@ def authorize_devices(actor: Actor, device_ids: list[int], vendor_id: int, terms
         )
         created.append(authorization)
     db.session.flush()
+    for authorization in created:
+        plan_authorization(authorization, alert)
     return created
 
 
@@ -171,7 +176,9 @@ def _own_authorization(actor: Actor, authorization_id: int) -> Authorization:
     return authorization
 
 
-def modify_authorization(actor: Actor, authorization_id: int, terms: Terms) -> Authorization:
+def modify_authorization(
+    actor: Actor, authorization_id: int, terms: Terms, alert: NotifySettings | None = None
+) -> Authorization:
     """修改: change period, scopes or warning of an authorization that is in force or to come."""
     require_manager(actor)
     authorization = _own_authorization(actor, authorization_id)
@@ -187,6 +194,8 @@ def modify_authorization(actor: Actor, authorization_id: int, terms: Terms) -> A
     _apply_terms(authorization, terms)
     after = _snapshot(authorization)
     if before == after:
+        if alert is not None:
+            plan_authorization(authorization, alert)
         return authorization
     authorization.updated_by_id = actor.user_id
     authorization.updated_at = utcnow()
@@ -200,6 +209,7 @@ def modify_authorization(actor: Actor, authorization_id: int, terms: Terms) -> A
         )
     )
     db.session.flush()
+    plan_authorization(authorization, alert)
     return authorization
 
 
@@ -222,6 +232,7 @@ def cancel_authorization(actor: Actor, authorization_id: int, reason: str | None
         )
     )
     db.session.flush()
+    plan_authorization(authorization, None)
     return authorization
 
 

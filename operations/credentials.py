@@ -3,7 +3,7 @@
 One operation serves both entry paths of the guide: the 证照管理 list (关联设备 picks one or
 more devices, a batch entry) and a device's 操作证 / 配置许可证 tab (the same credential with
 that one device). Institution staff read credentials, only the equipment manager writes them;
-vendors never see them. Alert plans and their deliveries build on these rows later.
+vendors never see them. Every credential has an alert plan (预警计划), kept in step here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAY
 from models.db import utcnow
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
+from operations.alert_plans import NotifySettings, drop_credential_plan, plan_credential
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
@@ -168,8 +169,15 @@ def _set_devices(credential: Credential, devices: list[Device]) -> None:
             db.session.add(CredentialDevice(credential_id=credential.id, device_id=device.id))
 
 
-def create_credential(actor: Actor, kind: CredentialKind, fields: dict[str, Any], device_ids: list[int]) -> Credential:
-    """新增: one credential covering the chosen devices (one device when entered from its tab)."""
+def create_credential(
+    actor: Actor,
+    kind: CredentialKind,
+    fields: dict[str, Any],
+    device_ids: list[int],
+    alert: NotifySettings | None = None,
+) -> Credential:
+    """新增: one credential covering the chosen devices (one device when entered from its tab),
+    with its alert plan (人员通知: `alert`, or the defaults)."""
     require_manager(actor)
     credential = Credential(
         institution_id=actor.institution_id,
@@ -187,6 +195,7 @@ def create_credential(actor: Actor, kind: CredentialKind, fields: dict[str, Any]
     _flush_credential(credential)
     _set_devices(credential, devices)
     db.session.flush()
+    plan_credential(credential, alert)
     return credential
 
 
@@ -197,10 +206,12 @@ def update_credential(
     device_ids: list[int] | None = None,
     *,
     kind: CredentialKind | None = None,
+    alert: NotifySettings | None = None,
 ) -> Credential:
     """修改: the fields given (all of them for a full form) and, unless None, the device set.
 
-    The kind is fixed; `kind`, when given, must be the credential's own.
+    The kind is fixed; `kind`, when given, must be the credential's own. The alert plan follows
+    the new dates; `alert`, when given, replaces its 人员通知 settings.
     """
     require_manager(actor)
     credential = _own_credential(actor, credential_id)
@@ -217,6 +228,7 @@ def update_credential(
     if devices is not None:
         _set_devices(credential, devices)
         db.session.flush()
+    plan_credential(credential, alert)
     return credential
 
 
@@ -229,6 +241,7 @@ def delete_credential(actor: Actor, credential_id: int) -> None:
     """删除: the credential, its device links and its files."""
     require_manager(actor)
     credential = _own_credential(actor, credential_id)
+    drop_credential_plan(credential.id)
     db.session.execute(delete(CredentialAttachment).where(CredentialAttachment.credential_id == credential.id))
     db.session.execute(delete(CredentialDevice).where(CredentialDevice.credential_id == credential.id))
     db.session.delete(credential)

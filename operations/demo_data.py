@@ -8,7 +8,7 @@ history.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,6 +16,8 @@ from models import (
     Authorization,
     AuthorizationEvent,
     AuthorizationEventKind,
+    ChannelName,
+    CredentialKind,
     Department,
     Institution,
     Invitation,
@@ -28,8 +30,10 @@ from models import (
 from models.db import utcnow
 from operations.accounts import create_user
 from operations.actors import Actor
+from operations.alert_plans import NotifySettings
 from operations.authorizations import Terms, authorize_devices
 from operations.clock import today_local
+from operations.credentials import create_credential
 from operations.device_records import add_device_record
 from operations.devices import create_device
 from operations.vendors import register_vendor
@@ -52,6 +56,7 @@ DEVICES = (
     ("000036", "法国赛特力高频电刀", "25升MOST-T", "口腔科"),
 )
 ALL_SCOPES = frozenset(Scope)
+DEMO_WECHAT_OPENID = "demo-openid-zhangsan"  # 张三 as bound to the (simulated) official account
 # (username, 姓名, role, 科室, phone); every demo account signs in with DEMO_PASSWORD.
 INSTITUTION_STAFF = (
     ("zhangsan", "张三", Role.EQUIPMENT_MANAGER, "设备科", "13800000001"),
@@ -180,6 +185,27 @@ def load() -> dict:
         performed_on=today - timedelta(days=20),
         summary="季度保养：清洁、电极线检查、功能测试",
         performed_by="服务商测试1 孙工",
+    )
+    # A 设备操作证 inside its warning window, so the demo's first minute shows a reminder on every
+    # channel (the simulators' pages list the SMS and the WeChat message).
+    manager.wechat_openid = DEMO_WECHAT_OPENID
+    create_credential(
+        manager_actor,
+        CredentialKind.OPERATION_CERTIFICATE,
+        {
+            "number": "C000000001",
+            "holder_name": "李工",
+            "issuing_authority": "市卫生健康委员会",
+            "valid_until": today + timedelta(days=3),
+            "warn_days": 5,
+            "send_time": time(8, 0),
+        },
+        [devices["000027"].id],
+        alert=NotifySettings(
+            channels=frozenset(ChannelName),
+            notify_related=True,
+            recipient_ids=(staff["ligong"].id,),
+        ),
     )
     db.session.flush()
     return {"institution": INSTITUTION, "devices": len(DEVICES), "vendor": VENDOR, "manager": "zhangsan"}

@@ -14,12 +14,18 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
+
+if TYPE_CHECKING:
+    from simulators import SimulatorServer, SmsState, WeChatState
+    from simulators.local import LocalSimulators
 
 TEST_PASSWORD = "correct-horse"
 # Cheap hashing for fixtures only; the product uses werkzeug's default (scrypt).
@@ -60,8 +66,44 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     server.shutdown()
 
 
+@dataclass
+class RunningSimulator:
+    """A simulator served over HTTP for the whole session; tests inject faults into `state`."""
+
+    server: SimulatorServer
+    state: WeChatState | SmsState
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def netloc(self) -> str:
+        return self.server.netloc
+
+
 @pytest.fixture(scope="session")
-def app(redis_url, tmp_path_factory):
+def local_simulators() -> Iterator[LocalSimulators]:
+    """The WeChat and SMS simulators the embedded demo runs, here for the whole session."""
+    from simulators.local import LocalSimulators
+
+    running = LocalSimulators.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def wechat_sim(local_simulators) -> RunningSimulator:
+    return RunningSimulator(local_simulators.wechat, local_simulators.wechat_state)
+
+
+@pytest.fixture(scope="session")
+def sms_sim(local_simulators) -> RunningSimulator:
+    return RunningSimulator(local_simulators.sms, local_simulators.sms_state)
+
+
+@pytest.fixture(scope="session")
+def app(redis_url, tmp_path_factory, local_simulators):
     from flask_migrate import upgrade
 
     from models import db
@@ -74,6 +116,8 @@ def app(redis_url, tmp_path_factory):
     def configure(flask_app):
         flask_app.config["SQLALCHEMY_DATABASE_URI"] = database_url
         flask_app.config["REDIS_URL"] = redis_url
+        # The same channel settings as the embedded demo, with short provider timeouts.
+        flask_app.config.update(local_simulators.settings(), WECHAT_TIMEOUT_SECONDS=5, SMS_TIMEOUT_SECONDS=5)
 
     from config.settings import normalize_database_url
 
@@ -93,14 +137,19 @@ def app(redis_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def clean_state(request) -> Iterator[None]:
-    """Empty every table and the Redis database after each test that used the app."""
+    """Empty every table, the Redis database and the simulators after each test that used the app."""
     yield
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from channels.registry import reset_channels
     from jobs.queues import job_queues
     from models import db
 
+    reset_channels(app)  # a test may have changed the channel config
+    simulators = request.getfixturevalue("local_simulators")  # already set up: the app uses it
+    simulators.wechat_state.reset()
+    simulators.sms_state.reset()
     with app.app_context():
         db.session.remove()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]
@@ -213,11 +262,21 @@ class Factory:
 
         return self._save(lambda: register_vendor(name or f"服务商{self._next()}"))
 
-    def user(self, role, *, institution=None, vendor=None, username: str | None = None, display_name="测试用户"):
+    def user(
+        self,
+        role,
+        *,
+        institution=None,
+        vendor=None,
+        username: str | None = None,
+        display_name="测试用户",
+        phone: str | None = None,
+        wechat_openid: str | None = None,
+    ):
         from operations.accounts import create_user
 
-        return self._save(
-            lambda: create_user(
+        def build():
+            user = create_user(
                 username=username or f"user{self._next()}",
                 password=TEST_PASSWORD,
                 password_hash=TEST_PASSWORD_HASH,
@@ -225,8 +284,12 @@ class Factory:
                 role=role,
                 institution_id=institution.id if institution else None,
                 vendor_id=vendor.id if vendor else None,
+                phone=phone,
             )
-        )
+            user.wechat_openid = wechat_openid
+            return user
+
+        return self._save(build)
 
     def manager(self, institution):
         from models import Role

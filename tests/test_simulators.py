@@ -16,9 +16,9 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from aliyunsdkcore.request import CommonRequest
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
+from channels.providers import BaseUrlWeChatClient, send_sms_request, sms_client, wechat_client
 from simulators import SimulatorServer, SmsState, WeChatState, create_aliyun_sms_simulator, create_wechat_simulator
 from simulators import wechat as wx_api
-from simulators.clients import BaseUrlWeChatClient, send_sms_request, sms_client, wechat_client
 
 OFFICIAL, OFFICIAL_SECRET = "wx-official", "official-secret"
 MINI, MINI_SECRET = "wx-mini", "mini-secret"

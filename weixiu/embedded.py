@@ -4,7 +4,8 @@
 
 Migrations are applied and the demo data loaded on an empty database. The worker runs in the
 main thread (RQ installs signal handlers, so Ctrl-C stops it cleanly); the web server and the
-scheduler run in daemon threads beside it.
+scheduler run in daemon threads beside it. Without WeChat / Aliyun SMS credentials in the
+environment, local simulators of both are started and every message lands on their pages.
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ def main(argv: list[str]) -> None:
     from operations import demo_data
     from weixiu.app import create_app
 
-    app = create_app("embedded")
+    simulators = None
+    if not os.environ.get("WECHAT_OFFICIAL_APP_ID") and not os.environ.get("SMS_ACCESS_KEY_ID"):
+        from simulators.local import LocalSimulators
+
+        simulators = LocalSimulators.start()
+
+    def use_simulators(flask_app):
+        if simulators is not None:
+            flask_app.config.update(simulators.settings())
+
+    app = create_app("embedded", configure=use_simulators)
     with app.app_context():
         upgrade()
         if demo_data.database_is_empty():
@@ -60,9 +71,17 @@ def main(argv: list[str]) -> None:
         f'demo sign-in: POST {url}/api/v1/session {{"username": "zhangsan", "password": "{demo_data.DEMO_PASSWORD}"}}',
         flush=True,
     )
+    if simulators is not None:
+        print(
+            f"no WeChat / SMS credentials configured: messages go to the local simulators, "
+            f"{simulators.wechat.url}/_sim/ (WeChat) and {simulators.sms.url}/_sim/ (SMS)",
+            flush=True,
+        )
     try:
         make_worker(app, QUEUE_NAMES, simple=True).work(with_scheduler=True)
     finally:
         stopping.set()
         web.shutdown()
+        if simulators is not None:
+            simulators.stop()
         redis_server.shutdown()

@@ -1,0 +1,60 @@
+"""The app's channels by name, built once per app from its config.
+
+Cached in `app.extensions` so a worker reuses each provider client (and its pooled HTTP
+connections) for every batch it sends; tests that change the config call `reset_channels`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from channels.base import Channel
+
+CHANNEL_NAMES = ("inbox", "sms", "wechat")
+_EXTENSION = "weixiu.channels"
+_build_lock = threading.Lock()  # two threads of one worker must not build two clients
+
+
+def get_channel(name: str) -> Channel:
+    """The channel called `name` ("inbox", "sms" or "wechat") for the current app."""
+    if name not in CHANNEL_NAMES:
+        raise ValueError(f"unknown channel {name!r}")
+    app = current_app._get_current_object()
+    channels = app.extensions.setdefault(_EXTENSION, {})
+    channel = channels.get(name)
+    if channel is None:
+        with _build_lock:
+            channel = channels.get(name)
+            if channel is None:
+                channel = channels[name] = _build(name, app)
+    return channel
+
+
+def reset_channels(app: Flask) -> None:
+    """Forget the app's channels (closing their HTTP pools); the next get_channel rebuilds them."""
+    with _build_lock:
+        channels = app.extensions.pop(_EXTENSION, {})
+    for channel in channels.values():
+        close = getattr(channel, "close", None)
+        if close is not None:
+            close()
+
+
+def _build(name: str, app: Flask) -> Channel:
+    if name == "inbox":
+        from channels.inbox import InboxChannel  # written alongside; imported when first used
+
+        return InboxChannel()
+    if name == "sms":
+        from channels.sms import SmsChannel, SmsSettings
+
+        return SmsChannel(SmsSettings.from_config(app.config))
+    from channels.wechat import WeChatChannel, WeChatSettings
+    from jobs.queues import job_queues
+
+    settings = WeChatSettings.from_config(app.config)
+    # Only a usable channel needs Redis (for the shared access token).
+    redis = job_queues.redis() if settings.unavailable_reason() is None else None
+    return WeChatChannel(settings, redis=redis)

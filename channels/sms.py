@@ -1,0 +1,169 @@
+"""Aliyun SMS (dysmsapi SendSms) with a template whose parameters come from configuration.
+
+SMS_ALERT_TEMPLATE_PARAMS maps template parameter -> name of a value in `message.values`.
+SendSms is not idempotent and the SDK is told never to resend it; `OutId` carries the
+delivery's idempotency key so a message can be traced in Aliyun's console and receipts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+from channels.base import Outcome, OutgoingMessage
+from channels.providers import (
+    call_concurrently,
+    clipped,
+    clipped_reason,
+    send_sms_request,
+    sms_client,
+    template_value,
+)
+
+logger = logging.getLogger(__name__)
+
+# Aliyun caps each template variable (35 characters for notices) and OutId (256 characters).
+PARAM_LIMIT = 35
+OUT_ID_LIMIT = 256
+
+NOT_CONFIGURED = "短信通道未配置"
+NO_PHONE = "未登记手机号"
+
+# Business codes worth another try later: flow control (per minute / hour / day) and Aliyun's own
+# trouble. Everything else in isv.* is about the number, the template or the account: a resend
+# would be refused again, so those fail with Aliyun's message for a person to act on.
+RATE_LIMIT_CODES = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"})
+TRANSIENT_CODE_PREFIXES = ("isp.", "Throttling")
+TRANSIENT_GATEWAY_CODES = frozenset({"ServiceUnavailable", "InternalError", "ServiceTimeout"})
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    access_key_id: str | None
+    access_key_secret: str | None
+    sign_name: str | None
+    template_code: str | None
+    template_params: Mapping[str, str] = field(default_factory=dict)
+    endpoint: str = "dysmsapi.aliyuncs.com"
+    protocol: str = "https"
+    timeout: float = 5
+    concurrency: int = 8
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SmsSettings:
+        return cls(
+            access_key_id=config.get("SMS_ACCESS_KEY_ID"),
+            access_key_secret=config.get("SMS_ACCESS_KEY_SECRET"),
+            sign_name=config.get("SMS_SIGN_NAME"),
+            template_code=config.get("SMS_ALERT_TEMPLATE_CODE"),
+            template_params=dict(config.get("SMS_ALERT_TEMPLATE_PARAMS") or {}),
+            endpoint=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
+            protocol=config.get("SMS_PROTOCOL") or "https",
+            timeout=config.get("SMS_TIMEOUT_SECONDS", 5),
+            concurrency=config.get("DELIVERY_CONCURRENCY", 8),
+        )
+
+    def unavailable_reason(self) -> str | None:
+        if not (self.access_key_id and self.access_key_secret and self.sign_name and self.template_code):
+            return NOT_CONFIGURED
+        return None
+
+
+class SmsChannel:
+    name = "sms"
+
+    def __init__(self, settings: SmsSettings) -> None:
+        self.settings = settings
+        self.unavailable = settings.unavailable_reason()
+        self.client = None
+        if self.unavailable is None:
+            # One client for all sending threads (see sms_client), pooled for as many as send.
+            self.client = sms_client(
+                settings.access_key_id,
+                settings.access_key_secret,
+                timeout=settings.timeout,
+                connect_timeout=settings.timeout,
+                pool_size=settings.concurrency,
+            )
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        if self.unavailable is not None:
+            return [Outcome.skipped(self.unavailable) for _ in messages]
+        return call_concurrently(self._send_one, messages, self.settings.concurrency)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.session.close()
+
+    def template_param(self, message: OutgoingMessage) -> dict[str, str]:
+        return {
+            name: clipped(template_value(message, source), PARAM_LIMIT)
+            for name, source in self.settings.template_params.items()
+        }
+
+    def _send_one(self, message: OutgoingMessage) -> Outcome:
+        phone = (message.phone or "").strip()
+        if not phone:
+            return Outcome.skipped(NO_PHONE)
+        assert self.client is not None
+        request = send_sms_request(
+            phone,
+            self.settings.sign_name,
+            self.settings.template_code,
+            self.template_param(message),
+            out_id=message.idempotency_key[:OUT_ID_LIMIT],
+            domain=self.settings.endpoint,
+            protocol=self.settings.protocol,
+        )
+        try:
+            body = self.client.do_action_with_exception(request)
+        except ClientException as error:
+            return outcome_of_client_error(error)
+        except ServerException as error:
+            return outcome_of_server_error(error)
+        except Exception as error:  # a bug must not fail the other messages of the batch
+            logger.exception("SMS delivery %s failed unexpectedly", message.delivery_id)
+            return Outcome.failed(clipped_reason(f"内部错误 ({type(error).__name__}: {error})"))
+        try:
+            answer = json.loads(body)
+        except (TypeError, ValueError):
+            return Outcome.retry("短信接口返回了无法解析的应答")
+        return outcome_of_answer(answer)
+
+
+def outcome_of_answer(answer: Mapping[str, Any]) -> Outcome:
+    """An HTTP 200 answer: Code "OK", or a business error code (still HTTP 200)."""
+    code = str(answer.get("Code") or "")
+    if code == "OK":
+        return Outcome.sent(answer.get("BizId"))
+    message = answer.get("Message") or ""
+    if code in RATE_LIMIT_CODES or code.startswith("Throttling"):
+        return Outcome.retry(clipped_reason(f"短信发送被限流 ({code})"))
+    if code.startswith(TRANSIENT_CODE_PREFIXES):
+        return Outcome.retry(clipped_reason(f"阿里云短信系统错误 ({code})"))
+    return Outcome.failed(clipped_reason(f"{code or '未知错误'}: {message}"))
+
+
+def outcome_of_client_error(error: ClientException) -> Outcome:
+    """The SDK's own errors: SDK.HttpError covers time-outs and refused connections."""
+    code = error.get_error_code()
+    if code == "SDK.HttpError":
+        # The message holds the URL with its signed query; keep it in the log, not the reason.
+        logger.warning("SMS request failed: %s", error.get_error_msg())
+        kind = "超时" if "timed out" in (error.get_error_msg() or "") else "连接失败"
+        return Outcome.retry(f"短信接口{kind} ({code})")
+    return Outcome.failed(clipped_reason(f"{code}: {error.get_error_msg()}"))
+
+
+def outcome_of_server_error(error: ServerException) -> Outcome:
+    """Gateway errors (HTTP 4xx/5xx): flow control and 5xx are transient, other 4xx are not."""
+    code = error.get_error_code() or ""
+    status = error.get_http_status()
+    if code.startswith(TRANSIENT_CODE_PREFIXES) or code in TRANSIENT_GATEWAY_CODES or (status or 0) >= 500:
+        return Outcome.retry(f"短信服务端错误 (HTTP {status} {code})")
+    return Outcome.failed(clipped_reason(f"{code} (HTTP {status}): {error.get_error_msg()}"))

@@ -1,0 +1,162 @@
+"""WeChat official-account template messages that open the mini-program.
+
+Template fields come from configuration (WECHAT_ALERT_TEMPLATE_FIELDS: template field -> name of
+a value in `message.values`), because the template and its field names are chosen in the WeChat
+admin console, not in code. `client_msg_id` carries the delivery's idempotency key, so a resend
+after a time-out is dropped by WeChat instead of reaching the person twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from redis import Redis
+from redis.exceptions import RedisError
+from wechatpy.exceptions import WeChatClientException
+
+from channels.base import Outcome, OutgoingMessage
+from channels.providers import (
+    TOKEN_ERRCODES,
+    AccessTokenUnavailable,
+    SharedTokenWeChatClient,
+    call_concurrently,
+    clipped,
+    clipped_reason,
+    template_value,
+)
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_SEND = "message/template/send"  # relative to {base}/cgi-bin/
+# Official-account template fields take at most 20 characters (since 2023-05), no newlines.
+FIELD_LIMIT = 20
+
+NOT_CONFIGURED = "微信通道未配置"
+NO_TEMPLATE = "未配置微信模板"
+NOT_BOUND = "未绑定微信"
+NOT_FOLLOWING = "未关注公众号 (43004)"
+
+# Worth another try later: system busy, rate limited.
+TRANSIENT_ERRCODES = {-1: "微信系统繁忙", 45009: "微信接口调用超过限额"}
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    base_url: str
+    app_id: str | None
+    app_secret: str | None
+    miniprogram_app_id: str | None
+    template_id: str | None
+    template_fields: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 5
+    concurrency: int = 8
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WeChatSettings:
+        return cls(
+            base_url=config["WECHAT_API_BASE_URL"],
+            app_id=config.get("WECHAT_OFFICIAL_APP_ID"),
+            app_secret=config.get("WECHAT_OFFICIAL_APP_SECRET"),
+            miniprogram_app_id=config.get("WECHAT_MINIPROGRAM_APP_ID"),
+            template_id=config.get("WECHAT_ALERT_TEMPLATE_ID"),
+            template_fields=dict(config.get("WECHAT_ALERT_TEMPLATE_FIELDS") or {}),
+            timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
+            concurrency=config.get("DELIVERY_CONCURRENCY", 8),
+        )
+
+    def unavailable_reason(self) -> str | None:
+        """Why nothing can be sent with these settings, or None when the channel is usable."""
+        if not self.app_id or not self.app_secret:
+            return NOT_CONFIGURED
+        if not self.template_id:
+            return NO_TEMPLATE
+        return None
+
+
+class WeChatChannel:
+    name = "wechat"
+
+    def __init__(self, settings: WeChatSettings, redis: Redis | None = None) -> None:
+        self.settings = settings
+        self.unavailable = settings.unavailable_reason()
+        self.client: SharedTokenWeChatClient | None = None
+        if self.unavailable is None:
+            if redis is None:
+                raise ValueError("the WeChat channel keeps its access token in Redis: give it a connection")
+            self.client = SharedTokenWeChatClient(
+                settings.app_id,
+                settings.app_secret,
+                redis=redis,
+                base_url=settings.base_url,
+                timeout=settings.timeout,
+                pool_size=settings.concurrency,
+            )
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        if self.unavailable is not None:
+            return [Outcome.skipped(self.unavailable) for _ in messages]
+        return call_concurrently(self._send_one, messages, self.settings.concurrency)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def template_message(self, message: OutgoingMessage) -> dict[str, Any]:
+        """The JSON body of /cgi-bin/message/template/send for one message."""
+        body: dict[str, Any] = {
+            "touser": message.wechat_openid,
+            "template_id": self.settings.template_id,
+            "data": {
+                name: {"value": clipped(template_value(message, source), FIELD_LIMIT)}
+                for name, source in self.settings.template_fields.items()
+            },
+            "client_msg_id": message.idempotency_key,
+        }
+        page = message.page or message.values.get("page")
+        if self.settings.miniprogram_app_id and page:
+            body["miniprogram"] = {"appid": self.settings.miniprogram_app_id, "pagepath": page}
+        return body
+
+    def _send_one(self, message: OutgoingMessage) -> Outcome:
+        if not message.wechat_openid:
+            return Outcome.skipped(NOT_BOUND)
+        assert self.client is not None
+        try:
+            result = self.client.post(TEMPLATE_SEND, data=self.template_message(message))
+        except WeChatClientException as error:
+            return outcome_of_error(error)
+        except requests.Timeout as error:
+            return Outcome.retry(f"微信接口超时 ({type(error).__name__})")
+        except requests.RequestException as error:
+            return Outcome.retry(f"无法连接微信接口 ({type(error).__name__})")
+        except RedisError as error:
+            return Outcome.retry(f"无法读取微信 access_token ({type(error).__name__})")
+        except Exception as error:  # a bug must not fail the other messages of the batch
+            logger.exception("WeChat delivery %s failed unexpectedly", message.delivery_id)
+            return Outcome.failed(clipped_reason(f"内部错误 ({type(error).__name__}: {error})"))
+        if not isinstance(result, dict):  # wechatpy hands back the response when it is not JSON
+            return Outcome.retry("微信返回了无法解析的应答")
+        return Outcome.sent(str(result.get("msgid")) if result.get("msgid") is not None else None)
+
+
+def outcome_of_error(error: WeChatClientException) -> Outcome:
+    """What one WeChat error means for a delivery."""
+    errcode = error.errcode
+    if isinstance(error, AccessTokenUnavailable):
+        return Outcome.retry("等待微信 access_token 刷新超时")
+    if errcode is None:  # an HTTP error status, or an answer that is not JSON
+        status = getattr(error.response, "status_code", None)
+        if status is None or status >= 500:
+            return Outcome.retry(f"微信服务端错误 (HTTP {status})")
+        return Outcome.failed(f"微信接口拒绝请求 (HTTP {status})")
+    if errcode == 43004:
+        return Outcome.skipped(NOT_FOLLOWING)
+    if errcode in TOKEN_ERRCODES:  # refreshed once already and refused again
+        return Outcome.retry(f"微信 access_token 连续失效 ({errcode})")
+    if errcode in TRANSIENT_ERRCODES:
+        return Outcome.retry(f"{TRANSIENT_ERRCODES[errcode]} ({errcode})")
+    return Outcome.failed(clipped_reason(f"微信错误 {errcode}: {error.errmsg}"))

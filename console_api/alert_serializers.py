@@ -1,0 +1,99 @@
+"""JSON shapes of 预警计划, deliveries and the inbox. Moments are shown in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from console_api.serializers import moment
+from models import (
+    ALERT_PLAN_STATUS_LABELS,
+    CHANNEL_LABELS,
+    DELIVERY_STATUS_LABELS,
+    AlertPlan,
+    AlertSubject,
+    Delivery,
+    InboxMessage,
+)
+from operations.alert_plans import schedule_of
+from operations.alert_subjects import SubjectInfo
+
+
+def person(user_id: int | None, names: dict[int, str]) -> dict | None:
+    return None if user_id is None else {"id": user_id, "display_name": names.get(user_id, "")}
+
+
+def plan_json(
+    plan: AlertPlan,
+    info: SubjectInfo | None,
+    names: dict[int, str],
+    *,
+    recipient_ids: list[int],
+    counts: dict[str, int],
+    can_handle: bool,
+) -> dict:
+    values = info.values if info else {}
+    related = info.related if info and plan.notify_related else []
+    return {
+        "id": plan.id,
+        "subject": plan.subject.value,
+        "credential_id": plan.credential_id,
+        "authorization_id": plan.authorization_id,
+        "kind_label": values.get("kind"),
+        "subject_name": values.get("subject"),
+        "unique_codes": values.get("unique_codes"),
+        "vendor_name": values.get("vendor_name") if plan.subject is AlertSubject.AUTHORIZATION else None,
+        "due_on": plan.due_on.isoformat(),
+        "warn_days": plan.warn_days,
+        "window_starts_on": schedule_of(plan).first_day.isoformat(),
+        "send_time": plan.send_time.isoformat(timespec="seconds"),
+        "channels": [channel.value for channel in plan.channels],
+        "channel_labels": [CHANNEL_LABELS[channel] for channel in plan.channels],
+        "notify_related": plan.notify_related,
+        "related": [person(user_id, names) for user_id in dict.fromkeys(related) if user_id is not None],
+        "recipient_ids": recipient_ids,
+        "recipients": [person(user_id, names) for user_id in recipient_ids],
+        "template": plan.template,
+        "status": plan.status.value,
+        "status_label": ALERT_PLAN_STATUS_LABELS[plan.status],
+        "next_send_at": moment(plan.next_run_at),
+        "last_sent_on": plan.last_occurrence_on.isoformat() if plan.last_occurrence_on else None,
+        "handled_by": person(plan.handled_by_id, names),
+        "handled_at": moment(plan.handled_at),
+        "handled_note": plan.handled_note,
+        "deliveries": counts,
+        "can_handle": can_handle,
+    }
+
+
+def delivery_json(delivery: Delivery, names: dict[int, str]) -> dict:
+    return {
+        "id": delivery.id,
+        "channel": delivery.channel.value,
+        "channel_label": CHANNEL_LABELS[delivery.channel],
+        "recipient": person(delivery.recipient_id, names),
+        "topic": delivery.topic,
+        "title": delivery.title,
+        "body": delivery.body,
+        "status": delivery.status.value,
+        "status_label": DELIVERY_STATUS_LABELS[delivery.status],
+        "reason": delivery.reason,
+        "provider_id": delivery.provider_id,
+        "attempts": delivery.attempts,
+        "created_at": moment(delivery.created_at),
+        "finished_at": moment(delivery.finished_at),
+        "next_attempt_at": moment(delivery.next_attempt_at) if delivery.finished_at is None else None,
+    }
+
+
+def inbox_json(message: InboxMessage, plan: AlertPlan | None, can_handle: bool) -> dict:
+    return {
+        "id": message.id,
+        "topic": message.topic,
+        "title": message.title,
+        "body": message.body,
+        "created_at": moment(message.created_at),
+        "read": message.read_at is not None,
+        "read_at": moment(message.read_at),
+        "alert_plan_id": message.alert_plan_id,
+        "alert_status": plan.status.value if plan else None,
+        "alert_status_label": ALERT_PLAN_STATUS_LABELS[plan.status] if plan else None,
+        "can_handle": can_handle,
+    }

@@ -1,0 +1,170 @@
+"""预警计划: the list, a plan's 人员通知 settings and delivery history, and 处理 (acknowledge).
+
+`alert_settings(body)` parses the 人员通知 object that the credential and authorization forms
+send as "alert"; errors come back under "alert.<field>".
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import current_app, jsonify
+
+from console_api import api
+from console_api.alert_serializers import delivery_json, plan_json
+from console_api.http import commit, current_actor, signed_in
+from console_api.validation import Field, parse_body, parse_fields, query_enum, query_int, query_str
+from models import AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
+from models.alert_plan import MAX_TEMPLATE_LENGTH
+from operations import alert_plans
+from operations.actors import Actor
+from operations.alert_plans import MAX_RECIPIENTS, NotifySettings
+from operations.alert_subjects import describe_subjects
+from operations.errors import InvalidInput
+
+SETTINGS_SCHEMA = {
+    "channels": Field("enum_list", required=True, enum=ChannelName, max_items=len(ChannelName)),
+    "notify_related": Field("bool", nullable=False),
+    "recipient_ids": Field("int_list", max_items=MAX_RECIPIENTS),
+    "template": Field("str", max_length=MAX_TEMPLATE_LENGTH),
+    "send_time": Field("time"),
+}
+
+
+def alert_settings(value, *, prefix: str = "alert.", allow_send_time: bool = True) -> NotifySettings | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput({prefix.rstrip("."): "应为对象"})
+    try:
+        parsed = parse_fields(value, SETTINGS_SCHEMA)
+    except InvalidInput as error:
+        raise InvalidInput({f"{prefix}{name}": reason for name, reason in error.fields.items()}) from None
+    if parsed.get("send_time") is not None and not allow_send_time:
+        raise InvalidInput({f"{prefix}send_time": "证照的发送时间请填写在基础设置中"})
+    return NotifySettings(
+        channels=frozenset(parsed["channels"]),
+        notify_related=parsed.get("notify_related", True),
+        recipient_ids=tuple(parsed.get("recipient_ids") or ()),
+        template=parsed.get("template"),
+        send_time=parsed.get("send_time"),
+    )
+
+
+# The names plan operations raise errors under (send_time is left out: a credential form has its own).
+SETTING_NAMES = frozenset({"channels", "notify_related", "recipient_ids", "template"})
+
+
+@contextmanager
+def alert_errors_under(prefix: str = "alert."):
+    """The plan operations name settings fields plainly; on a form they live under "alert"."""
+    try:
+        yield
+    except InvalidInput as error:
+        fields = {(prefix + name if name in SETTING_NAMES else name): reason for name, reason in error.fields.items()}
+        raise InvalidInput(fields) from None
+
+
+def plan_payloads(actor: Actor, plans: list[AlertPlan]) -> list[dict]:
+    """Plans with their subjects, people and delivery counts, in a few queries."""
+    if not plans:
+        return []
+    subjects = describe_subjects(plans)
+    counts = alert_plans.delivery_counts([plan.id for plan in plans])
+    designated = {plan.id: alert_plans.designated_user_ids(plan.id) for plan in plans}
+    user_ids = {user_id for ids in designated.values() for user_id in ids}
+    user_ids |= {user_id for info in subjects.values() for user_id in info.related if user_id}
+    user_ids |= {plan.handled_by_id for plan in plans if plan.handled_by_id}
+    names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
+    payloads = []
+    for plan in plans:
+        payloads.append(
+            plan_json(
+                plan,
+                subjects.get(plan.id),
+                names,
+                recipient_ids=designated[plan.id],
+                counts=counts[plan.id],
+                can_handle=alert_plans.can_handle_now(actor, plan),
+            )
+        )
+    return payloads
+
+
+def alert_plans_of(subject_column, subject_ids: list[int]) -> dict[int, dict]:
+    """Subject id -> its plan's JSON, for the credential and authorization payloads."""
+    plans = list(db.session.scalars(db.select(AlertPlan).where(subject_column.in_(subject_ids))))
+    payloads = plan_payloads(current_actor(), plans)
+    column = subject_column.key
+    return {getattr(plan, column): payload for plan, payload in zip(plans, payloads, strict=True)}
+
+
+@api.get("/alert-plans")
+@signed_in
+def list_alert_plans():
+    actor = current_actor()
+    config = current_app.config
+    page = alert_plans.list_plans(
+        actor,
+        status=query_enum("status", AlertPlanStatus),
+        subject=query_enum("subject", AlertSubject),
+        keyword=query_str("q", max_length=100),
+        page=query_int("page", 1),
+        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
+    )
+    return jsonify(
+        {
+            "items": plan_payloads(actor, page.items),
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+        }
+    )
+
+
+@api.get("/alert-plans/<int:plan_id>")
+@signed_in
+def alert_plan_detail(plan_id: int):
+    actor = current_actor()
+    return jsonify(plan_payloads(actor, [alert_plans.get_plan(actor, plan_id)])[0])
+
+
+@api.put("/alert-plans/<int:plan_id>")
+@signed_in
+def update_alert_plan(plan_id: int):
+    """人员通知: channels, 相关人员 / 指定人员, the template (and an authorization's send time)."""
+    actor = current_actor()
+    settings = alert_settings(parse_body(SETTINGS_SCHEMA), prefix="")
+    plan = alert_plans.update_settings(actor, plan_id, settings)
+    commit()
+    return jsonify(plan_payloads(actor, [plan])[0])
+
+
+@api.post("/alert-plans/<int:plan_id>/handle")
+@signed_in
+def handle_alert_plan(plan_id: int):
+    """处理: stops the reminders for every recipient; who and when are kept."""
+    actor = current_actor()
+    body = parse_body({"note": Field("str", max_length=200)})
+    plan = alert_plans.handle_plan(actor, plan_id, body.get("note"))
+    commit()
+    return jsonify(plan_payloads(actor, [plan])[0])
+
+
+@api.get("/alert-plans/<int:plan_id>/deliveries")
+@signed_in
+def alert_plan_deliveries(plan_id: int):
+    """发送记录: every message of the plan, its channel, recipient and outcome."""
+    page = alert_plans.plan_deliveries(
+        current_actor(), plan_id, page=query_int("page", 1), per_page=query_int("per_page", 20, maximum=100)
+    )
+    user_ids = {delivery.recipient_id for delivery in page.items}
+    names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
+    return jsonify(
+        {
+            "items": [delivery_json(delivery, names) for delivery in page.items],
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+        }
+    )

@@ -1,0 +1,353 @@
+"""预警计划: one plan per credential, and per authorization with 到期预警 on.
+
+The subject's own operations (credentials, authorizations) call `plan_credential` /
+`plan_authorization` in the same transaction as the change, so a plan always matches its
+subject: a new expiry date re-opens a handled or expired plan (a renewed certificate is a new
+cycle), a changed warn period or send time only moves the next send, and a day already sent is
+never sent again. Handling (已处理) stops every later day; who and when are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import delete, func, or_, select, update
+
+from models import (
+    AlertPlan,
+    AlertPlanRecipient,
+    AlertPlanStatus,
+    AlertSubject,
+    Authorization,
+    ChannelName,
+    Credential,
+    CredentialDevice,
+    Delivery,
+    DeliveryStatus,
+    Device,
+    InboxMessage,
+    Role,
+    User,
+    Vendor,
+    db,
+)
+from models.credential import DEFAULT_SEND_TIME
+from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
+from operations.actors import Actor
+from operations.alert_schedule import Schedule
+from operations.alert_templates import check_template, default_template
+from operations.clock import now_utc
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.paging import Page, escape_like, paginate
+
+MAX_RECIPIENTS = 50
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The 人员通知 part of the form: 发送形式, 相关人员 / 指定人员, 发送内容模板."""
+
+    channels: frozenset[ChannelName] = frozenset({ChannelName.INBOX})
+    notify_related: bool = True
+    recipient_ids: tuple[int, ...] = ()
+    template: str | None = None  # None: the default for the subject's kind
+    send_time: time | None = None  # authorizations only; a credential's own 发送时间 rules its plan
+
+
+def schedule_of(plan: AlertPlan) -> Schedule:
+    return Schedule(plan.due_on, plan.warn_days, plan.send_time)
+
+
+def reschedule(plan: AlertPlan) -> None:
+    """Set next_run_at from the plan's schedule and the last day it handled."""
+    if plan.status is not AlertPlanStatus.ACTIVE:
+        plan.next_run_at = None
+        return
+    day = schedule_of(plan).next_occurrence(plan.last_occurrence_on)
+    plan.next_run_at = schedule_of(plan).at(day) if day is not None else None
+
+
+def _check_recipients(institution_id: int, recipient_ids: tuple[int, ...]) -> list[int]:
+    wanted = list(dict.fromkeys(recipient_ids))
+    if len(wanted) > MAX_RECIPIENTS:
+        raise InvalidInput({"recipient_ids": f"指定人员最多 {MAX_RECIPIENTS} 人"})
+    if not wanted:
+        return []
+    found = set(
+        db.session.scalars(
+            select(User.id).where(User.id.in_(wanted), User.institution_id == institution_id, User.is_active)
+        )
+    )
+    missing = [str(user_id) for user_id in wanted if user_id not in found]
+    if missing:
+        raise InvalidInput({"recipient_ids": f"指定人员不存在或不属于本机构：{', '.join(missing)}"})
+    return wanted
+
+
+def _apply_settings(plan: AlertPlan, settings: NotifySettings, kind) -> None:
+    if not settings.notify_related and not settings.recipient_ids and settings.channels:
+        raise InvalidInput({"recipient_ids": "请选择通知人员：发送给相关人员，或指定人员"})
+    recipients = _check_recipients(plan.institution_id, settings.recipient_ids)
+    plan.channels = settings.channels
+    plan.notify_related = settings.notify_related
+    plan.template = (
+        check_template(settings.template, plan.subject)
+        if settings.template is not None
+        else (plan.template or default_template(plan.subject, kind))
+    )
+    if plan.id is None:
+        db.session.add(plan)
+        db.session.flush()
+    db.session.execute(delete(AlertPlanRecipient).where(AlertPlanRecipient.alert_plan_id == plan.id))
+    db.session.add_all(AlertPlanRecipient(alert_plan_id=plan.id, user_id=user_id) for user_id in recipients)
+
+
+def _follow_subject(plan: AlertPlan, due_on: date, warn_days: int, send_time: time) -> None:
+    """Match the plan to its subject's dates; a new expiry date starts a new cycle."""
+    if plan.id is not None and due_on != plan.due_on:
+        plan.last_occurrence_on = None
+        plan.handled_at = plan.handled_by_id = plan.handled_note = None
+        if plan.status in (AlertPlanStatus.HANDLED, AlertPlanStatus.EXPIRED):
+            plan.status = AlertPlanStatus.ACTIVE
+    plan.due_on, plan.warn_days, plan.send_time = due_on, warn_days, send_time
+
+
+def plan_credential(credential: Credential, settings: NotifySettings | None) -> AlertPlan:
+    """Create or re-plan the credential's plan; `settings` None keeps the current ones."""
+    plan = db.session.scalar(select(AlertPlan).where(AlertPlan.credential_id == credential.id))
+    if plan is None:
+        plan = AlertPlan(
+            institution_id=credential.institution_id,
+            subject=AlertSubject.CREDENTIAL,
+            credential_id=credential.id,
+            status=AlertPlanStatus.ACTIVE,
+        )
+        settings = settings or NotifySettings()
+    _follow_subject(plan, credential.valid_until, credential.warn_days, credential.send_time)
+    if settings is not None:
+        _apply_settings(plan, settings, credential.kind)
+    reschedule(plan)
+    db.session.flush()
+    return plan
+
+
+def plan_authorization(authorization: Authorization, settings: NotifySettings | None) -> AlertPlan | None:
+    """Create, re-plan or cancel the plan of an authorization, following its 到期预警 switch."""
+    plan = db.session.scalar(select(AlertPlan).where(AlertPlan.authorization_id == authorization.id))
+    if not authorization.warn_enabled or authorization.cancelled_at is not None:
+        if plan is not None and plan.status is AlertPlanStatus.ACTIVE:
+            plan.status = AlertPlanStatus.CANCELLED
+            reschedule(plan)
+            _withdraw_pending(plan.id, "预警已取消")
+        if plan is not None and settings is not None and authorization.cancelled_at is None:
+            _apply_settings(plan, settings, None)
+        db.session.flush()
+        return plan
+    if plan is None:
+        plan = AlertPlan(
+            institution_id=authorization.institution_id,
+            subject=AlertSubject.AUTHORIZATION,
+            authorization_id=authorization.id,
+            status=AlertPlanStatus.ACTIVE,
+        )
+        settings = settings or NotifySettings()
+    elif plan.status is AlertPlanStatus.CANCELLED:
+        plan.status = AlertPlanStatus.ACTIVE
+    send_time = (settings.send_time if settings else None) or plan.send_time or DEFAULT_SEND_TIME
+    _follow_subject(plan, authorization.ends_on, authorization.warn_days or 0, send_time)
+    if settings is not None:
+        _apply_settings(plan, settings, None)
+    reschedule(plan)
+    db.session.flush()
+    return plan
+
+
+def _withdraw_pending(plan_id: int, reason: str) -> None:
+    """Deliveries not sent yet will not be: their reason to exist is gone."""
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.alert_plan_id == plan_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED, reason=reason, finished_at=now_utc()),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def drop_credential_plan(credential_id: int) -> None:
+    """The credential is deleted: its plan goes; sent messages stay, detached from it."""
+    plan_id = db.session.scalar(select(AlertPlan.id).where(AlertPlan.credential_id == credential_id))
+    if plan_id is None:
+        return
+    _withdraw_pending(plan_id, "证照已删除")
+    for model in (Delivery, InboxMessage):
+        db.session.execute(
+            update(model).where(model.alert_plan_id == plan_id).values(alert_plan_id=None),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.execute(delete(AlertPlanRecipient).where(AlertPlanRecipient.alert_plan_id == plan_id))
+    db.session.execute(delete(AlertPlan).where(AlertPlan.id == plan_id))
+
+
+# -- reading and handling ---------------------------------------------------------------------
+
+
+def _own_plan(actor: Actor, plan_id: int, *, lock: bool = False) -> AlertPlan:
+    query = select(AlertPlan).where(AlertPlan.id == plan_id)
+    if lock:
+        query = query.with_for_update()
+    plan = db.session.scalar(query)
+    if plan is None or actor.institution_id is None or plan.institution_id != actor.institution_id:
+        raise NotFound("预警计划不存在")
+    return plan
+
+
+def related_user_ids(plan: AlertPlan) -> list[int]:
+    """相关人员: who entered the subject and who last changed it."""
+    model = Credential if plan.subject is AlertSubject.CREDENTIAL else Authorization
+    subject_id = plan.credential_id if plan.subject is AlertSubject.CREDENTIAL else plan.authorization_id
+    row = db.session.execute(select(model.created_by_id, model.updated_by_id).where(model.id == subject_id)).one()
+    return [user_id for user_id in dict.fromkeys(row) if user_id is not None]
+
+
+def designated_user_ids(plan_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(AlertPlanRecipient.user_id)
+            .where(AlertPlanRecipient.alert_plan_id == plan_id)
+            .order_by(AlertPlanRecipient.user_id)
+        )
+    )
+
+
+def recipient_ids(plan: AlertPlan) -> list[int]:
+    related = related_user_ids(plan) if plan.notify_related else []
+    return list(dict.fromkeys([*related, *designated_user_ids(plan.id)]))
+
+
+HANDLEABLE = frozenset({AlertPlanStatus.ACTIVE, AlertPlanStatus.EXPIRED})
+
+
+def may_handle(actor: Actor, plan: AlertPlan) -> bool:
+    """The equipment manager and the plan's recipients may acknowledge it."""
+    if actor.institution_id != plan.institution_id:
+        return False
+    return actor.role is Role.EQUIPMENT_MANAGER or actor.user_id in recipient_ids(plan)
+
+
+def can_handle_now(actor: Actor, plan: AlertPlan) -> bool:
+    """What the 处理 button shows: allowed, and the plan is still open (reminding or expired)."""
+    return plan.status in HANDLEABLE and may_handle(actor, plan)
+
+
+def get_plan(actor: Actor, plan_id: int) -> AlertPlan:
+    plan = _own_plan(actor, plan_id)
+    if actor.role not in INSTITUTION_STAFF - {Role.CLINICIAN} and actor.user_id not in recipient_ids(plan):
+        raise NotFound("预警计划不存在")
+    return plan
+
+
+def handle_plan(actor: Actor, plan_id: int, note: str | None = None) -> AlertPlan:
+    """已处理: any recipient (or the equipment manager) acknowledges; nothing more is sent.
+
+    An expired plan may still be handled: the credential still needs renewing, and the list
+    should show who took care of it."""
+    plan = _own_plan(actor, plan_id, lock=True)
+    if not may_handle(actor, plan):
+        if actor.role is Role.CLINICIAN:  # clinicians see only the plans they are told about
+            raise NotFound("预警计划不存在")
+        raise PermissionDenied("只有预警的通知人员或设备科管理员可以处理")
+    if plan.status is AlertPlanStatus.HANDLED:
+        raise Conflict("该预警已处理")
+    if plan.status is AlertPlanStatus.CANCELLED:
+        raise Conflict("该预警已取消，无需处理")
+    now = now_utc()
+    plan.status = AlertPlanStatus.HANDLED
+    plan.handled_by_id = actor.user_id
+    plan.handled_at = now
+    plan.handled_note = note
+    reschedule(plan)
+    _withdraw_pending(plan.id, "预警已处理")
+    db.session.flush()
+    return plan
+
+
+def update_settings(actor: Actor, plan_id: int, settings: NotifySettings) -> AlertPlan:
+    """Edit 人员通知 of a plan from the 预警计划 list; the subject's dates stay the subject's."""
+    require_manager(actor)
+    plan = _own_plan(actor, plan_id, lock=True)
+    if plan.subject is AlertSubject.CREDENTIAL:
+        if settings.send_time is not None:
+            raise InvalidInput({"send_time": "证照的发送时间请在证照信息中修改"})
+        kind = db.session.scalar(select(Credential.kind).where(Credential.id == plan.credential_id))
+    else:
+        kind = None
+        if settings.send_time is not None and settings.send_time != plan.send_time:
+            plan.send_time = settings.send_time
+    _apply_settings(plan, settings, kind)
+    reschedule(plan)
+    db.session.flush()
+    return plan
+
+
+def list_plans(
+    actor: Actor,
+    *,
+    status: AlertPlanStatus | None = None,
+    subject: AlertSubject | None = None,
+    keyword: str | None = None,
+    page: int = 1,
+    per_page: int = 10,
+) -> Page:
+    """预警计划 list: soonest expiry first."""
+    require_institution_staff(actor, INSTITUTION_STAFF - {Role.CLINICIAN})
+    query = select(AlertPlan).where(AlertPlan.institution_id == actor.institution_id)
+    if status is not None:
+        query = query.where(AlertPlan.status == status)
+    if subject is not None:
+        query = query.where(AlertPlan.subject == subject)
+    if keyword:
+        pattern = f"%{escape_like(keyword.strip())}%"
+        credential_match = (
+            select(CredentialDevice.credential_id)
+            .join(Device, Device.id == CredentialDevice.device_id)
+            .where(Device.name.ilike(pattern, escape="\\"))
+        )
+        authorization_match = (
+            select(Authorization.id)
+            .join(Device, Device.id == Authorization.device_id)
+            .join(Vendor, Vendor.id == Authorization.vendor_id)
+            .where(or_(Device.name.ilike(pattern, escape="\\"), Vendor.name.ilike(pattern, escape="\\")))
+        )
+        holder_match = select(Credential.id).where(
+            or_(Credential.number.ilike(pattern, escape="\\"), Credential.holder_name.ilike(pattern, escape="\\"))
+        )
+        query = query.where(
+            or_(
+                AlertPlan.credential_id.in_(credential_match),
+                AlertPlan.credential_id.in_(holder_match),
+                AlertPlan.authorization_id.in_(authorization_match),
+            )
+        )
+    return paginate(query, (AlertPlan.due_on, AlertPlan.id), page=page, per_page=per_page)
+
+
+def delivery_counts(plan_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per plan, how many deliveries are in each status."""
+    counts: dict[int, dict[str, int]] = {plan_id: {} for plan_id in plan_ids}
+    if not plan_ids:
+        return counts
+    rows = db.session.execute(
+        select(Delivery.alert_plan_id, Delivery.status, func.count())
+        .where(Delivery.alert_plan_id.in_(plan_ids))
+        .group_by(Delivery.alert_plan_id, Delivery.status)
+    )
+    for plan_id, status, count in rows:
+        counts[plan_id][DeliveryStatus(status).value] = count
+    return counts
+
+
+def plan_deliveries(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20) -> Page:
+    """Who was sent what, on which channel, with the outcome: newest first."""
+    plan = get_plan(actor, plan_id)
+    query = select(Delivery).where(Delivery.alert_plan_id == plan.id)
+    return paginate(query, (Delivery.id.desc(),), page=page, per_page=per_page)

@@ -1,0 +1,95 @@
+"""What an alert plan is about, in words: the values its template and messages are filled from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from models import AlertPlan, AlertSubject, Authorization, Credential, CredentialDevice, Device, Vendor, db
+from operations.alert_templates import kind_label
+
+NAMES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    values: dict  # subject, kind, unique_codes, number, holder_name, vendor_name, …
+    related: list[int]  # 相关人员: who entered the subject and who last changed it
+
+
+def _names(items: list[str], unit: str) -> str:
+    if len(items) <= 1:
+        return items[0] if items else ""
+    if len(items) <= NAMES_SHOWN:
+        return "、".join(items)
+    return f"{'、'.join(items[:NAMES_SHOWN])}等{len(items)}{unit}"
+
+
+def _credential_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
+    devices: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for credential_id, name, code in db.session.execute(
+        select(CredentialDevice.credential_id, Device.name, Device.unique_code)
+        .join(Device, Device.id == CredentialDevice.device_id)
+        .where(CredentialDevice.credential_id.in_(ids))
+        .order_by(CredentialDevice.credential_id, Device.unique_code)
+    ):
+        devices[credential_id].append((name, code))
+    subjects = {}
+    for credential in db.session.scalars(select(Credential).where(Credential.id.in_(ids))):
+        covered = devices.get(credential.id, [])
+        device_names = _names([name for name, _ in covered], "台设备")
+        label = kind_label(AlertSubject.CREDENTIAL, credential.kind)
+        subjects[credential.id] = SubjectInfo(
+            values={
+                "subject": device_names or credential.holder_name or label,
+                "kind": label,
+                "unique_codes": _names([code for _, code in covered], "台"),
+                "number": credential.number or "",
+                "holder_name": credential.holder_name or "",
+                "issuing_authority": credential.issuing_authority or "",
+            },
+            related=[credential.created_by_id, credential.updated_by_id],
+        )
+    return subjects
+
+
+def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
+    rows = db.session.execute(
+        select(Authorization, Device.name, Device.unique_code, Vendor.name)
+        .join(Device, Device.id == Authorization.device_id)
+        .join(Vendor, Vendor.id == Authorization.vendor_id)
+        .where(Authorization.id.in_(ids))
+    )
+    return {
+        authorization.id: SubjectInfo(
+            values={
+                "subject": device_name,
+                "kind": kind_label(AlertSubject.AUTHORIZATION, None),
+                "unique_codes": unique_code,
+                "vendor_name": vendor_name,
+            },
+            related=[authorization.created_by_id, authorization.updated_by_id],
+        )
+        for authorization, device_name, unique_code, vendor_name in rows
+    }
+
+
+def describe_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]:
+    """Plan id -> its subject, in a few queries whatever the number of plans."""
+    credentials = _credential_subjects([p.credential_id for p in plans if p.subject is AlertSubject.CREDENTIAL])
+    authorizations = _authorization_subjects(
+        [p.authorization_id for p in plans if p.subject is AlertSubject.AUTHORIZATION]
+    )
+    described = {}
+    for plan in plans:
+        info = (
+            credentials.get(plan.credential_id)
+            if plan.subject is AlertSubject.CREDENTIAL
+            else authorizations.get(plan.authorization_id)
+        )
+        if info is not None:
+            described[plan.id] = info
+    return described

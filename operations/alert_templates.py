@@ -1,0 +1,98 @@
+"""发送内容模板: the text of a reminder, with [占位符] filled from the plan's subject.
+
+The guide's default for 设备操作证 is
+"[设备名称]已经快到设备操作证到期日了, 设备操作证到期日是: [设备操作证到期日], 请及时处理!";
+each kind of subject gets the same shape. A template may use only the placeholders its subject
+can fill, so a typo is refused when the plan is saved rather than sent to people verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from models import CredentialKind
+from models.alert_plan import MAX_TEMPLATE_LENGTH, AlertSubject
+from models.credential import CREDENTIAL_KIND_LABELS
+from operations.errors import InvalidInput
+
+AUTHORIZATION_LABEL = "委外授权"
+PLACEHOLDER = re.compile(r"\[([^\[\]]{1,20})\]")
+
+# Placeholder -> value name; values come from `operations.alert_sweep.subject_values`.
+COMMON_PLACEHOLDERS = {"设备名称": "subject", "唯一码": "unique_codes", "到期日": "due_on", "剩余天数": "days_left"}
+CREDENTIAL_PLACEHOLDERS = {
+    **COMMON_PLACEHOLDERS,
+    "证照类型": "kind",
+    "证件号": "number",
+    "姓名": "holder_name",
+    "颁证单位": "issuing_authority",
+    "设备操作证到期日": "due_on",
+    "配置许可证到期日": "due_on",
+    "人员资质到期日": "due_on",
+}
+AUTHORIZATION_PLACEHOLDERS = {**COMMON_PLACEHOLDERS, "服务商名称": "vendor_name", "授权到期日": "due_on"}
+
+DEFAULT_TEMPLATES = {
+    CredentialKind.OPERATION_CERTIFICATE: (
+        "[设备名称]已经快到设备操作证到期日了, 设备操作证到期日是: [设备操作证到期日], 请及时处理!"
+    ),
+    CredentialKind.CONFIGURATION_LICENSE: (
+        "[设备名称]已经快到配置许可证到期日了, 配置许可证到期日是: [配置许可证到期日], 请及时处理!"
+    ),
+    CredentialKind.STAFF_QUALIFICATION: "[姓名]的人员资质快到期了, 人员资质到期日是: [人员资质到期日], 请及时处理!",
+    AlertSubject.AUTHORIZATION: "[设备名称]的委外授权([服务商名称])快到期了, 授权到期日是: [授权到期日], 请及时处理!",
+}
+
+
+def placeholders_for(subject: AlertSubject) -> dict[str, str]:
+    return CREDENTIAL_PLACEHOLDERS if subject is AlertSubject.CREDENTIAL else AUTHORIZATION_PLACEHOLDERS
+
+
+def default_template(subject: AlertSubject, kind: CredentialKind | None) -> str:
+    return DEFAULT_TEMPLATES[kind if subject is AlertSubject.CREDENTIAL else AlertSubject.AUTHORIZATION]
+
+
+def check_template(template: str, subject: AlertSubject) -> str:
+    """The template, stripped; InvalidInput naming the unknown placeholders otherwise."""
+    text = template.strip()
+    if not text:
+        raise InvalidInput({"template": "发送内容模板不能为空"})
+    if len(text) > MAX_TEMPLATE_LENGTH:
+        raise InvalidInput({"template": f"发送内容模板不能超过 {MAX_TEMPLATE_LENGTH} 个字"})
+    known = placeholders_for(subject)
+    unknown = sorted({name for name in PLACEHOLDER.findall(text) if name not in known})
+    if unknown:
+        allowed = "、".join(f"[{name}]" for name in known)
+        used = "、".join(f"[{name}]" for name in unknown)
+        raise InvalidInput({"template": f"模板中有无法识别的占位符：{used}。可用的占位符：{allowed}"})
+    return text
+
+
+def render(template: str, subject: AlertSubject, values: Mapping[str, object]) -> str:
+    known = placeholders_for(subject)
+
+    def fill(match: re.Match) -> str:
+        name = known.get(match.group(1))
+        if name is None:  # saved before a placeholder was renamed: leave it visible, not blank
+            return match.group(0)
+        value = values.get(name)
+        return "" if value is None else str(value)
+
+    return PLACEHOLDER.sub(fill, template)
+
+
+def kind_label(subject: AlertSubject, kind: CredentialKind | None) -> str:
+    return CREDENTIAL_KIND_LABELS[kind] if subject is AlertSubject.CREDENTIAL else AUTHORIZATION_LABEL
+
+
+def status_text(days_left: int) -> str:
+    if days_left > 0:
+        return f"还剩{days_left}天到期"
+    if days_left == 0:
+        return "今天到期"
+    return "已过期"
+
+
+def expiry_notice(subject_name: str, label: str, due_on: str) -> str:
+    return f"{subject_name}的{label}已于{due_on}到期, 预警已结束, 请尽快处理!"

@@ -1,0 +1,90 @@
+"""电脑首页通知: a PC user's messages, unread count and mark-read.
+
+Messages are written only by the inbox channel when it delivers an outbox row, so the home page
+shows exactly what the outbox says was delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from models import InboxMessage, db
+from operations.actors import Actor
+from operations.clock import now_utc
+from operations.errors import NotFound
+from operations.paging import Page, paginate
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    delivery_id: int
+    user_id: int
+    alert_plan_id: int | None
+    topic: str
+    title: str
+    body: str
+
+
+def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
+    """Write the messages (once per delivery, even when a delivery is retried); delivery id -> message id."""
+    if not messages:
+        return {}
+    ids = [message.delivery_id for message in messages]
+    existing = dict(
+        db.session.execute(
+            select(InboxMessage.delivery_id, InboxMessage.id).where(InboxMessage.delivery_id.in_(ids))
+        ).all()
+    )
+    fresh = [message for message in messages if message.delivery_id not in existing]
+    rows = [
+        InboxMessage(
+            user_id=message.user_id,
+            delivery_id=message.delivery_id,
+            alert_plan_id=message.alert_plan_id,
+            topic=message.topic,
+            title=message.title,
+            body=message.body,
+            created_at=now,
+        )
+        for message in fresh
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return existing | {row.delivery_id: row.id for row in rows}
+
+
+def list_messages(actor: Actor, *, unread_only: bool = False, page: int = 1, per_page: int = 10) -> Page:
+    query = select(InboxMessage).where(InboxMessage.user_id == actor.user_id)
+    if unread_only:
+        query = query.where(InboxMessage.read_at.is_(None))
+    return paginate(query, (InboxMessage.id.desc(),), page=page, per_page=per_page)
+
+
+def unread_count(actor: Actor) -> int:
+    return db.session.scalar(
+        select(func.count()).where(InboxMessage.user_id == actor.user_id, InboxMessage.read_at.is_(None))
+    )
+
+
+def mark_read(actor: Actor, message_id: int) -> InboxMessage:
+    message = db.session.get(InboxMessage, message_id)
+    if message is None or message.user_id != actor.user_id:
+        raise NotFound("消息不存在")
+    if message.read_at is None:
+        message.read_at = now_utc()
+        db.session.flush()
+    return message
+
+
+def mark_all_read(actor: Actor) -> int:
+    result = db.session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.user_id == actor.user_id, InboxMessage.read_at.is_(None))
+        .values(read_at=now_utc()),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount

@@ -1,0 +1,57 @@
+"""Both simulators started together, and the settings that point the product at them.
+
+The embedded run uses this when no WeChat / SMS credentials are configured; the tests use the
+same settings, so the demo and the suite exercise one configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulators.aliyun_sms import create_aliyun_sms_simulator
+from simulators.server import SimulatorServer
+from simulators.state import SmsState, WeChatState
+from simulators.wechat import create_wechat_simulator
+
+OFFICIAL_APP_ID = "wx-sim-official"
+MINIPROGRAM_APP_ID = "wx-sim-miniprogram"
+ALERT_TEMPLATE_ID = "sim-alert-template"
+SMS_SIGN_NAME = "微修"
+SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
+
+
+@dataclass
+class LocalSimulators:
+    wechat: SimulatorServer
+    wechat_state: WeChatState
+    sms: SimulatorServer
+    sms_state: SmsState
+
+    @classmethod
+    def start(cls) -> LocalSimulators:
+        wechat_state, sms_state = WeChatState(), SmsState()
+        wechat = SimulatorServer(create_wechat_simulator(wechat_state)).start()
+        sms = SimulatorServer(create_aliyun_sms_simulator(sms_state)).start()
+        return cls(wechat, wechat_state, sms, sms_state)
+
+    def stop(self) -> None:
+        self.wechat.stop()
+        self.sms.stop()
+
+    def settings(self) -> dict[str, object]:
+        """Config keys (see config.settings._load_channels) for talking to these simulators."""
+        (access_key_id, access_key_secret), *_ = self.sms_state.access_keys.items()
+        return {
+            "WECHAT_API_BASE_URL": self.wechat.url,
+            "WECHAT_OFFICIAL_APP_ID": OFFICIAL_APP_ID,
+            "WECHAT_OFFICIAL_APP_SECRET": self.wechat_state.apps[OFFICIAL_APP_ID],
+            "WECHAT_MINIPROGRAM_APP_ID": MINIPROGRAM_APP_ID,
+            "WECHAT_MINIPROGRAM_APP_SECRET": self.wechat_state.apps[MINIPROGRAM_APP_ID],
+            "WECHAT_ALERT_TEMPLATE_ID": ALERT_TEMPLATE_ID,
+            "SMS_ACCESS_KEY_ID": access_key_id,
+            "SMS_ACCESS_KEY_SECRET": access_key_secret,
+            "SMS_SIGN_NAME": SMS_SIGN_NAME,
+            "SMS_ALERT_TEMPLATE_CODE": SMS_ALERT_TEMPLATE_CODE,
+            "SMS_ENDPOINT": self.sms.netloc,
+            "SMS_PROTOCOL": "http",
+        }
