@@ -97,6 +97,10 @@ def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
 
 def relay() -> int:
     """Every minute: enqueue what is pending and owned by no live job."""
-    ids = outbox.lost_or_due(now_utc())
+    now = now_utc()
+    abandoned = outbox.fail_abandoned(now)
+    if abandoned:
+        log.error("%d deliveries failed: their send jobs died on every attempt", abandoned)
+    ids = outbox.lost_or_due(now)
     db.session.commit()
     return dispatch(ids) if ids else 0

@@ -127,6 +127,27 @@ def mark_enqueued(ids: Sequence[int], now: datetime) -> None:
         )
 
 
+def fail_abandoned(now: datetime) -> int:
+    """Rows whose every allowed attempt was claimed by a job that never reported back (a worker
+    killed mid-send each time) fail for good instead of being handed out forever."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.attempts >= MAX_ATTEMPTS,
+            Delivery.claimed_until < now,
+        )
+        .values(
+            status=DeliveryStatus.FAILED,
+            finished_at=now,
+            claimed_until=None,
+            reason=f"发送任务中断{MAX_ATTEMPTS}次，不再重试",
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount
+
+
 def lost_or_due(now: datetime, limit: int = RELAY_LIMIT) -> list[int]:
     """Pending rows no live job will send: never enqueued (Redis was down), enqueued long ago
     (the job was lost), or waiting for a retry whose time has come."""

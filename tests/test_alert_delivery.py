@@ -321,3 +321,70 @@ def test_a_new_expiry_date_reopens_a_handled_plan_and_a_new_send_time_moves_it(a
     with app.app_context():
         assert db.session.scalar(select(AlertPlan.last_occurrence_on)) is None
         assert db.session.scalar(select(db.func.count()).select_from(InboxMessage)) == 3
+
+
+def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, alerting):
+    """Two workers running the sweep in the same second (two schedulers, a retried job)."""
+    import threading
+
+    # More plans than one batch holds, so the two sweeps interleave.
+    with app.app_context():
+        from operations import alert_sweep
+
+        credential_ids = []
+        for number in range(30):
+            response = alerting["api"].post(
+                "/api/v1/credentials",
+                json={
+                    "kind": "staff_qualification",
+                    "holder_name": f"员工{number}",
+                    "valid_until": "2026-12-10",
+                    "warn_days": 3,
+                    "send_time": "09:30:00",
+                    "alert": {"channels": ["inbox", "sms"], "recipient_ids": [alerting["engineer"].id]},
+                },
+            )
+            credential_ids.append(response.get_json()["id"])
+    batch_size = alert_sweep.BATCH_SIZE
+    alert_sweep.BATCH_SIZE = 4
+    results = []
+    try:
+
+        def sweep():
+            with frozen(at(date(2026, 12, 7), 9, 30)), app.app_context():
+                results.append(sweep_alert_plans())
+
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        alert_sweep.BATCH_SIZE = batch_size
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # SKIP LOCKED: each plan went to one sweep
+            assert sum(result["plans"] for result in results) == 31
+        # SQLite takes no row locks (both sweeps may decide a plan): the idempotency keys keep
+        # the decision single, which is what the people on the other end see.
+    rows = deliveries(app)
+    assert len(rows) == 9 + 30 * 2 * 2  # the fixture's plan, then 30 plans × 2 people × 2 channels
+    assert len({row.idempotency_key for row in rows}) == len(rows)
+
+
+def test_a_delivery_whose_jobs_keep_dying_fails_instead_of_circling(app, alerting):
+    from jobs.outbox import relay
+    from operations import outbox
+
+    moment = at(date(2026, 12, 7), 9, 30)
+    with frozen(moment), app.app_context():
+        sweep_alert_plans()
+        # A worker killed mid-send on every attempt: claimed, never recorded.
+        for _ in range(outbox.MAX_ATTEMPTS):
+            assert outbox.claim([row.id for row in deliveries(app)], moment)
+            moment += timedelta(seconds=outbox.CLAIM_SECONDS + 1)
+        db.session.commit()
+    with frozen(moment), app.app_context():
+        relay()
+    rows = [row for row in deliveries(app) if row.status.value != "skipped"]
+    assert {row.status.value for row in rows} == {"failed"}
+    assert rows[0].reason == f"发送任务中断{outbox.MAX_ATTEMPTS}次，不再重试"
