@@ -11,7 +11,9 @@ from models import (
     AlertSubject,
     Delivery,
     InboxMessage,
+    OutboxMessage,
 )
+from models.outbox import idempotency_key
 from operations.alert_plans import schedule_of
 from operations.alert_subjects import SubjectInfo
 
@@ -63,15 +65,16 @@ def plan_json(
     }
 
 
-def delivery_json(delivery: Delivery, names: dict[int, str]) -> dict:
+def delivery_json(delivery: Delivery, message: OutboxMessage, names: dict[int, str]) -> dict:
     return {
         "id": delivery.id,
+        "key": idempotency_key(message.key, delivery.recipient_id, delivery.channel.value),
         "channel": delivery.channel.value,
         "channel_label": CHANNEL_LABELS[delivery.channel],
         "recipient": person(delivery.recipient_id, names),
-        "topic": delivery.topic,
-        "title": delivery.title,
-        "body": delivery.body,
+        "topic": message.topic,
+        "title": message.title,
+        "body": message.body,
         "status": delivery.status.value,
         "status_label": DELIVERY_STATUS_LABELS[delivery.status],
         "reason": delivery.reason,

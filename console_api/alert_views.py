@@ -158,11 +158,11 @@ def alert_plan_deliveries(plan_id: int):
     page = alert_plans.plan_deliveries(
         current_actor(), plan_id, page=query_int("page", 1), per_page=query_int("per_page", 20, maximum=100)
     )
-    user_ids = {delivery.recipient_id for delivery in page.items}
+    user_ids = {delivery.recipient_id for delivery, _ in page.items}
     names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     return jsonify(
         {
-            "items": [delivery_json(delivery, names) for delivery in page.items],
+            "items": [delivery_json(delivery, message, names) for delivery, message in page.items],
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,

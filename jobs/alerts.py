@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from jobs.outbox import dispatch
+from jobs.outbox import dispatch_messages
 from models import db
 from operations.alert_sweep import sweep_batch
 from operations.clock import now_utc
@@ -17,13 +17,13 @@ def sweep_alert_plans() -> dict[str, int]:
     now = now_utc()
     plans = deliveries = 0
     while True:
-        processed, ids = sweep_batch(now)
+        processed, messages = sweep_batch(now)
         db.session.commit()
         if not processed:
             break
         plans += processed
-        deliveries += len(ids)
-        dispatch(ids)
+        deliveries += sum(message.deliveries for message in messages)
+        dispatch_messages(messages)
     if plans:
-        log.info("alert sweep: %d plans, %d deliveries", plans, deliveries)
+        log.info("alert sweep: %d plans, up to %d deliveries", plans, deliveries)
     return {"plans": plans, "deliveries": deliveries}

@@ -13,79 +13,121 @@ from collections.abc import Sequence
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq import Queue
 
 from channels.base import OutgoingMessage
 from channels.registry import get_channel
 from jobs.queues import job_queues
-from models import Delivery, User, db
+from models import Delivery, OutboxMessage, User, db
+from models.outbox import idempotency_key
 from operations import outbox
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
 
 
-def dispatch(ids: Sequence[int]) -> int:
-    """Enqueue send jobs for these pending deliveries; returns how many were enqueued."""
+def _enqueue(function, chunks: list[list[int]]) -> None:
+    # One round trip for all of them: a 10:00 sweep hands over thousands of jobs.
+    job_queues.queue("default").enqueue_many(
+        [Queue.prepare_data(function, args=(chunk,), result_ttl=600, failure_ttl=7 * 24 * 3600) for chunk in chunks]
+    )
+
+
+def dispatch_messages(messages: Sequence[outbox.NewMessage]) -> int:
+    """After the sweep's commit: send jobs for the new messages, about DELIVERY_BATCH_SIZE
+    deliveries each. With Redis down their deliveries are marked as not enqueued, so the relay
+    takes them as soon as it can. Returns how many messages were enqueued."""
     size = current_app.config["DELIVERY_BATCH_SIZE"]
-    enqueued = 0
-    for start in range(0, len(ids), size):
-        chunk = list(ids[start : start + size])
-        try:
-            job_queues.queue("default").enqueue(send_deliveries, chunk, result_ttl=600, failure_ttl=7 * 24 * 3600)
-        except RedisError as error:
-            log.warning("Redis unavailable, %d deliveries left for the relay: %s", len(ids) - start, error)
-            break
-        outbox.mark_enqueued(chunk, now_utc())
+    chunks: list[list[int]] = []
+    filled = size
+    for message in messages:
+        if filled + message.deliveries > size and filled:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(message.id)
+        filled += message.deliveries
+    if not chunks:
+        return 0
+    try:
+        _enqueue(send_messages, chunks)
+    except RedisError as error:
+        log.warning("Redis unavailable, %d messages left for the relay: %s", len(messages), error)
+        outbox.unmark_enqueued([message.id for message in messages])
         db.session.commit()
-        enqueued += len(chunk)
-    return enqueued
+        return 0
+    return len(messages)
 
 
-def _messages(deliveries: list[Delivery]) -> list[OutgoingMessage]:
+def dispatch(ids: Sequence[int]) -> int:
+    """Send jobs for these pending deliveries, which the caller has committed as enqueued;
+    with Redis down they are marked as not enqueued again. Returns how many were enqueued."""
+    size = current_app.config["DELIVERY_BATCH_SIZE"]
+    chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+    if not chunks:
+        return 0
+    try:
+        _enqueue(send_deliveries, chunks)
+    except RedisError as error:
+        log.warning("Redis unavailable, %d deliveries left for the relay: %s", len(ids), error)
+        outbox.mark_enqueued(list(ids), None)
+        db.session.commit()
+        return 0
+    return len(ids)
+
+
+def _outgoing(claimed: list[tuple[Delivery, OutboxMessage]]) -> list[OutgoingMessage]:
     contacts = {
         user_id: (phone, openid)
         for user_id, phone, openid in db.session.execute(
             db.select(User.id, User.phone, User.wechat_openid).where(
-                User.id.in_({delivery.recipient_id for delivery in deliveries})
+                User.id.in_({delivery.recipient_id for delivery, _ in claimed})
             )
         )
     }
     page = current_app.config["WECHAT_ALERT_PAGE"]
-    messages = []
-    for delivery in deliveries:
+    outgoing = []
+    for delivery, message in claimed:
         phone, openid = contacts.get(delivery.recipient_id, (None, None))
-        payload = delivery.payload or {}
-        messages.append(
+        outgoing.append(
             OutgoingMessage(
                 delivery_id=delivery.id,
-                idempotency_key=delivery.idempotency_key,
+                idempotency_key=idempotency_key(message.key, delivery.recipient_id, delivery.channel.value),
                 recipient_id=delivery.recipient_id,
-                topic=delivery.topic,
-                title=delivery.title,
-                body=delivery.body,
-                values=payload.get("values", {}),
-                page=payload.get("page") or (f"{page}?id={delivery.alert_plan_id}" if delivery.alert_plan_id else None),
+                topic=message.topic,
+                title=message.title,
+                body=message.body,
+                values=(message.payload or {}).get("values", {}),
+                page=f"{page}?id={message.alert_plan_id}" if message.alert_plan_id else None,
                 phone=phone,
                 wechat_openid=openid,
-                alert_plan_id=delivery.alert_plan_id,
+                alert_plan_id=message.alert_plan_id,
             )
         )
-    return messages
+    return outgoing
+
+
+def send_messages(message_ids: Sequence[int]) -> dict[str, int]:
+    """The job the sweep enqueues: send the pending deliveries of these messages."""
+    return _send(outbox.claim(now_utc(), message_ids=message_ids))
 
 
 def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
-    """Claim, send through each channel, record; returns counts by outcome."""
-    claimed = outbox.claim(ids, now_utc())
+    """The job the relay enqueues: send these pending deliveries."""
+    return _send(outbox.claim(now_utc(), ids=ids))
+
+
+def _send(claimed: list[tuple[Delivery, OutboxMessage]]) -> dict[str, int]:
+    """Send claimed deliveries through their channels and record the outcomes; counts by outcome."""
     db.session.commit()  # the claim holds across the sending, which is outside any transaction
-    by_channel: dict[str, list[Delivery]] = defaultdict(list)
-    for delivery in claimed:
-        by_channel[delivery.channel.value].append(delivery)
+    by_channel: dict[str, list[tuple[Delivery, OutboxMessage]]] = defaultdict(list)
+    for delivery, message in claimed:
+        by_channel[delivery.channel.value].append((delivery, message))
     results: list[outbox.Result] = []
-    for channel_name, deliveries in by_channel.items():
-        outcomes = get_channel(channel_name).send(_messages(deliveries))
+    for channel_name, batch in by_channel.items():
+        outcomes = get_channel(channel_name).send(_outgoing(batch))
         results += [
             outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason)
-            for delivery, outcome in zip(deliveries, outcomes, strict=True)
+            for (delivery, _), outcome in zip(batch, outcomes, strict=True)
         ]
     outbox.record(results, now_utc())
     db.session.commit()
@@ -102,5 +144,6 @@ def relay() -> int:
     if abandoned:
         log.error("%d deliveries failed: their send jobs died on every attempt", abandoned)
     ids = outbox.lost_or_due(now)
+    outbox.mark_enqueued(ids, now)
     db.session.commit()
     return dispatch(ids) if ids else 0

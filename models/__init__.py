@@ -16,7 +16,7 @@ from models.device import ArchiveStatus, Device
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
 from models.institution import Department, Institution
-from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus
+from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
 from models.user import Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 
@@ -47,6 +47,7 @@ __all__ = [
     "Institution",
     "Invitation",
     "InvitationStatus",
+    "OutboxMessage",
     "RecordKind",
     "Role",
     "Scope",

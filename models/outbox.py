@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.alert_plan import ChannelName
@@ -30,30 +30,56 @@ DELIVERY_STATUS_LABELS = {
 }
 
 
-class Delivery(db.Model):
-    """One message to one person on one channel.
+class OutboxMessage(db.Model):
+    """What was decided to tell people, rendered once: one message fans out into a delivery per
+    recipient and channel. `key` names the decision (alert:<plan>:<yyyymmdd>), so deciding twice
+    finds the same message."""
 
-    `idempotency_key` is unique: whoever decides to notify (a sweep run twice, a retried request)
-    inserts with ON CONFLICT DO NOTHING, so a message exists once however often it is decided.
-    A worker claims a row (attempts + 1, claimed_until) before sending it, so a job enqueued twice
-    sends once; the relay re-enqueues rows still pending once their claim or enqueue has lapsed.
-    """
-
-    __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),)
+    __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
-    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), nullable=True, index=True)
-    channel: Mapped[ChannelName] = mapped_column(string_enum(ChannelName, 10), nullable=False)
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     alert_plan_id: Mapped[int | None] = mapped_column(ForeignKey("alert_plans.id"), nullable=True, index=True)
     topic: Mapped[str] = mapped_column(String(40), nullable=False)  # alert.reminder, alert.expired, …
     title: Mapped[str] = mapped_column(String(100), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     # Channel-neutral values (subject, due date, status, …) that the WeChat and SMS templates map
-    # from configuration, and the mini-program page to open.
+    # from configuration.
     payload: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Delivery(db.Model):
+    """One message to one person on one channel.
+
+    Unique per (message, recipient, channel) — for an alert that is plan + day + recipient +
+    channel — and written with ON CONFLICT DO NOTHING, so a delivery exists once however often it
+    is decided. The row is narrow on purpose (the content lives on the message): a morning sweep
+    writes hundreds of thousands. A worker claims a row (attempts + 1, claimed_until) before
+    sending it, so a job enqueued twice sends once; the relay re-enqueues rows still pending once
+    their claim or enqueue has lapsed.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient_id", "channel"),
+        # Only rows still to send: the relay's scan stays small however long the history grows.
+        Index(
+            "ix_deliveries_pending",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # No FOREIGN KEY constraints on these two, on purpose: the one statement that writes
+    # deliveries (operations.outbox.fan_out) selects them from outbox_messages and users, and
+    # neither table ever loses a row, so a per-row check would re-prove the join at a quarter of
+    # the morning sweep's cost. Queries join them explicitly.
+    message_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    recipient_id: Mapped[int] = mapped_column(nullable=False)
+    channel: Mapped[ChannelName] = mapped_column(string_enum(ChannelName, 10), nullable=False)
     status: Mapped[DeliveryStatus] = mapped_column(
         string_enum(DeliveryStatus, 10), nullable=False, default=DeliveryStatus.PENDING
     )
@@ -65,3 +91,8 @@ class Delivery(db.Model):
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+def idempotency_key(message_key: str, recipient_id: int, channel: str) -> str:
+    """The delivery's name outside: WeChat's client_msg_id and Aliyun's OutId carry it."""
+    return f"{message_key}:{recipient_id}:{channel}"

@@ -27,6 +27,7 @@ from models import (
     DeliveryStatus,
     Device,
     InboxMessage,
+    OutboxMessage,
     Role,
     User,
     Vendor,
@@ -167,7 +168,10 @@ def _withdraw_pending(plan_id: int, reason: str) -> None:
     """Deliveries not sent yet will not be: their reason to exist is gone."""
     db.session.execute(
         update(Delivery)
-        .where(Delivery.alert_plan_id == plan_id, Delivery.status == DeliveryStatus.PENDING)
+        .where(
+            Delivery.message_id.in_(select(OutboxMessage.id).where(OutboxMessage.alert_plan_id == plan_id)),
+            Delivery.status == DeliveryStatus.PENDING,
+        )
         .values(status=DeliveryStatus.SKIPPED, reason=reason, finished_at=now_utc()),
         execution_options={"synchronize_session": False},
     )
@@ -179,7 +183,7 @@ def drop_credential_plan(credential_id: int) -> None:
     if plan_id is None:
         return
     _withdraw_pending(plan_id, "证照已删除")
-    for model in (Delivery, InboxMessage):
+    for model in (OutboxMessage, InboxMessage):
         db.session.execute(
             update(model).where(model.alert_plan_id == plan_id).values(alert_plan_id=None),
             execution_options={"synchronize_session": False},
@@ -337,9 +341,10 @@ def delivery_counts(plan_ids: list[int]) -> dict[int, dict[str, int]]:
     if not plan_ids:
         return counts
     rows = db.session.execute(
-        select(Delivery.alert_plan_id, Delivery.status, func.count())
-        .where(Delivery.alert_plan_id.in_(plan_ids))
-        .group_by(Delivery.alert_plan_id, Delivery.status)
+        select(OutboxMessage.alert_plan_id, Delivery.status, func.count())
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(OutboxMessage.alert_plan_id.in_(plan_ids))
+        .group_by(OutboxMessage.alert_plan_id, Delivery.status)
     )
     for plan_id, status, count in rows:
         counts[plan_id][DeliveryStatus(status).value] = count
@@ -347,7 +352,12 @@ def delivery_counts(plan_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def plan_deliveries(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20) -> Page:
-    """Who was sent what, on which channel, with the outcome: newest first."""
+    """Who was sent what, on which channel, with the outcome: newest first; items are
+    (delivery, message) pairs."""
     plan = get_plan(actor, plan_id)
-    query = select(Delivery).where(Delivery.alert_plan_id == plan.id)
-    return paginate(query, (Delivery.id.desc(),), page=page, per_page=per_page)
+    query = (
+        select(Delivery, OutboxMessage)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(OutboxMessage.alert_plan_id == plan.id)
+    )
+    return paginate(query, (Delivery.id.desc(),), page=page, per_page=per_page, rows=True)

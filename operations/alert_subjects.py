@@ -38,20 +38,31 @@ def _credential_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
     ):
         devices[credential_id].append((name, code))
     subjects = {}
-    for credential in db.session.scalars(select(Credential).where(Credential.id.in_(ids))):
-        covered = devices.get(credential.id, [])
+    # Columns, not entities: the sweep describes a thousand credentials a batch.
+    for credential_id, kind, number, holder, authority, created_by, updated_by in db.session.execute(
+        select(
+            Credential.id,
+            Credential.kind,
+            Credential.number,
+            Credential.holder_name,
+            Credential.issuing_authority,
+            Credential.created_by_id,
+            Credential.updated_by_id,
+        ).where(Credential.id.in_(ids))
+    ):
+        covered = devices.get(credential_id, [])
         device_names = _names([name for name, _ in covered], "台设备")
-        label = kind_label(AlertSubject.CREDENTIAL, credential.kind)
-        subjects[credential.id] = SubjectInfo(
+        label = kind_label(AlertSubject.CREDENTIAL, kind)
+        subjects[credential_id] = SubjectInfo(
             values={
-                "subject": device_names or credential.holder_name or label,
+                "subject": device_names or holder or label,
                 "kind": label,
                 "unique_codes": _names([code for _, code in covered], "台"),
-                "number": credential.number or "",
-                "holder_name": credential.holder_name or "",
-                "issuing_authority": credential.issuing_authority or "",
+                "number": number or "",
+                "holder_name": holder or "",
+                "issuing_authority": authority or "",
             },
-            related=[credential.created_by_id, credential.updated_by_id],
+            related=[created_by, updated_by],
         )
     return subjects
 
@@ -78,7 +89,8 @@ def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
 
 
 def describe_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]:
-    """Plan id -> its subject, in a few queries whatever the number of plans."""
+    """Plan id -> its subject, in a few queries whatever the number of plans (entities or rows
+    with id, subject, credential_id and authorization_id)."""
     credentials = _credential_subjects([p.credential_id for p in plans if p.subject is AlertSubject.CREDENTIAL])
     authorizations = _authorization_subjects(
         [p.authorization_id for p in plans if p.subject is AlertSubject.AUTHORIZATION]

@@ -1,7 +1,8 @@
 """The outbox: write deliveries with the decision, claim them to send, record what happened.
 
 Sending is at-least-once with a dedupe at every step that can repeat:
-- the decision inserts with ON CONFLICT (idempotency_key) DO NOTHING, so deciding twice is once;
+- the decision (`fan_out`) inserts with ON CONFLICT DO NOTHING on the message's key and on
+  (message, recipient, channel), so deciding twice is once;
 - a job claims rows before sending (status pending, not claimed by a live job), so a job that
   was enqueued twice, or re-enqueued by the relay while still running, sends each row once;
 - a worker that dies mid-send leaves its rows claimed; when the claim lapses the relay hands
@@ -11,13 +12,15 @@ Sending is at-least-once with a dedupe at every step that can repeat:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 
-from models import Delivery, DeliveryStatus, db
+from models import Delivery, DeliveryStatus, OutboxMessage, db
+from models.db import UTCDateTime
 
 CLAIM_SECONDS = 300  # a job sends its batch well within this; past it, the relay may take over
 REENQUEUE_AFTER_SECONDS = 300  # a job enqueued this long ago and still pending was lost
@@ -34,39 +37,163 @@ RELAY_LIMIT = 20_000
 REASON_LENGTH = 255
 
 
-def _insert_ignoring_duplicates():
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the two databases we run on
-        raise RuntimeError(f"no ON CONFLICT support for {dialect}")
-    return dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["idempotency_key"])
+@dataclass(frozen=True)
+class Notice:
+    """One message decided for several people on several channels: the outbox writes it once
+    and fans it out into a delivery per (recipient, channel)."""
+
+    key: str  # names the decision, e.g. alert:<plan>:<yyyymmdd>
+    topic: str
+    title: str
+    body: str
+    payload: dict
+    recipient_ids: Sequence[int]
+    channels: Sequence[str]
+    alert_plan_id: int | None = None
 
 
-def add_deliveries(rows: Sequence[dict]) -> list[int]:
-    """Insert delivery rows (dicts of Delivery columns); rows whose key exists are left out.
+# The fan-out runs in the database: Python stages one row per notice, one INSERT writes the
+# messages, and one INSERT … SELECT writes a delivery per recipient and channel (the sweep of a
+# large hospital group writes hundreds of thousands at 10:00; per-row Python would make that
+# slow). Who cannot be reached on a channel is decided in the same statement from the users
+# table. ON CONFLICT keeps a repeated decision single at both levels. SQLite and PostgreSQL
+# differ only in how a JSON array is unnested and in how the staging is loaded.
+_STAGING_COLUMNS = ("key", "topic", "title", "body", "payload", "recipient_ids", "channels", "alert_plan_id")
+_INSERT_MESSAGES = """
+INSERT INTO outbox_messages (key, alert_plan_id, topic, title, body, payload, created_at)
+SELECT f.key, f.alert_plan_id, f.topic, f.title, f.body, {payload}, :now FROM outbox_fanout f
+WHERE TRUE
+ON CONFLICT (key) DO NOTHING
+RETURNING id, key
+"""
+_INSERT_DELIVERIES = """
+INSERT INTO deliveries (message_id, recipient_id, channel, status, reason, attempts, next_attempt_at, enqueued_at,
+                        created_at, finished_at)
+SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 'pending' ELSE 'skipped' END,
+       d.reason, 0, :now, CASE WHEN d.reason IS NULL AND d.new_message THEN :now END, :now,
+       CASE WHEN d.reason IS NOT NULL THEN :now END
+FROM (
+    SELECT m.id AS message_id, u.id AS recipient_id, ch.value AS channel, m.created_at = :now AS new_message,
+           CASE WHEN ch.value = 'sms' AND COALESCE(u.phone, '') = '' THEN :no_phone
+                WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL THEN :no_wechat
+           END AS reason
+    FROM outbox_fanout f
+    JOIN outbox_messages m ON m.key = f.key
+    JOIN {recipients} AS rid ON TRUE
+    JOIN users u ON u.id = CAST(rid.value AS INTEGER) AND u.is_active
+    JOIN {channels} AS ch ON TRUE
+) AS d
+WHERE TRUE
+ON CONFLICT (message_id, recipient_id, channel) DO NOTHING
+"""
+# Per dialect: how a JSON array in the staging becomes rows (column "value"), and the payload.
+_DIALECT_SQL = {
+    "postgresql": {
+        "recipients": "json_array_elements_text(f.recipient_ids)",
+        "channels": "json_array_elements_text(f.channels)",
+        "payload": "f.payload",
+    },
+    "sqlite": {"recipients": "json_each(f.recipient_ids)", "channels": "json_each(f.channels)", "payload": "f.payload"},
+}
+NO_PHONE = "未登记手机号"
+NO_WECHAT = "未绑定微信（需登录小程序绑定账号并关注公众号）"
 
-    Returns the ids of the new rows still to send (pending). Part of the caller's transaction.
+
+def _stage(connection, notices: Sequence[Notice]) -> None:
+    dialect = connection.dialect.name
+    # PostgreSQL parses the JSON once per notice here, not once per delivery in the fan-out.
+    json_type, temporary = ("JSON", "ON COMMIT DELETE ROWS") if dialect == "postgresql" else ("TEXT", "")
+    connection.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_fanout (key VARCHAR(100) PRIMARY KEY, topic VARCHAR(40),"
+        f" title VARCHAR(100), body TEXT, payload {json_type}, recipient_ids {json_type}, channels {json_type},"
+        f" alert_plan_id INTEGER) {temporary}"
+    )
+    rows = [
+        (
+            notice.key,
+            notice.topic,
+            notice.title,
+            notice.body,
+            json.dumps(notice.payload, ensure_ascii=False),
+            json.dumps(list(notice.recipient_ids)),
+            json.dumps([str(channel) for channel in notice.channels]),
+            notice.alert_plan_id,
+        )
+        for notice in notices
+    ]
+    if dialect == "postgresql":  # COPY: twenty thousand notices in a blink
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY outbox_fanout ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        placeholders = ", ".join("?" for _ in _STAGING_COLUMNS)
+        connection.exec_driver_sql(
+            f"INSERT INTO outbox_fanout ({', '.join(_STAGING_COLUMNS)}) VALUES ({placeholders})", rows
+        )
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    id: int
+    deliveries: int  # at most this many deliveries to send (recipients × channels)
+
+
+def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
+    """Write each notice once and a delivery per its recipient and channel; returns the messages
+    written now, whose pending deliveries the caller hands to the queue (`send_messages`).
+
+    Part of the caller's transaction; what exists already is left alone. The deliveries of new
+    messages are marked as enqueued at `now`, as the caller does right after committing (one
+    statement fewer for the biggest batch of the day); a caller that then finds Redis down calls
+    `unmark_enqueued`, and a crash in between is the relay's to find.
     """
-    if not rows:
+    notices = [notice for notice in notices if notice.recipient_ids and notice.channels]
+    if not notices:
         return []
-    statement = _insert_ignoring_duplicates().returning(Delivery.id, Delivery.status)
-    result = db.session.execute(statement, list(rows))
-    return [row.id for row in result if row.status == DeliveryStatus.PENDING]
+    connection = db.session.connection()
+    _stage(connection, notices)
+    fragments = _DIALECT_SQL[connection.dialect.name]
+    now_param = bindparam("now", type_=UTCDateTime())
+    written = connection.execute(text(_INSERT_MESSAGES.format(**fragments)).bindparams(now_param), {"now": now})
+    fan = {notice.key: len(notice.recipient_ids) * len(notice.channels) for notice in notices}
+    messages = [NewMessage(message_id, fan[key]) for message_id, key in written]
+    connection.execute(
+        text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param),
+        {"now": now, "no_phone": NO_PHONE, "no_wechat": NO_WECHAT},
+    )
+    connection.exec_driver_sql("DELETE FROM outbox_fanout")
+    return messages
 
 
-def claim(ids: Iterable[int], now: datetime) -> list[Delivery]:
-    """Take the rows among `ids` that are due and not held by a live job; count the attempt."""
-    ids = list(ids)
-    if not ids:
+def unmark_enqueued(message_ids: Sequence[int]) -> None:
+    """These messages' deliveries did not reach the queue after all: the relay's to enqueue."""
+    for start in range(0, len(message_ids), 5000):
+        db.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.message_id.in_(list(message_ids[start : start + 5000])),
+                Delivery.status == DeliveryStatus.PENDING,
+            )
+            .values(enqueued_at=None),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def claim(
+    now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()
+) -> list[tuple[Delivery, OutboxMessage]]:
+    """Take the deliveries among `ids`, or of `message_ids`, that are due and not held by a live
+    job; count the attempt. Each comes with its message."""
+    ids, message_ids = list(ids), list(message_ids)
+    if not ids and not message_ids:
         return []
+    chosen = Delivery.id.in_(ids) if ids else Delivery.message_id.in_(message_ids)
     claimed_ids = list(
         db.session.scalars(
             update(Delivery)
             .where(
-                Delivery.id.in_(ids),
+                chosen,
                 Delivery.status == DeliveryStatus.PENDING,
                 Delivery.next_attempt_at <= now,
                 or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
@@ -78,7 +205,14 @@ def claim(ids: Iterable[int], now: datetime) -> list[Delivery]:
     )
     if not claimed_ids:
         return []
-    return list(db.session.scalars(select(Delivery).where(Delivery.id.in_(claimed_ids)).order_by(Delivery.id)))
+    return list(
+        db.session.execute(
+            select(Delivery, OutboxMessage)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(Delivery.id.in_(claimed_ids))
+            .order_by(Delivery.id)
+        ).tuples()
+    )
 
 
 @dataclass(frozen=True)
@@ -117,11 +251,12 @@ def record(results: Sequence[Result], now: datetime) -> None:
         db.session.execute(update(Delivery), changes)
 
 
-def mark_enqueued(ids: Sequence[int], now: datetime) -> None:
-    if ids:
+def mark_enqueued(ids: Sequence[int], now: datetime | None) -> None:
+    """Record that these deliveries were handed to the queue at `now` (None: not after all)."""
+    for start in range(0, len(ids), 5000):
         db.session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(list(ids)), Delivery.status == DeliveryStatus.PENDING)
+            .where(Delivery.id.in_(list(ids[start : start + 5000])), Delivery.status == DeliveryStatus.PENDING)
             .values(enqueued_at=now),
             execution_options={"synchronize_session": False},
         )

@@ -306,7 +306,7 @@ class SmsState(SimulatorState):
         self._clear_world()
 
     def _clear_world(self) -> None:
-        self._nonces: dict[str, float] = {}
+        self._nonces: dict[str, float] = {}  # insertion order is time order: expiry pops the front
         self._biz_ids = itertools.count(int(time.time()) * 1000)
 
     def reset(self) -> None:
@@ -318,9 +318,12 @@ class SmsState(SimulatorState):
         """False when the nonce was already used within `window` seconds (a replay)."""
         with self.lock:
             now = time.time()
-            for old, seen in list(self._nonces.items()):
-                if now - seen > window:
-                    del self._nonces[old]
+            # Oldest first, so expiring stops at the first fresh one: O(1) per request, not O(n).
+            while self._nonces:
+                oldest, seen = next(iter(self._nonces.items()))
+                if now - seen <= window:
+                    break
+                del self._nonces[oldest]
             if nonce in self._nonces:
                 return False
             self._nonces[nonce] = now

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from redis import Redis
@@ -23,7 +24,8 @@ from jobs import scheduler
 from jobs.alerts import sweep_alert_plans
 from jobs.queues import job_queues
 from jobs.runtime import make_worker
-from models import AlertPlan, Delivery, InboxMessage, Role, db
+from models import AlertPlan, Delivery, InboxMessage, OutboxMessage, Role, db
+from models.outbox import idempotency_key
 from operations.clock import LOCAL_TZ, frozen
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -50,15 +52,29 @@ def run_day(app, day: date, minutes=((9, 29), (9, 30), (9, 31), (18, 0))) -> Non
         run_minute(app, at(day, hour, minute))
 
 
-def deliveries(app) -> list[Delivery]:
+def deliveries(app) -> list[SimpleNamespace]:
+    """Every delivery with its message's key, topic and text, oldest first."""
     with app.app_context():
-        rows = list(db.session.scalars(select(Delivery).order_by(Delivery.id)))
-        db.session.expunge_all()
-        return rows
+        rows = db.session.execute(
+            select(Delivery, OutboxMessage)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .order_by(Delivery.id)
+        ).tuples()
+        found = [
+            SimpleNamespace(
+                **{column.key: getattr(delivery, column.key) for column in Delivery.__table__.columns},
+                key=idempotency_key(message.key, delivery.recipient_id, delivery.channel.value),
+                topic=message.topic,
+                body=message.body,
+            )
+            for delivery, message in rows
+        ]
+        db.session.remove()
+        return found
 
 
-def day_of(delivery: Delivery) -> date:
-    return datetime.strptime(delivery.idempotency_key.split(":")[2], "%Y%m%d").date()
+def day_of(delivery) -> date:
+    return datetime.strptime(delivery.key.split(":")[2], "%Y%m%d").date()
 
 
 @pytest.fixture
@@ -210,7 +226,7 @@ def test_a_second_scheduler_or_a_restart_sends_nothing_twice(app, alerting, sms_
         restarted = scheduler.tick(moment)  # a restart that lost its claim: the same unique job ids
         assert first and restarted == []
         # A sweep run twice by hand, as a crashed-and-retried job would.
-        assert sweep_alert_plans()["deliveries"] == 8  # 9 rows; the unbound one skipped at once
+        assert sweep_alert_plans()["deliveries"] == 9  # 3 people × 3 channels
         assert sweep_alert_plans() == {"plans": 0, "deliveries": 0}
     with frozen(moment):
         make_worker(app, ["default"], simple=True).work(burst=True)
@@ -241,7 +257,7 @@ def test_with_redis_down_the_deliveries_wait_and_go_out_once_it_is_back(app, ale
     try:
         with frozen(at(day, 9, 30)), app.app_context():
             result = sweep_alert_plans()  # the sweep job had started; Redis stops under it
-            assert result["deliveries"] == 8
+            assert result["deliveries"] == 9
             with pytest.raises(RedisConnectionError):
                 scheduler.tick(at(day, 9, 31))
     finally:
@@ -368,7 +384,7 @@ def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, a
         # the decision single, which is what the people on the other end see.
     rows = deliveries(app)
     assert len(rows) == 9 + 30 * 2 * 2  # the fixture's plan, then 30 plans × 2 people × 2 channels
-    assert len({row.idempotency_key for row in rows}) == len(rows)
+    assert len({row.key for row in rows}) == len(rows)
 
 
 def test_a_delivery_whose_jobs_keep_dying_fails_instead_of_circling(app, alerting):
@@ -380,7 +396,7 @@ def test_a_delivery_whose_jobs_keep_dying_fails_instead_of_circling(app, alertin
         sweep_alert_plans()
         # A worker killed mid-send on every attempt: claimed, never recorded.
         for _ in range(outbox.MAX_ATTEMPTS):
-            assert outbox.claim([row.id for row in deliveries(app)], moment)
+            assert outbox.claim(moment, ids=[row.id for row in deliveries(app)])
             moment += timedelta(seconds=outbox.CLAIM_SECONDS + 1)
         db.session.commit()
     with frozen(moment), app.app_context():

@@ -64,17 +64,27 @@ def upgrade():
     with op.batch_alter_table('alert_plan_recipients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alert_plan_recipients_user_id'), ['user_id'], unique=False)
 
-    op.create_table('deliveries',
+    op.create_table('outbox_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=120), nullable=False),
-    sa.Column('institution_id', sa.Integer(), nullable=True),
-    sa.Column('channel', sa.Enum('inbox', 'sms', 'wechat', name='channelname', native_enum=False, length=10), nullable=False),
-    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('alert_plan_id', sa.Integer(), nullable=True),
     sa.Column('topic', sa.String(length=40), nullable=False),
     sa.Column('title', sa.String(length=100), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['alert_plan_id'], ['alert_plans.id'], name=op.f('fk_outbox_messages_alert_plan_id_alert_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
+    sa.UniqueConstraint('key', name=op.f('uq_outbox_messages_key'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_messages_alert_plan_id'), ['alert_plan_id'], unique=False)
+
+    op.create_table('deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.Enum('inbox', 'sms', 'wechat', name='channelname', native_enum=False, length=10), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sent', 'failed', 'skipped', name='deliverystatus', native_enum=False, length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
@@ -84,17 +94,11 @@ def upgrade():
     sa.Column('reason', sa.String(length=255), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['alert_plan_id'], ['alert_plans.id'], name=op.f('fk_deliveries_alert_plan_id_alert_plans')),
-    sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_deliveries_institution_id_institutions')),
-    sa.ForeignKeyConstraint(['recipient_id'], ['users.id'], name=op.f('fk_deliveries_recipient_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_deliveries_idempotency_key'))
+    sa.UniqueConstraint('message_id', 'recipient_id', 'channel', name=op.f('uq_deliveries_message_id_recipient_id_channel'))
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_deliveries_alert_plan_id'), ['alert_plan_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliveries_institution_id'), ['institution_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliveries_recipient_id'), ['recipient_id'], unique=False)
-        batch_op.create_index('ix_deliveries_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_deliveries_pending', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('inbox_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -143,12 +147,13 @@ def downgrade():
 
     op.drop_table('inbox_messages')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_deliveries_status_next_attempt_at')
-        batch_op.drop_index(batch_op.f('ix_deliveries_recipient_id'))
-        batch_op.drop_index(batch_op.f('ix_deliveries_institution_id'))
-        batch_op.drop_index(batch_op.f('ix_deliveries_alert_plan_id'))
+        batch_op.drop_index('ix_deliveries_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.drop_table('deliveries')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_alert_plan_id'))
+
+    op.drop_table('outbox_messages')
     with op.batch_alter_table('alert_plan_recipients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alert_plan_recipients_user_id'))
 
