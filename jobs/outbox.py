@@ -1,8 +1,8 @@
 """Outbox jobs: hand deliveries to the queue after commit, send them in batches, relay the lost.
 
-`dispatch` runs after the deciding transaction has committed. If Redis is down it logs and
-returns: the rows stay pending with no enqueue time, and the relay (every minute) enqueues
-them once Redis answers again.
+`dispatch_messages` (after a sweep) and `dispatch` (after the relay) run once the deciding
+transaction has committed. If Redis is down they log, mark the rows as not enqueued and return:
+the rows stay pending, and the relay (every minute) enqueues them once Redis answers again.
 """
 
 from __future__ import annotations
