@@ -40,6 +40,7 @@ TOKEN_KEY_PREFIX = "weixiu:wechat:access_token:"
 # Store the token for less than WeChat says it lives, so nobody uses it in its last minutes.
 TOKEN_EXPIRY_MARGIN = 300
 TOKEN_MIN_TTL = 60
+LOCAL_TOKEN_SECONDS = 30
 
 
 class BaseUrlWeChatClient(WeChatClient):
@@ -114,6 +115,9 @@ class SharedTokenWeChatClient(BaseUrlWeChatClient):
         # loses the lock a little later still.
         self.lock_wait = 2 * timeout + 1
         self.lock_ttl = 2 * timeout + 5
+        self._local_token: tuple[str, float] | None = None
+        # No proxies or .netrc from the environment: requests would look them up on every call.
+        self._http.trust_env = False
         # One Session serves every sending thread; give it enough pooled connections.
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1))
         self._http.mount("http://", adapter)
@@ -122,8 +126,19 @@ class SharedTokenWeChatClient(BaseUrlWeChatClient):
     @property
     def access_token(self) -> str:
         # wechatpy's __new__ runs inspect.getmembers() on a bare instance, which evaluates this
-        # property: reading self.redis first raises AttributeError there, which getmembers skips.
-        return self._stored_token() or self.refresh_access_token(rejected=None)
+        # property: reading self._local_token first raises AttributeError there, which
+        # getmembers skips, so no fetch happens while the client is being built.
+        cached = self._local_token
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        return self._remember(self._stored_token() or self.refresh_access_token(rejected=None))
+
+    def _remember(self, token: str) -> str:
+        # Each process keeps its copy for a few seconds: one Redis read per message would cost
+        # more than the send. A copy made stale by another process's refresh meets 40001 and is
+        # replaced by the one bounded retry in _request.
+        self._local_token = (token, time.monotonic() + LOCAL_TOKEN_SECONDS)
+        return token
 
     def _stored_token(self) -> str | None:
         value = self.redis.get(self.token_key)
@@ -141,8 +156,8 @@ class SharedTokenWeChatClient(BaseUrlWeChatClient):
         try:
             current = self._stored_token()
             if current and current != rejected:
-                return current
-            return self.fetch_access_token(force_refresh=rejected is not None)["access_token"]
+                return self._remember(current)
+            return self._remember(self.fetch_access_token(force_refresh=rejected is not None)["access_token"])
         finally:
             lock.release()
 
@@ -225,7 +240,7 @@ def sms_client(
     # SendSms is not idempotent: never let the SDK resend it on its own.
     # One AcsClient may serve several threads: with an access-key signer it keeps no state per
     # request, and its requests Session pools up to `pool_size` connections per host.
-    return AcsClient(
+    client = AcsClient(
         access_key_id,
         access_key_secret,
         region_id,
@@ -234,6 +249,8 @@ def sms_client(
         connect_timeout=connect_timeout,
         pool_size=pool_size,
     )
+    client.session.trust_env = False  # no proxy / .netrc lookups from the environment per call
+    return client
 
 
 def send_sms_request(

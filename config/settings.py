@@ -139,7 +139,7 @@ class BaseConfig:
             raise ConfigError(f"SMS_PROTOCOL must be https or http, got {self.SMS_PROTOCOL!r}")
         self.SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
         # Sending: deliveries per job, and concurrent provider calls within one job.
-        self.DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 200, minimum=1, maximum=1000)
+        self.DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 500, minimum=1, maximum=2000)
         self.DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8, minimum=1, maximum=64)
         for first, second in (
             ("WECHAT_OFFICIAL_APP_ID", "WECHAT_OFFICIAL_APP_SECRET"),

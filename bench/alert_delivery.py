@@ -1,0 +1,1544 @@
+"""Alert-delivery benchmark: the minute sweep and the outbox workers against the real PostgreSQL + Redis.
+
+Not a test: it builds a dedicated database `weixiu_bench_alerts` on 127.0.0.1:5432, applies the
+real migrations, loads 100,000 credentials (设备操作证) with one alert plan each (3 channels, 3
+recipients), 20,000 of them due now, then times `jobs.alerts.sweep_alert_plans()` (Redis DB 10),
+delivers what it enqueued with 2 real forking RQ workers (`python -m weixiu worker`) to the
+WeChat / Aliyun SMS simulators (each in its own process), and measures a plain HTTP loop
+against the same simulators as the ceiling. See bench/README.md.
+
+    .venv/bin/python bench/alert_delivery.py [--credentials N] [--due N] [--runs N] [--workers N] [--keep] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+for path in (PROJECT_ROOT, BENCH_DIR):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+HOST = "127.0.0.1"
+PG_SERVER = f"postgresql://postgres@{HOST}:5432"
+DB_NAME = "weixiu_bench_alerts"
+REDIS_DB = 10
+REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
+PUBLIC_BASE_URL = "https://bench.example"
+
+GOAL_SWEEP_S = 10.0
+GOAL_MESSAGES_PER_S = 500.0
+INSTITUTION_NAME = "示范市第一人民医院"
+MANAGER_USERNAME = "bench_alerts_manager"
+STAFF = 60  # accounts that enter credentials and are chosen as recipients
+DESIGNATED = 2  # 指定人员 per plan; with the creator (相关人员) that is 3 recipients
+CHANNELS = ("inbox", "sms", "wechat")
+DEVICE_SHARE = 5  # credentials per device on average (a device is operated by several people)
+DEFAULT_CONCURRENCY = 8  # DELIVERY_CONCURRENCY's default
+SPLIT_JOBS = 30  # send_messages jobs re-run in-process for the per-job time split
+POLL_S = 1.0
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌宇浩凯婷雪琳晨"
+TITLES = ("主管技师", "技师", "副主任技师", "主治医师", "住院医师", "主管护师", "护师", "工程师")
+AUTHORITIES = ("省卫生健康委员会", "市卫生健康委员会", "国家卫生健康委员会能力建设和继续教育中心", "省放射卫生防护所")
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def step(label: str, action: Callable[[], Any]) -> Any:
+    print(f"· {label} …", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = action()
+    print(f"  {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return result
+
+
+def verdict_max(value: float | None, goal: float) -> str:
+    return "N/A" if value is None else ("PASS" if value <= goal else "FAIL")
+
+
+def verdict_min(value: float | None, goal: float) -> str:
+    return "N/A" if value is None else ("PASS" if value >= goal else "FAIL")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def r3(value: float) -> float:
+    return round(value, 3)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)  # the UTCDateTime columns hold naive UTC
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (RQ work horses are its children)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy CPU seconds, total CPU seconds) of the whole machine so far."""
+    import psutil
+
+    times = psutil.cpu_times()
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total - idle, total
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every live postgres process (backends that exited are not counted)."""
+    import psutil
+
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in ("postgres", "postmaster"):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+# ---------------------------------------------------------------- database
+
+
+def admin_connect():
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+
+
+def connect(autocommit: bool = False):
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=autocommit)
+
+
+def drop_database() -> None:
+    from psycopg import sql
+
+    with admin_connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+
+
+def create_database() -> None:
+    from psycopg import sql
+
+    drop_database()
+    with admin_connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8'").format(sql.Identifier(DB_NAME)))
+
+
+def redis_client():
+    from redis import Redis
+
+    return Redis.from_url(REDIS_URL)
+
+
+def app_environment(secret_key: str) -> dict[str, str]:
+    return {
+        "WEIXIU_ENV": "production",
+        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": secret_key,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+def build_app(secret_key: str, simulator_settings: dict[str, str] | None = None):
+    os.environ.update(app_environment(secret_key))
+    if simulator_settings:
+        os.environ.update(simulator_settings)
+    from weixiu.app import create_app
+
+    return create_app("production")
+
+
+@dataclass
+class Baseline:
+    institution_id: int
+    manager_id: int
+    staff_ids: list[int]
+    today: date  # Asia/Shanghai day the due plans are due on
+    credentials: int
+    due: int
+    devices: int
+
+
+def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str, float]) -> Baseline:
+    from flask_migrate import upgrade
+
+    from models import Department, Institution, Role, db
+    from operations.accounts import create_user
+    from operations.clock import now_utc, to_local
+
+    started = time.perf_counter()
+    with app.app_context():
+        upgrade()
+        load["migrate_s"] = time.perf_counter() - started
+        institution = Institution(name=INSTITUTION_NAME, last_device_number=0)
+        db.session.add(institution)
+        db.session.flush()
+        department = Department(institution_id=institution.id, name="设备科")
+        db.session.add(department)
+        db.session.flush()
+        manager = create_user(
+            username=MANAGER_USERNAME,
+            password=secrets.token_urlsafe(12),
+            display_name="李明",
+            role=Role.EQUIPMENT_MANAGER,
+            institution_id=institution.id,
+            department_id=department.id,
+            phone="13800138000",
+        )
+        manager.wechat_openid = openid(0)
+        rng = random.Random(seed)
+        staff = []
+        for number in range(1, STAFF + 1):
+            user = create_user(
+                username=f"bench_staff_{number:03d}",
+                password="",
+                password_hash=manager.password_hash,  # one hash for all: hashing 60 passwords is not the subject
+                display_name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
+                role=rng.choice((Role.INSTITUTION_ENGINEER, Role.CLINICIAN, Role.EQUIPMENT_MANAGER)),
+                institution_id=institution.id,
+                department_id=department.id,
+                phone=f"13{rng.randint(5, 9)}{number:08d}",
+            )
+            user.wechat_openid = openid(number)
+            staff.append(user)
+        db.session.commit()
+        baseline = Baseline(
+            institution_id=institution.id,
+            manager_id=manager.id,
+            staff_ids=[user.id for user in staff],
+            today=to_local(now_utc()).date(),
+            credentials=credentials,
+            due=due,
+            devices=max(1, credentials // DEVICE_SHARE),
+        )
+        departments = {name: department.id for name in ("设备科",)}
+        db.session.remove()
+        db.engine.dispose()
+    copy_data(baseline, departments, seed, load)
+    return baseline
+
+
+def openid(number: int) -> str:
+    """A 28-character official-account openid, like oLVPpjqs2BhvzwPj5A-vTYAX4GLc."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    rng = random.Random(f"openid-{number}")
+    return "o" + "".join(rng.choice(alphabet) for _ in range(27))
+
+
+def due_send_time(now_local: datetime, rng: random.Random) -> dtime:
+    """A 发送时间 already past today (Shanghai), so a due plan's occurrence today is owed now."""
+    minutes_past = now_local.hour * 60 + now_local.minute - 2
+    if minutes_past <= 0:
+        return dtime(0, 0)
+    choices = [m for m in (0, 7 * 60, 8 * 60, 8 * 60 + 30, 9 * 60, 12 * 60) if m <= minutes_past]
+    minutes = rng.choice(choices)
+    return dtime(minutes // 60, minutes % 60)
+
+
+def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: dict[str, float]) -> None:
+    """Devices, credentials (设备操作证), credential_devices, alert_plans and recipients, with COPY."""
+    from device_archive import DeviceFactory, search_text_of
+
+    from models import CredentialKind
+    from operations.alert_schedule import Schedule
+    from operations.alert_templates import DEFAULT_TEMPLATES
+    from operations.clock import LOCAL_TZ, now_utc
+    from operations.devices import format_unique_code, new_link_token
+
+    started = time.perf_counter()
+    rng = random.Random(seed + 1)
+    now = now_utc()
+    now_local = now.astimezone(LOCAL_TZ)
+    today = baseline.today
+    stamp = naive_utc(now)
+    template = DEFAULT_TEMPLATES[CredentialKind.OPERATION_CERTIFICATE]
+    department_id = next(iter(departments.values()))
+
+    factory = DeviceFactory(seed)
+    devices = []
+    device_names = []
+    for number in range(1, baseline.devices + 1):
+        fields = factory.device(number, ("设备科", "SBK"))
+        code = format_unique_code(number)
+        device_names.append(fields["name"])
+        devices.append(
+            (
+                number,
+                baseline.institution_id,
+                code,
+                new_link_token(),
+                fields["archive_status"],
+                fields["name"],
+                department_id,
+                fields["category"],
+                fields["model"],
+                fields["brand"],
+                fields["manufacturer"],
+                fields["serial_number"],
+                search_text_of(fields, code),
+                baseline.manager_id,
+                stamp,
+                stamp,
+            )
+        )
+
+    # The due plans: an evenly spread, seeded sample of the credentials.
+    due_ids = set(rng.sample(range(1, baseline.credentials + 1), baseline.due))
+    credentials, links, plans, recipients = [], [], [], []
+    for number in range(1, baseline.credentials + 1):
+        warn_days = rng.choice((5, 7, 15, 30))
+        if number in due_ids:
+            # inside its window today: due in 0 … warn_days-1 days, 发送时间 already past today
+            due_on = today + timedelta(days=rng.randrange(warn_days))
+            send_time = due_send_time(now_local, rng)
+        else:
+            # its window opens tomorrow at the earliest
+            due_on = today + timedelta(days=warn_days + 1 + rng.randrange(700))
+            send_time = rng.choice((dtime(8, 0), dtime(8, 0), dtime(9, 0), dtime(7, 30)))
+        schedule = Schedule(due_on, warn_days, send_time)
+        first = schedule.next_occurrence(None)
+        next_run_at = naive_utc(schedule.at(first))
+        if number in due_ids and next_run_at > naive_utc(now):
+            raise RuntimeError(f"due plan {number} would not be due: {next_run_at}")
+        creator = baseline.staff_ids[number % len(baseline.staff_ids)]
+        others = rng.sample([u for u in baseline.staff_ids if u != creator], DESIGNATED)
+        covered = rng.sample(range(1, baseline.devices + 1), rng.choice((1, 1, 1, 2, 3)))
+        holder = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+        issued = due_on - timedelta(days=365 * rng.choice((3, 4, 5, 6)))
+        credentials.append(
+            (
+                number,
+                baseline.institution_id,
+                CredentialKind.OPERATION_CERTIFICATE.value,
+                rng.choice(AUTHORITIES),
+                f"CZZ{issued.year}{number:08d}",
+                holder,
+                rng.choice(("male", "female")),
+                rng.choice(TITLES),
+                "、".join(device_names[d - 1] for d in covered)[:500],
+                issued,
+                due_on,
+                warn_days,
+                send_time,
+                creator,
+                stamp,
+                stamp,
+            )
+        )
+        links.extend((number, device) for device in covered)
+        plans.append(
+            (
+                number,
+                baseline.institution_id,
+                "credential",
+                number,
+                due_on,
+                warn_days,
+                send_time,
+                True,
+                True,
+                True,
+                True,
+                template,
+                "active",
+                next_run_at,
+                stamp,
+                stamp,
+            )
+        )
+        recipients.extend((number, user_id) for user_id in others)
+    load["generate_s"] = time.perf_counter() - started
+
+    tables = (
+        (
+            "devices (id, institution_id, unique_code, link_token, archive_status, name, department_id, category,"
+            " model, brand, manufacturer, serial_number, search_text, created_by_id, created_at, updated_at)",
+            devices,
+        ),
+        (
+            "credentials (id, institution_id, kind, issuing_authority, number, holder_name, holder_gender,"
+            " holder_title, operable_devices_text, issued_on, valid_until, warn_days, send_time, created_by_id,"
+            " created_at, updated_at)",
+            credentials,
+        ),
+        ("credential_devices (credential_id, device_id)", links),
+        (
+            "alert_plans (id, institution_id, subject, credential_id, due_on, warn_days, send_time, channel_inbox,"
+            " channel_sms, channel_wechat, notify_related, template, status, next_run_at, created_at, updated_at)",
+            plans,
+        ),
+        ("alert_plan_recipients (alert_plan_id, user_id)", recipients),
+    )
+    started = time.perf_counter()
+    rows = 0
+    with connect() as conn:
+        with conn.cursor() as cursor:
+            for target, data in tables:
+                with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+                rows += len(data)
+            for table in ("devices", "credentials", "alert_plans"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cursor.execute(
+                "UPDATE institutions SET last_device_number = %s WHERE id = %s",
+                (baseline.devices, baseline.institution_id),
+            )
+        conn.commit()
+    load["copy_s"] = time.perf_counter() - started
+    load["copy_rows"] = rows
+    started = time.perf_counter()
+    with connect(autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    load["vacuum_analyze_s"] = time.perf_counter() - started
+
+
+# The due plans are the ones whose window has opened (first day ≤ today); resetting them puts back
+# exactly what reschedule() computes for a plan that never sent: next_run_at = its first occurrence.
+RESET_DUE_PLANS = """
+UPDATE alert_plans
+   SET status = 'active', last_occurrence_on = NULL,
+       next_run_at = (((due_on - warn_days) + send_time) AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'UTC'
+ WHERE due_on - warn_days <= %s
+"""
+
+
+def reset_due_state(baseline: Baseline, limit: int | None = None) -> dict[str, int]:
+    """Back to 'nothing swept yet': no messages, deliveries or inbox messages, due plans due again; Redis empty."""
+    with connect() as conn:
+        conn.execute("TRUNCATE inbox_messages, deliveries, outbox_messages RESTART IDENTITY")
+        reset = conn.execute(RESET_DUE_PLANS, (baseline.today,)).rowcount
+        due_now = conn.execute(
+            "SELECT count(*) FROM alert_plans WHERE status = 'active' AND next_run_at <= (now() AT TIME ZONE 'UTC')"
+        ).fetchone()[0]
+        conn.commit()
+    with connect(autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) alert_plans")
+        # deliveries / outbox_messages / inbox_messages are NOT analyzed empty: TRUNCATE leaves their size unknown
+        # (reltuples -1), as on a fresh deployment, and the planner then sizes them as they grow.
+        # ANALYZEd empty, the planner keeps believing they are empty while the sweep fills them.
+    if limit is not None and limit < due_now:
+        with connect() as conn:
+            conn.execute(
+                "UPDATE alert_plans SET next_run_at = next_run_at + interval '20 years' WHERE id IN ("
+                " SELECT id FROM alert_plans WHERE status = 'active' AND next_run_at <= (now() AT TIME ZONE 'UTC')"
+                " ORDER BY id OFFSET %s)",
+                (limit,),
+            )
+            conn.commit()
+        due_now = limit
+    redis_client().flushdb()
+    return {"plans_reset": reset, "due_now": due_now}
+
+
+def delivery_counts() -> dict[str, Any]:
+    with connect() as conn:
+        by = conn.execute("SELECT channel, status, count(*) FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+        reasons = conn.execute(
+            "SELECT channel, status, reason, count(*) FROM deliveries WHERE status IN ('failed', 'skipped')"
+            " OR (status = 'pending' AND attempts > 0) GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 20"
+        ).fetchall()
+        inbox = conn.execute("SELECT count(*) FROM inbox_messages").fetchone()[0]
+        messages = conn.execute("SELECT count(*) FROM outbox_messages").fetchone()[0]
+    table: dict[str, dict[str, int]] = defaultdict(dict)
+    totals: Counter = Counter()
+    for channel, status, count in by:
+        table[channel][status] = count
+        totals[status] += count
+    return {
+        "by_channel": dict(table),
+        "by_status": dict(totals),
+        "total": sum(totals.values()),
+        "inbox_messages": inbox,
+        "outbox_messages": messages,
+        "problems": [{"channel": c, "status": s, "reason": r, "count": n} for c, s, r, n in reasons],
+    }
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+class Timers:
+    """Wall time spent inside wrapped functions, by label (for the sweep's split)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._patched: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+                self.calls[label] += 1
+
+        setattr(owner, name, timed)
+        self._patched.append((owner, name, original))
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
+
+
+class SqlTimers:
+    """Wall time of the SQL statements the ORM sends, by statement kind (first table touched)."""
+
+    KINDS = (
+        ("INSERT INTO outbox_messages", "sql: INSERT outbox_messages (from staging)"),
+        ("INSERT INTO deliveries", "sql: INSERT deliveries (fan-out SELECT)"),
+        ("DELETE FROM outbox_fanout", "sql: DELETE staging"),
+        ("CREATE TEMPORARY TABLE", "sql: CREATE TEMP staging"),
+        ("UPDATE alert_plans", "sql: UPDATE alert_plans (moves)"),
+        ("FROM alert_plan_recipients", "sql: SELECT recipients"),
+        ("FROM alert_plans", "sql: SELECT due plans FOR UPDATE"),
+        ("FROM credentials", "sql: SELECT subjects (credentials)"),
+        ("FROM credential_devices", "sql: SELECT subjects (devices)"),
+        ("FROM users", "sql: SELECT users"),
+    )
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def kind(self, statement: str) -> str:
+        flat = " ".join(statement.split())
+        for needle, label in self.KINDS:
+            if needle in flat:
+                return label
+        return "sql: other (" + " ".join(flat.split()[:3])[:40] + ")"
+
+    def before(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def after(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        started = conn.info["bench_started"].pop()
+        label = self.kind(statement)
+        self.seconds[label] += time.perf_counter() - started
+        self.calls[label] += 1
+
+    def __enter__(self) -> SqlTimers:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self.before)
+        event.listen(self.engine, "after_cursor_execute", self.after)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self.before)
+        event.remove(self.engine, "after_cursor_execute", self.after)
+
+
+def timed_sweep(app, profile: bool) -> dict[str, Any]:
+    """One jobs.alerts.sweep_alert_plans() in an app context, with the time split by part."""
+    import jobs.alerts
+    import jobs.outbox
+    import operations.alert_sweep as sweep
+    from models import db
+    from operations import outbox
+
+    timers = Timers()
+    # jobs.alerts loop: sweep_batch, commit, dispatch_messages
+    timers.wrap(jobs.alerts, "sweep_batch", "sweep_batch")
+    timers.wrap(jobs.alerts, "dispatch_messages", "dispatch_messages")
+    # inside sweep_batch
+    timers.wrap(sweep, "_due_plans", "sweep_batch._due_plans (SELECT … FOR UPDATE SKIP LOCKED)")
+    timers.wrap(sweep, "describe_subjects", "sweep_batch.describe_subjects")
+    timers.wrap(sweep, "_notice", "sweep_batch._notice (render)")
+    timers.wrap(outbox, "fan_out", "sweep_batch.fan_out")
+    # inside fan_out
+    timers.wrap(outbox, "_stage", "sweep_batch.fan_out._stage (temp table + COPY)")
+    # inside dispatch_messages
+    timers.wrap(jobs.outbox, "_enqueue", "dispatch_messages._enqueue (RQ enqueue_many)")
+    profiler = cProfile.Profile() if profile else None
+    with app.app_context():
+        session = db.session()
+        session_commit = session.commit
+
+        def counted_commit():
+            started = time.perf_counter()
+            try:
+                return session_commit()
+            finally:
+                timers.seconds["commit (all)"] += time.perf_counter() - started
+                timers.calls["commit (all)"] += 1
+
+        session.commit = counted_commit
+        busy_before, total_before = machine_busy()
+        sql = SqlTimers(db.engine)
+        started = time.perf_counter()
+        try:
+            with sql:
+                if profiler:
+                    profiler.enable()
+                summary = jobs.alerts.sweep_alert_plans()
+        finally:
+            if profiler:
+                profiler.disable()
+            elapsed = time.perf_counter() - started
+            timers.restore()
+            session.commit = session_commit
+        busy_after, total_after = machine_busy()
+        db.session.remove()
+    t = timers.seconds
+    split = {label: r3(seconds) for label, seconds in sorted(t.items())}
+    in_batch = t["sweep_batch"]
+    fan_out = t["sweep_batch.fan_out"]
+    named = (
+        "sweep_batch._due_plans (SELECT … FOR UPDATE SKIP LOCKED)",
+        "sweep_batch.describe_subjects",
+        "sweep_batch._notice (render)",
+        "sweep_batch.fan_out",
+    )
+    in_batch_parts = sum(t[label] for label in named)
+    split["sweep_batch.other (recipients SELECT, schedule step, UPDATE alert_plans moves)"] = r3(
+        in_batch - in_batch_parts
+    )
+    split["sweep_batch.fan_out.inserts (messages + deliveries, DELETE staging)"] = r3(
+        fan_out - t["sweep_batch.fan_out._stage (temp table + COPY)"]
+    )
+    split["dispatch_messages.other (chunking)"] = r3(
+        t["dispatch_messages"] - t["dispatch_messages._enqueue (RQ enqueue_many)"]
+    )
+    split["loop rest (outside sweep_batch, commit, dispatch)"] = r3(
+        elapsed - in_batch - t["dispatch_messages"] - t["commit (all)"]
+    )
+    split = dict(sorted(split.items()))
+    result = {
+        "seconds": r3(elapsed),
+        "plans": summary["plans"],
+        "deliveries": summary["deliveries"],
+        "batches": timers.calls["sweep_batch"],
+        "jobs_enqueued": None,
+        "split_s": split,
+        "sql_s": {label: r3(seconds) for label, seconds in sorted(sql.seconds.items())},
+        "sql_calls": dict(sorted(sql.calls.items())),
+        "machine_cpu_busy_pct": round(100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9), 1),
+    }
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+        result["profile_top_cumulative"] = out.getvalue()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        result["profile_top_tottime"] = out.getvalue()
+    return result
+
+
+def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str, Any]:
+    expected = baseline.due * len(CHANNELS) * (1 + DESIGNATED)
+    results = []
+    for run in range(1, runs + 1):
+        reset = reset_due_state(baseline)
+        result = timed_sweep(app, profile=profile and run == runs)
+        redis = redis_client()
+        result["jobs_enqueued"] = redis.llen("rq:queue:default")
+        result["reset"] = reset
+        counts = delivery_counts()
+        result["delivery_rows"] = counts["total"]
+        result["pending"] = counts["by_status"].get("pending", 0)
+        result["skipped_at_decision"] = counts["by_status"].get("skipped", 0)
+        result["outbox_messages"] = counts["outbox_messages"]
+        with connect() as conn:
+            result["pending_not_marked_enqueued"] = conn.execute(
+                "SELECT count(*) FROM deliveries WHERE status = 'pending' AND enqueued_at IS NULL"
+            ).fetchone()[0]
+        results.append(result)
+        print(
+            f"  sweep run {run}: {result['seconds']:.2f}s, {result['plans']} plans, {result['deliveries']} deliveries,"
+            f" {result['jobs_enqueued']} jobs",
+            file=sys.stderr,
+            flush=True,
+        )
+    median = statistics.median(r["seconds"] for r in results)
+    correct = all(
+        r["plans"] == baseline.due
+        and r["deliveries"] == expected
+        and r["delivery_rows"] == expected
+        and r["outbox_messages"] == baseline.due
+        and r["pending_not_marked_enqueued"] == 0
+        for r in results
+    )
+    return {
+        "goal_s": GOAL_SWEEP_S,
+        "runs": results,
+        "runs_s": [r["seconds"] for r in results],
+        "median_s": r3(median),
+        "expected_plans": baseline.due,
+        "expected_deliveries": expected,
+        "counts_ok": correct,
+        "plans_per_s": round(baseline.due / median),
+        "deliveries_per_s": round(expected / median),
+        "result": verdict_max(median, GOAL_SWEEP_S) if correct else "FAIL",
+    }
+
+
+# ---------------------------------------------------------------- simulators (own processes)
+
+
+def serve_simulator(which: str) -> None:
+    """Child process: one simulator (wechat, sms or both), its settings as one JSON line, then wait."""
+    import logging
+
+    from simulators.aliyun_sms import create_aliyun_sms_simulator
+    from simulators.local import (
+        ALERT_TEMPLATE_ID,
+        MINIPROGRAM_APP_ID,
+        OFFICIAL_APP_ID,
+        SMS_ALERT_TEMPLATE_CODE,
+        SMS_SIGN_NAME,
+    )
+    from simulators.server import SimulatorServer
+    from simulators.state import SmsState, WeChatState
+    from simulators.wechat import create_wechat_simulator
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    settings: dict[str, str] = {}
+    servers = []
+    if which in ("wechat", "both"):
+        state = WeChatState()
+        server = SimulatorServer(create_wechat_simulator(state)).start()
+        servers.append(server)
+        settings |= {
+            "WECHAT_API_BASE_URL": server.url,
+            "WECHAT_OFFICIAL_APP_ID": OFFICIAL_APP_ID,
+            "WECHAT_OFFICIAL_APP_SECRET": state.apps[OFFICIAL_APP_ID],
+            "WECHAT_MINIPROGRAM_APP_ID": MINIPROGRAM_APP_ID,
+            "WECHAT_MINIPROGRAM_APP_SECRET": state.apps[MINIPROGRAM_APP_ID],
+            "WECHAT_ALERT_TEMPLATE_ID": ALERT_TEMPLATE_ID,
+        }
+    if which in ("sms", "both"):
+        state = SmsState()
+        server = SimulatorServer(create_aliyun_sms_simulator(state)).start()
+        servers.append(server)
+        (key_id, key_secret), *_ = state.access_keys.items()
+        settings |= {
+            "SMS_ACCESS_KEY_ID": key_id,
+            "SMS_ACCESS_KEY_SECRET": key_secret,
+            "SMS_SIGN_NAME": SMS_SIGN_NAME,
+            "SMS_ALERT_TEMPLATE_CODE": SMS_ALERT_TEMPLATE_CODE,
+            "SMS_ENDPOINT": server.netloc,
+            "SMS_PROTOCOL": "http",
+        }
+    print(json.dumps(settings), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5) and os.getppid() != 1:
+            pass
+    finally:
+        for server in servers:
+            server.stop()
+
+
+class Simulators:
+    """The simulators in child processes: WeChat and SMS apart (default) or both in one."""
+
+    def __init__(self, together: bool) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.settings: dict[str, str] = {}
+        for which in ("both",) if together else ("wechat", "sms"):
+            process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which],
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            self.processes.append(process)
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"simulator {which} did not start (exit {process.poll()})")
+            self.settings |= json.loads(line)
+
+    def cpu(self) -> float:
+        return sum(proc_cpu(p.pid) for p in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+# ---------------------------------------------------------------- the ceiling: plain HTTP loops
+
+
+def ceiling_client(spec: dict[str, Any]) -> dict[str, Any]:
+    """Child process: `count` sends to one simulator, on `threads` threads; timings as JSON."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    settings, count, threads, offset = spec["settings"], spec["count"], spec["threads"], spec["offset"]
+    channel = spec["channel"]
+    fields = {"thing1": "多参数监护仪、输液泵", "thing2": "设备操作证", "time3": "2026-11-25", "thing4": "还剩3天到期"}
+    errors: Counter = Counter()
+
+    if channel == "wechat":
+        base = settings["WECHAT_API_BASE_URL"]
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(threads, 1))
+        session.mount("http://", adapter)
+        token = session.post(
+            f"{base}/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": settings["WECHAT_OFFICIAL_APP_ID"],
+                "secret": settings["WECHAT_OFFICIAL_APP_SECRET"],
+                "force_refresh": False,
+            },
+            timeout=5,
+        ).json()["access_token"]
+        url = f"{base}/cgi-bin/message/template/send"
+
+        def send(number: int) -> None:
+            body = {
+                "touser": openid(number % STAFF + 1),
+                "template_id": settings["WECHAT_ALERT_TEMPLATE_ID"],
+                "data": {name: {"value": value} for name, value in fields.items()},
+                "client_msg_id": f"ceiling:{offset + number}",
+                "miniprogram": {"appid": settings["WECHAT_MINIPROGRAM_APP_ID"], "pagepath": "pages/alerts/detail?id=1"},
+            }
+            # as wechatpy sends it: JSON bytes, access_token in the query
+            response = session.post(
+                url,
+                params={"access_token": token},
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                timeout=5,
+            )
+            answer = response.json()
+            if answer.get("errcode", 0) != 0:
+                errors[str(answer.get("errcode"))] += 1
+
+    else:
+        from channels.providers import send_sms_request, sms_client
+
+        client = sms_client(
+            settings["SMS_ACCESS_KEY_ID"],
+            settings["SMS_ACCESS_KEY_SECRET"],
+            timeout=5,
+            connect_timeout=5,
+            pool_size=max(threads, 1),
+        )
+        params = {"name": fields["thing1"], "kind": "设备操作证", "date": "2026-11-25", "status": "还剩3天到期"}
+
+        def send(number: int) -> None:
+            request = send_sms_request(
+                f"138{(offset + number) % 10**8:08d}",
+                settings["SMS_SIGN_NAME"],
+                settings["SMS_ALERT_TEMPLATE_CODE"],
+                params,
+                out_id=f"ceiling:{offset + number}",
+                domain=settings["SMS_ENDPOINT"],
+                protocol="http",
+            )
+            try:
+                answer = json.loads(client.do_action_with_exception(request))
+            except Exception as error:
+                errors[type(error).__name__] += 1
+                return
+            if answer.get("Code") != "OK":
+                errors[str(answer.get("Code"))] += 1
+
+    stamps: list[float] = []
+    started = time.perf_counter()
+    if threads <= 1:
+        for number in range(count):
+            send(number)
+            stamps.append(time.perf_counter())
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in pool.map(send, range(count)):
+                stamps.append(time.perf_counter())
+    elapsed = time.perf_counter() - started
+    return {"count": count, "seconds": elapsed, "errors": dict(errors), "started": started, "stamps_tail": stamps[-1]}
+
+
+def run_ceiling(simulators: Simulators, channel: str, count: int, threads: int, processes: int) -> dict[str, Any]:
+    """`processes` client processes × `threads` threads, `count` sends each; wall from first start to last end."""
+    specs = [
+        {
+            "settings": simulators.settings,
+            "channel": channel,
+            "count": count,
+            "threads": threads,
+            "offset": 10_000_000 * (index + 1) + random.randrange(10**6) * 10,
+        }
+        for index in range(processes)
+    ]
+    sim_cpu_before = simulators.cpu()
+    busy_before, total_before = machine_busy()
+    started = time.perf_counter()
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--ceiling-client", json.dumps(spec)],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for spec in specs
+    ]
+    answers = []
+    for child in children:
+        out, _ = child.communicate(timeout=3600)
+        if child.returncode != 0:
+            raise RuntimeError(f"ceiling client exited with {child.returncode}")
+        answers.append(json.loads(out.strip().splitlines()[-1]))
+    wall = time.perf_counter() - started  # includes the clients' start-up (imports)
+    busy_after, total_after = machine_busy()
+    sent = sum(a["count"] for a in answers)
+    slowest = max(a["seconds"] for a in answers)
+    errors: Counter = Counter()
+    for answer in answers:
+        errors.update(answer["errors"])
+    return {
+        "channel": channel,
+        "processes": processes,
+        "threads": threads,
+        "messages": sent,
+        "seconds": r3(slowest),
+        "per_s": round(sent / slowest, 1),
+        "wall_with_startup_s": r3(wall),
+        "errors": dict(errors),
+        "simulator_cpu_s": r3(simulators.cpu() - sim_cpu_before),
+        "machine_cpu_busy_pct": round(100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9), 1),
+    }
+
+
+def measure_ceiling(simulators: Simulators, counts: dict[str, int], workers: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for channel in ("wechat", "sms"):
+        sequential = step(
+            f"ceiling {channel} sequential ({counts['sequential']})",
+            lambda channel=channel: run_ceiling(simulators, channel, counts["sequential"], 1, 1),
+        )
+        concurrent = step(
+            f"ceiling {channel} {workers}×{DEFAULT_CONCURRENCY} ({counts['concurrent']} each)",
+            lambda channel=channel: run_ceiling(
+                simulators, channel, counts["concurrent"], DEFAULT_CONCURRENCY, workers
+            ),
+        )
+        out[channel] = {"sequential": sequential, "concurrent": concurrent}
+    return out
+
+
+# ---------------------------------------------------------------- delivery with real workers
+
+
+class Workers:
+    """`python -m weixiu worker` × n, each in its own session, env pointing at the bench services."""
+
+    def __init__(self, count: int, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "weixiu", "worker"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for _ in range(count)
+        ]
+
+    def cpu(self) -> float:
+        return sum(proc_cpu(p.pid) for p in self.processes)
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.processes)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # warm shutdown: finish the current job
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.log.close()
+
+
+def job_stats(redis) -> dict[str, Any]:
+    """Per-job times from RQ's finished registry (started_at → ended_at in the work horse)."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    queue = Queue("default", connection=redis)
+    finished = FinishedJobRegistry(queue=queue).get_job_ids()
+    failed = FailedJobRegistry(queue=queue).get_job_ids()
+    durations = []
+    first_start = last_end = None
+    for chunk in range(0, len(finished), 500):
+        for job in Job.fetch_many(finished[chunk : chunk + 500], connection=redis):
+            if job is None or job.started_at is None or job.ended_at is None:
+                continue
+            durations.append((job.ended_at - job.started_at).total_seconds())
+            first_start = min(first_start or job.started_at, job.started_at)
+            last_end = max(last_end or job.ended_at, job.ended_at)
+    stats: dict[str, Any] = {"finished_jobs": len(finished), "failed_jobs": len(failed)}
+    if durations:
+        stats |= {
+            "job_s_p50": r3(percentile(durations, 50)),
+            "job_s_p95": r3(percentile(durations, 95)),
+            "job_s_sum": r3(sum(durations)),
+            "first_start_to_last_end_s": r3((last_end - first_start).total_seconds()),
+        }
+    if failed:
+        job = Job.fetch(failed[0], connection=redis)
+        stats["first_failure"] = (job.exc_info or "")[-1500:]
+    return stats
+
+
+def measure_delivery(
+    baseline: Baseline, simulators: Simulators, secret_key: str, workers: int, timeout_s: float
+) -> dict[str, Any]:
+    from rq import Worker
+    from rq.suspension import resume, suspend
+
+    redis = redis_client()
+    jobs = redis.llen("rq:queue:default")
+    before = delivery_counts()
+    pending = before["by_status"].get("pending", 0)
+    providers = sum(before["by_channel"].get(c, {}).get("pending", 0) for c in ("sms", "wechat"))
+    env = {**os.environ, **app_environment(secret_key), **simulators.settings}
+    log = Path(tempfile.mkstemp(prefix="weixiu-bench-alerts-workers-", suffix=".log")[1])
+    suspend(redis)  # the workers start, register, and wait; resume() is the start signal
+    pool = Workers(workers, env, log)
+    result: dict[str, Any] = {
+        "workers": workers,
+        "jobs": jobs,
+        "pending_before": pending,
+        "provider_pending_before": providers,
+    }
+    try:
+        deadline = time.monotonic() + 90
+        while len(Worker.all(connection=redis)) < workers:
+            if not pool.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start:\n{pool.log_tail()}")
+            time.sleep(0.2)
+        time.sleep(1.0)  # let each reach its suspension loop
+        sim_cpu, worker_cpu, pg_cpu = simulators.cpu(), pool.cpu(), postgres_cpu()
+        busy_before, total_before = machine_busy()
+        started = time.perf_counter()
+        resume(redis)
+        progress = []
+        deadline = time.monotonic() + timeout_s
+        idle_polls = 0
+        while True:
+            time.sleep(POLL_S)
+            with connect() as conn:
+                left = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+            elapsed = time.perf_counter() - started
+            progress.append((round(elapsed, 1), pending - left))
+            if left == 0:
+                break
+            queued = redis.llen("rq:queue:default")
+            from rq.registry import StartedJobRegistry
+
+            running = StartedJobRegistry("default", connection=redis).count
+            idle_polls = idle_polls + 1 if queued == 0 and running == 0 else 0
+            if idle_polls >= 3:  # nothing queued or running, rows still pending: retries for the relay
+                break
+            if time.monotonic() > deadline:
+                result["timed_out"] = True
+                break
+            if not pool.alive():
+                raise RuntimeError(f"a worker exited:\n{pool.log_tail()}")
+            if len(progress) % 15 == 0:
+                print(f"  delivery: {pending - left}/{pending} after {elapsed:.0f}s", file=sys.stderr, flush=True)
+        wall = time.perf_counter() - started
+        busy_after, total_after = machine_busy()
+        result["cpu_s"] = {
+            "simulators": r3(simulators.cpu() - sim_cpu),
+            "workers_incl_horses": r3(pool.cpu() - worker_cpu),
+            "postgres_live_processes": r3(postgres_cpu() - pg_cpu),
+        }
+        machine_cpu = (busy_after - busy_before) / max(total_after - total_before, 1e-9) * (os.cpu_count() or 1) * wall
+        result["cpu_s"]["machine_busy"] = r3(machine_cpu)
+        result["cpu_s"]["rest (postgres, redis, bench)"] = r3(
+            machine_cpu - result["cpu_s"]["simulators"] - result["cpu_s"]["workers_incl_horses"]
+        )
+        result["machine_cpu_busy_pct"] = round(
+            100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9), 1
+        )
+    finally:
+        pool.stop()
+        resume(redis)
+    after = delivery_counts()
+    sent = after["by_status"].get("sent", 0)
+    provider_sent = sum(after["by_channel"].get(c, {}).get("sent", 0) for c in ("sms", "wechat"))
+    with connect() as conn:
+        first, last = conn.execute(
+            "SELECT min(finished_at), max(finished_at) FROM deliveries WHERE status = 'sent'"
+        ).fetchone()
+    steady = (last - first).total_seconds() if first and last and last > first else None
+    result |= {
+        "seconds": r3(wall),
+        "sent": sent,
+        "provider_sent": provider_sent,
+        "all_per_s": round(sent / wall, 1),
+        "provider_per_s": round(provider_sent / wall, 1),
+        "first_to_last_finished_s": r3(steady) if steady else None,
+        "provider_per_s_first_to_last_finished": round(provider_sent / steady, 1) if steady else None,
+        "counts_after": after,
+        "jobs_rq": job_stats(redis),
+        "progress": progress[:: max(1, len(progress) // 40)],
+        "goal_per_s": GOAL_MESSAGES_PER_S,
+    }
+    all_done = after["by_status"].get("pending", 0) == 0 and provider_sent == providers
+    result["all_sent"] = all_done
+    result["result"] = verdict_min(result["provider_per_s"], GOAL_MESSAGES_PER_S) if all_done else "FAIL"
+    if not all_done:
+        result["worker_log_tail"] = pool.log_tail(40)
+    with contextlib.suppress(OSError):
+        log.unlink()
+    return result
+
+
+def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
+    """send_messages() run in this process for `jobs` batches of already-sent messages made pending
+    again (chunked as dispatch_messages chunks them): where the time of one job goes (claim, each
+    channel, record), without the fork."""
+    import jobs.outbox as job_outbox
+    from channels.registry import get_channel, reset_channels
+    from models import db
+    from operations import outbox
+
+    size = app.config["DELIVERY_BATCH_SIZE"]
+    per_message = len(CHANNELS) * (1 + DESIGNATED)
+    per_job_messages = max(1, size // per_message)
+    with connect() as conn:
+        message_ids = [
+            row[0]
+            for row in conn.execute("SELECT id FROM outbox_messages ORDER BY id LIMIT %s", (per_job_messages * jobs,))
+        ]
+        conn.execute(
+            "DELETE FROM inbox_messages WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = ANY(%s))",
+            (message_ids,),
+        )
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, claimed_until = NULL, finished_at = NULL,"
+                " provider_id = NULL, reason = NULL WHERE message_id = ANY(%s) RETURNING id",
+                (message_ids,),
+            )
+        ]
+        conn.commit()
+    chunks = [message_ids[start : start + per_job_messages] for start in range(0, len(message_ids), per_job_messages)]
+    app.config.update(simulators.settings)
+    timers = Timers()
+    timers.wrap(outbox, "claim", "claim")
+    timers.wrap(outbox, "record", "record")
+    timers.wrap(job_outbox, "_outgoing", "_outgoing (contacts + build messages)")
+    channel_seconds: dict[str, float] = defaultdict(float)
+    per_job = []
+    with app.app_context():
+        reset_channels(app)
+        channels = {name: get_channel(name) for name in CHANNELS}
+        originals = {name: channel.send for name, channel in channels.items()}
+        for name, channel in channels.items():
+
+            def send(messages, name=name, original=originals[name]):
+                started = time.perf_counter()
+                try:
+                    return original(messages)
+                finally:
+                    channel_seconds[name] += time.perf_counter() - started
+
+            channel.send = send
+        session = db.session()
+        commit = session.commit
+
+        def counted_commit():
+            started = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                timers.seconds["commits"] += time.perf_counter() - started
+
+        session.commit = counted_commit
+        started_all = time.perf_counter()
+        outcomes: Counter = Counter()
+        try:
+            for chunk in chunks:
+                started = time.perf_counter()
+                outcomes.update(job_outbox.send_messages(chunk))
+                per_job.append(time.perf_counter() - started)
+        finally:
+            elapsed = time.perf_counter() - started_all
+            timers.restore()
+            session.commit = commit
+            for name, channel in channels.items():
+                channel.send = originals[name]
+            db.session.remove()
+            reset_channels(app)
+    count = len(ids)
+    split = {k: r3(v / len(per_job) * 1000) for k, v in timers.seconds.items()}
+    split |= {f"channel {k}": r3(v / len(per_job) * 1000) for k, v in channel_seconds.items()}
+    return {
+        "jobs": len(per_job),
+        "deliveries": count,
+        "outcomes": dict(outcomes),
+        "job_ms_p50": r3(percentile(per_job, 50) * 1000),
+        "job_ms_mean": r3(statistics.mean(per_job) * 1000),
+        "per_job_ms": split,
+        "deliveries_per_s_one_process": round(count / elapsed, 1),
+        "note": "in the bench process (no fork, channels built once); same code as the worker's job",
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine_info() -> dict[str, Any]:
+    with admin_connect() as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
+        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
+    from importlib.metadata import version as package_version
+
+    import redis as redis_module
+    import rq
+
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": version,
+        "pg_shared_buffers": shared_buffers,
+        "pg_synchronous_commit": sync,
+        "redis_server": redis_client().info("server").get("redis_version"),
+        "redis_py": redis_module.__version__,
+        "rq": rq.__version__,
+        "waitress": package_version("waitress"),
+        "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m, load, c, r = report["machine"], report["load"], report["config"], report["results"]
+    print("\n================ weixiu alert-delivery benchmark ================")
+    print(f"when:     {report['started_at']}")
+    print(
+        f"machine:  {m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']}, Redis {m['redis_server']},"
+        f" RQ {m['rq']}, load avg at start {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}"
+    )
+    print(
+        f"data:     {c['credentials']:,} credentials (设备操作证) over {load.get('devices', 0):,} devices,"
+        " one plan each,"
+        f" {c['due']:,} due now; {1 + DESIGNATED} recipients × {len(CHANNELS)} channels; {STAFF + 1} accounts"
+    )
+    print(
+        f"load:     migrate {load['migrate_s']:.2f}s, generate {load['generate_s']:.2f}s, COPY {load['copy_s']:.2f}s"
+        f" ({load['copy_rows']:,} rows), VACUUM ANALYZE {load['vacuum_analyze_s']:.2f}s"
+    )
+    print(f"\n{'metric':<52}{'value':>16}{'goal':>12}   result")
+
+    def line(label: str, value: str, goal: str = "", result: str = "") -> None:
+        print(f"{label:<52}{value:>16}{goal:>12}   {result}")
+
+    s = r.get("sweep")
+    if s:
+        line(f"sweep_alert_plans() (median of {len(s['runs'])})", f"{s['median_s']:.2f} s", "≤ 10 s", s["result"])
+        line("  runs", " / ".join(f"{x:.2f}" for x in s["runs_s"]))
+        last = s["runs"][-1]
+        line(
+            "  plans / deliveries / jobs (last run)",
+            f"{last['plans']} / {last['deliveries']} / {last['jobs_enqueued']}",
+            "",
+            "ok" if s["counts_ok"] else f"expected {s['expected_plans']} / {s['expected_deliveries']}",
+        )
+        line("  plans/s, deliveries/s (median)", f"{s['plans_per_s']:,} / {s['deliveries_per_s']:,}")
+        for number, run in enumerate(s["runs"], 1):
+            print(f"  split of run {number} (s, {run['seconds']:.2f} total, {run['batches']} batches):")
+            for label, seconds in run["split_s"].items():
+                print(f"    {label:<76}{seconds:>8.2f}")
+        print("  SQL statements of the last run (s, calls; COPY into the staging is not among them):")
+        for label, seconds in last["sql_s"].items():
+            print(f"    {label:<66}{seconds:>8.2f}{last['sql_calls'][label]:>8}")
+    d = r.get("delivery")
+    subset = r.get("delivery_subset_sweep")
+    if d and subset:
+        print(
+            f"  delivery phase: a fixed subset, a fresh sweep of {subset['plans']:,} due plans"
+            f" ({subset['deliveries']:,} deliveries, {subset['jobs_enqueued']} jobs, swept in {subset['seconds']:.2f}s)"
+        )
+    if d and "seconds" in d:
+        line(
+            f"delivery, {d['workers']} workers: SMS+WeChat msgs/s",
+            f"{d['provider_per_s']:,.1f}",
+            "≥ 500/s",
+            d["result"],
+        )
+        line("  all deliveries (incl. inbox) /s", f"{d['all_per_s']:,.1f}")
+        line("  wall (resume → none pending)", f"{d['seconds']:.1f} s")
+        line("  sent: all / SMS+WeChat", f"{d['sent']:,} / {d['provider_sent']:,}")
+        if d.get("provider_per_s_first_to_last_finished"):
+            line("  SMS+WeChat /s, first→last finished_at", f"{d['provider_per_s_first_to_last_finished']:,.1f}")
+        j = d["jobs_rq"]
+        if "job_s_p50" in j:
+            line("  jobs finished / failed", f"{j['finished_jobs']} / {j['failed_jobs']}")
+            line("  job time p50 / p95 (horse)", f"{j['job_s_p50'] * 1000:.0f} / {j['job_s_p95'] * 1000:.0f} ms")
+            line(
+                "  horse busy share of worker time",
+                f"{100 * j['job_s_sum'] / max(d['seconds'] * d['workers'], 1e-9):.0f} %",
+            )
+        cpu = d.get("cpu_s", {})
+        line(
+            "  CPU s: workers / simulators / rest(PG…)",
+            f"{cpu.get('workers_incl_horses', 0):.0f} / {cpu.get('simulators', 0):.0f} / "
+            f"{cpu.get('rest (postgres, redis, bench)', 0):.0f}",
+        )
+        line("  machine CPU busy", f"{d.get('machine_cpu_busy_pct', 0):.0f} %")
+        print("  final status counts by channel:")
+        for channel, counts in sorted(d["counts_after"]["by_channel"].items()):
+            print(f"    {channel:<8} {counts}")
+        for problem in d["counts_after"]["problems"]:
+            print(f"    {problem['count']:>7}  {problem['channel']} {problem['status']}: {problem['reason']}")
+    elif d:
+        line("delivery", "-", "≥ 500/s", f"{d.get('result')} ({d.get('note', '')})")
+    ceiling = r.get("ceiling")
+    if ceiling:
+        print("  ceiling: plain loops against the same simulators (client processes of their own):")
+        for channel, modes in ceiling.items():
+            for mode, x in modes.items():
+                label = f"    {channel} {mode} ({x['processes']}×{x['threads']} threads, {x['messages']:,})"
+                line(
+                    label, f"{x['per_s']:,.1f}/s", "", f"sim CPU {x['simulator_cpu_s']:.0f}s, errors {x['errors'] or 0}"
+                )
+        ratio = r.get("ratios")
+        if ratio:
+            for label, value in ratio.items():
+                line(f"  ratio {label}", f"{value:.2f}")
+    split = r.get("job_split")
+    if split:
+        print(
+            f"  one send_messages() job in-process ({split['jobs']} jobs of {split['deliveries'] // split['jobs']}):"
+            f" p50 {split['job_ms_p50']:.0f} ms, {split['deliveries_per_s_one_process']:,.0f} deliveries/s"
+        )
+        for label, ms in split["per_job_ms"].items():
+            print(f"    {label:<40}{ms:>8.1f} ms/job")
+    print(f"\nreport: {report.get('path', '-')}")
+
+
+def write_report(report: dict[str, Any]) -> Path:
+    results_dir = BENCH_DIR / "results"
+    results_dir.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = results_dir / f"alert_delivery-{stamp}.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- main
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "config": {
+            "credentials": args.credentials,
+            "due": args.due,
+            "runs": args.runs,
+            "workers": args.workers,
+            "deliver_due": args.deliver_due or args.due,
+            "seed": args.seed,
+            "simulators": "one process" if args.one_simulator_process else "one process each",
+            "delivery_batch_size": int(os.environ.get("DELIVERY_BATCH_SIZE", 500)),
+            "delivery_concurrency": int(os.environ.get("DELIVERY_CONCURRENCY", DEFAULT_CONCURRENCY)),
+            "database": DB_NAME,
+            "redis": REDIS_URL,
+        },
+        "load": {},
+        "results": {},
+    }
+    secret_key = secrets.token_urlsafe(48)
+    simulators: Simulators | None = None
+    step("create database", create_database)
+    redis_client().flushdb()
+    try:
+        app = build_app(secret_key)
+        baseline = step(
+            "migrate + load", lambda: migrate_and_seed(app, args.credentials, args.due, args.seed, report["load"])
+        )
+        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
+        report["load"]["devices"] = baseline.devices
+        report["machine"] = machine_info()
+        report["results"]["sweep"] = step(
+            f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
+        )
+        if args.no_delivery:
+            return report
+        # the ceiling first, on simulators of its own; then fresh ones for the product (the
+        # simulators remember nonces and message ids, so each phase starts from the same state)
+        simulators = step("start simulators (ceiling)", lambda: Simulators(args.one_simulator_process))
+        counts = {"sequential": args.ceiling_messages, "concurrent": args.ceiling_messages}
+        report["results"]["ceiling"] = measure_ceiling(simulators, counts, args.workers)
+        simulators.stop()
+        if args.deliver_due is not None and args.deliver_due < args.due:
+            # a fixed subset: a fresh sweep of only the first N due plans, whose jobs the workers send
+            subset = step(
+                f"sweep {args.deliver_due} plans for the delivery",
+                lambda: (reset_due_state(baseline, args.deliver_due), timed_sweep(app, profile=False))[1],
+            )
+            subset["jobs_enqueued"] = redis_client().llen("rq:queue:default")
+            report["results"]["delivery_subset_sweep"] = subset
+        simulators = step("start simulators (delivery)", lambda: Simulators(args.one_simulator_process))
+        report["results"]["delivery"] = step(
+            f"deliver with {args.workers} workers",
+            lambda: measure_delivery(baseline, simulators, secret_key, args.workers, args.timeout),
+        )
+        d = report["results"]["delivery"]
+        ceiling = report["results"]["ceiling"]
+        # the product sends SMS and WeChat interleaved: its ceiling is the harmonic mix of the two
+        mix = {
+            mode: 2 / (1 / ceiling["wechat"][mode]["per_s"] + 1 / ceiling["sms"][mode]["per_s"])
+            for mode in ("sequential", "concurrent")
+        }
+        report["results"]["ceiling_mixed_per_s"] = {k: round(v, 1) for k, v in mix.items()}
+        report["results"]["ratios"] = {
+            "product/ceiling (concurrent, SMS+WeChat mix)": round(d["provider_per_s"] / mix["concurrent"], 3),
+            "product/ceiling (sequential, SMS+WeChat mix)": round(d["provider_per_s"] / mix["sequential"], 3),
+        }
+        if args.split_jobs:
+            report["results"]["job_split"] = step(
+                "send_messages split", lambda: measure_job_split(app, simulators, args.split_jobs)
+            )
+    finally:
+        if simulators:
+            simulators.stop()
+        if args.keep:
+            print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME}) and Redis DB {REDIS_DB}", file=sys.stderr)
+        else:
+            with contextlib.suppress(Exception):
+                from models import db
+
+                with app.app_context():
+                    db.engine.dispose()
+            drop_database()
+            redis_client().flushdb()
+    return report
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--credentials", type=int, default=100_000, help="credentials, one plan each (default 100000)")
+    parser.add_argument("--due", type=int, default=20_000, help="plans due now (default 20000)")
+    parser.add_argument("--runs", type=int, default=3, help="sweep runs, each from the same due state (default 3)")
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes for the delivery (default 2)")
+    parser.add_argument(
+        "--deliver-due",
+        type=int,
+        default=None,
+        help="deliver only what N due plans make (N×9 deliveries; default: all of --due)",
+    )
+    parser.add_argument("--ceiling-messages", type=int, default=6000, help="sends per ceiling client (default 6000)")
+    parser.add_argument("--split-jobs", type=int, default=SPLIT_JOBS, help="jobs re-run in-process for the split")
+    parser.add_argument("--timeout", type=float, default=1800, help="give up the delivery after this many seconds")
+    parser.add_argument("--one-simulator-process", action="store_true", help="WeChat and SMS simulators in one process")
+    parser.add_argument("--no-delivery", action="store_true", help="only the sweep")
+    parser.add_argument("--profile", action="store_true", help="cProfile the last sweep run (slower; in the JSON)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5000 credentials, 1000 due, 1 run")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
+    parser.add_argument("--seed", type=int, default=20261122, help="data seed")
+    parser.add_argument("--serve-simulator", choices=("wechat", "sms", "both"), help=argparse.SUPPRESS)
+    parser.add_argument("--ceiling-client", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.credentials, args.due, args.runs = 5000, 1000, 1
+        args.ceiling_messages = min(args.ceiling_messages, 1000)
+        args.split_jobs = min(args.split_jobs, 5)
+    if not 1 <= args.due <= args.credentials or args.runs < 1 or args.workers < 1:
+        parser.error("need 1 ≤ --due ≤ --credentials, --runs ≥ 1, --workers ≥ 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_simulator:
+        serve_simulator(args.serve_simulator)
+        return 0
+    if args.ceiling_client:
+        print(json.dumps(ceiling_client(json.loads(args.ceiling_client))), flush=True)
+        return 0
+    report = run(args)
+    report["path"] = str(write_report(report).relative_to(PROJECT_ROOT))
+    print_report(report)
+    results = report["results"]
+    verdicts = [results["sweep"]["result"]]
+    if "delivery" in results:
+        verdicts.append(results["delivery"]["result"])
+    return 1 if {"FAIL", "ERROR"} & set(verdicts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
