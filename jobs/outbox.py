@@ -19,7 +19,7 @@ from rq import Queue
 from channels.base import OutgoingMessage
 from channels.registry import get_channel
 from jobs.queues import job_queues
-from models import Delivery, OutboxMessage, User, db
+from models import User, db
 from models.outbox import idempotency_key
 from operations import outbox
 from operations.clock import now_utc
@@ -76,33 +76,33 @@ def dispatch(ids: Sequence[int]) -> int:
     return len(ids)
 
 
-def _outgoing(claimed: list[tuple[Delivery, OutboxMessage]]) -> list[OutgoingMessage]:
+def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
+    """Delivery id -> what its channel needs: the message's text and the person's contacts."""
     contacts = {
         user_id: (phone, openid)
         for user_id, phone, openid in db.session.execute(
             db.select(User.id, User.phone, User.wechat_openid).where(
-                User.id.in_({delivery.recipient_id for delivery, _ in claimed})
+                User.id.in_({delivery.recipient_id for delivery in claimed})
             )
         )
     }
     page = current_app.config["WECHAT_ALERT_PAGE"]
-    outgoing = []
-    for delivery, message in claimed:
+    outgoing = {}
+    for delivery in claimed:
+        message = delivery.message
         phone, openid = contacts.get(delivery.recipient_id, (None, None))
-        outgoing.append(
-            OutgoingMessage(
-                delivery_id=delivery.id,
-                idempotency_key=idempotency_key(message.key, delivery.recipient_id, delivery.channel.value),
-                recipient_id=delivery.recipient_id,
-                topic=message.topic,
-                title=message.title,
-                body=message.body,
-                values=(message.payload or {}).get("values", {}),
-                page=f"{page}?id={message.alert_plan_id}" if message.alert_plan_id else None,
-                phone=phone,
-                wechat_openid=openid,
-                alert_plan_id=message.alert_plan_id,
-            )
+        outgoing[delivery.id] = OutgoingMessage(
+            delivery_id=delivery.id,
+            idempotency_key=idempotency_key(message.key, delivery.recipient_id, delivery.channel),
+            recipient_id=delivery.recipient_id,
+            topic=message.topic,
+            title=message.title,
+            body=message.body,
+            values=(message.payload or {}).get("values", {}),
+            page=f"{page}?id={message.alert_plan_id}" if message.alert_plan_id else None,
+            phone=phone,
+            wechat_openid=openid,
+            alert_plan_id=message.alert_plan_id,
         )
     return outgoing
 
@@ -117,28 +117,28 @@ def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
     return _send(outbox.claim(now_utc(), ids=ids))
 
 
-def _send(claimed: list[tuple[Delivery, OutboxMessage]]) -> dict[str, int]:
+def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
     """Send claimed deliveries through their channels and record the outcomes; counts by outcome.
 
     The providers' batches go out side by side (each channel also sends concurrently inside):
     a job is mostly waiting on WeChat and Aliyun. The inbox writes through this job's database
     session, so it runs here, on the job's own thread.
     """
-    db.session.commit()
-    by_channel: dict[str, list[tuple[Delivery, OutboxMessage]]] = defaultdict(list)
-    for delivery, message in claimed:
-        by_channel[delivery.channel.value].append((delivery, message))
-    outgoing = {name: _outgoing(batch) for name, batch in by_channel.items()}
-    channels = {name: get_channel(name) for name in by_channel}
+    db.session.commit()  # the claim holds across the sending, which is outside any transaction
+    outgoing = _outgoing(claimed)
+    by_channel: dict[str, list[outbox.Claimed]] = defaultdict(list)
+    for delivery in claimed:
+        by_channel[delivery.channel].append(delivery)
+    batches = {name: [outgoing[delivery.id] for delivery in batch] for name, batch in by_channel.items()}
     providers = [name for name in by_channel if name != "inbox"]
     with ThreadPoolExecutor(max_workers=max(len(providers), 1)) as pool:
-        pending = {name: pool.submit(channels[name].send, outgoing[name]) for name in providers}
-        outcomes = {"inbox": channels["inbox"].send(outgoing["inbox"])} if "inbox" in by_channel else {}
+        pending = {name: pool.submit(get_channel(name).send, batches[name]) for name in providers}
+        outcomes = {"inbox": get_channel("inbox").send(batches["inbox"])} if "inbox" in batches else {}
         outcomes |= {name: future.result() for name, future in pending.items()}
     results = [
         outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason)
         for name, batch in by_channel.items()
-        for (delivery, _), outcome in zip(batch, outcomes[name], strict=True)
+        for delivery, outcome in zip(batch, outcomes[name], strict=True)
     ]
     outbox.record(results, now_utc())
     db.session.commit()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from models import InboxMessage, db
 from operations.actors import Actor
@@ -39,22 +39,25 @@ def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
             select(InboxMessage.delivery_id, InboxMessage.id).where(InboxMessage.delivery_id.in_(ids))
         ).all()
     )
-    fresh = [message for message in messages if message.delivery_id not in existing]
-    rows = [
-        InboxMessage(
-            user_id=message.user_id,
-            delivery_id=message.delivery_id,
-            alert_plan_id=message.alert_plan_id,
-            topic=message.topic,
-            title=message.title,
-            body=message.body,
-            created_at=now,
-        )
-        for message in fresh
+    fresh = [
+        {
+            "user_id": message.user_id,
+            "delivery_id": message.delivery_id,
+            "alert_plan_id": message.alert_plan_id,
+            "topic": message.topic,
+            "title": message.title,
+            "body": message.body,
+            "created_at": now,
+        }
+        for message in messages
+        if message.delivery_id not in existing
     ]
-    db.session.add_all(rows)
-    db.session.flush()
-    return existing | {row.delivery_id: row.id for row in rows}
+    if fresh:
+        written = db.session.execute(
+            insert(InboxMessage).returning(InboxMessage.delivery_id, InboxMessage.id), fresh
+        ).all()
+        existing |= dict(written)
+    return existing
 
 
 def list_messages(actor: Actor, *, unread_only: bool = False, page: int = 1, per_page: int = 10) -> Page:

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import Row, bindparam, or_, select, text, update
 
-from models import Delivery, DeliveryStatus, OutboxMessage, db
+from models import ChannelName, Delivery, DeliveryStatus, OutboxMessage, db
 from models.db import UTCDateTime
 
 CLAIM_SECONDS = 300  # a job sends its batch well within this; past it, the relay may take over
@@ -180,46 +180,66 @@ def unmark_enqueued(message_ids: Sequence[int]) -> None:
         )
 
 
-def claim(
-    now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()
-) -> list[tuple[Delivery, OutboxMessage]]:
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a job now holds, as plain values (a job handles hundreds: no entities)."""
+
+    id: int
+    recipient_id: int
+    channel: str
+    attempts: int  # this one included
+    message: Row  # key, topic, title, body, payload, alert_plan_id of its OutboxMessage
+
+
+def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()) -> list[Claimed]:
     """Take the deliveries among `ids`, or of `message_ids`, that are due and not held by a live
     job; count the attempt. Each comes with its message."""
     ids, message_ids = list(ids), list(message_ids)
     if not ids and not message_ids:
         return []
     chosen = Delivery.id.in_(ids) if ids else Delivery.message_id.in_(message_ids)
-    claimed_ids = list(
-        db.session.scalars(
-            update(Delivery)
-            .where(
-                chosen,
-                Delivery.status == DeliveryStatus.PENDING,
-                Delivery.next_attempt_at <= now,
-                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-            )
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=Delivery.attempts + 1)
-            .returning(Delivery.id),
-            execution_options={"synchronize_session": False},
+    rows = db.session.execute(
+        update(Delivery)
+        .where(
+            chosen,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
         )
-    )
-    if not claimed_ids:
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.recipient_id, Delivery.channel, Delivery.attempts, Delivery.message_id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    if not rows:
         return []
-    return list(
-        db.session.execute(
-            select(Delivery, OutboxMessage)
-            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-            .where(Delivery.id.in_(claimed_ids))
-            .order_by(Delivery.id)
-        ).tuples()
+    messages = {
+        message.id: message
+        for message in db.session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.key,
+                OutboxMessage.topic,
+                OutboxMessage.title,
+                OutboxMessage.body,
+                OutboxMessage.payload,
+                OutboxMessage.alert_plan_id,
+            ).where(OutboxMessage.id.in_({row.message_id for row in rows}))
+        )
+    }
+    return sorted(
+        (
+            Claimed(row.id, row.recipient_id, ChannelName(row.channel).value, row.attempts, messages[row.message_id])
+            for row in rows
+        ),
+        key=lambda claimed: claimed.id,
     )
 
 
 @dataclass(frozen=True)
 class Result:
-    """What a channel made of one delivery: sent, retry, failed or skipped."""
+    """What a channel made of one claimed delivery: sent, retry, failed or skipped."""
 
-    delivery: Delivery
+    delivery: Claimed
     kind: str
     provider_id: str | None = None
     reason: str | None = None
