@@ -17,7 +17,6 @@ import contextlib
 import cProfile
 import io
 import json
-import math
 import os
 import platform
 import pstats
@@ -39,6 +38,8 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
+from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 for path in (PROJECT_ROOT, BENCH_DIR):
@@ -46,7 +47,6 @@ for path in (PROJECT_ROOT, BENCH_DIR):
         sys.path.insert(0, str(path))
 
 HOST = "127.0.0.1"
-PG_SERVER = f"postgresql://postgres@{HOST}:5432"
 DB_NAME = "weixiu_bench_alerts"
 REDIS_DB = 10
 REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
@@ -87,11 +87,6 @@ def verdict_max(value: float | None, goal: float) -> str:
 
 def verdict_min(value: float | None, goal: float) -> str:
     return "N/A" if value is None else ("PASS" if value >= goal else "FAIL")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def r3(value: float) -> float:
@@ -139,31 +134,10 @@ def postgres_cpu() -> float:
 # ---------------------------------------------------------------- database
 
 
-def admin_connect():
-    import psycopg
-
-    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
-
-
 def connect(autocommit: bool = False):
     import psycopg
 
     return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=autocommit)
-
-
-def drop_database() -> None:
-    from psycopg import sql
-
-    with admin_connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-
-
-def create_database() -> None:
-    from psycopg import sql
-
-    drop_database()
-    with admin_connect() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8'").format(sql.Identifier(DB_NAME)))
 
 
 def redis_client():
@@ -1423,7 +1397,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     secret_key = secrets.token_urlsafe(48)
     simulators: Simulators | None = None
-    step("create database", create_database)
+    step("create database", lambda: create_database(DB_NAME))
     redis_client().flushdb()
     try:
         app = build_app(secret_key)
@@ -1484,7 +1458,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 with app.app_context():
                     db.engine.dispose()
-            drop_database()
+            drop_database(DB_NAME)
             redis_client().flushdb()
     return report
 

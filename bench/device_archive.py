@@ -14,7 +14,6 @@ import contextlib
 import http.client
 import io
 import json
-import math
 import os
 import platform
 import random
@@ -35,13 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 HOST = "127.0.0.1"
-PG_SERVER = f"postgresql://postgres@{HOST}:5432"
 DB_NAME = "weixiu_bench"
 REDIS_URL = f"redis://{HOST}:6379/9"
 PUBLIC_BASE_URL = "https://bench.example"
@@ -358,27 +358,6 @@ def build_query_set(seed: int, count: int, samples: list[dict[str, Any]]) -> lis
 
 
 # ---------------------------------------------------------------- database setup
-
-
-def admin_connect():
-    import psycopg
-
-    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
-
-
-def drop_database() -> None:
-    from psycopg import sql
-
-    with admin_connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-
-
-def create_database() -> None:
-    from psycopg import sql
-
-    drop_database()
-    with admin_connect() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8'").format(sql.Identifier(DB_NAME)))
 
 
 def app_environment(secret_key: str) -> dict[str, str]:
@@ -703,12 +682,6 @@ def expect_ok(response: Response, what: str) -> Response:
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -1114,7 +1087,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server: Server | None = None
     client: Client | None = None
     log = Path(tempfile.mkstemp(prefix="weixiu-bench-gunicorn-", suffix=".log")[1])
-    step("create database", create_database)
+    step("create database", lambda: create_database(DB_NAME))
     try:
         app = build_app(secret_key)
         baseline = step("migrate + load", lambda: migrate_and_seed(app, args.devices, args.seed, report["load"]))
@@ -1148,7 +1121,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.keep:
             print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME})", file=sys.stderr)
         else:
-            drop_database()
+            drop_database(DB_NAME)
     return report
 
 
