@@ -48,6 +48,7 @@ for path in (PROJECT_ROOT, BENCH_DIR):
 
 HOST = "127.0.0.1"
 DB_NAME = "weixiu_bench_alerts"
+SIMPLE_WORKERS = False  # --simple-workers
 REDIS_DB = 10
 REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
 PUBLIC_BASE_URL = "https://bench.example"
@@ -958,12 +959,12 @@ def measure_ceiling(simulators: Simulators, counts: dict[str, int], workers: int
 class Workers:
     """`python -m weixiu worker` × n, each in its own session, env pointing at the bench services."""
 
-    def __init__(self, count: int, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, count: int, env: dict[str, str], log_path: Path, *, simple: bool = False) -> None:
         self.log_path = log_path
         self.log = log_path.open("w")
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "weixiu", "worker"],
+                [sys.executable, "-m", "weixiu", "worker", *(["--simple"] if simple else [])],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=self.log,
@@ -1045,9 +1046,10 @@ def measure_delivery(
     env = {**os.environ, **app_environment(secret_key), **simulators.settings}
     log = Path(tempfile.mkstemp(prefix="weixiu-bench-alerts-workers-", suffix=".log")[1])
     suspend(redis)  # the workers start, register, and wait; resume() is the start signal
-    pool = Workers(workers, env, log)
+    pool = Workers(workers, env, log, simple=SIMPLE_WORKERS)
     result: dict[str, Any] = {
         "workers": workers,
+        "worker_kind": "simple (in-process jobs)" if SIMPLE_WORKERS else "forking (a work horse per job)",
         "jobs": jobs,
         "pending_before": pending,
         "provider_pending_before": providers,
@@ -1480,6 +1482,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800, help="give up the delivery after this many seconds")
     parser.add_argument("--one-simulator-process", action="store_true", help="WeChat and SMS simulators in one process")
     parser.add_argument("--no-delivery", action="store_true", help="only the sweep")
+    parser.add_argument(
+        "--simple-workers", action="store_true", help="workers run jobs in-process (`worker --simple`), no fork per job"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the last sweep run (slower; in the JSON)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 5000 credentials, 1000 due, 1 run")
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
@@ -1487,6 +1492,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serve-simulator", choices=("wechat", "sms", "both"), help=argparse.SUPPRESS)
     parser.add_argument("--ceiling-client", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global SIMPLE_WORKERS
+    SIMPLE_WORKERS = args.simple_workers
     if args.quick:
         args.credentials, args.due, args.runs = 5000, 1000, 1
         args.ceiling_messages = min(args.ceiling_messages, 1000)
