@@ -87,14 +87,13 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
     for plan in plans:
         schedule = schedule_of(plan)
         decision = step(schedule, now, plan.last_occurrence_on)
-        if decision is None:  # next_run_at was stale (edited outside the operations): recompute
+        if decision is None:  # next_run_at was stale (edited outside the operations): put it right
+            # Nothing due means the next occurrence is after now (step's contract), or none is left.
             following = schedule.next_occurrence(plan.last_occurrence_on)
-            next_run_at = schedule.at(following) if following is not None else None
-            finished = following is None
-            status = AlertPlanStatus.EXPIRED if finished else AlertPlanStatus.ACTIVE
-            moves[(plan.last_occurrence_on, next_run_at if next_run_at and next_run_at > now else None, status)].append(
-                plan.id
-            )
+            if following is None:
+                moves[(plan.last_occurrence_on, None, AlertPlanStatus.EXPIRED)].append(plan.id)
+            else:
+                moves[(plan.last_occurrence_on, schedule.at(following), AlertPlanStatus.ACTIVE)].append(plan.id)
             continue
         subject = subjects.get(plan.id)
         if decision.send_day is not None and subject is not None:
