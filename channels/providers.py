@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from wechatpy import WeChatClient
 from wechatpy.client.api.base import BaseWeChatAPI
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import OutgoingMessage
+from channels.base import Outcome, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -322,3 +322,20 @@ def call_concurrently(function: Callable[[Item], Result], items: Iterable[Item],
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(concurrency, len(items)), thread_name_prefix="channel-send") as pool:
         return list(pool.map(function, items))
+
+
+class ProviderChannel:
+    """What the SMS and WeChat channels share: with their settings incomplete every message is
+    skipped with the reason; otherwise each goes out on its own thread, up to the concurrency.
+    Subclasses set `unavailable` and `settings` (with `concurrency`) and send one message."""
+
+    unavailable: str | None
+    settings: Any
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        if self.unavailable is not None:
+            return [Outcome.skipped(self.unavailable) for _ in messages]
+        return call_concurrently(self._send_one, messages, self.settings.concurrency)
+
+    def _send_one(self, message: OutgoingMessage) -> Outcome:
+        raise NotImplementedError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 
 from channels.base import Outcome, OutgoingMessage
 from channels.providers import (
-    call_concurrently,
+    ProviderChannel,
     clipped,
     clipped_reason,
     send_sms_request,
@@ -74,7 +74,7 @@ class SmsSettings:
         return None
 
 
-class SmsChannel:
+class SmsChannel(ProviderChannel):
     name = "sms"
 
     def __init__(self, settings: SmsSettings) -> None:
@@ -90,11 +90,6 @@ class SmsChannel:
                 connect_timeout=settings.timeout,
                 pool_size=settings.concurrency,
             )
-
-    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
-        if self.unavailable is not None:
-            return [Outcome.skipped(self.unavailable) for _ in messages]
-        return call_concurrently(self._send_one, messages, self.settings.concurrency)
 
     def close(self) -> None:
         if self.client is not None:

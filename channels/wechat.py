@@ -9,7 +9,7 @@ after a time-out is dropped by WeChat instead of reaching the person twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,8 @@ from channels.base import Outcome, OutgoingMessage
 from channels.providers import (
     TOKEN_ERRCODES,
     AccessTokenUnavailable,
+    ProviderChannel,
     SharedTokenWeChatClient,
-    call_concurrently,
     clipped,
     clipped_reason,
     template_value,
@@ -77,7 +77,7 @@ class WeChatSettings:
         return None
 
 
-class WeChatChannel:
+class WeChatChannel(ProviderChannel):
     name = "wechat"
 
     def __init__(self, settings: WeChatSettings, redis: Redis | None = None) -> None:
@@ -95,11 +95,6 @@ class WeChatChannel:
                 timeout=settings.timeout,
                 pool_size=settings.concurrency,
             )
-
-    def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
-        if self.unavailable is not None:
-            return [Outcome.skipped(self.unavailable) for _ in messages]
-        return call_concurrently(self._send_one, messages, self.settings.concurrency)
 
     def close(self) -> None:
         if self.client is not None:

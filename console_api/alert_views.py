@@ -71,21 +71,24 @@ def plan_payloads(actor: Actor, plans: list[AlertPlan]) -> list[dict]:
         return []
     subjects = describe_subjects(plans)
     counts = alert_plans.delivery_counts([plan.id for plan in plans])
-    designated = {plan.id: alert_plans.designated_user_ids(plan.id) for plan in plans}
+    designated = alert_plans.designated_by_plan([plan.id for plan in plans])
     user_ids = {user_id for ids in designated.values() for user_id in ids}
     user_ids |= {user_id for info in subjects.values() for user_id in info.related if user_id}
     user_ids |= {plan.handled_by_id for plan in plans if plan.handled_by_id}
     names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     payloads = []
     for plan in plans:
+        info = subjects.get(plan.id)
+        related = info.related if info and plan.notify_related else []
+        recipients = [*related, *designated[plan.id]]  # as loaded above: no query per plan
         payloads.append(
             plan_json(
                 plan,
-                subjects.get(plan.id),
+                info,
                 names,
                 recipient_ids=designated[plan.id],
                 counts=counts[plan.id],
-                can_handle=alert_plans.can_handle_now(actor, plan),
+                can_handle=alert_plans.can_handle_now(actor, plan, recipients),
             )
         )
     return payloads

@@ -114,16 +114,15 @@ def _follow_subject(plan: AlertPlan, due_on: date, warn_days: int, send_time: ti
     plan.due_on, plan.warn_days, plan.send_time = due_on, warn_days, send_time
 
 
+def _new_plan(institution_id: int, subject: AlertSubject, **subject_id: int) -> AlertPlan:
+    return AlertPlan(institution_id=institution_id, subject=subject, status=AlertPlanStatus.ACTIVE, **subject_id)
+
+
 def plan_credential(credential: Credential, settings: NotifySettings | None) -> AlertPlan:
     """Create or re-plan the credential's plan; `settings` None keeps the current ones."""
     plan = db.session.scalar(select(AlertPlan).where(AlertPlan.credential_id == credential.id))
     if plan is None:
-        plan = AlertPlan(
-            institution_id=credential.institution_id,
-            subject=AlertSubject.CREDENTIAL,
-            credential_id=credential.id,
-            status=AlertPlanStatus.ACTIVE,
-        )
+        plan = _new_plan(credential.institution_id, AlertSubject.CREDENTIAL, credential_id=credential.id)
         settings = settings or NotifySettings()
     _follow_subject(plan, credential.valid_until, credential.warn_days, credential.send_time)
     if settings is not None:
@@ -146,12 +145,7 @@ def plan_authorization(authorization: Authorization, settings: NotifySettings | 
         db.session.flush()
         return plan
     if plan is None:
-        plan = AlertPlan(
-            institution_id=authorization.institution_id,
-            subject=AlertSubject.AUTHORIZATION,
-            authorization_id=authorization.id,
-            status=AlertPlanStatus.ACTIVE,
-        )
+        plan = _new_plan(authorization.institution_id, AlertSubject.AUTHORIZATION, authorization_id=authorization.id)
         settings = settings or NotifySettings()
     elif plan.status is AlertPlanStatus.CANCELLED:
         plan.status = AlertPlanStatus.ACTIVE
@@ -213,14 +207,20 @@ def related_user_ids(plan: AlertPlan) -> list[int]:
     return [user_id for user_id in dict.fromkeys(row) if user_id is not None]
 
 
+def designated_by_plan(plan_ids: list[int]) -> dict[int, list[int]]:
+    """指定人员 of each plan, in one query."""
+    designated: dict[int, list[int]] = {plan_id: [] for plan_id in plan_ids}
+    for plan_id, user_id in db.session.execute(
+        select(AlertPlanRecipient.alert_plan_id, AlertPlanRecipient.user_id)
+        .where(AlertPlanRecipient.alert_plan_id.in_(plan_ids))
+        .order_by(AlertPlanRecipient.user_id)
+    ):
+        designated[plan_id].append(user_id)
+    return designated
+
+
 def designated_user_ids(plan_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(AlertPlanRecipient.user_id)
-            .where(AlertPlanRecipient.alert_plan_id == plan_id)
-            .order_by(AlertPlanRecipient.user_id)
-        )
-    )
+    return designated_by_plan([plan_id])[plan_id]
 
 
 def recipient_ids(plan: AlertPlan) -> list[int]:
@@ -231,16 +231,18 @@ def recipient_ids(plan: AlertPlan) -> list[int]:
 HANDLEABLE = frozenset({AlertPlanStatus.ACTIVE, AlertPlanStatus.EXPIRED})
 
 
-def may_handle(actor: Actor, plan: AlertPlan) -> bool:
-    """The equipment manager and the plan's recipients may acknowledge it."""
+def may_handle(actor: Actor, plan: AlertPlan, recipients: list[int] | None = None) -> bool:
+    """The equipment manager and the plan's recipients (looked up unless given) may acknowledge it."""
     if actor.institution_id != plan.institution_id:
         return False
-    return actor.role is Role.EQUIPMENT_MANAGER or actor.user_id in recipient_ids(plan)
+    if actor.role is Role.EQUIPMENT_MANAGER:
+        return True
+    return actor.user_id in (recipients if recipients is not None else recipient_ids(plan))
 
 
-def can_handle_now(actor: Actor, plan: AlertPlan) -> bool:
+def can_handle_now(actor: Actor, plan: AlertPlan, recipients: list[int] | None = None) -> bool:
     """What the 处理 button shows: allowed, and the plan is still open (reminding or expired)."""
-    return plan.status in HANDLEABLE and may_handle(actor, plan)
+    return plan.status in HANDLEABLE and may_handle(actor, plan, recipients)
 
 
 def get_plan(actor: Actor, plan_id: int) -> AlertPlan:

@@ -16,13 +16,12 @@ from sqlalchemy import Row, select, update
 
 from models import (
     AlertPlan,
-    AlertPlanRecipient,
     AlertPlanStatus,
     ChannelName,
     db,
 )
 from operations import outbox
-from operations.alert_plans import schedule_of
+from operations.alert_plans import designated_by_plan, schedule_of
 from operations.alert_schedule import step
 from operations.alert_subjects import SubjectInfo, describe_subjects
 from operations.alert_templates import expiry_notice, render, status_text
@@ -72,13 +71,7 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
     if not plans:
         return 0, []
     subjects = describe_subjects(plans)
-    designated: dict[int, list[int]] = defaultdict(list)
-    for plan_id, user_id in db.session.execute(
-        select(AlertPlanRecipient.alert_plan_id, AlertPlanRecipient.user_id)
-        .where(AlertPlanRecipient.alert_plan_id.in_([p.id for p in plans]))
-        .order_by(AlertPlanRecipient.user_id)
-    ):
-        designated[plan_id].append(user_id)
+    designated = designated_by_plan([plan.id for plan in plans])
 
     sends: list[tuple[Row, date, SubjectInfo, list[int]]] = []
     # New (last_occurrence_on, next_run_at, status) -> plan ids: plans sent at one time move on
