@@ -13,6 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# Message families: a topic's part before the first dot ("alert.reminder" -> "alert"). Each
+# family has its own WeChat and SMS template, because an account registers one template per kind
+# of notice in the WeChat and Aliyun consoles; the label names the family in reasons people read.
+FAMILY_LABELS = {"alert": "预警", "work_order": "工单"}
+
+
+def family_of(topic: str) -> str:
+    return topic.split(".", 1)[0]
+
+
+def family_label(family: str) -> str:
+    return FAMILY_LABELS.get(family, family)
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -29,6 +42,11 @@ class OutgoingMessage:
     phone: str | None = None
     wechat_openid: str | None = None
     alert_plan_id: int | None = None
+    work_order_id: int | None = None
+
+    @property
+    def family(self) -> str:
+        return family_of(self.topic)
 
 
 class OutcomeKind(enum.StrEnum):

@@ -19,6 +19,7 @@ class InboxChannel:
                     delivery_id=message.delivery_id,
                     user_id=message.recipient_id,
                     alert_plan_id=message.alert_plan_id,
+                    work_order_id=message.work_order_id,
                     topic=message.topic,
                     title=message.title,
                     body=message.body,

@@ -1,6 +1,8 @@
-"""Aliyun SMS (dysmsapi SendSms) with a template whose parameters come from configuration.
+"""Aliyun SMS (dysmsapi SendSms), one template per message family, parameters from configuration.
 
-SMS_ALERT_TEMPLATE_PARAMS maps template parameter -> name of a value in `message.values`.
+Each family (alerts, work orders; see `channels.base.family_of`) has SMS_<FAMILY>_TEMPLATE_CODE
+and SMS_<FAMILY>_TEMPLATE_PARAMS (template parameter -> name of a value in `message.values`);
+a family without a template code is skipped with that reason, the others still go out.
 SendSms is not idempotent and the SDK is told never to resend it; `OutId` carries the
 delivery's idempotency key so a message can be traced in Aliyun's console and receipts.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
-from channels.base import Outcome, OutgoingMessage
+from channels.base import FAMILY_LABELS, Outcome, OutgoingMessage, family_label
 from channels.providers import (
     ProviderChannel,
     clipped,
@@ -32,6 +34,7 @@ PARAM_LIMIT = 35
 OUT_ID_LIMIT = 256
 
 NOT_CONFIGURED = "短信通道未配置"
+NO_TEMPLATE = "未配置短信模板"
 NO_PHONE = "未登记手机号"
 
 # Business codes worth another try later: flow control (per minute / hour / day) and Aliyun's own
@@ -42,13 +45,34 @@ TRANSIENT_CODE_PREFIXES = ("isp.", "Throttling")
 TRANSIENT_GATEWAY_CODES = frozenset({"ServiceUnavailable", "InternalError", "ServiceTimeout"})
 
 
+def no_template_reason(family: str) -> str:
+    return f"{NO_TEMPLATE}（{family_label(family)}）"
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    """One family's template: its code, and template parameter -> name of a value in `message.values`."""
+
+    code: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+def templates_from_config(config: Mapping[str, Any]) -> dict[str, SmsTemplate]:
+    """The families whose template code is configured (SMS_ALERT_TEMPLATE_CODE, …)."""
+    templates = {}
+    for family in FAMILY_LABELS:
+        prefix = f"SMS_{family.upper()}_TEMPLATE"
+        if config.get(f"{prefix}_CODE"):
+            templates[family] = SmsTemplate(config[f"{prefix}_CODE"], dict(config.get(f"{prefix}_PARAMS") or {}))
+    return templates
+
+
 @dataclass(frozen=True)
 class SmsSettings:
     access_key_id: str | None
     access_key_secret: str | None
     sign_name: str | None
-    template_code: str | None
-    template_params: Mapping[str, str] = field(default_factory=dict)
+    templates: Mapping[str, SmsTemplate] = field(default_factory=dict)  # family -> template
     endpoint: str = "dysmsapi.aliyuncs.com"
     protocol: str = "https"
     timeout: float = 5
@@ -60,8 +84,7 @@ class SmsSettings:
             access_key_id=config.get("SMS_ACCESS_KEY_ID"),
             access_key_secret=config.get("SMS_ACCESS_KEY_SECRET"),
             sign_name=config.get("SMS_SIGN_NAME"),
-            template_code=config.get("SMS_ALERT_TEMPLATE_CODE"),
-            template_params=dict(config.get("SMS_ALERT_TEMPLATE_PARAMS") or {}),
+            templates=templates_from_config(config),
             endpoint=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
             protocol=config.get("SMS_PROTOCOL") or "https",
             timeout=config.get("SMS_TIMEOUT_SECONDS", 5),
@@ -69,7 +92,9 @@ class SmsSettings:
         )
 
     def unavailable_reason(self) -> str | None:
-        if not (self.access_key_id and self.access_key_secret and self.sign_name and self.template_code):
+        """Why nothing at all can be sent (no access key or sign name), or None when usable.
+        A family without a template is that family's business (see SmsChannel._send_one)."""
+        if not (self.access_key_id and self.access_key_secret and self.sign_name):
             return NOT_CONFIGURED
         return None
 
@@ -95,13 +120,14 @@ class SmsChannel(ProviderChannel):
         if self.client is not None:
             self.client.session.close()
 
-    def template_param(self, message: OutgoingMessage) -> dict[str, str]:
-        return {
-            name: clipped(template_value(message, source), PARAM_LIMIT)
-            for name, source in self.settings.template_params.items()
-        }
+    def template_param(self, message: OutgoingMessage, template: SmsTemplate) -> dict[str, str]:
+        return {name: clipped(template_value(message, source), PARAM_LIMIT) for name, source in template.params.items()}
 
     def _send_one(self, message: OutgoingMessage) -> Outcome:
+        # The missing template first: it is what someone can fix, and it holds for everyone.
+        template = self.settings.templates.get(message.family)
+        if template is None:
+            return Outcome.skipped(no_template_reason(message.family))
         phone = (message.phone or "").strip()
         if not phone:
             return Outcome.skipped(NO_PHONE)
@@ -109,8 +135,8 @@ class SmsChannel(ProviderChannel):
         request = send_sms_request(
             phone,
             self.settings.sign_name,
-            self.settings.template_code,
-            self.template_param(message),
+            template.code,
+            self.template_param(message, template),
             out_id=message.idempotency_key[:OUT_ID_LIMIT],
             domain=self.settings.endpoint,
             protocol=self.settings.protocol,

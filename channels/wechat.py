@@ -1,9 +1,11 @@
 """WeChat official-account template messages that open the mini-program.
 
-Template fields come from configuration (WECHAT_ALERT_TEMPLATE_FIELDS: template field -> name of
-a value in `message.values`), because the template and its field names are chosen in the WeChat
-admin console, not in code. `client_msg_id` carries the delivery's idempotency key, so a resend
-after a time-out is dropped by WeChat instead of reaching the person twice.
+Each message family (alerts, work orders; see `channels.base.family_of`) has its own template,
+configured as WECHAT_<FAMILY>_TEMPLATE_ID and WECHAT_<FAMILY>_TEMPLATE_FIELDS (template field ->
+name of a value in `message.values`), because templates and their field names are chosen in the
+WeChat admin console, not in code. A family without a template is skipped with that reason; the
+others still go out. `client_msg_id` carries the delivery's idempotency key, so a resend after a
+time-out is dropped by WeChat instead of reaching the person twice.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import Outcome, OutgoingMessage
+from channels.base import FAMILY_LABELS, Outcome, OutgoingMessage, family_label
 from channels.providers import (
     TOKEN_ERRCODES,
     AccessTokenUnavailable,
@@ -32,8 +34,10 @@ from channels.providers import (
 logger = logging.getLogger(__name__)
 
 TEMPLATE_SEND = "message/template/send"  # relative to {base}/cgi-bin/
-# Official-account template fields take at most 20 characters (since 2023-05), no newlines.
+# Official-account template fields take at most 20 characters (since 2023-05), no newlines;
+# a few field types have their own cap: phrase (a status word) 5, character_string (a number) 32.
 FIELD_LIMIT = 20
+FIELD_LIMITS_BY_TYPE = (("phrase", 5), ("character_string", 32))
 
 NOT_CONFIGURED = "微信通道未配置"
 NO_TEMPLATE = "未配置微信模板"
@@ -44,14 +48,43 @@ NOT_FOLLOWING = "未关注公众号 (43004)"
 TRANSIENT_ERRCODES = {-1: "微信系统繁忙", 45009: "微信接口调用超过限额"}
 
 
+def field_limit(name: str) -> int:
+    """How many characters the template field called `name` (thing1, phrase3, …) takes."""
+    for prefix, limit in FIELD_LIMITS_BY_TYPE:
+        if name.startswith(prefix):
+            return limit
+    return FIELD_LIMIT
+
+
+def no_template_reason(family: str) -> str:
+    return f"{NO_TEMPLATE}（{family_label(family)}）"
+
+
+@dataclass(frozen=True)
+class WeChatTemplate:
+    """One family's template: its id, and template field -> name of a value in `message.values`."""
+
+    template_id: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def templates_from_config(config: Mapping[str, Any]) -> dict[str, WeChatTemplate]:
+    """The families whose template id is configured (WECHAT_ALERT_TEMPLATE_ID, …)."""
+    templates = {}
+    for family in FAMILY_LABELS:
+        prefix = f"WECHAT_{family.upper()}_TEMPLATE"
+        if config.get(f"{prefix}_ID"):
+            templates[family] = WeChatTemplate(config[f"{prefix}_ID"], dict(config.get(f"{prefix}_FIELDS") or {}))
+    return templates
+
+
 @dataclass(frozen=True)
 class WeChatSettings:
     base_url: str
     app_id: str | None
     app_secret: str | None
     miniprogram_app_id: str | None
-    template_id: str | None
-    template_fields: Mapping[str, str] = field(default_factory=dict)
+    templates: Mapping[str, WeChatTemplate] = field(default_factory=dict)  # family -> template
     timeout: float = 5
     concurrency: int = 8
 
@@ -62,18 +95,16 @@ class WeChatSettings:
             app_id=config.get("WECHAT_OFFICIAL_APP_ID"),
             app_secret=config.get("WECHAT_OFFICIAL_APP_SECRET"),
             miniprogram_app_id=config.get("WECHAT_MINIPROGRAM_APP_ID"),
-            template_id=config.get("WECHAT_ALERT_TEMPLATE_ID"),
-            template_fields=dict(config.get("WECHAT_ALERT_TEMPLATE_FIELDS") or {}),
+            templates=templates_from_config(config),
             timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
             concurrency=config.get("DELIVERY_CONCURRENCY", 8),
         )
 
     def unavailable_reason(self) -> str | None:
-        """Why nothing can be sent with these settings, or None when the channel is usable."""
+        """Why nothing at all can be sent with these settings, or None when the channel is usable.
+        A family without a template is that family's business (see WeChatChannel._send_one)."""
         if not self.app_id or not self.app_secret:
             return NOT_CONFIGURED
-        if not self.template_id:
-            return NO_TEMPLATE
         return None
 
 
@@ -100,14 +131,14 @@ class WeChatChannel(ProviderChannel):
         if self.client is not None:
             self.client.close()
 
-    def template_message(self, message: OutgoingMessage) -> dict[str, Any]:
-        """The JSON body of /cgi-bin/message/template/send for one message."""
+    def template_message(self, message: OutgoingMessage, template: WeChatTemplate) -> dict[str, Any]:
+        """The JSON body of /cgi-bin/message/template/send for one message of `template`'s family."""
         body: dict[str, Any] = {
             "touser": message.wechat_openid,
-            "template_id": self.settings.template_id,
+            "template_id": template.template_id,
             "data": {
-                name: {"value": clipped(template_value(message, source), FIELD_LIMIT)}
-                for name, source in self.settings.template_fields.items()
+                name: {"value": clipped(template_value(message, source), field_limit(name))}
+                for name, source in template.fields.items()
             },
             "client_msg_id": message.idempotency_key,
         }
@@ -117,11 +148,15 @@ class WeChatChannel(ProviderChannel):
         return body
 
     def _send_one(self, message: OutgoingMessage) -> Outcome:
+        # The missing template first: it is what someone can fix, and it holds for everyone.
+        template = self.settings.templates.get(message.family)
+        if template is None:
+            return Outcome.skipped(no_template_reason(message.family))
         if not message.wechat_openid:
             return Outcome.skipped(NOT_BOUND)
         assert self.client is not None
         try:
-            result = self.client.post(TEMPLATE_SEND, data=self.template_message(message))
+            result = self.client.post(TEMPLATE_SEND, data=self.template_message(message, template))
         except WeChatClientException as error:
             return outcome_of_error(error)
         except requests.Timeout as error:

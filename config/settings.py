@@ -100,6 +100,22 @@ class BaseConfig:
         "thing4": "status",
     }
     DEFAULT_SMS_ALERT_PARAMS: ClassVar[dict] = {"name": "subject", "kind": "kind", "date": "due_on", "status": "status"}
+    # The values a work-order message offers: number (GD000123), device (高压注射器(000027)), status
+    # (待接单), time (2026-11-22 10:05), detail (故障：无法开机). WeChat caps a phrase field at 5
+    # characters and a character_string at 32; the channel clips by the field's type.
+    DEFAULT_WECHAT_WORK_ORDER_FIELDS: ClassVar[dict] = {
+        "character_string1": "number",
+        "thing2": "device",
+        "phrase3": "status",
+        "time4": "time",
+        "thing5": "detail",
+    }
+    DEFAULT_SMS_WORK_ORDER_PARAMS: ClassVar[dict] = {
+        "number": "number",
+        "device": "device",
+        "status": "status",
+        "detail": "detail",
+    }
 
     def __init__(self) -> None:
         self.SECRET_KEY = env_str("SECRET_KEY")
@@ -110,12 +126,17 @@ class BaseConfig:
         # The device QR codes encode links under this origin; stickers outlive deploys, so
         # production must name it explicitly.
         self.PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # An emergency work order nobody has accepted for this long is escalated to the managers.
+        self.WORK_ORDER_EMERGENCY_ACCEPT_MINUTES = env_int(
+            "WORK_ORDER_EMERGENCY_ACCEPT_MINUTES", 15, minimum=1, maximum=1440
+        )
         self._load_channels()
 
     def _load_channels(self) -> None:
         # WeChat (公众号 template messages; the mini-program is the jump target). With no app id
         # the WeChat channel is off and its deliveries are skipped with that reason; the embedded
-        # run starts the local simulator instead.
+        # run starts the local simulator instead. Each message family (alert, work order) has its
+        # own template and page; a family without a template id is skipped with that reason.
         self.WECHAT_API_BASE_URL = (env_str("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
         self.WECHAT_OFFICIAL_APP_ID = env_str("WECHAT_OFFICIAL_APP_ID")
         self.WECHAT_OFFICIAL_APP_SECRET = env_str("WECHAT_OFFICIAL_APP_SECRET")
@@ -126,13 +147,23 @@ class BaseConfig:
             "WECHAT_ALERT_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_ALERT_FIELDS
         )
         self.WECHAT_ALERT_PAGE = env_str("WECHAT_ALERT_PAGE") or "pages/alerts/detail"
+        self.WECHAT_WORK_ORDER_TEMPLATE_ID = env_str("WECHAT_WORK_ORDER_TEMPLATE_ID")
+        self.WECHAT_WORK_ORDER_TEMPLATE_FIELDS = env_json_object(
+            "WECHAT_WORK_ORDER_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_WORK_ORDER_FIELDS
+        )
+        self.WECHAT_WORK_ORDER_PAGE = env_str("WECHAT_WORK_ORDER_PAGE") or "pages/work-orders/detail"
         self.WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
-        # Aliyun SMS (SendSms). With no access key the SMS channel is off, as above.
+        # Aliyun SMS (SendSms). With no access key the SMS channel is off, as above; one template
+        # per message family, as for WeChat.
         self.SMS_ACCESS_KEY_ID = env_str("SMS_ACCESS_KEY_ID")
         self.SMS_ACCESS_KEY_SECRET = env_str("SMS_ACCESS_KEY_SECRET")
         self.SMS_SIGN_NAME = env_str("SMS_SIGN_NAME")
         self.SMS_ALERT_TEMPLATE_CODE = env_str("SMS_ALERT_TEMPLATE_CODE")
         self.SMS_ALERT_TEMPLATE_PARAMS = env_json_object("SMS_ALERT_TEMPLATE_PARAMS", self.DEFAULT_SMS_ALERT_PARAMS)
+        self.SMS_WORK_ORDER_TEMPLATE_CODE = env_str("SMS_WORK_ORDER_TEMPLATE_CODE")
+        self.SMS_WORK_ORDER_TEMPLATE_PARAMS = env_json_object(
+            "SMS_WORK_ORDER_TEMPLATE_PARAMS", self.DEFAULT_SMS_WORK_ORDER_PARAMS
+        )
         self.SMS_ENDPOINT = env_str("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com"
         self.SMS_PROTOCOL = env_str("SMS_PROTOCOL") or "https"
         if self.SMS_PROTOCOL not in ("https", "http"):

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
+from sqlalchemy import Row
 
 from channels.base import OutgoingMessage
 from channels.registry import get_channel
@@ -34,10 +35,8 @@ def _enqueue(function, chunks: list[list[int]]) -> None:
     )
 
 
-def dispatch_messages(messages: Sequence[outbox.NewMessage]) -> int:
-    """After the sweep's commit: send jobs for the new messages, about DELIVERY_BATCH_SIZE
-    deliveries each. With Redis down their deliveries are marked as not enqueued, so the relay
-    takes them as soon as it can. Returns how many messages were enqueued."""
+def enqueue_messages(messages: Sequence[outbox.NewMessage]) -> None:
+    """Send jobs for these messages, about DELIVERY_BATCH_SIZE deliveries each (raises RedisError)."""
     size = current_app.config["DELIVERY_BATCH_SIZE"]
     chunks: list[list[int]] = []
     filled = size
@@ -47,10 +46,18 @@ def dispatch_messages(messages: Sequence[outbox.NewMessage]) -> int:
             filled = 0
         chunks[-1].append(message.id)
         filled += message.deliveries
-    if not chunks:
+    if chunks:
+        _enqueue(send_messages, chunks)
+
+
+def dispatch_messages(messages: Sequence[outbox.NewMessage]) -> int:
+    """After the sweep's commit: send jobs for the new messages. With Redis down their deliveries
+    are marked as not enqueued, so the relay takes them as soon as it can. Returns how many
+    messages were enqueued."""
+    if not messages:
         return 0
     try:
-        _enqueue(send_messages, chunks)
+        enqueue_messages(messages)
     except RedisError as error:
         log.warning("Redis unavailable, %d messages left for the relay: %s", len(messages), error)
         outbox.unmark_enqueued([message.id for message in messages])
@@ -86,7 +93,6 @@ def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
             )
         )
     }
-    page = current_app.config["WECHAT_ALERT_PAGE"]
     outgoing = {}
     for delivery in claimed:
         message = delivery.message
@@ -99,12 +105,23 @@ def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
             title=message.title,
             body=message.body,
             values=(message.payload or {}).get("values", {}),
-            page=f"{page}?id={message.alert_plan_id}" if message.alert_plan_id else None,
+            page=_page(message),
             phone=phone,
             wechat_openid=openid,
             alert_plan_id=message.alert_plan_id,
+            work_order_id=message.work_order_id,
         )
     return outgoing
+
+
+def _page(message: Row) -> str | None:
+    """The mini-program page a WeChat message opens: its work order's or its alert plan's detail."""
+    config = current_app.config
+    if message.work_order_id:
+        return f"{config['WECHAT_WORK_ORDER_PAGE']}?id={message.work_order_id}"
+    if message.alert_plan_id:
+        return f"{config['WECHAT_ALERT_PAGE']}?id={message.alert_plan_id}"
+    return None
 
 
 def send_messages(message_ids: Sequence[int]) -> dict[str, int]:
@@ -118,7 +135,8 @@ def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
 
 
 def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
-    """Send claimed deliveries through their channels and record the outcomes; counts by outcome.
+    """Send claimed deliveries through their channels and record the outcomes; counts by outcome,
+    and under "fallback" how many SMS deliveries replaced WeChat ones that could not be sent.
 
     The providers' batches go out side by side (each channel also sends concurrently inside):
     a job is mostly waiting on WeChat and Aliyun. The inbox writes through this job's database
@@ -140,11 +158,19 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
         for name, batch in by_channel.items()
         for delivery, outcome in zip(batch, outcomes[name], strict=True)
     ]
-    outbox.record(results, now_utc())
+    now = now_utc()
+    ended = outbox.record(results, now)
+    # Whom WeChat could not reach gets an SMS instead when the message asks for it (work orders):
+    # the SMS deliveries are written with the outcomes, and enqueued once both are committed.
+    fallback = outbox.fall_back_to_sms(ended, now)
     db.session.commit()
+    if fallback:
+        dispatch(fallback)
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[result.kind] += 1
+    if fallback:
+        counts["fallback"] = len(fallback)
     return dict(counts)
 
 

@@ -19,6 +19,7 @@ from jobs import heartbeat
 from jobs.alerts import sweep_alert_plans
 from jobs.outbox import relay
 from jobs.queues import job_queues
+from jobs.work_orders import sweep_work_orders
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.scheduler")
@@ -28,6 +29,7 @@ EVERY_MINUTE: list[tuple[str, Callable]] = [
     ("heartbeat", heartbeat.record_worker_heartbeat),
     ("alert-sweep", sweep_alert_plans),
     ("outbox-relay", relay),
+    ("work-order-sweep", sweep_work_orders),
 ]
 CLAIM_TTL_SECONDS = 24 * 3600
 

@@ -19,6 +19,16 @@ from models.institution import Department, Institution
 from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
 from models.user import Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
+from models.work_order import (
+    EngineerSkill,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderEventKind,
+    WorkOrderKind,
+    WorkOrderPart,
+    WorkOrderPhoto,
+    WorkOrderStatus,
+)
 
 __all__ = [
     "ALERT_PLAN_STATUS_LABELS",
@@ -42,6 +52,7 @@ __all__ = [
     "Department",
     "Device",
     "DeviceRecord",
+    "EngineerSkill",
     "Gender",
     "InboxMessage",
     "Institution",
@@ -53,5 +64,12 @@ __all__ = [
     "Scope",
     "User",
     "Vendor",
+    "WorkOrder",
+    "WorkOrderEvent",
+    "WorkOrderEventKind",
+    "WorkOrderKind",
+    "WorkOrderPart",
+    "WorkOrderPhoto",
+    "WorkOrderStatus",
     "db",
 ]

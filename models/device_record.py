@@ -39,5 +39,9 @@ class DeviceRecord(db.Model):
     summary: Mapped[str] = mapped_column(String(200), nullable=False)
     details: Mapped[str | None] = mapped_column(Text, nullable=True)
     performed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Set when the record was archived from a closed work order (资料归档).
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id"), nullable=True, unique=True, index=True
+    )
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -20,6 +20,7 @@ class InboxMessage(db.Model):
     # Unique: a delivery retried after a crash writes its message once.
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), nullable=False, unique=True)
     alert_plan_id: Mapped[int | None] = mapped_column(ForeignKey("alert_plans.id"), nullable=True, index=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), nullable=True, index=True)
     topic: Mapped[str] = mapped_column(String(40), nullable=False)
     title: Mapped[str] = mapped_column(String(100), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)

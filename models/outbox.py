@@ -40,7 +40,8 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     alert_plan_id: Mapped[int | None] = mapped_column(ForeignKey("alert_plans.id"), nullable=True, index=True)
-    topic: Mapped[str] = mapped_column(String(40), nullable=False)  # alert.reminder, alert.expired, …
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), nullable=True, index=True)
+    topic: Mapped[str] = mapped_column(String(40), nullable=False)  # alert.reminder, work_order.accepted, …
     title: Mapped[str] = mapped_column(String(100), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     # Channel-neutral values (subject, due date, status, …) that the WeChat and SMS templates map

@@ -27,6 +27,7 @@ class NewMessage:
     topic: str
     title: str
     body: str
+    work_order_id: int | None = None
 
 
 def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
@@ -44,6 +45,7 @@ def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
             "user_id": message.user_id,
             "delivery_id": message.delivery_id,
             "alert_plan_id": message.alert_plan_id,
+            "work_order_id": message.work_order_id,
             "topic": message.topic,
             "title": message.title,
             "body": message.body,

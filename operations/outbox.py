@@ -50,6 +50,10 @@ class Notice:
     recipient_ids: Sequence[int]
     channels: Sequence[str]
     alert_plan_id: int | None = None
+    work_order_id: int | None = None
+    # Whom WeChat cannot reach (not bound now; not following, or refused, when sent) gets an SMS
+    # instead: a work order must reach its engineer even if the binding is missing.
+    fallback_sms: bool = False
 
 
 # The fan-out runs in the database: Python stages one row per notice, one INSERT writes the
@@ -58,10 +62,21 @@ class Notice:
 # slow). Who cannot be reached on a channel is decided in the same statement from the users
 # table. ON CONFLICT keeps a repeated decision single at both levels. SQLite and PostgreSQL
 # differ only in how a JSON array is unnested and in how the staging is loaded.
-_STAGING_COLUMNS = ("key", "topic", "title", "body", "payload", "recipient_ids", "channels", "alert_plan_id")
+_STAGING_COLUMNS = (
+    "key",
+    "topic",
+    "title",
+    "body",
+    "payload",
+    "recipient_ids",
+    "channels",
+    "alert_plan_id",
+    "work_order_id",
+    "fallback_sms",
+)
 _INSERT_MESSAGES = """
-INSERT INTO outbox_messages (key, alert_plan_id, topic, title, body, payload, created_at)
-SELECT f.key, f.alert_plan_id, f.topic, f.title, f.body, {payload}, :now FROM outbox_fanout f
+INSERT INTO outbox_messages (key, alert_plan_id, work_order_id, topic, title, body, payload, created_at)
+SELECT f.key, f.alert_plan_id, f.work_order_id, f.topic, f.title, f.body, {payload}, :now FROM outbox_fanout f
 WHERE TRUE
 ON CONFLICT (key) DO NOTHING
 RETURNING id, key
@@ -73,8 +88,12 @@ SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 
        d.reason, 0, :now, CASE WHEN d.reason IS NULL AND d.new_message THEN :now END, :now,
        CASE WHEN d.reason IS NOT NULL THEN :now END
 FROM (
-    SELECT m.id AS message_id, u.id AS recipient_id, ch.value AS channel, m.created_at = :now AS new_message,
-           CASE WHEN ch.value = 'sms' AND COALESCE(u.phone, '') = '' THEN :no_phone
+    SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message,
+           CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND u.wechat_openid IS NULL THEN 'sms'
+                ELSE ch.value
+           END AS channel,
+           CASE WHEN (ch.value = 'sms' OR (ch.value = 'wechat' AND f.fallback_sms AND u.wechat_openid IS NULL))
+                     AND COALESCE(u.phone, '') = '' THEN :no_phone
                 WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL THEN :no_wechat
            END AS reason
     FROM outbox_fanout f
@@ -106,7 +125,7 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_fanout (key VARCHAR(100) PRIMARY KEY, topic VARCHAR(40),"
         f" title VARCHAR(100), body TEXT, payload {json_type}, recipient_ids {json_type}, channels {json_type},"
-        f" alert_plan_id INTEGER) {temporary}"
+        f" alert_plan_id INTEGER, work_order_id INTEGER, fallback_sms BOOLEAN) {temporary}"
     )
     rows = [
         (
@@ -114,10 +133,12 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
             notice.topic,
             notice.title,
             notice.body,
-            json.dumps(notice.payload, ensure_ascii=False),
+            json.dumps(notice.payload | ({"fallback": "sms"} if notice.fallback_sms else {}), ensure_ascii=False),
             json.dumps(list(notice.recipient_ids)),
             json.dumps([str(channel) for channel in notice.channels]),
             notice.alert_plan_id,
+            notice.work_order_id,
+            notice.fallback_sms,
         )
         for notice in notices
     ]
@@ -166,6 +187,22 @@ def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
     return messages
 
 
+# Session.info key: messages written in this transaction, to hand to the queue after commit.
+ANNOUNCED = "weixiu.outbox.announced"
+
+
+def announce(messages: Sequence[NewMessage]) -> None:
+    """Leave new messages where the after-commit hook (jobs.after_commit) finds them: they reach
+    the queue the moment the transaction commits, and not at all if it rolls back. For single
+    decisions (a work-order step) that must be pushed within a second, not by the minute's relay."""
+    if messages:
+        db.session.info.setdefault(ANNOUNCED, []).extend(messages)
+
+
+def take_announced(session) -> list[NewMessage]:
+    return session.info.pop(ANNOUNCED, [])
+
+
 def unmark_enqueued(message_ids: Sequence[int]) -> None:
     """These messages' deliveries did not reach the queue after all: the relay's to enqueue."""
     for start in range(0, len(message_ids), 5000):
@@ -188,7 +225,7 @@ class Claimed:
     recipient_id: int
     channel: str
     attempts: int  # this one included
-    message: Row  # key, topic, title, body, payload, alert_plan_id of its OutboxMessage
+    message: Row  # id, key, topic, title, body, payload, alert_plan_id, work_order_id of its OutboxMessage
 
 
 def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()) -> list[Claimed]:
@@ -223,6 +260,7 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
                 OutboxMessage.body,
                 OutboxMessage.payload,
                 OutboxMessage.alert_plan_id,
+                OutboxMessage.work_order_id,
             ).where(OutboxMessage.id.in_({row.message_id for row in rows}))
         )
     }
@@ -249,9 +287,11 @@ def _cut(reason: str | None) -> str | None:
     return reason if reason is None or len(reason) <= REASON_LENGTH else reason[: REASON_LENGTH - 1] + "…"
 
 
-def record(results: Sequence[Result], now: datetime) -> None:
-    """Store outcomes; a retry waits by the backoff table, and the last allowed attempt fails."""
+def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
+    """Store outcomes; a retry waits by the backoff table, and the last allowed attempt fails.
+    Returns the deliveries that ended unsent (failed or skipped), for `fall_back_to_sms`."""
     changes = []
+    ended = []
     for result in results:
         delivery = result.delivery
         change = {"id": delivery.id, "claimed_until": None, "reason": _cut(result.reason)}
@@ -262,13 +302,54 @@ def record(results: Sequence[Result], now: datetime) -> None:
                     "finished_at": now,
                     "reason": _cut(f"重试{delivery.attempts}次仍未成功：{result.reason}"),
                 }
+                ended.append(delivery)
             else:
                 change |= {"next_attempt_at": now + RETRY_DELAYS[delivery.attempts - 1], "enqueued_at": None}
         else:
             change |= {"status": DeliveryStatus(result.kind), "finished_at": now, "provider_id": result.provider_id}
+            if result.kind != DeliveryStatus.SENT:
+                ended.append(delivery)
         changes.append(change)
     if changes:
         db.session.execute(update(Delivery), changes)
+    return ended
+
+
+_INSERT_FALLBACK = """
+INSERT INTO deliveries (message_id, recipient_id, channel, status, reason, attempts, next_attempt_at, enqueued_at,
+                        created_at, finished_at)
+SELECT :message_id, u.id, 'sms', CASE WHEN COALESCE(u.phone, '') = '' THEN 'skipped' ELSE 'pending' END,
+       CASE WHEN COALESCE(u.phone, '') = '' THEN :no_phone END, 0, :now,
+       CASE WHEN COALESCE(u.phone, '') <> '' THEN :now END, :now, CASE WHEN COALESCE(u.phone, '') = '' THEN :now END
+FROM users u WHERE u.id = :recipient_id AND u.is_active
+ON CONFLICT (message_id, recipient_id, channel) DO NOTHING
+RETURNING id, status
+"""
+FALLBACK_NO_PHONE = "微信未送达，且未登记手机号"
+
+
+def fall_back_to_sms(ended: Sequence[Claimed], now: datetime) -> list[int]:
+    """An SMS for each WeChat delivery among `ended` whose message asks for the fallback; returns
+    the new pending ones, marked as enqueued at `now` (the caller commits, then dispatches them).
+    Unique (message, recipient, channel) keeps it single when a job runs twice."""
+    now_param = bindparam("now", type_=UTCDateTime())
+    statement = text(_INSERT_FALLBACK).bindparams(now_param)
+    pending = []
+    for delivery in ended:
+        if delivery.channel != ChannelName.WECHAT or (delivery.message.payload or {}).get("fallback") != "sms":
+            continue
+        row = db.session.execute(
+            statement,
+            {
+                "message_id": delivery.message.id,
+                "recipient_id": delivery.recipient_id,
+                "now": now,
+                "no_phone": FALLBACK_NO_PHONE,
+            },
+        ).first()
+        if row is not None and row.status == DeliveryStatus.PENDING:
+            pending.append(row.id)
+    return pending
 
 
 def mark_enqueued(ids: Sequence[int], now: datetime | None) -> None:

@@ -16,8 +16,10 @@ from simulators.wechat import create_wechat_simulator
 OFFICIAL_APP_ID = "wx-sim-official"
 MINIPROGRAM_APP_ID = "wx-sim-miniprogram"
 ALERT_TEMPLATE_ID = "sim-alert-template"
+WORK_ORDER_TEMPLATE_ID = "sim-work-order-template"
 SMS_SIGN_NAME = "微修"
 SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
+SMS_WORK_ORDER_TEMPLATE_CODE = "SMS_SIM_WORK_ORDER"
 
 
 @dataclass
@@ -48,10 +50,12 @@ class LocalSimulators:
             "WECHAT_MINIPROGRAM_APP_ID": MINIPROGRAM_APP_ID,
             "WECHAT_MINIPROGRAM_APP_SECRET": self.wechat_state.apps[MINIPROGRAM_APP_ID],
             "WECHAT_ALERT_TEMPLATE_ID": ALERT_TEMPLATE_ID,
+            "WECHAT_WORK_ORDER_TEMPLATE_ID": WORK_ORDER_TEMPLATE_ID,
             "SMS_ACCESS_KEY_ID": access_key_id,
             "SMS_ACCESS_KEY_SECRET": access_key_secret,
             "SMS_SIGN_NAME": SMS_SIGN_NAME,
             "SMS_ALERT_TEMPLATE_CODE": SMS_ALERT_TEMPLATE_CODE,
+            "SMS_WORK_ORDER_TEMPLATE_CODE": SMS_WORK_ORDER_TEMPLATE_CODE,
             "SMS_ENDPOINT": self.sms.netloc,
             "SMS_PROTOCOL": "http",
         }

@@ -236,7 +236,7 @@ def test_wechat_token_fetch_trouble_is_a_retry_and_a_wrong_secret_a_failure(conf
     ("settings", "reason"),
     [
         ({"WECHAT_OFFICIAL_APP_ID": None, "WECHAT_OFFICIAL_APP_SECRET": None}, "微信通道未配置"),
-        ({"WECHAT_ALERT_TEMPLATE_ID": None}, "未配置微信模板"),
+        ({"WECHAT_ALERT_TEMPLATE_ID": None}, "未配置微信模板（预警）"),
     ],
 )
 def test_wechat_not_configured_skips_every_message(configure, app_context, wechat_sim, settings, reason):

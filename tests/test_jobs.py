@@ -12,9 +12,14 @@ from jobs.runtime import make_worker
 def test_a_minute_is_scheduled_once_however_many_schedulers_tick(app_context):
     moment = datetime(2026, 11, 22, 2, 0, 30, tzinfo=UTC)
     first = scheduler.tick(moment)
-    assert first == ["heartbeat-202611220200", "alert-sweep-202611220200", "outbox-relay-202611220200"]
+    assert first == [
+        "heartbeat-202611220200",
+        "alert-sweep-202611220200",
+        "outbox-relay-202611220200",
+        "work-order-sweep-202611220200",
+    ]
     assert scheduler.tick(moment) == []  # a second scheduler, or a restart within the minute
-    assert job_queues.queue().count == 3
+    assert job_queues.queue().count == len(scheduler.EVERY_MINUTE)
     assert scheduler.tick(datetime(2026, 11, 22, 2, 1, tzinfo=UTC))[0] == "heartbeat-202611220201"
 
 

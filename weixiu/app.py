@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 
 from config import load_config
 from config.settings import PROJECT_ROOT
+from jobs import after_commit
 from jobs.queues import job_queues
 from models import db
 from models.db import configure_sqlite
@@ -31,6 +32,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
         configure_sqlite(db.engine)
     migrate.init_app(app, db)
     job_queues.init_app(app)
+    after_commit.install()
 
     from console_api import api
     from console_api.http import register_error_handlers

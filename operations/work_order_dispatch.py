@@ -1,0 +1,187 @@
+"""任务评估与派工: triage, choosing an engineer by skill and load, reassigning, the ETA.
+
+The dispatcher (the vendor admin, or the equipment office for in-house orders) picks from the
+engineers of the order's side. Candidates are ranked: skilled in the device's 设备类型 first,
+then fewest open orders, then name; assigning without naming an engineer takes the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from models import EngineerSkill, Role, User, WorkOrder, db
+from models.work_order import FAULT_LEVEL_LABELS, OPEN_STATUSES, FaultLevel, WorkOrderEventKind
+from operations.access import require_institution_staff
+from operations.actors import Actor
+from operations.clock import now_utc, to_local
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.work_order_access import (
+    is_dispatcher_for,
+    require_dispatcher,
+    visible_order,
+    workers_of,
+)
+from operations.work_order_flow import S, record_event, take_step, user_name
+from operations.work_order_notices import notify
+
+MAX_SKILLS = 30
+ETA_HORIZON = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    name: str
+    phone: str | None
+    skilled: bool  # skilled in the device's category
+    open_orders: int
+    skills: list[str]
+
+
+def open_orders_by_engineer(user_ids: list[int]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(WorkOrder.assignee_id, func.count())
+        .where(WorkOrder.assignee_id.in_(user_ids), WorkOrder.status.in_(OPEN_STATUSES))
+        .group_by(WorkOrder.assignee_id)
+    )
+    return dict(rows.all())
+
+
+def skills_of(user_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {user_id: [] for user_id in user_ids}
+    for user_id, category in db.session.execute(
+        select(EngineerSkill.user_id, EngineerSkill.category)
+        .where(EngineerSkill.user_id.in_(user_ids))
+        .order_by(EngineerSkill.category)
+    ):
+        found[user_id].append(category)
+    return found
+
+
+def candidates(actor: Actor, work_order_id: int) -> list[Candidate]:
+    order = visible_order(actor, work_order_id)
+    require_dispatcher(actor, order)
+    return rank(order)
+
+
+def rank(order: WorkOrder) -> list[Candidate]:
+    ids = workers_of(order)
+    users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    load = open_orders_by_engineer(ids)
+    skills = skills_of(ids)
+    category = (order.device_snapshot or {}).get("category")
+    found = [
+        Candidate(
+            user_id=user_id,
+            name=users[user_id].display_name,
+            phone=users[user_id].phone,
+            skilled=bool(category) and category in skills[user_id],
+            open_orders=load.get(user_id, 0),
+            skills=skills[user_id],
+        )
+        for user_id in ids
+    ]
+    return sorted(found, key=lambda candidate: (not candidate.skilled, candidate.open_orders, candidate.name))
+
+
+def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, note: str | None = None) -> WorkOrder:
+    """派工 / 改派. The engineer must accept the assignment (the order goes back to 待接单 for them)."""
+    order = visible_order(actor, work_order_id)
+    require_dispatcher(actor, order)
+    ranked = rank(order)
+    if engineer_id is None:
+        if not ranked:
+            raise Conflict("没有可派工的工程师")
+        engineer_id = ranked[0].user_id
+    elif engineer_id not in {candidate.user_id for candidate in ranked}:
+        raise InvalidInput({"engineer_id": "只能派给本工单所属单位的在职工程师"})
+    previous = order.assignee_id
+    if previous == engineer_id and order.status is S.PENDING:
+        raise Conflict("工单已派给该工程师，等待其接单")
+    detail = {"engineer": user_name(engineer_id), "engineer_id": engineer_id}
+    if previous and previous != engineer_id:
+        detail["previous_engineer"] = user_name(previous)
+    if note and note.strip():
+        detail["note"] = note.strip()
+    take_step(
+        order, "assign", actor.user_id, values={"assignee_id": engineer_id, "assigned_at": now_utc()}, detail=detail
+    )
+    return order
+
+
+def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: str | None = None) -> WorkOrder:
+    """问题初步诊断: the fault level and a note, by the dispatcher or the engineer on the order."""
+    order = visible_order(actor, work_order_id, lock=True)
+    if not (is_dispatcher_for(actor, order) or order.assignee_id == actor.user_id):
+        raise PermissionDenied("只有派工负责人或接单工程师可以评估工单")
+    if order.status not in OPEN_STATUSES:
+        raise Conflict("工单已完成或已撤销，不能再评估")
+    now = now_utc()
+    order.fault_level = fault_level
+    order.triage_note = (note or "").strip() or None
+    order.updated_at = now
+    db.session.flush()
+    record_event(
+        order,
+        WorkOrderEventKind.TRIAGED,
+        actor.user_id,
+        now,
+        from_status=order.status,
+        detail={"fault_level": FAULT_LEVEL_LABELS[fault_level], "note": order.triage_note},
+    )
+    return order
+
+
+def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
+    """与客户确认: the expected arrival, told to the reporter."""
+    order = visible_order(actor, work_order_id, lock=True)
+    if not (is_dispatcher_for(actor, order) or order.assignee_id == actor.user_id):
+        raise PermissionDenied("只有派工负责人或接单工程师可以确认上门时间")
+    if order.status not in (S.PENDING, S.ACCEPTED, S.DEPARTED, S.REWORK):
+        raise Conflict("工程师已到场或工单已结束，不能再修改预计上门时间")
+    now = now_utc()
+    if not now - timedelta(minutes=5) <= eta <= now + ETA_HORIZON:
+        raise InvalidInput({"eta": "预计上门时间应在现在之后的 60 天内"})
+    order.eta = eta
+    order.updated_at = now
+    db.session.flush()
+    event = record_event(
+        order,
+        WorkOrderEventKind.ETA_SET,
+        actor.user_id,
+        now,
+        from_status=order.status,
+        detail={"eta": to_local(eta).isoformat(timespec="minutes"), "engineer": user_name(order.assignee_id)},
+    )
+    notify(order, event)
+    return order
+
+
+def set_skills(actor: Actor, user_id: int, categories: list[str]) -> list[str]:
+    """An engineer's 设备类型 skills, kept by their organisation's admin (设备科 / 服务商管理员)."""
+    engineer = db.session.get(User, user_id)
+    if engineer is None:
+        raise NotFound("用户不存在")
+    if actor.is_vendor_side:
+        allowed = actor.role is Role.VENDOR_ADMIN and engineer.vendor_id == actor.vendor_id
+    else:
+        require_institution_staff(actor, frozenset({Role.EQUIPMENT_MANAGER}))
+        allowed = engineer.institution_id == actor.institution_id
+    if not allowed:
+        raise NotFound("用户不存在")
+    if engineer.role not in (Role.VENDOR_ENGINEER, Role.VENDOR_ADMIN, Role.INSTITUTION_ENGINEER):
+        raise InvalidInput({"user_id": "只能为工程师设置技能"})
+    chosen = sorted({category.strip() for category in categories if category and category.strip()})
+    if len(chosen) > MAX_SKILLS:
+        raise InvalidInput({"categories": f"最多 {MAX_SKILLS} 个设备类型"})
+    if any(len(category) > 50 for category in chosen):
+        raise InvalidInput({"categories": "设备类型不能超过 50 个字"})
+    db.session.execute(delete(EngineerSkill).where(EngineerSkill.user_id == user_id))
+    db.session.add_all(EngineerSkill(user_id=user_id, category=category) for category in chosen)
+    db.session.flush()
+    return chosen

@@ -1,0 +1,163 @@
+"""Who hears about each step of a work order, and on which channels.
+
+Every notice goes through the outbox in the transaction of the step, keyed by the event, so a
+step notifies once however often a job is retried. The person who acted is never told about
+their own step. WeChat is the channel people work from; where a step asks someone to act (a new
+order, an assignment, an escalation, a report to confirm, a rejected repair) whoever WeChat
+cannot reach gets an SMS instead, and the emergency path sends both at once. The inbox keeps
+everything for the PC home page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models import ChannelName, WorkOrder, WorkOrderEvent, WorkOrderEventKind
+from models.work_order import (
+    URGENCY_LABELS,
+    WORK_ORDER_EVENT_LABELS,
+    WORK_ORDER_KIND_LABELS,
+    WORK_ORDER_STATUS_LABELS,
+    Urgency,
+    WorkOrderStatus,
+)
+from operations import outbox
+from operations.clock import to_local
+from operations.work_order_access import dispatchers_of, managers_of, workers_of
+
+INBOX, SMS, WECHAT = ChannelName.INBOX, ChannelName.SMS, ChannelName.WECHAT
+
+
+@dataclass(frozen=True)
+class Audience:
+    who: str  # reporter, assignee, workers, dispatchers, managers
+    channels: tuple[str, ...]
+    fallback_sms: bool = False
+
+
+def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
+    kind = event.kind
+    pushed = (WECHAT, INBOX)
+    if kind is WorkOrderEventKind.CREATED:
+        emergency = order.urgency is Urgency.DOWNTIME
+        first = (WECHAT, SMS, INBOX) if emergency else pushed
+        who = "assignee" if order.assignee_id else "workers"
+        return [
+            Audience(who, first, fallback_sms=True),
+            Audience("dispatchers", first, fallback_sms=True),
+            Audience("managers", (WECHAT, INBOX) if emergency else (INBOX,)),
+            Audience("reporter", (INBOX,)),
+        ]
+    if kind is WorkOrderEventKind.ESCALATED:
+        return [
+            Audience("managers", (WECHAT, SMS, INBOX)),
+            Audience("dispatchers", pushed, fallback_sms=True),
+        ]
+    if kind is WorkOrderEventKind.ASSIGNED:
+        return [Audience("assignee", pushed, fallback_sms=True), Audience("reporter", (INBOX,))]
+    if kind in (WorkOrderEventKind.ACCEPTED, WorkOrderEventKind.ETA_SET):
+        return [Audience("reporter", pushed), Audience("dispatchers", (INBOX,))]
+    if kind in (WorkOrderEventKind.DEPARTED, WorkOrderEventKind.ARRIVED):
+        return [Audience("reporter", pushed)]
+    if kind is WorkOrderEventKind.DIAGNOSED:
+        return [Audience("reporter", (INBOX,))]
+    if kind is WorkOrderEventKind.COMPLETED:
+        return [Audience("reporter", pushed, fallback_sms=True), Audience("dispatchers", (INBOX,))]
+    if kind is WorkOrderEventKind.REJECTED:
+        return [Audience("assignee", pushed, fallback_sms=True), Audience("dispatchers", pushed)]
+    if kind is WorkOrderEventKind.CONFIRMED:
+        return [Audience("assignee", pushed), Audience("dispatchers", (INBOX,))]
+    if kind is WorkOrderEventKind.RATED:
+        audiences = [Audience("assignee", (INBOX,)), Audience("dispatchers", (INBOX,))]
+        if order.status is WorkOrderStatus.FOLLOW_UP:
+            audiences.append(Audience("managers", pushed))
+        return audiences
+    if kind is WorkOrderEventKind.FOLLOWED_UP:
+        return [Audience("dispatchers", (INBOX,)), Audience("assignee", (INBOX,))]
+    if kind is WorkOrderEventKind.CANCELLED:
+        who = "assignee" if order.assignee_id else "workers"
+        return [Audience(who, pushed), Audience("dispatchers", (INBOX,)), Audience("reporter", (INBOX,))]
+    return []  # triage notes and parts are on the timeline; nobody needs a push for them
+
+
+def _people(order: WorkOrder, who: str) -> list[int]:
+    if who == "reporter":
+        return [order.reporter_id]
+    if who == "assignee":
+        return [order.assignee_id] if order.assignee_id else []
+    if who == "workers":
+        return workers_of(order)
+    if who == "dispatchers":
+        return dispatchers_of(order)
+    return managers_of(order.institution_id)
+
+
+def device_label(order: WorkOrder) -> str:
+    snapshot = order.device_snapshot or {}
+    return f"{snapshot.get('name', '设备')}({snapshot.get('unique_code', '')})"
+
+
+def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
+    kind = event.kind
+    detail = event.detail or {}
+    if kind is WorkOrderEventKind.CREATED:
+        what = order.fault_description or WORK_ORDER_KIND_LABELS[order.kind]
+        return f"{URGENCY_LABELS[order.urgency]}：{what}"
+    if kind is WorkOrderEventKind.ESCALATED:
+        return f"{detail.get('minutes', '')}分钟内无人接单"
+    if kind is WorkOrderEventKind.ETA_SET and order.eta:
+        return f"预计{to_local(order.eta):%m-%d %H:%M}到场"
+    if kind is WorkOrderEventKind.REJECTED:
+        return f"退回原因：{detail.get('reason', '')}"
+    if kind is WorkOrderEventKind.RATED and order.rating is not None:
+        return f"评分{order.rating}星"
+    if kind is WorkOrderEventKind.CANCELLED:
+        return f"撤销原因：{detail.get('reason', '')}"
+    if detail.get("engineer"):
+        return f"工程师：{detail['engineer']}"
+    return WORK_ORDER_EVENT_LABELS[kind]
+
+
+def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
+    """Write this step's messages to the outbox (part of the step's transaction)."""
+    audiences = _audiences(order, event)
+    if not audiences:
+        return
+    told: set[int] = {event.actor_id} if event.actor_id else set()
+    # A person in two audiences hears once, on the channels of the first that names them.
+    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    for audience in audiences:
+        fresh = [user_id for user_id in _people(order, audience.who) if user_id not in told]
+        told.update(fresh)
+        if fresh:
+            groups.setdefault((audience.channels, audience.fallback_sms), []).extend(fresh)
+    if not groups:
+        return
+    moment = to_local(event.at)
+    status = WORK_ORDER_STATUS_LABELS[order.status]
+    detail = _detail(order, event)
+    title = f"工单{order.number}{WORK_ORDER_EVENT_LABELS[event.kind]}"
+    values = {
+        "number": order.number,
+        "device": device_label(order),
+        "status": status,
+        "time": f"{moment:%Y-%m-%d %H:%M}",
+        "detail": detail,
+    }
+    kind = WORK_ORDER_KIND_LABELS[order.kind]
+    body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
+    notices = [
+        outbox.Notice(
+            key=f"work_order:{order.id}:{event.id}:{'+'.join(channels)}{'+fallback' if fallback else ''}",
+            topic=f"work_order.{event.kind.value}",
+            title=title,
+            body=body,
+            payload={"values": values},
+            recipient_ids=recipients,
+            channels=channels,
+            work_order_id=order.id,
+            fallback_sms=fallback,
+        )
+        for (channels, fallback), recipients in groups.items()
+    ]
+    outbox.announce(outbox.fan_out(notices, event.at))

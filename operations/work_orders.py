@@ -1,0 +1,489 @@
+"""服务请求受理: raising a work order, routing it, and reading orders, timelines and photos.
+
+Routing happens once, at intake: if the device has an authorization active today whose scope
+covers the order's kind (维修 → 维修记录, PM → 保养记录, 计量 → 计量记录), the order goes to that
+vendor (the latest such authorization, if several); otherwise to the institution's own
+engineers. The emergency urgency (停机影响诊疗) sets a deadline for someone to accept; the minute
+sweep escalates to the equipment office when it passes (operations.work_order_escalation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from models import (
+    ArchiveStatus,
+    Authorization,
+    Department,
+    Device,
+    DeviceRecord,
+    RecordKind,
+    Role,
+    User,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderEventKind,
+    WorkOrderKind,
+    WorkOrderPhoto,
+    WorkOrderStatus,
+    db,
+)
+from models.work_order import (
+    NUMBER_PREFIX,
+    OPEN_STATUSES,
+    URGENCY_LABELS,
+    FaultFrequency,
+    Urgency,
+)
+from operations.access import active_authorization_clause, granted_scopes, require_institution_staff
+from operations.actors import Actor
+from operations.clock import LOCAL_TZ, now_utc
+from operations.credentials import Upload
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.paging import Page, escape_like, paginate
+from operations.work_order_access import (
+    INSTITUTION_WORKERS,
+    SCOPE_OF_KIND,
+    VENDOR_WORKERS,
+    is_dispatcher_for,
+    visible_order,
+    visible_orders,
+)
+from operations.work_order_flow import record_event
+from operations.work_order_notices import notify
+
+REPORTERS = frozenset({Role.CLINICIAN, Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
+CONTACT_KINDS = {"mobile": "手机", "landline": "座机/分机", "wechat": "微信", "email": "邮箱"}
+MOBILE = re.compile(r"^1\d{10}$")
+LANDLINE = re.compile(r"^[0-9\-()+ ]{3,20}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_CONTACTS = 5
+PHOTO_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 9  # what WeChat's image picker offers at once
+CLOCK_SKEW = timedelta(minutes=5)
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ContactMethod:
+    kind: str  # mobile, landline, wechat, email
+    value: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    kind: WorkOrderKind
+    urgency: Urgency
+    contact_name: str
+    contact_methods: list[ContactMethod]
+    department_id: int | None = None
+    fault_description: str | None = None
+    fault_occurred_at: datetime | None = None
+    fault_frequency: FaultFrequency | None = None
+    error_message: str | None = None
+    recent_changes: str | None = None
+    expected_outcome: str | None = None
+    expected_by: datetime | None = None
+    photos: list[Upload] = field(default_factory=list)
+
+
+def resolve_device(
+    actor: Actor, *, device_id: int | None = None, unique_code: str | None = None, link_token: str | None = None
+) -> Device:
+    """The device a report is about, from its id, its 唯一码 or its QR link token; only a device
+    of the reporter's own institution is found."""
+    query = select(Device).where(Device.institution_id == actor.institution_id)
+    if device_id is not None:
+        query = query.where(Device.id == device_id)
+    elif unique_code:
+        query = query.where(Device.unique_code == unique_code.strip())
+    elif link_token:
+        query = query.where(Device.link_token == link_token.strip())
+    else:
+        raise InvalidInput({"device_id": "请选择设备或扫描设备二维码"})
+    device = db.session.scalar(query) if actor.institution_id else None
+    if device is None:
+        raise NotFound("设备不存在")
+    return device
+
+
+def route(device: Device, kind: WorkOrderKind, day: date) -> Authorization | None:
+    """The authorization the order goes to, or None for the institution's own engineers."""
+    return db.session.scalars(
+        select(Authorization)
+        .where(
+            Authorization.device_id == device.id,
+            active_authorization_clause(day),
+            getattr(Authorization, f"scope_{SCOPE_OF_KIND[kind].value}").is_(True),
+        )
+        .order_by(Authorization.starts_on.desc(), Authorization.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _check_contacts(methods: list[ContactMethod]) -> list[dict[str, str]]:
+    cleaned: list[dict[str, str]] = []
+    for method in methods[:MAX_CONTACTS]:
+        value = (method.value or "").strip()
+        if method.kind not in CONTACT_KINDS or not value:
+            continue
+        valid = {
+            "mobile": MOBILE.match(value),
+            "landline": LANDLINE.match(value),
+            "email": EMAIL.match(value),
+            "wechat": len(value) <= 50,
+        }[method.kind]
+        if not valid:
+            raise InvalidInput({"contact_methods": f"{CONTACT_KINDS[method.kind]}格式不正确：{value[:30]}"})
+        if value not in {item["value"] for item in cleaned}:
+            cleaned.append({"kind": method.kind, "value": value})
+    if len(cleaned) < 2:
+        raise InvalidInput({"contact_methods": "请至少填写两种有效的联系方式（如手机和座机/分机）"})
+    return cleaned
+
+
+def _check_intake(intake: Intake, now: datetime) -> None:
+    errors = {}
+    if not (intake.contact_name or "").strip():
+        errors["contact_name"] = "请填写联系人"
+    if intake.kind is WorkOrderKind.REPAIR and not (intake.fault_description or "").strip():
+        errors["fault_description"] = "请描述故障现象"
+    if intake.kind is not WorkOrderKind.REPAIR and intake.expected_by is None:
+        errors["expected_by"] = "预防性维护和计量请填写期望完成时间"
+    if intake.fault_occurred_at and intake.fault_occurred_at > now + CLOCK_SKEW:
+        errors["fault_occurred_at"] = "故障发生时间不能晚于现在"
+    if intake.expected_by and intake.expected_by < now - CLOCK_SKEW:
+        errors["expected_by"] = "期望完成时间不能早于现在"
+    if len(intake.photos) > MAX_PHOTOS:
+        errors["photos"] = f"最多上传 {MAX_PHOTOS} 张照片"
+    if errors:
+        raise InvalidInput(errors)
+
+
+def device_snapshot(device: Device) -> dict[str, Any]:
+    """The device as the archive describes it now: the order and its report quote this."""
+    department = db.session.get(Department, device.department_id)
+    return {
+        "id": device.id,
+        "unique_code": device.unique_code,
+        "name": device.name,
+        "model": device.model,
+        "serial_number": device.serial_number,
+        "brand": device.brand,
+        "manufacturer": device.manufacturer,
+        "category": device.category,
+        "asset_code": device.asset_code,
+        "department": department.name if department else None,
+        "installed_on": device.installed_on.isoformat() if device.installed_on else None,
+        "warranty_ends_on": device.warranty_ends_on.isoformat() if device.warranty_ends_on else None,
+    }
+
+
+def create_work_order(
+    actor: Actor, device: Device, intake: Intake, *, emergency_accept_minutes: int, now: datetime | None = None
+) -> WorkOrder:
+    """受理: write the order, route it, notify the people who may take it."""
+    require_institution_staff(actor, REPORTERS)
+    now = now or now_utc()
+    if device.institution_id != actor.institution_id:
+        raise NotFound("设备不存在")
+    if device.archive_status is ArchiveStatus.SCRAPPED:
+        raise Conflict("设备已报废，不能报修")
+    _check_intake(intake, now)
+    contacts = _check_contacts(intake.contact_methods)
+    photos = [_checked_photo(upload) for upload in intake.photos]
+    department_id = intake.department_id or _reporter_department(actor) or device.department_id
+    if (
+        db.session.scalar(
+            select(Department.id).where(
+                Department.id == department_id, Department.institution_id == device.institution_id
+            )
+        )
+        is None
+    ):
+        raise InvalidInput({"department_id": "科室不存在"})
+    authorization = route(device, intake.kind, now.astimezone(LOCAL_TZ).date())
+    order = WorkOrder(
+        institution_id=device.institution_id,
+        device_id=device.id,
+        kind=intake.kind,
+        urgency=intake.urgency,
+        status=WorkOrderStatus.PENDING,
+        reporter_id=actor.user_id,
+        department_id=department_id,
+        contact_name=intake.contact_name.strip(),
+        contact_methods=contacts,
+        device_snapshot=device_snapshot(device),
+        fault_description=_text(intake.fault_description),
+        fault_occurred_at=intake.fault_occurred_at,
+        fault_frequency=intake.fault_frequency,
+        error_message=_text(intake.error_message),
+        recent_changes=_text(intake.recent_changes),
+        expected_outcome=_text(intake.expected_outcome),
+        expected_by=intake.expected_by,
+        vendor_id=authorization.vendor_id if authorization else None,
+        authorization_id=authorization.id if authorization else None,
+        respond_by=now + timedelta(minutes=emergency_accept_minutes) if intake.urgency is Urgency.DOWNTIME else None,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    for content_type, data in photos:
+        db.session.add(_photo(order, actor, content_type, data, now))
+    routed_to = {"vendor_id": order.vendor_id} if order.vendor_id else {"in_house": True}
+    event = record_event(
+        order,
+        WorkOrderEventKind.CREATED,
+        actor.user_id,
+        now,
+        from_status=None,
+        detail={"urgency": URGENCY_LABELS[order.urgency], **routed_to},
+    )
+    notify(order, event)
+    return order
+
+
+def _reporter_department(actor: Actor) -> int | None:
+    return db.session.scalar(select(User.department_id).where(User.id == actor.user_id))
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def _checked_photo(upload: Upload) -> tuple[str, bytes]:
+    """A JPEG or PNG (by its first bytes, whatever it claims) of at most 5 MB."""
+    if len(upload.data) > MAX_PHOTO_BYTES:
+        raise InvalidInput({"photos": f"照片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB"})
+    for content_type, signatures in PHOTO_TYPES.items():
+        if upload.data.startswith(signatures):
+            return content_type, upload.data
+    raise InvalidInput({"photos": "只能上传 JPG 或 PNG 图片"})
+
+
+def _photo(order: WorkOrder, actor: Actor, content_type: str, data: bytes, now: datetime) -> WorkOrderPhoto:
+    return WorkOrderPhoto(
+        work_order_id=order.id,
+        content_type=content_type,
+        size=len(data),
+        data=data,
+        uploaded_by_id=actor.user_id,
+        uploaded_at=now,
+    )
+
+
+def add_photo(actor: Actor, work_order_id: int, upload: Upload) -> WorkOrderPhoto:
+    """More photos later: by the reporter, the engineer on the order or a dispatcher, while open."""
+    order = visible_order(actor, work_order_id, lock=True)
+    if actor.user_id not in (order.reporter_id, order.assignee_id) and not is_dispatcher_for(actor, order):
+        raise PermissionDenied("只有报修人、接单工程师或派工负责人可以上传照片")
+    if order.status in (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED):
+        raise Conflict("工单已归档或已撤销，不能再上传照片")
+    content_type, data = _checked_photo(upload)
+    count = db.session.scalar(select(func.count()).where(WorkOrderPhoto.work_order_id == order.id))
+    if count >= MAX_PHOTOS * 2:
+        raise InvalidInput({"photos": f"每个工单最多 {MAX_PHOTOS * 2} 张照片"})
+    photo = _photo(order, actor, content_type, data, now_utc())
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def photos_of(order_id: int) -> list[WorkOrderPhoto]:
+    return list(
+        db.session.scalars(
+            select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id).order_by(WorkOrderPhoto.id)
+        )
+    )
+
+
+def get_photo(actor: Actor, work_order_id: int, photo_id: int) -> WorkOrderPhoto:
+    order = visible_order(actor, work_order_id)
+    photo = db.session.scalar(
+        select(WorkOrderPhoto).where(WorkOrderPhoto.id == photo_id, WorkOrderPhoto.work_order_id == order.id)
+    )
+    if photo is None:
+        raise NotFound("照片不存在")
+    return photo
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_order(actor: Actor, work_order_id: int) -> WorkOrder:
+    return visible_order(actor, work_order_id)
+
+
+def parse_number(text: str) -> int | None:
+    """GD000123, gd123 or 123 -> 123."""
+    text = (text or "").strip().upper()
+    if text.startswith(NUMBER_PREFIX):
+        text = text[len(NUMBER_PREFIX) :]
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def filtered_orders(
+    actor: Actor,
+    *,
+    statuses: list[WorkOrderStatus] | None = None,
+    open_only: bool = False,
+    kind: WorkOrderKind | None = None,
+    urgency: Urgency | None = None,
+    vendor_id: int | None = None,
+    in_house: bool = False,
+    device_id: int | None = None,
+    department_id: int | None = None,
+    reported_by_me: bool = False,
+    assigned_to_me: bool = False,
+    keyword: str | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> Select:
+    query = visible_orders(actor)
+    if statuses:
+        query = query.where(WorkOrder.status.in_(statuses))
+    if open_only:
+        query = query.where(WorkOrder.status.in_(OPEN_STATUSES))
+    if kind:
+        query = query.where(WorkOrder.kind == kind)
+    if urgency:
+        query = query.where(WorkOrder.urgency == urgency)
+    if vendor_id:
+        query = query.where(WorkOrder.vendor_id == vendor_id)
+    if in_house:
+        query = query.where(WorkOrder.vendor_id.is_(None))
+    if device_id:
+        query = query.where(WorkOrder.device_id == device_id)
+    if department_id:
+        query = query.where(WorkOrder.department_id == department_id)
+    if reported_by_me:
+        query = query.where(WorkOrder.reporter_id == actor.user_id)
+    if assigned_to_me:
+        query = query.where(WorkOrder.assignee_id == actor.user_id)
+    if created_from:
+        query = query.where(WorkOrder.created_at >= _local_midnight(created_from))
+    if created_to:
+        query = query.where(WorkOrder.created_at < _local_midnight(created_to + timedelta(days=1)))
+    if keyword and keyword.strip():
+        number = parse_number(keyword)
+        pattern = f"%{escape_like(keyword.strip().lower())}%"
+        matches = select(Device.id).where(
+            Device.institution_id == WorkOrder.institution_id, Device.search_text.like(pattern, escape="\\")
+        )
+        conditions = [WorkOrder.device_id.in_(matches.scalar_subquery())]
+        if number is not None:
+            conditions.append(WorkOrder.id == number)
+        query = query.where(or_(*conditions))
+    return query
+
+
+def list_orders(actor: Actor, *, page: int, per_page: int, **filters) -> Page:
+    return paginate(filtered_orders(actor, **filters), WorkOrder.id.desc(), page=page, per_page=per_page)
+
+
+def queue_of(actor: Actor) -> list[WorkOrder]:
+    """我的工单 for an engineer: open orders assigned to them, and unassigned orders waiting to be
+    accepted by their side; emergencies first."""
+    mine = WorkOrder.assignee_id == actor.user_id
+    condition = mine
+    if actor.role in INSTITUTION_WORKERS | VENDOR_WORKERS:
+        claimable = and_(WorkOrder.status == WorkOrderStatus.PENDING, WorkOrder.assignee_id.is_(None))
+        if not actor.is_vendor_side:
+            claimable = and_(claimable, WorkOrder.vendor_id.is_(None))
+        condition = or_(mine, claimable)
+    query = visible_orders(actor).where(WorkOrder.status.in_(OPEN_STATUSES), condition)
+    urgency_rank = {Urgency.DOWNTIME: 0, Urgency.URGENT: 1, Urgency.NORMAL: 2}
+    found = list(db.session.scalars(query.order_by(WorkOrder.id)))
+    return sorted(found, key=lambda order: (urgency_rank[order.urgency], order.id))
+
+
+def timeline(actor: Actor, work_order_id: int) -> list[WorkOrderEvent]:
+    order = visible_order(actor, work_order_id)
+    return events_of([order.id])[order.id]
+
+
+def events_of(order_ids: list[int]) -> dict[int, list[WorkOrderEvent]]:
+    found: dict[int, list[WorkOrderEvent]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        for event in db.session.scalars(
+            select(WorkOrderEvent).where(WorkOrderEvent.work_order_id.in_(order_ids)).order_by(WorkOrderEvent.id)
+        ):
+            found[event.work_order_id].append(event)
+    return found
+
+
+def events_after(actor: Actor, after_id: int, *, work_order_id: int | None = None, limit: int = 200):
+    """The live feed: timeline events the actor may see, after the last one the page has."""
+    visible = visible_orders(actor).with_only_columns(WorkOrder.id)
+    if work_order_id is not None:
+        visible = visible.where(WorkOrder.id == work_order_id)
+    query = select(WorkOrderEvent).where(WorkOrderEvent.id > after_id)
+    if actor.is_vendor_side:
+        query = query.where(WorkOrderEvent.vendor_id == actor.vendor_id)
+    else:
+        query = query.where(WorkOrderEvent.institution_id == actor.institution_id)
+    query = query.where(WorkOrderEvent.work_order_id.in_(visible.scalar_subquery()))
+    return list(db.session.scalars(query.order_by(WorkOrderEvent.id).limit(limit)))
+
+
+def last_event_id(actor: Actor) -> int:
+    """Where a feed that starts now begins."""
+    column = WorkOrderEvent.vendor_id if actor.is_vendor_side else WorkOrderEvent.institution_id
+    value = actor.vendor_id if actor.is_vendor_side else actor.institution_id
+    return db.session.scalar(select(func.max(WorkOrderEvent.id)).where(column == value)) or 0
+
+
+@dataclass(frozen=True)
+class DeviceHistory:
+    orders: list[WorkOrder]  # earlier orders on the device that the actor may see
+    records: list[DeviceRecord]  # 维修 / 保养 / 计量 records within the actor's scopes
+
+
+def device_history(actor: Actor, work_order_id: int) -> DeviceHistory:
+    """历史维修记录 for whoever diagnoses: earlier orders and records of the same device; a vendor
+    sees only the record kinds its authorization covers."""
+    order = visible_order(actor, work_order_id)
+    device = db.session.get(Device, order.device_id)
+    scopes = granted_scopes(actor, device)
+    kinds = [RecordKind(scope.value) for scope in scopes if scope.value in set(RecordKind)]
+    earlier = visible_orders(actor).where(WorkOrder.device_id == order.device_id, WorkOrder.id != order.id)
+    if actor.is_vendor_side:
+        earlier = earlier.where(WorkOrder.kind.in_([WorkOrderKind(kind.value) for kind in kinds]))
+    orders = list(db.session.scalars(earlier.order_by(WorkOrder.id.desc()).limit(HISTORY_LIMIT)))
+    records = list(
+        db.session.scalars(
+            select(DeviceRecord)
+            .where(DeviceRecord.device_id == order.device_id, DeviceRecord.kind.in_(kinds))
+            .order_by(DeviceRecord.performed_on.desc(), DeviceRecord.id.desc())
+            .limit(HISTORY_LIMIT)
+        )
+    )
+    return DeviceHistory(orders, records)
+
+
+def open_orders_of_device(actor: Actor, device_id: int) -> list[WorkOrder]:
+    return list(
+        db.session.scalars(
+            visible_orders(actor)
+            .where(WorkOrder.device_id == device_id, WorkOrder.status.in_(OPEN_STATUSES))
+            .order_by(WorkOrder.id.desc())
+        )
+    )
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
