@@ -62,6 +62,8 @@ def plan_json(
         "handled_note": plan.handled_note,
         "deliveries": counts,
         "can_handle": can_handle,
+        # A work-order message opens its order (工单号 in the title).
+        "work_order_id": message.work_order_id,
     }
 
 
@@ -99,4 +101,6 @@ def inbox_json(message: InboxMessage, plan: AlertPlan | None, can_handle: bool) 
         "alert_status": plan.status.value if plan else None,
         "alert_status_label": ALERT_PLAN_STATUS_LABELS[plan.status] if plan else None,
         "can_handle": can_handle,
+        # A work-order message opens its order (工单号 in the title).
+        "work_order_id": message.work_order_id,
     }

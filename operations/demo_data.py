@@ -25,9 +25,11 @@ from models import (
     RecordKind,
     Role,
     Scope,
+    WorkOrderKind,
     db,
 )
 from models.db import utcnow
+from models.work_order import FaultFrequency, Urgency
 from operations.accounts import create_user
 from operations.actors import Actor
 from operations.alert_plans import NotifySettings
@@ -37,6 +39,7 @@ from operations.credentials import create_credential
 from operations.device_records import add_device_record
 from operations.devices import create_device
 from operations.vendors import register_vendor
+from operations.work_orders import ContactMethod, Intake, create_work_order
 
 DEMO_PASSWORD = "weixiu123"
 INSTITUTION = "医疗机构测试1"
@@ -57,6 +60,7 @@ DEVICES = (
 )
 ALL_SCOPES = frozenset(Scope)
 DEMO_WECHAT_OPENID = "demo-openid-zhangsan"  # 张三 as bound to the (simulated) official account
+DEMO_ENGINEER_OPENID = "demo-openid-sungong"  # 孙工, so the demo's work order reaches him on WeChat
 # (username, 姓名, role, 科室, phone); every demo account signs in with DEMO_PASSWORD.
 INSTITUTION_STAFF = (
     ("zhangsan", "张三", Role.EQUIPMENT_MANAGER, "设备科", "13800000001"),
@@ -206,6 +210,25 @@ def load() -> dict:
             notify_related=True,
             recipient_ids=(staff["ligong"].id,),
         ),
+    )
+    # A repair reported on the vendor-serviced 000036: within seconds 孙工 has it on WeChat, 赵经理
+    # (no binding) by SMS, and the PC timeline shows it 待接单.
+    vendor_staff["sungong"].wechat_openid = DEMO_ENGINEER_OPENID
+    doctor = staff["wangyisheng"]
+    create_work_order(
+        Actor.of(doctor),
+        devices["000036"],
+        Intake(
+            kind=WorkOrderKind.REPAIR,
+            urgency=Urgency.URGENT,
+            contact_name=doctor.display_name,
+            contact_methods=[ContactMethod("mobile", doctor.phone), ContactMethod("landline", "0571-8888 1234")],
+            fault_description="开机自检报错，无法输出能量",
+            fault_frequency=FaultFrequency.PERSISTENT,
+            error_message="E05",
+            expected_outcome="尽快恢复使用，下午有手术",
+        ),
+        emergency_accept_minutes=15,
     )
     db.session.flush()
     return {"institution": INSTITUTION, "devices": len(DEVICES), "vendor": VENDOR, "manager": "zhangsan"}

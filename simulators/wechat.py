@@ -67,8 +67,14 @@ ERRMSG = {
     47003: "argument invalid!",
 }
 
-# Since 2023-05 every template field (thing, name, …) is capped; the product keeps to 20.
+# Since 2023-05 every template field is capped by its type: phrase 5, character_string 32, the
+# others (thing, name, time, …) 20.
 FIELD_LIMIT = 20
+FIELD_LIMITS_BY_PREFIX = (("phrase", 5), ("character_string", 32))
+
+
+def field_limit(key: str) -> int:
+    return next((limit for prefix, limit in FIELD_LIMITS_BY_PREFIX if key.startswith(prefix)), FIELD_LIMIT)
 SCENE_CHARS = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
 
@@ -177,7 +183,7 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
             raise WeChatError(47001)
         for key, field in data.items():
             value = field.get("value") if isinstance(field, dict) else None
-            if not isinstance(value, str) or len(value) > FIELD_LIMIT:
+            if not isinstance(value, str) or len(value) > field_limit(key):
                 raise WeChatError(47003, f"argument invalid! data.{key}.value invalid")
 
     def deliver(body: dict[str, Any]):
