@@ -33,3 +33,22 @@ def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def post_json(url: str, body: dict, params: dict | None = None, timeout_s: float = 5.0) -> int:
+    """One plain HTTP POST of a JSON body (as wechatpy sends it: UTF-8 bytes); returns the status.
+
+    An RQ job for a worker ceiling (bench/work_order_push.py): the product's worker runs it in a
+    work horse like any job, with bench/ on its PYTHONPATH. Every horse imports this module
+    afresh, so it must stay cheap to import: nothing but `math` at the top.
+    """
+    import json
+
+    import requests  # already loaded in the product's worker (wechatpy), so free after the fork
+
+    with requests.Session() as session:
+        session.trust_env = False  # as the product's WeChat client: no proxy/.netrc lookups per call
+        response = session.post(
+            url, params=params, data=json.dumps(body, ensure_ascii=False).encode(), timeout=timeout_s
+        )
+    return response.status_code

@@ -62,8 +62,6 @@ def plan_json(
         "handled_note": plan.handled_note,
         "deliveries": counts,
         "can_handle": can_handle,
-        # A work-order message opens its order (工单号 in the title).
-        "work_order_id": message.work_order_id,
     }
 
 

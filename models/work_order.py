@@ -224,6 +224,7 @@ class WorkOrderEventKind(enum.StrEnum):
     ARRIVED = "arrived"
     DIAGNOSED = "diagnosed"
     PART_ADDED = "part_added"
+    PART_REMOVED = "part_removed"
     COMPLETED = "completed"
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
@@ -244,6 +245,7 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.ARRIVED: "到达现场",
     WorkOrderEventKind.DIAGNOSED: "故障诊断",
     WorkOrderEventKind.PART_ADDED: "登记更换配件",
+    WorkOrderEventKind.PART_REMOVED: "删除配件记录",
     WorkOrderEventKind.COMPLETED: "完成服务，提交服务报告",
     WorkOrderEventKind.CONFIRMED: "客户确认",
     WorkOrderEventKind.REJECTED: "客户退回",

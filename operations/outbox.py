@@ -94,7 +94,7 @@ FROM (
            END AS channel,
            CASE WHEN (ch.value = 'sms' OR (ch.value = 'wechat' AND f.fallback_sms AND u.wechat_openid IS NULL))
                      AND COALESCE(u.phone, '') = '' THEN :no_phone
-                WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL THEN :no_wechat
+                WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL AND NOT f.fallback_sms THEN :no_wechat
            END AS reason
     FROM outbox_fanout f
     JOIN outbox_messages m ON m.key = f.key

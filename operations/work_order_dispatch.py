@@ -28,6 +28,8 @@ from operations.work_order_flow import S, record_event, take_step, user_name
 from operations.work_order_notices import notify
 
 MAX_SKILLS = 30
+# Until the engineer is on site the expected arrival can still change.
+ETA_STATUSES = frozenset({S.PENDING, S.ACCEPTED, S.DEPARTED, S.REWORK})
 ETA_HORIZON = timedelta(days=60)
 
 
@@ -101,8 +103,8 @@ def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, not
     elif engineer_id not in {candidate.user_id for candidate in ranked}:
         raise InvalidInput({"engineer_id": "只能派给本工单所属单位的在职工程师"})
     previous = order.assignee_id
-    if previous == engineer_id and order.status is S.PENDING:
-        raise Conflict("工单已派给该工程师，等待其接单")
+    if previous == engineer_id:
+        raise Conflict("工单已由该工程师负责")
     detail = {"engineer": user_name(engineer_id), "engineer_id": engineer_id}
     if previous and previous != engineer_id:
         detail["previous_engineer"] = user_name(previous)
@@ -142,7 +144,7 @@ def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
     order = visible_order(actor, work_order_id, lock=True)
     if not (is_dispatcher_for(actor, order) or order.assignee_id == actor.user_id):
         raise PermissionDenied("只有派工负责人或接单工程师可以确认上门时间")
-    if order.status not in (S.PENDING, S.ACCEPTED, S.DEPARTED, S.REWORK):
+    if order.status not in ETA_STATUSES:
         raise Conflict("工程师已到场或工单已结束，不能再修改预计上门时间")
     now = now_utc()
     if not now - timedelta(minutes=5) <= eta <= now + ETA_HORIZON:

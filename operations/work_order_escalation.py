@@ -22,9 +22,9 @@ RATING_DAYS = 7
 BATCH = 200
 
 
-def escalate_overdue(now: datetime) -> list[int]:
-    """Escalate the emergencies past their deadline; returns their ids."""
-    due = list(
+def overdue_emergencies(now: datetime) -> list[int]:
+    """Emergencies past their deadline that nobody accepted and nobody escalated yet."""
+    return list(
         db.session.scalars(
             select(WorkOrder.id)
             .where(
@@ -38,40 +38,49 @@ def escalate_overdue(now: datetime) -> list[int]:
             .limit(BATCH)
         )
     )
-    escalated = []
-    for order_id in due:
-        claimed = db.session.execute(
-            update(WorkOrder)
-            .where(
-                WorkOrder.id == order_id,
-                WorkOrder.status == WorkOrderStatus.PENDING,
-                WorkOrder.escalated_at.is_(None),
-            )
-            .values(escalated_at=now, updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
-        if claimed.rowcount != 1:
-            continue
-        order = db.session.get(WorkOrder, order_id, populate_existing=True)
-        minutes = round((order.respond_by - order.created_at).total_seconds() / 60)
-        event = record_event(
-            order, WorkOrderEventKind.ESCALATED, None, now, from_status=order.status, detail={"minutes": minutes}
-        )
-        notify(order, event)
-        escalated.append(order_id)
-    return escalated
 
 
-def close_unrated_orders(now: datetime) -> list[int]:
+def escalate(order_id: int, now: datetime) -> bool:
+    """Escalate one order to its equipment managers, unless someone accepted it or another sweep
+    escalated it meanwhile (the UPDATE decides). The caller commits each one: a step holds its
+    institution's timeline until it commits."""
+    claimed = db.session.execute(
+        update(WorkOrder)
+        .where(
+            WorkOrder.id == order_id,
+            WorkOrder.status == WorkOrderStatus.PENDING,
+            WorkOrder.escalated_at.is_(None),
+        )
+        .values(escalated_at=now, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if claimed.rowcount != 1:
+        return False
+    order = db.session.get(WorkOrder, order_id, populate_existing=True)
+    minutes = round((order.respond_by - order.created_at).total_seconds() / 60)
+    event = record_event(
+        order, WorkOrderEventKind.ESCALATED, None, now, from_status=order.status, detail={"minutes": minutes}
+    )
+    notify(order, event)
+    return True
+
+
+def unrated_orders(now: datetime) -> list[int]:
+    """Confirmed orders whose reporter has not rated them within RATING_DAYS."""
     cutoff = now - timedelta(days=RATING_DAYS)
-    orders = list(
+    return list(
         db.session.scalars(
-            select(WorkOrder)
+            select(WorkOrder.id)
             .where(WorkOrder.status == WorkOrderStatus.CONFIRMED, WorkOrder.confirmed_at <= cutoff)
             .order_by(WorkOrder.id)
             .limit(BATCH)
         )
     )
-    for order in orders:
-        close_unrated(order, now)
-    return [order.id for order in orders]
+
+
+def archive_unrated(order_id: int, now: datetime) -> bool:
+    order = db.session.get(WorkOrder, order_id, populate_existing=True)
+    if order is None or order.status is not WorkOrderStatus.CONFIRMED:
+        return False
+    close_unrated(order, now)
+    return True

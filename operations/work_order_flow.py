@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 
 from models import (
     DeviceRecord,
@@ -33,6 +33,7 @@ from models import (
     WorkOrderStatus,
     db,
 )
+from models.db import UTCDateTime
 from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_LEVEL_LABELS,
@@ -43,7 +44,7 @@ from models.work_order import (
 )
 from operations.actors import Actor
 from operations.clock import now_utc, to_local
-from operations.errors import Conflict, InvalidInput, PermissionDenied
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_order_access import (
     is_worker_for,
     require_assignee,
@@ -91,6 +92,12 @@ def allowed_steps(status: WorkOrderStatus) -> list[str]:
     return [name for name, step in STEPS.items() if status in step.sources]
 
 
+def at(moment: datetime):
+    """A time as an SQL value of the UTC column type (a bare datetime inside COALESCE would skip
+    the conversion to UTC)."""
+    return literal(moment, UTCDateTime())
+
+
 def refuse(order: WorkOrder, step: Step) -> Conflict:
     return Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，不能{step.label}")
 
@@ -104,6 +111,7 @@ def record_event(
     from_status: WorkOrderStatus | None,
     detail: dict[str, Any] | None = None,
 ) -> WorkOrderEvent:
+    _hold_timeline(order)
     event = WorkOrderEvent(
         work_order_id=order.id,
         institution_id=order.institution_id,
@@ -118,6 +126,22 @@ def record_event(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+# Advisory-lock namespaces: one timeline per institution and one per vendor.
+_TIMELINE_LOCKS = {"institution": 7301, "vendor": 7302}
+
+
+def _hold_timeline(order: WorkOrder) -> None:
+    """Events must become visible in id order, or the live feed (events after the last id a page
+    has seen) would skip one whose transaction committed after a later id's. PostgreSQL hands
+    out ids before commit, so each writer takes its institution's and vendor's timeline lock
+    until it commits; SQLite has one writer at a time anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(select(func.pg_advisory_xact_lock(_TIMELINE_LOCKS["institution"], order.institution_id)))
+    if order.vendor_id is not None:
+        db.session.execute(select(func.pg_advisory_xact_lock(_TIMELINE_LOCKS["vendor"], order.vendor_id)))
 
 
 def take_step(
@@ -142,7 +166,7 @@ def take_step(
     changes: dict[str, Any] = {"status": target, "updated_at": now, **(values or {})}
     if step.stamp:
         column = getattr(WorkOrder, step.stamp)
-        changes[step.stamp] = func.coalesce(column, now) if step.first_time_only else now
+        changes[step.stamp] = func.coalesce(column, at(now)) if step.first_time_only else now
     before = order.status
     result = db.session.execute(
         update(WorkOrder).where(WorkOrder.id == order.id, WorkOrder.status.in_(step.sources), *where).values(**changes),
@@ -175,7 +199,7 @@ def accept(actor: Actor, work_order_id: int) -> WorkOrder:
         order,
         "accept",
         actor.user_id,
-        values={"assignee_id": actor.user_id, "assigned_at": func.coalesce(WorkOrder.assigned_at, now_utc())},
+        values={"assignee_id": actor.user_id, "assigned_at": func.coalesce(WorkOrder.assigned_at, at(now_utc()))},
         where=(or_(WorkOrder.assignee_id.is_(None), WorkOrder.assignee_id == actor.user_id),),
         detail={"engineer": user_name(actor.user_id)},
     )
@@ -254,9 +278,14 @@ def remove_part(actor: Actor, work_order_id: int, part_id: int) -> None:
         select(WorkOrderPart).where(WorkOrderPart.id == part_id, WorkOrderPart.work_order_id == order.id)
     )
     if part is None:
-        raise InvalidInput({"part_id": "配件记录不存在"})
+        raise NotFound("配件记录不存在")
+    removed = part_json(part)
     db.session.delete(part)
+    now = now_utc()
+    order.updated_at = now
     db.session.flush()
+    # On the timeline too: the report must not list a part the timeline says was fitted, unexplained.
+    record_event(order, E.PART_REMOVED, actor.user_id, now, from_status=order.status, detail={"part": removed})
 
 
 def part_json(part: WorkOrderPart) -> dict[str, Any]:
@@ -284,6 +313,8 @@ def complete(
     reporter signs it off by confirming."""
     order = visible_order(actor, work_order_id)
     require_assignee(actor, order)
+    if order.status not in STEPS["complete"].sources:  # the state decides before the form does
+        raise refuse(order, STEPS["complete"])
     errors = {}
     diagnosis = _text(diagnosis) or order.diagnosis
     if not (work_done or "").strip():
@@ -388,6 +419,14 @@ def rate(
     equipment office to call back first (回访)."""
     order = visible_order(actor, work_order_id)
     require_reporter(actor, order)
+    scores = {"rating": rating, "response": response, "skill": skill, "attitude": attitude}
+    errors = {
+        name: "评分应为 1 到 5 星"
+        for name, score in scores.items()
+        if (score is not None or name == "rating") and not (isinstance(score, int) and 1 <= score <= 5)
+    }
+    if errors:
+        raise InvalidInput(errors)
     now = now_utc()
     poor = rating <= POOR_RATING
     take_step(

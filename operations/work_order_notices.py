@@ -68,10 +68,9 @@ def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
     if kind is WorkOrderEventKind.CONFIRMED:
         return [Audience("assignee", pushed), Audience("dispatchers", (INBOX,))]
     if kind is WorkOrderEventKind.RATED:
-        audiences = [Audience("assignee", (INBOX,)), Audience("dispatchers", (INBOX,))]
-        if order.status is WorkOrderStatus.FOLLOW_UP:
-            audiences.append(Audience("managers", pushed))
-        return audiences
+        # A poor rating asks the equipment office to call back: they hear it first, on WeChat.
+        poor = [Audience("managers", pushed)] if order.status is WorkOrderStatus.FOLLOW_UP else []
+        return [*poor, Audience("assignee", (INBOX,)), Audience("dispatchers", (INBOX,))]
     if kind is WorkOrderEventKind.FOLLOWED_UP:
         return [Audience("dispatchers", (INBOX,)), Audience("assignee", (INBOX,))]
     if kind is WorkOrderEventKind.CANCELLED:

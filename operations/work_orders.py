@@ -101,6 +101,7 @@ def resolve_device(
 ) -> Device:
     """The device a report is about, from its id, its 唯一码 or its QR link token; only a device
     of the reporter's own institution is found."""
+    require_institution_staff(actor, REPORTERS)
     query = select(Device).where(Device.institution_id == actor.institution_id)
     if device_id is not None:
         query = query.where(Device.id == device_id)
@@ -131,11 +132,15 @@ def route(device: Device, kind: WorkOrderKind, day: date) -> Authorization | Non
 
 
 def _check_contacts(methods: list[ContactMethod]) -> list[dict[str, str]]:
+    if len(methods) > MAX_CONTACTS:
+        raise InvalidInput({"contact_methods": f"最多填写 {MAX_CONTACTS} 种联系方式"})
     cleaned: list[dict[str, str]] = []
-    for method in methods[:MAX_CONTACTS]:
+    for method in methods:
         value = (method.value or "").strip()
-        if method.kind not in CONTACT_KINDS or not value:
-            continue
+        if method.kind not in CONTACT_KINDS:
+            raise InvalidInput({"contact_methods": f"不支持的联系方式类型：{str(method.kind)[:20]}"})
+        if not value:
+            raise InvalidInput({"contact_methods": f"请填写{CONTACT_KINDS[method.kind]}"})
         valid = {
             "mobile": MOBILE.match(value),
             "landline": LANDLINE.match(value),

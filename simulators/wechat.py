@@ -75,6 +75,8 @@ FIELD_LIMITS_BY_PREFIX = (("phrase", 5), ("character_string", 32))
 
 def field_limit(key: str) -> int:
     return next((limit for prefix, limit in FIELD_LIMITS_BY_PREFIX if key.startswith(prefix)), FIELD_LIMIT)
+
+
 SCENE_CHARS = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
 

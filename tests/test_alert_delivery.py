@@ -367,14 +367,17 @@ def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, a
     try:
 
         def sweep():
-            with frozen(at(date(2026, 12, 7), 9, 30)), app.app_context():
+            with app.app_context():
                 results.append(sweep_alert_plans())
 
-        threads = [threading.Thread(target=sweep) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # One freeze around both threads: the clock is process-wide, and two overlapping
+        # frozen() blocks would restore each other's moment and leave it frozen for later tests.
+        with frozen(at(date(2026, 12, 7), 9, 30)):
+            threads = [threading.Thread(target=sweep) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
     finally:
         alert_sweep.BATCH_SIZE = batch_size
     with app.app_context():

@@ -99,7 +99,7 @@ def upgrade():
     sa.Column('work_order_id', sa.Integer(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=False),
     sa.Column('vendor_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.Enum('created', 'escalated', 'triaged', 'assigned', 'eta_set', 'accepted', 'departed', 'arrived', 'diagnosed', 'part_added', 'completed', 'confirmed', 'rejected', 'rated', 'followed_up', 'closed', 'cancelled', name='workordereventkind', native_enum=False, length=20), nullable=False),
+    sa.Column('kind', sa.Enum('created', 'escalated', 'triaged', 'assigned', 'eta_set', 'accepted', 'departed', 'arrived', 'diagnosed', 'part_added', 'part_removed', 'completed', 'confirmed', 'rejected', 'rated', 'followed_up', 'closed', 'cancelled', name='workordereventkind', native_enum=False, length=20), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('from_status', sa.Enum('pending', 'accepted', 'departed', 'on_site', 'diagnosed', 'completed', 'rework', 'confirmed', 'follow_up', 'closed', 'cancelled', name='workorderstatus', native_enum=False, length=20), nullable=True),

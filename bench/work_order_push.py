@@ -1,0 +1,1458 @@
+"""Work-order push benchmark: from the request that creates a work order to the vendor engineer's WeChat push.
+
+Not a test: it builds a dedicated database `weixiu_bench_work_orders` on 127.0.0.1:5432, applies
+the real migrations, seeds an institution, a vendor with 3 engineers and an admin (all bound to
+the official account) and devices authorized to that vendor for repairs, serves the app with
+gunicorn, runs ONE forking RQ worker (`python -m weixiu worker`, Redis DB 11, no scheduler) and
+the WeChat / SMS simulators inside this process, then creates orders one at a time through
+`POST /api/v1/work-orders` and times each until the simulator receives its template message.
+The ceiling of the same run: trivial jobs on the same worker (enqueue → one HTTP POST to the same
+simulator) and `GET /healthz` on the same gunicorn. See bench/README.md.
+
+    .venv/bin/python bench/work_order_push.py [--orders N] [--warmup N] [--keep] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+for path in (PROJECT_ROOT, BENCH_DIR):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from alert_delivery import Workers, machine_busy, openid, step, verdict_max  # noqa: E402
+from device_archive import Client, free_port  # noqa: E402
+
+HOST = "127.0.0.1"
+DB_NAME = "weixiu_bench_work_orders"
+REDIS_DB = 11
+REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
+PUBLIC_BASE_URL = "https://bench.example"
+GUNICORN_WORKERS = 2
+GUNICORN_TIMEOUT_S = 120
+
+GOAL_P50_MS = 200.0
+GOAL_P99_MS = 1000.0
+INSTITUTION_NAME = "示范市第一人民医院"
+VENDOR_NAME = "示范市医疗设备技术服务有限公司"
+DEPARTMENTS = ("设备科", "急诊科", "重症医学科", "手术室", "放射科", "检验科")
+MANAGER_USERNAME = "bench_wo_manager"
+REPORTER_USERNAME = "bench_wo_nurse"
+VENDOR_ADMIN_USERNAME = "bench_wo_vendor_admin"
+ENGINEERS = ("王工", "李工", "赵工")
+DEVICE_KINDS = (
+    ("多参数监护仪", "迈瑞", "BeneView T8"),
+    ("输液泵", "史密斯", "Medfusion 3500"),
+    ("高压注射器", "拜耳", "Spectris Solaris EP"),
+    ("电动吸引器", "斯曼峰", "YX9300"),
+    ("呼吸机", "德尔格", "Savina 300"),
+    ("除颤仪", "飞利浦", "HeartStart XL+"),
+)
+ORDER_BODY = {
+    "kind": "repair",
+    "urgency": "normal",
+    "contact_name": "王护士",
+    "contact_methods": [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}],
+    "fault_description": "开机后报错 E21",
+}
+NUMBER_FIELD = "character_string1"  # the template field that carries the order number (GD000123)
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+PAUSE_S = 0.05  # after each measurement, once the worker is idle again
+SPLIT_ORDERS = 40  # orders on the instrumented worker (the first SPLIT_WARMUP not counted)
+SPLIT_WARMUP = 5
+SPLIT_ORDER = (
+    "claim",
+    "commits",
+    "_outgoing",
+    "inbox",
+    "wechat channel",
+    "  wechat",
+    "record",
+    "fall_back",
+    "  fresh process",
+    "  sql",
+)
+POLL_S = 0.002
+VIEW_FILE = PROJECT_ROOT / "console_api" / "work_order_views.py"
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def summary(values_s: list[float]) -> dict[str, float] | None:
+    """p50/p90/p99/max/mean in milliseconds of a list of seconds."""
+    if not values_s:
+        return None
+    return {
+        "n": len(values_s),
+        "p50": ms(percentile(values_s, 50)),
+        "p90": ms(percentile(values_s, 90)),
+        "p99": ms(percentile(values_s, 99)),
+        "max": ms(max(values_s)),
+        "mean": ms(statistics.mean(values_s)),
+    }
+
+
+def epoch(moment: datetime | None) -> float | None:
+    """Seconds since the epoch of an aware datetime, or of a naive one in UTC (the UTCDateTime columns)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and all its live descendants (gunicorn master + workers)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for process in (root, *root.children(recursive=True)):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
+
+
+# ---------------------------------------------------------------- database and app
+
+
+def connect(autocommit: bool = False):
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=autocommit)
+
+
+def redis_client():
+    from redis import Redis
+
+    return Redis.from_url(REDIS_URL)
+
+
+def app_environment(secret_key: str) -> dict[str, str]:
+    return {
+        "WEIXIU_ENV": "production",
+        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": secret_key,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+def build_app(environment: dict[str, str]):
+    os.environ.update(environment)
+    from weixiu.app import create_app
+
+    return create_app("production")
+
+
+@dataclass
+class Baseline:
+    institution_id: int
+    vendor_id: int
+    reporter_password: str
+    device_ids: list[int]
+    push_openids: list[str]  # the vendor's engineers and admin: whom a new order is pushed to
+
+
+def migrate_and_seed(app, devices: int, load: dict[str, float]) -> Baseline:
+    from flask_migrate import upgrade
+
+    from models import (
+        ArchiveStatus,
+        Authorization,
+        Department,
+        Device,
+        Institution,
+        Invitation,
+        InvitationStatus,
+        Role,
+        Scope,
+        Vendor,
+        db,
+    )
+    from operations.accounts import create_user
+    from operations.clock import now_utc, today_local
+    from operations.devices import format_unique_code, new_link_token
+
+    started = time.perf_counter()
+    with app.app_context():
+        upgrade()
+        load["migrate_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        institution = Institution(name=INSTITUTION_NAME, last_device_number=0)
+        vendor = Vendor(name=VENDOR_NAME, contact_name="周经理", contact_phone="13900000000")
+        db.session.add_all([institution, vendor])
+        db.session.flush()
+        departments = {name: Department(institution_id=institution.id, name=name) for name in DEPARTMENTS}
+        db.session.add_all(departments.values())
+        db.session.flush()
+        manager = create_user(
+            username=MANAGER_USERNAME,
+            password=secrets.token_urlsafe(12),
+            display_name="李明",
+            role=Role.EQUIPMENT_MANAGER,
+            institution_id=institution.id,
+            department_id=departments["设备科"].id,
+            phone="13800138000",
+        )
+        reporter_password = secrets.token_urlsafe(12)
+        create_user(
+            username=REPORTER_USERNAME,
+            password=reporter_password,
+            display_name="王芳",
+            role=Role.CLINICIAN,
+            institution_id=institution.id,
+            department_id=departments["急诊科"].id,
+            phone="13800000001",
+        )
+        vendor_admin = create_user(
+            username=VENDOR_ADMIN_USERNAME,
+            password="",
+            password_hash=manager.password_hash,
+            display_name="周经理",
+            role=Role.VENDOR_ADMIN,
+            vendor_id=vendor.id,
+            phone="13900000000",
+        )
+        vendor_admin.wechat_openid = openid(100)
+        pushed = [vendor_admin]
+        for number, name in enumerate(ENGINEERS, 1):
+            engineer = create_user(
+                username=f"bench_wo_engineer_{number}",
+                password="",
+                password_hash=manager.password_hash,
+                display_name=name,
+                role=Role.VENDOR_ENGINEER,
+                vendor_id=vendor.id,
+                phone=f"1390000000{number}",
+            )
+            engineer.wechat_openid = openid(100 + number)
+            pushed.append(engineer)
+        now = now_utc()
+        db.session.add(
+            Invitation(
+                institution_id=institution.id,
+                vendor_id=vendor.id,
+                status=InvitationStatus.ACCEPTED,
+                message="设备维修服务",
+                invited_by_id=manager.id,
+                invited_at=now - timedelta(days=30),
+                responded_by_id=vendor_admin.id,
+                responded_at=now - timedelta(days=29),
+            )
+        )
+        today = today_local()
+        clinical = [departments[name] for name in DEPARTMENTS[1:]]
+        rows = []
+        for number in range(1, devices + 1):
+            name, brand, model = DEVICE_KINDS[number % len(DEVICE_KINDS)]
+            device = Device(
+                institution_id=institution.id,
+                unique_code=format_unique_code(number),
+                link_token=new_link_token(),
+                archive_status=ArchiveStatus.IN_ARCHIVE,
+                name=name,
+                department_id=clinical[number % len(clinical)].id,
+                category=name,
+                model=model,
+                brand=brand,
+                manufacturer=brand,
+                serial_number=f"SN{20260000 + number}",
+                asset_code=f"ZC-{number:05d}",
+                created_by_id=manager.id,
+            )
+            device.refresh_search_text()
+            rows.append(device)
+        db.session.add_all(rows)
+        institution.last_device_number = devices
+        db.session.flush()
+        for device in rows:
+            authorization = Authorization(
+                institution_id=institution.id,
+                device_id=device.id,
+                vendor_id=vendor.id,
+                starts_on=today - timedelta(days=30),
+                ends_on=today + timedelta(days=365),
+                created_by_id=manager.id,
+            )
+            authorization.scopes = {Scope.ARCHIVE, Scope.REPAIR}
+            db.session.add(authorization)
+        db.session.commit()
+        baseline = Baseline(
+            institution_id=institution.id,
+            vendor_id=vendor.id,
+            reporter_password=reporter_password,
+            device_ids=[device.id for device in rows],
+            push_openids=[user.wechat_openid for user in pushed],
+        )
+        db.session.remove()
+        db.engine.dispose()
+    load["seed_s"] = time.perf_counter() - started
+    return baseline
+
+
+# ---------------------------------------------------------------- the simulators, in this process
+
+
+@dataclass
+class Push:
+    arrived: float  # perf_counter when waitress handed the request to the simulator's app
+    recorded: float  # perf_counter when the simulator recorded its answer
+    wall: float  # time.time() at `arrived`, for the timestamps of other processes (DB, RQ)
+    touser: str | None
+    ok: bool
+
+
+class PushLog:
+    """Every template send the WeChat simulator answers, by the value of its number field.
+
+    A WSGI wrapper notes when each request reaches the simulator's app (after waitress has read
+    it), and a wrapper of the state's `record` files the message once answered; waiters are
+    woken at once (no polling)."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.pushes: dict[str, list[Push]] = defaultdict(list)
+        self.other_errors: Counter = Counter()
+        self._local = threading.local()
+
+    def wsgi(self, app):
+        def stamped(environ, start_response):
+            self._local.arrived = (time.perf_counter(), time.time())
+            return app(environ, start_response)
+
+        return stamped
+
+    def watch(self, state) -> None:
+        original = state.record
+
+        def record(endpoint, method, payload, status, response, note=None):
+            recorded = time.perf_counter()
+            arrived, wall = getattr(self._local, "arrived", (recorded, time.time()))
+            entry = original(endpoint, method, payload, status, response, note)
+            if endpoint == TEMPLATE_SEND:
+                body = payload.get("body") if isinstance(payload, dict) else None
+                body = body if isinstance(body, dict) else {}
+                number = ((body.get("data") or {}).get(NUMBER_FIELD) or {}).get("value")
+                ok = status == 200 and isinstance(response, dict) and response.get("errcode") == 0
+                with self.condition:
+                    if number:
+                        self.pushes[number].append(Push(arrived, recorded, wall, body.get("touser"), ok))
+                    else:
+                        self.other_errors["template send without a number"] += 1
+                    self.condition.notify_all()
+            return entry
+
+        state.record = record
+
+    def wait(self, number: str, count: int, timeout_s: float) -> list[Push]:
+        """The pushes of `number` once `count` have arrived, or what arrived within the timeout."""
+        deadline = time.perf_counter() + timeout_s
+        with self.condition:
+            while len(self.pushes.get(number, ())) < count:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                self.condition.wait(left)
+            return list(self.pushes.get(number, ()))
+
+
+class Simulators:
+    """WeChat and Aliyun SMS simulators served by waitress from threads of this process."""
+
+    def __init__(self, log: PushLog) -> None:
+        import logging
+
+        from simulators.aliyun_sms import create_aliyun_sms_simulator
+        from simulators.local import LocalSimulators
+        from simulators.server import SimulatorServer
+        from simulators.state import SmsState, WeChatState
+        from simulators.wechat import create_wechat_simulator
+
+        logging.getLogger("waitress").setLevel(logging.ERROR)
+        self.wechat_state, self.sms_state = WeChatState(), SmsState()
+        log.watch(self.wechat_state)
+        self.wechat = SimulatorServer(log.wsgi(create_wechat_simulator(self.wechat_state))).start()
+        self.sms = SimulatorServer(create_aliyun_sms_simulator(self.sms_state)).start()
+        # LocalSimulators knows which settings point the product at a pair of simulators
+        self.local = LocalSimulators(self.wechat, self.wechat_state, self.sms, self.sms_state)
+
+    def settings(self) -> dict[str, str]:
+        return {key: str(value) for key, value in self.local.settings().items()}
+
+    def stop(self) -> None:
+        self.local.stop()
+
+
+# ---------------------------------------------------------------- gunicorn
+
+
+class Server:
+    """gunicorn serving weixiu.wsgi:app with the bench env, in its own session so it stops whole."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
+        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+        command += [
+            "--chdir",
+            str(PROJECT_ROOT),
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--timeout",
+            str(GUNICORN_TIMEOUT_S),
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            str(log_path),
+            "weixiu.wsgi:app",
+        ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_healthy(self, timeout_s: float = 60) -> None:
+        import http.client
+
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                body = response.read()
+                conn.close()
+                if response.status == 200:
+                    return
+                last = f"{response.status} {body[:200]!r}"
+            except OSError as error:
+                last = repr(error)
+            time.sleep(0.25)
+        raise RuntimeError(f"gunicorn not healthy after {timeout_s}s (last: {last}):\n{self.log_tail()}")
+
+    def cpu(self) -> float:
+        return tree_cpu(self.process.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- the measurement
+
+
+@dataclass
+class Sample:
+    """One work order: bench clocks (perf_counter, and time.time() at the send)."""
+
+    index: int
+    warmup: bool
+    device_id: int
+    sent: float
+    sent_wall: float
+    answered: float
+    status: int
+    work_order_id: int | None = None
+    number: str | None = None
+    pushes: list[Push] = field(default_factory=list)
+    idle_after_push_s: float | None = None  # push → the worker idle again (the job's tail)
+    error: str | None = None
+
+
+@dataclass
+class CeilingSample:
+    index: int
+    warmup: bool
+    marker: str
+    enqueued: float  # perf_counter before the enqueue call
+    job_id: str
+    pushes: list[Push] = field(default_factory=list)
+
+
+class WorkerWatch:
+    """Is the only worker idle with nothing queued? (Redis reads, a few hundred µs each.)"""
+
+    def __init__(self, redis) -> None:
+        from rq import Worker
+
+        workers = Worker.all(connection=redis)
+        if len(workers) != 1:
+            raise RuntimeError(f"expected one RQ worker, found {len(workers)}")
+        self.redis = redis
+        self.key = workers[0].key
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            state = self.redis.hget(self.key, "state")
+            if state == b"idle" and self.redis.llen("rq:queue:default") == 0:
+                return True
+            time.sleep(POLL_S)
+        return False
+
+
+def create_order(client: Client, device_id: int, index: int, warmup: bool) -> Sample:
+    body = json.dumps({"device_id": device_id, **ORDER_BODY}, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    sent_wall = time.time()
+    sent = time.perf_counter()
+    response = client.request("POST", "/api/v1/work-orders", body, headers)
+    answered = time.perf_counter()
+    sample = Sample(index, warmup, device_id, sent, sent_wall, answered, response.status)
+    if response.status != 201:
+        sample.error = f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
+        return sample
+    answer = response.json()
+    sample.work_order_id, sample.number = answer.get("id"), answer.get("number")
+    if not sample.number:
+        sample.error = f"answer without a number: {response.body[:300].decode(errors='replace')}"
+    return sample
+
+
+def measure(
+    client: Client,
+    baseline: Baseline,
+    log: PushLog,
+    watch: WorkerWatch,
+    ceiling_target: dict[str, Any],
+    args: argparse.Namespace,
+    server: Server,
+    pool: Workers,
+) -> dict[str, Any]:
+    """Warm-up, then per round: one order (until its pushes arrive and the worker is idle), one
+    ceiling job (the same), one GET /healthz and one GET /api/v1/me; interleaved so that the
+    product and its ceilings see the same machine."""
+    from rq import Queue
+
+    queue = Queue("default", connection=watch.redis)
+    expected = len(baseline.push_openids)
+    samples: list[Sample] = []
+    ceiling: list[CeilingSample] = []
+    healthz: list[float] = []
+    me: list[float] = []
+    cpu_before = busy_before = None
+    started = time.perf_counter()
+    for index in range(args.warmup + args.orders):
+        warmup = index < args.warmup
+        if index == args.warmup:
+            cpu_before = {"gunicorn": server.cpu(), "worker": pool.cpu()}
+            busy_before = machine_busy()
+            started = time.perf_counter()
+        # the product: the order, then its pushes
+        device_id = baseline.device_ids[index % len(baseline.device_ids)]
+        sample = create_order(client, device_id, index, warmup)
+        samples.append(sample)
+        if sample.error:
+            if index < args.warmup + 3 and sample.status in (404, 405):
+                raise RuntimeError(f"POST /api/v1/work-orders is not served: {sample.error}")
+            print(f"  order {index}: {sample.error}", file=sys.stderr, flush=True)
+        else:
+            sample.pushes = log.wait(sample.number, expected, args.timeout)
+            pushed = time.perf_counter()
+            if not watch.wait_idle(args.timeout):
+                print(f"  order {index}: the worker is still busy {args.timeout}s later", file=sys.stderr)
+            sample.idle_after_push_s = time.perf_counter() - pushed
+            if len(sample.pushes) < expected:
+                print(
+                    f"  order {index} ({sample.number}): {len(sample.pushes)}/{expected} pushes in {args.timeout}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        time.sleep(PAUSE_S)
+        # the worker's floor: a job that does one HTTP POST to the same simulator
+        marker = f"CEIL{index:06d}"
+        body = {
+            "touser": baseline.push_openids[index % expected],
+            "template_id": ceiling_target["template_id"],
+            "data": {NUMBER_FIELD: {"value": marker}, "thing2": {"value": "基准: 空任务"}},
+            "client_msg_id": f"ceiling:{marker}",
+        }
+        enqueued = time.perf_counter()
+        job = queue.enqueue(
+            "common.post_json",
+            args=(ceiling_target["url"], body, {"access_token": ceiling_target["token"]}),
+            result_ttl=600,
+            failure_ttl=3600,
+        )
+        floor = CeilingSample(index, warmup, marker, enqueued, job.id)
+        floor.pushes = log.wait(marker, 1, args.timeout)
+        watch.wait_idle(args.timeout)
+        ceiling.append(floor)
+        time.sleep(PAUSE_S)
+        # the web floor: the cheapest requests on the same gunicorn
+        for path, into in (("/healthz", healthz), ("/api/v1/me", me)):
+            t0 = time.perf_counter()
+            response = client.request("GET", path)
+            elapsed = time.perf_counter() - t0
+            if response.status != 200:
+                raise RuntimeError(f"GET {path}: HTTP {response.status} {response.body[:200]!r}")
+            if not warmup:
+                into.append(elapsed)
+        if not warmup and (index - args.warmup + 1) % 50 == 0:
+            done = [s for s in samples if not s.warmup and s.pushes]
+            firsts = [min(p.arrived for p in s.pushes) - s.sent for s in done]
+            print(
+                f"  {index - args.warmup + 1}/{args.orders} orders, push p50 so far"
+                f" {ms(percentile(firsts, 50)) if firsts else '-'} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+    wall = time.perf_counter() - started
+    busy_after = machine_busy()
+    cpu = {
+        "gunicorn": round(server.cpu() - cpu_before["gunicorn"], 2),
+        "worker_incl_horses": round(pool.cpu() - cpu_before["worker"], 2),
+    }
+    machine_pct = round(100 * (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9), 1)
+    return {
+        "samples": samples,
+        "ceiling": ceiling,
+        "healthz": healthz,
+        "me": me,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "machine_cpu_busy_pct": machine_pct,
+    }
+
+
+# ---------------------------------------------------------------- the split: inside the send job
+
+SPLIT_KEY = "bench:work_order_push:split"
+
+
+def instrumented_worker(simple: bool) -> None:
+    """Child process: the product's worker (`python -m weixiu worker`, built the same way: the
+    app, make_worker, work with the scheduler thread) with timers around the parts of a send job.
+    Each work horse pushes its job's times to Redis (SPLIT_KEY) as JSON when the job ends."""
+    import importlib
+
+    from redis import Redis
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+    from sqlalchemy.sql import elements
+
+    from weixiu.app import create_app
+
+    mapper_module = importlib.import_module("sqlalchemy.orm.mapper")  # the module, not the legacy function
+    app = create_app()
+    with app.app_context():
+        from jobs.runtime import AppContextJob, make_worker
+
+        worker = make_worker(app, ("default",), simple=simple)
+        # The product's worker imports jobs.outbox in every work horse (its parent never does):
+        # what that costs is measured here once, then the module is wrapped in the parent.
+        import_started = time.perf_counter()
+        job_outbox = importlib.import_module("jobs.outbox")
+        import_s = time.perf_counter() - import_started
+        from channels.inbox import InboxChannel
+        from channels.providers import SharedTokenWeChatClient
+        from channels.wechat import WeChatChannel
+        from models import db
+        from operations import outbox
+
+        engine = db.engine
+        seconds: dict[str, float] = defaultdict(float)
+        calls: dict[str, int] = defaultdict(int)
+
+        def wrap(owner: Any, name: str, label: str) -> None:
+            """Wall time inside owner.name, by label (the send job's steps: they do not nest)."""
+            original = getattr(owner, name)
+
+            def timed(*args, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    seconds[label] += time.perf_counter() - started
+                    calls[label] += 1
+
+            setattr(owner, name, timed)
+
+        # What a fresh process pays inside those steps (connect, dialect set-up, mapper
+        # configuration, SQL compilation, the statements themselves) may nest (the dialect's set-up
+        # runs statements, configuring mappers happens inside a compile): each is timed exclusive
+        # of the others, with a per-thread stack of the time spent in inner ones.
+        nested = threading.local()
+
+        def enter() -> float:
+            stack = nested.__dict__.setdefault("stack", [])
+            stack.append(0.0)
+            return time.perf_counter()
+
+        def leave(label: str, started: float) -> None:
+            elapsed = time.perf_counter() - started
+            stack = nested.stack
+            inner = stack.pop()
+            seconds[label] += elapsed - inner
+            calls[label] += 1
+            if stack:
+                stack[-1] += elapsed
+
+        def wrap_exclusive(owner: Any, name: str, label: str) -> None:
+            original = getattr(owner, name)
+
+            def timed(*args, **kwargs):
+                started = enter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    leave(label, started)
+
+            setattr(owner, name, timed)
+
+        wrap(outbox, "claim", "claim (UPDATE deliveries … RETURNING, SELECT messages)")
+        wrap(job_outbox, "_outgoing", "_outgoing (SELECT users' contacts)")
+        wrap(InboxChannel, "send", "inbox channel (INSERT inbox_messages)")
+        wrap(WeChatChannel, "send", "wechat channel (token + concurrent template sends)")
+        wrap(WeChatChannel, "_send_one", "  wechat: _send_one, summed over its threads")
+        wrap(SharedTokenWeChatClient, "_stored_token", "  wechat: token read from Redis, summed over threads")
+        wrap(SharedTokenWeChatClient, "fetch_access_token", "  wechat: token fetch (/cgi-bin/stable_token)")
+        wrap(outbox, "record", "record (UPDATE deliveries)")
+        wrap(outbox, "fall_back_to_sms", "fall_back_to_sms")
+        wrap(Session, "commit", "commits")
+        wrap_exclusive(engine.dialect, "connect", "  fresh process: new DB connection (DBAPI connect)")
+        wrap_exclusive(engine.dialect, "initialize", "  fresh process: dialect initialize (engine's first connect)")
+        wrap_exclusive(mapper_module, "_configure_registries", "  fresh process: configure ORM mappers")
+        wrap_exclusive(elements.ClauseElement, "_compile_w_cache", "  sql: compile (empty cache in a fresh process)")
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            conn.info.setdefault("bench_started", []).append(enter())
+
+        def after(conn, cursor, statement, parameters, context, executemany):
+            leave("  sql: execute (all statements)", conn.info["bench_started"].pop())
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        perform = AppContextJob.perform
+        redis_url = app.config["REDIS_URL"]
+
+        def timed_perform(job):
+            seconds.clear()
+            calls.clear()
+            started_wall, started = time.time(), time.perf_counter()
+            try:
+                return perform(job)
+            finally:
+                total = time.perf_counter() - started
+                entry = {
+                    "job_id": job.id,
+                    "func": job.func_name,
+                    "perform_started": started_wall,
+                    "perform_s": total,
+                    "parts_s": dict(seconds),
+                    "calls": dict(calls),
+                    "pid": os.getpid(),
+                }
+                Redis.from_url(redis_url).rpush(SPLIT_KEY, json.dumps(entry))
+
+        AppContextJob.perform = timed_perform
+        Redis.from_url(redis_url).set(f"{SPLIT_KEY}:import_jobs_outbox_s", import_s)
+        worker.work(with_scheduler=True)
+
+
+class InstrumentedWorker(Workers):
+    """One `instrumented_worker` child process, handled like alert_delivery's Workers."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, simple: bool = False) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        command = [sys.executable, str(Path(__file__).resolve()), "--instrumented-worker"]
+        self.processes = [
+            subprocess.Popen(
+                command + (["--simple-worker"] if simple else []),
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ]
+
+
+def measure_split(
+    client: Client,
+    baseline: Baseline,
+    log: PushLog,
+    watch: WorkerWatch,
+    orders: int,
+    timeout_s: float,
+) -> list[tuple[Sample, str | None]]:
+    """`orders` more orders, one at a time, on the instrumented worker (pushes waited for)."""
+    expected = len(baseline.push_openids)
+    done = []
+    for index in range(orders):
+        device_id = baseline.device_ids[index % len(baseline.device_ids)]
+        sample = create_order(client, device_id, index, warmup=False)
+        if not sample.error:
+            sample.pushes = log.wait(sample.number, expected, timeout_s)
+            watch.wait_idle(timeout_s)
+        time.sleep(PAUSE_S)
+        done.append(sample)
+    return done
+
+
+def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
+    """Per send job of the split orders: the median of each part, and what is left."""
+    entries = [json.loads(raw) for raw in redis.lrange(SPLIT_KEY, 0, -1)]
+    import_s = redis.get(f"{SPLIT_KEY}:import_jobs_outbox_s")
+    rq = rq_jobs(redis)["jobs"]
+    good = [s for s in samples if not s.error]
+    db = database_view([s.work_order_id for s in good])
+    order_of_job = {}
+    for job_id, job in rq.items():
+        if job["func"] == "jobs.outbox.send_messages":
+            orders = {db["message_order"].get(message_id) for message_id in job["args"][0]} - {None}
+            if len(orders) == 1:
+                order_of_job[job_id] = orders.pop()
+    by_order = {s.work_order_id: s for s in good}
+    parts: dict[str, list[float]] = defaultdict(list)
+    totals, before_perform, to_push, latency = [], [], [], []
+    used = 0
+    for entry in entries:
+        sample = by_order.get(order_of_job.get(entry["job_id"]))
+        if sample is None or sample.index < warmup or not sample.pushes:
+            continue
+        used += 1
+        job = rq[entry["job_id"]]
+        first = min(p.wall for p in sample.pushes)
+        totals.append(entry["perform_s"])
+        to_push.append(first - entry["perform_started"])
+        latency.append(min(p.arrived for p in sample.pushes) - sample.sent)
+        if job["enqueued_at"]:
+            before_perform.append(entry["perform_started"] - job["enqueued_at"])
+        for label in {label for e in entries for label in e["parts_s"]}:
+            parts[label].append(entry["parts_s"].get(label, 0.0))
+    named = [
+        "claim (UPDATE deliveries … RETURNING, SELECT messages)",
+        "_outgoing (SELECT users' contacts)",
+        "inbox channel (INSERT inbox_messages)",
+        "wechat channel (token + concurrent template sends)",
+        "record (UPDATE deliveries)",
+        "fall_back_to_sms",
+        "commits",
+    ]
+
+    def rank(label: str) -> tuple[int, str]:
+        # the job's steps in the order they run, then what is inside them
+        for number, prefix in enumerate(SPLIT_ORDER):
+            if label.startswith(prefix):
+                return number, label
+        return len(SPLIT_ORDER), label
+
+    ordered = sorted(parts, key=rank)
+    medians = {label: ms(statistics.median(parts[label])) for label in ordered}
+    # inbox (this thread) and WeChat (a pool) run side by side: the longer of the two is the wait
+    side_by_side = ("inbox channel (INSERT inbox_messages)", "wechat channel (token + concurrent template sends)")
+    sequential = [label for label in named if label in parts and label not in side_by_side]
+    per_job_rest = [
+        totals[i]
+        - sum(parts[label][i] for label in sequential)
+        - max((parts[label][i] for label in side_by_side if label in parts), default=0.0)
+        for i in range(len(totals))
+    ]
+    return {
+        "orders": len(samples),
+        "jobs_split": used,
+        "note": (
+            "in-horse timers (perf_counter) around the product's functions; the inbox and WeChat channels run"
+            " side by side (WeChat on a thread pool), so their times overlap; the db/orm/sql lines are inside"
+            " the others (the first statement of a job opens its connection)"
+        ),
+        "push_first_ms": summary(latency),
+        "enqueued_to_perform_ms": summary(before_perform),
+        "perform_ms": summary(totals),
+        "perform_start_to_first_push_ms": summary(to_push),
+        "parts_median_ms": medians,
+        "parts_p90_ms": {label: ms(percentile(parts[label], 90)) for label in ordered},
+        "perform_rest_median_ms (app context, thread pool, RQ perform; not in the named parts)": (
+            ms(statistics.median(per_job_rest)) if per_job_rest else None
+        ),
+        "import_jobs_outbox_ms": ms(float(import_s)) if import_s else None,
+    }
+
+
+# ---------------------------------------------------------------- what the database and RQ saw
+
+
+def rq_jobs(redis) -> dict[str, Any]:
+    """Finished and failed jobs: id → (function, args, enqueued_at, started_at, ended_at)."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    queue = Queue("default", connection=redis)
+    finished = FinishedJobRegistry(queue=queue).get_job_ids()
+    failed = FailedJobRegistry(queue=queue).get_job_ids()
+    jobs = {}
+    for chunk in range(0, len(finished), 500):
+        for job in Job.fetch_many(finished[chunk : chunk + 500], connection=redis):
+            if job is None:
+                continue
+            jobs[job.id] = {
+                "func": job.func_name,
+                "args": job.args,
+                "enqueued_at": epoch(job.enqueued_at),
+                "started_at": epoch(job.started_at),
+                "ended_at": epoch(job.ended_at),
+            }
+    first_failure = None
+    if failed:
+        first_failure = (Job.fetch(failed[0], connection=redis).exc_info or "")[-1500:]
+    return {"jobs": jobs, "failed": len(failed), "first_failure": first_failure}
+
+
+def database_view(ids: list[int]) -> dict[str, Any]:
+    """Per work order: created_at, and its deliveries by channel and status; message id → order."""
+    with connect() as conn:
+        created = dict(conn.execute("SELECT id, created_at FROM work_orders WHERE id = ANY(%s)", (ids,)).fetchall())
+        message_order = dict(
+            conn.execute(
+                "SELECT id, work_order_id FROM outbox_messages WHERE work_order_id = ANY(%s)", (ids,)
+            ).fetchall()
+        )
+        deliveries = conn.execute(
+            "SELECT m.work_order_id, d.channel, d.status, count(*), max(d.finished_at) FROM deliveries d"
+            " JOIN outbox_messages m ON m.id = d.message_id WHERE m.work_order_id = ANY(%s) GROUP BY 1, 2, 3",
+            (ids,),
+        ).fetchall()
+        problems = conn.execute(
+            "SELECT d.channel, d.status, d.reason, count(*) FROM deliveries d JOIN outbox_messages m"
+            " ON m.id = d.message_id WHERE m.work_order_id = ANY(%s) AND d.status <> 'sent' GROUP BY 1, 2, 3",
+            (ids,),
+        ).fetchall()
+    by_order: dict[int, dict[str, Any]] = defaultdict(lambda: {"counts": {}, "finished_at": None})
+    for order_id, channel, status, count, finished in deliveries:
+        entry = by_order[order_id]
+        entry["counts"][f"{channel}:{status}"] = count
+        if channel == "wechat" and finished is not None:
+            entry["finished_at"] = max(entry["finished_at"] or finished, finished)
+    return {
+        "created": {key: epoch(value) for key, value in created.items()},
+        "message_order": message_order,
+        "deliveries": dict(by_order),
+        "problems": [{"channel": c, "status": s, "reason": r, "count": n} for c, s, r, n in problems],
+    }
+
+
+# ---------------------------------------------------------------- results
+
+
+def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
+    expected = len(baseline.push_openids)
+    samples = [s for s in raw["samples"] if not s.warmup]
+    good = [s for s in samples if not s.error]
+    complete = [s for s in good if len(s.pushes) >= expected]
+    rq = rq_jobs(redis)
+    db = database_view([s.work_order_id for s in good])
+
+    # the product's send job of each order: the job whose message ids belong to the order
+    job_of_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    ceiling_jobs = {}
+    for job_id, job in rq["jobs"].items():
+        if job["func"] == "jobs.outbox.send_messages":
+            orders = {db["message_order"].get(message_id) for message_id in job["args"][0]}
+            for order_id in orders - {None}:
+                job_of_order[order_id].append(job)
+        elif job["func"] == "common.post_json":
+            ceiling_jobs[job_id] = job
+
+    first_push = [min(p.arrived for p in s.pushes) - s.sent for s in good if s.pushes]
+    last_push = [max(p.arrived for p in s.pushes) - s.sent for s in complete]
+    after_answer = [min(p.arrived for p in s.pushes) - s.answered for s in good if s.pushes]
+    answer = [s.answered - s.sent for s in good]
+    tail = [s.idle_after_push_s for s in good if s.idle_after_push_s is not None]
+    push_counts = Counter(len(s.pushes) for s in good)
+    push_ok = Counter(p.ok for s in good for p in s.pushes)
+    distinct = Counter(len({p.touser for p in s.pushes}) for s in good)
+
+    # the order's timeline from the timestamps of the other processes (same machine, same clock)
+    parts: dict[str, list[float]] = defaultdict(list)
+    rows = []
+    jobs_per_order = Counter()
+    for s in good:
+        created = db["created"].get(s.work_order_id)
+        jobs = sorted(job_of_order.get(s.work_order_id, []), key=lambda j: j["enqueued_at"] or 0)
+        jobs_per_order[len(jobs)] += 1
+        job = jobs[0] if jobs else None
+        first = min((p for p in s.pushes), key=lambda p: p.arrived, default=None)
+        answered_wall = s.sent_wall + (s.answered - s.sent)
+        row = {
+            "number": s.number,
+            "device_id": s.device_id,
+            "answer_ms": ms(s.answered - s.sent),
+            "push_first_ms": ms(first.arrived - s.sent) if first else None,
+            "push_last_ms": ms(max(p.arrived for p in s.pushes) - s.sent) if s.pushes else None,
+            "pushes": len(s.pushes),
+            "job_tail_ms": ms(s.idle_after_push_s) if s.idle_after_push_s is not None else None,
+        }
+        if created is not None:
+            parts["request → order created_at (view: parse, auth, device, checks)"].append(created - s.sent_wall)
+            row["created_ms"] = ms(created - s.sent_wall)
+        if job and created is not None and job["enqueued_at"]:
+            parts["created_at → job enqueued (operation, fan-out, commit, enqueue)"].append(
+                job["enqueued_at"] - created
+            )
+            parts["job enqueued → answer at the client (serialise, respond)"].append(answered_wall - job["enqueued_at"])
+            row["enqueued_ms"] = ms(job["enqueued_at"] - s.sent_wall)
+        if job and job["enqueued_at"] and job["started_at"]:
+            parts["job enqueued → started in the horse (dequeue, fork, RQ bookkeeping)"].append(
+                job["started_at"] - job["enqueued_at"]
+            )
+            row["started_ms"] = ms(job["started_at"] - s.sent_wall)
+        if job and job["started_at"] and first:
+            parts["job started → first push received (claim, contacts, inbox, token, POST)"].append(
+                first.wall - job["started_at"]
+            )
+        if job and job["ended_at"] and first:
+            parts["first push → job ended (record, commit, RQ bookkeeping)"].append(job["ended_at"] - first.wall)
+            row["ended_ms"] = ms(job["ended_at"] - s.sent_wall)
+        rows.append(row)
+
+    # the ceiling: enqueue → received, and RQ's view of the same jobs
+    floors = [c for c in raw["ceiling"] if not c.warmup]
+    floor_latency = [c.pushes[0].arrived - c.enqueued for c in floors if c.pushes]
+    floor_parts: dict[str, list[float]] = defaultdict(list)
+    for c in floors:
+        job = ceiling_jobs.get(c.job_id)
+        if not job or not c.pushes or not job["started_at"] or not job["enqueued_at"]:
+            continue
+        floor_parts["enqueued → started in the horse"].append(job["started_at"] - job["enqueued_at"])
+        floor_parts["started → POST received"].append(c.pushes[0].wall - job["started_at"])
+        if job["ended_at"]:
+            floor_parts["POST received → job ended"].append(job["ended_at"] - c.pushes[0].wall)
+
+    headline = summary(first_push)
+    floor = summary(floor_latency)
+    health = summary(raw["healthz"])
+    me = summary(raw["me"])
+    answer_summary = summary(answer)
+    ratios = {}
+    if headline and floor:
+        ratios["push p50 / worker-floor p50"] = round(headline["p50"] / floor["p50"], 2)
+        ratios["push p99 / worker-floor p99"] = round(headline["p99"] / floor["p99"], 2)
+    if answer_summary and health:
+        ratios["POST answer p50 / GET /healthz p50"] = round(answer_summary["p50"] / health["p50"], 2)
+    if headline and floor and health:
+        ratios["push p50 / (healthz p50 + worker-floor p50)"] = round(
+            headline["p50"] / (health["p50"] + floor["p50"]), 2
+        )
+    all_pushed = len(complete) == len(samples) and len(samples) > 0
+    p50 = headline["p50"] if headline else None
+    p99 = headline["p99"] if headline else None
+    return {
+        "orders": len(samples),
+        "orders_ok": len(good),
+        "orders_all_pushes": len(complete),
+        "errors": Counter(s.error[:120] for s in samples if s.error),
+        "expected_pushes_per_order": expected,
+        "pushes_per_order": dict(sorted(push_counts.items())),
+        "distinct_recipients_per_order": dict(sorted(distinct.items())),
+        "push_answers_ok": {"ok": push_ok.get(True, 0), "error": push_ok.get(False, 0)},
+        "send_jobs_per_order": dict(sorted(jobs_per_order.items())),
+        "push_first_ms": headline,
+        "push_last_ms": summary(last_push),
+        "push_after_answer_ms": summary(after_answer),
+        "post_answer_ms": answer_summary,
+        "job_tail_after_push_ms": summary(tail),
+        "timeline_ms": {label: summary(values) for label, values in parts.items()},
+        "ceiling": {
+            "worker_floor_ms": floor,
+            "worker_floor_timeline_ms": {label: summary(values) for label, values in floor_parts.items()},
+            "healthz_ms": health,
+            "me_ms": me,
+        },
+        "ratios": ratios,
+        "deliveries_not_sent": db["problems"],
+        "rq_failed_jobs": rq["failed"],
+        "rq_first_failure": rq["first_failure"],
+        "per_order": rows,
+        "goals": {
+            "p50": {"goal_ms": GOAL_P50_MS, "value_ms": p50, "result": verdict_max(p50, GOAL_P50_MS)},
+            "p99": {"goal_ms": GOAL_P99_MS, "value_ms": p99, "result": verdict_max(p99, GOAL_P99_MS)},
+        },
+        "all_pushed": all_pushed,
+        "wall_s": round(raw["wall_s"], 2),
+        "cpu_s": raw["cpu_s"],
+        "machine_cpu_busy_pct": raw["machine_cpu_busy_pct"],
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    with admin_connect() as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
+        fsync = conn.execute("SHOW fsync").fetchone()[0]
+    from importlib.metadata import version as package_version
+
+    import rq
+
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": version,
+        "pg_synchronous_commit": sync,
+        "pg_fsync": fsync,
+        "redis_server": redis_client().info("server").get("redis_version"),
+        "rq": rq.__version__,
+        "gunicorn": package_version("gunicorn"),
+        "waitress": package_version("waitress"),
+        "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m, c, r = report["machine"], report["config"], report["results"]
+    print("\n================ weixiu work-order push benchmark ================")
+    print(f"when:     {report['started_at']}")
+    print(
+        f"machine:  {m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']}"
+        f" (synchronous_commit {m['pg_synchronous_commit']}), Redis {m['redis_server']}, RQ {m['rq']},"
+        f" load avg at start {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}"
+    )
+    print(
+        f"setup:    gunicorn {GUNICORN_WORKERS} sync workers, 1 RQ worker ({c['worker_kind']}), no scheduler;"
+        f" simulators in the bench process; {c['devices']} devices authorized (repair) to one vendor,"
+        f" {r.get('expected_pushes_per_order', '?')} bound engineers/admin"
+    )
+    print(
+        f"orders:   {c['warmup']} warm-up + {c['orders']} measured, one at a time"
+        f" (next one {PAUSE_S * 1000:.0f} ms after the worker is idle again)"
+    )
+    if "push_first_ms" not in r:
+        print(f"\nno result: {r.get('error', '?')}")
+        print(f"\nreport: {report.get('path', '-')}")
+        return
+    print(f"\n{'metric (ms)':<62}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}")
+
+    def line(label: str, s: dict[str, float] | None) -> None:
+        if not s:
+            print(f"{label:<62}{'-':>9}")
+            return
+        print(f"{label:<62}{s['p50']:>9.1f}{s['p90']:>9.1f}{s['p99']:>9.1f}{s['max']:>9.1f}")
+
+    line("POST sent → first engineer push received (headline)", r["push_first_ms"])
+    line("POST sent → last push of the order received", r["push_last_ms"])
+    line("POST answered → first push (negative: push came first)", r["push_after_answer_ms"])
+    line("POST /api/v1/work-orders answer", r["post_answer_ms"])
+    line("first push → worker idle again (the job's tail)", r["job_tail_after_push_ms"])
+    print("  timeline (timestamps of gunicorn, PostgreSQL created_at, RQ, the simulator; one clock):")
+    for label, s in r["timeline_ms"].items():
+        line(f"    {label[:58]}", s)
+    print("  ceiling, same run, interleaved with the orders:")
+    line("    worker floor: enqueue → one-POST job's request received", r["ceiling"]["worker_floor_ms"])
+    for label, s in r["ceiling"]["worker_floor_timeline_ms"].items():
+        line(f"      {label}", s)
+    line("    GET /healthz (one DB + one Redis round trip)", r["ceiling"]["healthz_ms"])
+    line("    GET /api/v1/me (token check + user row)", r["ceiling"]["me_ms"])
+    for label, value in r["ratios"].items():
+        print(f"  ratio {label:<58}{value:>9.2f}")
+    print(
+        f"  pushes per order {r['pushes_per_order']} (expected {r['expected_pushes_per_order']}),"
+        f" distinct recipients {r['distinct_recipients_per_order']}, simulator answers {r['push_answers_ok']},"
+        f" send jobs per order {r['send_jobs_per_order']}"
+    )
+    print(
+        f"  orders {r['orders_ok']}/{r['orders']} created, {r['orders_all_pushes']} with every push;"
+        f" RQ failed jobs {r['rq_failed_jobs']}; deliveries not sent {r['deliveries_not_sent'] or 'none'}"
+    )
+    print(
+        f"  CPU s during the measured loop ({r['wall_s']:.0f} s): gunicorn {r['cpu_s']['gunicorn']:.1f},"
+        f" worker incl. horses {r['cpu_s']['worker_incl_horses']:.1f}; machine busy {r['machine_cpu_busy_pct']:.0f} %"
+    )
+    split = r.get("job_split")
+    if split and split.get("perform_ms"):
+        print(
+            f"  inside the send job (instrumented worker, {split['jobs_split']} orders; medians, ms;"
+            " inbox and WeChat overlap, db/orm/sql lines are inside the others):"
+        )
+        line("    POST sent → first push (instrumented run)", split["push_first_ms"])
+        line("    job enqueued → perform() starts in the horse", split["enqueued_to_perform_ms"])
+        line("    perform() start → first push received", split["perform_start_to_first_push_ms"])
+        line("    perform() whole", split["perform_ms"])
+        for label, value in split["parts_median_ms"].items():
+            print(f"      {label:<66}{value:>8.1f}   p90 {split['parts_p90_ms'][label]:.1f}")
+        for label, value in split.items():
+            if label.startswith("perform_rest_median_ms") and value is not None:
+                print(f"      {'rest: ' + label[len('perform_rest_median_ms ') :]:<66}{value:>8.1f}")
+        if split.get("import_jobs_outbox_ms") is not None:
+            print(
+                f"      {'import jobs.outbox (paid by every horse of the product worker)':<66}"
+                f"{split['import_jobs_outbox_ms']:>8.1f}"
+            )
+    if r["errors"]:
+        for error, count in r["errors"].items():
+            print(f"  {count} × {error}")
+    print()
+    for name, goal in r["goals"].items():
+        value = "-" if goal["value_ms"] is None else f"{goal['value_ms']:.1f} ms"
+        print(f"{'push ' + name:<20}{value:>12}   goal ≤ {goal['goal_ms']:.0f} ms   {goal['result']}")
+    if not r["all_pushed"]:
+        print(f"{'every push arrived':<20}{'no':>12}   ERROR")
+    print(f"\nreport: {report.get('path', '-')}")
+
+
+def write_report(report: dict[str, Any]) -> Path:
+    results_dir = BENCH_DIR / "results"
+    results_dir.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = results_dir / f"work_order_push-{stamp}.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- main
+
+
+def wait_for_view(timeout_s: float) -> bool:
+    """The creation view is being written alongside: wait for its file (and its route) to exist."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if VIEW_FILE.exists():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(5)
+
+
+def stable_token(settings: dict[str, str]) -> str:
+    import requests
+
+    answer = requests.post(
+        f"{settings['WECHAT_API_BASE_URL']}/cgi-bin/stable_token",
+        json={
+            "grant_type": "client_credential",
+            "appid": settings["WECHAT_OFFICIAL_APP_ID"],
+            "secret": settings["WECHAT_OFFICIAL_APP_SECRET"],
+            "force_refresh": False,
+        },
+        timeout=5,
+    ).json()
+    return answer["access_token"]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "config": {
+            "orders": args.orders,
+            "warmup": args.warmup,
+            "devices": args.devices,
+            "timeout_s": args.timeout,
+            "pause_ms": PAUSE_S * 1000,
+            "gunicorn_workers": GUNICORN_WORKERS,
+            "rq_workers": 1,
+            "worker_kind": "simple (no fork)" if args.simple_worker else "forking (a work horse per job)",
+            "split_orders": args.split_orders,
+            "database": DB_NAME,
+            "redis": REDIS_URL,
+        },
+        "load": {},
+        "results": {},
+    }
+    if not VIEW_FILE.exists():
+        print(f"· waiting for {VIEW_FILE.relative_to(PROJECT_ROOT)} (up to {args.wait_view:.0f}s) …", file=sys.stderr)
+        if not wait_for_view(args.wait_view):
+            report["results"] = {"error": f"{VIEW_FILE.relative_to(PROJECT_ROOT)} does not exist"}
+            report["machine"] = machine_info()
+            return report
+    secret_key = secrets.token_urlsafe(48)
+    log = PushLog()
+    simulators: Simulators | None = None
+    server: Server | None = None
+    pool: Workers | None = None
+    client: Client | None = None
+    app = None
+    gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-wo-gunicorn-", suffix=".log")[1])
+    worker_log = Path(tempfile.mkstemp(prefix="weixiu-bench-wo-worker-", suffix=".log")[1])
+    step("create database", lambda: create_database(DB_NAME))
+    redis = redis_client()
+    redis.flushdb()
+    try:
+        simulators = step("start simulators (in this process)", lambda: Simulators(log))
+        settings = simulators.settings()
+        environment = {**app_environment(secret_key), **settings}
+        app = build_app(environment)
+        baseline = step("migrate + seed", lambda: migrate_and_seed(app, args.devices, report["load"]))
+        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
+        report["machine"] = machine_info()
+        for name in baseline.push_openids:
+            simulators.wechat_state.set_user(name, follows=True)
+        env = {
+            **os.environ,
+            **environment,
+            # the ceiling job (common.post_json) is imported from bench/ by the work horse
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(BENCH_DIR)]),
+        }
+        server = Server(env, gunicorn_log)
+        step(f"start gunicorn on {HOST}:{server.port}", server.wait_healthy)
+        pool = Workers(1, env, worker_log, simple=args.simple_worker)
+
+        def worker_ready() -> WorkerWatch:
+            deadline = time.monotonic() + 90
+            while True:
+                with contextlib.suppress(RuntimeError):
+                    return WorkerWatch(redis)
+                if not pool.alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"the worker did not start:\n{pool.log_tail()}")
+                time.sleep(0.2)
+
+        watch = step("start 1 RQ worker", worker_ready)
+        client = Client(server.port)
+        client.sign_in(REPORTER_USERNAME, baseline.reporter_password)
+        target = {
+            "url": f"{settings['WECHAT_API_BASE_URL']}{TEMPLATE_SEND}",
+            "token": stable_token(settings),
+            "template_id": settings["WECHAT_WORK_ORDER_TEMPLATE_ID"],
+        }
+        raw = step(
+            f"{args.warmup} + {args.orders} orders",
+            lambda: measure(client, baseline, log, watch, target, args, server, pool),
+        )
+        if not pool.alive():
+            raise RuntimeError(f"the worker exited:\n{pool.log_tail()}")
+        report["results"] = step("analyse", lambda: analyse(raw, baseline, redis))
+        if not report["results"]["all_pushed"]:
+            report["results"]["worker_log_tail"] = pool.log_tail(40)
+            report["results"]["gunicorn_log_tail"] = server.log_tail(40)
+        if args.split_orders:
+            # the same worker again, with timers inside its send jobs: where a job's time goes
+            pool.stop()
+            redis.delete(SPLIT_KEY)
+            pool = InstrumentedWorker(env, worker_log, simple=args.simple_worker)
+            watch = step("start the instrumented worker", worker_ready)
+            warm = min(SPLIT_WARMUP, args.split_orders - 1)
+            split_samples = step(
+                f"{warm} + {args.split_orders - warm} orders on the instrumented worker",
+                lambda: measure_split(client, baseline, log, watch, args.split_orders, args.timeout),
+            )
+            report["results"]["job_split"] = analyse_split(split_samples, redis, warm)
+    finally:
+        if client:
+            client.close()
+        if pool:
+            pool.stop()
+        if server:
+            server.stop()
+        if simulators:
+            simulators.stop()
+        for path in (gunicorn_log, worker_log):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if args.keep:
+            print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME}) and Redis DB {REDIS_DB}", file=sys.stderr)
+        else:
+            with contextlib.suppress(Exception):
+                from models import db
+
+                with app.app_context():
+                    db.engine.dispose()
+            drop_database(DB_NAME)
+            redis.flushdb()
+    return report
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=200, help="orders to time (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="orders before the timed ones (default 10)")
+    parser.add_argument("--devices", type=int, default=50, help="devices authorized to the vendor (default 50)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an order's pushes (default 5)")
+    parser.add_argument(
+        "--wait-view", type=float, default=0.0, help="seconds to wait for console_api/work_order_views.py"
+    )
+    parser.add_argument(
+        "--split-orders",
+        type=int,
+        default=SPLIT_ORDERS,
+        help=f"orders on a worker with timers in the send job, afterwards (default {SPLIT_ORDERS}; 0: none)",
+    )
+    parser.add_argument(
+        "--simple-worker", action="store_true", help="start the worker with --simple (no fork per job): an experiment"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: 30 orders, 5 warm-up, 10 devices")
+    parser.add_argument("--instrumented-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database and Redis DB {REDIS_DB}")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.orders, args.warmup, args.devices = 30, 5, 10
+        args.split_orders = min(args.split_orders, 15)
+    if args.split_orders < 0 or args.split_orders == 1:
+        parser.error("--split-orders is 0 (none) or at least 2")
+    if args.orders < 1 or args.warmup < 0 or args.devices < 1:
+        parser.error("need --orders ≥ 1, --warmup ≥ 0, --devices ≥ 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.instrumented_worker:
+        instrumented_worker(args.simple_worker)
+        return 0
+    report = run(args)
+    results = report["results"]
+    if "goals" not in results:  # nothing measured: no result file
+        print_report(report)
+        return 1
+    report["path"] = str(write_report(report).relative_to(PROJECT_ROOT))
+    print_report(report)
+    verdicts = [goal["result"] for goal in results["goals"].values()]
+    return 1 if "FAIL" in verdicts or not results["all_pushed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

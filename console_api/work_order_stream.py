@@ -1,0 +1,105 @@
+"""The PC page's live feed of work-order timelines: Server-Sent Events.
+
+    GET /api/v1/work-orders/stream          (Last-Event-ID header, or ?after=<event id>)
+
+    retry: 3000
+
+    id: 42
+    event: work_order
+    data: {"id": 42, "work_order_id": 7, "number": "GD000007", "to_status": "accepted", …}
+
+    : ping
+
+A stream polls the database (the same query as the polling feed, /work-orders/events) every
+half second and lives STREAM_SECONDS; then the browser reconnects and sends the id of the last
+event it got as Last-Event-ID, so nothing is lost between two streams. Each poll runs in its own
+application context with its own session, released at once: an open page holds a web thread,
+never a database connection. The caller is resolved once, before the stream starts; what they
+may see is worked out again at every poll (an authorization that lapses hides its orders).
+
+Deployment: every open page holds a web thread for STREAM_SECONDS. Serve with threads
+(gunicorn --worker-class gthread --threads N, or the embedded threaded server), not with sync
+workers alone, and let the proxy pass the stream unbuffered (X-Accel-Buffering: no is set).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator
+
+from flask import Flask, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from console_api import api
+from console_api.http import current_actor, signed_in
+from console_api.validation import query_int
+from console_api.work_order_views import FEED_LIMIT, events_json
+from models import db
+from operations import work_orders
+from operations.actors import Actor
+
+log = logging.getLogger("weixiu.stream")
+
+STREAM_SECONDS = 55.0  # below the usual 60 s proxy read timeout; the browser reconnects
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies and load balancers from closing an idle stream
+RETRY_MILLISECONDS = 3000
+
+
+def _start_after(actor: Actor) -> int:
+    """Where the stream starts: the browser's Last-Event-ID, ?after=, or now (nothing old)."""
+    header = (request.headers.get("Last-Event-ID") or "").strip()
+    if re.fullmatch(r"\d{1,18}", header):
+        return int(header)
+    after = query_int("after", minimum=0)
+    if after is not None:
+        return after
+    return work_orders.last_event_id(actor)
+
+
+def _poll(app: Flask, actor: Actor, after: int) -> list[dict]:
+    """One look at the database in a fresh session, given back before the stream waits."""
+    with app.app_context():
+        try:
+            return events_json(work_orders.events_after(actor, after, limit=FEED_LIMIT))
+        finally:
+            db.session.remove()
+
+
+def _frames(app: Flask, actor: Actor, after: int) -> Iterator[str]:
+    yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    started = last_ping = time.monotonic()
+    while True:
+        try:
+            items = _poll(app, actor, after)
+        except SQLAlchemyError:
+            log.warning("work-order stream: database unavailable, closing the stream", exc_info=True)
+            return  # the browser reconnects after `retry` and resumes from its Last-Event-ID
+        for item in items:
+            after = item["id"]
+            yield f"id: {after}\nevent: work_order\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
+        now = time.monotonic()
+        if now - last_ping >= HEARTBEAT_SECONDS:
+            yield ": ping\n\n"
+            last_ping = now
+        remaining = started + STREAM_SECONDS - now
+        if remaining <= 0:
+            return
+        if len(items) < FEED_LIMIT:  # a full page means more are waiting: no pause
+            time.sleep(min(POLL_SECONDS, remaining))
+
+
+@api.get("/work-orders/stream")
+@signed_in
+def work_order_stream():
+    actor = current_actor()
+    after = _start_after(actor)
+    app = current_app._get_current_object()
+    db.session.remove()  # the request's session is done with; each poll takes its own
+    response = Response(_frames(app, actor, after), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,570 @@
+"""工单: 报修 (with photos), the lists and the engineer's queue, the detail with its timeline and
+the steps of the after-sales SOP, parts, photos, dispatch, and the polling feed.
+
+Every step is one operation (operations.work_order_flow / work_order_dispatch): the view parses
+the body, calls it, commits, and answers the order's detail again, with the `actions` the caller
+may take now so the page shows the right buttons. Notices go out through the outbox after the
+commit; nothing here sends anything. The live feed for the PC page is in work_order_stream.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, jsonify, request
+from sqlalchemy import select
+
+from console_api import api
+from console_api.http import commit, current_actor, file_response, signed_in
+from console_api.serializers import device_record_json, moment
+from console_api.validation import (
+    Field,
+    json_body,
+    parse_body,
+    parse_fields,
+    query_bool,
+    query_date,
+    query_enum,
+    query_int,
+    query_str,
+)
+from console_api.work_order_serializers import (
+    People,
+    candidate_json,
+    event_json,
+    order_detail_json,
+    order_row_json,
+    photo_json,
+    work_order_part_json,
+)
+from models import (
+    Department,
+    User,
+    Vendor,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderKind,
+    WorkOrderPart,
+    WorkOrderStatus,
+    db,
+)
+from models.work_order import (
+    OPEN_STATUSES,
+    WORK_ORDER_STATUS_LABELS,
+    DeviceCondition,
+    FaultFrequency,
+    FaultLevel,
+    Urgency,
+    work_order_number,
+)
+from operations import work_order_dispatch as dispatch
+from operations import work_order_flow as flow
+from operations import work_orders
+from operations.access import require_institution_staff
+from operations.actors import Actor
+from operations.credentials import Upload
+from operations.errors import Conflict, InvalidInput
+from operations.work_order_access import is_dispatcher_for, is_worker_for
+from operations.work_order_flow import PART_STATUSES, STEPS, allowed_steps
+from operations.work_orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
+
+S = WorkOrderStatus
+FEED_LIMIT = 200
+RATING = {"minimum": 1, "maximum": 5}
+
+
+class OrderField(Field):
+    """The two list shapes a work-order body has beyond the shared kinds."""
+
+    def _parse_contact_methods(self, value: Any) -> list[work_orders.ContactMethod]:
+        """[{kind: mobile|landline|wechat|email, value}], at most five."""
+        if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
+            raise ValueError("应为联系方式列表，每项包含 kind 和 value")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 种联系方式")
+        methods = []
+        for item in value:
+            if set(item) - {"kind", "value"}:
+                raise ValueError("每项只能包含 kind 和 value")
+            if item.get("kind") not in CONTACT_KINDS:
+                raise ValueError(f"联系方式类型应为 {'、'.join(CONTACT_KINDS)} 之一")
+            text = item.get("value")
+            if not isinstance(text, str) or len(text.strip()) > 100:
+                raise ValueError("联系方式应为不超过 100 个字符的文本")
+            methods.append(work_orders.ContactMethod(item["kind"], text.strip()))
+        return methods
+
+    def _parse_str_list(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or any(not isinstance(item, str) for item in value):
+            raise ValueError("应为文本列表")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 项")
+        return value
+
+
+DEVICE_KEYS = ("device_id", "unique_code", "device_token")
+CREATE_SCHEMA = {
+    "device_id": Field("int", minimum=1),
+    "unique_code": Field("str", max_length=20),
+    "device_token": Field("str", max_length=64),
+    "kind": Field("enum", enum=WorkOrderKind, nullable=False),
+    "urgency": Field("enum", enum=Urgency, nullable=False),
+    "contact_name": Field("str", max_length=50),
+    "contact_methods": OrderField("contact_methods", max_items=MAX_CONTACTS),
+    "department_id": Field("int", minimum=1),
+    "fault_description": Field("str", max_length=2000),
+    "fault_occurred_at": Field("datetime"),
+    "fault_frequency": Field("enum", enum=FaultFrequency),
+    "error_message": Field("str", max_length=200),
+    "recent_changes": Field("str", max_length=500),
+    "expected_outcome": Field("str", max_length=500),
+    "expected_by": Field("datetime"),
+}
+NOTE = {"note": Field("str", max_length=500)}
+REASON = {"reason": Field("str", required=True, max_length=500)}
+DIAGNOSE_SCHEMA = {
+    "diagnosis": Field("str", required=True, max_length=2000),
+    "fault_level": Field("enum", enum=FaultLevel),
+}
+COMPLETE_SCHEMA = {
+    "work_done": Field("str", required=True, max_length=4000),
+    "test_result": Field("str", required=True, max_length=500),
+    "test_passed": Field("bool", required=True),
+    "device_condition": Field("enum", required=True, enum=DeviceCondition),
+    "diagnosis": Field("str", max_length=2000),
+}
+RATE_SCHEMA = {
+    "rating": Field("int", required=True, **RATING),
+    "response": Field("int", **RATING),
+    "skill": Field("int", **RATING),
+    "attitude": Field("int", **RATING),
+    "comment": Field("str", max_length=500),
+}
+FOLLOW_UP_SCHEMA = {
+    "note": Field("str", required=True, max_length=1000),
+    "improvement_action": Field("str", max_length=1000),
+}
+ASSIGN_SCHEMA = {"engineer_id": Field("int", minimum=1), **NOTE}
+TRIAGE_SCHEMA = {"fault_level": Field("enum", required=True, enum=FaultLevel), **NOTE}
+ETA_SCHEMA = {"eta": Field("datetime", required=True)}
+PART_SCHEMA = {
+    "name": Field("str", required=True, max_length=100),
+    "model": Field("str", max_length=100),
+    "serial_number": Field("str", max_length=100),
+    "quantity": Field("int", minimum=1, maximum=999, nullable=False),
+    "note": Field("str", max_length=200),
+}
+SKILLS_SCHEMA = {"categories": OrderField("str_list", required=True, nullable=False, max_items=dispatch.MAX_SKILLS)}
+
+
+# --- shaping ---------------------------------------------------------------------------------
+
+
+def people_of(orders: list[WorkOrder], events: list[WorkOrderEvent] = ()) -> People:
+    """The users and vendors the orders and events name, in two queries."""
+    user_ids = {order.reporter_id for order in orders} | {order.assignee_id for order in orders if order.assignee_id}
+    user_ids |= {event.actor_id for event in events if event.actor_id}
+    vendor_ids = {order.vendor_id for order in orders if order.vendor_id}
+    users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    vendors = dict(db.session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids))).all())
+    return People(users, vendors)
+
+
+def events_json(events: list[WorkOrderEvent]) -> list[dict]:
+    """Feed items: the events with their actors' names."""
+    people = people_of([], events)
+    return [event_json(event, people) for event in events]
+
+
+def rows(orders: list[WorkOrder]) -> list[dict]:
+    people = people_of(orders)
+    return [order_row_json(order, people) for order in orders]
+
+
+def actions_for(actor: Actor, order: WorkOrder) -> list[str]:
+    """The steps this caller may take now: what the status allows (allowed_steps), narrowed to
+    what the operations let this caller do. `close` is the system's own step and never shown."""
+    mine = order.assignee_id == actor.user_id
+    reporter = order.reporter_id == actor.user_id
+    dispatcher = is_dispatcher_for(actor, order)
+    manager = actor.is_manager and actor.institution_id == order.institution_id
+    may = {
+        "assign": dispatcher,
+        "accept": is_worker_for(actor, order) and order.assignee_id in (None, actor.user_id),
+        "depart": mine,
+        "arrive": mine,
+        "diagnose": mine,
+        "complete": mine,
+        "reject": reporter,
+        "confirm": reporter,
+        "rate": reporter,
+        "follow_up": manager,
+        "cancel": reporter or manager,
+    }
+    allowed = set(allowed_steps(order.status))
+    found = [name for name in STEPS if name in allowed and may.get(name, False)]
+    if mine and order.status in PART_STATUSES:
+        found.append("parts")
+    if (dispatcher or mine) and order.status in OPEN_STATUSES:
+        found.append("triage")
+    if (dispatcher or mine) and order.status in dispatch.ETA_STATUSES:
+        found.append("eta")
+    if (reporter or mine or dispatcher) and order.status not in (S.CLOSED, S.CANCELLED):
+        found.append("photos")
+    return found
+
+
+def detail_payload(actor: Actor, order: WorkOrder) -> dict:
+    events = work_orders.events_of([order.id])[order.id]
+    parts = list(
+        db.session.scalars(
+            select(WorkOrderPart).where(WorkOrderPart.work_order_id == order.id).order_by(WorkOrderPart.id)
+        )
+    )
+    department = db.session.get(Department, order.department_id)
+    return order_detail_json(
+        order,
+        people_of([order], events),
+        department=department.name if department else None,
+        parts=parts,
+        photos=work_orders.photos_of(order.id),
+        events=events,
+        actions=actions_for(actor, order),
+    )
+
+
+def answer(order: WorkOrder, status: int = 200):
+    """Commit the step, then the order as it now stands."""
+    commit()
+    return jsonify(detail_payload(current_actor(), order)), status
+
+
+def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
+    """A step's body; a step whose fields are all optional may be posted without one."""
+    if not request.get_data(cache=True):
+        return parse_fields({}, schema)
+    return parse_body(schema)
+
+
+# --- 报修 --------------------------------------------------------------------------------------
+
+
+def _intake_body() -> tuple[dict, list[Upload]]:
+    """JSON, or multipart/form-data with the same JSON in `data` and up to nine `photos`."""
+    if request.mimetype != "multipart/form-data":
+        return json_body(), []
+    unknown = {name: "不支持的字段" for name in request.form if name != "data"}
+    unknown |= {name: "不支持的文件字段" for name in request.files if name != "photos"}
+    if unknown:
+        raise InvalidInput(unknown)
+    raw = request.form.get("data")
+    if raw is None:
+        raise InvalidInput({"data": "必填：报修内容（JSON）"})
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput({"data": "JSON 格式错误"}) from None
+    if not isinstance(body, dict):
+        raise InvalidInput({"data": "JSON 应为对象"})
+    files = request.files.getlist("photos")
+    if len(files) > MAX_PHOTOS:
+        raise InvalidInput({"photos": f"最多上传 {MAX_PHOTOS} 张照片"})
+    # One byte past the limit is enough to refuse a photo; never hold more than that.
+    uploads = [Upload(file.filename or "", file.mimetype, file.stream.read(MAX_PHOTO_BYTES + 1)) for file in files]
+    return body, uploads
+
+
+@api.post("/work-orders")
+@signed_in
+def create_work_order():
+    """报修: the device by id, 唯一码 or the token of its QR link; at least two contact methods."""
+    actor = current_actor()
+    raw, photos = _intake_body()
+    body = parse_fields(raw, CREATE_SCHEMA)
+    given = [key for key in DEVICE_KEYS if body.get(key) is not None]
+    if len(given) > 1:
+        raise InvalidInput({key: "设备只能用 device_id、unique_code、device_token 中的一种指定" for key in given})
+    require_institution_staff(actor, work_orders.REPORTERS)  # a vendor user is told so, not "no such device"
+    device = work_orders.resolve_device(
+        actor, device_id=body.get("device_id"), unique_code=body.get("unique_code"), link_token=body.get("device_token")
+    )
+    intake = work_orders.Intake(
+        kind=body.get("kind") or WorkOrderKind.REPAIR,
+        urgency=body.get("urgency") or Urgency.NORMAL,
+        contact_name=body.get("contact_name") or "",
+        contact_methods=body.get("contact_methods") or [],
+        department_id=body.get("department_id"),
+        fault_description=body.get("fault_description"),
+        fault_occurred_at=body.get("fault_occurred_at"),
+        fault_frequency=body.get("fault_frequency"),
+        error_message=body.get("error_message"),
+        recent_changes=body.get("recent_changes"),
+        expected_outcome=body.get("expected_outcome"),
+        expected_by=body.get("expected_by"),
+        photos=photos,
+    )
+    order = work_orders.create_work_order(
+        actor, device, intake, emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"]
+    )
+    return answer(order, 201)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def list_filters() -> dict[str, Any]:
+    statuses = []
+    for value in (query_str("status", max_length=200) or "").split(","):
+        if value.strip():
+            try:
+                statuses.append(WorkOrderStatus(value.strip()))
+            except ValueError:
+                allowed = "、".join(status.value for status in WorkOrderStatus)
+                raise InvalidInput({"status": f"取值应为 {allowed} 之一（多个用逗号分隔）"}) from None
+    mine = query_str("mine", max_length=20)
+    if mine not in (None, "reported", "assigned"):
+        raise InvalidInput({"mine": "取值应为 reported 或 assigned"})
+    created_from, created_to = query_date("from"), query_date("to")
+    if created_from and created_to and created_from > created_to:
+        raise InvalidInput({"from": "开始日期不能晚于结束日期"})
+    return {
+        "statuses": statuses or None,
+        "open_only": bool(query_bool("open")),
+        "kind": query_enum("kind", WorkOrderKind),
+        "urgency": query_enum("urgency", Urgency),
+        "vendor_id": query_int("vendor_id"),
+        "in_house": bool(query_bool("in_house")),
+        "device_id": query_int("device_id"),
+        "department_id": query_int("department_id"),
+        "reported_by_me": mine == "reported",
+        "assigned_to_me": mine == "assigned",
+        "keyword": query_str("keyword", max_length=100) or query_str("q", max_length=100),
+        "created_from": created_from,
+        "created_to": created_to,
+    }
+
+
+@api.get("/work-orders")
+@signed_in
+def list_work_orders():
+    config = current_app.config
+    page = work_orders.list_orders(
+        current_actor(),
+        page=query_int("page", 1),
+        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
+        **list_filters(),
+    )
+    return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
+
+
+@api.get("/work-orders/queue")
+@signed_in
+def work_order_queue():
+    """我的工单: assigned to me, or waiting for my side to accept; emergencies first."""
+    return jsonify({"items": rows(work_orders.queue_of(current_actor()))})
+
+
+@api.get("/work-orders/<int:work_order_id>")
+@signed_in
+def work_order_detail(work_order_id: int):
+    actor = current_actor()
+    return jsonify(detail_payload(actor, work_orders.get_order(actor, work_order_id)))
+
+
+@api.get("/work-orders/<int:work_order_id>/history")
+@signed_in
+def work_order_history(work_order_id: int):
+    """历史维修记录 of the order's device, for whoever diagnoses it."""
+    history = work_orders.device_history(current_actor(), work_order_id)
+    return jsonify(
+        {"orders": rows(history.orders), "records": [device_record_json(record) for record in history.records]}
+    )
+
+
+@api.get("/work-orders/<int:work_order_id>/report")
+@signed_in
+def work_order_report(work_order_id: int):
+    """服务报告 as frozen at completion, with the customer's sign-off once given."""
+    order = work_orders.get_order(current_actor(), work_order_id)
+    if order.service_report is None:
+        raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，尚未完成，还没有服务报告")
+    reporter = db.session.get(User, order.reporter_id)
+    return jsonify(
+        {
+            **order.service_report,
+            "work_order_id": order.id,
+            "status": order.status.value,
+            "status_label": WORK_ORDER_STATUS_LABELS[order.status],
+            "sign_off": {
+                "confirmed": order.confirmed_at is not None,
+                "by": reporter.display_name if reporter and order.confirmed_at else None,
+                "at": moment(order.confirmed_at),
+            },
+        }
+    )
+
+
+# --- the SOP's steps ---------------------------------------------------------------------------
+
+
+@api.post("/work-orders/<int:work_order_id>/accept")
+@signed_in
+def accept_work_order(work_order_id: int):
+    optional_body({})
+    return answer(flow.accept(current_actor(), work_order_id))
+
+
+@api.post("/work-orders/<int:work_order_id>/depart")
+@signed_in
+def depart_work_order(work_order_id: int):
+    return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@api.post("/work-orders/<int:work_order_id>/arrive")
+@signed_in
+def arrive_work_order(work_order_id: int):
+    return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@api.post("/work-orders/<int:work_order_id>/diagnose")
+@signed_in
+def diagnose_work_order(work_order_id: int):
+    return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/complete")
+@signed_in
+def complete_work_order(work_order_id: int):
+    return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/confirm")
+@signed_in
+def confirm_work_order(work_order_id: int):
+    return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@api.post("/work-orders/<int:work_order_id>/reject")
+@signed_in
+def reject_work_order(work_order_id: int):
+    return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
+
+
+@api.post("/work-orders/<int:work_order_id>/rate")
+@signed_in
+def rate_work_order(work_order_id: int):
+    return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/follow-up")
+@signed_in
+def follow_up_work_order(work_order_id: int):
+    return answer(flow.follow_up(current_actor(), work_order_id, **parse_body(FOLLOW_UP_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/cancel")
+@signed_in
+def cancel_work_order(work_order_id: int):
+    return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
+
+
+@api.post("/work-orders/<int:work_order_id>/assign")
+@signed_in
+def assign_work_order(work_order_id: int):
+    """派工 / 改派; without engineer_id the best-ranked candidate."""
+    return answer(dispatch.assign(current_actor(), work_order_id, **optional_body(ASSIGN_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/triage")
+@signed_in
+def triage_work_order(work_order_id: int):
+    return answer(dispatch.triage(current_actor(), work_order_id, **parse_body(TRIAGE_SCHEMA)))
+
+
+@api.post("/work-orders/<int:work_order_id>/eta")
+@signed_in
+def set_work_order_eta(work_order_id: int):
+    return answer(dispatch.set_eta(current_actor(), work_order_id, **parse_body(ETA_SCHEMA)))
+
+
+@api.get("/work-orders/<int:work_order_id>/candidates")
+@signed_in
+def work_order_candidates(work_order_id: int):
+    """派工候选: the side's engineers, skilled in the device's type first, then least loaded."""
+    return jsonify({"items": [candidate_json(c) for c in dispatch.candidates(current_actor(), work_order_id)]})
+
+
+@api.put("/engineers/<int:user_id>/skills")
+@signed_in
+def set_engineer_skills(user_id: int):
+    categories = dispatch.set_skills(current_actor(), user_id, parse_body(SKILLS_SCHEMA)["categories"])
+    commit()
+    return jsonify({"user_id": user_id, "categories": categories})
+
+
+# --- parts and photos --------------------------------------------------------------------------
+
+
+@api.post("/work-orders/<int:work_order_id>/parts")
+@signed_in
+def add_work_order_part(work_order_id: int):
+    """更换的备件 (model and serial for traceability), while the engineer is at the device."""
+    part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
+    commit()
+    return jsonify(work_order_part_json(part)), 201
+
+
+@api.delete("/work-orders/<int:work_order_id>/parts/<int:part_id>")
+@signed_in
+def remove_work_order_part(work_order_id: int, part_id: int):
+    flow.remove_part(current_actor(), work_order_id, part_id)
+    commit()
+    return "", 204
+
+
+@api.post("/work-orders/<int:work_order_id>/photos")
+@signed_in
+def add_work_order_photo(work_order_id: int):
+    """One more photo (multipart `file`): a JPG or PNG of at most 5 MB."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput({"file": "请上传照片"})
+    data = upload.stream.read(MAX_PHOTO_BYTES + 1)
+    photo = work_orders.add_photo(current_actor(), work_order_id, Upload(upload.filename or "", upload.mimetype, data))
+    commit()
+    return jsonify(photo_json(photo)), 201
+
+
+@api.get("/work-orders/<int:work_order_id>/photos/<int:photo_id>")
+@signed_in
+def work_order_photo(work_order_id: int, photo_id: int):
+    photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
+    extension = "png" if photo.content_type == "image/png" else "jpg"
+    filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
+    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+
+
+# --- the polling feed --------------------------------------------------------------------------
+
+
+@api.get("/work-orders/events")
+@signed_in
+def work_order_events():
+    """Timeline events after `after` that the caller may see (of one order with work_order_id).
+    Without `after` the feed starts now: the answer is empty and `last_id` is where to go on."""
+    actor = current_actor()
+    work_order_id = query_int("work_order_id")
+    if work_order_id is not None:
+        work_orders.get_order(actor, work_order_id)  # 404 for an order the caller may not see
+    after = query_int("after", minimum=0)
+    if after is None:
+        return jsonify({"items": [], "last_id": work_orders.last_event_id(actor), "more": False})
+    events = work_orders.events_after(actor, after, work_order_id=work_order_id, limit=FEED_LIMIT)
+    return jsonify(
+        {
+            "items": events_json(events),
+            "last_id": events[-1].id if events else after,
+            "more": len(events) == FEED_LIMIT,
+        }
+    )
