@@ -32,8 +32,13 @@ def frozen(moment: datetime) -> Iterator[None]:
     if moment.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")
     previous = _now
-    _now = lambda: moment  # noqa: E731
+    pinned = lambda: moment  # noqa: E731
+    _now = pinned
     try:
         yield
     finally:
+        overlapped = _now is not pinned
         _now = previous
+        if overlapped:  # two threads froze at once: whichever restored last left a stale moment
+            _now = lambda: datetime.now(UTC)  # noqa: E731
+            raise RuntimeError("frozen() blocks overlapped (the clock is process-wide): freeze once")
