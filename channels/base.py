@@ -9,7 +9,7 @@ fail the batch. The outbox job records the outcomes; retries are the outbox's bu
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +25,28 @@ def family_of(topic: str) -> str:
 
 def family_label(family: str) -> str:
     return FAMILY_LABELS.get(family, family)
+
+
+@dataclass(frozen=True)
+class ProviderTemplate:
+    """One family's template at a provider: its id (WeChat template_id, Aliyun TemplateCode) and
+    the template's field -> name of a value in `message.values`. Both are chosen in the
+    provider's console, so they come from configuration."""
+
+    id: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def templates_from_config(config: Mapping[str, Any], id_key: str, fields_key: str) -> dict[str, ProviderTemplate]:
+    """The families whose template is configured; the keys name the settings with `{family}`
+    in them, e.g. "WECHAT_{family}_TEMPLATE_ID" -> WECHAT_ALERT_TEMPLATE_ID."""
+    templates = {}
+    for family in FAMILY_LABELS:
+        template_id = config.get(id_key.format(family=family.upper()))
+        if template_id:
+            fields = dict(config.get(fields_key.format(family=family.upper())) or {})
+            templates[family] = ProviderTemplate(template_id, fields)
+    return templates
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
-from channels.base import FAMILY_LABELS, Outcome, OutgoingMessage, family_label
+from channels.base import Outcome, OutgoingMessage, ProviderTemplate, family_label, templates_from_config
 from channels.providers import (
     ProviderChannel,
     clipped,
@@ -50,29 +50,11 @@ def no_template_reason(family: str) -> str:
 
 
 @dataclass(frozen=True)
-class SmsTemplate:
-    """One family's template: its code, and template parameter -> name of a value in `message.values`."""
-
-    code: str
-    params: Mapping[str, str] = field(default_factory=dict)
-
-
-def templates_from_config(config: Mapping[str, Any]) -> dict[str, SmsTemplate]:
-    """The families whose template code is configured (SMS_ALERT_TEMPLATE_CODE, …)."""
-    templates = {}
-    for family in FAMILY_LABELS:
-        prefix = f"SMS_{family.upper()}_TEMPLATE"
-        if config.get(f"{prefix}_CODE"):
-            templates[family] = SmsTemplate(config[f"{prefix}_CODE"], dict(config.get(f"{prefix}_PARAMS") or {}))
-    return templates
-
-
-@dataclass(frozen=True)
 class SmsSettings:
     access_key_id: str | None
     access_key_secret: str | None
     sign_name: str | None
-    templates: Mapping[str, SmsTemplate] = field(default_factory=dict)  # family -> template
+    templates: Mapping[str, ProviderTemplate] = field(default_factory=dict)  # family -> template
     endpoint: str = "dysmsapi.aliyuncs.com"
     protocol: str = "https"
     timeout: float = 5
@@ -84,7 +66,7 @@ class SmsSettings:
             access_key_id=config.get("SMS_ACCESS_KEY_ID"),
             access_key_secret=config.get("SMS_ACCESS_KEY_SECRET"),
             sign_name=config.get("SMS_SIGN_NAME"),
-            templates=templates_from_config(config),
+            templates=templates_from_config(config, "SMS_{family}_TEMPLATE_CODE", "SMS_{family}_TEMPLATE_PARAMS"),
             endpoint=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
             protocol=config.get("SMS_PROTOCOL") or "https",
             timeout=config.get("SMS_TIMEOUT_SECONDS", 5),
@@ -120,8 +102,8 @@ class SmsChannel(ProviderChannel):
         if self.client is not None:
             self.client.session.close()
 
-    def template_param(self, message: OutgoingMessage, template: SmsTemplate) -> dict[str, str]:
-        return {name: clipped(template_value(message, source), PARAM_LIMIT) for name, source in template.params.items()}
+    def template_param(self, message: OutgoingMessage, template: ProviderTemplate) -> dict[str, str]:
+        return {name: clipped(template_value(message, source), PARAM_LIMIT) for name, source in template.fields.items()}
 
     def _send_one(self, message: OutgoingMessage) -> Outcome:
         # The missing template first: it is what someone can fix, and it holds for everyone.
@@ -135,7 +117,7 @@ class SmsChannel(ProviderChannel):
         request = send_sms_request(
             phone,
             self.settings.sign_name,
-            template.code,
+            template.id,
             self.template_param(message, template),
             out_id=message.idempotency_key[:OUT_ID_LIMIT],
             domain=self.settings.endpoint,

@@ -20,7 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import FAMILY_LABELS, Outcome, OutgoingMessage, family_label
+from channels.base import Outcome, OutgoingMessage, ProviderTemplate, family_label, templates_from_config
 from channels.providers import (
     TOKEN_ERRCODES,
     AccessTokenUnavailable,
@@ -61,30 +61,12 @@ def no_template_reason(family: str) -> str:
 
 
 @dataclass(frozen=True)
-class WeChatTemplate:
-    """One family's template: its id, and template field -> name of a value in `message.values`."""
-
-    template_id: str
-    fields: Mapping[str, str] = field(default_factory=dict)
-
-
-def templates_from_config(config: Mapping[str, Any]) -> dict[str, WeChatTemplate]:
-    """The families whose template id is configured (WECHAT_ALERT_TEMPLATE_ID, …)."""
-    templates = {}
-    for family in FAMILY_LABELS:
-        prefix = f"WECHAT_{family.upper()}_TEMPLATE"
-        if config.get(f"{prefix}_ID"):
-            templates[family] = WeChatTemplate(config[f"{prefix}_ID"], dict(config.get(f"{prefix}_FIELDS") or {}))
-    return templates
-
-
-@dataclass(frozen=True)
 class WeChatSettings:
     base_url: str
     app_id: str | None
     app_secret: str | None
     miniprogram_app_id: str | None
-    templates: Mapping[str, WeChatTemplate] = field(default_factory=dict)  # family -> template
+    templates: Mapping[str, ProviderTemplate] = field(default_factory=dict)  # family -> template
     timeout: float = 5
     concurrency: int = 8
 
@@ -95,7 +77,7 @@ class WeChatSettings:
             app_id=config.get("WECHAT_OFFICIAL_APP_ID"),
             app_secret=config.get("WECHAT_OFFICIAL_APP_SECRET"),
             miniprogram_app_id=config.get("WECHAT_MINIPROGRAM_APP_ID"),
-            templates=templates_from_config(config),
+            templates=templates_from_config(config, "WECHAT_{family}_TEMPLATE_ID", "WECHAT_{family}_TEMPLATE_FIELDS"),
             timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
             concurrency=config.get("DELIVERY_CONCURRENCY", 8),
         )
@@ -131,11 +113,11 @@ class WeChatChannel(ProviderChannel):
         if self.client is not None:
             self.client.close()
 
-    def template_message(self, message: OutgoingMessage, template: WeChatTemplate) -> dict[str, Any]:
+    def template_message(self, message: OutgoingMessage, template: ProviderTemplate) -> dict[str, Any]:
         """The JSON body of /cgi-bin/message/template/send for one message of `template`'s family."""
         body: dict[str, Any] = {
             "touser": message.wechat_openid,
-            "template_id": template.template_id,
+            "template_id": template.id,
             "data": {
                 name: {"value": clipped(template_value(message, source), field_limit(name))}
                 for name, source in template.fields.items()

@@ -116,11 +116,17 @@ def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, not
     return order
 
 
-def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: str | None = None) -> WorkOrder:
-    """问题初步诊断: the fault level and a note, by the dispatcher or the engineer on the order."""
+def _order_for_planning(actor: Actor, work_order_id: int, doing: str) -> WorkOrder:
+    """The order, locked, if the actor plans its work: the dispatcher or the engineer on it."""
     order = visible_order(actor, work_order_id, lock=True)
     if not (is_dispatcher_for(actor, order) or order.assignee_id == actor.user_id):
-        raise PermissionDenied("只有派工负责人或接单工程师可以评估工单")
+        raise PermissionDenied(f"只有派工负责人或接单工程师可以{doing}")
+    return order
+
+
+def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: str | None = None) -> WorkOrder:
+    """问题初步诊断: the fault level and a note, by the dispatcher or the engineer on the order."""
+    order = _order_for_planning(actor, work_order_id, "评估工单")
     if order.status not in OPEN_STATUSES:
         raise Conflict("工单已完成或已撤销，不能再评估")
     now = now_utc()
@@ -141,9 +147,7 @@ def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: s
 
 def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
     """与客户确认: the expected arrival, told to the reporter."""
-    order = visible_order(actor, work_order_id, lock=True)
-    if not (is_dispatcher_for(actor, order) or order.assignee_id == actor.user_id):
-        raise PermissionDenied("只有派工负责人或接单工程师可以确认上门时间")
+    order = _order_for_planning(actor, work_order_id, "确认上门时间")
     if order.status not in ETA_STATUSES:
         raise Conflict("工程师已到场或工单已结束，不能再修改预计上门时间")
     now = now_utc()

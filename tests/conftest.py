@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -160,6 +160,24 @@ def clean_state(request) -> Iterator[None]:
                 for table in tables:
                     connection.execute(text(f"DELETE FROM {table}"))
         job_queues.redis().flushdb()
+
+
+@pytest.fixture
+def configure(app) -> Iterator[Callable[..., None]]:
+    """Change channel settings for one test; the channels are rebuilt and the config restored."""
+    from channels.registry import reset_channels
+
+    saved: dict = {}
+
+    def change(**settings) -> None:
+        for key, value in settings.items():
+            saved.setdefault(key, app.config.get(key))
+            app.config[key] = value
+        reset_channels(app)
+
+    yield change
+    app.config.update(saved)
+    reset_channels(app)
 
 
 @pytest.fixture

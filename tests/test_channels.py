@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -43,22 +43,6 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the simulator did not get there in time"
         time.sleep(0.02)
-
-
-@pytest.fixture
-def configure(app) -> Iterator[Callable[..., None]]:
-    """Change channel settings for one test; the channels are rebuilt and the config restored."""
-    saved: dict = {}
-
-    def change(**settings) -> None:
-        for key, value in settings.items():
-            saved.setdefault(key, app.config.get(key))
-            app.config[key] = value
-        reset_channels(app)
-
-    yield change
-    app.config.update(saved)
-    reset_channels(app)
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ skipped with a reason naming it, and the other messages of the batch still go ou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
-import pytest
-
-from channels.base import Outcome, OutcomeKind, OutgoingMessage, family_of
-from channels.registry import get_channel, reset_channels
-from channels.wechat import WeChatChannel, WeChatSettings, WeChatTemplate, field_limit
+from channels.base import Outcome, OutcomeKind, OutgoingMessage, ProviderTemplate, family_of
+from channels.registry import get_channel
+from channels.wechat import WeChatChannel, WeChatSettings, field_limit
 from jobs.outbox import _outgoing
 from operations.outbox import Claimed
 from simulators import wechat as wx_api
@@ -62,22 +59,6 @@ def alert_message(number: int = 1, **fields) -> OutgoingMessage:
         "alert_plan_id": 7,
     }
     return OutgoingMessage(**{**defaults, **fields})
-
-
-@pytest.fixture
-def configure(app) -> Iterator[Callable[..., None]]:
-    """Change channel settings for one test; the channels are rebuilt and the config restored."""
-    saved: dict = {}
-
-    def change(**settings) -> None:
-        for key, value in settings.items():
-            saved.setdefault(key, app.config.get(key))
-            app.config[key] = value
-        reset_channels(app)
-
-    yield change
-    app.config.update(saved)
-    reset_channels(app)
 
 
 def template_sends(wechat_sim) -> list[dict]:
@@ -151,7 +132,7 @@ def test_an_unknown_family_is_skipped_with_its_own_name(app_context, wechat_sim,
 
 def test_phrase_fields_take_5_characters_and_character_strings_32():
     assert [field_limit(name) for name in ("phrase3", "character_string1", "thing2", "time4")] == [5, 32, 20, 20]
-    template = WeChatTemplate("t", {"phrase3": "status", "character_string1": "number", "thing2": "device"})
+    template = ProviderTemplate("t", {"phrase3": "status", "character_string1": "number", "thing2": "device"})
     values = {"status": "已超时未接单", "number": "GD" + "0" * 40, "device": "设" * 30}
     offline = WeChatChannel(WeChatSettings("http://127.0.0.1:1", None, None, None))  # not configured: no client
 
