@@ -18,7 +18,6 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import secrets
@@ -30,7 +29,6 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -38,20 +36,16 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+import common
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-for path in (PROJECT_ROOT, BENCH_DIR):
+for path in (common.PROJECT_ROOT, common.BENCH_DIR):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-HOST = "127.0.0.1"
 DB_NAME = "weixiu_bench_alerts"
 SIMPLE_WORKERS = False  # --simple-workers
 REDIS_DB = 10
-REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
-PUBLIC_BASE_URL = "https://bench.example"
+REDIS_URL = common.redis_url(REDIS_DB)
 
 GOAL_SWEEP_S = 10.0
 GOAL_MESSAGES_PER_S = 500.0
@@ -74,22 +68,6 @@ AUTHORITIES = ("省卫生健康委员会", "市卫生健康委员会", "国家�
 # ---------------------------------------------------------------- small helpers
 
 
-def step(label: str, action: Callable[[], Any]) -> Any:
-    print(f"· {label} …", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    result = action()
-    print(f"  {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
-    return result
-
-
-def verdict_max(value: float | None, goal: float) -> str:
-    return "N/A" if value is None else ("PASS" if value <= goal else "FAIL")
-
-
-def verdict_min(value: float | None, goal: float) -> str:
-    return "N/A" if value is None else ("PASS" if value >= goal else "FAIL")
-
-
 def r3(value: float) -> float:
     return round(value, 3)
 
@@ -98,72 +76,7 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)  # the UTCDateTime columns hold naive UTC
 
 
-def proc_cpu(pid: int) -> float:
-    """CPU seconds of a process and its waited-for children (RQ work horses are its children)."""
-    import psutil
-
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.Error:
-        return 0.0
-    return times.user + times.system + times.children_user + times.children_system
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy CPU seconds, total CPU seconds) of the whole machine so far."""
-    import psutil
-
-    times = psutil.cpu_times()
-    total = sum(times)
-    idle = times.idle + getattr(times, "iowait", 0.0)
-    return total - idle, total
-
-
-def postgres_cpu() -> float:
-    """CPU seconds of every live postgres process (backends that exited are not counted)."""
-    import psutil
-
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] in ("postgres", "postmaster"):
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-    return total
-
-
 # ---------------------------------------------------------------- database
-
-
-def connect(autocommit: bool = False):
-    import psycopg
-
-    return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=autocommit)
-
-
-def redis_client():
-    from redis import Redis
-
-    return Redis.from_url(REDIS_URL)
-
-
-def app_environment(secret_key: str) -> dict[str, str]:
-    return {
-        "WEIXIU_ENV": "production",
-        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": secret_key,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-    }
-
-
-def build_app(secret_key: str, simulator_settings: dict[str, str] | None = None):
-    os.environ.update(app_environment(secret_key))
-    if simulator_settings:
-        os.environ.update(simulator_settings)
-    from weixiu.app import create_app
-
-    return create_app("production")
 
 
 @dataclass
@@ -194,16 +107,8 @@ def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str,
         department = Department(institution_id=institution.id, name="设备科")
         db.session.add(department)
         db.session.flush()
-        manager = create_user(
-            username=MANAGER_USERNAME,
-            password=secrets.token_urlsafe(12),
-            display_name="李明",
-            role=Role.EQUIPMENT_MANAGER,
-            institution_id=institution.id,
-            department_id=department.id,
-            phone="13800138000",
-        )
-        manager.wechat_openid = openid(0)
+        manager = common.create_manager(MANAGER_USERNAME, secrets.token_urlsafe(12), institution.id, department.id)
+        manager.wechat_openid = common.openid(0)
         rng = random.Random(seed)
         staff = []
         for number in range(1, STAFF + 1):
@@ -217,7 +122,7 @@ def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str,
                 department_id=department.id,
                 phone=f"13{rng.randint(5, 9)}{number:08d}",
             )
-            user.wechat_openid = openid(number)
+            user.wechat_openid = common.openid(number)
             staff.append(user)
         db.session.commit()
         baseline = Baseline(
@@ -234,13 +139,6 @@ def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str,
         db.engine.dispose()
     copy_data(baseline, departments, seed, load)
     return baseline
-
-
-def openid(number: int) -> str:
-    """A 28-character official-account openid, like oLVPpjqs2BhvzwPj5A-vTYAX4GLc."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    rng = random.Random(f"openid-{number}")
-    return "o" + "".join(rng.choice(alphabet) for _ in range(27))
 
 
 def due_send_time(now_local: datetime, rng: random.Random) -> dtime:
@@ -389,7 +287,7 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
     )
     started = time.perf_counter()
     rows = 0
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         with conn.cursor() as cursor:
             for target, data in tables:
                 with cursor.copy(f"COPY {target} FROM STDIN") as copy:
@@ -406,7 +304,7 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
     load["copy_s"] = time.perf_counter() - started
     load["copy_rows"] = rows
     started = time.perf_counter()
-    with connect(autocommit=True) as conn:
+    with common.connect(DB_NAME, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
     load["vacuum_analyze_s"] = time.perf_counter() - started
 
@@ -423,20 +321,20 @@ UPDATE alert_plans
 
 def reset_due_state(baseline: Baseline, limit: int | None = None) -> dict[str, int]:
     """Back to 'nothing swept yet': no messages, deliveries or inbox messages, due plans due again; Redis empty."""
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         conn.execute("TRUNCATE inbox_messages, deliveries, outbox_messages RESTART IDENTITY")
         reset = conn.execute(RESET_DUE_PLANS, (baseline.today,)).rowcount
         due_now = conn.execute(
             "SELECT count(*) FROM alert_plans WHERE status = 'active' AND next_run_at <= (now() AT TIME ZONE 'UTC')"
         ).fetchone()[0]
         conn.commit()
-    with connect(autocommit=True) as conn:
+    with common.connect(DB_NAME, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) alert_plans")
         # deliveries / outbox_messages / inbox_messages are NOT analyzed empty: TRUNCATE leaves their size unknown
         # (reltuples -1), as on a fresh deployment, and the planner then sizes them as they grow.
         # ANALYZEd empty, the planner keeps believing they are empty while the sweep fills them.
     if limit is not None and limit < due_now:
-        with connect() as conn:
+        with common.connect(DB_NAME) as conn:
             conn.execute(
                 "UPDATE alert_plans SET next_run_at = next_run_at + interval '20 years' WHERE id IN ("
                 " SELECT id FROM alert_plans WHERE status = 'active' AND next_run_at <= (now() AT TIME ZONE 'UTC')"
@@ -445,12 +343,12 @@ def reset_due_state(baseline: Baseline, limit: int | None = None) -> dict[str, i
             )
             conn.commit()
         due_now = limit
-    redis_client().flushdb()
+    common.redis_client(REDIS_URL).flushdb()
     return {"plans_reset": reset, "due_now": due_now}
 
 
 def delivery_counts() -> dict[str, Any]:
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         by = conn.execute("SELECT channel, status, count(*) FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
         reasons = conn.execute(
             "SELECT channel, status, reason, count(*) FROM deliveries WHERE status IN ('failed', 'skipped')"
@@ -474,34 +372,6 @@ def delivery_counts() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the sweep
-
-
-class Timers:
-    """Wall time spent inside wrapped functions, by label (for the sweep's split)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-        self._patched: list[tuple[Any, str, Any]] = []
-
-    def wrap(self, owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds[label] += time.perf_counter() - started
-                self.calls[label] += 1
-
-        setattr(owner, name, timed)
-        self._patched.append((owner, name, original))
-
-    def restore(self) -> None:
-        for owner, name, original in reversed(self._patched):
-            setattr(owner, name, original)
-        self._patched.clear()
 
 
 class SqlTimers:
@@ -563,7 +433,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
     from models import db
     from operations import outbox
 
-    timers = Timers()
+    timers = common.Timers()
     # jobs.alerts loop: sweep_batch, commit, dispatch_messages
     timers.wrap(jobs.alerts, "sweep_batch", "sweep_batch")
     timers.wrap(jobs.alerts, "dispatch_messages", "dispatch_messages")
@@ -590,7 +460,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
                 timers.calls["commit (all)"] += 1
 
         session.commit = counted_commit
-        busy_before, total_before = machine_busy()
+        busy_before = common.machine_busy()
         sql = SqlTimers(db.engine)
         started = time.perf_counter()
         try:
@@ -604,7 +474,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             timers.restore()
             session.commit = session_commit
-        busy_after, total_after = machine_busy()
+        busy_after = common.machine_busy()
         db.session.remove()
     t = timers.seconds
     split = {label: r3(seconds) for label, seconds in sorted(t.items())}
@@ -639,7 +509,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
         "split_s": split,
         "sql_s": {label: r3(seconds) for label, seconds in sorted(sql.seconds.items())},
         "sql_calls": dict(sorted(sql.calls.items())),
-        "machine_cpu_busy_pct": round(100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9), 1),
+        "machine_cpu_busy_pct": common.busy_pct(busy_before, busy_after),
     }
     if profiler:
         out = io.StringIO()
@@ -657,7 +527,7 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
     for run in range(1, runs + 1):
         reset = reset_due_state(baseline)
         result = timed_sweep(app, profile=profile and run == runs)
-        redis = redis_client()
+        redis = common.redis_client(REDIS_URL)
         result["jobs_enqueued"] = redis.llen("rq:queue:default")
         result["reset"] = reset
         counts = delivery_counts()
@@ -665,7 +535,7 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
         result["pending"] = counts["by_status"].get("pending", 0)
         result["skipped_at_decision"] = counts["by_status"].get("skipped", 0)
         result["outbox_messages"] = counts["outbox_messages"]
-        with connect() as conn:
+        with common.connect(DB_NAME) as conn:
             result["pending_not_marked_enqueued"] = conn.execute(
                 "SELECT count(*) FROM deliveries WHERE status = 'pending' AND enqueued_at IS NULL"
             ).fetchone()[0]
@@ -695,7 +565,7 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
         "counts_ok": correct,
         "plans_per_s": round(baseline.due / median),
         "deliveries_per_s": round(expected / median),
-        "result": verdict_max(median, GOAL_SWEEP_S) if correct else "FAIL",
+        "result": common.verdict_max(median, GOAL_SWEEP_S) if correct else "FAIL",
     }
 
 
@@ -766,7 +636,7 @@ class Simulators:
         for which in ("both",) if together else ("wechat", "sms"):
             process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which],
-                cwd=PROJECT_ROOT,
+                cwd=common.PROJECT_ROOT,
                 stdout=subprocess.PIPE,
                 text=True,
                 start_new_session=True,
@@ -778,18 +648,10 @@ class Simulators:
             self.settings |= json.loads(line)
 
     def cpu(self) -> float:
-        return sum(proc_cpu(p.pid) for p in self.processes)
+        return sum(common.proc_cpu(p.pid) for p in self.processes)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        common.stop_processes(self.processes, wait_s=10, kill_wait_s=5)
 
 
 # ---------------------------------------------------------------- the ceiling: plain HTTP loops
@@ -810,21 +672,12 @@ def ceiling_client(spec: dict[str, Any]) -> dict[str, Any]:
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(threads, 1))
         session.mount("http://", adapter)
-        token = session.post(
-            f"{base}/cgi-bin/stable_token",
-            json={
-                "grant_type": "client_credential",
-                "appid": settings["WECHAT_OFFICIAL_APP_ID"],
-                "secret": settings["WECHAT_OFFICIAL_APP_SECRET"],
-                "force_refresh": False,
-            },
-            timeout=5,
-        ).json()["access_token"]
+        token = common.stable_token(settings, session)
         url = f"{base}/cgi-bin/message/template/send"
 
         def send(number: int) -> None:
             body = {
-                "touser": openid(number % STAFF + 1),
+                "touser": common.openid(number % STAFF + 1),
                 "template_id": settings["WECHAT_ALERT_TEMPLATE_ID"],
                 "data": {name: {"value": value} for name, value in fields.items()},
                 "client_msg_id": f"ceiling:{offset + number}",
@@ -898,12 +751,12 @@ def run_ceiling(simulators: Simulators, channel: str, count: int, threads: int, 
         for index in range(processes)
     ]
     sim_cpu_before = simulators.cpu()
-    busy_before, total_before = machine_busy()
+    busy_before = common.machine_busy()
     started = time.perf_counter()
     children = [
         subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--ceiling-client", json.dumps(spec)],
-            cwd=PROJECT_ROOT,
+            cwd=common.PROJECT_ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -916,7 +769,7 @@ def run_ceiling(simulators: Simulators, channel: str, count: int, threads: int, 
             raise RuntimeError(f"ceiling client exited with {child.returncode}")
         answers.append(json.loads(out.strip().splitlines()[-1]))
     wall = time.perf_counter() - started  # includes the clients' start-up (imports)
-    busy_after, total_after = machine_busy()
+    busy_after = common.machine_busy()
     sent = sum(a["count"] for a in answers)
     slowest = max(a["seconds"] for a in answers)
     errors: Counter = Counter()
@@ -932,18 +785,18 @@ def run_ceiling(simulators: Simulators, channel: str, count: int, threads: int, 
         "wall_with_startup_s": r3(wall),
         "errors": dict(errors),
         "simulator_cpu_s": r3(simulators.cpu() - sim_cpu_before),
-        "machine_cpu_busy_pct": round(100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9), 1),
+        "machine_cpu_busy_pct": common.busy_pct(busy_before, busy_after),
     }
 
 
 def measure_ceiling(simulators: Simulators, counts: dict[str, int], workers: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for channel in ("wechat", "sms"):
-        sequential = step(
+        sequential = common.step(
             f"ceiling {channel} sequential ({counts['sequential']})",
             lambda channel=channel: run_ceiling(simulators, channel, counts["sequential"], 1, 1),
         )
-        concurrent = step(
+        concurrent = common.step(
             f"ceiling {channel} {workers}×{DEFAULT_CONCURRENCY} ({counts['concurrent']} each)",
             lambda channel=channel: run_ceiling(
                 simulators, channel, counts["concurrent"], DEFAULT_CONCURRENCY, workers
@@ -956,79 +809,27 @@ def measure_ceiling(simulators: Simulators, counts: dict[str, int], workers: int
 # ---------------------------------------------------------------- delivery with real workers
 
 
-class Workers:
-    """`python -m weixiu worker` × n, each in its own session, env pointing at the bench services."""
-
-    def __init__(self, count: int, env: dict[str, str], log_path: Path, *, simple: bool = False) -> None:
-        self.log_path = log_path
-        self.log = log_path.open("w")
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "weixiu", "worker", *(["--simple"] if simple else [])],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            for _ in range(count)
-        ]
-
-    def cpu(self) -> float:
-        return sum(proc_cpu(p.pid) for p in self.processes)
-
-    def alive(self) -> bool:
-        return all(p.poll() is None for p in self.processes)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)  # warm shutdown: finish the current job
-        for process in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        self.log.close()
-
-
 def job_stats(redis) -> dict[str, Any]:
     """Per-job times from RQ's finished registry (started_at → ended_at in the work horse)."""
-    from rq import Queue
-    from rq.job import Job
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry
-
-    queue = Queue("default", connection=redis)
-    finished = FinishedJobRegistry(queue=queue).get_job_ids()
-    failed = FailedJobRegistry(queue=queue).get_job_ids()
+    registries = common.rq_registries(redis)
     durations = []
     first_start = last_end = None
-    for chunk in range(0, len(finished), 500):
-        for job in Job.fetch_many(finished[chunk : chunk + 500], connection=redis):
-            if job is None or job.started_at is None or job.ended_at is None:
-                continue
-            durations.append((job.ended_at - job.started_at).total_seconds())
-            first_start = min(first_start or job.started_at, job.started_at)
-            last_end = max(last_end or job.ended_at, job.ended_at)
-    stats: dict[str, Any] = {"finished_jobs": len(finished), "failed_jobs": len(failed)}
+    for job in registries["jobs"]:
+        if job.started_at is None or job.ended_at is None:
+            continue
+        durations.append((job.ended_at - job.started_at).total_seconds())
+        first_start = min(first_start or job.started_at, job.started_at)
+        last_end = max(last_end or job.ended_at, job.ended_at)
+    stats: dict[str, Any] = {"finished_jobs": registries["finished"], "failed_jobs": registries["failed"]}
     if durations:
         stats |= {
-            "job_s_p50": r3(percentile(durations, 50)),
-            "job_s_p95": r3(percentile(durations, 95)),
+            "job_s_p50": r3(common.percentile(durations, 50)),
+            "job_s_p95": r3(common.percentile(durations, 95)),
             "job_s_sum": r3(sum(durations)),
             "first_start_to_last_end_s": r3((last_end - first_start).total_seconds()),
         }
-    if failed:
-        job = Job.fetch(failed[0], connection=redis)
-        stats["first_failure"] = (job.exc_info or "")[-1500:]
+    if registries["failed"]:
+        stats["first_failure"] = registries["first_failure"]
     return stats
 
 
@@ -1038,15 +839,15 @@ def measure_delivery(
     from rq import Worker
     from rq.suspension import resume, suspend
 
-    redis = redis_client()
+    redis = common.redis_client(REDIS_URL)
     jobs = redis.llen("rq:queue:default")
     before = delivery_counts()
     pending = before["by_status"].get("pending", 0)
     providers = sum(before["by_channel"].get(c, {}).get("pending", 0) for c in ("sms", "wechat"))
-    env = {**os.environ, **app_environment(secret_key), **simulators.settings}
+    env = {**os.environ, **common.app_environment(DB_NAME, REDIS_URL, secret_key), **simulators.settings}
     log = Path(tempfile.mkstemp(prefix="weixiu-bench-alerts-workers-", suffix=".log")[1])
     suspend(redis)  # the workers start, register, and wait; resume() is the start signal
-    pool = Workers(workers, env, log, simple=SIMPLE_WORKERS)
+    pool = common.Workers(workers, env, log, simple=SIMPLE_WORKERS)
     result: dict[str, Any] = {
         "workers": workers,
         "worker_kind": "simple (in-process jobs)" if SIMPLE_WORKERS else "forking (a work horse per job)",
@@ -1061,8 +862,8 @@ def measure_delivery(
                 raise RuntimeError(f"workers did not start:\n{pool.log_tail()}")
             time.sleep(0.2)
         time.sleep(1.0)  # let each reach its suspension loop
-        sim_cpu, worker_cpu, pg_cpu = simulators.cpu(), pool.cpu(), postgres_cpu()
-        busy_before, total_before = machine_busy()
+        sim_cpu, worker_cpu, pg_cpu = simulators.cpu(), pool.cpu(), common.postgres_cpu()
+        busy_before, total_before = common.machine_busy()
         started = time.perf_counter()
         resume(redis)
         progress = []
@@ -1070,7 +871,7 @@ def measure_delivery(
         idle_polls = 0
         while True:
             time.sleep(POLL_S)
-            with connect() as conn:
+            with common.connect(DB_NAME) as conn:
                 left = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
             elapsed = time.perf_counter() - started
             progress.append((round(elapsed, 1), pending - left))
@@ -1091,11 +892,11 @@ def measure_delivery(
             if len(progress) % 15 == 0:
                 print(f"  delivery: {pending - left}/{pending} after {elapsed:.0f}s", file=sys.stderr, flush=True)
         wall = time.perf_counter() - started
-        busy_after, total_after = machine_busy()
+        busy_after, total_after = common.machine_busy()
         result["cpu_s"] = {
             "simulators": r3(simulators.cpu() - sim_cpu),
             "workers_incl_horses": r3(pool.cpu() - worker_cpu),
-            "postgres_live_processes": r3(postgres_cpu() - pg_cpu),
+            "postgres_live_processes": r3(common.postgres_cpu() - pg_cpu),
         }
         machine_cpu = (busy_after - busy_before) / max(total_after - total_before, 1e-9) * (os.cpu_count() or 1) * wall
         result["cpu_s"]["machine_busy"] = r3(machine_cpu)
@@ -1111,7 +912,7 @@ def measure_delivery(
     after = delivery_counts()
     sent = after["by_status"].get("sent", 0)
     provider_sent = sum(after["by_channel"].get(c, {}).get("sent", 0) for c in ("sms", "wechat"))
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         first, last = conn.execute(
             "SELECT min(finished_at), max(finished_at) FROM deliveries WHERE status = 'sent'"
         ).fetchone()
@@ -1131,7 +932,7 @@ def measure_delivery(
     }
     all_done = after["by_status"].get("pending", 0) == 0 and provider_sent == providers
     result["all_sent"] = all_done
-    result["result"] = verdict_min(result["provider_per_s"], GOAL_MESSAGES_PER_S) if all_done else "FAIL"
+    result["result"] = common.verdict_min(result["provider_per_s"], GOAL_MESSAGES_PER_S) if all_done else "FAIL"
     if not all_done:
         result["worker_log_tail"] = pool.log_tail(40)
     with contextlib.suppress(OSError):
@@ -1151,7 +952,7 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
     size = app.config["DELIVERY_BATCH_SIZE"]
     per_message = len(CHANNELS) * (1 + DESIGNATED)
     per_job_messages = max(1, size // per_message)
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         message_ids = [
             row[0]
             for row in conn.execute("SELECT id FROM outbox_messages ORDER BY id LIMIT %s", (per_job_messages * jobs,))
@@ -1171,7 +972,7 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
         conn.commit()
     chunks = [message_ids[start : start + per_job_messages] for start in range(0, len(message_ids), per_job_messages)]
     app.config.update(simulators.settings)
-    timers = Timers()
+    timers = common.Timers()
     timers.wrap(outbox, "claim", "claim")
     timers.wrap(outbox, "record", "record")
     timers.wrap(job_outbox, "_outgoing", "_outgoing (contacts + build messages)")
@@ -1224,7 +1025,7 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
         "jobs": len(per_job),
         "deliveries": count,
         "outcomes": dict(outcomes),
-        "job_ms_p50": r3(percentile(per_job, 50) * 1000),
+        "job_ms_p50": r3(common.percentile(per_job, 50) * 1000),
         "job_ms_mean": r3(statistics.mean(per_job) * 1000),
         "per_job_ms": split,
         "deliveries_per_s_one_process": round(count / elapsed, 1),
@@ -1235,39 +1036,9 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
-def machine_info() -> dict[str, Any]:
-    with admin_connect() as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
-        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
-    from importlib.metadata import version as package_version
-
-    import redis as redis_module
-    import rq
-
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "postgres": version,
-        "pg_shared_buffers": shared_buffers,
-        "pg_synchronous_commit": sync,
-        "redis_server": redis_client().info("server").get("redis_version"),
-        "redis_py": redis_module.__version__,
-        "rq": rq.__version__,
-        "waitress": package_version("waitress"),
-        "platform": platform.platform(),
-        "loadavg_at_start": os.getloadavg(),
-    }
-
-
 def print_report(report: dict[str, Any]) -> None:
-    m, load, c, r = report["machine"], report["load"], report["config"], report["results"]
-    print("\n================ weixiu alert-delivery benchmark ================")
-    print(f"when:     {report['started_at']}")
-    print(
-        f"machine:  {m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']}, Redis {m['redis_server']},"
-        f" RQ {m['rq']}, load avg at start {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}"
-    )
+    load, c, r = report["load"], report["config"], report["results"]
+    common.print_heading(report, "alert-delivery")
     print(
         f"data:     {c['credentials']:,} credentials (设备操作证) over {load.get('devices', 0):,} devices,"
         " one plan each,"
@@ -1277,10 +1048,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"load:     migrate {load['migrate_s']:.2f}s, generate {load['generate_s']:.2f}s, COPY {load['copy_s']:.2f}s"
         f" ({load['copy_rows']:,} rows), VACUUM ANALYZE {load['vacuum_analyze_s']:.2f}s"
     )
-    print(f"\n{'metric':<52}{'value':>16}{'goal':>12}   result")
-
-    def line(label: str, value: str, goal: str = "", result: str = "") -> None:
-        print(f"{label:<52}{value:>16}{goal:>12}   {result}")
+    line = common.goal_table(52, 16)
 
     s = r.get("sweep")
     if s:
@@ -1366,22 +1134,12 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"\nreport: {report.get('path', '-')}")
 
 
-def write_report(report: dict[str, Any]) -> Path:
-    results_dir = BENCH_DIR / "results"
-    results_dir.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = results_dir / f"alert_delivery-{stamp}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
-    return path
-
-
 # ---------------------------------------------------------------- main
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "config": {
+    report = common.new_report(
+        {
             "credentials": args.credentials,
             "due": args.due,
             "runs": args.runs,
@@ -1393,43 +1151,48 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "delivery_concurrency": int(os.environ.get("DELIVERY_CONCURRENCY", DEFAULT_CONCURRENCY)),
             "database": DB_NAME,
             "redis": REDIS_URL,
-        },
-        "load": {},
-        "results": {},
-    }
+        }
+    )
     secret_key = secrets.token_urlsafe(48)
     simulators: Simulators | None = None
-    step("create database", lambda: create_database(DB_NAME))
-    redis_client().flushdb()
+    app = None
+    common.step("create database", lambda: common.create_database(DB_NAME))
+    common.redis_client(REDIS_URL).flushdb()
     try:
-        app = build_app(secret_key)
-        baseline = step(
+        app = common.build_app(common.app_environment(DB_NAME, REDIS_URL, secret_key))
+        baseline = common.step(
             "migrate + load", lambda: migrate_and_seed(app, args.credentials, args.due, args.seed, report["load"])
         )
         report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
         report["load"]["devices"] = baseline.devices
-        report["machine"] = machine_info()
-        report["results"]["sweep"] = step(
+        report["machine"] = common.machine_info(
+            "shared_buffers",
+            "synchronous_commit",
+            redis=REDIS_URL,
+            packages={"redis_py": "redis", "rq": "rq", "waitress": "waitress"},
+            loadavg=True,
+        )
+        report["results"]["sweep"] = common.step(
             f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
         )
         if args.no_delivery:
             return report
         # the ceiling first, on simulators of its own; then fresh ones for the product (the
         # simulators remember nonces and message ids, so each phase starts from the same state)
-        simulators = step("start simulators (ceiling)", lambda: Simulators(args.one_simulator_process))
+        simulators = common.step("start simulators (ceiling)", lambda: Simulators(args.one_simulator_process))
         counts = {"sequential": args.ceiling_messages, "concurrent": args.ceiling_messages}
         report["results"]["ceiling"] = measure_ceiling(simulators, counts, args.workers)
         simulators.stop()
         if args.deliver_due is not None and args.deliver_due < args.due:
             # a fixed subset: a fresh sweep of only the first N due plans, whose jobs the workers send
-            subset = step(
+            subset = common.step(
                 f"sweep {args.deliver_due} plans for the delivery",
                 lambda: (reset_due_state(baseline, args.deliver_due), timed_sweep(app, profile=False))[1],
             )
-            subset["jobs_enqueued"] = redis_client().llen("rq:queue:default")
+            subset["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:default")
             report["results"]["delivery_subset_sweep"] = subset
-        simulators = step("start simulators (delivery)", lambda: Simulators(args.one_simulator_process))
-        report["results"]["delivery"] = step(
+        simulators = common.step("start simulators (delivery)", lambda: Simulators(args.one_simulator_process))
+        report["results"]["delivery"] = common.step(
             f"deliver with {args.workers} workers",
             lambda: measure_delivery(baseline, simulators, secret_key, args.workers, args.timeout),
         )
@@ -1446,22 +1209,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "product/ceiling (sequential, SMS+WeChat mix)": round(d["provider_per_s"] / mix["sequential"], 3),
         }
         if args.split_jobs:
-            report["results"]["job_split"] = step(
+            report["results"]["job_split"] = common.step(
                 "send_messages split", lambda: measure_job_split(app, simulators, args.split_jobs)
             )
     finally:
         if simulators:
             simulators.stop()
-        if args.keep:
-            print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME}) and Redis DB {REDIS_DB}", file=sys.stderr)
-        else:
-            with contextlib.suppress(Exception):
-                from models import db
-
-                with app.app_context():
-                    db.engine.dispose()
-            drop_database(DB_NAME)
-            redis_client().flushdb()
+        common.clean_up(DB_NAME, args.keep, app=app, redis_db=REDIS_DB)
     return report
 
 
@@ -1512,7 +1266,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(ceiling_client(json.loads(args.ceiling_client))), flush=True)
         return 0
     report = run(args)
-    report["path"] = str(write_report(report).relative_to(PROJECT_ROOT))
+    report["path"] = common.write_report(report, "alert_delivery")
     print_report(report)
     results = report["results"]
     verdicts = [results["sweep"]["result"]]

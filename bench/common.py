@@ -1,16 +1,59 @@
-"""What the benchmark scripts share: their private PostgreSQL database and the statistics."""
+"""What the benchmark scripts share: their private PostgreSQL database and Redis DB, the app's
+environment, gunicorn and RQ worker processes, an HTTP client, process CPU, timers, statistics and
+the report's plumbing. Each benchmark passes its own names (database, Redis URL, workers, logs).
+
+Child processes (simulators, ceiling clients, workers) import it too: only the standard library
+at the top; psycopg, redis, rq, psutil, requests and the app are imported inside the functions
+that use them. The job the product's worker runs for bench/work_order_push.py is not here but in
+bench/ceiling_job.py, which every work horse compiles afresh and which must therefore stay small.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import json
 import math
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+HOST = "127.0.0.1"
+PG_SERVER = f"postgresql://postgres@{HOST}:5432"
+PUBLIC_BASE_URL = "https://bench.example"
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+HTTP_TIMEOUT_S = 180
+GUNICORN_TIMEOUT_S = 120  # above the 30 s default so a slow import is measured, not killed
+
+
+# ---------------------------------------------------------------- PostgreSQL and Redis
 
 
 def admin_connect():
     import psycopg
 
     return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+
+
+def connect(database: str, autocommit: bool = False):
+    """A psycopg connection to the bench's own database."""
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/{database}", autocommit=autocommit)
 
 
 def drop_database(name: str) -> None:
@@ -29,26 +72,502 @@ def create_database(name: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8'").format(sql.Identifier(name)))
 
 
+def redis_url(number: int) -> str:
+    """The URL of Redis database `number` on the local server (each benchmark has its own)."""
+    return f"redis://{HOST}:6379/{number}"
+
+
+def redis_client(url: str):
+    from redis import Redis
+
+    return Redis.from_url(url)
+
+
+def clean_up(database: str, keep: bool, *, app=None, redis_db: int | None = None) -> None:
+    """At the end of a run: say what is kept (`--keep`), or drop the database (after closing the
+    app's pool, if any) and flush the benchmark's Redis DB (if it has one)."""
+    if keep:
+        redis_note = "" if redis_db is None else f" and Redis DB {redis_db}"
+        print(f"kept database {database} ({PG_SERVER}/{database}){redis_note}", file=sys.stderr)
+        return
+    if app is not None:
+        with contextlib.suppress(Exception):
+            from models import db
+
+            with app.app_context():
+                db.engine.dispose()
+    drop_database(database)
+    if redis_db is not None:
+        redis_client(redis_url(redis_db)).flushdb()
+
+
+# ---------------------------------------------------------------- the app
+
+
+def app_environment(database: str, redis: str, secret_key: str) -> dict[str, str]:
+    """The settings the bench's app, gunicorn and workers run with (WEIXIU_ENV=production)."""
+    return {
+        "WEIXIU_ENV": "production",
+        "DATABASE_URL": f"{PG_SERVER}/{database}",
+        "REDIS_URL": redis,
+        "SECRET_KEY": secret_key,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+def build_app(environment: dict[str, str], config: str = "production"):
+    """The app in this process, with `environment` put into os.environ first."""
+    os.environ.update(environment)
+    from weixiu.app import create_app
+
+    return create_app(config)
+
+
+def create_manager(username: str, password: str, institution_id: int, department_id: int):
+    """The institution's equipment manager (李明 of 设备科), through the product's create_user."""
+    from models import Role
+    from operations.accounts import create_user
+
+    return create_user(
+        username=username,
+        password=password,
+        display_name="李明",
+        role=Role.EQUIPMENT_MANAGER,
+        institution_id=institution_id,
+        department_id=department_id,
+        phone="13800138000",
+    )
+
+
+def openid(number: int) -> str:
+    """A 28-character official-account openid, like oLVPpjqs2BhvzwPj5A-vTYAX4GLc."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    rng = random.Random(f"openid-{number}")
+    return "o" + "".join(rng.choice(alphabet) for _ in range(27))
+
+
+# ---------------------------------------------------------------- processes
+
+
+def cpu_seconds(processes: Iterable) -> float:
+    """User + system CPU seconds of these psutil processes (those that went away count 0)."""
+    import psutil
+
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (RQ work horses are its children)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and all its live descendants (gunicorn master + workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return cpu_seconds((root, *root.children(recursive=True)))
+    except psutil.Error:
+        return 0.0
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every live postgres process (backends that exited are not counted)."""
+    import psutil
+
+    return cpu_seconds(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy CPU seconds, total CPU seconds) of the whole machine so far."""
+    import psutil
+
+    times = psutil.cpu_times()
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total - idle, total
+
+
+def start_process(command: list[str], **options: Any) -> subprocess.Popen:
+    """`command` run from the project root in a session of its own, so that it stops whole."""
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, start_new_session=True, **options)
+
+
+def stop_processes(processes: list[subprocess.Popen], wait_s: float, kill_wait_s: float = 10) -> None:
+    """SIGTERM to each live one, then wait; SIGKILL to the session of any that is not gone in `wait_s`."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: a master and its children
+            process.wait(timeout=kill_wait_s)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving weixiu.wsgi:app with `env` (sync workers, a free 127.0.0.1 port, errors to
+    `log_path`), in its own session so that it stops whole."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
+        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+        command += [
+            "--chdir",
+            str(PROJECT_ROOT),
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--timeout",
+            str(GUNICORN_TIMEOUT_S),
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            str(log_path),
+            "weixiu.wsgi:app",
+        ]
+        self.process = start_process(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_healthy(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                body = response.read()
+                conn.close()
+                if response.status == 200:
+                    return
+                last = f"{response.status} {body[:200]!r}"
+            except OSError as error:
+                last = repr(error)
+            time.sleep(0.25)
+        raise RuntimeError(f"gunicorn not healthy after {timeout_s}s (last: {last}):\n{self.log_tail()}")
+
+    def cpu(self) -> float:
+        return tree_cpu(self.process.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return log_tail(self.log_path, lines)
+
+    def stop(self) -> None:
+        stop_processes([self.process], wait_s=20)  # the master stops its workers gracefully
+
+
+class Workers:
+    """`python -m weixiu worker` × count (or another `command`), each in its own session, with `env`
+    pointing at the bench's services; their output goes to `log_path`."""
+
+    def __init__(
+        self,
+        count: int,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        simple: bool = False,
+        command: list[str] | None = None,
+    ) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        command = command or [sys.executable, "-m", "weixiu", "worker", *(["--simple"] if simple else [])]
+        self.processes = [
+            start_process(command, env=env, stdout=self.log, stderr=subprocess.STDOUT) for _ in range(count)
+        ]
+
+    def cpu(self) -> float:
+        return sum(proc_cpu(p.pid) for p in self.processes)
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.processes)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return log_tail(self.log_path, lines)
+
+    def stop(self) -> None:
+        stop_processes(self.processes, wait_s=60)  # warm shutdown: each finishes its current job
+        self.log.close()
+
+
+def rq_registries(redis) -> dict[str, Any]:
+    """The default queue's finished jobs (fetched), how many finished and failed, and the end of the
+    first failure's traceback (None when none failed)."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    queue = Queue("default", connection=redis)
+    finished = FinishedJobRegistry(queue=queue).get_job_ids()
+    failed = FailedJobRegistry(queue=queue).get_job_ids()
+    jobs = []
+    for chunk in range(0, len(finished), 500):
+        jobs += [job for job in Job.fetch_many(finished[chunk : chunk + 500], connection=redis) if job is not None]
+    first_failure = (Job.fetch(failed[0], connection=redis).exc_info or "")[-1500:] if failed else None
+    return {"jobs": jobs, "finished": len(finished), "failed": len(failed), "first_failure": first_failure}
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    ms: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Client:
+    """One http.client connection to 127.0.0.1, reused (sync gunicorn closes it; http.client reopens)."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_S)
+        self.token: str | None = None
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Response:
+        headers = dict(headers or {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in range(2):
+            started = time.perf_counter()
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()  # a stale keep-alive socket; retry once on a fresh one
+                if attempt:
+                    raise
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data, elapsed)
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, **params: Any) -> Response:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return self.request("GET", f"{path}?{query}" if query else path)
+
+    def sign_in(self, username: str, password: str) -> None:
+        body = json.dumps({"username": username, "password": password}).encode()
+        response = self.request("POST", "/api/v1/session", body, {"Content-Type": "application/json"})
+        if response.status != 200:
+            raise RuntimeError(f"sign-in failed: {response.status} {response.body[:300]!r}")
+        self.token = response.json()["token"]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def stable_token(settings: dict[str, str], http=None) -> str:
+    """An access token from the WeChat simulator's /cgi-bin/stable_token (through `http`, a requests
+    Session, or plain `requests`)."""
+    if http is None:
+        import requests as http
+
+    answer = http.post(
+        f"{settings['WECHAT_API_BASE_URL']}/cgi-bin/stable_token",
+        json={
+            "grant_type": "client_credential",
+            "appid": settings["WECHAT_OFFICIAL_APP_ID"],
+            "secret": settings["WECHAT_OFFICIAL_APP_SECRET"],
+            "force_refresh": False,
+        },
+        timeout=5,
+    ).json()
+    return answer["access_token"]
+
+
+# ---------------------------------------------------------------- timers
+
+
+class Timers:
+    """Wall time spent inside wrapped functions, by label. An `exclusive` timer may nest inside
+    another exclusive one: each counts its own time minus that of the exclusive ones inside it
+    (a per-thread stack); `enter` / `leave` time anything else the same way."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._patched: list[tuple[Any, str, Any]] = []
+        self._nested = threading.local()
+
+    def enter(self) -> float:
+        self._nested.__dict__.setdefault("stack", []).append(0.0)
+        return time.perf_counter()
+
+    def leave(self, label: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        stack = self._nested.stack
+        inner = stack.pop()
+        self.add(label, elapsed - inner)
+        if stack:
+            stack[-1] += elapsed
+
+    def add(self, label: str, seconds: float) -> None:
+        self.seconds[label] += seconds
+        self.calls[label] += 1
+
+    def wrap(self, owner: Any, name: str, label: str, *, exclusive: bool = False) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            started = self.enter() if exclusive else time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                if exclusive:
+                    self.leave(label, started)
+                else:
+                    self.add(label, time.perf_counter() - started)
+
+        setattr(owner, name, timed)
+        self._patched.append((owner, name, original))
+
+    def clear(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
+
+
+# ---------------------------------------------------------------- statistics and the report
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def post_json(url: str, body: dict, params: dict | None = None, timeout_s: float = 5.0) -> int:
-    """One plain HTTP POST of a JSON body (as wechatpy sends it: UTF-8 bytes); returns the status.
+def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """The machine's CPU busy share between two `machine_busy()` readings, in percent."""
+    return round(100 * (after[0] - before[0]) / max(after[1] - before[1], 1e-9), 1)
 
-    An RQ job for a worker ceiling (bench/work_order_push.py): the product's worker runs it in a
-    work horse like any job, with bench/ on its PYTHONPATH. Every horse imports this module
-    afresh, so it must stay cheap to import: nothing but `math` at the top.
-    """
-    import json
 
-    import requests  # already loaded in the product's worker (wechatpy), so free after the fork
+def verdict_max(value: float | None, goal: float) -> str:
+    return "N/A" if value is None else ("PASS" if value <= goal else "FAIL")
 
-    with requests.Session() as session:
-        session.trust_env = False  # as the product's WeChat client: no proxy/.netrc lookups per call
-        response = session.post(
-            url, params=params, data=json.dumps(body, ensure_ascii=False).encode(), timeout=timeout_s
-        )
-    return response.status_code
+
+def verdict_min(value: float | None, goal: float) -> str:
+    return "N/A" if value is None else ("PASS" if value >= goal else "FAIL")
+
+
+def step(label: str, action: Callable[[], Any]) -> Any:
+    print(f"· {label} …", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = action()
+    print(f"  {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return result
+
+
+def machine_info(
+    *pg_settings: str,
+    ctype_of: str | None = None,
+    redis: str | None = None,
+    packages: dict[str, str] | None = None,
+    loadavg: bool = False,
+) -> dict[str, Any]:
+    """CPUs, Python, the PostgreSQL version and `pg_settings` (SHOW …; the ctype of the database
+    `ctype_of`), the Redis server's version, `packages` (report key → distribution), the platform."""
+    from importlib.metadata import version as package_version
+
+    info: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version()}
+    with admin_connect() as conn:
+        info["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
+        if ctype_of:
+            ctype = conn.execute("SELECT datctype FROM pg_database WHERE datname = %s", (ctype_of,)).fetchone()
+            info["pg_ctype"] = ctype[0] if ctype else None
+        for name in pg_settings:
+            info[f"pg_{name}"] = conn.execute(f"SHOW {name}").fetchone()[0]
+    if redis:
+        info["redis_server"] = redis_client(redis).info("server").get("redis_version")
+    info |= {key: package_version(distribution) for key, distribution in (packages or {}).items()}
+    info["platform"] = platform.platform()
+    if loadavg:
+        info["loadavg_at_start"] = os.getloadavg()
+    return info
+
+
+def new_report(config: dict[str, Any]) -> dict[str, Any]:
+    """A report as each benchmark starts it: when, its configuration, then what it loads and measures."""
+    return {
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "config": config,
+        "load": {},
+        "results": {},
+    }
+
+
+def print_heading(report: dict[str, Any], title: str, postgres_note: str = "") -> None:
+    """A report's first lines: its title, when it ran, and the machine (CPUs, Python, PostgreSQL and
+    `postgres_note`, then Redis, RQ and the load average when the report has them)."""
+    m = report["machine"]
+    machine = f"{m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']}{postgres_note}"
+    if "redis_server" in m:
+        loadavg = ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
+        machine += f", Redis {m['redis_server']}, RQ {m['rq']}, load avg at start {loadavg}"
+    print(f"\n================ weixiu {title} benchmark ================")
+    print(f"when:     {report['started_at']}")
+    print(f"machine:  {machine}")
+
+
+def goal_table(label_width: int, value_width: int) -> Callable[..., None]:
+    """Prints the header of a report's metric table; returns the function that prints one row."""
+
+    def line(label: str, value: str, goal: str = "", result: str = "") -> None:
+        print(f"{label:<{label_width}}{value:>{value_width}}{goal:>12}   {result}")
+
+    print()
+    line("metric", "value", "goal", "result")
+    return line
+
+
+def write_report(report: dict[str, Any], name: str) -> str:
+    """bench/results/<name>-<timestamp>.json; returns its path relative to the project."""
+    results_dir = BENCH_DIR / "results"
+    results_dir.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = results_dir / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
+    return str(path.relative_to(PROJECT_ROOT))

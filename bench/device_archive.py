@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import io
-import json
 import os
-import platform
 import random
 import re
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,22 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+import common
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+if str(common.PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(common.PROJECT_ROOT))
 
-HOST = "127.0.0.1"
 DB_NAME = "weixiu_bench"
-REDIS_URL = f"redis://{HOST}:6379/9"
-PUBLIC_BASE_URL = "https://bench.example"
+REDIS_URL = common.redis_url(9)
 WORKERS = 2
-HTTP_TIMEOUT_S = 180
-GUNICORN_TIMEOUT_S = 120  # above the 30 s default so a slow import is measured, not killed
 
 GOAL_SEARCH_P95_MS = 50.0
 GOAL_EXPORT_S = 5.0
@@ -341,13 +329,13 @@ def search_text_of(fields: dict[str, Any], unique_code: str) -> str:
 def build_query_set(seed: int, count: int, samples: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """A fixed (seeded) list of (kind, keyword) the way people use the search box."""
     rng = random.Random(seed + 1)
-    common = [t.name for t in CATALOG if t.weight >= 1]
+    usual = [t.name for t in CATALOG if t.weight >= 1]
     rare = [t.name for t in CATALOG if t.weight < 1]
     serial_asset = []
     for fields in samples:
         serial_asset.append(fields["serial_number"][-6:])  # the tail of a nameplate serial
         serial_asset.append(fields["asset_code"].lower())  # a whole 设备编码
-    pools = {**QUERY_FRAGMENTS, "cn_name": tuple(common), "rare_name": tuple(rare), "serial_asset": tuple(serial_asset)}
+    pools = {**QUERY_FRAGMENTS, "cn_name": tuple(usual), "rare_name": tuple(rare), "serial_asset": tuple(serial_asset)}
     kinds = list(QUERY_KIND_WEIGHTS)
     weights = [QUERY_KIND_WEIGHTS[k] for k in kinds]
     queries = []
@@ -358,16 +346,6 @@ def build_query_set(seed: int, count: int, samples: list[dict[str, Any]]) -> lis
 
 
 # ---------------------------------------------------------------- database setup
-
-
-def app_environment(secret_key: str) -> dict[str, str]:
-    return {
-        "WEIXIU_ENV": "production",
-        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": secret_key,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-    }
 
 
 @dataclass
@@ -383,19 +361,10 @@ class Baseline:
     device_count: int
 
 
-def build_app(secret_key: str):
-    os.environ.update(app_environment(secret_key))
-    from weixiu.app import create_app
-
-    # The bench process only migrates, seeds and compiles SQL; it never serves.
-    return create_app("embedded")
-
-
 def migrate_and_seed(app, devices: int, seed: int, load: dict[str, float]) -> Baseline:
     from flask_migrate import upgrade
 
-    from models import Department, Institution, Role, db
-    from operations.accounts import create_user
+    from models import Department, Institution, db
 
     started = time.perf_counter()
     with app.app_context():
@@ -411,15 +380,7 @@ def migrate_and_seed(app, devices: int, seed: int, load: dict[str, float]) -> Ba
             departments[name] = department
         db.session.flush()
         password = secrets.token_urlsafe(12)
-        manager = create_user(
-            username=MANAGER_USERNAME,
-            password=password,
-            display_name="李明",
-            role=Role.EQUIPMENT_MANAGER,
-            institution_id=institution.id,
-            department_id=departments["设备科"].id,
-            phone="13800138000",
-        )
+        manager = common.create_manager(MANAGER_USERNAME, password, institution.id, departments["设备科"].id)
         db.session.commit()
         baseline = Baseline(
             institution_id=institution.id,
@@ -470,8 +431,6 @@ COPY_COLUMNS = (
 
 
 def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, float]) -> None:
-    import psycopg
-
     from operations.devices import format_unique_code, new_link_token
 
     factory = DeviceFactory(seed)
@@ -497,7 +456,7 @@ def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, floa
     load["generate_s"] = time.perf_counter() - started
     baseline.samples = factory.samples
 
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}") as conn:
+    with common.connect(DB_NAME) as conn:
         started = time.perf_counter()
         with conn.cursor() as cursor:
             statement = f"COPY devices ({', '.join(COPY_COLUMNS)}) FROM STDIN"
@@ -511,7 +470,7 @@ def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, floa
         load["copy_s"] = time.perf_counter() - started
         load["rows_per_s"] = count / load["copy_s"]
         baseline.max_device_id = conn.execute("SELECT coalesce(max(id), 0) FROM devices").fetchone()[0]
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True) as conn:
+    with common.connect(DB_NAME, autocommit=True) as conn:
         started = time.perf_counter()
         # VACUUM as well as ANALYZE: flushes the GIN pending list and sets the visibility map, the
         # steady state of a table autovacuum has seen (so an autovacuum mid-run changes nothing).
@@ -521,17 +480,13 @@ def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, floa
 
 
 def vacuum_devices() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True) as conn:
+    with common.connect(DB_NAME, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) devices")
 
 
 def reset_imported(baseline: Baseline, devices: int) -> int:
     """Delete what an import run added, back to the 100k baseline."""
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}") as conn:
+    with common.connect(DB_NAME) as conn:
         deleted = conn.execute(
             "DELETE FROM devices WHERE institution_id = %s AND id > %s",
             (baseline.institution_id, baseline.max_device_id),
@@ -545,137 +500,7 @@ def reset_imported(baseline: Baseline, devices: int) -> int:
 # ---------------------------------------------------------------- server and client
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving weixiu.wsgi:app, in its own process group so it can be stopped whole."""
-
-    def __init__(self, secret_key: str, log_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = log_path
-        gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-        command += [
-            "--chdir",
-            str(PROJECT_ROOT),
-            "--workers",
-            str(WORKERS),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--timeout",
-            str(GUNICORN_TIMEOUT_S),
-            "--log-level",
-            "warning",
-            "--error-logfile",
-            str(log_path),
-            "weixiu.wsgi:app",
-        ]
-        env = {**os.environ, **app_environment(secret_key)}
-        self.process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                conn.request("GET", "/healthz")
-                response = conn.getresponse()
-                body = response.read()
-                conn.close()
-                if response.status == 200:
-                    return
-                last = f"{response.status} {body[:200]!r}"
-            except OSError as error:
-                last = repr(error)
-            time.sleep(0.25)
-        raise RuntimeError(f"gunicorn not healthy after {timeout_s}s (last: {last}):\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)  # our own session: master + workers
-            self.process.wait(timeout=10)
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    ms: float
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Client:
-    """One http.client connection to 127.0.0.1, reused (sync gunicorn closes it; http.client reopens)."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_S)
-        self.token: str | None = None
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Response:
-        headers = dict(headers or {})
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        for attempt in range(2):
-            started = time.perf_counter()
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.conn.close()  # a stale keep-alive socket; retry once on a fresh one
-                if attempt:
-                    raise
-                continue
-            elapsed = (time.perf_counter() - started) * 1000
-            return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data, elapsed)
-        raise AssertionError("unreachable")
-
-    def get(self, path: str, **params: Any) -> Response:
-        query = urlencode({k: v for k, v in params.items() if v is not None})
-        return self.request("GET", f"{path}?{query}" if query else path)
-
-    def sign_in(self, username: str, password: str) -> None:
-        body = json.dumps({"username": username, "password": password}).encode()
-        response = self.request("POST", "/api/v1/session", body, {"Content-Type": "application/json"})
-        if response.status != 200:
-            raise RuntimeError(f"sign-in failed: {response.status} {response.body[:300]!r}")
-        self.token = response.json()["token"]
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def expect_ok(response: Response, what: str) -> Response:
+def expect_ok(response: common.Response, what: str) -> common.Response:
     if response.status != 200:
         raise RuntimeError(f"{what}: HTTP {response.status} {response.body[:300].decode(errors='replace')}")
     return response
@@ -687,23 +512,19 @@ def expect_ok(response: Response, what: str) -> Response:
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
-        "p50": round(percentile(values, 50), 2),
-        "p95": round(percentile(values, 95), 2),
-        "p99": round(percentile(values, 99), 2),
+        "p50": round(common.percentile(values, 50), 2),
+        "p95": round(common.percentile(values, 95), 2),
+        "p99": round(common.percentile(values, 99), 2),
         "max": round(max(values), 2),
     }
-
-
-def verdict(value: float | None, goal: float) -> str:
-    if value is None:
-        return "N/A"
-    return "PASS" if value <= goal else "FAIL"
 
 
 # ---------------------------------------------------------------- measurements
 
 
-def measure_search(client: Client, queries: list[tuple[str, str]], baseline: Baseline, seed: int) -> dict[str, Any]:
+def measure_search(
+    client: common.Client, queries: list[tuple[str, str]], baseline: Baseline, seed: int
+) -> dict[str, Any]:
     deep_page = min(500, baseline.device_count // 10)
     rng = random.Random(seed + 2)
     for _, keyword in random.Random(seed + 3).sample(queries, min(WARMUP_REQUESTS, len(queries))):
@@ -737,34 +558,38 @@ def measure_search(client: Client, queries: list[tuple[str, str]], baseline: Bas
     search, health = summary(search_ms), summary(health_ms)
     slowest = sorted(timings, reverse=True)[:8]
     return {
-        "search": {**search, "goal_ms": GOAL_SEARCH_P95_MS, "result": verdict(search["p95"], GOAL_SEARCH_P95_MS)},
+        "search": {
+            **search,
+            "goal_ms": GOAL_SEARCH_P95_MS,
+            "result": common.verdict_max(search["p95"], GOAL_SEARCH_P95_MS),
+        },
         "search_by_kind": {
-            kind: {"n": len(v), "p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
+            kind: {"n": len(v), "p50": round(common.percentile(v, 50), 1), "p95": round(common.percentile(v, 95), 1)}
             for kind, v in sorted(by_kind.items())
         },
         "slowest": [{"ms": round(ms, 1), "kind": k, "q": q, "total": t} for ms, k, q, t in slowest],
         "search_department": {
             **summary(department_ms),
             "goal_ms": GOAL_SEARCH_P95_MS,
-            "result": verdict(percentile(department_ms, 95), GOAL_SEARCH_P95_MS),
+            "result": common.verdict_max(common.percentile(department_ms, 95), GOAL_SEARCH_P95_MS),
         },
         "list_page_500": {
             **summary(page_500_ms),
             "goal_ms": GOAL_SEARCH_P95_MS,
-            "result": verdict(percentile(page_500_ms, 95), GOAL_SEARCH_P95_MS),
+            "result": common.verdict_max(common.percentile(page_500_ms, 95), GOAL_SEARCH_P95_MS),
         },
         "list_page_1": summary(page_1_ms),
         "list_deep_page": deep_page,
         "ceiling_healthz": health,
         "ratio_search_p95_to_ceiling_p95": round(search["p95"] / health["p95"], 2),
-        "ratio_department_p95_to_ceiling_p95": round(percentile(department_ms, 95) / health["p95"], 2),
-        "ratio_page_500_p95_to_ceiling_p95": round(percentile(page_500_ms, 95) / health["p95"], 2),
+        "ratio_department_p95_to_ceiling_p95": round(common.percentile(department_ms, 95) / health["p95"], 2),
+        "ratio_page_500_p95_to_ceiling_p95": round(common.percentile(page_500_ms, 95) / health["p95"], 2),
     }
 
 
 def workbook_routes_present() -> bool:
     """The export/import views are being written in parallel; look for their routes."""
-    path = PROJECT_ROOT / "console_api" / "device_workbook_views.py"
+    path = common.PROJECT_ROOT / "console_api" / "device_workbook_views.py"
     try:
         return "@api." in path.read_text()
     except OSError:
@@ -781,7 +606,7 @@ def count_rows(data: bytes) -> int:
         workbook.close()
 
 
-def measure_export(client: Client, baseline: Baseline, expected: int) -> dict[str, Any]:
+def measure_export(client: common.Client, baseline: Baseline, expected: int) -> dict[str, Any]:
     # Prefer a keyword (the asset-code prefix of 手术室); fall back to the department filter.
     filters: dict[str, Any] = {"q": baseline.export_keyword}
     total = expect_ok(client.get("/api/v1/devices", per_page=1, **filters), "export count").json()["total"]
@@ -807,7 +632,7 @@ def measure_export(client: Client, baseline: Baseline, expected: int) -> dict[st
         "bytes": size,
         "workbook_rows": rows,
         "rows_ok": rows_ok,
-        "result": verdict(median, GOAL_EXPORT_S) if rows_ok else "FAIL",
+        "result": common.verdict_max(median, GOAL_EXPORT_S) if rows_ok else "FAIL",
     }
 
 
@@ -900,7 +725,7 @@ def multipart(field: str, filename: str, data: bytes, content_type: str) -> tupl
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def measure_import(client: Client, baseline: Baseline, devices: int, seed: int) -> dict[str, Any]:
+def measure_import(client: common.Client, baseline: Baseline, devices: int, seed: int) -> dict[str, Any]:
     result: dict[str, Any] = {"rows": IMPORT_ROWS, "goal_s": GOAL_IMPORT_S}
     template = client.get("/api/v1/devices/import-template.xlsx")
     if template.status == 404 and not workbook_routes_present():
@@ -934,7 +759,7 @@ def measure_import(client: Client, baseline: Baseline, devices: int, seed: int) 
         "runs_s": [round(s, 3) for s in seconds],
         "created": created,
         "median_s": round(median, 3),
-        "result": verdict(median, GOAL_IMPORT_S) if created_ok else "FAIL",
+        "result": common.verdict_max(median, GOAL_IMPORT_S) if created_ok else "FAIL",
     }
 
 
@@ -946,7 +771,6 @@ EXPLAIN_KEYWORDS = ("注射", "迈瑞", "拜耳", "离心", "监护仪", "高压
 
 def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
     """EXPLAIN ANALYZE the two statements list_devices() runs (count + page), compiled from the app."""
-    import psycopg
     from sqlalchemy import func, select
 
     from models import Device, User, db
@@ -968,7 +792,7 @@ def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
                 statements.append((keyword, label, str(compiled).replace("%%", "%")))
         db.session.remove()
         db.engine.dispose()
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}") as conn:
+    with common.connect(DB_NAME) as conn:
         for keyword, label, statement in statements:
             conn.execute(statement)  # warm the cache like the served app is
             plan = [row[0] for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")]
@@ -990,39 +814,16 @@ def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- report
 
 
-def machine_info() -> dict[str, Any]:
-    with admin_connect() as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        ctype = conn.execute("SELECT datctype FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
-        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "postgres": version,
-        "pg_ctype": ctype[0] if ctype else None,
-        "pg_shared_buffers": shared_buffers,
-        "platform": platform.platform(),
-    }
-
-
 def print_report(report: dict[str, Any]) -> None:
     m, load, r = report["machine"], report["load"], report["results"]
-    print("\n================ weixiu device-archive benchmark ================")
-    print(f"when:     {report['started_at']}")
-    print(
-        f"machine:  {m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']} "
-        f"(ctype {m['pg_ctype']}, shared_buffers {m['pg_shared_buffers']})"
-    )
+    common.print_heading(report, "device-archive", f" (ctype {m['pg_ctype']}, shared_buffers {m['pg_shared_buffers']})")
     print(f"server:   gunicorn {WORKERS} sync workers, WEIXIU_ENV=production, 127.0.0.1")
     print(
         f"load:     {report['config']['devices']:,} devices: migrate {load['migrate_s']:.2f}s, "
         f"generate {load['generate_s']:.2f}s, COPY {load['copy_s']:.2f}s ({load['rows_per_s']:,.0f} rows/s), "
         f"VACUUM ANALYZE {load['vacuum_analyze_s']:.2f}s"
     )
-    print(f"\n{'metric':<44}{'value':>14}{'goal':>12}   result")
-
-    def line(label: str, value: str, goal: str = "", result: str = "") -> None:
-        print(f"{label:<44}{value:>14}{goal:>12}   {result}")
+    line = common.goal_table(44, 14)
 
     s = r.get("search")
     if s:
@@ -1077,28 +878,27 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "config": {"devices": args.devices, "queries": args.queries, "seed": args.seed, "workers": WORKERS},
-        "load": {},
-        "results": {},
-    }
+    report = common.new_report(
+        {"devices": args.devices, "queries": args.queries, "seed": args.seed, "workers": WORKERS}
+    )
     secret_key = secrets.token_urlsafe(48)
-    server: Server | None = None
-    client: Client | None = None
+    server: common.Server | None = None
+    client: common.Client | None = None
     log = Path(tempfile.mkstemp(prefix="weixiu-bench-gunicorn-", suffix=".log")[1])
-    step("create database", lambda: create_database(DB_NAME))
+    environment = common.app_environment(DB_NAME, REDIS_URL, secret_key)
+    common.step("create database", lambda: common.create_database(DB_NAME))
     try:
-        app = build_app(secret_key)
-        baseline = step("migrate + load", lambda: migrate_and_seed(app, args.devices, args.seed, report["load"]))
+        # The bench process only migrates, seeds and compiles SQL; it never serves.
+        app = common.build_app(environment, "embedded")
+        baseline = common.step("migrate + load", lambda: migrate_and_seed(app, args.devices, args.seed, report["load"]))
         report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
-        report["machine"] = machine_info()
-        server = Server(secret_key, log)
-        step(f"start gunicorn on {HOST}:{server.port}", server.wait_healthy)
-        client = Client(server.port)
+        report["machine"] = common.machine_info("shared_buffers", ctype_of=DB_NAME)
+        server = common.Server({**os.environ, **environment}, log, workers=WORKERS)
+        common.step(f"start gunicorn on {common.HOST}:{server.port}", server.wait_healthy)
+        client = common.Client(server.port)
         client.sign_in(MANAGER_USERNAME, baseline.password)
         queries = build_query_set(args.seed, args.queries, baseline.samples)
-        report["results"]["search"] = step(
+        report["results"]["search"] = common.step(
             f"search ({len(queries)} queries)", lambda: measure_search(client, queries, baseline, args.seed)
         )
         # The workbook endpoints are newer than the list: a failure there is reported, not fatal.
@@ -1108,7 +908,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["results"]["import"] = guarded(
             server, "import", lambda: measure_import(client, baseline, args.devices, args.seed), GOAL_IMPORT_S
         )
-        report["explain"] = step("explain", lambda: explain_search(app, baseline, args.explain))
+        report["explain"] = common.step("explain", lambda: explain_search(app, baseline, args.explain))
     finally:
         if client:
             client.close()
@@ -1118,36 +918,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"gunicorn log tail:\n{server.log_tail()}", file=sys.stderr)
         with contextlib.suppress(OSError):
             log.unlink()
-        if args.keep:
-            print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME})", file=sys.stderr)
-        else:
-            drop_database(DB_NAME)
+        common.clean_up(DB_NAME, args.keep)
     return report
 
 
-def step(label: str, action: Callable[[], Any]) -> Any:
-    print(f"· {label} …", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    result = action()
-    print(f"  {label}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
-    return result
-
-
-def guarded(server: Server, label: str, action: Callable[[], dict[str, Any]], goal_s: float) -> dict[str, Any]:
+def guarded(server: common.Server, label: str, action: Callable[[], dict[str, Any]], goal_s: float) -> dict[str, Any]:
     try:
-        return step(label, action)
+        return common.step(label, action)
     except (RuntimeError, OSError, ValueError, KeyError) as error:
         print(f"  {label} failed: {error}\n  gunicorn log tail:\n{server.log_tail(40)}", file=sys.stderr)
         return {"goal_s": goal_s, "result": "ERROR", "note": str(error)[:500]}
-
-
-def write_report(report: dict[str, Any]) -> Path:
-    results_dir = BENCH_DIR / "results"
-    results_dir.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = results_dir / f"device_archive-{stamp}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
-    return path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1166,7 +946,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args)
-    report["path"] = str(write_report(report).relative_to(PROJECT_ROOT))
+    report["path"] = common.write_report(report, "device_archive")
     print_report(report)
     results = report["results"]
     verdicts = [results["search"]["search"]["result"]] + [results[k]["result"] for k in ("export", "import")]

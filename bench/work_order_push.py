@@ -18,11 +18,8 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,24 +30,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import PG_SERVER, admin_connect, create_database, drop_database, percentile
+import common
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-for path in (PROJECT_ROOT, BENCH_DIR):
+for path in (common.PROJECT_ROOT, common.BENCH_DIR):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from alert_delivery import Workers, machine_busy, openid, step, verdict_max  # noqa: E402
-from device_archive import Client, free_port  # noqa: E402
-
-HOST = "127.0.0.1"
 DB_NAME = "weixiu_bench_work_orders"
 REDIS_DB = 11
-REDIS_URL = f"redis://{HOST}:6379/{REDIS_DB}"
-PUBLIC_BASE_URL = "https://bench.example"
+REDIS_URL = common.redis_url(REDIS_DB)
 GUNICORN_WORKERS = 2
-GUNICORN_TIMEOUT_S = 120
 
 GOAL_P50_MS = 200.0
 GOAL_P99_MS = 1000.0
@@ -61,14 +50,14 @@ MANAGER_USERNAME = "bench_wo_manager"
 REPORTER_USERNAME = "bench_wo_nurse"
 VENDOR_ADMIN_USERNAME = "bench_wo_vendor_admin"
 ENGINEERS = ("王工", "李工", "赵工")
-DEVICE_KINDS = (
-    ("多参数监护仪", "迈瑞", "BeneView T8"),
-    ("输液泵", "史密斯", "Medfusion 3500"),
-    ("高压注射器", "拜耳", "Spectris Solaris EP"),
-    ("电动吸引器", "斯曼峰", "YX9300"),
-    ("呼吸机", "德尔格", "Savina 300"),
-    ("除颤仪", "飞利浦", "HeartStart XL+"),
-)
+DEVICE_KINDS = {  # 设备名称: (品牌, 型号); the brand is also the 生产厂家
+    "多参数监护仪": ("迈瑞", "BeneView T8"),
+    "输液泵": ("史密斯", "Medfusion 3500"),
+    "高压注射器": ("拜耳", "Spectris Solaris EP"),
+    "电动吸引器": ("斯曼峰", "YX9300"),
+    "呼吸机": ("德尔格", "Savina 300"),
+    "除颤仪": ("飞利浦", "HeartStart XL+"),
+}
 ORDER_BODY = {
     "kind": "repair",
     "urgency": "normal",
@@ -94,7 +83,7 @@ SPLIT_ORDER = (
     "  sql",
 )
 POLL_S = 0.002
-VIEW_FILE = PROJECT_ROOT / "console_api" / "work_order_views.py"
+VIEW_FILE = common.PROJECT_ROOT / "console_api" / "work_order_views.py"
 
 
 # ---------------------------------------------------------------- small helpers
@@ -110,9 +99,9 @@ def summary(values_s: list[float]) -> dict[str, float] | None:
         return None
     return {
         "n": len(values_s),
-        "p50": ms(percentile(values_s, 50)),
-        "p90": ms(percentile(values_s, 90)),
-        "p99": ms(percentile(values_s, 99)),
+        "p50": ms(common.percentile(values_s, 50)),
+        "p90": ms(common.percentile(values_s, 90)),
+        "p99": ms(common.percentile(values_s, 99)),
         "max": ms(max(values_s)),
         "mean": ms(statistics.mean(values_s)),
     }
@@ -125,52 +114,7 @@ def epoch(moment: datetime | None) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and all its live descendants (gunicorn master + workers)."""
-    import psutil
-
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        for process in (root, *root.children(recursive=True)):
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-    except psutil.Error:
-        pass
-    return total
-
-
 # ---------------------------------------------------------------- database and app
-
-
-def connect(autocommit: bool = False):
-    import psycopg
-
-    return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=autocommit)
-
-
-def redis_client():
-    from redis import Redis
-
-    return Redis.from_url(REDIS_URL)
-
-
-def app_environment(secret_key: str) -> dict[str, str]:
-    return {
-        "WEIXIU_ENV": "production",
-        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": secret_key,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-    }
-
-
-def build_app(environment: dict[str, str]):
-    os.environ.update(environment)
-    from weixiu.app import create_app
-
-    return create_app("production")
 
 
 @dataclass
@@ -214,14 +158,8 @@ def migrate_and_seed(app, devices: int, load: dict[str, float]) -> Baseline:
         departments = {name: Department(institution_id=institution.id, name=name) for name in DEPARTMENTS}
         db.session.add_all(departments.values())
         db.session.flush()
-        manager = create_user(
-            username=MANAGER_USERNAME,
-            password=secrets.token_urlsafe(12),
-            display_name="李明",
-            role=Role.EQUIPMENT_MANAGER,
-            institution_id=institution.id,
-            department_id=departments["设备科"].id,
-            phone="13800138000",
+        manager = common.create_manager(
+            MANAGER_USERNAME, secrets.token_urlsafe(12), institution.id, departments["设备科"].id
         )
         reporter_password = secrets.token_urlsafe(12)
         create_user(
@@ -242,7 +180,7 @@ def migrate_and_seed(app, devices: int, load: dict[str, float]) -> Baseline:
             vendor_id=vendor.id,
             phone="13900000000",
         )
-        vendor_admin.wechat_openid = openid(100)
+        vendor_admin.wechat_openid = common.openid(100)
         pushed = [vendor_admin]
         for number, name in enumerate(ENGINEERS, 1):
             engineer = create_user(
@@ -254,26 +192,21 @@ def migrate_and_seed(app, devices: int, load: dict[str, float]) -> Baseline:
                 vendor_id=vendor.id,
                 phone=f"1390000000{number}",
             )
-            engineer.wechat_openid = openid(100 + number)
+            engineer.wechat_openid = common.openid(100 + number)
             pushed.append(engineer)
         now = now_utc()
-        db.session.add(
-            Invitation(
-                institution_id=institution.id,
-                vendor_id=vendor.id,
-                status=InvitationStatus.ACCEPTED,
-                message="设备维修服务",
-                invited_by_id=manager.id,
-                invited_at=now - timedelta(days=30),
-                responded_by_id=vendor_admin.id,
-                responded_at=now - timedelta(days=29),
-            )
-        )
+        # the vendor accepted the institution's invitation a month ago
+        invitation = Invitation(institution_id=institution.id, vendor_id=vendor.id, message="设备维修服务")
+        invitation.invited_by_id, invitation.invited_at = manager.id, now - timedelta(days=30)
+        invitation.responded_by_id, invitation.responded_at = vendor_admin.id, now - timedelta(days=29)
+        invitation.status = InvitationStatus.ACCEPTED
+        db.session.add(invitation)
         today = today_local()
         clinical = [departments[name] for name in DEPARTMENTS[1:]]
+        kinds = list(DEVICE_KINDS.items())
         rows = []
         for number in range(1, devices + 1):
-            name, brand, model = DEVICE_KINDS[number % len(DEVICE_KINDS)]
+            name, (brand, model) = kinds[number % len(kinds)]
             device = Device(
                 institution_id=institution.id,
                 unique_code=format_unique_code(number),
@@ -412,86 +345,6 @@ class Simulators:
         self.local.stop()
 
 
-# ---------------------------------------------------------------- gunicorn
-
-
-class Server:
-    """gunicorn serving weixiu.wsgi:app with the bench env, in its own session so it stops whole."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = log_path
-        gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-        command += [
-            "--chdir",
-            str(PROJECT_ROOT),
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--timeout",
-            str(GUNICORN_TIMEOUT_S),
-            "--log-level",
-            "warning",
-            "--error-logfile",
-            str(log_path),
-            "weixiu.wsgi:app",
-        ]
-        self.process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout_s: float = 60) -> None:
-        import http.client
-
-        deadline = time.monotonic() + timeout_s
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                conn.request("GET", "/healthz")
-                response = conn.getresponse()
-                body = response.read()
-                conn.close()
-                if response.status == 200:
-                    return
-                last = f"{response.status} {body[:200]!r}"
-            except OSError as error:
-                last = repr(error)
-            time.sleep(0.25)
-        raise RuntimeError(f"gunicorn not healthy after {timeout_s}s (last: {last}):\n{self.log_tail()}")
-
-    def cpu(self) -> float:
-        return tree_cpu(self.process.pid)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
 # ---------------------------------------------------------------- the measurement
 
 
@@ -545,7 +398,7 @@ class WorkerWatch:
         return False
 
 
-def create_order(client: Client, device_id: int, index: int, warmup: bool) -> Sample:
+def create_order(client: common.Client, device_id: int, index: int, warmup: bool) -> Sample:
     body = json.dumps({"device_id": device_id, **ORDER_BODY}, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json"}
     sent_wall = time.time()
@@ -564,14 +417,14 @@ def create_order(client: Client, device_id: int, index: int, warmup: bool) -> Sa
 
 
 def measure(
-    client: Client,
+    client: common.Client,
     baseline: Baseline,
     log: PushLog,
     watch: WorkerWatch,
     ceiling_target: dict[str, Any],
     args: argparse.Namespace,
-    server: Server,
-    pool: Workers,
+    server: common.Server,
+    pool: common.Workers,
 ) -> dict[str, Any]:
     """Warm-up, then per round: one order (until its pushes arrive and the worker is idle), one
     ceiling job (the same), one GET /healthz and one GET /api/v1/me; interleaved so that the
@@ -590,7 +443,7 @@ def measure(
         warmup = index < args.warmup
         if index == args.warmup:
             cpu_before = {"gunicorn": server.cpu(), "worker": pool.cpu()}
-            busy_before = machine_busy()
+            busy_before = common.machine_busy()
             started = time.perf_counter()
         # the product: the order, then its pushes
         device_id = baseline.device_ids[index % len(baseline.device_ids)]
@@ -623,7 +476,7 @@ def measure(
         }
         enqueued = time.perf_counter()
         job = queue.enqueue(
-            "common.post_json",
+            "ceiling_job.post_json",
             args=(ceiling_target["url"], body, {"access_token": ceiling_target["token"]}),
             result_ttl=600,
             failure_ttl=3600,
@@ -647,17 +500,17 @@ def measure(
             firsts = [min(p.arrived for p in s.pushes) - s.sent for s in done]
             print(
                 f"  {index - args.warmup + 1}/{args.orders} orders, push p50 so far"
-                f" {ms(percentile(firsts, 50)) if firsts else '-'} ms",
+                f" {ms(common.percentile(firsts, 50)) if firsts else '-'} ms",
                 file=sys.stderr,
                 flush=True,
             )
     wall = time.perf_counter() - started
-    busy_after = machine_busy()
+    busy_after = common.machine_busy()
     cpu = {
         "gunicorn": round(server.cpu() - cpu_before["gunicorn"], 2),
         "worker_incl_horses": round(pool.cpu() - cpu_before["worker"], 2),
     }
-    machine_pct = round(100 * (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9), 1)
+    machine_pct = common.busy_pct(busy_before, busy_after)
     return {
         "samples": samples,
         "ceiling": ceiling,
@@ -674,7 +527,7 @@ def measure(
 SPLIT_KEY = "bench:work_order_push:split"
 
 
-def instrumented_worker(simple: bool) -> None:
+def instrumented_worker(*, simple: bool) -> None:
     """Child process: the product's worker (`python -m weixiu worker`, built the same way: the
     app, make_worker, work with the scheduler thread) with timers around the parts of a send job.
     Each work horse pushes its job's times to Redis (SPLIT_KEY) as JSON when the job ends."""
@@ -705,75 +558,34 @@ def instrumented_worker(simple: bool) -> None:
         from operations import outbox
 
         engine = db.engine
-        seconds: dict[str, float] = defaultdict(float)
-        calls: dict[str, int] = defaultdict(int)
-
-        def wrap(owner: Any, name: str, label: str) -> None:
-            """Wall time inside owner.name, by label (the send job's steps: they do not nest)."""
-            original = getattr(owner, name)
-
-            def timed(*args, **kwargs):
-                started = time.perf_counter()
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    seconds[label] += time.perf_counter() - started
-                    calls[label] += 1
-
-            setattr(owner, name, timed)
-
-        # What a fresh process pays inside those steps (connect, dialect set-up, mapper
-        # configuration, SQL compilation, the statements themselves) may nest (the dialect's set-up
-        # runs statements, configuring mappers happens inside a compile): each is timed exclusive
-        # of the others, with a per-thread stack of the time spent in inner ones.
-        nested = threading.local()
-
-        def enter() -> float:
-            stack = nested.__dict__.setdefault("stack", [])
-            stack.append(0.0)
-            return time.perf_counter()
-
-        def leave(label: str, started: float) -> None:
-            elapsed = time.perf_counter() - started
-            stack = nested.stack
-            inner = stack.pop()
-            seconds[label] += elapsed - inner
-            calls[label] += 1
-            if stack:
-                stack[-1] += elapsed
-
-        def wrap_exclusive(owner: Any, name: str, label: str) -> None:
-            original = getattr(owner, name)
-
-            def timed(*args, **kwargs):
-                started = enter()
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    leave(label, started)
-
-            setattr(owner, name, timed)
-
-        wrap(outbox, "claim", "claim (UPDATE deliveries … RETURNING, SELECT messages)")
-        wrap(job_outbox, "_outgoing", "_outgoing (SELECT users' contacts)")
-        wrap(InboxChannel, "send", "inbox channel (INSERT inbox_messages)")
-        wrap(WeChatChannel, "send", "wechat channel (token + concurrent template sends)")
-        wrap(WeChatChannel, "_send_one", "  wechat: _send_one, summed over its threads")
-        wrap(SharedTokenWeChatClient, "_stored_token", "  wechat: token read from Redis, summed over threads")
-        wrap(SharedTokenWeChatClient, "fetch_access_token", "  wechat: token fetch (/cgi-bin/stable_token)")
-        wrap(outbox, "record", "record (UPDATE deliveries)")
-        wrap(outbox, "fall_back_to_sms", "fall_back_to_sms")
-        wrap(Session, "commit", "commits")
-        wrap_exclusive(engine.dialect, "connect", "  fresh process: new DB connection (DBAPI connect)")
-        wrap_exclusive(engine.dialect, "initialize", "  fresh process: dialect initialize (engine's first connect)")
-        wrap_exclusive(mapper_module, "_configure_registries", "  fresh process: configure ORM mappers")
-        wrap_exclusive(elements.ClauseElement, "_compile_w_cache", "  sql: compile (empty cache in a fresh process)")
+        # The send job's steps do not nest: plain timers. What a fresh process pays inside them
+        # (connect, dialect set-up, mapper configuration, SQL compilation, the statements
+        # themselves) may nest (the dialect's set-up runs statements, configuring mappers happens
+        # inside a compile): each of those is timed exclusive of the others.
+        timers = common.Timers()
+        timers.wrap(outbox, "claim", "claim (UPDATE deliveries … RETURNING, SELECT messages)")
+        timers.wrap(job_outbox, "_outgoing", "_outgoing (SELECT users' contacts)")
+        timers.wrap(InboxChannel, "send", "inbox channel (INSERT inbox_messages)")
+        timers.wrap(WeChatChannel, "send", "wechat channel (token + concurrent template sends)")
+        timers.wrap(WeChatChannel, "_send_one", "  wechat: _send_one, summed over its threads")
+        timers.wrap(SharedTokenWeChatClient, "_stored_token", "  wechat: token read from Redis, summed over threads")
+        timers.wrap(SharedTokenWeChatClient, "fetch_access_token", "  wechat: token fetch (/cgi-bin/stable_token)")
+        timers.wrap(outbox, "record", "record (UPDATE deliveries)")
+        timers.wrap(outbox, "fall_back_to_sms", "fall_back_to_sms")
+        timers.wrap(Session, "commit", "commits")
+        for owner, name, label in (
+            (engine.dialect, "connect", "  fresh process: new DB connection (DBAPI connect)"),
+            (engine.dialect, "initialize", "  fresh process: dialect initialize (engine's first connect)"),
+            (mapper_module, "_configure_registries", "  fresh process: configure ORM mappers"),
+            (elements.ClauseElement, "_compile_w_cache", "  sql: compile (empty cache in a fresh process)"),
+        ):
+            timers.wrap(owner, name, label, exclusive=True)
 
         def before(conn, cursor, statement, parameters, context, executemany):
-            conn.info.setdefault("bench_started", []).append(enter())
+            conn.info.setdefault("bench_started", []).append(timers.enter())
 
         def after(conn, cursor, statement, parameters, context, executemany):
-            leave("  sql: execute (all statements)", conn.info["bench_started"].pop())
+            timers.leave("  sql: execute (all statements)", conn.info["bench_started"].pop())
 
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
@@ -781,8 +593,7 @@ def instrumented_worker(simple: bool) -> None:
         redis_url = app.config["REDIS_URL"]
 
         def timed_perform(job):
-            seconds.clear()
-            calls.clear()
+            timers.clear()
             started_wall, started = time.time(), time.perf_counter()
             try:
                 return perform(job)
@@ -793,8 +604,8 @@ def instrumented_worker(simple: bool) -> None:
                     "func": job.func_name,
                     "perform_started": started_wall,
                     "perform_s": total,
-                    "parts_s": dict(seconds),
-                    "calls": dict(calls),
+                    "parts_s": dict(timers.seconds),
+                    "calls": dict(timers.calls),
                     "pid": os.getpid(),
                 }
                 Redis.from_url(redis_url).rpush(SPLIT_KEY, json.dumps(entry))
@@ -804,27 +615,14 @@ def instrumented_worker(simple: bool) -> None:
         worker.work(with_scheduler=True)
 
 
-class InstrumentedWorker(Workers):
-    """One `instrumented_worker` child process, handled like alert_delivery's Workers."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, simple: bool = False) -> None:
-        self.log_path = log_path
-        self.log = log_path.open("w")
-        command = [sys.executable, str(Path(__file__).resolve()), "--instrumented-worker"]
-        self.processes = [
-            subprocess.Popen(
-                command + (["--simple-worker"] if simple else []),
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        ]
+def instrumented_workers(env: dict[str, str], log_path: Path, *, simple: bool = False) -> common.Workers:
+    """One `instrumented_worker` child process, handled like the product's workers."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--instrumented-worker"]
+    return common.Workers(1, env, log_path, command=command + (["--simple-worker"] if simple else []))
 
 
 def measure_split(
-    client: Client,
+    client: common.Client,
     baseline: Baseline,
     log: PushLog,
     watch: WorkerWatch,
@@ -917,7 +715,7 @@ def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
         "perform_ms": summary(totals),
         "perform_start_to_first_push_ms": summary(to_push),
         "parts_median_ms": medians,
-        "parts_p90_ms": {label: ms(percentile(parts[label], 90)) for label in ordered},
+        "parts_p90_ms": {label: ms(common.percentile(parts[label], 90)) for label in ordered},
         "perform_rest_median_ms (app context, thread pool, RQ perform; not in the named parts)": (
             ms(statistics.median(per_job_rest)) if per_job_rest else None
         ),
@@ -929,35 +727,24 @@ def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
 
 
 def rq_jobs(redis) -> dict[str, Any]:
-    """Finished and failed jobs: id → (function, args, enqueued_at, started_at, ended_at)."""
-    from rq import Queue
-    from rq.job import Job
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry
-
-    queue = Queue("default", connection=redis)
-    finished = FinishedJobRegistry(queue=queue).get_job_ids()
-    failed = FailedJobRegistry(queue=queue).get_job_ids()
-    jobs = {}
-    for chunk in range(0, len(finished), 500):
-        for job in Job.fetch_many(finished[chunk : chunk + 500], connection=redis):
-            if job is None:
-                continue
-            jobs[job.id] = {
-                "func": job.func_name,
-                "args": job.args,
-                "enqueued_at": epoch(job.enqueued_at),
-                "started_at": epoch(job.started_at),
-                "ended_at": epoch(job.ended_at),
-            }
-    first_failure = None
-    if failed:
-        first_failure = (Job.fetch(failed[0], connection=redis).exc_info or "")[-1500:]
-    return {"jobs": jobs, "failed": len(failed), "first_failure": first_failure}
+    """Finished jobs: id → (function, args, enqueued_at, started_at, ended_at); failed jobs."""
+    registries = common.rq_registries(redis)
+    jobs = {
+        job.id: {
+            "func": job.func_name,
+            "args": job.args,
+            "enqueued_at": epoch(job.enqueued_at),
+            "started_at": epoch(job.started_at),
+            "ended_at": epoch(job.ended_at),
+        }
+        for job in registries["jobs"]
+    }
+    return {"jobs": jobs, "failed": registries["failed"], "first_failure": registries["first_failure"]}
 
 
 def database_view(ids: list[int]) -> dict[str, Any]:
     """Per work order: created_at, and its deliveries by channel and status; message id → order."""
-    with connect() as conn:
+    with common.connect(DB_NAME) as conn:
         created = dict(conn.execute("SELECT id, created_at FROM work_orders WHERE id = ANY(%s)", (ids,)).fetchall())
         message_order = dict(
             conn.execute(
@@ -1007,7 +794,7 @@ def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
             orders = {db["message_order"].get(message_id) for message_id in job["args"][0]}
             for order_id in orders - {None}:
                 job_of_order[order_id].append(job)
-        elif job["func"] == "common.post_json":
+        elif job["func"] == "ceiling_job.post_json":
             ceiling_jobs[job_id] = job
 
     first_push = [min(p.arrived for p in s.pushes) - s.sent for s in good if s.pushes]
@@ -1121,8 +908,8 @@ def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
         "rq_first_failure": rq["first_failure"],
         "per_order": rows,
         "goals": {
-            "p50": {"goal_ms": GOAL_P50_MS, "value_ms": p50, "result": verdict_max(p50, GOAL_P50_MS)},
-            "p99": {"goal_ms": GOAL_P99_MS, "value_ms": p99, "result": verdict_max(p99, GOAL_P99_MS)},
+            "p50": {"goal_ms": GOAL_P50_MS, "value_ms": p50, "result": common.verdict_max(p50, GOAL_P50_MS)},
+            "p99": {"goal_ms": GOAL_P99_MS, "value_ms": p99, "result": common.verdict_max(p99, GOAL_P99_MS)},
         },
         "all_pushed": all_pushed,
         "wall_s": round(raw["wall_s"], 2),
@@ -1131,39 +918,19 @@ def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
     }
 
 
-def machine_info() -> dict[str, Any]:
-    with admin_connect() as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
-        fsync = conn.execute("SHOW fsync").fetchone()[0]
-    from importlib.metadata import version as package_version
-
-    import rq
-
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "postgres": version,
-        "pg_synchronous_commit": sync,
-        "pg_fsync": fsync,
-        "redis_server": redis_client().info("server").get("redis_version"),
-        "rq": rq.__version__,
-        "gunicorn": package_version("gunicorn"),
-        "waitress": package_version("waitress"),
-        "platform": platform.platform(),
-        "loadavg_at_start": os.getloadavg(),
-    }
+def machine() -> dict[str, Any]:
+    return common.machine_info(
+        "synchronous_commit",
+        "fsync",
+        redis=REDIS_URL,
+        packages={"rq": "rq", "gunicorn": "gunicorn", "waitress": "waitress"},
+        loadavg=True,
+    )
 
 
 def print_report(report: dict[str, Any]) -> None:
     m, c, r = report["machine"], report["config"], report["results"]
-    print("\n================ weixiu work-order push benchmark ================")
-    print(f"when:     {report['started_at']}")
-    print(
-        f"machine:  {m['nproc']} CPU, Python {m['python']}, PostgreSQL {m['postgres']}"
-        f" (synchronous_commit {m['pg_synchronous_commit']}), Redis {m['redis_server']}, RQ {m['rq']},"
-        f" load avg at start {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}"
-    )
+    common.print_heading(report, "work-order push", f" (synchronous_commit {m['pg_synchronous_commit']})")
     print(
         f"setup:    gunicorn {GUNICORN_WORKERS} sync workers, 1 RQ worker ({c['worker_kind']}), no scheduler;"
         f" simulators in the bench process; {c['devices']} devices authorized (repair) to one vendor,"
@@ -1246,15 +1013,6 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"\nreport: {report.get('path', '-')}")
 
 
-def write_report(report: dict[str, Any]) -> Path:
-    results_dir = BENCH_DIR / "results"
-    results_dir.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = results_dir / f"work_order_push-{stamp}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
-    return path
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -1269,26 +1027,10 @@ def wait_for_view(timeout_s: float) -> bool:
         time.sleep(5)
 
 
-def stable_token(settings: dict[str, str]) -> str:
-    import requests
-
-    answer = requests.post(
-        f"{settings['WECHAT_API_BASE_URL']}/cgi-bin/stable_token",
-        json={
-            "grant_type": "client_credential",
-            "appid": settings["WECHAT_OFFICIAL_APP_ID"],
-            "secret": settings["WECHAT_OFFICIAL_APP_SECRET"],
-            "force_refresh": False,
-        },
-        timeout=5,
-    ).json()
-    return answer["access_token"]
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "config": {
+    secret_key = secrets.token_urlsafe(48)
+    report = common.new_report(
+        {
             "orders": args.orders,
             "warmup": args.warmup,
             "devices": args.devices,
@@ -1300,47 +1042,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "split_orders": args.split_orders,
             "database": DB_NAME,
             "redis": REDIS_URL,
-        },
-        "load": {},
-        "results": {},
-    }
+        }
+    )
     if not VIEW_FILE.exists():
-        print(f"· waiting for {VIEW_FILE.relative_to(PROJECT_ROOT)} (up to {args.wait_view:.0f}s) …", file=sys.stderr)
+        print(
+            f"· waiting for {VIEW_FILE.relative_to(common.PROJECT_ROOT)} (up to {args.wait_view:.0f}s) …",
+            file=sys.stderr,
+        )
         if not wait_for_view(args.wait_view):
-            report["results"] = {"error": f"{VIEW_FILE.relative_to(PROJECT_ROOT)} does not exist"}
-            report["machine"] = machine_info()
+            report["results"] = {"error": f"{VIEW_FILE.relative_to(common.PROJECT_ROOT)} does not exist"}
+            report["machine"] = machine()
             return report
-    secret_key = secrets.token_urlsafe(48)
     log = PushLog()
     simulators: Simulators | None = None
-    server: Server | None = None
-    pool: Workers | None = None
-    client: Client | None = None
+    server: common.Server | None = None
+    pool: common.Workers | None = None
+    client: common.Client | None = None
     app = None
     gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-wo-gunicorn-", suffix=".log")[1])
     worker_log = Path(tempfile.mkstemp(prefix="weixiu-bench-wo-worker-", suffix=".log")[1])
-    step("create database", lambda: create_database(DB_NAME))
-    redis = redis_client()
+    common.step("create database", lambda: common.create_database(DB_NAME))
+    redis = common.redis_client(REDIS_URL)
     redis.flushdb()
     try:
-        simulators = step("start simulators (in this process)", lambda: Simulators(log))
+        simulators = common.step("start simulators (in this process)", lambda: Simulators(log))
         settings = simulators.settings()
-        environment = {**app_environment(secret_key), **settings}
-        app = build_app(environment)
-        baseline = step("migrate + seed", lambda: migrate_and_seed(app, args.devices, report["load"]))
+        environment = {**common.app_environment(DB_NAME, REDIS_URL, secret_key), **settings}
+        app = common.build_app(environment)
+        baseline = common.step("migrate + seed", lambda: migrate_and_seed(app, args.devices, report["load"]))
         report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
-        report["machine"] = machine_info()
+        report["machine"] = machine()
         for name in baseline.push_openids:
             simulators.wechat_state.set_user(name, follows=True)
         env = {
             **os.environ,
             **environment,
-            # the ceiling job (common.post_json) is imported from bench/ by the work horse
-            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(BENCH_DIR)]),
+            # the ceiling job (ceiling_job.post_json) is imported from bench/ by the work horse
+            "PYTHONPATH": os.pathsep.join([str(common.PROJECT_ROOT), str(common.BENCH_DIR)]),
         }
-        server = Server(env, gunicorn_log)
-        step(f"start gunicorn on {HOST}:{server.port}", server.wait_healthy)
-        pool = Workers(1, env, worker_log, simple=args.simple_worker)
+        server = common.Server(env, gunicorn_log, workers=GUNICORN_WORKERS)
+        common.step(f"start gunicorn on {common.HOST}:{server.port}", server.wait_healthy)
+        pool = common.Workers(1, env, worker_log, simple=args.simple_worker)
 
         def worker_ready() -> WorkerWatch:
             deadline = time.monotonic() + 90
@@ -1351,21 +1093,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError(f"the worker did not start:\n{pool.log_tail()}")
                 time.sleep(0.2)
 
-        watch = step("start 1 RQ worker", worker_ready)
-        client = Client(server.port)
+        watch = common.step("start 1 RQ worker", worker_ready)
+        client = common.Client(server.port)
         client.sign_in(REPORTER_USERNAME, baseline.reporter_password)
         target = {
             "url": f"{settings['WECHAT_API_BASE_URL']}{TEMPLATE_SEND}",
-            "token": stable_token(settings),
+            "token": common.stable_token(settings),
             "template_id": settings["WECHAT_WORK_ORDER_TEMPLATE_ID"],
         }
-        raw = step(
+        raw = common.step(
             f"{args.warmup} + {args.orders} orders",
             lambda: measure(client, baseline, log, watch, target, args, server, pool),
         )
         if not pool.alive():
             raise RuntimeError(f"the worker exited:\n{pool.log_tail()}")
-        report["results"] = step("analyse", lambda: analyse(raw, baseline, redis))
+        report["results"] = common.step("analyse", lambda: analyse(raw, baseline, redis))
         if not report["results"]["all_pushed"]:
             report["results"]["worker_log_tail"] = pool.log_tail(40)
             report["results"]["gunicorn_log_tail"] = server.log_tail(40)
@@ -1373,10 +1115,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # the same worker again, with timers inside its send jobs: where a job's time goes
             pool.stop()
             redis.delete(SPLIT_KEY)
-            pool = InstrumentedWorker(env, worker_log, simple=args.simple_worker)
-            watch = step("start the instrumented worker", worker_ready)
+            pool = instrumented_workers(env, worker_log, simple=args.simple_worker)
+            watch = common.step("start the instrumented worker", worker_ready)
             warm = min(SPLIT_WARMUP, args.split_orders - 1)
-            split_samples = step(
+            split_samples = common.step(
                 f"{warm} + {args.split_orders - warm} orders on the instrumented worker",
                 lambda: measure_split(client, baseline, log, watch, args.split_orders, args.timeout),
             )
@@ -1393,32 +1135,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for path in (gunicorn_log, worker_log):
             with contextlib.suppress(OSError):
                 path.unlink()
-        if args.keep:
-            print(f"kept database {DB_NAME} ({PG_SERVER}/{DB_NAME}) and Redis DB {REDIS_DB}", file=sys.stderr)
-        else:
-            with contextlib.suppress(Exception):
-                from models import db
-
-                with app.app_context():
-                    db.engine.dispose()
-            drop_database(DB_NAME)
-            redis.flushdb()
+        common.clean_up(DB_NAME, args.keep, app=app, redis_db=REDIS_DB)
     return report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=200, help="orders to time (default 200)")
-    parser.add_argument("--warmup", type=int, default=10, help="orders before the timed ones (default 10)")
-    parser.add_argument("--devices", type=int, default=50, help="devices authorized to the vendor (default 50)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an order's pushes (default 5)")
+    parser.add_argument("--orders", type=int, default=200, metavar="N", help="orders to time (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, metavar="N", help="orders before the timed ones (default 10)")
     parser.add_argument(
-        "--wait-view", type=float, default=0.0, help="seconds to wait for console_api/work_order_views.py"
+        "--devices", type=int, default=50, metavar="N", help="devices authorized to the vendor (default 50)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for an order's pushes (default 5)"
+    )
+    parser.add_argument(
+        "--wait-view", type=float, default=0.0, metavar="S", help="seconds to wait for console_api/work_order_views.py"
     )
     parser.add_argument(
         "--split-orders",
         type=int,
         default=SPLIT_ORDERS,
+        metavar="N",
         help=f"orders on a worker with timers in the send job, afterwards (default {SPLIT_ORDERS}; 0: none)",
     )
     parser.add_argument(
@@ -1441,14 +1179,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.instrumented_worker:
-        instrumented_worker(args.simple_worker)
+        instrumented_worker(simple=args.simple_worker)
         return 0
     report = run(args)
     results = report["results"]
     if "goals" not in results:  # nothing measured: no result file
         print_report(report)
         return 1
-    report["path"] = str(write_report(report).relative_to(PROJECT_ROOT))
+    report["path"] = common.write_report(report, "work_order_push")
     print_report(report)
     verdicts = [goal["result"] for goal in results["goals"].values()]
     return 1 if "FAIL" in verdicts or not results["all_pushed"] else 0

@@ -81,8 +81,8 @@ class BaseConfig:
     ENV_NAME = "base"
     TIMEZONE = "Asia/Shanghai"
     JSON_AS_ASCII = False
-    # Uploads (xlsx imports, later photos) are bounded before they reach a view.
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Uploads are bounded before they reach a view: a report may carry 9 photos of 5 MB each.
+    MAX_CONTENT_LENGTH = 48 * 1024 * 1024
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     DEFAULT_PAGE_SIZE = 10
     MAX_PAGE_SIZE = 100

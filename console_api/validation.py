@@ -20,7 +20,7 @@ from operations.errors import InvalidInput
 
 _TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # ISO 8601 as people and browsers send it: a date and a time to the minute at least; seconds,
 # fractions and an offset (Z, +08:00, +0800) optional.
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?")
@@ -50,7 +50,7 @@ class Field:
         if not isinstance(value, str):
             raise ValueError("应为文本")
         value = value.strip()
-        if _CONTROL_CHARS.search(value):
+        if CONTROL_CHARS.search(value):
             raise ValueError("包含不允许的控制字符")
         if self.max_length is not None and len(value) > self.max_length:
             raise ValueError(f"最多 {self.max_length} 个字符")
@@ -63,6 +63,8 @@ class Field:
     def _parse_int(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("应为整数")
+        if abs(value) > INT_LIMIT:
+            raise ValueError("数值超出范围")
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"不能小于 {self.minimum}")
         if self.maximum is not None and value > self.maximum:
@@ -95,6 +97,8 @@ class Field:
     def _parse_int_list(self, value: Any) -> list[int]:
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
             raise ValueError("应为整数列表")
+        if any(abs(v) > INT_LIMIT for v in value):
+            raise ValueError("数值超出范围")
         if len(value) > self.max_items:
             raise ValueError(f"最多 {self.max_items} 项")
         return value
@@ -130,13 +134,24 @@ class Field:
         return [self._parse_enum(item) for item in value]
 
 
+# Dates and times a hospital record can hold; outside them a value is a typo, and the far ends
+# would overflow when converted between time zones.
+DATE_YEARS = (1900, 2100)
+DATETIME_YEARS = (2000, 2100)
+# Ids and counts fit the database's 64-bit integers.
+INT_LIMIT = 2**63 - 1
+
+
 def parse_date(value: Any) -> date:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("日期格式应为 YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError("不是有效的日期") from None
+    if not DATE_YEARS[0] <= parsed.year <= DATE_YEARS[1]:
+        raise ValueError(f"日期应在 {DATE_YEARS[0]} 年到 {DATE_YEARS[1]} 年之间")
+    return parsed
 
 
 def parse_datetime(value: Any) -> datetime:
@@ -147,11 +162,13 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError("时间格式应为 YYYY-MM-DDTHH:MM[:SS][+08:00]")
     try:
         moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TZ)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise ValueError("不是有效的时间") from None
+    if not DATETIME_YEARS[0] <= moment.year <= DATETIME_YEARS[1]:
+        raise ValueError(f"时间应在 {DATETIME_YEARS[0]} 年到 {DATETIME_YEARS[1]} 年之间")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment.astimezone(UTC)
 
 
 def json_body() -> dict:

@@ -19,6 +19,7 @@ from console_api import api
 from console_api.http import commit, current_actor, file_response, signed_in
 from console_api.serializers import device_record_json, moment
 from console_api.validation import (
+    CONTROL_CHARS,
     Field,
     json_body,
     parse_body,
@@ -87,11 +88,13 @@ class OrderField(Field):
         for item in value:
             if set(item) - {"kind", "value"}:
                 raise ValueError("每项只能包含 kind 和 value")
-            if item.get("kind") not in CONTACT_KINDS:
+            if not isinstance(item.get("kind"), str) or item["kind"] not in CONTACT_KINDS:
                 raise ValueError(f"联系方式类型应为 {'、'.join(CONTACT_KINDS)} 之一")
             text = item.get("value")
             if not isinstance(text, str) or len(text.strip()) > 100:
                 raise ValueError("联系方式应为不超过 100 个字符的文本")
+            if CONTROL_CHARS.search(text):
+                raise ValueError("联系方式包含不允许的控制字符")
             methods.append(work_orders.ContactMethod(item["kind"], text.strip()))
         return methods
 
@@ -100,6 +103,8 @@ class OrderField(Field):
             raise ValueError("应为文本列表")
         if len(value) > self.max_items:
             raise ValueError(f"最多 {self.max_items} 项")
+        if any(CONTROL_CHARS.search(item) for item in value):
+            raise ValueError("包含不允许的控制字符")
         return value
 
 

@@ -22,14 +22,20 @@ log = logging.getLogger("weixiu.outbox")
 
 def _enqueue_announced(session: Session) -> None:
     messages = outbox.take_announced(session)
-    if not messages or not has_app_context() or not current_app.config.get("REDIS_URL"):
+    if not messages or not has_app_context():
         return
     from jobs.outbox import enqueue_messages  # jobs.outbox imports the channels: load it lazily
 
     try:
+        if not current_app.config.get("REDIS_URL"):
+            raise RedisError("REDIS_URL is not configured")
         enqueue_messages(messages)
     except RedisError as error:
         log.warning("Redis unavailable, %d messages left for the relay: %s", len(messages), error)
+        # Not enqueued after all: say so, or the relay would wait out the lost-job delay first.
+        # The session has just committed and cannot run SQL here, so a connection of its own.
+        with session.get_bind().begin() as connection:
+            outbox.unmark_enqueued([message.id for message in messages], connection)
 
 
 def _forget_announced(session: Session, _previous_transaction) -> None:

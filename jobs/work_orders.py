@@ -15,16 +15,20 @@ log = logging.getLogger("weixiu.work_orders")
 def sweep_work_orders() -> dict[str, int]:
     """One order per transaction: each commit hands its messages to the queue at once."""
     now = now_utc()
-    escalated = closed = 0
+    counts = {"escalated": 0, "confirmed": 0, "closed": 0}
     for order_id in escalation.overdue_emergencies(now):
-        escalated += escalation.escalate(order_id, now)
+        counts["escalated"] += escalation.escalate(order_id, now)
         db.session.commit()
-    for order_id in escalation.unrated_orders(now):
-        try:
-            closed += escalation.archive_unrated(order_id, now)
-            db.session.commit()
-        except Conflict:  # rated or changed meanwhile
-            db.session.rollback()
-    if escalated or closed:
-        log.info("work orders: %d escalated, %d unrated archived", escalated, closed)
-    return {"escalated": escalated, "closed": closed}
+    for name, due, act in (
+        ("confirmed", escalation.unconfirmed_orders, escalation.confirm_unanswered),
+        ("closed", escalation.unrated_orders, escalation.archive_unrated),
+    ):
+        for order_id in due(now):
+            try:
+                counts[name] += act(order_id, now)
+                db.session.commit()
+            except Conflict:  # the reporter acted meanwhile
+                db.session.rollback()
+    if any(counts.values()):
+        log.info("work-order sweep: %s", counts)
+    return counts

@@ -203,10 +203,12 @@ def take_announced(session) -> list[NewMessage]:
     return session.info.pop(ANNOUNCED, [])
 
 
-def unmark_enqueued(message_ids: Sequence[int]) -> None:
-    """These messages' deliveries did not reach the queue after all: the relay's to enqueue."""
+def unmark_enqueued(message_ids: Sequence[int], connection=None) -> None:
+    """These messages' deliveries did not reach the queue after all: the relay's to enqueue (on
+    `connection` when the session cannot be used, e.g. right after its commit)."""
+    executor = connection if connection is not None else db.session
     for start in range(0, len(message_ids), 5000):
-        db.session.execute(
+        executor.execute(
             update(Delivery)
             .where(
                 Delivery.message_id.in_(list(message_ids[start : start + 5000])),

@@ -106,13 +106,19 @@ def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, not
     if previous == engineer_id:
         raise Conflict("工单已由该工程师负责")
     detail = {"engineer": user_name(engineer_id), "engineer_id": engineer_id}
-    if previous and previous != engineer_id:
-        detail["previous_engineer"] = user_name(previous)
+    if previous:
+        detail |= {"previous_engineer": user_name(previous), "previous_engineer_id": previous}
     if note and note.strip():
         detail["note"] = note.strip()
-    take_step(
-        order, "assign", actor.user_id, values={"assignee_id": engineer_id, "assigned_at": now_utc()}, detail=detail
-    )
+    now = now_utc()
+    values = {"assignee_id": engineer_id, "assigned_at": now}
+    if order.respond_by is not None and (order.status is not S.PENDING or order.escalated_at is not None):
+        # An emergency handed on (or already escalated) restarts its clock: the new engineer has
+        # the same window to accept before the equipment office is called again.
+        values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
+    # Only from the assignee the dispatcher saw: an engineer who accepted meanwhile is not overridden.
+    unchanged = WorkOrder.assignee_id.is_(None) if previous is None else WorkOrder.assignee_id == previous
+    take_step(order, "assign", actor.user_id, values=values, where=(unchanged,), detail=detail, now=now)
     return order
 
 

@@ -3,8 +3,9 @@
 - An emergency (停机影响诊疗) still waiting for an engineer at its `respond_by` is escalated to the
   equipment managers once: the UPDATE that stamps `escalated_at` only matches an order not yet
   escalated, so overlapping sweeps escalate it once.
-- A confirmed order the reporter has not rated within RATING_DAYS is closed and archived by the
-  system, so the device's history does not wait on a survey.
+- A completed order the reporter neither confirms nor rejects within CONFIRM_DAYS is confirmed
+  by the system, and a confirmed one not rated within RATING_DAYS is closed and archived, so
+  the device's history does not wait on a sign-off or a survey.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy import select, update
 
 from models import WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
 from models.work_order import Urgency
-from operations.work_order_flow import close_unrated, record_event
+from operations.work_order_flow import close_unrated, record_event, take_step
 from operations.work_order_notices import notify
 
+CONFIRM_DAYS = 7
 RATING_DAYS = 7
 BATCH = 200
 
@@ -62,6 +64,28 @@ def escalate(order_id: int, now: datetime) -> bool:
         order, WorkOrderEventKind.ESCALATED, None, now, from_status=order.status, detail={"minutes": minutes}
     )
     notify(order, event)
+    return True
+
+
+def unconfirmed_orders(now: datetime) -> list[int]:
+    """Completed orders whose reporter has neither confirmed nor rejected within CONFIRM_DAYS."""
+    cutoff = now - timedelta(days=CONFIRM_DAYS)
+    return list(
+        db.session.scalars(
+            select(WorkOrder.id)
+            .where(WorkOrder.status == WorkOrderStatus.COMPLETED, WorkOrder.completed_at <= cutoff)
+            .order_by(WorkOrder.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def confirm_unanswered(order_id: int, now: datetime) -> bool:
+    """逾期未确认: the service report counts as signed off, on the timeline as the system's step."""
+    order = db.session.get(WorkOrder, order_id, populate_existing=True)
+    if order is None or order.status is not WorkOrderStatus.COMPLETED:
+        return False
+    take_step(order, "confirm", None, detail={"reason": f"报修人{CONFIRM_DAYS}天内未确认，系统自动确认"}, now=now)
     return True
 
 

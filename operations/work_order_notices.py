@@ -36,6 +36,16 @@ class Audience:
 
 
 def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
+    """Who hears of this step, the people it concerns most first. Every step that changes the
+    order also reaches the dispatcher and the equipment office in their inbox (the hospital
+    follows every vendor's progress); a person named twice hears once, as named first."""
+    specific = _specific_audiences(order, event)
+    if not specific:
+        return []
+    return [*specific, Audience("dispatchers", (INBOX,)), Audience("managers", (INBOX,))]
+
+
+def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
     kind = event.kind
     pushed = (WECHAT, INBOX)
     if kind is WorkOrderEventKind.CREATED:
@@ -54,36 +64,46 @@ def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
             Audience("dispatchers", pushed, fallback_sms=True),
         ]
     if kind is WorkOrderEventKind.ASSIGNED:
-        return [Audience("assignee", pushed, fallback_sms=True), Audience("reporter", (INBOX,))]
-    if kind in (WorkOrderEventKind.ACCEPTED, WorkOrderEventKind.ETA_SET):
-        return [Audience("reporter", pushed), Audience("dispatchers", (INBOX,))]
-    if kind in (WorkOrderEventKind.DEPARTED, WorkOrderEventKind.ARRIVED):
+        return [
+            Audience("assignee", pushed, fallback_sms=True),
+            Audience("previous_assignee", pushed),  # taken off the order: stop, maybe turn back
+            Audience("reporter", (INBOX,)),
+        ]
+    if kind in (
+        WorkOrderEventKind.ACCEPTED,
+        WorkOrderEventKind.ETA_SET,
+        WorkOrderEventKind.DEPARTED,
+        WorkOrderEventKind.ARRIVED,
+    ):
         return [Audience("reporter", pushed)]
     if kind is WorkOrderEventKind.DIAGNOSED:
         return [Audience("reporter", (INBOX,))]
     if kind is WorkOrderEventKind.COMPLETED:
-        return [Audience("reporter", pushed, fallback_sms=True), Audience("dispatchers", (INBOX,))]
+        return [Audience("reporter", pushed, fallback_sms=True)]
     if kind is WorkOrderEventKind.REJECTED:
         return [Audience("assignee", pushed, fallback_sms=True), Audience("dispatchers", pushed)]
     if kind is WorkOrderEventKind.CONFIRMED:
-        return [Audience("assignee", pushed), Audience("dispatchers", (INBOX,))]
+        return [Audience("assignee", pushed)]
     if kind is WorkOrderEventKind.RATED:
         # A poor rating asks the equipment office to call back: they hear it first, on WeChat.
         poor = [Audience("managers", pushed)] if order.status is WorkOrderStatus.FOLLOW_UP else []
-        return [*poor, Audience("assignee", (INBOX,)), Audience("dispatchers", (INBOX,))]
-    if kind is WorkOrderEventKind.FOLLOWED_UP:
-        return [Audience("dispatchers", (INBOX,)), Audience("assignee", (INBOX,))]
+        return [*poor, Audience("assignee", (INBOX,))]
+    if kind in (WorkOrderEventKind.FOLLOWED_UP, WorkOrderEventKind.CLOSED):
+        return [Audience("assignee", (INBOX,)), Audience("reporter", (INBOX,))]
     if kind is WorkOrderEventKind.CANCELLED:
         who = "assignee" if order.assignee_id else "workers"
-        return [Audience(who, pushed), Audience("dispatchers", (INBOX,)), Audience("reporter", (INBOX,))]
+        return [Audience(who, pushed), Audience("reporter", (INBOX,))]
     return []  # triage notes and parts are on the timeline; nobody needs a push for them
 
 
-def _people(order: WorkOrder, who: str) -> list[int]:
+def _people(order: WorkOrder, event: WorkOrderEvent, who: str) -> list[int]:
     if who == "reporter":
         return [order.reporter_id]
     if who == "assignee":
         return [order.assignee_id] if order.assignee_id else []
+    if who == "previous_assignee":
+        previous = (event.detail or {}).get("previous_engineer_id")
+        return [previous] if previous else []
     if who == "workers":
         return workers_of(order)
     if who == "dispatchers":
@@ -126,7 +146,7 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
     # A person in two audiences hears once, on the channels of the first that names them.
     groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
     for audience in audiences:
-        fresh = [user_id for user_id in _people(order, audience.who) if user_id not in told]
+        fresh = [user_id for user_id in _people(order, event, audience.who) if user_id not in told]
         told.update(fresh)
         if fresh:
             groups.setdefault((audience.channels, audience.fallback_sms), []).extend(fresh)

@@ -70,6 +70,7 @@ PHOTO_TYPES = {
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 9  # what WeChat's image picker offers at once
 CLOCK_SKEW = timedelta(minutes=5)
+EXPECTED_HORIZON = timedelta(days=730)
 HISTORY_LIMIT = 20
 
 
@@ -168,6 +169,8 @@ def _check_intake(intake: Intake, now: datetime) -> None:
         errors["fault_occurred_at"] = "故障发生时间不能晚于现在"
     if intake.expected_by and intake.expected_by < now - CLOCK_SKEW:
         errors["expected_by"] = "期望完成时间不能早于现在"
+    elif intake.expected_by and intake.expected_by > now + EXPECTED_HORIZON:
+        errors["expected_by"] = "期望完成时间不能晚于两年之后"
     if len(intake.photos) > MAX_PHOTOS:
         errors["photos"] = f"最多上传 {MAX_PHOTOS} 张照片"
     if errors:

@@ -210,12 +210,38 @@ def test_a_confirmed_order_nobody_rates_is_archived_after_seven_days(app_context
         flow.confirm(clinician, order_id)
         db.session.commit()
     with frozen(NOW + timedelta(days=7)):
-        assert sweep_work_orders() == {"escalated": 0, "closed": 0}
+        assert sweep_work_orders() == {"escalated": 0, "confirmed": 0, "closed": 0}
     with frozen(NOW + timedelta(days=7, hours=1)):
-        assert sweep_work_orders() == {"escalated": 0, "closed": 1}
-        assert sweep_work_orders() == {"escalated": 0, "closed": 0}
+        assert sweep_work_orders() == {"escalated": 0, "confirmed": 0, "closed": 1}
+        assert sweep_work_orders() == {"escalated": 0, "confirmed": 0, "closed": 0}
     order = db.session.get(flow.WorkOrder, order_id, populate_existing=True)
     assert order.status is S.CLOSED and order.rating is None
     events = work_orders.events_of([order_id])[order_id]
     assert events[-1].kind.value == "closed" and events[-1].actor_id is None
     assert db.session.scalar(db.select(flow.DeviceRecord.id).where(flow.DeviceRecord.work_order_id == order_id))
+
+
+def test_a_report_nobody_signs_off_is_confirmed_by_the_system_after_seven_days(app_context, world):
+    from jobs.work_orders import sweep_work_orders
+
+    order_id = _create(world)
+    engineer = actor(world["engineers"][0])
+    with frozen(NOW + timedelta(hours=1)):
+        flow.accept(engineer, order_id)
+        flow.arrive(engineer, order_id)
+        flow.complete(
+            engineer,
+            order_id,
+            diagnosis="保险丝熔断",
+            work_done="更换保险丝",
+            test_result="通过",
+            test_passed=True,
+            device_condition=DeviceCondition.NORMAL,
+        )
+        db.session.commit()
+    with frozen(NOW + timedelta(days=7, hours=1)):
+        assert sweep_work_orders() == {"escalated": 0, "confirmed": 1, "closed": 0}
+    with frozen(NOW + timedelta(days=14, hours=1)):
+        assert sweep_work_orders() == {"escalated": 0, "confirmed": 0, "closed": 1}
+    kinds = [(event.kind.value, event.actor_id) for event in work_orders.events_of([order_id])[order_id]]
+    assert kinds[-2:] == [("confirmed", None), ("closed", None)]

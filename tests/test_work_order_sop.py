@@ -463,3 +463,42 @@ def test_ten_engineers_accept_at_once_and_exactly_one_wins(app, cast, factory, c
         assert len(accepted) == 1  # the losers wrote nothing
         assert db.session.scalar(select(db.func.count()).select_from(InboxMessage)) == 0  # nothing sent in a request
         db.session.remove()
+
+
+def test_with_redis_down_a_new_order_waits_for_the_relay_and_then_goes_out(app, cast, wechat_sim):
+    from redis import Redis
+
+    real_redis = app.extensions["weixiu.redis"]
+    app.extensions["weixiu.redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    try:
+        order_id = report(cast, cast["a"], at(9, 0))["id"]  # saved even though nothing could be enqueued
+    finally:
+        app.extensions["weixiu.redis"] = real_redis
+    with app.app_context():
+        pending = db.session.scalars(select(Delivery.enqueued_at).where(Delivery.status == "pending")).all()
+        db.session.remove()
+    assert pending and all(enqueued_at is None for enqueued_at in pending)  # the relay's at once
+    run_minute(app, at(9, 1))
+    assert len(wechat_to(wechat_sim, "openid-li")) == 1
+    assert all(status in ("sent", "skipped") for (_, _, _, status) in sent_by_topic(app, order_id))
+
+
+def test_a_reassigned_emergency_tells_the_engineer_taken_off_and_restarts_its_clock(app, cast, wechat_sim):
+    ids = {name: user.id for name, user in cast["people"].items()}
+    order_id = report(cast, cast["a"], at(9, 0), urgency="downtime")["id"]
+    step(cast, "li", order_id, "accept", at(9, 2))
+    step(cast, "li", order_id, "depart", at(9, 5))
+    reassigned = step(cast, "admin", order_id, "assign", at(9, 20), engineer_id=ids["zhao"])
+    assert reassigned["status"] == "pending" and reassigned["assignee"]["id"] == ids["zhao"]
+    assert local(reassigned["respond_by"]) == at(9, 35)  # the same 15 minutes, from the reassignment
+    drain(app, at(9, 20))
+    told = sent_by_topic(app, order_id)
+    assert ("work_order.assigned", ids["li"], "wechat", "sent") in told  # 李工 may turn back
+    assert ("work_order.assigned", ids["zhao"], "sms", "sent") in told  # no WeChat: by SMS
+    assert ("work_order.assigned", ids["manager"], "inbox", "sent") in told  # the hospital follows it
+    for minute in (21, 34):
+        run_minute(app, at(9, minute))
+    assert detail(cast, "manager", order_id)["escalated_at"] is None
+    run_minute(app, at(9, 35))
+    assert local(detail(cast, "manager", order_id)["escalated_at"]) == at(9, 35)
+    step(cast, "admin", order_id, "assign", at(9, 40), expect=409, engineer_id=ids["zhao"])  # already theirs

@@ -346,6 +346,43 @@ BAD_REPORTS = [
     ),
     ("a vendor engineer reporting", "engineer", lambda w: {"json": body(w)}, 403, None),
     ("a vendor admin reporting", "admin", lambda w: {"json": body(w)}, 403, None),
+    # Values that would overflow further in (time zones, 64-bit ids) are refused at the edge.
+    (
+        "a year 9999 deadline",
+        "clinician",
+        lambda w: {"json": body(w, expected_by="9999-12-31T23:00:00Z")},
+        422,
+        "expected_by",
+    ),
+    (
+        "a deadline years away",
+        "clinician",
+        lambda w: {"json": body(w, expected_by=local_naive(timedelta(days=1000)))},
+        422,
+        "expected_by",
+    ),
+    (
+        "a fault in year 1",
+        "clinician",
+        lambda w: {"json": body(w, fault_occurred_at="0001-01-01T00:00Z")},
+        422,
+        "fault_occurred_at",
+    ),
+    ("a 100-digit device id", "clinician", lambda w: {"json": body(w, device_id=10**100)}, 422, "device_id"),
+    (
+        "a contact kind that is a list",
+        "clinician",
+        lambda w: {"json": body(w, contact_methods=[{"kind": ["mobile"], "value": "x"}, CONTACTS[1]])},
+        422,
+        "contact_methods",
+    ),
+    (
+        "control characters in a contact",
+        "clinician",
+        lambda w: {"json": body(w, contact_methods=[{"kind": "wechat", "value": "a\x01b"}, CONTACTS[1]])},
+        422,
+        "contact_methods",
+    ),
 ]
 
 
@@ -738,3 +775,17 @@ def test_stream_delivers_events_that_happen_while_it_is_open(world, app, client,
     assert [(event["work_order_id"], event["kind"]) for event in accepted] == [(order_id, "accepted")]
     assert ": ping" in sent  # the heartbeat
     assert detail(world, "clinician", order_id)["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/work-orders/99999999999999999999999",
+        "/api/v1/work-orders?from=0001-01-01",
+        "/api/v1/work-orders?to=9999-12-31",
+        "/api/v1/work-orders/stats?from=9999-12-25&to=9999-12-31",
+    ],
+)
+def test_out_of_range_ids_and_dates_are_clean_4xx(world, path):
+    response = world["api"]["manager"].get(path)
+    assert response.status_code in (404, 422), response.get_data(as_text=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask_migrate import Migrate
+from werkzeug.routing import IntegerConverter
 
 from config import load_config
 from config.settings import PROJECT_ROOT
@@ -16,6 +17,12 @@ from models import db
 from models.db import configure_sqlite
 
 migrate = Migrate(directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(mode: str | None = None, configure: Callable[[Flask], None] | None = None) -> Flask:
@@ -40,6 +47,8 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from weixiu.cli import register_commands
     from weixiu.health import health
 
+    # Path ids beyond 64 bits are simply not found (SQLite would overflow binding them).
+    app.url_map.converters["int"] = BoundedIntConverter
     app.register_blueprint(api)
     app.register_blueprint(health)
     app.register_blueprint(device_link)
