@@ -19,6 +19,7 @@ from models.institution import Department, Institution
 from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
 from models.user import Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
+from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatIdentity
 from models.work_order import (
     EngineerSkill,
     WorkOrder,
@@ -42,7 +43,10 @@ __all__ = [
     "Authorization",
     "AuthorizationEvent",
     "AuthorizationEventKind",
+    "BindCode",
+    "BindCodeChannel",
     "ChannelName",
+    "ConsentStatus",
     "Credential",
     "CredentialAttachment",
     "CredentialDevice",
@@ -62,8 +66,10 @@ __all__ = [
     "RecordKind",
     "Role",
     "Scope",
+    "SubscribeConsent",
     "User",
     "Vendor",
+    "WeChatIdentity",
     "WorkOrder",
     "WorkOrderEvent",
     "WorkOrderEventKind",

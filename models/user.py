@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -58,4 +58,7 @@ class User(db.Model):
     wechat_openid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
     wechat_miniprogram_openid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
     wechat_unionid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # False after the person unfollows the official account: WeChat cannot reach them (43004), so
+    # messages that may fall back go by SMS, until they follow again.
+    wechat_following: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

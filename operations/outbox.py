@@ -89,12 +89,16 @@ SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 
        CASE WHEN d.reason IS NOT NULL THEN :now END
 FROM (
     SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message,
-           CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND u.wechat_openid IS NULL THEN 'sms'
+           CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
+                THEN 'sms'
                 ELSE ch.value
            END AS channel,
-           CASE WHEN (ch.value = 'sms' OR (ch.value = 'wechat' AND f.fallback_sms AND u.wechat_openid IS NULL))
+           CASE WHEN (ch.value = 'sms'
+                      OR (ch.value = 'wechat' AND f.fallback_sms
+                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)))
                      AND COALESCE(u.phone, '') = '' THEN :no_phone
                 WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL AND NOT f.fallback_sms THEN :no_wechat
+                WHEN ch.value = 'wechat' AND NOT u.wechat_following AND NOT f.fallback_sms THEN :unfollowed
            END AS reason
     FROM outbox_fanout f
     JOIN outbox_messages m ON m.key = f.key
@@ -116,6 +120,7 @@ _DIALECT_SQL = {
 }
 NO_PHONE = "未登记手机号"
 NO_WECHAT = "未绑定微信（需登录小程序绑定账号并关注公众号）"
+UNFOLLOWED = "已取消关注公众号"
 
 
 def _stage(connection, notices: Sequence[Notice]) -> None:
@@ -181,7 +186,7 @@ def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
     messages = [NewMessage(message_id, fan[key]) for message_id, key in written]
     connection.execute(
         text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param),
-        {"now": now, "no_phone": NO_PHONE, "no_wechat": NO_WECHAT},
+        {"now": now, "no_phone": NO_PHONE, "no_wechat": NO_WECHAT, "unfollowed": UNFOLLOWED},
     )
     connection.exec_driver_sql("DELETE FROM outbox_fanout")
     return messages

@@ -1,0 +1,211 @@
+"""WeChat sign-in and account binding (小程序登录绑定账号), shared by the mini-program API and the
+official-account bot.
+
+- A mini-program user signs in with a wx.login code; the edge exchanges it (code2session) and
+  calls `sign_in_miniprogram` with the openid / unionid. The session token names the identity,
+  bound to a platform account or not yet.
+- Binding takes a one-time bind code the PC issued for the account (typed in, scanned in the
+  mini-program, or as the scene `bind:<code>` of a parametric official-account QR), or a phone
+  number WeChat or an SMS code has verified, which must name exactly one active account.
+- An official-account openid is bound to the account the same way; unfollowing keeps the binding
+  but makes WeChat unreachable (`wechat_following`), so messages that may fall back go by SMS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, update
+
+from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
+from operations.actors import Actor
+from operations.errors import Conflict, NotFound, PermissionDenied
+
+BIND_CODE_TTL = timedelta(minutes=10)
+# No 0/O, 1/I/L: people read these off a screen. 8 of 31 symbols: ~8.5e11 codes, and the edges
+# rate-limit guesses.
+BIND_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+BIND_CODE_LENGTH = 8
+SESSION_SALT = "weixiu.miniprogram.session"
+INVALID_CODE = "绑定码无效或已过期"
+SESSION_EXPIRED = "登录已失效，请重新进入小程序"
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalize_bind_code(text: str) -> str | None:
+    """What a person typed or a QR carried, as a code, or None if it cannot be one."""
+    code = (text or "").strip().upper().replace(" ", "").replace("-", "")
+    if len(code) != BIND_CODE_LENGTH or any(char not in BIND_CODE_ALPHABET for char in code):
+        return None
+    return code
+
+
+def issue_bind_code(actor: Actor, user_id: int, now: datetime) -> tuple[str, datetime]:
+    """A fresh code for the account (earlier unused ones stop working). Anyone for themselves;
+    the equipment manager for accounts of the institution; a vendor admin for the vendor's."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("用户不存在")
+    own = user.id == actor.user_id
+    manages = (actor.role is Role.EQUIPMENT_MANAGER and user.institution_id == actor.institution_id) or (
+        actor.role is Role.VENDOR_ADMIN and user.vendor_id == actor.vendor_id
+    )
+    if not (own or manages):
+        if user.institution_id != actor.institution_id and user.vendor_id != actor.vendor_id:
+            raise NotFound("用户不存在")
+        raise PermissionDenied("只能为本人或本单位的账号生成绑定码")
+    db.session.execute(
+        update(BindCode)
+        .where(BindCode.user_id == user.id, BindCode.used_at.is_(None), BindCode.expires_at > now)
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    code = "".join(secrets.choice(BIND_CODE_ALPHABET) for _ in range(BIND_CODE_LENGTH))
+    expires_at = now + BIND_CODE_TTL
+    db.session.add(
+        BindCode(
+            user_id=user.id, code_hash=_hash(code), expires_at=expires_at, created_by_id=actor.user_id, created_at=now
+        )
+    )
+    db.session.flush()
+    return code, expires_at
+
+
+def redeem_bind_code(text: str, via: BindCodeChannel, now: datetime) -> User:
+    """The account a valid, unused, unexpired code names; the code is used up (once, even when two
+    redeem it at the same moment). NotFound otherwise, saying nothing about which part failed."""
+    code = normalize_bind_code(text)
+    if code is None:
+        raise NotFound(INVALID_CODE)
+    claimed = db.session.execute(
+        update(BindCode)
+        .where(BindCode.code_hash == _hash(code), BindCode.used_at.is_(None), BindCode.expires_at > now)
+        .values(used_at=now, used_via=via)
+        .returning(BindCode.user_id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    user = db.session.get(User, claimed.user_id) if claimed else None
+    if user is None or not user.is_active:
+        raise NotFound(INVALID_CODE)
+    return user
+
+
+# --- the mini-program --------------------------------------------------------------------------
+
+
+def sign_in_miniprogram(openid: str, unionid: str | None, now: datetime) -> WeChatIdentity:
+    identity = db.session.scalar(select(WeChatIdentity).where(WeChatIdentity.miniprogram_openid == openid))
+    if identity is None:
+        identity = WeChatIdentity(miniprogram_openid=openid, created_at=now)
+        db.session.add(identity)
+    if unionid:
+        identity.unionid = unionid
+    identity.last_login_at = now
+    db.session.flush()
+    return identity
+
+
+def session_token(identity: WeChatIdentity, secret_key: str) -> str:
+    return URLSafeTimedSerializer(secret_key, salt=SESSION_SALT).dumps(
+        {"wid": identity.id, "v": identity.token_version}
+    )
+
+
+def identity_for_token(token: str, secret_key: str, max_age_seconds: int) -> WeChatIdentity:
+    """The identity a session token names, or NotFound for a forged, expired or revoked one."""
+    try:
+        payload = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT).loads(token, max_age=max_age_seconds)
+    except (BadSignature, SignatureExpired):
+        raise NotFound(SESSION_EXPIRED) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("wid"), int):
+        raise NotFound(SESSION_EXPIRED)
+    identity = db.session.get(WeChatIdentity, payload["wid"])
+    if identity is None or identity.token_version != payload.get("v"):
+        raise NotFound(SESSION_EXPIRED)
+    return identity
+
+
+def bind_identity(identity: WeChatIdentity, user: User) -> User:
+    """Bind this mini-program identity to the account (moving it from any earlier binding on
+    either side: one person, one WeChat)."""
+    if not user.is_active:
+        raise NotFound("用户不存在")
+    if identity.user_id == user.id:
+        return user
+    if identity.user_id is not None:
+        raise Conflict("该微信已绑定其他账号，请先解除绑定")
+    previous = db.session.scalar(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id))
+    if previous is not None:  # the account moves to this phone; the old one signs out
+        previous.user_id = None
+        previous.token_version += 1
+        db.session.flush()
+    identity.user_id = user.id
+    user.wechat_miniprogram_openid = identity.miniprogram_openid
+    if identity.unionid:
+        user.wechat_unionid = identity.unionid
+    db.session.flush()
+    return user
+
+
+def unbind_identity(identity: WeChatIdentity) -> None:
+    """解除绑定: the account forgets this WeChat; the session stays, unbound."""
+    if identity.user_id is None:
+        raise Conflict("尚未绑定账号")
+    user = db.session.get(User, identity.user_id)
+    if user is not None and user.wechat_miniprogram_openid == identity.miniprogram_openid:
+        user.wechat_miniprogram_openid = None
+    identity.user_id = None
+    db.session.flush()
+
+
+def user_by_verified_phone(phone: str) -> User:
+    """The one active account registered with this phone number."""
+    users = list(db.session.scalars(select(User).where(User.phone == phone, User.is_active).limit(2)))
+    if not users:
+        raise NotFound("没有使用该手机号的账号，请联系设备科或使用绑定码")
+    if len(users) > 1:
+        raise Conflict("该手机号对应多个账号，请使用绑定码绑定")
+    return users[0]
+
+
+def actor_of(identity: WeChatIdentity) -> Actor:
+    """The platform identity a bound mini-program session acts as."""
+    user = db.session.get(User, identity.user_id) if identity.user_id else None
+    if user is None or not user.is_active:
+        raise PermissionDenied("请先绑定平台账号")
+    return Actor.of(user)
+
+
+# --- the official account ----------------------------------------------------------------------
+
+
+def bind_official_account(user: User, openid: str) -> User:
+    """This official-account follower is this account (the one who scanned its bind QR)."""
+    db.session.execute(
+        update(User).where(User.wechat_openid == openid, User.id != user.id).values(wechat_openid=None),
+        execution_options={"synchronize_session": False},
+    )
+    user.wechat_openid = openid
+    user.wechat_following = True
+    db.session.flush()
+    return user
+
+
+def set_following(openid: str, following: bool) -> User | None:
+    """Follow / unfollow events: the bound account (if any) becomes reachable or not."""
+    user = db.session.scalar(select(User).where(User.wechat_openid == openid))
+    if user is not None:
+        user.wechat_following = following
+        db.session.flush()
+    return user
+
+
+def user_by_official_openid(openid: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.wechat_openid == openid))
+    return user if user is not None and user.is_active else None
