@@ -131,6 +131,24 @@ class BaseConfig:
             "WORK_ORDER_EMERGENCY_ACCEPT_MINUTES", 15, minimum=1, maximum=1440
         )
         self._load_channels()
+        self._load_front_door()
+
+    def _load_front_door(self) -> None:
+        # The official account's webhook (服务器配置): the token that signs WeChat's calls, and in
+        # safe mode the EncodingAESKey (43 characters). Without a token the webhook answers 404.
+        self.WECHAT_OFFICIAL_TOKEN = env_str("WECHAT_OFFICIAL_TOKEN")
+        self.WECHAT_OFFICIAL_ENCODING_AES_KEY = env_str("WECHAT_OFFICIAL_ENCODING_AES_KEY")
+        if self.WECHAT_OFFICIAL_ENCODING_AES_KEY and len(self.WECHAT_OFFICIAL_ENCODING_AES_KEY) != 43:
+            raise ConfigError("WECHAT_OFFICIAL_ENCODING_AES_KEY must be 43 characters")
+        # Mini-program sessions (our token, bound to the openid; never WeChat's session_key).
+        self.MINIPROGRAM_SESSION_MAX_AGE_SECONDS = env_int(
+            "MINIPROGRAM_SESSION_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=300, maximum=90 * 24 * 3600
+        )
+        # The SMS verification code for binding by phone: its template and parameter name.
+        self.SMS_VERIFY_TEMPLATE_CODE = env_str("SMS_VERIFY_TEMPLATE_CODE")
+        self.SMS_VERIFY_TEMPLATE_PARAM = env_str("SMS_VERIFY_TEMPLATE_PARAM") or "code"
+        # Mini-program subscribe-message templates by purpose (work_order, alert): JSON object.
+        self.WECHAT_SUBSCRIBE_TEMPLATES = env_json_object("WECHAT_SUBSCRIBE_TEMPLATES", {})
 
     def _load_channels(self) -> None:
         # WeChat (公众号 template messages; the mini-program is the jump target). With no app id

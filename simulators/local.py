@@ -19,6 +19,10 @@ ALERT_TEMPLATE_ID = "sim-alert-template"
 WORK_ORDER_TEMPLATE_ID = "sim-work-order-template"
 SMS_SIGN_NAME = "微修"
 SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
+SMS_VERIFY_TEMPLATE_CODE = "SMS_SIM_VERIFY"
+OFFICIAL_TOKEN = "weixiu-sim-token"
+OFFICIAL_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues
+SUBSCRIBE_TEMPLATES = {"work_order": "sim-subscribe-work-order", "alert": "sim-subscribe-alert"}
 SMS_WORK_ORDER_TEMPLATE_CODE = "SMS_SIM_WORK_ORDER"
 
 
@@ -58,4 +62,9 @@ class LocalSimulators:
             "SMS_WORK_ORDER_TEMPLATE_CODE": SMS_WORK_ORDER_TEMPLATE_CODE,
             "SMS_ENDPOINT": self.sms.netloc,
             "SMS_PROTOCOL": "http",
+            # The front door: the webhook's token and AES key as the simulated account knows them.
+            "WECHAT_OFFICIAL_TOKEN": OFFICIAL_TOKEN,
+            "WECHAT_OFFICIAL_ENCODING_AES_KEY": OFFICIAL_AES_KEY,
+            "SMS_VERIFY_TEMPLATE_CODE": SMS_VERIFY_TEMPLATE_CODE,
+            "WECHAT_SUBSCRIBE_TEMPLATES": dict(SUBSCRIBE_TEMPLATES),
         }
