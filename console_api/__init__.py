@@ -15,6 +15,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     record_views,
     session_views,
     vendor_views,
+    wechat_binding_views,
     work_order_stats_views,
     work_order_stream,
     work_order_views,
