@@ -140,6 +140,9 @@ class BaseConfig:
         self.WECHAT_OFFICIAL_ENCODING_AES_KEY = env_str("WECHAT_OFFICIAL_ENCODING_AES_KEY")
         if self.WECHAT_OFFICIAL_ENCODING_AES_KEY and len(self.WECHAT_OFFICIAL_ENCODING_AES_KEY) != 43:
             raise ConfigError("WECHAT_OFFICIAL_ENCODING_AES_KEY must be 43 characters")
+        # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For names the client, so
+        # per-IP limits count people, not the proxy. 0 trusts no header.
+        self.PROXY_HOPS = env_int("PROXY_HOPS", 0, minimum=0, maximum=5)
         # Mini-program sessions (our token, bound to the openid; never WeChat's session_key).
         self.MINIPROGRAM_SESSION_MAX_AGE_SECONDS = env_int(
             "MINIPROGRAM_SESSION_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=300, maximum=90 * 24 * 3600

@@ -50,7 +50,7 @@ def handle_domain_error(error: DomainError):
 
 def handle_http_error(error: HTTPException):
     db.session.rollback()
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(("/api/", "/mp/")):  # the JSON APIs answer JSON, even a 404
         return error
     message = HTTP_MESSAGES.get(error.code, error.name)
     return error_response(error.code, error.name.lower().replace(" ", "_"), message)

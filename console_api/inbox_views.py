@@ -13,7 +13,7 @@ from models import AlertPlan, db
 from operations import alert_plans, inbox
 
 
-def _payloads(messages) -> list[dict]:
+def inbox_payloads(messages) -> list[dict]:
     actor = current_actor()
     plan_ids = {message.alert_plan_id for message in messages if message.alert_plan_id}
     plans = {plan.id: plan for plan in db.session.scalars(db.select(AlertPlan).where(AlertPlan.id.in_(plan_ids)))}
@@ -36,7 +36,7 @@ def list_inbox():
     )
     return jsonify(
         {
-            "items": _payloads(page.items),
+            "items": inbox_payloads(page.items),
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,
@@ -56,7 +56,7 @@ def inbox_unread_count():
 def mark_inbox_message_read(message_id: int):
     message = inbox.mark_read(current_actor(), message_id)
     commit()
-    return jsonify(_payloads([message])[0])
+    return jsonify(inbox_payloads([message])[0])
 
 
 @api.post("/inbox/read-all")

@@ -14,7 +14,9 @@ QUEUE_NAMES = ("default",)
 class JobQueues:
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
-        app.extensions["weixiu.redis"] = Redis.from_url(url) if url else None
+        # A Redis that does not answer must not hold a request (WeChat waits 5 s for the webhook);
+        # no read timeout: workers block on the queue for longer than any request would.
+        app.extensions["weixiu.redis"] = Redis.from_url(url, socket_connect_timeout=2) if url else None
 
     @staticmethod
     def redis() -> Redis:

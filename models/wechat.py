@@ -60,7 +60,9 @@ class SubscribeConsent(db.Model):
 
     __tablename__ = "subscribe_consents"
 
-    miniprogram_openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The openid the answer came with: the mini-program's (requestSubscribeMessage) or the one a
+    # webhook event names.
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
     template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[ConsentStatus] = mapped_column(string_enum(ConsentStatus, 10), nullable=False)
     # A one-time subscription is used up by one message; accepting again adds one.

@@ -164,6 +164,7 @@ class WeChatState(SimulatorState):
         self._used_codes: set[str] = set()  # a second use answers 40163, an unknown code 40029
         self._dedupe: dict[tuple[str, str], int] = {}  # (touser, client_msg_id) -> msgid
         self._msgids = itertools.count(int(time.time()) * 1000)
+        self._menu: dict[str, Any] | None = None
 
     def reset(self) -> None:
         with self.lock:
@@ -203,6 +204,15 @@ class WeChatState(SimulatorState):
         with self.lock:
             for token in self._tokens.values():
                 token.expires_at = 0
+
+    # -- the official account's menu ----------------------------------------------------------
+    def set_menu(self, menu: dict[str, Any]) -> None:
+        with self.lock:
+            self._menu = menu
+
+    def current_menu(self) -> dict[str, Any] | None:
+        with self.lock:
+            return self._menu
 
     # -- users -------------------------------------------------------------------------------
     def set_user(

@@ -28,6 +28,8 @@ QRCODE_CREATE = "/cgi-bin/qrcode/create"
 WXACODE_UNLIMIT = "/wxa/getwxacodeunlimit"
 USER_INFO = "/cgi-bin/user/info"
 PHONE_NUMBER = "/wxa/business/getuserphonenumber"
+MENU_CREATE = "/cgi-bin/menu/create"
+MENU_GET = "/cgi-bin/get_current_selfmenu_info"
 ENDPOINTS = (
     TOKEN,
     STABLE_TOKEN,
@@ -38,6 +40,8 @@ ENDPOINTS = (
     WXACODE_UNLIMIT,
     USER_INFO,
     PHONE_NUMBER,
+    MENU_CREATE,
+    MENU_GET,
 )
 
 ERRMSG = {
@@ -50,6 +54,11 @@ ERRMSG = {
     40037: "invalid template_id",
     40052: "invalid action name",
     40053: "invalid action info, please check document",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40027: "invalid sub button url size",
     40125: "invalid appsecret",
     40163: "code been used",
     40169: "invalid length for scene, or the data is not json string",
@@ -303,6 +312,17 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
             },
         }
 
+    @endpoint(MENU_CREATE, ("POST",), auth=True)
+    def menu_create(query, body, _appid):
+        check_menu(body.get("button"))
+        state.set_menu(body)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    @endpoint(MENU_GET, auth=True)
+    def menu_get(query, body, _appid):
+        menu = state.current_menu()
+        return {"is_menu_open": 1 if menu else 0, "selfmenu_info": menu or {}}
+
     control = control_blueprint(
         state, title="WeChat simulator", endpoints=ENDPOINTS, fault_fields=("delay", "status", "errcode", "errmsg")
     )
@@ -341,6 +361,33 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
 
     app.register_blueprint(control)
     return app
+
+
+MENU_TYPES = frozenset({"click", "view", "miniprogram", "scancode_push", "scancode_waitmsg", "location_select"})
+
+
+def check_menu(buttons: Any, *, limit: int = 3, sub: bool = False) -> None:
+    """The rules /cgi-bin/menu/create enforces: 1–3 buttons (1–5 under one), names of at most 16
+    bytes (60 under one), a known type, a key for click buttons, appid, pagepath and url for a
+    mini-program button."""
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= limit:
+        raise WeChatError(40016)
+    for button in buttons:
+        if not isinstance(button, dict):
+            raise WeChatError(47001)
+        name = button.get("name")
+        if not isinstance(name, str) or not name or len(name.encode()) > (60 if sub else 16):
+            raise WeChatError(40018)
+        if "sub_button" in button and not sub:
+            check_menu(button["sub_button"], limit=5, sub=True)
+            continue
+        kind = button.get("type")
+        if kind not in MENU_TYPES:
+            raise WeChatError(40017)
+        if kind == "click" and not (isinstance(button.get("key"), str) and 0 < len(button["key"].encode()) <= 128):
+            raise WeChatError(40019)
+        if kind == "miniprogram" and not all(button.get(field) for field in ("appid", "pagepath", "url")):
+            raise WeChatError(40027)
 
 
 def _mask(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import load_config
@@ -32,6 +33,9 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.json.ensure_ascii = False
     if configure is not None:
         configure(app)
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
@@ -41,8 +45,10 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     job_queues.init_app(app)
     after_commit.install()
 
+    from bot.webhook import official as official_webhook
     from console_api import api
     from console_api.http import register_error_handlers
+    from miniprogram_api import mp_api
     from miniprogram_api.device_link import device_link
     from weixiu.cli import register_commands
     from weixiu.health import health
@@ -52,6 +58,8 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(api)
     app.register_blueprint(health)
     app.register_blueprint(device_link)
+    app.register_blueprint(mp_api)
+    app.register_blueprint(official_webhook)
     register_error_handlers(app)
     register_commands(app)
     return app

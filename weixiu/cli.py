@@ -41,3 +41,34 @@ def register_commands(app: Flask) -> None:
         from jobs.scheduler import run_forever
 
         run_forever(current_app._get_current_object())
+
+    @app.cli.group("menu")
+    def menu() -> None:
+        """The official account's custom menu (我的工单 / 我的预警 / 帮助, and the mini-program)."""
+
+    @menu.command("show")
+    def menu_show() -> None:
+        """Print the menu JSON `menu set` would post."""
+        import json
+
+        from bot.menu import build_menu
+
+        click.echo(json.dumps(build_menu(current_app.config), ensure_ascii=False, indent=2))
+
+    @menu.command("set")
+    def menu_set() -> None:
+        """Post the menu to WeChat (WECHAT_API_BASE_URL) with the official account's credentials."""
+        from requests import RequestException
+        from wechatpy.exceptions import WeChatClientException
+
+        from bot.menu import build_menu, set_menu
+        from channels.registry import get_channel
+
+        channel = get_channel("wechat")
+        if channel.client is None:
+            raise click.ClickException(f"the official account is not configured: {channel.unavailable}")
+        try:
+            set_menu(channel.client, build_menu(current_app.config))
+        except (WeChatClientException, RequestException) as error:
+            raise click.ClickException(f"WeChat refused the menu: {error}") from None
+        click.echo("menu set")

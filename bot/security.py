@@ -1,0 +1,98 @@
+"""What the webhook checks before it believes a request: the signatures (constant time), the
+timestamp, the body's size and the XML itself.
+
+The XML is WeChat's flat `<xml><Field>value</Field>…</xml>`. Anything declaring a DOCTYPE or
+an ENTITY (XXE, billion laughs) is refused before any parser sees it; what is left is parsed by
+expat through xmltodict, and only the root's text children are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_CLOCK_SKEW_SECONDS = 300
+MAX_FIELD_CHARS = 8192
+
+# `<!` opens a DOCTYPE, ENTITY, comment or CDATA section; only CDATA is part of WeChat's XML.
+_DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
+# Characters XML 1.0 forbids, raw or as character references: a message with them is still
+# answered (they are dropped), not refused as malformed.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_BAD_REFERENCES = re.compile(
+    r"&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|fff[ef])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45]));", re.IGNORECASE
+)
+
+
+class BadRequest(Exception):
+    """The body is not a WeChat message (400), or too large (413)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def sha1_signature(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def signature_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def check_request_signature(token: str, signature: str | None, timestamp: str | None, nonce: str | None) -> bool:
+    """sha1 of the sorted token, timestamp and nonce, as WeChat signs every callback."""
+    if not (signature and timestamp and nonce):
+        return False
+    return signature_matches(sha1_signature(token, timestamp, nonce), signature)
+
+
+def check_message_signature(token: str, msg_signature: str | None, timestamp: str, nonce: str, encrypted: str) -> bool:
+    """Safe mode: sha1 of the sorted token, timestamp, nonce and the Encrypt field."""
+    return signature_matches(sha1_signature(token, timestamp, nonce, encrypted), msg_signature)
+
+
+def timestamp_is_fresh(timestamp: str | None, now: float) -> bool:
+    """A replayed callback carries an old timestamp (it is part of the signature)."""
+    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    return abs(int(timestamp) - now) <= MAX_CLOCK_SKEW_SECONDS
+
+
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """The root's text fields, or BadRequest. Refuses declarations before parsing."""
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("body is not UTF-8") from None
+    else:
+        text = body
+    if _DECLARATION.search(text):
+        raise BadRequest("XML declarations (DOCTYPE, ENTITY, comments) are not accepted")
+    text = _BAD_REFERENCES.sub("", _BAD_CHARS.sub("", text))
+    try:
+        parsed = xmltodict.parse(text, disable_entities=True)
+    except (ExpatError, ValueError) as error:
+        raise BadRequest(f"malformed XML: {error}") from None
+    root = parsed.get("xml") if isinstance(parsed, dict) else None
+    if root is None:
+        return {}
+    if not isinstance(root, dict):
+        raise BadRequest("the root element <xml> has no fields")
+    fields: dict[str, str] = {}
+    for name, value in root.items():
+        if isinstance(value, str):
+            fields[name] = value[:MAX_FIELD_CHARS]
+        elif value is None:
+            fields[name] = ""
+        # Nested elements (ScanCodeInfo, SubscribeMsgPopupEvent …) are kept as they came.
+        elif isinstance(value, dict | list):
+            fields[name] = value  # type: ignore[assignment]
+    return fields

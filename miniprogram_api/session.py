@@ -1,0 +1,258 @@
+"""登录与绑定: wx.login's code for our session token, then binding the WeChat identity to a
+platform account by a bind code, a phone number WeChat verified, or an SMS verification code.
+
+Guessing is rate-limited in Redis (weixiu.rate_limits): bind codes per identity and per IP, SMS
+codes per number (1 a minute, 5 an hour), per identity and per IP, and at most five tries of
+one SMS code. The SMS code itself lives only as a keyed hash in Redis, for five minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+
+import requests
+from flask import current_app, jsonify
+from redis.exceptions import RedisError
+from wechatpy.exceptions import WeChatClientException
+
+from channels.sms_verification import VerificationSmsError, send_verification_code
+from console_api.http import commit
+from console_api.validation import Field, parse_body
+from jobs.queues import job_queues
+from miniprogram_api.http import (
+    MiniProgramError,
+    RateLimited,
+    Unauthorized,
+    WeChatUnavailable,
+    client_ip,
+    current_identity,
+    limit,
+    miniprogram_client,
+    route,
+)
+from models import BindCodeChannel, Institution, User, Vendor, WeChatIdentity, db
+from models.user import ROLE_LABELS
+from operations.clock import now_utc
+from operations.errors import InvalidInput
+from operations.wechat_accounts import (
+    bind_identity,
+    redeem_bind_code,
+    session_token,
+    sign_in_miniprogram,
+    unbind_identity,
+    user_by_verified_phone,
+)
+
+# WeChat's answers for a login / phone code that is invalid, used or expired.
+BAD_CODE_ERRCODES = frozenset({40029, 40163, 40226, 41008})
+BAD_LOGIN_CODE = "登录凭证无效或已使用，请重新进入小程序"
+BAD_PHONE_CODE = "手机号授权无效或已使用，请重新授权"
+PHONE = re.compile(r"1[3-9]\d{9}")
+SMS_CODE_TTL = 300
+SMS_CODE_MAX_ATTEMPTS = 5
+SMS_CODE_KEY = "weixiu:mp:sms-code:"
+BAD_SMS_CODE = "验证码错误或已过期，请重新获取"
+
+LOGIN_SCHEMA = {"code": Field("str", required=True, max_length=128)}
+BIND_SCHEMA = {"bind_code": Field("str", required=True, max_length=32)}
+PHONE_BIND_SCHEMA = {"phone_code": Field("str", required=True, max_length=128)}
+SMS_CODE_SCHEMA = {"phone": Field("str", required=True, max_length=20)}
+SMS_BIND_SCHEMA = {
+    "phone": Field("str", required=True, max_length=20),
+    "code": Field("str", required=True, max_length=10),
+}
+
+
+def user_payload(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    institution = db.session.get(Institution, user.institution_id) if user.institution_id else None
+    vendor = db.session.get(Vendor, user.vendor_id) if user.vendor_id else None
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "role_label": ROLE_LABELS[user.role],
+        "institution_id": user.institution_id,
+        "institution": institution.name if institution else None,
+        "vendor_id": user.vendor_id,
+        "vendor": vendor.name if vendor else None,
+        "department_id": user.department_id,
+    }
+
+
+def me_payload(identity: WeChatIdentity) -> dict[str, Any]:
+    user = db.session.get(User, identity.user_id) if identity.user_id else None
+    bound = user is not None and user.is_active
+    return {"bound": bound, "user": user_payload(user) if bound else None}
+
+
+# --- 登录 --------------------------------------------------------------------------------------
+
+
+@route(
+    "POST", "/login", "小程序登录：用 wx.login 的 code 换取会话令牌", auth="none", body=LOGIN_SCHEMA, response="Session"
+)
+def login():
+    limit(f"login:ip:{client_ip()}", 60, 60)
+    code = parse_body(LOGIN_SCHEMA)["code"]
+    try:
+        session = miniprogram_client().wxa.code_to_session(code)
+    except WeChatClientException as error:
+        if error.errcode in BAD_CODE_ERRCODES:
+            raise Unauthorized(description=BAD_LOGIN_CODE) from None
+        current_app.logger.warning("code2session failed: %s %s", error.errcode, error.errmsg)
+        raise WeChatUnavailable() from None
+    except requests.RequestException:
+        raise WeChatUnavailable() from None
+    openid = session.get("openid") if isinstance(session, dict) else None
+    if not openid:
+        raise WeChatUnavailable()
+    identity = sign_in_miniprogram(openid, session.get("unionid"), now_utc())
+    commit()
+    token = session_token(identity, current_app.config["SECRET_KEY"])
+    return jsonify(
+        {
+            "token": token,
+            "expires_in": current_app.config["MINIPROGRAM_SESSION_MAX_AGE_SECONDS"],
+            **me_payload(identity),
+        }
+    )
+
+
+@route("GET", "/me", "当前微信身份与绑定的平台账号", auth="session", response="Me")
+def me():
+    return jsonify(me_payload(current_identity()))
+
+
+# --- 绑定 --------------------------------------------------------------------------------------
+
+
+def _bind(user: User):
+    identity = current_identity()
+    bind_identity(identity, user)
+    commit()
+    return jsonify(me_payload(identity))
+
+
+@route("POST", "/bind", "用绑定码绑定平台账号", auth="session", body=BIND_SCHEMA, response="Me")
+def bind_by_code():
+    identity = current_identity()
+    limit(f"bind:wid:{identity.id}", 5, 600, "绑定码尝试次数过多，请 10 分钟后再试")
+    limit(f"bind:ip:{client_ip()}", 30, 600, "绑定码尝试次数过多，请 10 分钟后再试")
+    code = parse_body(BIND_SCHEMA)["bind_code"]
+    return _bind(redeem_bind_code(code, BindCodeChannel.MINIPROGRAM, now_utc()))
+
+
+@route("POST", "/bind/phone", "用微信手机号快速验证绑定账号", auth="session", body=PHONE_BIND_SCHEMA, response="Me")
+def bind_by_phone():
+    identity = current_identity()
+    limit(f"bind-phone:wid:{identity.id}", 10, 600)
+    code = parse_body(PHONE_BIND_SCHEMA)["phone_code"]
+    client = miniprogram_client()
+    try:
+        # getuserphonenumber is not in wechatpy 1.8.18; it lives under /wxa, not /cgi-bin.
+        answer = client.post(f"{client.base_url}/wxa/business/getuserphonenumber", data={"code": code})
+    except WeChatClientException as error:
+        if error.errcode in BAD_CODE_ERRCODES:
+            raise InvalidInput({"phone_code": BAD_PHONE_CODE}) from None
+        current_app.logger.warning("getuserphonenumber failed: %s %s", error.errcode, error.errmsg)
+        raise WeChatUnavailable() from None
+    except requests.RequestException:
+        raise WeChatUnavailable() from None
+    info = answer.get("phone_info") if isinstance(answer, dict) else None
+    phone = (info or {}).get("purePhoneNumber") or (info or {}).get("phoneNumber")
+    if not phone:
+        raise WeChatUnavailable()
+    return _bind(user_by_verified_phone(phone))
+
+
+def _phone(value: str) -> str:
+    phone = value.replace(" ", "").removeprefix("+86")
+    if not PHONE.fullmatch(phone):
+        raise InvalidInput({"phone": "请输入 11 位中国大陆手机号"})
+    return phone
+
+
+def _code_hash(phone: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+@route(
+    "POST", "/bind/sms-code", "发送短信验证码（用于绑定账号）", auth="session", body=SMS_CODE_SCHEMA, response="SmsSent"
+)
+def send_sms_code():
+    identity = current_identity()
+    phone = _phone(parse_body(SMS_CODE_SCHEMA)["phone"])
+    limit(f"sms:phone-minute:{phone}", 1, 60, "验证码已发送，请 1 分钟后再试")
+    limit(f"sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试")
+    limit(f"sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试")
+    limit(f"sms:ip:{client_ip()}", 20, 3600, "获取验证码过于频繁，请稍后再试")
+    user_by_verified_phone(phone)  # no SMS to a number no account uses (404 / 409 explain)
+    db.session.rollback()  # nothing was changed; end the read before the provider call
+    code = f"{secrets.randbelow(10**6):06d}"
+    redis = job_queues.redis()
+    key = f"{SMS_CODE_KEY}{phone}"
+    try:
+        with redis.pipeline() as pipe:  # MULTI: the code never exists without its expiry
+            pipe.delete(key)
+            pipe.hset(key, mapping={"hash": _code_hash(phone, code), "attempts": 0})
+            pipe.expire(key, SMS_CODE_TTL)
+            pipe.execute()
+    except RedisError:
+        raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
+    try:
+        send_verification_code(current_app.config, phone, code)
+    except VerificationSmsError as error:
+        redis.delete(key)
+        raise SmsNotSent(error.message, 503 if not error.configured else 502) from None
+    return jsonify({"sent": True, "expires_in": SMS_CODE_TTL, "phone": f"{phone[:3]}****{phone[-4:]}"})
+
+
+class SmsNotSent(MiniProgramError):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(description=message)
+        self.code = status
+
+
+@route("POST", "/bind/sms", "用短信验证码绑定账号", auth="session", body=SMS_BIND_SCHEMA, response="Me")
+def bind_by_sms():
+    identity = current_identity()
+    body = parse_body(SMS_BIND_SCHEMA)
+    phone = _phone(body["phone"])
+    limit(f"sms-verify:wid:{identity.id}", 20, 600)
+    redis = job_queues.redis()
+    key = f"{SMS_CODE_KEY}{phone}"
+    try:
+        with redis.pipeline() as pipe:
+            pipe.hget(key, "hash")
+            pipe.hincrby(key, "attempts", 1)
+            stored, attempts = pipe.execute()
+        if not stored:  # expired or never sent: drop the counter the increment just made
+            redis.delete(key)
+    except RedisError:
+        raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
+    if not stored:
+        raise InvalidInput({"code": BAD_SMS_CODE})
+    if attempts > SMS_CODE_MAX_ATTEMPTS:
+        redis.delete(key)
+        raise RateLimited(description="验证码错误次数过多，请重新获取")
+    stored = stored.decode() if isinstance(stored, bytes) else stored
+    if not hmac.compare_digest(stored, _code_hash(phone, body["code"].strip())):
+        raise InvalidInput({"code": "验证码错误"})
+    if not redis.delete(key):  # someone else used it at the same moment
+        raise InvalidInput({"code": BAD_SMS_CODE})
+    return _bind(user_by_verified_phone(phone))
+
+
+@route("POST", "/unbind", "解除绑定（会话保留，变为未绑定）", auth="session", response="Me")
+def unbind():
+    identity = current_identity()
+    unbind_identity(identity)
+    commit()
+    return jsonify(me_payload(identity))

@@ -1,0 +1,235 @@
+"""工单 in the mini-program: the clinician reports (JSON, or multipart with photos), follows and
+confirms / rejects / rates; the engineer works the queue step by step and reads the device's
+records within the authorization's scopes.
+
+The bodies, their parsing and the answers' shapes are the PC API's (console_api.work_order_views
+and work_order_serializers); the rules are the operations'. Only the photo URLs differ: they
+point at this API, which the mini-program's session may fetch.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+
+from console_api.http import commit, current_actor, file_response
+from console_api.serializers import device_record_json
+from console_api.validation import parse_body, parse_fields, query_int
+from console_api.work_order_serializers import work_order_part_json
+from console_api.work_order_views import (
+    COMPLETE_SCHEMA,
+    CREATE_SCHEMA,
+    DEVICE_KEYS,
+    DIAGNOSE_SCHEMA,
+    NOTE,
+    PART_SCHEMA,
+    RATE_SCHEMA,
+    REASON,
+    _intake_body,
+    detail_payload,
+    list_filters,
+    optional_body,
+    rows,
+)
+from miniprogram_api.http import route
+from models import RecordKind, WorkOrder, WorkOrderKind
+from models.work_order import Urgency, work_order_number
+from operations import device_records, work_orders
+from operations import work_order_flow as flow
+from operations.access import require_institution_staff
+from operations.credentials import Upload
+from operations.errors import InvalidInput
+from operations.work_orders import MAX_PHOTO_BYTES
+
+BASE = "/work-orders"
+ORDER = "/work-orders/<int:work_order_id>"
+LIST_QUERY = {
+    "mine": "reported（我报修的）或 assigned（派给我的）",
+    "status": "状态，多个用逗号分隔",
+    "open": "1：只看未完成的",
+    "kind": "repair|maintenance|metrology",
+    "device_id": "设备 id",
+    "keyword": "工单号、设备名称等关键字",
+    "page": "页码，从 1 开始",
+    "per_page": "每页条数",
+}
+
+
+def detail(order: WorkOrder) -> dict:
+    """工单详情 as the PC API shapes it, with photo links into this API."""
+    payload = detail_payload(current_actor(), order)
+    for photo in payload["photos"]:
+        photo["url"] = url_for(
+            "miniprogram_api.work_order_photo", work_order_id=order.id, photo_id=photo["id"], _external=False
+        )
+    return payload
+
+
+def answer(order: WorkOrder, status: int = 200):
+    """Commit the step, then the order as it now stands (with the caller's next `actions`)."""
+    commit()
+    return jsonify(detail(order)), status
+
+
+# --- 报修 and reading -------------------------------------------------------------------------
+
+
+@route(
+    "POST",
+    BASE,
+    "报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片",
+    body=CREATE_SCHEMA,
+    multipart=True,
+    response="WorkOrderDetail",
+    status=201,
+)
+def create_work_order():
+    actor = current_actor()
+    raw, photos = _intake_body()
+    body = parse_fields(raw, CREATE_SCHEMA)
+    given = [key for key in DEVICE_KEYS if body.get(key) is not None]
+    if len(given) > 1:
+        raise InvalidInput({key: "设备只能用 device_id、unique_code、device_token 中的一种指定" for key in given})
+    require_institution_staff(actor, work_orders.REPORTERS)
+    device = work_orders.resolve_device(
+        actor, device_id=body.get("device_id"), unique_code=body.get("unique_code"), link_token=body.get("device_token")
+    )
+    intake = work_orders.Intake(
+        kind=body.get("kind") or WorkOrderKind.REPAIR,
+        urgency=body.get("urgency") or Urgency.NORMAL,
+        contact_name=body.get("contact_name") or "",
+        contact_methods=body.get("contact_methods") or [],
+        department_id=body.get("department_id"),
+        fault_description=body.get("fault_description"),
+        fault_occurred_at=body.get("fault_occurred_at"),
+        fault_frequency=body.get("fault_frequency"),
+        error_message=body.get("error_message"),
+        recent_changes=body.get("recent_changes"),
+        expected_outcome=body.get("expected_outcome"),
+        expected_by=body.get("expected_by"),
+        photos=photos,
+    )
+    order = work_orders.create_work_order(
+        actor, device, intake, emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"]
+    )
+    return answer(order, 201)
+
+
+@route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
+def list_work_orders():
+    config = current_app.config
+    page = work_orders.list_orders(
+        current_actor(),
+        page=query_int("page", 1),
+        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
+        **list_filters(),
+    )
+    return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
+
+
+@route("GET", f"{BASE}/queue", "工程师的待办工单：派给我的，或等我方接单的（紧急优先）", response="WorkOrderList")
+def work_order_queue():
+    return jsonify({"items": rows(work_orders.queue_of(current_actor()))})
+
+
+@route("GET", ORDER, "工单详情（含时间线和当前可执行的操作 actions）", response="WorkOrderDetail")
+def work_order_detail(work_order_id: int):
+    return jsonify(detail(work_orders.get_order(current_actor(), work_order_id)))
+
+
+@route("GET", f"{ORDER}/photos/<int:photo_id>", "工单照片（图片文件）")
+def work_order_photo(work_order_id: int, photo_id: int):
+    photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
+    extension = "png" if photo.content_type == "image/png" else "jpg"
+    filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
+    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+
+
+@route("POST", f"{ORDER}/photos", "补充照片（multipart 字段 file，JPG/PNG，不超过 5 MB）", response="Photo", status=201)
+def add_work_order_photo(work_order_id: int):
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput({"file": "请上传照片"})
+    data = upload.stream.read(MAX_PHOTO_BYTES + 1)
+    photo = work_orders.add_photo(current_actor(), work_order_id, Upload(upload.filename or "", upload.mimetype, data))
+    commit()
+    return jsonify(
+        {
+            "id": photo.id,
+            "content_type": photo.content_type,
+            "size": photo.size,
+            "url": url_for("miniprogram_api.work_order_photo", work_order_id=work_order_id, photo_id=photo.id),
+        }
+    ), 201
+
+
+# --- the clinician's steps ---------------------------------------------------------------------
+
+
+@route("POST", f"{ORDER}/confirm", "报修人确认维修完成（服务报告签收）", body=NOTE, response="WorkOrderDetail")
+def confirm_work_order(work_order_id: int):
+    return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@route("POST", f"{ORDER}/reject", "报修人驳回：未修好，退回工程师", body=REASON, response="WorkOrderDetail")
+def reject_work_order(work_order_id: int):
+    return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
+
+
+@route("POST", f"{ORDER}/rate", "满意度评价（1–5 分）", body=RATE_SCHEMA, response="WorkOrderDetail")
+def rate_work_order(work_order_id: int):
+    return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
+
+
+@route("POST", f"{ORDER}/cancel", "撤销工单（报修人或设备科）", body=REASON, response="WorkOrderDetail")
+def cancel_work_order(work_order_id: int):
+    return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
+
+
+# --- the engineer's steps ----------------------------------------------------------------------
+
+
+@route("POST", f"{ORDER}/accept", "工程师接单", response="WorkOrderDetail")
+def accept_work_order(work_order_id: int):
+    optional_body({})
+    return answer(flow.accept(current_actor(), work_order_id))
+
+
+@route("POST", f"{ORDER}/depart", "工程师出发", body=NOTE, response="WorkOrderDetail")
+def depart_work_order(work_order_id: int):
+    return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@route("POST", f"{ORDER}/arrive", "工程师到场", body=NOTE, response="WorkOrderDetail")
+def arrive_work_order(work_order_id: int):
+    return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
+
+
+@route("POST", f"{ORDER}/diagnose", "故障诊断", body=DIAGNOSE_SCHEMA, response="WorkOrderDetail")
+def diagnose_work_order(work_order_id: int):
+    return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
+
+
+@route("POST", f"{ORDER}/complete", "维修完成，提交服务报告", body=COMPLETE_SCHEMA, response="WorkOrderDetail")
+def complete_work_order(work_order_id: int):
+    return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
+
+
+@route("POST", f"{ORDER}/parts", "登记更换的备件（型号、序列号）", body=PART_SCHEMA, response="Part", status=201)
+def add_work_order_part(work_order_id: int):
+    part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
+    commit()
+    return jsonify(work_order_part_json(part)), 201
+
+
+RECORD_KINDS = "<any(repair, maintenance, metrology):kind>"
+
+
+@route(
+    "GET",
+    f"/devices/<int:device_id>/records/{RECORD_KINDS}",
+    "设备的维修 / 保养 / 计量记录（服务商仅限授权范围）",
+    response="RecordList",
+)
+def list_device_records(device_id: int, kind: str):
+    records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
+    return jsonify({"items": [device_record_json(record) for record in records]})

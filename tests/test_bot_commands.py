@@ -1,0 +1,153 @@
+"""Text commands through the webhook, as a bound follower types them: an engineer works an order
+(我的工单, 接单, 出发, 到场, 完成), a second engineer loses the race, a reporter follows their
+orders, a manager lists and handles alert plans (我的预警, 处理), and what the bot says to bad or
+unbound input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from test_bot_webhook import OfficialAccount
+
+from models import AlertPlan, Role, WorkOrder, db
+
+
+@pytest.fixture
+def bot(client) -> OfficialAccount:
+    return OfficialAccount(client)
+
+
+@pytest.fixture
+def hospital(app, factory, client):
+    institution = factory.institution("医疗机构测试1")
+    vendor = factory.accepted_vendor(institution, "服务商测试1")
+    people = {
+        "manager": factory.user(
+            Role.EQUIPMENT_MANAGER, institution=institution, display_name="张三", wechat_openid="openid-zhangsan"
+        ),
+        "clinician": factory.user(
+            Role.CLINICIAN, institution=institution, display_name="王护士", wechat_openid="openid-nurse"
+        ),
+        "li": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="李工", wechat_openid="openid-li"),
+        "zhao": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="赵工", wechat_openid="openid-zhao"),
+    }
+    device = factory.device(institution, name="高压注射器")
+    factory.authorization(device, vendor, starts_on=date(2020, 1, 1), ends_on=date(2099, 12, 31))
+    return {"institution": institution, "people": people, "device": device, "client": client, "factory": factory}
+
+
+def report(hospital) -> dict:
+    nurse = hospital["factory"].api(hospital["client"], hospital["people"]["clinician"])
+    response = nurse.post(
+        "/api/v1/work-orders",
+        json={
+            "device_id": hospital["device"].id,
+            "kind": "repair",
+            "contact_name": "王护士",
+            "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
+            "fault_description": "开机报错 E21",
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def order_row(app, order_id: int) -> WorkOrder:
+    with app.app_context():
+        order = db.session.get(WorkOrder, order_id)
+        db.session.expunge(order)
+    return order
+
+
+def test_an_engineer_works_an_order_by_text(app, bot, hospital):
+    order = report(hospital)
+    number, li = order["number"], hospital["people"]["li"]
+
+    queue = bot.text("openid-li", "我的工单")
+    assert f"{number} 高压注射器 待接单" in queue
+
+    accepted = bot.text("openid-li", f"接单 {number}")
+    assert f"已接单：{number}" in accepted
+    row = order_row(app, order["id"])
+    assert row.status.value == "accepted" and row.assignee_id == li.id
+
+    # The other engineer of the vendor is too late: the 409 the API would give, in words.
+    assert bot.text("openid-zhao", f"接单 {number}") == "工单当前状态为「已接单」，不能接单"
+    assert order_row(app, order["id"]).assignee_id == li.id
+
+    assert f"已出发：{number}" in bot.text("openid-li", f"出发 {number.lower()}")
+    arrived = bot.text("openid-li", f"到场{order['id']}")
+    assert f"已到场：{number}" in arrived and "data-miniprogram-appid" in arrived
+    assert order_row(app, order["id"]).status.value == "on_site"
+
+    # 完成 needs the service report: the bot points to the page that takes it, and changes nothing.
+    done = bot.text("openid-li", f"完成 {number} 更换了电源板")
+    assert "服务报告" in done and f"pages/work-orders/detail?id={order['id']}" in done
+    assert order_row(app, order["id"]).status.value == "on_site"
+    assert "不是由您负责" in bot.text("openid-zhao", f"完成 {number}")
+
+    assert f"{number} 高压注射器 已到场" in bot.text("openid-li", "我的工单")
+    assert "没有待处理" in bot.text("openid-zhao", "我的工单")
+    # The reporter follows their open orders.
+    assert f"{number} 高压注射器 已到场" in bot.text("openid-nurse", "我的工单")
+
+
+def test_full_width_input_is_read_like_half_width(app, bot, hospital):
+    order = report(hospital)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in order["number"])  # ＧＤ０００００１
+    assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单\u3000{wide}")
+
+
+def test_what_the_bot_says_to_bad_or_foreign_commands(app, bot, hospital):
+    order = report(hospital)
+    assert bot.text("openid-li", "接单") == "请在指令后加上工单号，例如：接单 GD000123"
+    assert bot.text("openid-li", "出发 abc") == "请在指令后加上工单号，例如：出发 GD000123"
+    assert "不存在" in bot.text("openid-li", "接单 GD999999")
+    assert "工单号" in bot.text("openid-li", "接单 " + "9" * 40)
+    # Steps by someone who has not accepted are refused with the domain's words.
+    assert bot.text("openid-li", f"到场 {order['number']}") == "只有接单的工程师可以执行此操作"
+    # A clinician cannot accept.
+    assert "工程师" in bot.text("openid-nurse", f"接单 {order['number']}")
+    # Someone not bound is told how to bind; help for everyone.
+    assert "尚未绑定" in bot.text("openid-stranger", f"接单 {order['number']}")
+    assert "可用指令" in bot.text("openid-stranger", "帮助")
+    assert "可用指令" in bot.text("openid-li", "今天天气怎么样")
+    assert order_row(app, order["id"]).status.value == "pending"
+
+
+def test_a_long_queue_is_cut_to_a_short_reply(app, bot, hospital):
+    for _ in range(12):
+        report(hospital)
+    queue = bot.text("openid-li", "我的工单")
+    assert queue.count("待接单") == 10 and "更多请在小程序中查看" in queue and len(queue) <= 600
+
+
+def test_a_manager_lists_and_handles_alert_plans(app, bot, hospital):
+    manager_api = hospital["factory"].api(hospital["client"], hospital["people"]["manager"])
+    response = manager_api.post(
+        "/api/v1/credentials",
+        json={"kind": "operation_certificate", "device_ids": [hospital["device"].id], "valid_until": "2099-12-10"},
+    )
+    assert response.status_code == 201, response.get_json()
+    plan_id = response.get_json()["alert"]["id"]
+
+    listed = bot.text("openid-zhangsan", "我的预警")
+    assert listed == bot.event("openid-zhangsan", "CLICK", EventKey="MY_ALERTS")
+    assert f"{plan_id} 高压注射器 2099-12-10" in listed
+
+    handled = bot.text("openid-zhangsan", f"处理 {plan_id} 已续期，新证已上传")
+    assert f"预警 {plan_id} 已处理" in handled
+    with app.app_context():
+        plan = db.session.scalar(select(AlertPlan).where(AlertPlan.id == plan_id))
+        assert plan.status.value == "handled" and plan.handled_note == "已续期，新证已上传"
+        assert plan.handled_by_id == hospital["people"]["manager"].id
+
+    assert bot.text("openid-zhangsan", f"处理 {plan_id}") == "该预警已处理"
+    assert "没有预警中" in bot.text("openid-zhangsan", "我的预警")
+    assert bot.text("openid-zhangsan", "处理 abc") == "请在指令后加上预警号，例如：处理 12 已续期"
+    assert "备注最多" in bot.text("openid-zhangsan", f"处理 {plan_id} " + "长" * 201)
+    assert "预警计划不存在" in bot.text("openid-zhangsan", "处理 999999")
+    # A vendor engineer has no alert plans of the hospital to list.
+    assert "可用指令" not in bot.text("openid-li", "我的预警")

@@ -1,0 +1,389 @@
+"""The official account's webhook as WeChat calls it: signed XML over HTTP, in plain and safe (AES)
+mode — the URL check, binding by a parametric QR, unfollowing, duplicates, hostile and broken
+bodies, subscribe-message consents, and the menu command."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import date
+
+import pytest
+import xmltodict
+from sqlalchemy import func, select
+from wechatpy.crypto import WeChatCrypto
+
+from bot import commands
+from bot.security import sha1_signature
+from jobs.runtime import make_worker
+from models import BindCode, Role, SubscribeConsent, User, db
+from operations.actors import Actor
+from operations.clock import frozen, now_utc
+from operations.wechat_accounts import issue_bind_code
+from simulators.local import OFFICIAL_AES_KEY, OFFICIAL_APP_ID, OFFICIAL_TOKEN, SUBSCRIBE_TEMPLATES
+
+URL = "/wechat/official"
+ACCOUNT = "gh_weixiu_sim"
+ANSWER_WITHIN_SECONDS = 3
+
+
+def cdata(value) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "<![CDATA[" + str(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"  # as WeChat splits it
+
+
+def message_xml(openid: str, msg_type: str, extra: str = "", *, create_time: int | None = None, **fields) -> str:
+    body = "".join(f"<{name}>{cdata(value)}</{name}>" for name, value in fields.items())
+    return (
+        f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+        f"<MsgType>{cdata(msg_type)}</MsgType>{body}{extra}</xml>"
+    )
+
+
+class OfficialAccount:
+    """WeChat's side of the webhook: signs (and in safe mode encrypts) what a follower does, and
+    reads the passive reply."""
+
+    def __init__(self, client, *, safe: bool = False) -> None:
+        self.client = client
+        self.safe = safe
+        self.crypto = WeChatCrypto(OFFICIAL_TOKEN, OFFICIAL_AES_KEY, OFFICIAL_APP_ID)
+        self.msg_ids = iter(range(10**15, 10**16))
+        # Events are told apart by sender and CreateTime (seconds): a test's quick succession of
+        # events from one person gets distinct times, as real taps would.
+        self.times = iter(range(int(time.time()), 2**32))
+
+    def query(self, timestamp: str | None = None, **overrides) -> dict[str, str]:
+        timestamp = timestamp or str(int(now_utc().timestamp()))
+        nonce = secrets.token_hex(5)
+        query = {"timestamp": timestamp, "nonce": nonce, "signature": sha1_signature(OFFICIAL_TOKEN, timestamp, nonce)}
+        return query | overrides
+
+    def post(self, xml: str | bytes, *, query: dict | None = None, encrypt_inner: bool = True):
+        query = query or self.query()
+        if self.safe and encrypt_inner:
+            wrapped = self.crypto.encrypt_message(xml, query["nonce"], query["timestamp"])
+            fields = xmltodict.parse(wrapped)["xml"]
+            xml = f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><Encrypt>{cdata(fields['Encrypt'])}</Encrypt></xml>"
+            query = query | {"encrypt_type": "aes", "msg_signature": fields["MsgSignature"]}
+        started = time.monotonic()
+        response = self.client.post(URL, query_string=query, data=xml, content_type="text/xml")
+        # WeChat waits 5 s, then retries: every answer here comes well within that.
+        assert time.monotonic() - started < ANSWER_WITHIN_SECONDS
+        return response
+
+    def reply_of(self, response) -> str:
+        """The reply's text, or "success" (no reply)."""
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        if body == "success":
+            return body
+        if self.safe:
+            fields = xmltodict.parse(body)["xml"]
+            body = self.crypto.decrypt_message(body, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"])
+        reply = xmltodict.parse(body)["xml"]
+        assert reply["MsgType"] == "text" and reply["FromUserName"] == ACCOUNT
+        return reply["Content"]
+
+    def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
+        msg_id = msg_id or next(self.msg_ids)
+        return self.reply_of(self.post(message_xml(openid, "text", Content=content, MsgId=msg_id)))
+
+    def event(self, openid: str, event: str, extra: str = "", **fields) -> str:
+        xml = message_xml(openid, "event", extra, create_time=next(self.times), Event=event, **fields)
+        return self.reply_of(self.post(xml))
+
+
+@pytest.fixture(params=["plain", "safe"])
+def wechat(request, client) -> OfficialAccount:
+    return OfficialAccount(client, safe=request.param == "safe")
+
+
+@pytest.fixture
+def plain(client) -> OfficialAccount:
+    return OfficialAccount(client)
+
+
+@pytest.fixture
+def people(app, factory):
+    institution = factory.institution("医疗机构测试1")
+    vendor = factory.accepted_vendor(institution, "服务商测试1")
+    return {
+        "institution": institution,
+        "vendor": vendor,
+        "manager": factory.manager(institution),
+        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王护士"),
+        "li": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="李工", phone="13800000003"),
+    }
+
+
+def bind_code_for(app, user) -> str:
+    with app.app_context():
+        code, _ = issue_bind_code(Actor.of(db.session.get(User, user.id)), user.id, now_utc())
+        db.session.commit()
+    return code
+
+
+def user_row(app, user_id: int) -> User:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        db.session.expunge(user)
+    return user
+
+
+# --- the URL check and signatures --------------------------------------------------------------
+
+
+def test_the_url_check_echoes_only_for_a_valid_signature(client, plain):
+    good = client.get(URL, query_string=plain.query(echostr="echo-123"))
+    assert good.status_code == 200 and good.get_data(as_text=True) == "echo-123"
+    wrong = plain.query(echostr="echo-123") | {"signature": "0" * 40}
+    assert client.get(URL, query_string=wrong).status_code == 403
+    assert client.get(URL, query_string={"echostr": "x"}).status_code == 403
+    stale = plain.query(timestamp=str(int(now_utc().timestamp()) - 3600), echostr="x")
+    assert client.get(URL, query_string=stale).status_code == 403
+
+
+def test_posts_with_a_wrong_or_missing_signature_are_refused(app, client, plain, people):
+    code = bind_code_for(app, people["li"])
+    xml = message_xml("openid-li", "event", Event="subscribe", EventKey=f"qrscene_bind:{code}")
+    assert plain.post(xml, query=plain.query() | {"signature": "f" * 40}).status_code == 403
+    assert client.post(URL, data=xml, content_type="text/xml").status_code == 403
+    replayed = plain.query(timestamp=str(int(now_utc().timestamp()) - 600))
+    assert plain.post(xml, query=replayed).status_code == 403
+    safe = OfficialAccount(client, safe=True)
+    query = safe.query()
+    wrapped = xmltodict.parse(safe.crypto.encrypt_message(xml, query["nonce"], query["timestamp"]))["xml"]
+    body = f"<xml><Encrypt>{cdata(wrapped['Encrypt'])}</Encrypt></xml>"
+    bad_msg_signature = query | {"encrypt_type": "aes", "msg_signature": "0" * 40}
+    assert client.post(URL, query_string=bad_msg_signature, data=body).status_code == 403
+    assert client.post(URL, query_string=query | {"encrypt_type": "aes"}, data=body).status_code == 403
+    assert user_row(app, people["li"].id).wechat_openid is None
+
+
+# --- binding by the parametric QR --------------------------------------------------------------
+
+
+def test_following_by_the_bind_qr_binds_the_account_once(app, wechat, people):
+    code = bind_code_for(app, people["li"])
+    reply = wechat.event("openid-li", "subscribe", EventKey=f"qrscene_bind:{code}", Ticket="gQ-ticket")
+    assert "绑定成功" in reply and "李工" in reply and "服务商工程师" in reply
+    li = user_row(app, people["li"].id)
+    assert li.wechat_openid == "openid-li" and li.wechat_following is True
+    with app.app_context():
+        assert db.session.scalar(select(BindCode.used_via)).value == "official_account"
+
+    # The same code again (someone else scanning the same QR while following): refused.
+    again = wechat.event("openid-other", "SCAN", EventKey=f"bind:{code}", Ticket="gQ-ticket")
+    assert "绑定失败" in again
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(User.wechat_openid == "openid-other")) == 0
+
+
+def test_a_follower_scanning_a_bind_qr_is_bound(app, wechat, people):
+    assert "欢迎关注" in wechat.event("openid-li", "subscribe")
+    assert "尚未绑定" in wechat.text("openid-li", "我的工单")
+    code = bind_code_for(app, people["li"])
+    assert "绑定成功" in wechat.event("openid-li", "SCAN", EventKey=f"bind:{code}")
+    assert user_row(app, people["li"].id).wechat_openid == "openid-li"
+    assert "没有待处理" in wechat.text("openid-li", "我的工单")
+
+
+def test_a_garbled_bind_scene_is_a_clear_failure(app, plain, people):
+    assert "绑定失败" in plain.event("openid-x", "subscribe", EventKey="qrscene_bind:not-a-code")
+    assert "欢迎关注" in plain.event("openid-y", "subscribe", EventKey="qrscene_other:123")
+
+
+# --- unfollowing: the next notice goes by SMS ----------------------------------------------------
+
+
+def test_after_unfollowing_a_new_order_reaches_the_engineer_by_sms(
+    app, factory, client, plain, people, sms_sim, wechat_sim
+):
+    li = people["li"]
+    code = bind_code_for(app, li)
+    plain.event("openid-li", "subscribe", EventKey=f"qrscene_bind:{code}")
+    assert plain.event("openid-li", "unsubscribe") == "success"
+    assert user_row(app, li.id).wechat_following is False
+
+    device = factory.device(people["institution"], name="高压注射器")
+    factory.authorization(device, people["vendor"], starts_on=date(2020, 1, 1), ends_on=date(2099, 12, 31))
+    nurse = factory.api(client, people["clinician"])
+    response = nurse.post(
+        "/api/v1/work-orders",
+        json={
+            "device_id": device.id,
+            "kind": "repair",
+            "contact_name": "王护士",
+            "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
+            "fault_description": "开机报错",
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    with frozen(now_utc()):
+        make_worker(app, ["default"], simple=True).work(burst=True)
+    sms = [r.payload for r in sms_sim.state.records("SendSms") if r.payload.get("PhoneNumbers") == "13800000003"]
+    assert len(sms) == 1 and sms[0]["TemplateCode"] == "SMS_SIM_WORK_ORDER"
+    template_sends = wechat_sim.state.records("/cgi-bin/message/template/send")
+    assert not [r for r in template_sends if r.payload["body"].get("touser") == "openid-li"]
+
+    # Following again makes WeChat reach them again; the binding stayed.
+    assert "欢迎回来，李工" in plain.event("openid-li", "subscribe")
+    assert user_row(app, li.id).wechat_following is True
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def test_a_retried_message_is_answered_once(app, factory, plain, people, monkeypatch):
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li2")
+    calls = []
+    original = commands.answer_text
+
+    def counting(openid, text):
+        calls.append(text)
+        return original(openid, text)
+
+    monkeypatch.setattr(commands, "answer_text", counting)
+    first = plain.text("openid-li2", "我的工单", msg_id=1234567890123456)
+    second = plain.text("openid-li2", "我的工单", msg_id=1234567890123456)
+    assert "没有待处理" in first and second == "success" and len(calls) == 1
+
+
+def test_a_retried_event_is_taken_once(app, plain, people):
+    code = bind_code_for(app, people["li"])
+    xml = message_xml("openid-li", "event", Event="subscribe", EventKey=f"qrscene_bind:{code}")
+    assert "绑定成功" in plain.reply_of(plain.post(xml))
+    assert plain.reply_of(plain.post(xml)) == "success"  # not "绑定失败": the retry is dropped
+
+
+# --- hostile and broken bodies ------------------------------------------------------------------
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[openid-li]]></FromUserName>
+<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"""
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + "]><xml><FromUserName>&lol9;</FromUserName></xml>"
+)
+
+
+@pytest.mark.parametrize("body", [XXE, LAUGHS], ids=["xxe", "billion-laughs"])
+def test_declarations_are_refused_before_parsing(app, wechat, people, body):
+    code = bind_code_for(app, people["li"])
+    hostile = body.replace("<MsgId>1</MsgId>", f"<Event>subscribe</Event><EventKey>qrscene_bind:{code}</EventKey>")
+    assert wechat.post(hostile).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(BindCode.used_at)) is None
+
+
+def test_broken_and_oversized_bodies_are_refused(client, wechat):
+    assert wechat.post(b"<xml><FromUserName>open").status_code == 400
+    assert wechat.post("not xml at all").status_code == 400
+    assert wechat.post(b"<xml><Content>\xff\xfe</Content></xml>", encrypt_inner=False).status_code == 400
+    assert wechat.post("<xml><MsgType>text</MsgType></xml>").status_code == 400  # no sender
+    big = message_xml("openid-li", "text", Content="修" * 30000, MsgId=1)
+    assert wechat.post(big).status_code == 413
+
+
+def test_a_safe_mode_body_that_does_not_decrypt_is_refused(client, plain):
+    query = plain.query()
+    encrypted = "bm90IGVuY3J5cHRlZCBhdCBhbGw="
+    signed = query | {
+        "encrypt_type": "aes",
+        "msg_signature": sha1_signature(OFFICIAL_TOKEN, query["timestamp"], query["nonce"], encrypted),
+    }
+    response = client.post(URL, query_string=signed, data=f"<xml><Encrypt>{encrypted}</Encrypt></xml>")
+    assert response.status_code == 400
+
+
+def test_control_characters_and_emoji_get_an_answer(app, wechat, factory, people):
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li2")
+    assert "可用指令" in wechat.text("openid-li2", "\x01\x02😀\x7f")
+    assert "可用指令" in wechat.text("openid-li2", "你好&#x1;&#31;👍")
+    assert "没有待处理" in wechat.text("openid-li2", "我的\u200b工单\x08")
+    assert "可用指令" in wechat.text("openid-li2", "]]><xml>")
+
+
+def test_unknown_messages_and_events_are_answered_calmly(wechat):
+    assert wechat.event("openid-x", "some_future_event") == "success"
+    assert wechat.event("openid-x", "VIEW", EventKey="https://example.invalid") == "success"
+    image = message_xml("openid-x", "image", PicUrl="http://example.invalid/a.jpg", MediaId="m", MsgId=7)
+    assert "可用指令" in wechat.reply_of(wechat.post(image))
+    no_type = f"<xml><FromUserName>o</FromUserName><ToUserName>{ACCOUNT}</ToUserName></xml>"
+    assert "可用指令" in wechat.reply_of(wechat.post(no_type))
+
+
+def test_a_failure_inside_is_answered_success_not_500(app, plain, monkeypatch):
+    def broken(openid, text):
+        raise RuntimeError("database fell over")
+
+    monkeypatch.setattr(commands, "answer_text", broken)
+    assert plain.text("openid-x", "我的工单") == "success"
+
+
+# --- subscribe-message consents -----------------------------------------------------------------
+
+
+def popup(items: list[tuple[str, str]], element: str = "SubscribeMsgPopupEvent") -> str:
+    lists = "".join(
+        f"<List><TemplateId>{cdata(t)}</TemplateId><SubscribeStatusString>{cdata(s)}</SubscribeStatusString>"
+        "<PopupScene>2</PopupScene></List>"
+        for t, s in items
+    )
+    return f"<{element}>{lists}</{element}>"
+
+
+def test_subscribe_message_answers_are_recorded(app, wechat):
+    work_order, alert = SUBSCRIBE_TEMPLATES["work_order"], SUBSCRIBE_TEMPLATES["alert"]
+    extra = popup([(work_order, "accept"), (alert, "reject")])
+    assert wechat.event("openid-nurse", "subscribe_msg_popup_event", extra) == "success"
+    with app.app_context():
+        rows = {c.template_id: (c.status.value, c.remaining) for c in db.session.scalars(select(SubscribeConsent))}
+    assert rows == {work_order: ("accept", 1), alert: ("reject", 0)}
+
+    change = popup([(work_order, "reject")], "SubscribeMsgChangeEvent")
+    assert wechat.event("openid-nurse", "subscribe_msg_change_event", change) == "success"
+    sent = (
+        "<SubscribeMsgSentEvent><List><TemplateId>t</TemplateId><MsgID>1</MsgID><ErrorCode>0</ErrorCode>"
+        "</List></SubscribeMsgSentEvent>"
+    )
+    assert wechat.event("openid-nurse", "subscribe_msg_sent_event", sent) == "success"
+    with app.app_context():
+        consent = db.session.get(SubscribeConsent, ("openid-nurse", work_order))
+        assert (consent.status.value, consent.remaining) == ("reject", 0)
+        assert db.session.scalar(select(func.count()).select_from(SubscribeConsent)) == 2
+
+
+# --- the menu -----------------------------------------------------------------------------------
+
+
+def test_the_menu_is_shown_and_set_through_the_wechat_api(app, wechat_sim):
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["menu", "show"])
+    assert shown.exit_code == 0 and '"key": "MY_ORDERS"' in shown.output and '"type": "miniprogram"' in shown.output
+    result = runner.invoke(args=["menu", "set"])
+    assert result.exit_code == 0, result.output
+    menu = wechat_sim.state.current_menu()
+    top = [button["name"] for button in menu["button"]]
+    assert top == ["我的工单", "我的预警", "更多"]
+    more = menu["button"][2]["sub_button"]
+    assert more[0]["type"] == "miniprogram" and more[0]["appid"] == "wx-sim-miniprogram"
+    assert more[1] == {"type": "click", "name": "帮助", "key": "HELP"}
+
+
+def test_without_a_mini_program_the_menu_has_three_clicks(app, configure):
+    configure(WECHAT_MINIPROGRAM_APP_ID=None)
+    from bot.menu import build_menu
+
+    assert [b["key"] for b in build_menu(app.config)["button"]] == ["MY_ORDERS", "MY_ALERTS", "HELP"]
+
+
+def test_menu_clicks_answer_like_the_words(app, factory, wechat, people):
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li2")
+    assert "没有待处理" in wechat.event("openid-li2", "CLICK", EventKey="MY_ORDERS")
+    assert "可用指令" in wechat.event("openid-li2", "CLICK", EventKey="HELP")
