@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
 from console_api.http import HTTP_MESSAGES, error_response
 from console_api.validation import Field
@@ -177,32 +178,12 @@ def current_identity() -> WeChatIdentity:
 
 # --- the mini-program's WeChat client ----------------------------------------------------------
 
-_CLIENT_KEY = "weixiu.miniprogram_client"
-
 
 def miniprogram_client() -> SharedTokenWeChatClient:
-    """The mini-program app's client (its own shared access token in Redis), built once per app.
-    503 when the mini-program is not configured."""
-    app = current_app._get_current_object()
-    client = app.extensions.get(_CLIENT_KEY)
-    config = app.config
-    settings = (
-        config.get("WECHAT_MINIPROGRAM_APP_ID"),
-        config.get("WECHAT_MINIPROGRAM_APP_SECRET"),
-        config.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com",
-    )
-    if not (settings[0] and settings[1]):
+    """The mini-program app's client; 503 when the mini-program is not configured."""
+    client = configured_miniprogram_client()
+    if client is None:
         raise MiniProgramNotConfigured()
-    if client is None or client.settings != settings:
-        client = SharedTokenWeChatClient(
-            settings[0],
-            settings[1],
-            redis=job_queues.redis(),
-            base_url=settings[2],
-            timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
-        )
-        client.settings = settings
-        app.extensions[_CLIENT_KEY] = client
     return client
 
 
