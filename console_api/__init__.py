@@ -8,6 +8,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     alert_views,
     authorization_views,
     credential_views,
+    device_code_views,
     device_label_views,
     device_views,
     device_workbook_views,

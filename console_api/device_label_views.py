@@ -32,10 +32,10 @@ _ID = re.compile(r"[1-9]\d{0,8}")
 QR_CACHE_CONTROL = "private, max-age=3600"
 
 
-def _filename(device, extension: str) -> str:
+def label_filename(device, extension: str, prefix: str = "device") -> str:
     # 唯一码 is [0-9A-Za-z-] by rule; filter anyway so the header can never be broken by it.
     safe_code = re.sub(r"[^0-9A-Za-z-]", "", device.unique_code) or str(device.id)
-    return f"device-{safe_code}.{extension}"
+    return f"{prefix}-{safe_code}.{extension}"
 
 
 @api.get("/devices/<int:device_id>/qrcode.png")
@@ -46,7 +46,7 @@ def device_qrcode_png(device_id: int):
     return file_response(
         qr_png(device_link_url(device), size),
         "image/png",
-        filename=_filename(device, "png"),
+        filename=label_filename(device, "png"),
         inline=True,
         cache_control=QR_CACHE_CONTROL,
     )
@@ -59,7 +59,7 @@ def device_qrcode_svg(device_id: int):
     return file_response(
         qr_svg(device_link_url(device)),
         "image/svg+xml",
-        filename=_filename(device, "svg"),
+        filename=label_filename(device, "svg"),
         inline=True,
         cache_control=QR_CACHE_CONTROL,
     )

@@ -24,6 +24,8 @@ from operations.access import granted_scopes, visible_devices
 from operations.errors import Conflict, InvalidInput, NotFound
 
 LINK_PATH = re.compile(r"/d/([A-Za-z0-9_-]{1,64})/?")
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CODE_SCENE_PREFIX = "d="  # console_api.device_code_views writes it
 UNIQUE_CODE = re.compile(r"[0-9A-Za-z-]{1,20}")
 NOT_OURS = "不是本平台的设备二维码"
 
@@ -35,6 +37,11 @@ def parse_scan(raw: str) -> tuple[str, str]:
         if "%" not in text:
             break
         text = unquote(text).strip()
+    if text.startswith(CODE_SCENE_PREFIX):  # the scene of a mini-program code (getwxacodeunlimit)
+        token = text.removeprefix(CODE_SCENE_PREFIX)
+        if not TOKEN.fullmatch(token):
+            raise InvalidInput({"q": NOT_OURS})
+        return "link_token", token
     if "://" in text:
         parts = urlsplit(text)
         base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
