@@ -5,7 +5,7 @@ browser gets this small mobile page naming the device and telling the reader how
 fault. It shows no archive details: the sticker is public.
 """
 
-from flask import Blueprint, render_template_string
+from flask import Blueprint, Response, abort, current_app, render_template_string
 
 from models import Department, Institution, db
 from operations.devices import device_by_link_token
@@ -42,3 +42,15 @@ def device_page(token: str):
         institution=db.session.get(Institution, device.institution_id).name,
         department=db.session.get(Department, device.department_id).name,
     )
+
+
+@device_link.get("/<string:name>.txt")
+def link_verification_file(name: str):
+    """The verification file WeChat fetches from the domain's root before it lets the sticker links
+    open the mini-program (扫普通链接二维码打开小程序): its name and content are given in the
+    mini-program's admin console and configured here."""
+    expected = current_app.config.get("WECHAT_LINK_VERIFY_FILE")
+    content = current_app.config.get("WECHAT_LINK_VERIFY_CONTENT")
+    if not expected or not content or f"{name}.txt" != expected:
+        abort(404)
+    return Response(content, mimetype="text/plain")

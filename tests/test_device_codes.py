@@ -51,3 +51,14 @@ def test_without_the_mini_program_the_answer_says_so(site, configure):
     configure(WECHAT_MINIPROGRAM_APP_ID=None, WECHAT_MINIPROGRAM_APP_SECRET=None)
     response = site["manager"].get(f"/api/v1/devices/{site['device'].id}/wxacode.png")
     assert response.status_code == 503 and "小程序未配置" in response.get_json()["error"]["message"]
+
+
+def test_the_link_verification_file_is_served_only_under_its_name(app, client):
+    app.config.update(WECHAT_LINK_VERIFY_FILE="a1b2c3d4e5.txt", WECHAT_LINK_VERIFY_CONTENT="0123456789abcdef")
+    try:
+        response = client.get("/a1b2c3d4e5.txt")
+        assert response.status_code == 200 and response.get_data(as_text=True) == "0123456789abcdef"
+        assert client.get("/other.txt").status_code == 404
+    finally:
+        app.config.update(WECHAT_LINK_VERIFY_FILE=None, WECHAT_LINK_VERIFY_CONTENT=None)
+    assert client.get("/a1b2c3d4e5.txt").status_code == 404
