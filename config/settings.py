@@ -152,6 +152,11 @@ class BaseConfig:
         self.SMS_VERIFY_TEMPLATE_PARAM = env_str("SMS_VERIFY_TEMPLATE_PARAM") or "code"
         # Mini-program subscribe-message templates by purpose (work_order, alert): JSON object.
         self.WECHAT_SUBSCRIBE_TEMPLATES = env_json_object("WECHAT_SUBSCRIBE_TEMPLATES", {})
+        # The mini-program page a device's 小程序码 opens, and the verification file WeChat fetches
+        # before sticker links may open the mini-program (扫普通链接二维码打开小程序).
+        self.WECHAT_DEVICE_PAGE = env_str("WECHAT_DEVICE_PAGE") or "pages/device/index"
+        self.WECHAT_LINK_VERIFY_FILE = env_str("WECHAT_LINK_VERIFY_FILE")
+        self.WECHAT_LINK_VERIFY_CONTENT = env_str("WECHAT_LINK_VERIFY_CONTENT")
 
     def _load_channels(self) -> None:
         # WeChat (公众号 template messages; the mini-program is the jump target). With no app id

@@ -29,7 +29,7 @@ def device_wxacode_png(device_id: int):
     client = miniprogram_client()
     if client is None:
         return error_response(503, "miniprogram_not_configured", "小程序未配置，无法生成小程序码")
-    page = current_app.config.get("WECHAT_DEVICE_PAGE") or "pages/device/index"
+    page = current_app.config["WECHAT_DEVICE_PAGE"]
     try:
         answer = client.wxa.get_wxa_code_unlimited(f"{SCENE_PREFIX}{device.link_token}", page=page)
     except (WeChatClientException, requests.RequestException, RedisError) as error:
