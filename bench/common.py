@@ -14,6 +14,7 @@ import contextlib
 import http.client
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -23,12 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"
@@ -190,6 +191,21 @@ def postgres_cpu() -> float:
     return cpu_seconds(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
 
 
+def postgres_cpu_of(database: str) -> float:
+    """CPU seconds of the live PostgreSQL backends connected to `database` (found by their process
+    title; backends that have exited are not counted, nor other databases' work on a shared server)."""
+    import psutil
+
+    marker = f" {database} "
+    total = 0.0
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] in ("postgres", "postmaster") and marker in " ".join(process.info["cmdline"] or ()):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy CPU seconds, total CPU seconds) of the whole machine so far."""
     import psutil
@@ -233,10 +249,19 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving weixiu.wsgi:app with `env` (sync workers, a free 127.0.0.1 port, errors to
-    `log_path`), in its own session so that it stops whole."""
+    """gunicorn serving weixiu.wsgi:app with `env` (sync workers unless `worker_class` / `threads`
+    say otherwise, a free 127.0.0.1 port, errors to `log_path`), in its own session so that it
+    stops whole."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        workers: int = 2,
+        worker_class: str = "sync",
+        threads: int | None = None,
+    ) -> None:
         self.port = free_port()
         self.log_path = log_path
         gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
@@ -247,7 +272,8 @@ class Server:
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            worker_class,
+            *(["--threads", str(threads)] if threads else []),
             "--bind",
             f"{HOST}:{self.port}",
             "--timeout",
@@ -413,6 +439,250 @@ def stable_token(settings: dict[str, str], http=None) -> str:
         timeout=5,
     ).json()
     return answer["access_token"]
+
+
+# ---------------------------------------------------------------- load generation
+#
+# Client processes (spawned: they start from a clean interpreter, not from a copy of a bench that
+# holds database connections) × threads, each thread with its own HTTP/1.1 connection (reused when
+# the server keeps it alive, reopened when it closes it, as sync gunicorn does after every answer).
+# Open loop: request i is due at start + i / rate, whatever happened to the ones before it, and its
+# latency is counted from that due time, so a slow server's queueing is in the figures (no
+# coordinated omission, as wrk2). Closed loop: each thread sends its next request as soon as the
+# previous one is answered: the most the server does with that many clients.
+
+LOAD_HTTP_TIMEOUT_S = 30
+
+
+class LoadSpec(Protocol):
+    """What a load generator sends: request `index` (unique within a run) built for the wall-clock
+    time `wall` as (method, path, body, headers), and the check of its answer (None: as expected,
+    else what was wrong). Instances are pickled to the client processes."""
+
+    def build(self, index: int, wall: float) -> tuple[str, str, bytes | None, dict[str, str]]: ...
+
+    def check(self, index: int, status: int, body: bytes) -> str | None: ...
+
+
+# One request as a client saw it: (index, due, sent, done, status, error). Times are time.monotonic()
+# (CLOCK_MONOTONIC, one clock for all the machine's processes); status 0 when no answer came.
+Shot = tuple[int, float, float, float, int, str | None]
+
+
+@dataclass
+class LoadRun:
+    mode: str  # "open" or "closed"
+    shots: list[Shot]
+    start: float  # monotonic time of request 0's due time (open) or of the clients' start (closed)
+    warmup_s: float  # closed loop: not counted at the start
+    seconds: float  # the measured window
+    rate: float | None  # open loop: requests scheduled per second
+    concurrency: int  # client threads in all
+    processes: int
+    client_cpu_s: float  # CPU of the client processes from the start signal to their end
+    probes: tuple[Any, Any] = (None, None)  # what `probe()` returned at the start signal and at the end
+
+
+def _exchange(conn: http.client.HTTPConnection, request: tuple) -> tuple[int, bytes]:
+    method, path, body, headers = request
+    for attempt in range(2):
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()  # a keep-alive socket the server had closed: once more on a fresh one
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _shoot(conn, spec: LoadSpec, index: int, due: float, request: tuple, shots: list) -> None:
+    sent = time.monotonic()
+    try:
+        status, body = _exchange(conn, request)
+        done = time.monotonic()
+        error = spec.check(index, status, body)
+    except Exception as failure:  # counted, never raised: the load goes on
+        done = time.monotonic()
+        status, error = 0, f"{type(failure).__name__}: {failure}"[:200]
+        conn.close()
+    shots.append((index, due, sent, done, status, error))
+
+
+def _load_client(mode, spec, port, slots, total_slots, count, rate, end_after_s, ready, go, start_at, results) -> None:
+    """One client process: its `slots` (threads) of the `total_slots`; request indices slot,
+    slot + total_slots, …"""
+    prebuilt: dict[int, tuple] = {}
+    if mode == "open":  # built before the start, stamped with (about) the second each is due
+        wall0 = time.time() + 1.0
+        for slot in slots:
+            for index in range(slot, count, total_slots):
+                prebuilt[index] = spec.build(index, wall0 + index / rate)
+    ready.put(os.getpid())
+    go.wait()
+    start = start_at.value
+    cpu0 = time.process_time()
+    shots: list[Shot] = []
+
+    def open_slot(slot: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=LOAD_HTTP_TIMEOUT_S)
+        for index in range(slot, count, total_slots):
+            due = start + index / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            _shoot(conn, spec, index, due, prebuilt.pop(index), shots)
+        conn.close()
+
+    def closed_slot(slot: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=LOAD_HTTP_TIMEOUT_S)
+        delay = start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        end = start + end_after_s
+        index = slot
+        while time.monotonic() < end:
+            request = spec.build(index, time.time())
+            _shoot(conn, spec, index, time.monotonic(), request, shots)
+            index += total_slots
+        conn.close()
+
+    threads = [threading.Thread(target=open_slot if mode == "open" else closed_slot, args=(s,)) for s in slots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.put((os.getpid(), shots, time.process_time() - cpu0))
+
+
+def run_load(
+    spec: LoadSpec,
+    port: int,
+    *,
+    mode: str,
+    seconds: float,
+    concurrency: int,
+    processes: int = 2,
+    rate: float | None = None,
+    warmup_s: float = 0.0,
+    probe: Callable[[], Any] | None = None,
+) -> LoadRun:
+    """Open loop (`rate` requests per second for `seconds`, from `concurrency` threads in all) or
+    closed loop (`concurrency` clients back to back for `warmup_s` + `seconds`) against
+    127.0.0.1:`port`, from `processes` spawned client processes. `probe()` (CPU readings …) is
+    called when the clients are told to start and once they have all finished."""
+    if mode not in ("open", "closed") or (mode == "open" and not rate):
+        raise ValueError("mode is open (with a rate) or closed")
+    processes = max(1, min(processes, concurrency))
+    count = round(rate * seconds) if mode == "open" else 0
+    context = multiprocessing.get_context("spawn")
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    start_at = context.Value("d", 0.0)
+    clients = [
+        context.Process(
+            target=_load_client,
+            args=(
+                mode,
+                spec,
+                port,
+                list(range(number, concurrency, processes)),
+                concurrency,
+                count,
+                rate,
+                warmup_s + seconds,
+                ready,
+                go,
+                start_at,
+                results,
+            ),
+            daemon=True,
+        )
+        for number in range(processes)
+    ]
+    for client in clients:
+        client.start()
+    try:
+        for _ in clients:
+            ready.get(timeout=120)
+        start_at.value = time.monotonic() + 0.3  # every thread starts from the same instant
+        go.set()
+        before = probe() if probe else None
+        shots: list[Shot] = []
+        cpu = 0.0
+        for _ in clients:
+            _pid, part, part_cpu = results.get(timeout=warmup_s + seconds + LOAD_HTTP_TIMEOUT_S + 120)
+            shots += part
+            cpu += part_cpu
+        after = probe() if probe else None
+    finally:
+        for client in clients:
+            client.join(timeout=10)
+            if client.is_alive():
+                client.kill()
+    return LoadRun(mode, shots, start_at.value, warmup_s, seconds, rate, concurrency, processes, cpu, (before, after))
+
+
+def ms_summary(values_s: list[float]) -> dict[str, float] | None:
+    """n, p50/p90/p99/p99.9/max/mean in milliseconds of a list of seconds (nearest rank)."""
+    if not values_s:
+        return None
+
+    def ms(seconds: float) -> float:
+        return round(seconds * 1000, 2)
+
+    return {
+        "n": len(values_s),
+        "p50": ms(percentile(values_s, 50)),
+        "p90": ms(percentile(values_s, 90)),
+        "p99": ms(percentile(values_s, 99)),
+        "p99.9": ms(percentile(values_s, 99.9)),
+        "max": ms(max(values_s)),
+        "mean": ms(sum(values_s) / len(values_s)),
+    }
+
+
+def summarize_load(run: LoadRun) -> dict[str, Any]:
+    """Open loop: latency from each request's due time (the headline: queueing included), service
+    time from its actual send, the clients' own lateness, achieved rate. Closed loop: answers per
+    second in the window after the warm-up, and their latency."""
+    errors = Counter(error for *_, error in run.shots if error)
+    if run.mode == "open":
+        shots = run.shots
+        ok = [shot for shot in shots if shot[5] is None]
+        last = max((shot[3] for shot in shots), default=run.start)
+        return {
+            "mode": "open",
+            "rate_scheduled": run.rate,
+            "requests": len(shots),
+            "ok": len(ok),
+            "errors": sum(errors.values()),
+            "error_kinds": dict(errors.most_common(5)),
+            "achieved_rps": round(len(ok) / max(last - run.start, 1e-9), 1),
+            "latency_ms": ms_summary([done - due for _, due, _, done, *_ in shots]),
+            "service_ms": ms_summary([done - sent for _, _, sent, done, *_ in shots]),
+            "client_late_ms": ms_summary([max(0.0, sent - due) for _, due, sent, *_ in shots]),
+            "client_cpu_s": round(run.client_cpu_s, 2),
+            "concurrency": run.concurrency,
+            "processes": run.processes,
+        }
+    begin, end = run.start + run.warmup_s, run.start + run.warmup_s + run.seconds
+    answered = [shot for shot in run.shots if begin <= shot[3] <= end]
+    ok = [shot for shot in answered if shot[5] is None]
+    inside = [shot for shot in ok if shot[2] >= begin]
+    return {
+        "mode": "closed",
+        "concurrency": run.concurrency,
+        "processes": run.processes,
+        "window_s": run.seconds,
+        "requests": len(run.shots),
+        "answered_in_window": len(answered),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors.most_common(5)),
+        "rps": round(len(ok) / run.seconds, 1),
+        "latency_ms": ms_summary([done - sent for _, _, sent, done, *_ in inside]),
+        "client_cpu_s": round(run.client_cpu_s, 2),
+    }
 
 
 # ---------------------------------------------------------------- timers

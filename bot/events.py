@@ -104,7 +104,7 @@ def record_consents(openid: str, event: str, message: dict[str, Any]) -> int:
         template_id, status = item.get("TemplateId"), CONSENT_STATUSES.get(str(item.get("SubscribeStatusString")))
         if not isinstance(template_id, str) or not template_id or len(template_id) > 64 or status is None:
             continue
-        record_consent(openid, template_id, status, now, revoke=event == "subscribe_msg_change_event")
+        record_consent(openid, template_id, status, now, settings_change=event == "subscribe_msg_change_event")
         recorded += 1
     return recorded
 

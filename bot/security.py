@@ -60,7 +60,7 @@ def check_message_signature(token: str, msg_signature: str | None, timestamp: st
 
 def timestamp_is_fresh(timestamp: str | None, now: float) -> bool:
     """A replayed callback carries an old timestamp (it is part of the signature)."""
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
     return abs(int(timestamp) - now) <= MAX_CLOCK_SKEW_SECONDS
 

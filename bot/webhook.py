@@ -54,16 +54,26 @@ def _plain(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/plain")
 
 
-def _first_time(message: dict[str, Any]) -> bool:
-    """False for a callback already taken. Without Redis every callback counts as new (the steps
-    are conditional updates: a repeat is refused by the state, not done twice)."""
+def _first_time(message: dict[str, Any], signature: str, nonce: str) -> bool:
+    """False for a callback already taken: a retry (same MsgId; same sender, time, event and key),
+    or a replay of a signed URL (the plain-mode signature does not cover the body, so a URL seen
+    once must not carry a second body). Without Redis every callback counts as new (the steps are
+    conditional updates: a repeat is refused by the state, not done twice)."""
     msg_id = message.get("MsgId")
     if isinstance(msg_id, str) and msg_id:
         key = f"msg:{msg_id}"
     else:
-        key = f"event:{message.get('FromUserName')}:{message.get('CreateTime')}:{message.get('Event')}"
+        key = (
+            f"event:{message.get('FromUserName')}:{message.get('CreateTime')}:{message.get('Event')}"
+            f":{message.get('EventKey')}"
+        )
     try:
-        return bool(job_queues.redis().set(f"{DEDUPE_PREFIX}{key}", 1, nx=True, ex=DEDUPE_SECONDS))
+        redis = job_queues.redis()
+        with redis.pipeline() as pipe:
+            pipe.set(f"{DEDUPE_PREFIX}url:{signature}:{nonce}", 1, nx=True, ex=DEDUPE_SECONDS)
+            pipe.set(f"{DEDUPE_PREFIX}{key}", 1, nx=True, ex=DEDUPE_SECONDS)
+            fresh_url, fresh_message = pipe.execute()
+        return bool(fresh_url) and bool(fresh_message)
     except (RedisError, RuntimeError) as error:
         log.warning("webhook dedupe unavailable, handling the callback anyway: %s", error)
         return True
@@ -126,6 +136,9 @@ def webhook() -> Response:
     if encrypt_type not in ("raw", "aes"):
         return _plain("unknown encrypt_type", 400)
     safe = encrypt_type == "aes"
+    if not safe and current_app.config.get("WECHAT_OFFICIAL_ENCODING_AES_KEY"):
+        # With a key the account runs in safe mode: only a body under msg_signature is WeChat's.
+        return _plain("safe mode required", 403)
     try:
         message = parse_xml(body)
         if safe:
@@ -149,7 +162,7 @@ def webhook() -> Response:
     if not isinstance(openid, str) or not openid or len(openid) > 64 or not isinstance(account, str):
         return _plain("FromUserName and ToUserName are required", 400)
 
-    if not _first_time(message):
+    if not _first_time(message, args.get("signature", ""), nonce or ""):
         return _plain(SUCCESS)
     text = _run(message)
     if not text:

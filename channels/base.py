@@ -62,7 +62,8 @@ class OutgoingMessage:
     values: dict[str, Any] = field(default_factory=dict)
     page: str | None = None
     phone: str | None = None
-    wechat_openid: str | None = None
+    wechat_openid: str | None = None  # the official account's: template messages
+    wechat_miniprogram_openid: str | None = None  # the mini-program's: subscribe messages
     alert_plan_id: int | None = None
     work_order_id: int | None = None
 
@@ -85,8 +86,9 @@ class Outcome:
     reason: str | None = None
 
     @classmethod
-    def sent(cls, provider_id: str | None = None) -> Outcome:
-        return cls(OutcomeKind.SENT, provider_id=provider_id)
+    def sent(cls, provider_id: str | None = None, reason: str | None = None) -> Outcome:
+        """`reason`: a note on how it went out (e.g. as a subscribe message instead)."""
+        return cls(OutcomeKind.SENT, provider_id=provider_id, reason=reason)
 
     @classmethod
     def retry(cls, reason: str) -> Outcome:

@@ -6,6 +6,10 @@ name of a value in `message.values`), because templates and their field names ar
 WeChat admin console, not in code. A family without a template is skipped with that reason; the
 others still go out. `client_msg_id` carries the delivery's idempotency key, so a resend after a
 time-out is dropped by WeChat instead of reaching the person twice.
+
+Whom the official account cannot reach (no binding, not following) but who uses the mini-program
+may still get a subscribe message (channels.subscribe): the outbox job asks `subscribe_template`
+which message may go that way, takes one of the person's consents, then calls `send_subscribe`.
 """
 
 from __future__ import annotations
@@ -20,16 +24,25 @@ from redis import Redis
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import Outcome, OutgoingMessage, ProviderTemplate, family_label, templates_from_config
+from channels.base import (
+    Outcome,
+    OutcomeKind,
+    OutgoingMessage,
+    ProviderTemplate,
+    family_label,
+    templates_from_config,
+)
 from channels.providers import (
     TOKEN_ERRCODES,
     AccessTokenUnavailable,
     ProviderChannel,
     SharedTokenWeChatClient,
+    call_concurrently,
     clipped,
     clipped_reason,
     template_value,
 )
+from channels.subscribe import REFUSED, REFUSED_REASON, SUBSCRIBE_SEND, SubscribeSettings, subscribe_message
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +56,8 @@ NOT_CONFIGURED = "微信通道未配置"
 NO_TEMPLATE = "未配置微信模板"
 NOT_BOUND = "未绑定微信"
 NOT_FOLLOWING = "未关注公众号 (43004)"
+# Why the official account could not reach someone whom a subscribe message still may.
+UNREACHABLE = frozenset({NOT_BOUND, NOT_FOLLOWING})
 
 # Worth another try later: system busy, rate limited.
 TRANSIENT_ERRCODES = {-1: "微信系统繁忙", 45009: "微信接口调用超过限额"}
@@ -67,6 +82,7 @@ class WeChatSettings:
     app_secret: str | None
     miniprogram_app_id: str | None
     templates: Mapping[str, ProviderTemplate] = field(default_factory=dict)  # family -> template
+    subscribe: SubscribeSettings | None = None  # the mini-program's subscribe messages
     timeout: float = 5
     concurrency: int = 8
 
@@ -78,6 +94,7 @@ class WeChatSettings:
             app_secret=config.get("WECHAT_OFFICIAL_APP_SECRET"),
             miniprogram_app_id=config.get("WECHAT_MINIPROGRAM_APP_ID"),
             templates=templates_from_config(config, "WECHAT_{family}_TEMPLATE_ID", "WECHAT_{family}_TEMPLATE_FIELDS"),
+            subscribe=SubscribeSettings.from_config(config),
             timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
             concurrency=config.get("DELIVERY_CONCURRENCY", 8),
         )
@@ -108,10 +125,23 @@ class WeChatChannel(ProviderChannel):
                 timeout=settings.timeout,
                 pool_size=settings.concurrency,
             )
+        # The mini-program's own client (its own access token, shared in Redis like the official
+        # account's and like channels.miniprogram's); None when subscribe messages are not set up.
+        self.subscribe_client: SharedTokenWeChatClient | None = None
+        if self.client is not None and settings.subscribe is not None and settings.subscribe.usable:
+            self.subscribe_client = SharedTokenWeChatClient(
+                settings.subscribe.app_id,
+                settings.subscribe.app_secret,
+                redis=redis,
+                base_url=settings.base_url,
+                timeout=settings.timeout,
+                pool_size=settings.concurrency,
+            )
 
     def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
+        for client in (self.client, self.subscribe_client):
+            if client is not None:
+                client.close()
 
     def template_message(self, message: OutgoingMessage, template: ProviderTemplate) -> dict[str, Any]:
         """The JSON body of /cgi-bin/message/template/send for one message of `template`'s family."""
@@ -137,22 +167,56 @@ class WeChatChannel(ProviderChannel):
         if not message.wechat_openid:
             return Outcome.skipped(NOT_BOUND)
         assert self.client is not None
-        try:
-            result = self.client.post(TEMPLATE_SEND, data=self.template_message(message, template))
-        except WeChatClientException as error:
-            return outcome_of_error(error)
-        except requests.Timeout as error:
-            return Outcome.retry(f"微信接口超时 ({type(error).__name__})")
-        except requests.RequestException as error:
-            return Outcome.retry(f"无法连接微信接口 ({type(error).__name__})")
-        except RedisError as error:
-            return Outcome.retry(f"无法读取微信 access_token ({type(error).__name__})")
-        except Exception as error:  # a bug must not fail the other messages of the batch
-            logger.exception("WeChat delivery %s failed unexpectedly", message.delivery_id)
-            return Outcome.failed(clipped_reason(f"内部错误 ({type(error).__name__}: {error})"))
-        if not isinstance(result, dict):  # wechatpy hands back the response when it is not JSON
-            return Outcome.retry("微信返回了无法解析的应答")
-        return Outcome.sent(str(result.get("msgid")) if result.get("msgid") is not None else None)
+        return _post(self.client, TEMPLATE_SEND, self.template_message(message, template), message)
+
+    def subscribe_template(self, message: OutgoingMessage, outcome: Outcome) -> str | None:
+        """The subscribe template `message` may go out with instead, after the official account
+        answered `outcome`: when it could not reach the person (not bound, not following), the
+        person uses the mini-program, and the message's family has a subscribe template."""
+        if (
+            self.subscribe_client is None
+            or outcome.kind is not OutcomeKind.SKIPPED
+            or outcome.reason not in UNREACHABLE
+            or not message.wechat_miniprogram_openid
+        ):
+            return None
+        assert self.settings.subscribe is not None
+        template = self.settings.subscribe.templates.get(message.family)
+        return template.id if template is not None else None
+
+    def send_subscribe(self, messages: list[OutgoingMessage]) -> list[Outcome]:
+        """Subscribe messages, one outcome each in order, sent concurrently; the caller has taken
+        a consent for each (see `subscribe_template`). A refusal (43101) comes back skipped with
+        REFUSED_REASON: the person has no subscription left."""
+        return call_concurrently(self._send_subscribe_one, messages, self.settings.concurrency)
+
+    def _send_subscribe_one(self, message: OutgoingMessage) -> Outcome:
+        settings = self.settings.subscribe
+        template = settings.templates.get(message.family) if settings is not None else None
+        if self.subscribe_client is None or template is None:
+            return Outcome.skipped(no_template_reason(message.family))
+        body = subscribe_message(message, template, settings.miniprogram_state, field_limit)
+        return _post(self.subscribe_client, SUBSCRIBE_SEND, body, message)
+
+
+def _post(client: SharedTokenWeChatClient, endpoint: str, body: dict[str, Any], message: OutgoingMessage) -> Outcome:
+    """POST one message to WeChat; its outcome, never an exception."""
+    try:
+        result = client.post(endpoint, data=body)
+    except WeChatClientException as error:
+        return outcome_of_error(error)
+    except requests.Timeout as error:
+        return Outcome.retry(f"微信接口超时 ({type(error).__name__})")
+    except requests.RequestException as error:
+        return Outcome.retry(f"无法连接微信接口 ({type(error).__name__})")
+    except RedisError as error:
+        return Outcome.retry(f"无法读取微信 access_token ({type(error).__name__})")
+    except Exception as error:  # a bug must not fail the other messages of the batch
+        logger.exception("WeChat delivery %s failed unexpectedly", message.delivery_id)
+        return Outcome.failed(clipped_reason(f"内部错误 ({type(error).__name__}: {error})"))
+    if not isinstance(result, dict):  # wechatpy hands back the response when it is not JSON
+        return Outcome.retry("微信返回了无法解析的应答")
+    return Outcome.sent(str(result.get("msgid")) if result.get("msgid") is not None else None)
 
 
 def outcome_of_error(error: WeChatClientException) -> Outcome:
@@ -167,6 +231,8 @@ def outcome_of_error(error: WeChatClientException) -> Outcome:
         return Outcome.failed(f"微信接口拒绝请求 (HTTP {status})")
     if errcode == 43004:
         return Outcome.skipped(NOT_FOLLOWING)
+    if errcode == REFUSED:  # a subscribe message: no subscription left
+        return Outcome.skipped(REFUSED_REASON)
     if errcode in TOKEN_ERRCODES:  # refreshed once already and refused again
         return Outcome.retry(f"微信 access_token 连续失效 ({errcode})")
     if errcode in TRANSIENT_ERRCODES:

@@ -152,6 +152,29 @@ class BaseConfig:
         self.SMS_VERIFY_TEMPLATE_PARAM = env_str("SMS_VERIFY_TEMPLATE_PARAM") or "code"
         # Mini-program subscribe-message templates by purpose (work_order, alert): JSON object.
         self.WECHAT_SUBSCRIBE_TEMPLATES = env_json_object("WECHAT_SUBSCRIBE_TEMPLATES", {})
+        # Their fields (template field -> name of a value the message offers), per purpose, as the
+        # templates chosen in the mini-program's console name them: JSON {purpose: {field: value}}.
+        # A purpose left out keeps its default.
+        self.WECHAT_SUBSCRIBE_FIELDS = {
+            "work_order": {"character_string1": "number", "thing2": "device", "phrase3": "status", "time4": "time"},
+            "alert": {"thing1": "subject", "thing2": "kind", "time3": "due_on", "thing4": "status"},
+        }
+        raw = os.environ.get("WECHAT_SUBSCRIBE_FIELDS", "").strip()
+        if raw:
+            try:
+                fields = json.loads(raw)
+            except ValueError:
+                raise ConfigError(f"WECHAT_SUBSCRIBE_FIELDS must be a JSON object, got {raw!r}") from None
+            if not isinstance(fields, dict) or not all(
+                isinstance(mapping, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+                for mapping in fields.values()
+            ):
+                raise ConfigError("WECHAT_SUBSCRIBE_FIELDS must be a JSON object {purpose: {field: value name}}")
+            self.WECHAT_SUBSCRIBE_FIELDS |= fields
+        # Which version of the mini-program a subscribe message opens: formal, trial or developer.
+        self.WECHAT_SUBSCRIBE_MINIPROGRAM_STATE = env_str("WECHAT_SUBSCRIBE_MINIPROGRAM_STATE") or "formal"
+        if self.WECHAT_SUBSCRIBE_MINIPROGRAM_STATE not in ("formal", "trial", "developer"):
+            raise ConfigError("WECHAT_SUBSCRIBE_MINIPROGRAM_STATE must be formal, trial or developer")
         # The mini-program page a device's 小程序码 opens, and the verification file WeChat fetches
         # before sticker links may open the mini-program (扫普通链接二维码打开小程序).
         self.WECHAT_DEVICE_PAGE = env_str("WECHAT_DEVICE_PAGE") or "pages/device/index"

@@ -17,12 +17,13 @@ from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import Row
 
-from channels.base import OutgoingMessage
+from channels import subscribe
+from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
 from jobs.queues import job_queues
 from models import User, db
 from models.outbox import idempotency_key
-from operations import outbox
+from operations import outbox, subscribe_consents
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
@@ -86,9 +87,9 @@ def dispatch(ids: Sequence[int]) -> int:
 def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
     """Delivery id -> what its channel needs: the message's text and the person's contacts."""
     contacts = {
-        user_id: (phone, openid)
-        for user_id, phone, openid in db.session.execute(
-            db.select(User.id, User.phone, User.wechat_openid).where(
+        user_id: (phone, openid, miniprogram_openid)
+        for user_id, phone, openid, miniprogram_openid in db.session.execute(
+            db.select(User.id, User.phone, User.wechat_openid, User.wechat_miniprogram_openid).where(
                 User.id.in_({delivery.recipient_id for delivery in claimed})
             )
         )
@@ -96,7 +97,7 @@ def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
     outgoing = {}
     for delivery in claimed:
         message = delivery.message
-        phone, openid = contacts.get(delivery.recipient_id, (None, None))
+        phone, openid, miniprogram_openid = contacts.get(delivery.recipient_id, (None, None, None))
         outgoing[delivery.id] = OutgoingMessage(
             delivery_id=delivery.id,
             idempotency_key=idempotency_key(message.key, delivery.recipient_id, delivery.channel),
@@ -108,6 +109,7 @@ def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
             page=_page(message),
             phone=phone,
             wechat_openid=openid,
+            wechat_miniprogram_openid=miniprogram_openid,
             alert_plan_id=message.alert_plan_id,
             work_order_id=message.work_order_id,
         )
@@ -153,6 +155,8 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
         pending = {name: pool.submit(get_channel(name).send, batches[name]) for name in providers}
         outcomes = {"inbox": get_channel("inbox").send(batches["inbox"])} if "inbox" in batches else {}
         outcomes |= {name: future.result() for name, future in pending.items()}
+    if "wechat" in outcomes:
+        outcomes["wechat"] = _by_subscribe_message(batches["wechat"], outcomes["wechat"])
     results = [
         outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason)
         for name, batch in by_channel.items()
@@ -172,6 +176,40 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
     if fallback:
         counts["fallback"] = len(fallback)
     return dict(counts)
+
+
+def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcome]) -> list[Outcome]:
+    """Whom the official account could not reach gets the message as a mini-program subscribe
+    message instead, when they accepted the family's subscribe template (and have one left): one
+    consent per message, taken and committed before sending, so two jobs cannot spend the same
+    one. A refusal (43101) clears the consent; a message that did not reach WeChat gives its
+    consent back. The outcomes, with those that went out replaced (`subscribe.instead_of`)."""
+    channel = get_channel("wechat")
+    wanted = [
+        (message.wechat_miniprogram_openid, template_id, position)
+        for position, (message, outcome) in enumerate(zip(messages, outcomes, strict=True))
+        if (template_id := channel.subscribe_template(message, outcome))
+    ]
+    # Taken in key order: two jobs locking the same consent rows cannot deadlock on PostgreSQL.
+    chosen = [
+        (position, template_id)
+        for openid, template_id, position in sorted(wanted)
+        if subscribe_consents.use_consent(openid, template_id)
+    ]
+    if not chosen:
+        return outcomes
+    db.session.commit()  # the consents are spent before anything is sent
+    answers = channel.send_subscribe([messages[position] for position, _ in chosen])
+    outcomes = list(outcomes)
+    now = now_utc()
+    for (position, template_id), answer in zip(chosen, answers, strict=True):
+        openid = messages[position].wechat_miniprogram_openid
+        if subscribe.refused(answer):
+            subscribe_consents.consent_refused(openid, template_id, now)
+        elif answer.kind is not OutcomeKind.SENT:
+            subscribe_consents.give_back_consent(openid, template_id)
+        outcomes[position] = subscribe.instead_of(outcomes[position], answer)
+    return outcomes
 
 
 def relay() -> int:

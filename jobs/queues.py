@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
-from redis import Redis
+from flask import Flask, current_app, has_request_context
+from redis import ConnectionPool, Redis
 from rq import Queue
 
 from jobs.runtime import AppContextJob
 
 QUEUE_NAMES = ("default",)
+# Inside a request Redis must answer quickly or not at all: WeChat waits 5 s for the webhook, and
+# a stalled Redis (accepting, never answering) would otherwise hold the request forever. Workers
+# keep a client without a read timeout: they block on the queue for longer than that.
+REQUEST_TIMEOUT_SECONDS = 1.0
+_REQUEST_CLIENT = "weixiu.redis.request"
 
 
 class JobQueues:
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
-        # A Redis that does not answer must not hold a request (WeChat waits 5 s for the webhook);
-        # no read timeout: workers block on the queue for longer than any request would.
         app.extensions["weixiu.redis"] = Redis.from_url(url, socket_connect_timeout=2) if url else None
 
     @staticmethod
     def redis() -> Redis:
+        """The app's Redis; in a request, the same server through a client with short time-outs."""
         connection = current_app.extensions.get("weixiu.redis")
         if connection is None:
             raise RuntimeError("REDIS_URL is not configured")
-        return connection
+        if not has_request_context():
+            return connection
+        cached = current_app.extensions.get(_REQUEST_CLIENT)
+        if cached is None or cached[0] is not connection:  # built from whatever client is current
+            pool = connection.connection_pool
+            kwargs = {
+                **pool.connection_kwargs,
+                "socket_timeout": REQUEST_TIMEOUT_SECONDS,
+                "socket_connect_timeout": REQUEST_TIMEOUT_SECONDS,
+            }
+            client = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+            cached = current_app.extensions[_REQUEST_CLIENT] = (connection, client)
+        return cached[1]
 
     def queue(self, name: str = "default") -> Queue:
         if name not in QUEUE_NAMES:

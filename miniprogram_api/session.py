@@ -37,12 +37,13 @@ from miniprogram_api.http import (
 from models import BindCodeChannel, Institution, User, Vendor, WeChatIdentity, db
 from models.user import ROLE_LABELS
 from operations.clock import now_utc
-from operations.errors import InvalidInput
+from operations.errors import DomainError, InvalidInput
 from operations.wechat_accounts import (
     bind_identity,
     redeem_bind_code,
     session_token,
     sign_in_miniprogram,
+    sign_out,
     unbind_identity,
     user_by_verified_phone,
 )
@@ -193,7 +194,13 @@ def send_sms_code():
     limit(f"sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试")
     limit(f"sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试")
     limit(f"sms:ip:{client_ip()}", 20, 3600, "获取验证码过于频繁，请稍后再试")
-    user_by_verified_phone(phone)  # no SMS to a number no account uses (404 / 409 explain)
+    # The answer is the same whether an account uses the number (no way to learn who is
+    # registered); only then does an SMS go out. /bind/sms says what is wrong.
+    try:
+        user_by_verified_phone(phone)
+    except DomainError:
+        db.session.rollback()
+        return jsonify(_sms_sent_payload(phone))
     db.session.rollback()  # nothing was changed; end the read before the provider call
     code = f"{secrets.randbelow(10**6):06d}"
     redis = job_queues.redis()
@@ -211,7 +218,11 @@ def send_sms_code():
     except VerificationSmsError as error:
         redis.delete(key)
         raise SmsNotSent(error.message, 503 if not error.configured else 502) from None
-    return jsonify({"sent": True, "expires_in": SMS_CODE_TTL, "phone": f"{phone[:3]}****{phone[-4:]}"})
+    return jsonify(_sms_sent_payload(phone))
+
+
+def _sms_sent_payload(phone: str) -> dict[str, Any]:
+    return {"sent": True, "expires_in": SMS_CODE_TTL, "phone": f"{phone[:3]}****{phone[-4:]}"}
 
 
 class SmsNotSent(MiniProgramError):
@@ -237,7 +248,7 @@ def bind_by_sms():
             redis.delete(key)
     except RedisError:
         raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
-    if not stored:
+    if not stored:  # never sent (no account uses the number), expired, or used
         raise InvalidInput({"code": BAD_SMS_CODE})
     if attempts > SMS_CODE_MAX_ATTEMPTS:
         redis.delete(key)
@@ -255,4 +266,13 @@ def unbind():
     identity = current_identity()
     unbind_identity(identity)
     commit()
-    return jsonify(me_payload(identity))
+    # The old token is revoked with the binding: the session goes on, unbound, with a new one.
+    token = session_token(identity, current_app.config["SECRET_KEY"])
+    return jsonify(me_payload(identity) | {"token": token})
+
+
+@route("POST", "/logout", "退出登录：此微信的所有会话令牌失效", auth="session", status=204)
+def logout():
+    sign_out(current_identity())
+    commit()
+    return "", 204

@@ -69,7 +69,7 @@ def save_subscriptions():
     answers: dict[str, ConsentStatus] = {}
     errors: dict[str, str] = {}
     for template_id, value in results.items():
-        if template_id in IGNORED_KEYS or value in IGNORED_VALUES:
+        if template_id in IGNORED_KEYS or (isinstance(value, str) and value in IGNORED_VALUES):
             continue
         if template_id not in known:
             errors[f"results.{template_id[:64]}"] = "不是本小程序请求订阅的模板"

@@ -60,8 +60,10 @@ class Notice:
 # messages, and one INSERT … SELECT writes a delivery per recipient and channel (the sweep of a
 # large hospital group writes hundreds of thousands at 10:00; per-row Python would make that
 # slow). Who cannot be reached on a channel is decided in the same statement from the users
-# table. ON CONFLICT keeps a repeated decision single at both levels. SQLite and PostgreSQL
-# differ only in how a JSON array is unnested and in how the staging is loaded.
+# table; a mini-program user keeps the WeChat delivery even without the official account, since a
+# subscribe message may still reach them (decided when sending: jobs.outbox). ON CONFLICT keeps a
+# repeated decision single at both levels. SQLite and PostgreSQL differ only in how a JSON array
+# is unnested and in how the staging is loaded.
 _STAGING_COLUMNS = (
     "key",
     "topic",
@@ -90,13 +92,16 @@ SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 
 FROM (
     SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message,
            CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
+                     AND u.wechat_miniprogram_openid IS NULL
                 THEN 'sms'
                 ELSE ch.value
            END AS channel,
            CASE WHEN (ch.value = 'sms'
                       OR (ch.value = 'wechat' AND f.fallback_sms
-                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)))
+                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
+                          AND u.wechat_miniprogram_openid IS NULL))
                      AND COALESCE(u.phone, '') = '' THEN :no_phone
+                WHEN ch.value = 'wechat' AND u.wechat_miniprogram_openid IS NOT NULL THEN NULL
                 WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL AND NOT f.fallback_sms THEN :no_wechat
                 WHEN ch.value = 'wechat' AND NOT u.wechat_following AND NOT f.fallback_sms THEN :unfollowed
            END AS reason

@@ -20,12 +20,14 @@ MAX_REMAINING = 100
 
 
 def record_consent(
-    openid: str, template_id: str, status: ConsentStatus, now: datetime, *, revoke: bool = False
+    openid: str, template_id: str, status: ConsentStatus, now: datetime, *, settings_change: bool = False
 ) -> None:
     """One answer: an atomic update of the row, or its insert (a concurrent insert retried).
-    `revoke`: the person switched the template off in settings (subscribe_msg_change_event)."""
+    `settings_change`: the person switched the template in WeChat's settings
+    (subscribe_msg_change_event): off takes away what is left, on grants no message by itself."""
     values: dict[str, Any] = {"status": status, "updated_at": now}
-    if status is ConsentStatus.ACCEPT:
+    revoke = settings_change and status is not ConsentStatus.ACCEPT
+    if status is ConsentStatus.ACCEPT and not settings_change:
         values["remaining"] = case(
             (SubscribeConsent.remaining >= MAX_REMAINING, MAX_REMAINING), else_=SubscribeConsent.remaining + 1
         )
@@ -42,7 +44,7 @@ def record_consent(
                     openid=openid,
                     template_id=template_id,
                     status=status,
-                    remaining=1 if status is ConsentStatus.ACCEPT else 0,
+                    remaining=1 if status is ConsentStatus.ACCEPT and not settings_change else 0,
                     updated_at=now,
                 )
             )
@@ -59,3 +61,50 @@ def consents_of(openid: str, template_ids: list[str]) -> dict[str, SubscribeCons
             )
         )
     }
+
+
+def _consent(openid: str, template_id: str):
+    return (SubscribeConsent.openid == openid, SubscribeConsent.template_id == template_id)
+
+
+def use_consent(openid: str, template_id: str) -> bool:
+    """Take one of the person's subscriptions to `template_id` for one message; False when none
+    is left. One atomic UPDATE … WHERE remaining > 0: two jobs racing for the last one cannot both
+    have it (PostgreSQL's row lock makes the second re-check `remaining`; SQLite writes one at a
+    time). A popup's later reject keeps what was accepted before (see `record_consent`), so the
+    status is not asked for; a ban or a revoke has left nothing. The caller commits before sending."""
+    taken = db.session.execute(
+        update(SubscribeConsent)
+        .where(
+            *_consent(openid, template_id), SubscribeConsent.remaining > 0, SubscribeConsent.status != ConsentStatus.BAN
+        )
+        .values(remaining=SubscribeConsent.remaining - 1)
+        .returning(SubscribeConsent.remaining),
+        execution_options={"synchronize_session": False},
+    ).first()
+    return taken is not None
+
+
+def give_back_consent(openid: str, template_id: str) -> None:
+    """The message did not reach WeChat (a transient error, tried again later; or a failure of
+    ours): WeChat still counts the subscription, so it is ours to use again. Not after a ban."""
+    db.session.execute(
+        update(SubscribeConsent)
+        .where(*_consent(openid, template_id), SubscribeConsent.status != ConsentStatus.BAN)
+        .values(
+            remaining=case(
+                (SubscribeConsent.remaining >= MAX_REMAINING, MAX_REMAINING), else_=SubscribeConsent.remaining + 1
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def consent_refused(openid: str, template_id: str, now: datetime) -> None:
+    """WeChat refused a message to this template (43101): whatever we counted is gone there."""
+    db.session.execute(
+        update(SubscribeConsent)
+        .where(*_consent(openid, template_id), SubscribeConsent.status != ConsentStatus.BAN)
+        .values(remaining=0, status=ConsentStatus.REJECT, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )

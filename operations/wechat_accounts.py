@@ -52,13 +52,14 @@ def issue_bind_code(actor: Actor, user_id: int, now: datetime) -> tuple[str, dat
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
         raise NotFound("用户不存在")
-    own = user.id == actor.user_id
-    manages = (actor.role is Role.EQUIPMENT_MANAGER and user.institution_id == actor.institution_id) or (
-        actor.role is Role.VENDOR_ADMIN and user.vendor_id == actor.vendor_id
+    same_institution = actor.institution_id is not None and user.institution_id == actor.institution_id
+    same_vendor = actor.vendor_id is not None and user.vendor_id == actor.vendor_id
+    if not (same_institution or same_vendor):  # another tenant's account does not exist for them
+        raise NotFound("用户不存在")
+    manages = (actor.role is Role.EQUIPMENT_MANAGER and same_institution) or (
+        actor.role is Role.VENDOR_ADMIN and same_vendor
     )
-    if not (own or manages):
-        if user.institution_id != actor.institution_id and user.vendor_id != actor.vendor_id:
-            raise NotFound("用户不存在")
+    if user.id != actor.user_id and not manages:
         raise PermissionDenied("只能为本人或本单位的账号生成绑定码")
     db.session.execute(
         update(BindCode)
@@ -161,6 +162,13 @@ def unbind_identity(identity: WeChatIdentity) -> None:
     if user is not None and user.wechat_miniprogram_openid == identity.miniprogram_openid:
         user.wechat_miniprogram_openid = None
     identity.user_id = None
+    identity.token_version += 1  # tokens issued while bound stop working; the edge hands a new one
+    db.session.flush()
+
+
+def sign_out(identity: WeChatIdentity) -> None:
+    """退出登录: every session token of this identity stops working."""
+    identity.token_version += 1
     db.session.flush()
 
 

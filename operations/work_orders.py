@@ -336,7 +336,7 @@ def parse_number(text: str) -> int | None:
     text = (text or "").strip().upper()
     if text.startswith(NUMBER_PREFIX):
         text = text[len(NUMBER_PREFIX) :]
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def filtered_orders(

@@ -67,4 +67,6 @@ class LocalSimulators:
             "WECHAT_OFFICIAL_ENCODING_AES_KEY": OFFICIAL_AES_KEY,
             "SMS_VERIFY_TEMPLATE_CODE": SMS_VERIFY_TEMPLATE_CODE,
             "WECHAT_SUBSCRIBE_TEMPLATES": dict(SUBSCRIBE_TEMPLATES),
+            # Subscribe messages open the development version, as a local run's would.
+            "WECHAT_SUBSCRIBE_MINIPROGRAM_STATE": "developer",
         }

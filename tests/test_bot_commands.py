@@ -15,7 +15,8 @@ from models import AlertPlan, Role, WorkOrder, db
 
 
 @pytest.fixture
-def bot(client) -> OfficialAccount:
+def bot(client, configure) -> OfficialAccount:
+    configure(WECHAT_OFFICIAL_ENCODING_AES_KEY=None)  # 明文模式
     return OfficialAccount(client)
 
 

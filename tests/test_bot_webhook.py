@@ -97,12 +97,15 @@ class OfficialAccount:
 
 
 @pytest.fixture(params=["plain", "safe"])
-def wechat(request, client) -> OfficialAccount:
+def wechat(request, client, configure) -> OfficialAccount:
+    if request.param == "plain":  # an account without an EncodingAESKey: 明文模式
+        configure(WECHAT_OFFICIAL_ENCODING_AES_KEY=None)
     return OfficialAccount(client, safe=request.param == "safe")
 
 
 @pytest.fixture
-def plain(client) -> OfficialAccount:
+def plain(client, configure) -> OfficialAccount:
+    configure(WECHAT_OFFICIAL_ENCODING_AES_KEY=None)
     return OfficialAccount(client)
 
 
@@ -284,10 +287,28 @@ def test_declarations_are_refused_before_parsing(app, wechat, people, body):
 def test_broken_and_oversized_bodies_are_refused(client, wechat):
     assert wechat.post(b"<xml><FromUserName>open").status_code == 400
     assert wechat.post("not xml at all").status_code == 400
-    assert wechat.post(b"<xml><Content>\xff\xfe</Content></xml>", encrypt_inner=False).status_code == 400
+    garbled = b"<xml><Content>\xff\xfe</Content></xml>"
+    # In safe mode a body must come under msg_signature: an unwrapped one is refused before parsing.
+    assert wechat.post(garbled, encrypt_inner=False).status_code == (403 if wechat.safe else 400)
     assert wechat.post("<xml><MsgType>text</MsgType></xml>").status_code == 400  # no sender
     big = message_xml("openid-li", "text", Content="修" * 30000, MsgId=1)
     assert wechat.post(big).status_code == 413
+
+
+def test_a_signed_url_carries_one_body_only(client, plain, people, factory):
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li3")
+    query = plain.query()
+    first = plain.post(message_xml("openid-li3", "text", Content="帮助", MsgId=1), query=query)
+    assert "可用指令" in plain.reply_of(first)
+    # The same URL again with another body (a replay from a log): taken as already answered.
+    replay = plain.post(message_xml("openid-li3", "text", Content="我的工单", MsgId=2), query=query)
+    assert plain.reply_of(replay) == "success"
+
+
+def test_an_account_in_safe_mode_refuses_plain_bodies(client, people):
+    account = OfficialAccount(client)  # the app's config has the EncodingAESKey
+    response = account.post(message_xml("openid-x", "text", Content="帮助", MsgId=3))
+    assert response.status_code == 403
 
 
 def test_a_safe_mode_body_that_does_not_decrypt_is_refused(client, plain):

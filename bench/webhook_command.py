@@ -1,0 +1,1079 @@
+"""Webhook command benchmark: the official account's text command 我的工单 under gunicorn, at a
+constant 100 requests/s and at the most the server does, beside bare endpoints of the same app.
+
+Not a test: it builds a dedicated database `weixiu_bench_webhook` on 127.0.0.1:5432, applies the
+real migrations, seeds an institution, a vendor and its engineer 王工 bound to the official account
+with 10 open work orders in his queue, serves the app with gunicorn (Redis DB 14), then sends
+WeChat's signed callbacks — `POST /wechat/official` with the text 我的工单 from 王工's openid, in
+plain and in safe (AES) mode — from an open-loop load generator (requests due at fixed times,
+latency counted from the due time) and from closed-loop clients. The ceiling of the same run:
+`GET /healthz` and the signed `GET /wechat/official` URL check (the signature check only).
+Afterwards, the same request in this process with timers around its steps. See bench/README.md.
+
+    .venv/bin/python bench/webhook_command.py [--rate 100] [--seconds 30] [--keep] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import os
+import pstats
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import common
+
+for path in (common.PROJECT_ROOT, common.BENCH_DIR):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+DB_NAME = "weixiu_bench_webhook"
+REDIS_DB = 14
+REDIS_URL = common.redis_url(REDIS_DB)
+GOAL_P99_MS = 50.0
+URL = "/wechat/official"
+ACCOUNT = "gh_weixiu_bench"  # the official account's original id (ToUserName)
+COMMAND = "我的工单"
+REPLY_TITLE = "我的工单（待处理）"
+# the official account's webhook settings (as the simulated account of simulators.local has them)
+OFFICIAL_TOKEN = "weixiu-sim-token"
+OFFICIAL_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+OFFICIAL_APP_ID = "wx-sim-official"
+
+INSTITUTION_NAME = "示范市第一人民医院"
+VENDOR_NAME = "示范市医疗设备技术服务有限公司"
+DEPARTMENTS = ("设备科", "急诊科", "重症医学科", "手术室", "放射科", "检验科")
+DEVICE_KINDS = {  # 设备名称: (品牌, 型号)
+    "多参数监护仪": ("迈瑞", "BeneView T8"),
+    "输液泵": ("史密斯", "Medfusion 3500"),
+    "高压注射器": ("拜耳", "Spectris Solaris EP"),
+    "电动吸引器": ("斯曼峰", "YX9300"),
+    "呼吸机": ("德尔格", "Savina 300"),
+    "除颤仪": ("飞利浦", "HeartStart XL+"),
+}
+FAULTS = ("开机后报错 E21", "屏幕无显示", "报警无法消除", "管路压力异常", "电池无法充电", "血氧读数不稳定")
+
+KINDS = ("healthz", "echo", "plain", "safe")  # the two ceilings, then the command in its two modes
+LABELS = {
+    "healthz": "GET /healthz (ceiling: 1 DB + 1 Redis trip)",
+    "echo": "GET /wechat/official URL check (signature only)",
+    "plain": "POST 我的工单, plain mode",
+    "safe": "POST 我的工单, safe mode (AES)",
+}
+COMMAND_KINDS = ("plain", "safe")
+SERVERS = {  # name: (worker class, threads per worker)
+    "sync": ("sync", None),
+    "gthread": ("gthread", 8),
+}
+OPEN_THREADS = 64  # client threads of the open loop (a request is late only if all are busy)
+CLIENT_PROCESSES = 2
+WARM_SECONDS = 2.0
+CLOSED_WARMUP_S = 1.0
+PAUSE_S = 1.0  # between phases, to let the machine settle
+
+
+# ---------------------------------------------------------------- database and app
+
+
+@dataclass
+class Baseline:
+    engineer_openid: str
+    expected_reply: str
+    queue_numbers: list[str]
+    orders_total: int
+
+
+def migrate_and_seed(app, args: argparse.Namespace, load: dict[str, float]) -> Baseline:
+    from flask_migrate import upgrade
+
+    from bot import commands
+    from models import (
+        ArchiveStatus,
+        Authorization,
+        Department,
+        Device,
+        Institution,
+        Invitation,
+        InvitationStatus,
+        Role,
+        Scope,
+        Vendor,
+        WorkOrderKind,
+        db,
+    )
+    from models.work_order import Urgency
+    from operations import work_order_flow, work_orders
+    from operations.accounts import create_user
+    from operations.actors import Actor
+    from operations.clock import now_utc, today_local
+    from operations.devices import format_unique_code, new_link_token
+
+    started = time.perf_counter()
+    with app.app_context():
+        upgrade()
+        load["migrate_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        institution = Institution(name=INSTITUTION_NAME, last_device_number=0)
+        vendor = Vendor(name=VENDOR_NAME, contact_name="周经理", contact_phone="13900000000")
+        db.session.add_all([institution, vendor])
+        db.session.flush()
+        departments = {name: Department(institution_id=institution.id, name=name) for name in DEPARTMENTS}
+        db.session.add_all(departments.values())
+        db.session.flush()
+        manager = common.create_manager(
+            "bench_wh_manager", secrets.token_urlsafe(12), institution.id, departments["设备科"].id
+        )
+        reporter = create_user(
+            username="bench_wh_nurse",
+            password="",
+            password_hash=manager.password_hash,
+            display_name="王芳",
+            role=Role.CLINICIAN,
+            institution_id=institution.id,
+            department_id=departments["急诊科"].id,
+            phone="13800000001",
+        )
+        vendor_admin = create_user(
+            username="bench_wh_vendor_admin",
+            password="",
+            password_hash=manager.password_hash,
+            display_name="周经理",
+            role=Role.VENDOR_ADMIN,
+            vendor_id=vendor.id,
+            phone="13900000000",
+        )
+        engineers = []
+        for number, name in enumerate(("王工", "李工"), 1):
+            engineer = create_user(
+                username=f"bench_wh_engineer_{number}",
+                password="",
+                password_hash=manager.password_hash,
+                display_name=name,
+                role=Role.VENDOR_ENGINEER,
+                vendor_id=vendor.id,
+                phone=f"1390000000{number}",
+            )
+            engineer.wechat_openid = common.openid(200 + number)
+            engineer.wechat_following = True
+            engineers.append(engineer)
+        vendor_admin.wechat_openid = common.openid(200)
+        now = now_utc()
+        invitation = Invitation(institution_id=institution.id, vendor_id=vendor.id, message="设备维修服务")
+        invitation.invited_by_id, invitation.invited_at = manager.id, now - timedelta(days=30)
+        invitation.responded_by_id, invitation.responded_at = vendor_admin.id, now - timedelta(days=29)
+        invitation.status = InvitationStatus.ACCEPTED
+        db.session.add(invitation)
+        today = today_local()
+        clinical = [departments[name] for name in DEPARTMENTS[1:]]
+        kinds = list(DEVICE_KINDS.items())
+        devices = []
+        total_devices = args.devices + args.other_orders
+        for number in range(1, total_devices + 1):
+            name, (brand, model) = kinds[number % len(kinds)]
+            device = Device(
+                institution_id=institution.id,
+                unique_code=format_unique_code(number),
+                link_token=new_link_token(),
+                archive_status=ArchiveStatus.IN_ARCHIVE,
+                name=name,
+                department_id=clinical[number % len(clinical)].id,
+                category=name,
+                model=model,
+                brand=brand,
+                manufacturer=brand,
+                serial_number=f"SN{20260000 + number}",
+                asset_code=f"ZC-{number:05d}",
+                created_by_id=manager.id,
+            )
+            device.refresh_search_text()
+            devices.append(device)
+        db.session.add_all(devices)
+        institution.last_device_number = total_devices
+        db.session.flush()
+        authorized, in_house = devices[: args.devices], devices[args.devices :]
+        for device in authorized:
+            authorization = Authorization(
+                institution_id=institution.id,
+                device_id=device.id,
+                vendor_id=vendor.id,
+                starts_on=today - timedelta(days=30),
+                ends_on=today + timedelta(days=365),
+                created_by_id=manager.id,
+            )
+            authorization.scopes = {Scope.ARCHIVE, Scope.REPAIR}
+            db.session.add(authorization)
+        db.session.commit()
+
+        nurse = Actor.of(reporter)
+        wang, li = (Actor.of(engineer) for engineer in engineers)
+        contacts = [work_orders.ContactMethod("mobile", "13800000001"), work_orders.ContactMethod("landline", "8021")]
+
+        def order(device, number: int, urgency: Urgency) -> int:
+            intake = work_orders.Intake(
+                kind=WorkOrderKind.REPAIR,
+                urgency=urgency,
+                contact_name="王护士",
+                contact_methods=contacts,
+                fault_description=FAULTS[number % len(FAULTS)],
+            )
+            created = work_orders.create_work_order(nurse, device, intake, emergency_accept_minutes=15)
+            db.session.commit()
+            return created.id
+
+        # the vendor's open orders: 1 downtime, 2 urgent, the rest normal; 王工 has accepted 3 of
+        # them (one he is on his way to), the others wait to be accepted; one more was taken by 李工
+        # (not in 王工's queue)
+        urgencies = [Urgency.DOWNTIME, Urgency.URGENT, Urgency.URGENT] + [Urgency.NORMAL] * (args.orders - 3)
+        vendor_orders = [
+            order(authorized[i % len(authorized)], i, urgencies[i] if i < len(urgencies) else Urgency.NORMAL)
+            for i in range(args.orders)
+        ]
+        for order_id in vendor_orders[3:6]:
+            work_order_flow.accept(wang, order_id)
+        work_order_flow.depart(wang, vendor_orders[3])
+        taken = order(authorized[-1], args.orders, Urgency.NORMAL)
+        work_order_flow.accept(li, taken)
+        db.session.commit()
+        # orders the vendor never sees (devices without an authorization: the hospital's own engineers)
+        for number, device in enumerate(in_house):
+            order(device, number, Urgency.NORMAL)
+        # what 王工 must be answered, computed here by the product's own command
+        expected = commands.answer_text(engineers[0].wechat_openid, COMMAND)
+        db.session.rollback()
+        queue = [queued.number for queued in work_orders.queue_of(wang)]
+        baseline = Baseline(
+            engineer_openid=engineers[0].wechat_openid,
+            expected_reply=expected,
+            queue_numbers=queue,
+            orders_total=len(vendor_orders) + 1 + len(in_house),
+        )
+        db.session.remove()
+        db.engine.dispose()
+    with common.connect(DB_NAME, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    load["seed_s"] = time.perf_counter() - started
+    return baseline
+
+
+# ---------------------------------------------------------------- what WeChat sends
+
+
+@dataclass
+class WebhookRequests:
+    """`common.LoadSpec` of one kind of request: the two ceilings (`healthz`, `echo`) or the text
+    command (`plain`, `safe`), signed as WeChat signs its callbacks; each command carries a MsgId of
+    its own (msg_id_base + index: the webhook drops a repeated MsgId)."""
+
+    kind: str
+    openid: str = ""
+    msg_id_base: int = 0
+    expected_reply: str = ""
+    fresh_connections: bool = False  # `Connection: close` on every request
+    _crypto: Any = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_crypto": None}
+
+    def crypto(self):
+        if self._crypto is None:
+            from wechatpy.crypto import WeChatCrypto
+
+            self._crypto = WeChatCrypto(OFFICIAL_TOKEN, OFFICIAL_AES_KEY, OFFICIAL_APP_ID)
+        return self._crypto
+
+    def xml(self, index: int, timestamp: str) -> str:
+        return (
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{self.openid}]]></FromUserName>"
+            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{COMMAND}]]></Content><MsgId>{self.msg_id_base + index}</MsgId></xml>"
+        )
+
+    def build(self, index: int, wall: float) -> tuple[str, str, bytes | None, dict[str, str]]:
+        from bot.security import sha1_signature
+
+        close = {"Connection": "close"} if self.fresh_connections else {}
+        if self.kind == "healthz":
+            return "GET", "/healthz", None, close
+        timestamp, nonce = str(int(wall)), f"{secrets.randbits(40):010x}"
+        query = {"signature": sha1_signature(OFFICIAL_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+        if self.kind == "echo":
+            return "GET", f"{URL}?{urlencode(query | {'echostr': f'echo{index}'})}", None, close
+        body = self.xml(index, timestamp)
+        if self.kind == "safe":
+            wrapped = self.crypto().encrypt_message(body, nonce, timestamp)
+            encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", wrapped).group(1)
+            signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]></MsgSignature>", wrapped).group(1)
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            )
+            query |= {"encrypt_type": "aes", "msg_signature": signature}
+        return "POST", f"{URL}?{urlencode(query)}", body.encode(), {"Content-Type": "text/xml", **close}
+
+    def check(self, index: int, status: int, body: bytes) -> str | None:
+        import xmltodict
+
+        if status != 200:
+            return f"HTTP {status}: {body[:120].decode(errors='replace')}"
+        if self.kind == "healthz":
+            return None if b'"status":"ok"' in body.replace(b" ", b"") else f"healthz: {body[:120]!r}"
+        if self.kind == "echo":
+            return None if body == f"echo{index}".encode() else f"echo: {body[:120]!r}"
+        text = body.decode("utf-8", errors="replace")
+        if text == "success":
+            return "answered success (no reply: a duplicate, or the command failed)"
+        try:
+            if self.kind == "safe":
+                fields = xmltodict.parse(text)["xml"]
+                text = self.crypto().decrypt_message(text, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"])
+            reply = xmltodict.parse(text)["xml"]
+        except Exception as error:
+            return f"unreadable reply: {type(error).__name__}"
+        if reply.get("ToUserName") != self.openid or reply.get("MsgType") != "text":
+            return "reply not addressed to the sender"
+        if reply.get("Content") != self.expected_reply:
+            return f"unexpected reply: {str(reply.get('Content'))[:80]!r}"
+        return None
+
+
+class MsgIds:
+    """Blocks of a million MsgIds, one per phase, all under this run's base (a repeated MsgId is
+    dropped by the webhook as WeChat's retry)."""
+
+    def __init__(self) -> None:
+        self.base = int(time.time()) * 10**8
+        self.blocks = 0
+
+    def block(self) -> int:
+        self.blocks += 1
+        if self.blocks >= 100:
+            raise RuntimeError("more than 99 phases")
+        return self.base + self.blocks * 10**6
+
+
+def one_request(port: int, spec: WebhookRequests, index: int) -> str | None:
+    """One request of the kind, sequential: None when its answer is right, else what is wrong."""
+    import http.client
+
+    method, path, body, headers = spec.build(index, time.time())
+    conn = http.client.HTTPConnection(common.HOST, port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return spec.check(index, response.status, response.read())
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- the load phases
+
+
+def probe(servers: list[common.Server]):
+    def reading() -> dict[str, Any]:
+        return {
+            "t": time.monotonic(),
+            "gunicorn": sum(server.cpu() for server in servers),
+            "postgres": common.postgres_cpu_of(DB_NAME),
+            "machine": common.machine_busy(),
+        }
+
+    return reading
+
+
+def phase_result(run: common.LoadRun) -> dict[str, Any]:
+    """The load summary with the CPU each side spent during it (per answered request, and the rest
+    of the machine: Redis, this bench, other tenants)."""
+    result = common.summarize_load(run)
+    before, after = run.probes
+    answered = result["ok"] if run.mode == "open" else result["requests"] - result["errors"]
+    gunicorn = after["gunicorn"] - before["gunicorn"]
+    postgres = after["postgres"] - before["postgres"]
+    busy = after["machine"][0] - before["machine"][0]
+    result["cpu"] = {
+        "wall_s": round(after["t"] - before["t"], 2),
+        "gunicorn_s": round(gunicorn, 2),
+        "postgres_s": round(postgres, 2),
+        "clients_s": round(run.client_cpu_s, 2),
+        "rest_of_machine_s": round(busy - gunicorn - postgres - run.client_cpu_s, 2),
+        "machine_busy_pct": common.busy_pct(before["machine"], after["machine"]),
+        "gunicorn_ms_per_request": round(1000 * gunicorn / answered, 3) if answered else None,
+        "postgres_ms_per_request": round(1000 * postgres / answered, 3) if answered else None,
+    }
+    return result
+
+
+def open_result(runs: list[common.LoadRun]) -> dict[str, Any]:
+    """The rounds of one endpoint's open loop as one: percentiles over all their requests, the rate
+    achieved over their time, their CPU added up; and each round's p50 / p99 (the spread is the noise)."""
+    merged = common.LoadRun(
+        "open",
+        [shot for run in runs for shot in run.shots],
+        runs[0].start,
+        0.0,
+        sum(run.seconds for run in runs),
+        runs[0].rate,
+        runs[0].concurrency,
+        runs[0].processes,
+        sum(run.client_cpu_s for run in runs),
+    )
+    result = common.summarize_load(merged)
+    spans = sum(max((shot[3] for shot in run.shots), default=run.start) - run.start for run in runs)
+    result["achieved_rps"] = round(result["ok"] / max(spans, 1e-9), 1)
+    parts = [phase_result(run) for run in runs]
+    result["rounds"] = [
+        {"p50": part["latency_ms"]["p50"], "p99": part["latency_ms"]["p99"], "errors": part["errors"]} for part in parts
+    ]
+    cpu = {
+        key: round(sum(part["cpu"][key] for part in parts), 2)
+        for key in ("wall_s", "gunicorn_s", "postgres_s", "clients_s", "rest_of_machine_s")
+    }
+    wall = sum(part["cpu"]["wall_s"] for part in parts)
+    cpu["machine_busy_pct"] = round(sum(p["cpu"]["machine_busy_pct"] * p["cpu"]["wall_s"] for p in parts) / wall, 1)
+    answered = result["ok"]
+    cpu["gunicorn_ms_per_request"] = round(1000 * cpu["gunicorn_s"] / answered, 3) if answered else None
+    cpu["postgres_ms_per_request"] = round(1000 * cpu["postgres_s"] / answered, 3) if answered else None
+    result["cpu"] = cpu
+    return result
+
+
+def measure_server(
+    name: str,
+    envs: dict[str, dict[str, str]],
+    log_path: Path,
+    baseline: Baseline,
+    args: argparse.Namespace,
+    msg_ids: MsgIds,
+) -> dict[str, Any]:
+    """One gunicorn set-up, twice: the account in plain mode (no EncodingAESKey: the ceilings and the
+    plain command) and the account in safe mode (with the key, which makes the webhook refuse plain
+    callbacks: the safe command). Both run throughout; only one is loaded at a time."""
+    worker_class, threads = SERVERS[name]
+    threads = args.threads if threads else None
+    servers: dict[str, common.Server] = {}
+    try:
+        for account in ("plain", "safe"):
+            server = common.Server(
+                envs[account],
+                log_path.with_suffix(f".{account}.log"),
+                workers=args.workers,
+                worker_class=worker_class,
+                threads=threads,
+            )
+            servers[account] = server
+            common.step(
+                f"start gunicorn ({name}, {account} account) on {common.HOST}:{server.port}", server.wait_healthy
+            )
+        port = {kind: servers["safe" if kind == "safe" else "plain"].port for kind in KINDS}
+
+        def spec(kind: str) -> WebhookRequests:
+            return WebhookRequests(
+                kind, baseline.engineer_openid, msg_ids.block(), baseline.expected_reply, args.fresh_connections
+            )
+
+        for kind in KINDS:  # one of each, sequential: a clear error before any load
+            error = one_request(port[kind], spec(kind), 0)
+            if error:
+                owner = servers["safe" if kind == "safe" else "plain"]
+                raise RuntimeError(f"{LABELS[kind]}: {error}\n{owner.log_tail()}")
+        warm: dict[str, Any] = {}
+        for kind in KINDS:  # every worker (and thread) warm: imports, connections, SQL cache
+            run = common.run_load(spec(kind), port[kind], mode="closed", seconds=WARM_SECONDS, concurrency=4)
+            warm[kind] = common.summarize_load(run)["errors"]
+        result: dict[str, Any] = {
+            "worker_class": worker_class,
+            "workers": args.workers,
+            "threads": threads,
+            "warmup_errors": warm,
+            "open": {},
+            "closed": {},
+        }
+        reading = probe(list(servers.values()))
+        # the open loop in rounds, the endpoints taking turns, so that a neighbour's burst on this
+        # shared machine falls on all of them rather than on one
+        rounds: dict[str, list[common.LoadRun]] = {kind: [] for kind in KINDS}
+        seconds = args.seconds / args.rounds
+        for number in range(1, args.rounds + 1):
+            for kind in KINDS:
+                time.sleep(PAUSE_S)
+                run = common.step(
+                    f"{name}: {LABELS[kind]}: open loop {args.rate:g}/s × {seconds:g} s, round {number}/{args.rounds}",
+                    lambda kind=kind: common.run_load(
+                        spec(kind),
+                        port[kind],
+                        mode="open",
+                        rate=args.rate,
+                        seconds=seconds,
+                        concurrency=OPEN_THREADS,
+                        processes=CLIENT_PROCESSES,
+                        probe=reading,
+                    ),
+                )
+                rounds[kind].append(run)
+                summary = common.summarize_load(run)
+                print(
+                    f"  p50 {summary['latency_ms']['p50']:.1f} ms, p99 {summary['latency_ms']['p99']:.1f} ms,"
+                    f" {summary['achieved_rps']:.1f}/s, errors {summary['errors']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        for kind in KINDS:
+            result["open"][kind] = open_result(rounds[kind])
+        for kind in KINDS:
+            time.sleep(PAUSE_S)
+            run = common.step(
+                f"{name}: {LABELS[kind]}: closed loop, {args.concurrency} clients × {args.closed_seconds:g} s",
+                lambda kind=kind: common.run_load(
+                    spec(kind),
+                    port[kind],
+                    mode="closed",
+                    seconds=args.closed_seconds,
+                    warmup_s=CLOSED_WARMUP_S,
+                    concurrency=args.concurrency,
+                    processes=CLIENT_PROCESSES,
+                    probe=reading,
+                ),
+            )
+            result["closed"][kind] = phase_result(run)
+            print(f"  {result['closed'][kind]['rps']:.1f}/s", file=sys.stderr, flush=True)
+        for server in servers.values():
+            if server.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{server.log_tail()}")
+        result["ratios"] = ratios(result)
+        result["goals"] = goals(result, args.rate)
+        return result
+    finally:
+        for server in servers.values():
+            server.stop()
+            with contextlib.suppress(OSError):
+                server.log_path.unlink()
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 2) if a is not None and b else None
+
+    found: dict[str, float | None] = {}
+    opened, closed = result["open"], result["closed"]
+    for kind in COMMAND_KINDS:
+        for ceiling in ("healthz", "echo"):
+            for p in ("p50", "p99"):
+                found[f"{kind} {p} / {ceiling} {p} (open loop)"] = ratio(
+                    opened[kind]["latency_ms"][p], opened[ceiling]["latency_ms"][p]
+                )
+            found[f"{kind} max rps / {ceiling} max rps (closed loop)"] = ratio(
+                closed[kind]["rps"], closed[ceiling]["rps"]
+            )
+        found[f"{kind} gunicorn CPU per request / healthz's (open loop)"] = ratio(
+            opened[kind]["cpu"]["gunicorn_ms_per_request"], opened["healthz"]["cpu"]["gunicorn_ms_per_request"]
+        )
+    return found
+
+
+def goals(result: dict[str, Any], rate: float) -> dict[str, Any]:
+    """p99 ≤ 50 ms at the rate, every answer right, and the rate achieved (within 2 %)."""
+    found = {}
+    for kind in COMMAND_KINDS:
+        summary = result["open"][kind]
+        p99 = summary["latency_ms"]["p99"]
+        verdict = common.verdict_max(p99, GOAL_P99_MS)
+        if summary["errors"] or summary["achieved_rps"] < 0.98 * rate:
+            verdict = "FAIL"
+        found[kind] = {
+            "goal_ms": GOAL_P99_MS,
+            "p99_ms": p99,
+            "errors": summary["errors"],
+            "achieved_rps": summary["achieved_rps"],
+            "result": verdict,
+        }
+    return found
+
+
+# ---------------------------------------------------------------- in this process: where a request's time goes
+
+
+def split_in_process(
+    apps: dict[str, Any], baseline: Baseline, requests: int, profile: bool, msg_ids: MsgIds
+) -> dict[str, Any]:
+    """The same signed requests through the Flask test client of an app built like gunicorn's
+    (production settings, the same database and Redis), one at a time, with timers around the
+    webhook's steps and every SQL statement timed; optionally a cProfile of the plain ones."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+    from wechatpy.crypto import WeChatCrypto
+
+    from bot import commands, replies, webhook
+    from models import db
+    from operations import work_orders
+
+    timers = common.Timers()
+    wraps = (
+        (webhook, "check_request_signature", "signature check"),
+        (webhook, "timestamp_is_fresh", "timestamp check"),
+        (webhook, "parse_xml", "parse XML (xmltodict; twice in safe mode)"),
+        (webhook, "check_message_signature", "safe: msg_signature check"),
+        (WeChatCrypto, "decrypt_message", "safe: decrypt (AES)"),
+        (WeChatCrypto, "encrypt_message", "safe: encrypt the reply (AES)"),
+        (webhook, "_first_time", "dedupe (Redis SET NX)"),
+        (commands, "answer_text", "command (answer_text)"),
+        (commands, "user_for", "  user by openid (SELECT users)"),
+        (work_orders, "queue_of", "  queue_of (SELECT work_orders …)"),
+        (Session, "commit", "commit (nothing written)"),
+        (replies, "text_reply", "reply XML (wechatpy TextReply)"),
+        (Session, "close", "session close (teardown: connection back to the pool)"),
+    )
+    for owner, name, label in wraps:
+        timers.wrap(owner, name, label)
+    view_key = "wechat_official.webhook"
+    statements: list[tuple[str, Any]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_sql_started"] = time.perf_counter()
+        statements.append((statement, parameters))
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        timers.add("sql: statements (execute + fetch)", time.perf_counter() - conn.info.pop("bench_sql_started"))
+
+    result: dict[str, Any] = {"requests_per_mode": requests}
+    try:
+        for kind in COMMAND_KINDS:
+            app = apps[kind]  # the plain-mode account has no EncodingAESKey, the safe-mode one has
+            view = app.view_functions[view_key]
+
+            def timed_view(*a, view=view, **kw):
+                started = time.perf_counter()
+                try:
+                    return view(*a, **kw)
+                finally:
+                    timers.add("view (whole)", time.perf_counter() - started)
+
+            app.view_functions[view_key] = timed_view
+            with app.app_context():
+                engine = db.engine
+            timers.wrap(engine.dialect, "do_ping", "pool pre-ping (SELECT 1 at checkout)")
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
+            try:
+                client = app.test_client()
+                spec = WebhookRequests(kind, baseline.engineer_openid, msg_ids.block(), baseline.expected_reply)
+                rows: list[dict[str, float]] = []
+                errors: list[str] = []
+                for index in range(requests + 20):  # the first 20 warm this process's caches
+                    method, path, body, headers = spec.build(index, time.time())
+                    timers.clear()
+                    statements.clear()
+                    started = time.perf_counter()
+                    response = client.open(path, method=method, data=body, headers=headers)
+                    elapsed = time.perf_counter() - started
+                    row = dict(timers.seconds)  # before the check: its own decryption is not the server's
+                    row["request through the test client (whole)"] = elapsed
+                    row["sql statements (count)"] = len(statements)
+                    error = spec.check(index, response.status_code, response.get_data())
+                    if error:
+                        errors.append(error)
+                    if index >= 20:
+                        rows.append(row)
+                result[kind] = split_summary(rows, errors)
+                if kind == "plain":
+                    result["statements"] = [(sql[:300], repr(params)[:200]) for sql, params in statements]
+                    result["explain"] = explain(statements)
+            finally:
+                event.remove(engine, "before_cursor_execute", before)
+                event.remove(engine, "after_cursor_execute", after)
+                app.view_functions[view_key] = view
+    finally:
+        timers.restore()
+    if profile:  # without the timers
+        result["profile"] = run_profile(apps["plain"].test_client(), baseline, msg_ids.block(), requests)
+    return result
+
+
+def split_summary(rows: list[dict[str, float]], errors: list[str]) -> dict[str, Any]:
+    labels = sorted({label for row in rows for label in row}, key=split_rank)
+    medians = {}
+    for label in labels:
+        values = [row.get(label, 0.0) for row in rows]
+        medians[label] = statistics.median(values) if "count" in label else round(statistics.median(values) * 1000, 3)
+
+    def median_of(label: str) -> float:
+        return medians.get(label, 0.0)
+
+    top = (
+        "signature check",
+        "timestamp check",
+        "parse XML (xmltodict; twice in safe mode)",
+        "safe: msg_signature check",
+        "safe: decrypt (AES)",
+        "safe: encrypt the reply (AES)",
+        "dedupe (Redis SET NX)",
+        "command (answer_text)",
+        "commit (nothing written)",
+        "reply XML (wechatpy TextReply)",
+    )
+    view_rest = median_of("view (whole)") - sum(median_of(label) for label in top)
+    command_rest = (
+        median_of("command (answer_text)")
+        - median_of("  user by openid (SELECT users)")
+        - median_of("  queue_of (SELECT work_orders …)")
+    )
+    return {
+        "requests": len(rows),
+        "errors": len(errors),
+        "error_kinds": dict(Counter(errors).most_common(3)),
+        "median_ms": medians,
+        "p90_ms": {
+            label: round(common.percentile([row.get(label, 0.0) for row in rows], 90) * 1000, 3)
+            for label in labels
+            if "count" not in label
+        },
+        "derived_median_ms": {
+            "view: the rest (Flask request, args, Response; medians do not add exactly)": round(view_rest, 3),
+            "command: the rest (normalize, Actor, the lines of the reply)": round(command_rest, 3),
+            "outside the view (WSGI, routing, teardown, test client)": round(
+                median_of("request through the test client (whole)") - median_of("view (whole)"), 3
+            ),
+        },
+    }
+
+
+SPLIT_ORDER = (
+    "request",
+    "view",
+    "signature",
+    "timestamp",
+    "parse",
+    "safe: msg",
+    "safe: decrypt",
+    "dedupe",
+    "command",
+    "  user",
+    "  queue",
+    "commit",
+    "reply",
+    "safe: encrypt",
+    "session",
+    "pool",
+    "sql",
+)
+
+
+def split_rank(label: str) -> tuple[int, str]:
+    for number, prefix in enumerate(SPLIT_ORDER):
+        if label.startswith(prefix):
+            return number, label
+    return len(SPLIT_ORDER), label
+
+
+def explain(statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """EXPLAIN ANALYZE of each SELECT one plain request ran, with its own parameters."""
+    found = []
+    with common.connect(DB_NAME) as conn:
+        for statement, parameters in statements:
+            if not statement.lstrip().upper().startswith("SELECT") or statement.strip() == "SELECT 1":
+                continue
+            try:
+                plan = [row[0] for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)]
+            except Exception as error:
+                conn.rollback()
+                plan = [f"{type(error).__name__}: {error}"]
+            found.append({"statement": statement[:200], "plan": plan})
+    return found
+
+
+def run_profile(client, baseline: Baseline, msg_id_base: int, requests: int) -> dict[str, Any]:
+    spec = WebhookRequests("plain", baseline.engineer_openid, msg_id_base, baseline.expected_reply)
+    built = [spec.build(index, time.time()) for index in range(requests)]
+    answers = []
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for method, path, body, headers in built:
+        answers.append(client.open(path, method=method, data=body, headers=headers))
+    profiler.disable()
+    errors = [spec.check(index, a.status_code, a.get_data()) for index, a in enumerate(answers)]
+    out: dict[str, Any] = {"requests": requests, "errors": sum(1 for error in errors if error)}
+    for key in ("tottime", "cumulative"):
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats(key).print_stats(25)
+        out[f"top_{key}"] = stream.getvalue().splitlines()
+    return out
+
+
+# ---------------------------------------------------------------- the report
+
+
+def machine() -> dict[str, Any]:
+    info = common.machine_info(
+        "synchronous_commit",
+        redis=REDIS_URL,
+        packages={"rq": "rq", "gunicorn": "gunicorn", "wechatpy": "wechatpy"},
+        loadavg=True,
+    )
+    return info
+
+
+def print_report(report: dict[str, Any]) -> None:
+    c, r = report["config"], report["results"]
+    common.print_heading(report, "webhook command")
+    print(
+        f"setup:    text {COMMAND} from a vendor engineer bound to the official account; his queue:"
+        f" {len(r.get('queue_numbers', []))} open orders ({r.get('orders_total', '?')} orders in the database);"
+        f" Redis DB {REDIS_DB}"
+    )
+    print(
+        f"load:     open loop {c['rate']:g} req/s × {c['seconds']:g} s per endpoint (in {c['rounds']} rounds, the"
+        f" endpoints taking turns) from {CLIENT_PROCESSES} client"
+        f" processes × {OPEN_THREADS // CLIENT_PROCESSES} threads (latency from each request's due time: queueing"
+        f" included); closed loop {c['concurrency']} clients × {c['closed_seconds']:g} s (after {CLOSED_WARMUP_S:g} s);"
+        + (
+            " Connection: close on every request"
+            if c["fresh_connections"]
+            else " connections kept alive when the server allows (sync closes them after every answer)"
+        )
+    )
+    print(
+        "columns:  rps achieved (open) or answered per second (closed), err wrong or missing answers, latency"
+        " percentiles in ms, late99 the clients' own lateness p99 (send − due), gun/pg ms/r CPU ms of gunicorn /"
+        " PostgreSQL per request, busy% the machine's CPU, rest s CPU seconds of everything else (Redis, other"
+        " tenants) during the phase"
+    )
+    for name, s in r.get("servers", {}).items():
+        if "error" in s:
+            print(f"\n[{name}] ERROR: {s['error']}")
+            continue
+        threads = f" × {s['threads']} threads" if s["threads"] else ""
+        pool = f", DATABASE_POOL_SIZE={c['database_pool_size']}" if c.get("database_pool_size") else ""
+        print(f"\n[{name}] gunicorn {s['workers']} workers, {s['worker_class']}{threads}{pool}")
+        print(
+            f"{'open loop ' + format(c['rate'], 'g') + '/s (ms)':<50}{'rps':>7}{'err':>5}{'p50':>8}{'p90':>8}"
+            f"{'p99':>8}{'max':>8}{'late99':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}"
+        )
+        for kind in KINDS:
+            o = s["open"][kind]
+            lat, cpu = o["latency_ms"], o["cpu"]
+            print(
+                f"{LABELS[kind]:<50}{o['achieved_rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
+                f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{o['client_late_ms']['p99']:>8.1f}"
+                f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
+                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}"
+            )
+        if c["rounds"] > 1:
+            print(
+                "  each round's p50 / p99 (ms): "
+                + "; ".join(
+                    f"{kind} " + ", ".join(f"{x['p50']:.1f}/{x['p99']:.1f}" for x in s["open"][kind]["rounds"])
+                    for kind in KINDS
+                )
+            )
+        print(
+            f"{'closed loop ' + str(c['concurrency']) + ' clients (ms)':<50}{'rps':>7}{'err':>5}{'p50':>8}"
+            f"{'p90':>8}{'p99':>8}{'max':>8}{'':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}"
+        )
+        for kind in KINDS:
+            o = s["closed"][kind]
+            lat, cpu = o["latency_ms"], o["cpu"]
+            print(
+                f"{LABELS[kind]:<50}{o['rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
+                f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{'':>8}"
+                f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
+                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}"
+            )
+        for label, value in s["ratios"].items():
+            print(f"  ratio {label:<66}{'-' if value is None else format(value, '.2f'):>8}")
+    split = r.get("split")
+    if split:
+        print(
+            f"\nin this process (Flask test client, one at a time, {split['requests_per_mode']} requests per mode;"
+            " medians, ms; indented lines are inside the one above)"
+        )
+        print(f"{'':<70}{'plain':>9}{'safe':>9}")
+        print(f"  {'wrong answers':<68}{split['plain']['errors']:>9}{split['safe']['errors']:>9}")
+        labels = sorted({*split["plain"]["median_ms"], *split["safe"]["median_ms"]}, key=split_rank)
+        for label in [*labels, *split["plain"]["derived_median_ms"]]:
+            values = []
+            for kind in COMMAND_KINDS:
+                part = split[kind]
+                value = part["median_ms"].get(label, part["derived_median_ms"].get(label))
+                values.append("-" if value is None else f"{value:.2f}" if "count" not in label else f"{value:g}")
+            print(f"  {label[:68]:<68}{values[0]:>9}{values[1]:>9}")
+        for item in split.get("explain", []):
+            timing = [line for line in item["plan"] if "Execution Time" in line]
+            print(f"  EXPLAIN {item['statement'][:90]!r}… {timing[0].strip() if timing else item['plan'][:1]}")
+        if split.get("profile"):
+            print(
+                f"  cProfile of {split['profile']['requests']} plain requests, without the timers"
+                f" ({split['profile']['errors']} wrong answers; top by own time):"
+            )
+            for line in split["profile"]["top_tottime"][:40]:
+                if line.strip():
+                    print(f"    {line[:150]}")
+    print()
+    for name, s in r.get("servers", {}).items():
+        for kind, goal in s.get("goals", {}).items():
+            print(
+                f"{name + ' ' + kind + ' p99 at ' + format(c['rate'], 'g') + '/s':<28}{goal['p99_ms']:>9.1f} ms"
+                f"   goal ≤ {goal['goal_ms']:.0f} ms, errors {goal['errors']}, {goal['achieved_rps']:.1f}/s"
+                f"   {goal['result']}"
+            )
+    print(f"\nreport: {report.get('path', '-')}")
+
+
+# ---------------------------------------------------------------- main
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    report = common.new_report(
+        {
+            "rate": args.rate,
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "closed_seconds": args.closed_seconds,
+            "concurrency": args.concurrency,
+            "fresh_connections": args.fresh_connections,
+            "open_threads": OPEN_THREADS,
+            "client_processes": CLIENT_PROCESSES,
+            "servers": args.servers,
+            "workers": args.workers,
+            "threads": args.threads,
+            "database_pool_size": args.pool_size,
+            "orders": args.orders,
+            "other_orders": args.other_orders,
+            "devices": args.devices,
+            "database": DB_NAME,
+            "redis": REDIS_URL,
+        }
+    )
+    app = safe_app = None
+    gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-webhook-gunicorn-", suffix=".log")[1])
+    common.step("create database", lambda: common.create_database(DB_NAME))
+    common.redis_client(REDIS_URL).flushdb()
+    try:
+        environment = {
+            **common.app_environment(DB_NAME, REDIS_URL, secrets.token_urlsafe(48)),
+            "WECHAT_OFFICIAL_TOKEN": OFFICIAL_TOKEN,
+            "WECHAT_OFFICIAL_APP_ID": OFFICIAL_APP_ID,
+            "WECHAT_OFFICIAL_APP_SECRET": "bench-not-used",  # set with the app id; no API call is made
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9",  # nothing leaves the machine, should anything call
+        }
+        # the account in plain mode has no EncodingAESKey (with one, the webhook takes safe mode only)
+        safe_environment = {**environment, "WECHAT_OFFICIAL_ENCODING_AES_KEY": OFFICIAL_AES_KEY}
+        os.environ.pop("WECHAT_OFFICIAL_ENCODING_AES_KEY", None)
+        app = common.build_app(environment)
+        baseline = common.step("migrate + seed", lambda: migrate_and_seed(app, args, report["load"]))
+        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
+        report["machine"] = machine()
+        if not baseline.expected_reply.startswith(REPLY_TITLE) or len(baseline.queue_numbers) != args.orders:
+            raise RuntimeError(f"the seeded queue is not as intended: {baseline.expected_reply!r}")
+        report["results"] = {
+            "expected_reply": baseline.expected_reply,
+            "queue_numbers": baseline.queue_numbers,
+            "orders_total": baseline.orders_total,
+            "servers": {},
+        }
+        pool = {"DATABASE_POOL_SIZE": str(args.pool_size)} if args.pool_size else {}
+        envs = {
+            "plain": {**os.environ, **environment, **pool},
+            "safe": {**os.environ, **safe_environment, **pool},
+        }
+        msg_ids = MsgIds()
+        for name in args.servers:
+            try:
+                report["results"]["servers"][name] = measure_server(name, envs, gunicorn_log, baseline, args, msg_ids)
+            except RuntimeError as error:
+                report["results"]["servers"][name] = {"error": str(error)[:2000]}
+        if args.split:
+            safe_app = common.build_app(safe_environment)
+            apps = {"plain": app, "safe": safe_app}
+            report["results"]["split"] = common.step(
+                "in-process split", lambda: split_in_process(apps, baseline, args.split, args.profile, msg_ids)
+            )
+        report["loadavg_at_end"] = os.getloadavg()
+    finally:
+        with contextlib.suppress(OSError):
+            gunicorn_log.unlink()
+        if safe_app is not None:
+            from models import db
+
+            with contextlib.suppress(Exception), safe_app.app_context():
+                db.engine.dispose()
+        common.clean_up(DB_NAME, args.keep, app=app, redis_db=REDIS_DB)
+    return report
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests per second (default 100)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="open-loop seconds per endpoint (default 30)")
+    parser.add_argument(
+        "--closed-seconds", type=float, default=10.0, help="closed-loop seconds per endpoint (default 10)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="open-loop rounds, the endpoints taking turns (default 3)"
+    )
+    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients (default 16)")
+    parser.add_argument(
+        "--servers",
+        default="sync,gthread",
+        help="gunicorn set-ups to measure, of sync and gthread (default both: sync, then gthread)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker (default 8)")
+    parser.add_argument(
+        "--pool-size", type=int, metavar="N", help="DATABASE_POOL_SIZE for gunicorn (default: the product's, 5)"
+    )
+    parser.add_argument("--orders", type=int, default=10, help="open orders in the engineer's queue (default 10)")
+    parser.add_argument(
+        "--other-orders", type=int, default=100, help="orders the vendor never sees (in-house, default 100)"
+    )
+    parser.add_argument("--devices", type=int, default=20, help="devices authorized to the vendor (default 20)")
+    parser.add_argument(
+        "--split", type=int, default=300, metavar="N", help="in-process requests per mode with timers (0: none)"
+    )
+    parser.add_argument(
+        "--fresh-connections",
+        action="store_true",
+        help="send Connection: close (a new connection per request, as from a proxy without upstream keep-alive)",
+    )
+    parser.add_argument("--profile", action="store_true", help="also a cProfile of the in-process plain requests")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database and Redis DB {REDIS_DB}")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5 s open loop, 3 s closed loop, 50 split")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.closed_seconds, args.split, args.rounds = 5.0, 3.0, min(args.split, 50), 1
+    args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    if not args.servers or set(args.servers) - set(SERVERS):
+        parser.error(f"--servers takes {', '.join(SERVERS)}")
+    if args.rate <= 0 or args.seconds <= 0 or args.closed_seconds <= 0 or args.concurrency < 1 or args.rounds < 1:
+        parser.error("need --rate, --seconds, --closed-seconds > 0, --concurrency ≥ 1 and --rounds ≥ 1")
+    if args.orders < 4 or args.devices < 2 or args.other_orders < 0 or args.workers < 1 or args.threads < 1:
+        parser.error("need --orders ≥ 4, --devices ≥ 2, --other-orders ≥ 0, --workers ≥ 1, --threads ≥ 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = run(args)
+    servers = report["results"].get("servers", {})
+    if not servers:
+        print_report(report)
+        return 1
+    report["path"] = common.write_report(report, "webhook_command")
+    print_report(report)
+    verdicts = [goal["result"] for s in servers.values() for goal in s.get("goals", {}).values()]
+    failed = any("error" in s for s in servers.values())
+    return 1 if failed or "FAIL" in verdicts or not verdicts else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
