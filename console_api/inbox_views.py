@@ -24,25 +24,28 @@ def inbox_payloads(messages) -> list[dict]:
     ]
 
 
-@api.get("/inbox")
-@signed_in
-def list_inbox():
+def inbox_page_payload(actor) -> dict:
+    """A page of the actor's messages (?unread=true, page, per_page) with the unread count."""
     config = current_app.config
     page = inbox.list_messages(
-        current_actor(),
+        actor,
         unread_only=bool(query_bool("unread")),
         page=query_int("page", 1),
         per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
     )
-    return jsonify(
-        {
-            "items": inbox_payloads(page.items),
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "unread": inbox.unread_count(current_actor()),
-        }
-    )
+    return {
+        "items": inbox_payloads(page.items),
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "unread": inbox.unread_count(actor),
+    }
+
+
+@api.get("/inbox")
+@signed_in
+def list_inbox():
+    return jsonify(inbox_page_payload(current_actor()))
 
 
 @api.get("/inbox/unread-count")

@@ -280,11 +280,9 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     return body, uploads
 
 
-@api.post("/work-orders")
-@signed_in
-def create_work_order():
-    """报修: the device by id, 唯一码 or the token of its QR link; at least two contact methods."""
-    actor = current_actor()
+def report_from_request(actor: Actor):
+    """报修 from this request's body (JSON, or multipart with photos): the device by id, 唯一码 or
+    the token of its QR link; at least two contact methods. The PC and the mini-program share it."""
     raw, photos = _intake_body()
     body = parse_fields(raw, CREATE_SCHEMA)
     given = [key for key in DEVICE_KEYS if body.get(key) is not None]
@@ -309,10 +307,15 @@ def create_work_order():
         expected_by=body.get("expected_by"),
         photos=photos,
     )
-    order = work_orders.create_work_order(
+    return work_orders.create_work_order(
         actor, device, intake, emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"]
     )
-    return answer(order, 201)
+
+
+@api.post("/work-orders")
+@signed_in
+def create_work_order():
+    return answer(report_from_request(current_actor()), 201)
 
 
 # --- reading -----------------------------------------------------------------------------------

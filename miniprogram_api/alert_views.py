@@ -10,8 +10,8 @@ from flask import current_app, jsonify
 
 from console_api.alert_views import plan_payloads
 from console_api.http import commit, current_actor
-from console_api.inbox_views import inbox_payloads
-from console_api.validation import Field, query_bool, query_enum, query_int, query_str
+from console_api.inbox_views import inbox_page_payload, inbox_payloads
+from console_api.validation import Field, query_enum, query_int, query_str
 from miniprogram_api.http import body_or_empty, route
 from models import AlertPlanStatus, AlertSubject
 from operations import alert_plans, inbox
@@ -70,23 +70,7 @@ def handle_alert(plan_id: int):
     response="InboxPage",
 )
 def list_inbox():
-    actor = current_actor()
-    config = current_app.config
-    page = inbox.list_messages(
-        actor,
-        unread_only=bool(query_bool("unread")),
-        page=query_int("page", 1),
-        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
-    )
-    return jsonify(
-        {
-            "items": inbox_payloads(page.items),
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "unread": inbox.unread_count(actor),
-        }
-    )
+    return jsonify(inbox_page_payload(current_actor()))
 
 
 @route("POST", "/inbox/<int:message_id>/read", "标记消息为已读", response="InboxMessage")

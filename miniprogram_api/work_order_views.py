@@ -13,29 +13,27 @@ from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
 from console_api.serializers import device_record_json
-from console_api.validation import parse_body, parse_fields, query_int
+from console_api.validation import parse_body, query_int
 from console_api.work_order_serializers import work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
-    DEVICE_KEYS,
     DIAGNOSE_SCHEMA,
     NOTE,
     PART_SCHEMA,
     RATE_SCHEMA,
     REASON,
-    _intake_body,
     detail_payload,
     list_filters,
     optional_body,
+    report_from_request,
     rows,
 )
 from miniprogram_api.http import route
-from models import RecordKind, WorkOrder, WorkOrderKind
-from models.work_order import Urgency, work_order_number
+from models import RecordKind, WorkOrder
+from models.work_order import work_order_number
 from operations import device_records, work_orders
 from operations import work_order_flow as flow
-from operations.access import require_institution_staff
 from operations.credentials import Upload
 from operations.errors import InvalidInput
 from operations.work_orders import MAX_PHOTO_BYTES
@@ -83,35 +81,7 @@ def answer(order: WorkOrder, status: int = 200):
     status=201,
 )
 def create_work_order():
-    actor = current_actor()
-    raw, photos = _intake_body()
-    body = parse_fields(raw, CREATE_SCHEMA)
-    given = [key for key in DEVICE_KEYS if body.get(key) is not None]
-    if len(given) > 1:
-        raise InvalidInput({key: "设备只能用 device_id、unique_code、device_token 中的一种指定" for key in given})
-    require_institution_staff(actor, work_orders.REPORTERS)
-    device = work_orders.resolve_device(
-        actor, device_id=body.get("device_id"), unique_code=body.get("unique_code"), link_token=body.get("device_token")
-    )
-    intake = work_orders.Intake(
-        kind=body.get("kind") or WorkOrderKind.REPAIR,
-        urgency=body.get("urgency") or Urgency.NORMAL,
-        contact_name=body.get("contact_name") or "",
-        contact_methods=body.get("contact_methods") or [],
-        department_id=body.get("department_id"),
-        fault_description=body.get("fault_description"),
-        fault_occurred_at=body.get("fault_occurred_at"),
-        fault_frequency=body.get("fault_frequency"),
-        error_message=body.get("error_message"),
-        recent_changes=body.get("recent_changes"),
-        expected_outcome=body.get("expected_outcome"),
-        expected_by=body.get("expected_by"),
-        photos=photos,
-    )
-    order = work_orders.create_work_order(
-        actor, device, intake, emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"]
-    )
-    return answer(order, 201)
+    return answer(report_from_request(current_actor()), 201)
 
 
 @route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
