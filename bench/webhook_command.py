@@ -381,12 +381,42 @@ def one_request(port: int, spec: WebhookRequests, index: int) -> str | None:
 # ---------------------------------------------------------------- the load phases
 
 
-def probe(servers: list[common.Server]):
+class Backends:
+    """The bench database's PostgreSQL backends: their CPU seconds so far (a backend that has exited
+    keeps what it had at the last reading: a lower bound, never a negative delta when a pool drops
+    its overflow connections) and the sessions opened to the database (pg_stat_database.sessions,
+    read on a connection to another database so that the reading does not count itself)."""
+
+    def __init__(self) -> None:
+        self.cpu_by_pid: dict[tuple[int, float], float] = {}
+        self.conn = common.admin_connect()
+
+    def cpu(self) -> float:
+        import psutil
+
+        marker = f" {DB_NAME} "
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] == "postgres" and marker in " ".join(process.info["cmdline"] or ()):
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    self.cpu_by_pid[(process.pid, process.create_time())] = times.user + times.system
+        return sum(self.cpu_by_pid.values())
+
+    def sessions(self) -> int:
+        row = self.conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def probe(servers: list[common.Server], backends: Backends):
     def reading() -> dict[str, Any]:
         return {
             "t": time.monotonic(),
             "gunicorn": sum(server.cpu() for server in servers),
-            "postgres": common.postgres_cpu_of(DB_NAME),
+            "postgres": backends.cpu(),
+            "sessions": backends.sessions(),
             "machine": common.machine_busy(),
         }
 
@@ -408,6 +438,7 @@ def phase_result(run: common.LoadRun) -> dict[str, Any]:
         "postgres_s": round(postgres, 2),
         "clients_s": round(run.client_cpu_s, 2),
         "rest_of_machine_s": round(busy - gunicorn - postgres - run.client_cpu_s, 2),
+        "db_sessions_opened": after["sessions"] - before["sessions"],
         "machine_busy_pct": common.busy_pct(before["machine"], after["machine"]),
         "gunicorn_ms_per_request": round(1000 * gunicorn / answered, 3) if answered else None,
         "postgres_ms_per_request": round(1000 * postgres / answered, 3) if answered else None,
@@ -438,7 +469,7 @@ def open_result(runs: list[common.LoadRun]) -> dict[str, Any]:
     ]
     cpu = {
         key: round(sum(part["cpu"][key] for part in parts), 2)
-        for key in ("wall_s", "gunicorn_s", "postgres_s", "clients_s", "rest_of_machine_s")
+        for key in ("wall_s", "gunicorn_s", "postgres_s", "clients_s", "rest_of_machine_s", "db_sessions_opened")
     }
     wall = sum(part["cpu"]["wall_s"] for part in parts)
     cpu["machine_busy_pct"] = round(sum(p["cpu"]["machine_busy_pct"] * p["cpu"]["wall_s"] for p in parts) / wall, 1)
@@ -463,6 +494,7 @@ def measure_server(
     worker_class, threads = SERVERS[name]
     threads = args.threads if threads else None
     servers: dict[str, common.Server] = {}
+    backends: Backends | None = None
     try:
         for account in ("plain", "safe"):
             server = common.Server(
@@ -500,7 +532,8 @@ def measure_server(
             "open": {},
             "closed": {},
         }
-        reading = probe(list(servers.values()))
+        backends = Backends()
+        reading = probe(list(servers.values()), backends)
         # the open loop in rounds, the endpoints taking turns, so that a neighbour's burst on this
         # shared machine falls on all of them rather than on one
         rounds: dict[str, list[common.LoadRun]] = {kind: [] for kind in KINDS}
@@ -555,6 +588,8 @@ def measure_server(
         result["goals"] = goals(result, args.rate)
         return result
     finally:
+        if backends is not None:
+            backends.close()
         for server in servers.values():
             server.stop()
             with contextlib.suppress(OSError):
@@ -846,7 +881,7 @@ def print_report(report: dict[str, Any]) -> None:
         "columns:  rps achieved (open) or answered per second (closed), err wrong or missing answers, latency"
         " percentiles in ms, late99 the clients' own lateness p99 (send − due), gun/pg ms/r CPU ms of gunicorn /"
         " PostgreSQL per request, busy% the machine's CPU, rest s CPU seconds of everything else (Redis, other"
-        " tenants) during the phase"
+        " tenants) during the phase, sess PostgreSQL sessions opened (new connections)"
     )
     for name, s in r.get("servers", {}).items():
         if "error" in s:
@@ -857,7 +892,7 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"\n[{name}] gunicorn {s['workers']} workers, {s['worker_class']}{threads}{pool}")
         print(
             f"{'open loop ' + format(c['rate'], 'g') + '/s (ms)':<50}{'rps':>7}{'err':>5}{'p50':>8}{'p90':>8}"
-            f"{'p99':>8}{'max':>8}{'late99':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}"
+            f"{'p99':>8}{'max':>8}{'late99':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}{'sess':>6}"
         )
         for kind in KINDS:
             o = s["open"][kind]
@@ -866,7 +901,7 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{LABELS[kind]:<50}{o['achieved_rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
                 f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{o['client_late_ms']['p99']:>8.1f}"
                 f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
-                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}"
+                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}{cpu['db_sessions_opened']:>6}"
             )
         if c["rounds"] > 1:
             print(
@@ -878,7 +913,7 @@ def print_report(report: dict[str, Any]) -> None:
             )
         print(
             f"{'closed loop ' + str(c['concurrency']) + ' clients (ms)':<50}{'rps':>7}{'err':>5}{'p50':>8}"
-            f"{'p90':>8}{'p99':>8}{'max':>8}{'':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}"
+            f"{'p90':>8}{'p99':>8}{'max':>8}{'':>8}{'gun ms/r':>9}{'pg ms/r':>8}{'busy%':>7}{'rest s':>7}{'sess':>6}"
         )
         for kind in KINDS:
             o = s["closed"][kind]
@@ -887,7 +922,7 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{LABELS[kind]:<50}{o['rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
                 f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{'':>8}"
                 f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
-                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}"
+                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}{cpu['db_sessions_opened']:>6}"
             )
         for label, value in s["ratios"].items():
             print(f"  ratio {label:<66}{'-' if value is None else format(value, '.2f'):>8}")
