@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import platform
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -145,6 +146,163 @@ def openid(number: int) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     rng = random.Random(f"openid-{number}")
     return "o" + "".join(rng.choice(alphabet) for _ in range(27))
+
+
+@dataclass
+class Hospital:
+    """What seed_hospital made: the rows the benchmarks go on from (committed, so expired)."""
+
+    institution: Any
+    vendor: Any
+    departments: dict[str, Any]
+    manager: Any
+    reporter: Any
+    vendor_admin: Any
+    engineers: list[Any]
+    devices: list[Any]
+    seed_started: float  # perf_counter after the migration, when the seeding began
+
+
+def seed_hospital(
+    load: dict[str, float],
+    *,
+    institution_name: str,
+    vendor_name: str,
+    departments: tuple[str, ...],
+    device_kinds: dict[str, tuple[str, str]],
+    username_prefix: str,
+    reporter_password: str | None,
+    engineer_names: Iterable[str],
+    openid_base: int,
+    engineers_following: bool,
+    devices: int,
+    authorized: int,
+) -> Hospital:
+    """Migrate, then seed (inside the caller's app context) an institution with `departments` (设备科
+    first, then the clinical ones), its manager, a reporter of 急诊科, a vendor
+    whose admin and engineers have openids (openid_base, +1, …) and whose invitation was accepted a
+    month ago, and `devices` devices of which the first `authorized` are authorized to the vendor.
+    A reporter_password of None gives the reporter the manager's hash (nobody logs in as them)."""
+    from datetime import timedelta
+
+    from flask_migrate import upgrade
+
+    from models import (
+        ArchiveStatus,
+        Authorization,
+        Department,
+        Device,
+        Institution,
+        Invitation,
+        InvitationStatus,
+        Role,
+        Scope,
+        Vendor,
+        db,
+    )
+    from operations.accounts import create_user
+    from operations.clock import now_utc, today_local
+    from operations.devices import format_unique_code, new_link_token
+
+    started = time.perf_counter()
+    upgrade()
+    load["migrate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    institution = Institution(name=institution_name, last_device_number=0)
+    vendor = Vendor(name=vendor_name, contact_name="周经理", contact_phone="13900000000")
+    db.session.add_all([institution, vendor])
+    db.session.flush()
+    rooms = {name: Department(institution_id=institution.id, name=name) for name in departments}
+    db.session.add_all(rooms.values())
+    db.session.flush()
+    manager = create_manager(
+        f"{username_prefix}_manager", secrets.token_urlsafe(12), institution.id, rooms["设备科"].id
+    )
+    password = (
+        {"password": reporter_password}
+        if reporter_password is not None
+        else {"password": "", "password_hash": manager.password_hash}
+    )
+    reporter = create_user(
+        username=f"{username_prefix}_nurse",
+        **password,
+        display_name="王芳",
+        role=Role.CLINICIAN,
+        institution_id=institution.id,
+        department_id=rooms["急诊科"].id,
+        phone="13800000001",
+    )
+    vendor_admin = create_user(
+        username=f"{username_prefix}_vendor_admin",
+        password="",
+        password_hash=manager.password_hash,
+        display_name="周经理",
+        role=Role.VENDOR_ADMIN,
+        vendor_id=vendor.id,
+        phone="13900000000",
+    )
+    vendor_admin.wechat_openid = openid(openid_base)
+    engineers = []
+    for number, name in enumerate(engineer_names, 1):
+        engineer = create_user(
+            username=f"{username_prefix}_engineer_{number}",
+            password="",
+            password_hash=manager.password_hash,
+            display_name=name,
+            role=Role.VENDOR_ENGINEER,
+            vendor_id=vendor.id,
+            phone=f"1390000000{number}",
+        )
+        engineer.wechat_openid = openid(openid_base + number)
+        if engineers_following:
+            engineer.wechat_following = True
+        engineers.append(engineer)
+    now = now_utc()
+    # the vendor accepted the institution's invitation a month ago
+    invitation = Invitation(institution_id=institution.id, vendor_id=vendor.id, message="设备维修服务")
+    invitation.invited_by_id, invitation.invited_at = manager.id, now - timedelta(days=30)
+    invitation.responded_by_id, invitation.responded_at = vendor_admin.id, now - timedelta(days=29)
+    invitation.status = InvitationStatus.ACCEPTED
+    db.session.add(invitation)
+    today = today_local()
+    clinical = [rooms[name] for name in departments[1:]]
+    kinds = list(device_kinds.items())
+    rows = []
+    for number in range(1, devices + 1):
+        name, (brand, model) = kinds[number % len(kinds)]
+        device = Device(
+            institution_id=institution.id,
+            unique_code=format_unique_code(number),
+            link_token=new_link_token(),
+            archive_status=ArchiveStatus.IN_ARCHIVE,
+            name=name,
+            department_id=clinical[number % len(clinical)].id,
+            category=name,
+            model=model,
+            brand=brand,
+            manufacturer=brand,
+            serial_number=f"SN{20260000 + number}",
+            asset_code=f"ZC-{number:05d}",
+            created_by_id=manager.id,
+        )
+        device.refresh_search_text()
+        rows.append(device)
+    db.session.add_all(rows)
+    institution.last_device_number = devices
+    db.session.flush()
+    for device in rows[:authorized]:
+        authorization = Authorization(
+            institution_id=institution.id,
+            device_id=device.id,
+            vendor_id=vendor.id,
+            starts_on=today - timedelta(days=30),
+            ends_on=today + timedelta(days=365),
+            created_by_id=manager.id,
+        )
+        authorization.scopes = {Scope.ARCHIVE, Scope.REPAIR}
+        db.session.add(authorization)
+    db.session.commit()
+    return Hospital(institution, vendor, rooms, manager, reporter, vendor_admin, engineers, rows, started)
 
 
 # ---------------------------------------------------------------- processes

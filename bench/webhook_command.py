@@ -29,7 +29,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -97,125 +96,30 @@ class Baseline:
 
 
 def migrate_and_seed(app, args: argparse.Namespace, load: dict[str, float]) -> Baseline:
-    from flask_migrate import upgrade
-
     from bot import commands
-    from models import (
-        ArchiveStatus,
-        Authorization,
-        Department,
-        Device,
-        Institution,
-        Invitation,
-        InvitationStatus,
-        Role,
-        Scope,
-        Vendor,
-        WorkOrderKind,
-        db,
-    )
+    from models import WorkOrderKind, db
     from models.work_order import Urgency
     from operations import work_order_flow, work_orders
-    from operations.accounts import create_user
     from operations.actors import Actor
-    from operations.clock import now_utc, today_local
-    from operations.devices import format_unique_code, new_link_token
 
-    started = time.perf_counter()
     with app.app_context():
-        upgrade()
-        load["migrate_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        institution = Institution(name=INSTITUTION_NAME, last_device_number=0)
-        vendor = Vendor(name=VENDOR_NAME, contact_name="周经理", contact_phone="13900000000")
-        db.session.add_all([institution, vendor])
-        db.session.flush()
-        departments = {name: Department(institution_id=institution.id, name=name) for name in DEPARTMENTS}
-        db.session.add_all(departments.values())
-        db.session.flush()
-        manager = common.create_manager(
-            "bench_wh_manager", secrets.token_urlsafe(12), institution.id, departments["设备科"].id
+        hospital = common.seed_hospital(
+            load,
+            institution_name=INSTITUTION_NAME,
+            vendor_name=VENDOR_NAME,
+            departments=DEPARTMENTS,
+            device_kinds=DEVICE_KINDS,
+            username_prefix="bench_wh",
+            reporter_password=None,
+            engineer_names=("王工", "李工"),
+            openid_base=200,
+            engineers_following=True,
+            devices=args.devices + args.other_orders,
+            authorized=args.devices,
         )
-        reporter = create_user(
-            username="bench_wh_nurse",
-            password="",
-            password_hash=manager.password_hash,
-            display_name="王芳",
-            role=Role.CLINICIAN,
-            institution_id=institution.id,
-            department_id=departments["急诊科"].id,
-            phone="13800000001",
-        )
-        vendor_admin = create_user(
-            username="bench_wh_vendor_admin",
-            password="",
-            password_hash=manager.password_hash,
-            display_name="周经理",
-            role=Role.VENDOR_ADMIN,
-            vendor_id=vendor.id,
-            phone="13900000000",
-        )
-        engineers = []
-        for number, name in enumerate(("王工", "李工"), 1):
-            engineer = create_user(
-                username=f"bench_wh_engineer_{number}",
-                password="",
-                password_hash=manager.password_hash,
-                display_name=name,
-                role=Role.VENDOR_ENGINEER,
-                vendor_id=vendor.id,
-                phone=f"1390000000{number}",
-            )
-            engineer.wechat_openid = common.openid(200 + number)
-            engineer.wechat_following = True
-            engineers.append(engineer)
-        vendor_admin.wechat_openid = common.openid(200)
-        now = now_utc()
-        invitation = Invitation(institution_id=institution.id, vendor_id=vendor.id, message="设备维修服务")
-        invitation.invited_by_id, invitation.invited_at = manager.id, now - timedelta(days=30)
-        invitation.responded_by_id, invitation.responded_at = vendor_admin.id, now - timedelta(days=29)
-        invitation.status = InvitationStatus.ACCEPTED
-        db.session.add(invitation)
-        today = today_local()
-        clinical = [departments[name] for name in DEPARTMENTS[1:]]
-        kinds = list(DEVICE_KINDS.items())
-        devices = []
-        total_devices = args.devices + args.other_orders
-        for number in range(1, total_devices + 1):
-            name, (brand, model) = kinds[number % len(kinds)]
-            device = Device(
-                institution_id=institution.id,
-                unique_code=format_unique_code(number),
-                link_token=new_link_token(),
-                archive_status=ArchiveStatus.IN_ARCHIVE,
-                name=name,
-                department_id=clinical[number % len(clinical)].id,
-                category=name,
-                model=model,
-                brand=brand,
-                manufacturer=brand,
-                serial_number=f"SN{20260000 + number}",
-                asset_code=f"ZC-{number:05d}",
-                created_by_id=manager.id,
-            )
-            device.refresh_search_text()
-            devices.append(device)
-        db.session.add_all(devices)
-        institution.last_device_number = total_devices
-        db.session.flush()
-        authorized, in_house = devices[: args.devices], devices[args.devices :]
-        for device in authorized:
-            authorization = Authorization(
-                institution_id=institution.id,
-                device_id=device.id,
-                vendor_id=vendor.id,
-                starts_on=today - timedelta(days=30),
-                ends_on=today + timedelta(days=365),
-                created_by_id=manager.id,
-            )
-            authorization.scopes = {Scope.ARCHIVE, Scope.REPAIR}
-            db.session.add(authorization)
-        db.session.commit()
+        started = hospital.seed_started
+        reporter, engineers = hospital.reporter, hospital.engineers
+        authorized, in_house = hospital.devices[: args.devices], hospital.devices[args.devices :]
 
         nurse = Actor.of(reporter)
         wang, li = (Actor.of(engineer) for engineer in engineers)
@@ -858,6 +762,17 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def phase_row(label: str, o: dict[str, Any], rps: float, late: str) -> str:
+    """One line of an open- or closed-loop table: `late` is the late99 column, blank for closed loops."""
+    lat, cpu = o["latency_ms"], o["cpu"]
+    return (
+        f"{label:<50}{rps:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
+        f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{late}"
+        f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
+        f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}{cpu['db_sessions_opened']:>6}"
+    )
+
+
 def print_report(report: dict[str, Any]) -> None:
     c, r = report["config"], report["results"]
     common.print_heading(report, "webhook command")
@@ -896,13 +811,7 @@ def print_report(report: dict[str, Any]) -> None:
         )
         for kind in KINDS:
             o = s["open"][kind]
-            lat, cpu = o["latency_ms"], o["cpu"]
-            print(
-                f"{LABELS[kind]:<50}{o['achieved_rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
-                f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{o['client_late_ms']['p99']:>8.1f}"
-                f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
-                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}{cpu['db_sessions_opened']:>6}"
-            )
+            print(phase_row(LABELS[kind], o, o["achieved_rps"], f"{o['client_late_ms']['p99']:>8.1f}"))
         if c["rounds"] > 1:
             print(
                 "  each round's p50 / p99 (ms): "
@@ -917,13 +826,7 @@ def print_report(report: dict[str, Any]) -> None:
         )
         for kind in KINDS:
             o = s["closed"][kind]
-            lat, cpu = o["latency_ms"], o["cpu"]
-            print(
-                f"{LABELS[kind]:<50}{o['rps']:>7.1f}{o['errors']:>5}{lat['p50']:>8.1f}{lat['p90']:>8.1f}"
-                f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{'':>8}"
-                f"{cpu['gunicorn_ms_per_request']:>9.2f}{cpu['postgres_ms_per_request']:>8.2f}"
-                f"{cpu['machine_busy_pct']:>7.0f}{cpu['rest_of_machine_s']:>7.1f}{cpu['db_sessions_opened']:>6}"
-            )
+            print(phase_row(LABELS[kind], o, o["rps"], f"{'':>8}"))
         for label, value in s["ratios"].items():
             print(f"  ratio {label:<66}{'-' if value is None else format(value, '.2f'):>8}")
     split = r.get("split")

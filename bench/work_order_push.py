@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,8 @@ GOAL_P99_MS = 1000.0
 INSTITUTION_NAME = "示范市第一人民医院"
 VENDOR_NAME = "示范市医疗设备技术服务有限公司"
 DEPARTMENTS = ("设备科", "急诊科", "重症医学科", "手术室", "放射科", "检验科")
-MANAGER_USERNAME = "bench_wo_manager"
-REPORTER_USERNAME = "bench_wo_nurse"
-VENDOR_ADMIN_USERNAME = "bench_wo_vendor_admin"
+USERNAME_PREFIX = "bench_wo"  # bench_wo_manager, bench_wo_nurse, bench_wo_vendor_admin, bench_wo_engineer_1…
+REPORTER_USERNAME = f"{USERNAME_PREFIX}_nurse"
 ENGINEERS = ("王工", "李工", "赵工")
 DEVICE_KINDS = {  # 设备名称: (品牌, 型号); the brand is also the 生产厂家
     "多参数监护仪": ("迈瑞", "BeneView T8"),
@@ -127,118 +126,27 @@ class Baseline:
 
 
 def migrate_and_seed(app, devices: int, load: dict[str, float]) -> Baseline:
-    from flask_migrate import upgrade
+    from models import db
 
-    from models import (
-        ArchiveStatus,
-        Authorization,
-        Department,
-        Device,
-        Institution,
-        Invitation,
-        InvitationStatus,
-        Role,
-        Scope,
-        Vendor,
-        db,
-    )
-    from operations.accounts import create_user
-    from operations.clock import now_utc, today_local
-    from operations.devices import format_unique_code, new_link_token
-
-    started = time.perf_counter()
     with app.app_context():
-        upgrade()
-        load["migrate_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        institution = Institution(name=INSTITUTION_NAME, last_device_number=0)
-        vendor = Vendor(name=VENDOR_NAME, contact_name="周经理", contact_phone="13900000000")
-        db.session.add_all([institution, vendor])
-        db.session.flush()
-        departments = {name: Department(institution_id=institution.id, name=name) for name in DEPARTMENTS}
-        db.session.add_all(departments.values())
-        db.session.flush()
-        manager = common.create_manager(
-            MANAGER_USERNAME, secrets.token_urlsafe(12), institution.id, departments["设备科"].id
-        )
         reporter_password = secrets.token_urlsafe(12)
-        create_user(
-            username=REPORTER_USERNAME,
-            password=reporter_password,
-            display_name="王芳",
-            role=Role.CLINICIAN,
-            institution_id=institution.id,
-            department_id=departments["急诊科"].id,
-            phone="13800000001",
+        hospital = common.seed_hospital(
+            load,
+            institution_name=INSTITUTION_NAME,
+            vendor_name=VENDOR_NAME,
+            departments=DEPARTMENTS,
+            device_kinds=DEVICE_KINDS,
+            username_prefix=USERNAME_PREFIX,
+            reporter_password=reporter_password,
+            engineer_names=ENGINEERS,
+            openid_base=100,
+            engineers_following=False,
+            devices=devices,
+            authorized=devices,
         )
-        vendor_admin = create_user(
-            username=VENDOR_ADMIN_USERNAME,
-            password="",
-            password_hash=manager.password_hash,
-            display_name="周经理",
-            role=Role.VENDOR_ADMIN,
-            vendor_id=vendor.id,
-            phone="13900000000",
-        )
-        vendor_admin.wechat_openid = common.openid(100)
-        pushed = [vendor_admin]
-        for number, name in enumerate(ENGINEERS, 1):
-            engineer = create_user(
-                username=f"bench_wo_engineer_{number}",
-                password="",
-                password_hash=manager.password_hash,
-                display_name=name,
-                role=Role.VENDOR_ENGINEER,
-                vendor_id=vendor.id,
-                phone=f"1390000000{number}",
-            )
-            engineer.wechat_openid = common.openid(100 + number)
-            pushed.append(engineer)
-        now = now_utc()
-        # the vendor accepted the institution's invitation a month ago
-        invitation = Invitation(institution_id=institution.id, vendor_id=vendor.id, message="设备维修服务")
-        invitation.invited_by_id, invitation.invited_at = manager.id, now - timedelta(days=30)
-        invitation.responded_by_id, invitation.responded_at = vendor_admin.id, now - timedelta(days=29)
-        invitation.status = InvitationStatus.ACCEPTED
-        db.session.add(invitation)
-        today = today_local()
-        clinical = [departments[name] for name in DEPARTMENTS[1:]]
-        kinds = list(DEVICE_KINDS.items())
-        rows = []
-        for number in range(1, devices + 1):
-            name, (brand, model) = kinds[number % len(kinds)]
-            device = Device(
-                institution_id=institution.id,
-                unique_code=format_unique_code(number),
-                link_token=new_link_token(),
-                archive_status=ArchiveStatus.IN_ARCHIVE,
-                name=name,
-                department_id=clinical[number % len(clinical)].id,
-                category=name,
-                model=model,
-                brand=brand,
-                manufacturer=brand,
-                serial_number=f"SN{20260000 + number}",
-                asset_code=f"ZC-{number:05d}",
-                created_by_id=manager.id,
-            )
-            device.refresh_search_text()
-            rows.append(device)
-        db.session.add_all(rows)
-        institution.last_device_number = devices
-        db.session.flush()
-        for device in rows:
-            authorization = Authorization(
-                institution_id=institution.id,
-                device_id=device.id,
-                vendor_id=vendor.id,
-                starts_on=today - timedelta(days=30),
-                ends_on=today + timedelta(days=365),
-                created_by_id=manager.id,
-            )
-            authorization.scopes = {Scope.ARCHIVE, Scope.REPAIR}
-            db.session.add(authorization)
-        db.session.commit()
+        started = hospital.seed_started
+        institution, vendor, rows = hospital.institution, hospital.vendor, hospital.devices
+        pushed = [hospital.vendor_admin, *hospital.engineers]
         baseline = Baseline(
             institution_id=institution.id,
             vendor_id=vendor.id,
@@ -339,7 +247,11 @@ class Simulators:
         self.local = LocalSimulators(self.wechat, self.wechat_state, self.sms, self.sms_state)
 
     def settings(self) -> dict[str, str]:
-        return {key: str(value) for key, value in self.local.settings().items()}
+        """As environment variables: JSON for the mappings (templates), text for the rest."""
+        return {
+            key: json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+            for key, value in self.local.settings().items()
+        }
 
     def stop(self) -> None:
         self.local.stop()
