@@ -107,6 +107,7 @@ def test_what_the_bot_says_to_bad_or_foreign_commands(app, bot, hospital):
     assert bot.text("openid-li", "出发 abc") == "请在指令后加上工单号，例如：出发 GD000123"
     assert "不存在" in bot.text("openid-li", "接单 GD999999")
     assert "工单号" in bot.text("openid-li", "接单 " + "9" * 40)
+    assert bot.text("openid-li", "接单 𐩀") == "请在指令后加上工单号，例如：接单 GD000123"  # a digit, not ASCII
     # Steps by someone who has not accepted are refused with the domain's words.
     assert bot.text("openid-li", f"到场 {order['number']}") == "只有接单的工程师可以执行此操作"
     # A clinician cannot accept.

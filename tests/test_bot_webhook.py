@@ -408,3 +408,42 @@ def test_menu_clicks_answer_like_the_words(app, factory, wechat, people):
     factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li2")
     assert "没有待处理" in wechat.event("openid-li2", "CLICK", EventKey="MY_ORDERS")
     assert "可用指令" in wechat.event("openid-li2", "CLICK", EventKey="HELP")
+    # Two different taps in the same second are two events, not a retry.
+    moment = next(wechat.times)
+    first = message_xml("openid-li2", "event", create_time=moment, Event="CLICK", EventKey="MY_ORDERS")
+    second = message_xml("openid-li2", "event", create_time=moment, Event="CLICK", EventKey="HELP")
+    assert "没有待处理" in wechat.reply_of(wechat.post(first))
+    assert "可用指令" in wechat.reply_of(wechat.post(second))
+
+
+def test_a_timestamp_of_non_ascii_digits_is_refused(client, plain):
+    query = plain.query(timestamp="²")
+    query["signature"] = sha1_signature(OFFICIAL_TOKEN, "²", query["nonce"])
+    assert client.get(URL, query_string=query | {"echostr": "x"}).status_code == 403
+
+
+def test_a_stalled_redis_does_not_hold_the_answer(app, plain, people, factory):
+    """A Redis that accepts connections and never answers: the duplicate check gives up after
+    its short request time-out, and WeChat still gets its answer well within 5 s."""
+    import socket
+    import threading
+
+    from redis import Redis
+
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li4")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    real_redis = app.extensions["weixiu.redis"]
+    app.extensions["weixiu.redis"] = Redis(host="127.0.0.1", port=listener.getsockname()[1])
+    try:
+        started = time.monotonic()
+        assert "可用指令" in plain.text("openid-li4", "帮助")
+        assert time.monotonic() - started < ANSWER_WITHIN_SECONDS
+    finally:
+        app.extensions["weixiu.redis"] = real_redis
+        listener.close()
+        for connection, _ in accepted:
+            connection.close()

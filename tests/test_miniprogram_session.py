@@ -267,6 +267,8 @@ def test_sms_provider_refusal_is_reported(client, wechat_sim, sms_sim, people):
 
 def test_subscribe_consents(app, client, wechat_sim):
     phone = sign_in(client, wechat_sim, "o-subscriber")
+    odd = phone.post("/subscriptions", json={"results": {SUBSCRIBE_TEMPLATES["alert"]: ["accept"], "x": {"a": 1}}})
+    assert odd.status_code == 422  # values that are not words are refused, not a 500
     listed = phone.get("/subscriptions").get_json()
     assert set(listed["template_ids"]) == set(SUBSCRIBE_TEMPLATES.values())
     assert all(item["status"] is None and item["remaining"] == 0 for item in listed["items"])

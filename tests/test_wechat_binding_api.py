@@ -67,7 +67,10 @@ def test_a_new_code_replaces_the_unused_one(app, people):
         db.session.rollback()
 
 
-def test_who_may_issue_a_code(people):
+def test_who_may_issue_a_code(people, factory, client):
+    # Another hospital's manager learns nothing about this hospital's accounts.
+    outsider = factory.api(client, factory.manager(factory.institution()))
+    assert outsider.post(f"/api/v1/users/{people['clinician'].id}/bind-code").status_code == 404
     assert people["api"]["clinician"].post(f"/api/v1/users/{people['other'].id}/bind-code").status_code == 403
     assert people["api"]["engineer"].post(f"/api/v1/users/{people['clinician'].id}/bind-code").status_code == 404
     assert people["api"]["manager"].post("/api/v1/users/999999/bind-code").status_code == 404
