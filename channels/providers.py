@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -324,7 +325,7 @@ def call_concurrently(function: Callable[[Item], Result], items: Iterable[Item],
         return list(pool.map(function, items))
 
 
-class ProviderChannel:
+class ProviderChannel(ABC):
     """What the SMS and WeChat channels share: with their settings incomplete every message is
     skipped with the reason; otherwise each goes out on its own thread, up to the concurrency.
     Subclasses set `unavailable` and `settings` (with `concurrency`) and send one message."""
@@ -337,5 +338,6 @@ class ProviderChannel:
             return [Outcome.skipped(self.unavailable) for _ in messages]
         return call_concurrently(self._send_one, messages, self.settings.concurrency)
 
+    @abstractmethod
     def _send_one(self, message: OutgoingMessage) -> Outcome:
-        raise NotImplementedError
+        """One message's outcome; never raises for the message's own trouble."""

@@ -67,17 +67,21 @@ def escalate(order_id: int, now: datetime) -> bool:
     return True
 
 
-def unconfirmed_orders(now: datetime) -> list[int]:
-    """Completed orders whose reporter has neither confirmed nor rejected within CONFIRM_DAYS."""
-    cutoff = now - timedelta(days=CONFIRM_DAYS)
+def _waiting_since(status: WorkOrderStatus, since, days: int, now: datetime) -> list[int]:
+    """Orders still in `status` whose `since` column is at least `days` old."""
     return list(
         db.session.scalars(
             select(WorkOrder.id)
-            .where(WorkOrder.status == WorkOrderStatus.COMPLETED, WorkOrder.completed_at <= cutoff)
+            .where(WorkOrder.status == status, since <= now - timedelta(days=days))
             .order_by(WorkOrder.id)
             .limit(BATCH)
         )
     )
+
+
+def unconfirmed_orders(now: datetime) -> list[int]:
+    """Completed orders whose reporter has neither confirmed nor rejected within CONFIRM_DAYS."""
+    return _waiting_since(WorkOrderStatus.COMPLETED, WorkOrder.completed_at, CONFIRM_DAYS, now)
 
 
 def confirm_unanswered(order_id: int, now: datetime) -> bool:
@@ -91,15 +95,7 @@ def confirm_unanswered(order_id: int, now: datetime) -> bool:
 
 def unrated_orders(now: datetime) -> list[int]:
     """Confirmed orders whose reporter has not rated them within RATING_DAYS."""
-    cutoff = now - timedelta(days=RATING_DAYS)
-    return list(
-        db.session.scalars(
-            select(WorkOrder.id)
-            .where(WorkOrder.status == WorkOrderStatus.CONFIRMED, WorkOrder.confirmed_at <= cutoff)
-            .order_by(WorkOrder.id)
-            .limit(BATCH)
-        )
-    )
+    return _waiting_since(WorkOrderStatus.CONFIRMED, WorkOrder.confirmed_at, RATING_DAYS, now)
 
 
 def archive_unrated(order_id: int, now: datetime) -> bool:
