@@ -999,3 +999,11 @@ def write_report(report: dict[str, Any], name: str) -> str:
     path = results_dir / f"{name}-{stamp}.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str) + "\n")
     return str(path.relative_to(PROJECT_ROOT))
+
+
+def rank_by_prefix(label: str, prefixes: tuple[str, ...]) -> tuple[int, str]:
+    """Sort key: labels in the order of the first prefix they start with, the rest last."""
+    for number, prefix in enumerate(prefixes):
+        if label.startswith(prefix):
+            return number, label
+    return len(prefixes), label

@@ -709,10 +709,7 @@ SPLIT_ORDER = (
 
 
 def split_rank(label: str) -> tuple[int, str]:
-    for number, prefix in enumerate(SPLIT_ORDER):
-        if label.startswith(prefix):
-            return number, label
-    return len(SPLIT_ORDER), label
+    return common.rank_by_prefix(label, SPLIT_ORDER)
 
 
 def explain(statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:

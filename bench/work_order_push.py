@@ -596,14 +596,8 @@ def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
         "commits",
     ]
 
-    def rank(label: str) -> tuple[int, str]:
-        # the job's steps in the order they run, then what is inside them
-        for number, prefix in enumerate(SPLIT_ORDER):
-            if label.startswith(prefix):
-                return number, label
-        return len(SPLIT_ORDER), label
-
-    ordered = sorted(parts, key=rank)
+    # the job's steps in the order they run, then what is inside them
+    ordered = sorted(parts, key=lambda label: common.rank_by_prefix(label, SPLIT_ORDER))
     medians = {label: ms(statistics.median(parts[label])) for label in ordered}
     # inbox (this thread) and WeChat (a pool) run side by side: the longer of the two is the wait
     side_by_side = ("inbox channel (INSERT inbox_messages)", "wechat channel (token + concurrent template sends)")
