@@ -156,8 +156,8 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
     from device_archive import DeviceFactory, search_text_of
 
     from models import CredentialKind
-    from operations.alert_schedule import Schedule
-    from operations.alert_templates import DEFAULT_TEMPLATES
+    from operations.alerts.schedule import Schedule
+    from operations.alerts.templates import DEFAULT_TEMPLATES
     from operations.clock import LOCAL_TZ, now_utc
     from operations.devices import format_unique_code, new_link_token
 
@@ -429,7 +429,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
     """One jobs.alerts.sweep_alert_plans() in an app context, with the time split by part."""
     import jobs.alerts
     import jobs.outbox
-    import operations.alert_sweep as sweep
+    import operations.alerts.sweep as sweep
     from models import db
     from operations import outbox
 

@@ -99,8 +99,9 @@ def migrate_and_seed(app, args: argparse.Namespace, load: dict[str, float]) -> B
     from bot import commands
     from models import WorkOrderKind, db
     from models.work_order import Urgency
-    from operations import work_order_flow, work_orders
     from operations.actors import Actor
+    from operations.work_orders import flow as work_order_flow
+    from operations.work_orders import orders as work_orders
 
     with app.app_context():
         hospital = common.seed_hospital(
@@ -555,7 +556,7 @@ def split_in_process(
 
     from bot import commands, replies, webhook
     from models import db
-    from operations import work_orders
+    from operations.work_orders import orders as work_orders
 
     timers = common.Timers()
     wraps = (

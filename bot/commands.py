@@ -19,11 +19,13 @@ from flask import current_app
 from bot import replies
 from models import AlertPlanStatus, Role, User, WorkOrder, db
 from models.work_order import WORK_ORDER_STATUS_LABELS, Urgency
-from operations import alert_plans, work_order_flow, work_orders
 from operations.actors import Actor
-from operations.alert_subjects import describe_subjects
+from operations.alerts import plans as alert_plans
+from operations.alerts.subjects import describe_subjects
 from operations.errors import InvalidInput
 from operations.wechat_accounts import user_by_official_openid
+from operations.work_orders import flow as work_order_flow
+from operations.work_orders import orders as work_orders
 
 LINES_SHOWN = 10
 MAX_NOTE_CHARS = 200

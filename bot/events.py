@@ -20,14 +20,14 @@ from typing import Any
 from flask import current_app
 
 from bot import commands, replies
-from jobs.queues import job_queues
+from connections import redis as redis_connection
+from connections.rate_limits import allow
 from models import BindCodeChannel, ConsentStatus
 from models.user import ROLE_LABELS
 from operations.clock import now_utc
 from operations.errors import NotFound
 from operations.subscribe_consents import record_consent
 from operations.wechat_accounts import bind_official_account, redeem_bind_code, set_following
-from weixiu.rate_limits import allow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ CONSENT_STATUSES = {status.value: status for status in ConsentStatus}
 
 
 def bind(openid: str, code: str) -> str:
-    if not allow(job_queues.redis(), f"bot:bind:{openid}", BIND_ATTEMPTS, BIND_WINDOW_SECONDS):
+    if not allow(redis_connection.redis(), f"bot:bind:{openid}", BIND_ATTEMPTS, BIND_WINDOW_SECONDS):
         return replies.BIND_LIMITED
     try:
         user = redeem_bind_code(code, BindCodeChannel.OFFICIAL_ACCOUNT, now_utc())

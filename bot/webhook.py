@@ -36,7 +36,7 @@ from bot.security import (
     parse_xml,
     timestamp_is_fresh,
 )
-from jobs.queues import job_queues
+from connections import redis as redis_connection
 from models import db
 from operations.clock import now_utc
 from operations.errors import DomainError
@@ -68,7 +68,7 @@ def _first_time(message: dict[str, Any], signature: str, nonce: str) -> bool:
             f":{message.get('EventKey')}"
         )
     try:
-        redis = job_queues.redis()
+        redis = redis_connection.redis()
         with redis.pipeline() as pipe:
             pipe.set(f"{DEDUPE_PREFIX}url:{signature}:{nonce}", 1, nx=True, ex=DEDUPE_SECONDS)
             pipe.set(f"{DEDUPE_PREFIX}{key}", 1, nx=True, ex=DEDUPE_SECONDS)

@@ -7,14 +7,13 @@ from __future__ import annotations
 from flask import current_app
 
 from channels.providers import SharedTokenWeChatClient
+from connections import redis as redis_connection
 
 _CLIENT_KEY = "weixiu.miniprogram_client"
 
 
 def miniprogram_client() -> SharedTokenWeChatClient | None:
     """The client, or None when the mini-program is not configured."""
-    from jobs.queues import job_queues
-
     app = current_app._get_current_object()
     config = app.config
     settings = (
@@ -29,7 +28,7 @@ def miniprogram_client() -> SharedTokenWeChatClient | None:
         client = SharedTokenWeChatClient(
             settings[0],
             settings[1],
-            redis=job_queues.redis(),
+            redis=redis_connection.redis(),
             base_url=settings[2],
             timeout=config.get("WECHAT_TIMEOUT_SECONDS", 5),
         )

@@ -11,6 +11,7 @@ import threading
 from flask import Flask, current_app
 
 from channels.base import Channel
+from connections import redis as redis_connection
 
 CHANNEL_NAMES = ("inbox", "sms", "wechat")
 _EXTENSION = "weixiu.channels"
@@ -52,9 +53,8 @@ def _build(name: str, app: Flask) -> Channel:
 
         return SmsChannel(SmsSettings.from_config(app.config))
     from channels.wechat import WeChatChannel, WeChatSettings
-    from jobs.queues import job_queues
 
     settings = WeChatSettings.from_config(app.config)
     # Only a usable channel needs Redis (for the shared access token).
-    redis = job_queues.redis() if settings.unavailable_reason() is None else None
+    redis = redis_connection.redis() if settings.unavailable_reason() is None else None
     return WeChatChannel(settings, redis=redis)

@@ -14,8 +14,8 @@ from models import (
     OutboxMessage,
 )
 from models.outbox import idempotency_key
-from operations.alert_plans import schedule_of
-from operations.alert_subjects import SubjectInfo
+from operations.alerts.plans import schedule_of
+from operations.alerts.subjects import SubjectInfo
 
 
 def person(user_id: int | None, names: dict[int, str]) -> dict | None:

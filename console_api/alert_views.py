@@ -16,10 +16,10 @@ from console_api.http import commit, current_actor, signed_in
 from console_api.validation import Field, parse_body, parse_fields, query_enum, query_int, query_str
 from models import AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
 from models.alert_plan import MAX_TEMPLATE_LENGTH
-from operations import alert_plans
 from operations.actors import Actor
-from operations.alert_plans import MAX_RECIPIENTS, NotifySettings
-from operations.alert_subjects import describe_subjects
+from operations.alerts import plans as alert_plans
+from operations.alerts.plans import MAX_RECIPIENTS, NotifySettings
+from operations.alerts.subjects import describe_subjects
 from operations.errors import InvalidInput
 
 SETTINGS_SCHEMA = {

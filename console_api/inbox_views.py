@@ -10,7 +10,8 @@ from console_api.alert_serializers import inbox_json
 from console_api.http import commit, current_actor, signed_in
 from console_api.validation import query_bool, query_int
 from models import AlertPlan, db
-from operations import alert_plans, inbox
+from operations import inbox
+from operations.alerts import plans as alert_plans
 
 
 def inbox_payloads(messages) -> list[dict]:

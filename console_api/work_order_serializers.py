@@ -23,9 +23,9 @@ from models.work_order import (
     WORK_ORDER_STATUS_LABELS,
     work_order_number,
 )
-from operations.work_order_dispatch import Candidate
-from operations.work_order_flow import part_json
-from operations.work_orders import CONTACT_KINDS
+from operations.work_orders.dispatch import Candidate
+from operations.work_orders.flow import part_json
+from operations.work_orders.orders import CONTACT_KINDS
 
 IN_HOUSE = "院内工程师"  # who works an order no vendor is authorized for
 SYSTEM = "系统"  # the actor of an event nobody did (escalation, automatic archiving)

@@ -15,7 +15,7 @@ from console_api.http import current_actor, signed_in
 from console_api.validation import parse_date, query_int
 from operations.clock import today_local
 from operations.errors import InvalidInput
-from operations.work_order_stats import work_order_figures
+from operations.work_orders.stats import work_order_figures
 
 DEFAULT_DAYS = 30
 
@@ -33,7 +33,7 @@ def query_date(name: str, default: date) -> date:
 @api.get("/work-orders/stats")
 @signed_in
 def work_order_stats():
-    """The figures of operations.work_order_stats, as they are (every value is JSON already)."""
+    """The figures of operations.work_orders.stats, as they are (every value is JSON already)."""
     errors: dict[str, str] = {}
 
     def collect(parse, *args):

@@ -38,8 +38,8 @@ from console_api.http import current_actor, signed_in
 from console_api.validation import query_int
 from console_api.work_order_views import FEED_LIMIT, events_json
 from models import db
-from operations import work_orders
 from operations.actors import Actor
+from operations.work_orders import orders as work_orders
 
 log = logging.getLogger("weixiu.stream")
 

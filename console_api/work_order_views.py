@@ -1,7 +1,7 @@
 """工单: 报修 (with photos), the lists and the engineer's queue, the detail with its timeline and
 the steps of the after-sales SOP, parts, photos, dispatch, and the polling feed.
 
-Every step is one operation (operations.work_order_flow / work_order_dispatch): the view parses
+Every step is one operation (operations.work_orders.flow / work_order_dispatch): the view parses
 the body, calls it, commits, and answers the order's detail again, with the `actions` the caller
 may take now so the page shows the right buttons. Notices go out through the outbox after the
 commit; nothing here sends anything. The live feed for the PC page is in work_order_stream.
@@ -59,16 +59,16 @@ from models.work_order import (
     Urgency,
     work_order_number,
 )
-from operations import work_order_dispatch as dispatch
-from operations import work_order_flow as flow
-from operations import work_orders
 from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_order_access import is_dispatcher_for, is_worker_for
-from operations.work_order_flow import PART_STATUSES, STEPS, allowed_steps
-from operations.work_orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
+from operations.work_orders import dispatch as dispatch
+from operations.work_orders import flow as flow
+from operations.work_orders import orders as work_orders
+from operations.work_orders.access import is_dispatcher_for, is_worker_for
+from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
+from operations.work_orders.orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
 
 S = WorkOrderStatus
 FEED_LIMIT = 200

@@ -17,7 +17,7 @@ from flask import Flask, current_app
 
 from jobs.outbox import dispatch_messages
 from models import db
-from operations.alert_sweep import sweep_batch
+from operations.alerts.sweep import sweep_batch
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.alerts")

@@ -6,7 +6,7 @@ that ticks, a queue that delivers, a worker that runs jobs.
 
 from __future__ import annotations
 
-from jobs.queues import job_queues
+from connections import redis as redis_connection
 from operations.clock import now_utc
 
 WORKER_KEY = "weixiu:heartbeat:worker"
@@ -15,12 +15,12 @@ SCHEDULER_KEY = "weixiu:heartbeat:scheduler"
 
 def record_worker_heartbeat() -> str:
     stamp = now_utc().isoformat()
-    job_queues.redis().set(WORKER_KEY, stamp)
+    redis_connection.redis().set(WORKER_KEY, stamp)
     return stamp
 
 
 def read_heartbeats() -> dict[str, str | None]:
-    redis = job_queues.redis()
+    redis = redis_connection.redis()
     values = redis.mget([SCHEDULER_KEY, WORKER_KEY])
     return {
         "scheduler": values[0].decode() if values[0] else None,

@@ -1,50 +1,20 @@
-"""The Redis connection and the named queues, attached to the app like any extension."""
+"""The named queues, on the app's Redis (connections.redis)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context
-from redis import ConnectionPool, Redis
 from rq import Queue
 
+from connections import redis as redis_connection
 from jobs.runtime import AppContextJob
 
 QUEUE_NAMES = ("default",)
-# Inside a request Redis must answer quickly or not at all: WeChat waits 5 s for the webhook, and
-# a stalled Redis (accepting, never answering) would otherwise hold the request forever. Workers
-# keep a client without a read timeout: they block on the queue for longer than that.
-REQUEST_TIMEOUT_SECONDS = 1.0
-_REQUEST_CLIENT = "weixiu.redis.request"
 
 
 class JobQueues:
-    def init_app(self, app: Flask) -> None:
-        url = app.config.get("REDIS_URL")
-        app.extensions["weixiu.redis"] = Redis.from_url(url, socket_connect_timeout=2) if url else None
-
-    @staticmethod
-    def redis() -> Redis:
-        """The app's Redis; in a request, the same server through a client with short time-outs."""
-        connection = current_app.extensions.get("weixiu.redis")
-        if connection is None:
-            raise RuntimeError("REDIS_URL is not configured")
-        if not has_request_context():
-            return connection
-        cached = current_app.extensions.get(_REQUEST_CLIENT)
-        if cached is None or cached[0] is not connection:  # built from whatever client is current
-            pool = connection.connection_pool
-            kwargs = {
-                **pool.connection_kwargs,
-                "socket_timeout": REQUEST_TIMEOUT_SECONDS,
-                "socket_connect_timeout": REQUEST_TIMEOUT_SECONDS,
-            }
-            client = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
-            cached = current_app.extensions[_REQUEST_CLIENT] = (connection, client)
-        return cached[1]
-
     def queue(self, name: str = "default") -> Queue:
         if name not in QUEUE_NAMES:
             raise ValueError(f"unknown queue {name!r}")
-        return Queue(name, connection=self.redis(), job_class=AppContextJob)
+        return Queue(name, connection=redis_connection.redis(), job_class=AppContextJob)
 
 
 job_queues = JobQueues()

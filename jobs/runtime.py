@@ -55,11 +55,11 @@ def _prepare_database_for_forks() -> None:
 def make_worker(app: Flask, queue_names, *, simple: bool = False) -> Worker:
     """A worker for these queues; `simple` runs jobs in-process (embedded mode, tests)."""
     from channels.registry import CHANNEL_NAMES, get_channel
-    from jobs.queues import job_queues
+    from connections import redis as redis_connection
 
     bind_app(app)
     with app.app_context():
-        connection = job_queues.redis()
+        connection = redis_connection.redis()
         # Build the channels (and import wechatpy / aliyunsdkcore) once, here: a forking worker
         # runs each job in a fresh copy of this process, which then starts with them ready
         # instead of spending ~200 ms per job on imports and clients. Nothing is connected yet.

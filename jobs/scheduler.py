@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from rq.exceptions import DuplicateJobError
 
+from connections import redis as redis_connection
 from jobs import heartbeat
 from jobs.alerts import sweep_alert_plans
 from jobs.outbox import relay
@@ -42,7 +43,7 @@ def tick(moment: datetime | None = None) -> list[str]:
     """Enqueue this minute's jobs unless another scheduler already did; returns the job ids."""
     moment = moment or now_utc()
     key = minute_key(moment)
-    redis = job_queues.redis()
+    redis = redis_connection.redis()
     redis.set(heartbeat.SCHEDULER_KEY, moment.isoformat())
     if not redis.set(f"weixiu:scheduler:claim:{key}", "1", nx=True, ex=CLAIM_TTL_SECONDS):
         return []

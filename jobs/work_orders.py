@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from models import db
-from operations import work_order_escalation as escalation
 from operations.clock import now_utc
 from operations.errors import Conflict
+from operations.work_orders import escalation as escalation
 
 log = logging.getLogger("weixiu.work_orders")
 

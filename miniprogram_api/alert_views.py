@@ -14,7 +14,8 @@ from console_api.inbox_views import inbox_page_payload, inbox_payloads
 from console_api.validation import Field, query_enum, query_int, query_str
 from miniprogram_api.http import body_or_empty, route
 from models import AlertPlanStatus, AlertSubject
-from operations import alert_plans, inbox
+from operations import inbox
+from operations.alerts import plans as alert_plans
 
 HANDLE_SCHEMA = {"note": Field("str", max_length=200)}
 PAGE_QUERY = {"page": "页码，从 1 开始", "per_page": "每页条数"}

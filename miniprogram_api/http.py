@@ -19,14 +19,14 @@ from werkzeug.exceptions import HTTPException
 
 from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
+from connections import redis as redis_connection
+from connections.rate_limits import allow
 from console_api.http import HTTP_MESSAGES, error_response
 from console_api.validation import Field
-from jobs.queues import job_queues
 from miniprogram_api import mp_api
 from models import User, WeChatIdentity, db
 from operations.errors import NotFound
 from operations.wechat_accounts import actor_of, identity_for_token
-from weixiu.rate_limits import allow
 
 NOT_BOUND = "请先绑定平台账号"
 NOT_SIGNED_IN = "请先登录小程序"
@@ -130,7 +130,7 @@ def mini_program_http_error(error: HTTPException):
 
 def limit(key: str, count: int, window_seconds: int, message: str = TOO_MANY) -> None:
     """Count one attempt under `key`; 429 with `message` once more than `count` fall in the window."""
-    if not allow(job_queues.redis(), f"mp:{key}", count, window_seconds):
+    if not allow(redis_connection.redis(), f"mp:{key}", count, window_seconds):
         raise RateLimited(description=message)
 
 

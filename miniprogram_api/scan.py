@@ -19,9 +19,9 @@ from console_api.work_order_views import rows
 from miniprogram_api.http import route
 from models import Department, Device, Institution, Scope, db
 from models.device import ARCHIVE_STATUS_LABELS
-from operations import work_orders
 from operations.access import granted_scopes, visible_devices
 from operations.errors import Conflict, InvalidInput, NotFound
+from operations.work_orders import orders as work_orders
 
 LINK_PATH = re.compile(r"/d/([A-Za-z0-9_-]{1,64})/?")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")

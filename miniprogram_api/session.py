@@ -1,7 +1,7 @@
 """登录与绑定: wx.login's code for our session token, then binding the WeChat identity to a
 platform account by a bind code, a phone number WeChat verified, or an SMS verification code.
 
-Guessing is rate-limited in Redis (weixiu.rate_limits): bind codes per identity and per IP, SMS
+Guessing is rate-limited in Redis (connections.rate_limits): bind codes per identity and per IP, SMS
 codes per number (1 a minute, 5 an hour), per identity and per IP, and at most five tries of
 one SMS code. The SMS code itself lives only as a keyed hash in Redis, for five minutes.
 """
@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
 from channels.sms_verification import VerificationSmsError, send_verification_code
+from connections import redis as redis_connection
 from console_api.http import commit
 from console_api.validation import Field, parse_body
-from jobs.queues import job_queues
 from miniprogram_api.http import (
     MiniProgramError,
     RateLimited,
@@ -203,7 +203,7 @@ def send_sms_code():
         return jsonify(_sms_sent_payload(phone))
     db.session.rollback()  # nothing was changed; end the read before the provider call
     code = f"{secrets.randbelow(10**6):06d}"
-    redis = job_queues.redis()
+    redis = redis_connection.redis()
     key = f"{SMS_CODE_KEY}{phone}"
     try:
         with redis.pipeline() as pipe:  # MULTI: the code never exists without its expiry
@@ -237,7 +237,7 @@ def bind_by_sms():
     body = parse_body(SMS_BIND_SCHEMA)
     phone = _phone(body["phone"])
     limit(f"sms-verify:wid:{identity.id}", 20, 600)
-    redis = job_queues.redis()
+    redis = redis_connection.redis()
     key = f"{SMS_CODE_KEY}{phone}"
     try:
         with redis.pipeline() as pipe:

@@ -32,11 +32,12 @@ from console_api.work_order_views import (
 from miniprogram_api.http import route
 from models import RecordKind, WorkOrder
 from models.work_order import work_order_number
-from operations import device_records, work_orders
-from operations import work_order_flow as flow
+from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
-from operations.work_orders import MAX_PHOTO_BYTES
+from operations.work_orders import flow as flow
+from operations.work_orders import orders as work_orders
+from operations.work_orders.orders import MAX_PHOTO_BYTES
 
 BASE = "/work-orders"
 ORDER = "/work-orders/<int:work_order_id>"

@@ -2,7 +2,7 @@
 
 The order keeps the time of every step in its own columns (the figures a manager asks for are
 differences between them), and every change as a `WorkOrderEvent` with its actor: the timeline
-the hospital watches. The allowed moves live in operations.work_order_flow.
+the hospital watches. The allowed moves live in operations.work_orders.flow.
 """
 
 from __future__ import annotations

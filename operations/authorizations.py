@@ -19,7 +19,7 @@ from models.authorization import SCOPE_LABELS
 from models.db import utcnow
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alert_plans import NotifySettings, plan_authorization
+from operations.alerts.plans import NotifySettings, plan_authorization
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.vendors import require_accepted_vendor

@@ -21,7 +21,7 @@ from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAY
 from models.db import utcnow
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alert_plans import NotifySettings, drop_credential_plan, plan_credential
+from operations.alerts.plans import NotifySettings, drop_credential_plan, plan_credential
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate

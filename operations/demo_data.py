@@ -32,14 +32,14 @@ from models.db import utcnow
 from models.work_order import FaultFrequency, Urgency
 from operations.accounts import create_user
 from operations.actors import Actor
-from operations.alert_plans import NotifySettings
+from operations.alerts.plans import NotifySettings
 from operations.authorizations import Terms, authorize_devices
 from operations.clock import today_local
 from operations.credentials import create_credential
 from operations.device_records import add_device_record
 from operations.devices import create_device
 from operations.vendors import register_vendor
-from operations.work_orders import ContactMethod, Intake, create_work_order
+from operations.work_orders.orders import ContactMethod, Intake, create_work_order
 
 DEMO_PASSWORD = "weixiu123"
 INSTITUTION = "医疗机构测试1"

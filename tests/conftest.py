@@ -143,7 +143,7 @@ def clean_state(request) -> Iterator[None]:
         return
     app = request.getfixturevalue("app")
     from channels.registry import reset_channels
-    from jobs.queues import job_queues
+    from connections import redis as redis_connection
     from models import db
 
     reset_channels(app)  # a test may have changed the channel config
@@ -159,7 +159,7 @@ def clean_state(request) -> Iterator[None]:
             else:
                 for table in tables:
                     connection.execute(text(f"DELETE FROM {table}"))
-        job_queues.redis().flushdb()
+        redis_connection.redis().flushdb()
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
+from connections import redis as redis_connection
 from jobs import scheduler
 from jobs.alerts import sweep_alert_plans
-from jobs.queues import job_queues
 from jobs.runtime import make_worker
 from models import AlertPlan, Delivery, InboxMessage, OutboxMessage, Role, db
 from models.outbox import idempotency_key
@@ -222,7 +222,7 @@ def test_a_second_scheduler_or_a_restart_sends_nothing_twice(app, alerting, sms_
     with frozen(moment), app.app_context():
         first = scheduler.tick(moment)
         assert scheduler.tick(moment) == []  # the other scheduler lost the minute's claim
-        job_queues.redis().delete(f"weixiu:scheduler:claim:{scheduler.minute_key(moment)}")
+        redis_connection.redis().delete(f"weixiu:scheduler:claim:{scheduler.minute_key(moment)}")
         restarted = scheduler.tick(moment)  # a restart that lost its claim: the same unique job ids
         assert first and restarted == []
         # A sweep run twice by hand, as a crashed-and-retried job would.
@@ -345,7 +345,7 @@ def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, a
 
     # More plans than one batch holds, so the two sweeps interleave.
     with app.app_context():
-        from operations import alert_sweep
+        from operations.alerts import sweep as alert_sweep
 
         credential_ids = []
         for number in range(30):

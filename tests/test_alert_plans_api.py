@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AlertPlan, Delivery, InboxMessage, Role, db
-from operations.alert_templates import DEFAULT_TEMPLATES
+from operations.alerts.templates import DEFAULT_TEMPLATES
 from operations.clock import LOCAL_TZ, frozen, today_local
 
 OPERATION = "operation_certificate"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from operations.alert_schedule import Schedule, step
+from operations.alerts.schedule import Schedule, step
 from operations.clock import LOCAL_TZ
 
 # Expires 2026-12-10, warn 3 days: reminders 12-07 … 12-10 at 08:00, the expiry notice 12-11.

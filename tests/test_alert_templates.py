@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models import AlertSubject, CredentialKind
-from operations.alert_templates import check_template, default_template, render, status_text
+from operations.alerts.templates import check_template, default_template, render, status_text
 from operations.errors import InvalidInput
 
 VALUES = {

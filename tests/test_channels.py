@@ -57,9 +57,9 @@ def sms(app_context):
 
 @pytest.fixture
 def redis(app_context):
-    from jobs.queues import job_queues
+    from connections import redis as redis_connection
 
-    return job_queues.redis()
+    return redis_connection.redis()
 
 
 def template_sends(wechat_sim) -> list:

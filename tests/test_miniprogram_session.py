@@ -219,11 +219,11 @@ def test_bind_by_sms_code(app, client, wechat_sim, sms_sim, people):
     other = sign_in(client, wechat_sim, "o-by-sms-2")
     assert other.post("/bind/sms", json={"phone": "13800000001", "code": code}).status_code == 422
     # the code is kept only as a hash
-    from jobs.queues import job_queues
+    from connections import redis as redis_connection
 
     with app.app_context():
-        for key in job_queues.redis().scan_iter("weixiu:mp:sms-code:*"):
-            assert code.encode() not in b"".join(job_queues.redis().hvals(key))
+        for key in redis_connection.redis().scan_iter("weixiu:mp:sms-code:*"):
+            assert code.encode() not in b"".join(redis_connection.redis().hvals(key))
 
 
 def test_sms_codes_are_rate_limited_and_tried_at_most_five_times(client, wechat_sim, sms_sim, people):

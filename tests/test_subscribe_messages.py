@@ -35,10 +35,10 @@ from models import (
     db,
 )
 from models.work_order import Urgency
-from operations import work_orders
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, frozen
 from operations.subscribe_consents import give_back_consent, record_consent, use_consent
+from operations.work_orders import orders as work_orders
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"

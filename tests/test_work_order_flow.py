@@ -8,13 +8,13 @@ import pytest
 
 from models import Role, Scope, WorkOrderKind, WorkOrderStatus, db
 from models.work_order import DeviceCondition, Urgency
-from operations import work_order_dispatch as dispatch
-from operations import work_order_flow as flow
-from operations import work_orders
 from operations.actors import Actor
 from operations.clock import frozen
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_order_flow import STEPS, allowed_steps
+from operations.work_orders import dispatch as dispatch
+from operations.work_orders import flow as flow
+from operations.work_orders import orders as work_orders
+from operations.work_orders.flow import STEPS, allowed_steps
 
 S = WorkOrderStatus
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai

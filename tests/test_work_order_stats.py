@@ -12,10 +12,10 @@ import pytest
 
 from models import Device, Role, Scope, WorkOrderKind, db
 from models.work_order import DeviceCondition, Urgency
-from operations import work_order_flow as flow
-from operations import work_orders
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, frozen
+from operations.work_orders import flow as flow
+from operations.work_orders import orders as work_orders
 
 STATS = "/api/v1/work-orders/stats"
 RANGE = "from=2026-11-23&to=2026-11-25"

@@ -12,8 +12,8 @@ from werkzeug.routing import IntegerConverter
 
 from config import load_config
 from config.settings import PROJECT_ROOT
+from connections import redis as redis_connection
 from jobs import after_commit
-from jobs.queues import job_queues
 from models import db
 from models.db import configure_sqlite
 
@@ -42,7 +42,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     with app.app_context():
         configure_sqlite(db.engine)
     migrate.init_app(app, db)
-    job_queues.init_app(app)
+    redis_connection.init_app(app)
     after_commit.install()
 
     from bot.webhook import official as official_webhook

@@ -4,7 +4,7 @@ Routing happens once, at intake: if the device has an authorization active today
 covers the order's kind (维修 → 维修记录, PM → 保养记录, 计量 → 计量记录), the order goes to that
 vendor (the latest such authorization, if several); otherwise to the institution's own
 engineers. The emergency urgency (停机影响诊疗) sets a deadline for someone to accept; the minute
-sweep escalates to the equipment office when it passes (operations.work_order_escalation).
+sweep escalates to the equipment office when it passes (operations.work_orders.escalation).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from operations.clock import LOCAL_TZ, now_utc
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
-from operations.work_order_access import (
+from operations.work_orders.access import (
     INSTITUTION_WORKERS,
     SCOPE_OF_KIND,
     VENDOR_WORKERS,
@@ -54,8 +54,8 @@ from operations.work_order_access import (
     visible_order,
     visible_orders,
 )
-from operations.work_order_flow import record_event
-from operations.work_order_notices import notify
+from operations.work_orders.flow import record_event
+from operations.work_orders.notices import notify
 
 REPORTERS = frozenset({Role.CLINICIAN, Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
 CONTACT_KINDS = {"mobile": "手机", "landline": "座机/分机", "wechat": "微信", "email": "邮箱"}

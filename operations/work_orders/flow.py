@@ -45,13 +45,13 @@ from models.work_order import (
 from operations.actors import Actor
 from operations.clock import now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_order_access import (
+from operations.work_orders.access import (
     is_worker_for,
     require_assignee,
     require_reporter,
     visible_order,
 )
-from operations.work_order_notices import notify
+from operations.work_orders.notices import notify
 
 S = WorkOrderStatus
 E = WorkOrderEventKind

@@ -21,10 +21,10 @@ from models import (
     db,
 )
 from operations import outbox
-from operations.alert_plans import designated_by_plan, schedule_of
-from operations.alert_schedule import step
-from operations.alert_subjects import SubjectInfo, describe_subjects
-from operations.alert_templates import expiry_notice, render, status_text
+from operations.alerts.plans import designated_by_plan, schedule_of
+from operations.alerts.schedule import step
+from operations.alerts.subjects import SubjectInfo, describe_subjects
+from operations.alerts.templates import expiry_notice, render, status_text
 
 BATCH_SIZE = 2500  # plans per transaction: measured fastest for the 20,000-plan morning (bench/)
 REMINDER, EXPIRED = "alert.reminder", "alert.expired"

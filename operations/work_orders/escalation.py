@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from models import WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
 from models.work_order import Urgency
-from operations.work_order_flow import close_unrated, record_event, take_step
-from operations.work_order_notices import notify
+from operations.work_orders.flow import close_unrated, record_event, take_step
+from operations.work_orders.notices import notify
 
 CONFIRM_DAYS = 7
 RATING_DAYS = 7

@@ -19,7 +19,7 @@ from operations.errors import InvalidInput
 AUTHORIZATION_LABEL = "委外授权"
 PLACEHOLDER = re.compile(r"\[([^\[\]]{1,20})\]")
 
-# Placeholder -> value name; values come from `operations.alert_sweep.subject_values`.
+# Placeholder -> value name; values come from `operations.alerts.sweep.subject_values`.
 COMMON_PLACEHOLDERS = {"设备名称": "subject", "唯一码": "unique_codes", "到期日": "due_on", "剩余天数": "days_left"}
 CREDENTIAL_PLACEHOLDERS = {
     **COMMON_PLACEHOLDERS,

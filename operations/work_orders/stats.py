@@ -34,8 +34,8 @@ from models.work_order import OPEN_STATUSES
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ
 from operations.errors import InvalidInput, PermissionDenied
-from operations.work_order_access import visible_orders
-from operations.work_order_flow import POOR_RATING
+from operations.work_orders.access import visible_orders
+from operations.work_orders.flow import POOR_RATING
 
 S = WorkOrderStatus
 MAX_RANGE_DAYS = 366

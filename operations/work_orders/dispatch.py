@@ -18,14 +18,14 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.clock import now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_order_access import (
+from operations.work_orders.access import (
     is_dispatcher_for,
     require_dispatcher,
     visible_order,
     workers_of,
 )
-from operations.work_order_flow import S, record_event, take_step, user_name
-from operations.work_order_notices import notify
+from operations.work_orders.flow import S, record_event, take_step, user_name
+from operations.work_orders.notices import notify
 
 MAX_SKILLS = 30
 # Until the engineer is on site the expected arrival can still change.

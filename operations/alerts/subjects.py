@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from models import AlertPlan, AlertSubject, Authorization, Credential, CredentialDevice, Device, Vendor, db
-from operations.alert_templates import kind_label
+from operations.alerts.templates import kind_label
 
 NAMES_SHOWN = 3
 

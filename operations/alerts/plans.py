@@ -36,8 +36,8 @@ from models import (
 from models.credential import DEFAULT_SEND_TIME
 from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alert_schedule import Schedule
-from operations.alert_templates import check_template, default_template
+from operations.alerts.schedule import Schedule
+from operations.alerts.templates import check_template, default_template
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate

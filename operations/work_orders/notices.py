@@ -23,7 +23,7 @@ from models.work_order import (
 )
 from operations import outbox
 from operations.clock import to_local
-from operations.work_order_access import dispatchers_of, managers_of, workers_of
+from operations.work_orders.access import dispatchers_of, managers_of, workers_of
 
 INBOX, SMS, WECHAT = ChannelName.INBOX, ChannelName.SMS, ChannelName.WECHAT
 
