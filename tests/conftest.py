@@ -393,3 +393,70 @@ class Factory:
         response = client.post("/api/v1/session", json={"username": user.username, "password": TEST_PASSWORD})
         assert response.status_code == 200, response.get_json()
         return ApiClient(client, response.get_json()["token"])
+
+
+# The schema of the last release: a migration must upgrade a database holding its data.
+LAST_RELEASE_REVISION = "0006_wechat_identities"
+
+
+class LegacyDatabase:
+    """A database of its own, built by the migrations up to an earlier revision, to fill with that
+    release's rows (raw SQL: the models describe the newest schema) and then upgrade, as a
+    production upgrade does."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def upgrade(self, revision: str = "head") -> None:
+        from flask_migrate import upgrade
+
+        with self.app.app_context():
+            upgrade(revision=revision)
+
+    def execute(self, sql: str, params: dict | list | None = None):
+        """Run one statement in its own transaction; rows as mappings when it returns any."""
+        from models import db
+
+        with self.app.app_context(), db.engine.begin() as connection:
+            result = connection.execute(text(sql), params or {})
+            return [dict(row) for row in result.mappings()] if result.returns_rows else None
+
+
+@pytest.fixture
+def legacy_database(app, tmp_path) -> Iterator[Callable[[str], LegacyDatabase]]:
+    """`legacy_database(revision)`: a fresh database migrated to `revision` (default: the last
+    release), beside the suite's own: a SQLite file, or a PostgreSQL database named after the
+    suite's with `_upgrade` added."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from models import db
+    from weixiu.app import create_app
+
+    suite_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    built: list = []
+
+    def build(revision: str = LAST_RELEASE_REVISION) -> LegacyDatabase:
+        if suite_url.get_backend_name() == "postgresql":
+            name = f"{suite_url.database}_upgrade"
+            admin = create_engine(suite_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            admin.dispose()
+            url = suite_url.set(database=name).render_as_string(hide_password=False)
+        else:
+            url = f"sqlite:///{tmp_path / f'legacy-{len(built)}.db'}"
+        legacy_app = create_app(
+            "testing", configure=lambda flask_app: flask_app.config.update(app.config, SQLALCHEMY_DATABASE_URI=url)
+        )
+        database = LegacyDatabase(legacy_app)
+        database.upgrade(revision)
+        built.append(legacy_app)
+        return database
+
+    yield build
+    for legacy_app in built:
+        with legacy_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
