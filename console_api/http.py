@@ -103,24 +103,32 @@ def commit():
     db.session.commit()
 
 
+# Types a browser may show in a tab (?inline=1); anything else only downloads. An SVG or an HTML
+# file shown inline could run script under our origin.
+INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
 def file_response(
     body: bytes | str,
     mimetype: str,
     *,
     filename: str,
     ascii_filename: str | None = None,
-    inline: bool = False,
     cache_control: str = "private, no-store",
 ) -> Response:
-    """A download. A non-ASCII name travels in RFC 5987's filename*; `ascii_filename` is for
-    the rare client that ignores it (werkzeug's own fallback would drop every Chinese letter)."""
+    """A download: `attachment` unless the request asks `?inline=1` for a PDF, JPEG or PNG. A
+    non-ASCII name travels in RFC 5987's filename*; `ascii_filename` is for the rare client that
+    ignores it (werkzeug's own fallback would drop every Chinese letter). The file is sandboxed
+    either way: nothing in it runs with our origin's rights."""
+    inline = request.args.get("inline") == "1" and mimetype in INLINE_TYPES
     disposition = "inline" if inline else "attachment"
     fallback = ascii_filename or filename
     header = f'{disposition}; filename="{fallback}"'
     if fallback != filename:
-        header += f"; filename*=UTF-8''{quote(filename)}"
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = header
     response.headers["Cache-Control"] = cache_control
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
     return response

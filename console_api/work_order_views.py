@@ -9,7 +9,6 @@ commit; nothing here sends anything. The live feed for the PC page is in work_or
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -21,6 +20,7 @@ from console_api.serializers import device_record_json, moment
 from console_api.validation import (
     CONTROL_CHARS,
     Field,
+    decode_json_object,
     json_body,
     parse_body,
     parse_fields,
@@ -266,12 +266,7 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     raw = request.form.get("data")
     if raw is None:
         raise InvalidInput({"data": "必填：报修内容（JSON）"})
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput({"data": "JSON 格式错误"}) from None
-    if not isinstance(body, dict):
-        raise InvalidInput({"data": "JSON 应为对象"})
+    body = decode_json_object(raw, "data")
     files = request.files.getlist("photos")
     if len(files) > MAX_PHOTOS:
         raise InvalidInput({"photos": f"最多上传 {MAX_PHOTOS} 张照片"})
@@ -550,7 +545,7 @@ def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
-    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+    return file_response(photo.data, photo.content_type, filename=filename)
 
 
 # --- the polling feed --------------------------------------------------------------------------

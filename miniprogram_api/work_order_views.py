@@ -112,7 +112,7 @@ def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
-    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+    return file_response(photo.data, photo.content_type, filename=filename)
 
 
 @route("POST", f"{ORDER}/photos", "补充照片（multipart 字段 file，JPG/PNG，不超过 5 MB）", response="Photo", status=201)

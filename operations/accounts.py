@@ -74,12 +74,17 @@ def user_for_token(token: str, secret_key: str, max_age_seconds: int) -> User:
         payload = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound("登录已失效，请重新登录") from None
-    if not isinstance(payload, dict):
+    if not (isinstance(payload, dict) and is_id(payload.get("uid")) and is_id(payload.get("v"))):
         raise NotFound("登录已失效，请重新登录")
-    user = db.session.get(User, payload.get("uid"))
+    user = db.session.get(User, payload["uid"])
     if user is None or not user.is_active or user.token_version != payload.get("v"):
         raise NotFound("登录已失效，请重新登录")
     return user
+
+
+def is_id(value) -> bool:
+    """A signed payload is ours, but an old or hand-signed one may still hold anything."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
 def sign_out_everywhere(user_id: int) -> None:

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
+from operations.accounts import is_id
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 
@@ -124,7 +125,7 @@ def identity_for_token(token: str, secret_key: str, max_age_seconds: int) -> WeC
         payload = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound(SESSION_EXPIRED) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("wid"), int):
+    if not (isinstance(payload, dict) and is_id(payload.get("wid")) and is_id(payload.get("v"))):
         raise NotFound(SESSION_EXPIRED)
     identity = db.session.get(WeChatIdentity, payload["wid"])
     if identity is None or identity.token_version != payload.get("v"):

@@ -14,8 +14,6 @@ import argparse
 import os
 import threading
 
-from werkzeug.serving import make_server
-
 from config.settings import INSTANCE_DIR
 
 
@@ -41,6 +39,7 @@ def main(argv: list[str]) -> None:
     from models import db
     from operations import demo_data
     from weixiu.app import create_app
+    from weixiu.web_server import make_web_server
 
     simulators = None
     if not os.environ.get("WECHAT_OFFICIAL_APP_ID") and not os.environ.get("SMS_ACCESS_KEY_ID"):
@@ -60,7 +59,7 @@ def main(argv: list[str]) -> None:
             db.session.commit()
             app.logger.info("demo data loaded")
 
-    web = make_server(args.host, args.port, app, threaded=True)
+    web = make_web_server(args.host, args.port, app)
     stopping = threading.Event()
     threading.Thread(target=web.serve_forever, name="web", daemon=True).start()
     threading.Thread(target=run_forever, args=(app, stopping.is_set), name="scheduler", daemon=True).start()
