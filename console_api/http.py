@@ -94,6 +94,11 @@ def signed_in(view: Callable) -> Callable:
     return wrapper
 
 
+def client_ip() -> str:
+    """The caller's address (behind a proxy, as PROXY_HOPS lets ProxyFix report it)."""
+    return request.remote_addr or "unknown"
+
+
 def current_user() -> User:
     return g.user
 

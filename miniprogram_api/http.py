@@ -134,11 +134,6 @@ def limit(key: str, count: int, window_seconds: int, message: str = TOO_MANY) ->
         raise RateLimited(description=message)
 
 
-def client_ip() -> str:
-    """The caller's address (behind a proxy, as the WSGI server's proxy setup reports it)."""
-    return request.remote_addr or "unknown"
-
-
 # --- the session -------------------------------------------------------------------------------
 
 

@@ -21,14 +21,13 @@ from wechatpy.exceptions import WeChatClientException
 
 from channels.sms_verification import VerificationSmsError, send_verification_code
 from connections import redis as redis_connection
-from console_api.http import commit
+from console_api.http import client_ip, commit
 from console_api.validation import Field, parse_body
 from miniprogram_api.http import (
     MiniProgramError,
     RateLimited,
     Unauthorized,
     WeChatUnavailable,
-    client_ip,
     current_identity,
     limit,
     miniprogram_client,
