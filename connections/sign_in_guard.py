@@ -47,8 +47,10 @@ def _keys(username: str, address: str) -> tuple[str, str, str]:
     return f"{PREFIX}user:{user}", f"{PREFIX}ip:{ip}", f"{PREFIX}known:{user}:{ip}"
 
 
-def lock_of(redis: Redis, username: str, address: str) -> Lock | None:
-    """The lock this attempt meets before its password is checked, or None."""
+def lock_of(redis: Redis, username: str, address: str, *, trust_known_address: bool = True) -> Lock | None:
+    """The lock this attempt meets before its password is checked, or None. A re-check inside a
+    signed-in session passes `trust_known_address=False`: there the one guessing sits at the
+    user's own PC."""
     user_key, address_key, known_key = _keys(username, address)
     try:
         with redis.pipeline(transaction=False) as pipe:
@@ -59,7 +61,7 @@ def lock_of(redis: Redis, username: str, address: str) -> Lock | None:
     waits = []
     if int(address_failures or 0) >= ADDRESS_LIMIT:
         waits.append(address_ttl)
-    if int(user_failures or 0) >= USERNAME_LIMIT and not known:
+    if int(user_failures or 0) >= USERNAME_LIMIT and not (known and trust_known_address):
         waits.append(user_ttl)
     if not waits:
         return None

@@ -48,6 +48,22 @@ def handle_domain_error(error: DomainError):
     return error_response(status, code, error.message, **extra)
 
 
+class Refused(Exception):
+    """The edge's own refusal (too many attempts, a guard that cannot answer): its status, code,
+    Chinese message and any headers (Retry-After)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def handle_refusal(error: Refused):
+    db.session.rollback()
+    response, status = error_response(error.status, error.code, error.message)
+    response.headers.update(error.headers)
+    return response, status
+
+
 def handle_http_error(error: HTTPException):
     db.session.rollback()
     if not request.path.startswith(("/api/", "/mp/")):  # the JSON APIs answer JSON, even a 404
@@ -64,6 +80,7 @@ def handle_unexpected_error(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Refused, handle_refusal)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 

@@ -244,6 +244,13 @@ def parse_body(schema: dict[str, Field], *, partial: bool = False) -> dict[str, 
     return parse_fields(json_body(), schema, partial=partial)
 
 
+def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
+    """A body whose fields are all optional may be left out altogether (a step, a re-check)."""
+    if not request.get_data(cache=True):
+        return parse_fields({}, schema)
+    return parse_body(schema)
+
+
 def query_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":

@@ -22,6 +22,7 @@ from console_api.validation import (
     Field,
     decode_json_object,
     json_body,
+    optional_body,
     parse_body,
     parse_fields,
     query_bool,
@@ -243,13 +244,6 @@ def answer(order: WorkOrder, status: int = 200):
     """Commit the step, then the order as it now stands."""
     commit()
     return jsonify(detail_payload(current_actor(), order)), status
-
-
-def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
-    """A step's body; a step whose fields are all optional may be posted without one."""
-    if not request.get_data(cache=True):
-        return parse_fields({}, schema)
-    return parse_body(schema)
 
 
 # --- 报修 --------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
 
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -185,10 +184,3 @@ def miniprogram_client() -> SharedTokenWeChatClient:
 class MiniProgramNotConfigured(MiniProgramError):
     code = 503
     description = "小程序未配置（WECHAT_MINIPROGRAM_APP_ID / SECRET）"
-
-
-def body_or_empty(schema: dict[str, Field]) -> dict[str, Any]:
-    """A body whose fields are all optional may be left out."""
-    from console_api.work_order_views import optional_body
-
-    return optional_body(schema)

@@ -13,7 +13,7 @@ from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
 from console_api.serializers import device_record_json
-from console_api.validation import parse_body, query_int
+from console_api.validation import optional_body, parse_body, query_int
 from console_api.work_order_serializers import work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
@@ -25,7 +25,6 @@ from console_api.work_order_views import (
     REASON,
     detail_payload,
     list_filters,
-    optional_body,
     report_from_request,
     rows,
 )

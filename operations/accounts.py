@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Role, User, db
+from models import Role, User, WeChatIdentity, db
 from operations.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_SALT = "weixiu.api-token"
@@ -87,9 +90,37 @@ def is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def sign_out_everywhere(user_id: int) -> None:
+@dataclass(frozen=True)
+class SignedOut:
+    """What signing out everywhere ended, for the answer to say so."""
+
+    miniprogram_session: bool  # a mini-program on some phone was signed in as this account
+    official_account: bool  # an official-account follower received this account's messages
+
+
+def sign_out_everywhere(user_id: int) -> SignedOut:
+    """退出所有设备: every PC token and every mini-program session of the person stops working, and
+    every WeChat binding goes (the mini-program's and the official account's), so a lost phone or a
+    shared PC keeps nothing. Messages then reach the person by SMS until they bind again."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在")
     user.token_version += 1
+    identities = list(db.session.scalars(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id)))
+    for identity in identities:
+        identity.user_id = None
+        identity.token_version += 1
+    ended = SignedOut(
+        miniprogram_session=bool(identities or user.wechat_miniprogram_openid),
+        official_account=user.wechat_openid is not None,
+    )
+    user.wechat_openid = user.wechat_miniprogram_openid = user.wechat_unionid = None
+    user.wechat_following = True  # the next binding starts as a follower, as a new one does
     db.session.flush()
+    return ended
+
+
+def session_is_current(user_id: int, token_version: int) -> bool:
+    """Whether a PC session signed with `token_version` still stands (a live stream asks at each tick)."""
+    row = db.session.execute(select(User.is_active, User.token_version).where(User.id == user_id)).first()
+    return row is not None and row.is_active and row.token_version == token_version

@@ -124,7 +124,7 @@ def people(app, factory):
 
 def bind_code_for(app, user) -> str:
     with app.app_context():
-        code, _ = issue_bind_code(Actor.of(db.session.get(User, user.id)), user.id, now_utc())
+        code, _ = issue_bind_code(Actor.of(db.session.get(User, user.id)), user.id, now_utc(), reconfirmed=True)
         db.session.commit()
     return code
 

@@ -48,7 +48,7 @@ def sign_in(client, wechat_sim, openid: str, **kwargs) -> MiniProgram:
 def bind_code_for(app, user) -> str:
     with app.app_context():
         user_row = db.session.get(User, user.id)
-        code, _ = issue_bind_code(Actor.of(user_row), user.id, now_utc())
+        code, _ = issue_bind_code(Actor.of(user_row), user.id, now_utc(), reconfirmed=True)
         db.session.commit()
         return code
 

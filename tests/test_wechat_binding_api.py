@@ -10,6 +10,7 @@ from models import BindCodeChannel, Role, db
 from operations import wechat_accounts
 from operations.clock import now_utc
 from operations.errors import NotFound
+from tests.conftest import TEST_PASSWORD
 
 QRCODE_CREATE = "/cgi-bin/qrcode/create"
 
@@ -23,6 +24,8 @@ def people(factory, client):
     other = factory.user(Role.CLINICIAN, institution=institution)
     engineer = factory.user(Role.VENDOR_ENGINEER, vendor=vendor)
     return {
+        "institution": institution,
+        "vendor": vendor,
         "manager": manager,
         "clinician": clinician,
         "other": other,
@@ -54,9 +57,13 @@ def test_a_manager_issues_a_code_with_the_official_account_qr(app, people, wecha
         db.session.rollback()
 
 
+def own_code(people, who: str = "clinician", **body):
+    return people["api"][who].post(f"/api/v1/users/{people[who].id}/bind-code", json=body)
+
+
 def test_a_new_code_replaces_the_unused_one(app, people):
-    first = people["api"]["clinician"].post(f"/api/v1/users/{people['clinician'].id}/bind-code").get_json()["code"]
-    second = people["api"]["clinician"].post(f"/api/v1/users/{people['clinician'].id}/bind-code").get_json()["code"]
+    first = own_code(people, password=TEST_PASSWORD).get_json()["code"]
+    second = own_code(people, password=TEST_PASSWORD).get_json()["code"]
     with app.app_context():
         with pytest.raises(NotFound):
             wechat_accounts.redeem_bind_code(first, BindCodeChannel.MINIPROGRAM, now_utc())
@@ -74,6 +81,37 @@ def test_who_may_issue_a_code(people, factory, client):
     assert people["api"]["clinician"].post(f"/api/v1/users/{people['other'].id}/bind-code").status_code == 403
     assert people["api"]["engineer"].post(f"/api/v1/users/{people['clinician'].id}/bind-code").status_code == 404
     assert people["api"]["manager"].post("/api/v1/users/999999/bind-code").status_code == 404
+
+
+def test_no_administrator_mints_a_code_for_an_equal(people, factory, client):
+    second_manager = factory.user(Role.EQUIPMENT_MANAGER, institution=people["institution"])
+    refused = people["api"]["manager"].post(f"/api/v1/users/{second_manager.id}/bind-code")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == "不能为同级管理员生成绑定码，请由其本人生成"
+
+    admin, other_admin = (factory.user(Role.VENDOR_ADMIN, vendor=people["vendor"]) for _ in range(2))
+    admin_api = factory.api(client, admin)
+    assert admin_api.post(f"/api/v1/users/{other_admin.id}/bind-code").status_code == 403
+    assert admin_api.post(f"/api/v1/users/{people['engineer'].id}/bind-code").status_code == 201
+    assert people["api"]["manager"].post(f"/api/v1/users/{people['clinician'].id}/bind-code").status_code == 201
+
+
+def test_a_code_for_oneself_needs_the_password_again(people):
+    missing = own_code(people, "manager")
+    assert missing.status_code == 422
+    assert missing.get_json()["error"]["fields"] == {"password": "为本人绑定微信，请先验证登录密码或手机短信验证码"}
+    assert people["api"]["manager"].post(f"/api/v1/users/{people['manager'].id}/bind-code").status_code == 422
+    wrong = own_code(people, "manager", password="not-it")
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["fields"] == {"password": "密码错误"}
+    assert own_code(people, "manager", password=TEST_PASSWORD).status_code == 201
+
+
+def test_password_rechecks_are_guarded_like_sign_ins(people):
+    for _ in range(5):
+        assert own_code(people, "clinician", password="guess").status_code == 422
+    locked = own_code(people, "clinician", password=TEST_PASSWORD)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert locked.get_json()["error"]["message"] == "尝试次数过多，请 15 分钟后再试"
 
 
 def test_without_the_wechat_channel_the_code_still_comes(app, people, configure):
