@@ -64,10 +64,9 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch as dispatch
-from operations.work_orders import flow as flow
+from operations.work_orders import dispatch, flow
 from operations.work_orders import orders as work_orders
-from operations.work_orders.access import is_dispatcher_for, is_worker_for
+from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
 from operations.work_orders.orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
 
@@ -232,6 +231,7 @@ def detail_payload(actor: Actor, order: WorkOrder) -> dict:
     return order_detail_json(
         order,
         people_of([order], events),
+        device=device_seen_by(actor, order),
         department=department.name if department else None,
         parts=parts,
         photos=work_orders.photos_of(order.id),
@@ -383,13 +383,15 @@ def work_order_history(work_order_id: int):
 @signed_in
 def work_order_report(work_order_id: int):
     """服务报告 as frozen at completion, with the customer's sign-off once given."""
-    order = work_orders.get_order(current_actor(), work_order_id)
+    actor = current_actor()
+    order = work_orders.get_order(actor, work_order_id)
     if order.service_report is None:
         raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，尚未完成，还没有服务报告")
     reporter = db.session.get(User, order.reporter_id)
     return jsonify(
         {
             **order.service_report,
+            "device": device_seen_by(actor, order),
             "work_order_id": order.id,
             "status": order.status.value,
             "status_label": WORK_ORDER_STATUS_LABELS[order.status],

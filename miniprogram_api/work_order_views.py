@@ -34,7 +34,7 @@ from models.work_order import work_order_number
 from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
-from operations.work_orders import flow as flow
+from operations.work_orders import flow
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
