@@ -313,6 +313,18 @@ def test_a_timed_out_send_keeps_its_code_valid_and_counts(app, configure, client
     assert bound.status_code == 200 and bound.get_json()["user"]["id"] == people["clinician"].id
 
 
+def test_a_request_refused_by_its_own_limit_spends_nothing_of_the_numbers(client, wechat_sim, sms_sim, people):
+    greedy = sign_in(client, wechat_sim, "o-sms-greedy")
+    for n in range(10):  # the identity's 10 an hour, on numbers no account uses
+        assert greedy.post("/bind/sms-code", json={"phone": f"1390000{n:04d}"}).status_code == 200
+    refused = greedy.post("/bind/sms-code", json={"phone": "13800000001"})
+    assert refused.status_code == 429 and refused.get_json()["error"]["message"] == "获取验证码过于频繁，请稍后再试"
+    # The number's owner is not told "验证码已发送" for a code that never went out.
+    owner = sign_in(client, wechat_sim, "o-sms-owner")
+    assert owner.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
+    assert sms_sim.state.count(SEND_SMS) == 1
+
+
 def test_a_resend_that_fails_leaves_the_last_code_valid(app, client, wechat_sim, sms_sim, people):
     phone = sign_in(client, wechat_sim, "o-sms-resend")
     assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
