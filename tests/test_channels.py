@@ -5,6 +5,7 @@ The real wechatpy and aliyunsdkcore code paths run; faults are injected into the
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -496,6 +497,32 @@ def test_sms_slow_answer_beyond_the_timeout_is_a_retry(configure, app_context, s
 def test_sms_unreachable_endpoint_is_a_retry(configure, app_context):
     configure(SMS_ENDPOINT="127.0.0.1:1")  # nothing listens there: connection refused
     assert get_channel("sms").send([message()]) == [Outcome.retry("短信接口连接失败 (SDK.HttpError)")]
+
+
+def test_sms_outcome_is_unknown_only_when_the_request_went_out_and_no_answer_came():
+    """Aliyun may have accepted a request whose answer was lost, never one that did not connect."""
+    from aliyunsdkcore.acs_exception.exceptions import ClientException
+
+    from channels.providers import send_sms_request, sms_client, sms_outcome_unknown
+
+    def error_from(netloc: str) -> ClientException:
+        client = sms_client("ak", "secret", timeout=0.3, connect_timeout=0.3)
+        request = send_sms_request("13800138000", "微修", "SMS_1", {"code": "123456"}, domain=netloc, protocol="http")
+        with pytest.raises(ClientException) as caught:
+            client.do_action_with_exception(request)
+        client.session.close()
+        return caught.value
+
+    def hang_up(server: socket.socket) -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.close()
+
+    with socket.create_server(("127.0.0.1", 0)) as silent, socket.create_server(("127.0.0.1", 0)) as rude:
+        threading.Thread(target=hang_up, args=(rude,), daemon=True).start()
+        assert sms_outcome_unknown(error_from(f"127.0.0.1:{silent.getsockname()[1]}"))  # read timed out
+        assert sms_outcome_unknown(error_from(f"127.0.0.1:{rude.getsockname()[1]}"))  # connection dropped
+    assert not sms_outcome_unknown(error_from("127.0.0.1:1"))  # connection refused
 
 
 def test_sms_not_configured_skips_every_message(configure, app_context, sms_sim):
