@@ -100,6 +100,15 @@ class BaseConfig:
         "thing4": "status",
     }
     DEFAULT_SMS_ALERT_PARAMS: ClassVar[dict] = {"name": "subject", "kind": "kind", "date": "due_on", "status": "status"}
+    # The attribute (变量属性) each SMS template parameter is registered with at Aliyun (see
+    # channels.sms_variables): the channel fits and checks each value by it. A parameter left out
+    # is free text ("others").
+    DEFAULT_SMS_ALERT_ATTRIBUTES: ClassVar[dict] = {
+        "name": "others",
+        "kind": "others",
+        "date": "time",
+        "status": "others",
+    }
     # The values a work-order message offers: number (GD000123), device (高压注射器(000027)), status
     # (待接单), time (2026-11-22 10:05), detail (故障：无法开机). WeChat caps a phrase field at 5
     # characters and a character_string at 32; the channel clips by the field's type.
@@ -115,6 +124,12 @@ class BaseConfig:
         "device": "device",
         "status": "status",
         "detail": "detail",
+    }
+    DEFAULT_SMS_WORK_ORDER_ATTRIBUTES: ClassVar[dict] = {
+        "number": "other_number2",
+        "device": "others",
+        "status": "others",
+        "detail": "others",
     }
 
     def __init__(self) -> None:
@@ -209,9 +224,15 @@ class BaseConfig:
         self.SMS_SIGN_NAME = env_str("SMS_SIGN_NAME")
         self.SMS_ALERT_TEMPLATE_CODE = env_str("SMS_ALERT_TEMPLATE_CODE")
         self.SMS_ALERT_TEMPLATE_PARAMS = env_json_object("SMS_ALERT_TEMPLATE_PARAMS", self.DEFAULT_SMS_ALERT_PARAMS)
+        self.SMS_ALERT_TEMPLATE_ATTRIBUTES = env_json_object(
+            "SMS_ALERT_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_ALERT_ATTRIBUTES
+        )
         self.SMS_WORK_ORDER_TEMPLATE_CODE = env_str("SMS_WORK_ORDER_TEMPLATE_CODE")
         self.SMS_WORK_ORDER_TEMPLATE_PARAMS = env_json_object(
             "SMS_WORK_ORDER_TEMPLATE_PARAMS", self.DEFAULT_SMS_WORK_ORDER_PARAMS
+        )
+        self.SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES = env_json_object(
+            "SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_WORK_ORDER_ATTRIBUTES
         )
         self.SMS_ENDPOINT = env_str("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com"
         self.SMS_PROTOCOL = env_str("SMS_PROTOCOL") or "https"

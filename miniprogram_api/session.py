@@ -8,6 +8,7 @@ one SMS code. The SMS code itself lives only as a keyed hash in Redis, for five 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -19,19 +20,27 @@ from flask import current_app, jsonify
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from channels.sms_verification import VerificationSmsError, send_verification_code
+from channels.sms_verification import (
+    VerificationSmsError,
+    VerificationSmsUnconfirmed,
+    send_verification_code,
+    verification_unavailable,
+)
 from connections import redis as redis_connection
 from console_api.http import client_ip, commit
 from console_api.validation import Field, parse_body
 from miniprogram_api.http import (
     MiniProgramError,
+    Quota,
     RateLimited,
     Unauthorized,
     WeChatUnavailable,
     current_identity,
+    give_back,
     limit,
     miniprogram_client,
     route,
+    spend,
 )
 from models import BindCodeChannel, Institution, User, Vendor, WeChatIdentity, db
 from models.user import ROLE_LABELS
@@ -53,6 +62,9 @@ BAD_LOGIN_CODE = "登录凭证无效或已使用，请重新进入小程序"
 BAD_PHONE_CODE = "手机号授权无效或已使用，请重新授权"
 PHONE = re.compile(r"1[3-9]\d{9}")
 SMS_CODE_TTL = 300
+SMS_RESEND_SECONDS = 60  # a number gets one code a minute
+SMS_SENT = "验证码已发送"
+SMS_UNCONFIRMED = "短信发送结果未知：验证码可能稍后送达，5 分钟内有效；如 1 分钟后仍未收到，请重新获取"
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_CODE_KEY = "weixiu:mp:sms-code:"
 BAD_SMS_CODE = "验证码错误或已过期，请重新获取"
@@ -189,39 +201,74 @@ def _code_hash(phone: str, code: str) -> str:
 def send_sms_code():
     identity = current_identity()
     phone = _phone(parse_body(SMS_CODE_SCHEMA)["phone"])
-    limit(f"sms:phone-minute:{phone}", 1, 60, "验证码已发送，请 1 分钟后再试")
-    limit(f"sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试")
-    limit(f"sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试")
+    unavailable = verification_unavailable(current_app.config)
+    if unavailable:  # before anything is counted, and the same answer for every number
+        raise SmsNotSent(unavailable, 503)
     limit(f"sms:ip:{client_ip()}", 20, 3600, "获取验证码过于频繁，请稍后再试")
+    # The person's quotas: a code that certainly did not go out gives them back, so a retry is
+    # not told "验证码已发送". The client's own (per IP) stays spent: it guards against a client
+    # hammering while sends fail.
+    quotas = spend(
+        Quota(f"sms:phone-minute:{phone}", 1, SMS_RESEND_SECONDS, "验证码已发送，请 1 分钟后再试"),
+        Quota(f"sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试"),
+        Quota(f"sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试"),
+    )
     # The answer is the same whether an account uses the number (no way to learn who is
     # registered); only then does an SMS go out. /bind/sms says what is wrong.
     try:
         user_by_verified_phone(phone)
     except DomainError:
         db.session.rollback()
-        return jsonify(_sms_sent_payload(phone))
+        return jsonify(_sms_sent_payload(phone, confirmed=True))
     db.session.rollback()  # nothing was changed; end the read before the provider call
+    try:
+        confirmed = _send_code(phone)
+    except SmsNotSent:
+        give_back(quotas)
+        raise
+    return jsonify(_sms_sent_payload(phone, confirmed=confirmed))
+
+
+def _send_code(phone: str) -> bool:
+    """Put a new code in place of the number's last one and send it: True when Aliyun accepted it,
+    False when its answer was lost (the code stays valid: the SMS may still arrive, and Aliyun
+    counts it); SmsNotSent when it certainly did not go out, with the last code put back."""
     code = f"{secrets.randbelow(10**6):06d}"
     redis = redis_connection.redis()
     key = f"{SMS_CODE_KEY}{phone}"
     try:
         with redis.pipeline() as pipe:  # MULTI: the code never exists without its expiry
+            pipe.dump(key)
+            pipe.pttl(key)
             pipe.delete(key)
             pipe.hset(key, mapping={"hash": _code_hash(phone, code), "attempts": 0})
             pipe.expire(key, SMS_CODE_TTL)
-            pipe.execute()
+            last_code, last_ttl, *_ = pipe.execute()
     except RedisError:
         raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
     try:
         send_verification_code(current_app.config, phone, code)
+    except VerificationSmsUnconfirmed:
+        return False
     except VerificationSmsError as error:
-        redis.delete(key)
+        # The person may still hold the last code, in an SMS that did arrive: it stays valid.
+        with contextlib.suppress(RedisError), redis.pipeline() as pipe:
+            pipe.delete(key)
+            if last_code is not None and last_ttl > 0:
+                pipe.restore(key, last_ttl, last_code)
+            pipe.execute()
         raise SmsNotSent(error.message, 503 if not error.configured else 502) from None
-    return jsonify(_sms_sent_payload(phone))
+    return True
 
 
-def _sms_sent_payload(phone: str) -> dict[str, Any]:
-    return {"sent": True, "expires_in": SMS_CODE_TTL, "phone": f"{phone[:3]}****{phone[-4:]}"}
+def _sms_sent_payload(phone: str, *, confirmed: bool) -> dict[str, Any]:
+    return {
+        "sent": confirmed,
+        "message": SMS_SENT if confirmed else SMS_UNCONFIRMED,
+        "expires_in": SMS_CODE_TTL,
+        "resend_in": SMS_RESEND_SECONDS,
+        "phone": f"{phone[:3]}****{phone[-4:]}",
+    }
 
 
 class SmsNotSent(MiniProgramError):
