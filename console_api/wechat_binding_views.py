@@ -14,16 +14,13 @@ from wechatpy.exceptions import WeChatClientException
 
 from channels.registry import get_channel
 from channels.wechat_qrcodes import png, temporary_qr_url
-from console_api import api
+from console_api import api, reconfirmation
 from console_api.http import commit, current_actor, current_user, signed_in
-from console_api.passwords import authenticate_guarded
+from console_api.reconfirmation import reconfirm
 from console_api.serializers import moment
-from console_api.validation import Field, optional_body
+from console_api.validation import optional_body
 from operations import wechat_accounts
-from operations.accounts import AuthenticationFailed
 from operations.clock import now_utc
-from operations.errors import InvalidInput
-from operations.wechat_accounts import RECONFIRM
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +38,18 @@ def _official_qr(code: str) -> dict:
     return {"available": True, "png_base64": base64.b64encode(png(url)).decode()}
 
 
-BIND_CODE_SCHEMA = {"password": Field("str", max_length=128)}
-
-
 def _reconfirmed(user_id: int) -> bool:
-    """For one's own account the password is asked again (a session left open is not enough)."""
+    """For one's own account, who is at the keyboard is asked again (console_api.reconfirmation)."""
     if user_id != current_user().id:
         return False
-    password = optional_body(BIND_CODE_SCHEMA).get("password")
-    if not password:
-        raise InvalidInput({"password": RECONFIRM})
-    try:
-        authenticate_guarded(current_user().username, password, recheck=True)
-    except AuthenticationFailed:
-        raise InvalidInput({"password": "密码错误"}) from None
+    reconfirm(optional_body(reconfirmation.FIELDS))
     return True
 
 
 @api.post("/users/<int:user_id>/bind-code")
 @signed_in
 def issue_bind_code(user_id: int):
-    """绑定微信: for an account the caller manages, or for oneself with the password again."""
+    """绑定微信: for an account the caller manages, or for oneself with the password or an SMS code."""
     reconfirmed = _reconfirmed(user_id)
     code, expires_at = wechat_accounts.issue_bind_code(current_actor(), user_id, now_utc(), reconfirmed=reconfirmed)
     commit()

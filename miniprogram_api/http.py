@@ -18,9 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
-from connections import rate_limits
-from connections import redis as redis_connection
 from console_api.http import HTTP_MESSAGES, error_response
+from console_api.quotas import Quota, spend
 from console_api.validation import Field
 from miniprogram_api import mp_api
 from models import User, WeChatIdentity, db
@@ -98,11 +97,6 @@ class MiniProgramError(HTTPException):
     """An HTTP error whose description is the Chinese message to show."""
 
 
-class RateLimited(MiniProgramError):
-    code = 429
-    description = TOO_MANY
-
-
 class WeChatUnavailable(MiniProgramError):
     code = 502
     description = "微信服务暂时不可用，请稍后重试"
@@ -129,36 +123,7 @@ def mini_program_http_error(error: HTTPException):
 
 def limit(key: str, count: int, window_seconds: int, message: str = TOO_MANY) -> None:
     """Count one attempt under `key`; 429 with `message` once more than `count` fall in the window."""
-    spend(Quota(key, count, window_seconds, message))
-
-
-@dataclass(frozen=True)
-class Quota:
-    """At most `count` attempts in `window_seconds` under `key`; `message` once they are used up."""
-
-    key: str
-    count: int
-    window_seconds: int
-    message: str = TOO_MANY
-
-
-def spend(*quotas: Quota) -> tuple[Quota, ...]:
-    """Count one attempt against each quota, in order, and return them (to `give_back` if the attempt
-    comes to nothing). 429 with the message of the first one used up: that attempt does not happen,
-    so the quotas counted before it are given back."""
-    redis = redis_connection.redis()
-    for index, quota in enumerate(quotas):
-        if not rate_limits.allow(redis, f"mp:{quota.key}", quota.count, quota.window_seconds):
-            give_back(quotas[:index])
-            raise RateLimited(description=quota.message)
-    return quotas
-
-
-def give_back(quotas: tuple[Quota, ...]) -> None:
-    """Uncount the attempt `spend` counted against each quota: it came to nothing."""
-    redis = redis_connection.redis()
-    for quota in quotas:
-        rate_limits.give_back(redis, f"mp:{quota.key}")
+    spend(Quota(f"mp:{key}", count, window_seconds, message))
 
 
 # --- the session -------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def normalize_bind_code(text: str) -> str | None:
 # Who issues codes for their organisation's accounts, below their own rank: an administrator is
 # never handed a code for another administrator's account (it would take over that WeChat).
 ADMINISTRATORS = frozenset({Role.EQUIPMENT_MANAGER, Role.VENDOR_ADMIN})
-RECONFIRM = "为本人绑定微信，请先验证登录密码或手机短信验证码"
+RECONFIRM = "为本人绑定微信，请先验证登录密码或手机短信验证码，确认是本人操作"
 
 
 def issue_bind_code(actor: Actor, user_id: int, now: datetime, *, reconfirmed: bool = False) -> tuple[str, datetime]:

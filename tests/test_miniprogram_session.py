@@ -223,7 +223,7 @@ def test_bind_by_sms_code(app, client, wechat_sim, sms_sim, people):
     from connections import redis as redis_connection
 
     with app.app_context():
-        for key in redis_connection.redis().scan_iter("weixiu:mp:sms-code:*"):
+        for key in redis_connection.redis().scan_iter("weixiu:sms-code:*"):
             assert code.encode() not in b"".join(redis_connection.redis().hvals(key))
 
 
