@@ -370,7 +370,7 @@ def delivery_summaries(plan_ids: list[int]) -> dict[int, DeliverySummary]:
     return summaries
 
 
-_DELIVERY, _DROPPED = 0, 1  # the kinds of 发送记录 entries, in the order they sort within a day
+_DELIVERY, _DROPPED = 0, 1  # the two kinds of 发送记录 entries
 
 
 def plan_record(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20) -> Page:
