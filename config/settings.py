@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import ClassVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+# The embedded run's files (database, Redis dump, secret key); WEIXIU_INSTANCE_DIR puts them elsewhere.
+INSTANCE_DIR = Path(os.environ.get("WEIXIU_INSTANCE_DIR", "").strip() or PROJECT_ROOT / "instance")
+EMBEDDED_DATABASE = INSTANCE_DIR / "weixiu.db"
 
 
 class ConfigError(RuntimeError):
@@ -135,7 +137,7 @@ class BaseConfig:
     def __init__(self) -> None:
         self.SECRET_KEY = env_str("SECRET_KEY")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
-            env_str("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'weixiu.db'}"
+            env_str("DATABASE_URL") or f"sqlite:///{EMBEDDED_DATABASE}"
         )
         self.REDIS_URL = env_str("REDIS_URL")
         # The device QR codes encode links under this origin; stickers outlive deploys, so
@@ -258,6 +260,10 @@ class EmbeddedConfig(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
+        if not env_str("DATABASE_URL"):
+            # Created before SQLite opens it, so SQLite, which gives its -wal and -shm files the
+            # database's mode, keeps all three to the owner.
+            _create_private(EMBEDDED_DATABASE)
         if not self.SECRET_KEY:
             self.SECRET_KEY = _embedded_secret()
 
@@ -313,13 +319,23 @@ def load_config(mode: str | None = None) -> BaseConfig:
     return config_class()
 
 
+def _create_private(path: Path, content: str = "") -> None:
+    """Create `path` with `content`, readable and writable by its owner only (0600) from its
+    first byte; an existing file is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)  # whatever the umask took away
+        file.write(content)
+
+
 def _embedded_secret() -> str:
     """A per-checkout random secret so embedded sessions survive restarts without configuration."""
     import secrets
 
-    INSTANCE_DIR.mkdir(exist_ok=True)
     path = INSTANCE_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    _create_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()

@@ -6,6 +6,9 @@ Migrations are applied and the demo data loaded on an empty database. The worker
 main thread (RQ installs signal handlers, so Ctrl-C stops it cleanly); the web server and the
 scheduler run in daemon threads beside it. Without WeChat / Aliyun SMS credentials in the
 environment, local simulators of both are started and every message lands on their pages.
+
+One alert sweep runs before the URL is printed: what is due (the demo's reminder, on a fresh
+instance) is on the queue by then, and the worker sends it as it starts.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main(argv: list[str]) -> None:
 
     from flask_migrate import upgrade
 
+    from jobs.alerts import sweep_alert_plans
     from jobs.queues import QUEUE_NAMES
     from jobs.runtime import make_worker
     from jobs.scheduler import run_forever
@@ -58,6 +62,7 @@ def main(argv: list[str]) -> None:
             demo_data.load()
             db.session.commit()
             app.logger.info("demo data loaded")
+        sweep_alert_plans()
 
     web = make_web_server(args.host, args.port, app)
     stopping = threading.Event()
