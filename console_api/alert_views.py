@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import current_app, jsonify
+from flask import jsonify
 
-from console_api import api
 from console_api.alert_serializers import delivery_json, dropped_json, plan_json
-from console_api.http import commit, current_actor, signed_in
-from console_api.validation import Field, parse_body, parse_fields, query_enum, query_int, query_str
+from console_api.http import commit, current_actor
+from console_api.route_table import body_schema
+from console_api.routes import paging, route
+from console_api.validation import Field, optional_body, parse_body, parse_fields, parse_query
 from models import AlertDroppedDay, AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
 from models.alert_plan import MAX_TEMPLATE_LENGTH
 from operations.actors import Actor
@@ -30,6 +31,18 @@ SETTINGS_SCHEMA = {
     "template": Field("str", max_length=MAX_TEMPLATE_LENGTH),
     "send_time": Field("time"),
 }
+# The 人员通知 object of the credential and authorization forms.
+ALERT_FIELD = Field(
+    "object", description="人员通知（发送形式、通知人员、发送内容模板）", schema=body_schema(SETTINGS_SCHEMA)
+)
+LIST_QUERY = {
+    "status": Field("enum", enum=AlertPlanStatus),
+    "subject": Field("enum", enum=AlertSubject, description="credential：证照到期；authorization：委外授权到期"),
+    "q": Field("str", max_length=100, description="设备名称、服务商、证件号、持证人关键字"),
+    **paging(),
+}
+HANDLE_SCHEMA = {"note": Field("str", max_length=200)}
+RECORD_QUERY = paging(default_size=20, max_size=100)
 
 
 def alert_settings(value, *, prefix: str = "alert.", allow_send_time: bool = True) -> NotifySettings | None:
@@ -105,18 +118,17 @@ def alert_plans_of(subject_column, subject_ids: list[int]) -> dict[int, dict]:
     return {getattr(plan, column): payload for plan, payload in zip(plans, payloads, strict=True)}
 
 
-@api.get("/alert-plans")
-@signed_in
+@route("GET", "/alert-plans", "预警计划（到期日最近的在前）", query=LIST_QUERY, response="AlertPlanPage")
 def list_alert_plans():
     actor = current_actor()
-    config = current_app.config
+    query = parse_query(LIST_QUERY)
     page = alert_plans.list_plans(
         actor,
-        status=query_enum("status", AlertPlanStatus),
-        subject=query_enum("subject", AlertSubject),
-        keyword=query_str("q", max_length=100),
-        page=query_int("page", 1),
-        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
+        status=query["status"],
+        subject=query["subject"],
+        keyword=query["q"],
+        page=query["page"],
+        per_page=query["per_page"],
     )
     return jsonify(
         {
@@ -128,15 +140,13 @@ def list_alert_plans():
     )
 
 
-@api.get("/alert-plans/<int:plan_id>")
-@signed_in
+@route("GET", "/alert-plans/<int:plan_id>", "预警计划详情", response="AlertPlan")
 def alert_plan_detail(plan_id: int):
     actor = current_actor()
     return jsonify(plan_payloads(actor, [alert_plans.get_plan(actor, plan_id)])[0])
 
 
-@api.put("/alert-plans/<int:plan_id>")
-@signed_in
+@route("PUT", "/alert-plans/<int:plan_id>", "修改人员通知设置", body=SETTINGS_SCHEMA, response="AlertPlan")
 def update_alert_plan(plan_id: int):
     """人员通知: channels, 相关人员 / 指定人员, the template (and an authorization's send time)."""
     actor = current_actor()
@@ -146,25 +156,36 @@ def update_alert_plan(plan_id: int):
     return jsonify(plan_payloads(actor, [plan])[0])
 
 
-@api.post("/alert-plans/<int:plan_id>/handle")
-@signed_in
+@route(
+    "POST",
+    "/alert-plans/<int:plan_id>/handle",
+    "处理：此后不再提醒",
+    body=HANDLE_SCHEMA,
+    body_required=False,
+    response="AlertPlan",
+    errors=(409,),
+)
 def handle_alert_plan(plan_id: int):
     """处理: stops the reminders for every recipient; who and when are kept."""
     actor = current_actor()
-    body = parse_body({"note": Field("str", max_length=200)})
+    body = optional_body(HANDLE_SCHEMA)
     plan = alert_plans.handle_plan(actor, plan_id, body.get("note"))
     commit()
     return jsonify(plan_payloads(actor, [plan])[0])
 
 
-@api.get("/alert-plans/<int:plan_id>/deliveries")
-@signed_in
+@route(
+    "GET",
+    "/alert-plans/<int:plan_id>/deliveries",
+    "发送记录：每条发送及错过的日子，新的在前",
+    query=RECORD_QUERY,
+    response="AlertRecordPage",
+)
 def alert_plan_deliveries(plan_id: int):
     """发送记录: every message of the plan, its channel, recipient and outcome, and the days
     dropped (``{"date", "status": "dropped", "reason"}``), newest day first."""
-    page = alert_plans.plan_record(
-        current_actor(), plan_id, page=query_int("page", 1), per_page=query_int("per_page", 20, maximum=100)
-    )
+    query = parse_query(RECORD_QUERY)
+    page = alert_plans.plan_record(current_actor(), plan_id, page=query["page"], per_page=query["per_page"])
     sent = [item for item in page.items if not isinstance(item, AlertDroppedDay)]
     user_ids = {delivery.recipient_id for delivery, _ in sent}
     names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())

@@ -2,11 +2,11 @@
 
 from flask import jsonify
 
-from console_api import api
-from console_api.alert_views import alert_errors_under, alert_plans_of, alert_settings
-from console_api.http import commit, current_actor, signed_in
+from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
+from console_api.http import commit, current_actor
+from console_api.routes import route
 from console_api.serializers import authorization_event_json, authorization_json
-from console_api.validation import Field, parse_body
+from console_api.validation import Field, optional_body, parse_body
 from models import AlertPlan, Device, Institution, Scope, User, Vendor, db
 from operations import authorizations
 from operations.authorizations import MAX_WARN_DAYS, Terms
@@ -15,7 +15,9 @@ from operations.errors import InvalidInput
 TERMS_SCHEMA = {
     "starts_on": Field("date", required=True),
     "ends_on": Field("date", required=True),
-    "scopes": Field("enum_list", required=True, enum=Scope, max_items=len(Scope)),
+    "scopes": Field(
+        "enum_list", required=True, enum=Scope, max_items=len(Scope), schema={"minItems": 1, "uniqueItems": True}
+    ),
     "warn_enabled": Field("bool", nullable=False),
     "warn_days": Field("int", minimum=1, maximum=MAX_WARN_DAYS),
 }
@@ -25,7 +27,8 @@ AUTHORIZE_SCHEMA = {
     **TERMS_SCHEMA,
 }
 # 到期预警's 人员通知 (see console_api.alert_views.alert_settings); only read with warn_enabled.
-TERMS_SCHEMA["alert"] = AUTHORIZE_SCHEMA["alert"] = Field("object")
+TERMS_SCHEMA["alert"] = AUTHORIZE_SCHEMA["alert"] = ALERT_FIELD
+CANCEL_SCHEMA = {"reason": Field("str", max_length=200)}
 
 
 def terms_from(body: dict) -> Terms:
@@ -53,8 +56,15 @@ def payloads(items):
     ]
 
 
-@api.post("/authorizations")
-@signed_in
+@route(
+    "POST",
+    "/authorizations",
+    "立即委外：一台或多台设备授权给服务商",
+    body=AUTHORIZE_SCHEMA,
+    response="AuthorizationList",
+    status=201,
+    errors=(409,),
+)
 def authorize():
     """立即委外 for one device (维保商 tab) or several (未委外设备 list)."""
     body = parse_body(AUTHORIZE_SCHEMA)
@@ -66,8 +76,14 @@ def authorize():
     return jsonify({"items": payloads(created)}), 201
 
 
-@api.put("/authorizations/<int:authorization_id>")
-@signed_in
+@route(
+    "PUT",
+    "/authorizations/<int:authorization_id>",
+    "修改授权（生效中或未生效的）",
+    body=TERMS_SCHEMA,
+    response="Authorization",
+    errors=(409,),
+)
 def modify(authorization_id: int):
     body = parse_body(TERMS_SCHEMA)
     with alert_errors_under():
@@ -78,17 +94,23 @@ def modify(authorization_id: int):
     return jsonify(payloads([authorization])[0])
 
 
-@api.post("/authorizations/<int:authorization_id>/cancel")
-@signed_in
+@route(
+    "POST",
+    "/authorizations/<int:authorization_id>/cancel",
+    "取消授权",
+    body=CANCEL_SCHEMA,
+    body_required=False,
+    response="Authorization",
+    errors=(409,),
+)
 def cancel(authorization_id: int):
-    body = parse_body({"reason": Field("str", max_length=200)})
+    body = optional_body(CANCEL_SCHEMA)
     authorization = authorizations.cancel_authorization(current_actor(), authorization_id, body.get("reason"))
     commit()
     return jsonify(payloads([authorization])[0])
 
 
-@api.get("/authorizations/<int:authorization_id>/events")
-@signed_in
+@route("GET", "/authorizations/<int:authorization_id>/events", "授权的历史变更", response="AuthorizationEventList")
 def events(authorization_id: int):
     found = authorizations.authorization_events(current_actor(), authorization_id)
     names = dict(
@@ -97,15 +119,15 @@ def events(authorization_id: int):
     return jsonify({"items": [authorization_event_json(e, names.get(e.actor_id, "")) for e in found]})
 
 
-@api.get("/devices/<int:device_id>/authorizations")
-@signed_in
+@route(
+    "GET", "/devices/<int:device_id>/authorizations", "维保商页：设备的授权及历史关联记录", response="AuthorizationList"
+)
 def device_authorizations(device_id: int):
     """维保商 tab: the current authorizations and the 历史关联记录."""
     return jsonify({"items": payloads(authorizations.device_authorizations(current_actor(), device_id))})
 
 
-@api.get("/authorizations")
-@signed_in
+@route("GET", "/authorizations", "服务商：本服务商的全部授权", response="AuthorizationList", errors=(422,))
 def vendor_authorizations():
     """A vendor's users: every authorization their vendor holds, with its institution; the device
     only of those in force or to come (operations.authorizations.vendor_sees_device)."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
-from console_api import api
-from console_api.alert_views import alert_errors_under, alert_plans_of, alert_settings
+from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
 from console_api.credential_serializers import attachment_json, credential_json, credential_row_json
-from console_api.http import commit, current_actor, file_response, signed_in
-from console_api.validation import Field, parse_body, query_enum, query_int, query_str
+from console_api.http import commit, current_actor, file_response
+from console_api.routes import DOCUMENTS, INLINE_QUERY, ONE_FILE, paging, route
+from console_api.validation import Field, parse_body, parse_query
 from models import AlertPlan, CredentialKind, Gender, User, db
 from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from operations import credentials, devices
@@ -33,15 +33,27 @@ FIELDS_SCHEMA = {
     "description": Field("str", max_length=2000),
 }
 DEVICE_IDS = Field("int_list", max_items=MAX_DEVICES)
-ALERT = Field("object")  # 人员通知; see console_api.alert_views.alert_settings
 CREATE_SCHEMA = {
     "kind": Field("enum", required=True, enum=CredentialKind),
     "device_ids": DEVICE_IDS,
-    "alert": ALERT,
+    "alert": ALERT_FIELD,
     **FIELDS_SCHEMA,
 }
 # PUT sends the whole form again: what it leaves out is cleared (warn_days / send_time: defaults).
-UPDATE_SCHEMA = {"kind": Field("enum", enum=CredentialKind), "device_ids": DEVICE_IDS, "alert": ALERT, **FIELDS_SCHEMA}
+UPDATE_SCHEMA = {
+    "kind": Field("enum", enum=CredentialKind),
+    "device_ids": DEVICE_IDS,
+    "alert": ALERT_FIELD,
+    **FIELDS_SCHEMA,
+}
+LIST_QUERY = {
+    "kind": Field("enum", required=True, enum=CredentialKind, description="设备操作证、配置许可证或人员资质"),
+    "q": Field("str", max_length=100, description="证件号、持证人、设备名称关键字"),
+    "department_id": Field("int", minimum=1),
+    "category": Field("str", max_length=50, description="设备类型"),
+    **paging(),
+}
+TAB_QUERY = {"kind": Field("enum", enum=CredentialKind, description="不给出时为全部证照")}
 FORM_DEFAULTS = {"warn_days": DEFAULT_WARN_DAYS, "send_time": DEFAULT_SEND_TIME}
 
 
@@ -67,25 +79,20 @@ def payloads(items) -> list[dict]:
     ]
 
 
-@api.get("/credentials")
-@signed_in
+@route("GET", "/credentials", "证照列表（按种类）", query=LIST_QUERY, response="CredentialPage")
 def list_credentials():
     """设备操作证管理 / 设备配置许可证管理 / 人员资质管理: one list per `kind`."""
     actor = current_actor()
     require_institution_staff(actor)
-    kind = query_enum("kind", CredentialKind)
-    if kind is None:
-        raise InvalidInput({"kind": "必填"})
-    config = current_app.config
-    per_page = query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"])
+    query = parse_query(LIST_QUERY)
     page = credentials.list_credentials(
         actor,
-        kind=kind,
-        page=query_int("page", 1),
-        per_page=per_page,
-        keyword=query_str("q", max_length=100),
-        department_id=query_int("department_id"),
-        category=query_str("category", max_length=50),
+        kind=query["kind"],
+        page=query["page"],
+        per_page=query["per_page"],
+        keyword=query["q"],
+        department_id=query["department_id"],
+        category=query["category"],
     )
     covered = credentials.covered_devices([credential.id for credential in page.items])
     departments = devices.department_names(actor.institution_id)
@@ -99,8 +106,7 @@ def list_credentials():
     )
 
 
-@api.post("/credentials")
-@signed_in
+@route("POST", "/credentials", "新增证照", body=CREATE_SCHEMA, response="Credential", status=201, errors=(409,))
 def create_credential():
     """新增: from 证照管理 (one or more devices) or a device's tab (device_ids = [that device])."""
     body = parse_body(CREATE_SCHEMA)
@@ -116,14 +122,19 @@ def create_credential():
     return jsonify(payloads([credential])[0]), 201
 
 
-@api.get("/credentials/<int:credential_id>")
-@signed_in
+@route("GET", "/credentials/<int:credential_id>", "证照详情", response="Credential")
 def credential_detail(credential_id: int):
     return jsonify(payloads([credentials.get_credential(current_actor(), credential_id)])[0])
 
 
-@api.put("/credentials/<int:credential_id>")
-@signed_in
+@route(
+    "PUT",
+    "/credentials/<int:credential_id>",
+    "修改证照（整张表单）",
+    body=UPDATE_SCHEMA,
+    response="Credential",
+    errors=(409,),
+)
 def update_credential(credential_id: int):
     """修改: the whole form again, devices included."""
     body = parse_body(UPDATE_SCHEMA)
@@ -140,33 +151,36 @@ def update_credential(credential_id: int):
     return jsonify(payloads([credential])[0])
 
 
-@api.delete("/credentials/<int:credential_id>")
-@signed_in
+@route("DELETE", "/credentials/<int:credential_id>", "删除证照", status=204)
 def delete_credential(credential_id: int):
     credentials.delete_credential(current_actor(), credential_id)
     commit()
     return "", 204
 
 
-@api.get("/devices/<int:device_id>/credentials")
-@signed_in
+@route("GET", "/devices/<int:device_id>/credentials", "设备的证照页", query=TAB_QUERY, response="CredentialList")
 def device_credentials(device_id: int):
     """A device's 操作证 / 配置许可证 tab (`kind`; every kind without it)."""
     actor = current_actor()
     require_institution_staff(actor)
-    kind = query_enum("kind", CredentialKind)
+    kind = parse_query(TAB_QUERY)["kind"]
     return jsonify({"items": payloads(credentials.credentials_of_device(actor, device_id, kind))})
 
 
-@api.get("/credentials/<int:credential_id>/attachments")
-@signed_in
+@route("GET", "/credentials/<int:credential_id>/attachments", "证照附件列表", response="AttachmentList")
 def list_attachments(credential_id: int):
     found = credentials.list_attachments(current_actor(), credential_id)
     return jsonify({"items": [attachment_json(attachment) for attachment in found]})
 
 
-@api.post("/credentials/<int:credential_id>/attachments")
-@signed_in
+@route(
+    "POST",
+    "/credentials/<int:credential_id>/attachments",
+    "上传附件（JPG、PNG、PDF，不超过 10 MB）",
+    upload=ONE_FILE,
+    response="Attachment",
+    status=201,
+)
 def add_attachment(credential_id: int):
     """上传: multipart `file`, a JPG, PNG or PDF of at most 10 MB."""
     upload = request.files.get("file")
@@ -189,8 +203,13 @@ def _ascii_filename(filename: str, attachment_id: int) -> str:
     return f"{safe_stem}.{safe_extension}" if safe_extension else safe_stem
 
 
-@api.get("/credentials/<int:credential_id>/attachments/<int:attachment_id>")
-@signed_in
+@route(
+    "GET",
+    "/credentials/<int:credential_id>/attachments/<int:attachment_id>",
+    "下载附件（?inline=1 在浏览器中打开）",
+    query=INLINE_QUERY,
+    content=DOCUMENTS,
+)
 def download_attachment(credential_id: int, attachment_id: int):
     """The file as a download; `?inline=1` shows it in a tab (all attachments are PDF, JPG or PNG)."""
     attachment = credentials.get_attachment(current_actor(), credential_id, attachment_id)
@@ -204,8 +223,7 @@ def download_attachment(credential_id: int, attachment_id: int):
     )
 
 
-@api.delete("/credentials/<int:credential_id>/attachments/<int:attachment_id>")
-@signed_in
+@route("DELETE", "/credentials/<int:credential_id>/attachments/<int:attachment_id>", "删除附件", status=204)
 def delete_attachment(credential_id: int, attachment_id: int):
     credentials.delete_attachment(current_actor(), credential_id, attachment_id)
     commit()

@@ -13,17 +13,22 @@ from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
 from channels.miniprogram import miniprogram_client
-from console_api import api
-from console_api.device_label_views import QR_CACHE_CONTROL, label_filename
-from console_api.http import current_actor, error_response, file_response, signed_in
+from console_api.device_label_views import PNG, QR_CACHE_CONTROL, label_filename
+from console_api.http import current_actor, error_response, file_response
+from console_api.routes import route
 from operations import devices
 
 log = logging.getLogger(__name__)
 SCENE_PREFIX = "d="  # miniprogram_api.scan reads it back
 
 
-@api.get("/devices/<int:device_id>/wxacode.png")
-@signed_in
+@route(
+    "GET",
+    "/devices/<int:device_id>/wxacode.png",
+    "设备的小程序码（扫码直达小程序设备页）",
+    content=PNG,
+    errors=(502, 503),
+)
 def device_wxacode_png(device_id: int):
     device, _ = devices.get_device(current_actor(), device_id)
     client = miniprogram_client()

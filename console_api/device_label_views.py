@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, request
+from flask import Response
 
-from console_api import api
 from console_api.device_labels import (
     PNG_DEFAULT_SIZE,
     PNG_MAX_SIZE,
@@ -16,9 +15,10 @@ from console_api.device_labels import (
     qr_png,
     qr_svg,
 )
-from console_api.http import current_actor, file_response, signed_in
+from console_api.http import current_actor, file_response
 from console_api.links import device_link_url
-from console_api.validation import query_int
+from console_api.routes import BINARY, PNG, route
+from console_api.validation import Field, parse_query
 from models import Institution, db
 from operations import devices
 from operations.access import require_institution_staff
@@ -30,6 +30,20 @@ _ID = re.compile(r"[1-9]\d{0,8}")
 # The code only encodes the never-changing link, so a browser may keep it; `private` because
 # the answer depends on who asks (a vendor loses sight of the device when its authorization ends).
 QR_CACHE_CONTROL = "private, max-age=3600"
+PNG_QUERY = {
+    "size": Field(
+        "int", minimum=PNG_MIN_SIZE, maximum=PNG_MAX_SIZE, default=PNG_DEFAULT_SIZE, description="边长（像素）"
+    )
+}
+LABELS_QUERY = {
+    "ids": Field(
+        "str",
+        required=True,
+        max_length=MAX_LABELS * 10,
+        description=f"设备 id，英文逗号分隔，最多 {MAX_LABELS} 个",
+        schema={"pattern": r"^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$"},
+    )
+}
 
 
 def label_filename(device, extension: str, prefix: str = "device") -> str:
@@ -38,10 +52,9 @@ def label_filename(device, extension: str, prefix: str = "device") -> str:
     return f"{prefix}-{safe_code}.{extension}"
 
 
-@api.get("/devices/<int:device_id>/qrcode.png")
-@signed_in
+@route("GET", "/devices/<int:device_id>/qrcode.png", "设备二维码（PNG）", query=PNG_QUERY, content=PNG)
 def device_qrcode_png(device_id: int):
-    size = query_int("size", PNG_DEFAULT_SIZE, minimum=PNG_MIN_SIZE, maximum=PNG_MAX_SIZE)
+    size = parse_query(PNG_QUERY)["size"]
     device, _ = devices.get_device(current_actor(), device_id)
     return file_response(
         qr_png(device_link_url(device), size),
@@ -51,8 +64,7 @@ def device_qrcode_png(device_id: int):
     )
 
 
-@api.get("/devices/<int:device_id>/qrcode.svg")
-@signed_in
+@route("GET", "/devices/<int:device_id>/qrcode.svg", "设备二维码（SVG，仅下载）", content={"image/svg+xml": BINARY})
 def device_qrcode_svg(device_id: int):
     device, _ = devices.get_device(current_actor(), device_id)
     return file_response(
@@ -65,12 +77,7 @@ def device_qrcode_svg(device_id: int):
 
 def parse_ids() -> list[int]:
     """`ids=1,2,3`: distinct positive integers in the order given, at most MAX_LABELS."""
-    values = request.args.getlist("ids")
-    if len(values) > 1:
-        raise InvalidInput({"ids": "ids 只能出现一次，请用英文逗号分隔多个设备 id"})
-    raw = values[0] if values else ""
-    if raw == "":
-        raise InvalidInput({"ids": "请选择要打印标签的设备"})
+    raw = parse_query(LABELS_QUERY)["ids"]
     parts = raw.split(",")
     if not all(_ID.fullmatch(part) for part in parts):
         raise InvalidInput({"ids": "应为以英文逗号分隔的正整数，例如 1,2,3"})
@@ -80,8 +87,14 @@ def parse_ids() -> list[int]:
     return ids
 
 
-@api.get("/devices/labels")
-@signed_in
+@route(
+    "GET",
+    "/devices/labels",
+    "二维码打印：所选设备的 A4 标签页（HTML）",
+    query=LABELS_QUERY,
+    content={"text/html": {"schema": {"type": "string"}}},
+    errors=(404,),
+)
 def device_label_sheet():
     """The A4 label sheet for the chosen devices of the actor's institution, in the order given."""
     actor = current_actor()

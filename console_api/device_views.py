@@ -1,12 +1,12 @@
 """设备档案管理: the archive list, detail, create and edit; 科室 for the pickers."""
 
-from flask import current_app, jsonify
+from flask import jsonify
 
-from console_api import api
-from console_api.http import commit, current_actor, signed_in
+from console_api.http import commit, current_actor
 from console_api.links import device_link_url
+from console_api.routes import paging, route
 from console_api.serializers import department_json, device_detail_json, device_summary_json
-from console_api.validation import Field, parse_body, query_bool, query_enum, query_int, query_str
+from console_api.validation import Field, all_optional, parse_body, parse_query
 from models import ArchiveStatus, Scope
 from operations import departments, devices
 
@@ -33,16 +33,30 @@ DEVICE_SCHEMA = {
     "archive_status": Field("enum", enum=ArchiveStatus, nullable=False),
 }
 CREATE_SCHEMA = {**DEVICE_SCHEMA, "unique_code": Field("str", max_length=20)}
+EDIT_SCHEMA = all_optional(DEVICE_SCHEMA)
 
 
-def list_filters() -> dict:
-    """The archive list's filters, shared by the list and the export."""
+# The archive list's filters, shared by the list and the export.
+FILTERS = {
+    "q": Field("str", max_length=100, description="设备名称、唯一码、设备编码、规格型号、序列号等关键字"),
+    "department_id": Field("int", minimum=1, description="所属科室"),
+    "archive_status": Field("enum", enum=ArchiveStatus, description="在档状态"),
+    "outsourced": Field("bool", description="true：已委外设备；false：未委外设备"),
+}
+DEPARTMENT_SCHEMA = {"name": Field("str", required=True, max_length=50)}
+
+
+def list_filters(query: dict) -> dict:
+    """The list operation's keyword arguments from the parsed FILTERS."""
     return {
-        "keyword": query_str("q", max_length=100),
-        "department_id": query_int("department_id"),
-        "archive_status": query_enum("archive_status", ArchiveStatus),
-        "outsourced": query_bool("outsourced"),
+        "keyword": query["q"],
+        "department_id": query["department_id"],
+        "archive_status": query["archive_status"],
+        "outsourced": query["outsourced"],
     }
+
+
+LIST_QUERY = {**FILTERS, **paging()}
 
 
 def device_payload(device, scopes):
@@ -50,28 +64,24 @@ def device_payload(device, scopes):
     return device_detail_json(device, department, scopes, device_link_url(device))
 
 
-@api.get("/departments")
-@signed_in
+@route("GET", "/departments", "科室列表", response="DepartmentList")
 def list_departments():
     return jsonify({"items": [department_json(d) for d in departments.list_departments(current_actor())]})
 
 
-@api.post("/departments")
-@signed_in
+@route("POST", "/departments", "新增科室", body=DEPARTMENT_SCHEMA, response="Department", status=201, errors=(409,))
 def create_department():
-    body = parse_body({"name": Field("str", required=True, max_length=50)})
+    body = parse_body(DEPARTMENT_SCHEMA)
     department = departments.create_department(current_actor(), body["name"])
     commit()
     return jsonify(department_json(department)), 201
 
 
-@api.get("/devices")
-@signed_in
+@route("GET", "/devices", "查询设备档案（outsourced 为已委外 / 未委外设备）", query=LIST_QUERY, response="DevicePage")
 def list_devices():
     """查询设备档案; with `outsourced=true|false` the 已委外 / 未委外设备 lists."""
-    config = current_app.config
-    per_page = query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"])
-    page = devices.list_devices(current_actor(), page=query_int("page", 1), per_page=per_page, **list_filters())
+    query = parse_query(LIST_QUERY)
+    page = devices.list_devices(current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query))
     actor = current_actor()
     # Vendor users see devices of several institutions; name each device's own department.
     institution_ids = {device.institution_id for device in page.items} or {actor.institution_id}
@@ -87,8 +97,7 @@ def list_devices():
     )
 
 
-@api.post("/devices")
-@signed_in
+@route("POST", "/devices", "新增设备档案", body=CREATE_SCHEMA, response="Device", status=201, errors=(409,))
 def create_device():
     body = parse_body(CREATE_SCHEMA)
     unique_code = body.pop("unique_code", None)
@@ -97,17 +106,22 @@ def create_device():
     return jsonify(device_payload(device, frozenset(Scope))), 201
 
 
-@api.get("/devices/<int:device_id>")
-@signed_in
+@route("GET", "/devices/<int:device_id>", "设备档案详情（服务商仅在授权含档案资料时可见档案字段）", response="Device")
 def device_detail(device_id: int):
     device, scopes = devices.get_device(current_actor(), device_id)
     return jsonify(device_payload(device, scopes))
 
 
-@api.patch("/devices/<int:device_id>")
-@signed_in
+@route(
+    "PATCH",
+    "/devices/<int:device_id>",
+    "修改设备档案（只改给出的字段）",
+    body=DEVICE_SCHEMA,
+    response="Device",
+    errors=(409,),
+)
 def update_device(device_id: int):
-    body = parse_body(DEVICE_SCHEMA, partial=True)
+    body = parse_body(EDIT_SCHEMA)
     device = devices.update_device(current_actor(), device_id, body)
     commit()
     return jsonify(device_payload(device, frozenset(Scope)))

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
-from console_api import api
-from console_api.device_views import list_filters
+from console_api.device_views import FILTERS, list_filters
 from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_devices, write_devices, write_template
-from console_api.http import commit, current_actor, file_response, signed_in
+from console_api.http import commit, current_actor, file_response
+from console_api.route_table import Upload
+from console_api.routes import FILE_PART, route
+from console_api.validation import parse_query
 from models import db
 from operations import devices
 from operations.access import require_institution_staff, require_manager
 from operations.errors import InvalidInput, RowErrors
 
 IMPORT_MODES = ("create", "update")
+WORKBOOK = {XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}
+IMPORT_UPLOAD = Upload(
+    {
+        "file": FILE_PART,
+        "mode": {
+            "type": "string",
+            "enum": list(IMPORT_MODES),
+            "description": "create 新增（默认）；update 按唯一码更新",
+        },
+    },
+    required=("file",),
+)
 
 
-@api.get("/devices/export.xlsx")
-@signed_in
+@route("GET", "/devices/export.xlsx", "导出Excel：按列表的筛选条件导出设备档案", query=FILTERS, content=WORKBOOK)
 def export_devices():
     """导出Excel: the archive list's filters, every matching device in 唯一码 order."""
     actor = current_actor()
     require_institution_staff(actor)
-    filters = list_filters()
+    filters = list_filters(parse_query(FILTERS))
     limit = current_app.config["EXPORT_MAX_ROWS"]
     # Refuse before building a workbook nobody can open comfortably.
     total = devices.list_devices(actor, page=1, per_page=1, **filters).total
@@ -33,8 +46,7 @@ def export_devices():
     return file_response(data, XLSX_MIMETYPE, filename="设备档案.xlsx", ascii_filename="devices.xlsx")
 
 
-@api.get("/devices/import-template.xlsx")
-@signed_in
+@route("GET", "/devices/import-template.xlsx", "设备档案导入模板", content=WORKBOOK)
 def device_import_template():
     actor = current_actor()
     require_institution_staff(actor)
@@ -47,8 +59,7 @@ def device_import_template():
     )
 
 
-@api.post("/devices/import")
-@signed_in
+@route("POST", "/devices/import", "设备档案导入（全部成功或全部不导入）", upload=IMPORT_UPLOAD, response="ImportResult")
 def import_devices():
     """设备档案导入: multipart `file` (.xlsx) and `mode` = create (default) or update.
 

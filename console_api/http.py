@@ -64,12 +64,21 @@ def handle_refusal(error: Refused):
     return response, status
 
 
+def http_error_response(error: HTTPException, code: str, message: str):
+    """The envelope for an HTTP error, keeping the headers it carries (Allow on a 405)."""
+    response, status = error_response(error.code or 500, code, message)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
 def handle_http_error(error: HTTPException):
     db.session.rollback()
     if not request.path.startswith(("/api/", "/mp/")):  # the JSON APIs answer JSON, even a 404
         return error
     message = HTTP_MESSAGES.get(error.code, error.name)
-    return error_response(error.code, error.name.lower().replace(" ", "_"), message)
+    return http_error_response(error, error.name.lower().replace(" ", "_"), message)
 
 
 def handle_unexpected_error(error: Exception):

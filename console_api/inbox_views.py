@@ -3,15 +3,17 @@ handled from here (POST /alert-plans/<id>/handle)."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 
-from console_api import api
 from console_api.alert_serializers import inbox_json
-from console_api.http import commit, current_actor, signed_in
-from console_api.validation import query_bool, query_int
+from console_api.http import commit, current_actor
+from console_api.routes import paging, route
+from console_api.validation import Field, parse_query
 from models import AlertPlan, db
 from operations import inbox
 from operations.alerts import plans as alert_plans
+
+INBOX_QUERY = {"unread": Field("bool", description="true：只看未读"), **paging()}
 
 
 def inbox_payloads(messages) -> list[dict]:
@@ -27,13 +29,8 @@ def inbox_payloads(messages) -> list[dict]:
 
 def inbox_page_payload(actor) -> dict:
     """A page of the actor's messages (?unread=true, page, per_page) with the unread count."""
-    config = current_app.config
-    page = inbox.list_messages(
-        actor,
-        unread_only=bool(query_bool("unread")),
-        page=query_int("page", 1),
-        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
-    )
+    query = parse_query(INBOX_QUERY)
+    page = inbox.list_messages(actor, unread_only=bool(query["unread"]), page=query["page"], per_page=query["per_page"])
     return {
         "items": inbox_payloads(page.items),
         "total": page.total,
@@ -43,28 +40,24 @@ def inbox_page_payload(actor) -> dict:
     }
 
 
-@api.get("/inbox")
-@signed_in
+@route("GET", "/inbox", "电脑首页通知（新的在前）与未读数", query=INBOX_QUERY, response="InboxPage")
 def list_inbox():
     return jsonify(inbox_page_payload(current_actor()))
 
 
-@api.get("/inbox/unread-count")
-@signed_in
+@route("GET", "/inbox/unread-count", "未读通知数", response="UnreadCount")
 def inbox_unread_count():
     return jsonify({"unread": inbox.unread_count(current_actor())})
 
 
-@api.post("/inbox/<int:message_id>/read")
-@signed_in
+@route("POST", "/inbox/<int:message_id>/read", "标为已读", response="InboxMessage")
 def mark_inbox_message_read(message_id: int):
     message = inbox.mark_read(current_actor(), message_id)
     commit()
     return jsonify(inbox_payloads([message])[0])
 
 
-@api.post("/inbox/read-all")
-@signed_in
+@route("POST", "/inbox/read-all", "全部标为已读", response="ReadAll")
 def mark_inbox_read():
     count = inbox.mark_all_read(current_actor())
     commit()

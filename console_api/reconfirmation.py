@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from channels.sms_verification import verification_unavailable
-from console_api import api, sms_codes
-from console_api.http import Refused, client_ip, current_user, signed_in
+from console_api import sms_codes
+from console_api.http import Refused, client_ip, current_user
 from console_api.passwords import authenticate_guarded
 from console_api.quotas import Quota, give_back, spend
+from console_api.routes import route
 from console_api.validation import Field
 from operations.accounts import AuthenticationFailed
 from operations.errors import InvalidInput
@@ -37,8 +38,9 @@ def reconfirm(body: dict) -> None:
         raise InvalidInput({"password": "密码错误"}) from None
 
 
-@api.post("/me/sms-code")
-@signed_in
+@route(
+    "POST", "/me/sms-code", "发送短信验证码到本人手机（确认本人操作）", response="SmsSent", errors=(422, 429, 502, 503)
+)
 def send_own_sms_code():
     """A code to the account's own mobile, to confirm a sensitive step without the password."""
     user = current_user()

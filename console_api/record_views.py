@@ -2,8 +2,8 @@
 
 from flask import jsonify
 
-from console_api import api
-from console_api.http import commit, current_actor, signed_in
+from console_api.http import commit, current_actor
+from console_api.routes import route
 from console_api.serializers import device_record_json
 from console_api.validation import Field, parse_body
 from models import RecordKind
@@ -18,15 +18,20 @@ RECORD_SCHEMA = {
 KINDS = "<any(repair, maintenance, metrology):kind>"
 
 
-@api.get(f"/devices/<int:device_id>/records/{KINDS}")
-@signed_in
+@route("GET", f"/devices/<int:device_id>/records/{KINDS}", "设备的维修 / 保养 / 计量记录", response="RecordList")
 def list_records(device_id: int, kind: str):
     records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
     return jsonify({"items": [device_record_json(record) for record in records]})
 
 
-@api.post(f"/devices/<int:device_id>/records/{KINDS}")
-@signed_in
+@route(
+    "POST",
+    f"/devices/<int:device_id>/records/{KINDS}",
+    "添加维修 / 保养 / 计量记录",
+    body=RECORD_SCHEMA,
+    response="Record",
+    status=201,
+)
 def add_record(device_id: int, kind: str):
     body = parse_body(RECORD_SCHEMA)
     record = device_records.add_device_record(current_actor(), device_id, kind=RecordKind(kind), **body)

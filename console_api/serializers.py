@@ -11,7 +11,7 @@ from models.device_record import RECORD_KIND_LABELS
 from models.user import ROLE_LABELS
 from models.vendor import INVITATION_STATUS_LABELS
 from operations.authorizations import STATE_LABELS, state_of
-from operations.clock import to_local
+from operations.clock import display
 from operations.devices import EDITABLE_FIELDS
 
 DATE_FIELDS = ("manufactured_on", "warranty_ends_on", "purchased_on", "installed_on")
@@ -22,7 +22,7 @@ ARCHIVE_FIELDS = tuple(
 
 
 def moment(value: datetime | None) -> str | None:
-    return to_local(value).isoformat(timespec="seconds") if value else None
+    return display(value)
 
 
 def user_json(user: User) -> dict:

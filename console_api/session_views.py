@@ -2,9 +2,9 @@
 
 from flask import current_app, jsonify
 
-from console_api import api
-from console_api.http import commit, current_user, error_response, signed_in
+from console_api.http import commit, current_user, error_response
 from console_api.passwords import authenticate_guarded
+from console_api.routes import route
 from console_api.serializers import user_json
 from console_api.validation import Field, parse_body
 from operations.accounts import AuthenticationFailed, issue_token, sign_out_everywhere
@@ -15,7 +15,15 @@ LOGIN_SCHEMA = {
 }
 
 
-@api.post("/session")
+@route(
+    "POST",
+    "/session",
+    "登录：用户名和密码换取令牌",
+    auth="none",
+    body=LOGIN_SCHEMA,
+    response="Session",
+    errors=(401, 429, 503),
+)
 def sign_in():
     """Password sign-in, guarded against guessing (console_api.passwords)."""
     body = parse_body(LOGIN_SCHEMA)
@@ -27,8 +35,7 @@ def sign_in():
     return jsonify({"token": token, "user": user_json(user)})
 
 
-@api.delete("/session")
-@signed_in
+@route("DELETE", "/session", "退出所有设备（电脑和小程序），并解除微信绑定", response="SignedOut")
 def sign_out():
     """退出所有设备: every session of the person ends, on PCs and in the mini-program, and every
     WeChat binding is removed; the answer says what was ended."""
@@ -46,7 +53,6 @@ def sign_out():
     )
 
 
-@api.get("/me")
-@signed_in
+@route("GET", "/me", "当前登录的账号", response="User")
 def me():
     return jsonify(user_json(current_user()))

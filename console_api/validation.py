@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -37,6 +38,9 @@ class Field:
     enum: type[enum.Enum] | None = None
     nullable: bool = True
     max_items: int = 1000
+    default: Any = None  # a query parameter's value when it is not given
+    description: str | None = None  # for the OpenAPI document
+    schema: dict | None = None  # JSON Schema the document adds (an object's properties, a pattern)
 
     def parse(self, value: Any) -> Any:
         """The typed value, or raise ValueError with the reason."""
@@ -240,6 +244,15 @@ def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False)
     return parsed
 
 
+def all_optional(schema: Mapping[str, Field]) -> dict[str, Field]:
+    """The schema of an edit that changes only what it names (PATCH): no field is required, and
+    one that was may still not be emptied."""
+    return {
+        name: replace(field, required=False, nullable=False) if field.required else field
+        for name, field in schema.items()
+    }
+
+
 def parse_body(schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
     return parse_fields(json_body(), schema, partial=partial)
 
@@ -249,6 +262,51 @@ def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
     if not request.get_data(cache=True):
         return parse_fields({}, schema)
     return parse_body(schema)
+
+
+def parse_query(schema: Mapping[str, Field]) -> dict[str, Any]:
+    """The query parameters `schema` names, typed (absent or empty: the Field's default), with every
+    bad one named in one InvalidInput. Parameters it does not name are ignored (a browser may add
+    its own). A parameter given twice is refused: which one counts would be a guess."""
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    for name, field in schema.items():
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            errors[name] = f"{name} 只能出现一次"
+            continue
+        raw = values[0] if values else ""
+        if raw == "":
+            if field.required:
+                errors[name] = "必填"
+            parsed[name] = field.default
+            continue
+        try:
+            parsed[name] = _query_value(field, raw)
+        except ValueError as reason:
+            errors[name] = str(reason)
+    if errors:
+        raise InvalidInput(errors)
+    return parsed
+
+
+def _query_value(field: Field, raw: str) -> Any:
+    if field.kind == "int":
+        if not re.fullmatch(r"\d{1,9}", raw):
+            raise ValueError("应为正整数" if (field.minimum or 0) > 0 else "应为非负整数")
+        value = int(raw)
+        too_small = field.minimum is not None and value < field.minimum
+        if too_small or (field.maximum is not None and value > field.maximum):
+            bound = f"{field.minimum} 到 {field.maximum}" if field.maximum is not None else f"不小于 {field.minimum}"
+            raise ValueError(f"取值应为 {bound}")
+        return value
+    if field.kind == "bool":
+        if raw in ("true", "1"):
+            return True
+        if raw in ("false", "0"):
+            return False
+        raise ValueError("应为 true 或 false")
+    return field.parse(raw)
 
 
 def query_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None) -> int | None:

@@ -14,9 +14,10 @@ from wechatpy.exceptions import WeChatClientException
 
 from channels.registry import get_channel
 from channels.wechat_qrcodes import png, temporary_qr_url
-from console_api import api, reconfirmation
-from console_api.http import commit, current_actor, current_user, signed_in
+from console_api import reconfirmation
+from console_api.http import commit, current_actor, current_user
 from console_api.reconfirmation import reconfirm
+from console_api.routes import route
 from console_api.serializers import moment
 from console_api.validation import optional_body
 from operations import wechat_accounts
@@ -46,8 +47,16 @@ def _reconfirmed(user_id: int) -> bool:
     return True
 
 
-@api.post("/users/<int:user_id>/bind-code")
-@signed_in
+@route(
+    "POST",
+    "/users/<int:user_id>/bind-code",
+    "绑定微信：一次性绑定码及带码的公众号二维码（为本人生成需验证密码或短信验证码）",
+    body=reconfirmation.FIELDS,
+    body_required=False,
+    response="BindCode",
+    status=201,
+    errors=(429, 503),
+)
 def issue_bind_code(user_id: int):
     """绑定微信: for an account the caller manages, or for oneself with the password or an SMS code."""
     reconfirmed = _reconfirmed(user_id)

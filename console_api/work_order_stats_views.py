@@ -6,47 +6,35 @@ today. The equipment manager sees the institution's figures, a vendor admin thei
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from flask import jsonify, request
+from flask import jsonify
 
-from console_api import api
-from console_api.http import current_actor, signed_in
-from console_api.validation import parse_date, query_int
+from console_api.http import current_actor
+from console_api.routes import route
+from console_api.validation import Field, parse_query
 from operations.clock import today_local
-from operations.errors import InvalidInput
 from operations.work_orders.stats import work_order_figures
 
 DEFAULT_DAYS = 30
+STATS_QUERY = {
+    "from": Field("date", description=f"起始日（北京时间，含）；默认为截止日前 {DEFAULT_DAYS - 1} 天"),
+    "to": Field("date", description="截止日（含）；默认为今天"),
+    "vendor_id": Field("int", minimum=1, description="只看一个服务商（设备科）"),
+}
 
 
-def query_date(name: str, default: date) -> date:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return parse_date(raw.strip())
-    except ValueError as reason:
-        raise InvalidInput({name: str(reason)}) from None
-
-
-@api.get("/work-orders/stats")
-@signed_in
+@route(
+    "GET",
+    "/work-orders/stats",
+    "工单统计：响应、到场、修复时长，未完结工单，满意度",
+    query=STATS_QUERY,
+    response="WorkOrderStats",
+)
 def work_order_stats():
     """The figures of operations.work_orders.stats, as they are (every value is JSON already)."""
-    errors: dict[str, str] = {}
-
-    def collect(parse, *args):
-        try:
-            return parse(*args)
-        except InvalidInput as error:
-            errors.update(error.fields)
-            return None
-
-    date_to = collect(query_date, "to", today_local())
-    date_from = collect(query_date, "from", (date_to or today_local()) - timedelta(days=DEFAULT_DAYS - 1))
-    vendor_id = collect(query_int, "vendor_id")
-    if errors:
-        raise InvalidInput(errors)
-    figures = work_order_figures(current_actor(), date_from=date_from, date_to=date_to, vendor_id=vendor_id)
+    query = parse_query(STATS_QUERY)
+    date_to = query["to"] or today_local()
+    date_from = query["from"] or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    figures = work_order_figures(current_actor(), date_from=date_from, date_to=date_to, vendor_id=query["vendor_id"])
     return jsonify(figures)

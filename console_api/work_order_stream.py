@@ -34,9 +34,9 @@ from collections.abc import Iterator
 from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from console_api import api
-from console_api.http import current_actor, current_user, signed_in
-from console_api.validation import query_int
+from console_api.http import current_actor, current_user
+from console_api.routes import route
+from console_api.validation import Field, parse_query
 from console_api.work_order_views import FEED_LIMIT, events_json
 from models import db
 from operations.accounts import session_is_current
@@ -49,6 +49,7 @@ STREAM_SECONDS = 55.0  # below the usual 60 s proxy read timeout; the browser re
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies and load balancers from closing an idle stream
 RETRY_MILLISECONDS = 3000
+STREAM_QUERY = {"after": Field("int", minimum=0, description="从此事件 id 之后开始（Last-Event-ID 优先）")}
 
 
 def _start_after(actor: Actor) -> int:
@@ -56,7 +57,7 @@ def _start_after(actor: Actor) -> int:
     header = (request.headers.get("Last-Event-ID") or "").strip()
     if re.fullmatch(r"\d{1,18}", header):
         return int(header)
-    after = query_int("after", minimum=0)
+    after = parse_query(STREAM_QUERY)["after"]
     if after is not None:
         return after
     return work_orders.last_event_id(actor)
@@ -99,8 +100,13 @@ def _frames(app: Flask, actor: Actor, token_version: int, after: int) -> Iterato
             time.sleep(min(POLL_SECONDS, remaining))
 
 
-@api.get("/work-orders/stream")
-@signed_in
+@route(
+    "GET",
+    "/work-orders/stream",
+    "实时时间线（Server-Sent Events；Last-Event-ID 或 ?after= 续传）",
+    query=STREAM_QUERY,
+    content={"text/event-stream": {"schema": {"type": "string"}}},
+)
 def work_order_stream():
     actor = current_actor()
     after = _start_after(actor)

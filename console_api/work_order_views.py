@@ -9,13 +9,15 @@ commit; nothing here sends anything. The live feed for the PC page is in work_or
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from flask import current_app, jsonify, request
 from sqlalchemy import select
 
-from console_api import api
-from console_api.http import commit, current_actor, file_response, signed_in
+from console_api.http import commit, current_actor, file_response
+from console_api.route_table import Upload as Multipart
+from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES, paging, route
 from console_api.serializers import device_record_json, moment
 from console_api.validation import (
     CONTROL_CHARS,
@@ -25,11 +27,7 @@ from console_api.validation import (
     optional_body,
     parse_body,
     parse_fields,
-    query_bool,
-    query_date,
-    query_enum,
-    query_int,
-    query_str,
+    parse_query,
 )
 from console_api.work_order_serializers import (
     People,
@@ -161,6 +159,47 @@ PART_SCHEMA = {
     "note": Field("str", max_length=200),
 }
 SKILLS_SCHEMA = {"categories": OrderField("str_list", required=True, nullable=False, max_items=dispatch.MAX_SKILLS)}
+# 报修 as multipart: the same JSON in `data`, and the photos.
+REPORT_UPLOAD = Multipart(
+    {
+        "data": {"type": "string", "description": "与 JSON 请求体相同的内容（JSON 文本）"},
+        "photos": {"type": "array", "items": FILE_PART, "maxItems": MAX_PHOTOS},
+    },
+    required=("data",),
+)
+
+
+class Mine(enum.StrEnum):
+    REPORTED = "reported"  # 我报修的
+    ASSIGNED = "assigned"  # 派给我的
+
+
+STATUSES = ",".join(status.value for status in WorkOrderStatus)
+LIST_QUERY = {
+    "status": Field(
+        "str",
+        max_length=200,
+        description=f"状态，多个用英文逗号分隔：{STATUSES}",
+        schema={"pattern": rf"^({'|'.join(WorkOrderStatus)})(,({'|'.join(WorkOrderStatus)}))*$"},
+    ),
+    "open": Field("bool", description="true：只看未完结的"),
+    "kind": Field("enum", enum=WorkOrderKind),
+    "urgency": Field("enum", enum=Urgency),
+    "vendor_id": Field("int", minimum=1),
+    "in_house": Field("bool", description="true：只看院内工程师处理的"),
+    "device_id": Field("int", minimum=1),
+    "department_id": Field("int", minimum=1),
+    "mine": Field("enum", enum=Mine, description="reported：我报修的；assigned：派给我的"),
+    "keyword": Field("str", max_length=100, description="工单号、设备名称、唯一码、故障描述关键字"),
+    "q": Field("str", max_length=100, description="同 keyword"),
+    "from": Field("date", description="报修日期起（北京时间）"),
+    "to": Field("date", description="报修日期止（含）"),
+    **paging(),
+}
+FEED_QUERY = {
+    "after": Field("int", minimum=0, description="上次收到的最后一个事件 id；不给出时从现在开始"),
+    "work_order_id": Field("int", minimum=1, description="只看这张工单"),
+}
 
 
 # --- shaping ---------------------------------------------------------------------------------
@@ -301,8 +340,15 @@ def report_from_request(actor: Actor):
     )
 
 
-@api.post("/work-orders")
-@signed_in
+@route(
+    "POST",
+    "/work-orders",
+    "报修（JSON，或 multipart：data 为 JSON，photos 为照片）",
+    body=CREATE_SCHEMA,
+    upload=REPORT_UPLOAD,
+    response="WorkOrderDetail",
+    status=201,
+)
 def create_work_order():
     return answer(report_from_request(current_actor()), 201)
 
@@ -310,67 +356,68 @@ def create_work_order():
 # --- reading -----------------------------------------------------------------------------------
 
 
-def list_filters() -> dict[str, Any]:
+def list_filters(query: dict[str, Any]) -> dict[str, Any]:
+    """The list operation's keyword arguments from the parsed LIST_QUERY."""
     statuses = []
-    for value in (query_str("status", max_length=200) or "").split(","):
+    for value in (query["status"] or "").split(","):
         if value.strip():
             try:
                 statuses.append(WorkOrderStatus(value.strip()))
             except ValueError:
                 allowed = "、".join(status.value for status in WorkOrderStatus)
                 raise InvalidInput({"status": f"取值应为 {allowed} 之一（多个用逗号分隔）"}) from None
-    mine = query_str("mine", max_length=20)
-    if mine not in (None, "reported", "assigned"):
-        raise InvalidInput({"mine": "取值应为 reported 或 assigned"})
-    created_from, created_to = query_date("from"), query_date("to")
+    created_from, created_to = query["from"], query["to"]
     if created_from and created_to and created_from > created_to:
         raise InvalidInput({"from": "开始日期不能晚于结束日期"})
     return {
         "statuses": statuses or None,
-        "open_only": bool(query_bool("open")),
-        "kind": query_enum("kind", WorkOrderKind),
-        "urgency": query_enum("urgency", Urgency),
-        "vendor_id": query_int("vendor_id"),
-        "in_house": bool(query_bool("in_house")),
-        "device_id": query_int("device_id"),
-        "department_id": query_int("department_id"),
-        "reported_by_me": mine == "reported",
-        "assigned_to_me": mine == "assigned",
-        "keyword": query_str("keyword", max_length=100) or query_str("q", max_length=100),
+        "open_only": bool(query["open"]),
+        "kind": query["kind"],
+        "urgency": query["urgency"],
+        "vendor_id": query["vendor_id"],
+        "in_house": bool(query["in_house"]),
+        "device_id": query["device_id"],
+        "department_id": query["department_id"],
+        "reported_by_me": query["mine"] is Mine.REPORTED,
+        "assigned_to_me": query["mine"] is Mine.ASSIGNED,
+        "keyword": query["keyword"] or query["q"],
         "created_from": created_from,
         "created_to": created_to,
     }
 
 
-@api.get("/work-orders")
-@signed_in
+@route("GET", "/work-orders", "工单列表", query=LIST_QUERY, response="WorkOrderPage")
 def list_work_orders():
-    config = current_app.config
+    query = parse_query(LIST_QUERY)
     page = work_orders.list_orders(
-        current_actor(),
-        page=query_int("page", 1),
-        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
-        **list_filters(),
+        current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
     return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
 
 
-@api.get("/work-orders/queue")
-@signed_in
+@route("GET", "/work-orders/queue", "我的工单：派给我的，或等我方接单的（紧急优先）", response="WorkOrderList")
 def work_order_queue():
     """我的工单: assigned to me, or waiting for my side to accept; emergencies first."""
     return jsonify({"items": rows(work_orders.queue_of(current_actor()))})
 
 
-@api.get("/work-orders/<int:work_order_id>")
-@signed_in
+@route(
+    "GET",
+    "/work-orders/<int:work_order_id>",
+    "工单详情（时间线、当前可执行的操作 actions）",
+    response="WorkOrderDetail",
+)
 def work_order_detail(work_order_id: int):
     actor = current_actor()
     return jsonify(detail_payload(actor, work_orders.get_order(actor, work_order_id)))
 
 
-@api.get("/work-orders/<int:work_order_id>/history")
-@signed_in
+@route(
+    "GET",
+    "/work-orders/<int:work_order_id>/history",
+    "设备的历史维修记录（服务商在授权范围内）",
+    response="DeviceHistory",
+)
 def work_order_history(work_order_id: int):
     """历史维修记录 of the order's device, for whoever diagnoses it."""
     history = work_orders.device_history(current_actor(), work_order_id)
@@ -379,8 +426,9 @@ def work_order_history(work_order_id: int):
     )
 
 
-@api.get("/work-orders/<int:work_order_id>/report")
-@signed_in
+@route(
+    "GET", "/work-orders/<int:work_order_id>/report", "服务报告（完成后生成）", response="ServiceReport", errors=(409,)
+)
 def work_order_report(work_order_id: int):
     """服务报告 as frozen at completion, with the customer's sign-off once given."""
     actor = current_actor()
@@ -407,95 +455,176 @@ def work_order_report(work_order_id: int):
 # --- the SOP's steps ---------------------------------------------------------------------------
 
 
-@api.post("/work-orders/<int:work_order_id>/accept")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/accept",
+    "接单",
+    body={},
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def accept_work_order(work_order_id: int):
     optional_body({})
     return answer(flow.accept(current_actor(), work_order_id))
 
 
-@api.post("/work-orders/<int:work_order_id>/depart")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/depart",
+    "出发",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def depart_work_order(work_order_id: int):
     return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@api.post("/work-orders/<int:work_order_id>/arrive")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/arrive",
+    "到场",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def arrive_work_order(work_order_id: int):
     return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@api.post("/work-orders/<int:work_order_id>/diagnose")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/diagnose",
+    "诊断",
+    body=DIAGNOSE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def diagnose_work_order(work_order_id: int):
     return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/complete")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/complete",
+    "完成并提交服务报告",
+    body=COMPLETE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def complete_work_order(work_order_id: int):
     return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/confirm")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/confirm",
+    "报修人确认（服务报告签收）",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def confirm_work_order(work_order_id: int):
     return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@api.post("/work-orders/<int:work_order_id>/reject")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/reject",
+    "报修人驳回：未修好，退回返修",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def reject_work_order(work_order_id: int):
     return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
 
 
-@api.post("/work-orders/<int:work_order_id>/rate")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/rate",
+    "满意度评价",
+    body=RATE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def rate_work_order(work_order_id: int):
     return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/follow-up")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/follow-up",
+    "设备科回访",
+    body=FOLLOW_UP_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def follow_up_work_order(work_order_id: int):
     return answer(flow.follow_up(current_actor(), work_order_id, **parse_body(FOLLOW_UP_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/cancel")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/cancel",
+    "撤销",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def cancel_work_order(work_order_id: int):
     return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
 
 
-@api.post("/work-orders/<int:work_order_id>/assign")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/assign",
+    "派工 / 改派（不指定工程师时按技能和负荷推荐）",
+    body=ASSIGN_SCHEMA,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def assign_work_order(work_order_id: int):
     """派工 / 改派; without engineer_id the best-ranked candidate."""
     return answer(dispatch.assign(current_actor(), work_order_id, **optional_body(ASSIGN_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/triage")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/triage",
+    "任务评估：故障等级",
+    body=TRIAGE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def triage_work_order(work_order_id: int):
     return answer(dispatch.triage(current_actor(), work_order_id, **parse_body(TRIAGE_SCHEMA)))
 
 
-@api.post("/work-orders/<int:work_order_id>/eta")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/eta",
+    "预计到场时间",
+    body=ETA_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def set_work_order_eta(work_order_id: int):
     return answer(dispatch.set_eta(current_actor(), work_order_id, **parse_body(ETA_SCHEMA)))
 
 
-@api.get("/work-orders/<int:work_order_id>/candidates")
-@signed_in
+@route("GET", "/work-orders/<int:work_order_id>/candidates", "派工候选工程师", response="CandidateList")
 def work_order_candidates(work_order_id: int):
     """派工候选: the side's engineers, skilled in the device's type first, then least loaded."""
     return jsonify({"items": [candidate_json(c) for c in dispatch.candidates(current_actor(), work_order_id)]})
 
 
-@api.put("/engineers/<int:user_id>/skills")
-@signed_in
+@route("PUT", "/engineers/<int:user_id>/skills", "工程师擅长的设备类型", body=SKILLS_SCHEMA, response="Skills")
 def set_engineer_skills(user_id: int):
     categories = dispatch.set_skills(current_actor(), user_id, parse_body(SKILLS_SCHEMA)["categories"])
     commit()
@@ -505,8 +634,15 @@ def set_engineer_skills(user_id: int):
 # --- parts and photos --------------------------------------------------------------------------
 
 
-@api.post("/work-orders/<int:work_order_id>/parts")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/parts",
+    "登记更换的备件",
+    body=PART_SCHEMA,
+    response="Part",
+    status=201,
+    errors=(409,),
+)
 def add_work_order_part(work_order_id: int):
     """更换的备件 (model and serial for traceability), while the engineer is at the device."""
     part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
@@ -514,16 +650,22 @@ def add_work_order_part(work_order_id: int):
     return jsonify(work_order_part_json(part)), 201
 
 
-@api.delete("/work-orders/<int:work_order_id>/parts/<int:part_id>")
-@signed_in
+@route("DELETE", "/work-orders/<int:work_order_id>/parts/<int:part_id>", "删除备件记录", status=204, errors=(409,))
 def remove_work_order_part(work_order_id: int, part_id: int):
     flow.remove_part(current_actor(), work_order_id, part_id)
     commit()
     return "", 204
 
 
-@api.post("/work-orders/<int:work_order_id>/photos")
-@signed_in
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/photos",
+    "补充照片（JPG、PNG，不超过 5 MB）",
+    upload=ONE_FILE,
+    response="Photo",
+    status=201,
+    errors=(409,),
+)
 def add_work_order_photo(work_order_id: int):
     """One more photo (multipart `file`): a JPG or PNG of at most 5 MB."""
     upload = request.files.get("file")
@@ -535,8 +677,13 @@ def add_work_order_photo(work_order_id: int):
     return jsonify(photo_json(photo)), 201
 
 
-@api.get("/work-orders/<int:work_order_id>/photos/<int:photo_id>")
-@signed_in
+@route(
+    "GET",
+    "/work-orders/<int:work_order_id>/photos/<int:photo_id>",
+    "工单照片（?inline=1 在浏览器中打开）",
+    query=INLINE_QUERY,
+    content=PICTURES,
+)
 def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
@@ -547,16 +694,16 @@ def work_order_photo(work_order_id: int, photo_id: int):
 # --- the polling feed --------------------------------------------------------------------------
 
 
-@api.get("/work-orders/events")
-@signed_in
+@route("GET", "/work-orders/events", "时间线事件（轮询）", query=FEED_QUERY, response="EventFeed", errors=(404,))
 def work_order_events():
     """Timeline events after `after` that the caller may see (of one order with work_order_id).
     Without `after` the feed starts now: the answer is empty and `last_id` is where to go on."""
     actor = current_actor()
-    work_order_id = query_int("work_order_id")
+    query = parse_query(FEED_QUERY)
+    work_order_id = query["work_order_id"]
     if work_order_id is not None:
         work_orders.get_order(actor, work_order_id)  # 404 for an order the caller may not see
-    after = query_int("after", minimum=0)
+    after = query["after"]
     if after is None:
         return jsonify({"items": [], "last_id": work_orders.last_event_id(actor), "more": False})
     events = work_orders.events_after(actor, after, work_order_id=work_order_id, limit=FEED_LIMIT)

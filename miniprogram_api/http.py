@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
-from console_api.http import HTTP_MESSAGES, error_response
+from console_api.http import HTTP_MESSAGES, error_response, http_error_response
 from console_api.quotas import Quota, spend
 from console_api.validation import Field
 from miniprogram_api import mp_api
@@ -118,7 +118,7 @@ def mini_program_http_error(error: HTTPException):
     code = {429: "too_many_requests", 401: "unauthorized", 502: "bad_gateway", 503: "unavailable"}.get(
         error.code, error.name.lower().replace(" ", "_")
     )
-    return error_response(error.code or 500, code, message)
+    return http_error_response(error, code, message)
 
 
 def limit(key: str, count: int, window_seconds: int, message: str = TOO_MANY) -> None:

@@ -9,11 +9,11 @@ point at this API, which the mini-program's session may fetch.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
 from console_api.serializers import device_record_json
-from console_api.validation import optional_body, parse_body, query_int
+from console_api.validation import optional_body, parse_body, parse_query
 from console_api.work_order_serializers import work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
@@ -28,6 +28,7 @@ from console_api.work_order_views import (
     report_from_request,
     rows,
 )
+from console_api.work_order_views import LIST_QUERY as PC_LIST_QUERY
 from miniprogram_api.http import route
 from models import RecordKind, WorkOrder
 from models.work_order import work_order_number
@@ -86,12 +87,9 @@ def create_work_order():
 
 @route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
 def list_work_orders():
-    config = current_app.config
+    query = parse_query(PC_LIST_QUERY)
     page = work_orders.list_orders(
-        current_actor(),
-        page=query_int("page", 1),
-        per_page=query_int("per_page", config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]),
-        **list_filters(),
+        current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
     return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
 

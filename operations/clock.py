@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -23,6 +23,16 @@ def today_local() -> date:
 
 def to_local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL_TZ)
+
+
+# Moments are shown as 北京时间 with a fixed +08:00. The zone's history would show a moment before
+# 1901 as local mean time (+08:05:43, not an offset RFC 3339 allows) and 1986–1991 summers as +09:00.
+DISPLAY_TZ = timezone(timedelta(hours=8))
+
+
+def display(moment: datetime | None) -> str | None:
+    """A moment as people and the APIs read it: ISO 8601 to the second, at +08:00."""
+    return moment.astimezone(DISPLAY_TZ).isoformat(timespec="seconds") if moment else None
 
 
 @contextmanager

@@ -229,3 +229,14 @@ def test_a_name_stored_before_the_rule_downloads_cleaned(app, hospital, credenti
     listed = api.get(f"/api/v1/credentials/{credential['id']}/attachments").get_json()["items"]
     assert listed[0]["filename"] == "旧fdp.exe.pdf"
     assert quote("旧fdp.exe.pdf", safe="") in api.get(uploaded["url"]).headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/api/v1/devices", {"GET", "POST"}), ("/mp/v1/me", {"GET"}), ("/api/v1/session", {"POST", "DELETE"})],
+)
+def test_a_method_the_path_does_not_take_is_405_with_allow(client, path, allowed):
+    response = client.put(path, json={})
+    assert response.status_code == 405
+    assert response.get_json()["error"]["message"] == "不支持的请求方法"
+    assert allowed <= {method.strip() for method in response.headers["Allow"].split(",")}

@@ -43,7 +43,7 @@ from models.work_order import (
     FaultLevel,
 )
 from operations.actors import Actor
-from operations.clock import now_utc, to_local
+from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_orders.access import (
     is_worker_for,
@@ -354,17 +354,13 @@ def service_report(order: WorkOrder, values: dict[str, Any], now: datetime) -> d
     parts = db.session.scalars(
         select(WorkOrderPart).where(WorkOrderPart.work_order_id == order.id).order_by(WorkOrderPart.id)
     )
-    local = to_local(now)
-
-    def stamp(moment: datetime | None) -> str | None:
-        return to_local(moment).isoformat(timespec="seconds") if moment else None
 
     return {
         "number": order.number,
         "kind": WORK_ORDER_KIND_LABELS[order.kind],
-        "service_date": local.date().isoformat(),
-        "arrived_at": stamp(order.arrived_at),
-        "completed_at": local.isoformat(timespec="seconds"),
+        "service_date": to_local(now).date().isoformat(),
+        "arrived_at": display(order.arrived_at),
+        "completed_at": display(now),
         "location": (order.device_snapshot or {}).get("department"),
         "engineer": {
             "name": engineer.display_name if engineer else None,

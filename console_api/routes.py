@@ -1,0 +1,42 @@
+"""The PC API's route table (console_api.route_table): every /api/v1 view registers through
+`route`, which also feeds GET /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from config.settings import BaseConfig
+from console_api import api
+from console_api.http import signed_in
+from console_api.route_table import RouteTable, Upload
+from console_api.validation import Field
+
+AUTH_NOTES = {
+    "none": "无需登录",
+    "signed_in": "需要登录（Authorization: Bearer <token>）",
+}
+TABLE = RouteTable(api, {"none": (None, frozenset()), "signed_in": (signed_in, frozenset({401, 403}))})
+
+
+def route(method: str, path: str, summary: str, *, auth: str = "signed_in", **documented) -> Callable:
+    """Register a PC view (signed in unless `auth="none"`); see RouteTable.route for the rest."""
+    return TABLE.route(method, path, summary, auth=auth, **documented)
+
+
+# A file part of a multipart body, and an answer that is a file.
+FILE_PART = {"type": "string", "format": "binary"}
+ONE_FILE = Upload({"file": FILE_PART}, required=("file",))
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+PNG = {"image/png": BINARY}
+PICTURES = {"image/jpeg": BINARY, "image/png": BINARY}
+DOCUMENTS = {"application/pdf": BINARY, **PICTURES}
+# A stored file downloads as an attachment; `?inline=1` shows a PDF, JPEG or PNG in the tab.
+INLINE_QUERY = {"inline": Field("str", description="1：在浏览器中打开", schema={"enum": ["1"]})}
+
+
+def paging(default_size: int = BaseConfig.DEFAULT_PAGE_SIZE, max_size: int = BaseConfig.MAX_PAGE_SIZE) -> dict:
+    """`page` and `per_page` of a paged list."""
+    return {
+        "page": Field("int", minimum=1, default=1, description="页码，从 1 开始"),
+        "per_page": Field("int", minimum=1, maximum=max_size, default=default_size, description="每页条数"),
+    }
