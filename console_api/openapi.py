@@ -24,6 +24,7 @@ from console_api.json_schema import (
     ref,
 )
 from console_api.routes import AUTH_NOTES, TABLE, route
+from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
 from console_api.work_order_serializers import IN_HOUSE
 from models import ArchiveStatus, ChannelName, InvitationStatus, Role, Scope, WorkOrderKind, WorkOrderStatus
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
@@ -254,22 +255,6 @@ SHARED_SCHEMAS["RecordList"] = items_of("Record")
 SHARED_SCHEMAS["AlertPlanPage"] = page_of("AlertPlan")
 SHARED_SCHEMAS["InboxPage"] = page_of("InboxMessage", unread=INTEGER)
 
-DEVICE_TEXT_FIELDS = (
-    "category",
-    "model",
-    "asset_code",
-    "unit",
-    "brand",
-    "origin",
-    "manufacturer",
-    "serial_number",
-    "warranty_type",
-    "udi",
-    "metrology_method",
-    "maintenance_method",
-    "description",
-)
-DEVICE_DATES = ("manufactured_on", "warranty_ends_on", "purchased_on", "installed_on")
 ATTACHMENT = obj(
     id=INTEGER,
     filename=STRING,
@@ -337,8 +322,8 @@ PC_SCHEMAS: dict[str, dict] = {
         link_url={**STRING, "description": "设备二维码中的链接"},
         scopes=array(enum(*(scope.value for scope in Scope))),
         optional={
-            **dict.fromkeys(DEVICE_TEXT_FIELDS, N_STRING),
-            **dict.fromkeys(DEVICE_DATES, N_DATE),
+            **dict.fromkeys(ARCHIVE_FIELDS, N_STRING),
+            **dict.fromkeys(DATE_FIELDS, N_DATE),
             "created_at": MOMENT,
             "updated_at": MOMENT,
         },
