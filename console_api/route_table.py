@@ -88,7 +88,12 @@ class Route:
 
     @property
     def openapi_path(self) -> str:
-        return RULE_PARAM.sub(lambda match: "{" + match.group("name") + "}", self.path)
+        return openapi_path(self.path)
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: /work-orders/<int:work_order_id> -> /work-orders/{work_order_id}."""
+    return RULE_PARAM.sub(lambda match: "{" + match.group("name") + "}", rule)
 
 
 class RouteTable:

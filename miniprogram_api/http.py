@@ -1,5 +1,6 @@
-"""What every mini-program view shares: the route table (which also feeds openapi.json), the
-session decorator, rate limits, the error envelope and the WeChat client of the mini-program.
+"""What every mini-program view shares: the route table (console_api.route_table, which also feeds
+openapi.json), the session decorator, rate limits, the error envelope and the WeChat client of the
+mini-program.
 
 Errors come as the PC API's `{"error": {"code", "message", "fields"?}}` with a Chinese message:
 the domain errors through the app's handlers (console_api.http), HTTP errors raised inside a
@@ -10,7 +11,6 @@ naming the WeChatIdentity); WeChat's session_key is never kept or returned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import current_app, g, request
@@ -20,7 +20,7 @@ from channels.miniprogram import miniprogram_client as configured_miniprogram_cl
 from channels.providers import SharedTokenWeChatClient
 from console_api.http import HTTP_MESSAGES, error_response, http_error_response
 from console_api.quotas import Quota, spend
-from console_api.validation import Field
+from console_api.route_table import RouteTable
 from miniprogram_api import mp_api
 from models import User, WeChatIdentity, db
 from operations.errors import NotFound
@@ -33,61 +33,18 @@ TOO_MANY = "操作过于频繁，请稍后再试"
 
 # --- the route table ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Route:
-    """One endpoint as openapi.json describes it."""
-
-    path: str  # the Flask rule under /mp/v1, e.g. /work-orders/<int:work_order_id>
-    method: str
-    summary: str
-    auth: str  # "none", "session" (bound or not), "bound"
-    endpoint: str
-    body: dict[str, Field] | None = None  # a JSON body's schema
-    multipart: bool = False  # the body may also be multipart (报修 with photos)
-    query: dict[str, str] = field(default_factory=dict)  # query parameter -> description
-    response: str | None = None  # a named schema in openapi.SCHEMAS
-    status: int = 200
+AUTH_NOTES = {
+    "none": "无需登录",
+    "session": "需要小程序会话（未绑定也可）",
+    "bound": "需要已绑定平台账号的小程序会话",
+}
 
 
-ROUTES: list[Route] = []
-
-
-def route(
-    method: str,
-    path: str,
-    summary: str,
-    *,
-    auth: str = "bound",
-    body: dict[str, Field] | None = None,
-    multipart: bool = False,
-    query: dict[str, str] | None = None,
-    response: str | None = None,
-    status: int = 200,
-) -> Callable:
-    """Register the view on the blueprint, behind the session check `auth` asks for, and note
-    it in the route table."""
-
-    def register(view: Callable) -> Callable:
-        guarded = view if auth == "none" else mp_session(bound=auth == "bound")(view)
-        mp_api.add_url_rule(path, endpoint=view.__name__, view_func=guarded, methods=[method])
-        ROUTES.append(
-            Route(
-                path=path,
-                method=method.upper(),
-                summary=summary,
-                auth=auth,
-                endpoint=f"{mp_api.name}.{view.__name__}",
-                body=body,
-                multipart=multipart,
-                query=dict(query or {}),
-                response=response,
-                status=status,
-            )
-        )
-        return guarded
-
-    return register
+def route(method: str, path: str, summary: str, *, auth: str = "bound", **documented) -> Callable:
+    """Register a mini-program view behind the session check `auth` asks for ("none", "session":
+    signed in, bound or not; "bound": bound to a platform account), and note it in the route
+    table that openapi.json is generated from (console_api.route_table.RouteTable.route)."""
+    return TABLE.route(method, path, summary, auth=auth, **documented)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -157,6 +114,16 @@ def mp_session(*, bound: bool) -> Callable:
         return wrapper
 
     return decorate
+
+
+TABLE = RouteTable(
+    mp_api,
+    {
+        "none": (None, frozenset()),
+        "session": (mp_session(bound=False), frozenset({401})),
+        "bound": (mp_session(bound=True), frozenset({401, 403})),
+    },
+)
 
 
 def current_identity() -> WeChatIdentity:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from console_api.http import current_actor
-from console_api.validation import Field
+from console_api.validation import Field, parse_query
 from console_api.work_order_views import rows
 from miniprogram_api.http import route
 from models import Department, Device, Institution, Scope, db
@@ -90,17 +90,19 @@ def device_card(device: Device) -> dict:
     }
 
 
-SCAN_QUERY = {"q": "扫码得到的设备链接（可 URL 编码）或设备唯一码"}
-SCAN_FIELD = Field("str", required=True, max_length=1000)
+SCAN_QUERY = {
+    "q": Field(
+        "str",
+        required=True,
+        max_length=1000,
+        description="扫码得到的设备链接（可 URL 编码）、小程序码的 scene 或设备唯一码",
+    )
+}
 
 
-@route("GET", "/scan", "扫码查看设备卡片及其未完成工单", query=SCAN_QUERY, response="DeviceCard")
+@route("GET", "/scan", "扫码查看设备卡片及其未完成工单", query=SCAN_QUERY, response="DeviceCard", errors=(404, 409))
 def scan():
-    try:
-        raw = SCAN_FIELD.parse(request.args.get("q"))
-    except ValueError as reason:
-        raise InvalidInput({"q": str(reason)}) from None
-    return jsonify(device_card(find_device(raw)))
+    return jsonify(device_card(find_device(parse_query(SCAN_QUERY)["q"])))
 
 
 @route("GET", "/devices/<int:device_id>", "设备卡片（按设备 id）", response="DeviceCard")

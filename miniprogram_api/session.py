@@ -87,7 +87,13 @@ def me_payload(identity: WeChatIdentity) -> dict[str, Any]:
 
 
 @route(
-    "POST", "/login", "小程序登录：用 wx.login 的 code 换取会话令牌", auth="none", body=LOGIN_SCHEMA, response="Session"
+    "POST",
+    "/login",
+    "小程序登录：用 wx.login 的 code 换取会话令牌",
+    auth="none",
+    body=LOGIN_SCHEMA,
+    response="Session",
+    errors=(401, 429, 502, 503),
 )
 def login():
     limit(f"login:ip:{client_ip()}", 60, 60)
@@ -131,7 +137,7 @@ def _bind(user: User):
     return jsonify(me_payload(identity))
 
 
-@route("POST", "/bind", "用绑定码绑定平台账号", auth="session", body=BIND_SCHEMA, response="Me")
+@route("POST", "/bind", "用绑定码绑定平台账号", auth="session", body=BIND_SCHEMA, response="Me", errors=(404, 409, 429))
 def bind_by_code():
     identity = current_identity()
     limit(f"bind:wid:{identity.id}", 5, 600, "绑定码尝试次数过多，请 10 分钟后再试")
@@ -140,7 +146,15 @@ def bind_by_code():
     return _bind(redeem_bind_code(code, BindCodeChannel.MINIPROGRAM, now_utc()))
 
 
-@route("POST", "/bind/phone", "用微信手机号快速验证绑定账号", auth="session", body=PHONE_BIND_SCHEMA, response="Me")
+@route(
+    "POST",
+    "/bind/phone",
+    "用微信手机号快速验证绑定账号",
+    auth="session",
+    body=PHONE_BIND_SCHEMA,
+    response="Me",
+    errors=(404, 409, 429, 502, 503),
+)
 def bind_by_phone():
     identity = current_identity()
     limit(f"bind-phone:wid:{identity.id}", 10, 600)
@@ -171,7 +185,13 @@ def _phone(value: str) -> str:
 
 
 @route(
-    "POST", "/bind/sms-code", "发送短信验证码（用于绑定账号）", auth="session", body=SMS_CODE_SCHEMA, response="SmsSent"
+    "POST",
+    "/bind/sms-code",
+    "发送短信验证码（用于绑定账号）",
+    auth="session",
+    body=SMS_CODE_SCHEMA,
+    response="SmsSent",
+    errors=(429, 502, 503),
 )
 def send_sms_code():
     identity = current_identity()
@@ -204,7 +224,15 @@ def send_sms_code():
     return jsonify(sms_codes.sent_payload(phone, confirmed=confirmed))
 
 
-@route("POST", "/bind/sms", "用短信验证码绑定账号", auth="session", body=SMS_BIND_SCHEMA, response="Me")
+@route(
+    "POST",
+    "/bind/sms",
+    "用短信验证码绑定账号",
+    auth="session",
+    body=SMS_BIND_SCHEMA,
+    response="Me",
+    errors=(404, 409, 429, 503),
+)
 def bind_by_sms():
     identity = current_identity()
     body = parse_body(SMS_BIND_SCHEMA)
@@ -214,7 +242,7 @@ def bind_by_sms():
     return _bind(user_by_verified_phone(phone))
 
 
-@route("POST", "/unbind", "解除绑定（会话保留，变为未绑定）", auth="session", response="Me")
+@route("POST", "/unbind", "解除绑定（会话保留，变为未绑定）", auth="session", response="Me", errors=(409,))
 def unbind():
     identity = current_identity()
     unbind_identity(identity)

@@ -12,23 +12,25 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
+from console_api.routes import INLINE_QUERY, ONE_FILE, PICTURES
 from console_api.serializers import device_record_json
 from console_api.validation import optional_body, parse_body, parse_query
-from console_api.work_order_serializers import work_order_part_json
+from console_api.work_order_serializers import photo_json, work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
     DIAGNOSE_SCHEMA,
+    LIST_QUERY,
     NOTE,
     PART_SCHEMA,
     RATE_SCHEMA,
     REASON,
+    REPORT_UPLOAD,
     detail_payload,
     list_filters,
     report_from_request,
     rows,
 )
-from console_api.work_order_views import LIST_QUERY as PC_LIST_QUERY
 from miniprogram_api.http import route
 from models import RecordKind, WorkOrder
 from models.work_order import work_order_number
@@ -41,26 +43,19 @@ from operations.work_orders.orders import MAX_PHOTO_BYTES
 
 BASE = "/work-orders"
 ORDER = "/work-orders/<int:work_order_id>"
-LIST_QUERY = {
-    "mine": "reported（我报修的）或 assigned（派给我的）",
-    "status": "状态，多个用逗号分隔",
-    "open": "1：只看未完成的",
-    "kind": "repair|maintenance|metrology",
-    "device_id": "设备 id",
-    "keyword": "工单号、设备名称等关键字",
-    "page": "页码，从 1 开始",
-    "per_page": "每页条数",
-}
 
 
 def detail(order: WorkOrder) -> dict:
     """工单详情 as the PC API shapes it, with photo links into this API."""
     payload = detail_payload(current_actor(), order)
     for photo in payload["photos"]:
-        photo["url"] = url_for(
-            "miniprogram_api.work_order_photo", work_order_id=order.id, photo_id=photo["id"], _external=False
-        )
+        photo["url"] = photo_url(order.id, photo["id"])
     return payload
+
+
+def photo_url(work_order_id: int, photo_id: int) -> str:
+    """A photo's link into this API (the PC's needs the PC's sign-in)."""
+    return url_for("miniprogram_api.work_order_photo", work_order_id=work_order_id, photo_id=photo_id)
 
 
 def answer(order: WorkOrder, status: int = 200):
@@ -77,7 +72,7 @@ def answer(order: WorkOrder, status: int = 200):
     BASE,
     "报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片",
     body=CREATE_SCHEMA,
-    multipart=True,
+    upload=REPORT_UPLOAD,
     response="WorkOrderDetail",
     status=201,
 )
@@ -87,7 +82,7 @@ def create_work_order():
 
 @route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
 def list_work_orders():
-    query = parse_query(PC_LIST_QUERY)
+    query = parse_query(LIST_QUERY)
     page = work_orders.list_orders(
         current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
@@ -104,7 +99,13 @@ def work_order_detail(work_order_id: int):
     return jsonify(detail(work_orders.get_order(current_actor(), work_order_id)))
 
 
-@route("GET", f"{ORDER}/photos/<int:photo_id>", "工单照片（图片文件）")
+@route(
+    "GET",
+    f"{ORDER}/photos/<int:photo_id>",
+    "工单照片（图片文件；?inline=1 在浏览器中打开）",
+    query=INLINE_QUERY,
+    content=PICTURES,
+)
 def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
@@ -112,7 +113,15 @@ def work_order_photo(work_order_id: int, photo_id: int):
     return file_response(photo.data, photo.content_type, filename=filename)
 
 
-@route("POST", f"{ORDER}/photos", "补充照片（multipart 字段 file，JPG/PNG，不超过 5 MB）", response="Photo", status=201)
+@route(
+    "POST",
+    f"{ORDER}/photos",
+    "补充照片（multipart 字段 file，JPG/PNG，不超过 5 MB）",
+    upload=ONE_FILE,
+    response="Photo",
+    status=201,
+    errors=(409,),
+)
 def add_work_order_photo(work_order_id: int):
     upload = request.files.get("file")
     if upload is None:
@@ -120,35 +129,57 @@ def add_work_order_photo(work_order_id: int):
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
     photo = work_orders.add_photo(current_actor(), work_order_id, Upload(upload.filename or "", upload.mimetype, data))
     commit()
-    return jsonify(
-        {
-            "id": photo.id,
-            "content_type": photo.content_type,
-            "size": photo.size,
-            "url": url_for("miniprogram_api.work_order_photo", work_order_id=work_order_id, photo_id=photo.id),
-        }
-    ), 201
+    return jsonify(photo_json(photo) | {"url": photo_url(photo.work_order_id, photo.id)}), 201
 
 
 # --- the clinician's steps ---------------------------------------------------------------------
 
 
-@route("POST", f"{ORDER}/confirm", "报修人确认维修完成（服务报告签收）", body=NOTE, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/confirm",
+    "报修人确认维修完成（服务报告签收）",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def confirm_work_order(work_order_id: int):
     return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@route("POST", f"{ORDER}/reject", "报修人驳回：未修好，退回工程师", body=REASON, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/reject",
+    "报修人驳回：未修好，退回工程师",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def reject_work_order(work_order_id: int):
     return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
 
 
-@route("POST", f"{ORDER}/rate", "满意度评价（1–5 分）", body=RATE_SCHEMA, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/rate",
+    "满意度评价（1–5 分）",
+    body=RATE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def rate_work_order(work_order_id: int):
     return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
 
 
-@route("POST", f"{ORDER}/cancel", "撤销工单（报修人或设备科）", body=REASON, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/cancel",
+    "撤销工单（报修人或设备科）",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def cancel_work_order(work_order_id: int):
     return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
 
@@ -156,33 +187,71 @@ def cancel_work_order(work_order_id: int):
 # --- the engineer's steps ----------------------------------------------------------------------
 
 
-@route("POST", f"{ORDER}/accept", "工程师接单", response="WorkOrderDetail")
+@route("POST", f"{ORDER}/accept", "工程师接单", body={}, body_required=False, response="WorkOrderDetail", errors=(409,))
 def accept_work_order(work_order_id: int):
     optional_body({})
     return answer(flow.accept(current_actor(), work_order_id))
 
 
-@route("POST", f"{ORDER}/depart", "工程师出发", body=NOTE, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/depart",
+    "工程师出发",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def depart_work_order(work_order_id: int):
     return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@route("POST", f"{ORDER}/arrive", "工程师到场", body=NOTE, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/arrive",
+    "工程师到场",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def arrive_work_order(work_order_id: int):
     return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
 
 
-@route("POST", f"{ORDER}/diagnose", "故障诊断", body=DIAGNOSE_SCHEMA, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/diagnose",
+    "故障诊断",
+    body=DIAGNOSE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def diagnose_work_order(work_order_id: int):
     return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
 
 
-@route("POST", f"{ORDER}/complete", "维修完成，提交服务报告", body=COMPLETE_SCHEMA, response="WorkOrderDetail")
+@route(
+    "POST",
+    f"{ORDER}/complete",
+    "维修完成，提交服务报告",
+    body=COMPLETE_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
 def complete_work_order(work_order_id: int):
     return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
 
 
-@route("POST", f"{ORDER}/parts", "登记更换的备件（型号、序列号）", body=PART_SCHEMA, response="Part", status=201)
+@route(
+    "POST",
+    f"{ORDER}/parts",
+    "登记更换的备件（型号、序列号）",
+    body=PART_SCHEMA,
+    response="Part",
+    status=201,
+    errors=(409,),
+)
 def add_work_order_part(work_order_id: int):
     part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
     commit()

@@ -22,8 +22,10 @@ from schemathesis.checks import (
 from schemathesis.config import SchemathesisConfig
 
 from console_api.openapi import document as pc_document
+from miniprogram_api.openapi import document as mp_document
 from models import Role, Scope
 from operations.clock import today_local
+from tests.test_miniprogram_session import bind_code_for, sign_in
 
 pytestmark = pytest.mark.openapi_fuzz
 
@@ -40,13 +42,14 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-# Signing out would end the session the rest of the run uses.
-SIGN_OUT = ["sign_out"]
+# Signing out (or unbinding) would end the session the rest of the run uses.
+SIGN_OUT = ["sign_out", "logout", "unbind"]
 
 
 # The documents come from the route tables, which importing the API packages fills: no app is
 # built for them; each call is sent to the suite's app in-process.
 PC = schemathesis.openapi.from_dict(pc_document(), config=CONFIG).exclude(operation_id=SIGN_OUT)
+MP = schemathesis.openapi.from_dict(mp_document(), config=CONFIG).exclude(operation_id=SIGN_OUT)
 
 
 @pytest.fixture(autouse=True)
@@ -58,9 +61,10 @@ def short_streams(monkeypatch):
 
 
 @pytest.fixture
-def hospital(factory, client, app):
+def hospital(factory, client, app, wechat_sim):
     """A hospital with what every page shows: devices, a vendor authorized on one, a work order,
-    a credential with its plan and an attachment, and the manager signed in."""
+    a credential with its plan; the manager signed in on the PC and in the mini-program, and the
+    vendor's admin on the PC."""
     institution = factory.institution("医疗机构测试1")
     vendor = factory.accepted_vendor(institution, "服务商测试1")
     device = factory.device(institution, name="高压注射器", model="XZ-100", category="注射泵")
@@ -72,6 +76,9 @@ def hospital(factory, client, app):
     manager = factory.user(Role.EQUIPMENT_MANAGER, institution=institution, phone="13800000001")
     factory.user(Role.CLINICIAN, institution=institution, phone="13800000002")
     api = factory.api(client, manager)
+    vendor_admin = factory.user(Role.VENDOR_ADMIN, vendor=vendor, phone="13900000001")
+    phone = sign_in(client, wechat_sim, "o-manager")
+    assert phone.post("/bind", json={"bind_code": bind_code_for(app, manager)}).status_code == 200
     order = api.post(
         "/api/v1/work-orders",
         json={
@@ -94,7 +101,11 @@ def hospital(factory, client, app):
         },
     )
     assert credential.status_code == 201, credential.get_json()
-    return {"headers": api.headers}
+    return {
+        "pc": api.headers,
+        "pc_vendor": factory.api(client, vendor_admin).headers,
+        "mp": {"Authorization": f"Bearer {phone.token}"},
+    }
 
 
 # The hospital is built once per operation and shared by its examples, on purpose: what one
@@ -107,4 +118,16 @@ EXAMPLES = settings(
 @PC.parametrize()
 @EXAMPLES
 def test_the_pc_api_answers_as_its_document_says(case, hospital, app):
-    case.call_and_validate(app=app, headers=hospital["headers"], checks=CHECKS)
+    case.call_and_validate(app=app, headers=hospital["pc"], checks=CHECKS)
+
+
+@PC.parametrize()
+@EXAMPLES
+def test_the_pc_api_answers_a_vendor_as_its_document_says(case, hospital, app):
+    case.call_and_validate(app=app, headers=hospital["pc_vendor"], checks=CHECKS)
+
+
+@MP.parametrize()
+@EXAMPLES
+def test_the_mini_program_api_answers_as_its_document_says(case, hospital, app):
+    case.call_and_validate(app=app, headers=hospital["mp"], checks=CHECKS)
