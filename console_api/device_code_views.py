@@ -13,9 +13,9 @@ from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
 from channels.miniprogram import miniprogram_client
-from console_api.device_label_views import PNG, QR_CACHE_CONTROL, label_filename
+from console_api.device_label_views import QR_CACHE_CONTROL, label_filename
 from console_api.http import current_actor, error_response, file_response
-from console_api.routes import route
+from console_api.routes import PNG, route
 from operations import devices
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from operations.access import require_institution_staff
 from operations.errors import InvalidInput
 
 MAX_LABELS = 200
-# A positive integer without leading zeros, at most 9 digits like query_int (ids fit any database).
+# A positive integer without leading zeros, at most 9 digits like a query's int (ids fit any database).
 _ID = re.compile(r"[1-9]\d{0,8}")
 # The code only encodes the never-changing link, so a browser may keep it; `private` because
 # the answer depends on who asks (a vendor loses sight of the device when its authorization ends).

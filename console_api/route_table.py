@@ -259,7 +259,7 @@ def query_schema(field: Field) -> dict[str, Any]:
     """A query parameter's schema: as the Field says, never null (an absent parameter is not sent)."""
     schema = field_schema(field)
     schema.pop("nullable", None)
-    if field.kind == "bool":  # query_bool takes true/false and 1/0
+    if field.kind == "bool":  # validation.parse_query takes true/false and 1/0
         schema = {"type": "string", "enum": ["true", "false", "1", "0"]}
     if field.default is not None:
         schema["default"] = field.default

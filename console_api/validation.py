@@ -223,8 +223,8 @@ def json_body() -> dict:
     return decode_json_object(request.get_data(cache=True))
 
 
-def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
-    """Typed values for the fields present (all required ones unless `partial`)."""
+def parse_fields(data: dict, schema: Mapping[str, Field]) -> dict[str, Any]:
+    """Typed values for the fields present; every required one must be."""
     errors: dict[str, str] = {}
     for name in data:
         if name not in schema:
@@ -232,7 +232,7 @@ def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False)
     parsed: dict[str, Any] = {}
     for name, field in schema.items():
         if name not in data:
-            if field.required and not partial:
+            if field.required:
                 errors[name] = "必填"
             continue
         try:
@@ -253,11 +253,11 @@ def all_optional(schema: Mapping[str, Field]) -> dict[str, Field]:
     }
 
 
-def parse_body(schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
-    return parse_fields(json_body(), schema, partial=partial)
+def parse_body(schema: Mapping[str, Field]) -> dict[str, Any]:
+    return parse_fields(json_body(), schema)
 
 
-def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
+def optional_body(schema: Mapping[str, Field]) -> dict[str, Any]:
     """A body whose fields are all optional may be left out altogether (a step, a re-check)."""
     if not request.get_data(cache=True):
         return parse_fields({}, schema)
@@ -307,57 +307,3 @@ def _query_value(field: Field, raw: str) -> Any:
             return False
         raise ValueError("应为 true 或 false")
     return field.parse(raw)
-
-
-def query_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not re.fullmatch(r"\d{1,9}", raw):
-        raise InvalidInput({name: "应为正整数"})
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"{minimum} 到 {maximum}" if maximum is not None else f"不小于 {minimum}"
-        raise InvalidInput({name: f"取值应为 {bound}"})
-    return value
-
-
-def query_str(name: str, max_length: int = 100) -> str | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return Field("str", max_length=max_length).parse(raw)
-    except ValueError as reason:
-        raise InvalidInput({name: str(reason)}) from None
-
-
-def query_enum(name: str, enum_type: type[enum.Enum]):
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return Field("enum", enum=enum_type).parse(raw)
-    except ValueError as reason:
-        raise InvalidInput({name: str(reason)}) from None
-
-
-def query_bool(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw in ("true", "1"):
-        return True
-    if raw in ("false", "0"):
-        return False
-    raise InvalidInput({name: "应为 true 或 false"})
-
-
-def query_date(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return parse_date(raw)
-    except ValueError as reason:
-        raise InvalidInput({name: str(reason)}) from None
