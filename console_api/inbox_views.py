@@ -50,7 +50,7 @@ def inbox_unread_count():
     return jsonify({"unread": inbox.unread_count(current_actor())})
 
 
-@route("POST", "/inbox/<int:message_id>/read", "标为已读", response="InboxMessage")
+@route("POST", "/inbox/<bigid:message_id>/read", "标为已读", response="InboxMessage")
 def mark_inbox_message_read(message_id: int):
     message = inbox.mark_read(current_actor(), message_id)
     commit()

@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Blueprint
 
-from console_api.validation import Field
+from console_api.validation import INT_LIMIT, Field
+from models.db import BIG_ID_MAX, ID_MAX
 
 RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
-ID_MAXIMUM = 2**63 - 1  # path ids beyond 64 bits are not found (weixiu.app.BoundedIntConverter)
 # The dates and moments the edge takes (validation.DATE_YEARS, DATETIME_YEARS), as patterns a client
 # (and a generator of test data) can follow; the edge names any impossible day it is sent.
 _DAY = r"(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9]|3[01])"
@@ -196,7 +196,7 @@ def field_schema(field: Field) -> dict[str, Any]:
         if field.required:  # blank is refused as missing
             schema |= {"minLength": 1, "pattern": r"\S"}
     elif kind == "int":
-        schema = {"type": "integer"}
+        schema = {"type": "integer", "maximum": INT_LIMIT}
         if field.minimum is not None:
             schema["minimum"] = field.minimum
         if field.maximum is not None:
@@ -214,7 +214,7 @@ def field_schema(field: Field) -> dict[str, Any]:
     elif kind == "enum":
         schema = {"type": "string", "enum": [member.value for member in field.enum]}
     elif kind in ("int_list", "enum_list", "str_list"):
-        item = {"int_list": {"type": "integer"}, "str_list": {"type": "string"}}.get(kind) or {
+        item = {"int_list": {"type": "integer", "maximum": INT_LIMIT}, "str_list": {"type": "string"}}.get(kind) or {
             "type": "string",
             "enum": [member.value for member in field.enum],
         }
@@ -270,8 +270,9 @@ def path_parameters(rule: str) -> list[dict]:
     parameters = []
     for match in RULE_PARAM.finditer(rule):
         converter = match.group("converter")
-        if converter == "int":
-            schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": ID_MAXIMUM, "example": 1}
+        if converter in ("int", "bigid"):  # weixiu.app's id converters
+            largest = BIG_ID_MAX if converter == "bigid" else ID_MAX
+            schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": largest, "example": 1}
         elif converter == "any":
             schema = {"type": "string", "enum": [v.strip().strip("'\"") for v in match.group("args").split(",")]}
         else:

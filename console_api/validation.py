@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import request
 
+from models.db import ID_MAX
 from operations.clock import LOCAL_TZ
 from operations.errors import InvalidInput
 
@@ -143,8 +144,8 @@ class Field:
 # would overflow when converted between time zones.
 DATE_YEARS = (1900, 2100)
 DATETIME_YEARS = (2000, 2100)
-# Ids and counts fit the database's 64-bit integers.
-INT_LIMIT = 2**63 - 1
+# Ids and counts fit the database's INTEGER columns.
+INT_LIMIT = ID_MAX
 
 
 def parse_date(value: Any) -> date:

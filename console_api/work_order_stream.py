@@ -49,6 +49,16 @@ STREAM_SECONDS = 55.0  # below the usual 60 s proxy read timeout; the browser re
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies and load balancers from closing an idle stream
 RETRY_MILLISECONDS = 3000
+# One event of the stream, as EventSource hands it over: `data` is an Event of the timeline, as JSON.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "事件 id：重连时作为 Last-Event-ID"},
+        "event": {"type": "string", "enum": ["work_order"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "时间线事件（Event）的 JSON"},
+    },
+    "required": ["id", "event", "data"],
+}
 STREAM_QUERY = {"after": Field("int", minimum=0, description="从此事件 id 之后开始（Last-Event-ID 优先）")}
 
 
@@ -105,7 +115,7 @@ def _frames(app: Flask, actor: Actor, token_version: int, after: int) -> Iterato
     "/work-orders/stream",
     "实时时间线（Server-Sent Events；Last-Event-ID 或 ?after= 续传）",
     query=STREAM_QUERY,
-    content={"text/event-stream": {"schema": {"type": "string"}}},
+    content={"text/event-stream": {"schema": SSE_EVENT}},
 )
 def work_order_stream():
     actor = current_actor()

@@ -79,7 +79,7 @@ def list_inbox():
     return jsonify(inbox_page_payload(current_actor()))
 
 
-@route("POST", "/inbox/<int:message_id>/read", "标记消息为已读", response="InboxMessage")
+@route("POST", "/inbox/<bigid:message_id>/read", "标记消息为已读", response="InboxMessage")
 def mark_inbox_read(message_id: int):
     message = inbox.mark_read(current_actor(), message_id)
     commit()

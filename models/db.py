@@ -18,6 +18,12 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest id an INTEGER primary key holds (int4 on PostgreSQL), and a BIGINT one (the outbox,
+# the inbox). Edges refuse larger ids as not found before any query: PostgreSQL would fail on them.
+ID_MAX = 2**31 - 1
+BIG_ID_MAX = 2**63 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

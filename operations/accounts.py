@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Role, User, WeChatIdentity, db
+from models.db import ID_MAX
 from operations.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_SALT = "weixiu.api-token"
@@ -87,7 +88,7 @@ def user_for_token(token: str, secret_key: str, max_age_seconds: int) -> User:
 
 def is_id(value) -> bool:
     """A signed payload is ours, but an old or hand-signed one may still hold anything."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
 
 
 @dataclass(frozen=True)

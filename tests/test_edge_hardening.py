@@ -94,8 +94,17 @@ def test_moderately_nested_bodies_still_work(hospital):
 
 @pytest.mark.parametrize(
     "payload",
-    [{"uid": "1", "v": 1}, {"uid": [1], "v": 1}, {"uid": True, "v": 1}, {"uid": 1, "v": "1"}, [1, 1], "x", {}],
-    ids=["uid-text", "uid-list", "uid-bool", "version-text", "list", "text", "empty"],
+    [
+        {"uid": "1", "v": 1},
+        {"uid": [1], "v": 1},
+        {"uid": True, "v": 1},
+        {"uid": 2**40, "v": 1},
+        {"uid": 1, "v": "1"},
+        [1, 1],
+        "x",
+        {},
+    ],
+    ids=["uid-text", "uid-list", "uid-bool", "uid-beyond-the-column", "version-text", "list", "text", "empty"],
 )
 def test_a_signed_token_with_a_malformed_payload_is_401(app, client, hospital, payload):
     token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=TOKEN_SALT).dumps(payload)
@@ -240,3 +249,19 @@ def test_a_method_the_path_does_not_take_is_405_with_allow(client, path, allowed
     assert response.status_code == 405
     assert response.get_json()["error"]["message"] == "不支持的请求方法"
     assert allowed <= {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/devices/2199023255552", "/api/v1/alert-plans/2147483648", "/mp/v1/work-orders/9223372036854775807"],
+)
+def test_ids_beyond_what_a_column_holds_are_not_found(hospital, client, path):
+    api = hospital["api"] if path.startswith("/api/") else client
+    response = api.get(path)
+    assert response.status_code in (401, 404), response.get_data(as_text=True)
+
+
+def test_body_integers_beyond_a_column_are_refused_before_any_query(hospital):
+    response = hospital["api"].post("/api/v1/devices", json={"name": "监护仪", "department_id": 2**31})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"department_id": "数值超出范围"}

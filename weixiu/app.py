@@ -15,15 +15,25 @@ from config.settings import INSTANCE_DIR, PROJECT_ROOT
 from connections import redis as redis_connection
 from jobs import after_commit
 from models import db
-from models.db import configure_sqlite
+from models.db import BIG_ID_MAX, ID_MAX, configure_sqlite
 
 migrate = Migrate(directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
 
 
-class BoundedIntConverter(IntegerConverter):
+class IdConverter(IntegerConverter):
+    """`<int:…>`: an id of an INTEGER key; a larger number names nothing (404)."""
+
+    largest = ID_MAX
+
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", self.largest)
         super().__init__(url_map, *args, **kwargs)
+
+
+class BigIdConverter(IdConverter):
+    """`<bigid:…>`: an id of a BIGINT key (inbox messages)."""
+
+    largest = BIG_ID_MAX
 
 
 def create_app(mode: str | None = None, configure: Callable[[Flask], None] | None = None) -> Flask:
@@ -54,8 +64,9 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from weixiu.health import health
     from weixiu.security_headers import install as install_security_headers
 
-    # Path ids beyond 64 bits are simply not found (SQLite would overflow binding them).
-    app.url_map.converters["int"] = BoundedIntConverter
+    # Path ids beyond what their column holds are simply not found (the database would fail on them).
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["bigid"] = BigIdConverter
     app.register_blueprint(api)
     app.register_blueprint(health)
     app.register_blueprint(device_link)
