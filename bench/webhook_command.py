@@ -208,7 +208,7 @@ class WebhookRequests:
         )
 
     def build(self, index: int, wall: float) -> tuple[str, str, bytes | None, dict[str, str]]:
-        from bot.security import sha1_signature
+        from webhooks.security import sha1_signature
 
         close = {"Connection": "close"} if self.fresh_connections else {}
         if self.kind == "healthz":
@@ -554,19 +554,20 @@ def split_in_process(
     from sqlalchemy.orm import Session
     from wechatpy.crypto import WeChatCrypto
 
-    from bot import commands, replies, webhook
+    from bot import commands, replies
     from models import db
     from operations.work_orders import orders as work_orders
+    from webhooks import inbound, security
 
     timers = common.Timers()
     wraps = (
-        (webhook, "check_request_signature", "signature check"),
-        (webhook, "timestamp_is_fresh", "timestamp check"),
-        (webhook, "parse_xml", "parse XML (xmltodict; twice in safe mode)"),
-        (webhook, "check_message_signature", "safe: msg_signature check"),
+        (inbound, "check_request_signature", "signature check"),
+        (inbound, "timestamp_is_fresh", "timestamp check"),
+        (security, "parse_xml", "parse XML (xmltodict; twice in safe mode)"),
+        (inbound, "check_message_signature", "safe: msg_signature check"),
         (WeChatCrypto, "decrypt_message", "safe: decrypt (AES)"),
         (WeChatCrypto, "encrypt_message", "safe: encrypt the reply (AES)"),
-        (webhook, "_first_time", "dedupe (Redis SET NX)"),
+        (inbound, "_first_time", "dedupe (Redis SET NX)"),
         (commands, "answer_text", "command (answer_text)"),
         (commands, "user_for", "  user by openid (SELECT users)"),
         (work_orders, "queue_of", "  queue_of (SELECT work_orders …)"),

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import load_config
-from config.settings import PROJECT_ROOT
+from config.settings import INSTANCE_DIR, PROJECT_ROOT
 from connections import redis as redis_connection
 from jobs import after_commit
 from models import db
@@ -28,7 +28,7 @@ class BoundedIntConverter(IntegerConverter):
 
 def create_app(mode: str | None = None, configure: Callable[[Flask], None] | None = None) -> Flask:
     """Build the app for `mode` (default: WEIXIU_ENV); `configure` lets tests adjust config first."""
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(load_config(mode))
     app.json.ensure_ascii = False
     if configure is not None:
@@ -50,6 +50,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from console_api.http import register_error_handlers
     from miniprogram_api import mp_api
     from miniprogram_api.device_link import device_link
+    from miniprogram_api.message_push import message_push
     from weixiu.cli import register_commands
     from weixiu.health import health
 
@@ -60,6 +61,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(device_link)
     app.register_blueprint(mp_api)
     app.register_blueprint(official_webhook)
+    app.register_blueprint(message_push)
     register_error_handlers(app)
     register_commands(app)
     return app
