@@ -38,14 +38,18 @@ def new_encoding_aes_key() -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(43))
 
 
-def kept_secret(directory: Path, name: str, make: Callable[[], str]) -> str:
-    """The secret kept in `directory/name`, made the first time. Written to a private temporary
+def secret_file(directory: Path, setting: str) -> Path:
+    """Where an instance keeps the value it made for `setting`."""
+    return directory / setting.lower()
+
+
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in the file at `path`, made the first time. Written to a private temporary
     file and linked into place, so a second process starting at the same moment reads the one
     secret both will use, never a half-written file."""
-    path = directory / name
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")  # created 0600
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
         try:
             with os.fdopen(descriptor, "w") as file:
                 file.write(make())
@@ -68,9 +72,9 @@ def fill_webhook_secrets(config: object, directory: Path) -> dict[str, str]:
         given_token, given_key = bool(getattr(config, token_name)), bool(getattr(config, key_name))
         generate = token_name in GENERATED_WEBHOOKS and not given_token
         if generate:
-            setattr(config, token_name, kept_secret(directory, token_name.lower(), new_webhook_token))
+            setattr(config, token_name, kept_secret(secret_file(directory, token_name), new_webhook_token))
             if not given_key:
-                setattr(config, key_name, kept_secret(directory, key_name.lower(), new_encoding_aes_key))
+                setattr(config, key_name, kept_secret(secret_file(directory, key_name), new_encoding_aes_key))
         sources[token_name] = OPERATOR if given_token else GENERATED if generate else UNSET
         sources[key_name] = OPERATOR if given_key else GENERATED if generate else UNSET
     return sources

