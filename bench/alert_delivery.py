@@ -212,7 +212,7 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
             due_on = today + timedelta(days=warn_days + 1 + rng.randrange(700))
             send_time = rng.choice((dtime(8, 0), dtime(8, 0), dtime(9, 0), dtime(7, 30)))
         schedule = Schedule(due_on, warn_days, send_time)
-        first = schedule.next_occurrence(None)
+        first = schedule.first_owed(None, today)  # as reschedule() plans a credential entered today
         next_run_at = naive_utc(schedule.at(first))
         if number in due_ids and next_run_at > naive_utc(now):
             raise RuntimeError(f"due plan {number} would not be due: {next_run_at}")
@@ -310,20 +310,22 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
 
 
 # The due plans are the ones whose window has opened (first day ≤ today); resetting them puts back
-# exactly what reschedule() computes for a plan that never sent: next_run_at = its first occurrence.
+# exactly what reschedule() computes for a plan that never sent: next_run_at = its first occurrence
+# owed, today's (a quiet morning: nothing was missed, nothing is dropped).
 RESET_DUE_PLANS = """
 UPDATE alert_plans
    SET status = 'active', last_occurrence_on = NULL,
-       next_run_at = (((due_on - warn_days) + send_time) AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'UTC'
- WHERE due_on - warn_days <= %s
+       next_run_at = ((GREATEST(due_on - warn_days, %(today)s) + send_time) AT TIME ZONE 'Asia/Shanghai')
+                     AT TIME ZONE 'UTC'
+ WHERE due_on - warn_days <= %(today)s
 """
 
 
 def reset_due_state(baseline: Baseline, limit: int | None = None) -> dict[str, int]:
     """Back to 'nothing swept yet': no messages, deliveries or inbox messages, due plans due again; Redis empty."""
     with common.connect(DB_NAME) as conn:
-        conn.execute("TRUNCATE inbox_messages, deliveries, outbox_messages RESTART IDENTITY")
-        reset = conn.execute(RESET_DUE_PLANS, (baseline.today,)).rowcount
+        conn.execute("TRUNCATE inbox_messages, deliveries, outbox_messages, alert_dropped_days RESTART IDENTITY")
+        reset = conn.execute(RESET_DUE_PLANS, {"today": baseline.today}).rowcount
         due_now = conn.execute(
             "SELECT count(*) FROM alert_plans WHERE status = 'active' AND next_run_at <= (now() AT TIME ZONE 'UTC')"
         ).fetchone()[0]

@@ -882,7 +882,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from config.instance_secrets import new_encoding_aes_key, new_webhook_token
+    from config.instance_files import new_encoding_aes_key, new_webhook_token
 
     report = common.new_report(
         {

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import requests
+from aliyunsdkcore.acs_exception.exceptions import ClientException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.http import protocol_type
 from aliyunsdkcore.request import CommonRequest
@@ -281,6 +282,16 @@ def send_sms_request(
     for key, value in params.items():
         request.add_body_params(key, value)
     return request
+
+
+def sms_outcome_unknown(error: ClientException) -> bool:
+    """Whether a SendSms that raised `error` may have been accepted all the same: the request went
+    out and its answer never came (the read timed out, the connection dropped). A connection that
+    was refused or never opened in time means the request never arrived."""
+    message = error.get_error_msg() or ""
+    return error.get_error_code() == "SDK.HttpError" and (
+        "Read timed out" in message or "Connection aborted" in message
+    )
 
 
 # Template values shared by WeChat and SMS: both reject empty values and cap their length.

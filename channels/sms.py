@@ -1,8 +1,11 @@
 """Aliyun SMS (dysmsapi SendSms), one template per message family, parameters from configuration.
 
-Each family (alerts, work orders; see `channels.base.family_of`) has SMS_<FAMILY>_TEMPLATE_CODE
-and SMS_<FAMILY>_TEMPLATE_PARAMS (template parameter -> name of a value in `message.values`);
-a family without a template code is skipped with that reason, the others still go out.
+Each family (alerts, work orders; see `channels.base.family_of`) has SMS_<FAMILY>_TEMPLATE_CODE,
+SMS_<FAMILY>_TEMPLATE_PARAMS (template parameter -> name of a value in `message.values`) and
+SMS_<FAMILY>_TEMPLATE_ATTRIBUTES (template parameter -> the attribute it is registered with at
+Aliyun, see `channels.sms_variables`; free text when not given). Every value is fitted to its
+attribute and checked before sending. A family without a template code (or with an attribute
+nobody knows) is skipped with that reason, the others still go out.
 SendSms is not idempotent and the SDK is told never to resend it; `OutId` carries the
 delivery's idempotency key so a message can be traced in Aliyun's console and receipts.
 """
@@ -17,20 +20,20 @@ from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
-from channels.base import Outcome, OutgoingMessage, ProviderTemplate, family_label, templates_from_config
+from channels.base import Outcome, OutgoingMessage, family_label, templates_from_config
 from channels.providers import (
     ProviderChannel,
-    clipped,
     clipped_reason,
     send_sms_request,
     sms_client,
+    sms_outcome_unknown,
     template_value,
 )
+from channels.sms_variables import ATTRIBUTES, FREE_TEXT, VariableAttribute
 
 logger = logging.getLogger(__name__)
 
-# Aliyun caps each template variable (35 characters for notices) and OutId (256 characters).
-PARAM_LIMIT = 35
+# Aliyun caps OutId at 256 characters (a variable's cap depends on its attribute).
 OUT_ID_LIMIT = 256
 
 NOT_CONFIGURED = "短信通道未配置"
@@ -50,11 +53,68 @@ def no_template_reason(family: str) -> str:
 
 
 @dataclass(frozen=True)
+class TemplateVariable:
+    source: str  # the name of a value in `message.values`
+    attribute: VariableAttribute
+
+
+class UnfitValue(Exception):
+    """A value its variable's attribute does not allow, and that cannot be made to fit."""
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    """One family's template at Aliyun: its TemplateCode and each parameter's value and attribute."""
+
+    id: str
+    family: str
+    variables: Mapping[str, TemplateVariable]
+
+    def params(self, message: OutgoingMessage) -> dict[str, str]:
+        """TemplateParam: each value fitted to its variable's attribute; UnfitValue for one Aliyun
+        would still refuse (and refuse again on every retry): a parameter mapped to the wrong value."""
+        params = {}
+        for name, variable in self.variables.items():
+            value = variable.attribute.fitted(template_value(message, variable.source))
+            problem = variable.attribute.problem(value)
+            if problem:
+                family = self.family.upper()
+                raise UnfitValue(
+                    f"短信变量 {name} 不符合其变量属性“{variable.attribute.label}”（{problem}），"
+                    f"请核对 SMS_{family}_TEMPLATE_PARAMS 与 SMS_{family}_TEMPLATE_ATTRIBUTES"
+                )
+            params[name] = value
+        return params
+
+
+def sms_templates(config: Mapping[str, Any]) -> tuple[dict[str, SmsTemplate], dict[str, str]]:
+    """The usable templates by family, and why the others cannot be used (an unknown attribute)."""
+    templates, problems = {}, {}
+    for family, template in templates_from_config(
+        config, "SMS_{family}_TEMPLATE_CODE", "SMS_{family}_TEMPLATE_PARAMS"
+    ).items():
+        attributes = config.get(f"SMS_{family.upper()}_TEMPLATE_ATTRIBUTES") or {}
+        variables, unknown = {}, []
+        for name, source in template.fields.items():
+            attribute = ATTRIBUTES.get(attributes.get(name, FREE_TEXT.name))
+            if attribute is None:
+                unknown.append(f"{name}={attributes[name]}")
+            else:
+                variables[name] = TemplateVariable(source, attribute)
+        if unknown:
+            problems[family] = f"短信模板变量属性未知（{family_label(family)}：{'、'.join(unknown)}）"
+        else:
+            templates[family] = SmsTemplate(template.id, family, variables)
+    return templates, problems
+
+
+@dataclass(frozen=True)
 class SmsSettings:
     access_key_id: str | None
     access_key_secret: str | None
     sign_name: str | None
-    templates: Mapping[str, ProviderTemplate] = field(default_factory=dict)  # family -> template
+    templates: Mapping[str, SmsTemplate] = field(default_factory=dict)  # family -> template
+    template_problems: Mapping[str, str] = field(default_factory=dict)  # family -> why it is not usable
     endpoint: str = "dysmsapi.aliyuncs.com"
     protocol: str = "https"
     timeout: float = 5
@@ -62,11 +122,13 @@ class SmsSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SmsSettings:
+        templates, problems = sms_templates(config)
         return cls(
             access_key_id=config.get("SMS_ACCESS_KEY_ID"),
             access_key_secret=config.get("SMS_ACCESS_KEY_SECRET"),
             sign_name=config.get("SMS_SIGN_NAME"),
-            templates=templates_from_config(config, "SMS_{family}_TEMPLATE_CODE", "SMS_{family}_TEMPLATE_PARAMS"),
+            templates=templates,
+            template_problems=problems,
             endpoint=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
             protocol=config.get("SMS_PROTOCOL") or "https",
             timeout=config.get("SMS_TIMEOUT_SECONDS", 5),
@@ -102,23 +164,25 @@ class SmsChannel(ProviderChannel):
         if self.client is not None:
             self.client.session.close()
 
-    def template_param(self, message: OutgoingMessage, template: ProviderTemplate) -> dict[str, str]:
-        return {name: clipped(template_value(message, source), PARAM_LIMIT) for name, source in template.fields.items()}
-
     def _send_one(self, message: OutgoingMessage) -> Outcome:
         # The missing template first: it is what someone can fix, and it holds for everyone.
         template = self.settings.templates.get(message.family)
         if template is None:
-            return Outcome.skipped(no_template_reason(message.family))
+            problem = self.settings.template_problems.get(message.family)
+            return Outcome.skipped(problem or no_template_reason(message.family))
         phone = (message.phone or "").strip()
         if not phone:
             return Outcome.skipped(NO_PHONE)
+        try:
+            params = template.params(message)
+        except UnfitValue as unfit:
+            return Outcome.failed(clipped_reason(str(unfit)))
         assert self.client is not None
         request = send_sms_request(
             phone,
             self.settings.sign_name,
             template.id,
-            self.template_param(message, template),
+            params,
             out_id=message.idempotency_key[:OUT_ID_LIMIT],
             domain=self.settings.endpoint,
             protocol=self.settings.protocol,
@@ -158,7 +222,7 @@ def outcome_of_client_error(error: ClientException) -> Outcome:
     if code == "SDK.HttpError":
         # The message holds the URL with its signed query; keep it in the log, not the reason.
         logger.warning("SMS request failed: %s", error.get_error_msg())
-        kind = "超时" if "timed out" in (error.get_error_msg() or "") else "连接失败"
+        kind = "超时" if sms_outcome_unknown(error) else "连接失败"
         return Outcome.retry(f"短信接口{kind} ({code})")
     return Outcome.failed(clipped_reason(f"{code}: {error.get_error_msg()}"))
 

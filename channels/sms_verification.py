@@ -2,8 +2,13 @@
 
 Unlike every other message this one does not go through the outbox: it is useless a minute
 later, so the request sends it synchronously (one attempt, the SDK never resends) and tells
-the person at once whether it went out. Nothing about it is recorded here; the edge keeps only
-a hash of the code, in Redis.
+the person at once how it went. Nothing about it is recorded here; the edge keeps only a hash
+of the code, in Redis.
+
+A send ends one of three ways: Aliyun accepted it (its BizId); it certainly did not go out
+(VerificationSmsError: refused, connection refused, not configured); or nobody can tell
+(VerificationSmsUnconfirmed: the request went out and its answer was lost). Aliyun counts
+every submission it accepted, and may have accepted that last one: its SMS may still arrive.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 
-from channels.providers import send_sms_request, sms_client
+from channels.providers import send_sms_request, sms_client, sms_outcome_unknown
 
 logger = logging.getLogger(__name__)
 
@@ -26,40 +31,63 @@ LIMITED = "短信发送过于频繁，请稍后再试"
 
 
 class VerificationSmsError(Exception):
+    """The code certainly did not go out; `message` is for the person."""
+
     def __init__(self, message: str, *, configured: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.configured = configured
 
 
+class VerificationSmsUnconfirmed(Exception):
+    """The request went out and its answer never came: Aliyun may have accepted it."""
+
+
+def verification_unavailable(config: Mapping[str, Any]) -> str | None:
+    """Why no verification code can be sent (settings missing), or None."""
+    keys = ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_VERIFY_TEMPLATE_CODE")
+    return None if all(config.get(key) for key in keys) else NOT_CONFIGURED
+
+
 def send_verification_code(config: Mapping[str, Any], phone: str, code: str) -> str | None:
     """Send `code` to `phone` with SMS_VERIFY_TEMPLATE_CODE (parameter SMS_VERIFY_TEMPLATE_PARAM);
-    the provider's BizId, or VerificationSmsError with a message for the person."""
-    key_id, key_secret = config.get("SMS_ACCESS_KEY_ID"), config.get("SMS_ACCESS_KEY_SECRET")
-    sign_name, template = config.get("SMS_SIGN_NAME"), config.get("SMS_VERIFY_TEMPLATE_CODE")
-    if not (key_id and key_secret and sign_name and template):
-        raise VerificationSmsError(NOT_CONFIGURED, configured=False)
+    the provider's BizId, VerificationSmsError with a message for the person when it did not go
+    out, VerificationSmsUnconfirmed when nobody can tell."""
+    unavailable = verification_unavailable(config)
+    if unavailable:
+        raise VerificationSmsError(unavailable, configured=False)
     timeout = config.get("SMS_TIMEOUT_SECONDS", 5)
-    client = sms_client(key_id, key_secret, timeout=timeout, connect_timeout=timeout, pool_size=1)
+    client = sms_client(
+        config["SMS_ACCESS_KEY_ID"],
+        config["SMS_ACCESS_KEY_SECRET"],
+        timeout=timeout,
+        connect_timeout=timeout,
+        pool_size=1,
+    )
     request = send_sms_request(
         phone,
-        sign_name,
-        template,
+        config["SMS_SIGN_NAME"],
+        config["SMS_VERIFY_TEMPLATE_CODE"],
         {config.get("SMS_VERIFY_TEMPLATE_PARAM") or "code": code},
         domain=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
         protocol=config.get("SMS_PROTOCOL") or "https",
     )
     try:
         body = client.do_action_with_exception(request)
-    except (ClientException, ServerException) as error:
+    except ClientException as error:
         logger.warning("verification SMS failed: %s", error.get_error_code())
+        if sms_outcome_unknown(error):
+            raise VerificationSmsUnconfirmed() from None
+        raise VerificationSmsError(SEND_FAILED) from None
+    except ServerException as error:  # the gateway answered: it did not take the request
+        logger.warning("verification SMS refused by the gateway: %s", error.get_error_code())
         raise VerificationSmsError(SEND_FAILED) from None
     finally:
         client.session.close()
     try:
         answer = json.loads(body)
-    except (TypeError, ValueError):
-        raise VerificationSmsError(SEND_FAILED) from None
+    except (TypeError, ValueError):  # an answer came, but what it says cannot be read
+        raise VerificationSmsUnconfirmed() from None
     code_answer = str(answer.get("Code") or "")
     if code_answer == "OK":
         return answer.get("BizId")

@@ -13,11 +13,12 @@ import secrets
 from pathlib import Path
 from typing import ClassVar
 
-from config.instance_secrets import fill_webhook_secrets, kept_secret
+from config.instance_files import create_private, fill_webhook_secrets, kept_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Where an instance keeps its SQLite file, embedded Redis and generated secrets.
-INSTANCE_DIR = Path(os.environ.get("WEIXIU_INSTANCE_DIR") or PROJECT_ROOT / "instance").resolve()
+# The embedded run's files (database, Redis dump, secrets); WEIXIU_INSTANCE_DIR puts them elsewhere.
+INSTANCE_DIR = Path(os.environ.get("WEIXIU_INSTANCE_DIR", "").strip() or PROJECT_ROOT / "instance")
+EMBEDDED_DATABASE = INSTANCE_DIR / "weixiu.db"
 
 
 class ConfigError(RuntimeError):
@@ -104,6 +105,15 @@ class BaseConfig:
         "thing4": "status",
     }
     DEFAULT_SMS_ALERT_PARAMS: ClassVar[dict] = {"name": "subject", "kind": "kind", "date": "due_on", "status": "status"}
+    # The attribute (变量属性) each SMS template parameter is registered with at Aliyun (see
+    # channels.sms_variables): the channel fits and checks each value by it. A parameter left out
+    # is free text ("others").
+    DEFAULT_SMS_ALERT_ATTRIBUTES: ClassVar[dict] = {
+        "name": "others",
+        "kind": "others",
+        "date": "time",
+        "status": "others",
+    }
     # The values a work-order message offers: number (GD000123), device (高压注射器(000027)), status
     # (待接单), time (2026-11-22 10:05), detail (故障：无法开机). WeChat caps a phrase field at 5
     # characters and a character_string at 32; the channel clips by the field's type.
@@ -120,11 +130,17 @@ class BaseConfig:
         "status": "status",
         "detail": "detail",
     }
+    DEFAULT_SMS_WORK_ORDER_ATTRIBUTES: ClassVar[dict] = {
+        "number": "other_number2",
+        "device": "others",
+        "status": "others",
+        "detail": "others",
+    }
 
     def __init__(self) -> None:
         self.SECRET_KEY = env_str("SECRET_KEY")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
-            env_str("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'weixiu.db'}"
+            env_str("DATABASE_URL") or f"sqlite:///{EMBEDDED_DATABASE}"
         )
         self.REDIS_URL = env_str("REDIS_URL")
         # The device QR codes encode links under this origin; stickers outlive deploys, so
@@ -218,9 +234,15 @@ class BaseConfig:
         self.SMS_SIGN_NAME = env_str("SMS_SIGN_NAME")
         self.SMS_ALERT_TEMPLATE_CODE = env_str("SMS_ALERT_TEMPLATE_CODE")
         self.SMS_ALERT_TEMPLATE_PARAMS = env_json_object("SMS_ALERT_TEMPLATE_PARAMS", self.DEFAULT_SMS_ALERT_PARAMS)
+        self.SMS_ALERT_TEMPLATE_ATTRIBUTES = env_json_object(
+            "SMS_ALERT_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_ALERT_ATTRIBUTES
+        )
         self.SMS_WORK_ORDER_TEMPLATE_CODE = env_str("SMS_WORK_ORDER_TEMPLATE_CODE")
         self.SMS_WORK_ORDER_TEMPLATE_PARAMS = env_json_object(
             "SMS_WORK_ORDER_TEMPLATE_PARAMS", self.DEFAULT_SMS_WORK_ORDER_PARAMS
+        )
+        self.SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES = env_json_object(
+            "SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_WORK_ORDER_ATTRIBUTES
         )
         self.SMS_ENDPOINT = env_str("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com"
         self.SMS_PROTOCOL = env_str("SMS_PROTOCOL") or "https"
@@ -246,6 +268,10 @@ class EmbeddedConfig(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
+        if not env_str("DATABASE_URL"):
+            # Created before SQLite opens it, so SQLite, which gives its -wal and -shm files the
+            # database's mode, keeps all three to the owner.
+            create_private(EMBEDDED_DATABASE)
         if not self.SECRET_KEY:
             # Per instance, so embedded sessions survive restarts without configuration.
             self.SECRET_KEY = kept_secret(INSTANCE_DIR / "secret_key", lambda: secrets.token_urlsafe(48))

@@ -4,10 +4,21 @@ and the caller tells the person to try again later."""
 
 from __future__ import annotations
 
+import contextlib
+
 from redis import Redis
 from redis.exceptions import RedisError
 
 PREFIX = "weixiu:rate:"
+
+# DECR only a live window's positive count: a window that has ended has nothing to give back, and
+# DECR on a missing key would start a window with no expiry.
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
 
 
 def allow(redis: Redis, key: str, limit: int, window_seconds: int) -> bool:
@@ -21,3 +32,11 @@ def allow(redis: Redis, key: str, limit: int, window_seconds: int) -> bool:
     except RedisError:
         return False
     return int(count) <= limit
+
+
+def give_back(redis: Redis, key: str) -> None:
+    """Uncount one attempt `allow` counted under `key`: it did not happen after all (the SMS it
+    was for never went out). The window keeps its end. With Redis down the attempt stays counted,
+    which costs the person only a wait for the window to end."""
+    with contextlib.suppress(RedisError):
+        redis.eval(_GIVE_BACK, 1, f"{PREFIX}{key}")

@@ -13,6 +13,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     device_views,
     device_workbook_views,
     inbox_views,
+    reconfirmation,
     record_views,
     session_views,
     vendor_views,

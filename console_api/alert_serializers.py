@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from console_api.serializers import moment
 from models import (
     ALERT_PLAN_STATUS_LABELS,
     CHANNEL_LABELS,
     DELIVERY_STATUS_LABELS,
+    AlertDroppedDay,
     AlertPlan,
     AlertSubject,
     Delivery,
@@ -14,8 +17,11 @@ from models import (
     OutboxMessage,
 )
 from models.outbox import idempotency_key
-from operations.alerts.plans import schedule_of
+from operations.alerts.plans import DeliverySummary, schedule_of
+from operations.alerts.schedule import next_send
 from operations.alerts.subjects import SubjectInfo
+
+DROPPED, DROPPED_LABEL = "dropped", "已错过"
 
 
 def person(user_id: int | None, names: dict[int, str]) -> dict | None:
@@ -28,11 +34,16 @@ def plan_json(
     names: dict[int, str],
     *,
     recipient_ids: list[int],
-    counts: dict[str, int],
+    summary: DeliverySummary,
     can_handle: bool,
+    now: datetime,
 ) -> dict:
     values = info.values if info else {}
     related = info.related if info and plan.notify_related else []
+    schedule = schedule_of(plan)
+    # What the sweep will send, not what the plan waits for: a due one that no sweep has taken
+    # yet is due now, and one a late sweep will drop is passed over for the one it sends.
+    upcoming = next_send(schedule, now, plan.next_run_at, plan.last_occurrence_on)
     return {
         "id": plan.id,
         "subject": plan.subject.value,
@@ -44,7 +55,7 @@ def plan_json(
         "vendor_name": values.get("vendor_name") if plan.subject is AlertSubject.AUTHORIZATION else None,
         "due_on": plan.due_on.isoformat(),
         "warn_days": plan.warn_days,
-        "window_starts_on": schedule_of(plan).first_day.isoformat(),
+        "window_starts_on": schedule.first_day.isoformat(),
         "send_time": plan.send_time.isoformat(timespec="seconds"),
         "channels": [channel.value for channel in plan.channels],
         "channel_labels": [CHANNEL_LABELS[channel] for channel in plan.channels],
@@ -55,18 +66,20 @@ def plan_json(
         "template": plan.template,
         "status": plan.status.value,
         "status_label": ALERT_PLAN_STATUS_LABELS[plan.status],
-        "next_send_at": moment(plan.next_run_at),
-        "last_sent_on": plan.last_occurrence_on.isoformat() if plan.last_occurrence_on else None,
+        "next_send_at": moment(upcoming[0]) if upcoming else None,
+        "due_now": upcoming[1] if upcoming else False,
+        "last_sent_on": summary.last_sent_on.isoformat() if summary.last_sent_on else None,
         "handled_by": person(plan.handled_by_id, names),
         "handled_at": moment(plan.handled_at),
         "handled_note": plan.handled_note,
-        "deliveries": counts,
+        "deliveries": summary.counts,
         "can_handle": can_handle,
     }
 
 
 def delivery_json(delivery: Delivery, message: OutboxMessage, names: dict[int, str]) -> dict:
     return {
+        "date": message.occurrence_on.isoformat() if message.occurrence_on else None,
         "id": delivery.id,
         "key": idempotency_key(message.key, delivery.recipient_id, delivery.channel.value),
         "channel": delivery.channel.value,
@@ -84,6 +97,11 @@ def delivery_json(delivery: Delivery, message: OutboxMessage, names: dict[int, s
         "finished_at": moment(delivery.finished_at),
         "next_attempt_at": moment(delivery.next_attempt_at) if delivery.finished_at is None else None,
     }
+
+
+def dropped_json(dropped: AlertDroppedDay) -> dict:
+    """A day of the plan that was owed and not sent, in 发送记录 beside the deliveries."""
+    return {"date": dropped.day.isoformat(), "status": DROPPED, "status_label": DROPPED_LABEL, "reason": dropped.reason}
 
 
 def inbox_json(message: InboxMessage, plan: AlertPlan | None, can_handle: bool) -> dict:

@@ -11,15 +11,16 @@ from contextlib import contextmanager
 from flask import current_app, jsonify
 
 from console_api import api
-from console_api.alert_serializers import delivery_json, plan_json
+from console_api.alert_serializers import delivery_json, dropped_json, plan_json
 from console_api.http import commit, current_actor, signed_in
 from console_api.validation import Field, parse_body, parse_fields, query_enum, query_int, query_str
-from models import AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
+from models import AlertDroppedDay, AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
 from models.alert_plan import MAX_TEMPLATE_LENGTH
 from operations.actors import Actor
 from operations.alerts import plans as alert_plans
 from operations.alerts.plans import MAX_RECIPIENTS, NotifySettings
 from operations.alerts.subjects import describe_subjects
+from operations.clock import now_utc
 from operations.errors import InvalidInput
 
 SETTINGS_SCHEMA = {
@@ -66,11 +67,12 @@ def alert_errors_under(prefix: str = "alert."):
 
 
 def plan_payloads(actor: Actor, plans: list[AlertPlan]) -> list[dict]:
-    """Plans with their subjects, people and delivery counts, in a few queries."""
+    """Plans with their subjects, people and deliveries, in a few queries."""
     if not plans:
         return []
+    now = now_utc()
     subjects = describe_subjects(plans)
-    counts = alert_plans.delivery_counts([plan.id for plan in plans])
+    summaries = alert_plans.delivery_summaries([plan.id for plan in plans])
     designated = alert_plans.designated_by_plan([plan.id for plan in plans])
     user_ids = {user_id for ids in designated.values() for user_id in ids}
     user_ids |= {user_id for info in subjects.values() for user_id in info.related if user_id}
@@ -87,8 +89,9 @@ def plan_payloads(actor: Actor, plans: list[AlertPlan]) -> list[dict]:
                 info,
                 names,
                 recipient_ids=designated[plan.id],
-                counts=counts[plan.id],
+                summary=summaries[plan.id],
                 can_handle=alert_plans.can_handle_now(actor, plan, recipients),
+                now=now,
             )
         )
     return payloads
@@ -157,15 +160,20 @@ def handle_alert_plan(plan_id: int):
 @api.get("/alert-plans/<int:plan_id>/deliveries")
 @signed_in
 def alert_plan_deliveries(plan_id: int):
-    """发送记录: every message of the plan, its channel, recipient and outcome."""
-    page = alert_plans.plan_deliveries(
+    """发送记录: every message of the plan, its channel, recipient and outcome, and the days
+    dropped (``{"date", "status": "dropped", "reason"}``), newest day first."""
+    page = alert_plans.plan_record(
         current_actor(), plan_id, page=query_int("page", 1), per_page=query_int("per_page", 20, maximum=100)
     )
-    user_ids = {delivery.recipient_id for delivery, _ in page.items}
+    sent = [item for item in page.items if not isinstance(item, AlertDroppedDay)]
+    user_ids = {delivery.recipient_id for delivery, _ in sent}
     names = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     return jsonify(
         {
-            "items": [delivery_json(delivery, message, names) for delivery, message in page.items],
+            "items": [
+                dropped_json(item) if isinstance(item, AlertDroppedDay) else delivery_json(*item, names)
+                for item in page.items
+            ],
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,

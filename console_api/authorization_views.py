@@ -7,7 +7,7 @@ from console_api.alert_views import alert_errors_under, alert_plans_of, alert_se
 from console_api.http import commit, current_actor, signed_in
 from console_api.serializers import authorization_event_json, authorization_json
 from console_api.validation import Field, parse_body
-from models import AlertPlan, Device, Scope, User, Vendor, db
+from models import AlertPlan, Device, Institution, Scope, User, Vendor, db
 from operations import authorizations
 from operations.authorizations import MAX_WARN_DAYS, Terms
 from operations.errors import InvalidInput
@@ -107,7 +107,20 @@ def device_authorizations(device_id: int):
 @api.get("/authorizations")
 @signed_in
 def vendor_authorizations():
-    """A vendor's users: every authorization their vendor holds."""
+    """A vendor's users: every authorization their vendor holds, with its institution; the device
+    only of those in force or to come (operations.authorizations.vendor_sees_device)."""
     if not current_actor().is_vendor_side:
         raise InvalidInput({"vendor": "医疗机构请在设备的维保商页查看授权"})
-    return jsonify({"items": payloads(authorizations.vendor_authorizations(current_actor()))})
+    found = authorizations.vendor_authorizations(current_actor())
+    institutions = dict(
+        db.session.execute(
+            db.select(Institution.id, Institution.name).where(Institution.id.in_({a.institution_id for a in found}))
+        ).all()
+    )
+    items = []
+    for authorization, payload in zip(found, payloads(found), strict=True):
+        payload["institution"] = institutions[authorization.institution_id]
+        if not authorizations.vendor_sees_device(authorization):
+            payload |= dict.fromkeys(("device_id", "device_name", "unique_code"))
+        items.append(payload)
+    return jsonify({"items": items})

@@ -8,6 +8,7 @@ from datetime import date
 from console_api.serializers import moment
 from models import Credential, CredentialAttachment, Device
 from models.credential import CREDENTIAL_KIND_LABELS, GENDER_LABELS
+from operations.credentials import clean_filename
 
 LIST_SEPARATOR = "、"
 
@@ -61,7 +62,7 @@ def credential_row_json(credential: Credential, devices: list[Device], departmen
 def attachment_json(attachment: CredentialAttachment) -> dict:
     return {
         "id": attachment.id,
-        "filename": attachment.filename,
+        "filename": clean_filename(attachment.filename, attachment.content_type),
         "content_type": attachment.content_type,
         "size": attachment.size,
         "sha256": attachment.sha256,

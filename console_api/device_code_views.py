@@ -42,6 +42,5 @@ def device_wxacode_png(device_id: int):
         content,
         "image/png",
         filename=label_filename(device, "png", prefix="wxacode"),
-        inline=True,
         cache_control=QR_CACHE_CONTROL,
     )

@@ -47,7 +47,6 @@ def device_qrcode_png(device_id: int):
         qr_png(device_link_url(device), size),
         "image/png",
         filename=label_filename(device, "png"),
-        inline=True,
         cache_control=QR_CACHE_CONTROL,
     )
 
@@ -60,7 +59,6 @@ def device_qrcode_svg(device_id: int):
         qr_svg(device_link_url(device)),
         "image/svg+xml",
         filename=label_filename(device, "svg"),
-        inline=True,
         cache_control=QR_CACHE_CONTROL,
     )
 

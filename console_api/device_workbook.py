@@ -384,7 +384,8 @@ def _read_row(columns: dict[int, Column], values: tuple) -> tuple[dict[str, Any]
 
 
 def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
-    """Parse an uploaded workbook: row 1 is the header, blank rows are skipped.
+    """Parse an uploaded workbook: row 1 is the header, blank rows are skipped (but count towards
+    `max_rows`, which bounds the rows read after the header).
 
     Every non-blank row is returned (its unreadable cells left out, so the domain can still
     check the rest); the unreadable cells are in `cell_errors`. Whole-file problems (not an
@@ -397,10 +398,11 @@ def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
         parsed: list[tuple[int, dict[str, Any]]] = []
         cell_errors: dict[int, dict[str, str]] = {}
         for row_number, values in enumerate(rows, start=2):
+            # Every row read counts, blank or not: a sheet of empty rows costs as much to parse.
+            if row_number - 1 > max_rows:
+                raise InvalidInput({"file": f"一次最多导入 {max_rows} 行（含空行），请删除多余的行或分批导入"})
             if all(_is_blank(value) for value in values):
                 continue
-            if len(parsed) == max_rows:
-                raise InvalidInput({"file": f"一次最多导入 {max_rows} 行，请分批导入"})
             unnamed = [p for p, value in enumerate(values) if p not in columns and not _is_blank(value)]
             if unnamed:
                 # Data under no header would be silently lost.

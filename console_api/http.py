@@ -48,6 +48,22 @@ def handle_domain_error(error: DomainError):
     return error_response(status, code, error.message, **extra)
 
 
+class Refused(Exception):
+    """The edge's own refusal (too many attempts, a guard that cannot answer): its status, code,
+    Chinese message and any headers (Retry-After)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def handle_refusal(error: Refused):
+    db.session.rollback()
+    response, status = error_response(error.status, error.code, error.message)
+    response.headers.update(error.headers)
+    return response, status
+
+
 def handle_http_error(error: HTTPException):
     db.session.rollback()
     if not request.path.startswith(("/api/", "/mp/")):  # the JSON APIs answer JSON, even a 404
@@ -64,6 +80,7 @@ def handle_unexpected_error(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Refused, handle_refusal)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -94,6 +111,11 @@ def signed_in(view: Callable) -> Callable:
     return wrapper
 
 
+def client_ip() -> str:
+    """The caller's address (behind a proxy, as PROXY_HOPS lets ProxyFix report it)."""
+    return request.remote_addr or "unknown"
+
+
 def current_user() -> User:
     return g.user
 
@@ -103,24 +125,32 @@ def commit():
     db.session.commit()
 
 
+# Types a browser may show in a tab (?inline=1); anything else only downloads. An SVG or an HTML
+# file shown inline could run script under our origin.
+INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
 def file_response(
     body: bytes | str,
     mimetype: str,
     *,
     filename: str,
     ascii_filename: str | None = None,
-    inline: bool = False,
     cache_control: str = "private, no-store",
 ) -> Response:
-    """A download. A non-ASCII name travels in RFC 5987's filename*; `ascii_filename` is for
-    the rare client that ignores it (werkzeug's own fallback would drop every Chinese letter)."""
+    """A download: `attachment` unless the request asks `?inline=1` for a PDF, JPEG or PNG. A
+    non-ASCII name travels in RFC 5987's filename*; `ascii_filename` is for the rare client that
+    ignores it (werkzeug's own fallback would drop every Chinese letter). The file is sandboxed
+    either way: nothing in it runs with our origin's rights."""
+    inline = request.args.get("inline") == "1" and mimetype in INLINE_TYPES
     disposition = "inline" if inline else "attachment"
     fallback = ascii_filename or filename
     header = f'{disposition}; filename="{fallback}"'
     if fallback != filename:
-        header += f"; filename*=UTF-8''{quote(filename)}"
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = header
     response.headers["Cache-Control"] = cache_control
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
     return response

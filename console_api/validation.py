@@ -8,6 +8,7 @@ into one InvalidInput, so the client can show them all at once.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -171,15 +172,51 @@ def parse_datetime(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+# No body of ours nests deeper than a few levels (an alert object in a credential form); a deeper
+# one is an attack on the parser, or on whatever walks the value later.
+MAX_JSON_DEPTH = 16
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def decode_json_object(raw: bytes | str, field: str = "body") -> dict:
+    """A JSON object from outside, or InvalidInput naming the problem under `field`: not UTF-8, not
+    JSON, nested deeper than MAX_JSON_DEPTH, or a lone UTF-16 surrogate ("\\ud800") in any key or
+    string, which JSON allows but no database or encoder downstream takes."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise InvalidInput({field: "请求体不是有效的 UTF-8 文本"}) from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InvalidInput({field: f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）"}) from None
+    except ValueError:
+        raise InvalidInput({field: "JSON 格式错误"}) from None
+    if not isinstance(value, dict):
+        raise InvalidInput({field: "JSON 应为对象"})
+    _check_json_value(value, field)
+    return value
+
+
+def _check_json_value(value: Any, field: str) -> None:
+    """Depth and lone surrogates, walked without recursion (the value may be deep)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                raise InvalidInput({field: "JSON 中含有无效的 Unicode 字符（单独的代理项）"})
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidInput({field: f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）"})
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
 def json_body() -> dict:
     if not request.is_json:
         raise InvalidInput({"body": "请求体应为 JSON（Content-Type: application/json）"})
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidInput({"body": "JSON 格式错误"})
-    if not isinstance(body, dict):
-        raise InvalidInput({"body": "JSON 应为对象"})
-    return body
+    return decode_json_object(request.get_data(cache=True))
 
 
 def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
@@ -205,6 +242,13 @@ def parse_fields(data: dict, schema: dict[str, Field], *, partial: bool = False)
 
 def parse_body(schema: dict[str, Field], *, partial: bool = False) -> dict[str, Any]:
     return parse_fields(json_body(), schema, partial=partial)
+
+
+def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
+    """A body whose fields are all optional may be left out altogether (a step, a re-check)."""
+    if not request.get_data(cache=True):
+        return parse_fields({}, schema)
+    return parse_body(schema)
 
 
 def query_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None) -> int | None:

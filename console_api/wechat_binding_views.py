@@ -14,9 +14,11 @@ from wechatpy.exceptions import WeChatClientException
 
 from channels.registry import get_channel
 from channels.wechat_qrcodes import png, temporary_qr_url
-from console_api import api
-from console_api.http import commit, current_actor, signed_in
+from console_api import api, reconfirmation
+from console_api.http import commit, current_actor, current_user, signed_in
+from console_api.reconfirmation import reconfirm
 from console_api.serializers import moment
+from console_api.validation import optional_body
 from operations import wechat_accounts
 from operations.clock import now_utc
 
@@ -36,9 +38,19 @@ def _official_qr(code: str) -> dict:
     return {"available": True, "png_base64": base64.b64encode(png(url)).decode()}
 
 
+def _reconfirmed(user_id: int) -> bool:
+    """For one's own account, who is at the keyboard is asked again (console_api.reconfirmation)."""
+    if user_id != current_user().id:
+        return False
+    reconfirm(optional_body(reconfirmation.FIELDS))
+    return True
+
+
 @api.post("/users/<int:user_id>/bind-code")
 @signed_in
 def issue_bind_code(user_id: int):
-    code, expires_at = wechat_accounts.issue_bind_code(current_actor(), user_id, now_utc())
+    """绑定微信: for an account the caller manages, or for oneself with the password or an SMS code."""
+    reconfirmed = _reconfirmed(user_id)
+    code, expires_at = wechat_accounts.issue_bind_code(current_actor(), user_id, now_utc(), reconfirmed=reconfirmed)
     commit()
     return jsonify({"code": code, "expires_at": moment(expires_at), "official_account_qr": _official_qr(code)}), 201

@@ -140,6 +140,7 @@ def order_detail_json(
     order: WorkOrder,
     people: People,
     *,
+    device: dict[str, Any],
     department: str | None,
     parts: list[WorkOrderPart],
     photos: list[WorkOrderPhoto],
@@ -157,7 +158,7 @@ def order_detail_json(
         **_labelled("status", order.status, WORK_ORDER_STATUS_LABELS),
         # 服务请求受理
         "device_id": order.device_id,
-        "device": order.device_snapshot or {},
+        "device": device,  # as the caller may see it (operations.work_orders.access.device_seen_by)
         "reporter": people.person(order.reporter_id),
         "department_id": order.department_id,
         "department": department,

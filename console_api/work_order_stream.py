@@ -14,8 +14,9 @@ A stream polls the database (the same query as the polling feed, /work-orders/ev
 half second and lives STREAM_SECONDS; then the browser reconnects and sends the id of the last
 event it got as Last-Event-ID, so nothing is lost between two streams. Each poll runs in its own
 application context with its own session, released at once: an open page holds a web thread,
-never a database connection. The caller is resolved once, before the stream starts; what they
-may see is worked out again at every poll (an authorization that lapses hides its orders).
+never a database connection. The caller is resolved once, before the stream starts; at every
+poll their session is checked again (signing out everywhere ends the stream at its next tick) and
+what they may see is worked out again (an authorization that lapses hides its orders).
 
 Deployment: every open page holds a web thread for STREAM_SECONDS. Serve with threads
 (gunicorn --worker-class gthread --threads N, or the embedded threaded server), not with sync
@@ -34,10 +35,11 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from console_api import api
-from console_api.http import current_actor, signed_in
+from console_api.http import current_actor, current_user, signed_in
 from console_api.validation import query_int
 from console_api.work_order_views import FEED_LIMIT, events_json
 from models import db
+from operations.accounts import session_is_current
 from operations.actors import Actor
 from operations.work_orders import orders as work_orders
 
@@ -60,24 +62,29 @@ def _start_after(actor: Actor) -> int:
     return work_orders.last_event_id(actor)
 
 
-def _poll(app: Flask, actor: Actor, after: int) -> list[dict]:
-    """One look at the database in a fresh session, given back before the stream waits."""
+def _poll(app: Flask, actor: Actor, token_version: int, after: int) -> list[dict] | None:
+    """One look at the database in a fresh session, given back before the stream waits; None once
+    the session that opened the stream has ended (signed out everywhere, deactivated)."""
     with app.app_context():
         try:
+            if not session_is_current(actor.user_id, token_version):
+                return None
             return events_json(work_orders.events_after(actor, after, limit=FEED_LIMIT))
         finally:
             db.session.remove()
 
 
-def _frames(app: Flask, actor: Actor, after: int) -> Iterator[str]:
+def _frames(app: Flask, actor: Actor, token_version: int, after: int) -> Iterator[str]:
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     started = last_ping = time.monotonic()
     while True:
         try:
-            items = _poll(app, actor, after)
+            items = _poll(app, actor, token_version, after)
         except SQLAlchemyError:
             log.warning("work-order stream: database unavailable, closing the stream", exc_info=True)
             return  # the browser reconnects after `retry` and resumes from its Last-Event-ID
+        if items is None:  # signed out: the reconnect meets 401 and the page goes to sign-in
+            return
         for item in items:
             after = item["id"]
             yield f"id: {after}\nevent: work_order\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
@@ -97,9 +104,10 @@ def _frames(app: Flask, actor: Actor, after: int) -> Iterator[str]:
 def work_order_stream():
     actor = current_actor()
     after = _start_after(actor)
+    token_version = current_user().token_version
     app = current_app._get_current_object()
     db.session.remove()  # the request's session is done with; each poll takes its own
-    response = Response(_frames(app, actor, after), mimetype="text/event-stream")
+    response = Response(_frames(app, actor, token_version, after), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response

@@ -9,7 +9,6 @@ commit; nothing here sends anything. The live feed for the PC page is in work_or
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -21,7 +20,9 @@ from console_api.serializers import device_record_json, moment
 from console_api.validation import (
     CONTROL_CHARS,
     Field,
+    decode_json_object,
     json_body,
+    optional_body,
     parse_body,
     parse_fields,
     query_bool,
@@ -63,10 +64,9 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch as dispatch
-from operations.work_orders import flow as flow
+from operations.work_orders import dispatch, flow
 from operations.work_orders import orders as work_orders
-from operations.work_orders.access import is_dispatcher_for, is_worker_for
+from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
 from operations.work_orders.orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
 
@@ -231,6 +231,7 @@ def detail_payload(actor: Actor, order: WorkOrder) -> dict:
     return order_detail_json(
         order,
         people_of([order], events),
+        device=device_seen_by(actor, order),
         department=department.name if department else None,
         parts=parts,
         photos=work_orders.photos_of(order.id),
@@ -243,13 +244,6 @@ def answer(order: WorkOrder, status: int = 200):
     """Commit the step, then the order as it now stands."""
     commit()
     return jsonify(detail_payload(current_actor(), order)), status
-
-
-def optional_body(schema: dict[str, Field]) -> dict[str, Any]:
-    """A step's body; a step whose fields are all optional may be posted without one."""
-    if not request.get_data(cache=True):
-        return parse_fields({}, schema)
-    return parse_body(schema)
 
 
 # --- 报修 --------------------------------------------------------------------------------------
@@ -266,12 +260,7 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     raw = request.form.get("data")
     if raw is None:
         raise InvalidInput({"data": "必填：报修内容（JSON）"})
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput({"data": "JSON 格式错误"}) from None
-    if not isinstance(body, dict):
-        raise InvalidInput({"data": "JSON 应为对象"})
+    body = decode_json_object(raw, "data")
     files = request.files.getlist("photos")
     if len(files) > MAX_PHOTOS:
         raise InvalidInput({"photos": f"最多上传 {MAX_PHOTOS} 张照片"})
@@ -394,13 +383,15 @@ def work_order_history(work_order_id: int):
 @signed_in
 def work_order_report(work_order_id: int):
     """服务报告 as frozen at completion, with the customer's sign-off once given."""
-    order = work_orders.get_order(current_actor(), work_order_id)
+    actor = current_actor()
+    order = work_orders.get_order(actor, work_order_id)
     if order.service_report is None:
         raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，尚未完成，还没有服务报告")
     reporter = db.session.get(User, order.reporter_id)
     return jsonify(
         {
             **order.service_report,
+            "device": device_seen_by(actor, order),
             "work_order_id": order.id,
             "status": order.status.value,
             "status_label": WORK_ORDER_STATUS_LABELS[order.status],
@@ -550,7 +541,7 @@ def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
-    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+    return file_response(photo.data, photo.content_type, filename=filename)
 
 
 # --- the polling feed --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 from models import db
 from operations.clock import now_utc
 from operations.errors import Conflict
-from operations.work_orders import escalation as escalation
+from operations.work_orders import escalation
 
 log = logging.getLogger("weixiu.work_orders")
 

@@ -11,8 +11,8 @@ from flask import current_app, jsonify
 from console_api.alert_views import plan_payloads
 from console_api.http import commit, current_actor
 from console_api.inbox_views import inbox_page_payload, inbox_payloads
-from console_api.validation import Field, query_enum, query_int, query_str
-from miniprogram_api.http import body_or_empty, route
+from console_api.validation import Field, optional_body, query_enum, query_int, query_str
+from miniprogram_api.http import route
 from models import AlertPlanStatus, AlertSubject
 from operations import inbox
 from operations.alerts import plans as alert_plans
@@ -58,7 +58,7 @@ def alert_detail(plan_id: int):
 @route("POST", "/alerts/<int:plan_id>/handle", "处理预警：此后不再提醒任何人", body=HANDLE_SCHEMA, response="AlertPlan")
 def handle_alert(plan_id: int):
     actor = current_actor()
-    plan = alert_plans.handle_plan(actor, plan_id, body_or_empty(HANDLE_SCHEMA).get("note"))
+    plan = alert_plans.handle_plan(actor, plan_id, optional_body(HANDLE_SCHEMA).get("note"))
     commit()
     return jsonify(plan_payloads(actor, [plan])[0])
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
 
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
-from connections import redis as redis_connection
-from connections.rate_limits import allow
 from console_api.http import HTTP_MESSAGES, error_response
+from console_api.quotas import Quota, spend
 from console_api.validation import Field
 from miniprogram_api import mp_api
 from models import User, WeChatIdentity, db
@@ -99,11 +97,6 @@ class MiniProgramError(HTTPException):
     """An HTTP error whose description is the Chinese message to show."""
 
 
-class RateLimited(MiniProgramError):
-    code = 429
-    description = TOO_MANY
-
-
 class WeChatUnavailable(MiniProgramError):
     code = 502
     description = "微信服务暂时不可用，请稍后重试"
@@ -130,13 +123,7 @@ def mini_program_http_error(error: HTTPException):
 
 def limit(key: str, count: int, window_seconds: int, message: str = TOO_MANY) -> None:
     """Count one attempt under `key`; 429 with `message` once more than `count` fall in the window."""
-    if not allow(redis_connection.redis(), f"mp:{key}", count, window_seconds):
-        raise RateLimited(description=message)
-
-
-def client_ip() -> str:
-    """The caller's address (behind a proxy, as the WSGI server's proxy setup reports it)."""
-    return request.remote_addr or "unknown"
+    spend(Quota(f"mp:{key}", count, window_seconds, message))
 
 
 # --- the session -------------------------------------------------------------------------------
@@ -190,10 +177,3 @@ def miniprogram_client() -> SharedTokenWeChatClient:
 class MiniProgramNotConfigured(MiniProgramError):
     code = 503
     description = "小程序未配置（WECHAT_MINIPROGRAM_APP_ID / SECRET）"
-
-
-def body_or_empty(schema: dict[str, Field]) -> dict[str, Any]:
-    """A body whose fields are all optional may be left out."""
-    from console_api.work_order_views import optional_body
-
-    return optional_body(schema)

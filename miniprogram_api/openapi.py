@@ -108,7 +108,14 @@ SCHEMAS: dict[str, dict] = {
     },
     "SmsSent": {
         "type": "object",
-        "properties": {"sent": {"type": "boolean"}, "expires_in": {"type": "integer"}, "phone": {"type": "string"}},
+        "description": "验证码已生成：已发送，或发送结果未知（短信可能稍后送达）；两种情况都请显示重新获取的倒计时",
+        "properties": {
+            "sent": {"type": "boolean", "description": "短信服务已确认发送；false 为结果未知，验证码仍有效"},
+            "message": {"type": "string", "description": "给用户看的提示"},
+            "expires_in": {"type": "integer", "description": "验证码有效秒数"},
+            "resend_in": {"type": "integer", "description": "多少秒后可重新获取"},
+            "phone": {"type": "string"},
+        },
     },
     "WorkOrderRow": ROW,
     "WorkOrderList": {
@@ -173,6 +180,9 @@ SCHEMAS: dict[str, dict] = {
             "id": {"type": "integer"},
             "status": {"type": "string"},
             "due_on": {"type": "string", "format": "date"},
+            "next_send_at": {"type": "string", "format": "date-time", "nullable": True, "description": "下次发送时间"},
+            "due_now": {"type": "boolean", "description": "已到发送时间，即将发送"},
+            "last_sent_on": {"type": "string", "format": "date", "nullable": True, "description": "最近一次发出的日期"},
             "can_handle": {"type": "boolean"},
         },
     },

@@ -1,34 +1,28 @@
 """登录与绑定: wx.login's code for our session token, then binding the WeChat identity to a
 platform account by a bind code, a phone number WeChat verified, or an SMS verification code.
 
-Guessing is rate-limited in Redis (connections.rate_limits): bind codes per identity and per IP, SMS
+Guessing is rate-limited in Redis (console_api.quotas): bind codes per identity and per IP, SMS
 codes per number (1 a minute, 5 an hour), per identity and per IP, and at most five tries of
-one SMS code. The SMS code itself lives only as a keyed hash in Redis, for five minutes.
+one SMS code (console_api.sms_codes keeps it as a keyed hash in Redis, for five minutes).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 from typing import Any
 
 import requests
 from flask import current_app, jsonify
-from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
 
-from channels.sms_verification import VerificationSmsError, send_verification_code
-from connections import redis as redis_connection
-from console_api.http import commit
+from channels.sms_verification import verification_unavailable
+from console_api import sms_codes
+from console_api.http import Refused, client_ip, commit
+from console_api.quotas import Quota, give_back, spend
 from console_api.validation import Field, parse_body
 from miniprogram_api.http import (
-    MiniProgramError,
-    RateLimited,
     Unauthorized,
     WeChatUnavailable,
-    client_ip,
     current_identity,
     limit,
     miniprogram_client,
@@ -53,10 +47,7 @@ BAD_CODE_ERRCODES = frozenset({40029, 40163, 40226, 41008})
 BAD_LOGIN_CODE = "登录凭证无效或已使用，请重新进入小程序"
 BAD_PHONE_CODE = "手机号授权无效或已使用，请重新授权"
 PHONE = re.compile(r"1[3-9]\d{9}")
-SMS_CODE_TTL = 300
-SMS_CODE_MAX_ATTEMPTS = 5
-SMS_CODE_KEY = "weixiu:mp:sms-code:"
-BAD_SMS_CODE = "验证码错误或已过期，请重新获取"
+BIND_BY_PHONE = "bind-by-phone"  # the purpose of the SMS codes this module sends (console_api.sms_codes)
 
 LOGIN_SCHEMA = {"code": Field("str", required=True, max_length=128)}
 BIND_SCHEMA = {"bind_code": Field("str", required=True, max_length=32)}
@@ -179,56 +170,38 @@ def _phone(value: str) -> str:
     return phone
 
 
-def _code_hash(phone: str, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 @route(
     "POST", "/bind/sms-code", "发送短信验证码（用于绑定账号）", auth="session", body=SMS_CODE_SCHEMA, response="SmsSent"
 )
 def send_sms_code():
     identity = current_identity()
     phone = _phone(parse_body(SMS_CODE_SCHEMA)["phone"])
-    limit(f"sms:phone-minute:{phone}", 1, 60, "验证码已发送，请 1 分钟后再试")
-    limit(f"sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试")
-    limit(f"sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试")
+    unavailable = verification_unavailable(current_app.config)
+    if unavailable:  # before anything is counted, and the same answer for every number
+        raise Refused(503, "unavailable", unavailable)
     limit(f"sms:ip:{client_ip()}", 20, 3600, "获取验证码过于频繁，请稍后再试")
+    # The person's quotas: a code that certainly did not go out gives them back, so a retry is
+    # not told "验证码已发送". The client's own (per IP) stays spent: it guards against a client
+    # hammering while sends fail.
+    quotas = spend(
+        Quota(f"mp:sms:phone-minute:{phone}", 1, sms_codes.RESEND_SECONDS, "验证码已发送，请 1 分钟后再试"),
+        Quota(f"mp:sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试"),
+        Quota(f"mp:sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试"),
+    )
     # The answer is the same whether an account uses the number (no way to learn who is
     # registered); only then does an SMS go out. /bind/sms says what is wrong.
     try:
         user_by_verified_phone(phone)
     except DomainError:
         db.session.rollback()
-        return jsonify(_sms_sent_payload(phone))
+        return jsonify(sms_codes.sent_payload(phone, confirmed=True))
     db.session.rollback()  # nothing was changed; end the read before the provider call
-    code = f"{secrets.randbelow(10**6):06d}"
-    redis = redis_connection.redis()
-    key = f"{SMS_CODE_KEY}{phone}"
     try:
-        with redis.pipeline() as pipe:  # MULTI: the code never exists without its expiry
-            pipe.delete(key)
-            pipe.hset(key, mapping={"hash": _code_hash(phone, code), "attempts": 0})
-            pipe.expire(key, SMS_CODE_TTL)
-            pipe.execute()
-    except RedisError:
-        raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
-    try:
-        send_verification_code(current_app.config, phone, code)
-    except VerificationSmsError as error:
-        redis.delete(key)
-        raise SmsNotSent(error.message, 503 if not error.configured else 502) from None
-    return jsonify(_sms_sent_payload(phone))
-
-
-def _sms_sent_payload(phone: str) -> dict[str, Any]:
-    return {"sent": True, "expires_in": SMS_CODE_TTL, "phone": f"{phone[:3]}****{phone[-4:]}"}
-
-
-class SmsNotSent(MiniProgramError):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(description=message)
-        self.code = status
+        confirmed = sms_codes.send(BIND_BY_PHONE, phone, phone)
+    except Refused:
+        give_back(quotas)
+        raise
+    return jsonify(sms_codes.sent_payload(phone, confirmed=confirmed))
 
 
 @route("POST", "/bind/sms", "用短信验证码绑定账号", auth="session", body=SMS_BIND_SCHEMA, response="Me")
@@ -237,27 +210,7 @@ def bind_by_sms():
     body = parse_body(SMS_BIND_SCHEMA)
     phone = _phone(body["phone"])
     limit(f"sms-verify:wid:{identity.id}", 20, 600)
-    redis = redis_connection.redis()
-    key = f"{SMS_CODE_KEY}{phone}"
-    try:
-        with redis.pipeline() as pipe:
-            pipe.hget(key, "hash")
-            pipe.hincrby(key, "attempts", 1)
-            stored, attempts = pipe.execute()
-        if not stored:  # expired or never sent: drop the counter the increment just made
-            redis.delete(key)
-    except RedisError:
-        raise SmsNotSent("服务繁忙，请稍后再试", 503) from None
-    if not stored:  # never sent (no account uses the number), expired, or used
-        raise InvalidInput({"code": BAD_SMS_CODE})
-    if attempts > SMS_CODE_MAX_ATTEMPTS:
-        redis.delete(key)
-        raise RateLimited(description="验证码错误次数过多，请重新获取")
-    stored = stored.decode() if isinstance(stored, bytes) else stored
-    if not hmac.compare_digest(stored, _code_hash(phone, body["code"].strip())):
-        raise InvalidInput({"code": "验证码错误"})
-    if not redis.delete(key):  # someone else used it at the same moment
-        raise InvalidInput({"code": BAD_SMS_CODE})
+    sms_codes.check(BIND_BY_PHONE, phone, body["code"])
     return _bind(user_by_verified_phone(phone))
 
 

@@ -13,7 +13,7 @@ from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
 from console_api.serializers import device_record_json
-from console_api.validation import parse_body, query_int
+from console_api.validation import optional_body, parse_body, query_int
 from console_api.work_order_serializers import work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
@@ -25,7 +25,6 @@ from console_api.work_order_views import (
     REASON,
     detail_payload,
     list_filters,
-    optional_body,
     report_from_request,
     rows,
 )
@@ -35,7 +34,7 @@ from models.work_order import work_order_number
 from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
-from operations.work_orders import flow as flow
+from operations.work_orders import flow
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
@@ -112,7 +111,7 @@ def work_order_photo(work_order_id: int, photo_id: int):
     photo = work_orders.get_photo(current_actor(), work_order_id, photo_id)
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
-    return file_response(photo.data, photo.content_type, filename=filename, inline=True)
+    return file_response(photo.data, photo.content_type, filename=filename)
 
 
 @route("POST", f"{ORDER}/photos", "补充照片（multipart 字段 file，JPG/PNG，不超过 5 MB）", response="Photo", status=201)

@@ -3,6 +3,7 @@
 from models.alert_plan import (
     ALERT_PLAN_STATUS_LABELS,
     CHANNEL_LABELS,
+    AlertDroppedDay,
     AlertPlan,
     AlertPlanRecipient,
     AlertPlanStatus,
@@ -35,6 +36,7 @@ __all__ = [
     "ALERT_PLAN_STATUS_LABELS",
     "CHANNEL_LABELS",
     "DELIVERY_STATUS_LABELS",
+    "AlertDroppedDay",
     "AlertPlan",
     "AlertPlanRecipient",
     "AlertPlanStatus",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, Time
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -46,8 +46,9 @@ class AlertPlan(db.Model):
     """One plan per subject. `next_run_at` is the next send instant still owed (UTC), or None.
 
     The minute sweep reads only (status, next_run_at), so a plan costs nothing until it is due;
-    `last_occurrence_on` is the Shanghai day last turned into deliveries, which makes re-planning
-    after an edit never repeat a day.
+    `last_occurrence_on` is the Shanghai day the sweep last settled (sent, dropped, or nobody to
+    tell), which makes re-planning after an edit never repeat a day. Neither is shown as is:
+    what was sent is in the outbox, what was dropped in AlertDroppedDay.
     """
 
     __tablename__ = "alert_plans"
@@ -99,3 +100,17 @@ class AlertPlanRecipient(db.Model):
 
     alert_plan_id: Mapped[int] = mapped_column(ForeignKey("alert_plans.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class AlertDroppedDay(db.Model):
+    """An owed occurrence the sweep passed over without sending: it ran too late for an earlier
+    day's reminder (the scheduler was down). Kept so the plan's 发送记录 shows the gap and why."""
+
+    __tablename__ = "alert_dropped_days"
+    __table_args__ = (UniqueConstraint("alert_plan_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_plan_id: Mapped[int] = mapped_column(ForeignKey("alert_plans.id"), nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)  # the occurrence's Shanghai day
+    reason: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

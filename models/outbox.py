@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.alert_plan import ChannelName
@@ -40,6 +40,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     alert_plan_id: Mapped[int | None] = mapped_column(ForeignKey("alert_plans.id"), nullable=True, index=True)
+    occurrence_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # an alert's day (Shanghai)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), nullable=True, index=True)
     topic: Mapped[str] = mapped_column(String(40), nullable=False)  # alert.reminder, work_order.accepted, …
     title: Mapped[str] = mapped_column(String(100), nullable=False)

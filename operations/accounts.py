@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Role, User, db
+from models import Role, User, WeChatIdentity, db
 from operations.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_SALT = "weixiu.api-token"
@@ -74,17 +77,50 @@ def user_for_token(token: str, secret_key: str, max_age_seconds: int) -> User:
         payload = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound("登录已失效，请重新登录") from None
-    if not isinstance(payload, dict):
+    if not (isinstance(payload, dict) and is_id(payload.get("uid")) and is_id(payload.get("v"))):
         raise NotFound("登录已失效，请重新登录")
-    user = db.session.get(User, payload.get("uid"))
+    user = db.session.get(User, payload["uid"])
     if user is None or not user.is_active or user.token_version != payload.get("v"):
         raise NotFound("登录已失效，请重新登录")
     return user
 
 
-def sign_out_everywhere(user_id: int) -> None:
+def is_id(value) -> bool:
+    """A signed payload is ours, but an old or hand-signed one may still hold anything."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    """What signing out everywhere ended, for the answer to say so."""
+
+    miniprogram_session: bool  # a mini-program on some phone was signed in as this account
+    official_account: bool  # an official-account follower received this account's messages
+
+
+def sign_out_everywhere(user_id: int) -> SignedOut:
+    """退出所有设备: every PC token and every mini-program session of the person stops working, and
+    every WeChat binding goes (the mini-program's and the official account's), so a lost phone or a
+    shared PC keeps nothing. Messages then reach the person by SMS until they bind again."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在")
     user.token_version += 1
+    identities = list(db.session.scalars(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id)))
+    for identity in identities:
+        identity.user_id = None
+        identity.token_version += 1
+    ended = SignedOut(
+        miniprogram_session=bool(identities or user.wechat_miniprogram_openid),
+        official_account=user.wechat_openid is not None,
+    )
+    user.wechat_openid = user.wechat_miniprogram_openid = user.wechat_unionid = None
+    user.wechat_following = True  # the next binding starts as a follower, as a new one does
     db.session.flush()
+    return ended
+
+
+def session_is_current(user_id: int, token_version: int) -> bool:
+    """Whether a PC session signed with `token_version` still stands (a live stream asks at each tick)."""
+    row = db.session.execute(select(User.is_active, User.token_version).where(User.id == user_id)).first()
+    return row is not None and row.is_active and row.token_version == token_version

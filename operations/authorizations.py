@@ -249,8 +249,19 @@ def device_authorizations(actor: Actor, device_id: int) -> list[Authorization]:
     )
 
 
+VENDOR_SEES_DEVICE = frozenset({AuthorizationState.ACTIVE, AuthorizationState.UPCOMING})
+
+
+def vendor_sees_device(authorization: Authorization) -> bool:
+    """Whether the vendor's list names the device of this authorization: while it is in force or
+    to come. An expired or cancelled one shows its period, scopes and state, not the device (whose
+    archive the vendor no longer has any right to, not even its name or 唯一码)."""
+    return state_of(authorization) in VENDOR_SEES_DEVICE
+
+
 def vendor_authorizations(actor: Actor) -> list[Authorization]:
-    """A vendor's own authorizations across institutions (its users' view of what it serves)."""
+    """A vendor's own authorizations across institutions (its users' view of what it serves); show
+    each one's device only where `vendor_sees_device`."""
     if not actor.is_vendor_side:
         raise NotFound("授权记录不存在")
     return list(

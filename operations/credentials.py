@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,15 +340,24 @@ def sniff_type(data: bytes) -> str | None:
     return None
 
 
+# The extension a stored file is named with, per detected type (the first is added when missing).
+EXTENSIONS = {"image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "application/pdf": ("pdf",)}
+
+
 def clean_filename(filename: str | None, content_type: str) -> str:
-    """The last path part, without control characters, quotes or slashes, at most 255 characters."""
+    """The name a stored file is listed and downloaded under: the last path part, without control
+    or format characters (bidi overrides would show "cod.exe" as "exe.doc"), quotes or slashes,
+    at most 255 characters, and ending in the extension of the type its bytes are."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _FILENAME_FORBIDDEN.sub("", name).strip().lstrip(".")
-    if not name:
-        name = "附件." + {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[content_type]
+    name = "".join(char for char in name if unicodedata.category(char) not in ("Cc", "Cf"))
+    name = _FILENAME_FORBIDDEN.sub("", name).strip().lstrip(".").rstrip(". ")
+    extensions = EXTENSIONS[content_type]
+    stem, dot, extension = name.rpartition(".")
+    if not (dot and stem and extension.lower() in extensions):
+        name = f"{name or '附件'}.{extensions[0]}"
+        stem, _, extension = name.rpartition(".")
     if len(name) > 255:
-        stem, dot, extension = name.rpartition(".")
-        name = (stem[: 255 - len(extension) - 1] + dot + extension) if dot and len(extension) <= 10 else name[:255]
+        name = f"{stem[: 255 - len(extension) - 1]}.{extension}"
     return name
 
 

@@ -9,7 +9,7 @@ history.
 from __future__ import annotations
 
 import secrets
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -35,7 +35,7 @@ from operations.accounts import create_user
 from operations.actors import Actor
 from operations.alerts.plans import NotifySettings
 from operations.authorizations import Terms, authorize_devices
-from operations.clock import today_local
+from operations.clock import now_utc, to_local
 from operations.credentials import create_credential
 from operations.device_records import add_device_record
 from operations.devices import create_device
@@ -172,7 +172,8 @@ def load() -> dict:
         )
     )
 
-    today = today_local()
+    loaded_at = to_local(now_utc())
+    today = loaded_at.date()
     authorize_devices(
         manager_actor,
         [devices["000036"].id],
@@ -195,8 +196,9 @@ def load() -> dict:
         summary="季度保养：清洁、电极线检查、功能测试",
         performed_by="服务商测试1 孙工",
     )
-    # A 设备操作证 inside its warning window, so the demo's first minute shows a reminder on every
-    # channel (the simulators' pages list the SMS and the WeChat message).
+    # A 设备操作证 inside its warning window, sent at the minute of loading: the embedded run's
+    # first sweep sends its reminder on every channel at once, whatever the hour (the simulators'
+    # pages list the SMS and the WeChat message), and it comes again at that minute each day.
     manager.wechat_openid = demo_openid()  # 张三, bound to the (simulated) official account
     create_credential(
         manager_actor,
@@ -207,7 +209,7 @@ def load() -> dict:
             "issuing_authority": "市卫生健康委员会",
             "valid_until": today + timedelta(days=3),
             "warn_days": 5,
-            "send_time": time(8, 0),
+            "send_time": loaded_at.time().replace(second=0, microsecond=0),
         },
         [devices["000027"].id],
         alert=NotifySettings(

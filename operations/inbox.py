@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
-from models import InboxMessage, db
+from models import InboxMessage, WorkOrder, db
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import NotFound
 from operations.paging import Page, paginate
+from operations.work_orders.access import visible_orders
 
 
 @dataclass(frozen=True)
@@ -62,22 +63,30 @@ def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
     return existing
 
 
+def _shown_to(actor: Actor):
+    """SQL: the actor's messages they may still open. A vendor's notice about a work order it can
+    no longer see (the authorization lapsed before anyone accepted it) is hidden with the order."""
+    mine = InboxMessage.user_id == actor.user_id
+    if not actor.is_vendor_side:
+        return mine
+    open_orders = visible_orders(actor).with_only_columns(WorkOrder.id)
+    return and_(mine, or_(InboxMessage.work_order_id.is_(None), InboxMessage.work_order_id.in_(open_orders)))
+
+
 def list_messages(actor: Actor, *, unread_only: bool = False, page: int = 1, per_page: int = 10) -> Page:
-    query = select(InboxMessage).where(InboxMessage.user_id == actor.user_id)
+    query = select(InboxMessage).where(_shown_to(actor))
     if unread_only:
         query = query.where(InboxMessage.read_at.is_(None))
     return paginate(query, (InboxMessage.id.desc(),), page=page, per_page=per_page)
 
 
 def unread_count(actor: Actor) -> int:
-    return db.session.scalar(
-        select(func.count()).where(InboxMessage.user_id == actor.user_id, InboxMessage.read_at.is_(None))
-    )
+    return db.session.scalar(select(func.count()).where(_shown_to(actor), InboxMessage.read_at.is_(None)))
 
 
 def mark_read(actor: Actor, message_id: int) -> InboxMessage:
-    message = db.session.get(InboxMessage, message_id)
-    if message is None or message.user_id != actor.user_id:
+    message = db.session.scalar(select(InboxMessage).where(InboxMessage.id == message_id, _shown_to(actor)))
+    if message is None:
         raise NotFound("消息不存在")
     if message.read_at is None:
         message.read_at = now_utc()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row, bindparam, or_, select, text, update
 
@@ -50,6 +50,7 @@ class Notice:
     recipient_ids: Sequence[int]
     channels: Sequence[str]
     alert_plan_id: int | None = None
+    occurrence_on: date | None = None  # an alert's: the plan's day it is for
     work_order_id: int | None = None
     # Whom WeChat cannot reach (not bound now; not following, or refused, when sent) gets an SMS
     # instead: a work order must reach its engineer even if the binding is missing.
@@ -73,12 +74,15 @@ _STAGING_COLUMNS = (
     "recipient_ids",
     "channels",
     "alert_plan_id",
+    "occurrence_on",
     "work_order_id",
     "fallback_sms",
 )
 _INSERT_MESSAGES = """
-INSERT INTO outbox_messages (key, alert_plan_id, work_order_id, topic, title, body, payload, created_at)
-SELECT f.key, f.alert_plan_id, f.work_order_id, f.topic, f.title, f.body, {payload}, :now FROM outbox_fanout f
+INSERT INTO outbox_messages (key, alert_plan_id, occurrence_on, work_order_id, topic, title, body, payload,
+                             created_at)
+SELECT f.key, f.alert_plan_id, f.occurrence_on, f.work_order_id, f.topic, f.title, f.body, {payload}, :now
+FROM outbox_fanout f
 WHERE TRUE
 ON CONFLICT (key) DO NOTHING
 RETURNING id, key
@@ -131,11 +135,13 @@ UNFOLLOWED = "已取消关注公众号"
 def _stage(connection, notices: Sequence[Notice]) -> None:
     dialect = connection.dialect.name
     # PostgreSQL parses the JSON once per notice here, not once per delivery in the fan-out.
-    json_type, temporary = ("JSON", "ON COMMIT DELETE ROWS") if dialect == "postgresql" else ("TEXT", "")
+    json_type, date_type, temporary = (
+        ("JSON", "DATE", "ON COMMIT DELETE ROWS") if dialect == "postgresql" else ("TEXT", "TEXT", "")
+    )
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_fanout (key VARCHAR(100) PRIMARY KEY, topic VARCHAR(40),"
         f" title VARCHAR(100), body TEXT, payload {json_type}, recipient_ids {json_type}, channels {json_type},"
-        f" alert_plan_id INTEGER, work_order_id INTEGER, fallback_sms BOOLEAN) {temporary}"
+        f" alert_plan_id INTEGER, occurrence_on {date_type}, work_order_id INTEGER, fallback_sms BOOLEAN) {temporary}"
     )
     rows = [
         (
@@ -147,6 +153,7 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
             json.dumps(list(notice.recipient_ids)),
             json.dumps([str(channel) for channel in notice.channels]),
             notice.alert_plan_id,
+            notice.occurrence_on.isoformat() if notice.occurrence_on else None,  # as SQLAlchemy stores a Date
             notice.work_order_id,
             notice.fallback_sms,
         )

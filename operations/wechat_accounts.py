@@ -24,6 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
+from operations.accounts import is_id
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 
@@ -49,9 +50,19 @@ def normalize_bind_code(text: str) -> str | None:
     return code
 
 
-def issue_bind_code(actor: Actor, user_id: int, now: datetime) -> tuple[str, datetime]:
-    """A fresh code for the account (earlier unused ones stop working). Anyone for themselves;
-    the equipment manager for accounts of the institution; a vendor admin for the vendor's."""
+# Who issues codes for their organisation's accounts, below their own rank: an administrator is
+# never handed a code for another administrator's account (it would take over that WeChat).
+ADMINISTRATORS = frozenset({Role.EQUIPMENT_MANAGER, Role.VENDOR_ADMIN})
+RECONFIRM = "为本人绑定微信，请先验证登录密码或手机短信验证码，确认是本人操作"
+
+
+def issue_bind_code(actor: Actor, user_id: int, now: datetime, *, reconfirmed: bool = False) -> tuple[str, datetime]:
+    """A fresh code for the account (earlier unused ones stop working).
+
+    For oneself only after the edge has `reconfirmed` who is at the keyboard (the password again,
+    or an SMS code to the account's mobile): a session left open on a shared PC must not be enough
+    to bind a stranger's WeChat. The equipment manager for the institution's accounts and a vendor
+    admin for the vendor's, except accounts of their own rank."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
         raise NotFound("用户不存在")
@@ -59,11 +70,13 @@ def issue_bind_code(actor: Actor, user_id: int, now: datetime) -> tuple[str, dat
     same_vendor = actor.vendor_id is not None and user.vendor_id == actor.vendor_id
     if not (same_institution or same_vendor):  # another tenant's account does not exist for them
         raise NotFound("用户不存在")
-    manages = (actor.role is Role.EQUIPMENT_MANAGER and same_institution) or (
-        actor.role is Role.VENDOR_ADMIN and same_vendor
-    )
-    if user.id != actor.user_id and not manages:
+    if user.id == actor.user_id:
+        if not reconfirmed:
+            raise PermissionDenied(RECONFIRM)
+    elif actor.role not in ADMINISTRATORS:
         raise PermissionDenied("只能为本人或本单位的账号生成绑定码")
+    elif user.role is actor.role:
+        raise PermissionDenied("不能为同级管理员生成绑定码，请由其本人生成")
     db.session.execute(
         update(BindCode)
         .where(BindCode.user_id == user.id, BindCode.used_at.is_(None), BindCode.expires_at > now)
@@ -127,7 +140,7 @@ def identity_for_token(token: str, secret_key: str, max_age_seconds: int) -> WeC
         payload = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound(SESSION_EXPIRED) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("wid"), int):
+    if not (isinstance(payload, dict) and is_id(payload.get("wid")) and is_id(payload.get("v"))):
         raise NotFound(SESSION_EXPIRED)
     identity = db.session.get(WeChatIdentity, payload["wid"])
     if identity is None or identity.token_version != payload.get("v"):

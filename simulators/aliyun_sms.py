@@ -5,7 +5,8 @@ aliyunsdkcore's CommonRequest sends `GET|POST /?<params>&Signature=…`: the com
 SignatureVersion=1.0, SignatureNonce) always in the query, business parameters in the query
 (add_query_param) or as a form body (add_body_params); the HMAC-SHA1 signature covers both.
 Gateway errors (signature, missing parameters) are HTTP 4xx; business errors are HTTP 200 with
-Code != "OK". The fault endpoint key is the action name, "SendSms".
+Code != "OK"; every template variable is checked against the attribute it is registered with
+(simulators.aliyun_variables). The fault endpoint key is the action name, "SendSms".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, request
 
+from simulators.aliyun_variables import refusal
 from simulators.control import control_blueprint, simulator_app
 from simulators.state import SmsState
 
@@ -44,6 +46,9 @@ MESSAGES = {
     "isv.SMS_TEMPLATE_ILLEGAL": "该账号下找不到对应模板",
     "isv.INVALID_JSON_PARAM": "JSON参数不合法，只接受字符串值",
     "isv.TEMPLATE_MISSING_PARAMETERS": "模板变量缺少对应参数值",
+    "isv.PARAM_NOT_SUPPORT_URL": "不支持url为变量",
+    "isv.TEMPLATE_PARAMS_ILLEGAL": "模版变量里包含非法关键字",
+    "isv.PARAM_LENGTH_LIMIT": "参数超出长度限制",
     "isv.AMOUNT_NOT_ENOUGH": "账户余额不足",
     "isp.SYSTEM_ERROR": "isp.SYSTEM_ERROR",
 }
@@ -140,8 +145,13 @@ def create_aliyun_sms_simulator(state: SmsState | None = None) -> Flask:
                 raise BusinessError("isv.INVALID_JSON_PARAM") from None
             if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
                 raise BusinessError("isv.INVALID_JSON_PARAM")
-        if state.templates is not None and not state.templates[template_code] <= values.keys():
+        variables = state.variables(template_code, values)
+        if not variables.keys() <= values.keys():
             raise BusinessError("isv.TEMPLATE_MISSING_PARAMETERS")
+        for name, attribute in variables.items():
+            code = refusal(attribute, values[name])
+            if code:
+                raise BusinessError(code)
         return {"Message": "OK", "RequestId": _request_id(), "BizId": state.biz_id(), "Code": "OK"}
 
     @app.route("/", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 The embedded run uses this when no WeChat / SMS credentials are configured; the tests use the
 same settings, so the demo and the suite exercise one configuration. The webhooks' tokens and
-keys are not among them: each instance makes its own (config.instance_secrets), and WeChat's
+keys are not among them: each instance makes its own (config.instance_files), and WeChat's
 side of a push signs with whatever the instance has (simulators.push).
 """
 

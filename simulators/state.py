@@ -10,10 +10,12 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from simulators.aliyun_variables import FREE_TEXT, RULES
 
 # A demo runs for days; keep memory bounded.
 MAX_RECORDS = 2000
@@ -312,21 +314,36 @@ class WeChatState(SimulatorState):
 class SmsState(SimulatorState):
     """The Aliyun side: access keys, and which sign names / templates the account owns.
 
-    `sign_names` / `templates` None accepts any (a demo does not need to register them);
-    a template given with parameter names requires exactly those keys in TemplateParam.
+    `templates` maps each template code to its variables and the attribute (变量属性) each is
+    registered with (see simulators.aliyun_variables): a SendSms must give every variable, each
+    value fit for its attribute. `sign_names` / `templates` None accepts any (a demo does not need
+    to register them); with `templates` None every value is checked as free text (自定义/其他),
+    the attribute a notice's variables have unless registered otherwise.
     """
 
     def __init__(
         self,
         access_keys: dict[str, str] | None = None,
         sign_names: Iterable[str] | None = None,
-        templates: dict[str, Iterable[str]] | None = None,
+        templates: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self.access_keys = dict(access_keys or {"sim-access-key-id": "sim-access-key-secret"})
         self.sign_names = set(sign_names) if sign_names is not None else None
-        self.templates = {code: set(names) for code, names in templates.items()} if templates is not None else None
+        self.templates = (
+            {code: dict(variables) for code, variables in templates.items()} if templates is not None else None
+        )
+        for variables in (self.templates or {}).values():
+            unknown = set(variables.values()) - RULES.keys()
+            if unknown:
+                raise ValueError(f"unknown variable attributes {sorted(unknown)}; known: {sorted(RULES)}")
         self._clear_world()
+
+    def variables(self, template_code: str, values: Mapping[str, str]) -> dict[str, str]:
+        """Each variable of the template -> its attribute (`values`: what a SendSms gave)."""
+        if self.templates is None:
+            return dict.fromkeys(values, FREE_TEXT)
+        return self.templates.get(template_code, {})
 
     def _clear_world(self) -> None:
         self._nonces: dict[str, float] = {}  # insertion order is time order: expiry pops the front

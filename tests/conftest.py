@@ -113,7 +113,7 @@ def app(redis_url, tmp_path_factory, local_simulators):
         f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.db'}"
     )
 
-    from config.instance_secrets import new_encoding_aes_key, new_webhook_token
+    from config.instance_files import new_encoding_aes_key, new_webhook_token
 
     def configure(flask_app):
         flask_app.config["SQLALCHEMY_DATABASE_URI"] = database_url

@@ -94,22 +94,23 @@ def alerting(app, factory, client, wechat_sim):
     wechat_sim.state.set_user("openid-unfollowed", follows=False)
     device = factory.device(institution, name="检眼镜")
     api = factory.api(client, manager)
-    response = api.post(
-        "/api/v1/credentials",
-        json={
-            "kind": "operation_certificate",
-            "device_ids": [device.id],
-            "number": "C000000001",
-            "valid_until": "2026-12-10",
-            "warn_days": 3,
-            "send_time": "09:30:00",
-            "alert": {
-                "channels": ["inbox", "sms", "wechat"],
-                "notify_related": True,
-                "recipient_ids": [engineer.id, clinician.id],
+    with frozen(at(WINDOW[0], 8, 0)):  # entered the day before its window opens
+        response = api.post(
+            "/api/v1/credentials",
+            json={
+                "kind": "operation_certificate",
+                "device_ids": [device.id],
+                "number": "C000000001",
+                "valid_until": "2026-12-10",
+                "warn_days": 3,
+                "send_time": "09:30:00",
+                "alert": {
+                    "channels": ["inbox", "sms", "wechat"],
+                    "notify_related": True,
+                    "recipient_ids": [engineer.id, clinician.id],
+                },
             },
-        },
-    )
+        )
     assert response.status_code == 201, response.get_json()
     plan = response.get_json()["alert"]
     assert plan["next_send_at"] == "2026-12-07T09:30:00+08:00"
@@ -356,7 +357,7 @@ def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, a
     import threading
 
     # More plans than one batch holds, so the two sweeps interleave.
-    with app.app_context():
+    with app.app_context(), frozen(at(WINDOW[0], 8, 0)):
         from operations.alerts import sweep as alert_sweep
 
         credential_ids = []

@@ -49,7 +49,8 @@ def count(model) -> int:
 
 
 def test_a_credential_gets_a_plan_with_the_guides_defaults(hospital):
-    response = create(hospital)
+    with frozen(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)):
+        response = create(hospital)
     assert response.status_code == 201, response.get_json()
     plan = response.get_json()["alert"]
     assert plan["channels"] == ["inbox"] and plan["channel_labels"] == ["电脑首页通知"]
@@ -59,8 +60,8 @@ def test_a_credential_gets_a_plan_with_the_guides_defaults(hospital):
     assert plan["template"] == DEFAULT_TEMPLATES[OPERATION]
     assert plan["warn_days"] == 5 and plan["send_time"] == "08:00:00" and plan["window_starts_on"] == "2026-12-05"
     assert plan["status"] == "active" and plan["status_label"] == "预警中"
-    assert plan["next_send_at"] == "2026-12-05T08:00:00+08:00"
-    assert plan["can_handle"] is True and plan["deliveries"] == {}
+    assert plan["next_send_at"] == "2026-12-05T08:00:00+08:00" and plan["due_now"] is False
+    assert plan["can_handle"] is True and plan["deliveries"] == {} and plan["last_sent_on"] is None
 
 
 def test_a_blank_template_means_the_default(hospital):
@@ -270,11 +271,15 @@ def test_the_inbox_counts_and_marks_read(hospital, app):
 def test_a_new_expiry_date_keeps_the_days_already_sent_from_repeating(hospital, app):
     """Moving the send time on the day a reminder went out does not send that day again."""
     from jobs.alerts import sweep_alert_plans
+    from jobs.runtime import make_worker
 
-    created = create(hospital, valid_until="2026-12-10", send_time="08:00:00").get_json()
+    with frozen(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)):
+        created = create(hospital, valid_until="2026-12-10", send_time="08:00:00").get_json()
     moment = datetime(2026, 12, 7, 8, 0, tzinfo=LOCAL_TZ)
     with frozen(moment), app.app_context():
         assert sweep_alert_plans()["deliveries"] == 1
+    with frozen(moment):
+        make_worker(app, ["default"], simple=True).work(burst=True)
     body = {"number": None, "device_ids": [hospital["device"].id], "valid_until": "2026-12-10", "send_time": "10:00"}
     with frozen(moment + timedelta(minutes=30)):
         updated = hospital["api"].put(f"/api/v1/credentials/{created['id']}", json=body).get_json()

@@ -12,7 +12,7 @@ import xmltodict
 from sqlalchemy import func, select
 
 from bot import commands
-from config.instance_secrets import new_encoding_aes_key
+from config.instance_files import new_encoding_aes_key
 from jobs.runtime import make_worker
 from models import BindCode, Role, SubscribeConsent, User, db
 from operations.actors import Actor
@@ -117,7 +117,7 @@ def people(app, factory):
 
 def bind_code_for(app, user) -> str:
     with app.app_context():
-        code, _ = issue_bind_code(Actor.of(db.session.get(User, user.id)), user.id, now_utc())
+        code, _ = issue_bind_code(Actor.of(db.session.get(User, user.id)), user.id, now_utc(), reconfirmed=True)
         db.session.commit()
     return code
 

@@ -5,6 +5,7 @@ The real wechatpy and aliyunsdkcore code paths run; faults are injected into the
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -376,6 +377,74 @@ def test_sms_cuts_each_param_to_35_characters_with_the_configured_mapping(config
     assert params == {"device": "设" * 34 + "…", "site": "-"}
 
 
+def test_sms_free_text_goes_out_without_links_e_mail_addresses_or_phone_numbers(sms, sms_sim):
+    values = {**VALUES, "subject": "高压注射器 见 https://pan.example.com/s/1", "status": "请联系a@b.cn或13912345678"}
+    (outcome,) = sms.send([message(values=values)])
+
+    assert outcome.kind == OutcomeKind.SENT, outcome
+    params = sms_sends(sms_sim)[0].payload["TemplateParam"]
+    assert (params["name"], params["status"]) == ("高压注射器 见 …", "请联系…或…")
+
+
+# The templates an Aliyun account registers for weixiu, each variable with its attribute (变量属性).
+REGISTERED_TEMPLATES = {
+    "SMS_SIM_ALERT": {"name": "others", "kind": "others", "date": "time", "status": "others"},
+    "SMS_SIM_WORK_ORDER": {"number": "other_number2", "device": "others", "status": "others", "detail": "others"},
+}
+
+
+@pytest.fixture
+def registered_sms(configure, app_context):
+    """An Aliyun account holding REGISTERED_TEMPLATES, and the SMS channel with its default settings."""
+    from simulators import SimulatorServer, SmsState, create_aliyun_sms_simulator
+
+    state = SmsState(templates=REGISTERED_TEMPLATES)
+    with SimulatorServer(create_aliyun_sms_simulator(state)) as server:
+        configure(SMS_ENDPOINT=server.netloc)
+        yield get_channel("sms"), state
+
+
+def test_sms_default_attributes_fit_the_templates_as_registered(registered_sms):
+    sms, state = registered_sms
+    messy = "屏幕闪烁，视频见 https://pan.example.com/s/1AbC 邮件fix@example.com 电话13912345678"
+    work_order = {"number": "GD000123", "device": "高压注射器(000027)", "status": "待接单", "detail": messy}
+    outcomes = sms.send(
+        [message(1, values={**VALUES, "subject": messy}), message(2, topic="work_order.created", values=work_order)]
+    )
+
+    assert [outcome.kind for outcome in outcomes] == [OutcomeKind.SENT] * 2
+    sent = {record.payload["TemplateCode"]: record.payload["TemplateParam"] for record in state.records(SMS)}
+    alert, order = sent["SMS_SIM_ALERT"], sent["SMS_SIM_WORK_ORDER"]  # sent concurrently: in any order
+    assert alert == {
+        "name": "屏幕闪烁，视频见 … 邮件… 电话…",
+        "kind": "保修到期",
+        "date": "2025-06-01",
+        "status": "即将到期",
+    }
+    assert order == {"number": "GD000123", "device": "高压注射器(000027)", "status": "待接单", "detail": alert["name"]}
+
+
+def test_sms_value_its_attribute_does_not_allow_fails_without_a_send(configure, app_context, sms_sim):
+    configure(SMS_ALERT_TEMPLATE_ATTRIBUTES={"name": "other_number2", "date": "time"})
+    (outcome,) = get_channel("sms").send([message()])
+
+    assert outcome == Outcome.failed(
+        "短信变量 name 不符合其变量属性“其他号码”（不是其他号码），"
+        "请核对 SMS_ALERT_TEMPLATE_PARAMS 与 SMS_ALERT_TEMPLATE_ATTRIBUTES"
+    )
+    assert sms_sends(sms_sim) == []
+
+
+def test_sms_unknown_attribute_skips_its_family_only(configure, app_context, sms_sim):
+    configure(SMS_ALERT_TEMPLATE_ATTRIBUTES={"date": "date", "status": "others"})
+    work_order = {"number": "GD000123", "device": "高压注射器", "status": "待接单", "detail": "无法开机"}
+    alert, order = get_channel("sms").send([message(1), message(2, topic="work_order.created", values=work_order)])
+
+    assert alert == Outcome.skipped("短信模板变量属性未知（预警：date=date）")
+    assert order.kind == OutcomeKind.SENT
+    assert [record.payload["TemplateCode"] for record in sms_sends(sms_sim)] == ["SMS_SIM_WORK_ORDER"]
+
+
 def test_sms_skips_people_without_a_phone(sms, sms_sim):
     assert sms.send([message(phone=None), message(phone="  ")]) == [Outcome.skipped("未登记手机号")] * 2
     assert sms_sends(sms_sim) == []
@@ -445,6 +514,32 @@ def test_sms_slow_answer_beyond_the_timeout_is_a_retry(configure, app_context, s
 def test_sms_unreachable_endpoint_is_a_retry(configure, app_context):
     configure(SMS_ENDPOINT="127.0.0.1:1")  # nothing listens there: connection refused
     assert get_channel("sms").send([message()]) == [Outcome.retry("短信接口连接失败 (SDK.HttpError)")]
+
+
+def test_sms_outcome_is_unknown_only_when_the_request_went_out_and_no_answer_came():
+    """Aliyun may have accepted a request whose answer was lost, never one that did not connect."""
+    from aliyunsdkcore.acs_exception.exceptions import ClientException
+
+    from channels.providers import send_sms_request, sms_client, sms_outcome_unknown
+
+    def error_from(netloc: str) -> ClientException:
+        client = sms_client("ak", "secret", timeout=0.3, connect_timeout=0.3)
+        request = send_sms_request("13800138000", "微修", "SMS_1", {"code": "123456"}, domain=netloc, protocol="http")
+        with pytest.raises(ClientException) as caught:
+            client.do_action_with_exception(request)
+        client.session.close()
+        return caught.value
+
+    def hang_up(server: socket.socket) -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.close()
+
+    with socket.create_server(("127.0.0.1", 0)) as silent, socket.create_server(("127.0.0.1", 0)) as rude:
+        threading.Thread(target=hang_up, args=(rude,), daemon=True).start()
+        assert sms_outcome_unknown(error_from(f"127.0.0.1:{silent.getsockname()[1]}"))  # read timed out
+        assert sms_outcome_unknown(error_from(f"127.0.0.1:{rude.getsockname()[1]}"))  # connection dropped
+    assert not sms_outcome_unknown(error_from("127.0.0.1:1"))  # connection refused
 
 
 def test_sms_not_configured_skips_every_message(configure, app_context, sms_sim):

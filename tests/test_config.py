@@ -57,3 +57,11 @@ def test_unknown_mode_and_bad_numbers_fail(monkeypatch, production_env):
 def test_database_url_spellings():
     assert normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sms_variable_attributes_cover_the_default_parameters_and_come_from_the_environment(production_env):
+    config = load_config("production")
+    assert config.SMS_ALERT_TEMPLATE_ATTRIBUTES.keys() == config.SMS_ALERT_TEMPLATE_PARAMS.keys()
+    assert config.SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES.keys() == config.SMS_WORK_ORDER_TEMPLATE_PARAMS.keys()
+    production_env.setenv("SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES", '{"number": "others"}')
+    assert load_config("production").SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES == {"number": "others"}

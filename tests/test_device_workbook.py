@@ -525,8 +525,52 @@ def test_more_rows_than_the_limit_are_refused(app, manager_api, hospital, monkey
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 2)
     data = workbook_bytes([row(设备名称=f"设备{i}", 所属科室="眼科") for i in range(3)])
 
-    assert_file_error(upload(manager_api, data), "一次最多导入 2 行，请分批导入")
+    assert_file_error(upload(manager_api, data), "一次最多导入 2 行（含空行），请删除多余的行或分批导入")
     assert device_count(app, hospital) == 0
+
+
+def blank_rows_sheet(data_rows: int, blank_rows: int) -> bytes:
+    """A sheet of `data_rows` devices followed by `blank_rows` rows of empty cells, as a tool that
+    formats whole columns writes them: each blank row still has to be parsed."""
+    cells = '<c r="A{n}" t="inlineStr"><is><t>设备{n}</t></is></c><c r="B{n}" t="inlineStr"><is><t>眼科</t></is></c>'
+    blank = '<row r="{n}"><c r="A{n}" t="inlineStr"><is><t> </t></is></c><c r="B{n}"/></row>'
+    rows = [
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>设备名称</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>所属科室</t></is></c></row>',
+        *(f'<row r="{n}">{cells.format(n=n)}</row>' for n in range(2, data_rows + 2)),
+        *(blank.format(n=n) for n in range(data_rows + 2, data_rows + blank_rows + 2)),
+    ]
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + "".join(rows)
+        + "</sheetData></worksheet>"
+    ).encode()
+    return rezipped(GOOD_FILE, {"xl/worksheets/sheet1.xml": sheet})
+
+
+def test_blank_rows_count_against_the_limit_and_reading_stops_there(app, manager_api, hospital, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 5)
+    from console_api import device_workbook
+
+    read = []
+    real_rows = device_workbook._sheet_rows
+
+    def counted(sheet):
+        for values in real_rows(sheet):
+            read.append(values)
+            yield values
+
+    monkeypatch.setattr(device_workbook, "_sheet_rows", counted)
+    # Two devices, then 40,000 blank rows: refused after the limit, not parsed to the end.
+    response = upload(manager_api, blank_rows_sheet(2, 40_000))
+    assert_file_error(response, "一次最多导入 5 行（含空行），请删除多余的行或分批导入")
+    assert len(read) == 1 + 5 + 1  # the header, the rows allowed, and the one that broke the limit
+    assert device_count(app, hospital) == 0
+
+    # Within the limit, blank rows are skipped as before.
+    response = upload(manager_api, blank_rows_sheet(2, 3))
+    assert response.status_code == 200, response.get_json()
+    assert device_count(app, hospital) == 2
 
 
 @pytest.mark.parametrize(

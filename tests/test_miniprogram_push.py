@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from test_miniprogram_session import sign_in
 
-from config.instance_secrets import new_encoding_aes_key, new_webhook_token
+from config.instance_files import new_encoding_aes_key, new_webhook_token
 from models import SubscribeConsent, db
 from simulators.local import SUBSCRIBE_TEMPLATES
 from simulators.push import Pusher, cdata

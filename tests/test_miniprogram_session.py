@@ -8,6 +8,7 @@ import json
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+from test_channels import wait_for
 
 from models import Role, SubscribeConsent, User, WeChatIdentity, db
 from operations.actors import Actor
@@ -48,7 +49,7 @@ def sign_in(client, wechat_sim, openid: str, **kwargs) -> MiniProgram:
 def bind_code_for(app, user) -> str:
     with app.app_context():
         user_row = db.session.get(User, user.id)
-        code, _ = issue_bind_code(Actor.of(user_row), user.id, now_utc())
+        code, _ = issue_bind_code(Actor.of(user_row), user.id, now_utc(), reconfirmed=True)
         db.session.commit()
         return code
 
@@ -222,7 +223,7 @@ def test_bind_by_sms_code(app, client, wechat_sim, sms_sim, people):
     from connections import redis as redis_connection
 
     with app.app_context():
-        for key in redis_connection.redis().scan_iter("weixiu:mp:sms-code:*"):
+        for key in redis_connection.redis().scan_iter("weixiu:sms-code:*"):
             assert code.encode() not in b"".join(redis_connection.redis().hvals(key))
 
 
@@ -254,12 +255,93 @@ def test_sms_code_input_and_unknown_numbers(client, wechat_sim, sms_sim, people)
     assert phone.post("/bind/sms", json={"phone": "13800000001", "code": "123456"}).status_code == 422
 
 
-def test_sms_provider_refusal_is_reported(client, wechat_sim, sms_sim, people):
-    phone = sign_in(client, wechat_sim, "o-sms-fail")
-    sms_sim.state.inject(SEND_SMS, code="isv.BUSINESS_LIMIT_CONTROL", message="触发分钟级流控")
-    response = phone.post("/bind/sms-code", json={"phone": "13800000001"})
-    assert response.status_code == 502
-    assert response.get_json()["error"]["message"] == "短信发送过于频繁，请稍后再试"
+def test_a_refused_send_spends_none_of_the_persons_quota(client, wechat_sim, sms_sim, people):
+    phone = sign_in(client, wechat_sim, "o-sms-refused")
+    sms_sim.state.inject(SEND_SMS, code="isv.BUSINESS_LIMIT_CONTROL", message="触发分钟级流控", times=6)
+    for _ in range(6):  # more than the number's 5 an hour
+        refused = phone.post("/bind/sms-code", json={"phone": "13800000001"})
+        assert refused.status_code == 502
+        assert refused.get_json()["error"]["message"] == "短信发送过于频繁，请稍后再试"
+    # The retry within the minute is not told "验证码已发送": it sends, and its code binds.
+    sent = phone.post("/bind/sms-code", json={"phone": "13800000001"})
+    assert sent.status_code == 200 and sent.get_json()["sent"] is True, sent.get_json()
+    assert sent.get_json()["message"] == "验证码已发送"
+    assert phone.post("/bind/sms", json={"phone": "13800000001", "code": _sms_code(sms_sim)}).status_code == 200
+
+
+def test_an_unreachable_provider_spends_no_quota(configure, client, wechat_sim, sms_sim, people):
+    phone = sign_in(client, wechat_sim, "o-sms-unreachable")
+    configure(SMS_ENDPOINT="127.0.0.1:1")  # nothing listens there: connection refused
+    failed = phone.post("/bind/sms-code", json={"phone": "13800000001"})
+    assert failed.status_code == 502 and failed.get_json()["error"]["message"] == "短信发送失败，请稍后重试"
+    configure(SMS_ENDPOINT=sms_sim.netloc)
+    assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
+    assert sms_sim.state.count(SEND_SMS) == 1
+
+
+def test_without_settings_every_number_is_told_so_and_nothing_is_counted(
+    configure, client, wechat_sim, sms_sim, people
+):
+    phone = sign_in(client, wechat_sim, "o-sms-unconfigured")
+    configure(SMS_VERIFY_TEMPLATE_CODE=None)
+    for number in ("13800000001", "13900000009"):  # registered or not: the same answer
+        answer = phone.post("/bind/sms-code", json={"phone": number})
+        assert answer.status_code == 503 and answer.get_json()["error"]["message"] == "短信验证码未配置"
+    configure(SMS_VERIFY_TEMPLATE_CODE="SMS_SIM_VERIFY")
+    assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
+
+
+def test_a_timed_out_send_keeps_its_code_valid_and_counts(app, configure, client, wechat_sim, sms_sim, people):
+    # Aliyun may have accepted a send whose answer never came (and counts it): the SMS may arrive.
+    phone = sign_in(client, wechat_sim, "o-sms-slow")
+    configure(SMS_TIMEOUT_SECONDS=0.3)
+    sms_sim.state.inject(SEND_SMS, delay=1.0)
+    answer = phone.post("/bind/sms-code", json={"phone": "13800000001"})
+
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {
+        "sent": False,
+        "message": "短信发送结果未知：验证码可能稍后送达，5 分钟内有效；如 1 分钟后仍未收到，请重新获取",
+        "expires_in": 300,
+        "resend_in": 60,
+        "phone": "138****0001",
+    }
+    again = phone.post("/bind/sms-code", json={"phone": "13800000001"})
+    assert again.status_code == 429 and again.get_json()["error"]["message"] == "验证码已发送，请 1 分钟后再试"
+    wait_for(lambda: sms_sim.state.count(SEND_SMS) == 1)  # the SMS arrives after all
+    bound = phone.post("/bind/sms", json={"phone": "13800000001", "code": _sms_code(sms_sim)})
+    assert bound.status_code == 200 and bound.get_json()["user"]["id"] == people["clinician"].id
+
+
+def test_a_request_refused_by_its_own_limit_spends_nothing_of_the_numbers(client, wechat_sim, sms_sim, people):
+    greedy = sign_in(client, wechat_sim, "o-sms-greedy")
+    for n in range(10):  # the identity's 10 an hour, on numbers no account uses
+        assert greedy.post("/bind/sms-code", json={"phone": f"1390000{n:04d}"}).status_code == 200
+    refused = greedy.post("/bind/sms-code", json={"phone": "13800000001"})
+    assert refused.status_code == 429 and refused.get_json()["error"]["message"] == "获取验证码过于频繁，请稍后再试"
+    # The number's owner is not told "验证码已发送" for a code that never went out.
+    owner = sign_in(client, wechat_sim, "o-sms-owner")
+    assert owner.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
+    assert sms_sim.state.count(SEND_SMS) == 1
+
+
+def test_a_resend_that_fails_leaves_the_last_code_valid(app, client, wechat_sim, sms_sim, people):
+    phone = sign_in(client, wechat_sim, "o-sms-resend")
+    assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 200
+    first_code = _sms_code(sms_sim)
+    a_minute_later(app, "13800000001")
+    sms_sim.state.inject(SEND_SMS, code="isv.AMOUNT_NOT_ENOUGH")
+    assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 502
+    assert phone.post("/bind/sms", json={"phone": "13800000001", "code": first_code}).status_code == 200
+
+
+def a_minute_later(app, number: str) -> None:
+    """The number's one-a-minute window ends (its Redis key expires)."""
+    from connections import redis as redis_connection
+    from connections.rate_limits import PREFIX
+
+    with app.app_context():
+        assert redis_connection.redis().delete(f"{PREFIX}mp:sms:phone-minute:{number}") == 1
 
 
 # --- subscribe messages ------------------------------------------------------------------------

@@ -24,6 +24,9 @@ OFFICIAL, OFFICIAL_SECRET = "wx-official", "official-secret"
 MINI, MINI_SECRET = "wx-mini", "mini-secret"
 AK, AK_SECRET = "test-ak", "test-ak-secret"
 TEMPLATE = "TPL_device_expiring"
+# The simulated account's SMS templates: each variable with the attribute (变量属性) it is registered with.
+NOTICE = {"number": "other_number2", "date": "time", "detail": "others"}
+TEMPLATES = {"SMS_100": {"code": "numberCaptcha"}, "SMS_NOTICE": NOTICE, "SMS_TEXT": {"text": "others"}}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def wechat_state() -> WeChatState:
 
 @pytest.fixture(scope="module")
 def sms_state() -> SmsState:
-    return SmsState(access_keys={AK: AK_SECRET}, sign_names={"微修"}, templates={"SMS_100": {"code"}})
+    return SmsState(access_keys={AK: AK_SECRET}, sign_names={"微修"}, templates=TEMPLATES)
 
 
 @pytest.fixture(scope="module")
@@ -378,9 +381,9 @@ def test_sms_signed_query_parameters_are_accepted_too(acs, sms_server):
     # Aliyun's own samples put everything in the query: the signature must hold either way.
     request = CommonRequest(domain=sms_server.netloc, version="2017-05-25", action_name="SendSms")
     request.set_protocol_type("http")
-    for key, value in {"PhoneNumbers": "+8613900001111", "SignName": "微修", "TemplateCode": "SMS_100"}.items():
+    for key, value in {"PhoneNumbers": "+8613900001111", "SignName": "微修", "TemplateCode": "SMS_TEXT"}.items():
         request.add_query_param(key, value)
-    request.add_query_param("TemplateParam", json.dumps({"code": "a b*~+/&="}))
+    request.add_query_param("TemplateParam", json.dumps({"text": "a b*~+/&="}))
     assert json.loads(acs.do_action_with_exception(request))["Code"] == "OK"
 
 
@@ -398,6 +401,75 @@ def test_sms_business_errors_are_http_200_with_a_code(acs, sms_server, sms_state
     assert result["Code"] == code
     assert result["Message"]
     assert sms_state.records("SendSms")[0].status == 200
+
+
+# Aliyun's messages for the codes a variable's content earns.
+REFUSALS = {
+    "isv.PARAM_NOT_SUPPORT_URL": "不支持url为变量",
+    "isv.TEMPLATE_PARAMS_ILLEGAL": "模版变量里包含非法关键字",
+    "isv.PARAM_LENGTH_LIMIT": "参数超出长度限制",
+}
+NOTICE_VALUES = {"number": "GD000123", "date": "2026-11-22 10:05", "detail": "紧急：开机报错 E21，请联系 8021"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "code"),
+    [
+        ("detail", "说明见 https://pan.example.com/s/1", "isv.PARAM_NOT_SUPPORT_URL"),
+        ("detail", "说明见 www.example.com", "isv.PARAM_NOT_SUPPORT_URL"),
+        ("detail", "说明见 t.cn/A6x", "isv.PARAM_NOT_SUPPORT_URL"),
+        ("detail", "请发邮件到 fix@example.com", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("detail", "请回电13912345678", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("detail", "请回电1234567", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("detail", "设" * 36, "isv.PARAM_LENGTH_LIMIT"),
+        ("detail", " ", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("number", "GD-0001/2", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("number", "工单一", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("number", "G" * 21, "isv.PARAM_LENGTH_LIMIT"),
+        ("date", "明天上午", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+        ("date", "2026-11-22T10:05", "isv.TEMPLATE_PARAMS_ILLEGAL"),
+    ],
+)
+def test_sms_refuses_values_their_variable_attribute_does_not_allow(acs, sms_server, sms_state, variable, value, code):
+    result = send_sms(acs, sms_server, template_code="SMS_NOTICE", template_param={**NOTICE_VALUES, variable: value})
+    assert (result["Code"], result["Message"]) == (code, REFUSALS[code])
+    assert sms_state.records("SendSms")[0].status == 200
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        NOTICE_VALUES,
+        {"number": "WO_2026-7", "date": "2026/11/22", "detail": "设" * 35},
+        {"number": "1", "date": "20261122", "detail": "电话 138 0013 8000，型号 EP-1"},
+        {"number": "GD000123", "date": "2026年11月22日", "detail": "-"},
+        {"number": "GD000123", "date": "10点30分", "detail": "…"},
+    ],
+)
+def test_sms_accepts_values_that_fit_their_attributes(acs, sms_server, values):
+    assert send_sms(acs, sms_server, template_code="SMS_NOTICE", template_param=values)["Code"] == "OK"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("123456", "OK"), ("1234567", "isv.PARAM_LENGTH_LIMIT"), ("12a4", "isv.TEMPLATE_PARAMS_ILLEGAL")],
+)
+def test_sms_verification_code_is_digits_only(acs, sms_server, code, expected):
+    assert send_sms(acs, sms_server, template_param={"code": code})["Code"] == expected
+
+
+def test_an_account_without_registered_templates_checks_every_value_as_free_text():
+    with SimulatorServer(create_aliyun_sms_simulator(SmsState(access_keys={AK: AK_SECRET}))) as server:
+        client = sms_client(AK, AK_SECRET, timeout=5, connect_timeout=5)
+        fine = send_sms(client, server, template_code="ANY", template_param={"a": "GD000123", "b": "2026-11-22"})
+        link = send_sms(client, server, template_code="ANY", template_param={"a": "GD000123", "b": "见 http://x.cn"})
+        client.session.close()
+    assert (fine["Code"], link["Code"]) == ("OK", "isv.PARAM_NOT_SUPPORT_URL")
+
+
+def test_a_template_with_an_unknown_attribute_is_refused():
+    with pytest.raises(ValueError, match="unknown variable attributes"):
+        SmsState(templates={"SMS_1": {"code": "digits"}})
 
 
 def test_sms_template_param_must_be_a_json_object(acs, sms_server):
@@ -438,7 +510,7 @@ def test_sms_tampered_replayed_or_unknown_key_requests_are_rejected(sms_server, 
         request = CommonRequest(domain=sms_server.netloc, version="2017-05-25", action_name="SendSms")
         for key, value in {"PhoneNumbers": "13800138000", "SignName": "微修", "TemplateCode": "SMS_100"}.items():
             request.add_query_param(key, value)
-        request.add_query_param("TemplateParam", '{"code":"1"}')
+        request.add_query_param("TemplateParam", '{"code":"123456"}')
         request.trans_to_acs_request()
         return sms_server.url + request.get_url("cn-hangzhou", access_key_id, AK_SECRET)
 

@@ -11,8 +11,7 @@ from models.work_order import DeviceCondition, Urgency
 from operations.actors import Actor
 from operations.clock import frozen
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_orders import dispatch as dispatch
-from operations.work_orders import flow as flow
+from operations.work_orders import dispatch, flow
 from operations.work_orders import orders as work_orders
 from operations.work_orders.flow import STEPS, allowed_steps
 

@@ -208,7 +208,9 @@ def test_multipart_report_with_photos_and_download(world):
             download = world["api"][who].get(photo["url"])
             assert download.status_code == 200
             assert download.data == content and download.mimetype == photo["content_type"]
-            assert download.headers["Content-Disposition"].startswith("inline")
+            assert download.headers["Content-Disposition"].startswith("attachment")
+            shown = world["api"][who].get(f"{photo['url']}?inline=1")
+            assert shown.headers["Content-Disposition"].startswith("inline") and shown.data == content
     # Nobody else gets the bytes.
     assert world["api"]["stranger"].get(order["photos"][0]["url"]).status_code == 404
     assert world["api"]["neighbour"].get(order["photos"][0]["url"]).status_code == 404

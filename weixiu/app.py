@@ -53,6 +53,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from miniprogram_api.message_push import message_push
     from weixiu.cli import register_commands
     from weixiu.health import health
+    from weixiu.security_headers import install as install_security_headers
 
     # Path ids beyond 64 bits are simply not found (SQLite would overflow binding them).
     app.url_map.converters["int"] = BoundedIntConverter
@@ -63,5 +64,6 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(official_webhook)
     app.register_blueprint(message_push)
     register_error_handlers(app)
+    install_security_headers(app)
     register_commands(app)
     return app

@@ -7,8 +7,11 @@ main thread (RQ installs signal handlers, so Ctrl-C stops it cleanly); the web s
 scheduler run in daemon threads beside it. Without WeChat / Aliyun SMS credentials in the
 environment, local simulators of both are started and every message lands on their pages. The
 webhooks use the operator's WECHAT_OFFICIAL_TOKEN / _ENCODING_AES_KEY (and the mini-program's)
-when given; what is left out is made per instance (config.instance_secrets), and the banner says
+when given; what is left out is made per instance (config.instance_files), and the banner says
 which is which, never the values.
+
+One alert sweep runs before the URL is printed: what is due (the demo's reminder, on a fresh
+instance) is on the queue by then, and the worker sends it as it starts.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.serving import make_server
-
-from config.instance_secrets import GENERATED, OPERATOR, WEBHOOK_SECRETS, secret_file
+from config.instance_files import GENERATED, OPERATOR, WEBHOOK_SECRETS, secret_file
 from config.settings import INSTANCE_DIR
 
 WEBHOOK_PATHS = {"WECHAT_OFFICIAL_TOKEN": "/wechat/official", "WECHAT_MINIPROGRAM_TOKEN": "/wechat/miniprogram"}
@@ -65,12 +66,14 @@ def main(argv: list[str]) -> None:
 
     from flask_migrate import upgrade
 
+    from jobs.alerts import sweep_alert_plans
     from jobs.queues import QUEUE_NAMES
     from jobs.runtime import make_worker
     from jobs.scheduler import run_forever
     from models import db
     from operations import demo_data
     from weixiu.app import create_app
+    from weixiu.web_server import make_web_server
 
     simulators = None
     if not os.environ.get("WECHAT_OFFICIAL_APP_ID") and not os.environ.get("SMS_ACCESS_KEY_ID"):
@@ -89,8 +92,9 @@ def main(argv: list[str]) -> None:
             demo_data.load()
             db.session.commit()
             app.logger.info("demo data loaded")
+        sweep_alert_plans()
 
-    web = make_server(args.host, args.port, app, threaded=True)
+    web = make_web_server(args.host, args.port, app)
     stopping = threading.Event()
     threading.Thread(target=web.serve_forever, name="web", daemon=True).start()
     threading.Thread(target=run_forever, args=(app, stopping.is_set), name="scheduler", daemon=True).start()

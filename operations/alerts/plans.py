@@ -9,12 +9,13 @@ never sent again. Handling (已处理) stops every later day; who and when are k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, union_all, update
 
 from models import (
+    AlertDroppedDay,
     AlertPlan,
     AlertPlanRecipient,
     AlertPlanStatus,
@@ -36,9 +37,9 @@ from models import (
 from models.credential import DEFAULT_SEND_TIME
 from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alerts.schedule import Schedule
+from operations.alerts.schedule import Schedule, local_day
 from operations.alerts.templates import check_template, default_template
-from operations.clock import now_utc
+from operations.clock import now_utc, today_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
 
@@ -61,12 +62,18 @@ def schedule_of(plan: AlertPlan) -> Schedule:
 
 
 def reschedule(plan: AlertPlan) -> None:
-    """Set next_run_at from the plan's schedule and the last day it handled."""
+    """Set next_run_at from the plan's schedule and the last day it settled: the first
+    occurrence owed from today on, or from the earlier one it already owed (the sweep is late,
+    and the missed days are the sweep's to record as dropped)."""
     if plan.status is not AlertPlanStatus.ACTIVE:
         plan.next_run_at = None
         return
-    day = schedule_of(plan).next_occurrence(plan.last_occurrence_on)
-    plan.next_run_at = schedule_of(plan).at(day) if day is not None else None
+    schedule = schedule_of(plan)
+    owed_from = today_local()
+    if plan.next_run_at is not None:
+        owed_from = min(owed_from, local_day(plan.next_run_at))
+    day = schedule.first_owed(plan.last_occurrence_on, owed_from)
+    plan.next_run_at = schedule.at(day) if day is not None else None
 
 
 def _check_recipients(institution_id: int, recipient_ids: tuple[int, ...]) -> list[int]:
@@ -107,7 +114,7 @@ def _apply_settings(plan: AlertPlan, settings: NotifySettings, kind) -> None:
 def _follow_subject(plan: AlertPlan, due_on: date, warn_days: int, send_time: time) -> None:
     """Match the plan to its subject's dates; a new expiry date starts a new cycle."""
     if plan.id is not None and due_on != plan.due_on:
-        plan.last_occurrence_on = None
+        plan.last_occurrence_on = plan.next_run_at = None  # the new cycle owes from today
         plan.handled_at = plan.handled_by_id = plan.handled_note = None
         if plan.status in (AlertPlanStatus.HANDLED, AlertPlanStatus.EXPIRED):
             plan.status = AlertPlanStatus.ACTIVE
@@ -182,7 +189,8 @@ def drop_credential_plan(credential_id: int) -> None:
             update(model).where(model.alert_plan_id == plan_id).values(alert_plan_id=None),
             execution_options={"synchronize_session": False},
         )
-    db.session.execute(delete(AlertPlanRecipient).where(AlertPlanRecipient.alert_plan_id == plan_id))
+    for model in (AlertPlanRecipient, AlertDroppedDay):
+        db.session.execute(delete(model).where(model.alert_plan_id == plan_id))
     db.session.execute(delete(AlertPlan).where(AlertPlan.id == plan_id))
 
 
@@ -337,29 +345,67 @@ def list_plans(
     return paginate(query, (AlertPlan.due_on, AlertPlan.id), page=page, per_page=per_page)
 
 
-def delivery_counts(plan_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per plan, how many deliveries are in each status."""
-    counts: dict[int, dict[str, int]] = {plan_id: {} for plan_id in plan_ids}
+@dataclass
+class DeliverySummary:
+    counts: dict[str, int] = field(default_factory=dict)  # deliveries per status
+    last_sent_on: date | None = None  # the last day with at least one delivery sent
+
+
+def delivery_summaries(plan_ids: list[int]) -> dict[int, DeliverySummary]:
+    """Per plan, its deliveries per status and the last day one was sent, in one query."""
+    summaries = {plan_id: DeliverySummary() for plan_id in plan_ids}
     if not plan_ids:
-        return counts
+        return summaries
     rows = db.session.execute(
-        select(OutboxMessage.alert_plan_id, Delivery.status, func.count())
+        select(OutboxMessage.alert_plan_id, Delivery.status, func.count(), func.max(OutboxMessage.occurrence_on))
         .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
         .where(OutboxMessage.alert_plan_id.in_(plan_ids))
         .group_by(OutboxMessage.alert_plan_id, Delivery.status)
     )
-    for plan_id, status, count in rows:
-        counts[plan_id][DeliveryStatus(status).value] = count
-    return counts
+    for plan_id, status, count, last_day in rows:
+        summary = summaries[plan_id]
+        summary.counts[DeliveryStatus(status).value] = count
+        if status == DeliveryStatus.SENT:
+            summary.last_sent_on = last_day
+    return summaries
 
 
-def plan_deliveries(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20) -> Page:
-    """Who was sent what, on which channel, with the outcome: newest first; items are
-    (delivery, message) pairs."""
+_DELIVERY, _DROPPED = 0, 1  # the two kinds of 发送记录 entries
+
+
+def plan_record(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20) -> Page:
+    """发送记录: who was sent what, on which channel, with the outcome, and the days dropped;
+    newest day first. Items are (delivery, message) pairs and AlertDroppedDay rows."""
     plan = get_plan(actor, plan_id)
-    query = (
-        select(Delivery, OutboxMessage)
+    entries = union_all(
+        select(literal(_DELIVERY).label("kind"), Delivery.id.label("id"), OutboxMessage.occurrence_on.label("day"))
         .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(OutboxMessage.alert_plan_id == plan.id)
+        .where(OutboxMessage.alert_plan_id == plan.id),
+        select(literal(_DROPPED), AlertDroppedDay.id, AlertDroppedDay.day).where(
+            AlertDroppedDay.alert_plan_id == plan.id
+        ),
+    ).subquery()
+    listed = paginate(
+        select(entries.c.kind, entries.c.id),
+        (entries.c.day.desc(), entries.c.kind, entries.c.id.desc()),
+        page=page,
+        per_page=per_page,
+        rows=True,
     )
-    return paginate(query, (Delivery.id.desc(),), page=page, per_page=per_page, rows=True)
+    ids: dict[int, list[int]] = {_DELIVERY: [], _DROPPED: []}
+    for kind, entry_id in listed.items:
+        ids[kind].append(entry_id)
+    loaded = {
+        (_DELIVERY, delivery.id): (delivery, message)
+        for delivery, message in db.session.execute(
+            select(Delivery, OutboxMessage)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(Delivery.id.in_(ids[_DELIVERY]))
+        ).tuples()
+    }
+    loaded |= {
+        (_DROPPED, day.id): day
+        for day in db.session.scalars(select(AlertDroppedDay).where(AlertDroppedDay.id.in_(ids[_DROPPED])))
+    }
+    items = [loaded[(kind, entry_id)] for kind, entry_id in listed.items]
+    return Page(items, listed.total, listed.page, listed.per_page)

@@ -4,7 +4,8 @@ Each call handles one batch of plans whose next_run_at has come and returns the 
 deliveries to send; the job commits after each batch and hands the ids to the queue. Plans
 are locked with SKIP LOCKED on PostgreSQL, so two sweeps share the work instead of doubling
 it; and the outbox's uniqueness (plan + day, then recipient + channel) makes even a doubled
-decision one message.
+decision one message. Days a late sweep drops are written beside them, as unique per plan and
+day (a quiet morning writes none).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from sqlalchemy import Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
+    AlertDroppedDay,
     AlertPlan,
     AlertPlanStatus,
     ChannelName,
@@ -28,6 +31,7 @@ from operations.alerts.templates import expiry_notice, render, status_text
 
 BATCH_SIZE = 2500  # plans per transaction: measured fastest for the 20,000-plan morning (bench/)
 REMINDER, EXPIRED = "alert.reminder", "alert.expired"
+DROPPED_REASON = "错过发送时间（定时任务未运行），当天的提醒不再补发"
 
 
 # What the sweep reads of a plan: plain rows, not entities (a thousand a batch).
@@ -39,6 +43,7 @@ _PLAN_COLUMNS = (
     AlertPlan.due_on,
     AlertPlan.warn_days,
     AlertPlan.send_time,
+    AlertPlan.next_run_at,
     AlertPlan.last_occurrence_on,
     AlertPlan.notify_related,
     AlertPlan.template,
@@ -74,25 +79,21 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
     designated = designated_by_plan([plan.id for plan in plans])
 
     sends: list[tuple[Row, date, SubjectInfo, list[int]]] = []
+    dropped: list[dict] = []
     # New (last_occurrence_on, next_run_at, status) -> plan ids: plans sent at one time move on
     # together, so a batch is a handful of UPDATEs rather than one per plan.
     moves: dict[tuple, list[int]] = defaultdict(list)
     for plan in plans:
-        schedule = schedule_of(plan)
-        decision = step(schedule, now, plan.last_occurrence_on)
-        if decision is None:  # next_run_at was stale (edited outside the operations): put it right
-            # Nothing due means the next occurrence is after now (step's contract), or none is left.
-            following = schedule.next_occurrence(plan.last_occurrence_on)
-            if following is None:
-                moves[(plan.last_occurrence_on, None, AlertPlanStatus.EXPIRED)].append(plan.id)
-            else:
-                moves[(plan.last_occurrence_on, schedule.at(following), AlertPlanStatus.ACTIVE)].append(plan.id)
-            continue
+        decision = step(schedule_of(plan), now, plan.next_run_at, plan.last_occurrence_on)
         subject = subjects.get(plan.id)
         if decision.send_day is not None and subject is not None:
             related = subject.related if plan.notify_related else []
             recipients = list(dict.fromkeys(u for u in [*related, *designated[plan.id]] if u is not None))
             sends.append((plan, decision.send_day, subject, recipients))
+        dropped.extend(
+            {"alert_plan_id": plan.id, "day": day, "reason": DROPPED_REASON, "created_at": now}
+            for day in decision.dropped
+        )
         status = AlertPlanStatus.EXPIRED if decision.finished else AlertPlanStatus.ACTIVE
         moves[(decision.handled_day, decision.next_run_at, status)].append(plan.id)
 
@@ -103,7 +104,15 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
             .values(last_occurrence_on=handled_day, next_run_at=next_run_at, status=status, updated_at=now),
             execution_options={"synchronize_session": False},
         )
+    if dropped:
+        _record_dropped(dropped)
     return len(plans), outbox.fan_out([_notice(*send) for send in sends], now)
+
+
+def _record_dropped(rows: list[dict]) -> None:
+    """One INSERT for the batch; a day already recorded (two sweeps deciding alike) stays once."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(AlertDroppedDay).on_conflict_do_nothing(), rows)
 
 
 def _notice(plan: Row, day: date, subject: SubjectInfo, recipients: list[int]) -> outbox.Notice:
@@ -125,4 +134,5 @@ def _notice(plan: Row, day: date, subject: SubjectInfo, recipients: list[int]) -
         recipient_ids=recipients,
         channels=_channels(plan),
         alert_plan_id=plan.id,
+        occurrence_on=day,
     )

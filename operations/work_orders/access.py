@@ -4,7 +4,10 @@
   a clinician sees the orders of their department and those they reported.
 - Vendor users see an order only if it was routed to their vendor and their vendor is authorized
   today for that device, with the scope of the order's kind (维修 → 维修记录, …). When the
-  authorization lapses the order disappears from their view, as the device does.
+  authorization lapses the device and the orders nobody accepted disappear from their view; an
+  order accepted before the lapse stays visible and workable for its engineer and the vendor
+  admin until it is closed, within the scopes it was routed with (`scopes_on`).
+- Without 档案资料 a vendor sees on its orders only the SOP's device fields (`device_seen_by`).
 - The people who work an order are its side's engineers (the vendor's engineers and admin, or the
   hospital's own engineers); the dispatcher is the vendor admin, or for in-house orders the
   equipment office (设备科). Managers of the institution may always dispatch.
@@ -13,10 +16,12 @@ What is not visible is reported as not found, so ids reveal nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, exists, or_, select
+from typing import Any
 
-from models import Authorization, Role, Scope, User, WorkOrder, WorkOrderKind, db
-from operations.access import active_authorization_clause
+from sqlalchemy import Select, and_, exists, or_, select, true
+
+from models import Authorization, Device, Role, Scope, User, WorkOrder, WorkOrderKind, WorkOrderStatus, db
+from operations.access import active_authorization_clause, granted_scopes
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.errors import NotFound, PermissionDenied
@@ -37,6 +42,13 @@ def scope_clause(kind_column=WorkOrder.kind):
     return or_(*(and_(kind_column == kind, column.is_(True)) for kind, column in _SCOPE_COLUMN.items()))
 
 
+# Once accepted, an order is the vendor's to finish: until it is archived or cancelled.
+FINISHED = (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED)
+# The device as the SOP's service request names it (名称, 唯一码, 所属科室, 规格型号, 序列号): what a
+# vendor without 档案资料 sees of the archive on its orders.
+SOP_DEVICE_FIELDS = ("id", "name", "unique_code", "department", "model", "serial_number")
+
+
 def visible_orders(actor: Actor) -> Select:
     """A SELECT of the work orders this actor may see today."""
     query = select(WorkOrder)
@@ -47,7 +59,12 @@ def visible_orders(actor: Actor) -> Select:
             active_authorization_clause(today_local()),
             scope_clause(),
         )
-        return query.where(WorkOrder.vendor_id == actor.vendor_id, authorized)
+        taken_on = and_(
+            WorkOrder.accepted_at.is_not(None),
+            WorkOrder.status.not_in(FINISHED),
+            true() if actor.role is Role.VENDOR_ADMIN else WorkOrder.assignee_id == actor.user_id,
+        )
+        return query.where(WorkOrder.vendor_id == actor.vendor_id, or_(authorized, taken_on))
     query = query.where(WorkOrder.institution_id == actor.institution_id)
     if actor.role is Role.CLINICIAN:
         department_id = db.session.scalar(select(User.department_id).where(User.id == actor.user_id))
@@ -64,6 +81,27 @@ def visible_order(actor: Actor, work_order_id: int, *, lock: bool = False) -> Wo
     if order is None:
         raise NotFound("工单不存在")
     return order
+
+
+def scopes_on(actor: Actor, order: WorkOrder) -> frozenset[Scope]:
+    """What the actor may read around this order: everything for the institution's staff; for a
+    vendor, what it holds on the device today and what the order was routed with (so an order
+    accepted before its authorization lapsed is finished with the scopes it had)."""
+    if not actor.is_vendor_side:
+        return frozenset(Scope)
+    device = db.session.get(Device, order.device_id)
+    routed_with = db.session.get(Authorization, order.authorization_id) if order.authorization_id else None
+    return granted_scopes(actor, device) | frozenset(routed_with.scopes if routed_with is not None else ())
+
+
+def device_seen_by(actor: Actor, order: WorkOrder, scopes: frozenset[Scope] | None = None) -> dict[str, Any]:
+    """The order's device as this actor may see it: the archive's snapshot in full, or for a vendor
+    without 档案资料 only the SOP's fields (no 设备编码, UDI, brand, maker, dates, warranty)."""
+    snapshot = order.device_snapshot or {}
+    scopes = scopes if scopes is not None else scopes_on(actor, order)
+    if Scope.ARCHIVE in scopes:
+        return dict(snapshot)
+    return {field: snapshot.get(field) for field in SOP_DEVICE_FIELDS}
 
 
 def is_worker_for(actor: Actor, order: WorkOrder) -> bool:

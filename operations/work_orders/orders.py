@@ -40,7 +40,7 @@ from models.work_order import (
     FaultFrequency,
     Urgency,
 )
-from operations.access import active_authorization_clause, granted_scopes, require_institution_staff
+from operations.access import active_authorization_clause, require_institution_staff
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, now_utc
 from operations.credentials import Upload
@@ -51,6 +51,7 @@ from operations.work_orders.access import (
     SCOPE_OF_KIND,
     VENDOR_WORKERS,
     is_dispatcher_for,
+    scopes_on,
     visible_order,
     visible_orders,
 )
@@ -460,8 +461,7 @@ def device_history(actor: Actor, work_order_id: int) -> DeviceHistory:
     """历史维修记录 for whoever diagnoses: earlier orders and records of the same device; a vendor
     sees only the record kinds its authorization covers."""
     order = visible_order(actor, work_order_id)
-    device = db.session.get(Device, order.device_id)
-    scopes = granted_scopes(actor, device)
+    scopes = scopes_on(actor, order)
     kinds = [RecordKind(scope.value) for scope in scopes if scope.value in set(RecordKind)]
     earlier = visible_orders(actor).where(WorkOrder.device_id == order.device_id, WorkOrder.id != order.id)
     if actor.is_vendor_side:

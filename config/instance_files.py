@@ -1,7 +1,7 @@
-"""Secrets an embedded instance makes for itself the first time and keeps in its instance folder,
-readable by its owner only (0600): the session secret, and the official account's webhook token
-and EncodingAESKey when the operator gave none. Nothing that signs or opens a request is a
-constant in the source: a copy of the code cannot forge a push to someone else's demo.
+"""What an embedded instance keeps in its folder, its owner's only (0600) from the first byte: the
+database, the session secret, and the official account's webhook token and EncodingAESKey when
+the operator gave none. Nothing that signs or opens a request is a constant in the source: a copy
+of the code cannot forge a push to someone else's demo.
 
 The mini-program's message push gets none made up: until the operator sets it up (its token
 here, the same in the mini-program's console) it stays off, and the mini-program's own reports
@@ -43,21 +43,29 @@ def secret_file(directory: Path, setting: str) -> Path:
     return directory / setting.lower()
 
 
+def create_private(path: Path, content: str = "") -> None:
+    """Create `path` holding `content`, its owner's only (0600) from the first byte; an existing
+    file is left as it is. Written aside and linked into place, so a second process starting at
+    the same moment finds the whole file or none, never a half-written one."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            os.fchmod(file.fileno(), 0o600)  # whatever the umask took away
+            file.write(content)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process made it first: that one is kept
+    finally:
+        os.unlink(temporary)
+
+
 def kept_secret(path: Path, make: Callable[[], str]) -> str:
-    """The secret kept in the file at `path`, made the first time. Written to a private temporary
-    file and linked into place, so a second process starting at the same moment reads the one
-    secret both will use, never a half-written file."""
+    """The secret kept in the file at `path`, made the first time."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
-        try:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(make())
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process kept its secret first: that one is used
-        finally:
-            os.unlink(temporary)
+        create_private(path, make())
     return path.read_text().strip()
 
 

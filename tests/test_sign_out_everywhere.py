@@ -1,0 +1,67 @@
+"""退出所有设备 from the PC: every PC token and mini-program session of the person ends, every
+WeChat binding goes, the answer says so, and an open live stream stops at its next tick."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from models import Role, User, WeChatIdentity, db
+from tests.test_miniprogram_session import bind_code_for, sign_in
+
+
+@pytest.fixture
+def person(factory, client, wechat_sim, app):
+    institution = factory.institution()
+    user = factory.user(Role.INSTITUTION_ENGINEER, institution=institution, phone="13800000009", wechat_openid="o-oa-1")
+    phone = sign_in(client, wechat_sim, "o-mp-1", unionid="u-1")
+    assert phone.post("/bind", json={"bind_code": bind_code_for(app, user)}).get_json()["bound"] is True
+    return {"user": user, "pc": factory.api(client, user), "phone": phone}
+
+
+def test_signing_out_everywhere_ends_every_session_and_binding(app, person, factory, client):
+    second_pc = factory.api(client, person["user"])
+    answer = person["pc"].delete("/api/v1/session")
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "signed_out": True,
+        "message": "已退出所有设备上的登录（电脑和小程序），并解除了微信绑定（小程序、公众号）",
+        "wechat_unbound": {"miniprogram": True, "official_account": True},
+    }
+    for pc in (person["pc"], second_pc):
+        assert pc.get("/api/v1/me").status_code == 401
+    assert person["phone"].get("/me").status_code == 401
+    with app.app_context():
+        user = db.session.get(User, person["user"].id)
+        assert (user.wechat_openid, user.wechat_miniprogram_openid, user.wechat_unionid) == (None, None, None)
+        assert db.session.scalar(db.select(WeChatIdentity.user_id)) is None
+
+    # Signed in again, the account has no WeChat left to end, and says so.
+    again = factory.api(client, person["user"]).delete("/api/v1/session").get_json()
+    assert again["message"] == "已退出所有设备上的登录（电脑和小程序）；此账号未绑定微信"
+    assert again["wechat_unbound"] == {"miniprogram": False, "official_account": False}
+
+
+def test_an_open_live_stream_stops_at_its_next_tick(app, person, monkeypatch):
+    from console_api import work_order_stream
+
+    monkeypatch.setattr(work_order_stream, "STREAM_SECONDS", 10.0)
+    monkeypatch.setattr(work_order_stream, "POLL_SECONDS", 0.05)
+    headers = person["pc"].headers
+
+    def sign_out_soon():
+        time.sleep(0.4)
+        assert app.test_client().delete("/api/v1/session", headers=headers).status_code == 200
+
+    signing_out = threading.Thread(target=sign_out_soon)
+    started = time.monotonic()
+    signing_out.start()
+    try:
+        streamed = person["pc"].get("/api/v1/work-orders/stream").get_data(as_text=True)
+    finally:
+        signing_out.join()
+    assert streamed.startswith("retry: 3000")
+    assert time.monotonic() - started < 2  # not the 10 s the stream would otherwise live
+    assert person["pc"].get("/api/v1/work-orders/stream").status_code == 401  # the reconnect
