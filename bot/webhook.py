@@ -12,7 +12,6 @@ and answered `success`, never a 500.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -25,15 +24,6 @@ from webhooks.inbound import SUCCESS, Webhook, plain, receive
 log = logging.getLogger(__name__)
 
 official = Blueprint("wechat_official", __name__)
-
-
-def official_webhook(config: Mapping[str, Any]) -> Webhook:
-    return Webhook(
-        "official",
-        config.get("WECHAT_OFFICIAL_TOKEN"),
-        config.get("WECHAT_OFFICIAL_ENCODING_AES_KEY"),
-        config.get("WECHAT_OFFICIAL_APP_ID"),
-    )
 
 
 def answer(message: dict[str, Any]) -> str | None:
@@ -65,7 +55,7 @@ def _run(message: dict[str, Any]) -> str | None:
 
 @official.route("/wechat/official", methods=["GET", "POST"])
 def webhook() -> Response:
-    hook = official_webhook(current_app.config)
+    hook = Webhook.of(current_app.config, "official")
     push = receive(hook)
     if isinstance(push, Response):
         return push

@@ -13,8 +13,6 @@ no passive reply: every push is answered `success`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from flask import Blueprint, Response, current_app
 
@@ -27,19 +25,9 @@ log = logging.getLogger(__name__)
 message_push = Blueprint("wechat_miniprogram", __name__)
 
 
-def miniprogram_webhook(config: Mapping[str, Any]) -> Webhook:
-    return Webhook(
-        "miniprogram",
-        config.get("WECHAT_MINIPROGRAM_TOKEN"),
-        config.get("WECHAT_MINIPROGRAM_ENCODING_AES_KEY"),
-        config.get("WECHAT_MINIPROGRAM_APP_ID"),
-        json_allowed=True,
-    )
-
-
 @message_push.route("/wechat/miniprogram", methods=["GET", "POST"])
 def push() -> Response:
-    received = receive(miniprogram_webhook(current_app.config))
+    received = receive(Webhook.of(current_app.config, "miniprogram", json_allowed=True))
     if isinstance(received, Response):
         return received
     try:

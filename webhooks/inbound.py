@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,18 @@ class Webhook:
     aes_key: str | None
     app_id: str | None
     json_allowed: bool = False  # the mini-program may push JSON; the official account pushes XML
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any], name: str, *, json_allowed: bool = False) -> Webhook:
+        """The app's settings WECHAT_<NAME>_TOKEN, _ENCODING_AES_KEY and _APP_ID."""
+        prefix = f"WECHAT_{name.upper()}_"
+        return cls(
+            name,
+            config.get(f"{prefix}TOKEN"),
+            config.get(f"{prefix}ENCODING_AES_KEY"),
+            config.get(f"{prefix}APP_ID"),
+            json_allowed,
+        )
 
     def crypto(self) -> WeChatCrypto:
         return WeChatCrypto(self.token, self.aes_key, self.app_id)
