@@ -35,17 +35,6 @@ def message_xml(openid: str, msg_type: str, extra: str = "", *, create_time: int
     )
 
 
-def official_pusher(app, aes_key: str | None = None) -> Pusher:
-    """WeChat's side of the official account's 服务器配置, with the app's token and key."""
-    config = app.config
-    return Pusher(
-        config["WECHAT_OFFICIAL_TOKEN"],
-        aes_key or config["WECHAT_OFFICIAL_ENCODING_AES_KEY"],
-        config["WECHAT_OFFICIAL_APP_ID"],
-        ACCOUNT,
-    )
-
-
 class OfficialAccount:
     """WeChat's side of the webhook: signs (and in safe mode encrypts) what a follower does, and
     reads the passive reply."""
@@ -53,10 +42,16 @@ class OfficialAccount:
     def __init__(self, client, *, safe: bool = False, aes_key: str | None = None) -> None:
         self.client = client
         self.safe = safe
-        self.pusher = official_pusher(client.application, aes_key)
+        config = client.application.config  # the 服务器配置 WeChat holds: the app's token and key
+        self.pusher = Pusher(
+            config["WECHAT_OFFICIAL_TOKEN"],
+            aes_key or config["WECHAT_OFFICIAL_ENCODING_AES_KEY"],
+            config["WECHAT_OFFICIAL_APP_ID"],
+            ACCOUNT,
+        )
         self.msg_ids = iter(range(10**15, 10**16))
-        # Events are told apart by sender and CreateTime (seconds): a test's quick succession of
-        # events from one person gets distinct times, as real taps would.
+        # The same event again is WeChat's retry: a test's quick succession of events from one
+        # person gets distinct CreateTimes (seconds), as real taps would.
         self.times = iter(range(int(time.time()), 2**32))
 
     def query(self, timestamp: str | None = None, **overrides) -> dict[str, str]:
