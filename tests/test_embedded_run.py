@@ -41,6 +41,7 @@ def private_file(path: Path) -> str:
 def instance(tmp_path, monkeypatch) -> Path:
     """A fresh instance folder, and an environment without webhook settings."""
     monkeypatch.setattr(settings, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(settings, "EMBEDDED_DATABASE", tmp_path / "weixiu.db")
     for name in (*WEBHOOK_SETTINGS, "SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
@@ -60,7 +61,9 @@ def test_an_instance_makes_its_webhook_secrets_once(instance, tmp_path_factory, 
     assert first.WECHAT_MINIPROGRAM_TOKEN is None  # the mini-program's push stays off until set up
     again = load_config("embedded")  # a restart
     assert (token, key) == (again.WECHAT_OFFICIAL_TOKEN, again.WECHAT_OFFICIAL_ENCODING_AES_KEY)
-    monkeypatch.setattr(settings, "INSTANCE_DIR", tmp_path_factory.mktemp("another"))
+    another = tmp_path_factory.mktemp("another")
+    monkeypatch.setattr(settings, "INSTANCE_DIR", another)
+    monkeypatch.setattr(settings, "EMBEDDED_DATABASE", another / "weixiu.db")
     other = load_config("embedded")  # another instance: secrets of its own
     assert token != other.WECHAT_OFFICIAL_TOKEN and key != other.WECHAT_OFFICIAL_ENCODING_AES_KEY
 
