@@ -47,10 +47,7 @@ URL = "/wechat/official"
 ACCOUNT = "gh_weixiu_bench"  # the official account's original id (ToUserName)
 COMMAND = "我的工单"
 REPLY_TITLE = "我的工单（待处理）"
-# the official account's webhook settings (as the simulated account of simulators.local has them)
-OFFICIAL_TOKEN = "weixiu-sim-token"
-OFFICIAL_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-OFFICIAL_APP_ID = "wx-sim-official"
+OFFICIAL_APP_ID = "wx-sim-official"  # the official account's; its webhook token and key are made per run
 
 INSTITUTION_NAME = "示范市第一人民医院"
 VENDOR_NAME = "示范市医疗设备技术服务有限公司"
@@ -93,6 +90,9 @@ class Baseline:
     expected_reply: str
     queue_numbers: list[str]
     orders_total: int
+    # the account's 服务器配置, made for this run as an embedded instance makes its own
+    webhook_token: str = ""
+    webhook_aes_key: str = ""
 
 
 def migrate_and_seed(app, args: argparse.Namespace, load: dict[str, float]) -> Baseline:
@@ -187,7 +187,21 @@ class WebhookRequests:
     msg_id_base: int = 0
     expected_reply: str = ""
     fresh_connections: bool = False  # `Connection: close` on every request
+    token: str = ""
+    aes_key: str = ""
     _crypto: Any = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, kind: str, baseline: Baseline, msg_id_base: int, fresh_connections: bool = False) -> WebhookRequests:
+        return cls(
+            kind,
+            baseline.engineer_openid,
+            msg_id_base,
+            baseline.expected_reply,
+            fresh_connections,
+            baseline.webhook_token,
+            baseline.webhook_aes_key,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_crypto": None}
@@ -196,7 +210,7 @@ class WebhookRequests:
         if self._crypto is None:
             from wechatpy.crypto import WeChatCrypto
 
-            self._crypto = WeChatCrypto(OFFICIAL_TOKEN, OFFICIAL_AES_KEY, OFFICIAL_APP_ID)
+            self._crypto = WeChatCrypto(self.token, self.aes_key, OFFICIAL_APP_ID)
         return self._crypto
 
     def xml(self, index: int, timestamp: str) -> str:
@@ -208,13 +222,13 @@ class WebhookRequests:
         )
 
     def build(self, index: int, wall: float) -> tuple[str, str, bytes | None, dict[str, str]]:
-        from bot.security import sha1_signature
+        from webhooks.security import sha1_signature
 
         close = {"Connection": "close"} if self.fresh_connections else {}
         if self.kind == "healthz":
             return "GET", "/healthz", None, close
         timestamp, nonce = str(int(wall)), f"{secrets.randbits(40):010x}"
-        query = {"signature": sha1_signature(OFFICIAL_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+        query = {"signature": sha1_signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
         if self.kind == "echo":
             return "GET", f"{URL}?{urlencode(query | {'echostr': f'echo{index}'})}", None, close
         body = self.xml(index, timestamp)
@@ -416,9 +430,7 @@ def measure_server(
         port = {kind: servers["safe" if kind == "safe" else "plain"].port for kind in KINDS}
 
         def spec(kind: str) -> WebhookRequests:
-            return WebhookRequests(
-                kind, baseline.engineer_openid, msg_ids.block(), baseline.expected_reply, args.fresh_connections
-            )
+            return WebhookRequests.of(kind, baseline, msg_ids.block(), args.fresh_connections)
 
         for kind in KINDS:  # one of each, sequential: a clear error before any load
             error = one_request(port[kind], spec(kind), 0)
@@ -554,19 +566,20 @@ def split_in_process(
     from sqlalchemy.orm import Session
     from wechatpy.crypto import WeChatCrypto
 
-    from bot import commands, replies, webhook
+    from bot import commands, replies
     from models import db
     from operations.work_orders import orders as work_orders
+    from webhooks import inbound, security
 
     timers = common.Timers()
     wraps = (
-        (webhook, "check_request_signature", "signature check"),
-        (webhook, "timestamp_is_fresh", "timestamp check"),
-        (webhook, "parse_xml", "parse XML (xmltodict; twice in safe mode)"),
-        (webhook, "check_message_signature", "safe: msg_signature check"),
+        (inbound, "check_request_signature", "signature check"),
+        (inbound, "timestamp_is_fresh", "timestamp check"),
+        (security, "parse_xml", "parse XML (xmltodict; twice in safe mode)"),
+        (inbound, "check_message_signature", "safe: msg_signature check"),
         (WeChatCrypto, "decrypt_message", "safe: decrypt (AES)"),
         (WeChatCrypto, "encrypt_message", "safe: encrypt the reply (AES)"),
-        (webhook, "_first_time", "dedupe (Redis SET NX)"),
+        (inbound, "_first_time", "dedupe (Redis SET NX)"),
         (commands, "answer_text", "command (answer_text)"),
         (commands, "user_for", "  user by openid (SELECT users)"),
         (work_orders, "queue_of", "  queue_of (SELECT work_orders …)"),
@@ -607,7 +620,7 @@ def split_in_process(
             event.listen(engine, "after_cursor_execute", after)
             try:
                 client = app.test_client()
-                spec = WebhookRequests(kind, baseline.engineer_openid, msg_ids.block(), baseline.expected_reply)
+                spec = WebhookRequests.of(kind, baseline, msg_ids.block())
                 rows: list[dict[str, float]] = []
                 errors: list[str] = []
                 for index in range(requests + 20):  # the first 20 warm this process's caches
@@ -730,7 +743,7 @@ def explain(statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_profile(client, baseline: Baseline, msg_id_base: int, requests: int) -> dict[str, Any]:
-    spec = WebhookRequests("plain", baseline.engineer_openid, msg_id_base, baseline.expected_reply)
+    spec = WebhookRequests.of("plain", baseline, msg_id_base)
     built = [spec.build(index, time.time()) for index in range(requests)]
     answers = []
     profiler = cProfile.Profile()
@@ -869,6 +882,8 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from config.instance_files import new_encoding_aes_key, new_webhook_token
+
     report = common.new_report(
         {
             "rate": args.rate,
@@ -894,19 +909,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-webhook-gunicorn-", suffix=".log")[1])
     common.step("create database", lambda: common.create_database(DB_NAME))
     common.redis_client(REDIS_URL).flushdb()
+    webhook_token, webhook_aes_key = new_webhook_token(), new_encoding_aes_key()
     try:
         environment = {
             **common.app_environment(DB_NAME, REDIS_URL, secrets.token_urlsafe(48)),
-            "WECHAT_OFFICIAL_TOKEN": OFFICIAL_TOKEN,
+            "WECHAT_OFFICIAL_TOKEN": webhook_token,
             "WECHAT_OFFICIAL_APP_ID": OFFICIAL_APP_ID,
             "WECHAT_OFFICIAL_APP_SECRET": "bench-not-used",  # set with the app id; no API call is made
             "WECHAT_API_BASE_URL": "http://127.0.0.1:9",  # nothing leaves the machine, should anything call
         }
         # the account in plain mode has no EncodingAESKey (with one, the webhook takes safe mode only)
-        safe_environment = {**environment, "WECHAT_OFFICIAL_ENCODING_AES_KEY": OFFICIAL_AES_KEY}
+        safe_environment = {**environment, "WECHAT_OFFICIAL_ENCODING_AES_KEY": webhook_aes_key}
         os.environ.pop("WECHAT_OFFICIAL_ENCODING_AES_KEY", None)
         app = common.build_app(environment)
         baseline = common.step("migrate + seed", lambda: migrate_and_seed(app, args, report["load"]))
+        baseline.webhook_token, baseline.webhook_aes_key = webhook_token, webhook_aes_key
         report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
         report["machine"] = machine()
         if not baseline.expected_reply.startswith(REPLY_TITLE) or len(baseline.queue_numbers) != args.orders:

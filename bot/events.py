@@ -1,45 +1,43 @@
 """Events: following (with a bind QR's scene), scanning a bind QR, unfollowing, menu clicks, and
-the subscribe-message events wechatpy 1.8.18 does not parse.
+the subscribe-message events (服务号订阅通知).
 
 A bind QR carries the scene `bind:<code>` (console_api.wechat_binding_views): scanned by someone
 not yet following, it arrives as `subscribe` with EventKey `qrscene_bind:<code>`; by a follower,
 as `SCAN` with EventKey `bind:<code>`. Both redeem the one-time code and bind the sender's
 openid to the code's account.
 
-Subscribe-message consents (subscribe_msg_popup_event / _change_event) are recorded in
-SubscribeConsent under the openid the event names — on this webhook that is the
-official-account openid, stored in the column named `miniprogram_openid`; (openid, template)
-stays unique whichever app the openid belongs to, since openids differ per app.
+Someone who bound their account in the mini-program and then follows the account needs no bind
+QR when both apps are bound to one 开放平台 account: the follow event carries no unionid, so it
+is looked up (user/info, channels.followers) and the follower linked to the account whose
+mini-program identity has it. WeChat slow or down leaves the follower unlinked, never the reply
+late.
+
+Subscribe-message events on this webhook are the official account's (服务号订阅通知, sent with
+subscribe/bizsend) and are recorded as its consents (webhooks.consents): the mini-program's
+subscribe messages never spend them.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import current_app
 
 from bot import commands, replies
+from channels.followers import follower_unionid
 from connections import redis as redis_connection
 from connections.rate_limits import allow
-from models import BindCodeChannel, ConsentStatus
+from models import BindCodeChannel, WeChatApp
 from models.user import ROLE_LABELS
 from operations.clock import now_utc
 from operations.errors import NotFound
-from operations.subscribe_consents import record_consent
-from operations.wechat_accounts import bind_official_account, redeem_bind_code, set_following
-
-log = logging.getLogger(__name__)
+from operations.wechat_accounts import bind_official_account, link_follower, redeem_bind_code, set_following
+from webhooks import consents
 
 BIND_SCENE = "bind:"
 QR_SCENE_PREFIX = "qrscene_"
 BIND_ATTEMPTS = 10  # per openid per window
 BIND_WINDOW_SECONDS = 600
-CONSENT_EVENTS = {
-    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
-    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
-}
-CONSENT_STATUSES = {status.value: status for status in ConsentStatus}
 
 
 def bind(openid: str, code: str) -> str:
@@ -67,9 +65,18 @@ def on_subscribe(openid: str, message: dict[str, Any]) -> str:
     code = _bind_scene(message.get("EventKey"))
     if code is not None:
         return bind(openid, code)
-    if returning is not None and returning.is_active:
+    if returning is not None:
+        if not returning.is_active:
+            return replies.WELCOME
         return f"欢迎回来，{returning.display_name}！工单和预警将继续通过本公众号通知您。\n\n{replies.HELP}"
-    return replies.WELCOME
+    unionid = follower_unionid(openid)
+    linked = link_follower(openid, unionid) if unionid else None
+    if linked is None:
+        return replies.WELCOME
+    return (
+        f"欢迎关注，{linked.display_name}（{ROLE_LABELS[linked.role]}）！您已在小程序绑定账号，"
+        f"工单和预警将通过本公众号通知您。\n\n{replies.HELP}"
+    )
 
 
 def on_scan(openid: str, message: dict[str, Any]) -> str | None:
@@ -88,36 +95,8 @@ def on_click(openid: str, message: dict[str, Any]) -> str:
     return commands.answer_click(openid, key if isinstance(key, str) else "")
 
 
-def _consent_items(block: Any) -> list[dict[str, Any]]:
-    items = block.get("List") if isinstance(block, dict) else None
-    if isinstance(items, dict):
-        items = [items]
-    return [item for item in items or [] if isinstance(item, dict)]
-
-
-def record_consents(openid: str, event: str, message: dict[str, Any]) -> int:
-    """accept / reject / ban per template (operations.subscribe_consents counts them); a change
-    of settings to reject revokes what was accepted. Returns how many were recorded."""
-    now = now_utc()
-    recorded = 0
-    for item in _consent_items(message.get(CONSENT_EVENTS[event])):
-        template_id, status = item.get("TemplateId"), CONSENT_STATUSES.get(str(item.get("SubscribeStatusString")))
-        if not isinstance(template_id, str) or not template_id or len(template_id) > 64 or status is None:
-            continue
-        record_consent(openid, template_id, status, now, settings_change=event == "subscribe_msg_change_event")
-        recorded += 1
-    return recorded
-
-
 def on_consent(openid: str, message: dict[str, Any]) -> None:
-    record_consents(openid, str(message.get("Event")).lower(), message)
-
-
-def on_sent(openid: str, message: dict[str, Any]) -> None:
-    """subscribe_msg_sent_event reports what WeChat did with a message we sent: logged only (the
-    delivery's own answer already told the outbox)."""
-    for item in _consent_items(message.get("SubscribeMsgSentEvent")):
-        log.info("subscribe message to %s: %s %s", openid, item.get("TemplateId"), item.get("ErrorStatus"))
+    consents.handle(WeChatApp.OFFICIAL_ACCOUNT, openid, message)
 
 
 HANDLERS = {
@@ -125,9 +104,7 @@ HANDLERS = {
     "scan": on_scan,
     "unsubscribe": on_unsubscribe,
     "click": on_click,
-    "subscribe_msg_popup_event": on_consent,
-    "subscribe_msg_change_event": on_consent,
-    "subscribe_msg_sent_event": on_sent,
+    **dict.fromkeys(consents.EVENTS, on_consent),
 }
 
 

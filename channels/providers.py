@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -312,6 +313,17 @@ def clipped(value: Any, limit: int) -> str:
     if not text:
         return EMPTY_TEMPLATE_VALUE
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# WeChat ends an errmsg with the id of the request ("invalid template_id rid: 6746f3a2-1b2c3d4e-
+# 5f6a7b8c"; older answers "hint: [xY0123z]"), new on every call: kept in a delivery's reason it
+# would set apart every failure of the same kind.
+_REQUEST_ID = re.compile(r"\s*\b(?:rid|hint):\s*(?:\[[^\]]*\]|\S+)", re.IGNORECASE)
+
+
+def without_request_id(errmsg: str | None) -> str:
+    """WeChat's errmsg without its per-request id, so the same failure reads the same."""
+    return _REQUEST_ID.sub("", errmsg or "").strip()
 
 
 def clipped_reason(reason: str, limit: int = 200) -> str:

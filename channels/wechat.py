@@ -41,6 +41,7 @@ from channels.providers import (
     clipped,
     clipped_reason,
     template_value,
+    without_request_id,
 )
 from channels.subscribe import REFUSED, REFUSED_REASON, SUBSCRIBE_SEND, SubscribeSettings, subscribe_message
 
@@ -237,4 +238,4 @@ def outcome_of_error(error: WeChatClientException) -> Outcome:
         return Outcome.retry(f"微信 access_token 连续失效 ({errcode})")
     if errcode in TRANSIENT_ERRCODES:
         return Outcome.retry(f"{TRANSIENT_ERRCODES[errcode]} ({errcode})")
-    return Outcome.failed(clipped_reason(f"微信错误 {errcode}: {error.errmsg}"))
+    return Outcome.failed(clipped_reason(f"微信错误 {errcode}: {without_request_id(error.errmsg)}"))

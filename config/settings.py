@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import ClassVar
 
+from config.instance_files import create_private, fill_webhook_secrets, kept_secret
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The embedded run's files (database, Redis dump, secret key); WEIXIU_INSTANCE_DIR puts them elsewhere.
+# The embedded run's files (database, Redis dump, secrets); WEIXIU_INSTANCE_DIR puts them elsewhere.
 INSTANCE_DIR = Path(os.environ.get("WEIXIU_INSTANCE_DIR", "").strip() or PROJECT_ROOT / "instance")
 EMBEDDED_DATABASE = INSTANCE_DIR / "weixiu.db"
 
@@ -155,8 +158,13 @@ class BaseConfig:
         # safe mode the EncodingAESKey (43 characters). Without a token the webhook answers 404.
         self.WECHAT_OFFICIAL_TOKEN = env_str("WECHAT_OFFICIAL_TOKEN")
         self.WECHAT_OFFICIAL_ENCODING_AES_KEY = env_str("WECHAT_OFFICIAL_ENCODING_AES_KEY")
-        if self.WECHAT_OFFICIAL_ENCODING_AES_KEY and len(self.WECHAT_OFFICIAL_ENCODING_AES_KEY) != 43:
-            raise ConfigError("WECHAT_OFFICIAL_ENCODING_AES_KEY must be 43 characters")
+        # The mini-program's 消息推送 (`/wechat/miniprogram`: subscribe-message events), XML or
+        # JSON, plain or safe mode, with its own token and key.
+        self.WECHAT_MINIPROGRAM_TOKEN = env_str("WECHAT_MINIPROGRAM_TOKEN")
+        self.WECHAT_MINIPROGRAM_ENCODING_AES_KEY = env_str("WECHAT_MINIPROGRAM_ENCODING_AES_KEY")
+        for name in ("WECHAT_OFFICIAL_ENCODING_AES_KEY", "WECHAT_MINIPROGRAM_ENCODING_AES_KEY"):
+            if getattr(self, name) and len(getattr(self, name)) != 43:
+                raise ConfigError(f"{name} must be 43 characters")
         # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For names the client, so
         # per-IP limits count people, not the proxy. 0 trusts no header.
         self.PROXY_HOPS = env_int("PROXY_HOPS", 0, minimum=0, maximum=5)
@@ -263,9 +271,13 @@ class EmbeddedConfig(BaseConfig):
         if not env_str("DATABASE_URL"):
             # Created before SQLite opens it, so SQLite, which gives its -wal and -shm files the
             # database's mode, keeps all three to the owner.
-            _create_private(EMBEDDED_DATABASE)
+            create_private(EMBEDDED_DATABASE)
         if not self.SECRET_KEY:
-            self.SECRET_KEY = _embedded_secret()
+            # Per instance, so embedded sessions survive restarts without configuration.
+            self.SECRET_KEY = kept_secret(INSTANCE_DIR / "secret_key", lambda: secrets.token_urlsafe(48))
+        # The webhooks never take a push signed with a token anyone could read in the source:
+        # what the operator left out is the instance's own (the banner names which is which).
+        self.WEBHOOK_SECRET_SOURCES = fill_webhook_secrets(self, INSTANCE_DIR)
 
 
 class TestingConfig(BaseConfig):
@@ -317,25 +329,3 @@ def load_config(mode: str | None = None) -> BaseConfig:
     except KeyError:
         raise ConfigError(f"WEIXIU_ENV must be one of {sorted(MODES)}, got {name!r}") from None
     return config_class()
-
-
-def _create_private(path: Path, content: str = "") -> None:
-    """Create `path` with `content`, readable and writable by its owner only (0600) from its
-    first byte; an existing file is left as it is."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(descriptor, "w") as file:
-        os.fchmod(file.fileno(), 0o600)  # whatever the umask took away
-        file.write(content)
-
-
-def _embedded_secret() -> str:
-    """A per-checkout random secret so embedded sessions survive restarts without configuration."""
-    import secrets
-
-    path = INSTANCE_DIR / "secret_key"
-    _create_private(path, secrets.token_urlsafe(48))
-    return path.read_text().strip()

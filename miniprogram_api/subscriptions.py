@@ -2,7 +2,10 @@
 what the person answered.
 
 How an answer counts is operations.subscribe_consents'; the answer belongs to the WeChat
-identity (its openid), bound or not.
+identity (its mini-program openid), bound or not. WeChat also pushes every popup's answers to the
+mini-program's message push (`/wechat/miniprogram`) when it is configured: then those pushes,
+signed by WeChat, are the count, and a report here records the answer at once without counting
+the same popup a second time (nor letting a client add messages by repeating its report).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from flask import current_app, jsonify
 from console_api.http import commit
 from console_api.validation import Field, parse_body
 from miniprogram_api.http import current_identity, route
-from models import ConsentStatus
+from models import ConsentStatus, WeChatApp
 from operations.clock import now_utc
 from operations.errors import InvalidInput
 from operations.subscribe_consents import consents_of, record_consent
@@ -34,7 +37,7 @@ def configured_templates() -> dict[str, str]:
 
 def subscriptions_payload(openid: str) -> dict[str, Any]:
     templates = configured_templates()
-    consents = consents_of(openid, list(templates.values()))
+    consents = consents_of(WeChatApp.MINIPROGRAM, openid, list(templates.values()))
     items = []
     for purpose, template_id in templates.items():
         consent = consents.get(template_id)
@@ -86,7 +89,8 @@ def save_subscriptions():
         raise InvalidInput(errors)
     openid = current_identity().miniprogram_openid
     now = now_utc()
+    counted = not current_app.config.get("WECHAT_MINIPROGRAM_TOKEN")  # else the message push counts
     for template_id, status in answers.items():
-        record_consent(openid, template_id, status, now)
+        record_consent(WeChatApp.MINIPROGRAM, openid, template_id, status, now, counted=counted)
     commit()
     return jsonify(subscriptions_payload(openid))

@@ -20,7 +20,7 @@ from models.institution import Department, Institution
 from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
 from models.user import Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
-from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatIdentity
+from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatApp, WeChatIdentity
 from models.work_order import (
     EngineerSkill,
     WorkOrder,
@@ -71,6 +71,7 @@ __all__ = [
     "SubscribeConsent",
     "User",
     "Vendor",
+    "WeChatApp",
     "WeChatIdentity",
     "WorkOrder",
     "WorkOrderEvent",

@@ -48,6 +48,13 @@ class BindCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
+class WeChatApp(enum.StrEnum):
+    """The two WeChat apps a person meets: each gives them an openid of its own."""
+
+    MINIPROGRAM = "miniprogram"
+    OFFICIAL_ACCOUNT = "official_account"
+
+
 class ConsentStatus(enum.StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
@@ -55,13 +62,15 @@ class ConsentStatus(enum.StrEnum):
 
 
 class SubscribeConsent(db.Model):
-    """What the person answered to a subscribe-message template (wx.requestSubscribeMessage, or
-    the subscribe_msg_popup_event / change events). One row per person and template."""
+    """What the person answered to a subscribe-message template of one app: the mini-program's
+    (wx.requestSubscribeMessage, or the popup / change events of its message push), spent by its
+    subscribe messages; or the official account's 服务号订阅通知 (the popup / change events of its
+    webhook), for messages sent with subscribe/bizsend. One row per app, person and template."""
 
     __tablename__ = "subscribe_consents"
 
-    # The openid the answer came with: the mini-program's (requestSubscribeMessage) or the one a
-    # webhook event names.
+    app: Mapped[WeChatApp] = mapped_column(string_enum(WeChatApp), primary_key=True)
+    # The openid the answer came with, the person's in `app`.
     openid: Mapped[str] = mapped_column(String(64), primary_key=True)
     template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[ConsentStatus] = mapped_column(string_enum(ConsentStatus, 10), nullable=False)

@@ -8,6 +8,7 @@ history.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -59,8 +60,6 @@ DEVICES = (
     ("000036", "法国赛特力高频电刀", "25升MOST-T", "口腔科"),
 )
 ALL_SCOPES = frozenset(Scope)
-DEMO_WECHAT_OPENID = "demo-openid-zhangsan"  # 张三 as bound to the (simulated) official account
-DEMO_ENGINEER_OPENID = "demo-openid-sungong"  # 孙工, so the demo's work order reaches him on WeChat
 # (username, 姓名, role, 科室, phone); every demo account signs in with DEMO_PASSWORD.
 INSTITUTION_STAFF = (
     ("zhangsan", "张三", Role.EQUIPMENT_MANAGER, "设备科", "13800000001"),
@@ -71,6 +70,12 @@ VENDOR_STAFF = (
     ("fuwushang1", "赵经理", Role.VENDOR_ADMIN, "13900000001"),
     ("sungong", "孙工", Role.VENDOR_ENGINEER, "13900000002"),
 )
+
+
+def demo_openid() -> str:
+    """An official-account openid for a bound demo account, random like WeChat's (28 characters):
+    no one can claim a demo's binding by knowing the source."""
+    return "o" + secrets.token_urlsafe(20)
 
 
 def database_is_empty() -> bool:
@@ -194,7 +199,7 @@ def load() -> dict:
     # A 设备操作证 inside its warning window, sent at the minute of loading: the embedded run's
     # first sweep sends its reminder on every channel at once, whatever the hour (the simulators'
     # pages list the SMS and the WeChat message), and it comes again at that minute each day.
-    manager.wechat_openid = DEMO_WECHAT_OPENID
+    manager.wechat_openid = demo_openid()  # 张三, bound to the (simulated) official account
     create_credential(
         manager_actor,
         CredentialKind.OPERATION_CERTIFICATE,
@@ -215,7 +220,7 @@ def load() -> dict:
     )
     # A repair reported on the vendor-serviced 000036: within seconds 孙工 has it on WeChat, 赵经理
     # (no binding) by SMS, and the PC timeline shows it 待接单.
-    vendor_staff["sungong"].wechat_openid = DEMO_ENGINEER_OPENID
+    vendor_staff["sungong"].wechat_openid = demo_openid()  # 孙工, so the order reaches him on WeChat
     doctor = staff["wangyisheng"]
     create_work_order(
         Actor.of(doctor),

@@ -9,6 +9,9 @@ official-account bot.
   number WeChat or an SMS code has verified, which must name exactly one active account.
 - An official-account openid is bound to the account the same way; unfollowing keeps the binding
   but makes WeChat unreachable (`wechat_following`), so messages that may fall back go by SMS.
+- Where both apps are bound to one 开放平台 account, a new follower whose unionid is that of a
+  bound mini-program identity is that identity's account (`link_follower`): binding in the
+  mini-program and following the official account is enough for its messages.
 """
 
 from __future__ import annotations
@@ -216,6 +219,21 @@ def bind_official_account(user: User, openid: str) -> User:
     user.wechat_following = True
     db.session.flush()
     return user
+
+
+def link_follower(openid: str, unionid: str) -> User | None:
+    """The account whose mini-program identity has this unionid, now bound to the follower, or
+    None: no bound identity has it, its account is inactive, or the account is bound to another
+    official-account openid (a bind QR scanned on purpose is not overridden)."""
+    accounts = db.session.scalars(
+        select(User)
+        .join(WeChatIdentity, WeChatIdentity.user_id == User.id)
+        .where(WeChatIdentity.unionid == unionid, User.is_active)
+        .limit(2)
+    ).all()
+    if len(accounts) != 1 or accounts[0].wechat_openid not in (None, openid):
+        return None
+    return bind_official_account(accounts[0], openid)
 
 
 def set_following(openid: str, following: bool) -> User | None:

@@ -1,7 +1,9 @@
 """Both simulators started together, and the settings that point the product at them.
 
 The embedded run uses this when no WeChat / SMS credentials are configured; the tests use the
-same settings, so the demo and the suite exercise one configuration.
+same settings, so the demo and the suite exercise one configuration. The webhooks' tokens and
+keys are not among them: each instance makes its own (config.instance_files), and WeChat's
+side of a push signs with whatever the instance has (simulators.push).
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ WORK_ORDER_TEMPLATE_ID = "sim-work-order-template"
 SMS_SIGN_NAME = "微修"
 SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
 SMS_VERIFY_TEMPLATE_CODE = "SMS_SIM_VERIFY"
-OFFICIAL_TOKEN = "weixiu-sim-token"
-OFFICIAL_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues
 SUBSCRIBE_TEMPLATES = {"work_order": "sim-subscribe-work-order", "alert": "sim-subscribe-alert"}
 SMS_WORK_ORDER_TEMPLATE_CODE = "SMS_SIM_WORK_ORDER"
 
@@ -62,9 +62,6 @@ class LocalSimulators:
             "SMS_WORK_ORDER_TEMPLATE_CODE": SMS_WORK_ORDER_TEMPLATE_CODE,
             "SMS_ENDPOINT": self.sms.netloc,
             "SMS_PROTOCOL": "http",
-            # The front door: the webhook's token and AES key as the simulated account knows them.
-            "WECHAT_OFFICIAL_TOKEN": OFFICIAL_TOKEN,
-            "WECHAT_OFFICIAL_ENCODING_AES_KEY": OFFICIAL_AES_KEY,
             "SMS_VERIFY_TEMPLATE_CODE": SMS_VERIFY_TEMPLATE_CODE,
             "WECHAT_SUBSCRIBE_TEMPLATES": dict(SUBSCRIBE_TEMPLATES),
             # Subscribe messages open the development version, as a local run's would.

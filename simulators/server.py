@@ -12,6 +12,7 @@ import threading
 from types import TracebackType
 
 from waitress.server import create_server
+from waitress.wasyncore import close_all
 
 # waitress logs "Task queue depth is N" whenever a burst outruns its threads: a benchmark's
 # normal state, not news.
@@ -59,8 +60,10 @@ class SimulatorServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        # close() ends run()'s loop and the listening socket; the task threads are told to finish.
-        self._server.close()
+        # run()'s loop lasts while its map holds a socket: close them all (the listener, its wake-up
+        # pipe and the clients' kept-alive connections, which would otherwise hold it until they
+        # time out); the task threads are told to finish.
+        close_all(self._server._map)
         self._server.task_dispatcher.shutdown()
         assert self._thread is not None
         self._thread.join(timeout=5)

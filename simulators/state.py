@@ -148,7 +148,9 @@ class WeChatState(SimulatorState):
     """The WeChat side: apps and their secrets, access tokens, users, one-time codes.
 
     Unknown openids behave as followers who accept subscribe messages, so a demo works without
-    set-up; tests mark the exceptions with `set_user`.
+    set-up; tests mark the exceptions with `set_user`. A person's unionid is handed out (user/info,
+    jscode2session) only to apps bound to the simulated 开放平台 account: by default all of them;
+    `bind_open_platform()` changes which.
     """
 
     def __init__(self, apps: dict[str, str] | None = None, token_ttl: int = 7200) -> None:
@@ -167,6 +169,7 @@ class WeChatState(SimulatorState):
         self._dedupe: dict[tuple[str, str], int] = {}  # (touser, client_msg_id) -> msgid
         self._msgids = itertools.count(int(time.time()) * 1000)
         self._menu: dict[str, Any] | None = None
+        self._open_platform: set[str] = set(self.apps)
 
     def reset(self) -> None:
         with self.lock:
@@ -215,6 +218,16 @@ class WeChatState(SimulatorState):
     def current_menu(self) -> dict[str, Any] | None:
         with self.lock:
             return self._menu
+
+    # -- the 开放平台 account ----------------------------------------------------------------
+    def bind_open_platform(self, *appids: str) -> None:
+        """Exactly these apps are bound to the 开放平台 account (none: no app sees a unionid)."""
+        with self.lock:
+            self._open_platform = set(appids)
+
+    def sees_unionids(self, appid: str | None) -> bool:
+        with self.lock:
+            return appid in self._open_platform
 
     # -- users -------------------------------------------------------------------------------
     def set_user(

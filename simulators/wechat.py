@@ -96,8 +96,9 @@ class WeChatError(Exception):
         self.errmsg = detail or ERRMSG.get(errcode, "simulated error")
 
     def body(self) -> dict[str, Any]:
-        # The real errmsg ends with a request id; clients must not compare errmsg exactly.
-        return {"errcode": self.errcode, "errmsg": f"{self.errmsg} rid: {new_id(4)}-{new_id(2)}"}
+        # The real errmsg ends with a request id ("… rid: 6746f3a2-1b2c3d4e-5f6a7b8c"), new on
+        # every call: clients must not compare errmsg exactly, nor keep it whole.
+        return {"errcode": self.errcode, "errmsg": f"{self.errmsg} rid: {new_id(4)}-{new_id(4)}-{new_id(4)}"}
 
 
 def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
@@ -226,13 +227,15 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
         # The real endpoint needs no access_token (wechatpy 1.8.18 sends one anyway).
         if query.get("grant_type") != "authorization_code":
             raise WeChatError(40002)
-        check_app(query.get("appid"), query.get("secret"))
+        appid = check_app(query.get("appid"), query.get("secret"))
         code = query.get("js_code")
         if not code:
             raise WeChatError(41008)
         session = state.redeem_login_code(code)
         if session is None:
             raise WeChatError(40163 if state.code_was_used(code) else 40029)
+        if not state.sees_unionids(appid):
+            session.pop("unionid", None)
         return session
 
     @endpoint(QRCODE_CREATE, ("POST",), auth=True)
@@ -272,7 +275,7 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
         return Response(png, mimetype="image/png"), recorded, None
 
     @endpoint(USER_INFO, auth=True)
-    def user_info(query, body, _appid):
+    def user_info(query, body, appid):
         openid = query.get("openid")
         if not openid:
             raise WeChatError(40003)
@@ -289,7 +292,7 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
                 qr_scene=0,
                 qr_scene_str="",
             )
-        if user.unionid:
+        if user.unionid and state.sees_unionids(appid):
             info["unionid"] = user.unionid
         return info
 

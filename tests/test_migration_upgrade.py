@@ -17,3 +17,54 @@ def test_the_last_release_upgrades_to_head_with_its_rows(legacy_database):
     with legacy.app.app_context():
         tables = set(inspect(db.engine).get_table_names())
     assert {"institutions", "users", "alert_plans", "work_orders", "subscribe_consents"} <= tables
+
+
+def test_consents_keep_the_app_they_came_from(legacy_database):
+    """0007 keys consents by app. The last release's rows came from the mini-program's
+    POST /subscriptions (always from a signed-in identity) or from the official account's webhook
+    (anyone): an openid with a wechat_identities row is the mini-program's, any other the official
+    account's."""
+    from flask_migrate import downgrade
+
+    from models import WeChatApp
+    from operations.subscribe_consents import use_consent
+
+    legacy = legacy_database()
+    now = "2026-11-20 08:00:00"
+    legacy.execute(
+        "INSERT INTO wechat_identities (id, miniprogram_openid, token_version, created_at) "
+        "VALUES (1, 'mp-nurse', 1, :now)",
+        {"now": now},
+    )
+    consents = [
+        ("mp-nurse", "mp-alert", "reject", 0),
+        ("mp-nurse", "mp-work-order", "accept", 2),
+        ("oa-nurse", "oa-notice", "accept", 1),
+    ]
+    legacy.execute(
+        "INSERT INTO subscribe_consents (openid, template_id, status, remaining, updated_at) "
+        "VALUES (:openid, :template_id, :status, :remaining, :now)",
+        [dict(zip(("openid", "template_id", "status", "remaining"), row, strict=True), now=now) for row in consents],
+    )
+    legacy.upgrade()
+    rows = legacy.execute(
+        "SELECT app, openid, template_id, status, remaining FROM subscribe_consents ORDER BY openid, template_id"
+    )
+    assert [tuple(row.values()) for row in rows] == [
+        ("miniprogram", "mp-nurse", "mp-alert", "reject", 0),
+        ("miniprogram", "mp-nurse", "mp-work-order", "accept", 2),
+        ("official_account", "oa-nurse", "oa-notice", "accept", 1),
+    ]
+    with legacy.app.app_context():
+        # The mini-program's subscribe messages spend only the mini-program's consents.
+        assert use_consent(WeChatApp.MINIPROGRAM, "mp-nurse", "mp-work-order") is True
+        assert use_consent(WeChatApp.MINIPROGRAM, "oa-nurse", "oa-notice") is False
+        db.session.rollback()
+        db.session.remove()
+
+    with legacy.app.app_context():  # and back again, the rows kept
+        downgrade(revision="0006_wechat_identities")
+    rows = legacy.execute(
+        "SELECT openid, template_id, status, remaining FROM subscribe_consents ORDER BY openid, template_id"
+    )
+    assert [tuple(row.values()) for row in rows] == consents

@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, update
+from test_bot_webhook import OfficialAccount, popup
+from test_miniprogram_push import MiniProgramPush, configure_push
 
 from channels.subscribe import PROVIDER_PREFIX, REFUSED_REASON, SENT_AS_SUBSCRIBE
 from jobs.runtime import make_worker
@@ -31,6 +33,7 @@ from models import (
     Scope,
     SubscribeConsent,
     User,
+    WeChatApp,
     WorkOrderKind,
     db,
 )
@@ -44,6 +47,7 @@ TEMPLATE_SEND = "/cgi-bin/message/template/send"
 SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 SEND_SMS = "SendSms"
 WORK_ORDER_SUBSCRIBE = "sim-subscribe-work-order"
+MINI = WeChatApp.MINIPROGRAM
 DAY = date(2026, 11, 23)
 
 
@@ -93,13 +97,13 @@ def accept(app, *openids: str, times: int = 1) -> None:
     with app.app_context():
         for openid in openids:
             for _ in range(times):
-                record_consent(openid, WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 0))
+                record_consent(MINI, openid, WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 0))
         db.session.commit()
 
 
 def consent(app, openid: str) -> tuple[str, int] | None:
     with app.app_context():
-        row = db.session.get(SubscribeConsent, (openid, WORK_ORDER_SUBSCRIBE))
+        row = db.session.get(SubscribeConsent, (MINI, openid, WORK_ORDER_SUBSCRIBE))
         result = (row.status.value, row.remaining) if row else None
         db.session.remove()
     return result
@@ -216,6 +220,36 @@ def test_an_engineer_without_the_official_account_gets_a_subscribe_message_once_
     assert len(sms_to(sms_sim, "13900000001")) == 1
 
 
+def test_a_consent_the_mini_programs_push_brings_is_spent_by_its_subscribe_message(
+    app, client, configure, cast, wechat_sim, sms_sim
+):
+    configure_push(configure, safe=True)
+    push = MiniProgramPush(client, json_format=True, safe=True)
+    assert push.event("mp-mini", "subscribe_msg_popup_event", [(WORK_ORDER_SUBSCRIBE, "accept")]) == "success"
+    order_id = create_order(app, cast, at(9, 0))
+    drain(app, at(9, 0))
+    assert len(subscribe_sent(wechat_sim, "mp-mini")) == 1
+    assert deliveries_to(app, order_id, cast["ids"]["mini"])["wechat"][2] == SENT_AS_SUBSCRIBE
+    assert consent(app, "mp-mini") == ("accept", 0)
+
+
+def test_the_official_accounts_consents_are_not_spent_by_mini_program_messages(app, client, cast, wechat_sim, sms_sim):
+    """A 服务号订阅通知 answer on the official account, even under the same openid and template
+    as a mini-program one would have, is the official account's: the mini-program sender leaves
+    it, and 小程序工 gets the order by SMS."""
+    official = OfficialAccount(client, safe=True)
+    answered = popup([(WORK_ORDER_SUBSCRIBE, "accept")])
+    assert official.event("mp-mini", "subscribe_msg_popup_event", answered) == "success"
+    order_id = create_order(app, cast, at(9, 0))
+    drain(app, at(9, 0))
+    assert subscribe_sent(wechat_sim, "mp-mini") == []
+    assert deliveries_to(app, order_id, cast["ids"]["mini"])["sms"][0] == "sent"
+    assert consent(app, "mp-mini") is None
+    with app.app_context():
+        kept = db.session.get(SubscribeConsent, (WeChatApp.OFFICIAL_ACCOUNT, "mp-mini", WORK_ORDER_SUBSCRIBE))
+        assert (kept.status.value, kept.remaining) == ("accept", 1)
+
+
 def test_a_person_the_official_account_answers_43004_for_gets_a_subscribe_message(app, cast, wechat_sim, sms_sim):
     accept(app, "mp-unfollowed")
     order_id = create_order(app, cast, at(9, 0))
@@ -262,20 +296,20 @@ def test_a_transient_error_gives_the_consent_back_and_the_delivery_is_retried(ap
 
 
 def test_one_consent_serves_one_message(app_context):
-    record_consent("mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 0))
+    record_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 0))
     db.session.commit()
-    assert use_consent("mp-x", WORK_ORDER_SUBSCRIBE) is True
-    assert use_consent("mp-x", WORK_ORDER_SUBSCRIBE) is False  # the racing second job finds none
-    give_back_consent("mp-x", WORK_ORDER_SUBSCRIBE)
+    assert use_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE) is True
+    assert use_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE) is False  # the racing second job finds none
+    give_back_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE)
     # A later reject in the popup keeps what was accepted before, as WeChat does.
-    record_consent("mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.REJECT, at(8, 5))
-    assert use_consent("mp-x", WORK_ORDER_SUBSCRIBE) is True
+    record_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.REJECT, at(8, 5))
+    assert use_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE) is True
     # A ban leaves nothing, and nothing is given back after it.
-    record_consent("mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 6))
-    record_consent("mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.BAN, at(8, 7))
-    give_back_consent("mp-x", WORK_ORDER_SUBSCRIBE)
-    assert use_consent("mp-x", WORK_ORDER_SUBSCRIBE) is False
-    assert use_consent("mp-nobody", WORK_ORDER_SUBSCRIBE) is False
+    record_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.ACCEPT, at(8, 6))
+    record_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE, ConsentStatus.BAN, at(8, 7))
+    give_back_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE)
+    assert use_consent(MINI, "mp-x", WORK_ORDER_SUBSCRIBE) is False
+    assert use_consent(MINI, "mp-nobody", WORK_ORDER_SUBSCRIBE) is False
 
 
 def test_racing_jobs_spend_one_consent_once(app):
@@ -286,7 +320,7 @@ def test_racing_jobs_spend_one_consent_once(app):
     def job() -> None:
         with app.app_context():
             barrier.wait()
-            result = use_consent("mp-race", WORK_ORDER_SUBSCRIBE)
+            result = use_consent(MINI, "mp-race", WORK_ORDER_SUBSCRIBE)
             time.sleep(0.05)  # still holding the row while the others try
             db.session.commit()
             taken.append(result)

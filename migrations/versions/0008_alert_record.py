@@ -1,7 +1,7 @@
 """发送记录 that tells the truth: the day each alert message is for, and the days a late sweep dropped
 
 Revision ID: 0008_alert_record
-Revises: 0006_wechat_identities
+Revises: 0007_consents_per_app
 Create Date: 2026-12-05 04:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_alert_record'
-down_revision = '0006_wechat_identities'
+down_revision = '0007_consents_per_app'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,22 @@
-"""What the webhook checks before it believes a request: the signatures (constant time), the
-timestamp, the body's size and the XML itself.
+"""What a webhook checks before it believes a request: the signatures (constant time), the
+timestamp, the body's size and the body itself (XML, or JSON where the app pushes JSON).
 
 The XML is WeChat's flat `<xml><Field>value</Field>…</xml>`. Anything declaring a DOCTYPE or
 an ENTITY (XXE, billion laughs) is refused before any parser sees it; what is left is parsed by
-expat through xmltodict, and only the root's text children are kept.
+expat through xmltodict, and only the root's children are kept. The JSON is one object.
+
+Parsing keeps every field whole: safe mode's Encrypt must reach the msg_signature check as
+WeChat signed it. Only the message itself (a plain body, or what Encrypt decrypts to) has its
+fields clipped, by `clipped`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -65,15 +71,18 @@ def timestamp_is_fresh(timestamp: str | None, now: float) -> bool:
     return abs(int(timestamp) - now) <= MAX_CLOCK_SKEW_SECONDS
 
 
-def parse_xml(body: bytes | str) -> dict[str, str]:
-    """The root's text fields, or BadRequest. Refuses declarations before parsing."""
-    if isinstance(body, bytes):
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest("body is not UTF-8") from None
-    else:
-        text = body
+def _text(body: bytes | str) -> str:
+    if isinstance(body, str):
+        return body
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8") from None
+
+
+def parse_xml(body: bytes | str) -> dict[str, Any]:
+    """The root's fields, whole, or BadRequest. Refuses declarations before parsing."""
+    text = _text(body)
     if _DECLARATION.search(text):
         raise BadRequest("XML declarations (DOCTYPE, ENTITY, comments) are not accepted")
     text = _BAD_REFERENCES.sub("", _BAD_CHARS.sub("", text))
@@ -86,13 +95,47 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
         return {}
     if not isinstance(root, dict):
         raise BadRequest("the root element <xml> has no fields")
-    fields: dict[str, str] = {}
-    for name, value in root.items():
-        if isinstance(value, str):
-            fields[name] = value[:MAX_FIELD_CHARS]
+    # Nested elements (ScanCodeInfo, SubscribeMsgPopupEvent …) are kept as they came.
+    return {
+        name: "" if value is None else value
+        for name, value in root.items()
+        if value is None or isinstance(value, str | dict | list)
+    }
+
+
+def parse_json(body: bytes | str) -> dict[str, Any]:
+    """The object's fields, or BadRequest. Numbers (CreateTime) become text as XML has them;
+    objects and arrays (a consent event's List) are kept as they came."""
+    try:
+        parsed = json.loads(_text(body))
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays nested thousands deep
+        raise BadRequest(f"malformed JSON: {type(error).__name__}") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("the body is not a JSON object")
+    fields: dict[str, Any] = {}
+    for name, value in parsed.items():
+        if isinstance(value, str | dict | list):
+            fields[name] = value
         elif value is None:
             fields[name] = ""
-        # Nested elements (ScanCodeInfo, SubscribeMsgPopupEvent …) are kept as they came.
-        elif isinstance(value, dict | list):
-            fields[name] = value  # type: ignore[assignment]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            fields[name] = str(value)
     return fields
+
+
+def parse_body(body: bytes | str, *, json_allowed: bool) -> dict[str, Any]:
+    """XML, or JSON when the app may push JSON (told apart by the first character: WeChat sends
+    whichever format the app's console names)."""
+    text = _text(body)
+    if json_allowed and text.lstrip().startswith("{"):
+        return parse_json(text)
+    return parse_xml(text)
+
+
+def clipped(fields: dict[str, Any]) -> dict[str, Any]:
+    """The message's text fields cut to MAX_FIELD_CHARS and without the characters XML 1.0
+    forbids (JSON may carry them escaped); nested fields as they are."""
+    return {
+        name: _BAD_CHARS.sub("", value)[:MAX_FIELD_CHARS] if isinstance(value, str) else value
+        for name, value in fields.items()
+    }

@@ -1,0 +1,37 @@
+"""WeChat clients of the app's two WeChat apps for calls outside the outbox (code2session, phone
+numbers, mini-program codes, a follower's unionid): built once per app and settings, each with
+its access token shared in Redis like the channels' (channels.providers.SharedTokenWeChatClient)."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from channels.providers import WECHAT_BASE_URL, SharedTokenWeChatClient
+from connections import redis as redis_connection
+
+
+def app_client(
+    app_id_setting: str, secret_setting: str, timeout: float | None = None
+) -> SharedTokenWeChatClient | None:
+    """The client of the WeChat app named by these settings, or None when it is not configured.
+    `timeout` (seconds) replaces WECHAT_TIMEOUT_SECONDS for callers inside a tight budget."""
+    app = current_app._get_current_object()
+    config = app.config
+    settings = (
+        config.get(app_id_setting),
+        config.get(secret_setting),
+        config.get("WECHAT_API_BASE_URL") or WECHAT_BASE_URL,
+        timeout or config.get("WECHAT_TIMEOUT_SECONDS", 5),
+    )
+    if not (settings[0] and settings[1]):
+        return None
+    clients = app.extensions.setdefault("weixiu.wechat_app_clients", {})
+    key = (app_id_setting, timeout)
+    client = clients.get(key)
+    if client is None or client.settings != settings:  # tests change the config between apps
+        client = SharedTokenWeChatClient(
+            settings[0], settings[1], redis=redis_connection.redis(), base_url=settings[2], timeout=settings[3]
+        )
+        client.settings = settings
+        clients[key] = client
+    return client

@@ -1,0 +1,173 @@
+"""A push from WeChat (服务器配置 / 消息推送) as both webhooks take it: the official account's
+(`/wechat/official`, bot/) and the mini-program's (`/wechat/miniprogram`, miniprogram_api/).
+
+Order of checks, each answered before the next runs:
+1. a token is configured (else 404); the request signature (sha1 of token, timestamp, nonce;
+   constant time) and a timestamp within 5 minutes of now (a replay carries an old one): 403.
+   A GET is WeChat's URL check, answered with its echostr;
+2. the body: at most 64 KB (413), UTF-8 XML without DOCTYPE / ENTITY declarations, or a JSON
+   object where the app pushes JSON (400). An app with an EncodingAESKey takes safe mode only
+   (403): only a body under msg_signature is WeChat's;
+3. safe mode: msg_signature over the whole Encrypt field (403), then decryption (400) and the
+   inner message checked like a body;
+4. the message's text fields clipped (security.clipped); FromUserName and ToUserName (400);
+5. duplicates (WeChat retries a push it got no answer to within 5 s, three times): MsgId for
+   messages; for events, which have no id, the whole message — a retry repeats it exactly, while
+   two answers to two popups in the same second differ. SET NX with a TTL in Redis; a duplicate
+   is answered `success` and nothing runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, request
+from redis.exceptions import RedisError
+from wechatpy.crypto import WeChatCrypto
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from connections import redis as redis_connection
+from operations.clock import now_utc
+from webhooks.security import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    check_message_signature,
+    check_request_signature,
+    clipped,
+    parse_body,
+    timestamp_is_fresh,
+)
+
+log = logging.getLogger(__name__)
+
+SUCCESS = "success"
+DEDUPE_PREFIX = "weixiu:wechat:seen:"
+DEDUPE_SECONDS = 600  # WeChat's three retries come within a minute
+MAX_OPENID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One app's push settings: the token that signs WeChat's calls and, in safe mode, the
+    43-character EncodingAESKey."""
+
+    name: str  # "official" or "miniprogram": in logs and in the duplicate keys
+    token: str | None
+    aes_key: str | None
+    app_id: str | None
+    json_allowed: bool = False  # the mini-program may push JSON; the official account pushes XML
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any], name: str, *, json_allowed: bool = False) -> Webhook:
+        """The app's settings WECHAT_<NAME>_TOKEN, _ENCODING_AES_KEY and _APP_ID."""
+        prefix = f"WECHAT_{name.upper()}_"
+        return cls(
+            name,
+            config.get(f"{prefix}TOKEN"),
+            config.get(f"{prefix}ENCODING_AES_KEY"),
+            config.get(f"{prefix}APP_ID"),
+            json_allowed,
+        )
+
+    def crypto(self) -> WeChatCrypto:
+        return WeChatCrypto(self.token, self.aes_key, self.app_id)
+
+
+@dataclass(frozen=True)
+class Push:
+    """A new message or event, checked, and what a passive reply needs to be encrypted."""
+
+    message: dict[str, Any]
+    openid: str
+    account: str
+    safe: bool
+    timestamp: str
+    nonce: str
+
+
+def plain(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def receive(webhook: Webhook) -> Push | Response:
+    """The current request as a new push to act on, or the answer that ends it here (a refusal,
+    the URL check, a duplicate)."""
+    if not webhook.token:
+        return plain(f"{webhook.name} webhook is not configured", 404)
+    args = request.args
+    timestamp, nonce, signature = args.get("timestamp"), args.get("nonce"), args.get("signature")
+    if not check_request_signature(webhook.token, signature, timestamp, nonce) or not timestamp_is_fresh(
+        timestamp, now_utc().timestamp()
+    ):
+        return plain("invalid signature", 403)
+    if request.method == "GET":
+        return plain(args.get("echostr", ""))
+
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return plain("body too large", 413)
+    encrypt_type = (args.get("encrypt_type") or "raw").lower()
+    if encrypt_type not in ("raw", "aes"):
+        return plain("unknown encrypt_type", 400)
+    safe = encrypt_type == "aes"
+    if not safe and webhook.aes_key:
+        return plain("safe mode required", 403)
+    try:
+        message = parse_body(body, json_allowed=webhook.json_allowed)
+        if safe:
+            encrypted = message.get("Encrypt")
+            if not isinstance(encrypted, str) or not encrypted:
+                raise BadRequest("safe mode without Encrypt")
+            msg_signature = args.get("msg_signature")
+            if not check_message_signature(webhook.token, msg_signature, timestamp, nonce, encrypted):
+                return plain("invalid msg_signature", 403)
+            if not webhook.aes_key:
+                raise BadRequest("safe mode is not configured")
+            try:
+                inner = webhook.crypto().decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
+            except Exception as error:  # bad padding, base64, app id …: all mean a bad body
+                raise BadRequest(f"cannot decrypt: {type(error).__name__}") from None
+            message = parse_body(inner, json_allowed=webhook.json_allowed)
+    except BadRequest as error:
+        log.info("%s webhook: bad request: %s", webhook.name, error.reason)
+        return plain(error.reason, error.status)
+    message = clipped(message)
+    openid, account = message.get("FromUserName"), message.get("ToUserName")
+    if not isinstance(openid, str) or not openid or len(openid) > MAX_OPENID_CHARS or not isinstance(account, str):
+        return plain("FromUserName and ToUserName are required", 400)
+    if not _first_time(webhook, message, signature, nonce):
+        return plain(SUCCESS)
+    return Push(message, openid, account, safe, timestamp, nonce)
+
+
+def _message_key(message: dict[str, Any]) -> str:
+    msg_id = message.get("MsgId")
+    if isinstance(msg_id, str) and msg_id:
+        return f"msg:{msg_id}"
+    payload = json.dumps(message, sort_keys=True, ensure_ascii=False)
+    return f"event:{hashlib.sha256(payload.encode()).hexdigest()}"
+
+
+def _first_time(webhook: Webhook, message: dict[str, Any], signature: str, nonce: str) -> bool:
+    """False for a push already taken: a retry (the same MsgId; the same event), or a replay of a
+    signed URL (the plain-mode signature does not cover the body, so a URL seen once must not
+    carry a second body). Without Redis every push counts as new (the steps are conditional
+    updates: a repeat is refused by the state, not done twice)."""
+    prefix = f"{DEDUPE_PREFIX}{webhook.name}:"
+    try:
+        redis = redis_connection.redis()
+        with redis.pipeline() as pipe:
+            pipe.set(f"{prefix}url:{signature}:{nonce}", 1, nx=True, ex=DEDUPE_SECONDS)
+            pipe.set(f"{prefix}{_message_key(message)}", 1, nx=True, ex=DEDUPE_SECONDS)
+            fresh_url, fresh_message = pipe.execute()
+        return bool(fresh_url) and bool(fresh_message)
+    except (RedisError, RuntimeError) as error:
+        log.warning("%s webhook: dedupe unavailable, handling the push anyway: %s", webhook.name, error)
+        return True
