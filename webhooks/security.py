@@ -29,7 +29,7 @@ MAX_FIELD_CHARS = 8192
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
 # Characters XML 1.0 forbids, raw or as character references: a message with them is still
 # answered (they are dropped), not refused as malformed.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # surrogates: only JSON escapes them
 _BAD_REFERENCES = re.compile(
     r"&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|fff[ef])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45]));", re.IGNORECASE
 )
