@@ -58,6 +58,9 @@ def main(argv: list[str]) -> None:
 
     from connections.redis import embedded_server
 
+    # What the run writes (the database, the Redis dump with the queued messages, the secrets) is
+    # the owner's alone, whoever else can log in to the machine.
+    os.umask(0o077)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     redis_server = embedded_server(str(INSTANCE_DIR / "redis.rdb"))
     os.environ["WEIXIU_ENV"] = "embedded"
