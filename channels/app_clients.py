@@ -9,6 +9,8 @@ from flask import current_app
 from channels.providers import WECHAT_BASE_URL, SharedTokenWeChatClient
 from connections import redis as redis_connection
 
+APP_CLIENTS = "weixiu.wechat_app_clients"  # app.extensions key; channels.registry.reset_channels forgets them
+
 
 def app_client(
     app_id_setting: str, secret_setting: str, timeout: float | None = None
@@ -25,7 +27,7 @@ def app_client(
     )
     if not (settings[0] and settings[1]):
         return None
-    clients = app.extensions.setdefault("weixiu.wechat_app_clients", {})
+    clients = app.extensions.setdefault(APP_CLIENTS, {})
     key = (app_id_setting, timeout)
     client = clients.get(key)
     if client is None or client.settings != settings:  # tests change the config between apps

@@ -10,6 +10,7 @@ import threading
 
 from flask import Flask, current_app
 
+from channels.app_clients import APP_CLIENTS
 from channels.base import Channel
 from connections import redis as redis_connection
 
@@ -34,11 +35,13 @@ def get_channel(name: str) -> Channel:
 
 
 def reset_channels(app: Flask) -> None:
-    """Forget the app's channels (closing their HTTP pools); the next get_channel rebuilds them."""
+    """Forget the app's channels and its WeChat app clients (channels.app_clients), closing their
+    HTTP pools and the access tokens they hold; the next use rebuilds them."""
     with _build_lock:
         channels = app.extensions.pop(_EXTENSION, {})
-    for channel in channels.values():
-        close = getattr(channel, "close", None)
+    clients = app.extensions.pop(APP_CLIENTS, {})
+    for held in (*channels.values(), *clients.values()):
+        close = getattr(held, "close", None)
         if close is not None:
             close()
 
