@@ -168,6 +168,17 @@ def test_a_safe_mode_envelope_without_a_message_is_refused(app, json_push):
     assert consents(app) == {}
 
 
+def test_lone_surrogates_anywhere_in_a_json_push_are_not_a_500(app, json_push):
+    body = event_body("mp-nurse", POPUP, [(WORK_ORDER, "accept")], json_format=True)
+    hostile = body.replace('"PopupScene": "0"', '"PopupScene": "\\ud800"').replace(
+        '"MsgType"', '"Extra": "\\udfff", "MsgType"'
+    )
+    assert "\\ud800" in hostile and "\\udfff" in hostile
+    response = json_push.post(hostile)
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert consents(app) == {("miniprogram", "mp-nurse", WORK_ORDER): ("accept", 1)}
+
+
 def test_a_retried_push_counts_once(app, json_push):
     body = event_body("mp-nurse", POPUP, [(WORK_ORDER, "accept")], json_format=True)
     assert json_push.post(body).get_data(as_text=True) == "success"

@@ -151,7 +151,7 @@ def _message_key(message: dict[str, Any]) -> str:
     msg_id = message.get("MsgId")
     if isinstance(msg_id, str) and msg_id:
         return f"msg:{msg_id}"
-    payload = json.dumps(message, sort_keys=True, ensure_ascii=False)
+    payload = json.dumps(message, sort_keys=True)  # ASCII: a nested lone surrogate cannot break the encoding
     return f"event:{hashlib.sha256(payload.encode()).hexdigest()}"
 
 
