@@ -12,9 +12,9 @@ from flask import jsonify
 
 from console_api.alert_serializers import delivery_json, dropped_json, plan_json
 from console_api.http import commit, current_actor
-from console_api.route_table import body_schema
+from console_api.route_table import body_schema, request_body, request_query
 from console_api.routes import paging, route
-from console_api.validation import Field, optional_body, parse_body, parse_fields, parse_query
+from console_api.validation import Field, parse_fields
 from models import AlertDroppedDay, AlertPlan, AlertPlanStatus, AlertSubject, ChannelName, User, db
 from models.alert_plan import MAX_TEMPLATE_LENGTH
 from operations.actors import Actor
@@ -121,7 +121,7 @@ def alert_plans_of(subject_column, subject_ids: list[int]) -> dict[int, dict]:
 @route("GET", "/alert-plans", "预警计划（到期日最近的在前）", query=LIST_QUERY, response="AlertPlanPage")
 def list_alert_plans():
     actor = current_actor()
-    query = parse_query(LIST_QUERY)
+    query = request_query()
     page = alert_plans.list_plans(
         actor,
         status=query["status"],
@@ -150,7 +150,7 @@ def alert_plan_detail(plan_id: int):
 def update_alert_plan(plan_id: int):
     """人员通知: channels, 相关人员 / 指定人员, the template (and an authorization's send time)."""
     actor = current_actor()
-    settings = alert_settings(parse_body(SETTINGS_SCHEMA), prefix="")
+    settings = alert_settings(request_body(), prefix="")
     plan = alert_plans.update_settings(actor, plan_id, settings)
     commit()
     return jsonify(plan_payloads(actor, [plan])[0])
@@ -168,7 +168,7 @@ def update_alert_plan(plan_id: int):
 def handle_alert_plan(plan_id: int):
     """处理: stops the reminders for every recipient; who and when are kept."""
     actor = current_actor()
-    body = optional_body(HANDLE_SCHEMA)
+    body = request_body()
     plan = alert_plans.handle_plan(actor, plan_id, body.get("note"))
     commit()
     return jsonify(plan_payloads(actor, [plan])[0])
@@ -184,7 +184,7 @@ def handle_alert_plan(plan_id: int):
 def alert_plan_deliveries(plan_id: int):
     """发送记录: every message of the plan, its channel, recipient and outcome, and the days
     dropped (``{"date", "status": "dropped", "reason"}``), newest day first."""
-    query = parse_query(RECORD_QUERY)
+    query = request_query()
     page = alert_plans.plan_record(current_actor(), plan_id, page=query["page"], per_page=query["per_page"])
     sent = [item for item in page.items if not isinstance(item, AlertDroppedDay)]
     user_ids = {delivery.recipient_id for delivery, _ in sent}

@@ -4,9 +4,10 @@ from flask import jsonify
 
 from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
 from console_api.http import commit, current_actor
+from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import authorization_event_json, authorization_json
-from console_api.validation import Field, optional_body, parse_body
+from console_api.validation import Field
 from models import AlertPlan, Device, Institution, Scope, User, Vendor, db
 from operations import authorizations
 from operations.authorizations import MAX_WARN_DAYS, Terms
@@ -67,7 +68,7 @@ def payloads(items):
 )
 def authorize():
     """立即委外 for one device (维保商 tab) or several (未委外设备 list)."""
-    body = parse_body(AUTHORIZE_SCHEMA)
+    body = request_body()
     with alert_errors_under():
         created = authorizations.authorize_devices(
             current_actor(), body["device_ids"], body["vendor_id"], terms_from(body), alert_settings(body.get("alert"))
@@ -85,7 +86,7 @@ def authorize():
     errors=(409,),
 )
 def modify(authorization_id: int):
-    body = parse_body(TERMS_SCHEMA)
+    body = request_body()
     with alert_errors_under():
         authorization = authorizations.modify_authorization(
             current_actor(), authorization_id, terms_from(body), alert_settings(body.get("alert"))
@@ -104,7 +105,7 @@ def modify(authorization_id: int):
     errors=(409,),
 )
 def cancel(authorization_id: int):
-    body = optional_body(CANCEL_SCHEMA)
+    body = request_body()
     authorization = authorizations.cancel_authorization(current_actor(), authorization_id, body.get("reason"))
     commit()
     return jsonify(payloads([authorization])[0])

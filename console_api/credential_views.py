@@ -9,8 +9,9 @@ from flask import jsonify, request
 from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
 from console_api.credential_serializers import attachment_json, credential_json, credential_row_json
 from console_api.http import commit, current_actor, file_response
+from console_api.route_table import request_body, request_query
 from console_api.routes import DOCUMENTS, INLINE_QUERY, ONE_FILE, paging, route
-from console_api.validation import Field, parse_body, parse_query
+from console_api.validation import Field
 from models import AlertPlan, CredentialKind, Gender, User, db
 from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from operations import credentials, devices
@@ -84,7 +85,7 @@ def list_credentials():
     """设备操作证管理 / 设备配置许可证管理 / 人员资质管理: one list per `kind`."""
     actor = current_actor()
     require_institution_staff(actor)
-    query = parse_query(LIST_QUERY)
+    query = request_query()
     page = credentials.list_credentials(
         actor,
         kind=query["kind"],
@@ -109,7 +110,7 @@ def list_credentials():
 @route("POST", "/credentials", "新增证照", body=CREATE_SCHEMA, response="Credential", status=201, errors=(409,))
 def create_credential():
     """新增: from 证照管理 (one or more devices) or a device's tab (device_ids = [that device])."""
-    body = parse_body(CREATE_SCHEMA)
+    body = request_body()
     with alert_errors_under():
         credential = credentials.create_credential(
             current_actor(),
@@ -137,7 +138,7 @@ def credential_detail(credential_id: int):
 )
 def update_credential(credential_id: int):
     """修改: the whole form again, devices included."""
-    body = parse_body(UPDATE_SCHEMA)
+    body = request_body()
     with alert_errors_under():
         credential = credentials.update_credential(
             current_actor(),
@@ -163,7 +164,7 @@ def device_credentials(device_id: int):
     """A device's 操作证 / 配置许可证 tab (`kind`; every kind without it)."""
     actor = current_actor()
     require_institution_staff(actor)
-    kind = parse_query(TAB_QUERY)["kind"]
+    kind = request_query()["kind"]
     return jsonify({"items": payloads(credentials.credentials_of_device(actor, device_id, kind))})
 
 

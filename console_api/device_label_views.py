@@ -17,8 +17,9 @@ from console_api.device_labels import (
 )
 from console_api.http import current_actor, file_response
 from console_api.links import device_link_url
+from console_api.route_table import request_query
 from console_api.routes import BINARY, PNG, route
-from console_api.validation import Field, parse_query
+from console_api.validation import Field
 from models import Institution, db
 from operations import devices
 from operations.access import require_institution_staff
@@ -54,7 +55,7 @@ def label_filename(device, extension: str, prefix: str = "device") -> str:
 
 @route("GET", "/devices/<int:device_id>/qrcode.png", "设备二维码（PNG）", query=PNG_QUERY, content=PNG)
 def device_qrcode_png(device_id: int):
-    size = parse_query(PNG_QUERY)["size"]
+    size = request_query()["size"]
     device, _ = devices.get_device(current_actor(), device_id)
     return file_response(
         qr_png(device_link_url(device), size),
@@ -77,7 +78,7 @@ def device_qrcode_svg(device_id: int):
 
 def parse_ids() -> list[int]:
     """`ids=1,2,3`: distinct positive integers in the order given, at most MAX_LABELS."""
-    raw = parse_query(LABELS_QUERY)["ids"]
+    raw = request_query()["ids"]
     parts = raw.split(",")
     if not all(_ID.fullmatch(part) for part in parts):
         raise InvalidInput({"ids": "应为以英文逗号分隔的正整数，例如 1,2,3"})

@@ -4,9 +4,10 @@ from flask import jsonify
 
 from console_api.http import commit, current_actor
 from console_api.links import device_link_url
+from console_api.route_table import request_body, request_query
 from console_api.routes import paging, route
 from console_api.serializers import department_json, device_detail_json, device_summary_json
-from console_api.validation import Field, all_optional, parse_body, parse_query
+from console_api.validation import Field, all_optional
 from models import ArchiveStatus, Scope
 from operations import departments, devices
 
@@ -71,7 +72,7 @@ def list_departments():
 
 @route("POST", "/departments", "新增科室", body=DEPARTMENT_SCHEMA, response="Department", status=201, errors=(409,))
 def create_department():
-    body = parse_body(DEPARTMENT_SCHEMA)
+    body = request_body()
     department = departments.create_department(current_actor(), body["name"])
     commit()
     return jsonify(department_json(department)), 201
@@ -80,7 +81,7 @@ def create_department():
 @route("GET", "/devices", "查询设备档案（outsourced 为已委外 / 未委外设备）", query=LIST_QUERY, response="DevicePage")
 def list_devices():
     """查询设备档案; with `outsourced=true|false` the 已委外 / 未委外设备 lists."""
-    query = parse_query(LIST_QUERY)
+    query = request_query()
     page = devices.list_devices(current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query))
     actor = current_actor()
     # Vendor users see devices of several institutions; name each device's own department.
@@ -99,7 +100,7 @@ def list_devices():
 
 @route("POST", "/devices", "新增设备档案", body=CREATE_SCHEMA, response="Device", status=201, errors=(409,))
 def create_device():
-    body = parse_body(CREATE_SCHEMA)
+    body = request_body()
     unique_code = body.pop("unique_code", None)
     device = devices.create_device(current_actor(), body, unique_code=unique_code)
     commit()
@@ -116,12 +117,12 @@ def device_detail(device_id: int):
     "PATCH",
     "/devices/<int:device_id>",
     "修改设备档案（只改给出的字段）",
-    body=DEVICE_SCHEMA,
+    body=EDIT_SCHEMA,
     response="Device",
     errors=(409,),
 )
 def update_device(device_id: int):
-    body = parse_body(EDIT_SCHEMA)
+    body = request_body()
     device = devices.update_device(current_actor(), device_id, body)
     commit()
     return jsonify(device_payload(device, frozenset(Scope)))

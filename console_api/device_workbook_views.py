@@ -7,9 +7,8 @@ from flask import current_app, jsonify, request
 from console_api.device_views import FILTERS, list_filters
 from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_devices, write_devices, write_template
 from console_api.http import commit, current_actor, file_response
-from console_api.route_table import Upload
+from console_api.route_table import Upload, request_query
 from console_api.routes import FILE_PART, route
-from console_api.validation import parse_query
 from models import db
 from operations import devices
 from operations.access import require_institution_staff, require_manager
@@ -35,7 +34,7 @@ def export_devices():
     """导出Excel: the archive list's filters, every matching device in 唯一码 order."""
     actor = current_actor()
     require_institution_staff(actor)
-    filters = list_filters(parse_query(FILTERS))
+    filters = list_filters(request_query())
     limit = current_app.config["EXPORT_MAX_ROWS"]
     # Refuse before building a workbook nobody can open comfortably.
     total = devices.list_devices(actor, page=1, per_page=1, **filters).total

@@ -7,8 +7,9 @@ from flask import jsonify
 
 from console_api.alert_serializers import inbox_json
 from console_api.http import commit, current_actor
+from console_api.route_table import request_query
 from console_api.routes import paging, route
-from console_api.validation import Field, parse_query
+from console_api.validation import Field
 from models import AlertPlan, db
 from operations import inbox
 from operations.alerts import plans as alert_plans
@@ -29,7 +30,7 @@ def inbox_payloads(messages) -> list[dict]:
 
 def inbox_page_payload(actor) -> dict:
     """A page of the actor's messages (?unread=true, page, per_page) with the unread count."""
-    query = parse_query(INBOX_QUERY)
+    query = request_query()
     page = inbox.list_messages(actor, unread_only=bool(query["unread"]), page=query["page"], per_page=query["per_page"])
     return {
         "items": inbox_payloads(page.items),

@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from console_api.http import commit, current_actor
+from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import device_record_json
-from console_api.validation import Field, parse_body
+from console_api.validation import Field
 from models import RecordKind
 from operations import device_records
 
@@ -33,7 +34,7 @@ def list_records(device_id: int, kind: str):
     status=201,
 )
 def add_record(device_id: int, kind: str):
-    body = parse_body(RECORD_SCHEMA)
+    body = request_body()
     record = device_records.add_device_record(current_actor(), device_id, kind=RecordKind(kind), **body)
     commit()
     return jsonify(device_record_json(record)), 201

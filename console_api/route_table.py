@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
-from console_api.validation import INT_LIMIT, Field
+from console_api.validation import INT_LIMIT, Field, optional_body, parse_body, parse_query
 from models.db import BIG_ID_MAX, ID_MAX
 
 RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -96,6 +96,30 @@ def openapi_path(rule: str) -> str:
     return RULE_PARAM.sub(lambda match: "{" + match.group("name") + "}", rule)
 
 
+# Every registered route by its endpoint, whichever table it is in: the view reads its body and
+# query through the route (`request_body`, `request_query`), so what the document says is what
+# the view validates with.
+_ROUTES_BY_ENDPOINT: dict[str, Route] = {}
+
+
+def current_route() -> Route:
+    return _ROUTES_BY_ENDPOINT[request.endpoint]
+
+
+def request_body() -> dict[str, Any]:
+    """The JSON body of this request, parsed with its route's schema (left out: {} when the
+    route says a body may be)."""
+    entry = current_route()
+    if entry.body is None:
+        raise LookupError(f"{entry.endpoint} documents no JSON body")
+    return parse_body(entry.body) if entry.body_required else optional_body(entry.body)
+
+
+def request_query() -> dict[str, Any]:
+    """The query parameters of this request, parsed with its route's schema."""
+    return parse_query(current_route().query)
+
+
 class RouteTable:
     """The views of one blueprint and their documentation. `guards` maps each auth name to the
     decorator that enforces it (None: nobody needs to sign in) and the statuses it can answer."""
@@ -140,23 +164,23 @@ class RouteTable:
         def register(view: Callable) -> Callable:
             guarded = view if guard is None else guard(view)
             self.blueprint.add_url_rule(path, endpoint=view.__name__, view_func=guarded, methods=[method])
-            self.routes.append(
-                Route(
-                    path=path,
-                    method=method.upper(),
-                    summary=summary,
-                    auth=auth,
-                    endpoint=f"{self.blueprint.name}.{view.__name__}",
-                    body=body,
-                    body_required=body_required,
-                    upload=upload,
-                    query=dict(query or {}),
-                    response=response,
-                    content=content,
-                    status=status,
-                    errors=frozenset(answers),
-                )
+            entry = Route(
+                path=path,
+                method=method.upper(),
+                summary=summary,
+                auth=auth,
+                endpoint=f"{self.blueprint.name}.{view.__name__}",
+                body=body,
+                body_required=body_required,
+                upload=upload,
+                query=dict(query or {}),
+                response=response,
+                content=content,
+                status=status,
+                errors=frozenset(answers),
             )
+            self.routes.append(entry)
+            _ROUTES_BY_ENDPOINT[entry.endpoint] = entry
             return guarded
 
         return register

@@ -4,9 +4,10 @@ from flask import current_app, jsonify
 
 from console_api.http import commit, current_user, error_response
 from console_api.passwords import authenticate_guarded
+from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import user_json
-from console_api.validation import Field, parse_body
+from console_api.validation import Field
 from operations.accounts import AuthenticationFailed, issue_token, sign_out_everywhere
 
 LOGIN_SCHEMA = {
@@ -26,7 +27,7 @@ LOGIN_SCHEMA = {
 )
 def sign_in():
     """Password sign-in, guarded against guessing (console_api.passwords)."""
-    body = parse_body(LOGIN_SCHEMA)
+    body = request_body()
     try:
         user = authenticate_guarded(body["username"], body["password"])
     except AuthenticationFailed:

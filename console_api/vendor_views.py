@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from console_api.http import commit, current_actor
+from console_api.route_table import request_body, request_query
 from console_api.routes import route
 from console_api.serializers import invitation_json, vendor_json
-from console_api.validation import Field, parse_body, parse_fields, parse_query
+from console_api.validation import Field, parse_fields
 from models import Institution, InvitationStatus, Vendor, db
 from operations import vendors
 
@@ -45,7 +46,7 @@ def invitation_payload(invitation):
 
 @route("GET", "/vendor-directory", "服务商目录（邀请服务商时搜索）", query=DIRECTORY_QUERY, response="VendorList")
 def vendor_directory():
-    found = vendors.search_vendor_directory(current_actor(), parse_query(DIRECTORY_QUERY)["q"])
+    found = vendors.search_vendor_directory(current_actor(), request_query()["q"])
     return jsonify({"items": [vendor_json(vendor) for vendor in found]})
 
 
@@ -57,13 +58,13 @@ def vendor_directory():
     response="InvitationList",
 )
 def list_invitations():
-    status = parse_query(INVITATIONS_QUERY)["status"]
+    status = request_query()["status"]
     return jsonify({"items": [invitation_payload(i) for i in vendors.list_invitations(current_actor(), status)]})
 
 
 @route("POST", "/invitations", "邀请服务商", body=INVITE_SCHEMA, response="Invitation", status=201, errors=(409,))
 def invite_vendor():
-    body = parse_body(INVITE_SCHEMA)
+    body = request_body()
     new_vendor = body.get("new_vendor")
     if new_vendor is not None:
         new_vendor = parse_fields(new_vendor, NEW_VENDOR_SCHEMA)

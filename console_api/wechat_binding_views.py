@@ -17,9 +17,9 @@ from channels.wechat_qrcodes import png, temporary_qr_url
 from console_api import reconfirmation
 from console_api.http import commit, current_actor, current_user
 from console_api.reconfirmation import reconfirm
+from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import moment
-from console_api.validation import optional_body
 from operations import wechat_accounts
 from operations.clock import now_utc
 
@@ -43,7 +43,7 @@ def _reconfirmed(user_id: int) -> bool:
     """For one's own account, who is at the keyboard is asked again (console_api.reconfirmation)."""
     if user_id != current_user().id:
         return False
-    reconfirm(optional_body(reconfirmation.FIELDS))
+    reconfirm(request_body())
     return True
 
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 from flask import jsonify
 
 from console_api.http import current_actor
+from console_api.route_table import request_query
 from console_api.routes import route
-from console_api.validation import Field, parse_query
+from console_api.validation import Field
 from operations.clock import today_local
 from operations.work_orders.stats import work_order_figures
 
@@ -33,7 +34,7 @@ STATS_QUERY = {
 )
 def work_order_stats():
     """The figures of operations.work_orders.stats, as they are (every value is JSON already)."""
-    query = parse_query(STATS_QUERY)
+    query = request_query()
     date_to = query["to"] or today_local()
     date_from = query["from"] or date_to - timedelta(days=DEFAULT_DAYS - 1)
     figures = work_order_figures(current_actor(), date_from=date_from, date_to=date_to, vendor_id=query["vendor_id"])

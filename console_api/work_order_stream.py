@@ -35,8 +35,9 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from console_api.http import current_actor, current_user
+from console_api.route_table import request_query
 from console_api.routes import route
-from console_api.validation import Field, parse_query
+from console_api.validation import Field
 from console_api.work_order_views import FEED_LIMIT, events_json
 from models import db
 from operations.accounts import session_is_current
@@ -67,7 +68,7 @@ def _start_after(actor: Actor) -> int:
     header = (request.headers.get("Last-Event-ID") or "").strip()
     if re.fullmatch(r"\d{1,18}", header):
         return int(header)
-    after = parse_query(STREAM_QUERY)["after"]
+    after = request_query()["after"]
     if after is not None:
         return after
     return work_orders.last_event_id(actor)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
+from console_api.route_table import request_body, request_query
 from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES, paging, route
 from console_api.serializers import device_record_json, moment
 from console_api.validation import (
@@ -24,10 +25,7 @@ from console_api.validation import (
     Field,
     decode_json_object,
     json_body,
-    optional_body,
-    parse_body,
     parse_fields,
-    parse_query,
 )
 from console_api.work_order_serializers import (
     People,
@@ -388,7 +386,7 @@ def list_filters(query: dict[str, Any]) -> dict[str, Any]:
 
 @route("GET", "/work-orders", "工单列表", query=LIST_QUERY, response="WorkOrderPage")
 def list_work_orders():
-    query = parse_query(LIST_QUERY)
+    query = request_query()
     page = work_orders.list_orders(
         current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
@@ -465,7 +463,7 @@ def work_order_report(work_order_id: int):
     errors=(409,),
 )
 def accept_work_order(work_order_id: int):
-    optional_body({})
+    request_body()
     return answer(flow.accept(current_actor(), work_order_id))
 
 
@@ -479,7 +477,7 @@ def accept_work_order(work_order_id: int):
     errors=(409,),
 )
 def depart_work_order(work_order_id: int):
-    return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.depart(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -492,7 +490,7 @@ def depart_work_order(work_order_id: int):
     errors=(409,),
 )
 def arrive_work_order(work_order_id: int):
-    return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.arrive(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -504,7 +502,7 @@ def arrive_work_order(work_order_id: int):
     errors=(409,),
 )
 def diagnose_work_order(work_order_id: int):
-    return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
+    return answer(flow.diagnose(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -516,7 +514,7 @@ def diagnose_work_order(work_order_id: int):
     errors=(409,),
 )
 def complete_work_order(work_order_id: int):
-    return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
+    return answer(flow.complete(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -529,7 +527,7 @@ def complete_work_order(work_order_id: int):
     errors=(409,),
 )
 def confirm_work_order(work_order_id: int):
-    return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.confirm(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -541,7 +539,7 @@ def confirm_work_order(work_order_id: int):
     errors=(409,),
 )
 def reject_work_order(work_order_id: int):
-    return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
+    return answer(flow.reject(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -553,7 +551,7 @@ def reject_work_order(work_order_id: int):
     errors=(409,),
 )
 def rate_work_order(work_order_id: int):
-    return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
+    return answer(flow.rate(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -565,7 +563,7 @@ def rate_work_order(work_order_id: int):
     errors=(409,),
 )
 def follow_up_work_order(work_order_id: int):
-    return answer(flow.follow_up(current_actor(), work_order_id, **parse_body(FOLLOW_UP_SCHEMA)))
+    return answer(flow.follow_up(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -577,7 +575,7 @@ def follow_up_work_order(work_order_id: int):
     errors=(409,),
 )
 def cancel_work_order(work_order_id: int):
-    return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
+    return answer(flow.cancel(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -591,7 +589,7 @@ def cancel_work_order(work_order_id: int):
 )
 def assign_work_order(work_order_id: int):
     """派工 / 改派; without engineer_id the best-ranked candidate."""
-    return answer(dispatch.assign(current_actor(), work_order_id, **optional_body(ASSIGN_SCHEMA)))
+    return answer(dispatch.assign(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -603,7 +601,7 @@ def assign_work_order(work_order_id: int):
     errors=(409,),
 )
 def triage_work_order(work_order_id: int):
-    return answer(dispatch.triage(current_actor(), work_order_id, **parse_body(TRIAGE_SCHEMA)))
+    return answer(dispatch.triage(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -615,7 +613,7 @@ def triage_work_order(work_order_id: int):
     errors=(409,),
 )
 def set_work_order_eta(work_order_id: int):
-    return answer(dispatch.set_eta(current_actor(), work_order_id, **parse_body(ETA_SCHEMA)))
+    return answer(dispatch.set_eta(current_actor(), work_order_id, **request_body()))
 
 
 @route("GET", "/work-orders/<int:work_order_id>/candidates", "派工候选工程师", response="CandidateList")
@@ -626,7 +624,7 @@ def work_order_candidates(work_order_id: int):
 
 @route("PUT", "/engineers/<int:user_id>/skills", "工程师擅长的设备类型", body=SKILLS_SCHEMA, response="Skills")
 def set_engineer_skills(user_id: int):
-    categories = dispatch.set_skills(current_actor(), user_id, parse_body(SKILLS_SCHEMA)["categories"])
+    categories = dispatch.set_skills(current_actor(), user_id, request_body()["categories"])
     commit()
     return jsonify({"user_id": user_id, "categories": categories})
 
@@ -645,7 +643,7 @@ def set_engineer_skills(user_id: int):
 )
 def add_work_order_part(work_order_id: int):
     """更换的备件 (model and serial for traceability), while the engineer is at the device."""
-    part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
+    part = flow.add_part(current_actor(), work_order_id, **request_body())
     commit()
     return jsonify(work_order_part_json(part)), 201
 
@@ -699,7 +697,7 @@ def work_order_events():
     """Timeline events after `after` that the caller may see (of one order with work_order_id).
     Without `after` the feed starts now: the answer is empty and `last_id` is where to go on."""
     actor = current_actor()
-    query = parse_query(FEED_QUERY)
+    query = request_query()
     work_order_id = query["work_order_id"]
     if work_order_id is not None:
         work_orders.get_order(actor, work_order_id)  # 404 for an order the caller may not see

@@ -14,7 +14,7 @@ from console_api.alert_views import HANDLE_SCHEMA, plan_payloads
 from console_api.alert_views import LIST_QUERY as PC_ALERTS_QUERY
 from console_api.http import commit, current_actor
 from console_api.inbox_views import INBOX_QUERY, inbox_page_payload, inbox_payloads
-from console_api.validation import optional_body, parse_query
+from console_api.route_table import request_body, request_query
 from miniprogram_api.http import route
 from models import AlertPlanStatus
 from operations import inbox
@@ -32,7 +32,7 @@ ALERTS_QUERY = {**PC_ALERTS_QUERY, "status": replace(PC_ALERTS_QUERY["status"], 
 )
 def list_alerts():
     actor = current_actor()
-    query = parse_query(ALERTS_QUERY)
+    query = request_query()
     page = alert_plans.list_plans(
         actor,
         status=query["status"],
@@ -63,7 +63,7 @@ def alert_detail(plan_id: int):
 )
 def handle_alert(plan_id: int):
     actor = current_actor()
-    plan = alert_plans.handle_plan(actor, plan_id, optional_body(HANDLE_SCHEMA).get("note"))
+    plan = alert_plans.handle_plan(actor, plan_id, request_body().get("note"))
     commit()
     return jsonify(plan_payloads(actor, [plan])[0])
 

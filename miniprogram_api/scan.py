@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app, jsonify
 
 from console_api.http import current_actor
-from console_api.validation import Field, parse_query
+from console_api.route_table import request_query
+from console_api.validation import Field
 from console_api.work_order_views import rows
 from miniprogram_api.http import route
 from models import Department, Device, Institution, Scope, db
@@ -102,7 +103,7 @@ SCAN_QUERY = {
 
 @route("GET", "/scan", "扫码查看设备卡片及其未完成工单", query=SCAN_QUERY, response="DeviceCard", errors=(404, 409))
 def scan():
-    return jsonify(device_card(find_device(parse_query(SCAN_QUERY)["q"])))
+    return jsonify(device_card(find_device(request_query()["q"])))
 
 
 @route("GET", "/devices/<int:device_id>", "设备卡片（按设备 id）", response="DeviceCard")

@@ -19,7 +19,8 @@ from channels.sms_verification import verification_unavailable
 from console_api import sms_codes
 from console_api.http import Refused, client_ip, commit
 from console_api.quotas import Quota, give_back, spend
-from console_api.validation import Field, parse_body
+from console_api.route_table import request_body
+from console_api.validation import Field
 from miniprogram_api.http import (
     Unauthorized,
     WeChatUnavailable,
@@ -97,7 +98,7 @@ def me_payload(identity: WeChatIdentity) -> dict[str, Any]:
 )
 def login():
     limit(f"login:ip:{client_ip()}", 60, 60)
-    code = parse_body(LOGIN_SCHEMA)["code"]
+    code = request_body()["code"]
     try:
         session = miniprogram_client().wxa.code_to_session(code)
     except WeChatClientException as error:
@@ -142,7 +143,7 @@ def bind_by_code():
     identity = current_identity()
     limit(f"bind:wid:{identity.id}", 5, 600, "绑定码尝试次数过多，请 10 分钟后再试")
     limit(f"bind:ip:{client_ip()}", 30, 600, "绑定码尝试次数过多，请 10 分钟后再试")
-    code = parse_body(BIND_SCHEMA)["bind_code"]
+    code = request_body()["bind_code"]
     return _bind(redeem_bind_code(code, BindCodeChannel.MINIPROGRAM, now_utc()))
 
 
@@ -158,7 +159,7 @@ def bind_by_code():
 def bind_by_phone():
     identity = current_identity()
     limit(f"bind-phone:wid:{identity.id}", 10, 600)
-    code = parse_body(PHONE_BIND_SCHEMA)["phone_code"]
+    code = request_body()["phone_code"]
     client = miniprogram_client()
     try:
         # getuserphonenumber is not in wechatpy 1.8.18; it lives under /wxa, not /cgi-bin.
@@ -195,7 +196,7 @@ def _phone(value: str) -> str:
 )
 def send_sms_code():
     identity = current_identity()
-    phone = _phone(parse_body(SMS_CODE_SCHEMA)["phone"])
+    phone = _phone(request_body()["phone"])
     unavailable = verification_unavailable(current_app.config)
     if unavailable:  # before anything is counted, and the same answer for every number
         raise Refused(503, "unavailable", unavailable)
@@ -235,7 +236,7 @@ def send_sms_code():
 )
 def bind_by_sms():
     identity = current_identity()
-    body = parse_body(SMS_BIND_SCHEMA)
+    body = request_body()
     phone = _phone(body["phone"])
     limit(f"sms-verify:wid:{identity.id}", 20, 600)
     sms_codes.check(BIND_BY_PHONE, phone, body["code"])

@@ -15,7 +15,8 @@ from typing import Any
 from flask import current_app, jsonify
 
 from console_api.http import commit
-from console_api.validation import Field, parse_body
+from console_api.route_table import request_body
+from console_api.validation import Field
 from miniprogram_api.http import current_identity, route
 from models import ConsentStatus, WeChatApp
 from operations.clock import now_utc
@@ -67,7 +68,7 @@ def list_subscriptions():
     response="Subscriptions",
 )
 def save_subscriptions():
-    results = parse_body(SCHEMA)["results"]
+    results = request_body()["results"]
     known = set(configured_templates().values())
     answers: dict[str, ConsentStatus] = {}
     errors: dict[str, str] = {}

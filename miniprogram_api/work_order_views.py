@@ -12,9 +12,9 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
+from console_api.route_table import request_body, request_query
 from console_api.routes import INLINE_QUERY, ONE_FILE, PICTURES
 from console_api.serializers import device_record_json
-from console_api.validation import optional_body, parse_body, parse_query
 from console_api.work_order_serializers import photo_json, work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
@@ -82,7 +82,7 @@ def create_work_order():
 
 @route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
 def list_work_orders():
-    query = parse_query(LIST_QUERY)
+    query = request_query()
     page = work_orders.list_orders(
         current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
@@ -145,7 +145,7 @@ def add_work_order_photo(work_order_id: int):
     errors=(409,),
 )
 def confirm_work_order(work_order_id: int):
-    return answer(flow.confirm(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.confirm(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -157,7 +157,7 @@ def confirm_work_order(work_order_id: int):
     errors=(409,),
 )
 def reject_work_order(work_order_id: int):
-    return answer(flow.reject(current_actor(), work_order_id, **parse_body(REASON)))
+    return answer(flow.reject(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -169,7 +169,7 @@ def reject_work_order(work_order_id: int):
     errors=(409,),
 )
 def rate_work_order(work_order_id: int):
-    return answer(flow.rate(current_actor(), work_order_id, **parse_body(RATE_SCHEMA)))
+    return answer(flow.rate(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -181,7 +181,7 @@ def rate_work_order(work_order_id: int):
     errors=(409,),
 )
 def cancel_work_order(work_order_id: int):
-    return answer(flow.cancel(current_actor(), work_order_id, **parse_body(REASON)))
+    return answer(flow.cancel(current_actor(), work_order_id, **request_body()))
 
 
 # --- the engineer's steps ----------------------------------------------------------------------
@@ -189,7 +189,7 @@ def cancel_work_order(work_order_id: int):
 
 @route("POST", f"{ORDER}/accept", "工程师接单", body={}, body_required=False, response="WorkOrderDetail", errors=(409,))
 def accept_work_order(work_order_id: int):
-    optional_body({})
+    request_body()
     return answer(flow.accept(current_actor(), work_order_id))
 
 
@@ -203,7 +203,7 @@ def accept_work_order(work_order_id: int):
     errors=(409,),
 )
 def depart_work_order(work_order_id: int):
-    return answer(flow.depart(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.depart(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -216,7 +216,7 @@ def depart_work_order(work_order_id: int):
     errors=(409,),
 )
 def arrive_work_order(work_order_id: int):
-    return answer(flow.arrive(current_actor(), work_order_id, **optional_body(NOTE)))
+    return answer(flow.arrive(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -228,7 +228,7 @@ def arrive_work_order(work_order_id: int):
     errors=(409,),
 )
 def diagnose_work_order(work_order_id: int):
-    return answer(flow.diagnose(current_actor(), work_order_id, **parse_body(DIAGNOSE_SCHEMA)))
+    return answer(flow.diagnose(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -240,7 +240,7 @@ def diagnose_work_order(work_order_id: int):
     errors=(409,),
 )
 def complete_work_order(work_order_id: int):
-    return answer(flow.complete(current_actor(), work_order_id, **parse_body(COMPLETE_SCHEMA)))
+    return answer(flow.complete(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -253,7 +253,7 @@ def complete_work_order(work_order_id: int):
     errors=(409,),
 )
 def add_work_order_part(work_order_id: int):
-    part = flow.add_part(current_actor(), work_order_id, **parse_body(PART_SCHEMA))
+    part = flow.add_part(current_actor(), work_order_id, **request_body())
     commit()
     return jsonify(work_order_part_json(part)), 201
 
