@@ -11,7 +11,7 @@ from connections import redis as redis_connection
 from connections import sign_in_guard
 from console_api.http import Refused, client_ip
 from models import User
-from operations.accounts import AuthenticationFailed, authenticate
+from operations.accounts import authenticate
 
 BUSY = "服务繁忙，请稍后再试"
 
@@ -22,7 +22,7 @@ def authenticate_guarded(username: str, password: str, *, recheck: bool = False)
     `recheck`: the password asked again inside a session, where a known address earns no trust."""
     address, redis = client_ip(), redis_connection.redis()
     try:
-        lock = sign_in_guard.lock_of(redis, username, address, trust_known_address=not recheck)
+        lock = sign_in_guard.attempt(redis, username, address, trust_known_address=not recheck)
         if lock is not None:
             minutes = math.ceil(lock.retry_after / 60)
             raise Refused(
@@ -31,12 +31,8 @@ def authenticate_guarded(username: str, password: str, *, recheck: bool = False)
                 f"尝试次数过多，请 {minutes} 分钟后再试",
                 {"Retry-After": str(lock.retry_after)},
             )
-        try:
-            user = authenticate(username, password)
-        except AuthenticationFailed:
-            sign_in_guard.record_failure(redis, username, address)
-            raise
-        sign_in_guard.record_success(redis, username, address)
+        user = authenticate(username, password)  # AuthenticationFailed: the attempt stays counted
+        sign_in_guard.succeeded(redis, username, address)
     except sign_in_guard.GuardUnavailable:
         current_app.logger.warning("password check refused: the guessing guard cannot reach Redis")
         raise Refused(503, "unavailable", BUSY) from None

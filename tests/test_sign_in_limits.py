@@ -4,6 +4,8 @@ locked out by someone else's guesses."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from redis import Redis
 
@@ -103,3 +105,22 @@ def test_with_redis_down_nobody_is_let_in_unguarded(app, client, manager):
         app.extensions["weixiu.redis"] = real_redis
     assert response.status_code == 503
     assert response.get_json()["error"]["message"] == "服务繁忙，请稍后再试"
+
+
+def test_guesses_sent_at_once_are_counted_before_any_password_is_checked(app, manager):
+    """Twenty wrong passwords in parallel: five are checked, the rest meet the lock, however many
+    were still checking theirs when they came."""
+    start = threading.Barrier(20)
+    answers: list[int] = []
+
+    def guess() -> None:
+        client = app.test_client()
+        start.wait()
+        answers.append(attempt(client, "zhangsan", "guess", ATTACKER).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [401] * 5 + [429] * 15
