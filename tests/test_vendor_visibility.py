@@ -4,12 +4,12 @@ and unaccepted orders gone at the lapse, the authorization list, and the inbox."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from models import Scope, db
-from operations.clock import today_local
+from operations.clock import LOCAL_TZ, frozen, today_local
 from tests.test_work_orders_api import BASE, create, detail, step, to_completed, world  # noqa: F401
 
 SOP_FIELDS = {"id", "name", "unique_code", "department", "model", "serial_number"}
@@ -85,50 +85,95 @@ def cancel(site, authorization) -> None:
     assert response.status_code == 200, response.get_json()
 
 
-def test_an_accepted_order_outlives_the_lapse_for_its_engineer_and_admin(site):
+def after_it_ran_out(days: int = 11):
+    """The clock on a morning after the site's authorization ended (it runs to today + 10)."""
+    return frozen(datetime.combine(today_local() + timedelta(days=days), time(9), tzinfo=LOCAL_TZ))
+
+
+def test_an_accepted_order_outlives_its_authorization_for_its_engineer_and_admin(site):
     taken = create(site)["id"]
     waiting = create(site)["id"]
     step(site, "engineer", taken, "accept")
+
+    with after_it_ran_out():
+        # The engineer who took it and the vendor admin finish it; nobody else of the vendor sees it.
+        assert detail(site, "engineer", taken)["status"] == "accepted"
+        assert detail(site, "admin", taken)["number"]
+        assert site["api"]["engineer2"].get(f"{BASE}/{taken}").status_code == 404
+        assert [row["id"] for row in site["api"]["engineer"].get(f"{BASE}/queue").get_json()["items"]] == [taken]
+        # Within the scopes it had: the device's repair history, as before the end.
+        history = site["api"]["engineer"].get(f"{BASE}/{taken}/history").get_json()
+        assert [record["summary"] for record in history["records"]] == ["更换球管"]
+
+        # The device and the order nobody accepted are gone; a new report goes in-house.
+        device_id = site["archived"]["device"].id
+        assert site["api"]["engineer"].get(f"/api/v1/devices/{device_id}").status_code == 404
+        for who in ("engineer", "admin"):
+            assert site["api"][who].get(f"{BASE}/{waiting}").status_code == 404
+        fresh = create(site)
+        assert fresh["in_house"] is True
+        assert site["api"]["admin"].get(f"{BASE}/{fresh['id']}").status_code == 404
+
+        step(site, "engineer", taken, "arrive")
+        step(site, "engineer", taken, "diagnose", diagnosis="球管老化")
+        completion = {
+            "work_done": "更换球管",
+            "test_result": "扫描正常",
+            "test_passed": True,
+            "device_condition": "normal",
+        }
+        step(site, "engineer", taken, "complete", **completion)
+        step(site, "clinician", taken, "confirm")
+        step(site, "clinician", taken, "rate", rating=5)
+        # Closed: the order is the hospital's record now, no longer the vendor's.
+        assert detail(site, "manager", taken)["status"] == "closed"
+        for who in ("engineer", "admin"):
+            assert site["api"][who].get(f"{BASE}/{taken}").status_code == 404
+
+
+def test_cancelling_the_authorization_takes_even_accepted_orders_at_once(site):
+    taken = create(site)["id"]
+    step(site, "engineer", taken, "accept")
     cancel(site, site["archived"]["authorization"])
-
-    # The engineer who took it and the vendor admin finish it; nobody else of the vendor sees it.
-    assert detail(site, "engineer", taken)["status"] == "accepted"
-    assert detail(site, "admin", taken)["number"]
-    assert site["api"]["engineer2"].get(f"{BASE}/{taken}").status_code == 404
-    assert [row["id"] for row in site["api"]["engineer"].get(f"{BASE}/queue").get_json()["items"]] == [taken]
-    # Within the scopes it had: the device's repair history, as before the lapse.
-    history = site["api"]["engineer"].get(f"{BASE}/{taken}/history").get_json()
-    assert [record["summary"] for record in history["records"]] == ["更换球管"]
-
-    # The device and the order nobody accepted are gone at the lapse; a new report goes in-house.
-    device_id = site["archived"]["device"].id
-    assert site["api"]["engineer"].get(f"/api/v1/devices/{device_id}").status_code == 404
-    for who in ("engineer", "admin"):
-        assert site["api"][who].get(f"{BASE}/{waiting}").status_code == 404
-    fresh = create(site)
-    assert fresh["in_house"] is True
-    assert site["api"]["admin"].get(f"{BASE}/{fresh['id']}").status_code == 404
-
-    step(site, "engineer", taken, "arrive")
-    step(site, "engineer", taken, "diagnose", diagnosis="球管老化")
-    completion = {"work_done": "更换球管", "test_result": "扫描正常", "test_passed": True, "device_condition": "normal"}
-    step(site, "engineer", taken, "complete", **completion)
-    step(site, "clinician", taken, "confirm")
-    step(site, "clinician", taken, "rate", rating=5)
-    # Closed: the order is the hospital's record now, no longer the vendor's.
-    assert detail(site, "manager", taken)["status"] == "closed"
     for who in ("engineer", "admin"):
         assert site["api"][who].get(f"{BASE}/{taken}").status_code == 404
+        assert site["api"][who].post(f"{BASE}/{taken}/arrive", json={}).status_code == 404
+    assert site["api"]["engineer"].get(f"{BASE}/queue").get_json()["items"] == []
+
+
+def test_a_renewal_with_narrower_scopes_shows_only_what_it_grants(site, factory, app):
+    from models import Authorization
+
+    wide = site["archived"]["authorization"]
+    with app.app_context():
+        db.session.get(Authorization, wide.id).scopes = {Scope.ARCHIVE, Scope.REPAIR, Scope.MAINTENANCE}
+        db.session.commit()
+    device = site["archived"]["device"]
+    today = today_local()
+    maintained = site["api"]["manager"].post(
+        f"/api/v1/devices/{device.id}/records/maintenance",
+        json={"performed_on": (today - timedelta(days=5)).isoformat(), "summary": "季度保养"},
+    )
+    assert maintained.status_code == 201
+    factory.authorization(
+        device,
+        site["vendor"],
+        starts_on=today + timedelta(days=11),
+        ends_on=today + timedelta(days=100),
+        scopes={Scope.REPAIR},
+    )
+    order_id = create(site)["id"]  # routed under the wide one, nobody has accepted it
+    assert set(detail(site, "engineer", order_id)["device"]) >= ARCHIVE_FIELDS
+
+    with after_it_ran_out(days=12):  # the renewal is in force, repairs only
+        assert set(detail(site, "engineer", order_id)["device"]) == SOP_FIELDS
+        history = site["api"]["engineer"].get(f"{BASE}/{order_id}/history").get_json()
+        assert [record["summary"] for record in history["records"]] == ["更换球管"]
 
 
 def test_an_order_nobody_accepted_goes_with_an_expired_authorization(site, app):
-    from datetime import datetime
-
-    from operations.clock import LOCAL_TZ, frozen
-
     order_id = create(site)["id"]
-    after_expiry = datetime.combine(today_local() + timedelta(days=11), datetime.min.time(), tzinfo=LOCAL_TZ)
-    with frozen(after_expiry + timedelta(hours=9)):
+    with after_it_ran_out():
         assert site["api"]["admin"].get(f"{BASE}/{order_id}").status_code == 404
         assert site["api"]["engineer"].get(f"{BASE}/queue").get_json()["items"] == []
 
@@ -185,7 +230,9 @@ def test_the_vendors_inbox_hides_notices_about_orders_it_can_no_longer_open(site
     unread_before = admin.get("/api/v1/inbox/unread-count").get_json()["unread"]
     hidden = [item["id"] for item in admin.get("/api/v1/inbox").get_json()["items"] if item["work_order_id"] == waiting]
 
-    cancel(site, site["archived"]["authorization"])
-    assert orders_in_inbox() == {taken}
-    assert admin.get("/api/v1/inbox/unread-count").get_json()["unread"] == unread_before - len(hidden)
-    assert admin.post(f"/api/v1/inbox/{hidden[0]}/read").status_code == 404
+    with after_it_ran_out():
+        assert orders_in_inbox() == {taken}
+        assert admin.get("/api/v1/inbox/unread-count").get_json()["unread"] == unread_before - len(hidden)
+        assert admin.post(f"/api/v1/inbox/{hidden[0]}/read").status_code == 404
+    cancel(site, site["archived"]["authorization"])  # and a cancel takes the accepted one's notices too
+    assert orders_in_inbox() == set()

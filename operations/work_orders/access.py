@@ -4,9 +4,10 @@
   a clinician sees the orders of their department and those they reported.
 - Vendor users see an order only if it was routed to their vendor and their vendor is authorized
   today for that device, with the scope of the order's kind (维修 → 维修记录, …). When the
-  authorization lapses the device and the orders nobody accepted disappear from their view; an
-  order accepted before the lapse stays visible and workable for its engineer and the vendor
-  admin until it is closed, within the scopes it was routed with (`scopes_on`).
+  authorization runs out the device and the orders nobody accepted disappear from their view; an
+  order accepted before then stays visible and workable for its engineer and the vendor admin
+  until it is closed, within the scopes it was routed with (`scopes_on`). Cancelling the
+  authorization (取消授权) ends all of it at once.
 - Without 档案资料 a vendor sees on its orders only the SOP's device fields (`device_seen_by`).
 - The people who work an order are its side's engineers (the vendor's engineers and admin, or the
   hospital's own engineers); the dispatcher is the vendor admin, or for in-house orders the
@@ -59,10 +60,16 @@ def visible_orders(actor: Actor) -> Select:
             active_authorization_clause(today_local()),
             scope_clause(),
         )
+        # An authorization that ran out leaves the vendor its accepted orders; a cancelled one
+        # (取消授权: the hospital ends the relationship) takes everything at once.
+        routed_in_force = exists().where(
+            Authorization.id == WorkOrder.authorization_id, Authorization.cancelled_at.is_(None)
+        )
         taken_on = and_(
             WorkOrder.accepted_at.is_not(None),
             WorkOrder.status.not_in(FINISHED),
             true() if actor.role is Role.VENDOR_ADMIN else WorkOrder.assignee_id == actor.user_id,
+            routed_in_force,
         )
         return query.where(WorkOrder.vendor_id == actor.vendor_id, or_(authorized, taken_on))
     query = query.where(WorkOrder.institution_id == actor.institution_id)
@@ -85,13 +92,26 @@ def visible_order(actor: Actor, work_order_id: int, *, lock: bool = False) -> Wo
 
 def scopes_on(actor: Actor, order: WorkOrder) -> frozenset[Scope]:
     """What the actor may read around this order: everything for the institution's staff; for a
-    vendor, what it holds on the device today and what the order was routed with (so an order
-    accepted before its authorization lapsed is finished with the scopes it had)."""
+    vendor, what it holds on the device today, and for an order it took on (accepted, still open,
+    its engineer or the vendor admin) the scopes it was routed with, unless that authorization was
+    cancelled: an order accepted before its authorization ran out is finished with the scopes it
+    had, never with those of an earlier, wider one."""
     if not actor.is_vendor_side:
         return frozenset(Scope)
-    device = db.session.get(Device, order.device_id)
+    granted = granted_scopes(actor, db.session.get(Device, order.device_id))
     routed_with = db.session.get(Authorization, order.authorization_id) if order.authorization_id else None
-    return granted_scopes(actor, device) | frozenset(routed_with.scopes if routed_with is not None else ())
+    if routed_with is not None and routed_with.cancelled_at is None and _took_on(actor, order):
+        granted |= frozenset(routed_with.scopes)
+    return granted
+
+
+def _took_on(actor: Actor, order: WorkOrder) -> bool:
+    return (
+        order.vendor_id == actor.vendor_id
+        and order.accepted_at is not None
+        and order.status not in FINISHED
+        and (actor.role is Role.VENDOR_ADMIN or order.assignee_id == actor.user_id)
+    )
 
 
 def device_seen_by(actor: Actor, order: WorkOrder, scopes: frozenset[Scope] | None = None) -> dict[str, Any]:
