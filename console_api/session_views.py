@@ -8,7 +8,8 @@ from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import user_json
 from console_api.validation import Field
-from operations.accounts import AuthenticationFailed, issue_token, sign_out_everywhere
+from operations import accounts
+from operations.accounts import AuthenticationFailed, issue_token
 
 LOGIN_SCHEMA = {
     "username": Field("str", required=True, max_length=50),
@@ -36,11 +37,18 @@ def sign_in():
     return jsonify({"token": token, "user": user_json(user)})
 
 
-@route("DELETE", "/session", "退出所有设备（电脑和小程序），并解除微信绑定", response="SignedOut")
+@route("DELETE", "/session", "退出登录（本人在电脑上的登录全部结束；微信绑定保留）", status=204)
 def sign_out():
+    accounts.sign_out(current_user().id)
+    commit()
+    return "", 204
+
+
+@route("DELETE", "/session/everywhere", "退出所有设备（电脑和小程序），并解除微信绑定", response="SignedOut")
+def sign_out_everywhere():
     """退出所有设备: every session of the person ends, on PCs and in the mini-program, and every
-    WeChat binding is removed; the answer says what was ended."""
-    ended = sign_out_everywhere(current_user().id)
+    WeChat binding is removed (a lost phone, a shared PC); the answer says what was ended."""
+    ended = accounts.sign_out_everywhere(current_user().id)
     commit()
     unbound = [name for name, was in (("小程序", ended.miniprogram_session), ("公众号", ended.official_account)) if was]
     message = "已退出所有设备上的登录（电脑和小程序）"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Role, User, WeChatIdentity, db
+from models import BindCode, Role, User, WeChatIdentity, db
 from models.db import ID_MAX
+from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_SALT = "weixiu.api-token"
@@ -99,14 +101,22 @@ class SignedOut:
     official_account: bool  # an official-account follower received this account's messages
 
 
-def sign_out_everywhere(user_id: int) -> SignedOut:
-    """退出所有设备: every PC token and every mini-program session of the person stops working, and
-    every WeChat binding goes (the mini-program's and the official account's), so a lost phone or a
-    shared PC keeps nothing. Messages then reach the person by SMS until they bind again."""
+def sign_out(user_id: int) -> User:
+    """退出登录: the person's PC sessions end (every token signed before); their WeChat stays bound,
+    so reminders and work orders keep reaching the phone."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在")
     user.token_version += 1
+    db.session.flush()
+    return user
+
+
+def sign_out_everywhere(user_id: int) -> SignedOut:
+    """退出所有设备: every PC token and every mini-program session of the person stops working, and
+    every WeChat binding goes (the mini-program's and the official account's), so a lost phone or a
+    shared PC keeps nothing. Messages then reach the person by SMS until they bind again."""
+    user = sign_out(user_id)
     identities = list(db.session.scalars(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id)))
     for identity in identities:
         identity.user_id = None
@@ -117,8 +127,19 @@ def sign_out_everywhere(user_id: int) -> SignedOut:
     )
     user.wechat_openid = user.wechat_miniprogram_openid = user.wechat_unionid = None
     user.wechat_following = True  # the next binding starts as a follower, as a new one does
+    void_unused_bind_codes(user.id, now_utc())  # a code minted on the PC being left binds no one
     db.session.flush()
     return ended
+
+
+def void_unused_bind_codes(user_id: int, now: datetime) -> None:
+    """The account's bind codes not used yet stop working now."""
+    db.session.execute(
+        update(BindCode)
+        .where(BindCode.user_id == user_id, BindCode.used_at.is_(None), BindCode.expires_at > now)
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def session_is_current(user_id: int, token_version: int) -> bool:

@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
-from operations.accounts import is_id
+from operations.accounts import is_id, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 
@@ -77,12 +77,7 @@ def issue_bind_code(actor: Actor, user_id: int, now: datetime, *, reconfirmed: b
         raise PermissionDenied("只能为本人或本单位的账号生成绑定码")
     elif user.role is actor.role:
         raise PermissionDenied("不能为同级管理员生成绑定码，请由其本人生成")
-    db.session.execute(
-        update(BindCode)
-        .where(BindCode.user_id == user.id, BindCode.used_at.is_(None), BindCode.expires_at > now)
-        .values(expires_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    void_unused_bind_codes(user.id, now)
     code = "".join(secrets.choice(BIND_CODE_ALPHABET) for _ in range(BIND_CODE_LENGTH))
     expires_at = now + BIND_CODE_TTL
     db.session.add(

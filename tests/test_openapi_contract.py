@@ -43,7 +43,7 @@ CHECKS = [
     response_headers_conformance,
 ]
 # Signing out (or unbinding) would end the session the rest of the run uses.
-SIGN_OUT = ["sign_out", "logout", "unbind"]
+SIGN_OUT = ["sign_out", "sign_out_everywhere", "logout", "unbind"]
 
 
 # The documents come from the route tables, which importing the API packages fills: no app is

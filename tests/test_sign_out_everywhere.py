@@ -1,5 +1,6 @@
 """退出所有设备 from the PC: every PC token and mini-program session of the person ends, every
-WeChat binding goes, the answer says so, and an open live stream stops at its next tick."""
+WeChat binding goes (and every unused bind code), the answer says so, and an open live stream
+stops at its next tick; a plain 退出登录 leaves the WeChat bindings alone."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def person(factory, client, wechat_sim, app):
 
 def test_signing_out_everywhere_ends_every_session_and_binding(app, person, factory, client):
     second_pc = factory.api(client, person["user"])
-    answer = person["pc"].delete("/api/v1/session")
+    answer = person["pc"].delete("/api/v1/session/everywhere")
     assert answer.status_code == 200
     assert answer.get_json() == {
         "signed_out": True,
@@ -39,9 +40,30 @@ def test_signing_out_everywhere_ends_every_session_and_binding(app, person, fact
         assert db.session.scalar(db.select(WeChatIdentity.user_id)) is None
 
     # Signed in again, the account has no WeChat left to end, and says so.
-    again = factory.api(client, person["user"]).delete("/api/v1/session").get_json()
+    again = factory.api(client, person["user"]).delete("/api/v1/session/everywhere").get_json()
     assert again["message"] == "已退出所有设备上的登录（电脑和小程序）；此账号未绑定微信"
     assert again["wechat_unbound"] == {"miniprogram": False, "official_account": False}
+
+
+def test_a_plain_sign_out_keeps_the_wechat_bindings(app, person):
+    """退出登录 at the end of a day ends the PC sessions only: the reminders keep reaching the phone."""
+    assert person["pc"].delete("/api/v1/session").status_code == 204
+    assert person["pc"].get("/api/v1/me").status_code == 401
+    assert person["phone"].get("/me").get_json()["bound"] is True
+    with app.app_context():
+        user = db.session.get(User, person["user"].id)
+        assert (user.wechat_openid, user.wechat_miniprogram_openid) == ("o-oa-1", "o-mp-1")
+
+
+def test_a_bind_code_minted_before_signing_out_everywhere_binds_no_one(app, person, client, wechat_sim):
+    from tests.conftest import TEST_PASSWORD
+
+    pc = person["pc"]
+    code = pc.post(f"/api/v1/users/{person['user'].id}/bind-code", json={"password": TEST_PASSWORD}).get_json()["code"]
+    assert pc.delete("/api/v1/session/everywhere").status_code == 200
+    stranger = sign_in(client, wechat_sim, "o-stranger")
+    refused = stranger.post("/bind", json={"bind_code": code})
+    assert refused.status_code == 404 and refused.get_json()["error"]["message"] == "绑定码无效或已过期"
 
 
 def test_an_open_live_stream_stops_at_its_next_tick(app, person, monkeypatch):
@@ -53,7 +75,7 @@ def test_an_open_live_stream_stops_at_its_next_tick(app, person, monkeypatch):
 
     def sign_out_soon():
         time.sleep(0.4)
-        assert app.test_client().delete("/api/v1/session", headers=headers).status_code == 200
+        assert app.test_client().delete("/api/v1/session/everywhere", headers=headers).status_code == 200
 
     signing_out = threading.Thread(target=sign_out_soon)
     started = time.monotonic()
