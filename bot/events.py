@@ -7,10 +7,9 @@ as `SCAN` with EventKey `bind:<code>`. Both redeem the one-time code and bind th
 openid to the code's account.
 
 Someone who bound their account in the mini-program and then follows the account needs no bind
-QR when both apps are bound to one 开放平台 account: the follow event carries no unionid, so it
-is looked up (user/info, channels.followers) and the follower linked to the account whose
-mini-program identity has it. WeChat slow or down leaves the follower unlinked, never the reply
-late.
+QR when both apps are bound to one 开放平台 account: the follow event carries no unionid, so once
+the webhook has answered, a job looks it up (user/info, jobs.followers) and links the follower to
+the account whose mini-program identity has it. WeChat is never asked while it waits for us.
 
 Subscribe-message events on this webhook are the official account's (服务号订阅通知, sent with
 subscribe/bizsend) and are recorded as its consents (webhooks.consents): the mini-program's
@@ -24,14 +23,13 @@ from typing import Any
 from flask import current_app
 
 from bot import commands, replies
-from channels.followers import follower_unionid
 from connections import redis as redis_connection
 from connections.rate_limits import allow
 from models import BindCodeChannel, WeChatApp
 from models.user import ROLE_LABELS
 from operations.clock import now_utc
 from operations.errors import NotFound
-from operations.wechat_accounts import bind_official_account, link_follower, redeem_bind_code, set_following
+from operations.wechat_accounts import bind_official_account, look_up_after_commit, redeem_bind_code, set_following
 from webhooks import consents
 
 BIND_SCENE = "bind:"
@@ -69,14 +67,8 @@ def on_subscribe(openid: str, message: dict[str, Any]) -> str:
         if not returning.is_active:
             return replies.WELCOME
         return f"欢迎回来，{returning.display_name}！工单和预警将继续通过本公众号通知您。\n\n{replies.HELP}"
-    unionid = follower_unionid(openid)
-    linked = link_follower(openid, unionid) if unionid else None
-    if linked is None:
-        return replies.WELCOME
-    return (
-        f"欢迎关注，{linked.display_name}（{ROLE_LABELS[linked.role]}）！您已在小程序绑定账号，"
-        f"工单和预警将通过本公众号通知您。\n\n{replies.HELP}"
-    )
+    look_up_after_commit(openid)  # bound in the mini-program? (jobs.followers, once this is answered)
+    return replies.WELCOME
 
 
 def on_scan(openid: str, message: dict[str, Any]) -> str | None:

@@ -12,28 +12,24 @@ from connections import redis as redis_connection
 APP_CLIENTS = "weixiu.wechat_app_clients"  # app.extensions key; channels.registry.reset_channels forgets them
 
 
-def app_client(
-    app_id_setting: str, secret_setting: str, timeout: float | None = None
-) -> SharedTokenWeChatClient | None:
-    """The client of the WeChat app named by these settings, or None when it is not configured.
-    `timeout` (seconds) replaces WECHAT_TIMEOUT_SECONDS for callers inside a tight budget."""
+def app_client(app_id_setting: str, secret_setting: str) -> SharedTokenWeChatClient | None:
+    """The client of the WeChat app named by these settings, or None when it is not configured."""
     app = current_app._get_current_object()
     config = app.config
     settings = (
         config.get(app_id_setting),
         config.get(secret_setting),
         config.get("WECHAT_API_BASE_URL") or WECHAT_BASE_URL,
-        timeout or config.get("WECHAT_TIMEOUT_SECONDS", 5),
+        config.get("WECHAT_TIMEOUT_SECONDS", 5),
     )
     if not (settings[0] and settings[1]):
         return None
     clients = app.extensions.setdefault(APP_CLIENTS, {})
-    key = (app_id_setting, timeout)
-    client = clients.get(key)
+    client = clients.get(app_id_setting)
     if client is None or client.settings != settings:  # tests change the config between apps
         client = SharedTokenWeChatClient(
             settings[0], settings[1], redis=redis_connection.redis(), base_url=settings[2], timeout=settings[3]
         )
         client.settings = settings
-        clients[key] = client
+        clients[app_id_setting] = client
     return client

@@ -15,7 +15,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from jobs.queues import job_queues
 from operations import outbox
+from operations.wechat_accounts import take_followers_to_link
 
 log = logging.getLogger("weixiu.outbox")
 
@@ -38,12 +40,30 @@ def _enqueue_announced(session: Session) -> None:
             outbox.unmark_enqueued([message.id for message in messages], connection)
 
 
+def _enqueue_follower_lookups(session: Session) -> None:
+    openids = take_followers_to_link(session)
+    if not openids or not has_app_context():
+        return
+    from jobs.followers import RETRY, link_new_follower
+
+    try:
+        if not current_app.config.get("REDIS_URL"):
+            raise RedisError("REDIS_URL is not configured")
+        queue = job_queues.queue("default")
+        for openid in openids:
+            queue.enqueue(link_new_follower, openid, result_ttl=600, retry=RETRY)
+    except RedisError as error:  # they stay unlinked; following again, or a bind QR, links them
+        log.warning("Redis unavailable, %d new followers not looked up: %s", len(openids), error)
+
+
 def _forget_announced(session: Session, _previous_transaction) -> None:
     outbox.take_announced(session)
+    take_followers_to_link(session)
 
 
 def install() -> None:
     """Listen on every session (idempotent: apps built again in tests do not add listeners)."""
     if not event.contains(Session, "after_commit", _enqueue_announced):
         event.listen(Session, "after_commit", _enqueue_announced)
+        event.listen(Session, "after_commit", _enqueue_follower_lookups)
         event.listen(Session, "after_soft_rollback", _forget_announced)

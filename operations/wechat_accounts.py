@@ -216,6 +216,21 @@ def bind_official_account(user: User, openid: str) -> User:
     return user
 
 
+# Session.info key: new followers whose unionid is to be looked up once this transaction commits
+# (jobs.after_commit hands them to jobs.followers): WeChat's user/info is not called while its own
+# webhook waits for an answer.
+FOLLOWERS_TO_LINK = "weixiu.wechat.followers_to_link"
+
+
+def look_up_after_commit(openid: str) -> None:
+    """A new follower: their unionid may name an account bound in the mini-program."""
+    db.session.info.setdefault(FOLLOWERS_TO_LINK, []).append(openid)
+
+
+def take_followers_to_link(session) -> list[str]:
+    return session.info.pop(FOLLOWERS_TO_LINK, [])
+
+
 def link_follower(openid: str, unionid: str) -> User | None:
     """The account whose mini-program identity has this unionid, now bound to the follower, or
     None: no bound identity has it, its account is inactive, or the account is bound to another
