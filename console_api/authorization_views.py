@@ -8,7 +8,7 @@ from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import authorization_event_json, authorization_json
 from console_api.validation import Field
-from models import AlertPlan, Device, Institution, Scope, User, Vendor, db
+from models import AlertPlan, Device, Scope, User, Vendor, db
 from operations import authorizations
 from operations.authorizations import MAX_WARN_DAYS, Terms
 from operations.errors import InvalidInput
@@ -42,19 +42,21 @@ def terms_from(body: dict) -> Terms:
     )
 
 
-def payloads(items):
-    devices = {
-        d.id: d for d in db.session.scalars(db.select(Device).where(Device.id.in_({a.device_id for a in items})))
-    }
+def payloads(items, devices: dict | None = None):
+    """Authorizations as JSON; `devices` (authorization id -> device or None) when the caller
+    decided which devices are shown, else every authorization's own."""
+    if devices is None:
+        by_id = {
+            d.id: d for d in db.session.scalars(db.select(Device).where(Device.id.in_({a.device_id for a in items})))
+        }
+        devices = {a.id: by_id[a.device_id] for a in items}
     vendors = dict(
         db.session.execute(db.select(Vendor.id, Vendor.name).where(Vendor.id.in_({a.vendor_id for a in items}))).all()
     )
     plans = (
         alert_plans_of(AlertPlan.authorization_id, [a.id for a in items]) if not current_actor().is_vendor_side else {}
     )
-    return [
-        authorization_json(a, devices[a.device_id], vendors[a.vendor_id]) | {"alert": plans.get(a.id)} for a in items
-    ]
+    return [authorization_json(a, devices[a.id], vendors[a.vendor_id]) | {"alert": plans.get(a.id)} for a in items]
 
 
 @route(
@@ -131,19 +133,11 @@ def device_authorizations(device_id: int):
 @route("GET", "/authorizations", "服务商：本服务商的全部授权", response="AuthorizationList", errors=(422,))
 def vendor_authorizations():
     """A vendor's users: every authorization their vendor holds, with its institution; the device
-    only of those in force or to come (operations.authorizations.vendor_sees_device)."""
+    only of those in force or to come (operations.authorizations.vendor_authorizations)."""
     if not current_actor().is_vendor_side:
         raise InvalidInput({"vendor": "医疗机构请在设备的维保商页查看授权"})
     found = authorizations.vendor_authorizations(current_actor())
-    institutions = dict(
-        db.session.execute(
-            db.select(Institution.id, Institution.name).where(Institution.id.in_({a.institution_id for a in found}))
-        ).all()
+    shown = payloads([view.authorization for view in found], {view.authorization.id: view.device for view in found})
+    return jsonify(
+        {"items": [payload | {"institution": view.institution} for view, payload in zip(found, shown, strict=True)]}
     )
-    items = []
-    for authorization, payload in zip(found, payloads(found), strict=True):
-        payload["institution"] = institutions[authorization.institution_id]
-        if not authorizations.vendor_sees_device(authorization):
-            payload |= dict.fromkeys(("device_id", "device_name", "unique_code"))
-        items.append(payload)
-    return jsonify({"items": items})

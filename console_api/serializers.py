@@ -105,13 +105,14 @@ def invitation_json(invitation: Invitation, vendor: Vendor, institution_name: st
     }
 
 
-def authorization_json(authorization: Authorization, device: Device, vendor_name: str) -> dict:
+def authorization_json(authorization: Authorization, device: Device | None, vendor_name: str) -> dict:
+    """An authorization; `device` None where the caller may not see it (a vendor's ended ones)."""
     state = state_of(authorization)
     return {
         "id": authorization.id,
-        "device_id": device.id,
-        "device_name": device.name,
-        "unique_code": device.unique_code,
+        "device_id": device.id if device else None,
+        "device_name": device.name if device else None,
+        "unique_code": device.unique_code if device else None,
         "vendor_id": authorization.vendor_id,
         "vendor": vendor_name,
         "starts_on": authorization.starts_on.isoformat(),

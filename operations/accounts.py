@@ -80,12 +80,17 @@ def user_for_token(token: str, secret_key: str, max_age_seconds: int) -> User:
         payload = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound("登录已失效，请重新登录") from None
-    if not (isinstance(payload, dict) and is_id(payload.get("uid")) and is_id(payload.get("v"))):
+    if not (isinstance(payload, dict) and is_id(payload.get("uid")) and is_version(payload.get("v"))):
         raise NotFound("登录已失效，请重新登录")
     user = db.session.get(User, payload["uid"])
     if user is None or not user.is_active or user.token_version != payload.get("v"):
         raise NotFound("登录已失效，请重新登录")
     return user
+
+
+def is_version(value) -> bool:
+    """A token's version: what token_version held when it was signed (0 or more)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX
 
 
 def is_id(value) -> bool:

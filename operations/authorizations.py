@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models import Authorization, AuthorizationEvent, AuthorizationEventKind, Device, Scope, Vendor, db
+from models import Authorization, AuthorizationEvent, AuthorizationEventKind, Device, Institution, Scope, Vendor, db
 from models.authorization import SCOPE_LABELS
 from models.db import utcnow
 from operations.access import require_institution_staff, require_manager
@@ -259,18 +259,31 @@ def vendor_sees_device(authorization: Authorization) -> bool:
     return state_of(authorization) in VENDOR_SEES_DEVICE
 
 
-def vendor_authorizations(actor: Actor) -> list[Authorization]:
-    """A vendor's own authorizations across institutions (its users' view of what it serves); show
-    each one's device only where `vendor_sees_device`."""
+@dataclass(frozen=True)
+class VendorAuthorization:
+    """An authorization as its vendor sees it: the device only while it is in force or to come
+    (`vendor_sees_device`), and the institution it is with."""
+
+    authorization: Authorization
+    device: Device | None
+    institution: str
+
+
+def vendor_authorizations(actor: Actor) -> list[VendorAuthorization]:
+    """A vendor's own authorizations across institutions (its users' view of what it serves)."""
     if not actor.is_vendor_side:
         raise NotFound("授权记录不存在")
-    return list(
-        db.session.scalars(
-            select(Authorization)
-            .where(Authorization.vendor_id == actor.vendor_id)
-            .order_by(Authorization.ends_on.desc(), Authorization.id.desc())
-        )
-    )
+    rows = db.session.execute(
+        select(Authorization, Device, Institution.name)
+        .join(Device, Device.id == Authorization.device_id)
+        .join(Institution, Institution.id == Authorization.institution_id)
+        .where(Authorization.vendor_id == actor.vendor_id)
+        .order_by(Authorization.ends_on.desc(), Authorization.id.desc())
+    ).tuples()
+    return [
+        VendorAuthorization(authorization, device if vendor_sees_device(authorization) else None, institution)
+        for authorization, device, institution in rows
+    ]
 
 
 def authorization_events(actor: Actor, authorization_id: int) -> list[AuthorizationEvent]:

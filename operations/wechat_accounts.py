@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
-from operations.accounts import is_id, void_unused_bind_codes
+from operations.accounts import is_id, is_version, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 
@@ -135,7 +135,7 @@ def identity_for_token(token: str, secret_key: str, max_age_seconds: int) -> WeC
         payload = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT).loads(token, max_age=max_age_seconds)
     except (BadSignature, SignatureExpired):
         raise NotFound(SESSION_EXPIRED) from None
-    if not (isinstance(payload, dict) and is_id(payload.get("wid")) and is_id(payload.get("v"))):
+    if not (isinstance(payload, dict) and is_id(payload.get("wid")) and is_version(payload.get("v"))):
         raise NotFound(SESSION_EXPIRED)
     identity = db.session.get(WeChatIdentity, payload["wid"])
     if identity is None or identity.token_version != payload.get("v"):

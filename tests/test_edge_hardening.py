@@ -16,7 +16,7 @@ from models import User, db
 from operations.accounts import TOKEN_SALT
 from operations.wechat_accounts import SESSION_SALT
 from tests.test_credentials_api import JPEG, PDF, PNG
-from tests.test_miniprogram_session import MiniProgram, sign_in
+from tests.test_miniprogram_session import MiniProgram, bind_code_for, sign_in
 from weixiu.security_headers import PAGE_POLICY
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -83,10 +83,19 @@ def test_a_body_that_is_not_utf8_is_named_so(client):
 
 
 def test_moderately_nested_bodies_still_work(hospital):
-    # The deepest body a client sends: a credential with its alert settings, an object in an object.
-    response = hospital["api"].post("/api/v1/devices", json={"name": "监护仪", "department_id": None})
-    assert response.status_code == 422  # a plain validation answer, not a parser refusal
-    assert "body" not in response.get_json()["error"]["fields"]
+    # The deepest body a client sends: a credential with its alert settings, a list in an object in
+    # an object.
+    response = hospital["api"].post(
+        "/api/v1/credentials",
+        json={
+            "kind": "operation_certificate",
+            "valid_until": "2030-01-01",
+            "device_ids": [hospital["device"].id],
+            "alert": {"channels": ["inbox", "sms"], "notify_related": True, "recipient_ids": []},
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["alert"]["channels"] == ["inbox", "sms"]
 
 
 # --- tokens signed with our key, holding what we never put there ------------------------------------
@@ -253,12 +262,21 @@ def test_a_method_the_path_does_not_take_is_405_with_allow(client, path, allowed
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/devices/2199023255552", "/api/v1/alert-plans/2147483648", "/mp/v1/work-orders/9223372036854775807"],
+    [
+        "/api/v1/devices/2199023255552",
+        "/api/v1/alert-plans/2147483648",
+        "/mp/v1/work-orders/9223372036854775807",
+        "/mp/v1/devices/2147483648",
+    ],
 )
-def test_ids_beyond_what_a_column_holds_are_not_found(hospital, client, path):
-    api = hospital["api"] if path.startswith("/api/") else client
-    response = api.get(path)
-    assert response.status_code in (401, 404), response.get_data(as_text=True)
+def test_ids_beyond_what_a_column_holds_are_not_found(app, hospital, client, wechat_sim, path):
+    if path.startswith("/api/"):
+        response = hospital["api"].get(path)
+    else:
+        phone = sign_in(client, wechat_sim, "o-manager")
+        assert phone.post("/bind", json={"bind_code": bind_code_for(app, hospital["manager"])}).status_code == 200
+        response = phone.get(path.removeprefix("/mp/v1"))
+    assert response.status_code == 404, response.get_data(as_text=True)
 
 
 def test_body_integers_beyond_a_column_are_refused_before_any_query(hospital):

@@ -201,7 +201,12 @@ def test_the_demo_reminds_at_once_whatever_the_hour_and_a_restart_keeps_it(tmp_p
         assert {"weixiu.db", "weixiu.db-wal", "weixiu.db-shm", "secret_key"} <= set(files)
         assert files == dict.fromkeys(files, 0o600)
 
+    # An instance an earlier release left readable to all is made the owner's at the next start.
+    (instance / "secret_key").chmod(0o644)
+    (instance / "weixiu.db").chmod(0o644)
     with demo_running(instance) as again:
+        assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
+        assert stat.S_IMODE((instance / "weixiu.db").stat().st_mode) == 0o600
         assert again.get("/api/v1/devices")["total"] == 10  # the same demo data, not loaded twice
         assert certificate_plan(again) == plan
         assert again.get(f"/api/v1/alert-plans/{plan['id']}/deliveries")["total"] == sent

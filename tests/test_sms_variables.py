@@ -97,3 +97,16 @@ def test_structured_values_are_never_rewritten():
     assert NUMBER.fitted("  GD-0001/2 ") == "GD-0001/2"
     assert NUMBER.fitted("G" * 30) == "G" * 30
     assert TIME.fitted("2026-11-22\n10:05") == "2026-11-22 10:05"
+
+
+def test_only_the_start_of_a_long_text_is_cleaned(monkeypatch):
+    """The link patterns cost time growing with the square of the text: a 20,000-character
+    description must not be scanned whole when 35 characters survive."""
+    from channels import sms_variables
+
+    scanned: list[int] = []
+    real = sms_variables._without_contacts
+    monkeypatch.setattr(sms_variables, "_without_contacts", lambda text: scanned.append(len(text)) or real(text))
+    fitted = FREE_TEXT.fitted("a." * 10_000)
+    assert max(scanned) <= FREE_TEXT.max_length * sms_variables.SURVIVING_FACTOR
+    assert len(fitted) <= FREE_TEXT.max_length and FREE_TEXT.problem(fitted) is None

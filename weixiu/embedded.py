@@ -62,6 +62,9 @@ def main(argv: list[str]) -> None:
     # the owner's alone, whoever else can log in to the machine.
     os.umask(0o077)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    for path in INSTANCE_DIR.iterdir():  # an instance an earlier release made readable to all
+        if path.is_file():
+            path.chmod(0o600)
     redis_server = embedded_server(str(INSTANCE_DIR / "redis.rdb"))
     os.environ["WEIXIU_ENV"] = "embedded"
     os.environ["REDIS_URL"] = f"unix://{redis_server.socket_file}"
