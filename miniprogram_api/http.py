@@ -19,16 +19,14 @@ from werkzeug.exceptions import HTTPException
 from channels.miniprogram import miniprogram_client as configured_miniprogram_client
 from channels.providers import SharedTokenWeChatClient
 from console_api.http import HTTP_MESSAGES, error_response, http_error_response
-from console_api.quotas import Quota, spend
+from console_api.quotas import TOO_MANY, Quota, spend
 from console_api.route_table import RouteTable
 from miniprogram_api import mp_api
 from models import User, WeChatIdentity, db
 from operations.errors import NotFound
 from operations.wechat_accounts import actor_of, identity_for_token
 
-NOT_BOUND = "请先绑定平台账号"
 NOT_SIGNED_IN = "请先登录小程序"
-TOO_MANY = "操作过于频繁，请稍后再试"
 
 
 # --- the route table ---------------------------------------------------------------------------
