@@ -17,7 +17,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from bot import replies
-from models import AlertPlanStatus, Role, User, WorkOrder, db
+from models import AlertPlanStatus, Edge, Role, User, WorkOrder, db
 from models.work_order import WORK_ORDER_STATUS_LABELS, Urgency
 from operations.actors import Actor
 from operations.alerts import plans as alert_plans
@@ -175,7 +175,7 @@ def answer_text(openid: str, text: str) -> str:
     if user is None:
         return replies.NOT_BOUND
     command, rest = found
-    return command(Actor.of(user), rest)
+    return command(Actor.of(user, Edge.OFFICIAL_ACCOUNT), rest)
 
 
 def answer_click(openid: str, key: str) -> str:

@@ -43,17 +43,25 @@ class VerificationSmsUnconfirmed(Exception):
     """The request went out and its answer never came: Aliyun may have accepted it."""
 
 
-def verification_unavailable(config: Mapping[str, Any]) -> str | None:
-    """Why no verification code can be sent (settings missing), or None."""
-    keys = ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_VERIFY_TEMPLATE_CODE")
+# The template a code goes by: the 6-digit verification code, or the 8-character account code
+# (激活码 / 重置码, operations.account_codes), each with its template and parameter settings.
+VERIFY = ("SMS_VERIFY_TEMPLATE_CODE", "SMS_VERIFY_TEMPLATE_PARAM")
+ACCOUNT_CODE = ("SMS_ACCOUNT_CODE_TEMPLATE_CODE", "SMS_ACCOUNT_CODE_TEMPLATE_PARAM")
+
+
+def verification_unavailable(config: Mapping[str, Any], template: tuple[str, str] = VERIFY) -> str | None:
+    """Why no code can be sent with `template` (settings missing), or None."""
+    keys = ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", template[0])
     return None if all(config.get(key) for key in keys) else NOT_CONFIGURED
 
 
-def send_verification_code(config: Mapping[str, Any], phone: str, code: str) -> str | None:
-    """Send `code` to `phone` with SMS_VERIFY_TEMPLATE_CODE (parameter SMS_VERIFY_TEMPLATE_PARAM);
-    the provider's BizId, VerificationSmsError with a message for the person when it did not go
-    out, VerificationSmsUnconfirmed when nobody can tell."""
-    unavailable = verification_unavailable(config)
+def send_verification_code(
+    config: Mapping[str, Any], phone: str, code: str, template: tuple[str, str] = VERIFY
+) -> str | None:
+    """Send `code` to `phone` with the template `template` names (SMS_VERIFY_TEMPLATE_CODE and its
+    parameter by default); the provider's BizId, VerificationSmsError with a message for the person
+    when it did not go out, VerificationSmsUnconfirmed when nobody can tell."""
+    unavailable = verification_unavailable(config, template)
     if unavailable:
         raise VerificationSmsError(unavailable, configured=False)
     timeout = config.get("SMS_TIMEOUT_SECONDS", 5)
@@ -67,8 +75,8 @@ def send_verification_code(config: Mapping[str, Any], phone: str, code: str) -> 
     request = send_sms_request(
         phone,
         config["SMS_SIGN_NAME"],
-        config["SMS_VERIFY_TEMPLATE_CODE"],
-        {config.get("SMS_VERIFY_TEMPLATE_PARAM") or "code": code},
+        config[template[0]],
+        {config.get(template[1]) or "code": code},
         domain=config.get("SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
         protocol=config.get("SMS_PROTOCOL") or "https",
     )

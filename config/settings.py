@@ -175,6 +175,10 @@ class BaseConfig:
         # The SMS verification code for binding by phone: its template and parameter name.
         self.SMS_VERIFY_TEMPLATE_CODE = env_str("SMS_VERIFY_TEMPLATE_CODE")
         self.SMS_VERIFY_TEMPLATE_PARAM = env_str("SMS_VERIFY_TEMPLATE_PARAM") or "code"
+        # The 激活码 / 重置码 (8 characters) do not fit a verification template's variable (4-6
+        # characters at Aliyun), so they go by a notice template whose variable is 其他号码.
+        self.SMS_ACCOUNT_CODE_TEMPLATE_CODE = env_str("SMS_ACCOUNT_CODE_TEMPLATE_CODE")
+        self.SMS_ACCOUNT_CODE_TEMPLATE_PARAM = env_str("SMS_ACCOUNT_CODE_TEMPLATE_PARAM") or "code"
         # Mini-program subscribe-message templates by purpose (work_order, alert): JSON object.
         self.WECHAT_SUBSCRIBE_TEMPLATES = env_json_object("WECHAT_SUBSCRIBE_TEMPLATES", {})
         # Their fields (template field -> name of a value the message offers), per purpose, as the

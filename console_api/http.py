@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from models import User, db
+from models import Edge, User, db
 from operations.accounts import user_for_token
 from operations.actors import Actor
 from operations.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RowErrors
@@ -114,7 +114,7 @@ def signed_in(view: Callable) -> Callable:
         except NotFound as expired:
             return error_response(401, "unauthorized", expired.message)
         g.user = user
-        g.actor = Actor.of(user)
+        g.actor = Actor.of(user, Edge.PC)
         return view(*args, **kwargs)
 
     return wrapper

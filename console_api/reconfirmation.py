@@ -11,7 +11,7 @@ from channels.sms_verification import verification_unavailable
 from console_api import sms_codes
 from console_api.http import Refused, client_ip, current_user
 from console_api.passwords import authenticate_guarded
-from console_api.quotas import Quota, give_back, spend
+from console_api.quotas import Quota, give_back, spend, verification_number_quotas
 from console_api.routes import route
 from console_api.validation import Field
 from operations.accounts import AuthenticationFailed
@@ -51,8 +51,7 @@ def send_own_sms_code():
         raise InvalidInput({"phone": "账号未登记手机号，请使用登录密码确认"})
     spend(Quota(f"pc:sms:ip:{client_ip()}", 20, 3600, "获取验证码过于频繁，请稍后再试"))
     quotas = spend(
-        Quota(f"pc:sms:user-minute:{user.id}", 1, sms_codes.RESEND_SECONDS, "验证码已发送，请 1 分钟后再试"),
-        Quota(f"pc:sms:user-hour:{user.id}", 5, 3600, "获取验证码过于频繁，请 1 小时后再试"),
+        *verification_number_quotas(current_app.config["SMS_SIGN_NAME"], user.phone),
     )
     try:
         confirmed = sms_codes.send(PURPOSE, str(user.id), user.phone)

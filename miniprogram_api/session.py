@@ -18,7 +18,7 @@ from wechatpy.exceptions import WeChatClientException
 from channels.sms_verification import verification_unavailable
 from console_api import sms_codes
 from console_api.http import Refused, client_ip, commit
-from console_api.quotas import Quota, give_back, spend
+from console_api.quotas import Quota, give_back, spend, verification_number_quotas
 from console_api.route_table import request_body
 from console_api.validation import Field
 from miniprogram_api.http import (
@@ -205,8 +205,7 @@ def send_sms_code():
     # not told "验证码已发送". The client's own (per IP) stays spent: it guards against a client
     # hammering while sends fail.
     quotas = spend(
-        Quota(f"mp:sms:phone-minute:{phone}", 1, sms_codes.RESEND_SECONDS, "验证码已发送，请 1 分钟后再试"),
-        Quota(f"mp:sms:phone-hour:{phone}", 5, 3600, "该手机号获取验证码过于频繁，请 1 小时后再试"),
+        *verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone),
         Quota(f"mp:sms:wid:{identity.id}", 10, 3600, "获取验证码过于频繁，请稍后再试"),
     )
     # The answer is the same whether an account uses the number (no way to learn who is

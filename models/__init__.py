@@ -10,15 +10,16 @@ from models.alert_plan import (
     AlertSubject,
     ChannelName,
 )
+from models.audit import EDGE_LABELS, AuditEntry, Edge
 from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
 from models.device import ArchiveStatus, Device
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
-from models.institution import Department, Institution
+from models.institution import Department, DeviceType, Institution
 from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
-from models.user import Role, User
+from models.user import NO_PASSWORD, AccountCode, AccountCodePurpose, MessageFamily, NotificationOptOut, Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatApp, WeChatIdentity
 from models.work_order import (
@@ -36,12 +37,17 @@ __all__ = [
     "ALERT_PLAN_STATUS_LABELS",
     "CHANNEL_LABELS",
     "DELIVERY_STATUS_LABELS",
+    "EDGE_LABELS",
+    "NO_PASSWORD",
+    "AccountCode",
+    "AccountCodePurpose",
     "AlertDroppedDay",
     "AlertPlan",
     "AlertPlanRecipient",
     "AlertPlanStatus",
     "AlertSubject",
     "ArchiveStatus",
+    "AuditEntry",
     "Authorization",
     "AuthorizationEvent",
     "AuthorizationEventKind",
@@ -58,12 +64,16 @@ __all__ = [
     "Department",
     "Device",
     "DeviceRecord",
+    "DeviceType",
+    "Edge",
     "EngineerSkill",
     "Gender",
     "InboxMessage",
     "Institution",
     "Invitation",
     "InvitationStatus",
+    "MessageFamily",
+    "NotificationOptOut",
     "OutboxMessage",
     "RecordKind",
     "Role",

@@ -1,10 +1,10 @@
-"""医疗机构 (institution, the tenant) and its 科室 (departments)."""
+"""医疗机构 (institution, the tenant), its 科室 (departments) and its 设备类型 list."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, utcnow
@@ -17,6 +17,10 @@ class Institution(db.Model):
     name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     # The last 唯一码 number handed out; bumped atomically so codes stay gap-free per institution.
     last_device_number: Mapped[int] = mapped_column(nullable=False, default=0)
+    # Deactivated by the platform operator: its reminders and pushes stop and vendors lose access;
+    # nothing is deleted, and reactivation brings all of it back.
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=true())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
@@ -27,4 +31,22 @@ class Department(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
+    sort_order: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")  # 排序, ascending
+    # A deactivated department keeps its history but takes no new devices or people.
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class DeviceType(db.Model):
+    """设备类型: an institution's list of device categories. Devices and engineer skills carry the
+    name (a skill matches a device of any hospital by name); renaming or merging an entry renames
+    it on the institution's devices and skills in the same transaction."""
+
+    __tablename__ = "device_types"
+    __table_args__ = (UniqueConstraint("institution_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(50), nullable=False)
+    sort_order: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -13,9 +13,13 @@ from models.db import UTCDateTime, db, string_enum, utcnow
 
 class Vendor(db.Model):
     __tablename__ = "vendors"
+    __table_args__ = (Index("uq_vendors_credit_code", "credit_code", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    # 统一社会信用代码 (GB 32100-2015, 18 characters, check digit validated): how a vendor is known
+    # on the platform. Vendors registered before codes were asked for have none until one is set.
+    credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
     contact_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
     contact_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

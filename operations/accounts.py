@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import BindCode, Role, User, WeChatIdentity, db
+from models import NO_PASSWORD, BindCode, Role, User, WeChatIdentity, db
 from models.db import ID_MAX
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound
@@ -27,10 +27,31 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+USERNAME_TAKEN = "用户名已被使用"
+MOBILE_TAKEN = "该手机号已被其他账号使用"
+
+
+def username_taken(username: str, *, other_than: int | None = None) -> bool:
+    """Whether an account on the platform (any organisation, active or not) has this username."""
+    query = select(User.id).where(func.lower(User.username) == username.lower())
+    if other_than is not None:
+        query = query.where(User.id != other_than)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def mobile_taken(phone: str, *, other_than: int | None = None) -> bool:
+    """Whether another active account on the platform has this mobile (the partial unique index
+    uq_users_active_phone holds the same rule when two requests race)."""
+    query = select(User.id).where(User.phone == phone, User.is_active.is_(True))
+    if other_than is not None:
+        query = query.where(User.id != other_than)
+    return db.session.scalar(query.limit(1)) is not None
+
+
 def create_user(
     *,
     username: str,
-    password: str,
+    password: str | None = None,
     display_name: str,
     role: Role,
     institution_id: int | None = None,
@@ -39,15 +60,22 @@ def create_user(
     phone: str | None = None,
     password_hash: str | None = None,
 ) -> User:
+    """A new account. Without a password it waits for its person to activate it with a code
+    (operations.account_codes) and choose one."""
     if (institution_id is None) == (vendor_id is None):
         raise InvalidInput({"organisation": "账号必须且只能属于一个医疗机构或服务商"})
     if role.is_vendor_side != (vendor_id is not None):
         raise InvalidInput({"role": "角色与所属组织不匹配"})
-    if db.session.scalar(db.select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已存在")
+    # Said without naming the organisation that has it: usernames are platform-wide.
+    if username_taken(username):
+        raise Conflict(USERNAME_TAKEN)
+    if phone and mobile_taken(phone):
+        raise Conflict(MOBILE_TAKEN)
+    if password_hash is None:
+        password_hash = NO_PASSWORD if password is None else hash_password(password)
     user = User(
         username=username,
-        password_hash=password_hash or hash_password(password),
+        password_hash=password_hash,
         display_name=display_name,
         role=role,
         institution_id=institution_id,

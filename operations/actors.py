@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import Role, User
+from models import Edge, Role, User
 
 
 @dataclass(frozen=True)
@@ -13,10 +13,11 @@ class Actor:
     role: Role
     institution_id: int | None
     vendor_id: int | None
+    edge: Edge = Edge.SYSTEM  # where the person acts from, for the 操作日志
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.role, user.institution_id, user.vendor_id)
+    def of(cls, user: User, edge: Edge = Edge.SYSTEM) -> Actor:
+        return cls(user.id, user.role, user.institution_id, user.vendor_id, edge)
 
     @property
     def is_vendor_side(self) -> bool:

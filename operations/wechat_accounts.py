@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from models import BindCode, BindCodeChannel, Role, User, WeChatIdentity, db
+from models import BindCode, BindCodeChannel, Edge, Role, User, WeChatIdentity, db
 from operations.accounts import is_id, is_version, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
@@ -198,7 +198,7 @@ def actor_of(identity: WeChatIdentity) -> Actor:
     user = db.session.get(User, identity.user_id) if identity.user_id else None
     if user is None or not user.is_active:
         raise PermissionDenied("请先绑定平台账号")
-    return Actor.of(user)
+    return Actor.of(user, Edge.MINIPROGRAM)
 
 
 # --- the official account ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ WORK_ORDER_TEMPLATE_ID = "sim-work-order-template"
 SMS_SIGN_NAME = "微修"
 SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
 SMS_VERIFY_TEMPLATE_CODE = "SMS_SIM_VERIFY"
+SMS_ACCOUNT_CODE_TEMPLATE_CODE = "SMS_SIM_ACCOUNT_CODE"
 SUBSCRIBE_TEMPLATES = {"work_order": "sim-subscribe-work-order", "alert": "sim-subscribe-alert"}
 SMS_WORK_ORDER_TEMPLATE_CODE = "SMS_SIM_WORK_ORDER"
 
@@ -63,6 +64,7 @@ class LocalSimulators:
             "SMS_ENDPOINT": self.sms.netloc,
             "SMS_PROTOCOL": "http",
             "SMS_VERIFY_TEMPLATE_CODE": SMS_VERIFY_TEMPLATE_CODE,
+            "SMS_ACCOUNT_CODE_TEMPLATE_CODE": SMS_ACCOUNT_CODE_TEMPLATE_CODE,
             "WECHAT_SUBSCRIBE_TEMPLATES": dict(SUBSCRIBE_TEMPLATES),
             # Subscribe messages open the development version, as a local run's would.
             "WECHAT_SUBSCRIBE_MINIPROGRAM_STATE": "developer",

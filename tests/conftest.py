@@ -403,7 +403,7 @@ class Factory:
 
 
 # The schema of the last release: a migration must upgrade a database holding its data.
-LAST_RELEASE_REVISION = "0006_wechat_identities"
+LAST_RELEASE_REVISION = "0008_alert_record"
 
 
 class LegacyDatabase:

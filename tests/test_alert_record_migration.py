@@ -14,7 +14,7 @@ NOW = "2026-12-01 00:00:00"
 
 
 def test_the_last_release_alert_messages_get_their_day_and_keep_their_deliveries(legacy_database):
-    legacy = legacy_database()
+    legacy = legacy_database("0006_wechat_identities")
     legacy.execute(
         "INSERT INTO institutions (id, name, last_device_number, created_at) VALUES (1, '医院甲', 0, :now)",
         {"now": NOW},

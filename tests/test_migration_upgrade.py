@@ -6,7 +6,7 @@ from models import db
 
 
 def test_the_last_release_upgrades_to_head_with_its_rows(legacy_database):
-    legacy = legacy_database()
+    legacy = legacy_database("0006_wechat_identities")
     legacy.execute(
         "INSERT INTO institutions (id, name, last_device_number, created_at) VALUES (1, '医院甲', 0, :now)",
         {"now": "2026-11-01 00:00:00"},
@@ -29,7 +29,7 @@ def test_consents_keep_the_app_they_came_from(legacy_database):
     from models import WeChatApp
     from operations.subscribe_consents import use_consent
 
-    legacy = legacy_database()
+    legacy = legacy_database("0006_wechat_identities")
     now = "2026-11-20 08:00:00"
     legacy.execute(
         "INSERT INTO wechat_identities (id, miniprogram_openid, token_version, created_at) "

@@ -341,7 +341,8 @@ def a_minute_later(app, number: str) -> None:
     from connections.rate_limits import PREFIX
 
     with app.app_context():
-        assert redis_connection.redis().delete(f"{PREFIX}mp:sms:phone-minute:{number}") == 1
+        sign_name = app.config["SMS_SIGN_NAME"]
+        assert redis_connection.redis().delete(f"{PREFIX}sms:codes:{sign_name}:{number}:minute") == 1
 
 
 # --- subscribe messages ------------------------------------------------------------------------

@@ -47,8 +47,8 @@ def world(factory, client, app):
     _set_department(app, colleague, departments["口腔科"])
     _set_department(app, neighbour, departments["眼科"])
     engineers = [
-        factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name=name, phone="13900000000")
-        for name in ("刘工", "陈工")
+        factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name=name, phone=phone)
+        for name, phone in (("刘工", "13900000000"), ("陈工", "13900000009"))
     ]
     with app.app_context():
         admin = db.session.scalar(db.select(User).where(User.vendor_id == vendor.id, User.role == Role.VENDOR_ADMIN))
