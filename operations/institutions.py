@@ -124,9 +124,7 @@ def list_institutions() -> list[InstitutionRow]:
         .where(User.role == Role.EQUIPMENT_MANAGER, User.is_active.is_(True))
         .order_by(User.id)
     ):
-        managers.setdefault(institution_id, []).append(
-            f"{display_name}（{username}）" + ("" if activated else "，未激活")
-        )
+        managers.setdefault(institution_id, []).append(f"{display_name}（{username}{'' if activated else '，未激活'}）")
     return [InstitutionRow(i, managers.get(i.id, []), devices.get(i.id, 0), users.get(i.id, 0)) for i in institutions]
 
 
@@ -143,7 +141,9 @@ def deactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
         raise NotFound("医疗机构不存在")
     if not institution.is_active:
         raise Conflict(f"医疗机构“{institution.name}”已停用")
-    with audit.tracking(by, "deactivate", "institution", institution, ("is_active", "deactivated_at")) as more:
+    with audit.tracking(
+        by, "deactivate", "institution", institution, ("is_active", "deactivated_at"), institution_id=institution.id
+    ) as more:
         institution.is_active = False
         institution.deactivated_at = now
         skipped = outbox.skip_pending_of_institution(institution.id, now)
@@ -166,7 +166,9 @@ def reactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
         raise NotFound("医疗机构不存在")
     if institution.is_active:
         raise Conflict(f"医疗机构“{institution.name}”未停用")
-    with audit.tracking(by, "reactivate", "institution", institution, ("is_active", "deactivated_at")) as more:
+    with audit.tracking(
+        by, "reactivate", "institution", institution, ("is_active", "deactivated_at"), institution_id=institution.id
+    ) as more:
         institution.is_active = True
         institution.deactivated_at = None
         dropped = drop_missed_while_inactive(institution.id, now)
