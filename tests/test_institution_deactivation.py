@@ -32,7 +32,7 @@ from tests.test_work_orders_api import BASE, create, step, world  # noqa: F401 -
 INACTIVE = "所属医疗机构已停用"
 
 
-def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):
+def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):  # noqa: F811
     engineer, admin = world["api"]["engineer"], world["api"]["admin"]
     device_id = world["device"].id
     waiting = create(world)["id"]  # nobody accepted it yet
@@ -67,7 +67,7 @@ def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):
     assert step(world, "engineer", taken, "arrive")["status"] == "on_site"
 
 
-def test_its_people_cannot_sign_in_and_their_sessions_stop_until_reactivated(app, client, factory, world, wechat_sim):
+def test_its_people_cannot_sign_in_and_their_sessions_stop_until_reactivated(app, client, world, wechat_sim):  # noqa: F811
     manager = world["users"]["manager"]
     manager_api = world["api"]["manager"]
     phone = bound(app, client, wechat_sim, world["users"]["clinician"], "openid-nurse-mp")
@@ -159,7 +159,7 @@ def test_pending_deliveries_are_skipped_at_deactivation(app, hospital, sms_sim):
     assert set(rows) == {(DeliveryStatus.SKIPPED, "机构已停用")} and len(rows) == 4
 
 
-def test_messages_decided_while_deactivated_are_skipped_when_sent(app, world, wechat_sim, sms_sim):
+def test_messages_decided_while_deactivated_are_skipped_when_sent(app, world, wechat_sim, sms_sim):  # noqa: F811
     start = now_utc().replace(microsecond=0)
     with frozen(start):
         order_id = create(world, urgency="downtime")["id"]
