@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from models import Device, Institution, Role, User, db
 from operations import account_inputs, audit, outbox
@@ -67,16 +68,19 @@ def create_institution(
         raise InvalidInput(errors)
     if name_taken(name):
         raise Conflict(NAME_TAKEN)
-    institution = Institution(name=name)
-    db.session.add(institution)
-    db.session.flush()
-    manager = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用
-        username=username,
-        display_name=manager_name,
-        role=Role.EQUIPMENT_MANAGER,
-        institution_id=institution.id,
-        phone=mobile,
-    )
+    try:
+        institution = Institution(name=name)
+        db.session.add(institution)
+        db.session.flush()
+        manager = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用
+            username=username,
+            display_name=manager_name,
+            role=Role.EQUIPMENT_MANAGER,
+            institution_id=institution.id,
+            phone=mobile,
+        )
+    except IntegrityError:  # a concurrent command took the name, username or mobile first
+        raise Conflict("医疗机构名称、用户名或手机号刚被其他操作占用，请换一个再试") from None
     audit.record(
         by,
         "create",

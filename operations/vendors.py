@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     AccountCodePurpose,
@@ -178,6 +179,7 @@ def authorized_device_count(vendor_id: int, institution_id: int) -> int:
 
 NEW_VENDOR_NEEDED = "该统一社会信用代码的服务商尚未入驻平台：请填写服务商名称、管理员姓名和手机号"
 CODE_TAKEN = "该统一社会信用代码已被其他服务商登记"
+RACED = "服务商名称、统一社会信用代码、用户名或手机号刚被其他操作占用，请核对后重试"
 INVITATION_TOPIC = "invitation.received"
 
 
@@ -261,12 +263,15 @@ def _register_with_admin(actor: Actor, code: str, new_vendor: Mapping[str, str |
             if same_name.credit_code
             else f"服务商“{name}”已在平台上（尚未登记统一社会信用代码）：请从服务商目录中选择邀请"
         )
-    vendor = Vendor(name=name, credit_code=code, contact_name=admin_name, contact_phone=mobile)
-    db.session.add(vendor)
-    db.session.flush()
-    admin = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用
-        username=username, display_name=admin_name, role=Role.VENDOR_ADMIN, vendor_id=vendor.id, phone=mobile
-    )
+    try:
+        vendor = Vendor(name=name, credit_code=code, contact_name=admin_name, contact_phone=mobile)
+        db.session.add(vendor)
+        db.session.flush()
+        admin = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用
+            username=username, display_name=admin_name, role=Role.VENDOR_ADMIN, vendor_id=vendor.id, phone=mobile
+        )
+    except IntegrityError:  # a concurrent request took the name, code, username or mobile first
+        raise Conflict(RACED) from None
     audit.record(
         actor,
         "create",
@@ -336,7 +341,10 @@ def set_credit_code(actor: Actor, credit_code: str) -> Vendor:
         raise Conflict(CODE_TAKEN)
     with audit.tracking(actor, "set_credit_code", "vendor", vendor, ("credit_code",), vendor_id=vendor.id):
         vendor.credit_code = code
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:  # another vendor registered it a moment ago
+            raise Conflict(CODE_TAKEN) from None
     return vendor
 
 
