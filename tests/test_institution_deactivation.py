@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from jobs.runtime import make_worker
 from models import Delivery, DeliveryStatus, OutboxMessage, User, WorkOrder, db
+from operations import outbox
 from operations.alerts.sweep import INACTIVE_REASON, sweep_batch
 from operations.clock import frozen, now_utc
 from tests.conftest import TEST_PASSWORD
@@ -159,27 +160,52 @@ def test_pending_deliveries_are_skipped_at_deactivation(app, hospital, sms_sim):
     assert set(rows) == {(DeliveryStatus.SKIPPED, "机构已停用")} and len(rows) == 4
 
 
-def test_messages_decided_while_deactivated_are_skipped_when_sent(app, world, wechat_sim, sms_sim):  # noqa: F811
+def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, world, wechat_sim, sms_sim):  # noqa: F811
     start = now_utc().replace(microsecond=0)
     with frozen(start):
         order_id = create(world, urgency="downtime")["id"]
     make_worker(app, ["default"], simple=True).work(burst=True)  # the emergency pushes go
-    sms_before, wechat_before = sms_sim.state.count(SEND_SMS), wechat_sim.state.count("/cgi-bin/message/template/send")
+    sms_before = sms_sim.state.count(SEND_SMS)
     with frozen(start + timedelta(minutes=1)):
         assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0
-    # Nobody accepted within 15 minutes: the sweep escalates, but nothing reaches anyone.
+    # Nobody accepted within 15 minutes, but nobody there could act: the escalation waits.
     run_minute(app, start + timedelta(minutes=17))
     with app.app_context():
-        order = db.session.get(WorkOrder, order_id)
-        escalated = order.escalated_at is not None
-        later = db.session.execute(
-            select(Delivery.status, Delivery.reason)
-            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-            .where(OutboxMessage.work_order_id == order_id, Delivery.created_at > start + timedelta(minutes=1))
+        assert db.session.get(WorkOrder, order_id).escalated_at is None
+        # A message decided a moment after the deactivation (a step that committed just then) is
+        # skipped by its send job rather than sent.
+        late = outbox.fan_out(
+            [
+                outbox.Notice(
+                    key=f"work_order:{order_id}:late",
+                    topic="work_order.created",
+                    title="新工单",
+                    body="新工单",
+                    payload={},
+                    recipient_ids=[world["users"]["engineer"].id],
+                    channels=["inbox", "sms"],
+                    work_order_id=order_id,
+                )
+            ],
+            start + timedelta(minutes=17),
+        )
+        db.session.commit()
+    run_minute(app, start + timedelta(minutes=25))  # the relay hands it to a send job
+    with app.app_context():
+        rows = db.session.execute(
+            select(Delivery.status, Delivery.reason).where(Delivery.message_id == late[0].id)
         ).all()
+    assert rows == [(DeliveryStatus.SKIPPED, "机构已停用")] * 2
     assert sms_sim.state.count(SEND_SMS) == sms_before
-    assert wechat_sim.state.count("/cgi-bin/message/template/send") == wechat_before
-    assert escalated
-    # Skipped: at fan-out for the usual reasons (no phone, no WeChat), the rest when sent.
-    assert later and {status for status, _ in later} == {DeliveryStatus.SKIPPED}
-    assert "机构已停用" in {reason for _, reason in later}
+
+    with frozen(start + timedelta(minutes=30)):
+        assert cli(app, "institution", "reactivate", "医疗机构测试1").exit_code == 0
+    run_minute(app, start + timedelta(minutes=31))  # still waiting for an engineer: escalated now
+    with app.app_context():
+        assert db.session.get(WorkOrder, order_id).escalated_at == start + timedelta(minutes=31)
+        escalation = db.session.execute(
+            select(Delivery.channel, Delivery.status)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(OutboxMessage.work_order_id == order_id, Delivery.created_at == start + timedelta(minutes=31))
+        ).all()
+    assert ("inbox", DeliveryStatus.SENT) in {(channel.value, status) for channel, status in escalation}
