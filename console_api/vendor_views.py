@@ -86,9 +86,11 @@ def list_invitations():
     body=INVITE_SCHEMA,
     response="InvitationSent",
     status=201,
-    errors=(409, 429),
+    errors=(409,),
 )
 def invite_vendor():
+    """The activation code is delivered after the commit (console_api.account_code_sms): an SMS
+    refused or limited leaves the code in the answer, never the invitation undone."""
     body = request_body()
     new_vendor = body.get("new_vendor")
     if new_vendor is not None:
