@@ -5,7 +5,11 @@ every change in the 操作日志 as the CLI."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -182,3 +186,33 @@ def test_account_code_reissues_an_activation_or_a_reset_code(app, factory, clien
     vendor_admin = factory.user(Role.VENDOR_ADMIN, vendor=factory.vendor("服务商测试1"), phone="13900000001")
     assert "生成新的重置码" in cli(app, "account", "code", vendor_admin.username).output
     assert TEST_PASSWORD  # the factory's accounts are activated ones
+
+
+def test_the_commands_work_on_a_fresh_embedded_instance(tmp_path):
+    """As the operator types them, in a process of their own, on an instance's SQLite file and
+    without SMS settings: the code is printed."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SMS_", "WECHAT_", "WEIXIU_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
+    }
+    env["WEIXIU_INSTANCE_DIR"] = str(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "weixiu", *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert run("db", "upgrade").returncode == 0
+    created = run("institution", "create", *NEW)
+    assert created.returncode == 0, created.stderr
+    printed_code(created.stdout)
+    again = run("institution", "create", *NEW)
+    assert again.returncode == 1 and again.stderr.strip() == "错误：医疗机构名称已被使用"
+    assert "第一人民医院\t启用" in run("institution", "list").stdout
+    assert (tmp_path / "weixiu.db").exists()
