@@ -19,6 +19,7 @@ from flask import current_app
 from bot import replies
 from models import AlertPlanStatus, Edge, Role, User, WorkOrder, db
 from models.work_order import WORK_ORDER_STATUS_LABELS, Urgency
+from operations.accounts import require_organisation_active
 from operations.actors import Actor
 from operations.alerts import plans as alert_plans
 from operations.alerts.subjects import describe_subjects
@@ -174,6 +175,7 @@ def answer_text(openid: str, text: str) -> str:
     user = user_for(openid)
     if user is None:
         return replies.NOT_BOUND
+    require_organisation_active(user)  # PermissionDenied: 所属医疗机构已停用
     command, rest = found
     return command(Actor.of(user, Edge.OFFICIAL_ACCOUNT), rest)
 

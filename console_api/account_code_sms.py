@@ -19,8 +19,11 @@ from channels.sms_verification import (
 )
 from console_api.http import Refused
 from console_api.quotas import give_back, spend, verification_number_quotas
+from models import AccountCodePurpose
 from operations.account_codes import PURPOSE_LABELS, IssuedCode
 from operations.clock import to_local
+
+CODE_NAMES = {AccountCodePurpose.ACTIVATION: "激活码", AccountCodePurpose.PASSWORD_RESET: "重置码"}
 
 
 def masked(phone: str) -> str:
@@ -54,7 +57,7 @@ def deliver(issued: IssuedCode) -> dict[str, Any]:
                 give_back(quotas)
                 reason = error.message
             else:
-                answer.update(sent=True, message=f"{answer['purpose_label']}码已通过短信发送至 {answer['phone']}")
+                answer.update(sent=True, message=f"{CODE_NAMES[issued.purpose]}已通过短信发送至 {answer['phone']}")
                 return answer
-    answer.update(code=issued.code, message=f"{reason}：请将{answer['purpose_label']}码当面告知本人（72 小时内有效）")
+    answer.update(code=issued.code, message=f"{reason}：请将{CODE_NAMES[issued.purpose]}当面告知本人（72 小时内有效）")
     return answer

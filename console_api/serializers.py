@@ -88,6 +88,7 @@ def vendor_json(vendor: Vendor) -> dict:
         "name": vendor.name,
         "contact_name": vendor.contact_name,
         "contact_phone": vendor.contact_phone,
+        "credit_code": vendor.credit_code,
     }
 
 

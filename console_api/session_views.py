@@ -24,10 +24,11 @@ LOGIN_SCHEMA = {
     auth="none",
     body=LOGIN_SCHEMA,
     response="Session",
-    errors=(401, 429, 503),
+    errors=(401, 403, 429, 503),
 )
 def sign_in():
-    """Password sign-in, guarded against guessing (console_api.passwords)."""
+    """Password sign-in, guarded against guessing (console_api.passwords); 403 所属医疗机构已停用
+    for a deactivated institution's account."""
     body = request_body()
     try:
         user = authenticate_guarded(body["username"], body["password"])

@@ -145,6 +145,14 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
     session, so it runs here, on the job's own thread.
     """
     db.session.commit()  # the claim holds across the sending, which is outside any transaction
+    # A deactivated institution's messages are not sent (operations.outbox.INSTITUTION_INACTIVE).
+    halted = outbox.of_inactive_institutions(delivery.message.id for delivery in claimed)
+    skipped = [
+        outbox.Result(delivery, "skipped", reason=outbox.INSTITUTION_INACTIVE)
+        for delivery in claimed
+        if delivery.message.id in halted
+    ]
+    claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
     outgoing = _outgoing(claimed)
     by_channel: dict[str, list[outbox.Claimed]] = defaultdict(list)
     for delivery in claimed:
@@ -157,7 +165,7 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
         outcomes |= {name: future.result() for name, future in pending.items()}
     if "wechat" in outcomes:
         outcomes["wechat"] = _by_subscribe_message(batches["wechat"], outcomes["wechat"])
-    results = [
+    results = skipped + [
         outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason)
         for name, batch in by_channel.items()
         for delivery, outcome in zip(batch, outcomes[name], strict=True)
@@ -166,7 +174,7 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
     ended = outbox.record(results, now)
     # Whom WeChat could not reach gets an SMS instead when the message asks for it (work orders):
     # the SMS deliveries are written with the outcomes, and enqueued once both are committed.
-    fallback = outbox.fall_back_to_sms(ended, now)
+    fallback = outbox.fall_back_to_sms([delivery for delivery in ended if delivery.message.id not in halted], now)
     db.session.commit()
     if fallback:
         dispatch(fallback)

@@ -4,6 +4,8 @@
 - Vendor users see a device only while an authorization for their vendor is active today
   (starts_on <= today <= ends_on in Asia/Shanghai, not cancelled), and only the record kinds in
   the scopes of those authorizations. Expiry needs no job: the check reads today's date.
+- A deactivated institution's devices and work orders are seen by no vendor until it is
+  reactivated (its own people cannot sign in meanwhile).
 - Nobody sees another institution's data. What is not visible is reported as not found, so ids
   reveal nothing.
 """
@@ -14,7 +16,7 @@ from datetime import date
 
 from sqlalchemy import Select, and_, exists, select
 
-from models import Authorization, Device, Role, Scope, db
+from models import Authorization, Device, Institution, Role, Scope, db
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.errors import NotFound, PermissionDenied
@@ -22,12 +24,19 @@ from operations.errors import NotFound, PermissionDenied
 INSTITUTION_STAFF = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER, Role.CLINICIAN})
 
 
+def active_institution_clause(institution_id_column):
+    """SQL condition: the institution in `institution_id_column` is not deactivated."""
+    return institution_id_column.in_(select(Institution.id).where(Institution.is_active.is_(True)))
+
+
 def active_authorization_clause(day: date):
-    """SQL condition: the authorization grants access on `day`."""
+    """SQL condition: the authorization grants access on `day` (its institution not deactivated:
+    a deactivated institution's vendors see none of it, and get it all back on reactivation)."""
     return and_(
         Authorization.cancelled_at.is_(None),
         Authorization.starts_on <= day,
         Authorization.ends_on >= day,
+        active_institution_clause(Authorization.institution_id),
     )
 
 

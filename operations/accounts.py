@@ -9,10 +9,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import NO_PASSWORD, BindCode, Role, User, WeChatIdentity, db
+from models import NO_PASSWORD, BindCode, Institution, Role, User, WeChatIdentity, db
 from models.db import ID_MAX
 from operations.clock import now_utc
-from operations.errors import Conflict, InvalidInput, NotFound
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 TOKEN_SALT = "weixiu.api-token"
 # Checked against when the username is unknown, so a miss costs as much as a hit.
@@ -88,13 +88,34 @@ def create_user(
     return user
 
 
+# A deactivated institution's people cannot sign in anywhere (PC, mini-program, bot), and the
+# sessions they hold stop working until the platform operator reactivates it.
+INSTITUTION_INACTIVE = "所属医疗机构已停用"
+
+
+def organisation_inactive(user: User) -> bool:
+    """Whether the account's institution is deactivated (a vendor is never deactivated)."""
+    if user.institution_id is None:
+        return False
+    return not db.session.scalar(select(Institution.is_active).where(Institution.id == user.institution_id))
+
+
+def require_organisation_active(user: User) -> None:
+    if organisation_inactive(user):
+        raise PermissionDenied(INSTITUTION_INACTIVE)
+
+
 def authenticate(username: str, password: str) -> User:
+    """The active account these credentials name; AuthenticationFailed otherwise. PermissionDenied
+    (所属医疗机构已停用) for the right password of a deactivated institution's account: said only
+    to whoever knows the password."""
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise AuthenticationFailed
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         raise AuthenticationFailed
+    require_organisation_active(user)
     return user
 
 
@@ -113,6 +134,8 @@ def user_for_token(token: str, secret_key: str, max_age_seconds: int) -> User:
     user = db.session.get(User, payload["uid"])
     if user is None or not user.is_active or user.token_version != payload.get("v"):
         raise NotFound("登录已失效，请重新登录")
+    if organisation_inactive(user):
+        raise NotFound(INSTITUTION_INACTIVE)
     return user
 
 
@@ -177,5 +200,11 @@ def void_unused_bind_codes(user_id: int, now: datetime) -> None:
 
 def session_is_current(user_id: int, token_version: int) -> bool:
     """Whether a PC session signed with `token_version` still stands (a live stream asks at each tick)."""
-    row = db.session.execute(select(User.is_active, User.token_version).where(User.id == user_id)).first()
-    return row is not None and row.is_active and row.token_version == token_version
+    row = db.session.execute(
+        select(User.is_active, User.token_version, Institution.is_active.label("institution_active"))
+        .outerjoin(Institution, Institution.id == User.institution_id)
+        .where(User.id == user_id)
+    ).first()
+    return (
+        row is not None and row.is_active and row.institution_active is not False and row.token_version == token_version
+    )

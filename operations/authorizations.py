@@ -274,15 +274,18 @@ def vendor_authorizations(actor: Actor) -> list[VendorAuthorization]:
     if not actor.is_vendor_side:
         raise NotFound("授权记录不存在")
     rows = db.session.execute(
-        select(Authorization, Device, Institution.name)
+        select(Authorization, Device, Institution.name, Institution.is_active)
         .join(Device, Device.id == Authorization.device_id)
         .join(Institution, Institution.id == Authorization.institution_id)
         .where(Authorization.vendor_id == actor.vendor_id)
         .order_by(Authorization.ends_on.desc(), Authorization.id.desc())
     ).tuples()
+    # A deactivated institution's devices are nobody's to see (operations.access) until it is back.
     return [
-        VendorAuthorization(authorization, device if vendor_sees_device(authorization) else None, institution)
-        for authorization, device, institution in rows
+        VendorAuthorization(
+            authorization, device if active and vendor_sees_device(authorization) else None, institution
+        )
+        for authorization, device, institution, active in rows
     ]
 
 

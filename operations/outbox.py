@@ -420,3 +420,50 @@ def lost_or_due(now: datetime, limit: int = RELAY_LIMIT) -> list[int]:
             .limit(limit)
         )
     )
+
+
+# A deactivated institution (operations.institutions) sends nothing: its reminders and its work
+# orders' pushes are recorded as skipped, not held. Held, they would reach people days or weeks
+# later about a day or a moment that has passed; the plans' next reminders and the orders' next
+# steps say what is current once it is reactivated.
+INSTITUTION_INACTIVE = "机构已停用"
+
+
+def _of_inactive_institution():
+    """SQL: the message belongs to a deactivated institution (by its alert plan or work order)."""
+    from models import AlertPlan, Institution, WorkOrder
+
+    inactive = select(Institution.id).where(Institution.is_active.is_(False))
+    return or_(
+        OutboxMessage.alert_plan_id.in_(select(AlertPlan.id).where(AlertPlan.institution_id.in_(inactive))),
+        OutboxMessage.work_order_id.in_(select(WorkOrder.id).where(WorkOrder.institution_id.in_(inactive))),
+    )
+
+
+def skip_pending_of_institution(institution_id: int, now: datetime) -> int:
+    """At deactivation: the institution's pending deliveries end as skipped (机构已停用)."""
+    from models import AlertPlan, WorkOrder
+
+    messages = select(OutboxMessage.id).where(
+        or_(
+            OutboxMessage.alert_plan_id.in_(select(AlertPlan.id).where(AlertPlan.institution_id == institution_id)),
+            OutboxMessage.work_order_id.in_(select(WorkOrder.id).where(WorkOrder.institution_id == institution_id)),
+        )
+    )
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.message_id.in_(messages))
+        .values(status=DeliveryStatus.SKIPPED, reason=INSTITUTION_INACTIVE, finished_at=now, claimed_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount
+
+
+def of_inactive_institutions(message_ids: Iterable[int]) -> set[int]:
+    """Those of these messages whose institution is deactivated (a send job skips them: a message
+    decided after the deactivation, e.g. by a sweep, or a retry that was waiting)."""
+    message_ids = list(set(message_ids))
+    if not message_ids:
+        return set()
+    query = select(OutboxMessage.id).where(OutboxMessage.id.in_(message_ids), _of_inactive_institution())
+    return set(db.session.scalars(query))

@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from models import Authorization, Invitation, InvitationStatus, Vendor, db
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    AccountCodePurpose,
+    Authorization,
+    ChannelName,
+    Institution,
+    Invitation,
+    InvitationStatus,
+    Role,
+    User,
+    Vendor,
+    WorkOrder,
+    db,
+)
 from models.db import utcnow
+from operations import account_codes, account_inputs, audit, credit_codes, outbox
 from operations.access import active_authorization_clause, require_manager, require_vendor_admin
+from operations.account_codes import IssuedCode
+from operations.accounts import create_user
 from operations.actors import Actor
-from operations.clock import today_local
+from operations.clock import now_utc, today_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 def search_vendor_directory(actor: Actor, keyword: str | None, limit: int = 20) -> list[Vendor]:
-    """Vendors on the platform a manager may invite, by name."""
+    """Vendors on the platform a manager may invite, by name or by 统一社会信用代码 (any part of
+    it, as typed: case, spaces and dashes do not matter)."""
     require_manager(actor)
     query = select(Vendor).order_by(Vendor.name).limit(limit)
     if keyword:
-        query = query.where(Vendor.name.contains(keyword, autoescape=True))
+        matches = [Vendor.name.contains(keyword, autoescape=True)]
+        code = credit_codes.normalize(keyword)
+        if code.isascii() and code.isalnum():
+            matches.append(Vendor.credit_code.contains(code, autoescape=True))
+        query = query.where(or_(*matches))
     return list(db.session.scalars(query))
 
 
@@ -148,3 +173,215 @@ def authorized_device_count(vendor_id: int, institution_id: int) -> int:
             active_authorization_clause(today_local()),
         )
     )
+
+
+# --- 统一社会信用代码: inviting by code, the vendor's own code, the hospitals it serves ----------
+
+NEW_VENDOR_NEEDED = "该统一社会信用代码的服务商尚未入驻平台：请填写服务商名称、管理员姓名和手机号"
+CODE_TAKEN = "该统一社会信用代码已被其他服务商登记"
+RACED = "服务商名称、统一社会信用代码、用户名或手机号刚被其他操作占用，请核对后重试"
+INVITATION_TOPIC = "invitation.received"
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    """What inviting did: the invitation; for a vendor new to the platform, its admin's account
+    awaiting activation and the activation code to deliver once committed; otherwise how many of
+    the vendor's admins were told in their inbox."""
+
+    invitation: Invitation
+    vendor: Vendor
+    registered_admin: User | None = None
+    activation: IssuedCode | None = None
+    admins_notified: int = 0
+
+
+def vendor_with_code(code: str) -> Vendor | None:
+    return db.session.scalar(select(Vendor).where(Vendor.credit_code == code))
+
+
+def send_invitation(
+    actor: Actor,
+    *,
+    vendor_id: int | None = None,
+    credit_code: str | None = None,
+    new_vendor: Mapping[str, str | None] | None = None,
+    message: str | None = None,
+    secret_key: str,
+) -> InvitationSent:
+    """邀请服务商: a vendor picked from the directory (`vendor_id`) or named by its 统一社会信用代码.
+    A code already on the platform invites that vendor, whatever `new_vendor` says; only an
+    unknown code registers a new vendor from `new_vendor` (name, admin_name, admin_mobile and
+    optionally admin_username, else the mobile is the username: the activation SMS carries only
+    the code, and the person knows their own number), with its admin's account awaiting
+    activation. An existing vendor's active admins are told in their inbox."""
+    require_manager(actor)
+    if (vendor_id is None) == (credit_code is None):
+        raise InvalidInput({"credit_code": "请填写服务商的统一社会信用代码，或从服务商目录中选择（二选一）"})
+    admin = issued = None
+    if vendor_id is not None:
+        if new_vendor:
+            raise InvalidInput({"new_vendor": "从服务商目录中选择时无需填写新服务商信息"})
+        vendor = db.session.get(Vendor, vendor_id)
+        if vendor is None:
+            raise InvalidInput({"vendor_id": "服务商不存在"})
+    else:
+        code = credit_codes.parse(credit_code)
+        vendor = vendor_with_code(code)
+        if vendor is None:
+            if not new_vendor:
+                raise InvalidInput({"new_vendor": NEW_VENDOR_NEEDED})
+            vendor, admin = _register_with_admin(actor, code, new_vendor)
+    invitation = invite_vendor(actor, vendor_id=vendor.id, message=message)
+    if admin is not None:
+        issued = account_codes.issue(admin, AccountCodePurpose.ACTIVATION, secret_key, by=actor)
+        return InvitationSent(invitation, vendor, registered_admin=admin, activation=issued)
+    return InvitationSent(invitation, vendor, admins_notified=_tell_admins(invitation, vendor))
+
+
+def _register_with_admin(actor: Actor, code: str, new_vendor: Mapping[str, str | None]) -> tuple[Vendor, User]:
+    """A vendor new to the platform with its 统一社会信用代码, and its first admin's account."""
+    name = (new_vendor.get("name") or "").strip()
+    admin_name = (new_vendor.get("admin_name") or "").strip()
+    mobile = (new_vendor.get("admin_mobile") or "").strip()
+    username = (new_vendor.get("admin_username") or "").strip() or mobile
+    errors = {}
+    for field, reason in (
+        ("name", account_inputs.name_problem(name, 100)),
+        ("admin_name", account_inputs.name_problem(admin_name)),
+        ("admin_mobile", account_inputs.mobile_problem(mobile)),
+        ("admin_username", account_inputs.username_problem(username) if new_vendor.get("admin_username") else None),
+    ):
+        if reason:
+            errors[f"new_vendor.{field}"] = reason
+    if errors:
+        raise InvalidInput(errors)
+    same_name = db.session.scalar(select(Vendor).where(func.lower(Vendor.name) == name.lower()))
+    if same_name is not None:
+        raise Conflict(
+            f"服务商“{name}”已在平台上，但登记的统一社会信用代码不同，请核对"
+            if same_name.credit_code
+            else f"服务商“{name}”已在平台上（尚未登记统一社会信用代码）：请从服务商目录中选择邀请"
+        )
+    try:
+        vendor = Vendor(name=name, credit_code=code, contact_name=admin_name, contact_phone=mobile)
+        db.session.add(vendor)
+        db.session.flush()
+        admin = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用
+            username=username, display_name=admin_name, role=Role.VENDOR_ADMIN, vendor_id=vendor.id, phone=mobile
+        )
+    except IntegrityError:  # a concurrent request took the name, code, username or mobile first
+        raise Conflict(RACED) from None
+    audit.record(
+        actor,
+        "create",
+        "vendor",
+        vendor.id,
+        label=vendor.name,
+        changes=audit.created(vendor, ("name", "credit_code", "contact_name", "contact_phone")),
+        vendor_id=vendor.id,
+    )
+    audit.record(
+        actor,
+        "create",
+        "user",
+        admin.id,
+        label=admin.display_name,
+        changes=audit.created(admin, ("username", "display_name", "phone", "role")),
+        vendor_id=vendor.id,
+    )
+    return vendor, admin
+
+
+def _tell_admins(invitation: Invitation, vendor: Vendor) -> int:
+    """The vendor's active admins find the invitation in their inbox (电脑首页通知), once per
+    invitation sent: re-inviting after a decline tells them again."""
+    admins = list(
+        db.session.scalars(
+            select(User.id)
+            .where(User.vendor_id == vendor.id, User.role == Role.VENDOR_ADMIN, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )
+    if not admins:
+        return 0
+    institution = db.session.get(Institution, invitation.institution_id)
+    body = f"{institution.name}邀请{vendor.name}为其提供设备服务，请在“邀约”中接受或拒绝。"
+    if invitation.message:
+        body += f"留言：{invitation.message}"
+    notice = outbox.Notice(
+        key=f"invitation:{invitation.id}:{invitation.invited_at:%Y%m%d%H%M%S%f}",
+        topic=INVITATION_TOPIC,
+        title=f"{institution.name}邀请合作"[:100],
+        body=body,
+        payload={"values": {"institution": institution.name, "vendor": vendor.name}},
+        recipient_ids=admins,
+        channels=[ChannelName.INBOX.value],
+    )
+    outbox.announce(outbox.fan_out([notice], now_utc()))
+    return len(admins)
+
+
+def own_vendor(actor: Actor) -> Vendor:
+    if not actor.is_vendor_side:
+        raise PermissionDenied("仅服务商人员可以查看")
+    return db.session.get(Vendor, actor.vendor_id)
+
+
+def set_credit_code(actor: Actor, credit_code: str) -> Vendor:
+    """A vendor registered before codes were asked for sets its 统一社会信用代码, once: it is how
+    hospitals find and invite it, so changing it is the platform operator's."""
+    require_vendor_admin(actor)
+    vendor = db.session.get(Vendor, actor.vendor_id, with_for_update=True)
+    code = credit_codes.parse(credit_code)
+    if vendor.credit_code:
+        raise Conflict("本服务商已登记统一社会信用代码，不能修改；如有误请联系平台运营")
+    other = vendor_with_code(code)
+    if other is not None:
+        raise Conflict(CODE_TAKEN)
+    with audit.tracking(actor, "set_credit_code", "vendor", vendor, ("credit_code",), vendor_id=vendor.id):
+        vendor.credit_code = code
+        try:
+            db.session.flush()
+        except IntegrityError:  # another vendor registered it a moment ago
+            raise Conflict(CODE_TAKEN) from None
+    return vendor
+
+
+@dataclass(frozen=True)
+class ServedInstitution:
+    institution: Institution
+    accepted_at: datetime | None
+    authorized_devices: int  # devices the vendor is authorized for today
+    open_work_orders: int  # orders routed to it, not closed or cancelled, that it can see
+
+
+def served_institutions(actor: Actor) -> list[ServedInstitution]:
+    """The hospitals a vendor serves: those whose invitation it accepted, each with what it holds
+    there now. A deactivated hospital stays listed (inactive) with nothing to see."""
+    require_vendor_admin(actor)
+    from operations.work_orders.access import FINISHED, visible_orders
+
+    rows = db.session.execute(
+        select(Institution, Invitation.responded_at)
+        .join(Invitation, Invitation.institution_id == Institution.id)
+        .where(Invitation.vendor_id == actor.vendor_id, Invitation.status == InvitationStatus.ACCEPTED)
+        .order_by(Institution.name)
+    ).all()
+    devices = dict(
+        db.session.execute(
+            select(Authorization.institution_id, func.count(func.distinct(Authorization.device_id)))
+            .where(Authorization.vendor_id == actor.vendor_id, active_authorization_clause(today_local()))
+            .group_by(Authorization.institution_id)
+        ).all()
+    )
+    open_orders = visible_orders(actor).where(WorkOrder.status.not_in(FINISHED)).subquery()
+    orders = dict(
+        db.session.execute(
+            select(open_orders.c.institution_id, func.count()).group_by(open_orders.c.institution_id)
+        ).all()
+    )
+    return [
+        ServedInstitution(institution, accepted_at, devices.get(institution.id, 0), orders.get(institution.id, 0))
+        for institution, accepted_at in rows
+    ]

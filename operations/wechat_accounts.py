@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Edge, Role, User, WeChatIdentity, db
-from operations.accounts import is_id, is_version, void_unused_bind_codes
+from operations.accounts import is_id, is_version, require_organisation_active, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 
@@ -148,6 +148,7 @@ def bind_identity(identity: WeChatIdentity, user: User) -> User:
     either side: one person, one WeChat)."""
     if not user.is_active:
         raise NotFound("用户不存在")
+    require_organisation_active(user)
     if identity.user_id == user.id:
         return user
     if identity.user_id is not None:
@@ -198,6 +199,7 @@ def actor_of(identity: WeChatIdentity) -> Actor:
     user = db.session.get(User, identity.user_id) if identity.user_id else None
     if user is None or not user.is_active:
         raise PermissionDenied("请先绑定平台账号")
+    require_organisation_active(user)
     return Actor.of(user, Edge.MINIPROGRAM)
 
 

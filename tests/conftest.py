@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from simulators.local import LocalSimulators
 
 TEST_PASSWORD = "correct-horse"
+
+
+def credit_code(seed: int, region: str = "350100") -> str:
+    """A 统一社会信用代码 of the real format (a company, 91…, with its check character), distinct
+    for each seed."""
+    from operations.credit_codes import check_character
+
+    first17 = f"91{region}{seed:09d}"
+    return first17 + check_character(first17)
+
+
 # Cheap hashing for fixtures only; the product uses werkzeug's default (scrypt).
 TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -9,6 +10,7 @@ import pytest
 
 from models import Role
 from operations.clock import today_local
+from tests.conftest import credit_code
 
 
 @pytest.fixture
@@ -27,11 +29,16 @@ def hospital(factory, client):
 
 def invite_and_accept(hospital, name="服务商测试1"):
     factory, client = hospital["factory"], hospital["client"]
+    seed = zlib.crc32(name.encode()) % 10**8
     invitation = hospital["api"].post(
-        "/api/v1/invitations", json={"new_vendor": {"name": name, "contact_name": "赵经理", "contact_phone": "139"}}
+        "/api/v1/invitations",
+        json={
+            "credit_code": credit_code(seed),
+            "new_vendor": {"name": name, "admin_name": "赵经理", "admin_mobile": f"139{seed:08d}"},
+        },
     )
     assert invitation.status_code == 201, invitation.get_json()
-    body = invitation.get_json()
+    body = invitation.get_json()["invitation"]
     vendor_admin = factory.user(Role.VENDOR_ADMIN, vendor=SimpleNamespace(id=body["vendor"]["id"]))
     vendor_api = factory.api(client, vendor_admin)
     accepted = vendor_api.post(f"/api/v1/invitations/{body['id']}/accept")
@@ -63,7 +70,9 @@ def test_invitation_flow(hospital, factory, client):
     assert vendor_api.post(f"/api/v1/invitations/{invitation_id}/decline").status_code == 409
     # The directory finds it; a new vendor with the same name is refused.
     assert api.get("/api/v1/vendor-directory?q=服务商").get_json()["items"][0]["id"] == vendor_id
-    assert api.post("/api/v1/invitations", json={"new_vendor": {"name": "服务商测试1"}}).status_code == 409
+    new = {"name": "服务商测试1", "admin_name": "钱经理", "admin_mobile": "13700000001"}
+    taken = api.post("/api/v1/invitations", json={"credit_code": credit_code(424242), "new_vendor": new})
+    assert taken.status_code == 409 and "已在平台上" in taken.get_json()["error"]["message"]
     # Another institution cannot see or act on this invitation.
     other_api = factory.api(client, factory.manager(factory.institution("医疗机构测试2")))
     assert other_api.get("/api/v1/invitations").get_json()["items"] == []
@@ -76,11 +85,27 @@ def test_invitation_flow(hospital, factory, client):
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({}, "vendor_id"),
-        ({"vendor_id": 1, "new_vendor": {"name": "x"}}, "vendor_id"),
+        ({}, "credit_code"),
+        ({"vendor_id": 1, "credit_code": credit_code(1)}, "credit_code"),
+        ({"vendor_id": 1, "new_vendor": {"name": "x", "admin_name": "x", "admin_mobile": "13700000001"}}, "new_vendor"),
         ({"vendor_id": 999999}, "vendor_id"),
-        ({"new_vendor": {"name": ""}}, "name"),
-        ({"new_vendor": {"name": "x", "fax": "1"}}, "fax"),
+        ({"credit_code": "91350100M000100Y44"}, "credit_code"),
+        ({"credit_code": credit_code(7)}, "new_vendor"),
+        (
+            {"credit_code": credit_code(7), "new_vendor": {"name": "", "admin_name": "a", "admin_mobile": "1"}},
+            "new_vendor.name",
+        ),
+        (
+            {"credit_code": credit_code(7), "new_vendor": {"name": "x", "admin_name": "a", "admin_mobile": "1"}},
+            "new_vendor.admin_mobile",
+        ),
+        (
+            {
+                "credit_code": credit_code(7),
+                "new_vendor": {"name": "x", "admin_name": "a", "admin_mobile": "13700000001", "fax": "1"},
+            },
+            "new_vendor.fax",
+        ),
         ({"new_vendor": "x"}, "new_vendor"),
     ],
 )

@@ -4,8 +4,51 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError
 
 from models import db
+from operations.errors import DomainError, InvalidInput
+
+# The CLI options an operation's fields come from, to name them in an error.
+OPTION_OF_FIELD = {"name": "--name", "manager_name": "--manager-name", "username": "--username", "mobile": "--mobile"}
+CODE_NAMES = {"activation": "激活码", "password_reset": "重置码"}
+
+
+def fail(error: DomainError | str) -> None:
+    """Say what is wrong in Chinese on stderr and stop with a non-zero exit: 2 for bad input (as
+    click's own usage errors), 1 for anything refused (taken, not found, already so)."""
+    if isinstance(error, InvalidInput):
+        for field, reason in error.fields.items():
+            click.echo(f"错误：{OPTION_OF_FIELD.get(field, field)}：{reason}", err=True)
+        db.session.rollback()
+        raise SystemExit(2)
+    click.echo(f"错误：{error.message if isinstance(error, DomainError) else error}", err=True)
+    db.session.rollback()
+    raise SystemExit(1)
+
+
+def hand_over(issued) -> None:
+    """Deliver an account code (console_api.account_code_sms: SMS when it can go) and tell the
+    operator: where it went, or the code itself, shown this once, to hand over in person."""
+    from console_api.account_code_sms import deliver
+    from operations.clock import to_local
+
+    answer = deliver(issued)
+    name = CODE_NAMES[answer["purpose"]]
+    until = to_local(issued.expires_at).strftime("%Y-%m-%d %H:%M")
+    if answer["sent"]:
+        click.echo(f"{answer['message']}（72 小时内有效，至 {until}）")
+        return
+    click.echo(f"{name} {answer['code']}（72 小时内有效，至 {until}）")
+    click.echo(f"  {answer['message']}")
+    click.echo(f"  此{name}只显示这一次：本人在电脑端“激活账号”页或小程序中输入{name}，自行设置密码。")
+
+
+def commit_or_fail() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent change took the name, username or mobile first
+        fail("名称、用户名或手机号刚被其他操作占用，请换一个再试")
 
 
 def register_commands(app: Flask) -> None:
@@ -72,3 +115,102 @@ def register_commands(app: Flask) -> None:
         except (WeChatClientException, RequestException) as error:
             raise click.ClickException(f"WeChat refused the menu: {error}") from None
         click.echo("menu set")
+
+    @app.cli.group("institution")
+    def institution() -> None:
+        """医疗机构: create one with its first equipment manager, list, deactivate, reactivate."""
+
+    @institution.command("create")
+    @click.option("--name", required=True, help="医疗机构名称（平台内唯一）")
+    @click.option("--manager-name", required=True, help="首位设备科管理员的姓名")
+    @click.option("--username", required=True, help="管理员的用户名（平台内唯一）")
+    @click.option("--mobile", required=True, help="管理员的手机号（接收激活码）")
+    def institution_create(name: str, manager_name: str, username: str, mobile: str) -> None:
+        """Create an institution and its first equipment manager, who activates with a code."""
+        from models import AccountCodePurpose
+        from operations import account_codes, institutions
+
+        try:
+            created, manager = institutions.create_institution(
+                name=name, manager_name=manager_name, username=username, mobile=mobile
+            )
+            issued = account_codes.issue(
+                manager, AccountCodePurpose.ACTIVATION, current_app.config["SECRET_KEY"], by=institutions.audit.OPERATOR
+            )
+        except DomainError as error:
+            fail(error)
+        commit_or_fail()
+        click.echo(
+            f"已创建医疗机构“{created.name}”（id {created.id}）及设备科管理员 {manager.display_name}"
+            f"（用户名 {manager.username}），账号待激活。"
+        )
+        hand_over(issued)
+
+    @institution.command("list")
+    def institution_list() -> None:
+        """Every institution: state, created, equipment managers, devices and active accounts."""
+        from operations import institutions
+        from operations.clock import to_local
+
+        rows = institutions.list_institutions()
+        if not rows:
+            click.echo("还没有医疗机构（python -m weixiu institution create …）")
+            return
+        for row in rows:
+            item = row.institution
+            state = "启用" if item.is_active else f"已停用（{to_local(item.deactivated_at):%Y-%m-%d %H:%M}）"
+            click.echo(
+                f"{item.id}\t{item.name}\t{state}\t创建于 {to_local(item.created_at):%Y-%m-%d}"
+                f"\t设备 {row.devices}\t账号 {row.users}\t设备科管理员：{'、'.join(row.managers) or '无'}"
+            )
+
+    @institution.command("deactivate")
+    @click.argument("reference")
+    def institution_deactivate(reference: str) -> None:
+        """Deactivate (id or name): sign-in, reminders, pushes and vendor access stop; nothing is deleted."""
+        from operations import institutions
+
+        try:
+            done = institutions.deactivate(institutions.find(reference).id)
+        except DomainError as error:
+            fail(error)
+        commit_or_fail()
+        click.echo(
+            f"已停用医疗机构“{done.institution.name}”：其人员不能登录，提醒和推送停止，服务商不再可见其设备和工单"
+            f"（{done.deliveries_skipped} 条待发送的消息记为未发送）。数据均保留，可随时启用。"
+        )
+
+    @institution.command("reactivate")
+    @click.argument("reference")
+    def institution_reactivate(reference: str) -> None:
+        """Reactivate (id or name): sign-in, vendor access and reminders (from the next due one) resume."""
+        from operations import institutions
+
+        try:
+            done = institutions.reactivate(institutions.find(reference).id)
+        except DomainError as error:
+            fail(error)
+        commit_or_fail()
+        click.echo(
+            f"已启用医疗机构“{done.institution.name}”：登录、服务商授权和提醒恢复"
+            f"（停用期间错过的 {done.days_dropped} 天提醒不再补发）。"
+        )
+
+    @app.cli.group("account")
+    def account() -> None:
+        """Accounts, for the platform operator."""
+
+    @account.command("code")
+    @click.argument("username")
+    def account_code(username: str) -> None:
+        """Issue a new 激活码 (not yet activated) or 重置码 for USERNAME; older codes stop working."""
+        from operations import institutions
+
+        try:
+            issued = institutions.issue_code_for(username, current_app.config["SECRET_KEY"])
+        except DomainError as error:
+            fail(error)
+        commit_or_fail()
+        user, name = issued.user, CODE_NAMES[issued.purpose.value]
+        click.echo(f"已为 {user.display_name}（用户名 {user.username}）生成新的{name}，之前的{name}作废。")
+        hand_over(issued)

@@ -21,17 +21,19 @@ from models import (
     AlertPlan,
     AlertPlanStatus,
     ChannelName,
+    Institution,
     db,
 )
 from operations import outbox
 from operations.alerts.plans import designated_by_plan, schedule_of
-from operations.alerts.schedule import step
+from operations.alerts.schedule import ONE_DAY, local_day, step
 from operations.alerts.subjects import SubjectInfo, describe_subjects
 from operations.alerts.templates import expiry_notice, render, status_text
 
 BATCH_SIZE = 2500  # plans per transaction: measured fastest for the 20,000-plan morning (bench/)
 REMINDER, EXPIRED = "alert.reminder", "alert.expired"
 DROPPED_REASON = "错过发送时间（定时任务未运行），当天的提醒不再补发"
+INACTIVE_REASON = "医疗机构停用期间的提醒不再补发"
 
 
 # What the sweep reads of a plan: plain rows, not entities (a thousand a batch).
@@ -56,7 +58,13 @@ _PLAN_COLUMNS = (
 def _due_plans(now: datetime, limit: int) -> list[Row]:
     query = (
         select(*_PLAN_COLUMNS)
-        .where(AlertPlan.status == AlertPlanStatus.ACTIVE, AlertPlan.next_run_at <= now)
+        .where(
+            AlertPlan.status == AlertPlanStatus.ACTIVE,
+            AlertPlan.next_run_at <= now,
+            # A deactivated institution's plans wait, untouched; reactivation settles the days
+            # they missed (drop_missed_while_inactive).
+            AlertPlan.institution_id.in_(select(Institution.id).where(Institution.is_active.is_(True))),
+        )
         .order_by(AlertPlan.next_run_at, AlertPlan.id)
         .limit(limit)
     )
@@ -136,3 +144,40 @@ def _notice(plan: Row, day: date, subject: SubjectInfo, recipients: list[int]) -
         alert_plan_id=plan.id,
         occurrence_on=day,
     )
+
+
+def drop_missed_while_inactive(institution_id: int, now: datetime) -> int:
+    """At reactivation: the reminders the institution's plans owed while it was deactivated are
+    dropped (named on the plan's record with INACTIVE_REASON), and each plan goes on from its next
+    occurrence, as if the sweep had passed over those days. As after a sweep that was down, the
+    expiry notice is the last word and still goes out. Returns how many days were dropped."""
+    plans = db.session.scalars(
+        select(AlertPlan).where(
+            AlertPlan.institution_id == institution_id,
+            AlertPlan.status == AlertPlanStatus.ACTIVE,
+            AlertPlan.next_run_at <= now,
+        )
+    ).all()
+    dropped: list[dict] = []
+    for plan in plans:
+        schedule = schedule_of(plan)
+        owed_on = local_day(plan.next_run_at)
+        latest = schedule.latest_due(now, owed_on)
+        if latest is None:  # not the schedule's next_run_at: the sweep sets it right
+            continue
+        first = max(owed_on, schedule.first_day)
+        last_missed = latest - ONE_DAY if schedule.is_expiry_notice(latest) else latest
+        missed = [first + ONE_DAY * n for n in range((last_missed - first).days + 1)]
+        if not missed:
+            continue
+        following = latest if schedule.is_expiry_notice(latest) else schedule.next_occurrence(latest)
+        plan.last_occurrence_on = last_missed
+        plan.next_run_at = schedule.at(following)
+        plan.updated_at = now
+        dropped.extend(
+            {"alert_plan_id": plan.id, "day": day, "reason": INACTIVE_REASON, "created_at": now} for day in missed
+        )
+    if dropped:
+        _record_dropped(dropped)
+    db.session.flush()
+    return len(dropped)

@@ -7,7 +7,8 @@
   authorization runs out the device and the orders nobody accepted disappear from their view; an
   order accepted before then stays visible and workable for its engineer and the vendor admin
   until it is closed, within the scopes it was routed with (`scopes_on`). Cancelling the
-  authorization (取消授权) ends all of it at once.
+  authorization (取消授权) ends all of it at once, and so does deactivating the institution (until
+  it is reactivated).
 - Without 档案资料 a vendor sees on its orders only the SOP's device fields (`device_seen_by`).
 - The people who work an order are its side's engineers (the vendor's engineers and admin, or the
   hospital's own engineers); the dispatcher is the vendor admin, or for in-house orders the
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, or_, select, true
 
 from models import Authorization, Device, Role, Scope, User, WorkOrder, WorkOrderKind, WorkOrderStatus, db
-from operations.access import active_authorization_clause, granted_scopes
+from operations.access import active_authorization_clause, active_institution_clause, granted_scopes
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.errors import NotFound, PermissionDenied
@@ -71,7 +72,11 @@ def visible_orders(actor: Actor) -> Select:
             true() if actor.role is Role.VENDOR_ADMIN else WorkOrder.assignee_id == actor.user_id,
             routed_in_force,
         )
-        return query.where(WorkOrder.vendor_id == actor.vendor_id, or_(authorized, taken_on))
+        return query.where(
+            WorkOrder.vendor_id == actor.vendor_id,
+            active_institution_clause(WorkOrder.institution_id),
+            or_(authorized, taken_on),
+        )
     query = query.where(WorkOrder.institution_id == actor.institution_id)
     if actor.role is Role.CLINICIAN:
         department_id = db.session.scalar(select(User.department_id).where(User.id == actor.user_id))

@@ -6,6 +6,8 @@
 - A completed order the reporter neither confirms nor rejects within CONFIRM_DAYS is confirmed
   by the system, and a confirmed one not rated within RATING_DAYS is closed and archived, so
   the device's history does not wait on a sign-off or a survey.
+- A deactivated institution's orders wait, as its people cannot act on them: the sweep takes
+  them up again once it is reactivated (an emergency still waiting is escalated then).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import select, update
 
 from models import WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
 from models.work_order import Urgency
+from operations.access import active_institution_clause
 from operations.work_orders.flow import close_unrated, record_event, take_step
 from operations.work_orders.notices import notify
 
@@ -35,6 +38,7 @@ def overdue_emergencies(now: datetime) -> list[int]:
                 WorkOrder.respond_by.is_not(None),
                 WorkOrder.respond_by <= now,
                 WorkOrder.urgency == Urgency.DOWNTIME,
+                active_institution_clause(WorkOrder.institution_id),
             )
             .order_by(WorkOrder.respond_by)
             .limit(BATCH)
@@ -72,7 +76,11 @@ def _waiting_since(status: WorkOrderStatus, since, days: int, now: datetime) -> 
     return list(
         db.session.scalars(
             select(WorkOrder.id)
-            .where(WorkOrder.status == status, since <= now - timedelta(days=days))
+            .where(
+                WorkOrder.status == status,
+                since <= now - timedelta(days=days),
+                active_institution_clause(WorkOrder.institution_id),
+            )
             .order_by(WorkOrder.id)
             .limit(BATCH)
         )
