@@ -249,7 +249,9 @@ def department_names(institution_id: int | None) -> dict[int, str]:
     if institution_id is None:
         return {}
     return dict(
-        db.session.execute(select(Department.id, Department.name).where(Department.institution_id == institution_id))
+        db.session.execute(
+            select(Department.id, Department.name).where(Department.institution_id == institution_id)
+        ).all()
     )
 
 
