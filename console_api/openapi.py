@@ -296,8 +296,6 @@ PC_SCHEMAS: dict[str, dict] = {
         message=STRING,
         wechat_unbound=obj(miniprogram=BOOLEAN, official_account=BOOLEAN),
     ),
-    "Department": obj(id=INTEGER, name=STRING),
-    "DepartmentList": items_of("Department"),
     "DeviceRow": obj(
         "设备档案列表行",
         id=INTEGER,

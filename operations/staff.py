@@ -196,8 +196,8 @@ def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
         for name, value in changes.items():
             setattr(user, name, value)
         db.session.flush()
-        if role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
-            handed_back = hand_back_orders_of(user.id)
+        if "role" in changes and role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
+            handed_back = hand_back_orders_of(user.id)  # they may no longer work the orders they hold
         if handed_back:
             more["work_orders_handed_back"] = handed_back
     return user

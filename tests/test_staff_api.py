@@ -562,3 +562,37 @@ def test_the_picker_and_the_plan_agree_on_a_vendors_admins(org, factory, app):
     assert org["outsider_api"].get(f"/api/v1/users?vendor_id={org['vendor'].id}").status_code == 404
     with app.app_context():
         assert db.session.get(AlertPlan, plan_id) is not None
+
+
+def test_a_role_that_no_longer_works_orders_hands_the_in_house_order_back(org, factory, app, client):
+    device = factory.device(org["institution"], name="监护仪", department="眼科")  # no vendor: in-house
+    engineer = factory.user(Role.INSTITUTION_ENGINEER, institution=org["institution"], display_name="院内李工")
+    order = (
+        org["clinician_api"]
+        .post(
+            "/api/v1/work-orders",
+            json={
+                "device_id": device.id,
+                "contact_name": "王护士",
+                "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
+                "fault_description": "黑屏",
+            },
+        )
+        .get_json()
+    )
+    assert factory.api(client, engineer).post(f"/api/v1/work-orders/{order['id']}/accept").status_code == 200
+    changed = org["api"].patch(
+        f"{STAFF}/{engineer.id}", json={"role": "clinician", "department_id": org["departments"]["眼科"]}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert org["api"].get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "pending"
+    with app.app_context():
+        told = set(
+            db.session.scalars(
+                select(Delivery.recipient_id)
+                .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+                .where(OutboxMessage.topic == "work_order.handed_back")
+            )
+        )
+    assert org["manager"].id in told  # the equipment office dispatches in-house orders
+    assert audit_rows(app, "user", "update")[-1].changes["work_orders_handed_back"] == [order["id"]]
