@@ -4,12 +4,16 @@ engineers' skills name, and renaming or merging an entry carries them along in o
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AuditEntry, Device, EngineerSkill, Role, db
 from operations.actors import Actor
 from operations.devices import import_devices
+from operations.errors import RowErrors
 
 
 @pytest.fixture
@@ -102,6 +106,15 @@ def test_a_department_is_stopped_only_when_empty_and_then_takes_nobody(hospital,
         json={"username": "ct-nurse2", "display_name": "护士", "role": "clinician", "department_id": ids["CT室"]},
     )
     assert hired.status_code == 422 and "已停用" in hired.get_json()["error"]["fields"]["department_id"]
+    with app.app_context():
+        manager = Actor.of(db.session.get(type(hospital["manager"]), hospital["manager"].id))
+        with pytest.raises(RowErrors) as refused_rows:
+            import_devices(manager, [(2, {"name": "CT2", "department": "CT室"})])
+        assert refused_rows.value.rows == [{"row": 2, "reasons": ["所属科室“CT室”已停用"]}]
+        db.session.rollback()
+    template = load_workbook(io.BytesIO(api.get("/api/v1/devices/import-template.xlsx").data))
+    guide = [row[0] for row in template["填写说明"].iter_rows(values_only=True)]
+    assert guide[-3:] == ["本院科室", "口腔科", "眼科"]  # the template offers only departments in use
     # ... until it is started again.
     assert api.post(f"/api/v1/departments/{ids['CT室']}/reactivate").get_json()["is_active"] is True
     assert api.patch(f"/api/v1/devices/{device.id}", json={"department_id": ids["CT室"]}).status_code == 200

@@ -227,15 +227,18 @@ def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[i
         if order.respond_by is not None:
             values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
         detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": HANDED_BACK_REASON}
-        take_step(
-            order,
-            "hand_back",
-            None,
-            values=values,
-            where=(WorkOrder.assignee_id == engineer_id,),
-            detail=detail,
-            now=now,
-        )
+        try:
+            take_step(
+                order,
+                "hand_back",
+                None,
+                values=values,
+                where=(WorkOrder.assignee_id == engineer_id,),
+                detail=detail,
+                now=now,
+            )
+        except Conflict:  # finished or handed on meanwhile: no longer theirs to give back
+            continue
         audit.record(
             audit.SYSTEM,
             "hand_back",
