@@ -101,7 +101,7 @@ def bindings_json(user: User) -> list[dict]:
         {
             "kind": binding.kind,
             "kind_label": KIND_LABELS[binding.kind],
-            "openid": staff._masked(binding.openid),
+            "openid": staff.masked_openid(binding.openid),
             "following": binding.following,
             "last_login_at": moment(binding.since) if binding.since else None,
         }

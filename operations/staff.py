@@ -23,10 +23,15 @@ from sqlalchemy import func, or_, select, update
 from models import (
     NO_PASSWORD,
     AccountCode,
+    AccountCodePurpose,
+    AlertPlan,
+    Authorization,
     BindCode,
     Department,
     EngineerSkill,
     Institution,
+    Invitation,
+    InvitationStatus,
     Role,
     User,
     Vendor,
@@ -258,10 +263,8 @@ def department_names(institution_id: int | None) -> dict[int, str]:
 # -- codes ---------------------------------------------------------------------------------------
 
 
-def code_purpose(user: User):
+def code_purpose(user: User) -> AccountCodePurpose:
     """激活码 for an account never activated, 重置码 otherwise."""
-    from models import AccountCodePurpose
-
     return AccountCodePurpose.PASSWORD_RESET if user.is_activated else AccountCodePurpose.ACTIVATION
 
 
@@ -336,14 +339,14 @@ def remove_binding(actor: Actor, user_id: int, kind: str) -> User:
         "wechat_binding",
         user.id,
         label=user.display_name,
-        changes={kind: [_masked(before), None]},
+        changes={kind: [masked_openid(before), None]},
         institution_id=user.institution_id,
         vendor_id=user.vendor_id,
     )
     return user
 
 
-def _masked(openid: str) -> str:
+def masked_openid(openid: str) -> str:
     return f"{openid[:4]}…{openid[-4:]}" if len(openid) > 8 else "…"
 
 
@@ -458,8 +461,6 @@ def picker(
         if actor.institution_id is None:
             raise NotFound("预警计划不存在" if alert_plan_id is not None else "服务商不存在")
         if alert_plan_id is not None:
-            from models import AlertPlan
-
             plan = db.session.get(AlertPlan, alert_plan_id)
             if plan is None or plan.institution_id != actor.institution_id:
                 raise NotFound("预警计划不存在")
@@ -488,8 +489,6 @@ def picker(
 
 def _serves(vendor_id: int, institution_id: int) -> bool:
     """The vendor works with the institution: an accepted invitation, or an authorization."""
-    from models import Authorization, Invitation, InvitationStatus
-
     invited = select(Invitation.id).where(
         Invitation.vendor_id == vendor_id,
         Invitation.institution_id == institution_id,
