@@ -2,11 +2,12 @@
 
 from flask import jsonify
 
+from console_api.department_views import department_row_json
 from console_api.http import commit, current_actor
 from console_api.links import device_link_url
 from console_api.route_table import request_body, request_query
 from console_api.routes import paging, route
-from console_api.serializers import department_json, device_detail_json, device_summary_json
+from console_api.serializers import device_detail_json, device_summary_json
 from console_api.validation import Field, all_optional
 from models import ArchiveStatus, Scope
 from operations import departments, devices
@@ -65,17 +66,19 @@ def device_payload(device, scopes):
     return device_detail_json(device, department, scopes, device_link_url(device))
 
 
-@route("GET", "/departments", "科室列表", response="DepartmentList")
+@route("GET", "/departments", "科室列表（按排序；含已停用的科室及其设备数、人员数）", response="DepartmentRows")
 def list_departments():
-    return jsonify({"items": [department_json(d) for d in departments.list_departments(current_actor())]})
+    actor = current_actor()
+    held = departments.members(actor.institution_id) if actor.institution_id else {}
+    return jsonify({"items": [department_row_json(d, held.get(d.id)) for d in departments.list_departments(actor)]})
 
 
-@route("POST", "/departments", "新增科室", body=DEPARTMENT_SCHEMA, response="Department", status=201, errors=(409,))
+@route("POST", "/departments", "新增科室", body=DEPARTMENT_SCHEMA, response="DepartmentRow", status=201, errors=(409,))
 def create_department():
     body = request_body()
     department = departments.create_department(current_actor(), body["name"])
     commit()
-    return jsonify(department_json(department)), 201
+    return jsonify(department_row_json(department, None)), 201
 
 
 @route("GET", "/devices", "查询设备档案（outsourced 为已委外 / 未委外设备）", query=LIST_QUERY, response="DevicePage")

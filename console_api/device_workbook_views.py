@@ -10,7 +10,7 @@ from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload, request_query
 from console_api.routes import FILE_PART, route
 from models import db
-from operations import devices
+from operations import departments, devices
 from operations.access import require_institution_staff, require_manager
 from operations.errors import InvalidInput, RowErrors
 
@@ -49,7 +49,8 @@ def export_devices():
 def device_import_template():
     actor = current_actor()
     require_institution_staff(actor)
-    names = [name for _, name in sorted(devices.department_names(actor.institution_id).items())]
+    # The departments a new device may go to, in the manager's order (a stopped one takes none).
+    names = [d.name for d in departments.list_departments(actor) if d.is_active]
     return file_response(
         write_template(names),
         XLSX_MIMETYPE,

@@ -25,6 +25,7 @@ from console_api.json_schema import (
 )
 from console_api.routes import AUTH_NOTES, TABLE, route
 from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
+from console_api.staff_schemas import ACCOUNT_SCHEMAS
 from console_api.work_order_serializers import IN_HOUSE
 from models import ArchiveStatus, ChannelName, InvitationStatus, Role, Scope, WorkOrderKind, WorkOrderStatus
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
@@ -279,6 +280,7 @@ FIGURE_VENDOR = obj(vendor_id=N_INTEGER, vendor_name=STRING)
 
 PC_SCHEMAS: dict[str, dict] = {
     **SHARED_SCHEMAS,
+    **ACCOUNT_SCHEMAS,
     "User": obj(
         id=INTEGER,
         username=STRING,
@@ -294,8 +296,6 @@ PC_SCHEMAS: dict[str, dict] = {
         message=STRING,
         wechat_unbound=obj(miniprogram=BOOLEAN, official_account=BOOLEAN),
     ),
-    "Department": obj(id=INTEGER, name=STRING),
-    "DepartmentList": items_of("Department"),
     "DeviceRow": obj(
         "设备档案列表行",
         id=INTEGER,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import Authorization, AuthorizationEvent, Department, Device, DeviceRecord, Invitation, Scope, User, Vendor
+from models import Authorization, AuthorizationEvent, Device, DeviceRecord, Invitation, Scope, User, Vendor
 from models.authorization import SCOPE_LABELS
 from models.device import ARCHIVE_STATUS_LABELS
 from models.device_record import RECORD_KIND_LABELS
@@ -35,10 +35,6 @@ def user_json(user: User) -> dict:
         "institution_id": user.institution_id,
         "vendor_id": user.vendor_id,
     }
-
-
-def department_json(department: Department) -> dict:
-    return {"id": department.id, "name": department.name}
 
 
 def device_summary_json(device: Device, departments: dict[int, str], vendors: list[str]) -> dict:

@@ -15,7 +15,8 @@ from models.db import utcnow
 from operations.access import require_manager, visible_device, visible_devices
 from operations.actors import Actor
 from operations.clock import today_local
-from operations.departments import department_of_institution
+from operations.departments import assignable_department
+from operations.device_types import add_missing_device_types, known_device_type
 from operations.errors import Conflict, InvalidInput, NotFound, RowErrors
 from operations.paging import Page, escape_like, paginate
 
@@ -108,8 +109,10 @@ def _apply(device: Device, institution_id: int, fields: dict[str, Any]) -> None:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput({name: "不支持的字段" for name in sorted(unknown)})
-    if "department_id" in fields:
-        department_of_institution(institution_id, fields["department_id"])
+    if "department_id" in fields and fields["department_id"] != device.department_id:
+        assignable_department(institution_id, fields["department_id"])  # a stopped one takes no new device
+    if fields.get("category"):
+        fields = {**fields, "category": known_device_type(institution_id, fields["category"])}
     for name, value in fields.items():
         setattr(device, name, value)
     device.refresh_search_text()
@@ -267,6 +270,11 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     require_manager(actor)
     institution_id = actor.institution_id
     departments = {name: department_id for department_id, name in department_names(institution_id).items()}
+    stopped = set(
+        db.session.scalars(
+            select(Department.name).where(Department.institution_id == institution_id, Department.is_active.is_(False))
+        )
+    )
     given_codes = [fields["unique_code"] for _, fields in rows if fields.get("unique_code")]
     existing = {
         device.unique_code: device
@@ -288,6 +296,10 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
         reasons = []
         if department_name not in departments:
             reasons.append(f"所属科室“{department_name}”不存在" if department_name else "所属科室必填")
+        elif department_name in stopped and (
+            code not in existing or existing[code].department_id != departments[department_name]
+        ):
+            reasons.append(f"所属科室“{department_name}”已停用")
         else:
             fields["department_id"] = departments[department_name]
         if not fields.get("name"):
@@ -307,6 +319,8 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     if errors:
         raise RowErrors(errors)
 
+    # A workbook from another system names its own types: new ones join the 设备类型 list.
+    add_missing_device_types(institution_id, [fields.get("category") for fields, _ in prepared])
     updated = unchanged = 0
     to_create: list[tuple[dict[str, Any], str | None]] = []
     for fields, code in prepared:

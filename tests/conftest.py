@@ -356,12 +356,15 @@ class Factory:
 
     def device(self, institution, *, name: str = "高压注射器", department: str | None = None, **fields):
         from models import Device, db
+        from operations.device_types import add_missing_device_types
         from operations.devices import allocate_unique_codes, new_link_token
 
         departments = self.departments(institution)
         department_id = departments[department] if department else next(iter(departments.values()))
 
         def build():
+            # A device's category is on its institution's 设备类型 list, as the operations keep it.
+            add_missing_device_types(institution.id, [fields.get("category")])
             device = Device(
                 institution_id=institution.id,
                 unique_code=allocate_unique_codes(institution.id, 1)[0],

@@ -30,6 +30,7 @@ def device_count(api) -> int:
 
 def test_create_assigns_unique_codes_in_sequence_and_keeps_every_form_field(hospital):
     api, departments = hospital["api"], hospital["departments"]
+    assert api.post("/api/v1/device-types", json={"name": "电外科设备"}).status_code == 201
     full = {
         "name": "法国赛特力高频电刀",
         "department_id": departments["口腔科"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from sqlalchemy import delete, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, literal, or_, select, union_all, update
 
 from models import (
     AlertDroppedDay,
@@ -76,7 +76,23 @@ def reschedule(plan: AlertPlan) -> None:
     plan.next_run_at = schedule.at(day) if day is not None else None
 
 
-def _check_recipients(institution_id: int, recipient_ids: tuple[int, ...]) -> list[int]:
+def pickable_recipients(institution_id: int, vendor_id: int | None = None):
+    """SQL: the accounts 指定人员 may name, exactly what the picker (GET /users) offers: the
+    institution's active accounts and, for an authorization's plan, the active admins of its vendor."""
+    condition = User.institution_id == institution_id
+    if vendor_id is not None:
+        condition = or_(condition, and_(User.vendor_id == vendor_id, User.role == Role.VENDOR_ADMIN))
+    return and_(condition, User.is_active.is_(True))
+
+
+def plan_vendor_id(plan: AlertPlan) -> int | None:
+    """The vendor of an authorization's plan (its admins may be told), else None."""
+    if plan.authorization_id is None:
+        return None
+    return db.session.scalar(select(Authorization.vendor_id).where(Authorization.id == plan.authorization_id))
+
+
+def _check_recipients(plan: AlertPlan, recipient_ids: tuple[int, ...]) -> list[int]:
     wanted = list(dict.fromkeys(recipient_ids))
     if len(wanted) > MAX_RECIPIENTS:
         raise InvalidInput({"recipient_ids": f"指定人员最多 {MAX_RECIPIENTS} 人"})
@@ -84,19 +100,19 @@ def _check_recipients(institution_id: int, recipient_ids: tuple[int, ...]) -> li
         return []
     found = set(
         db.session.scalars(
-            select(User.id).where(User.id.in_(wanted), User.institution_id == institution_id, User.is_active)
+            select(User.id).where(User.id.in_(wanted), pickable_recipients(plan.institution_id, plan_vendor_id(plan)))
         )
     )
     missing = [str(user_id) for user_id in wanted if user_id not in found]
     if missing:
-        raise InvalidInput({"recipient_ids": f"指定人员不存在或不属于本机构：{', '.join(missing)}"})
+        raise InvalidInput({"recipient_ids": f"指定人员不存在、已停用或不属于本机构：{', '.join(missing)}"})
     return wanted
 
 
 def _apply_settings(plan: AlertPlan, settings: NotifySettings, kind) -> None:
     if not settings.notify_related and not settings.recipient_ids and settings.channels:
         raise InvalidInput({"recipient_ids": "请选择通知人员：发送给相关人员，或指定人员"})
-    recipients = _check_recipients(plan.institution_id, settings.recipient_ids)
+    recipients = _check_recipients(plan, settings.recipient_ids)
     plan.channels = settings.channels
     plan.notify_related = settings.notify_related
     plan.template = (
@@ -409,3 +425,81 @@ def plan_record(actor: Actor, plan_id: int, *, page: int = 1, per_page: int = 20
     }
     items = [loaded[(kind, entry_id)] for kind, entry_id in listed.items]
     return Page(items, listed.total, listed.page, listed.per_page)
+
+
+# -- an account stopped -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipientsAfterDeactivation:
+    removed_from: list[int]  # plans that named the person among their 指定人员
+    fell_back: list[int]  # plans left with nobody active, now telling the equipment managers
+
+
+def drop_recipient(user_id: int) -> RecipientsAfterDeactivation:
+    """The person's account was stopped: they leave the 指定人员 of every plan, and each open plan
+    (预警中) that told them and is left with no active recipient falls back to its institution's
+    active equipment managers, so a certificate does not expire unannounced. The fall-backs are
+    the system's decision, audited as such; the caller has already made the account inactive."""
+    from operations import audit
+
+    designated = set(
+        db.session.scalars(select(AlertPlanRecipient.alert_plan_id).where(AlertPlanRecipient.user_id == user_id))
+    )
+    related = set(
+        db.session.scalars(
+            select(AlertPlan.id).where(
+                AlertPlan.notify_related.is_(True),
+                or_(
+                    AlertPlan.credential_id.in_(
+                        select(Credential.id).where(
+                            or_(Credential.created_by_id == user_id, Credential.updated_by_id == user_id)
+                        )
+                    ),
+                    AlertPlan.authorization_id.in_(
+                        select(Authorization.id).where(
+                            or_(Authorization.created_by_id == user_id, Authorization.updated_by_id == user_id)
+                        )
+                    ),
+                ),
+            )
+        )
+    )
+    db.session.execute(delete(AlertPlanRecipient).where(AlertPlanRecipient.user_id == user_id))
+    plans = db.session.scalars(
+        select(AlertPlan)
+        .where(AlertPlan.id.in_(designated | related), AlertPlan.status == AlertPlanStatus.ACTIVE)
+        .order_by(AlertPlan.id)
+    ).all()
+    fell_back: list[int] = []
+    for plan in plans:
+        still = recipient_ids(plan)
+        if still and db.session.scalar(select(func.count()).where(User.id.in_(still), User.is_active.is_(True))):
+            continue
+        managers = list(
+            db.session.scalars(
+                select(User.id)
+                .where(
+                    User.institution_id == plan.institution_id,
+                    User.role == Role.EQUIPMENT_MANAGER,
+                    User.is_active.is_(True),
+                )
+                .order_by(User.id)
+            )
+        )
+        if not managers:
+            continue
+        before = designated_user_ids(plan.id)
+        db.session.add_all(AlertPlanRecipient(alert_plan_id=plan.id, user_id=manager) for manager in managers)
+        db.session.flush()
+        audit.record(
+            audit.SYSTEM,
+            "fall_back",
+            "alert_plan",
+            plan.id,
+            label=f"预警计划{plan.id}",
+            changes={"recipient_ids": [sorted({*before, user_id}) if plan.id in designated else before, managers]},
+            institution_id=plan.institution_id,
+        )
+        fell_back.append(plan.id)
+    return RecipientsAfterDeactivation(removed_from=sorted(designated), fell_back=fell_back)

@@ -17,6 +17,7 @@ from models.work_order import FAULT_LEVEL_LABELS, OPEN_STATUSES, FaultLevel, Wor
 from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.clock import now_utc, to_local
+from operations.device_types import check_skills
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_orders.access import (
     is_dispatcher_for,
@@ -193,7 +194,60 @@ def set_skills(actor: Actor, user_id: int, categories: list[str]) -> list[str]:
         raise InvalidInput({"categories": f"最多 {MAX_SKILLS} 个设备类型"})
     if any(len(category) > 50 for category in chosen):
         raise InvalidInput({"categories": "设备类型不能超过 50 个字"})
+    check_skills(engineer, chosen)  # names from the 设备类型 lists the engineer works with
     db.session.execute(delete(EngineerSkill).where(EngineerSkill.user_id == user_id))
     db.session.add_all(EngineerSkill(user_id=user_id, category=category) for category in chosen)
     db.session.flush()
     return chosen
+
+
+HANDED_BACK_REASON = "工程师账号已停用"
+
+
+def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[int]:
+    """The open orders `engineer_id` holds go back to 待接单 with nobody assigned, for their side's
+    dispatcher (told through the outbox: the vendor admins for a vendor's order, the equipment
+    office for an in-house one). A system step, audited as the system's; an emergency's clock
+    restarts as on 改派, so the order is escalated again if nobody takes it. Returns the ids."""
+    from operations import audit
+
+    now = now or now_utc()
+    orders = list(
+        db.session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.assignee_id == engineer_id, WorkOrder.status.in_(OPEN_STATUSES))
+            .order_by(WorkOrder.id)
+        )
+    )
+    name = user_name(engineer_id)
+    handed: list[int] = []
+    for order in orders:
+        before = order.status
+        values: dict = {"assignee_id": None, "assigned_at": None, "eta": None}
+        if order.respond_by is not None:
+            values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
+        detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": HANDED_BACK_REASON}
+        try:
+            take_step(
+                order,
+                "hand_back",
+                None,
+                values=values,
+                where=(WorkOrder.assignee_id == engineer_id,),
+                detail=detail,
+                now=now,
+            )
+        except Conflict:  # finished or handed on meanwhile: no longer theirs to give back
+            continue
+        audit.record(
+            audit.SYSTEM,
+            "hand_back",
+            "work_order",
+            order.id,
+            label=order.number,
+            changes={"status": [before.value, order.status.value], "assignee_id": [engineer_id, None]},
+            institution_id=order.institution_id,
+            vendor_id=order.vendor_id,
+        )
+        handed.append(order.id)
+    return handed

@@ -37,6 +37,7 @@ from models.db import UTCDateTime
 from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_LEVEL_LABELS,
+    OPEN_STATUSES,
     WORK_ORDER_KIND_LABELS,
     WORK_ORDER_STATUS_LABELS,
     DeviceCondition,
@@ -67,6 +68,7 @@ class Step:
     target: WorkOrderStatus | None  # None: decided by the step (rate)
     stamp: str | None = None  # the order's column that takes the step's time
     first_time_only: bool = False
+    by_person: bool = True  # False: only the system takes it; no button offers it
 
 
 STEPS: dict[str, Step] = {
@@ -82,6 +84,8 @@ STEPS: dict[str, Step] = {
     "follow_up": Step(E.FOLLOWED_UP, "回访", frozenset({S.FOLLOW_UP}), S.CLOSED, "closed_at"),
     "close": Step(E.CLOSED, "归档", frozenset({S.CONFIRMED}), S.CLOSED, "closed_at"),
     "cancel": Step(E.CANCELLED, "撤销", frozenset({S.PENDING, S.ACCEPTED, S.DEPARTED}), S.CANCELLED, "cancelled_at"),
+    # Not a person's step: the engineer's account was stopped, whatever stage the work was at.
+    "hand_back": Step(E.HANDED_BACK, "退回待接单", OPEN_STATUSES, S.PENDING, by_person=False),
 }
 # Parts are entered while the engineer is at the device.
 PART_STATUSES = frozenset({S.ON_SITE, S.DIAGNOSED, S.REWORK})
@@ -89,7 +93,7 @@ PART_STATUSES = frozenset({S.ON_SITE, S.DIAGNOSED, S.REWORK})
 
 def allowed_steps(status: WorkOrderStatus) -> list[str]:
     """The steps that may follow `status` (who may take them is a separate question)."""
-    return [name for name, step in STEPS.items() if status in step.sources]
+    return [name for name, step in STEPS.items() if step.by_person and status in step.sources]
 
 
 def at(moment: datetime):

@@ -90,6 +90,9 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
         return [*poor, Audience("assignee", (INBOX,))]
     if kind in (WorkOrderEventKind.FOLLOWED_UP, WorkOrderEventKind.CLOSED):
         return [Audience("assignee", (INBOX,)), Audience("reporter", (INBOX,))]
+    if kind is WorkOrderEventKind.HANDED_BACK:
+        # Nobody holds the order now: its dispatcher must hand it on, and is asked to on WeChat.
+        return [Audience("dispatchers", pushed, fallback_sms=True), Audience("reporter", (INBOX,))]
     if kind is WorkOrderEventKind.CANCELLED:
         who = "assignee" if order.assignee_id else "workers"
         return [Audience(who, pushed), Audience("reporter", (INBOX,))]
@@ -132,6 +135,8 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
         return f"评分{order.rating}星"
     if kind is WorkOrderEventKind.CANCELLED:
         return f"撤销原因：{detail.get('reason', '')}"
+    if kind is WorkOrderEventKind.HANDED_BACK:
+        return f"工程师{detail.get('previous_engineer', '')}的账号已停用，工单已退回待接单，请重新派工"
     if detail.get("engineer"):
         return f"工程师：{detail['engineer']}"
     return WORK_ORDER_EVENT_LABELS[kind]
