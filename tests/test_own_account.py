@@ -652,3 +652,22 @@ def test_the_demo_accounts_keep_their_password(app, client):
     for username in ("zhangsan", "sungong"):
         response = client.post("/api/v1/session", json={"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 200, response.get_json()
+
+
+def test_the_mini_program_changes_the_mobile_and_bounds_reset_requests(app, client, sms_sim, wechat_sim, hospital):
+    from test_miniprogram_session import bind_code_for
+
+    phone = mp_sign_in(client, wechat_sim, "o-manager")
+    assert phone.post("/bind", json={"bind_code": bind_code_for(app, hospital["manager"])}).status_code == 200
+    assert phone.post("/me/mobile/sms-code", json={"phone": "13900000008"}).status_code == 200
+    (code,) = sms_codes_sent(sms_sim, "13900000008")
+    done = phone._call("put", "/me/mobile", json={"phone": "13900000008", "code": code, "password": TEST_PASSWORD})
+    assert done.status_code == 200 and done.get_json()["user"]["phone"] == "13900000008"
+    (row,) = audit_rows(app, "change_mobile")
+    assert row.edge is Edge.MINIPROGRAM
+
+    # 忘记密码 from one WeChat: five numbers an hour, whichever they are.
+    for n in range(5):
+        assert phone.post("/password-reset", json={"phone": f"1370000000{n}"}).status_code == 200
+    refused = phone.post("/password-reset", json={"phone": "13700000009"})
+    assert refused.status_code == 429 and refused.get_json()["error"]["message"] == "获取重置码过于频繁，请稍后再试"
