@@ -9,6 +9,7 @@ from flask import current_app, jsonify
 
 from console_api import self_service
 from console_api.http import client_ip, commit, current_actor, current_user
+from console_api.quotas import Quota
 from console_api.reconfirmation import FIELDS as RECONFIRM_FIELDS
 from console_api.reconfirmation import reconfirm
 from console_api.route_table import request_body
@@ -139,7 +140,7 @@ def send_new_mobile_code():
     phone = self_service.parse_phone(request_body()["phone"])
     quotas = (
         self_service.client_quota("pc:mobile", 20, 3600, "获取验证码过于频繁，请稍后再试"),
-        self_service.Quota(f"pc:mobile:user:{user.id}", 10, 86400, "今日更换手机号的验证码次数已达上限，请明天再试"),
+        Quota(f"pc:mobile:user:{user.id}", 10, 86400, "今日更换手机号的验证码次数已达上限，请明天再试"),
     )
     return jsonify(self_service.send_mobile_code(user, phone, quotas=quotas))
 

@@ -33,7 +33,6 @@ from operations.account_codes import PURPOSE_LABELS, IssuedCode
 from operations.accounts import AuthenticationFailed, mobile_taken
 from operations.actors import Actor
 from operations.errors import Conflict, InvalidInput
-from operations.password_policy import MAX_LENGTH
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 BAD_PHONE = "请输入 11 位中国大陆手机号"
@@ -214,6 +213,3 @@ def preferences_payload(user_id: int) -> dict[str, Any]:
 
 def client_quota(prefix: str, count: int, window_seconds: int, message: str) -> Quota:
     return Quota(f"{prefix}:ip:{client_ip()}", count, window_seconds, message)
-
-
-PASSWORD_FIELD_MAX = MAX_LENGTH
