@@ -104,40 +104,45 @@ SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 
        d.reason, 0, :now, CASE WHEN d.reason IS NULL AND d.new_message THEN :now END, :now,
        CASE WHEN d.reason IS NOT NULL THEN :now END
 FROM (
-    SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message,
-           CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
-                     AND u.wechat_miniprogram_openid IS NULL AND off_wechat.user_id IS NULL
-                THEN 'sms'
-                ELSE ch.value
-           END AS channel,
-           CASE WHEN ch.value = 'wechat' AND off_wechat.user_id IS NOT NULL THEN :off_wechat
-                WHEN (ch.value = 'sms'
-                      OR (ch.value = 'wechat' AND f.fallback_sms
-                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
-                          AND u.wechat_miniprogram_openid IS NULL))
-                     AND off_sms.user_id IS NOT NULL THEN :off_sms
-                WHEN (ch.value = 'sms'
-                      OR (ch.value = 'wechat' AND f.fallback_sms
-                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
-                          AND u.wechat_miniprogram_openid IS NULL))
-                     AND COALESCE(u.phone, '') = '' THEN :no_phone
-                WHEN ch.value = 'wechat' AND u.wechat_miniprogram_openid IS NOT NULL THEN NULL
-                WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL AND NOT f.fallback_sms THEN :no_wechat
-                WHEN ch.value = 'wechat' AND NOT u.wechat_following AND NOT f.fallback_sms THEN :unfollowed
+    SELECT r.message_id, r.recipient_id, r.new_message,
+           CASE WHEN r.by_sms THEN 'sms' ELSE r.channel END AS channel,
+           CASE WHEN r.by_sms AND r.off_sms THEN :off_sms
+                WHEN r.by_sms AND r.no_phone THEN :no_phone
+                WHEN r.by_sms THEN NULL
+                WHEN r.channel = 'wechat' AND r.off_wechat THEN :off_wechat
+                WHEN r.channel = 'wechat' AND r.miniprogram THEN NULL
+                WHEN r.channel = 'wechat' AND r.no_openid AND NOT r.fallback THEN :no_wechat
+                WHEN r.channel = 'wechat' AND NOT r.following AND NOT r.fallback THEN :unfollowed
            END AS reason
-    FROM outbox_fanout f
-    JOIN outbox_messages m ON m.key = f.key
-    JOIN {recipients} AS rid ON TRUE
-    JOIN users u ON u.id = CAST(rid.value AS INTEGER) AND u.is_active
-    JOIN {channels} AS ch ON TRUE
-    -- A channel the person turned off for this family (at most one row each: the primary key).
-    -- Turned off, WeChat is not "unreachable": it does not fall back to an SMS either.
-    LEFT JOIN notification_opt_outs off_wechat
-           ON f.honour_preferences AND off_wechat.user_id = u.id AND off_wechat.family = f.family
-          AND off_wechat.channel = 'wechat'
-    LEFT JOIN notification_opt_outs off_sms
-           ON f.honour_preferences AND off_sms.user_id = u.id AND off_sms.family = f.family
-          AND off_sms.channel = 'sms'
+    FROM (
+        SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message, ch.value AS channel,
+               f.fallback_sms AS fallback,
+               -- Goes as an SMS: asked for, or a WeChat that may fall back and cannot reach the person
+               -- (not bound, not following, and no mini-program) or that the person turned off (a
+               -- preference removes the channel: they are reached as people without WeChat are).
+               (ch.value = 'sms'
+                OR (ch.value = 'wechat' AND f.fallback_sms
+                    AND (((u.wechat_openid IS NULL OR NOT u.wechat_following) AND u.wechat_miniprogram_openid IS NULL)
+                         OR off_wechat.user_id IS NOT NULL))) AS by_sms,
+               off_sms.user_id IS NOT NULL AS off_sms,
+               off_wechat.user_id IS NOT NULL AS off_wechat,
+               COALESCE(u.phone, '') = '' AS no_phone,
+               u.wechat_miniprogram_openid IS NOT NULL AS miniprogram,
+               u.wechat_openid IS NULL AS no_openid,
+               u.wechat_following AS following
+        FROM outbox_fanout f
+        JOIN outbox_messages m ON m.key = f.key
+        JOIN {recipients} AS rid ON TRUE
+        JOIN users u ON u.id = CAST(rid.value AS INTEGER) AND u.is_active
+        JOIN {channels} AS ch ON TRUE
+        -- A channel the person turned off for this family (at most one row each: the primary key).
+        LEFT JOIN notification_opt_outs off_wechat
+               ON f.honour_preferences AND off_wechat.user_id = u.id AND off_wechat.family = f.family
+              AND off_wechat.channel = 'wechat'
+        LEFT JOIN notification_opt_outs off_sms
+               ON f.honour_preferences AND off_sms.user_id = u.id AND off_sms.family = f.family
+              AND off_sms.channel = 'sms'
+    ) AS r
 ) AS d
 WHERE TRUE
 ON CONFLICT (message_id, recipient_id, channel) DO NOTHING

@@ -494,7 +494,13 @@ def repair_world(factory, client, app):
     )
     engineer = factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="孙工", phone="13900000000")
     clinician = factory.user(Role.CLINICIAN, institution=institution, display_name="王医生")
-    return {"device": device, "engineer": engineer, "api": factory.api(client, clinician), "client": client}
+    return {
+        "device": device,
+        "vendor": vendor,
+        "engineer": engineer,
+        "api": factory.api(client, clinician),
+        "client": client,
+    }
 
 
 def _report(world, urgency: str) -> int:
@@ -527,20 +533,32 @@ def _engineer_rows(app, engineer_id: int, order_id: int) -> dict[str, tuple[str,
 def test_a_work_order_respects_preferences_and_an_emergency_ignores_them(app, factory, repair_world):
     engineer = repair_world["engineer"]
     api = factory.api(repair_world["client"], engineer)
-    preferences = {"work_order": {"sms": False, "wechat": False}}
-    assert api.put("/api/v1/me/notification-preferences", json=preferences).status_code == 200
+    bound = factory.user(
+        Role.VENDOR_ENGINEER, vendor=repair_world["vendor"], phone="13900000001", wechat_openid="o-bound"
+    )
+    for who in (api, factory.api(repair_world["client"], bound)):
+        assert who.put("/api/v1/me/notification-preferences", json={"work_order": {"wechat": False}}).status_code == 200
 
-    normal = _report(repair_world, "normal")
-    # Not bound to WeChat, a new order would come by SMS instead; turned off, WeChat does not fall
-    # back: the person chose not to be pushed. The inbox still has it.
-    rows = _engineer_rows(app, engineer.id, normal)
-    assert rows["wechat"] == ("skipped", "本人已关闭微信提醒")
-    assert "sms" not in rows and rows["inbox"][1] is None
+    # WeChat turned off: a new order reaches both by SMS, as it reaches people without WeChat.
+    first = _report(repair_world, "normal")
+    for person in (engineer, bound):
+        rows = _engineer_rows(app, person.id, first)
+        assert rows["sms"][1] is None and "wechat" not in rows and rows["inbox"][1] is None
 
+    # SMS turned off as well: the push is recorded as skipped, with the reason; the inbox has it.
+    assert api.put("/api/v1/me/notification-preferences", json={"work_order": {"sms": False}}).status_code == 200
+    second = _report(repair_world, "normal")
+    rows = _engineer_rows(app, engineer.id, second)
+    assert rows["sms"] == ("skipped", "本人已关闭短信提醒") and "wechat" not in rows
+    assert rows["inbox"][1] is None
+
+    # An emergency goes by WeChat and SMS whatever anyone turned off.
     emergency = _report(repair_world, "downtime")
     rows = _engineer_rows(app, engineer.id, emergency)
     assert rows["sms"][0] in ("pending", "sent") and rows["sms"][1] is None
-    assert all(reason not in ("本人已关闭短信提醒", "本人已关闭微信提醒") for _, reason in rows.values())
+    rows = _engineer_rows(app, bound.id, emergency)
+    assert rows["wechat"][0] in ("pending", "sent") and rows["wechat"][1] is None
+    assert rows["sms"][0] in ("pending", "sent") and rows["sms"][1] is None
 
 
 def test_the_sms_fallback_of_a_failed_wechat_respects_the_sms_preference(app, client, factory, hospital):
