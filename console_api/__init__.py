@@ -5,6 +5,7 @@ from flask import Blueprint
 api = Blueprint("console_api", __name__, url_prefix="/api/v1")
 
 from console_api import (  # noqa: E402,F401 - views register themselves on the blueprint
+    account_views,
     alert_views,
     authorization_views,
     credential_views,

@@ -7,10 +7,11 @@ from functools import wraps
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from models import Edge, User, db
-from operations.accounts import user_for_token
+from operations.accounts import MOBILE_TAKEN, USERNAME_TAKEN, user_for_token
 from operations.actors import Actor
 from operations.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RowErrors
 
@@ -87,7 +88,28 @@ def handle_unexpected_error(error: Exception):
     return error_response(500, "internal_error", "服务器内部错误，请稍后重试")
 
 
+# The unique indexes behind "one username on the platform" and "one active account per mobile", as
+# each database names them in its error: the operations check first (operations.accounts), and these
+# catch two requests that both passed the check at once.
+_ACCOUNT_UNIQUES = (
+    (("uq_users_active_phone", "users.phone"), MOBILE_TAKEN),
+    (("uq_users_username", "users.username"), USERNAME_TAKEN),
+)
+
+
+def handle_integrity_error(error: IntegrityError):
+    """A unique index the account rules rely on refused a write: the same 409 the operation's own
+    check gives (and the transaction rolled back whole); any other one is unexpected."""
+    db.session.rollback()
+    text = str(error.orig)
+    for names, message in _ACCOUNT_UNIQUES:
+        if any(name in text for name in names):
+            return error_response(409, "conflict", message)
+    return handle_unexpected_error(error)
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Refused, handle_refusal)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -27,9 +27,20 @@ from console_api.routes import AUTH_NOTES, TABLE, route
 from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
 from console_api.staff_schemas import ACCOUNT_SCHEMAS
 from console_api.work_order_serializers import IN_HOUSE
-from models import ArchiveStatus, ChannelName, InvitationStatus, Role, Scope, WorkOrderKind, WorkOrderStatus
+from models import (
+    AccountCodePurpose,
+    ArchiveStatus,
+    ChannelName,
+    InvitationStatus,
+    MessageFamily,
+    Role,
+    Scope,
+    WorkOrderKind,
+    WorkOrderStatus,
+)
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
 from operations.authorizations import AuthorizationState
+from operations.own_account import FAMILY_LABELS
 
 N_STRING, N_INTEGER, N_DATE, N_MOMENT, N_BOOLEAN = (nullable(s) for s in (STRING, INTEGER, DATE, MOMENT, BOOLEAN))
 
@@ -241,6 +252,19 @@ SHARED_SCHEMAS: dict[str, dict] = {
         can_handle=BOOLEAN,
         work_order_id=N_INTEGER,
     ),
+    "NotificationPreferences": obj(
+        "通知偏好：消息类别 → 渠道 → 是否开启（站内通知 inbox 始终开启）；紧急工单和升级通知不受此限",
+        **{
+            family.value: obj(FAMILY_LABELS[family], inbox=BOOLEAN, sms=BOOLEAN, wechat=BOOLEAN)
+            for family in MessageFamily
+        },
+    ),
+    "ResetRequested": obj(
+        "已受理：无论该手机号是否登记，回答都相同；重置码只以短信发送",
+        message=STRING,
+        phone={**STRING, "description": "打码的手机号"},
+        resend_in={**INTEGER, "description": "多少秒后可重新获取"},
+    ),
     "SmsSent": obj(
         "验证码已生成：已发送，或发送结果未知（短信可能稍后送达）；两种情况都请显示重新获取的倒计时",
         sent={**BOOLEAN, "description": "短信服务已确认发送；false 为结果未知，验证码仍有效"},
@@ -291,6 +315,26 @@ PC_SCHEMAS: dict[str, dict] = {
         vendor_id=N_INTEGER,
     ),
     "Session": obj(token={**STRING, "description": "之后请求的 Authorization: Bearer <token>"}, user=ref("User")),
+    "Me": obj(
+        "当前登录的账号",
+        id=INTEGER,
+        username=STRING,
+        display_name=STRING,
+        role=enum(*(role.value for role in Role)),
+        role_label=STRING,
+        institution_id=N_INTEGER,
+        vendor_id=N_INTEGER,
+        phone=N_STRING,
+        notification_preferences=ref("NotificationPreferences"),
+    ),
+    "CodeRedeemed": obj(
+        "密码已设置并已登录",
+        token={**STRING, "description": "之后请求的 Authorization: Bearer <token>"},
+        user=ref("User"),
+        purpose=nullable(enum(*(purpose.value for purpose in AccountCodePurpose))),
+        message=STRING,
+    ),
+    "PasswordChanged": obj(token={**STRING, "description": "本次登录的新令牌（旧令牌已失效）"}, message=STRING),
     "SignedOut": obj(
         signed_out=BOOLEAN,
         message=STRING,

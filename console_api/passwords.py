@@ -31,7 +31,9 @@ def authenticate_guarded(username: str, password: str, *, recheck: bool = False)
                 f"尝试次数过多，请 {minutes} 分钟后再试",
                 {"Retry-After": str(lock.retry_after)},
             )
-        user = authenticate(username, password)  # AuthenticationFailed: the attempt stays counted
+        # AuthenticationFailed: the attempt stays counted. A hash made the old way is upgraded in
+        # the request's transaction (the sign-in commits it; a re-check, with its step).
+        user = authenticate(username, password, hash_method=current_app.config.get("PASSWORD_HASH_METHOD"))
         sign_in_guard.succeeded(redis, username, address)
     except sign_in_guard.GuardUnavailable:
         current_app.logger.warning("password check refused: the guessing guard cannot reach Redis")

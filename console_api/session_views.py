@@ -2,6 +2,7 @@
 
 from flask import current_app, jsonify
 
+from console_api.account_views import me_json
 from console_api.http import commit, current_user, error_response
 from console_api.passwords import authenticate_guarded
 from console_api.route_table import request_body
@@ -34,6 +35,7 @@ def sign_in():
         user = authenticate_guarded(body["username"], body["password"])
     except AuthenticationFailed:
         return error_response(401, "unauthorized", "用户名或密码错误")
+    commit()  # a password hash upgraded on the way in (operations.accounts.authenticate)
     token = issue_token(user, current_app.config["SECRET_KEY"])
     return jsonify({"token": token, "user": user_json(user)})
 
@@ -63,6 +65,6 @@ def sign_out_everywhere():
     )
 
 
-@route("GET", "/me", "当前登录的账号", response="User")
+@route("GET", "/me", "当前登录的账号（含手机号和通知偏好）", response="Me")
 def me():
-    return jsonify(user_json(current_user()))
+    return jsonify(me_json(current_user()))

@@ -9,6 +9,7 @@ from flask import Blueprint
 mp_api = Blueprint("miniprogram_api", __name__, url_prefix="/mp/v1")
 
 from miniprogram_api import (  # noqa: E402,F401 - views register themselves on the blueprint
+    account_views,
     alert_views,
     openapi,
     scan,

@@ -10,7 +10,7 @@ from flask import jsonify
 from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nullable, obj, ref
 from console_api.openapi import SHARED_SCHEMAS
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
-from models import ArchiveStatus, ConsentStatus, Role, Scope
+from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
 
 N_STRING, N_INTEGER = nullable(STRING), nullable(INTEGER)
 
@@ -27,11 +27,20 @@ SCHEMAS: dict[str, dict] = {
         vendor_id=N_INTEGER,
         vendor=N_STRING,
         department_id=N_INTEGER,
+        phone=N_STRING,
+        notification_preferences=ref("NotificationPreferences"),
     ),
     "Me": obj(
         bound=BOOLEAN,
         user=nullable(ref("User")),
         optional={"token": {**STRING, "description": "解除绑定后：新的会话令牌（旧令牌已失效）"}},
+    ),
+    "CodeRedeemed": obj(
+        "密码已设置，此微信已绑定该账号",
+        bound=BOOLEAN,
+        user=nullable(ref("User")),
+        purpose=nullable(enum(*(purpose.value for purpose in AccountCodePurpose))),
+        message=STRING,
     ),
     "Session": obj(
         token={**STRING, "description": "之后请求的 Authorization: Bearer <token>"},

@@ -33,6 +33,7 @@ from models import BindCodeChannel, Institution, User, Vendor, WeChatIdentity, d
 from models.user import ROLE_LABELS
 from operations.clock import now_utc
 from operations.errors import DomainError, InvalidInput
+from operations.own_account import preferences_of
 from operations.wechat_accounts import (
     bind_identity,
     redeem_bind_code,
@@ -75,6 +76,8 @@ def user_payload(user: User | None) -> dict[str, Any] | None:
         "vendor_id": user.vendor_id,
         "vendor": vendor.name if vendor else None,
         "department_id": user.department_id,
+        "phone": user.phone,
+        "notification_preferences": preferences_of(user.id),
     }
 
 

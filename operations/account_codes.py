@@ -102,7 +102,7 @@ def pending_code(secret_key: str, code: str) -> AccountCode | None:
     return row if user is not None and user.is_active else None
 
 
-def redeem(secret_key: str, code: str, new_password: str, *, by_edge) -> User:
+def redeem(secret_key: str, code: str, new_password: str, *, by_edge, hash_method: str | None = None) -> User:
     """Set the password of the account `code` was issued for, and spend the code. Every session
     signed before ends (the person may have lost the old password to someone)."""
     from operations.password_policy import check_password
@@ -113,7 +113,7 @@ def redeem(secret_key: str, code: str, new_password: str, *, by_edge) -> User:
     user = db.session.get(User, row.user_id)
     check_password(new_password, username=user.username, phone=user.phone)
     activating = not user.is_activated
-    user.password_hash = hash_password(new_password)
+    user.password_hash = hash_password(new_password, hash_method)
     user.token_version += 1
     row.used_at = now_utc()
     void_unused_bind_codes(user.id, row.used_at)

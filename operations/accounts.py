@@ -23,8 +23,20 @@ class AuthenticationFailed(Exception):
     pass
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+def hash_password(password: str, method: str | None = None) -> str:
+    """`password` hashed with `method` (werkzeug's method string; None: werkzeug's default)."""
+    return generate_password_hash(password) if method is None else generate_password_hash(password, method=method)
+
+
+# The parameters of werkzeug's default method as a stored hash names them ("scrypt:32768:8:1").
+_DEFAULT_METHOD = _DUMMY_HASH.split("$", 1)[0]
+
+
+def hash_is_current(password_hash: str, method: str | None = None) -> bool:
+    """Whether `password_hash` was made with the parameters a new hash gets now: a hash made with
+    a method or cost since replaced is upgraded when its password is next typed (the only moment
+    the password is known)."""
+    return password_hash.split("$", 1)[0] == (method or _DEFAULT_METHOD)
 
 
 USERNAME_TAKEN = "用户名已被使用"
@@ -105,10 +117,12 @@ def require_organisation_active(user: User) -> None:
         raise PermissionDenied(INSTITUTION_INACTIVE)
 
 
-def authenticate(username: str, password: str) -> User:
+def authenticate(username: str, password: str, *, hash_method: str | None = None) -> User:
     """The active account these credentials name; AuthenticationFailed otherwise. PermissionDenied
     (所属医疗机构已停用) for the right password of a deactivated institution's account: said only
-    to whoever knows the password."""
+    to whoever knows the password. A right password whose hash is not made the current way
+    (`hash_method`, see hash_is_current) is rehashed: flushed, for the edge's commit. Not audited:
+    the password is the same, only how it is kept changes."""
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -116,6 +130,9 @@ def authenticate(username: str, password: str) -> User:
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         raise AuthenticationFailed
     require_organisation_active(user)
+    if not hash_is_current(user.password_hash, hash_method):
+        user.password_hash = hash_password(password, hash_method)
+        db.session.flush()
     return user
 
 

@@ -55,6 +55,14 @@ class Notice:
     # Whom WeChat cannot reach (not bound now; not following, or refused, when sent) gets an SMS
     # instead: a work order must reach its engineer even if the binding is missing.
     fallback_sms: bool = False
+    # Emergencies and escalations reach everyone on every channel named, whatever channels a
+    # person turned off for the family (通知偏好, models.NotificationOptOut).
+    ignore_preferences: bool = False
+
+    @property
+    def family(self) -> str:
+        """The message family of the topic (alert.reminder -> alert), as preferences name it."""
+        return self.topic.split(".", 1)[0]
 
 
 # The fan-out runs in the database: Python stages one row per notice, one INSERT writes the
@@ -77,6 +85,8 @@ _STAGING_COLUMNS = (
     "occurrence_on",
     "work_order_id",
     "fallback_sms",
+    "family",
+    "honour_preferences",
 )
 _INSERT_MESSAGES = """
 INSERT INTO outbox_messages (key, alert_plan_id, occurrence_on, work_order_id, topic, title, body, payload,
@@ -94,26 +104,45 @@ SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 
        d.reason, 0, :now, CASE WHEN d.reason IS NULL AND d.new_message THEN :now END, :now,
        CASE WHEN d.reason IS NOT NULL THEN :now END
 FROM (
-    SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message,
-           CASE WHEN ch.value = 'wechat' AND f.fallback_sms AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
-                     AND u.wechat_miniprogram_openid IS NULL
-                THEN 'sms'
-                ELSE ch.value
-           END AS channel,
-           CASE WHEN (ch.value = 'sms'
-                      OR (ch.value = 'wechat' AND f.fallback_sms
-                          AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
-                          AND u.wechat_miniprogram_openid IS NULL))
-                     AND COALESCE(u.phone, '') = '' THEN :no_phone
-                WHEN ch.value = 'wechat' AND u.wechat_miniprogram_openid IS NOT NULL THEN NULL
-                WHEN ch.value = 'wechat' AND u.wechat_openid IS NULL AND NOT f.fallback_sms THEN :no_wechat
-                WHEN ch.value = 'wechat' AND NOT u.wechat_following AND NOT f.fallback_sms THEN :unfollowed
+    SELECT r.message_id, r.recipient_id, r.new_message,
+           CASE WHEN r.by_sms THEN 'sms' ELSE r.channel END AS channel,
+           CASE WHEN r.by_sms AND r.off_sms THEN :off_sms
+                WHEN r.by_sms AND r.no_phone THEN :no_phone
+                WHEN r.by_sms THEN NULL
+                WHEN r.channel = 'wechat' AND r.off_wechat THEN :off_wechat
+                WHEN r.channel = 'wechat' AND r.miniprogram THEN NULL
+                WHEN r.channel = 'wechat' AND r.no_openid AND NOT r.fallback THEN :no_wechat
+                WHEN r.channel = 'wechat' AND NOT r.following AND NOT r.fallback THEN :unfollowed
            END AS reason
-    FROM outbox_fanout f
-    JOIN outbox_messages m ON m.key = f.key
-    JOIN {recipients} AS rid ON TRUE
-    JOIN users u ON u.id = CAST(rid.value AS INTEGER) AND u.is_active
-    JOIN {channels} AS ch ON TRUE
+    FROM (
+        SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message, ch.value AS channel,
+               f.fallback_sms AS fallback,
+               -- Goes as an SMS: asked for, or a WeChat that may fall back and cannot reach the person
+               -- (not bound, not following, and no mini-program) or that the person turned off (a
+               -- preference removes the channel: they are reached as people without WeChat are).
+               (ch.value = 'sms'
+                OR (ch.value = 'wechat' AND f.fallback_sms
+                    AND (((u.wechat_openid IS NULL OR NOT u.wechat_following) AND u.wechat_miniprogram_openid IS NULL)
+                         OR off_wechat.user_id IS NOT NULL))) AS by_sms,
+               off_sms.user_id IS NOT NULL AS off_sms,
+               off_wechat.user_id IS NOT NULL AS off_wechat,
+               COALESCE(u.phone, '') = '' AS no_phone,
+               u.wechat_miniprogram_openid IS NOT NULL AS miniprogram,
+               u.wechat_openid IS NULL AS no_openid,
+               u.wechat_following AS following
+        FROM outbox_fanout f
+        JOIN outbox_messages m ON m.key = f.key
+        JOIN {recipients} AS rid ON TRUE
+        JOIN users u ON u.id = CAST(rid.value AS INTEGER) AND u.is_active
+        JOIN {channels} AS ch ON TRUE
+        -- A channel the person turned off for this family (at most one row each: the primary key).
+        LEFT JOIN notification_opt_outs off_wechat
+               ON f.honour_preferences AND off_wechat.user_id = u.id AND off_wechat.family = f.family
+              AND off_wechat.channel = 'wechat'
+        LEFT JOIN notification_opt_outs off_sms
+               ON f.honour_preferences AND off_sms.user_id = u.id AND off_sms.family = f.family
+              AND off_sms.channel = 'sms'
+    ) AS r
 ) AS d
 WHERE TRUE
 ON CONFLICT (message_id, recipient_id, channel) DO NOTHING
@@ -130,6 +159,10 @@ _DIALECT_SQL = {
 NO_PHONE = "未登记手机号"
 NO_WECHAT = "未绑定微信（需登录小程序绑定账号并关注公众号）"
 UNFOLLOWED = "已取消关注公众号"
+OFF_SMS = "本人已关闭短信提醒"
+OFF_WECHAT = "本人已关闭微信提醒"
+# In a message's payload: it reached people whatever their preferences (an emergency, an escalation).
+PREFERENCES_IGNORED = "ignored"
 
 
 def _stage(connection, notices: Sequence[Notice]) -> None:
@@ -141,7 +174,8 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_fanout (key VARCHAR(100) PRIMARY KEY, topic VARCHAR(40),"
         f" title VARCHAR(100), body TEXT, payload {json_type}, recipient_ids {json_type}, channels {json_type},"
-        f" alert_plan_id INTEGER, occurrence_on {date_type}, work_order_id INTEGER, fallback_sms BOOLEAN) {temporary}"
+        f" alert_plan_id INTEGER, occurrence_on {date_type}, work_order_id INTEGER, fallback_sms BOOLEAN,"
+        f" family VARCHAR(20), honour_preferences BOOLEAN) {temporary}"
     )
     rows = [
         (
@@ -149,13 +183,20 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
             notice.topic,
             notice.title,
             notice.body,
-            json.dumps(notice.payload | ({"fallback": "sms"} if notice.fallback_sms else {}), ensure_ascii=False),
+            json.dumps(
+                notice.payload
+                | ({"fallback": "sms"} if notice.fallback_sms else {})
+                | ({"preferences": PREFERENCES_IGNORED} if notice.ignore_preferences else {}),
+                ensure_ascii=False,
+            ),
             json.dumps(list(notice.recipient_ids)),
             json.dumps([str(channel) for channel in notice.channels]),
             notice.alert_plan_id,
             notice.occurrence_on.isoformat() if notice.occurrence_on else None,  # as SQLAlchemy stores a Date
             notice.work_order_id,
             notice.fallback_sms,
+            notice.family,
+            not notice.ignore_preferences,
         )
         for notice in notices
     ]
@@ -198,7 +239,14 @@ def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
     messages = [NewMessage(message_id, fan[key]) for message_id, key in written]
     connection.execute(
         text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param),
-        {"now": now, "no_phone": NO_PHONE, "no_wechat": NO_WECHAT, "unfollowed": UNFOLLOWED},
+        {
+            "now": now,
+            "no_phone": NO_PHONE,
+            "no_wechat": NO_WECHAT,
+            "unfollowed": UNFOLLOWED,
+            "off_sms": OFF_SMS,
+            "off_wechat": OFF_WECHAT,
+        },
     )
     connection.exec_driver_sql("DELETE FROM outbox_fanout")
     return messages
@@ -337,10 +385,20 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
 _INSERT_FALLBACK = """
 INSERT INTO deliveries (message_id, recipient_id, channel, status, reason, attempts, next_attempt_at, enqueued_at,
                         created_at, finished_at)
-SELECT :message_id, u.id, 'sms', CASE WHEN COALESCE(u.phone, '') = '' THEN 'skipped' ELSE 'pending' END,
-       CASE WHEN COALESCE(u.phone, '') = '' THEN :no_phone END, 0, :now,
-       CASE WHEN COALESCE(u.phone, '') <> '' THEN :now END, :now, CASE WHEN COALESCE(u.phone, '') = '' THEN :now END
-FROM users u WHERE u.id = :recipient_id AND u.is_active
+SELECT :message_id, u.id, 'sms', CASE WHEN d.reason IS NULL THEN 'pending' ELSE 'skipped' END, d.reason, 0, :now,
+       CASE WHEN d.reason IS NULL THEN :now END, :now, CASE WHEN d.reason IS NOT NULL THEN :now END
+FROM users u
+JOIN (
+    SELECT u2.id AS user_id,
+           CASE WHEN off_sms.user_id IS NOT NULL THEN :off_sms
+                WHEN COALESCE(u2.phone, '') = '' THEN :no_phone
+           END AS reason
+    FROM users u2
+    LEFT JOIN notification_opt_outs off_sms
+           ON :honour_preferences AND off_sms.user_id = u2.id AND off_sms.family = :family AND off_sms.channel = 'sms'
+    WHERE u2.id = :recipient_id
+) AS d ON d.user_id = u.id
+WHERE u.id = :recipient_id AND u.is_active
 ON CONFLICT (message_id, recipient_id, channel) DO NOTHING
 RETURNING id, status
 """
@@ -355,7 +413,8 @@ def fall_back_to_sms(ended: Sequence[Claimed], now: datetime) -> list[int]:
     statement = text(_INSERT_FALLBACK).bindparams(now_param)
     pending = []
     for delivery in ended:
-        if delivery.channel != ChannelName.WECHAT or (delivery.message.payload or {}).get("fallback") != "sms":
+        payload = delivery.message.payload or {}
+        if delivery.channel != ChannelName.WECHAT or payload.get("fallback") != "sms":
             continue
         row = db.session.execute(
             statement,
@@ -364,6 +423,9 @@ def fall_back_to_sms(ended: Sequence[Claimed], now: datetime) -> list[int]:
                 "recipient_id": delivery.recipient_id,
                 "now": now,
                 "no_phone": FALLBACK_NO_PHONE,
+                "off_sms": OFF_SMS,
+                "family": delivery.message.topic.split(".", 1)[0],
+                "honour_preferences": payload.get("preferences") != PREFERENCES_IGNORED,
             },
         ).first()
         if row is not None and row.status == DeliveryStatus.PENDING:

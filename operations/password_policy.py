@@ -4,10 +4,23 @@ mobile, not one of the most common passwords."""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from operations.errors import InvalidInput
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+# The 1,000 most common passwords (where they come from: the file's own header).
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
+TOO_COMMON = "密码过于常见，容易被猜中，请换一个"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The deny-list, lowercased (the list is; a password is compared lowercased)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("# "))
 
 
 def check_password(password: str, *, username: str, phone: str | None, field: str = "password") -> None:
@@ -29,4 +42,6 @@ def password_problem(password: str, *, username: str, phone: str | None) -> str 
         return "密码不能与用户名相同"
     if phone and phone in password:
         return "密码不能包含手机号"
+    if lowered in common_passwords():
+        return TOO_COMMON
     return None

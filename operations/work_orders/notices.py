@@ -169,6 +169,9 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
         "detail": detail,
     }
     kind = WORK_ORDER_KIND_LABELS[order.kind]
+    # An emergency (停机影响诊疗) and an escalation reach people on every channel named here, whatever
+    # they turned off for work orders (通知偏好): a stopped device waits for nobody's settings.
+    urgent = order.urgency is Urgency.DOWNTIME or event.kind is WorkOrderEventKind.ESCALATED
     body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
     notices = [
         outbox.Notice(
@@ -181,6 +184,7 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
             channels=channels,
             work_order_id=order.id,
             fallback_sms=fallback,
+            ignore_preferences=urgent,
         )
         for (channels, fallback), recipients in groups.items()
     ]

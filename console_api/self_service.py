@@ -1,0 +1,215 @@
+"""What the PC (/api/v1) and the mini-program (/mp/v1) share for a person's own account: setting a
+password with a 激活码 / 重置码, asking for a reset code by SMS, changing one's password, name,
+mobile and notification preferences. Each API's views (console_api.account_views,
+miniprogram_api.account_views) add their own sign-in and quotas and call these.
+
+Guessing is bounded at every door that takes a secret: codes per address (and per WeChat
+identity in the mini-program), the old password by the sign-in guard (console_api.passwords), SMS
+codes by console_api.sms_codes' five tries.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import after_this_request, current_app
+from sqlalchemy import select
+
+from channels.sms_verification import (
+    ACCOUNT_CODE,
+    VerificationSmsError,
+    VerificationSmsUnconfirmed,
+    send_verification_code,
+    verification_unavailable,
+)
+from console_api import sms_codes
+from console_api.http import Refused, client_ip, commit
+from console_api.passwords import authenticate_guarded
+from console_api.quotas import Quota, give_back, spend, verification_number_quotas
+from models import AccountCode, AccountCodePurpose, MessageFamily, User, db
+from operations import account_codes, own_account
+from operations.account_codes import PURPOSE_LABELS, IssuedCode
+from operations.accounts import AuthenticationFailed, mobile_taken
+from operations.actors import Actor
+from operations.errors import Conflict, InvalidInput
+
+PHONE = re.compile(r"1[3-9]\d{9}")
+BAD_PHONE = "请输入 11 位中国大陆手机号"
+TOO_MANY_CODES = "激活码 / 重置码尝试次数过多，请稍后再试"
+TOO_MANY_RESETS = "获取重置码过于频繁，请稍后再试"
+# Said whether or not an account has the number, and whether or not the SMS went out.
+RESET_ASKED = "如该手机号已登记账号，重置码将以短信发送至该手机号，72 小时内有效；收到后请输入重置码并设置新密码"
+CHANGE_MOBILE = "change-mobile"  # the purpose of the SMS codes sent to a new mobile (console_api.sms_codes)
+
+PHONE_FIELD = {"phone": {"type": "string", "pattern": r"^(\+86)?1[3-9][0-9]{9}$"}}
+
+
+def parse_phone(value: str | None, field: str = "phone") -> str:
+    """An 11-digit mainland mobile as typed (spaces, +86 allowed), or 422 on `field`."""
+    phone = (value or "").replace(" ", "").removeprefix("+86")
+    if not PHONE.fullmatch(phone):
+        raise InvalidInput({field: BAD_PHONE})
+    return phone
+
+
+def hash_method() -> str | None:
+    return current_app.config.get("PASSWORD_HASH_METHOD")
+
+
+# --- 激活 / 重置: a code and a new password ----------------------------------------------------
+
+
+def redeem_code(code: str, password: str, *, edge, quotas: tuple[Quota, ...]) -> tuple[User, AccountCodePurpose]:
+    """Spend a code on a new password: the account it names and what the code was for. Counted
+    against `quotas` first (the caller's address, its WeChat identity); a wrong, used or expired
+    code is one 422 on `code`, whatever was wrong with it."""
+    spend(*quotas)
+    user = account_codes.redeem(
+        current_app.config["SECRET_KEY"], code, password, by_edge=edge, hash_method=hash_method()
+    )
+    purpose = db.session.scalar(
+        select(AccountCode.purpose)
+        .where(AccountCode.user_id == user.id, AccountCode.used_at.is_not(None))
+        .order_by(AccountCode.used_at.desc(), AccountCode.id.desc())
+        .limit(1)
+    )
+    return user, purpose
+
+
+def redeemed_message(purpose: AccountCodePurpose) -> str:
+    return "账号已激活，已为您登录" if purpose is AccountCodePurpose.ACTIVATION else "密码已重置，已为您登录"
+
+
+def code_quota(kind: str, subject: str, count: int, window_seconds: int) -> Quota:
+    return Quota(f"account-code:{kind}:{subject}", count, window_seconds, TOO_MANY_CODES)
+
+
+# --- 忘记密码: a reset code by SMS ---------------------------------------------------------------
+
+
+def request_reset(phone: str, *, quotas: tuple[Quota, ...]) -> dict[str, Any]:
+    """A 重置码 for the active account with this mobile, sent to it by SMS after the answer.
+
+    The answer, its status and the quotas spent are the same whether an account has the number
+    or not, and the SMS goes out after the answer has left (its time does not tell either); the
+    code is never in the answer. 503 when no SMS can be sent at all (the same for every number)."""
+    unavailable = verification_unavailable(current_app.config, ACCOUNT_CODE)
+    if unavailable:
+        raise Refused(503, "unavailable", unavailable)
+    spend(*quotas, *verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone))
+    user = own_account.account_for_reset(phone)
+    if user is not None:
+        issued = own_account.issue_reset_code(user, current_app.config["SECRET_KEY"])
+        commit()
+        send_after_answer(issued, phone)
+    else:
+        db.session.rollback()
+    return {"message": RESET_ASKED, "phone": f"{phone[:3]}****{phone[-4:]}", "resend_in": sms_codes.RESEND_SECONDS}
+
+
+def send_after_answer(issued: IssuedCode, phone: str) -> None:
+    """Send the code once the answer is out (the WSGI server closes the response, then this runs).
+    Its outcome is only logged: the person asks again if nothing arrives."""
+    app = current_app._get_current_object()
+    config, code, label = dict(app.config), issued.code, PURPOSE_LABELS[issued.purpose]
+
+    @after_this_request
+    def hand_over(response):
+        def send() -> None:
+            try:
+                send_verification_code(config, phone, code, ACCOUNT_CODE)
+            except VerificationSmsUnconfirmed:
+                app.logger.warning("%s SMS: the provider's answer was lost", label)
+            except VerificationSmsError as error:
+                app.logger.warning("%s SMS not sent: %s", label, error.message)
+
+        response.call_on_close(send)
+        return response
+
+
+# --- 个人设置 ------------------------------------------------------------------------------------
+
+
+def check_old_password(user: User, old_password: str) -> None:
+    """The person's current password, asked again (guarded against guessing like the sign-in)."""
+    try:
+        authenticate_guarded(user.username, old_password, recheck=True)
+    except AuthenticationFailed:
+        raise InvalidInput({"old_password": "原密码错误"}) from None
+
+
+def change_password(actor: Actor, user: User, body: dict) -> User:
+    check_old_password(user, body["old_password"])
+    if body["password"] == body["old_password"]:
+        raise InvalidInput({"password": "新密码不能与原密码相同"})
+    return own_account.change_password(actor, body["password"], hash_method=hash_method())
+
+
+def send_mobile_code(user: User, phone: str, *, quotas: tuple[Quota, ...]) -> dict[str, Any]:
+    """A code to the NEW mobile: 409 when another active account has it (said before anything is
+    sent), 422 when it is the current one."""
+    if phone == user.phone:
+        raise InvalidInput({"phone": "与当前手机号相同"})
+    if mobile_taken(phone, other_than=user.id):
+        raise Conflict(own_account.MOBILE_TAKEN)
+    unavailable = verification_unavailable(current_app.config)
+    if unavailable:
+        raise Refused(503, "unavailable", unavailable)
+    spend(*quotas)
+    number = spend(*verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone))
+    db.session.rollback()  # nothing was changed; end the read before the provider call
+    try:
+        confirmed = sms_codes.send(CHANGE_MOBILE, f"{user.id}:{phone}", phone)
+    except Refused:
+        give_back(number)
+        raise
+    return sms_codes.sent_payload(phone, confirmed=confirmed)
+
+
+def change_mobile(actor: Actor, user: User, phone: str, code: str) -> User:
+    """The mobile becomes `phone` once the code sent to it is right (the other account's claim is
+    checked again: it may have taken the number since)."""
+    sms_codes.check(CHANGE_MOBILE, f"{user.id}:{phone}", code)
+    return own_account.change_mobile(actor, phone)
+
+
+# The preferences' body: per family, the channels to turn on (true) or off (false).
+PREFERENCE_SCHEMA = {
+    "type": "object",
+    "properties": {channel: {"type": "boolean"} for channel in ("inbox", *own_account.CHANNELS)},
+    "additionalProperties": False,
+    "description": "sms / wechat：true 开启，false 关闭；inbox（站内通知）不能关闭",
+}
+
+
+def parse_preferences(body: dict) -> dict[MessageFamily, dict[str, bool]]:
+    """The body's families and channels, checked: each a boolean, the inbox never false."""
+    wanted: dict[MessageFamily, dict[str, bool]] = {}
+    problems: dict[str, str] = {}
+    for family in MessageFamily:
+        channels = body.get(family.value)
+        if channels is None:
+            continue
+        wanted[family] = {}
+        for channel, on in channels.items():
+            name = f"{family.value}.{channel}"
+            if channel not in ("inbox", *own_account.CHANNELS):
+                problems[name] = "未知的通知渠道"
+            elif not isinstance(on, bool):
+                problems[name] = "应为 true 或 false"
+            elif channel == "inbox" and not on:
+                problems[name] = own_account.INBOX_ALWAYS_ON
+            else:
+                wanted[family][channel] = on
+    if problems:
+        raise InvalidInput(problems)
+    return wanted
+
+
+def preferences_payload(user_id: int) -> dict[str, Any]:
+    return own_account.preferences_of(user_id)
+
+
+def client_quota(prefix: str, count: int, window_seconds: int, message: str) -> Quota:
+    return Quota(f"{prefix}:ip:{client_ip()}", count, window_seconds, message)
