@@ -14,37 +14,40 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from models import (
+    AccountCodePurpose,
     Authorization,
     AuthorizationEvent,
     AuthorizationEventKind,
     ChannelName,
     CredentialKind,
-    Department,
+    Edge,
     Institution,
-    Invitation,
-    InvitationStatus,
     RecordKind,
     Role,
     Scope,
     WorkOrderKind,
     db,
 )
-from models.db import utcnow
 from models.work_order import FaultFrequency, Urgency
-from operations.accounts import create_user
+from operations import audit
+from operations.account_codes import IssuedCode, issue, redeem
 from operations.actors import Actor
 from operations.alerts.plans import NotifySettings
 from operations.authorizations import Terms, authorize_devices
 from operations.clock import now_utc, to_local
 from operations.credentials import create_credential
+from operations.departments import create_department
 from operations.device_records import add_device_record
 from operations.devices import create_device
-from operations.vendors import register_vendor
+from operations.institutions import create_institution
+from operations.staff import create_staff, edit_staff
+from operations.vendors import respond_to_invitation, send_invitation
 from operations.work_orders.orders import ContactMethod, Intake, create_work_order
 
 DEMO_PASSWORD = "weixiu123"
 INSTITUTION = "医疗机构测试1"
 VENDOR = "服务商测试1"
+VENDOR_CREDIT_CODE = "91350100000000001L"  # 统一社会信用代码, of the real format with its check character
 DEPARTMENTS = ("口腔科", "CT室", "MR室", "影像中心", "PETMR室", "眼科", "设备科")
 # (唯一码, 设备名称, 规格型号, 所属科室) as listed in the vendor-association guide.
 DEVICES = (
@@ -78,34 +81,44 @@ def demo_openid() -> str:
     return "o" + secrets.token_urlsafe(20)
 
 
+def _activate(user, secret_key: str, issued: IssuedCode | None = None) -> None:
+    """The person redeems the activation code they were given and chooses DEMO_PASSWORD."""
+    issued = issued or issue(user, AccountCodePurpose.ACTIVATION, secret_key, by=audit.OPERATOR)
+    redeem(secret_key, issued.code, DEMO_PASSWORD, by_edge=Edge.CLI)
+
+
 def database_is_empty() -> bool:
     return db.session.scalar(select(func.count()).select_from(Institution)) == 0
 
 
-def load() -> dict:
-    institution = Institution(name=INSTITUTION, last_device_number=26)
-    db.session.add(institution)
-    db.session.flush()
-    departments = {}
-    for name in DEPARTMENTS:
-        department = Department(institution_id=institution.id, name=name)
-        db.session.add(department)
-        departments[name] = department
-    db.session.flush()
-
-    staff = {}
-    for username, display_name, role, department, phone in INSTITUTION_STAFF:
-        staff[username] = create_user(
+def load(secret_key: str) -> dict:
+    """Load the demo world through the operations a real hospital goes through: the operator creates
+    the institution and its manager, the manager adds departments, staff and devices and invites
+    the vendor by its 统一社会信用代码, the vendor's admin accepts and adds an engineer; each person
+    activates their account with the code they were given and sets DEMO_PASSWORD."""
+    institution, manager = create_institution(
+        name=INSTITUTION,
+        manager_name="张三",
+        username="zhangsan",
+        mobile=INSTITUTION_STAFF[0][4],
+        by=audit.OPERATOR,
+    )
+    institution.last_device_number = 26  # the guide's devices are 000027–000036
+    _activate(manager, secret_key)
+    manager_actor = Actor.of(manager)
+    departments = {name: create_department(manager_actor, name) for name in DEPARTMENTS}
+    edit_staff(manager_actor, manager.id, {"department_id": departments["设备科"].id})
+    staff = {"zhangsan": manager}
+    for username, display_name, role, department, phone in INSTITUTION_STAFF[1:]:
+        staff[username] = create_staff(
+            manager_actor,
             username=username,
-            password=DEMO_PASSWORD,
             display_name=display_name,
             role=role,
-            institution_id=institution.id,
-            department_id=departments[department].id,
             phone=phone,
+            department_id=departments[department].id,
         )
-    manager = staff["zhangsan"]
-    manager_actor = Actor.of(manager)
+        _activate(staff[username], secret_key)
 
     devices = {}
     for code, name, model, department in DEVICES:
@@ -115,32 +128,35 @@ def load() -> dict:
             unique_code=code,
         )
 
-    vendor = register_vendor(VENDOR, contact_name="赵经理", contact_phone="13900000001")
-    vendor_staff = {
-        username: create_user(
-            username=username,
-            password=DEMO_PASSWORD,
-            display_name=display_name,
-            role=role,
-            vendor_id=vendor.id,
-            phone=phone,
-        )
-        for username, display_name, role, phone in VENDOR_STAFF
-    }
-    vendor_admin = vendor_staff["fuwushang1"]
-    now = utcnow()
-    db.session.add(
-        Invitation(
-            institution_id=institution.id,
-            vendor_id=vendor.id,
-            status=InvitationStatus.ACCEPTED,
-            invited_by_id=manager.id,
-            invited_at=now,
-            responded_by_id=vendor_admin.id,
-            responded_at=now,
-        )
+    (admin_username, admin_name, _, admin_phone), (engineer_username, engineer_name, engineer_role, engineer_phone) = (
+        VENDOR_STAFF
     )
-    db.session.flush()
+    sent = send_invitation(
+        manager_actor,
+        credit_code=VENDOR_CREDIT_CODE,
+        new_vendor={
+            "name": VENDOR,
+            "admin_name": admin_name,
+            "admin_mobile": admin_phone,
+            "admin_username": admin_username,
+        },
+        secret_key=secret_key,
+    )
+    vendor, vendor_admin = sent.vendor, sent.registered_admin
+    _activate(vendor_admin, secret_key, sent.activation)
+    admin_actor = Actor.of(vendor_admin)
+    respond_to_invitation(admin_actor, sent.invitation.id, accept=True)
+    vendor_staff = {
+        admin_username: vendor_admin,
+        engineer_username: create_staff(
+            admin_actor,
+            username=engineer_username,
+            display_name=engineer_name,
+            role=engineer_role,
+            phone=engineer_phone,
+        ),
+    }
+    _activate(vendor_staff[engineer_username], secret_key)
 
     # The guide's 000035 link, long expired: history, written as it was recorded then.
     expired = Authorization(

@@ -665,7 +665,7 @@ def test_the_demo_accounts_keep_their_password(app, client):
     from operations.demo_data import DEMO_PASSWORD, load
 
     with app.app_context():
-        load()
+        load(app.config["SECRET_KEY"])
         db.session.commit()
     for username in ("zhangsan", "sungong"):
         response = client.post("/api/v1/session", json={"username": username, "password": DEMO_PASSWORD})

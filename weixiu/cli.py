@@ -61,7 +61,7 @@ def register_commands(app: Flask) -> None:
         if not force and not demo_data.database_is_empty():
             click.echo("database already has data; nothing loaded (use --force to add the demo anyway)")
             return
-        summary = demo_data.load()
+        summary = demo_data.load(current_app.config["SECRET_KEY"])
         db.session.commit()
         click.echo(f"demo data loaded: {summary}")
 

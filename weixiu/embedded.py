@@ -95,7 +95,7 @@ def main(argv: list[str]) -> None:
     with app.app_context():
         upgrade()
         if demo_data.database_is_empty():
-            demo_data.load()
+            demo_data.load(app.config["SECRET_KEY"])
             db.session.commit()
             app.logger.info("demo data loaded")
         sweep_alert_plans()
