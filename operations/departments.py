@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Department, db
+from operations import audit
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound
@@ -29,6 +30,7 @@ def create_department(actor: Actor, name: str) -> Department:
     department = Department(institution_id=actor.institution_id, name=name)
     db.session.add(department)
     db.session.flush()
+    audit.record(actor, "create", "department", department.id, label=name, changes={"name": [None, name]})
     return department
 
 
