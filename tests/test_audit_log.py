@@ -25,7 +25,7 @@ from bot.commands import COMMANDS
 from console_api.routes import TABLE as PC_TABLE
 from miniprogram_api.http import TABLE as MP_TABLE
 from models import AuditEntry, Edge, Role, User, WorkOrder, db
-from operations.clock import LOCAL_TZ, today_local
+from operations.clock import LOCAL_TZ, frozen, now_utc, today_local
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 CONTACTS = [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}]
@@ -524,3 +524,203 @@ def test_every_successful_change_writes_one_audit_row(app, world, call):
     assert entry.edge is prepared.edge, call
     assert entry.actor_id == world.user(prepared.who).id, call
     assert entry.actor_name == world.user(prepared.who).display_name
+
+
+# --- what a refused call leaves: nothing ----------------------------------------------------------
+
+
+def test_a_refused_call_writes_no_audit_row(app, world):
+    order_id = world.order("pending")
+    before = last_audit_id(app)
+    bad = world.pc["manager"].post("/api/v1/devices", json={"name": "呼吸机"})  # no department
+    assert bad.status_code == 422 and "department_id" in bad.get_json()["error"]["fields"]
+    too_early = world.pc["clinician"].post(f"/api/v1/work-orders/{order_id}/confirm", json={})
+    assert too_early.status_code == 409
+    taken = world.pc["manager"].post("/api/v1/departments", json={"name": "口腔科"})
+    assert taken.status_code == 409
+    not_theirs = world.pc["other_manager"].patch(f"/api/v1/devices/{world.device.id}", json={"name": "x"})
+    assert not_theirs.status_code == 404
+    refused_bot = world.bot.text("openid-engineer", "出发 GD999999")
+    assert "已出发" not in refused_bot
+    assert audit_rows(app, before) == []
+
+
+# --- the listing --------------------------------------------------------------------------------
+
+
+def listing(api, query: str = "", status: int = 200) -> dict:
+    response = api.get(f"/api/v1/audit-log{'?' + query if query else ''}")
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def test_the_manager_sees_their_institution_and_the_vendor_admin_their_vendor(app, world):
+    world.pc["manager"].patch(f"/api/v1/devices/{world.device.id}", json={"name": "高压注射器二代"})
+    order_id = world.order("accepted")  # created by the clinician, accepted by the vendor's engineer
+    other_device = world.factory.device(world.other_institution, name="监护仪")
+    assert (
+        world.pc["other_manager"].patch(f"/api/v1/devices/{other_device.id}", json={"name": "外院监护仪"}).status_code
+        == 200
+    )
+
+    ours = listing(world.pc["manager"])
+    assert {(item["entity_type"], item["action"]) for item in ours["items"]} >= {
+        ("device", "update"),
+        ("work_order", "create"),
+        ("work_order", "accept"),
+    }
+    assert all(
+        item["entity_label"] != "外院监护仪" and "外院监护仪" not in str(item["changes"]) for item in ours["items"]
+    )
+    theirs = listing(world.pc["other_manager"])
+    assert [(item["entity_type"], item["entity_label"]) for item in theirs["items"]] == [
+        ("device", f"{other_device.unique_code} 外院监护仪")
+    ]
+
+    vendor_rows = listing(world.pc["admin"])["items"]
+    assert {(item["entity_type"], item["action"], item["entity_id"]) for item in vendor_rows} == {
+        ("work_order", "create", order_id),
+        ("work_order", "accept", order_id),
+    }
+    accepted = next(item for item in vendor_rows if item["action"] == "accept")
+    engineer = world.user("engineer")
+    assert accepted["actor"] == {"id": engineer.id, "name": "孙工"} and accepted["actor_name"] == "孙工"
+    assert accepted["edge"] == "pc" and accepted["edge_label"] == "电脑端"
+    assert accepted["entity_type_label"] == "工单" and accepted["action_label"] == "接单"
+    assert accepted["changes"]["status"] == ["pending", "accepted"]
+    assert accepted["changes"]["assignee_id"] == [None, engineer.id]
+    assert accepted["occurred_at"].endswith("+08:00")
+
+    for who in ("clinician", "engineer", "in_house"):
+        assert world.pc[who].get("/api/v1/audit-log").status_code == 403, who
+
+
+def test_filters_and_paging(app, world):
+    manager, clinician = world.user("manager"), world.user("clinician")
+    for name in ("一科", "二科", "三科"):
+        assert world.pc["manager"].post("/api/v1/departments", json={"name": name}).status_code == 201
+    order_id = world.order("pending")
+    api = world.pc["manager"]
+
+    everything = listing(api)
+    assert everything["total"] == 4
+    assert [item["entity_label"] for item in everything["items"]][1:] == ["三科", "二科", "一科"]  # newest first
+    ids = [item["id"] for item in everything["items"]]
+    assert ids == sorted(ids, reverse=True)
+
+    by_clinician = listing(api, f"actor_id={clinician.id}")["items"]
+    assert [(item["entity_type"], item["entity_id"]) for item in by_clinician] == [("work_order", order_id)]
+    assert listing(api, f"actor_id={manager.id}")["total"] == 3
+    assert listing(api, "entity_type=department")["total"] == 3
+    (one,) = listing(api, f"entity_type=work_order&entity_id={order_id}")["items"]
+    assert one["action_label"] == "报修"
+
+    today = today_local()
+    assert listing(api, f"from={today}&to={today}")["total"] == 4
+    assert listing(api, f"from={today + timedelta(days=1)}")["total"] == 0
+    assert listing(api, f"to={today - timedelta(days=1)}")["total"] == 0
+
+    first = listing(api, "per_page=3")
+    second = listing(api, "per_page=3&page=2")
+    assert (first["total"], first["page"], first["per_page"], len(first["items"])) == (4, 1, 3, 3)
+    assert [item["id"] for item in second["items"]] == ids[3:]
+    assert api.get("/api/v1/audit-log?per_page=3&page=3").status_code == 404
+
+    def refused(query: str) -> dict:
+        return listing(api, query, status=422)["error"]["fields"]
+
+    assert "entity_type" in refused("entity_type=spaceship")
+    assert "from" in refused("from=2026-02-30")
+    assert "to" in refused("to=yesterday")
+    assert "from" in refused(f"from={today}&to={today - timedelta(days=1)}")
+    assert "entity_id" in refused(f"entity_id={order_id}")
+    assert refused("who=1") == {"who": "不支持的筛选条件"}
+    assert "actor_id" in refused("actor_id=abc")
+
+
+def test_before_and_after_are_kept_and_secrets_only_marked_changed(app, world):
+    api = world.pc["manager"]
+    device_id = world.device.id
+    assert api.patch(f"/api/v1/devices/{device_id}", json={"name": "高压注射器B", "model": "XZ-200"}).status_code == 200
+    assert (
+        api.patch(f"/api/v1/devices/{device_id}", json={"name": "高压注射器B"}).status_code == 200
+    )  # no change: no row
+    rows = listing(api, f"entity_type=device&entity_id={device_id}")["items"]
+    assert len(rows) == 1
+    assert rows[0]["changes"] == {"name": ["高压注射器", "高压注射器B"], "model": [None, "XZ-200"]}
+    assert rows[0]["entity_label"] == f"{world.device.unique_code} 高压注射器B"
+
+    issued = api.post(f"/api/v1/users/{world.user('clinician').id}/bind-code")
+    assert issued.status_code == 201
+    code = issued.get_json()["code"]
+    (row_of_code,) = listing(api, "entity_type=wechat_binding")["items"]
+    assert row_of_code["action"] == "issue_bind_code" and row_of_code["changes"]["code"] == "changed"
+    assert row_of_code["entity_label"] == "王护士"
+    whole_log = api.get("/api/v1/audit-log?per_page=100").get_data(as_text=True)
+    assert code not in whole_log
+
+    credential = world.credential()
+    assert api.delete(f"/api/v1/credentials/{credential['id']}").status_code == 204
+    deleted = listing(api, "entity_type=credential")["items"][0]
+    assert deleted["action"] == "delete" and deleted["changes"]["number"] == ["CZ-001", None]
+    assert deleted["changes"]["device_ids"] == [[device_id], None]
+
+    data = workbook_bytes(
+        [
+            row(设备名称="输液泵", 所属科室="口腔科"),
+            row(唯一码=world.device.unique_code, 设备名称="高压注射器C", 所属科室="口腔科"),
+        ]
+    )
+    imported = api.post(
+        "/api/v1/devices/import",
+        data={"file": (io.BytesIO(data), "设备.xlsx"), "mode": "update"},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 200, imported.get_json()
+    (import_row,) = [item for item in listing(api, "entity_type=device")["items"] if item["action"] == "import"]
+    assert import_row["changes"]["created"] == [None, 1] and import_row["changes"]["updated"] == [None, 1]
+    assert import_row["changes"]["updated_codes"] == [None, [world.device.unique_code]]
+    assert len(import_row["changes"]["created_codes"][1]) == 1 and import_row["action_label"] == "导入"
+
+
+def test_the_systems_own_decisions_are_the_systems(app, world):
+    from jobs.work_orders import sweep_work_orders
+
+    emergency = world.order("pending", urgency="downtime")
+    unsigned = world.order("completed")
+    start = now_utc()
+    with app.app_context():
+        with frozen(start + timedelta(days=7, hours=1)):
+            counts = sweep_work_orders()
+        with frozen(start + timedelta(days=14, hours=2)):
+            counts2 = sweep_work_orders()
+    assert counts == {"escalated": 1, "confirmed": 1, "closed": 0} and counts2["closed"] == 1
+    rows = listing(world.pc["manager"], "per_page=100")["items"]
+    system_rows = [(item["entity_id"], item["action"]) for item in rows if item["edge"] == "system"]
+    assert sorted(system_rows) == sorted([(emergency, "escalate"), (unsigned, "confirm"), (unsigned, "close")])
+    for item in rows:
+        if item["edge"] == "system":
+            assert item["actor"] is None and item["actor_name"] == "系统" and item["edge_label"] == "系统"
+    confirmed = next(item for item in rows if item["edge"] == "system" and item["action"] == "confirm")
+    assert confirmed["changes"]["status"] == ["completed", "confirmed"] and confirmed["action_label"] == "确认"
+    # the vendor serving both orders sees the same rows in its own log
+    vendor_system_rows = [
+        item for item in listing(world.pc["admin"], "per_page=100")["items"] if item["edge"] == "system"
+    ]
+    assert len(vendor_system_rows) == 3
+
+
+def test_binding_by_scanning_the_bind_qr_is_the_persons_own_row(app, world):
+    clinician = world.user("clinician")
+    code = bind_code_for(app, clinician)
+    before = last_audit_id(app)
+    reply = world.bot.event("openid-new-follower", "SCAN", EventKey=f"bind:{code}")
+    assert "绑定成功" in reply
+    (entry,) = audit_rows(app, before)
+    assert (entry.entity_type, entry.action, entry.edge, entry.actor_id) == (
+        "wechat_binding",
+        "bind",
+        Edge.OFFICIAL_ACCOUNT,
+        clinician.id,
+    )
+    assert entry.changes["wechat_openid"] == [None, "openid-new-follower"]
