@@ -724,3 +724,19 @@ def test_binding_by_scanning_the_bind_qr_is_the_persons_own_row(app, world):
         clinician.id,
     )
     assert entry.changes["wechat_openid"] == [None, "openid-new-follower"]
+
+
+def test_exempt_calls_write_nothing(app, world):
+    phone = world.mp("clinician")
+    order_id = world.order("accepted")
+    before = last_audit_id(app)
+    api = world.factory.api(world.client, world.user("manager"))  # POST /session
+    assert api.delete("/api/v1/session").status_code == 204
+    assert sign_in(world.client, world.wechat_sim, "o-someone").post("/logout").status_code in (200, 204)
+    assert phone.get("/inbox").status_code == 200
+    assert world.pc["clinician"].post("/api/v1/inbox/read-all").status_code == 200
+    assert "待处理" in world.bot.text("openid-engineer", "我的工单")
+    with app.app_context():
+        number = db.session.get(WorkOrder, order_id).number
+    assert "服务报告" in world.bot.text("openid-engineer", f"完成 {number}")
+    assert audit_rows(app, before) == []

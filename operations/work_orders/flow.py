@@ -171,7 +171,7 @@ LOGGED_DETAIL = ("note", "reason")
 def take_step(
     order: WorkOrder,
     name: str,
-    by: Actor | audit.NoPerson,
+    by: Actor | audit.NoPerson | None,
     *,
     values: dict[str, Any] | None = None,
     where: tuple = (),
@@ -180,9 +180,10 @@ def take_step(
     now: datetime | None = None,
 ) -> WorkOrderEvent:
     """Move the order by one step if its current status allows it (checked in the UPDATE itself),
-    write the event, the notices and the 操作日志 row (`by`: the person, or audit.SYSTEM for the
-    system's own steps). Raises Conflict, changing nothing, when it does not."""
+    write the event, the notices and the 操作日志 row (`by`: the person, or audit.SYSTEM / None
+    for the system's own steps). Raises Conflict, changing nothing, when it does not."""
     step = STEPS[name]
+    by = by or audit.SYSTEM
     actor_id = by.user_id if isinstance(by, Actor) else None
     now = now or now_utc()
     target = target or step.target
