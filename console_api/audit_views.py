@@ -11,7 +11,7 @@ from console_api.http import current_actor
 from console_api.route_table import request_query
 from console_api.routes import paging, route
 from console_api.validation import Field
-from models import EDGE_LABELS, AuditEntry, Edge
+from models import EDGE_LABELS, AuditEntry
 from operations import audit_log
 from operations.clock import display
 from operations.errors import InvalidInput
@@ -105,11 +105,11 @@ def action_label(entity_type: str, action: str) -> str:
 
 
 def entry_json(entry: AuditEntry) -> dict:
-    person = entry.edge not in (Edge.SYSTEM, Edge.CLI) and entry.actor_id is not None
     return {
         "id": entry.id,
         "occurred_at": display(entry.occurred_at),
-        "actor": {"id": entry.actor_id, "name": entry.actor_name} if person else None,
+        # No person: the system's own decisions and the platform operator's CLI.
+        "actor": {"id": entry.actor_id, "name": entry.actor_name} if entry.actor_id is not None else None,
         "actor_name": entry.actor_name,
         "edge": entry.edge.value,
         "edge_label": EDGE_LABELS[entry.edge],
