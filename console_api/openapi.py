@@ -31,6 +31,7 @@ from models import (
     AccountCodePurpose,
     ArchiveStatus,
     ChannelName,
+    Edge,
     InvitationStatus,
     MessageFamily,
     Role,
@@ -39,6 +40,7 @@ from models import (
     WorkOrderStatus,
 )
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
+from operations.audit_log import ENTITY_TYPES
 from operations.authorizations import AuthorizationState
 from operations.own_account import FAMILY_LABELS
 
@@ -303,6 +305,25 @@ COVERED_DEVICE = obj(
 FIGURE_VENDOR = obj(vendor_id=N_INTEGER, vendor_name=STRING)
 
 PC_SCHEMAS: dict[str, dict] = {
+    "AuditEntry": obj(
+        "操作日志的一行",
+        id=INTEGER,
+        occurred_at=MOMENT,
+        actor=nullable(obj(id=INTEGER, name=STRING)),
+        actor_name={**STRING, "description": "操作人当时的姓名；系统或平台运维时为“系统”/“平台运维”"},
+        **labelled("edge", Edge),
+        entity_type={**STRING, "description": "、".join(ENTITY_TYPES)},
+        entity_type_label=STRING,
+        entity_id=N_INTEGER,
+        entity_label=N_STRING,
+        action=STRING,
+        action_label=STRING,
+        changes={
+            **ANY_OBJECT,
+            "description": '变更的字段：[变更前, 变更后]；密码、令牌和验证码只记为 "changed"',
+        },
+    ),
+    "AuditLogPage": page_of("AuditEntry"),
     **SHARED_SCHEMAS,
     **ACCOUNT_SCHEMAS,
     "User": obj(

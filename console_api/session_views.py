@@ -3,7 +3,7 @@
 from flask import current_app, jsonify
 
 from console_api.account_views import me_json
-from console_api.http import commit, current_user, error_response
+from console_api.http import commit, current_actor, current_user, error_response
 from console_api.passwords import authenticate_guarded
 from console_api.route_table import request_body
 from console_api.routes import route
@@ -51,7 +51,7 @@ def sign_out():
 def sign_out_everywhere():
     """退出所有设备: every session of the person ends, on PCs and in the mini-program, and every
     WeChat binding is removed (a lost phone, a shared PC); the answer says what was ended."""
-    ended = accounts.sign_out_everywhere(current_user().id)
+    ended = accounts.sign_out_everywhere(current_user().id, by=current_actor())
     commit()
     unbound = [name for name, was in (("小程序", ended.miniprogram_session), ("公众号", ended.official_account)) if was]
     message = "已退出所有设备上的登录（电脑和小程序）"

@@ -11,6 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import NO_PASSWORD, BindCode, Institution, Role, User, WeChatIdentity, db
 from models.db import ID_MAX
+from operations import audit
+from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -185,11 +187,15 @@ def sign_out(user_id: int) -> User:
     return user
 
 
-def sign_out_everywhere(user_id: int) -> SignedOut:
+def sign_out_everywhere(user_id: int, by: Actor | None = None) -> SignedOut:
     """退出所有设备: every PC token and every mini-program session of the person stops working, and
     every WeChat binding goes (the mini-program's and the official account's), so a lost phone or a
-    shared PC keeps nothing. Messages then reach the person by SMS until they bind again."""
+    shared PC keeps nothing. Messages then reach the person by SMS until they bind again.
+
+    `by` (an Actor) records the bindings it ended in the 操作日志; a caller that ends them as part
+    of a larger change of its own (deactivating the account) records that change instead."""
     user = sign_out(user_id)
+    bound = (user.wechat_openid, user.wechat_miniprogram_openid)
     identities = list(db.session.scalars(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id)))
     for identity in identities:
         identity.user_id = None
@@ -202,6 +208,15 @@ def sign_out_everywhere(user_id: int) -> SignedOut:
     user.wechat_following = True  # the next binding starts as a follower, as a new one does
     void_unused_bind_codes(user.id, now_utc())  # a code minted on the PC being left binds no one
     db.session.flush()
+    if by is not None and (ended.miniprogram_session or ended.official_account):
+        audit.record(
+            by,
+            "sign_out_everywhere",
+            "wechat_binding",
+            user.id,
+            label=user.display_name,
+            changes=audit.difference(dict(zip(("wechat_openid", "wechat_miniprogram_openid"), bound, strict=True)), {}),
+        )
     return ended
 
 

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from models import Authorization, AuthorizationEvent, AuthorizationEventKind, Device, Institution, Scope, Vendor, db
 from models.authorization import SCOPE_LABELS
 from models.db import utcnow
+from operations import audit
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alerts.plans import NotifySettings, plan_authorization
+from operations.alerts.plans import NotifySettings, plan_authorization, settings_snapshot, subject_plan
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.vendors import require_accepted_vendor
@@ -138,7 +139,7 @@ def authorize_devices(
     if not device_ids:
         raise InvalidInput({"device_ids": "请至少选择一台设备"})
     _check_terms(terms)
-    require_accepted_vendor(actor.institution_id, vendor_id)
+    vendor = require_accepted_vendor(actor.institution_id, vendor_id)
     devices = [_own_device(actor, device_id) for device_id in dict.fromkeys(device_ids)]
     clashes = [clash for device in devices for clash in _clashes(device, terms)]
     if clashes:
@@ -164,9 +165,34 @@ def authorize_devices(
         )
         created.append(authorization)
     db.session.flush()
-    for authorization in created:
-        plan_authorization(authorization, alert)
+    plans = [plan_authorization(authorization, alert) for authorization in created]
+    # One row for the form, however many devices it covered.
+    first = created[0]
+    label = f"{devices[0].unique_code} {devices[0].name}" if len(devices) == 1 else f"{len(devices)} 台设备"
+    audit.record(
+        actor,
+        "create",
+        "authorization",
+        first.id if len(created) == 1 else None,
+        label=f"{label} → {vendor.name}",
+        changes=audit.difference(
+            {},
+            {
+                "authorization_ids": [authorization.id for authorization in created],
+                "device_ids": [device.id for device in devices],
+                **_snapshot(first),
+                **settings_snapshot(plans[0], "alert_"),
+            },
+        ),
+        vendor_id=vendor_id,
+    )
     return created
+
+
+def _label(authorization: Authorization) -> str:
+    device = db.session.get(Device, authorization.device_id)
+    vendor = db.session.get(Vendor, authorization.vendor_id)
+    return f"{device.unique_code} {device.name} → {vendor.name}"
 
 
 def _own_authorization(actor: Actor, authorization_id: int) -> Authorization:
@@ -191,11 +217,13 @@ def modify_authorization(
     if clashes:
         raise Conflict("授权时间与授权内容和已有授权冲突：" + "；".join(clashes))
     before = _snapshot(authorization)
+    logged_before = before | settings_snapshot(subject_plan(authorization_id=authorization.id), "alert_")
     _apply_terms(authorization, terms)
     after = _snapshot(authorization)
     if before == after:
         if alert is not None:
-            plan_authorization(authorization, alert)
+            plan = plan_authorization(authorization, alert)
+            _audit_modified(actor, authorization, logged_before, after | settings_snapshot(plan, "alert_"))
         return authorization
     authorization.updated_by_id = actor.user_id
     authorization.updated_at = utcnow()
@@ -209,8 +237,23 @@ def modify_authorization(
         )
     )
     db.session.flush()
-    plan_authorization(authorization, alert)
+    plan = plan_authorization(authorization, alert)
+    _audit_modified(actor, authorization, logged_before, after | settings_snapshot(plan, "alert_"))
     return authorization
+
+
+def _audit_modified(actor: Actor, authorization: Authorization, before: dict, after: dict) -> None:
+    changes = audit.difference(before, after)
+    if changes:
+        audit.record(
+            actor,
+            "update",
+            "authorization",
+            authorization.id,
+            label=_label(authorization),
+            changes=changes,
+            vendor_id=authorization.vendor_id,
+        )
 
 
 def cancel_authorization(actor: Actor, authorization_id: int, reason: str | None = None) -> Authorization:
@@ -233,6 +276,18 @@ def cancel_authorization(actor: Actor, authorization_id: int, reason: str | None
     )
     db.session.flush()
     plan_authorization(authorization, None)
+    audit.record(
+        actor,
+        "cancel",
+        "authorization",
+        authorization.id,
+        label=_label(authorization),
+        changes={
+            "cancelled_at": [None, audit.plain(authorization.cancelled_at)],
+            **({"reason": [None, reason]} if reason else {}),
+        },
+        vendor_id=authorization.vendor_id,
+    )
     return authorization
 
 

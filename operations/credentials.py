@@ -18,11 +18,18 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Device, db
-from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
+from models.credential import CREDENTIAL_KIND_LABELS, DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from models.db import utcnow
+from operations import audit
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
-from operations.alerts.plans import NotifySettings, drop_credential_plan, plan_credential
+from operations.alerts.plans import (
+    NotifySettings,
+    drop_credential_plan,
+    plan_credential,
+    settings_snapshot,
+    subject_plan,
+)
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
@@ -196,8 +203,27 @@ def create_credential(
     _flush_credential(credential)
     _set_devices(credential, devices)
     db.session.flush()
-    plan_credential(credential, alert)
+    plan = plan_credential(credential, alert)
+    after = _logged(credential) | settings_snapshot(plan, "alert_")
+    audit.record(
+        actor, "create", "credential", credential.id, label=_label(credential), changes=audit.difference({}, after)
+    )
     return credential
+
+
+def _label(credential: Credential) -> str:
+    return f"{CREDENTIAL_KIND_LABELS[credential.kind]} {credential.number or credential.holder_name or credential.id}"
+
+
+def _logged(credential: Credential) -> dict[str, Any]:
+    """What the 操作日志 compares of a credential: its fields and the devices it covers."""
+    return audit.snapshot(credential, ("kind", *EDITABLE_FIELDS)) | {
+        "device_ids": sorted(
+            db.session.scalars(
+                select(CredentialDevice.device_id).where(CredentialDevice.credential_id == credential.id)
+            )
+        )
+    }
 
 
 def update_credential(
@@ -220,6 +246,7 @@ def update_credential(
         raise InvalidInput({"kind": "证照类别不能修改"})
     _check_fields(credential, fields)
     devices = _chosen_devices(actor, credential.kind, device_ids) if device_ids is not None else None
+    before = _logged(credential) | settings_snapshot(subject_plan(credential_id=credential.id), "alert_")
     for name, value in fields.items():
         setattr(credential, name, value)
     credential.updated_by_id = actor.user_id
@@ -229,7 +256,10 @@ def update_credential(
     if devices is not None:
         _set_devices(credential, devices)
         db.session.flush()
-    plan_credential(credential, alert)
+    plan = plan_credential(credential, alert)
+    changes = audit.difference(before, _logged(credential) | settings_snapshot(plan, "alert_"))
+    if changes:
+        audit.record(actor, "update", "credential", credential.id, label=_label(credential), changes=changes)
     return credential
 
 
@@ -242,6 +272,14 @@ def delete_credential(actor: Actor, credential_id: int) -> None:
     """删除: the credential, its device links and its files."""
     require_manager(actor)
     credential = _own_credential(actor, credential_id)
+    audit.record(
+        actor,
+        "delete",
+        "credential",
+        credential.id,
+        label=_label(credential),
+        changes=audit.difference(_logged(credential), {}),
+    )
     drop_credential_plan(credential.id)
     db.session.execute(delete(CredentialAttachment).where(CredentialAttachment.credential_id == credential.id))
     db.session.execute(delete(CredentialDevice).where(CredentialDevice.credential_id == credential.id))
@@ -394,7 +432,19 @@ def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> Credenti
     )
     db.session.add(attachment)
     db.session.flush()
+    audit.record(
+        actor,
+        "add_attachment",
+        "credential",
+        credential.id,
+        label=_label(credential),
+        changes={"attachment": [None, _attachment_json(attachment)]},
+    )
     return attachment
+
+
+def _attachment_json(attachment: CredentialAttachment) -> dict[str, Any]:
+    return {"id": attachment.id, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256}
 
 
 def list_attachments(actor: Actor, credential_id: int) -> list[CredentialAttachment]:
@@ -433,5 +483,14 @@ def get_attachment(actor: Actor, credential_id: int, attachment_id: int) -> Cred
 def delete_attachment(actor: Actor, credential_id: int, attachment_id: int) -> None:
     require_manager(actor)
     attachment = _own_attachment(actor, credential_id, attachment_id)
+    credential = db.session.get(Credential, attachment.credential_id)
+    audit.record(
+        actor,
+        "remove_attachment",
+        "credential",
+        credential.id,
+        label=_label(credential),
+        changes={"attachment": [_attachment_json(attachment), None]},
+    )
     db.session.delete(attachment)
     db.session.flush()

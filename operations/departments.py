@@ -36,6 +36,7 @@ def create_department(actor: Actor, name: str) -> Department:
     )
     db.session.add(department)
     db.session.flush()
+    audit.record(actor, "create", "department", department.id, label=name, changes={"name": [None, name]})
     return department
 
 

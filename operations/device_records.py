@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from models import DeviceRecord, RecordKind, Role, Scope, db
 from models.device_record import RECORD_KIND_LABELS
+from operations import audit
 from operations.access import require_institution_staff, require_scope, visible_device
 from operations.actors import Actor
 
@@ -39,6 +40,14 @@ def add_device_record(
     )
     db.session.add(record)
     db.session.flush()
+    audit.record(
+        actor,
+        "create",
+        "device_record",
+        record.id,
+        label=f"{device.unique_code} {device.name} {RECORD_KIND_LABELS[kind]}",
+        changes=audit.created(record, ("device_id", "kind", "performed_on", "summary", "details", "performed_by")),
+    )
     return record
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from models import ArchiveStatus, Authorization, Department, Device, Institution, Vendor, db
 from models.db import utcnow
+from operations import audit
 from operations.access import require_manager, visible_device, visible_devices
 from operations.actors import Actor
 from operations.clock import today_local
@@ -141,7 +142,19 @@ def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None 
     _apply(device, institution_id, fields)
     db.session.add(device)
     db.session.flush()
+    audit.record(
+        actor, "create", "device", device.id, label=device_label(device), changes=audit.created(device, LOGGED_FIELDS)
+    )
     return device
+
+
+# What the 操作日志 keeps of a device: what a person enters (the QR's link token is a secret).
+LOGGED_FIELDS = ("unique_code", *EDITABLE_FIELDS)
+
+
+def device_label(device: Device) -> str:
+    """How people name a device in the log: 唯一码 and name."""
+    return f"{device.unique_code} {device.name}"
 
 
 def update_device(actor: Actor, device_id: int, fields: dict[str, Any]) -> Device:
@@ -150,10 +163,14 @@ def update_device(actor: Actor, device_id: int, fields: dict[str, Any]) -> Devic
     for required in ("name", "department_id"):
         if required in fields and not fields[required]:
             raise InvalidInput({required: "必填"})
+    before = audit.snapshot(device, EDITABLE_FIELDS)
     _apply(device, actor.institution_id, fields)
     device.updated_by_id = actor.user_id
     device.updated_at = utcnow()
     db.session.flush()
+    changes = audit.difference(before, audit.snapshot(device, EDITABLE_FIELDS))
+    if changes:  # saving the form unchanged changes nothing
+        audit.record(actor, "update", "device", device.id, label=device_label(device), changes=changes)
     return device
 
 
@@ -322,6 +339,7 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     # A workbook from another system names its own types: new ones join the 设备类型 list.
     add_missing_device_types(institution_id, [fields.get("category") for fields, _ in prepared])
     updated = unchanged = 0
+    updated_codes: list[str] = []
     to_create: list[tuple[dict[str, Any], str | None]] = []
     for fields, code in prepared:
         if code in existing:
@@ -335,6 +353,7 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
             device.updated_by_id = actor.user_id
             device.updated_at = utcnow()
             updated += 1
+            updated_codes.append(device.unique_code)
         else:
             to_create.append((fields, code))
     for _, code in to_create:
@@ -363,4 +382,18 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     for start in range(0, len(values), 1000):
         db.session.execute(insert(Device), values[start : start + 1000])
     db.session.flush()
-    return {"created": len(values), "updated": updated, "unchanged": unchanged}
+    counts = {"created": len(values), "updated": updated, "unchanged": unchanged}
+    # One row for the whole workbook: the counts and the 唯一码 it created and changed.
+    audit.record(
+        actor,
+        "import",
+        "device",
+        None,
+        label=f"导入设备档案：新增 {len(values)} 台，更新 {updated} 台",
+        changes={
+            **{name: [None, count] for name, count in counts.items()},
+            "created_codes": [None, [row["unique_code"] for row in values]],
+            "updated_codes": [None, updated_codes],
+        },
+    )
+    return counts

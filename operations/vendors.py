@@ -72,6 +72,7 @@ def invite_vendor(
             raise InvalidInput({"vendor_id": "服务商不存在"})
     else:
         vendor = register_vendor(**new_vendor)
+    registered = new_vendor is not None
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.institution_id == actor.institution_id, Invitation.vendor_id == vendor.id)
     )
@@ -84,11 +85,32 @@ def invite_vendor(
     else:
         invitation = Invitation(institution_id=actor.institution_id, vendor_id=vendor.id)
         db.session.add(invitation)
+    before = audit.snapshot(invitation, INVITATION_FIELDS)
     invitation.message = message
     invitation.invited_by_id = actor.user_id
     invitation.invited_at = utcnow()
     db.session.flush()
+    _audit(
+        actor, "invite", invitation, vendor, before, {"new_vendor": [None, dict(new_vendor)]} if registered else None
+    )
     return invitation
+
+
+INVITATION_FIELDS = ("status", "message", "invited_at", "responded_at")
+
+
+def _audit(actor: Actor, action: str, invitation: Invitation, vendor: Vendor, before: dict, extra=None) -> None:
+    """The 操作日志 row of an invitation, in both the institution's log and the vendor's."""
+    audit.record(
+        actor,
+        action,
+        "invitation",
+        invitation.id,
+        label=vendor.name,
+        changes=audit.difference(before, audit.snapshot(invitation, INVITATION_FIELDS)) | (extra or {}),
+        institution_id=invitation.institution_id,
+        vendor_id=invitation.vendor_id,
+    )
 
 
 def _invitation_for(actor: Actor, invitation_id: int) -> Invitation:
@@ -108,10 +130,12 @@ def respond_to_invitation(actor: Actor, invitation_id: int, *, accept: bool) -> 
     invitation = _invitation_for(actor, invitation_id)
     if invitation.status is not InvitationStatus.PENDING:
         raise Conflict("该邀约已处理，不能重复操作")
+    before = audit.snapshot(invitation, INVITATION_FIELDS)
     invitation.status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
     invitation.responded_by_id = actor.user_id
     invitation.responded_at = utcnow()
     db.session.flush()
+    _audit(actor, "accept" if accept else "decline", invitation, db.session.get(Vendor, invitation.vendor_id), before)
     return invitation
 
 
@@ -131,10 +155,12 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> Invitation:
     )
     if open_count:
         raise Conflict(f"该服务商仍有 {open_count} 条未到期的设备授权，请先取消授权")
+    before = audit.snapshot(invitation, INVITATION_FIELDS)
     invitation.status = InvitationStatus.REVOKED
     invitation.responded_at = utcnow()
     invitation.responded_by_id = actor.user_id
     db.session.flush()
+    _audit(actor, "revoke", invitation, db.session.get(Vendor, invitation.vendor_id), before)
     return invitation
 
 

@@ -24,6 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from models import BindCode, BindCodeChannel, Edge, Role, User, WeChatIdentity, db
+from operations import audit
 from operations.accounts import is_id, is_version, require_organisation_active, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
@@ -86,7 +87,25 @@ def issue_bind_code(actor: Actor, user_id: int, now: datetime, *, reconfirmed: b
         )
     )
     db.session.flush()
+    # Who can bind a WeChat to whose account: in the log, the code itself only as "changed".
+    _audit_binding(
+        actor, "issue_bind_code", user, {"code": audit.CHANGED, "expires_at": [None, audit.plain(expires_at)]}
+    )
     return code, expires_at
+
+
+def _audit_binding(by: Actor | audit.NoPerson, action: str, user: User, changes: dict) -> None:
+    """A WeChat binding's row (entity: the account bound), in its organisation's log."""
+    audit.record(
+        by,
+        action,
+        "wechat_binding",
+        user.id,
+        label=user.display_name,
+        changes=changes,
+        institution_id=user.institution_id,
+        vendor_id=user.vendor_id,
+    )
 
 
 def redeem_bind_code(text: str, via: BindCodeChannel, now: datetime) -> User:
@@ -153,6 +172,7 @@ def bind_identity(identity: WeChatIdentity, user: User) -> User:
         return user
     if identity.user_id is not None:
         raise Conflict("该微信已绑定其他账号，请先解除绑定")
+    before = audit.snapshot(user, ("wechat_miniprogram_openid",))
     previous = db.session.scalar(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id))
     if previous is not None:  # the account moves to this phone; the old one signs out
         previous.user_id = None
@@ -163,6 +183,8 @@ def bind_identity(identity: WeChatIdentity, user: User) -> User:
     if identity.unionid:
         user.wechat_unionid = identity.unionid
     db.session.flush()
+    changes = audit.difference(before, audit.snapshot(user, ("wechat_miniprogram_openid",)))
+    _audit_binding(Actor.of(user, Edge.MINIPROGRAM), "bind", user, changes | {"app": [None, "miniprogram"]})
     return user
 
 
@@ -171,6 +193,13 @@ def unbind_identity(identity: WeChatIdentity) -> None:
     if identity.user_id is None:
         raise Conflict("尚未绑定账号")
     user = db.session.get(User, identity.user_id)
+    if user is not None:
+        _audit_binding(
+            Actor.of(user, Edge.MINIPROGRAM),
+            "unbind",
+            user,
+            {"wechat_miniprogram_openid": [identity.miniprogram_openid, None], "app": ["miniprogram", None]},
+        )
     if user is not None and user.wechat_miniprogram_openid == identity.miniprogram_openid:
         user.wechat_miniprogram_openid = None
     identity.user_id = None
@@ -206,8 +235,10 @@ def actor_of(identity: WeChatIdentity) -> Actor:
 # --- the official account ----------------------------------------------------------------------
 
 
-def bind_official_account(user: User, openid: str) -> User:
-    """This official-account follower is this account (the one who scanned its bind QR)."""
+def bind_official_account(user: User, openid: str, by: Actor | audit.NoPerson | None = None) -> User:
+    """This official-account follower is this account (the one who scanned its bind QR; `by`
+    audit.SYSTEM when the system linked them by unionid)."""
+    before = user.wechat_openid
     db.session.execute(
         update(User).where(User.wechat_openid == openid, User.id != user.id).values(wechat_openid=None),
         execution_options={"synchronize_session": False},
@@ -215,6 +246,13 @@ def bind_official_account(user: User, openid: str) -> User:
     user.wechat_openid = openid
     user.wechat_following = True
     db.session.flush()
+    if before != openid:
+        _audit_binding(
+            by or Actor.of(user, Edge.OFFICIAL_ACCOUNT),
+            "bind",
+            user,
+            {"wechat_openid": [before, openid], "app": [None, "official_account"]},
+        )
     return user
 
 
@@ -245,7 +283,7 @@ def link_follower(openid: str, unionid: str) -> User | None:
     ).all()
     if len(accounts) != 1 or accounts[0].wechat_openid not in (None, openid):
         return None
-    return bind_official_account(accounts[0], openid)
+    return bind_official_account(accounts[0], openid, by=audit.SYSTEM)
 
 
 def set_following(openid: str, following: bool) -> User | None:

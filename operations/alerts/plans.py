@@ -35,9 +35,11 @@ from models import (
     db,
 )
 from models.credential import DEFAULT_SEND_TIME
+from operations import audit
 from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.alerts.schedule import Schedule, local_day
+from operations.alerts.subjects import describe_subjects
 from operations.alerts.templates import check_template, default_template
 from operations.clock import now_utc, today_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -181,6 +183,35 @@ def plan_authorization(authorization: Authorization, settings: NotifySettings | 
     return plan
 
 
+def settings_snapshot(plan: AlertPlan | None, prefix: str = "") -> dict:
+    """A plan's 人员通知 settings as the 操作日志 compares them (a subject's row names them
+    `alert_…`)."""
+    if plan is None or plan.id is None:
+        return {}
+    values = audit.snapshot(plan, ("channels", "notify_related", "template", "send_time"))
+    values["recipient_ids"] = designated_user_ids(plan.id)
+    return {f"{prefix}{name}": value for name, value in values.items()}
+
+
+def subject_plan(*, credential_id: int | None = None, authorization_id: int | None = None) -> AlertPlan | None:
+    column, subject_id = (
+        (AlertPlan.credential_id, credential_id)
+        if credential_id is not None
+        else (AlertPlan.authorization_id, authorization_id)
+    )
+    return db.session.scalar(select(AlertPlan).where(column == subject_id))
+
+
+def plan_label(plan: AlertPlan) -> str:
+    """How the log names a plan: 预警 <id> and what it is about."""
+    info = describe_subjects([plan]).get(plan.id)
+    subject = (info.values.get("subject") or info.values.get("kind")) if info else None
+    return f"预警 {plan.id} {subject}" if subject else f"预警 {plan.id}"
+
+
+HANDLE_FIELDS = ("status", "handled_by_id", "handled_at", "handled_note")
+
+
 def _withdraw_pending(plan_id: int, reason: str) -> None:
     """Deliveries not sent yet will not be: their reason to exist is gone."""
     db.session.execute(
@@ -291,6 +322,7 @@ def handle_plan(actor: Actor, plan_id: int, note: str | None = None) -> AlertPla
     if plan.status is AlertPlanStatus.CANCELLED:
         raise Conflict("该预警已取消，无需处理")
     now = now_utc()
+    before = audit.snapshot(plan, HANDLE_FIELDS)
     plan.status = AlertPlanStatus.HANDLED
     plan.handled_by_id = actor.user_id
     plan.handled_at = now
@@ -298,6 +330,8 @@ def handle_plan(actor: Actor, plan_id: int, note: str | None = None) -> AlertPla
     reschedule(plan)
     _withdraw_pending(plan.id, "预警已处理")
     db.session.flush()
+    changes = audit.difference(before, audit.snapshot(plan, HANDLE_FIELDS))
+    audit.record(actor, "handle", "alert_plan", plan.id, label=plan_label(plan), changes=changes)
     return plan
 
 
@@ -305,6 +339,7 @@ def update_settings(actor: Actor, plan_id: int, settings: NotifySettings) -> Ale
     """Edit 人员通知 of a plan from the 预警计划 list; the subject's dates stay the subject's."""
     require_manager(actor)
     plan = _own_plan(actor, plan_id, lock=True)
+    before = settings_snapshot(plan)
     if plan.subject is AlertSubject.CREDENTIAL:
         if settings.send_time is not None:
             raise InvalidInput({"send_time": "证照的发送时间请在证照信息中修改"})
@@ -316,6 +351,9 @@ def update_settings(actor: Actor, plan_id: int, settings: NotifySettings) -> Ale
     _apply_settings(plan, settings, kind)
     reschedule(plan)
     db.session.flush()
+    changes = audit.difference(before, settings_snapshot(plan))
+    if changes:
+        audit.record(actor, "update", "alert_plan", plan.id, label=plan_label(plan), changes=changes)
     return plan
 
 

@@ -102,6 +102,8 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
             {"alert_plan_id": plan.id, "day": day, "reason": DROPPED_REASON, "created_at": now}
             for day in decision.dropped
         )
+        # A plan whose window has run out is the schedule ending, not a decision: like the sweep's
+        # own clock (next_run_at), it is not in the 操作日志.
         status = AlertPlanStatus.EXPIRED if decision.finished else AlertPlanStatus.ACTIVE
         moves[(decision.handled_day, decision.next_run_at, status)].append(plan.id)
 

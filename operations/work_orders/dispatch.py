@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 
 from models import EngineerSkill, Role, User, WorkOrder, db
 from models.work_order import FAULT_LEVEL_LABELS, OPEN_STATUSES, FaultLevel, WorkOrderEventKind
+from operations import audit
 from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.clock import now_utc, to_local
@@ -25,13 +26,14 @@ from operations.work_orders.access import (
     visible_order,
     workers_of,
 )
-from operations.work_orders.flow import S, record_event, take_step, user_name
+from operations.work_orders.flow import S, audit_order, record_event, take_step, user_name
 from operations.work_orders.notices import notify
 
 MAX_SKILLS = 30
 # Until the engineer is on site the expected arrival can still change.
 ETA_STATUSES = frozenset({S.PENDING, S.ACCEPTED, S.DEPARTED, S.REWORK})
 ETA_HORIZON = timedelta(days=60)
+TRIAGE_FIELDS = ("fault_level", "triage_note")
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, not
         values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
     # Only from the assignee the dispatcher saw: an engineer who accepted meanwhile is not overridden.
     unchanged = WorkOrder.assignee_id.is_(None) if previous is None else WorkOrder.assignee_id == previous
-    take_step(order, "assign", actor.user_id, values=values, where=(unchanged,), detail=detail, now=now)
+    take_step(order, "assign", actor, values=values, where=(unchanged,), detail=detail, now=now)
     return order
 
 
@@ -137,10 +139,12 @@ def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: s
     if order.status not in OPEN_STATUSES:
         raise Conflict("工单已完成或已撤销，不能再评估")
     now = now_utc()
+    before = audit.snapshot(order, TRIAGE_FIELDS)
     order.fault_level = fault_level
     order.triage_note = (note or "").strip() or None
     order.updated_at = now
     db.session.flush()
+    audit_order(actor, "triage", order, audit.difference(before, audit.snapshot(order, TRIAGE_FIELDS)))
     record_event(
         order,
         WorkOrderEventKind.TRIAGED,
@@ -160,6 +164,7 @@ def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
     now = now_utc()
     if not now - timedelta(minutes=5) <= eta <= now + ETA_HORIZON:
         raise InvalidInput({"eta": "预计上门时间应在现在之后的 60 天内"})
+    audit_order(actor, "set_eta", order, {"eta": [audit.plain(order.eta), audit.plain(eta)]})
     order.eta = eta
     order.updated_at = now
     db.session.flush()
@@ -195,9 +200,21 @@ def set_skills(actor: Actor, user_id: int, categories: list[str]) -> list[str]:
     if any(len(category) > 50 for category in chosen):
         raise InvalidInput({"categories": "设备类型不能超过 50 个字"})
     check_skills(engineer, chosen)  # names from the 设备类型 lists the engineer works with
+    before = skills_of([user_id])[user_id]
     db.session.execute(delete(EngineerSkill).where(EngineerSkill.user_id == user_id))
     db.session.add_all(EngineerSkill(user_id=user_id, category=category) for category in chosen)
     db.session.flush()
+    if sorted(before) != chosen:
+        audit.record(
+            actor,
+            "set_skills",
+            "user",
+            engineer.id,
+            label=engineer.display_name,
+            changes={"skills": [sorted(before), chosen]},
+            institution_id=engineer.institution_id,
+            vendor_id=engineer.vendor_id,
+        )
     return chosen
 
 
@@ -222,16 +239,15 @@ def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[i
     name = user_name(engineer_id)
     handed: list[int] = []
     for order in orders:
-        before = order.status
         values: dict = {"assignee_id": None, "assigned_at": None, "eta": None}
         if order.respond_by is not None:
             values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
         detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": HANDED_BACK_REASON}
         try:
-            take_step(
+            take_step(  # audited there, as the system's step
                 order,
                 "hand_back",
-                None,
+                audit.SYSTEM,
                 values=values,
                 where=(WorkOrder.assignee_id == engineer_id,),
                 detail=detail,
@@ -239,15 +255,5 @@ def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[i
             )
         except Conflict:  # finished or handed on meanwhile: no longer theirs to give back
             continue
-        audit.record(
-            audit.SYSTEM,
-            "hand_back",
-            "work_order",
-            order.id,
-            label=order.number,
-            changes={"status": [before.value, order.status.value], "assignee_id": [engineer_id, None]},
-            institution_id=order.institution_id,
-            vendor_id=order.vendor_id,
-        )
         handed.append(order.id)
     return handed

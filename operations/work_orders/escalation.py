@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 
 from models import WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
 from models.work_order import Urgency
+from operations import audit
 from operations.access import active_institution_clause
-from operations.work_orders.flow import close_unrated, record_event, take_step
+from operations.work_orders.flow import audit_order, close_unrated, record_event, take_step
 from operations.work_orders.notices import notify
 
 CONFIRM_DAYS = 7
@@ -63,6 +64,7 @@ def escalate(order_id: int, now: datetime) -> bool:
     if claimed.rowcount != 1:
         return False
     order = db.session.get(WorkOrder, order_id, populate_existing=True)
+    audit_order(audit.SYSTEM, "escalate", order, {"escalated_at": [None, audit.plain(now)]})
     minutes = round((order.respond_by - order.created_at).total_seconds() / 60)
     event = record_event(
         order, WorkOrderEventKind.ESCALATED, None, now, from_status=order.status, detail={"minutes": minutes}
@@ -97,7 +99,9 @@ def confirm_unanswered(order_id: int, now: datetime) -> bool:
     order = db.session.get(WorkOrder, order_id, populate_existing=True)
     if order is None or order.status is not WorkOrderStatus.COMPLETED:
         return False
-    take_step(order, "confirm", None, detail={"reason": f"报修人{CONFIRM_DAYS}天内未确认，系统自动确认"}, now=now)
+    take_step(
+        order, "confirm", audit.SYSTEM, detail={"reason": f"报修人{CONFIRM_DAYS}天内未确认，系统自动确认"}, now=now
+    )
     return True
 
 

@@ -43,6 +43,7 @@ from models.work_order import (
     DeviceCondition,
     FaultLevel,
 )
+from operations import audit
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -148,10 +149,33 @@ def _hold_timeline(order: WorkOrder) -> None:
         db.session.execute(select(func.pg_advisory_xact_lock(_TIMELINE_LOCKS["vendor"], order.vendor_id)))
 
 
+def audit_order(
+    by: Actor | audit.NoPerson, action: str, order: WorkOrder, changes: dict[str, Any] | None = None
+) -> None:
+    """The 操作日志 row of a change to a work order: in the hospital's log and, when a vendor
+    serves it, in the vendor's."""
+    audit.record(
+        by,
+        action,
+        "work_order",
+        order.id,
+        label=order.number,
+        changes=changes,
+        institution_id=order.institution_id,
+        vendor_id=order.vendor_id,
+    )
+
+
+# What the log keeps of a step: the columns it changed, and the words given with it. The frozen
+# service report is the timeline's and the report's, not repeated in the log.
+NOT_LOGGED = frozenset({"updated_at", "service_report"})
+LOGGED_DETAIL = ("note", "reason")
+
+
 def take_step(
     order: WorkOrder,
     name: str,
-    actor_id: int | None,
+    by: Actor | audit.NoPerson | None,
     *,
     values: dict[str, Any] | None = None,
     where: tuple = (),
@@ -160,8 +184,11 @@ def take_step(
     now: datetime | None = None,
 ) -> WorkOrderEvent:
     """Move the order by one step if its current status allows it (checked in the UPDATE itself),
-    write the event and the notices. Raises Conflict, changing nothing, when it does not."""
+    write the event, the notices and the 操作日志 row (`by`: the person, or audit.SYSTEM / None
+    for the system's own steps). Raises Conflict, changing nothing, when it does not."""
     step = STEPS[name]
+    by = by or audit.SYSTEM
+    actor_id = by.user_id if isinstance(by, Actor) else None
     now = now or now_utc()
     target = target or step.target
     assert target is not None
@@ -172,6 +199,8 @@ def take_step(
         column = getattr(WorkOrder, step.stamp)
         changes[step.stamp] = func.coalesce(column, at(now)) if step.first_time_only else now
     before = order.status
+    logged = [field for field in changes if field not in NOT_LOGGED]
+    before_values = audit.snapshot(order, logged)
     result = db.session.execute(
         update(WorkOrder).where(WorkOrder.id == order.id, WorkOrder.status.in_(step.sources), *where).values(**changes),
         execution_options={"synchronize_session": False},
@@ -180,6 +209,8 @@ def take_step(
     if result.rowcount != 1:
         raise refuse(order, step)
     event = record_event(order, step.event, actor_id, now, from_status=before, detail=detail)
+    words = {key: [None, (detail or {})[key]] for key in LOGGED_DETAIL if (detail or {}).get(key)}
+    audit_order(by, name, order, audit.difference(before_values, audit.snapshot(order, logged)) | words)
     notify(order, event)
     return event
 
@@ -202,7 +233,7 @@ def accept(actor: Actor, work_order_id: int) -> WorkOrder:
     take_step(
         order,
         "accept",
-        actor.user_id,
+        actor,
         values={"assignee_id": actor.user_id, "assigned_at": func.coalesce(WorkOrder.assigned_at, at(now_utc()))},
         where=(or_(WorkOrder.assignee_id.is_(None), WorkOrder.assignee_id == actor.user_id),),
         detail={"engineer": user_name(actor.user_id)},
@@ -213,7 +244,7 @@ def accept(actor: Actor, work_order_id: int) -> WorkOrder:
 def _engineer_step(actor: Actor, work_order_id: int, name: str, **kwargs) -> WorkOrder:
     order = visible_order(actor, work_order_id)
     require_assignee(actor, order)
-    take_step(order, name, actor.user_id, where=(WorkOrder.assignee_id == actor.user_id,), **kwargs)
+    take_step(order, name, actor, where=(WorkOrder.assignee_id == actor.user_id,), **kwargs)
     return order
 
 
@@ -270,6 +301,7 @@ def add_part(
     db.session.flush()
     order.updated_at = now
     record_event(order, E.PART_ADDED, actor.user_id, now, from_status=order.status, detail={"part": part_json(part)})
+    audit_order(actor, "add_part", order, {"part": [None, part_json(part)]})
     return part
 
 
@@ -290,6 +322,7 @@ def remove_part(actor: Actor, work_order_id: int, part_id: int) -> None:
     db.session.flush()
     # On the timeline too: the report must not list a part the timeline says was fitted, unexplained.
     record_event(order, E.PART_REMOVED, actor.user_id, now, from_status=order.status, detail={"part": removed})
+    audit_order(actor, "remove_part", order, {"part": [removed, None]})
 
 
 def part_json(part: WorkOrderPart) -> dict[str, Any]:
@@ -342,7 +375,7 @@ def complete(
     take_step(
         order,
         "complete",
-        actor.user_id,
+        actor,
         values=values,
         where=(WorkOrder.assignee_id == actor.user_id,),
         detail={"device_condition": DEVICE_CONDITION_LABELS[device_condition], "test_passed": test_passed},
@@ -390,7 +423,7 @@ def confirm(actor: Actor, work_order_id: int, note: str | None = None) -> WorkOr
     """客户确认: the reporter signs the service report off."""
     order = visible_order(actor, work_order_id)
     require_reporter(actor, order)
-    take_step(order, "confirm", actor.user_id, detail=_note(note))
+    take_step(order, "confirm", actor, detail=_note(note))
     return order
 
 
@@ -401,7 +434,7 @@ def reject(actor: Actor, work_order_id: int, reason: str) -> WorkOrder:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": "请填写退回原因"})
-    take_step(order, "reject", actor.user_id, detail={"reason": reason})
+    take_step(order, "reject", actor, detail={"reason": reason})
     return order
 
 
@@ -432,7 +465,7 @@ def rate(
     take_step(
         order,
         "rate",
-        actor.user_id,
+        actor,
         values={
             "rating": rating,
             "rating_response": response,
@@ -462,7 +495,7 @@ def follow_up(actor: Actor, work_order_id: int, *, note: str, improvement_action
     take_step(
         order,
         "follow_up",
-        actor.user_id,
+        actor,
         values={"follow_up_note": note, "improvement_action": _text(improvement_action)},
         detail={"note": note, "improvement_action": _text(improvement_action)},
         now=now,
@@ -479,13 +512,13 @@ def cancel(actor: Actor, work_order_id: int, reason: str) -> WorkOrder:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": "请填写撤销原因"})
-    take_step(order, "cancel", actor.user_id, detail={"reason": reason})
+    take_step(order, "cancel", actor, detail={"reason": reason})
     return order
 
 
 def close_unrated(order: WorkOrder, now: datetime) -> None:
     """A confirmed order the reporter never rated is archived by the system after a while."""
-    take_step(order, "close", None, detail={"reason": "超过评价期限，系统自动归档"}, now=now)
+    take_step(order, "close", audit.SYSTEM, detail={"reason": "超过评价期限，系统自动归档"}, now=now)
     archive(order, now)
 
 

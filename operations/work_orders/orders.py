@@ -40,6 +40,7 @@ from models.work_order import (
     FaultFrequency,
     Urgency,
 )
+from operations import audit
 from operations.access import active_authorization_clause, require_institution_staff
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, now_utc
@@ -55,7 +56,7 @@ from operations.work_orders.access import (
     visible_order,
     visible_orders,
 )
-from operations.work_orders.flow import record_event
+from operations.work_orders.flow import audit_order, record_event
 from operations.work_orders.notices import notify
 
 REPORTERS = frozenset({Role.CLINICIAN, Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
@@ -258,8 +259,35 @@ def create_work_order(
         from_status=None,
         detail={"urgency": URGENCY_LABELS[order.urgency], **routed_to},
     )
+    audit_order(
+        actor,
+        "create",
+        order,
+        audit.created(order, INTAKE_FIELDS) | ({"photos": [None, len(photos)]} if photos else {}),
+    )
     notify(order, event)
     return order
+
+
+# What the log keeps of an intake (the device as it was is the order's snapshot, shown with it).
+INTAKE_FIELDS = (
+    "device_id",
+    "kind",
+    "urgency",
+    "status",
+    "department_id",
+    "contact_name",
+    "fault_description",
+    "fault_occurred_at",
+    "fault_frequency",
+    "error_message",
+    "recent_changes",
+    "expected_outcome",
+    "expected_by",
+    "vendor_id",
+    "authorization_id",
+    "respond_by",
+)
 
 
 def _reporter_department(actor: Actor) -> int | None:
@@ -304,6 +332,7 @@ def add_photo(actor: Actor, work_order_id: int, upload: Upload) -> WorkOrderPhot
     photo = _photo(order, actor, content_type, data, now_utc())
     db.session.add(photo)
     db.session.flush()
+    audit_order(actor, "add_photo", order, {"photo": [None, {"id": photo.id, "size": photo.size}]})
     return photo
 
 
