@@ -69,7 +69,7 @@ def test_departments_are_renamed_and_reordered(hospital, app):
     assert partial.status_code == 422 and "全部科室" in partial.get_json()["error"]["fields"]["department_ids"]
     twice = api.put("/api/v1/departments/order", json={"department_ids": [*order, ids["眼科"]]})
     assert twice.get_json()["error"]["fields"]["department_ids"] == "科室重复"
-    assert [action for action, _ in actions(app, "department")] == ["rename", "reorder"]
+    assert [action for action, _ in actions(app, "department")] == ["rename", "reorder", "create"]
     assert actions(app, "department")[0][1] == {"name": ["CT室", "影像科"]}
 
 
