@@ -11,6 +11,7 @@ from operations import audit
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.errors import Conflict, InvalidInput, NotFound
+from operations.ordering import reorder
 
 
 def list_departments(actor: Actor) -> list[Department]:
@@ -91,37 +92,8 @@ def rename_department(actor: Actor, department_id: int, name: str) -> Department
 
 
 def reorder_departments(actor: Actor, department_ids: list[int]) -> list[Department]:
-    """排序: the whole list in its new order (every department of the institution, once each), so
-    two managers arranging at once cannot interleave into an order neither chose."""
-    require_manager(actor)
-    departments = list(
-        db.session.scalars(
-            select(Department)
-            .where(Department.institution_id == actor.institution_id)
-            .order_by(Department.sort_order, Department.id)
-            .with_for_update()
-        )
-    )
-    by_id = {department.id: department for department in departments}
-    if len(set(department_ids)) != len(department_ids):
-        raise InvalidInput({"department_ids": "科室重复"})
-    if set(department_ids) != set(by_id):
-        raise InvalidInput({"department_ids": "应按新顺序列出本院的全部科室，每个一次"})
-    before = [department.id for department in departments]
-    for position, department_id in enumerate(department_ids, start=1):
-        by_id[department_id].sort_order = position
-    db.session.flush()
-    if before != department_ids:
-        audit.record(
-            actor,
-            "reorder",
-            "department",
-            None,
-            label="科室排序",
-            changes={"order": [before, list(department_ids)]},
-            institution_id=actor.institution_id,
-        )
-    return [by_id[department_id] for department_id in department_ids]
+    """排序: the whole list in its new order (operations.ordering)."""
+    return reorder(actor, Department, department_ids, field="department_ids", noun="科室", entity_type="department")
 
 
 @dataclass(frozen=True)

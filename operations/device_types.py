@@ -25,6 +25,7 @@ from operations import audit
 from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.errors import Conflict, InvalidInput, NotFound
+from operations.ordering import reorder
 
 MAX_NAME = 50
 
@@ -168,36 +169,10 @@ def merge_device_types(actor: Actor, source_id: int, target_id: int) -> DeviceTy
 
 
 def reorder_device_types(actor: Actor, device_type_ids: list[int]) -> list[DeviceType]:
-    """The whole list in its new order, each entry once (as 科室 排序)."""
-    require_manager(actor)
-    types = list(
-        db.session.scalars(
-            select(DeviceType)
-            .where(DeviceType.institution_id == actor.institution_id)
-            .order_by(DeviceType.sort_order, DeviceType.id)
-            .with_for_update()
-        )
+    """The whole list in its new order, each entry once (operations.ordering)."""
+    return reorder(
+        actor, DeviceType, device_type_ids, field="device_type_ids", noun="设备类型", entity_type="device_type"
     )
-    by_id = {device_type.id: device_type for device_type in types}
-    if len(set(device_type_ids)) != len(device_type_ids):
-        raise InvalidInput({"device_type_ids": "设备类型重复"})
-    if set(device_type_ids) != set(by_id):
-        raise InvalidInput({"device_type_ids": "应按新顺序列出本院的全部设备类型，每个一次"})
-    before = [device_type.id for device_type in types]
-    for position, device_type_id in enumerate(device_type_ids, start=1):
-        by_id[device_type_id].sort_order = position
-    db.session.flush()
-    if before != device_type_ids:
-        audit.record(
-            actor,
-            "reorder",
-            "device_type",
-            None,
-            label="设备类型排序",
-            changes={"order": [before, list(device_type_ids)]},
-            institution_id=actor.institution_id,
-        )
-    return [by_id[device_type_id] for device_type_id in device_type_ids]
 
 
 def delete_device_type(actor: Actor, device_type_id: int) -> None:
