@@ -452,7 +452,9 @@ def _change_mobile(edge: Edge) -> Callable[[World], Call]:
 
 
 def _deactivate_staff(w: World) -> Call:
-    """院内李工 holds an in-house order and is the only one a certificate's plan tells."""
+    """院内李工, bound in the mini-program, holds an in-house order and is the only one a
+    certificate's plan tells."""
+    w.mp("in_house")
     device = w.factory.device(w.institution, name="监护仪", department="眼科")  # no vendor: in-house
     order = w.pc["clinician"].post(
         "/api/v1/work-orders",
@@ -1026,3 +1028,44 @@ def test_exempt_calls_write_nothing(app, world):
         number = db.session.get(WorkOrder, order_id).number
     assert "服务报告" in world.bot.text("openid-engineer", f"完成 {number}")
     assert audit_rows(app, before) == []
+
+
+def test_what_came_with_a_change_is_in_its_one_row(app, world):
+    """The parts of one change that are not changes of their own: the activation code a new
+    account is created with, the WeChat an activation in the mini-program binds, and what
+    deactivating a person takes away (the system's fall-backs are its own rows)."""
+
+    def one_row(call: str) -> AuditEntry:
+        prepared = CASES[call](world)
+        before = last_audit_id(app)
+        assert prepared.run().status_code < 300
+        rows = [row for row in audit_rows(app, before) if row.edge is not Edge.SYSTEM]
+        assert len(rows) == 1, [(row.entity_type, row.action) for row in rows]
+        return rows[0]
+
+    created = one_row("POST /api/v1/staff")
+    assert (created.entity_type, created.action) == ("user", "create")
+    assert created.changes["username"] == [None, "zhaoyisheng"] and created.changes["activation_code"] == "changed"
+
+    activated = one_row("POST /mp/v1/account-code")
+    assert (activated.entity_type, activated.action, activated.edge) == ("user", "activate", Edge.MINIPROGRAM)
+    assert activated.changes == {
+        "password_hash": "changed",
+        "wechat_miniprogram_openid": [None, "o-zhou"],
+        "app": [None, "miniprogram"],
+    }
+
+    before = last_audit_id(app)
+    stopped = one_row("POST /api/v1/staff/<int:user_id>/deactivate")
+    in_house = world.user("in_house")
+    assert (stopped.entity_type, stopped.entity_id, stopped.action) == ("user", in_house.id, "deactivate")
+    system = [row for row in audit_rows(app, before) if row.edge is Edge.SYSTEM]
+    handed_back = [row.entity_id for row in system if row.action == "hand_back"]
+    fell_back = [row.entity_id for row in system if row.action == "fall_back"]
+    assert len(handed_back) == len(fell_back) == 1
+    assert stopped.changes["is_active"] == [True, False] and stopped.changes["token_version"] == "changed"
+    assert stopped.changes["work_orders_handed_back"] == handed_back
+    assert stopped.changes["alert_plans_fell_back"] == fell_back == stopped.changes["alert_plans_left"]
+    assert stopped.changes["wechat_bindings_removed"] == ["miniprogram"]
+    assert stopped.changes["miniprogram_sessions_ended"] == 1
+    assert {"bind_codes_voided", "account_codes_voided"} <= set(stopped.changes)
