@@ -1,7 +1,9 @@
 """操作日志 at the HTTP level: every successful change writes exactly one row (the enumeration below
 walks every mutating route of /api/v1 and /mp/v1 and every bot command, discovered from their
 tables, so a route added without a case or an exemption fails here), with the edge and the person
-it came from; a refused call writes none; GET /api/v1/audit-log shows the manager their
+it came from, and every action and entity named in Chinese; where the system decides something
+because of the call (a deactivated person's orders handed back), the case declares those rows by
+actor and says why; a refused call writes none; GET /api/v1/audit-log shows the manager their
 institution's rows and the vendor admin their vendor's, with filters and paging; the before and
 after of what changed are kept, secrets only marked "changed"; the system's own steps are 系统's.
 """
