@@ -60,13 +60,15 @@ def hash_method() -> str | None:
 # --- 激活 / 重置: a code and a new password ----------------------------------------------------
 
 
-def redeem_code(code: str, password: str, *, edge, quotas: tuple[Quota, ...]) -> tuple[User, AccountCodePurpose]:
+def redeem_code(
+    code: str, password: str, *, edge, quotas: tuple[Quota, ...], and_then=None
+) -> tuple[User, AccountCodePurpose]:
     """Spend a code on a new password: the account it names and what the code was for. Counted
     against `quotas` first (the caller's address, its WeChat identity); a wrong, used or expired
-    code is one 422 on `code`, whatever was wrong with it."""
+    code is one 422 on `code`, whatever was wrong with it. `and_then`: account_codes.redeem's."""
     spend(*quotas)
     user = account_codes.redeem(
-        current_app.config["SECRET_KEY"], code, password, by_edge=edge, hash_method=hash_method()
+        current_app.config["SECRET_KEY"], code, password, by_edge=edge, hash_method=hash_method(), and_then=and_then
     )
     purpose = db.session.scalar(
         select(AccountCode.purpose)

@@ -170,15 +170,16 @@ def list_staff():
 def create_staff():
     body = request_body()
     _check_formats(body)
-    user = staff.create_staff(
+    user, issued = staff.create_staff(
         current_actor(),
+        secret_key=current_app.config["SECRET_KEY"],
         username=body["username"],
         display_name=body["display_name"],
         role=body["role"],
         phone=body.get("phone"),
         department_id=body.get("department_id"),
     )
-    activation = _deliver(user)
+    activation = deliver(issued)
     commit()
     return jsonify({"user": member_json(user), "activation": activation}), 201
 

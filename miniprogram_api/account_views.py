@@ -25,7 +25,7 @@ from miniprogram_api.http import current_identity, route
 from miniprogram_api.session import me_payload
 from models import Edge
 from operations import own_account
-from operations.wechat_accounts import bind_identity
+from operations.wechat_accounts import bind_identity_quietly
 
 
 def _actor_and_user():
@@ -45,7 +45,7 @@ def _actor_and_user():
 def redeem_account_code():
     identity = current_identity()
     body = request_body()
-    user, purpose = self_service.redeem_code(
+    _, purpose = self_service.redeem_code(
         body["code"],
         body["password"],
         edge=Edge.MINIPROGRAM,
@@ -53,8 +53,10 @@ def redeem_account_code():
             self_service.code_quota("mp:wid", str(identity.id), 5, 600),
             self_service.code_quota("mp:ip", client_ip(), 20, 3600),
         ),
+        # One change, one row: the activation (or reset) notes the binding it made. 409 when
+        # this WeChat is bound to another account: nothing is kept.
+        and_then=lambda user: bind_identity_quietly(identity, user),
     )
-    bind_identity(identity, user)  # 409 when this WeChat is bound to another account: nothing is kept
     commit()
     return jsonify(
         me_payload(identity)

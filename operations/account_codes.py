@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -29,6 +31,8 @@ VALID_FOR = timedelta(hours=72)
 # No 0/O, 1/I/L: a code read out over the phone or copied from an SMS is typed right.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 WRONG_OR_EXPIRED = "激活码错误或已过期，请联系管理员重新发送"
+# What a creation's own row notes when it issued the new account's first code (issue(audited=False)).
+ACTIVATION_CODE_ISSUED = {"activation_code": audit.CHANGED}
 PURPOSE_LABELS = {AccountCodePurpose.ACTIVATION: "激活账号", AccountCodePurpose.PASSWORD_RESET: "重置密码"}
 
 
@@ -55,8 +59,11 @@ def issue(
     secret_key: str,
     *,
     by: Actor | audit.NoPerson,
+    audited: bool = True,
 ) -> IssuedCode:
-    """A new code for `user` in place of any earlier unused one; audited (the code itself is not)."""
+    """A new code for `user` in place of any earlier unused one; audited (the code itself is not),
+    unless `audited` is False: a code issued as part of creating the account is no change of its
+    own, and the creation's row notes `"activation_code": "changed"` (ACTIVATION_CODE_ISSUED)."""
     if not user.is_active:
         raise Conflict("账号已停用，请先启用")
     now = now_utc()
@@ -76,6 +83,8 @@ def issue(
     )
     db.session.add(row)
     db.session.flush()
+    if not audited:
+        return IssuedCode(user=user, purpose=purpose, code=code, expires_at=row.expires_at)
     audit.record(
         by,
         f"issue_{purpose.value}_code",
@@ -102,9 +111,19 @@ def pending_code(secret_key: str, code: str) -> AccountCode | None:
     return row if user is not None and user.is_active else None
 
 
-def redeem(secret_key: str, code: str, new_password: str, *, by_edge, hash_method: str | None = None) -> User:
+def redeem(
+    secret_key: str,
+    code: str,
+    new_password: str,
+    *,
+    by_edge,
+    hash_method: str | None = None,
+    and_then: Callable[[User], Mapping[str, Any]] | None = None,
+) -> User:
     """Set the password of the account `code` was issued for, and spend the code. Every session
-    signed before ends (the person may have lost the old password to someone)."""
+    signed before ends (the person may have lost the old password to someone). `and_then` is a
+    step of the same change (the mini-program binding the WeChat that redeemed the code): it runs
+    on the account before the row is written, and the changes it returns join that one row."""
     from operations.password_policy import check_password
 
     row = pending_code(secret_key, code)
@@ -118,13 +137,14 @@ def redeem(secret_key: str, code: str, new_password: str, *, by_edge, hash_metho
     row.used_at = now_utc()
     void_unused_bind_codes(user.id, row.used_at)
     db.session.flush()
+    also = dict(and_then(user)) if and_then is not None else {}
     audit.record(
         Actor.of(user, by_edge),
         "activate" if activating else "reset_password",
         "user",
         user.id,
         label=user.display_name,
-        changes={"password_hash": audit.CHANGED},
+        changes={"password_hash": audit.CHANGED, **also},
         institution_id=user.institution_id,
         vendor_id=user.vendor_id,
     )

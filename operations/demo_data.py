@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from models import (
-    AccountCodePurpose,
     Authorization,
     AuthorizationEvent,
     AuthorizationEventKind,
@@ -30,7 +29,7 @@ from models import (
 )
 from models.work_order import FaultFrequency, Urgency
 from operations import audit
-from operations.account_codes import IssuedCode, issue, redeem
+from operations.account_codes import IssuedCode, redeem
 from operations.actors import Actor
 from operations.alerts.plans import NotifySettings
 from operations.authorizations import Terms, authorize_devices
@@ -81,9 +80,9 @@ def demo_openid() -> str:
     return "o" + secrets.token_urlsafe(20)
 
 
-def _activate(user, secret_key: str, issued: IssuedCode | None = None) -> None:
-    """The person redeems the activation code they were given and chooses DEMO_PASSWORD."""
-    issued = issued or issue(user, AccountCodePurpose.ACTIVATION, secret_key, by=audit.OPERATOR)
+def _activate(user, secret_key: str, issued: IssuedCode) -> None:
+    """The person redeems the activation code their account was created with (issued unaudited,
+    noted in the creation's row) and chooses DEMO_PASSWORD."""
     redeem(secret_key, issued.code, DEMO_PASSWORD, by_edge=Edge.CLI)
 
 
@@ -96,29 +95,31 @@ def load(secret_key: str) -> dict:
     the institution and its manager, the manager adds departments, staff and devices and invites
     the vendor by its 统一社会信用代码, the vendor's admin accepts and adds an engineer; each person
     activates their account with the code they were given and sets DEMO_PASSWORD."""
-    institution, manager = create_institution(
+    institution, manager, issued = create_institution(
         name=INSTITUTION,
         manager_name="张三",
         username="zhangsan",
         mobile=INSTITUTION_STAFF[0][4],
+        secret_key=secret_key,
         by=audit.OPERATOR,
     )
     institution.last_device_number = 26  # the guide's devices are 000027–000036
-    _activate(manager, secret_key)
+    _activate(manager, secret_key, issued)
     manager_actor = Actor.of(manager)
     departments = {name: create_department(manager_actor, name) for name in DEPARTMENTS}
     edit_staff(manager_actor, manager.id, {"department_id": departments["设备科"].id})
     staff = {"zhangsan": manager}
     for username, display_name, role, department, phone in INSTITUTION_STAFF[1:]:
-        staff[username] = create_staff(
+        staff[username], issued = create_staff(
             manager_actor,
             username=username,
             display_name=display_name,
             role=role,
             phone=phone,
             department_id=departments[department].id,
+            secret_key=secret_key,
         )
-        _activate(staff[username], secret_key)
+        _activate(staff[username], secret_key, issued)
 
     devices = {}
     for code, name, model, department in DEVICES:
@@ -146,17 +147,16 @@ def load(secret_key: str) -> dict:
     _activate(vendor_admin, secret_key, sent.activation)
     admin_actor = Actor.of(vendor_admin)
     respond_to_invitation(admin_actor, sent.invitation.id, accept=True)
-    vendor_staff = {
-        admin_username: vendor_admin,
-        engineer_username: create_staff(
-            admin_actor,
-            username=engineer_username,
-            display_name=engineer_name,
-            role=engineer_role,
-            phone=engineer_phone,
-        ),
-    }
-    _activate(vendor_staff[engineer_username], secret_key)
+    engineer, issued = create_staff(
+        admin_actor,
+        username=engineer_username,
+        display_name=engineer_name,
+        role=engineer_role,
+        phone=engineer_phone,
+        secret_key=secret_key,
+    )
+    vendor_staff = {admin_username: vendor_admin, engineer_username: engineer}
+    _activate(engineer, secret_key, issued)
 
     # The guide's 000035 link, long expired: history, written as it was recorded then.
     expired = Authorization(

@@ -48,11 +48,22 @@ def name_taken(name: str) -> bool:
 
 
 def create_institution(
-    *, name: str, manager_name: str, username: str, mobile: str, by: audit.NoPerson = audit.OPERATOR
-) -> tuple[Institution, User]:
+    *,
+    name: str,
+    manager_name: str,
+    username: str,
+    mobile: str,
+    secret_key: str,
+    by: audit.NoPerson = audit.OPERATOR,
+):
     """A new institution and its first equipment manager, an account awaiting activation (no
-    password: the manager sets one with the activation code the caller issues). Every field is
-    checked before anything is written; a taken name, username or mobile is a Conflict."""
+    password: the manager sets one with the activation code issued here, for the caller to
+    deliver). Every field is checked before anything is written; a taken name, username or mobile
+    is a Conflict. One row: the institution, naming its manager and the code.
+    Returns (Institution, User, account_codes.IssuedCode)."""
+    from models import AccountCodePurpose
+    from operations import account_codes
+
     name, manager_name, username, mobile = ((value or "").strip() for value in (name, manager_name, username, mobile))
     errors = {}
     reason = account_inputs.name_problem(name, NAME_MAX)
@@ -81,25 +92,20 @@ def create_institution(
         )
     except IntegrityError:  # a concurrent command took the name, username or mobile first
         raise Conflict("医疗机构名称、用户名或手机号刚被其他操作占用，请换一个再试") from None
+    issued = account_codes.issue(manager, AccountCodePurpose.ACTIVATION, secret_key, by=by, audited=False)
+    named = audit.snapshot(manager, ("username", "display_name", "phone", "role")) | {"id": manager.id}
     audit.record(
         by,
         "create",
         "institution",
         institution.id,
         label=institution.name,
-        changes=audit.created(institution, ("name", "is_active")),
+        changes=audit.created(institution, ("name", "is_active"))
+        | {"manager": [None, named]}
+        | account_codes.ACTIVATION_CODE_ISSUED,
         institution_id=institution.id,
     )
-    audit.record(
-        by,
-        "create",
-        "user",
-        manager.id,
-        label=manager.display_name,
-        changes=audit.created(manager, ("username", "display_name", "phone", "role")),
-        institution_id=institution.id,
-    )
-    return institution, manager
+    return institution, manager, issued
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from models import (
     WeChatIdentity,
     db,
 )
-from operations import audit
+from operations import account_codes, audit
+from operations.account_codes import IssuedCode
 from operations.accounts import MOBILE_TAKEN, create_user, mobile_taken, sign_out_everywhere
 from operations.actors import Actor
 from operations.alerts.plans import drop_recipient, pickable_recipients, plan_vendor_id
@@ -139,8 +140,11 @@ def create_staff(
     role: Role,
     phone: str | None = None,
     department_id: int | None = None,
-) -> User:
-    """A new account of the administrator's organisation, waiting for its person to activate it."""
+    secret_key: str,
+) -> tuple[User, IssuedCode]:
+    """A new account of the administrator's organisation, waiting for its person to activate it
+    with the activation code issued here (for the edge to deliver). One row: the creation, noting
+    the code."""
     require_administrator(actor)
     _check_role(actor, role)
     _check_department(actor, role, department_id)
@@ -153,17 +157,18 @@ def create_staff(
         department_id=department_id,
         phone=phone,
     )
+    issued = account_codes.issue(user, AccountCodePurpose.ACTIVATION, secret_key, by=actor, audited=False)
     audit.record(
         actor,
         "create",
         "user",
         user.id,
         label=display_name,
-        changes=audit.created(user, USER_FIELDS),
+        changes=audit.created(user, USER_FIELDS) | account_codes.ACTIVATION_CODE_ISSUED,
         institution_id=user.institution_id,
         vendor_id=user.vendor_id,
     )
-    return user
+    return user, issued
 
 
 def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
@@ -414,7 +419,10 @@ def deactivate_staff(actor: Actor, user_id: int) -> Deactivated:
         plans = drop_recipient(user.id)
         result.alert_plans_left, result.alert_plans_fell_back = plans.removed_from, plans.fell_back
         more.update(
+            miniprogram_sessions_ended=len(identities),
             wechat_bindings_removed=bound,
+            bind_codes_voided=bind_codes,
+            account_codes_voided=result.account_codes_voided,
             work_orders_handed_back=result.work_orders_handed_back,
             alert_plans_left=result.alert_plans_left,
             alert_plans_fell_back=result.alert_plans_fell_back,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -61,8 +62,11 @@ def invite_vendor(
     vendor_id: int | None = None,
     new_vendor: dict | None = None,
     message: str | None = None,
+    registered: Mapping[str, Any] | None = None,
 ) -> Invitation:
-    """Invite an existing vendor (by id) or register a new one and invite it."""
+    """Invite an existing vendor (by id) or register a new one and invite it. `registered`: what
+    the caller registered for this invitation (send_invitation's vendor and admin), noted in the
+    invitation's one row."""
     require_manager(actor)
     if (vendor_id is None) == (new_vendor is None):
         raise InvalidInput({"vendor_id": "请选择一个服务商，或填写新服务商信息（二选一）"})
@@ -72,7 +76,7 @@ def invite_vendor(
             raise InvalidInput({"vendor_id": "服务商不存在"})
     else:
         vendor = register_vendor(**new_vendor)
-    registered = new_vendor is not None
+    registered_here = new_vendor is not None
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.institution_id == actor.institution_id, Invitation.vendor_id == vendor.id)
     )
@@ -90,9 +94,8 @@ def invite_vendor(
     invitation.invited_by_id = actor.user_id
     invitation.invited_at = utcnow()
     db.session.flush()
-    _audit(
-        actor, "invite", invitation, vendor, before, {"new_vendor": [None, dict(new_vendor)]} if registered else None
-    )
+    extra = {"new_vendor": [None, dict(new_vendor)]} if registered_here else {}
+    _audit(actor, "invite", invitation, vendor, before, extra | dict(registered or {}))
     return invitation
 
 
@@ -257,16 +260,29 @@ def send_invitation(
         if vendor is None:
             if not new_vendor:
                 raise InvalidInput({"new_vendor": NEW_VENDOR_NEEDED})
-            vendor, admin = _register_with_admin(actor, code, new_vendor)
-    invitation = invite_vendor(actor, vendor_id=vendor.id, message=message)
-    if admin is not None:
-        issued = account_codes.issue(admin, AccountCodePurpose.ACTIVATION, secret_key, by=actor)
-        return InvitationSent(invitation, vendor, registered_admin=admin, activation=issued)
-    return InvitationSent(invitation, vendor, admins_notified=_tell_admins(invitation, vendor))
+            vendor, admin = _register_with_admin(code, new_vendor)
+    if admin is None:
+        invitation = invite_vendor(actor, vendor_id=vendor.id, message=message)
+        return InvitationSent(invitation, vendor, admins_notified=_tell_admins(invitation, vendor))
+    # One change as the manager sees it, so one row: the invitation, naming the vendor and the
+    # admin account it registered and the activation code issued to that admin.
+    issued = account_codes.issue(admin, AccountCodePurpose.ACTIVATION, secret_key, by=actor, audited=False)
+    registered = {
+        "vendor": [None, audit.snapshot(vendor, REGISTERED_VENDOR_FIELDS) | {"id": vendor.id}],
+        "vendor_admin": [None, audit.snapshot(admin, REGISTERED_ADMIN_FIELDS) | {"id": admin.id}],
+        **account_codes.ACTIVATION_CODE_ISSUED,
+    }
+    invitation = invite_vendor(actor, vendor_id=vendor.id, message=message, registered=registered)
+    return InvitationSent(invitation, vendor, registered_admin=admin, activation=issued)
 
 
-def _register_with_admin(actor: Actor, code: str, new_vendor: Mapping[str, str | None]) -> tuple[Vendor, User]:
-    """A vendor new to the platform with its 统一社会信用代码, and its first admin's account."""
+REGISTERED_VENDOR_FIELDS = ("name", "credit_code", "contact_name", "contact_phone")
+REGISTERED_ADMIN_FIELDS = ("username", "display_name", "phone", "role")
+
+
+def _register_with_admin(code: str, new_vendor: Mapping[str, str | None]) -> tuple[Vendor, User]:
+    """A vendor new to the platform with its 统一社会信用代码, and its first admin's account
+    (audited in the invitation's row)."""
     name = (new_vendor.get("name") or "").strip()
     admin_name = (new_vendor.get("admin_name") or "").strip()
     mobile = (new_vendor.get("admin_mobile") or "").strip()
@@ -298,24 +314,6 @@ def _register_with_admin(actor: Actor, code: str, new_vendor: Mapping[str, str |
         )
     except IntegrityError:  # a concurrent request took the name, code, username or mobile first
         raise Conflict(RACED) from None
-    audit.record(
-        actor,
-        "create",
-        "vendor",
-        vendor.id,
-        label=vendor.name,
-        changes=audit.created(vendor, ("name", "credit_code", "contact_name", "contact_phone")),
-        vendor_id=vendor.id,
-    )
-    audit.record(
-        actor,
-        "create",
-        "user",
-        admin.id,
-        label=admin.display_name,
-        changes=audit.created(admin, ("username", "display_name", "phone", "role")),
-        vendor_id=vendor.id,
-    )
     return vendor, admin
 
 

@@ -165,11 +165,21 @@ def identity_for_token(token: str, secret_key: str, max_age_seconds: int) -> WeC
 def bind_identity(identity: WeChatIdentity, user: User) -> User:
     """Bind this mini-program identity to the account (moving it from any earlier binding on
     either side: one person, one WeChat)."""
+    changes = bind_identity_quietly(identity, user)
+    if changes:
+        _audit_binding(Actor.of(user, Edge.MINIPROGRAM), "bind", user, changes)
+    return user
+
+
+def bind_identity_quietly(identity: WeChatIdentity, user: User) -> dict:
+    """bind_identity without its own row, for a change the binding is part of (activating the
+    account with a code in the mini-program): the changes, for that change's row; {} when this
+    WeChat was already this account's."""
     if not user.is_active:
         raise NotFound("用户不存在")
     require_organisation_active(user)
     if identity.user_id == user.id:
-        return user
+        return {}
     if identity.user_id is not None:
         raise Conflict("该微信已绑定其他账号，请先解除绑定")
     before = audit.snapshot(user, ("wechat_miniprogram_openid",))
@@ -184,8 +194,7 @@ def bind_identity(identity: WeChatIdentity, user: User) -> User:
         user.wechat_unionid = identity.unionid
     db.session.flush()
     changes = audit.difference(before, audit.snapshot(user, ("wechat_miniprogram_openid",)))
-    _audit_binding(Actor.of(user, Edge.MINIPROGRAM), "bind", user, changes | {"app": [None, "miniprogram"]})
-    return user
+    return changes | {"app": [None, "miniprogram"]}
 
 
 def unbind_identity(identity: WeChatIdentity) -> None:

@@ -1,7 +1,9 @@
 """操作日志 at the HTTP level: every successful change writes exactly one row (the enumeration below
 walks every mutating route of /api/v1 and /mp/v1 and every bot command, discovered from their
 tables, so a route added without a case or an exemption fails here), with the edge and the person
-it came from; a refused call writes none; GET /api/v1/audit-log shows the manager their
+it came from, and every action and entity named in Chinese; where the system decides something
+because of the call (a deactivated person's orders handed back), the case declares those rows by
+actor and says why; a refused call writes none; GET /api/v1/audit-log shows the manager their
 institution's rows and the vendor admin their vendor's, with filters and paging; the before and
 after of what changed are kept, secrets only marked "changed"; the system's own steps are 系统's.
 """
@@ -10,25 +12,33 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import TEST_PASSWORD, credit_code
 from sqlalchemy import func, select
 from test_bot_webhook import OfficialAccount
 from test_device_workbook import row, workbook_bytes
 from test_miniprogram_session import SEND_SMS, MiniProgram, bind_code_for, sign_in
 
 from bot.commands import COMMANDS
+from console_api.audit_views import ENTITY_LABELS, action_label
 from console_api.routes import TABLE as PC_TABLE
 from miniprogram_api.http import TABLE as MP_TABLE
-from models import AuditEntry, Edge, Role, User, WorkOrder, db
+from models import AccountCodePurpose, AuditEntry, Edge, Role, User, WorkOrder, db
+from operations import account_codes
+from operations.accounts import create_user
+from operations.actors import Actor
+from operations.audit_log import ENTITY_TYPES
 from operations.clock import LOCAL_TZ, frozen, now_utc, today_local
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 CONTACTS = [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}]
+NEW_PASSWORD = "Lantern-Harbor-42"
 COMPLETION = {
     "work_done": "更换压力传感器并校准",
     "test_result": "注射压力测试 3 次均正常",
@@ -148,7 +158,43 @@ class World:
         self.users["admin2"], self.pc["admin2"] = admin, self.factory.api(self.client, admin)
         response = self.pc["manager"].post("/api/v1/invitations", json={"vendor_id": vendor.id})
         assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"], "admin2"
+        return response.get_json()["invitation"]["id"], "admin2"
+
+    def awaiting_activation(self, name: str, display_name: str, phone: str) -> str:
+        """A new account of the hospital waiting for its person, and the activation code the
+        manager had sent them."""
+        with self.app.app_context():
+            user = create_user(
+                username=name,
+                display_name=display_name,
+                role=Role.CLINICIAN,
+                institution_id=self.institution.id,
+                department_id=self.departments["口腔科"],
+                phone=phone,
+            )
+            manager = db.session.get(User, self.users["manager"].id)
+            issued = account_codes.issue(
+                user, AccountCodePurpose.ACTIVATION, self.app.config["SECRET_KEY"], by=Actor.of(manager)
+            )
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        self.users[name] = user
+        return issued.code
+
+    def sms_code_to(self, phone: str) -> str:
+        """The last code the SMS simulator sent to `phone`."""
+        for record in reversed(self.sms_sim.state.records(SEND_SMS)):
+            if record.payload["PhoneNumbers"] == phone:
+                params = record.payload["TemplateParam"]
+                return (params if isinstance(params, dict) else json.loads(params))["code"]
+        raise AssertionError(f"no SMS to {phone}")
+
+    def ids(self, listing: str) -> list[int]:
+        """The ids of a whole list (科室, 设备类型), in the order shown."""
+        response = self.pc["manager"].get(listing)
+        assert response.status_code == 200, response.get_json()
+        return [item["id"] for item in response.get_json()["items"]]
 
 
 def terms(**overrides) -> dict:
@@ -201,6 +247,13 @@ class Call:
     edge: Edge
     run: Callable[[], Any]  # a response (2xx expected), or the bot's reply
     reply_has: str | None = None  # a bot command: what its reply says when it succeeded
+    # The rows the call writes, by who they are by (a key of World.users, or SYSTEM); None: one
+    # row, by `who`. Anything else says why in `because`.
+    rows: dict[str, int] | None = None
+    because: str = ""
+
+
+SYSTEM = "system"  # Call.rows: the system's own decisions (audit.SYSTEM)
 
 
 def pc(who: str, method: str, path: str, **kwargs) -> Callable[[World], Call]:
@@ -214,12 +267,12 @@ def pc(who: str, method: str, path: str, **kwargs) -> Callable[[World], Call]:
     return make
 
 
-def mp(who: str, path: str, **kwargs) -> Callable[[World], Call]:
+def mp(who: str, path: str, method: str = "post", **kwargs) -> Callable[[World], Call]:
     def make(w: World) -> Call:
         resolved = resolve(w, path)
         phone = w.mp(who)
         kwargs_resolved = {k: (v(w) if callable(v) else v) for k, v in kwargs.items()}
-        return Call(who, Edge.MINIPROGRAM, lambda: phone.post(resolved, **kwargs_resolved))
+        return Call(who, Edge.MINIPROGRAM, lambda: phone._call(method, resolved, **kwargs_resolved))
 
     return make
 
@@ -242,7 +295,9 @@ def bot(who: str, text: str, reply_has: str) -> Callable[[World], Call]:
 
 def resolve(w: World, path: str) -> str:
     """{order:<state>} → a new order in that state; {plan}, {credential}, {authorization},
-    {invitation}, {attachment}, {part} → new ones; {user:<name>} → that person's id."""
+    {invitation}, {attachment}, {part} → new ones; {user:<name>} → that person's id;
+    {department:<name>} → that department (a new one if no such); {device_type:<name>} → a new
+    设备类型."""
     out = path
     while "{" in out:
         start, end = out.index("{"), out.index("}")
@@ -272,6 +327,17 @@ def resolve(w: World, path: str) -> str:
             value = w.users[arg].id
         elif kind == "device":
             value = w.device.id
+        elif kind == "department":  # an existing one by name, or a new empty one
+            if arg in w.departments:
+                value = w.departments[arg]
+            else:
+                added = w.pc["manager"].post("/api/v1/departments", json={"name": arg})
+                assert added.status_code == 201, added.get_json()
+                value = added.get_json()["id"]
+        elif kind == "device_type":  # a new entry of the 设备类型 list
+            added = w.pc["manager"].post("/api/v1/device-types", json={"name": arg})
+            assert added.status_code == 201, added.get_json()
+            value = added.get_json()["id"]
         else:
             raise AssertionError(f"unknown placeholder {token}")
         out = out[:start] + str(value) + out[end + 1 :]
@@ -325,6 +391,145 @@ def _invitation_answer(action: str) -> Callable[[World], Call]:
         return Call(admin, Edge.PC, lambda: w.pc[admin].post(f"/api/v1/invitations/{invitation_id}/{action}"))
 
     return make
+
+
+# --- 账号: the person's own account, the administrator's staff, 科室 and 设备类型 -----------------
+
+
+def _activate_at_pc(w: World) -> Call:
+    code = w.awaiting_activation("liu", "刘护士", "13800000011")
+    return Call(
+        "liu", Edge.PC, lambda: w.client.post("/api/v1/account-code", json={"code": code, "password": NEW_PASSWORD})
+    )
+
+
+def _activate_in_mini_program(w: World) -> Call:
+    code = w.awaiting_activation("zhou", "周护士", "13800000012")
+    phone = sign_in(w.client, w.wechat_sim, "o-zhou")
+    return Call(
+        "zhou",
+        Edge.MINIPROGRAM,
+        lambda: phone.post("/account-code", json={"code": code, "password": NEW_PASSWORD}),
+        because="激活并绑定此微信是一次操作：一行（激活），其中记下绑定",
+    )
+
+
+RESET_BY_SYSTEM = "忘记密码的人尚未登录：重置码由系统发放，记为系统的一行（核对手机号后才发）"
+
+
+def _reset_request(edge: Edge) -> Callable[[World], Call]:
+    def make(w: World) -> Call:
+        w.users["wu"] = w.factory.user(
+            Role.CLINICIAN, institution=w.institution, display_name="吴护士", phone="13800000013"
+        )
+        if edge is Edge.PC:
+            run = lambda: w.client.post("/api/v1/password-reset", json={"phone": "13800000013"})  # noqa: E731
+        else:
+            phone = sign_in(w.client, w.wechat_sim, "o-wu")
+            run = lambda: phone.post("/password-reset", json={"phone": "13800000013"})  # noqa: E731
+        return Call("wu", edge, run, rows={SYSTEM: 1}, because=RESET_BY_SYSTEM)
+
+    return make
+
+
+def _change_mobile(edge: Edge) -> Callable[[World], Call]:
+    def make(w: World) -> Call:
+        body = {"phone": "13900000008"}
+        if edge is Edge.PC:
+            api = w.pc["clinician"]
+            sent = api.post("/api/v1/me/mobile/sms-code", json=body)
+            run = lambda: api.put(  # noqa: E731
+                "/api/v1/me/mobile", json=body | {"code": w.sms_code_to("13900000008"), "password": TEST_PASSWORD}
+            )
+        else:
+            phone = w.mp("clinician")
+            sent = phone.post("/me/mobile/sms-code", json=body)
+            run = lambda: phone._call(  # noqa: E731
+                "put", "/me/mobile", json=body | {"code": w.sms_code_to("13900000008"), "password": TEST_PASSWORD}
+            )
+        assert sent.status_code == 200, sent.get_json()
+        return Call("clinician", edge, run)
+
+    return make
+
+
+def _deactivate_staff(w: World) -> Call:
+    """院内李工, bound in the mini-program, holds an in-house order and is the only one a
+    certificate's plan tells."""
+    w.mp("in_house")
+    device = w.factory.device(w.institution, name="监护仪", department="眼科")  # no vendor: in-house
+    order = w.pc["clinician"].post(
+        "/api/v1/work-orders",
+        json={
+            "device_id": device.id,
+            "contact_name": "王护士",
+            "contact_methods": CONTACTS,
+            "fault_description": "黑屏",
+        },
+    )
+    assert order.status_code == 201, order.get_json()
+    accepted = w.pc["in_house"].post(f"/api/v1/work-orders/{order.get_json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.get_json()
+    plan = w.credential()["alert"]["id"]
+    designated = w.pc["manager"].put(
+        f"/api/v1/alert-plans/{plan}",
+        json={"channels": ["inbox"], "notify_related": False, "recipient_ids": [w.user("in_house").id]},
+    )
+    assert designated.status_code == 200, designated.get_json()
+    return Call(
+        "manager",
+        Edge.PC,
+        lambda: w.pc["manager"].post(f"/api/v1/staff/{w.user('in_house').id}/deactivate"),
+        rows={"manager": 1, SYSTEM: 2},
+        because="停用是管理员的一行（记下结束的会话、解除的绑定、退回的工单和改由设备科管理员接收的预警计划）；"
+        "退回工单和预警计划改为通知设备科管理员是系统按规则做的决定，各记为系统的一行",
+    )
+
+
+def _reactivate_staff(w: World) -> Call:
+    stopped = w.pc["manager"].post(f"/api/v1/staff/{w.user('clinician').id}/deactivate")
+    assert stopped.status_code == 200, stopped.get_json()
+    return Call("manager", Edge.PC, lambda: w.pc["manager"].post(f"/api/v1/staff/{w.user('clinician').id}/reactivate"))
+
+
+def _deactivated_department(w: World) -> Call:
+    department = resolve(w, "{department:心内科}")
+    stopped = w.pc["manager"].post(f"/api/v1/departments/{department}/deactivate")
+    assert stopped.status_code == 200, stopped.get_json()
+    return Call("manager", Edge.PC, lambda: w.pc["manager"].post(f"/api/v1/departments/{department}/reactivate"))
+
+
+def _merge_device_types(w: World) -> Call:
+    source, target = (resolve(w, f"{{device_type:{name}}}") for name in ("心电监护仪", "监护仪"))
+    return Call(
+        "manager",
+        Edge.PC,
+        lambda: w.pc["manager"].post(f"/api/v1/device-types/{source}/merge", json={"into_id": int(target)}),
+    )
+
+
+def _reorder(listing: str, field: str) -> Callable[[World], Call]:
+    def make(w: World) -> Call:
+        if "device-types" in listing:
+            resolve(w, "{device_type:监护仪}")  # a second entry beside the device's 注射泵
+        ids = list(reversed(w.ids(listing)))
+        assert len(ids) > 1
+        return Call("manager", Edge.PC, lambda: w.pc["manager"].put(f"{listing}/order", json={field: ids}))
+
+    return make
+
+
+def _invite_by_credit_code(w: World) -> Call:
+    body = {
+        "credit_code": credit_code(77),
+        "new_vendor": {"name": "新服务商", "admin_name": "钱经理", "admin_mobile": "13900000021"},
+    }
+    return Call(
+        "manager",
+        Edge.PC,
+        lambda: w.pc["manager"].post("/api/v1/invitations", json=body),
+        because="邀约未入驻的服务商同时登记服务商及其管理员账号并发放激活码：一行（邀约），其中记下登记的服务商和管理员",
+    )
 
 
 ORDER = "/api/v1/work-orders/<int:work_order_id>"
@@ -384,7 +589,7 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     "POST /mp/v1/alerts/<int:plan_id>/handle": mp("manager", "/alerts/{plan}/handle", json={}),
     # 服务商, 邀约, 委外授权
-    "POST /api/v1/invitations": pc("manager", "post", "/api/v1/invitations", json={"new_vendor": {"name": "新服务商"}}),
+    "POST /api/v1/invitations": _invite_by_credit_code,
     "POST /api/v1/invitations/<int:invitation_id>/accept": _invitation_answer("accept"),
     "POST /api/v1/invitations/<int:invitation_id>/decline": _invitation_answer("decline"),
     "POST /api/v1/invitations/<int:invitation_id>/revoke": pc(
@@ -467,6 +672,75 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     f"POST {MP_ORDER}/complete": mp("engineer", "/work-orders/{order:diagnosed}/complete", json=COMPLETION),
     f"POST {MP_ORDER}/parts": mp("engineer", "/work-orders/{order:on_site}/parts", json={"name": "密封圈"}),
+    # 账号: one's own, on both APIs
+    "POST /api/v1/account-code": _activate_at_pc,
+    "POST /api/v1/password-reset": _reset_request(Edge.PC),
+    "PUT /api/v1/me/password": pc(
+        "clinician", "put", "/api/v1/me/password", json={"old_password": TEST_PASSWORD, "password": NEW_PASSWORD}
+    ),
+    "PATCH /api/v1/me": pc("clinician", "patch", "/api/v1/me", json={"display_name": "王护士长"}),
+    "PUT /api/v1/me/mobile": _change_mobile(Edge.PC),
+    "PUT /api/v1/me/notification-preferences": pc(
+        "clinician", "put", "/api/v1/me/notification-preferences", json={"alert": {"sms": False}}
+    ),
+    "DELETE /api/v1/me/wechat-bindings/<any(official_account, miniprogram):kind>": pc(
+        "manager", "delete", "/api/v1/me/wechat-bindings/official_account"
+    ),
+    "POST /mp/v1/account-code": _activate_in_mini_program,
+    "POST /mp/v1/password-reset": _reset_request(Edge.MINIPROGRAM),
+    "PUT /mp/v1/me/password": mp(
+        "clinician", "/me/password", "put", json={"old_password": TEST_PASSWORD, "password": NEW_PASSWORD}
+    ),
+    "PATCH /mp/v1/me": mp("clinician", "/me", "patch", json={"display_name": "王护士长"}),
+    "PUT /mp/v1/me/mobile": _change_mobile(Edge.MINIPROGRAM),
+    "PUT /mp/v1/me/notification-preferences": mp(
+        "clinician", "/me/notification-preferences", "put", json={"work_order": {"wechat": False}}
+    ),
+    # 账号管理
+    "POST /api/v1/staff": pc(
+        "manager",
+        "post",
+        "/api/v1/staff",
+        json=lambda w: {
+            "username": "zhaoyisheng",
+            "display_name": "赵医生",
+            "role": "clinician",
+            "phone": "13800000031",
+            "department_id": w.departments["眼科"],
+        },
+    ),
+    "PATCH /api/v1/staff/<int:user_id>": pc(
+        "manager", "patch", "/api/v1/staff/{user:clinician}", json={"display_name": "王护士长"}
+    ),
+    "POST /api/v1/staff/<int:user_id>/deactivate": _deactivate_staff,
+    "POST /api/v1/staff/<int:user_id>/reactivate": _reactivate_staff,
+    "POST /api/v1/staff/<int:user_id>/account-code": pc(
+        "manager", "post", "/api/v1/staff/{user:clinician}/account-code"
+    ),
+    "DELETE /api/v1/staff/<int:user_id>/wechat-bindings/<any(official_account, miniprogram):kind>": pc(
+        "admin", "delete", "/api/v1/staff/{user:engineer}/wechat-bindings/official_account"
+    ),
+    # 科室管理, 设备类型
+    "PATCH /api/v1/departments/<int:department_id>": pc(
+        "manager", "patch", "/api/v1/departments/{department:眼科}", json={"name": "眼耳鼻喉科"}
+    ),
+    "PUT /api/v1/departments/order": _reorder("/api/v1/departments", "department_ids"),
+    "POST /api/v1/departments/<int:department_id>/deactivate": pc(
+        "manager", "post", "/api/v1/departments/{department:心内科}/deactivate"
+    ),
+    "POST /api/v1/departments/<int:department_id>/reactivate": _deactivated_department,
+    "POST /api/v1/device-types": pc("manager", "post", "/api/v1/device-types", json={"name": "呼吸机"}),
+    "PATCH /api/v1/device-types/<int:device_type_id>": pc(
+        "manager", "patch", "/api/v1/device-types/{device_type:监护仪}", json={"name": "多参数监护仪"}
+    ),
+    "POST /api/v1/device-types/<int:device_type_id>/merge": _merge_device_types,
+    "PUT /api/v1/device-types/order": _reorder("/api/v1/device-types", "device_type_ids"),
+    "DELETE /api/v1/device-types/<int:device_type_id>": pc(
+        "manager", "delete", "/api/v1/device-types/{device_type:呼吸机}"
+    ),
+    "PUT /api/v1/vendor-profile/credit-code": pc(
+        "admin", "put", "/api/v1/vendor-profile/credit-code", json={"credit_code": credit_code(78)}
+    ),
     # the official account's commands
     "bot 接单": bot("engineer", "接单 {number:pending}", "已接单"),
     "bot 出发": bot("engineer", "出发 {number:accepted}", "已出发"),
@@ -474,11 +748,14 @@ CASES: dict[str, Callable[[World], Call]] = {
     "bot 处理": bot("manager", "处理 {plan} 已续证", "已处理"),
 }
 
+NEW_MOBILE_CODE = "更换手机号：只发送验证码到新手机号；号码在确认（PUT /me/mobile）时才改，那时记一行"
 # Calls that change no business state, each with its reason.
 EXEMPT: dict[str, str] = {
     "POST /api/v1/session": "登录：只开始一个会话",
     "DELETE /api/v1/session": "退出登录：只结束本人在电脑上的会话，微信绑定保留",
     "POST /api/v1/me/sms-code": "发送本人确认用的短信验证码，不改变业务数据",
+    "POST /api/v1/me/mobile/sms-code": NEW_MOBILE_CODE,
+    "POST /mp/v1/me/mobile/sms-code": NEW_MOBILE_CODE,
     "POST /api/v1/inbox/<bigid:message_id>/read": "首页通知标为已读：个人的阅读记录",
     "POST /api/v1/inbox/read-all": "首页通知全部已读：个人的阅读记录",
     "POST /mp/v1/login": "小程序登录：只开始一个会话（记录微信身份）",
@@ -512,6 +789,7 @@ def test_every_successful_change_writes_one_audit_row(app, world, call):
     if call not in CASES:
         pytest.fail(f"{call} has no audit case: add a case or an exemption in tests/test_audit_log.py")
     prepared = CASES[call](world)
+    assert prepared.rows is None or prepared.because.strip(), f"{call}: say why it writes {prepared.rows}"
     before = last_audit_id(app)
     answer = prepared.run()
     if prepared.reply_has is not None:
@@ -519,11 +797,23 @@ def test_every_successful_change_writes_one_audit_row(app, world, call):
     else:
         assert answer.status_code < 300, (call, answer.status_code, answer.get_json())
     rows = audit_rows(app, before)
-    assert len(rows) == 1, (call, [(r.entity_type, r.action) for r in rows])
-    (entry,) = rows
-    assert entry.edge is prepared.edge, call
-    assert entry.actor_id == world.user(prepared.who).id, call
-    assert entry.actor_name == world.user(prepared.who).display_name
+    names = {user.id: name for name, user in world.users.items()}
+    by = Counter(SYSTEM if row.edge is Edge.SYSTEM else names.get(row.actor_id, row.actor_id) for row in rows)
+    assert by == Counter(prepared.rows or {prepared.who: 1}), (
+        call,
+        [(r.entity_type, r.action, r.actor_name) for r in rows],
+    )
+    with app.app_context():
+        names_now = {row.actor_id: db.session.get(User, row.actor_id).display_name for row in rows if row.actor_id}
+    for entry in rows:
+        assert entry.entity_type in ENTITY_TYPES and entry.entity_type in ENTITY_LABELS, (call, entry.entity_type)
+        assert action_label(entry.entity_type, entry.action) != entry.action, (call, entry.action, "has no label")
+        if entry.edge is Edge.SYSTEM:
+            assert entry.actor_id is None and entry.actor_name == "系统", call
+            continue
+        assert entry.edge is prepared.edge, call
+        assert entry.actor_id == world.user(prepared.who).id, call
+        assert entry.actor_name == names_now[entry.actor_id]  # the name as it is now (PATCH /me renames)
 
 
 # --- what a refused call leaves: nothing ----------------------------------------------------------
@@ -740,3 +1030,44 @@ def test_exempt_calls_write_nothing(app, world):
         number = db.session.get(WorkOrder, order_id).number
     assert "服务报告" in world.bot.text("openid-engineer", f"完成 {number}")
     assert audit_rows(app, before) == []
+
+
+def test_what_came_with_a_change_is_in_its_one_row(app, world):
+    """The parts of one change that are not changes of their own: the activation code a new
+    account is created with, the WeChat an activation in the mini-program binds, and what
+    deactivating a person takes away (the system's fall-backs are its own rows)."""
+
+    def one_row(call: str) -> AuditEntry:
+        prepared = CASES[call](world)
+        before = last_audit_id(app)
+        assert prepared.run().status_code < 300
+        rows = [row for row in audit_rows(app, before) if row.edge is not Edge.SYSTEM]
+        assert len(rows) == 1, [(row.entity_type, row.action) for row in rows]
+        return rows[0]
+
+    created = one_row("POST /api/v1/staff")
+    assert (created.entity_type, created.action) == ("user", "create")
+    assert created.changes["username"] == [None, "zhaoyisheng"] and created.changes["activation_code"] == "changed"
+
+    activated = one_row("POST /mp/v1/account-code")
+    assert (activated.entity_type, activated.action, activated.edge) == ("user", "activate", Edge.MINIPROGRAM)
+    assert activated.changes == {
+        "password_hash": "changed",
+        "wechat_miniprogram_openid": [None, "o-zhou"],
+        "app": [None, "miniprogram"],
+    }
+
+    before = last_audit_id(app)
+    stopped = one_row("POST /api/v1/staff/<int:user_id>/deactivate")
+    in_house = world.user("in_house")
+    assert (stopped.entity_type, stopped.entity_id, stopped.action) == ("user", in_house.id, "deactivate")
+    system = [row for row in audit_rows(app, before) if row.edge is Edge.SYSTEM]
+    handed_back = [row.entity_id for row in system if row.action == "hand_back"]
+    fell_back = [row.entity_id for row in system if row.action == "fall_back"]
+    assert len(handed_back) == len(fell_back) == 1
+    assert stopped.changes["is_active"] == [True, False] and stopped.changes["token_version"] == "changed"
+    assert stopped.changes["work_orders_handed_back"] == handed_back
+    assert stopped.changes["alert_plans_fell_back"] == fell_back == stopped.changes["alert_plans_left"]
+    assert stopped.changes["wechat_bindings_removed"] == ["miniprogram"]
+    assert stopped.changes["miniprogram_sessions_ended"] == 1
+    assert {"bind_codes_voided", "account_codes_voided"} <= set(stopped.changes)

@@ -62,15 +62,24 @@ def test_create_sends_the_activation_code_by_sms(app, sms_sim):
         assert manager.role is Role.EQUIPMENT_MANAGER and manager.display_name == "张三"
         assert not manager.is_activated  # no password until the person sets one
         db.session.expunge(manager)
-    # Audited as the platform operator (CLI): the institution, its manager, the code.
+    # One change, one row, the platform operator's (CLI): the institution, naming its manager and
+    # the activation code issued (never the code itself).
     rows = audit_rows(app, "institution") + audit_rows(app, "user")
-    assert {(row.action, row.entity_type) for row in rows} == {
-        ("create", "institution"),
-        ("create", "user"),
-        ("issue_activation_code", "user"),
-    }
-    assert {(row.edge, row.actor_id, row.actor_name) for row in rows} == {(Edge.CLI, None, EDGE_LABELS[Edge.CLI])}
-    assert {row.institution_id for row in rows} == {manager.institution_id}
+    assert [(row.action, row.entity_type) for row in rows] == [("create", "institution")]
+    (row,) = rows
+    assert (row.edge, row.actor_id, row.actor_name) == (Edge.CLI, None, EDGE_LABELS[Edge.CLI])
+    assert row.institution_id == manager.institution_id
+    assert row.changes["manager"] == [
+        None,
+        {
+            "id": manager.id,
+            "username": "zhangsan",
+            "display_name": "张三",
+            "phone": "13800138000",
+            "role": "equipment_manager",
+        },
+    ]
+    assert row.changes["activation_code"] == "changed"
 
 
 def test_without_sms_the_code_is_printed_once_and_activates_the_account(app, client, no_sms):

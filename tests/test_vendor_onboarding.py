@@ -97,17 +97,45 @@ def test_an_unknown_code_registers_the_vendor_and_its_admin_who_gets_the_code_by
         )
         admin = db.session.get(User, body["vendor_admin"]["id"])
         assert admin.role is Role.VENDOR_ADMIN and admin.vendor_id == vendor.id and not admin.is_activated
-        # The manager's doing, from the PC, shown in both organisations' logs.
+        # One change, one row: the manager's invitation from the PC, in both organisations' logs,
+        # naming the vendor and the admin account it registered and the code (never the code).
         rows = db.session.execute(
-            select(AuditEntry.action, AuditEntry.entity_type, AuditEntry.edge, AuditEntry.institution_id).where(
-                AuditEntry.vendor_id == vendor.id
-            )
+            select(
+                AuditEntry.action,
+                AuditEntry.entity_type,
+                AuditEntry.edge,
+                AuditEntry.institution_id,
+                AuditEntry.changes,
+            ).where(AuditEntry.vendor_id == vendor.id)
         ).all()
+        vendor_id, admin_id = vendor.id, admin.id
         account_codes.redeem(app.config["SECRET_KEY"], code, "Zhao-2026-pass", by_edge=Edge.PC)
         db.session.commit()
     institution_id = hospital["institution"].id
-    assert {("create", "vendor", Edge.PC, institution_id), ("create", "user", Edge.PC, institution_id)} <= set(rows)
-    assert ("issue_activation_code", "user", Edge.PC, institution_id) in set(rows)
+    ((action, entity_type, edge, row_institution, changes),) = rows
+    assert (action, entity_type, edge, row_institution) == ("invite", "invitation", Edge.PC, institution_id)
+    assert changes["status"] == [None, "pending"] and changes["activation_code"] == "changed"
+    assert changes["vendor"] == [
+        None,
+        {
+            "id": vendor_id,
+            "name": NEW_VENDOR["name"],
+            "credit_code": CODE,
+            "contact_name": "赵经理",
+            "contact_phone": "13900000001",
+        },
+    ]
+    assert changes["vendor_admin"] == [
+        None,
+        {
+            "id": admin_id,
+            "username": "13900000001",
+            "display_name": "赵经理",
+            "phone": "13900000001",
+            "role": "vendor_admin",
+        },
+    ]
+    assert code not in str(changes)
     signed_in = client.post("/api/v1/session", json={"username": "13900000001", "password": "Zhao-2026-pass"})
     assert signed_in.status_code == 200
     token = signed_in.get_json()["token"]

@@ -127,15 +127,15 @@ def register_commands(app: Flask) -> None:
     @click.option("--mobile", required=True, help="管理员的手机号（接收激活码）")
     def institution_create(name: str, manager_name: str, username: str, mobile: str) -> None:
         """Create an institution and its first equipment manager, who activates with a code."""
-        from models import AccountCodePurpose
-        from operations import account_codes, institutions
+        from operations import institutions
 
         try:
-            created, manager = institutions.create_institution(
-                name=name, manager_name=manager_name, username=username, mobile=mobile
-            )
-            issued = account_codes.issue(
-                manager, AccountCodePurpose.ACTIVATION, current_app.config["SECRET_KEY"], by=institutions.audit.OPERATOR
+            created, manager, issued = institutions.create_institution(
+                name=name,
+                manager_name=manager_name,
+                username=username,
+                mobile=mobile,
+                secret_key=current_app.config["SECRET_KEY"],
             )
         except DomainError as error:
             fail(error)
