@@ -124,27 +124,42 @@ def test_from_the_operators_cli_to_a_vendor_engineer_taking_a_pushed_order(app, 
     assert manager.get(f"/api/v1/work-orders/{order_id}").get_json()["status"] == "accepted"
 
     # The journey in the hospital's 操作日志 …
-    hospital_log = journal(manager)
-    assert hospital_log[:2] == [
+    number = reported.get_json()["number"]
+    vendor = "福州医疗设备服务有限公司"
+    link = f"000001 CT机 → {vendor}"
+    assert journal(manager) == [
         ("平台运维", "平台运维", "institution", "create", "第一人民医院"),
-        ("平台运维", "平台运维", "user", "create", "张三"),
-    ]
-    assert ("张三", "电脑端", "user", "activate", "张三") in hospital_log
-    for step in [
+        ("张三", "电脑端", "user", "activate", "张三"),
         ("张三", "电脑端", "department", "create", "放射科"),
         ("张三", "电脑端", "device_type", "create", "CT"),
-        ("张三", "电脑端", "invitation", "invite", "福州医疗设备服务有限公司"),
-        ("赵经理", "电脑端", "invitation", "accept", "福州医疗设备服务有限公司"),
-        ("孙工", "小程序", "work_order", "accept", reported.get_json()["number"]),
-    ]:
-        assert step in hospital_log, step
-    # … and in the vendor's: its admin's and engineer's own steps, never the hospital's set-up.
-    vendor_log = journal(admin)
-    for step in [
+        ("张三", "电脑端", "device", "create", "000001 CT机"),
+        ("张三", "电脑端", "invitation", "invite", vendor),
+        ("赵经理", "电脑端", "invitation", "accept", vendor),
+        ("张三", "电脑端", "authorization", "create", link),
+        ("张三", "电脑端", "work_order", "create", number),
+        ("孙工", "小程序", "work_order", "accept", number),
+    ]
+    # … and in the vendor's: what concerns the vendor, never the hospital's own set-up.
+    assert journal(admin) == [
+        ("张三", "电脑端", "invitation", "invite", vendor),
         ("赵经理", "电脑端", "user", "activate", "赵经理"),
+        ("赵经理", "电脑端", "invitation", "accept", vendor),
         ("赵经理", "电脑端", "user", "create", "孙工"),
+        ("张三", "电脑端", "authorization", "create", link),
+        ("赵经理", "电脑端", "user", "set_skills", "孙工"),
         ("孙工", "小程序", "user", "activate", "孙工"),
-        ("孙工", "小程序", "work_order", "accept", reported.get_json()["number"]),
-    ]:
-        assert step in vendor_log, step
-    assert not any(entity in ("department", "device_type") for _, _, entity, _, _ in vendor_log)
+        ("张三", "电脑端", "work_order", "create", number),
+        ("孙工", "小程序", "work_order", "accept", number),
+    ]
+    # The rows say what changed: the manager the operator created with the hospital, the vendor
+    # and admin the invitation registered, the engineer's binding, and never a code.
+    rows = {(row["entity_type"], row["action"]): row for row in manager.get("/api/v1/audit-log").get_json()["items"]}
+    institution_row = rows[("institution", "create")]["changes"]
+    assert institution_row["manager"][1]["username"] == "zhangsan" and institution_row["activation_code"] == "changed"
+    invite_row = admin.get("/api/v1/audit-log?entity_type=invitation").get_json()["items"][-1]["changes"]
+    assert (
+        invite_row["activation_code"] == "changed" and "vendor" in str(invite_row) and "13900000001" in str(invite_row)
+    )
+    engineer_activation = admin.get(f"/api/v1/audit-log?actor_id={engineer_id}").get_json()["items"][-1]
+    assert engineer_activation["action"] == "activate" and "mp-sungong" in str(engineer_activation["changes"])
+    assert engineer_code not in str(journal(admin)) and engineer_code not in str(invite_row)
