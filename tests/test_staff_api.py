@@ -598,3 +598,65 @@ def test_a_role_that_no_longer_works_orders_hands_the_in_house_order_back(org, f
         )
     assert org["manager"].id in told  # the equipment office dispatches in-house orders
     assert audit_rows(app, "user", "update")[-1].changes["work_orders_handed_back"] == [order["id"]]
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("WEIXIU_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="row locks: PostgreSQL (SQLite lets one writer in at a time)",
+)
+def test_an_accept_racing_a_deactivation_leaves_no_order_with_the_deactivated(org, factory, app):
+    """The manager deactivates 刘工 while 刘工 taps 接单 on an order nobody holds yet: whichever
+    comes first, the order ends with nobody who cannot work it."""
+    import threading
+    import time
+
+    from operations.actors import Actor
+    from operations.errors import PermissionDenied
+    from operations.staff import deactivate_staff
+    from operations.work_orders import flow
+
+    device = factory.device(org["institution"], name="高压注射器", department="口腔科", category="注射泵")
+    today = today_local()
+    factory.authorization(
+        device, org["vendor"], starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=30)
+    )
+    engineer = factory.user(Role.VENDOR_ENGINEER, vendor=org["vendor"], display_name="刘工", phone="13900000010")
+    order = org["clinician_api"].post(
+        "/api/v1/work-orders",
+        json={
+            "device_id": device.id,
+            "contact_name": "王护士",
+            "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
+            "fault_description": "开机报错",
+        },
+    )
+    order_id = order.get_json()["id"]
+    admin, locked, outcome = org["admin"], threading.Event(), {}
+
+    def deactivate():
+        with app.app_context():
+            deactivate_staff(Actor(admin.id, admin.role, None, admin.vendor_id), engineer.id)
+            locked.set()
+            time.sleep(0.5)  # the engineer's tap arrives while this transaction is still open
+            db.session.commit()
+
+    def accept():
+        locked.wait(5)
+        with app.app_context():
+            try:
+                flow.accept(Actor(engineer.id, engineer.role, None, engineer.vendor_id), order_id)
+                db.session.commit()
+                outcome["accepted"] = True
+            except PermissionDenied as refused:
+                db.session.rollback()
+                outcome["refused"] = refused.message
+
+    threads = [threading.Thread(target=deactivate), threading.Thread(target=accept)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert outcome == {"refused": "账号已停用"}
+    with app.app_context():
+        stored = db.session.get(WorkOrder, order_id)
+        assert stored.status is WorkOrderStatus.PENDING and stored.assignee_id is None

@@ -172,6 +172,16 @@ NOT_LOGGED = frozenset({"updated_at", "service_report"})
 LOGGED_DETAIL = ("note", "reason")
 
 
+def require_still_active(user_id: int) -> None:
+    """The person taking a step is still an active account, checked under a share lock on their row:
+    deactivating them (operations.staff, which locks the row for update and then hands their open
+    orders back) waits for this step's transaction, or this step waits for the deactivation and is
+    refused, so no order is left with someone who can no longer work it."""
+    active = db.session.scalar(select(User.is_active).where(User.id == user_id).with_for_update(read=True))
+    if not active:
+        raise PermissionDenied("账号已停用")
+
+
 def take_step(
     order: WorkOrder,
     name: str,
@@ -189,6 +199,8 @@ def take_step(
     step = STEPS[name]
     by = by or audit.SYSTEM
     actor_id = by.user_id if isinstance(by, Actor) else None
+    if actor_id is not None:
+        require_still_active(actor_id)
     now = now or now_utc()
     target = target or step.target
     assert target is not None
