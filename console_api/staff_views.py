@@ -3,24 +3,20 @@ person's WeChat bindings (their administrator's view, and their own), and the �
 
 from __future__ import annotations
 
-import re
-
 from flask import current_app, jsonify
 
-from console_api.account_code_sms import deliver
+from console_api.account_code_sms import CODE_NAMES, deliver
 from console_api.http import commit, current_actor
 from console_api.route_table import request_body, request_query
 from console_api.routes import paging, route
 from console_api.serializers import moment
 from console_api.validation import Field, all_optional
-from models import Role, User, Vendor, db
+from models import AccountCodePurpose, Role, User
 from models.user import ROLE_LABELS
 from operations import account_codes, staff
+from operations.account_inputs import MOBILE, USERNAME
 from operations.device_types import skill_options
-from operations.errors import InvalidInput
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,49}$")
-MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 USERNAME_RULE = "3-50 位字母、数字或 _ . @ -，以字母或数字开头"
 ROLE_FIELD = Field(
     "enum",
@@ -31,10 +27,15 @@ ROLE_FIELD = Field(
 
 STAFF_SCHEMA = {
     "username": Field(
-        "str", required=True, max_length=50, description=USERNAME_RULE, schema={"pattern": USERNAME.pattern}
+        "str", required=True, max_length=50, description=USERNAME_RULE, schema={"pattern": f"^{USERNAME.pattern}$"}
     ),
     "display_name": Field("str", required=True, max_length=50, description="姓名"),
-    "phone": Field("str", max_length=11, description="手机号（接收激活码）", schema={"pattern": MOBILE.pattern}),
+    "phone": Field(
+        "str",
+        max_length=11,
+        description="手机号（接收激活码；已激活的账号由本人在个人设置中更换）",
+        schema={"pattern": f"^{MOBILE.pattern}$"},
+    ),
     "department_id": Field("int", minimum=1, description="所属科室（医疗机构人员；临床科室人员必填）"),
     "role": ROLE_FIELD,
 }
@@ -58,16 +59,6 @@ PICKER_QUERY = {
     **paging(),
 }
 KIND_LABELS = {"official_account": "公众号", "miniprogram": "小程序"}
-
-
-def _check_formats(body: dict) -> None:
-    errors = {}
-    if body.get("username") is not None and not USERNAME.match(body["username"]):
-        errors["username"] = f"用户名应为{USERNAME_RULE}"
-    if body.get("phone") is not None and not MOBILE.match(body["phone"]):
-        errors["phone"] = "手机号应为 11 位中国大陆手机号"
-    if errors:
-        raise InvalidInput(errors)
 
 
 def _department_names(user: User) -> dict[int, str]:
@@ -118,13 +109,12 @@ def detail_json(user: User) -> dict:
     }
 
 
-def _deliver(user: User, may_show: bool = True) -> dict:
-    issued = account_codes.issue(user, staff.code_purpose(user), current_app.config["SECRET_KEY"], by=current_actor())
-    answer = deliver(issued)
-    if not may_show and "code" in answer:
-        # Another administrator's activated account: its code is never shown to a peer.
+def _withhold(answer: dict, withheld: str | None) -> dict:
+    """The delivery's answer without the code when it must reach its person by SMS only
+    (operations.staff.code_withheld)."""
+    if withheld is not None and "code" in answer:
         answer.pop("code")
-        answer["message"] = "未能通过短信发送重置码；同级管理员的重置码不在页面显示，请本人使用“忘记密码”或联系平台运维"
+        answer["message"] = f"未能通过短信发送{CODE_NAMES[AccountCodePurpose(answer['purpose'])]}：{withheld}"
     return answer
 
 
@@ -169,7 +159,6 @@ def list_staff():
 )
 def create_staff():
     body = request_body()
-    _check_formats(body)
     user, issued = staff.create_staff(
         current_actor(),
         secret_key=current_app.config["SECRET_KEY"],
@@ -179,8 +168,10 @@ def create_staff():
         phone=body.get("phone"),
         department_id=body.get("department_id"),
     )
-    activation = deliver(issued)
     commit()
+    # After the commit, with no row locked: the code reaches the person only for an account
+    # that exists, and a slow SMS gateway holds up nobody else.
+    activation = deliver(issued)
     return jsonify({"user": member_json(user), "activation": activation}), 201
 
 
@@ -198,9 +189,7 @@ def staff_detail(user_id: int):
     errors=(409,),
 )
 def edit_staff(user_id: int):
-    body = request_body()
-    _check_formats(body)
-    user = staff.edit_staff(current_actor(), user_id, body)
+    user = staff.edit_staff(current_actor(), user_id, request_body())
     commit()
     return jsonify(member_json(user))
 
@@ -253,10 +242,11 @@ def reactivate_staff(user_id: int):
     errors=(409,),
 )
 def send_account_code(user_id: int):
-    user, may_show = staff.user_for_code(current_actor(), user_id)
-    answer = _deliver(user, may_show)
-    commit()
-    return jsonify(answer), 201
+    user = staff.user_for_code(current_actor(), user_id)
+    withheld = staff.code_withheld(user)
+    issued = account_codes.issue(user, staff.code_purpose(user), current_app.config["SECRET_KEY"], by=current_actor())
+    commit()  # as for a new account: the code is sent once it is stored, with no row locked
+    return jsonify(_withhold(deliver(issued), withheld)), 201
 
 
 @route("GET", "/staff/<int:user_id>/wechat-bindings", "账号的微信绑定", response="WeChatBindingList")
@@ -315,7 +305,7 @@ def pick_users():
     )
     departments = staff.department_names(actor.institution_id)
     vendor_ids = {user.vendor_id for user in page.items if user.vendor_id}
-    vendors = dict(db.session.execute(db.select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids))).all())
+    vendors = staff.vendor_names(vendor_ids)
     manager = staff.is_administrator(actor)
 
     def picked(user: User) -> dict:

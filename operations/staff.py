@@ -8,9 +8,17 @@ for them (404). A new account has no password: its person activates it with a co
 Deactivating (停用) a person takes everything that acts for them away at once: every session and
 WeChat binding, the bind and account codes not used yet; the open work orders they hold go back
 to 待接单 for their side's dispatcher (who is told); an alert plan left with nobody active to tell
-falls back to the equipment managers. The last active equipment manager of an institution and
-the last active admin of a vendor can be neither stopped nor demoted: nobody could manage the
-organisation after them. Reactivating (启用) restores the account, not the bindings.
+falls back to the equipment managers. The last activated, active equipment manager of an
+institution and the last such admin of a vendor can be neither stopped nor demoted: nobody could
+manage the organisation after them (an account never activated manages nothing). Reactivating
+(启用) restores the account, not the bindings.
+
+An account's mobile is where its codes go, so it is the key to the account: an administrator
+sets it only while the account waits for activation (correcting it voids the codes sent to the
+wrong number); once activated, its person changes it themselves by a code sent to the new number
+(个人设置). The codes of an activated account, or of one that is or was an administrator's, go
+by SMS only: they are never shown to a fellow administrator, who could otherwise take the
+account over.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from models import (
     AccountCode,
     AccountCodePurpose,
     AlertPlan,
+    AuditEntry,
     Authorization,
     BindCode,
     Department,
@@ -38,7 +47,7 @@ from models import (
     WeChatIdentity,
     db,
 )
-from operations import account_codes, audit
+from operations import account_codes, account_inputs, audit
 from operations.account_codes import IssuedCode
 from operations.accounts import MOBILE_TAKEN, create_user, mobile_taken, sign_out_everywhere
 from operations.actors import Actor
@@ -115,7 +124,14 @@ def _lock_organisation(actor: Actor) -> None:
 
 
 def _other_active_administrators(user: User) -> int:
-    query = select(func.count()).where(User.id != user.id, User.role == user.role, User.is_active.is_(True))
+    """The organisation's other administrators who can manage it: active, and activated (an
+    account nobody has set a password for yet manages nothing)."""
+    query = select(func.count()).where(
+        User.id != user.id,
+        User.role == user.role,
+        User.is_active.is_(True),
+        User.password_hash != NO_PASSWORD,
+    )
     if user.vendor_id is not None:
         query = query.where(User.vendor_id == user.vendor_id)
     else:
@@ -146,6 +162,10 @@ def create_staff(
     with the activation code issued here (for the edge to deliver). One row: the creation, noting
     the code."""
     require_administrator(actor)
+    fields = {"username": ("username", username), "display_name": ("name", display_name)}
+    if phone:
+        fields["phone"] = ("mobile", phone)
+    account_inputs.check(**fields)
     _check_role(actor, role)
     _check_department(actor, role, department_id)
     user = create_user(
@@ -171,13 +191,28 @@ def create_staff(
     return user, issued
 
 
+ACTIVATED_MOBILE = "已激活的账号请本人在个人设置中更换手机号"
+
+
 def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
     """姓名, 手机号, 科室, 角色 (only what is given). Demoting the last administrator is refused; a
-    person whose new role no longer works orders hands their open ones back."""
+    person whose new role no longer works orders hands their open ones back. The mobile changes
+    only while the account waits for activation (the codes already sent are void then); a stopped
+    activated account's mobile may only be cleared, for it to be reactivated when another account
+    has taken its number."""
     user = managed_user(actor, user_id, lock=True)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidInput({name: "不支持的字段" for name in sorted(unknown)})
+    checked = {}
+    if "display_name" in changes:
+        checked["display_name"] = ("name", changes["display_name"])
+    if changes.get("phone"):
+        checked["phone"] = ("mobile", changes["phone"])
+    account_inputs.check(**checked)
+    new_mobile = "phone" in changes and changes["phone"] != user.phone
+    if new_mobile and user.is_activated and not (changes["phone"] is None and not user.is_active):
+        raise InvalidInput({"phone": ACTIVATED_MOBILE})
     role = changes.get("role", user.role)
     if "role" in changes:
         _check_role(actor, role)
@@ -206,6 +241,11 @@ def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
         for name, value in changes.items():
             setattr(user, name, value)
         db.session.flush()
+        if new_mobile and not user.is_activated:
+            # A code sent to the number being corrected must not activate the account.
+            voided = _void_account_codes(user.id, now_utc())
+            if voided:
+                more["account_codes_voided"] = voided
         if "role" in changes and role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
             handed_back = hand_back_orders_of(user.id)  # they may no longer work the orders they hold
         if handed_back:
@@ -273,15 +313,38 @@ def code_purpose(user: User) -> AccountCodePurpose:
     return AccountCodePurpose.PASSWORD_RESET if user.is_activated else AccountCodePurpose.ACTIVATION
 
 
-def user_for_code(actor: Actor, user_id: int) -> tuple[User, bool]:
-    """The account to send a code to, and whether the code may be shown to the administrator when
-    no SMS can go: not for an activated account of the administrator's own rank (that would let
-    one manager take over another's account); its person resets it themselves."""
+def user_for_code(actor: Actor, user_id: int) -> User:
+    """The account to send a code to (激活码 or 重置码, code_purpose)."""
     user = managed_user(actor, user_id, lock=True)
     if not user.is_active:
         raise Conflict("账号已停用，请先启用")
-    may_show = not (user.is_activated and user.role is actor.role and user.id != actor.user_id)
-    return user, may_show
+    return user
+
+
+def code_withheld(user: User) -> str | None:
+    """Why the code for `user` goes by SMS only and is never shown to the administrator asking
+    (None: it may be shown when no SMS can go, for them to hand over in person). An activated
+    person's 重置码 would let whoever sees it take the account over; so would an administrator's
+    激活码, even one demoted for the moment (a role changes back as easily)."""
+    if user.is_activated:
+        return "已激活账号的重置码只发送到本人手机，不在页面显示；请本人使用“忘记密码”，或联系平台运维"
+    if is_or_was_administrator(user):
+        return "管理员账号的激活码只发送到本人手机，不在页面显示；请联系平台运维"
+    return None
+
+
+def is_or_was_administrator(user: User) -> bool:
+    """The account is an administrator's, or was (a role change away from one is in the 操作日志:
+    edit_staff is the only place a role changes)."""
+    if user.role in ADMINISTRATORS:
+        return True
+    rows = db.session.scalars(
+        select(AuditEntry.changes).where(
+            AuditEntry.entity_type == "user", AuditEntry.entity_id == user.id, AuditEntry.action == "update"
+        )
+    )
+    administrators = {role.value for role in ADMINISTRATORS}
+    return any((changes.get("role") or [None])[0] in administrators for changes in rows)
 
 
 # -- WeChat bindings --------------------------------------------------------------------------
@@ -433,12 +496,16 @@ def deactivate_staff(actor: Actor, user_id: int) -> Deactivated:
 def reactivate_staff(actor: Actor, user_id: int) -> User:
     """启用: the account works again (its person signs in with their password, or activates it if
     they never did); its WeChat bindings are not restored. Refused while another active account
-    has its mobile: one mobile, one active account."""
+    has its mobile (one mobile, one active account) and while its department is stopped."""
     user = managed_user(actor, user_id, lock=True)
     if user.is_active:
         raise Conflict("账号未停用")
     if user.phone and mobile_taken(user.phone, other_than=user.id):
-        raise Conflict(f"{MOBILE_TAKEN}，请先修改此账号的手机号")
+        raise Conflict(f"{MOBILE_TAKEN}，请先{'清除' if user.is_activated else '修改'}此账号的手机号")
+    if user.department_id is not None:
+        department = db.session.get(Department, user.department_id)
+        if not department.is_active:  # nobody may be put in a stopped department, nor back into one
+            raise Conflict(f"所属科室“{department.name}”已停用，请先为其更换科室")
     with audit.tracking(
         actor, "reactivate", "user", user, ("is_active",), label=user.display_name, vendor_id=user.vendor_id
     ):
@@ -493,6 +560,12 @@ def picker(
     if department_id is not None:
         query = query.where(User.department_id == department_id)
     return paginate(query, (User.vendor_id.is_not(None), User.display_name, User.id), page=page, per_page=per_page)
+
+
+def vendor_names(vendor_ids: set[int]) -> dict[int, str]:
+    if not vendor_ids:
+        return {}
+    return dict(db.session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids))).all())
 
 
 def _serves(vendor_id: int, institution_id: int) -> bool:

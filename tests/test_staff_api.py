@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from connections.redis import redis
 from models import (
+    AccountCode,
     AlertPlan,
     AlertPlanRecipient,
     AuditEntry,
@@ -136,9 +138,9 @@ def test_without_a_mobile_the_code_is_shown_to_the_manager(org):
 @pytest.mark.parametrize(
     ("fields", "field", "reason"),
     [
-        ({"username": "x"}, "username", "用户名应为"),
-        ({"username": "李强"}, "username", "用户名应为"),
-        ({"phone": "12345"}, "phone", "手机号应为"),
+        ({"username": "x"}, "username", "用户名为 3–50 位"),
+        ({"username": "李强"}, "username", "用户名为 3–50 位"),
+        ({"phone": "12345"}, "phone", "11 位中国大陆手机号"),
         ({"role": "vendor_engineer"}, "role", "角色应为"),
         ({"role": "boss"}, "role", "取值应为"),
         ({"role": "clinician"}, "department_id", "必须选择所属科室"),
@@ -261,10 +263,121 @@ def test_a_reset_code_replaces_the_activation_code_once_activated(org, app, sms_
     reset = org["api"].post(f"{STAFF}/{user_id}/account-code").get_json()
     assert reset["purpose"] == "password_reset" and reset["purpose_label"] == "重置密码"
 
-    # Another activated manager: without an SMS their code is not shown to a peer.
+    # An activated person's 重置码 goes to their mobile only: without one nobody is shown it.
     peer = factory.user(Role.EQUIPMENT_MANAGER, institution=org["institution"], display_name="钱主任")
     withheld = org["api"].post(f"{STAFF}/{peer.id}/account-code").get_json()
-    assert withheld["sent"] is False and "code" not in withheld and "同级管理员" in withheld["message"]
+    assert withheld["sent"] is False and "code" not in withheld and "不在页面显示" in withheld["message"]
+    assert "code" not in org["api"].post(f"{STAFF}/{org['clinician'].id}/account-code").get_json()
+
+
+# -- nobody takes another's account over: the mobile is its key --------------------------------------
+
+
+def test_an_administrator_cannot_move_an_activated_accounts_mobile(org, factory, client, sms_sim, app):
+    """The takeover the rule stops: a manager points a fellow manager's account at their own SIM,
+    then asks 忘记密码 for that number."""
+    peer = factory.user(
+        Role.EQUIPMENT_MANAGER, institution=org["institution"], display_name="钱主任", phone="13800000002"
+    )
+    moved = org["api"].patch(f"{STAFF}/{peer.id}", json={"phone": "13900000099"})
+    assert moved.status_code == 422
+    assert moved.get_json()["error"]["fields"] == {"phone": "已激活的账号请本人在个人设置中更换手机号"}
+    assert client.post("/api/v1/password-reset", json={"phone": "13900000099"}, buffered=True).status_code == 200
+    assert [r for r in sms_sim.state.records(SEND_SMS) if r.payload["PhoneNumbers"] == "13900000099"] == []
+    # Nor cleared while the account works, nor moved for anyone activated, nor for oneself here.
+    for user_id, phone in ((peer.id, None), (org["clinician"].id, "13900000098"), (org["manager"].id, "13900000097")):
+        refused = org["api"].patch(f"{STAFF}/{user_id}", json={"phone": phone})
+        assert refused.status_code == 422 and list(refused.get_json()["error"]["fields"]) == ["phone"]
+    with app.app_context():
+        assert db.session.get(User, peer.id).phone == "13800000002"
+    assert audit_rows(app, "user", "update") == []
+
+
+def test_demoting_a_fellow_manager_does_not_reveal_their_code(org, factory):
+    """Demote, show the code, promote back: an activated person's code, and any administrator's,
+    never appears on the page."""
+    peer = factory.user(Role.EQUIPMENT_MANAGER, institution=org["institution"], display_name="钱主任")
+    demoted = org["api"].patch(f"{STAFF}/{peer.id}", json={"role": "institution_engineer"})
+    assert demoted.status_code == 200
+    answer = org["api"].post(f"{STAFF}/{peer.id}/account-code").get_json()
+    assert answer["purpose"] == "password_reset" and answer["sent"] is False and "code" not in answer
+    assert answer["message"].startswith("未能通过短信发送重置码：已激活账号的重置码只发送到本人手机")
+
+    # An administrator not activated yet: demoted for the moment, their 激活码 stays off the page.
+    created = new_staff(org, username="sun", display_name="孙主任", role="equipment_manager").get_json()["user"]
+    assert (
+        org["api"]
+        .patch(f"{STAFF}/{created['id']}", json={"role": "clinician", "department_id": org["departments"]["眼科"]})
+        .status_code
+        == 200
+    )
+    answer = org["api"].post(f"{STAFF}/{created['id']}/account-code").get_json()
+    assert answer["purpose"] == "activation" and "code" not in answer and "管理员账号的激活码" in answer["message"]
+    # Someone who never administered anything, not activated: handed over in person as before.
+    engineer = new_staff(org, username="liqiang").get_json()["user"]
+    assert len(org["api"].post(f"{STAFF}/{engineer['id']}/account-code").get_json()["code"]) == 8
+
+
+def test_correcting_a_waiting_accounts_mobile_voids_the_codes_sent_to_the_old_one(org, client, sms_sim, app):
+    created = new_staff(org, phone="13900000011").get_json()
+    assert created["activation"]["sent"] is True
+    wrong_number_code = sms_code(sms_sim, "13900000011")
+    corrected = org["api"].patch(f"{STAFF}/{created['user']['id']}", json={"phone": "13900000012"})
+    assert corrected.status_code == 200 and corrected.get_json()["phone"] == "13900000012"
+    assert audit_rows(app, "user", "update")[-1].changes == {
+        "phone": ["13900000011", "13900000012"],
+        "account_codes_voided": 1,
+    }
+    refused = client.post("/api/v1/account-code", json={"code": wrong_number_code, "password": "Qiang-2026-ct"})
+    assert refused.status_code == 422
+    sent = org["api"].post(f"{STAFF}/{created['user']['id']}/account-code").get_json()
+    assert sent["sent"] is True and sent["phone"] == "139****0012"
+    redeemed = client.post(
+        "/api/v1/account-code", json={"code": sms_code(sms_sim, "13900000012"), "password": "Qiang-2026-ct"}
+    )
+    assert redeemed.status_code == 200 and redeemed.get_json()["user"]["id"] == created["user"]["id"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_a_name_cannot_be_emptied(org, app, name):
+    refused = org["api"].patch(f"{STAFF}/{org['clinician'].id}", json={"display_name": name})
+    assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == {"display_name": "必填"}
+    with app.app_context():
+        assert db.session.get(User, org["clinician"].id).display_name == "王护士"
+
+
+def test_codes_are_sent_once_stored(org, app, sms_sim, monkeypatch):
+    """The SMS goes after the commit: whoever receives a code can use it at once, and no row is
+    held locked while the gateway answers."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[int, int]] = []  # (accounts named liqiang, their codes) as another connection sees them
+    record = sms_sim.state.record
+
+    def observing(endpoint, *args, **kwargs):
+        if endpoint == SEND_SMS:
+            with engine.connect() as connection:
+                seen.append(
+                    (
+                        connection.scalar(select(func.count()).select_from(User).where(User.username == "liqiang")),
+                        connection.scalar(
+                            select(func.count())
+                            .select_from(AccountCode)
+                            .join(User, User.id == AccountCode.user_id)
+                            .where(User.username == "liqiang")
+                        ),
+                    )
+                )
+        return record(endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(sms_sim.state, "record", observing)
+    created = new_staff(org, phone="13900000011")
+    assert created.get_json()["activation"]["sent"] is True
+    with app.app_context():
+        redis().flushdb()  # the next code to the number is not held back by its one-a-minute limit
+    again = org["api"].post(f"{STAFF}/{created.get_json()['user']['id']}/account-code").get_json()
+    assert again["sent"] is True
+    assert seen == [(1, 1), (1, 2)]
 
 
 # -- WeChat bindings ------------------------------------------------------------------------------
@@ -446,16 +559,22 @@ def test_a_plan_with_someone_left_keeps_its_recipients(org, repairs, app):
         )
 
 
-def test_the_last_administrator_can_be_neither_stopped_nor_demoted(org, factory, app):
+def test_the_last_administrator_can_be_neither_stopped_nor_demoted(org, factory, app, client):
     # The vendor's only admin, by a second admin who is then alone.
     second = factory.user(Role.VENDOR_ADMIN, vendor=org["vendor"], display_name="孙经理")
     assert org["admin_api"].post(f"{STAFF}/{second.id}/deactivate").status_code == 200
     refused = org["admin_api"].post(f"{STAFF}/{org['admin'].id}/deactivate")
     assert refused.status_code == 409 and refused.get_json()["error"]["message"] == "不能停用自己的账号"
-    engineer = new_staff(org, api=org["admin_api"], username="v-eng", role="vendor_engineer").get_json()["user"]
+    created = new_staff(org, api=org["admin_api"], username="v-eng", role="vendor_engineer").get_json()
+    engineer = created["user"]
     demoted = org["admin_api"].patch(f"{STAFF}/{org['admin'].id}", json={"role": "vendor_engineer"})
     assert demoted.status_code == 409 and "唯一在用的服务商管理员" in demoted.get_json()["error"]["message"]
     assert org["admin_api"].patch(f"{STAFF}/{engineer['id']}", json={"role": "vendor_admin"}).status_code == 200
+    # An admin nobody has activated yet manages nothing: the only activated one stays.
+    demoted = org["admin_api"].patch(f"{STAFF}/{org['admin'].id}", json={"role": "vendor_engineer"})
+    assert demoted.status_code == 409 and "唯一在用的服务商管理员" in demoted.get_json()["error"]["message"]
+    code = created["activation"]["code"]  # no mobile: handed over in person
+    assert client.post("/api/v1/account-code", json={"code": code, "password": "Vendor-Eng-2026"}).status_code == 200
     assert org["admin_api"].patch(f"{STAFF}/{org['admin'].id}", json={"role": "vendor_engineer"}).status_code == 200
 
     # The institution's only active equipment manager, by a colleague.
@@ -476,9 +595,32 @@ def test_reactivation_is_refused_while_another_active_account_has_the_mobile(org
     assert org["api"].post(f"{STAFF}/{engineer.id}/deactivate").status_code == 200
     assert new_staff(org, username="newcomer", phone="13800000055").status_code == 201  # the mobile is free now
     refused = org["api"].post(f"{STAFF}/{engineer.id}/reactivate")
-    assert refused.status_code == 409 and "该手机号已被其他账号使用" in refused.get_json()["error"]["message"]
-    assert org["api"].patch(f"{STAFF}/{engineer.id}", json={"phone": "13800000056"}).status_code == 200
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["message"] == "该手机号已被其他账号使用，请先清除此账号的手机号"
+    # The account is activated: its new number is its person's to set (by a code sent to it);
+    # the manager may only clear the old one.
+    moved = org["api"].patch(f"{STAFF}/{engineer.id}", json={"phone": "13800000056"})
+    assert moved.status_code == 422
+    cleared = org["api"].patch(f"{STAFF}/{engineer.id}", json={"phone": None})
+    assert cleared.status_code == 200 and cleared.get_json()["phone"] is None
     assert org["api"].post(f"{STAFF}/{engineer.id}/reactivate").status_code == 200
+    assert org["api"].patch(f"{STAFF}/{engineer.id}", json={"phone": "13800000056"}).status_code == 422
+
+
+def test_nobody_is_reactivated_into_a_stopped_department(org, app):
+    """A stopped person keeps their department; once it is stopped too, they are moved to one in
+    use first (an edit a stopped account still takes), then reactivated."""
+    person = new_staff(org, role="clinician", department_id=org["departments"]["眼科"]).get_json()["user"]
+    assert org["api"].post(f"{STAFF}/{person['id']}/deactivate").status_code == 200
+    assert org["api"].post(f"/api/v1/departments/{org['departments']['眼科']}/deactivate").status_code == 200
+    refused = org["api"].post(f"{STAFF}/{person['id']}/reactivate")
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["message"] == "所属科室“眼科”已停用，请先为其更换科室"
+    assert [row.action for row in audit_rows(app, "user")] == ["create", "deactivate"]
+    moved = org["api"].patch(f"{STAFF}/{person['id']}", json={"department_id": org["departments"]["CT室"]})
+    assert moved.status_code == 200 and moved.get_json()["department"] == "CT室"
+    back = org["api"].post(f"{STAFF}/{person['id']}/reactivate")
+    assert back.status_code == 200 and back.get_json()["is_active"] is True
 
 
 # -- the 指定人员 picker --------------------------------------------------------------------------------
