@@ -13,7 +13,7 @@ from console_api.serializers import moment
 from console_api.validation import Field, all_optional
 from models import AccountCodePurpose, Role, User
 from models.user import ROLE_LABELS
-from operations import account_codes, staff
+from operations import staff
 from operations.account_inputs import MOBILE, USERNAME
 from operations.device_types import skill_options
 
@@ -242,9 +242,7 @@ def reactivate_staff(user_id: int):
     errors=(409,),
 )
 def send_account_code(user_id: int):
-    user = staff.user_for_code(current_actor(), user_id)
-    withheld = staff.code_withheld(user)
-    issued = account_codes.issue(user, staff.code_purpose(user), current_app.config["SECRET_KEY"], by=current_actor())
+    issued, withheld = staff.issue_code(current_actor(), user_id, current_app.config["SECRET_KEY"])
     commit()  # as for a new account: the code is sent once it is stored, with no row locked
     return jsonify(_withhold(deliver(issued), withheld)), 201
 

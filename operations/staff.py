@@ -313,12 +313,13 @@ def code_purpose(user: User) -> AccountCodePurpose:
     return AccountCodePurpose.PASSWORD_RESET if user.is_activated else AccountCodePurpose.ACTIVATION
 
 
-def user_for_code(actor: Actor, user_id: int) -> User:
-    """The account to send a code to (激活码 or 重置码, code_purpose)."""
+def issue_code(actor: Actor, user_id: int, secret_key: str) -> tuple[IssuedCode, str | None]:
+    """A new 激活码 or 重置码 (code_purpose) for the account, voiding older ones, for the edge to
+    deliver; and why it must go by SMS only (code_withheld), if it must."""
     user = managed_user(actor, user_id, lock=True)
     if not user.is_active:
         raise Conflict("账号已停用，请先启用")
-    return user
+    return account_codes.issue(user, code_purpose(user), secret_key, by=actor), code_withheld(user)
 
 
 def code_withheld(user: User) -> str | None:
