@@ -66,9 +66,10 @@ def me_json(user: User) -> dict:
     errors=(429, 503),
 )
 def redeem_account_code():
-    """激活账号 or 重置密码: the code proves who it is; the answer signs them in as POST /session does."""
+    """激活账号 or 重置密码: the code proves who it is; the answer signs them in as POST /session does
+    (every session and WeChat binding made before has ended: account_codes.redeem)."""
     body = request_body()
-    user, purpose = self_service.redeem_code(
+    redeemed = self_service.redeem_code(
         body["code"],
         body["password"],
         edge=Edge.PC,
@@ -77,10 +78,10 @@ def redeem_account_code():
     commit()
     return jsonify(
         {
-            "token": issue_token(user, current_app.config["SECRET_KEY"]),
-            "user": user_json(user),
-            "purpose": purpose.value if purpose else None,
-            "message": self_service.redeemed_message(purpose),
+            "token": issue_token(redeemed.user, current_app.config["SECRET_KEY"]),
+            "user": user_json(redeemed.user),
+            "purpose": redeemed.purpose.value,
+            "message": self_service.redeemed_message(redeemed.purpose),
         }
     )
 

@@ -414,14 +414,26 @@ PC_SCHEMAS: dict[str, dict] = {
     ),
     "InvitationList": items_of("Invitation"),
     "AccountCodeDelivery": obj(
-        "激活码/重置码的送达：已发短信，或（未能发送时）附上激活码，由操作人当面告知本人",
+        "激活码/重置码的送达：已发短信；或未能发送，message 说明原因及如何再发送。"
+        "仅当短信未配置或账号无手机号、且操作人可当面告知本人时（本机构的管理员、平台运维）附上激活码；"
+        "为其他组织登记的账号（邀请时登记的服务商管理员）从不附上",
         purpose=enum("activation", "password_reset"),
         purpose_label=STRING,
         expires_at=MOMENT,
         sent=BOOLEAN,
         phone=N_STRING,
         message=STRING,
-        optional={"code": {**STRING, "description": "仅在短信未发送时返回，只显示这一次"}},
+        optional={
+            "code": {
+                **STRING,
+                "description": "仅在短信未配置或账号无手机号时返回给可当面告知本人的操作人，只显示这一次",
+            },
+            "failure": obj(
+                "短信未能发送：429 该手机号的验证码次数已达上限，502 短信服务商拒绝；激活码不在答复中，请稍后重新发送",
+                status={**INTEGER, "enum": [429, 502]},
+                reason=STRING,
+            ),
+        },
     ),
     "InvitationSent": obj(
         "邀请结果：新入驻的服务商附管理员账号及激活码送达情况；已在平台上的服务商附已通知的管理员人数",

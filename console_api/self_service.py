@@ -10,11 +10,9 @@ codes by console_api.sms_codes' five tries.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import after_this_request, current_app
-from sqlalchemy import select
 
 from channels.sms_verification import (
     ACCOUNT_CODE,
@@ -24,17 +22,17 @@ from channels.sms_verification import (
     verification_unavailable,
 )
 from console_api import sms_codes
-from console_api.http import Refused, client_ip, commit
+from console_api.http import Refused, client_ip
 from console_api.passwords import authenticate_guarded
 from console_api.quotas import Quota, give_back, spend, verification_number_quotas
-from models import AccountCode, AccountCodePurpose, MessageFamily, User, db
+from models import AccountCodePurpose, MessageFamily, User, db
 from operations import account_codes, own_account
-from operations.account_codes import PURPOSE_LABELS, IssuedCode
-from operations.accounts import AuthenticationFailed, mobile_taken
+from operations.account_codes import PURPOSE_LABELS
+from operations.account_inputs import MOBILE
+from operations.accounts import AuthenticationFailed
 from operations.actors import Actor
-from operations.errors import Conflict, InvalidInput
+from operations.errors import InvalidInput
 
-PHONE = re.compile(r"1[3-9]\d{9}")
 BAD_PHONE = "请输入 11 位中国大陆手机号"
 TOO_MANY_CODES = "激活码 / 重置码尝试次数过多，请稍后再试"
 TOO_MANY_RESETS = "获取重置码过于频繁，请稍后再试"
@@ -42,13 +40,14 @@ TOO_MANY_RESETS = "获取重置码过于频繁，请稍后再试"
 RESET_ASKED = "如该手机号已登记账号，重置码将以短信发送至该手机号，72 小时内有效；收到后请输入重置码并设置新密码"
 CHANGE_MOBILE = "change-mobile"  # the purpose of the SMS codes sent to a new mobile (console_api.sms_codes)
 
-PHONE_FIELD = {"phone": {"type": "string", "pattern": r"^(\+86)?1[3-9][0-9]{9}$"}}
+PHONE_FIELD = {"phone": {"type": "string", "pattern": rf"^(\+86)?{MOBILE.pattern}$"}}
 
 
 def parse_phone(value: str | None, field: str = "phone") -> str:
-    """An 11-digit mainland mobile as typed (spaces, +86 allowed), or 422 on `field`."""
+    """An 11-digit mainland mobile as typed (spaces, +86 allowed), or 422 on `field`. ASCII digits
+    only: a full-width or other script's digit is no number an SMS reaches."""
     phone = (value or "").replace(" ", "").removeprefix("+86")
-    if not PHONE.fullmatch(phone):
+    if not (phone.isascii() and MOBILE.fullmatch(phone)):
         raise InvalidInput({field: BAD_PHONE})
     return phone
 
@@ -60,23 +59,14 @@ def hash_method() -> str | None:
 # --- 激活 / 重置: a code and a new password ----------------------------------------------------
 
 
-def redeem_code(
-    code: str, password: str, *, edge, quotas: tuple[Quota, ...], and_then=None
-) -> tuple[User, AccountCodePurpose]:
+def redeem_code(code: str, password: str, *, edge, quotas: tuple[Quota, ...], and_then=None) -> account_codes.Redeemed:
     """Spend a code on a new password: the account it names and what the code was for. Counted
     against `quotas` first (the caller's address, its WeChat identity); a wrong, used or expired
     code is one 422 on `code`, whatever was wrong with it. `and_then`: account_codes.redeem's."""
     spend(*quotas)
-    user = account_codes.redeem(
+    return account_codes.redeem(
         current_app.config["SECRET_KEY"], code, password, by_edge=edge, hash_method=hash_method(), and_then=and_then
     )
-    purpose = db.session.scalar(
-        select(AccountCode.purpose)
-        .where(AccountCode.user_id == user.id, AccountCode.used_at.is_not(None))
-        .order_by(AccountCode.used_at.desc(), AccountCode.id.desc())
-        .limit(1)
-    )
-    return user, purpose
 
 
 def redeemed_message(purpose: AccountCodePurpose) -> str:
@@ -94,39 +84,48 @@ def request_reset(phone: str, *, quotas: tuple[Quota, ...]) -> dict[str, Any]:
     """A 重置码 for the active account with this mobile, sent to it by SMS after the answer.
 
     The answer, its status and the quotas spent are the same whether an account has the number
-    or not, and the SMS goes out after the answer has left (its time does not tell either); the
-    code is never in the answer. 503 when no SMS can be sent at all (the same for every number)."""
+    or not, and so is the work done before it leaves: the account is looked up, its code issued
+    (with its row in the 操作日志) and sent only once the answer is out, so its time tells nothing
+    either; the code is never in the answer. 503 when no SMS can be sent at all (the same for
+    every number)."""
     unavailable = verification_unavailable(current_app.config, ACCOUNT_CODE)
     if unavailable:
         raise Refused(503, "unavailable", unavailable)
     spend(*quotas, *verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone))
-    user = own_account.account_for_reset(phone)
-    if user is not None:
-        issued = own_account.issue_reset_code(user, current_app.config["SECRET_KEY"])
-        commit()
-        send_after_answer(issued, phone)
-    else:
-        db.session.rollback()
+    db.session.rollback()  # nothing written in the request
+    reset_after_answer(phone)
     return {"message": RESET_ASKED, "phone": f"{phone[:3]}****{phone[-4:]}", "resend_in": sms_codes.RESEND_SECONDS}
 
 
-def send_after_answer(issued: IssuedCode, phone: str) -> None:
-    """Send the code once the answer is out (the WSGI server closes the response, then this runs).
+def reset_after_answer(phone: str) -> None:
+    """Once the answer is out (the WSGI server closes the response, then this runs), in a
+    transaction of its own: issue the code of the account with this mobile, if any, and send it.
     Its outcome is only logged: the person asks again if nothing arrives."""
     app = current_app._get_current_object()
-    config, code, label = dict(app.config), issued.code, PURPOSE_LABELS[issued.purpose]
+    label = PURPOSE_LABELS[AccountCodePurpose.PASSWORD_RESET]
 
     @after_this_request
     def hand_over(response):
-        def send() -> None:
-            try:
-                send_verification_code(config, phone, code, ACCOUNT_CODE)
-            except VerificationSmsUnconfirmed:
-                app.logger.warning("%s SMS: the provider's answer was lost", label)
-            except VerificationSmsError as error:
-                app.logger.warning("%s SMS not sent: %s", label, error.message)
+        def issue_and_send() -> None:
+            with app.app_context():
+                try:
+                    user = own_account.account_for_reset(phone)
+                    if user is None:
+                        return
+                    issued = own_account.issue_reset_code(user, app.config["SECRET_KEY"])
+                    db.session.commit()
+                except Exception:  # the answer is gone: the log is the only place to say so
+                    db.session.rollback()
+                    app.logger.exception("%s not issued", label)
+                    return
+                try:
+                    send_verification_code(app.config, phone, issued.code, ACCOUNT_CODE)
+                except VerificationSmsUnconfirmed:
+                    app.logger.warning("%s SMS: the provider's answer was lost", label)
+                except VerificationSmsError as error:
+                    app.logger.warning("%s SMS not sent: %s", label, error.message)
 
-        response.call_on_close(send)
+        response.call_on_close(issue_and_send)
         return response
 
 
@@ -143,18 +142,13 @@ def check_old_password(user: User, old_password: str) -> None:
 
 def change_password(actor: Actor, user: User, body: dict) -> User:
     check_old_password(user, body["old_password"])
-    if body["password"] == body["old_password"]:
-        raise InvalidInput({"password": "新密码不能与原密码相同"})
-    return own_account.change_password(actor, body["password"], hash_method=hash_method())
+    return own_account.change_password(actor, body["old_password"], body["password"], hash_method=hash_method())
 
 
 def send_mobile_code(user: User, phone: str, *, quotas: tuple[Quota, ...]) -> dict[str, Any]:
-    """A code to the NEW mobile: 409 when another active account has it (said before anything is
-    sent), 422 when it is the current one."""
-    if phone == user.phone:
-        raise InvalidInput({"phone": "与当前手机号相同"})
-    if mobile_taken(phone, other_than=user.id):
-        raise Conflict(own_account.MOBILE_TAKEN)
+    """A code to the NEW mobile, once own_account says it may become the account's (422, 409:
+    said before anything is sent)."""
+    own_account.check_new_mobile(user, phone)
     unavailable = verification_unavailable(current_app.config)
     if unavailable:
         raise Refused(503, "unavailable", unavailable)

@@ -3,13 +3,13 @@
 from flask import current_app, jsonify
 
 from console_api.account_code_sms import deliver
-from console_api.http import commit, current_actor
+from console_api.http import Refused, commit, current_actor
 from console_api.route_table import request_body, request_query
 from console_api.routes import route
 from console_api.serializers import invitation_json, moment, vendor_json
 from console_api.validation import Field, parse_fields
 from models import Institution, InvitationStatus, Vendor, db
-from operations import vendors
+from operations import account_codes, vendors
 from operations.errors import InvalidInput
 
 INVITE_SCHEMA = {
@@ -89,8 +89,10 @@ def list_invitations():
     errors=(409,),
 )
 def invite_vendor():
-    """The activation code is delivered after the commit (console_api.account_code_sms): an SMS
-    refused or limited leaves the code in the answer, never the invitation undone."""
+    """The activation code is delivered after the commit (console_api.account_code_sms): the
+    account is the vendor's, so the code goes by SMS or not at all, never into the hospital's
+    answer; an SMS refused or limited leaves the invitation done and says who can send it again
+    (POST /invitations/<id>/resend-activation, or the platform operator)."""
     body = request_body()
     new_vendor = body.get("new_vendor")
     if new_vendor is not None:
@@ -108,7 +110,7 @@ def invite_vendor():
     )
     commit()
     # After the commit: the code reaches the person only for an account that exists.
-    activation = deliver(sent.activation) if sent.activation is not None else None
+    activation = deliver(sent.activation, may_show_code=False, committed=True) if sent.activation is not None else None
     admin = sent.registered_admin
     return jsonify(
         {
@@ -121,6 +123,26 @@ def invite_vendor():
             "admins_notified": sent.admins_notified,
         }
     ), 201
+
+
+@route(
+    "POST",
+    "/invitations/<int:invitation_id>/resend-activation",
+    "重新发送激活短信给本机构邀请时登记、尚未激活的服务商管理员（仅短信，激活码不在答复中）",
+    response="AccountCodeDelivery",
+    status=201,
+    errors=(409, 429, 502, 503),
+)
+def resend_vendor_admin_activation(invitation_id: int):
+    """The new code goes by SMS or not at all: when it cannot go, nothing is kept (the older code
+    still works) and the answer says why."""
+    issued = account_codes.reissue_to_invited_admin(current_actor(), invitation_id, current_app.config["SECRET_KEY"])
+    answer = deliver(issued, may_show_code=False)  # a full number: 429, nothing kept
+    if not answer["sent"]:
+        status = answer.get("failure", {}).get("status", 503)
+        raise Refused(status, "bad_gateway" if status == 502 else "unavailable", answer["message"])
+    commit()
+    return jsonify(answer), 201
 
 
 @route("POST", "/invitations/<int:invitation_id>/accept", "服务商接受邀约", response="Invitation", errors=(409,))

@@ -45,7 +45,7 @@ def _actor_and_user():
 def redeem_account_code():
     identity = current_identity()
     body = request_body()
-    _, purpose = self_service.redeem_code(
+    redeemed = self_service.redeem_code(
         body["code"],
         body["password"],
         edge=Edge.MINIPROGRAM,
@@ -53,14 +53,15 @@ def redeem_account_code():
             self_service.code_quota("mp:wid", str(identity.id), 5, 600),
             self_service.code_quota("mp:ip", client_ip(), 20, 3600),
         ),
-        # One change, one row: the activation (or reset) notes the binding it made. 409 when
-        # this WeChat is bound to another account: nothing is kept.
+        # After the reset ended every earlier session and binding (a stranger's WeChat too), this
+        # one binds: one change, one row, noting both. 409 when this WeChat is bound to another
+        # account: nothing is kept.
         and_then=lambda user: bind_identity_quietly(identity, user),
     )
     commit()
     return jsonify(
         me_payload(identity)
-        | {"purpose": purpose.value if purpose else None, "message": self_service.redeemed_message(purpose)}
+        | {"purpose": redeemed.purpose.value, "message": self_service.redeemed_message(redeemed.purpose)}
     )
 
 

@@ -18,13 +18,15 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
-from models import AccountCode, AccountCodePurpose, User, db
+from models import NO_PASSWORD, AccountCode, AccountCodePurpose, Invitation, InvitationStatus, Role, User, db
 from operations import audit
-from operations.accounts import hash_password, void_unused_bind_codes
+from operations.access import require_manager
+from operations.accounts import hash_password, organisation_inactive, sign_out_everywhere
 from operations.actors import Actor
 from operations.clock import now_utc
-from operations.errors import Conflict, InvalidInput
+from operations.errors import Conflict, InvalidInput, NotFound
 
 CODE_LENGTH = 8
 VALID_FOR = timedelta(hours=72)
@@ -34,6 +36,14 @@ WRONG_OR_EXPIRED = "激活码错误或已过期，请联系管理员重新发送
 # What a creation's own row notes when it issued the new account's first code (issue(audited=False)).
 ACTIVATION_CODE_ISSUED = {"activation_code": audit.CHANGED}
 PURPOSE_LABELS = {AccountCodePurpose.ACTIVATION: "激活账号", AccountCodePurpose.PASSWORD_RESET: "重置密码"}
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """The account a code set the password of, and what the code was for."""
+
+    user: User
+    purpose: AccountCodePurpose
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,8 @@ def issue(
 
 
 def pending_code(secret_key: str, code: str) -> AccountCode | None:
-    """The unused, unexpired code of an active account that `code` is, or None."""
+    """The unused, unexpired code of an active account that `code` is, or None. The people of a
+    deactivated institution are nobody's until it is reactivated: their codes read as wrong."""
     if not code or len(normalize(code)) != CODE_LENGTH:
         return None
     row = db.session.scalar(
@@ -108,7 +119,9 @@ def pending_code(secret_key: str, code: str) -> AccountCode | None:
     if row is None or row.used_at is not None or row.expires_at <= now_utc():
         return None
     user = db.session.get(User, row.user_id)
-    return row if user is not None and user.is_active else None
+    if user is None or not user.is_active or organisation_inactive(user):
+        return None
+    return row
 
 
 def redeem(
@@ -119,11 +132,13 @@ def redeem(
     by_edge,
     hash_method: str | None = None,
     and_then: Callable[[User], Mapping[str, Any]] | None = None,
-) -> User:
+) -> Redeemed:
     """Set the password of the account `code` was issued for, and spend the code. Every session
-    signed before ends (the person may have lost the old password to someone). `and_then` is a
-    step of the same change (the mini-program binding the WeChat that redeemed the code): it runs
-    on the account before the row is written, and the changes it returns join that one row."""
+    and WeChat binding made before ends (accounts.sign_out_everywhere): whoever reset the password
+    may have lost the old one, and whoever had it may have bound their own WeChat with it. An
+    activation has nothing to end yet (no password, no sign-in) and is treated alike. `and_then`
+    is a step of the same change (the mini-program binding the WeChat that redeemed the code): it
+    runs on the account after the old bindings ended, and the changes it returns join the one row."""
     from operations.password_policy import check_password
 
     row = pending_code(secret_key, code)
@@ -132,20 +147,102 @@ def redeem(
     user = db.session.get(User, row.user_id)
     check_password(new_password, username=user.username, phone=user.phone)
     activating = not user.is_activated
+    bound = audit.snapshot(user, BINDINGS)
     user.password_hash = hash_password(new_password, hash_method)
-    user.token_version += 1
     row.used_at = now_utc()
-    void_unused_bind_codes(user.id, row.used_at)
-    db.session.flush()
-    also = dict(and_then(user)) if and_then is not None else {}
+    sign_out_everywhere(user.id)  # ends the tokens too, and voids unused bind codes
+    changes = {"password_hash": audit.CHANGED, **audit.difference(bound, audit.snapshot(user, BINDINGS))}
+    if and_then is not None:
+        changes = joined(changes, and_then(user))
     audit.record(
         Actor.of(user, by_edge),
         "activate" if activating else "reset_password",
         "user",
         user.id,
         label=user.display_name,
-        changes={"password_hash": audit.CHANGED, **also},
+        changes=changes,
         institution_id=user.institution_id,
         vendor_id=user.vendor_id,
     )
-    return user
+    return Redeemed(user, row.purpose)
+
+
+# The WeChat bindings a redeemed code ends (and the mini-program's may make again).
+BINDINGS = ("wechat_openid", "wechat_miniprogram_openid")
+
+
+def joined(first: Mapping[str, Any], then: Mapping[str, Any]) -> dict[str, Any]:
+    """Two steps' changes as one: a field both changed goes from the first before to the last
+    after, and drops out when it ends as it began."""
+    out = dict(first)
+    for field, change in then.items():
+        earlier = out.get(field)
+        if isinstance(earlier, list) and isinstance(change, list):
+            if earlier[0] == change[1]:
+                del out[field]
+            else:
+                out[field] = [earlier[0], change[1]]
+        else:
+            out[field] = change
+    return out
+
+
+# --- 重新发送激活短信: the vendor admin a hospital registered by inviting -----------------------
+
+NO_ADMIN_AWAITING = "该服务商没有由本机构登记、尚待激活的管理员"
+
+
+def reissue_to_invited_admin(actor: Actor, invitation_id: int, secret_key: str) -> IssuedCode:
+    """A new 激活码 for the admin account this institution registered when it invited a vendor new
+    to the platform, while that account still waits for its person: for the edge to send by SMS
+    only (never shown to the hospital: the account is the vendor's). The older code stops working.
+    Audited in both organisations' 操作日志. 404 for another institution's invitation; 409 once
+    the invitation has ended or nobody registered here is awaiting activation."""
+    require_manager(actor)
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.institution_id != actor.institution_id:
+        raise NotFound("邀约不存在")
+    if invitation.status not in (InvitationStatus.PENDING, InvitationStatus.ACCEPTED):
+        raise Conflict("该邀约已结束")
+    admin = _registered_here(actor, invitation.vendor_id)
+    if admin is None:
+        raise Conflict(NO_ADMIN_AWAITING)
+    issued = issue(admin, AccountCodePurpose.ACTIVATION, secret_key, by=actor, audited=False)
+    audit.record(
+        actor,
+        "issue_activation_code",
+        "user",
+        admin.id,
+        label=admin.display_name,
+        changes={"code": audit.CHANGED},
+        institution_id=actor.institution_id,
+        vendor_id=admin.vendor_id,
+    )
+    return issued
+
+
+def _registered_here(actor: Actor, vendor_id: int) -> User | None:
+    """The vendor's admin awaiting activation whose first code someone of the actor's institution
+    issued: the account its invitation registered (a vendor on the platform before is not the
+    hospital's to reach), locked against a concurrent activation."""
+    first_issuer = (
+        select(AccountCode.created_by_id)
+        .where(AccountCode.user_id == User.id)
+        .order_by(AccountCode.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    issuer = aliased(User)
+    issuer_institution = select(issuer.institution_id).where(issuer.id == first_issuer).scalar_subquery()
+    candidates = select(User.id).where(
+        User.vendor_id == vendor_id,
+        User.role == Role.VENDOR_ADMIN,
+        User.is_active.is_(True),
+        User.password_hash == NO_PASSWORD,
+        issuer_institution == actor.institution_id,
+    )
+    admin_id = db.session.scalar(candidates.order_by(User.id).limit(1))
+    if admin_id is None:
+        return None
+    admin = db.session.get(User, admin_id, with_for_update=True, populate_existing=True)
+    return admin if admin.is_active and not admin.is_activated else None

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
-from models import AccountCodePurpose, MessageFamily, NotificationOptOut, User, db
+from models import AccountCodePurpose, Institution, MessageFamily, NotificationOptOut, User, db
 from operations import account_codes, audit
 from operations.accounts import MOBILE_TAKEN, hash_password, mobile_taken, void_unused_bind_codes
 from operations.actors import Actor
@@ -25,6 +25,8 @@ from operations.password_policy import check_password
 CHANNELS = ("sms", "wechat")
 INBOX_ALWAYS_ON = "站内通知不能关闭"
 FAMILY_LABELS = {MessageFamily.ALERT: "预警提醒", MessageFamily.WORK_ORDER: "工单通知"}
+SAME_PASSWORD = "新密码不能与原密码相同"
+SAME_MOBILE = "与当前手机号相同"
 
 
 def _own(actor: Actor) -> User:
@@ -47,10 +49,13 @@ def _record(actor: Actor, action: str, user: User, changes: Mapping, entity_type
     )
 
 
-def change_password(actor: Actor, new_password: str, *, hash_method: str | None = None) -> User:
-    """A new password for the actor's own account, by the password rules. Every PC session signed
-    before ends (the edge hands this one a new token); the WeChat bindings stay."""
+def change_password(actor: Actor, old_password: str, new_password: str, *, hash_method: str | None = None) -> User:
+    """A new password for the actor's own account (the edge has checked `old_password`), by the
+    password rules and not the old one again. Every PC session signed before ends (the edge hands
+    this one a new token); the WeChat bindings stay."""
     user = _own(actor)
+    if new_password == old_password:
+        raise InvalidInput({"password": SAME_PASSWORD})
     check_password(new_password, username=user.username, phone=user.phone)
     user.password_hash = hash_password(new_password, hash_method)
     user.token_version += 1
@@ -74,14 +79,20 @@ def change_mobile(actor: Actor, phone: str) -> User:
     active account has it (the unique index holds the rule when two requests race: the edge answers
     the same 409)."""
     user = _own(actor)
-    if phone == user.phone:
-        raise InvalidInput({"phone": "与当前手机号相同"})
-    if mobile_taken(phone, other_than=user.id):
-        raise Conflict(MOBILE_TAKEN)
+    check_new_mobile(user, phone)
     with audit.tracking(actor, "change_mobile", "user", user, ("phone",), label=user.display_name):
         user.phone = phone
         db.session.flush()
     return user
+
+
+def check_new_mobile(user: User, phone: str) -> None:
+    """Whether `phone` may become the account's mobile: 422 when it is the current one, 409 when
+    another active account has it (said before a code is sent to it, and again on the change)."""
+    if phone == user.phone:
+        raise InvalidInput({"phone": SAME_MOBILE})
+    if mobile_taken(phone, other_than=user.id):
+        raise Conflict(MOBILE_TAKEN)
 
 
 def preferences_of(user_id: int) -> dict[str, dict[str, bool]]:
@@ -136,8 +147,18 @@ def set_preferences(actor: Actor, wanted: Mapping[MessageFamily, Mapping[str, bo
 
 
 def account_for_reset(phone: str) -> User | None:
-    """The one active account with this mobile, or None (the edge answers alike either way)."""
-    return db.session.scalar(select(User).where(User.phone == phone, User.is_active.is_(True)).limit(1))
+    """The one active account with this mobile, or None (the edge answers alike either way). The
+    people of a deactivated institution are nobody's until it is reactivated: no code for them."""
+    return db.session.scalar(
+        select(User)
+        .outerjoin(Institution, Institution.id == User.institution_id)
+        .where(
+            User.phone == phone,
+            User.is_active.is_(True),
+            or_(User.institution_id.is_(None), Institution.is_active.is_(True)),
+        )
+        .limit(1)
+    )
 
 
 def issue_reset_code(user: User, secret_key: str) -> account_codes.IssuedCode:

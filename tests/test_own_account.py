@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from test_miniprogram_session import sign_in as mp_sign_in
 
 from console_api import account_code_sms
-from models import AccountCodePurpose, AuditEntry, Delivery, Edge, Role, User, WeChatIdentity, db
+from models import AccountCode, AccountCodePurpose, AuditEntry, Delivery, Edge, Role, User, WeChatIdentity, db
 from operations import account_codes, audit, outbox
 from operations.accounts import AuthenticationFailed, authenticate, create_user
 from operations.clock import now_utc
@@ -225,13 +225,54 @@ def test_a_reset_never_says_whether_the_number_exists(app, client, sms_sim, fact
     assert done.actor_id == clinician.id
 
 
-def test_the_reset_sms_leaves_after_the_answer(app, client, sms_sim, factory, hospital):
+def codes_and_rows(app) -> tuple[int, int]:
+    with app.app_context():
+        codes = db.session.scalar(select(db.func.count()).select_from(AccountCode))
+        rows = db.session.scalar(select(db.func.count()).select_from(AuditEntry))
+        return codes, rows
+
+
+def test_the_reset_code_is_issued_and_sent_after_the_answer(app, client, sms_sim, factory, hospital):
+    """The request does the same for a registered number as for any other (the time it takes
+    tells nothing): the code, its row in the 操作日志 and the SMS all come once the answer is out."""
     factory.user(Role.CLINICIAN, institution=hospital["institution"], phone="13800000003")
+    before = codes_and_rows(app)
     response = client.post("/api/v1/password-reset", json={"phone": "13800000003"})
     assert response.status_code == 200
-    assert sms_sim.state.count(SEND_SMS) == 0  # the answer is out; the server has not closed it yet
+    # The answer is out; the server has not closed it yet: nothing issued, nothing sent.
+    assert codes_and_rows(app) == before
+    assert sms_sim.state.count(SEND_SMS) == 0
     response.close()
-    assert len(sms_codes_sent(sms_sim, "13800000003")) == 1
+    assert codes_and_rows(app) == (before[0] + 1, before[1] + 1)
+    (code,) = sms_codes_sent(sms_sim, "13800000003")
+    reset = client.post("/api/v1/account-code", json={"code": code, "password": NEW_PASSWORD})
+    assert reset.status_code == 200 and reset.get_json()["purpose"] == "password_reset"
+
+
+def test_a_deactivated_institutions_people_get_no_reset_and_their_codes_read_as_wrong(
+    app, client, sms_sim, factory, hospital
+):
+    from operations import institutions
+
+    factory.user(Role.CLINICIAN, institution=hospital["institution"], phone="13800000003")
+    factory.user(Role.CLINICIAN, institution=hospital["institution"], phone="13800000004")
+    client.post("/api/v1/password-reset", json={"phone": "13800000003"}, buffered=True)
+    (code,) = sms_codes_sent(sms_sim, "13800000003")
+    with app.app_context():
+        institutions.deactivate(hospital["institution"].id)
+        db.session.commit()
+    used = client.post("/api/v1/account-code", json={"code": code, "password": NEW_PASSWORD})
+    assert used.status_code == 422 and used.get_json()["error"]["fields"] == {"code": WRONG_CODE}
+    before = codes_and_rows(app)
+    asked = client.post("/api/v1/password-reset", json={"phone": "13800000004"}, buffered=True)
+    assert asked.status_code == 200  # answered as for any number
+    assert codes_and_rows(app) == before and sms_codes_sent(sms_sim, "13800000004") == []
+    with app.app_context():
+        institutions.reactivate(hospital["institution"].id)
+        db.session.commit()
+    # Reactivated: the person is someone again, and the code issued before still works.
+    done = client.post("/api/v1/account-code", json={"code": code, "password": NEW_PASSWORD})
+    assert done.status_code == 200, done.get_json()
 
 
 def test_a_reset_asks_for_a_mainland_mobile(client):
@@ -689,3 +730,68 @@ def test_the_mini_program_changes_the_mobile_and_bounds_reset_requests(app, clie
         assert phone.post("/password-reset", json={"phone": f"1370000000{n}"}).status_code == 200
     refused = phone.post("/password-reset", json={"phone": "13700000009"})
     assert refused.status_code == 429 and refused.get_json()["error"]["message"] == "获取重置码过于频繁，请稍后再试"
+
+
+# --- a reset ends every session and binding ------------------------------------------------------
+
+
+def test_a_reset_ends_the_wechat_someone_bound_with_the_old_password(
+    app, client, sms_sim, wechat_sim, factory, hospital
+):
+    """Whoever had the password may have bound their own WeChat with it: resetting the password
+    ends every session and binding (mini-program and official account), in the reset's one row."""
+    from test_miniprogram_session import bind_code_for
+
+    victim = factory.user(
+        Role.CLINICIAN, institution=hospital["institution"], phone="13800000003", wechat_openid="oa-stranger"
+    )
+    stranger = mp_sign_in(client, wechat_sim, "o-stranger")
+    assert stranger.post("/bind", json={"bind_code": bind_code_for(app, victim)}).status_code == 200
+    pc = factory.api(client, victim)
+    assert pc.get("/api/v1/me").status_code == 200
+
+    client.post("/api/v1/password-reset", json={"phone": "13800000003"}, buffered=True)
+    (code,) = sms_codes_sent(sms_sim, "13800000003")
+    reset = client.post("/api/v1/account-code", json={"code": code, "password": NEW_PASSWORD})
+    assert reset.status_code == 200, reset.get_json()
+
+    assert stranger.get("/me").status_code == 401  # the stranger's session ended with the binding
+    assert pc.get("/api/v1/me").status_code == 401
+    after = stored_user(app, victim.id)
+    assert (after.wechat_openid, after.wechat_miniprogram_openid) == (None, None)
+    with app.app_context():
+        identity = db.session.scalar(select(WeChatIdentity).where(WeChatIdentity.miniprogram_openid == "o-stranger"))
+        assert identity.user_id is None
+    (row,) = audit_rows(app, "reset_password")
+    assert row.changes == {
+        "password_hash": audit.CHANGED,
+        "wechat_openid": ["oa-stranger", None],
+        "wechat_miniprogram_openid": ["o-stranger", None],
+    }
+    assert audit_rows(app, "sign_out_everywhere") == []  # one change, one row
+
+
+def test_a_reset_in_the_mini_program_binds_this_wechat_in_place_of_the_old_one(
+    app, client, sms_sim, wechat_sim, factory, hospital
+):
+    from test_miniprogram_session import bind_code_for
+
+    victim = factory.user(Role.CLINICIAN, institution=hospital["institution"], phone="13800000003")
+    stranger = mp_sign_in(client, wechat_sim, "o-stranger")
+    assert stranger.post("/bind", json={"bind_code": bind_code_for(app, victim)}).status_code == 200
+    own = mp_sign_in(client, wechat_sim, "o-own")
+    own.post("/password-reset", json={"phone": "13800000003"}, buffered=True)
+    (code,) = sms_codes_sent(sms_sim, "13800000003")
+    done = own.post("/account-code", json={"code": code, "password": NEW_PASSWORD})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["bound"] is True and done.get_json()["purpose"] == "password_reset"
+    assert own.get("/me").get_json()["user"]["id"] == victim.id
+    assert stranger.get("/me").status_code == 401
+    assert stored_user(app, victim.id).wechat_miniprogram_openid == "o-own"
+    (row,) = audit_rows(app, "reset_password")
+    assert row.edge is Edge.MINIPROGRAM
+    assert row.changes == {
+        "password_hash": audit.CHANGED,
+        "wechat_miniprogram_openid": ["o-stranger", "o-own"],
+        "app": [None, "miniprogram"],
+    }

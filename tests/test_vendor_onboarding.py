@@ -17,7 +17,7 @@ from models import AuditEntry, Edge, Invitation, Role, User, Vendor, db
 from operations import account_codes
 from operations.clock import today_local
 from tests.conftest import credit_code
-from tests.test_institution_cli import cli
+from tests.test_institution_cli import cli, printed_code
 
 SEND_SMS = "SendSms"
 CODE = credit_code(123456789)  # 913501001234567890-like, with its check character
@@ -143,7 +143,9 @@ def test_an_unknown_code_registers_the_vendor_and_its_admin_who_gets_the_code_by
     assert [(i["institution"], i["status"]) for i in invitations["items"]] == [("医疗机构测试1", "pending")]
 
 
-def test_without_sms_the_answer_gives_the_code_and_a_chosen_username_is_kept(app, hospital, configure):
+def test_without_sms_the_hospital_never_sees_the_code_and_the_operator_hands_it_over(app, hospital, configure):
+    """The account is the vendor's: the inviting hospital is told who can deliver the code, never
+    the code (it could activate the vendor's admin itself)."""
     configure(SMS_ACCOUNT_CODE_TEMPLATE_CODE=None)
     sent = hospital["api"].post(
         "/api/v1/invitations",
@@ -153,12 +155,101 @@ def test_without_sms_the_answer_gives_the_code_and_a_chosen_username_is_kept(app
     body = sent.get_json()
     assert body["vendor_admin"]["username"] == "zhaojingli"
     activation = body["activation"]
-    assert activation["sent"] is False and len(activation["code"]) == 8
-    assert activation["message"] == "短信验证码未配置：请将激活码当面告知本人（72 小时内有效）"
+    assert activation["sent"] is False and "code" not in activation
+    assert activation["message"] == (
+        "短信验证码未配置，激活码未能发送：可稍后重新发送，或请平台运维发送"
+        "（python -m weixiu account code zhaojingli）；激活码不在此显示"
+    )
+    # The operator (who may hand a code over in person) gets it printed.
+    handed = cli(app, "account", "code", "zhaojingli")
+    assert handed.exit_code == 0, handed.output
     with app.app_context():
-        user = account_codes.redeem(app.config["SECRET_KEY"], activation["code"], "Zhao-2026-pass", by_edge=Edge.PC)
+        user = account_codes.redeem(
+            app.config["SECRET_KEY"], printed_code(handed.output), "Zhao-2026-pass", by_edge=Edge.PC
+        ).user
         assert user.username == "zhaojingli"
         db.session.rollback()
+
+
+def a_minute_later(app, number: str) -> None:
+    """The number's one-a-minute window ends (its Redis key expires)."""
+    from connections import redis as redis_connection
+    from connections.rate_limits import PREFIX
+
+    with app.app_context():
+        sign_name = app.config["SMS_SIGN_NAME"]
+        assert redis_connection.redis().delete(f"{PREFIX}sms:codes:{sign_name}:{number}:minute") == 1
+
+
+def test_a_full_number_never_puts_the_admins_code_in_the_hospitals_answer(app, client, factory, hospital, sms_sim):
+    """Anyone can spend the admin's number's one-a-minute SMS with one unauthenticated 忘记密码;
+    the invitation still goes, the code does not come back to the hospital, and the manager resends
+    the activation SMS (SMS only) once the number may receive one."""
+    client.post("/api/v1/password-reset", json={"phone": NEW_VENDOR["admin_mobile"]}, buffered=True)
+    sent = hospital["api"].post("/api/v1/invitations", json={"credit_code": CODE, "new_vendor": NEW_VENDOR})
+    assert sent.status_code == 201, sent.get_json()
+    activation = sent.get_json()["activation"]
+    assert activation["sent"] is False and "code" not in activation
+    assert activation["failure"] == {"status": 429, "reason": "验证码已发送，请 1 分钟后再试"}
+    assert "python -m weixiu account code 13900000001" in activation["message"]
+    assert sms_sim.state.count(SEND_SMS) == 0
+    invitation_id = sent.get_json()["invitation"]["id"]
+    resend = f"/api/v1/invitations/{invitation_id}/resend-activation"
+
+    still_full = hospital["api"].post(resend)
+    assert still_full.status_code == 429, still_full.get_json()
+    assert still_full.get_json()["error"]["message"] == "验证码已发送，请 1 分钟后再试"
+
+    a_minute_later(app, NEW_VENDOR["admin_mobile"])
+    resent = hospital["api"].post(resend)
+    assert resent.status_code == 201, resent.get_json()
+    answer = resent.get_json()
+    assert answer["sent"] is True and answer["purpose"] == "activation" and "code" not in answer
+    code = sms_code(sms_sim, NEW_VENDOR["admin_mobile"])
+    assert code not in resent.get_data(as_text=True)
+    done = client.post("/api/v1/account-code", json={"code": code, "password": "Zhao-2026-pass"})
+    assert done.status_code == 200 and done.get_json()["user"]["username"] == "13900000001"
+    # Activated: nothing left to resend.
+    a_minute_later(app, NEW_VENDOR["admin_mobile"])
+    again = hospital["api"].post(resend)
+    assert again.status_code == 409 and again.get_json()["error"]["message"] == account_codes.NO_ADMIN_AWAITING
+    with app.app_context():
+        (row,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "issue_activation_code"))
+        assert row.actor_id is not None and (row.edge, row.institution_id) == (Edge.PC, hospital["institution"].id)
+        assert row.vendor_id == sent.get_json()["invitation"]["vendor"]["id"] and row.changes == {"code": "changed"}
+
+
+def test_a_refused_resend_keeps_the_earlier_code_and_shows_none(app, client, factory, hospital, sms_sim):
+    sent = hospital["api"].post("/api/v1/invitations", json={"credit_code": CODE, "new_vendor": NEW_VENDOR})
+    first = sms_code(sms_sim, NEW_VENDOR["admin_mobile"])
+    invitation_id = sent.get_json()["invitation"]["id"]
+    a_minute_later(app, NEW_VENDOR["admin_mobile"])
+    sms_sim.state.inject(SEND_SMS, code="isv.BUSINESS_LIMIT_CONTROL")
+    refused = hospital["api"].post(f"/api/v1/invitations/{invitation_id}/resend-activation")
+    assert refused.status_code == 502, refused.get_json()
+    assert "短信发送失败" in refused.get_json()["error"]["message"]
+    assert first not in refused.get_data(as_text=True)
+    # Nothing kept: the code that did arrive still works.
+    done = client.post("/api/v1/account-code", json={"code": first, "password": "Zhao-2026-pass"})
+    assert done.status_code == 200, done.get_json()
+
+
+def test_only_the_hospital_that_registered_the_admin_may_resend(app, client, factory, hospital, known_vendor, sms_sim):
+    new_code = credit_code(7)
+    sent = hospital["api"].post("/api/v1/invitations", json={"credit_code": new_code, "new_vendor": NEW_VENDOR})
+    assert sent.status_code == 201 and sent.get_json()["vendor_registered"] is True
+    invitation_id = sent.get_json()["invitation"]["id"]
+    a_minute_later(app, NEW_VENDOR["admin_mobile"])
+    other_hospital = factory.api(client, factory.manager(factory.institution("医疗机构测试2")))
+    assert other_hospital.post(f"/api/v1/invitations/{invitation_id}/resend-activation").status_code == 404
+    # That hospital invites the same (now registered) vendor: its admin is not that hospital's to reach.
+    vendor_id = sent.get_json()["invitation"]["vendor"]["id"]
+    theirs = other_hospital.post("/api/v1/invitations", json={"vendor_id": vendor_id}).get_json()["invitation"]
+    refused = other_hospital.post(f"/api/v1/invitations/{theirs['id']}/resend-activation")
+    assert refused.status_code == 409 and refused.get_json()["error"]["message"] == account_codes.NO_ADMIN_AWAITING
+    vendor_side = known_vendor["api"].post(f"/api/v1/invitations/{invitation_id}/resend-activation")
+    assert vendor_side.status_code == 403
+    assert sms_sim.state.count(SEND_SMS) == 1  # the invitation's own SMS only
 
 
 @pytest.mark.parametrize(
