@@ -34,7 +34,18 @@ def masked(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-def deliver(issued: IssuedCode, *, may_show_code: bool = True, committed: bool = False) -> dict[str, Any]:
+def reserve(phone: str | None) -> tuple | None:
+    """Count a send against the number's limits before a code is issued (429 when one is used up),
+    so a code that could not go now never voids the one its person may already hold; None when no
+    SMS can go to `phone` anyway. Pass the result to `deliver(quotas=…)`."""
+    if not phone or verification_unavailable(current_app.config, ACCOUNT_CODE) is not None:
+        return None
+    return spend(*verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone))
+
+
+def deliver(
+    issued: IssuedCode, *, may_show_code: bool = True, committed: bool = False, quotas: tuple | None = None
+) -> dict[str, Any]:
     """Send `issued` by SMS; the answer says how it went (console_api.openapi AccountCodeDelivery).
 
     - sent (or the provider's answer lost): `sent` true.
@@ -43,7 +54,8 @@ def deliver(issued: IssuedCode, *, may_show_code: bool = True, committed: bool =
       deliver it (`others`: the platform operator, or a resend once SMS works).
     - the number's limit reached: 429 with the limit's message, nothing issued kept (the caller
       has not committed); when the code is already `committed`, the answer says so instead
-      (`failure.status` 429) and holds no code.
+      (`failure.status` 429) and holds no code. `quotas` already counted by `reserve` are used
+      instead of counting again.
     - the provider refused: `failure.status` 502 and no code, whoever asks."""
     user = issued.user
     name = CODE_NAMES[issued.purpose]
@@ -60,7 +72,7 @@ def deliver(issued: IssuedCode, *, may_show_code: bool = True, committed: bool =
             return answer | {"code": issued.code, "message": f"{unavailable}：请将{name}当面告知本人（72 小时内有效）"}
         return answer | {"message": f"{unavailable}，{name}未能发送：{later(user.username, name)}"}
     try:
-        quotas = spend(*verification_number_quotas(current_app.config["SMS_SIGN_NAME"], user.phone))
+        quotas = quotas or spend(*verification_number_quotas(current_app.config["SMS_SIGN_NAME"], user.phone))
     except Refused as refused:
         if not committed:
             raise

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from console_api.account_code_sms import CODE_NAMES, deliver
+from console_api.account_code_sms import CODE_NAMES, deliver, reserve
 from console_api.http import commit, current_actor
+from console_api.quotas import give_back
 from console_api.route_table import request_body, request_query
 from console_api.routes import paging, route
 from console_api.serializers import moment
@@ -16,6 +17,7 @@ from models.user import ROLE_LABELS
 from operations import staff
 from operations.account_inputs import MOBILE, USERNAME
 from operations.device_types import skill_options
+from operations.errors import DomainError
 
 USERNAME_RULE = "3-50 位字母、数字或 _ . @ -，以字母或数字开头"
 ROLE_FIELD = Field(
@@ -170,8 +172,9 @@ def create_staff():
     )
     commit()
     # After the commit, with no row locked: the code reaches the person only for an account
-    # that exists, and a slow SMS gateway holds up nobody else.
-    activation = deliver(issued)
+    # that exists, and a slow SMS gateway holds up nobody else. A number at its limit leaves the
+    # account waiting for a resend (the answer says so).
+    activation = deliver(issued, committed=True)
     return jsonify({"user": member_json(user), "activation": activation}), 201
 
 
@@ -242,9 +245,15 @@ def reactivate_staff(user_id: int):
     errors=(409,),
 )
 def send_account_code(user_id: int):
-    issued, withheld = staff.issue_code(current_actor(), user_id, current_app.config["SECRET_KEY"])
+    actor = current_actor()
+    quotas = reserve(staff.managed_user(actor, user_id).phone)  # 429 before the person's last code is voided
+    try:
+        issued, withheld = staff.issue_code(actor, user_id, current_app.config["SECRET_KEY"])
+    except DomainError:
+        give_back(quotas or ())  # no code was issued: nothing was sent either
+        raise
     commit()  # as for a new account: the code is sent once it is stored, with no row locked
-    return jsonify(_withhold(deliver(issued), withheld)), 201
+    return jsonify(_withhold(deliver(issued, committed=True, quotas=quotas), withheld)), 201
 
 
 @route("GET", "/staff/<int:user_id>/wechat-bindings", "账号的微信绑定", response="WeChatBindingList")

@@ -414,7 +414,10 @@ def _activate_in_mini_program(w: World) -> Call:
     )
 
 
-RESET_BY_SYSTEM = "忘记密码的人尚未登录：重置码由系统发放，记为系统的一行（核对手机号后才发）"
+RESET_BY_SYSTEM = (
+    "忘记密码的人尚未登录：重置码由系统发放，记为系统的一行（核对手机号后才发；答复发出后才发放，"
+    "故读取答复全文，服务器关闭答复后再数）"
+)
 
 
 def _reset_request(edge: Edge) -> Callable[[World], Call]:
@@ -423,10 +426,10 @@ def _reset_request(edge: Edge) -> Callable[[World], Call]:
             Role.CLINICIAN, institution=w.institution, display_name="吴护士", phone="13800000013"
         )
         if edge is Edge.PC:
-            run = lambda: w.client.post("/api/v1/password-reset", json={"phone": "13800000013"})  # noqa: E731
+            run = lambda: w.client.post("/api/v1/password-reset", json={"phone": "13800000013"}, buffered=True)  # noqa: E731
         else:
             phone = sign_in(w.client, w.wechat_sim, "o-wu")
-            run = lambda: phone.post("/password-reset", json={"phone": "13800000013"})  # noqa: E731
+            run = lambda: phone.post("/password-reset", json={"phone": "13800000013"}, buffered=True)  # noqa: E731
         return Call("wu", edge, run, rows={SYSTEM: 1}, because=RESET_BY_SYSTEM)
 
     return make
@@ -532,6 +535,22 @@ def _invite_by_credit_code(w: World) -> Call:
     )
 
 
+def _resend_vendor_admin_activation(w: World) -> Call:
+    from connections import redis as redis_connection
+    from connections.rate_limits import PREFIX
+
+    body = {
+        "credit_code": credit_code(79),
+        "new_vendor": {"name": "待激活服务商", "admin_name": "孙经理", "admin_mobile": "13900000022"},
+    }
+    sent = w.pc["manager"].post("/api/v1/invitations", json=body)
+    assert sent.status_code == 201, sent.get_json()
+    with w.app.app_context():  # the invitation's SMS a minute ago
+        redis_connection.redis().delete(f"{PREFIX}sms:codes:{w.app.config['SMS_SIGN_NAME']}:13900000022:minute")
+    path = f"/api/v1/invitations/{sent.get_json()['invitation']['id']}/resend-activation"
+    return Call("manager", Edge.PC, lambda: w.pc["manager"].post(path))
+
+
 ORDER = "/api/v1/work-orders/<int:work_order_id>"
 MP_ORDER = "/mp/v1/work-orders/<int:work_order_id>"
 ETA = lambda w: (datetime.now(LOCAL_TZ) + timedelta(hours=3)).replace(tzinfo=None).isoformat(timespec="minutes")  # noqa: E731
@@ -590,6 +609,7 @@ CASES: dict[str, Callable[[World], Call]] = {
     "POST /mp/v1/alerts/<int:plan_id>/handle": mp("manager", "/alerts/{plan}/handle", json={}),
     # 服务商, 邀约, 委外授权
     "POST /api/v1/invitations": _invite_by_credit_code,
+    "POST /api/v1/invitations/<int:invitation_id>/resend-activation": _resend_vendor_admin_activation,
     "POST /api/v1/invitations/<int:invitation_id>/accept": _invitation_answer("accept"),
     "POST /api/v1/invitations/<int:invitation_id>/decline": _invitation_answer("decline"),
     "POST /api/v1/invitations/<int:invitation_id>/revoke": pc(

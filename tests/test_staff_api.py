@@ -32,7 +32,7 @@ from operations.account_codes import redeem
 from operations.clock import today_local
 from operations.errors import InvalidInput
 from tests.conftest import TEST_PASSWORD
-from tests.test_miniprogram_session import bind_code_for, sign_in
+from tests.test_miniprogram_session import a_minute_later, bind_code_for, sign_in
 
 SEND_SMS = "SendSms"
 STAFF = "/api/v1/staff"
@@ -250,16 +250,20 @@ def test_a_vendor_admin_manages_the_vendors_engineers(org, app):
 
 def test_a_reset_code_replaces_the_activation_code_once_activated(org, app, sms_sim, factory):
     user_id = new_staff(org, phone="13800000011").get_json()["user"]["id"]
+    first = sms_code(sms_sim, "13800000011")
+    # One code a minute per number: the second is refused, never shown, and the first still works.
+    refused = org["api"].post(f"{STAFF}/{user_id}/account-code")
+    assert refused.status_code == 429 and refused.get_json()["error"]["message"] == "验证码已发送，请 1 分钟后再试"
+    a_minute_later(app, "13800000011")
     again = org["api"].post(f"{STAFF}/{user_id}/account-code")
     assert again.status_code == 201 and again.get_json()["purpose"] == "activation"
-    # One code a minute per number: the second is handed over in person, and the first is void.
-    assert again.get_json()["sent"] is False and "code" in again.get_json()
-    with app.app_context():
-        first = sms_code(sms_sim, "13800000011")
+    assert again.get_json()["sent"] is True and "code" not in again.get_json()
+    with app.app_context():  # the newer code voids the first
         with pytest.raises(InvalidInput):
             redeem(app.config["SECRET_KEY"], first, "Qiang-2026-ct", by_edge="pc")
-        redeem(app.config["SECRET_KEY"], again.get_json()["code"], "Qiang-2026-ct", by_edge="pc")
+        redeem(app.config["SECRET_KEY"], sms_code(sms_sim, "13800000011"), "Qiang-2026-ct", by_edge="pc")
         db.session.commit()
+    a_minute_later(app, "13800000011")
     reset = org["api"].post(f"{STAFF}/{user_id}/account-code").get_json()
     assert reset["purpose"] == "password_reset" and reset["purpose_label"] == "重置密码"
 

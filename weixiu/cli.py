@@ -33,12 +33,15 @@ def hand_over(issued) -> None:
     from console_api.account_code_sms import deliver
     from operations.clock import to_local
 
-    answer = deliver(issued)
+    answer = deliver(issued, committed=True)  # committed: a full number is said, not raised
     name = CODE_NAMES[answer["purpose"]]
     until = to_local(issued.expires_at).strftime("%Y-%m-%d %H:%M")
     if answer["sent"]:
         click.echo(f"{answer['message']}（72 小时内有效，至 {until}）")
         return
+    if "code" not in answer:  # SMS works but this one did not go: the code goes by SMS or not at all
+        click.echo(f"{answer['message']}", err=True)
+        raise SystemExit(1)
     click.echo(f"{name} {answer['code']}（72 小时内有效，至 {until}）")
     click.echo(f"  {answer['message']}")
     click.echo(f"  此{name}只显示这一次：本人在电脑端“激活账号”页或小程序中输入{name}，自行设置密码。")
