@@ -136,7 +136,7 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
     if kind is WorkOrderEventKind.CANCELLED:
         return f"撤销原因：{detail.get('reason', '')}"
     if kind is WorkOrderEventKind.HANDED_BACK:
-        return f"工程师{detail.get('previous_engineer', '')}的账号已停用，工单已退回待接单，请重新派工"
+        return f"{detail.get('reason', '')}，工单已退回待接单，请重新派工"
     if detail.get("engineer"):
         return f"工程师：{detail['engineer']}"
     return WORK_ORDER_EVENT_LABELS[kind]
