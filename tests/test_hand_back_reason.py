@@ -7,7 +7,10 @@ from sqlalchemy import select
 
 from models import OutboxMessage, WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderStatus, db
 from operations.work_orders.dispatch import ROLE_CHANGED_REASON, hand_back_orders_of
-from tests.test_staff_api import org, repairs  # noqa: F401 (fixtures)
+from tests import test_staff_api
+
+# The account-management tests' world: a vendor engineer holding an accepted repair.
+org, repairs = test_staff_api.org, test_staff_api.repairs
 
 
 def handed_back_notices(order_id: int) -> list[tuple[str, str]]:
