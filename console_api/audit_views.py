@@ -80,6 +80,7 @@ ACTION_LABELS = {
     "escalate": "超时升级",
     "hand_back": "退回待接单",
     "fall_back": "改为通知设备科管理员",
+    "drop_recipient": "移出已停用的指定人员",
     "triage": "初步诊断",
     "set_eta": "确认上门时间",
     "add_part": "登记配件",

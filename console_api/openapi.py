@@ -397,8 +397,8 @@ PC_SCHEMAS: dict[str, dict] = {
     "Vendor": obj(
         id=INTEGER,
         name=STRING,
-        contact_name=N_STRING,
-        contact_phone=N_STRING,
+        contact_name={**N_STRING, "description": "联系人：仅本服务商和其服务的医疗机构（已接受邀约）可见"},
+        contact_phone={**N_STRING, "description": "联系电话：可见范围同联系人"},
         credit_code={**N_STRING, "description": "统一社会信用代码（早期登记的服务商可能尚无）"},
     ),
     "VendorList": items_of("Vendor"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from console_api.http import current_actor
 from models import Authorization, AuthorizationEvent, Device, DeviceRecord, Invitation, Scope, User, Vendor
 from models.authorization import SCOPE_LABELS
 from models.device import ARCHIVE_STATUS_LABELS
 from models.device_record import RECORD_KIND_LABELS
 from models.user import ROLE_LABELS
 from models.vendor import INVITATION_STATUS_LABELS
+from operations import vendors
 from operations.authorizations import STATE_LABELS, state_of
 from operations.clock import display
 from operations.devices import EDITABLE_FIELDS
@@ -78,12 +80,16 @@ def device_detail_json(device: Device, department: str | None, scopes: frozenset
     return body
 
 
-def vendor_json(vendor: Vendor) -> dict:
+def vendor_json(vendor: Vendor, contact_visible: bool | None = None) -> dict:
+    """A vendor; its contact (null otherwise) only for its own people and the hospitals it serves
+    (operations.vendors.contact_visible_to), decided for the signed-in caller unless given."""
+    if contact_visible is None:
+        contact_visible = vendors.contact_visible_to(current_actor(), vendor.id)
     return {
         "id": vendor.id,
         "name": vendor.name,
-        "contact_name": vendor.contact_name,
-        "contact_phone": vendor.contact_phone,
+        "contact_name": vendor.contact_name if contact_visible else None,
+        "contact_phone": vendor.contact_phone if contact_visible else None,
         "credit_code": vendor.credit_code,
     }
 

@@ -232,7 +232,7 @@ class WorkOrderEventKind(enum.StrEnum):
     FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
-    HANDED_BACK = "handed_back"  # the engineer's account was stopped: back to 待接单 for the dispatcher
+    HANDED_BACK = "handed_back"  # the engineer stopped or took another role: back to 待接单 for the dispatcher
 
 
 WORK_ORDER_EVENT_LABELS = {
@@ -254,7 +254,7 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.FOLLOWED_UP: "设备科回访",
     WorkOrderEventKind.CLOSED: "归档",
     WorkOrderEventKind.CANCELLED: "撤销",
-    WorkOrderEventKind.HANDED_BACK: "工程师账号停用，退回待接单",
+    WorkOrderEventKind.HANDED_BACK: "退回待接单",
 }
 
 

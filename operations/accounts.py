@@ -15,6 +15,7 @@ from operations import audit
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.masking import masked_openid
 
 TOKEN_SALT = "weixiu.api-token"
 # Checked against when the username is unknown, so a miss costs as much as a hit.
@@ -215,7 +216,9 @@ def sign_out_everywhere(user_id: int, by: Actor | None = None) -> SignedOut:
             "wechat_binding",
             user.id,
             label=user.display_name,
-            changes=audit.difference(dict(zip(("wechat_openid", "wechat_miniprogram_openid"), bound, strict=True)), {}),
+            changes=audit.difference(
+                dict(zip(("wechat_openid", "wechat_miniprogram_openid"), map(masked_openid, bound), strict=True)), {}
+            ),
         )
     return ended
 

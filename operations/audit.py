@@ -20,6 +20,7 @@ from typing import Any
 
 from models import EDGE_LABELS, AuditEntry, Edge, User, db
 from operations.actors import Actor
+from operations.clock import now_utc
 
 # Fields whose values never enter the log: it says they changed, not to what.
 SECRET_FIELDS = frozenset({"password_hash", "token_version", "code_hash", "code", "token", "link_token", "secret"})
@@ -101,6 +102,8 @@ def record(
     else:
         actor_id, actor_name, edge = None, by.name, by.edge
     entry = AuditEntry(
+        # On the clock the operations keep (operations.clock): a step's row is at the step's moment.
+        occurred_at=now_utc(),
         actor_id=actor_id,
         actor_name=actor_name[:50],
         edge=edge,

@@ -8,7 +8,9 @@ Deactivating deletes nothing. While an institution is deactivated:
 - the alert sweep passes its plans over, and its pending deliveries end as skipped (机构已停用),
   as does any later one (operations.outbox.INSTITUTION_INACTIVE).
 Reactivating brings all of it back: sign-in, the same sessions, vendor access, and the reminders
-from the next one due (the days missed meanwhile are dropped, named on each plan's record).
+from the next one due (the days missed meanwhile are dropped, named on each plan's record); the
+stopped time does not count against its work orders' clocks (emergency deadlines, auto-confirm and
+auto-archive: operations.work_orders.escalation).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from operations.accounts import create_user
 from operations.alerts.sweep import drop_missed_while_inactive
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound
+from operations.work_orders.escalation import resume_after_reactivation
 
 NAME_MAX = 100
 NAME_TAKEN = "医疗机构名称已被使用"
@@ -179,11 +182,16 @@ def reactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
     with audit.tracking(
         by, "reactivate", "institution", institution, ("is_active", "deactivated_at"), institution_id=institution.id
     ) as more:
+        deactivated_at = institution.deactivated_at
         institution.is_active = True
         institution.deactivated_at = None
         dropped = drop_missed_while_inactive(institution.id, now)
         if dropped:
             more["alert_days_dropped"] = dropped
+        # The stopped time does not count against its work orders (operations.work_orders.escalation).
+        moved = resume_after_reactivation(institution.id, deactivated_at, now) if deactivated_at else 0
+        if moved:
+            more["emergency_deadlines_moved"] = moved
         db.session.flush()
     return Reactivated(institution, dropped)
 

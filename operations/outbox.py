@@ -117,13 +117,14 @@ FROM (
     FROM (
         SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message, ch.value AS channel,
                f.fallback_sms AS fallback,
-               -- Goes as an SMS: asked for, or a WeChat that may fall back and cannot reach the person
-               -- (not bound, not following, and no mini-program) or that the person turned off (a
-               -- preference removes the channel: they are reached as people without WeChat are).
-               (ch.value = 'sms'
-                OR (ch.value = 'wechat' AND f.fallback_sms
-                    AND (((u.wechat_openid IS NULL OR NOT u.wechat_following) AND u.wechat_miniprogram_openid IS NULL)
-                         OR off_wechat.user_id IS NOT NULL))) AS by_sms,
+               -- Goes as an SMS: asked for; a WeChat that may fall back and cannot reach the person
+               -- (not bound, not following, and no mini-program), instead of it; or, beside a WeChat
+               -- the person turned off (skipped with the reason: a preference removes the channel),
+               -- the SMS a step asking them to act reaches them by, as people without WeChat are.
+               (ch.value = 'sms' OR also.sms = 1
+                OR (ch.value = 'wechat' AND f.fallback_sms AND off_wechat.user_id IS NULL
+                    AND (u.wechat_openid IS NULL OR NOT u.wechat_following)
+                    AND u.wechat_miniprogram_openid IS NULL)) AS by_sms,
                off_sms.user_id IS NOT NULL AS off_sms,
                off_wechat.user_id IS NOT NULL AS off_wechat,
                COALESCE(u.phone, '') = '' AS no_phone,
@@ -142,6 +143,9 @@ FROM (
         LEFT JOIN notification_opt_outs off_sms
                ON f.honour_preferences AND off_sms.user_id = u.id AND off_sms.family = f.family
               AND off_sms.channel = 'sms'
+        -- The row as asked (sms = 0) and, for a turned-off WeChat that may fall back, its SMS (sms = 1).
+        JOIN (SELECT 0 AS sms UNION ALL SELECT 1) AS also
+          ON also.sms = 0 OR (ch.value = 'wechat' AND f.fallback_sms AND off_wechat.user_id IS NOT NULL)
     ) AS r
 ) AS d
 WHERE TRUE
@@ -215,7 +219,7 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
 @dataclass(frozen=True)
 class NewMessage:
     id: int
-    deliveries: int  # at most this many deliveries to send (recipients × channels)
+    deliveries: int  # at most this many deliveries to send (recipients × channels, and a fallback SMS)
 
 
 def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
@@ -235,7 +239,12 @@ def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
     fragments = _DIALECT_SQL[connection.dialect.name]
     now_param = bindparam("now", type_=UTCDateTime())
     written = connection.execute(text(_INSERT_MESSAGES.format(**fragments)).bindparams(now_param), {"now": now})
-    fan = {notice.key: len(notice.recipient_ids) * len(notice.channels) for notice in notices}
+    # A turned-off WeChat that may fall back is two rows: the skipped WeChat and its SMS.
+    fan = {
+        notice.key: len(notice.recipient_ids)
+        * (len(notice.channels) + (notice.fallback_sms and ChannelName.WECHAT in notice.channels))
+        for notice in notices
+    }
     messages = [NewMessage(message_id, fan[key]) for message_id, key in written]
     connection.execute(
         text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param),

@@ -47,6 +47,21 @@ def search_vendor_directory(actor: Actor, keyword: str | None, limit: int = 20) 
     return list(db.session.scalars(query))
 
 
+def contact_visible_to(actor: Actor, vendor_id: int) -> bool:
+    """A vendor's contact (联系人, 联系电话) is for its own people and the hospitals it serves
+    (an accepted invitation): the directory every hospital searches shows no one's mobile."""
+    if actor.is_vendor_side:
+        return actor.vendor_id == vendor_id
+    if actor.institution_id is None:
+        return False
+    status = db.session.scalar(
+        select(Invitation.status).where(
+            Invitation.institution_id == actor.institution_id, Invitation.vendor_id == vendor_id
+        )
+    )
+    return status is InvitationStatus.ACCEPTED
+
+
 def register_vendor(name: str, contact_name: str | None = None, contact_phone: str | None = None) -> Vendor:
     if db.session.scalar(select(Vendor.id).where(Vendor.name == name)) is not None:
         raise Conflict(f"服务商“{name}”已存在，请直接邀约")
@@ -276,7 +291,7 @@ def send_invitation(
     return InvitationSent(invitation, vendor, registered_admin=admin, activation=issued)
 
 
-REGISTERED_VENDOR_FIELDS = ("name", "credit_code", "contact_name", "contact_phone")
+REGISTERED_VENDOR_FIELDS = ("name", "credit_code")
 REGISTERED_ADMIN_FIELDS = ("username", "display_name", "phone", "role")
 
 
@@ -306,7 +321,9 @@ def _register_with_admin(code: str, new_vendor: Mapping[str, str | None]) -> tup
             else f"服务商“{name}”已在平台上（尚未登记统一社会信用代码）：请从服务商目录中选择邀请"
         )
     try:
-        vendor = Vendor(name=name, credit_code=code, contact_name=admin_name, contact_phone=mobile)
+        # The admin's name and mobile are their account's, not the vendor's public contact: the
+        # contact stays empty until the vendor gives one.
+        vendor = Vendor(name=name, credit_code=code)
         db.session.add(vendor)
         db.session.flush()
         admin = create_user(  # Conflict: 用户名已被使用 / 该手机号已被其他账号使用

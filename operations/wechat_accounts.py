@@ -28,6 +28,7 @@ from operations import audit
 from operations.accounts import is_id, is_version, require_organisation_active, void_unused_bind_codes
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
+from operations.masking import masked_openid
 
 BIND_CODE_TTL = timedelta(minutes=10)
 # No 0/O, 1/I/L: people read these off a screen. 8 of 31 symbols: ~8.5e11 codes, and the edges
@@ -182,7 +183,7 @@ def bind_identity_quietly(identity: WeChatIdentity, user: User) -> dict:
         return {}
     if identity.user_id is not None:
         raise Conflict("该微信已绑定其他账号，请先解除绑定")
-    before = audit.snapshot(user, ("wechat_miniprogram_openid",))
+    before = user.wechat_miniprogram_openid
     previous = db.session.scalar(select(WeChatIdentity).where(WeChatIdentity.user_id == user.id))
     if previous is not None:  # the account moves to this phone; the old one signs out
         previous.user_id = None
@@ -193,8 +194,10 @@ def bind_identity_quietly(identity: WeChatIdentity, user: User) -> dict:
     if identity.unionid:
         user.wechat_unionid = identity.unionid
     db.session.flush()
-    changes = audit.difference(before, audit.snapshot(user, ("wechat_miniprogram_openid",)))
-    return changes | {"app": [None, "miniprogram"]}
+    if before == user.wechat_miniprogram_openid:
+        return {"app": [None, "miniprogram"]}
+    masked = [masked_openid(before), masked_openid(user.wechat_miniprogram_openid)]
+    return {"wechat_miniprogram_openid": masked, "app": [None, "miniprogram"]}
 
 
 def unbind_identity(identity: WeChatIdentity) -> None:
@@ -207,7 +210,10 @@ def unbind_identity(identity: WeChatIdentity) -> None:
             Actor.of(user, Edge.MINIPROGRAM),
             "unbind",
             user,
-            {"wechat_miniprogram_openid": [identity.miniprogram_openid, None], "app": ["miniprogram", None]},
+            {
+                "wechat_miniprogram_openid": [masked_openid(identity.miniprogram_openid), None],
+                "app": ["miniprogram", None],
+            },
         )
     if user is not None and user.wechat_miniprogram_openid == identity.miniprogram_openid:
         user.wechat_miniprogram_openid = None
@@ -260,7 +266,7 @@ def bind_official_account(user: User, openid: str, by: Actor | audit.NoPerson | 
             by or Actor.of(user, Edge.OFFICIAL_ACCOUNT),
             "bind",
             user,
-            {"wechat_openid": [before, openid], "app": [None, "official_account"]},
+            {"wechat_openid": [masked_openid(before), masked_openid(openid)], "app": [None, "official_account"]},
         )
     return user
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from jobs.runtime import make_worker
-from models import Delivery, DeliveryStatus, OutboxMessage, User, WorkOrder, db
+from models import AuditEntry, Delivery, DeliveryStatus, OutboxMessage, User, WorkOrder, WorkOrderStatus, db
 from operations import outbox
 from operations.alerts.sweep import INACTIVE_REASON, sweep_batch
 from operations.clock import frozen, now_utc
@@ -28,7 +28,7 @@ from tests.test_alert_record import (
 from tests.test_bot_webhook import OfficialAccount
 from tests.test_institution_cli import cli
 from tests.test_miniprogram_work import bound
-from tests.test_work_orders_api import BASE, create, step, world  # noqa: F401 - fixture
+from tests.test_work_orders_api import BASE, create, step, to_completed, world  # noqa: F401 - fixture
 
 INACTIVE = "所属医疗机构已停用"
 
@@ -200,12 +200,74 @@ def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, wo
 
     with frozen(start + timedelta(minutes=30)):
         assert cli(app, "institution", "reactivate", "医疗机构测试1").exit_code == 0
-    run_minute(app, start + timedelta(minutes=31))  # still waiting for an engineer: escalated now
+    # The stopped time does not count: the engineers get back the 14 minutes of the window that
+    # were left at the deactivation.
+    run_minute(app, start + timedelta(minutes=31))
     with app.app_context():
-        assert db.session.get(WorkOrder, order_id).escalated_at == start + timedelta(minutes=31)
+        order = db.session.get(WorkOrder, order_id)
+        assert order.escalated_at is None and order.respond_by == start + timedelta(minutes=44)
+        (reactivated,) = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "institution", AuditEntry.action == "reactivate")
+        )
+        assert reactivated.changes["emergency_deadlines_moved"] == 1
+    run_minute(app, start + timedelta(minutes=43))
+    with app.app_context():
+        assert db.session.get(WorkOrder, order_id).escalated_at is None
+    run_minute(app, start + timedelta(minutes=44))  # still waiting for an engineer: escalated now
+    with app.app_context():
+        assert db.session.get(WorkOrder, order_id).escalated_at == start + timedelta(minutes=44)
         escalation = db.session.execute(
             select(Delivery.channel, Delivery.status)
             .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-            .where(OutboxMessage.work_order_id == order_id, Delivery.created_at == start + timedelta(minutes=31))
+            .where(OutboxMessage.work_order_id == order_id, Delivery.created_at == start + timedelta(minutes=44))
         ).all()
     assert ("inbox", DeliveryStatus.SENT) in {(channel.value, status) for channel, status in escalation}
+
+
+def test_a_reporter_gets_the_full_days_to_confirm_and_rate_after_reactivation(app, world):  # noqa: F811
+    """A report completed before the deactivation is not confirmed the moment the institution comes
+    back: the reporter has CONFIRM_DAYS of signed-in time from the reactivation, then RATING_DAYS."""
+    start = now_utc().replace(microsecond=0)
+    with frozen(start):
+        order_id = create(world)["id"]
+        to_completed(world, order_id)
+    with frozen(start + timedelta(days=2)):
+        assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0
+    back = start + timedelta(days=20)
+    with frozen(back):
+        assert cli(app, "institution", "reactivate", "医疗机构测试1").exit_code == 0
+
+    def status_after(moment):
+        run_minute(app, moment)
+        with app.app_context():
+            return db.session.get(WorkOrder, order_id).status
+
+    assert status_after(back + timedelta(minutes=1)) is WorkOrderStatus.COMPLETED
+    assert status_after(back + timedelta(days=6, hours=23)) is WorkOrderStatus.COMPLETED
+    assert status_after(back + timedelta(days=7, minutes=1)) is WorkOrderStatus.CONFIRMED  # 系统自动确认
+    with app.app_context():
+        order = db.session.get(WorkOrder, order_id)
+        assert order.completed_at < start + timedelta(days=1)  # the facts stay as they happened
+        confirmed = order.confirmed_at
+    assert status_after(confirmed + timedelta(days=6, hours=23)) is WorkOrderStatus.CONFIRMED
+    assert status_after(confirmed + timedelta(days=7, minutes=1)) is WorkOrderStatus.CLOSED
+
+
+def test_a_report_confirmed_before_the_deactivation_waits_its_rating_days_from_the_reactivation(app, world):  # noqa: F811
+    start = now_utc().replace(microsecond=0)
+    with frozen(start):
+        order_id = create(world)["id"]
+        to_completed(world, order_id)
+        step(world, "clinician", order_id, "confirm")
+    with frozen(start + timedelta(days=6)):
+        assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0
+    back = start + timedelta(days=10)
+    with frozen(back):
+        assert cli(app, "institution", "reactivate", "医疗机构测试1").exit_code == 0
+    run_minute(app, back + timedelta(minutes=1))
+    run_minute(app, back + timedelta(days=6))
+    with app.app_context():
+        assert db.session.get(WorkOrder, order_id).status is WorkOrderStatus.CONFIRMED
+    run_minute(app, back + timedelta(days=7, minutes=1))
+    with app.app_context():
+        assert db.session.get(WorkOrder, order_id).status is WorkOrderStatus.CLOSED

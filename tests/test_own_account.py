@@ -580,17 +580,19 @@ def test_a_work_order_respects_preferences_and_an_emergency_ignores_them(app, fa
     for who in (api, factory.api(repair_world["client"], bound)):
         assert who.put("/api/v1/me/notification-preferences", json={"work_order": {"wechat": False}}).status_code == 200
 
-    # WeChat turned off: a new order reaches both by SMS, as it reaches people without WeChat.
+    # WeChat turned off: skipped with the reason; a new order asks them to act, so it reaches both
+    # by SMS, as it reaches people without WeChat.
     first = _report(repair_world, "normal")
     for person in (engineer, bound):
         rows = _engineer_rows(app, person.id, first)
-        assert rows["sms"][1] is None and "wechat" not in rows and rows["inbox"][1] is None
+        assert rows["wechat"] == ("skipped", "本人已关闭微信提醒")
+        assert rows["sms"][1] is None and rows["inbox"][1] is None
 
-    # SMS turned off as well: the push is recorded as skipped, with the reason; the inbox has it.
+    # SMS turned off as well: both are recorded as skipped, with their reasons; the inbox has it.
     assert api.put("/api/v1/me/notification-preferences", json={"work_order": {"sms": False}}).status_code == 200
     second = _report(repair_world, "normal")
     rows = _engineer_rows(app, engineer.id, second)
-    assert rows["sms"] == ("skipped", "本人已关闭短信提醒") and "wechat" not in rows
+    assert rows["sms"] == ("skipped", "本人已关闭短信提醒") and rows["wechat"] == ("skipped", "本人已关闭微信提醒")
     assert rows["inbox"][1] is None
 
     # An emergency goes by WeChat and SMS whatever anyone turned off.

@@ -89,11 +89,12 @@ def test_an_unknown_code_registers_the_vendor_and_its_admin_who_gets_the_code_by
     code = sms_code(sms_sim, "13900000001")
     with app.app_context():
         vendor = db.session.get(Vendor, body["invitation"]["vendor"]["id"])
+        # The admin's name and mobile are their account's, not the vendor's public contact.
         assert (vendor.name, vendor.credit_code, vendor.contact_name, vendor.contact_phone) == (
             NEW_VENDOR["name"],
             CODE,
-            "赵经理",
-            "13900000001",
+            None,
+            None,
         )
         admin = db.session.get(User, body["vendor_admin"]["id"])
         assert admin.role is Role.VENDOR_ADMIN and admin.vendor_id == vendor.id and not admin.is_activated
@@ -121,8 +122,6 @@ def test_an_unknown_code_registers_the_vendor_and_its_admin_who_gets_the_code_by
             "id": vendor_id,
             "name": NEW_VENDOR["name"],
             "credit_code": CODE,
-            "contact_name": "赵经理",
-            "contact_phone": "13900000001",
         },
     ]
     assert changes["vendor_admin"] == [
@@ -418,3 +417,41 @@ def test_onboarding_from_the_cli_to_a_vendor_admin_receiving_a_work_order(app, c
     pushed = [r.payload["PhoneNumbers"] for r in sms_sim.state.records(SEND_SMS)[sms_before:]]
     assert "13900000001" in pushed
     assert client.get(f"/api/v1/work-orders/{order.get_json()['id']}", headers=admin).status_code == 200
+
+
+def test_the_directory_shows_a_vendors_contact_only_to_the_hospitals_it_serves(app, factory, client, hospital):
+    """Every hospital searches the directory: the mobile of a new vendor's admin is not in it, and
+    a vendor's own contact is for its people and the hospitals it serves (accepted invitation)."""
+    other = factory.api(client, factory.manager(factory.institution("医疗机构测试2")))
+    sent = hospital["api"].post("/api/v1/invitations", json={"credit_code": CODE, "new_vendor": NEW_VENDOR})
+    assert sent.status_code == 201, sent.get_json()
+    seen = other.get("/api/v1/vendor-directory", query_string={"q": CODE})
+    assert [(v["name"], v["contact_name"], v["contact_phone"]) for v in seen.get_json()["items"]] == [
+        (NEW_VENDOR["name"], None, None)
+    ]
+    assert "13900000001" not in seen.get_data(as_text=True) and "赵经理" not in seen.get_data(as_text=True)
+
+    # A vendor that gave a contact, serving the first hospital only.
+    served = factory.accepted_vendor(hospital["institution"], "厦门设备维修中心")
+    with app.app_context():
+        vendor = db.session.get(Vendor, served.id)
+        vendor.contact_name, vendor.contact_phone = "周经理", "05921234567"
+        db.session.commit()
+
+    def contact(api, path, **query):
+        answer = api.get(path, query_string=query)
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        items = body.get("items", [body])
+        return [(v.get("vendor", v)["contact_name"], v.get("vendor", v)["contact_phone"]) for v in items]
+
+    assert contact(hospital["api"], "/api/v1/vendor-directory", q="厦门") == [("周经理", "05921234567")]
+    assert contact(other, "/api/v1/vendor-directory", q="厦门") == [(None, None)]
+    assert ("周经理", "05921234567") in contact(hospital["api"], "/api/v1/invitations")
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.vendor_id == served.id))
+        db.session.expunge(admin)
+    assert contact(factory.api(client, admin), "/api/v1/vendor-profile") == [("周经理", "05921234567")]
+    # Invited but not (yet) served: the invitation shows no contact either.
+    pending = other.post("/api/v1/invitations", json={"vendor_id": served.id})
+    assert pending.status_code == 201 and pending.get_json()["invitation"]["vendor"]["contact_phone"] is None

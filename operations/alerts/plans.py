@@ -477,8 +477,9 @@ class RecipientsAfterDeactivation:
 def drop_recipient(user_id: int) -> RecipientsAfterDeactivation:
     """The person's account was stopped: they leave the 指定人员 of every plan, and each open plan
     (预警中) that told them and is left with no active recipient falls back to its institution's
-    active equipment managers, so a certificate does not expire unannounced. The fall-backs are
-    the system's decision, audited as such; the caller has already made the account inactive."""
+    active equipment managers, so a certificate does not expire unannounced. The removals and
+    fall-backs are the system's decisions, audited as such in the plan's institution's log; the
+    caller has already made the account inactive."""
     from operations import audit
 
     designated = set(
@@ -540,4 +541,22 @@ def drop_recipient(user_id: int) -> RecipientsAfterDeactivation:
             institution_id=plan.institution_id,
         )
         fell_back.append(plan.id)
+    # Each plan the person left says so in its institution's log (a vendor admin stopping their
+    # engineer changes a hospital's plan): one row per plan, the fall-back's where it fell back.
+    remaining = designated_by_plan(sorted(designated))
+    for plan_id, institution_id in db.session.execute(
+        select(AlertPlan.id, AlertPlan.institution_id)
+        .where(AlertPlan.id.in_(designated.difference(fell_back)))
+        .order_by(AlertPlan.id)
+    ):
+        after = sorted(remaining[plan_id])
+        audit.record(
+            audit.SYSTEM,
+            "drop_recipient",
+            "alert_plan",
+            plan_id,
+            label=f"预警计划{plan_id}",
+            changes={"recipient_ids": [sorted({*after, user_id}), after]},
+            institution_id=institution_id,
+        )
     return RecipientsAfterDeactivation(removed_from=sorted(designated), fell_back=fell_back)

@@ -218,14 +218,20 @@ def set_skills(actor: Actor, user_id: int, categories: list[str]) -> list[str]:
     return chosen
 
 
-HANDED_BACK_REASON = "工程师账号已停用"
+# Why the orders went back, as the timeline and the dispatcher's notice say it ({engineer}: the name).
+HANDED_BACK_REASON = "工程师{engineer}的账号已停用"
+ROLE_CHANGED_REASON = "工程师{engineer}已调整为其他岗位"
 
 
-def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[int]:
+def hand_back_orders_of(
+    engineer_id: int, now: datetime | None = None, *, reason: str = HANDED_BACK_REASON
+) -> list[int]:
     """The open orders `engineer_id` holds go back to 待接单 with nobody assigned, for their side's
     dispatcher (told through the outbox: the vendor admins for a vendor's order, the equipment
     office for an in-house one). A system step, audited as the system's; an emergency's clock
-    restarts as on 改派, so the order is escalated again if nobody takes it. Returns the ids."""
+    restarts as on 改派, so the order is escalated again if nobody takes it. `reason` says why
+    (HANDED_BACK_REASON: the account was stopped; ROLE_CHANGED_REASON: another role), with
+    {engineer} for their name. Returns the ids."""
     from operations import audit
 
     now = now or now_utc()
@@ -237,12 +243,13 @@ def hand_back_orders_of(engineer_id: int, now: datetime | None = None) -> list[i
         )
     )
     name = user_name(engineer_id)
+    why = reason.replace("{engineer}", name)
     handed: list[int] = []
     for order in orders:
         values: dict = {"assignee_id": None, "assigned_at": None, "eta": None}
         if order.respond_by is not None:
             values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
-        detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": HANDED_BACK_REASON}
+        detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": why}
         try:
             take_step(  # audited there, as the system's step
                 order,

@@ -6,17 +6,21 @@
 - A completed order the reporter neither confirms nor rejects within CONFIRM_DAYS is confirmed
   by the system, and a confirmed one not rated within RATING_DAYS is closed and archived, so
   the device's history does not wait on a sign-off or a survey.
-- A deactivated institution's orders wait, as its people cannot act on them: the sweep takes
-  them up again once it is reactivated (an emergency still waiting is escalated then).
+- A deactivated institution's orders wait, as its people cannot act on them, and the time it was
+  deactivated does not count: on reactivation an emergency still waiting gets the rest of its
+  window to be accepted (`resume_after_reactivation` moves its deadline by the stopped time), and a
+  report waiting for its reporter's confirmation or rating gets the full CONFIRM_DAYS / RATING_DAYS
+  from the reactivation (the sweep counts from the later of the step and the institution's last
+  reactivation, which its 操作日志 row records).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
-from models import WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
+from models import AuditEntry, WorkOrder, WorkOrderEventKind, WorkOrderStatus, db
 from models.work_order import Urgency
 from operations import audit
 from operations.access import active_institution_clause
@@ -73,15 +77,53 @@ def escalate(order_id: int, now: datetime) -> bool:
     return True
 
 
+def resume_after_reactivation(institution_id: int, deactivated_at: datetime, now: datetime) -> int:
+    """At reactivation: each emergency still waiting for an engineer, not escalated, gets back the
+    part of its window the deactivation took (its deadline moves by the time the institution was
+    stopped; one already overdue then is escalated at the next sweep). Returns how many moved."""
+    stopped = now - deactivated_at
+    orders = db.session.scalars(
+        select(WorkOrder).where(
+            WorkOrder.institution_id == institution_id,
+            WorkOrder.status == WorkOrderStatus.PENDING,
+            WorkOrder.escalated_at.is_(None),
+            WorkOrder.respond_by > deactivated_at,
+        )
+    ).all()
+    for order in orders:
+        order.respond_by += stopped
+        order.updated_at = now
+    db.session.flush()
+    return len(orders)
+
+
+def _last_reactivated(institution_id_column):
+    """When the order's institution was last reactivated (NULL if never): the 操作日志 row of the
+    reactivation is where that moment is kept."""
+    return (
+        select(func.max(AuditEntry.occurred_at))
+        .where(
+            AuditEntry.entity_type == "institution",
+            AuditEntry.entity_id == institution_id_column,
+            AuditEntry.action == "reactivate",
+        )
+        .scalar_subquery()
+    )
+
+
 def _waiting_since(status: WorkOrderStatus, since, days: int, now: datetime) -> list[int]:
-    """Orders still in `status` whose `since` column is at least `days` old."""
+    """Orders still in `status` whose `since` column is at least `days` old, counted from the
+    institution's last reactivation where that came later (the stopped days do not count)."""
+    cutoff = now - timedelta(days=days)
+    reactivated = _last_reactivated(WorkOrder.institution_id)
     return list(
         db.session.scalars(
             select(WorkOrder.id)
             .where(
                 WorkOrder.status == status,
-                since <= now - timedelta(days=days),
+                since <= cutoff,
                 active_institution_clause(WorkOrder.institution_id),
+                or_(reactivated.is_(None), reactivated <= cutoff),
             )
             .order_by(WorkOrder.id)
             .limit(BATCH)

@@ -4,8 +4,10 @@ Every notice goes through the outbox in the transaction of the step, keyed by th
 step notifies once however often a job is retried. The person who acted is never told about
 their own step. WeChat is the channel people work from; where a step asks someone to act (a new
 order, an assignment, an escalation, a report to confirm, a rejected repair) whoever WeChat
-cannot reach gets an SMS instead, and the emergency path sends both at once. The inbox keeps
-everything for the PC home page.
+cannot reach gets an SMS instead, and the emergency path sends both at once. A person who turned
+WeChat off for work orders has that delivery skipped with the reason, and such a step reaches them
+by SMS unless they turned that off too (operations.outbox). The inbox keeps everything for the PC
+home page.
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
     return []  # triage notes and parts are on the timeline; nobody needs a push for them
 
 
+# The steps that ask someone to take the order.
+TAKE_IT = frozenset({WorkOrderEventKind.CREATED, WorkOrderEventKind.ASSIGNED, WorkOrderEventKind.HANDED_BACK})
+
+
 def _people(order: WorkOrder, event: WorkOrderEvent, who: str) -> list[int]:
     if who == "reporter":
         return [order.reporter_id]
@@ -136,7 +142,7 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
     if kind is WorkOrderEventKind.CANCELLED:
         return f"撤销原因：{detail.get('reason', '')}"
     if kind is WorkOrderEventKind.HANDED_BACK:
-        return f"工程师{detail.get('previous_engineer', '')}的账号已停用，工单已退回待接单，请重新派工"
+        return f"{detail.get('reason', '')}，工单已退回待接单，请重新派工"
     if detail.get("engineer"):
         return f"工程师：{detail['engineer']}"
     return WORK_ORDER_EVENT_LABELS[kind]
@@ -169,9 +175,11 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
         "detail": detail,
     }
     kind = WORK_ORDER_KIND_LABELS[order.kind]
-    # An emergency (停机影响诊疗) and an escalation reach people on every channel named here, whatever
-    # they turned off for work orders (通知偏好): a stopped device waits for nobody's settings.
-    urgent = order.urgency is Urgency.DOWNTIME or event.kind is WorkOrderEventKind.ESCALATED
+    # An escalation, and an emergency's (停机影响诊疗) pushes asking someone to take it (the new
+    # order, its assignment, its hand-back to the dispatcher), reach people on every channel named
+    # here, whatever they turned off for work orders (通知偏好): a stopped device waits for nobody's
+    # settings. Its other steps follow the preferences, as any order's do.
+    urgent = event.kind is WorkOrderEventKind.ESCALATED or (order.urgency is Urgency.DOWNTIME and event.kind in TAKE_IT)
     body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
     notices = [
         outbox.Notice(
