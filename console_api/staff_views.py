@@ -18,6 +18,7 @@ from operations import staff
 from operations.account_inputs import MOBILE, USERNAME
 from operations.device_types import skill_options
 from operations.errors import DomainError
+from operations.masking import masked_openid
 
 USERNAME_RULE = "3-50 位字母、数字或 _ . @ -，以字母或数字开头"
 ROLE_FIELD = Field(
@@ -94,7 +95,7 @@ def bindings_json(user: User) -> list[dict]:
         {
             "kind": binding.kind,
             "kind_label": KIND_LABELS[binding.kind],
-            "openid": staff.masked_openid(binding.openid),
+            "openid": masked_openid(binding.openid),
             "following": binding.following,
             "last_login_at": moment(binding.since) if binding.since else None,
         }

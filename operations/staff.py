@@ -55,9 +55,10 @@ from operations.alerts.plans import drop_recipient, pickable_recipients, plan_ve
 from operations.clock import now_utc
 from operations.departments import assignable_department
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.masking import masked_openid
 from operations.paging import Page, escape_like, paginate
 from operations.work_orders.access import INSTITUTION_WORKERS, VENDOR_WORKERS
-from operations.work_orders.dispatch import hand_back_orders_of
+from operations.work_orders.dispatch import ROLE_CHANGED_REASON, hand_back_orders_of
 
 INSTITUTION_ROLES = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER, Role.CLINICIAN})
 VENDOR_ROLES = frozenset({Role.VENDOR_ADMIN, Role.VENDOR_ENGINEER})
@@ -247,7 +248,7 @@ def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
             if voided:
                 more["account_codes_voided"] = voided
         if "role" in changes and role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
-            handed_back = hand_back_orders_of(user.id)  # they may no longer work the orders they hold
+            handed_back = hand_back_orders_of(user.id, reason=ROLE_CHANGED_REASON)  # they may no longer work them
         if handed_back:
             more["work_orders_handed_back"] = handed_back
     return user
@@ -413,10 +414,6 @@ def remove_binding(actor: Actor, user_id: int, kind: str) -> User:
         vendor_id=user.vendor_id,
     )
     return user
-
-
-def masked_openid(openid: str) -> str:
-    return f"{openid[:4]}…{openid[-4:]}" if len(openid) > 8 else "…"
 
 
 # -- deactivate, reactivate ---------------------------------------------------------------------

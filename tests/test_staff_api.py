@@ -735,14 +735,14 @@ def test_a_role_that_no_longer_works_orders_hands_the_in_house_order_back(org, f
     assert changed.status_code == 200, changed.get_json()
     assert org["api"].get(f"/api/v1/work-orders/{order['id']}").get_json()["status"] == "pending"
     with app.app_context():
-        told = set(
-            db.session.scalars(
-                select(Delivery.recipient_id)
-                .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-                .where(OutboxMessage.topic == "work_order.handed_back")
-            )
-        )
-    assert org["manager"].id in told  # the equipment office dispatches in-house orders
+        told = db.session.execute(
+            select(Delivery.recipient_id, OutboxMessage.body)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(OutboxMessage.topic == "work_order.handed_back")
+        ).all()
+    assert org["manager"].id in {recipient for recipient, _ in told}  # the office dispatches in-house orders
+    # Said as it is: the engineer took another role; the account was not stopped.
+    assert all("院内李工已调整为其他岗位" in body and "停用" not in body for _, body in told)
     assert audit_rows(app, "user", "update")[-1].changes["work_orders_handed_back"] == [order["id"]]
 
 
