@@ -27,6 +27,7 @@ from operations.accounts import hash_password, organisation_inactive, sign_out_e
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound
+from operations.masking import masked_openid
 
 CODE_LENGTH = 8
 VALID_FOR = timedelta(hours=72)
@@ -147,11 +148,11 @@ def redeem(
     user = db.session.get(User, row.user_id)
     check_password(new_password, username=user.username, phone=user.phone)
     activating = not user.is_activated
-    bound = audit.snapshot(user, BINDINGS)
+    bound = bindings_of(user)
     user.password_hash = hash_password(new_password, hash_method)
     row.used_at = now_utc()
     sign_out_everywhere(user.id)  # ends the tokens too, and voids unused bind codes
-    changes = {"password_hash": audit.CHANGED, **audit.difference(bound, audit.snapshot(user, BINDINGS))}
+    changes = {"password_hash": audit.CHANGED, **audit.difference(bound, bindings_of(user))}
     if and_then is not None:
         changes = joined(changes, and_then(user))
     audit.record(
@@ -169,6 +170,11 @@ def redeem(
 
 # The WeChat bindings a redeemed code ends (and the mini-program's may make again).
 BINDINGS = ("wechat_openid", "wechat_miniprogram_openid")
+
+
+def bindings_of(user: User) -> dict[str, str | None]:
+    """The account's WeChat bindings as the 操作日志 keeps them: openids masked."""
+    return {field: masked_openid(getattr(user, field)) for field in BINDINGS}
 
 
 def joined(first: Mapping[str, Any], then: Mapping[str, Any]) -> dict[str, Any]:

@@ -767,8 +767,8 @@ def test_a_reset_ends_the_wechat_someone_bound_with_the_old_password(
     (row,) = audit_rows(app, "reset_password")
     assert row.changes == {
         "password_hash": audit.CHANGED,
-        "wechat_openid": ["oa-stranger", None],
-        "wechat_miniprogram_openid": ["o-stranger", None],
+        "wechat_openid": ["oa-s…nger", None],  # masked, as everywhere in the 操作日志
+        "wechat_miniprogram_openid": ["o-st…nger", None],
     }
     assert audit_rows(app, "sign_out_everywhere") == []  # one change, one row
 
@@ -779,7 +779,7 @@ def test_a_reset_in_the_mini_program_binds_this_wechat_in_place_of_the_old_one(
     from test_miniprogram_session import bind_code_for
 
     victim = factory.user(Role.CLINICIAN, institution=hospital["institution"], phone="13800000003")
-    stranger = mp_sign_in(client, wechat_sim, "o-stranger")
+    stranger = mp_sign_in(client, wechat_sim, "o-stranger-openid")
     assert stranger.post("/bind", json={"bind_code": bind_code_for(app, victim)}).status_code == 200
     own = mp_sign_in(client, wechat_sim, "o-own")
     own.post("/password-reset", json={"phone": "13800000003"}, buffered=True)
@@ -794,6 +794,6 @@ def test_a_reset_in_the_mini_program_binds_this_wechat_in_place_of_the_old_one(
     assert row.edge is Edge.MINIPROGRAM
     assert row.changes == {
         "password_hash": audit.CHANGED,
-        "wechat_miniprogram_openid": ["o-stranger", "o-own"],
+        "wechat_miniprogram_openid": ["o-st…enid", "…"],  # masked, as everywhere in the 操作日志
         "app": [None, "miniprogram"],
     }
