@@ -44,6 +44,8 @@ from operations.vendors import respond_to_invitation, send_invitation
 from operations.work_orders.orders import ContactMethod, Intake, create_work_order
 
 DEMO_PASSWORD = "weixiu123"
+# The demo's people act through the operator's command that loads them: the 操作日志 says so.
+LOADED_FROM = Edge.CLI
 INSTITUTION = "医疗机构测试1"
 VENDOR = "服务商测试1"
 VENDOR_CREDIT_CODE = "91350100000000001L"  # 统一社会信用代码, of the real format with its check character
@@ -83,7 +85,7 @@ def demo_openid() -> str:
 def _activate(user, secret_key: str, issued: IssuedCode) -> None:
     """The person redeems the activation code their account was created with (issued unaudited,
     noted in the creation's row) and chooses DEMO_PASSWORD."""
-    redeem(secret_key, issued.code, DEMO_PASSWORD, by_edge=Edge.CLI)
+    redeem(secret_key, issued.code, DEMO_PASSWORD, by_edge=LOADED_FROM)
 
 
 def database_is_empty() -> bool:
@@ -105,7 +107,7 @@ def load(secret_key: str) -> dict:
     )
     institution.last_device_number = 26  # the guide's devices are 000027–000036
     _activate(manager, secret_key, issued)
-    manager_actor = Actor.of(manager)
+    manager_actor = Actor.of(manager, LOADED_FROM)
     departments = {name: create_department(manager_actor, name) for name in DEPARTMENTS}
     edit_staff(manager_actor, manager.id, {"department_id": departments["设备科"].id})
     staff = {"zhangsan": manager}
@@ -145,7 +147,7 @@ def load(secret_key: str) -> dict:
     )
     vendor, vendor_admin = sent.vendor, sent.registered_admin
     _activate(vendor_admin, secret_key, sent.activation)
-    admin_actor = Actor.of(vendor_admin)
+    admin_actor = Actor.of(vendor_admin, LOADED_FROM)
     respond_to_invitation(admin_actor, sent.invitation.id, accept=True)
     engineer, issued = create_staff(
         admin_actor,
@@ -239,7 +241,7 @@ def load(secret_key: str) -> dict:
     vendor_staff["sungong"].wechat_openid = demo_openid()  # 孙工, so the order reaches him on WeChat
     doctor = staff["wangyisheng"]
     create_work_order(
-        Actor.of(doctor),
+        Actor.of(doctor, LOADED_FROM),
         devices["000036"],
         Intake(
             kind=WorkOrderKind.REPAIR,

@@ -37,3 +37,18 @@ def test_load_demo_command_loads_the_guides_world_once(app, client):
         json={"name": "检眼镜", "department_id": listed["items"][0]["department_id"]},
     )
     assert new.get_json()["unique_code"] == "000037"
+
+
+def test_the_demo_is_in_the_operation_log_as_loaded_by_the_operator(app, client):
+    assert app.test_cli_runner().invoke(args=["load-demo"]).exit_code == 0
+    token = client.post("/api/v1/session", json={"username": "zhangsan", "password": DEMO_PASSWORD}).get_json()["token"]
+    rows = client.get("/api/v1/audit-log?per_page=100", headers={"Authorization": f"Bearer {token}"}).get_json()
+    story = [(row["actor_name"], row["edge_label"], row["entity_type"], row["action"]) for row in rows["items"]][::-1]
+    assert story[:3] == [
+        ("平台运维", "平台运维", "institution", "create"),
+        ("张三", "平台运维", "user", "activate"),
+        ("张三", "平台运维", "department", "create"),
+    ]
+    assert ("赵经理", "平台运维", "invitation", "accept") in story
+    assert ("王医生", "平台运维", "work_order", "create") in story
+    assert {edge for _, edge, _, _ in story} == {"平台运维"}  # the loader, never 系统 for a person's step
