@@ -171,6 +171,8 @@ class BaseConfig:
         # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For names the client, so
         # per-IP limits count people, not the proxy. 0 trusts no header.
         self.PROXY_HOPS = env_int("PROXY_HOPS", 0, minimum=0, maximum=5)
+        # The PC console's build (`cd console && npm ci && npm run build`), served at `/`.
+        self.CONSOLE_DIST_DIR = env_str("CONSOLE_DIST_DIR") or str(PROJECT_ROOT / "console" / "dist")
         # Mini-program sessions (our token, bound to the openid; never WeChat's session_key).
         self.MINIPROGRAM_SESSION_MAX_AGE_SECONDS = env_int(
             "MINIPROGRAM_SESSION_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=300, maximum=90 * 24 * 3600

@@ -62,6 +62,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from miniprogram_api.device_link import device_link
     from miniprogram_api.message_push import message_push
     from weixiu.cli import register_commands
+    from weixiu.console_files import install as install_console_files
     from weixiu.health import health
     from weixiu.security_headers import install as install_security_headers
 
@@ -75,6 +76,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(official_webhook)
     app.register_blueprint(message_push)
     register_error_handlers(app)
+    install_console_files(app)  # the PC console's build where no route matched
     install_security_headers(app)
     register_commands(app)
     return app
