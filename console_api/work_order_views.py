@@ -290,8 +290,10 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     """JSON, or multipart/form-data with the same JSON in `data` and up to nine `photos`."""
     if request.mimetype != "multipart/form-data":
         return json_body(), []
-    unknown = {name: "不支持的字段" for name in request.form if name != "data"}
-    unknown |= {name: "不支持的文件字段" for name in request.files if name != "photos"}
+    # A part whose name werkzeug cannot read (`name="\\"`) comes back as None: named "" here, so
+    # the refusal stays a 422 rather than failing to encode.
+    unknown = {name or "": "不支持的字段" for name in request.form if name != "data"}
+    unknown |= {name or "": "不支持的文件字段" for name in request.files if name != "photos"}
     if unknown:
         raise InvalidInput(unknown)
     raw = request.form.get("data")

@@ -346,6 +346,16 @@ BAD_REPORTS = [
         422,
         "data",
     ),
+    (
+        "a multipart part whose name cannot be read",
+        "clinician",
+        lambda w: {
+            "data": b'--XX\r\nContent-Disposition: form-data; name="\\"\r\n\r\nnull\r\n--XX--\r\n',
+            "content_type": "multipart/form-data; boundary=XX",
+        },
+        422,
+        "",
+    ),
     ("a vendor engineer reporting", "engineer", lambda w: {"json": body(w)}, 403, None),
     ("a vendor admin reporting", "admin", lambda w: {"json": body(w)}, 403, None),
     # Values that would overflow further in (time zones, 64-bit ids) are refused at the edge.
@@ -396,7 +406,7 @@ def test_bad_reports_are_refused_and_write_nothing(world, app, case, who, payloa
     assert response.status_code == status, response.get_json()
     error = response.get_json()["error"]
     assert error["message"] and not error["message"].isascii()  # a Chinese sentence for the person
-    if field:
+    if field is not None:
         assert field in error["fields"], error
     assert (count(app, WorkOrder), count(app, WorkOrderPhoto), count(app, WorkOrderEvent)) == before
 
