@@ -290,8 +290,9 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     """JSON, or multipart/form-data with the same JSON in `data` and up to nine `photos`."""
     if request.mimetype != "multipart/form-data":
         return json_body(), []
-    unknown = {name: "不支持的字段" for name in request.form if name != "data"}
-    unknown |= {name: "不支持的文件字段" for name in request.files if name != "photos"}
+    # A part with an empty name reaches us named None: the error's fields are keyed by text.
+    unknown = {name or "": "不支持的字段" for name in request.form if name != "data"}
+    unknown |= {name or "": "不支持的文件字段" for name in request.files if name != "photos"}
     if unknown:
         raise InvalidInput(unknown)
     raw = request.form.get("data")
