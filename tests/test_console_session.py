@@ -206,3 +206,21 @@ def test_changing_the_password_keeps_this_browser_signed_in(app, hospital):
     replay = app.test_client()
     replay.set_cookie(SESSION, old_cookie)
     assert replay.get("/api/v1/me").status_code == 401
+
+
+def test_the_document_describes_the_cookie_and_the_csrf_header(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["session_cookie"] == {**schemes["session_cookie"], "type": "apiKey", "in": "cookie", "name": SESSION}
+    assert schemes["csrf_header"] == {
+        **schemes["csrf_header"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+    }
+    me = document["paths"]["/api/v1/me"]
+    assert me["get"]["security"] == [{"bearer": []}, {"session_cookie": []}]
+    assert me["patch"]["security"] == [{"bearer": []}, {"session_cookie": [], "csrf_header": []}]
+    assert (
+        "csrf_failed" in me["patch"]["description"] and "security" not in document["paths"]["/api/v1/session"]["post"]
+    )
