@@ -92,6 +92,10 @@ class BaseConfig:
     DEFAULT_PAGE_SIZE = 10
     MAX_PAGE_SIZE = 100
     TOKEN_MAX_AGE_SECONDS = 12 * 3600
+    # The PC console's browser sign-in (console_api.http): the session cookie's lifetime, and
+    # whether cookies go over https only (production's config turns it on; tests run on http).
+    SESSION_COOKIE_MAX_AGE_SECONDS = 12 * 3600
+    SESSION_COOKIE_SECURE = False
     # How passwords are hashed now (werkzeug's method string); None: werkzeug's default (scrypt).
     # A sign-in whose stored hash was made another way is rehashed this way (operations.accounts).
     PASSWORD_HASH_METHOD: str | None = None

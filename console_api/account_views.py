@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from console_api import self_service
-from console_api.http import client_ip, commit, current_actor, current_user
+from console_api.http import client_ip, commit, current_actor, current_user, set_session_cookies
 from console_api.quotas import Quota
 from console_api.reconfirmation import FIELDS as RECONFIRM_FIELDS
 from console_api.reconfirmation import reconfirm
@@ -76,14 +76,16 @@ def redeem_account_code():
         quotas=(self_service.code_quota("ip", client_ip(), 20, 3600),),
     )
     commit()
-    return jsonify(
+    token = issue_token(redeemed.user, current_app.config["SECRET_KEY"])
+    answer = jsonify(
         {
-            "token": issue_token(redeemed.user, current_app.config["SECRET_KEY"]),
+            "token": token,
             "user": user_json(redeemed.user),
             "purpose": redeemed.purpose.value,
             "message": self_service.redeemed_message(redeemed.purpose),
         }
     )
+    return set_session_cookies(answer, token)
 
 
 @route(
@@ -113,12 +115,12 @@ def request_password_reset():
     errors=(429, 503),
 )
 def change_own_password():
-    """Every other PC session ends; the answer carries this one's new token."""
+    """Every other PC session ends; the answer carries this one's new token (and, for the browser,
+    new session cookies: the old cookie ended with the other sessions)."""
     user = self_service.change_password(current_actor(), current_user(), request_body())
     commit()
-    return jsonify(
-        {"token": issue_token(user, current_app.config["SECRET_KEY"]), "message": "密码已修改，其他电脑上的登录已退出"}
-    )
+    token = issue_token(user, current_app.config["SECRET_KEY"])
+    return set_session_cookies(jsonify({"token": token, "message": "密码已修改，其他电脑上的登录已退出"}), token)
 
 
 @route("PATCH", "/me", "修改本人姓名", body=PROFILE_SCHEMA, response="Me")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import quote
@@ -120,21 +122,73 @@ def current_actor() -> Actor:
     return g.actor
 
 
+# The browser's sign-in (the PC console): an HttpOnly cookie carrying the same signed token as the
+# bearer one, so a link opened in a tab (a label sheet, an export, an attachment) is signed in too.
+# A cookie rides along on requests other sites make, so every unsafe request it authenticates must
+# also echo the readable csrf_token cookie in X-CSRF-Token (double submit): another site can make
+# the browser send the cookies but can neither read nor set them.
+SESSION_COOKIE = "weixiu_session"
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FAILED = "页面已过期，请刷新"
+
+
+def set_session_cookies(response: Response, token: str) -> Response:
+    """Sign the browser in: the session cookie (HttpOnly) and a fresh CSRF cookie (readable by the
+    page's script, which echoes it), both for the configured lifetime; Secure in production."""
+    settings = {
+        "max_age": current_app.config["SESSION_COOKIE_MAX_AGE_SECONDS"],
+        "path": "/",
+        "secure": current_app.config["SESSION_COOKIE_SECURE"],
+        "samesite": "Lax",
+    }
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, **settings)
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), httponly=False, **settings)
+    return response
+
+
+def clear_session_cookies(response: Response) -> Response:
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="Lax")
+    return response
+
+
+def csrf_intact() -> bool:
+    """An unsafe request echoes the csrf_token cookie in X-CSRF-Token (compared in constant time)."""
+    if request.method in SAFE_METHODS:
+        return True
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), header.encode())
+
+
 def signed_in(view: Callable) -> Callable:
-    """Resolve `Authorization: Bearer <token>` to an Actor in `g.actor`, or answer 401."""
+    """Resolve `Authorization: Bearer <token>` (other clients) or else the session cookie (the
+    browser, with the CSRF check on unsafe methods) to an Actor in `g.actor`, or answer 401/403.
+    Both carry the same token, so token_version, deactivation and the institution's state end a
+    cookie session exactly as they end a bearer one."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return error_response(401, "unauthorized", "请先登录")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return error_response(401, "unauthorized", "请先登录")
+            max_age = current_app.config["TOKEN_MAX_AGE_SECONDS"]
+        else:
+            token = request.cookies.get(SESSION_COOKIE, "")
+            if not token:
+                return error_response(401, "unauthorized", "请先登录")
+            max_age = current_app.config["SESSION_COOKIE_MAX_AGE_SECONDS"]
         try:
-            user = user_for_token(
-                token.strip(), current_app.config["SECRET_KEY"], current_app.config["TOKEN_MAX_AGE_SECONDS"]
-            )
+            user = user_for_token(token.strip(), current_app.config["SECRET_KEY"], max_age)
         except NotFound as expired:
             return error_response(401, "unauthorized", expired.message)
+        if not header and not csrf_intact():  # before the view: nothing is read or changed
+            return error_response(403, "csrf_failed", CSRF_FAILED)
         g.user = user
         g.actor = Actor.of(user, Edge.PC)
         return view(*args, **kwargs)

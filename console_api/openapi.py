@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from console_api.http import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from console_api.json_schema import (
     ANY_OBJECT,
     BOOLEAN,
@@ -662,14 +663,36 @@ def document() -> dict:
             "version": "1",
             "description": "电脑端（设备科、院内工程师、服务商、临床科室）使用的 JSON 接口。"
             "POST /api/v1/session 登录取得令牌，之后以 Authorization: Bearer <token> 调用；"
+            "浏览器（电脑端页面）改用登录时设置的会话 Cookie（weixiu_session，HttpOnly，12 小时），"
+            "POST/PUT/PATCH/DELETE 须在 X-CSRF-Token 头中回传 csrf_token Cookie 的值，"
+            "不一致时返回 403 csrf_failed「页面已过期，请刷新」；GET 无需回传（文件链接可在新标签页打开）；"
             "错误统一为 {error: {code, message, fields?}}，message 为中文说明。",
         },
         schemas=PC_SCHEMAS,
         auth_notes=AUTH_NOTES,
         security_schemes={
-            "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/session 返回的 token"}
+            "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/session 返回的 token"},
+            "session_cookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": SESSION_COOKIE,
+                "description": "登录或激活时设置的会话 Cookie（HttpOnly，SameSite=Lax，12 小时；生产环境 Secure）",
+            },
+            "csrf_header": {
+                "type": "apiKey",
+                "in": "header",
+                "name": CSRF_HEADER,
+                "description": "以 Cookie 登录时，修改类请求回传 csrf_token Cookie 的值；不一致返回 403 csrf_failed",
+            },
         },
+        security=pc_security,
     )
+
+
+def pc_security(method: str) -> list[dict[str, list]]:
+    """Bearer alone, or the session cookie — with the CSRF header on a method that changes things."""
+    cookie = {"session_cookie": []} if method in SAFE_METHODS else {"session_cookie": [], "csrf_header": []}
+    return [{"bearer": []}, cookie]
 
 
 @route("GET", "/openapi.json", "本 API 的 OpenAPI 3.0 描述", auth="none", content={"application/json": {}})

@@ -193,12 +193,15 @@ class RouteTable:
         schemas: Mapping[str, dict],
         auth_notes: Mapping[str, str],
         security_schemes: Mapping[str, dict],
+        security: Callable[[str], list[dict[str, list]]] | None = None,
     ) -> dict[str, Any]:
-        """The OpenAPI 3.0 document of every route in the table."""
+        """The OpenAPI 3.0 document of every route in the table. `security` gives a signed-in
+        route's requirements by its method (default: any one of the schemes)."""
+        requirements = security or (lambda method: [{name: []} for name in security_schemes])
         paths: dict[str, dict] = {}
         for entry in self.routes:
             paths.setdefault(f"{prefix}{entry.openapi_path}", {})[entry.method.lower()] = operation(
-                entry, auth_notes, security_schemes
+                entry, auth_notes, requirements
             )
         return {
             "openapi": "3.0.3",
@@ -305,7 +308,9 @@ def path_parameters(rule: str) -> list[dict]:
     return parameters
 
 
-def operation(entry: Route, auth_notes: Mapping[str, str], security_schemes: Mapping[str, dict]) -> dict[str, Any]:
+def operation(
+    entry: Route, auth_notes: Mapping[str, str], security: Callable[[str], list[dict[str, list]]]
+) -> dict[str, Any]:
     parameters = path_parameters(entry.path) + [
         {
             "name": name,
@@ -325,7 +330,7 @@ def operation(entry: Route, auth_notes: Mapping[str, str], security_schemes: Map
     if parameters:
         found["parameters"] = parameters
     if entry.auth != "none":
-        found["security"] = [{name: []} for name in security_schemes]
+        found["security"] = security(entry.method)
     content: dict[str, Any] = {}
     if entry.body is not None:
         content["application/json"] = {"schema": body_schema(entry.body)}

@@ -13,7 +13,8 @@ from console_api.validation import Field
 
 AUTH_NOTES = {
     "none": "无需登录",
-    "signed_in": "需要登录（Authorization: Bearer <token>）",
+    "signed_in": "需要登录（Authorization: Bearer <token>；或浏览器的会话 Cookie，修改类请求另需 X-CSRF-Token 头，"
+    "与 csrf_token Cookie 不一致时 403 csrf_failed「页面已过期，请刷新」）",
 }
 TABLE = RouteTable(api, {"none": (None, frozenset()), "signed_in": (signed_in, frozenset({401, 403}))})
 

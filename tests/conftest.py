@@ -413,6 +413,12 @@ class Factory:
     def api(self, client, user) -> ApiClient:
         response = client.post("/api/v1/session", json={"username": user.username, "password": TEST_PASSWORD})
         assert response.status_code == 200, response.get_json()
+        # An API client is a bearer client: it keeps no cookies (the browser's sign-in, which the
+        # shared test client would otherwise carry into every later request, has its own tests).
+        from console_api.http import CSRF_COOKIE, SESSION_COOKIE
+
+        for name in (SESSION_COOKIE, CSRF_COOKIE):
+            client.delete_cookie(name)
         return ApiClient(client, response.get_json()["token"])
 
 
