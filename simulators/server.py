@@ -31,6 +31,7 @@ class SimulatorServer:
         self.threads = threads
         self._server = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -53,13 +54,26 @@ class SimulatorServer:
         self._server = create_server(
             self.app, host=self.host, port=self.requested_port, threads=self.threads, ident="simulator"
         )
-        self._thread = threading.Thread(target=self._server.run, name=f"simulator-{self.port}", daemon=True)
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._server,), name=f"simulator-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
+
+    def _serve(self, server) -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # stop() closes the sockets from another thread: a select() already waiting on them
+            # fails with EBADF (or a closed socket's fd of -1). That is the loop's end, not a fault.
+            if not self._stopping.is_set():
+                raise
 
     def stop(self) -> None:
         if self._server is None:
             return
+        self._stopping.set()
         # run()'s loop lasts while its map holds a socket: close them all (the listener, its wake-up
         # pipe and the clients' kept-alive connections, which would otherwise hold it until they
         # time out); the task threads are told to finish.
