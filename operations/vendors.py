@@ -74,24 +74,17 @@ def register_vendor(name: str, contact_name: str | None = None, contact_phone: s
 def invite_vendor(
     actor: Actor,
     *,
-    vendor_id: int | None = None,
-    new_vendor: dict | None = None,
+    vendor_id: int,
     message: str | None = None,
     registered: Mapping[str, Any] | None = None,
 ) -> Invitation:
-    """Invite an existing vendor (by id) or register a new one and invite it. `registered`: what
-    the caller registered for this invitation (send_invitation's vendor and admin), noted in the
+    """Invite a vendor on the platform (send_invitation decides which). `registered`: what the
+    caller registered for this invitation (send_invitation's vendor and admin), noted in the
     invitation's one row."""
     require_manager(actor)
-    if (vendor_id is None) == (new_vendor is None):
-        raise InvalidInput({"vendor_id": "请选择一个服务商，或填写新服务商信息（二选一）"})
-    if vendor_id is not None:
-        vendor = db.session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise InvalidInput({"vendor_id": "服务商不存在"})
-    else:
-        vendor = register_vendor(**new_vendor)
-    registered_here = new_vendor is not None
+    vendor = db.session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise InvalidInput({"vendor_id": "服务商不存在"})
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.institution_id == actor.institution_id, Invitation.vendor_id == vendor.id)
     )
@@ -109,8 +102,7 @@ def invite_vendor(
     invitation.invited_by_id = actor.user_id
     invitation.invited_at = utcnow()
     db.session.flush()
-    extra = {"new_vendor": [None, dict(new_vendor)]} if registered_here else {}
-    _audit(actor, "invite", invitation, vendor, before, extra | dict(registered or {}))
+    _audit(actor, "invite", invitation, vendor, before, dict(registered or {}))
     return invitation
 
 
