@@ -107,6 +107,7 @@ def main(argv: list[str]) -> None:
 
     url = f"http://{args.host}:{args.port}"
     print(f"weixiu is running at {url}  (health: {url}/healthz, devices: {url}/api/v1/devices)", flush=True)
+    print(f"PC console (电脑端): {url}/  sign in as zhangsan / {demo_data.DEMO_PASSWORD}", flush=True)
     print(
         f'demo sign-in: POST {url}/api/v1/session {{"username": "zhangsan", "password": "{demo_data.DEMO_PASSWORD}"}}',
         flush=True,
