@@ -183,3 +183,23 @@ def test_without_a_build_the_root_says_how_to_build_it(web, tmp_path, configure)
     assert web.get("/devices/12", headers=HTML).status_code == 503
     assert web.get("/devices/12").status_code == 404
     assert web.get("/api/v1/nope", headers=HTML).get_json()["error"]["code"] == "not_found"
+
+
+def test_scripts_go_gzipped_from_the_builds_copy_to_a_browser_that_takes_gzip(web, dist):
+    import gzip
+
+    (dist / "assets" / "app-1a2b3c4d.js.gz").write_bytes(gzip.compress(b"console.log('app')"))
+
+    zipped = web.get("/assets/app-1a2b3c4d.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.get_data()) == b"console.log('app')"
+    assert zipped.mimetype == "text/javascript"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert zipped.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+    plain = web.get("/assets/app-1a2b3c4d.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert plain.get_data() == b"console.log('app')"
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    # A picture has no copy and is sent as it is.
+    assert "Content-Encoding" not in web.get("/assets/logo.png", headers={"Accept-Encoding": "gzip"}).headers
