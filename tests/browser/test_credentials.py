@@ -183,6 +183,7 @@ def test_method_one_from_credentials_with_devices_files_and_people(console, fact
     expect(records.locator("tbody tr", has_text="电脑首页通知").filter(has_text="李工")).to_contain_text("已发送")
     expect(records.locator("tbody tr", has_text="短信通知").filter(has_text="李工")).to_contain_text("已发送")
     expect(records).to_contain_text("张三")
+    records.scroll_into_view_if_needed()
     console.shot("alert-plan-detail-records")
     with app.app_context():
         body = db.session.scalar(select(InboxMessage.body).where(InboxMessage.alert_plan_id == plan_id))

@@ -82,7 +82,7 @@ export function credentialValues(
     number: form.number ?? '',
     holder_name: form.holder_name ?? '',
     issuing_authority: form.issuing_authority ?? '',
-    due_on: due,
+    due_on: due || '（有效期至）',
     days_left: due ? String(Math.max(daysBetween(day, due), 0)) : '',
   }
 }
