@@ -84,7 +84,7 @@ def payloads(items) -> list[dict]:
 def list_credentials():
     """设备操作证管理 / 设备配置许可证管理 / 人员资质管理: one list per `kind`."""
     actor = current_actor()
-    require_institution_staff(actor)
+    require_institution_staff(actor, credentials.READERS)
     query = request_query()
     page = credentials.list_credentials(
         actor,
@@ -163,7 +163,7 @@ def delete_credential(credential_id: int):
 def device_credentials(device_id: int):
     """A device's 操作证 / 配置许可证 tab (`kind`; every kind without it)."""
     actor = current_actor()
-    require_institution_staff(actor)
+    require_institution_staff(actor, credentials.READERS)
     kind = request_query()["kind"]
     return jsonify({"items": payloads(credentials.credentials_of_device(actor, device_id, kind))})
 

@@ -2,8 +2,9 @@
 
 One operation serves both entry paths of the guide: the 证照管理 list (关联设备 picks one or
 more devices, a batch entry) and a device's 操作证 / 配置许可证 tab (the same credential with
-that one device). Institution staff read credentials, only the equipment manager writes them;
-vendors never see them. Every credential has an alert plan (预警计划), kept in step here.
+that one device). The equipment office (manager and in-house engineers) reads credentials, only
+the equipment manager writes them; clinicians and vendors never see them (证照管理 is not their
+menu). Every credential has an alert plan (预警计划), kept in step here.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Device, db
+from models import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Device, Role, db
 from models.credential import CREDENTIAL_KIND_LABELS, DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from models.db import utcnow
 from operations import audit
-from operations.access import require_institution_staff, require_manager
+from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.alerts.plans import (
     NotifySettings,
@@ -33,6 +34,9 @@ from operations.alerts.plans import (
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
+
+# Who reads 证照管理: the equipment office, not clinicians (their console is 工单 and 首页通知).
+READERS = INSTITUTION_STAFF - {Role.CLINICIAN}
 
 # Fields of the 基础设置 form.
 EDITABLE_FIELDS = (
@@ -264,7 +268,7 @@ def update_credential(
 
 
 def get_credential(actor: Actor, credential_id: int) -> Credential:
-    require_institution_staff(actor)
+    require_institution_staff(actor, READERS)
     return _own_credential(actor, credential_id)
 
 
@@ -311,7 +315,7 @@ def list_credentials(
     The keyword matches 证件号, 姓名, or the name or 唯一码 of a covered device; 所属科室 and
     设备类型 keep credentials covering a device of that department and type (the same device).
     """
-    require_institution_staff(actor)
+    require_institution_staff(actor, READERS)
     query = select(Credential).where(Credential.institution_id == actor.institution_id, Credential.kind == kind)
     if keyword:
         pattern = f"%{escape_like(keyword.lower())}%"
@@ -339,7 +343,7 @@ def list_credentials(
 
 def credentials_of_device(actor: Actor, device_id: int, kind: CredentialKind | None = None) -> list[Credential]:
     """A device's 操作证 / 配置许可证 tab: the credentials of that kind covering it, newest first."""
-    require_institution_staff(actor)
+    require_institution_staff(actor, READERS)
     device = _own_device(actor, device_id)
     query = (
         select(Credential)
@@ -448,7 +452,7 @@ def _attachment_json(attachment: CredentialAttachment) -> dict[str, Any]:
 
 
 def list_attachments(actor: Actor, credential_id: int) -> list[CredentialAttachment]:
-    require_institution_staff(actor)
+    require_institution_staff(actor, READERS)
     credential = _own_credential(actor, credential_id)
     return attachments_of([credential.id]).get(credential.id, [])
 
@@ -476,7 +480,7 @@ def _own_attachment(actor: Actor, credential_id: int, attachment_id: int) -> Cre
 
 def get_attachment(actor: Actor, credential_id: int, attachment_id: int) -> CredentialAttachment:
     """The attachment with its bytes (download)."""
-    require_institution_staff(actor)
+    require_institution_staff(actor, READERS)
     return _own_attachment(actor, credential_id, attachment_id)
 
 

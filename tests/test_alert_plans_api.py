@@ -165,6 +165,19 @@ def test_the_list_filters_and_who_may_read_it(hospital):
     assert hospital["outsider_api"].get("/api/v1/alert-plans").get_json()["total"] == 0
 
 
+def test_vendor_people_get_403_from_the_plan_routes(hospital, factory, client):
+    """预警计划 is not a vendor's menu: the list and a hospital plan's routes answer 403."""
+    plan_id = create(hospital).get_json()["alert"]["id"]
+    path = f"/api/v1/alert-plans/{plan_id}"
+    for role in (Role.VENDOR_ENGINEER, Role.VENDOR_ADMIN):
+        vendor_api = factory.api(client, factory.user(role, vendor=hospital["vendor"]))
+        calls = [
+            vendor_api.get("/api/v1/alert-plans"),
+            vendor_api.put(path, json={"channels": ["inbox"]}),
+        ]
+        assert [call.status_code for call in calls] == [403, 403], role
+
+
 def test_who_may_see_and_handle_a_plan(hospital):
     plan_id = create(hospital).get_json()["alert"]["id"]
     path = f"/api/v1/alert-plans/{plan_id}"

@@ -394,21 +394,44 @@ def test_vendors_never_see_credentials(hospital, factory, client):
     assert total(api) == 1
 
 
-def test_clinicians_read_but_only_managers_write(hospital, factory, client):
+def test_clinicians_neither_read_nor_write(hospital, factory, client):
+    """证照管理 is the equipment office's menu: a clinician's console has 工单 and 首页通知 only,
+    and the server answers 403 to every credential route, reads included."""
     api = hospital["api"]
     credential = create(api, device_ids=ids(hospital, "ct")).get_json()
     attachment = upload(api, credential["id"], PNG).get_json()
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=hospital["institution"]))
-    assert clinician.get(f"/api/v1/credentials/{credential['id']}").status_code == 200
-    assert clinician.get("/api/v1/credentials?kind=operation_certificate").get_json()["total"] == 1
-    assert clinician.get(attachment["url"]).data == PNG
-    assert create(clinician, device_ids=ids(hospital, "ct")).status_code == 403
-    assert (
-        clinician.put(f"/api/v1/credentials/{credential['id']}", json={"valid_until": "2030-01-01"}).status_code == 403
-    )
-    assert clinician.delete(f"/api/v1/credentials/{credential['id']}").status_code == 403
-    assert upload(clinician, credential["id"], PNG).status_code == 403
-    assert clinician.delete(attachment["url"]).status_code == 403
+    calls = [
+        clinician.get("/api/v1/credentials?kind=operation_certificate"),
+        clinician.get(f"/api/v1/credentials/{credential['id']}"),
+        clinician.get(f"/api/v1/devices/{hospital['devices']['ct'].id}/credentials?kind=operation_certificate"),
+        clinician.get(f"/api/v1/credentials/{credential['id']}/attachments"),
+        clinician.get(attachment["url"]),
+        clinician.get(f"{attachment['url']}?inline=1"),
+        create(clinician, device_ids=ids(hospital, "ct")),
+        clinician.put(f"/api/v1/credentials/{credential['id']}", json={"valid_until": "2030-01-01"}),
+        clinician.delete(f"/api/v1/credentials/{credential['id']}"),
+        upload(clinician, credential["id"], PNG),
+        clinician.delete(attachment["url"]),
+    ]
+    assert [call.status_code for call in calls] == [403] * len(calls)
+    assert total(api) == 1
+
+
+def test_engineers_read_but_only_managers_write(hospital, factory, client):
+    api = hospital["api"]
+    credential = create(api, device_ids=ids(hospital, "ct")).get_json()
+    attachment = upload(api, credential["id"], PNG).get_json()
+    engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=hospital["institution"]))
+    assert engineer.get(f"/api/v1/credentials/{credential['id']}").status_code == 200
+    assert engineer.get("/api/v1/credentials?kind=operation_certificate").get_json()["total"] == 1
+    assert engineer.get(attachment["url"]).data == PNG
+    assert create(engineer, device_ids=ids(hospital, "ct")).status_code == 403
+    changed = engineer.put(f"/api/v1/credentials/{credential['id']}", json={"valid_until": "2030-01-01"})
+    assert changed.status_code == 403
+    assert engineer.delete(f"/api/v1/credentials/{credential['id']}").status_code == 403
+    assert upload(engineer, credential["id"], PNG).status_code == 403
+    assert engineer.delete(attachment["url"]).status_code == 403
     assert total(api) == 1
 
 

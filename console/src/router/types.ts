@@ -12,6 +12,8 @@ declare module 'vue-router' {
     public?: boolean
     /** a sidebar entry: its order, icon (a key of layouts/menuIcons.ts) and optional group (证照管理) */
     menu?: { order: number; icon?: string; group?: string; groupIcon?: string; label?: string }
+    /** 证照管理: which of the three lists a page is (a key of api/credentials.ts KINDS) */
+    kindSlug?: string
   }
 }
 

@@ -1,0 +1,38 @@
+import { api, type JsonBody, type QueryOf, type Schema } from './client'
+
+export type AlertPlan = Schema<'AlertPlan'>
+export type AlertRecord = Schema<'AlertRecord'>
+export type AlertSettings = JsonBody<'/api/v1/alert-plans/{plan_id}', 'put'>
+export type PickedUser = Schema<'PickedUser'>
+export type Channel = AlertPlan['channels'][number]
+
+export const CHANNELS: { value: Channel; label: string }[] = [
+  { value: 'inbox', label: '电脑首页通知' },
+  { value: 'sms', label: '短信通知' },
+  { value: 'wechat', label: '微信通知' },
+]
+
+/** The list's statuses in the guide's words (expired: the window ran out and nobody handled it). */
+export const PLAN_STATUSES: { value: AlertPlan['status']; label: string }[] = [
+  { value: 'active', label: '预警中' },
+  { value: 'expired', label: '到期未处理' },
+  { value: 'handled', label: '已处理' },
+  { value: 'cancelled', label: '已取消' },
+]
+export const STATUS_THEMES: Record<AlertPlan['status'], 'warning' | 'danger' | 'success' | 'default'> = {
+  active: 'warning',
+  expired: 'danger',
+  handled: 'success',
+  cancelled: 'default',
+}
+
+export const listAlertPlans = (query: QueryOf<'/api/v1/alert-plans', 'get'>) =>
+  api.get<Schema<'AlertPlanPage'>>('/alert-plans', query)
+export const getAlertPlan = (id: number) => api.get<AlertPlan>(`/alert-plans/${id}`)
+export const updateAlertPlan = (id: number, body: AlertSettings) => api.put<AlertPlan>(`/alert-plans/${id}`, body)
+export const handleAlertPlan = (id: number, note: string) =>
+  api.post<AlertPlan>(`/alert-plans/${id}/handle`, note ? { note } : {})
+export const listDeliveries = (id: number, query: QueryOf<'/api/v1/alert-plans/{plan_id}/deliveries', 'get'>) =>
+  api.get<Schema<'AlertRecordPage'>>(`/alert-plans/${id}/deliveries`, query)
+/** 指定人员 candidates (GET /users): the institution's active accounts. */
+export const pickUsers = (query: QueryOf<'/api/v1/users', 'get'>) => api.get<Schema<'PickedUserPage'>>('/users', query)
