@@ -394,21 +394,27 @@ def test_vendors_never_see_credentials(hospital, factory, client):
     assert total(api) == 1
 
 
-def test_clinicians_read_but_only_managers_write(hospital, factory, client):
+def test_engineers_read_but_only_managers_write_and_clinicians_have_no_credentials_on_the_pc(hospital, factory, client):
     api = hospital["api"]
     credential = create(api, device_ids=ids(hospital, "ct")).get_json()
     attachment = upload(api, credential["id"], PNG).get_json()
+    engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=hospital["institution"]))
+    assert engineer.get(f"/api/v1/credentials/{credential['id']}").status_code == 200
+    assert engineer.get("/api/v1/credentials?kind=operation_certificate").get_json()["total"] == 1
+    assert engineer.get(attachment["url"]).data == PNG
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access): reads are 403 too.
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=hospital["institution"]))
-    assert clinician.get(f"/api/v1/credentials/{credential['id']}").status_code == 200
-    assert clinician.get("/api/v1/credentials?kind=operation_certificate").get_json()["total"] == 1
-    assert clinician.get(attachment["url"]).data == PNG
-    assert create(clinician, device_ids=ids(hospital, "ct")).status_code == 403
-    assert (
-        clinician.put(f"/api/v1/credentials/{credential['id']}", json={"valid_until": "2030-01-01"}).status_code == 403
-    )
-    assert clinician.delete(f"/api/v1/credentials/{credential['id']}").status_code == 403
-    assert upload(clinician, credential["id"], PNG).status_code == 403
-    assert clinician.delete(attachment["url"]).status_code == 403
+    assert clinician.get(f"/api/v1/credentials/{credential['id']}").status_code == 403
+    assert clinician.get(attachment["url"]).status_code == 403
+    for someone in (engineer, clinician):
+        assert create(someone, device_ids=ids(hospital, "ct")).status_code == 403
+        assert (
+            someone.put(f"/api/v1/credentials/{credential['id']}", json={"valid_until": "2030-01-01"}).status_code
+            == 403
+        )
+        assert someone.delete(f"/api/v1/credentials/{credential['id']}").status_code == 403
+        assert upload(someone, credential["id"], PNG).status_code == 403
+        assert someone.delete(attachment["url"]).status_code == 403
     assert total(api) == 1
 
 
