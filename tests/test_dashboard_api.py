@@ -220,3 +220,38 @@ def test_me_names_the_callers_institution_or_vendor(world):
     assert world["api"]["manager"].get("/api/v1/me").get_json()["organization_name"] == "第一医院"
     assert world["api"]["vendor_admin"].get("/api/v1/me").get_json()["organization_name"] == "迈瑞服务"
     assert world["api"]["other_clinician"].get("/api/v1/me").get_json()["organization_name"] == "第二医院"
+
+
+def test_the_figures_take_the_same_few_queries_however_many_rows_there_are(world, app, factory, client):
+    """Counts are SQL's, and only the nearest rows are loaded: more alerts and orders add no query."""
+    from sqlalchemy import event
+
+    from models import db
+
+    def statements() -> int:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            _dashboard(world["api"]["manager"])
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before = statements()
+    manager, clinician = world["api"]["manager"], world["api"]["clinician"]
+    with app.app_context():
+        from models import Institution
+
+        institution = db.session.scalar(db.select(Institution).where(Institution.name == "第一医院"))
+        db.session.expunge(institution)
+    for number in range(8):
+        device = factory.device(institution, name=f"监护仪{number}")
+        _credential(manager, device, world["today"] + timedelta(days=2), number=f"MORE{number}")
+        _order(clinician, device, URGENT)
+    body = _dashboard(manager)
+    assert body["alerts_in_window"]["total"] == 10 and len(body["alerts_in_window"]["items"]) == 5
+    assert body["emergencies"]["total"] == 11 and len(body["emergencies"]["items"]) == 5
+    assert statements() == before
