@@ -10,6 +10,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     audit_views,
     authorization_views,
     credential_views,
+    dashboard_views,
     department_views,
     device_code_views,
     device_label_views,

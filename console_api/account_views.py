@@ -48,6 +48,7 @@ PREFERENCES_SCHEMA = {
 def me_json(user: User) -> dict:
     """The signed-in account with its mobile and notification preferences (GET /me)."""
     return user_json(user) | {
+        "organization_name": own_account.organization_name(user),
         "phone": user.phone,
         "notification_preferences": self_service.preferences_payload(user.id),
     }

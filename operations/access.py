@@ -16,12 +16,16 @@ from datetime import date
 
 from sqlalchemy import Select, and_, exists, select
 
-from models import Authorization, Device, Institution, Role, Scope, db
+from models import Authorization, Device, Edge, Institution, Role, Scope, db
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.errors import NotFound, PermissionDenied
 
 INSTITUTION_STAFF = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER, Role.CLINICIAN})
+# On the PC console these roles have 工单 and 首页通知 only (and their own account): clinicians
+# report and follow from the device's QR code, vendor engineers work from WeChat and the
+# mini-program, and neither has the office's screens (档案, 证照, 预警, 统计, 账号, …) on a PC.
+WORK_ORDERS_ONLY_ON_PC = frozenset({Role.CLINICIAN, Role.VENDOR_ENGINEER})
 
 
 def active_institution_clause(institution_id_column):
@@ -83,6 +87,14 @@ def visible_device(actor: Actor, device_id: int) -> tuple[Device, frozenset[Scop
 def require_scope(scopes: frozenset[Scope], scope: Scope, label: str) -> None:
     if scope not in scopes:
         raise PermissionDenied(f"服务商授权不包含{label}，无权查看")
+
+
+def require_office_console(actor: Actor) -> None:
+    """The office's screens of the PC console (everything but 工单, 首页通知 and one's own account)
+    are for 设备科, the hospital's engineers and vendor admins; the mini-program's own API keeps
+    what clinicians and engineers see there (a device's records within the authorization, …)."""
+    if actor.edge is Edge.PC and actor.role in WORK_ORDERS_ONLY_ON_PC:
+        raise PermissionDenied("电脑端仅开放“工单”和“首页通知”，该功能仅供设备科、院内工程师和服务商管理员使用")
 
 
 def require_manager(actor: Actor) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import delete, or_, select
 
-from models import AccountCodePurpose, Institution, MessageFamily, NotificationOptOut, User, db
+from models import AccountCodePurpose, Institution, MessageFamily, NotificationOptOut, User, Vendor, db
 from operations import account_codes, audit
 from operations.accounts import MOBILE_TAKEN, hash_password, mobile_taken, void_unused_bind_codes
 from operations.actors import Actor
@@ -27,6 +27,15 @@ INBOX_ALWAYS_ON = "站内通知不能关闭"
 FAMILY_LABELS = {MessageFamily.ALERT: "预警提醒", MessageFamily.WORK_ORDER: "工单通知"}
 SAME_PASSWORD = "新密码不能与原密码相同"
 SAME_MOBILE = "与当前手机号相同"
+
+
+def organization_name(user: User) -> str | None:
+    """The institution or vendor the person works for, as the console's header names it."""
+    if user.institution_id is not None:
+        return db.session.scalar(select(Institution.name).where(Institution.id == user.institution_id))
+    if user.vendor_id is not None:
+        return db.session.scalar(select(Vendor.name).where(Vendor.id == user.vendor_id))
+    return None
 
 
 def _own(actor: Actor) -> User:

@@ -1,6 +1,8 @@
 """The access matrix, through the API: authorization period × scope × institution, for vendor
 and institution users. Periods are built around today in Asia/Shanghai, the calendar the rule
-uses; no job runs between cases, so expiry needing no job is shown too."""
+uses; no job runs between cases, so expiry needing no job is shown too. On the PC the vendor
+side's view of devices is its admin's (its engineers have 工单 only there: test_console_role_access);
+the rule is the vendor's, whoever of it asks."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def world(factory, client):
     manager_a = factory.manager(inst_a)
     manager_b = factory.manager(inst_b)
     vendor = factory.accepted_vendor(inst_a, "服务商甲")
-    engineer = factory.user(Role.VENDOR_ENGINEER, vendor=vendor)
+    engineer = factory.user(Role.VENDOR_ADMIN, vendor=vendor)
     device_a = factory.device(inst_a, name="高压注射器", serial_number="SN-A")
     device_b = factory.device(inst_b, name="呼吸机", serial_number="SN-B")
     return {
@@ -113,7 +115,7 @@ def test_a_vendor_authorized_by_two_institutions_sees_both_and_only_those(factor
     factory.manager(inst_a)
     vendor = factory.accepted_vendor(inst_a, "服务商甲")
     other_vendor = factory.accepted_vendor(inst_a, "服务商乙")
-    engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=vendor))
+    engineer = factory.api(client, factory.user(Role.VENDOR_ADMIN, vendor=vendor))
     today = today_local()
     device_a = factory.device(inst_a)
     device_b = factory.device(inst_b)
@@ -131,7 +133,7 @@ def test_a_vendor_sees_only_itself_in_the_vendor_column(factory, client):
     manager = factory.api(client, factory.manager(institution))
     repair_vendor = factory.accepted_vendor(institution, "维修服务商")
     metrology_vendor = factory.accepted_vendor(institution, "计量服务商")
-    engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=repair_vendor))
+    engineer = factory.api(client, factory.user(Role.VENDOR_ADMIN, vendor=repair_vendor))
     device = factory.device(institution)
     today = today_local()
     factory.authorization(device, repair_vendor, starts_on=today, ends_on=today, scopes={Scope.REPAIR})

@@ -400,6 +400,11 @@ def test_clinicians_neither_read_nor_write(hospital, factory, client):
     api = hospital["api"]
     credential = create(api, device_ids=ids(hospital, "ct")).get_json()
     attachment = upload(api, credential["id"], PNG).get_json()
+    engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=hospital["institution"]))
+    assert engineer.get(f"/api/v1/credentials/{credential['id']}").status_code == 200
+    assert engineer.get("/api/v1/credentials?kind=operation_certificate").get_json()["total"] == 1
+    assert engineer.get(attachment["url"]).data == PNG
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access): reads are 403 too.
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=hospital["institution"]))
     calls = [
         clinician.get("/api/v1/credentials?kind=operation_certificate"),

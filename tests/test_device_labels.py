@@ -192,18 +192,22 @@ def test_another_institutions_device_is_not_found(factory, hospital):
     assert manager.get("/api/v1/devices/999999/qrcode.png").status_code == 404
 
 
-def test_clinicians_see_their_institutions_codes(client, factory, hospital):
+def test_the_hospitals_engineers_see_its_codes_and_clinicians_have_no_archive_on_the_pc(client, factory, hospital):
     institution, _ = hospital
     device = factory.device(institution)
+    engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=institution))
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=institution))
 
-    assert clinician.get(f"/api/v1/devices/{device.id}/qrcode.svg").status_code == 200
+    assert engineer.get(f"/api/v1/devices/{device.id}/qrcode.svg").status_code == 200
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access).
+    assert clinician.get(f"/api/v1/devices/{device.id}/qrcode.svg").status_code == 403
 
 
-def test_vendor_engineer_sees_the_code_only_while_authorized(app, client, factory, hospital):
+def test_a_vendor_sees_the_code_only_while_authorized(app, client, factory, hospital):
     institution, _ = hospital
     vendor = factory.accepted_vendor(institution)
-    engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=vendor))
+    # On the PC the vendor side is its admin (its engineers have 工单 only there).
+    engineer = factory.api(client, factory.user(Role.VENDOR_ADMIN, vendor=vendor))
     today = today_local()
     day = timedelta(days=1)
     # A day either side so the test does not depend on the hour it runs at.
@@ -335,9 +339,13 @@ def test_label_sheet_is_for_institution_staff_only(client, factory, hospital):
     factory.authorization(device, vendor, starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1))
     engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=vendor))
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=institution))
+    in_house = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=institution))
+    admin = factory.api(client, factory.user(Role.VENDOR_ADMIN, vendor=vendor))
 
     assert engineer.get(f"/api/v1/devices/labels?ids={device.id}").status_code == 403
-    assert clinician.get(f"/api/v1/devices/labels?ids={device.id}").status_code == 200
+    assert admin.get(f"/api/v1/devices/labels?ids={device.id}").status_code == 403
+    assert clinician.get(f"/api/v1/devices/labels?ids={device.id}").status_code == 403
+    assert in_house.get(f"/api/v1/devices/labels?ids={device.id}").status_code == 200
 
 
 # --- the public page the code opens ------------------------------------------------------------

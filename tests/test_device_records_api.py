@@ -14,7 +14,8 @@ def test_records_are_written_by_institution_staff_and_read_within_scope(factory,
     engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=institution))
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=institution))
     vendor = factory.accepted_vendor(institution)
-    vendor_engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=vendor))
+    # On the PC the vendor side is its admin; its engineers read records in the mini-program.
+    vendor_engineer = factory.api(client, factory.user(Role.VENDOR_ADMIN, vendor=vendor))
     device = factory.device(institution)
     today = today_local()
     factory.authorization(device, vendor, starts_on=today, ends_on=today + timedelta(days=1), scopes={Scope.METROLOGY})
@@ -33,7 +34,9 @@ def test_records_are_written_by_institution_staff_and_read_within_scope(factory,
     assert [item["summary"] for item in metrology] == ["年度计量检定合格"]
     denied = vendor_engineer.get(f"/api/v1/devices/{device.id}/records/repair")
     assert denied.status_code == 403 and "维修记录" in denied.get_json()["error"]["message"]
-    assert len(clinician.get(f"/api/v1/devices/{device.id}/records/repair").get_json()["items"]) == 1
+    assert len(engineer.get(f"/api/v1/devices/{device.id}/records/repair").get_json()["items"]) == 1
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access).
+    assert clinician.get(f"/api/v1/devices/{device.id}/records/repair").status_code == 403
 
 
 def test_record_bad_input(factory, client):

@@ -331,8 +331,8 @@ def test_blank_rows_are_skipped_and_rows_keep_their_excel_numbers(app, manager_a
 def test_template_lists_the_departments_and_its_example_imports_once_its_department_is_fixed(
     app, factory, client, hospital
 ):
-    clinician = factory.user(Role.CLINICIAN, institution=hospital)
-    response = factory.api(client, clinician).get("/api/v1/devices/import-template.xlsx")
+    engineer = factory.user(Role.INSTITUTION_ENGINEER, institution=hospital)
+    response = factory.api(client, engineer).get("/api/v1/devices/import-template.xlsx")
 
     assert response.status_code == 200
     assert response.mimetype == XLSX

@@ -196,12 +196,16 @@ def test_department_of_another_institution_is_refused(hospital, factory):
 
 
 def test_only_managers_write_the_archive(hospital, factory, client):
+    engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=hospital["institution"]))
     clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=hospital["institution"]))
     department = hospital["departments"]["CT室"]
+    assert create(engineer, name="A", department_id=department).status_code == 403
     assert create(clinician, name="A", department_id=department).status_code == 403
     created = create(hospital["api"], name="A", department_id=department).get_json()
-    assert clinician.get(f"/api/v1/devices/{created['id']}").status_code == 200
-    assert clinician.patch(f"/api/v1/devices/{created['id']}", json={"name": "B"}).status_code == 403
+    assert engineer.get(f"/api/v1/devices/{created['id']}").status_code == 200
+    assert engineer.patch(f"/api/v1/devices/{created['id']}", json={"name": "B"}).status_code == 403
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access).
+    assert clinician.get(f"/api/v1/devices/{created['id']}").status_code == 403
 
 
 def test_unknown_and_foreign_ids_are_404(hospital, factory, client):

@@ -39,7 +39,8 @@ def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):  # noqa: F
     waiting = create(world)["id"]  # nobody accepted it yet
     taken = create(world)["id"]
     step(world, "engineer", taken, "accept")  # accepted: the engineer's until closed
-    assert engineer.get(f"/api/v1/devices/{device_id}").status_code == 200
+    # The devices and authorizations on the PC are the admin's (its engineers have 工单 only there).
+    assert admin.get(f"/api/v1/devices/{device_id}").status_code == 200
     assert {row["id"] for row in engineer.get(BASE).get_json()["items"]} == {waiting, taken}
     served = admin.get("/api/v1/served-institutions").get_json()["items"]
     assert [(s["institution"], s["active"], s["authorized_devices"], s["open_work_orders"]) for s in served] == [
@@ -47,8 +48,8 @@ def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):  # noqa: F
     ]
 
     assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0
-    assert engineer.get(f"/api/v1/devices/{device_id}").status_code == 404
-    assert engineer.get("/api/v1/devices").get_json()["total"] == 0
+    assert admin.get(f"/api/v1/devices/{device_id}").status_code == 404
+    assert admin.get("/api/v1/devices").get_json()["total"] == 0
     assert engineer.get(BASE).get_json()["items"] == []
     for order_id in (waiting, taken):
         assert engineer.get(f"{BASE}/{order_id}").status_code == 404
@@ -56,14 +57,14 @@ def test_a_vendor_engineer_loses_access_and_gets_it_back(app, world):  # noqa: F
     assert engineer.post(f"{BASE}/{taken}/arrive", json={}).status_code == 404
     assert engineer.post(f"{BASE}/{waiting}/accept", json={}).status_code == 404
     # The vendor's list of its authorizations keeps the period, not the device.
-    authorizations = engineer.get("/api/v1/authorizations").get_json()["items"]
+    authorizations = admin.get("/api/v1/authorizations").get_json()["items"]
     assert authorizations and all(item["device_id"] is None for item in authorizations)
     served = admin.get("/api/v1/served-institutions").get_json()["items"]
     assert [(s["active"], s["authorized_devices"], s["open_work_orders"]) for s in served] == [(False, 0, 0)]
 
     assert cli(app, "institution", "reactivate", "医疗机构测试1").exit_code == 0
-    assert engineer.get("/api/v1/authorizations").get_json()["items"][0]["device_id"] == device_id
-    assert engineer.get(f"/api/v1/devices/{device_id}").status_code == 200
+    assert admin.get("/api/v1/authorizations").get_json()["items"][0]["device_id"] == device_id
+    assert admin.get(f"/api/v1/devices/{device_id}").status_code == 200
     assert {row["id"] for row in engineer.get(BASE).get_json()["items"]} == {waiting, taken}
     assert step(world, "engineer", taken, "arrive")["status"] == "on_site"
 

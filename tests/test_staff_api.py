@@ -630,20 +630,25 @@ def test_nobody_is_reactivated_into_a_stopped_department(org, app):
 # -- the 指定人员 picker --------------------------------------------------------------------------------
 
 
-def test_the_picker_offers_the_active_accounts_and_hides_mobiles_from_non_managers(org, factory):
-    factory.user(Role.INSTITUTION_ENGINEER, institution=org["institution"], display_name="李工", phone="13800000066")
+def test_the_picker_offers_the_active_accounts_and_hides_mobiles_from_non_managers(org, factory, client):
+    engineer = factory.user(
+        Role.INSTITUTION_ENGINEER, institution=org["institution"], display_name="李工", phone="13800000066"
+    )
+    engineer_api = factory.api(client, engineer)
     stopped = factory.user(Role.INSTITUTION_ENGINEER, institution=org["institution"], display_name="离职李工")
     assert org["api"].post(f"{STAFF}/{stopped.id}/deactivate").status_code == 200
     managers_view = org["api"].get("/api/v1/users?q=李").get_json()["items"]
     assert [(row["display_name"], row["phone"]) for row in managers_view] == [("李工", "13800000066")]
     assert "username" in managers_view[0]
-    seen = org["clinician_api"].get("/api/v1/users").get_json()["items"]
+    seen = engineer_api.get("/api/v1/users").get_json()["items"]
     assert {row["display_name"] for row in seen} == {"张主任", "王护士", "李工"}
     assert all(
         set(row) == {"id", "display_name", "role", "role_label", "department_id", "department", "vendor_id", "vendor"}
         for row in seen
     )
-    assert org["clinician_api"].get("/api/v1/users?q=13800000066").get_json()["items"] == []  # no search by mobile
+    assert engineer_api.get("/api/v1/users?q=13800000066").get_json()["items"] == []  # no search by mobile
+    # A clinician's PC has 工单 and 首页通知 only (test_console_role_access).
+    assert org["clinician_api"].get("/api/v1/users").status_code == 403
     assert [
         row["display_name"] for row in org["api"].get("/api/v1/users?role=equipment_manager").get_json()["items"]
     ] == ["张主任"]
