@@ -22,6 +22,9 @@ from operations.clock import today_local
 from operations.errors import NotFound, PermissionDenied
 
 INSTITUTION_STAFF = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER, Role.CLINICIAN})
+# The equipment office: who works on the PC console's archive-side screens (委外关联, 服务商);
+# clinicians report and follow their own orders only.
+EQUIPMENT_OFFICE = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
 
 
 def active_institution_clause(institution_id_column):
