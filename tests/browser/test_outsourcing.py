@@ -46,6 +46,12 @@ def authorizations_of(app, device):
         ]
 
 
+def shot(console, name):
+    """A screenshot once dialogs and messages have finished moving (TDesign animates ~300 ms)."""
+    console.page.wait_for_timeout(400)
+    console.shot(name)
+
+
 def tab(page, label):
     return page.locator(".t-tabs__nav-item", has_text=label)
 
@@ -61,7 +67,7 @@ def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced
     console.sign_in(hospital["manager"], path="/outsourcing")
     expect(page.locator(".side-nav")).to_contain_text("委外关联")
     expect(page.get_by_text("还没有委外的设备")).to_be_visible()
-    console.shot("outsourcing-outsourced-empty")
+    shot(console, "outsourcing-outsourced-empty")
 
     tab(page, "未委外设备").click()
     expect(page).to_have_url(console.url("/outsourcing?tab=not"))
@@ -80,10 +86,10 @@ def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced
     expect(page.locator("tbody tr")).to_have_count(1)
     expect(page.locator("tbody")).to_contain_text("高压注射器")
     assert "department_id=" in page.url
-    console.shot("outsourcing-not-outsourced-filtered")
+    shot(console, "outsourcing-not-outsourced-filtered")
     page.goto(console.url("/outsourcing?tab=not"))
     expect(page.locator("tbody tr")).to_have_count(3)
-    console.shot("outsourcing-not-outsourced")
+    shot(console, "outsourcing-not-outsourced")
 
     row = page.locator("tbody tr", has_text="法国赛特力高频电刀")
     expect(row).to_contain_text("25升MOST-T")
@@ -103,7 +109,7 @@ def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced
     expect(page.get_by_text("该设备还没有委外关联")).to_be_visible()
     page.get_by_role("button", name="立即委外").click()
     expect(page.get_by_text("请选择委外服务商")).to_be_visible()
-    console.shot("outsourcing-authorize-form")
+    shot(console, "outsourcing-authorize-form")
 
     choose_vendor(page, "服务商测试1")
     page.get_by_role("button", name="立即委外").click()
@@ -112,7 +118,7 @@ def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced
     row = page.locator("tbody tr", has_text="法国赛特力高频电刀")
     expect(row).to_contain_text("服务商测试1")
     expect(row.get_by_text("修改")).to_be_visible()
-    console.shot("outsourcing-outsourced")
+    shot(console, "outsourcing-outsourced")
     [saved] = authorizations_of(app, device)
     assert saved == {
         "vendor_id": hospital["vendor"].id,
@@ -143,7 +149,7 @@ def test_several_devices_are_authorized_at_once_from_the_selection(console, hosp
     expect(page.get_by_test_id("device-line")).to_contain_text("新华牌三次预真空灭菌器")
     choose_vendor(page, "服务商测试1")
     page.locator(".t-checkbox", has_text="查看设备计量记录").click()
-    console.shot("outsourcing-authorize-many")
+    shot(console, "outsourcing-authorize-many")
     page.get_by_role("button", name="立即委外").click()
     expect(page.get_by_text("设备已关联成功")).to_be_visible()
     expect(page.locator("tbody tr")).to_have_count(2)
@@ -174,7 +180,7 @@ def test_method_two_the_devices_page_links_to_its_authorization(console, hospita
     row = page.get_by_test_id("authorization-history").locator("tbody tr").first
     for text in ("修改", "取消授权", "新华牌三次预真空灭菌器", "服务商测试1", device.unique_code, "档案资料", "18"):
         expect(row).to_contain_text(text)
-    console.shot("outsourcing-device-history")
+    shot(console, "outsourcing-device-history")
 
 
 def test_modify_changes_the_terms_and_the_history_shows_the_change(console, hospital, app):
@@ -205,7 +211,7 @@ def test_modify_changes_the_terms_and_the_history_shows_the_change(console, hosp
     expect(warn_days).to_have_value("15")
     warn_days.fill("30")
     page.locator(".t-checkbox", has_text="查看设备保养记录").click()
-    console.shot("outsourcing-modify")
+    shot(console, "outsourcing-modify")
     page.get_by_role("button", name="保存修改").click()
     expect(page.get_by_text("授权已修改")).to_be_visible()
     expect(page.get_by_role("heading", name="维保商授权")).to_be_visible()
@@ -219,7 +225,7 @@ def test_modify_changes_the_terms_and_the_history_shows_the_change(console, hosp
     dialog = page.locator(".t-dialog", has_text="变更记录")
     expect(dialog).to_contain_text("修改授权")
     expect(dialog).to_contain_text("提前天数：15 → 30")
-    console.shot("outsourcing-events")
+    shot(console, "outsourcing-events")
 
 
 def test_cancel_asks_first_and_the_history_keeps_the_cancelled_authorization(console, hospital, app, factory):
@@ -234,7 +240,7 @@ def test_cancel_asks_first_and_the_history_keeps_the_cancelled_authorization(con
     history.get_by_text("取消授权").click()
     dialog = page.locator(".t-dialog", has_text="确定取消")
     expect(dialog).to_contain_text("服务商测试1")
-    console.shot("outsourcing-cancel-confirm")
+    shot(console, "outsourcing-cancel-confirm")
     dialog.get_by_role("button", name="取消", exact=True).click()
     expect(dialog).to_be_hidden()
     assert authorizations_of(app, device)[0]["cancelled"] is False
@@ -254,7 +260,7 @@ def test_cancel_asks_first_and_the_history_keeps_the_cancelled_authorization(con
     page.get_by_placeholder("请输入查询条件（服务商、授权内容、日期、状态）").fill("已取消")
     page.get_by_role("button", name="查询").click()
     expect(history.locator("tbody tr")).to_have_count(1)
-    console.shot("outsourcing-cancelled-history")
+    shot(console, "outsourcing-cancelled-history")
     assert authorizations_of(app, device)[0]["cancelled"] is True
 
     page.goto(console.url("/outsourcing?tab=not"))
@@ -280,7 +286,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     page.get_by_role("button", name="搜索").click()
     found = page.locator(".t-dialog tbody tr", has_text="服务商测试2")
     expect(found).to_contain_text(credit_code(202))
-    console.shot("vendors-directory")
+    shot(console, "vendors-directory")
     found.get_by_text("邀请").click()
     expect(page.get_by_text("已邀请“服务商测试2”")).to_be_visible()
     expect(page.locator("tbody tr", has_text="服务商测试2")).to_contain_text("待接受")
@@ -295,7 +301,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     page.get_by_placeholder("服务商名称", exact=True).fill("服务商测试3")
     page.get_by_placeholder("管理员姓名").fill("孙经理")
     page.get_by_placeholder("接收激活码的手机号").fill("13900000303")
-    console.shot("vendors-invite-new")
+    shot(console, "vendors-invite-new")
     page.get_by_role("button", name="发送邀约").click()
     sent = page.locator(".t-dialog", has_text="邀约已发送")
     expect(sent).to_contain_text("已登记服务商“服务商测试3”")
@@ -310,7 +316,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     page.locator("tbody tr", has_text="服务商测试3").get_by_text("撤销").click()
     page.locator(".t-dialog", has_text="撤销邀约").get_by_role("button", name="撤销").click()
     expect(page.locator("tbody tr", has_text="服务商测试3")).to_contain_text("已撤销")
-    console.shot("vendors-hospital")
+    shot(console, "vendors-hospital")
 
     # The vendor admin: the invitation, accepted after a confirmation.
     console.context.clear_cookies()
@@ -320,7 +326,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     expect(page).to_have_url(console.url("/vendor"))
     row = page.locator("tbody tr", has_text="医疗机构测试1")
     expect(row).to_contain_text("待接受")
-    console.shot("vendor-admin-invitations")
+    shot(console, "vendor-admin-invitations")
     row.get_by_text("接受", exact=True).click()
     page.locator(".t-dialog", has_text="接受邀约").get_by_role("button", name="接受").click()
     expect(row).to_contain_text("已接受")
@@ -337,7 +343,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     served = page.locator("tbody tr", has_text="医疗机构测试1")
     expect(served).to_contain_text("服务中")
     expect(served.locator("td").nth(4)).to_have_text("1")
-    console.shot("vendor-admin-served")
+    shot(console, "vendor-admin-served")
     tab(page, "本服务商信息").click()
     expect(page.locator(".t-descriptions")).to_contain_text(credit_code(202))
-    console.shot("vendor-admin-profile")
+    shot(console, "vendor-admin-profile")
