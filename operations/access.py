@@ -26,6 +26,9 @@ INSTITUTION_STAFF = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER
 # report and follow from the device's QR code, vendor engineers work from WeChat and the
 # mini-program, and neither has the office's screens (档案, 证照, 预警, 统计, 账号, …) on a PC.
 WORK_ORDERS_ONLY_ON_PC = frozenset({Role.CLINICIAN, Role.VENDOR_ENGINEER})
+# The equipment office: who works on the PC console's archive-side screens (委外关联, 服务商);
+# clinicians report and follow their own orders only.
+EQUIPMENT_OFFICE = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
 
 
 def active_institution_clause(institution_id_column):

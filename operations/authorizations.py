@@ -18,7 +18,7 @@ from models import Authorization, AuthorizationEvent, AuthorizationEventKind, De
 from models.authorization import SCOPE_LABELS
 from models.db import utcnow
 from operations import audit
-from operations.access import require_institution_staff, require_manager
+from operations.access import EQUIPMENT_OFFICE, require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.alerts.plans import NotifySettings, plan_authorization, settings_snapshot, subject_plan
 from operations.clock import today_local
@@ -292,8 +292,9 @@ def cancel_authorization(actor: Actor, authorization_id: int, reason: str | None
 
 
 def device_authorizations(actor: Actor, device_id: int) -> list[Authorization]:
-    """维保商 tab and 历史关联记录: every authorization of the device, newest first."""
-    require_institution_staff(actor)
+    """维保商 tab and 历史关联记录: every authorization of the device, newest first (the equipment
+    office's; clinicians have no 委外关联)."""
+    require_institution_staff(actor, EQUIPMENT_OFFICE)
     device = _own_device(actor, device_id)
     return list(
         db.session.scalars(
@@ -345,7 +346,7 @@ def vendor_authorizations(actor: Actor) -> list[VendorAuthorization]:
 
 
 def authorization_events(actor: Actor, authorization_id: int) -> list[AuthorizationEvent]:
-    require_institution_staff(actor)
+    require_institution_staff(actor, EQUIPMENT_OFFICE)
     authorization = _own_authorization(actor, authorization_id)
     return list(
         db.session.scalars(

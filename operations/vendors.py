@@ -25,7 +25,13 @@ from models import (
 )
 from models.db import utcnow
 from operations import account_codes, account_inputs, audit, credit_codes, outbox
-from operations.access import active_authorization_clause, require_manager, require_vendor_admin
+from operations.access import (
+    EQUIPMENT_OFFICE,
+    active_authorization_clause,
+    require_institution_staff,
+    require_manager,
+    require_vendor_admin,
+)
 from operations.account_codes import IssuedCode
 from operations.accounts import create_user
 from operations.actors import Actor
@@ -175,9 +181,13 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> Invitation:
 
 
 def list_invitations(actor: Actor, status: InvitationStatus | None = None) -> list[Invitation]:
+    """The invitations a hospital's equipment office sent, or those its vendor admin received
+    (clinicians and vendor engineers have no 服务商 screen)."""
     if actor.is_vendor_side:
+        require_vendor_admin(actor)
         query = select(Invitation).where(Invitation.vendor_id == actor.vendor_id)
     elif actor.institution_id is not None:
+        require_institution_staff(actor, EQUIPMENT_OFFICE)
         query = select(Invitation).where(Invitation.institution_id == actor.institution_id)
     else:
         raise PermissionDenied("无权查看邀约")

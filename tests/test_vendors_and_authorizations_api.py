@@ -260,3 +260,46 @@ def test_revoking_a_vendor_with_open_authorizations_is_refused(hospital):
     assert refused.status_code == 409 and "1 条" in refused.get_json()["error"]["message"]
     api.post(f"/api/v1/authorizations/{created.get_json()['items'][0]['id']}/cancel", json={})
     assert api.post(f"/api/v1/invitations/{invitation_id}/revoke").get_json()["status"] == "revoked"
+
+
+def test_clinicians_and_vendor_engineers_get_403_on_the_outsourcing_and_vendor_routes(hospital):
+    """委外关联 and 服务商 are the equipment office's and the vendor admin's screens: a clinician
+    and a vendor engineer (工单 and 首页通知 only) are refused by the server, not only by the menu."""
+    factory, client = hospital["factory"], hospital["client"]
+    vendor_id, invitation_id, _ = invite_and_accept(hospital)
+    device = hospital["devices"][0]
+    created = hospital["api"].post(
+        "/api/v1/authorizations", json={"device_ids": [device.id], "vendor_id": vendor_id, **terms()}
+    )
+    assert created.status_code == 201, created.get_json()
+    authorization_id = created.get_json()["items"][0]["id"]
+    clinician = factory.api(client, factory.user(Role.CLINICIAN, institution=hospital["institution"]))
+    engineer = factory.api(client, factory.user(Role.VENDOR_ENGINEER, vendor=SimpleNamespace(id=vendor_id)))
+    office_engineer = factory.api(client, factory.user(Role.INSTITUTION_ENGINEER, institution=hospital["institution"]))
+
+    for path in (
+        f"/api/v1/devices/{device.id}/authorizations",
+        f"/api/v1/authorizations/{authorization_id}/events",
+        "/api/v1/invitations",
+        "/api/v1/vendor-directory",
+    ):
+        assert clinician.get(path).status_code == 403, path
+    for path in ("/api/v1/invitations", "/api/v1/served-institutions"):
+        assert engineer.get(path).status_code == 403, path
+    for method, path in (
+        ("post", "/api/v1/authorizations"),
+        ("put", f"/api/v1/authorizations/{authorization_id}"),
+        ("post", f"/api/v1/authorizations/{authorization_id}/cancel"),
+        ("post", "/api/v1/invitations"),
+        ("post", f"/api/v1/invitations/{invitation_id}/revoke"),
+    ):
+        body = {"device_ids": [device.id], "vendor_id": vendor_id, **terms()} if path.endswith("authorizations") else {}
+        if method == "put":
+            body = terms()
+        for who in (clinician, engineer, office_engineer):
+            assert getattr(who, method)(path, json=body).status_code == 403, (method, path)
+    assert engineer.post(f"/api/v1/invitations/{invitation_id}/accept").status_code == 403
+    # The equipment office's engineer reads what the manager decides.
+    assert office_engineer.get(f"/api/v1/devices/{device.id}/authorizations").status_code == 200
+    assert office_engineer.get(f"/api/v1/authorizations/{authorization_id}/events").status_code == 200
+    assert office_engineer.get("/api/v1/invitations").status_code == 200

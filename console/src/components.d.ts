@@ -12,7 +12,10 @@ export {}
 declare module 'vue' {
   export interface GlobalComponents {
     AlertSettingsForm: typeof import('./components/AlertSettingsForm.vue')['default']
+    AuthorizationForm: typeof import('./components/AuthorizationForm.vue')['default']
+    AuthorizeDialog: typeof import('./components/AuthorizeDialog.vue')['default']
     CredentialForm: typeof import('./components/CredentialForm.vue')['default']
+    DeviceAuthorizations: typeof import('./components/DeviceAuthorizations.vue')['default']
     DevicePickerDialog: typeof import('./components/DevicePickerDialog.vue')['default']
     HandlePlanDialog: typeof import('./components/HandlePlanDialog.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
@@ -24,6 +27,7 @@ declare module 'vue' {
     TCheckboxGroup: typeof import('tdesign-vue-next')['CheckboxGroup']
     TCol: typeof import('tdesign-vue-next')['Col']
     TDatePicker: typeof import('tdesign-vue-next')['DatePicker']
+    TDateRangePicker: typeof import('tdesign-vue-next')['DateRangePicker']
     TDescriptions: typeof import('tdesign-vue-next')['Descriptions']
     TDescriptionsItem: typeof import('tdesign-vue-next')['DescriptionsItem']
     TDialog: typeof import('tdesign-vue-next')['Dialog']
@@ -44,11 +48,14 @@ declare module 'vue' {
     TSelect: typeof import('tdesign-vue-next')['Select']
     TSpace: typeof import('tdesign-vue-next')['Space']
     TSubmenu: typeof import('tdesign-vue-next')['Submenu']
+    TSwitch: typeof import('tdesign-vue-next')['Switch']
     TTable: typeof import('tdesign-vue-next')['Table']
     TTabPanel: typeof import('tdesign-vue-next')['TabPanel']
     TTabs: typeof import('tdesign-vue-next')['Tabs']
     TTag: typeof import('tdesign-vue-next')['Tag']
     TTextarea: typeof import('tdesign-vue-next')['Textarea']
+    TTimeline: typeof import('tdesign-vue-next')['Timeline']
+    TTimelineItem: typeof import('tdesign-vue-next')['TimelineItem']
     TTimePicker: typeof import('tdesign-vue-next')['TimePicker']
   }
 }
