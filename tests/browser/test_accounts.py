@@ -96,6 +96,13 @@ def test_a_manager_creates_clinicians_who_activate_and_one_is_deactivated(consol
     shot(console, "accounts-staff-code-shown")
     dialog(page).get_by_role("button", name="知道了").click()
 
+    # 重发激活码: asks first, and the new code replaces the one handed over.
+    row(page, "赵医生").get_by_text("重发激活码").click()
+    expect(dialog(page)).to_contain_text("之前发出的激活码作废")
+    dialog(page).get_by_role("button", name="发送激活码").click()
+    expect(page.get_by_test_id("account-code")).not_to_have_text(shown_code)
+    dialog(page).get_by_role("button", name="知道了").click()
+
     # The filters live in the URL.
     choose(page, "全部状态", "待激活")
     expect(page).to_have_url(re.compile(r"/staff\?state=pending$"))
@@ -245,7 +252,7 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     factory.device(institution, name="呼吸机", category="呼吸机")
     vendor = factory.accepted_vendor(institution, "服务商测试1")
     admin = factory.user(Role.VENDOR_ADMIN, vendor=vendor, display_name="周经理")
-    engineer = factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="孙工")
+    engineer = factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="孙工", wechat_openid="o-sun-gong-0001")
     page = console.page
 
     console.sign_in(admin, path="/staff")
@@ -266,7 +273,14 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     row(page, "孙工").get_by_text("孙工", exact=True).click()
     drawer = page.locator(".t-drawer:visible")
     expect(drawer).to_contain_text("擅长设备类型")
+    # 解除绑定 asks first; then nothing is bound.
+    expect(drawer.locator("tbody tr", has_text="公众号")).to_be_visible()
+    drawer.get_by_text("解除绑定").click()
+    expect(dialog(page)).to_contain_text("不再收到通知")
+    dialog(page).get_by_role("button", name="解除绑定").click()
     expect(drawer).to_contain_text("未绑定微信")
+    with app.app_context():
+        assert db.session.get(User, engineer.id).wechat_openid is None
     page.get_by_test_id("skills").click()
     page.locator(".t-popup:visible .t-select-option", has_text="CT").click()
     page.locator(".t-popup:visible .t-select-option", has_text="呼吸机").click()
