@@ -181,14 +181,18 @@ def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
 
 
 def set_skills(actor: Actor, user_id: int, categories: list[str]) -> list[str]:
-    """An engineer's 设备类型 skills, kept by their organisation's admin (设备科 / 服务商管理员)."""
+    """An engineer's 设备类型 skills, kept by their organisation's admin (设备科 / 服务商管理员):
+    any other role is refused (403) before whose engineer it is matters."""
+    if actor.role not in (Role.EQUIPMENT_MANAGER, Role.VENDOR_ADMIN):
+        raise PermissionDenied("仅设备科管理员或服务商管理员可以设置工程师的擅长设备类型")
+    if not actor.is_vendor_side:
+        require_institution_staff(actor, frozenset({Role.EQUIPMENT_MANAGER}))
     engineer = db.session.get(User, user_id)
     if engineer is None:
         raise NotFound("用户不存在")
     if actor.is_vendor_side:
-        allowed = actor.role is Role.VENDOR_ADMIN and engineer.vendor_id == actor.vendor_id
+        allowed = engineer.vendor_id == actor.vendor_id
     else:
-        require_institution_staff(actor, frozenset({Role.EQUIPMENT_MANAGER}))
         allowed = engineer.institution_id == actor.institution_id
     if not allowed:
         raise NotFound("用户不存在")
