@@ -80,9 +80,10 @@ export function reportFault(body: ReportBody, photos: File[]) {
   return api.upload<WorkOrderDetail>('/work-orders', form)
 }
 
-/** One step of the SOP (accept, depart, …): the answer is the order as it now stands. */
+/** One step of the SOP (accept, depart, follow_up …, as `actions` names them; the path spells
+ * follow_up as follow-up): the answer is the order as it now stands. */
 export const takeStep = (id: number, step: string, body: Record<string, unknown> = {}) =>
-  api.post<WorkOrderDetail>(`/work-orders/${id}/${step}`, body)
+  api.post<WorkOrderDetail>(`/work-orders/${id}/${step.replace(/_/g, '-')}`, body)
 
 export const addPart = (id: number, body: JsonBody<'/api/v1/work-orders/{work_order_id}/parts', 'post'>) =>
   api.post<Part>(`/work-orders/${id}/parts`, body)
