@@ -157,6 +157,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     field.shot("work-order-complete-dialog")
     dialog.get_by_role("button", name="提交服务报告").click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("待确认")
+    expect(engineer_page.locator(".t-dialog__ctx")).to_be_hidden()
     field.shot("work-order-detail-completed")
     expect(manager_page.get_by_test_id("timeline")).to_contain_text("完成服务，提交服务报告", timeout=LIVE_MS)
 
@@ -206,6 +207,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     board = manager_page.get_by_test_id("board")
     expect(board.locator('[data-status="closed"]')).to_contain_text("高压注射器")
     expect(board.locator('[data-status="pending"]')).to_contain_text("无")
+    board.locator('[data-status="closed"]').scroll_into_view_if_needed()
     office.shot("work-orders-board")
     manager_page.get_by_text("列表", exact=True).click()
     expect(manager_page).to_have_url(office.url("/work-orders"))
