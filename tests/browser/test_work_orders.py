@@ -170,10 +170,14 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     expect(report).to_contain_text("SN-88")
     expect(report).to_contain_text("赵工")
     expect(clinician_page.get_by_test_id("sign-off")).to_have_text("待报修人确认")
+    console.shot("work-order-service-report")
     clinician_page.get_by_role("button", name="返回工单").click()
     clinician_page.get_by_role("button", name="确认服务报告").click()
     in_dialog(clinician_page).get_by_role("button", name="确认签收").click()
     expect(clinician_page.get_by_test_id("order-status")).to_have_text("待评价")
+    clinician_page.get_by_role("button", name="服务报告", exact=True).click()
+    expect(clinician_page.get_by_test_id("sign-off")).to_contain_text("王医生 已于")
+    clinician_page.go_back()
 
     # (六) 满意度调查: two stars ask the office to call back.
     clinician_page.get_by_role("button", name="评价", exact=True).click()
