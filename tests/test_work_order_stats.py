@@ -317,6 +317,7 @@ def test_only_the_manager_and_vendor_admins_may_ask(world, who):
 
 def test_signing_in_is_required(client):
     assert client.get(f"{STATS}?{RANGE}").status_code == 401
+    assert client.get(f"/api/v1/work-orders/stats.xlsx?{RANGE}").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -366,3 +367,122 @@ def test_an_order_back_in_rework_waits_for_its_new_completion(world, app):
     figures = ok(stats(world["manager_api"]))
     # The first arrival (09:30) and the last completion (14:00).
     assert figures["on_site_minutes"]["median"] == 270.0 and figures["repair_minutes"]["median"] == 300.0
+
+
+# --- 导出Excel -------------------------------------------------------------------------------------
+
+XLSX = "/api/v1/work-orders/stats.xlsx"
+SATISFACTION_KEYS = ("ratings", "mean_rating", "mean_response", "mean_skill", "mean_attitude", "poor_share")
+
+
+def workbook_of(api, query: str = RANGE):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    with frozen(LATER):
+        response = api.get(f"{XLSX}?{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "attachment" in response.headers["Content-Disposition"]
+    return load_workbook(BytesIO(response.data))
+
+
+def rows_of(sheet) -> list[tuple]:
+    return [row for row in sheet.iter_rows(values_only=True)]
+
+
+def test_the_workbook_holds_the_same_figures_as_the_json(world, orders):
+    figures = ok(stats(world["manager_api"]))
+    book = workbook_of(world["manager_api"])
+    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结"]
+
+    summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
+    assert summary["统计区间（报修日期，北京时间）"][:2] == ("2026-11-23", "2026-11-25")
+    assert summary["服务商"][0] == "全部"
+    totals = figures["totals"]
+    assert [summary[label][0] for label in ("报修工单", "未完结", "已完成待归档", "已归档", "已撤销")] == [
+        totals["created"],
+        totals["open"],
+        totals["completed"],
+        totals["closed"],
+        totals["cancelled"],
+    ]
+    for label, key in (
+        ("响应时长（报修→接单）", "response_minutes"),
+        ("现场时长（到场→完成）", "on_site_minutes"),
+        ("修复时长（报修→完成）", "repair_minutes"),
+    ):
+        figure = figures[key]
+        assert summary[label][:4] == (figure["count"], figure["mean"], figure["median"], figure["p90"])
+    assert summary["合计"][0] == figures["open_now"]["total"] == 4
+    assert summary["未派工"][0] == figures["open_now"]["unassigned"]
+
+    vendors = rows_of(book["按服务商"])
+    assert vendors[0][:3] == ("服务商", "工单数", "未完结")
+    assert [row[:6] for row in vendors[1:]] == [
+        (
+            item["vendor_name"],
+            item["orders"],
+            item["open"],
+            item["median_response_minutes"],
+            item["median_on_site_minutes"],
+            item["median_repair_minutes"],
+        )
+        for item in figures["per_vendor"]
+    ]
+    assert [row[6:] for row in vendors[1:]] == [
+        tuple(item["satisfaction"][key] for key in SATISFACTION_KEYS) for item in figures["per_vendor"]
+    ]
+    assert vendors[1][0] == "服务商测试1" and vendors[2][0] == "院内工程师"
+
+    engineers = rows_of(book["按工程师"])
+    assert [row for row in engineers[1:]] == [
+        (
+            item["engineer_name"],
+            item["vendor_name"],
+            item["assigned"],
+            item["closed"],
+            item["open_now"],
+            item["median_response_minutes"],
+            item["median_repair_minutes"],
+            item["ratings"],
+            item["mean_rating"],
+        )
+        for item in figures["per_engineer"]
+    ]
+    assert {row[0] for row in engineers[1:]} == {"赵工", "钱工", "院内李工"}
+
+
+def test_the_workbook_follows_the_vendor_filter_and_the_vendor_admins_view(world, orders):
+    vendor = world["vendor"]
+    book = workbook_of(world["manager_api"], f"{RANGE}&vendor_id={vendor.id}")
+    summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
+    assert summary["服务商"][0] == "服务商测试1" and summary["报修工单"][0] == 5
+    assert [row[0] for row in rows_of(book["按服务商"])[1:]] == ["服务商测试1"]
+
+    own = ok(stats(world["vendor_api"]))
+    book = workbook_of(world["vendor_api"])
+    summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
+    assert summary["报修工单"][0] == own["totals"]["created"] == 5
+    # Another vendor's admin learns nothing: no orders, and not even the other vendor's name.
+    book = workbook_of(world["other_vendor_api"], f"{RANGE}&vendor_id={vendor.id}")
+    summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
+    assert summary["报修工单"][0] == 0 and summary["服务商"][0] != "服务商测试1"
+
+
+@pytest.mark.parametrize("who", ["clinician_api", "engineer_api", "vendor_engineer_api"])
+def test_the_workbook_is_refused_to_whoever_may_not_read_the_figures(world, factory, client, who):
+    if who == "vendor_engineer_api":
+        world[who] = factory.api(client, world["engineer_a"])
+    response = world[who].get(f"{XLSX}?{RANGE}")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["message"] == "仅设备科管理员或服务商管理员可以查看工单统计"
+    assert world[who].get(f"{STATS}?{RANGE}").status_code == 403
+
+
+def test_the_workbook_refuses_a_bad_range_like_the_figures(world):
+    response = world["manager_api"].get(f"{XLSX}?from=2026-11-25&to=2026-11-24")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["to"] == "结束日期不能早于开始日期"
+    assert world["manager_api"].get(f"{XLSX}?{RANGE}").status_code == 200

@@ -34,8 +34,8 @@ def test_a_clinician_gets_work_orders_and_notices_only(console, factory):
     page = console.page
 
     console.sign_in(clinician, path="/")
-    # The whole menu, in order (the 工单 area adds its entry before 首页通知).
-    expect(page.locator(".side-nav .t-menu__item")).to_have_text(["首页通知"])
+    # The whole menu, in order.
+    expect(page.locator(".side-nav .t-menu__item")).to_have_text(["工单", "首页通知"])
     console.open("/inbox")
     expect(page.get_by_text("还没有通知")).to_be_visible()
 

@@ -1,0 +1,100 @@
+// 工单: the lists, the engineer's queue, 报修 with photos, the detail and every step of the SOP.
+import { api, apiUrl, type JsonBody, type QueryOf, type Schema } from './client'
+
+export type WorkOrderRow = Schema<'WorkOrderRow'>
+export type WorkOrderPage = Schema<'WorkOrderPage'>
+export type WorkOrderDetail = Schema<'WorkOrderDetail'>
+export type WorkOrderEvent = Schema<'Event'>
+export type Candidate = Schema<'Candidate'>
+export type ServiceReport = Schema<'ServiceReport'>
+export type Part = Schema<'Part'>
+export type Photo = Schema<'Photo'>
+export type WorkOrderStats = Schema<'WorkOrderStats'>
+export type WorkOrderStatus = WorkOrderRow['status']
+export type ListQuery = QueryOf<'/api/v1/work-orders', 'get'>
+export type StatsQuery = QueryOf<'/api/v1/work-orders/stats', 'get'>
+export type ReportBody = JsonBody<'/api/v1/work-orders', 'post'>
+
+export const STATUS_LABELS: Record<WorkOrderStatus, string> = {
+  pending: '待接单',
+  accepted: '已接单',
+  departed: '已出发',
+  on_site: '已到场',
+  diagnosed: '已诊断',
+  completed: '待确认',
+  rework: '退回返修',
+  confirmed: '待评价',
+  follow_up: '待回访',
+  closed: '已归档',
+  cancelled: '已撤销',
+}
+/** The board's columns, in the SOP's order. */
+export const BOARD_STATUSES: WorkOrderStatus[] = [
+  'pending',
+  'accepted',
+  'departed',
+  'on_site',
+  'diagnosed',
+  'rework',
+  'completed',
+  'confirmed',
+  'follow_up',
+  'closed',
+  'cancelled',
+]
+export const OPEN_STATUSES: WorkOrderStatus[] = ['pending', 'accepted', 'departed', 'on_site', 'diagnosed', 'rework']
+export const KIND_LABELS = { repair: '维修', maintenance: '预防性维护', metrology: '计量' } as const
+export const URGENCY_LABELS = { normal: '普通', urgent: '紧急', downtime: '停机影响诊疗' } as const
+export const FAULT_LEVEL_LABELS = { minor: '一般故障', major: '严重故障', critical: '重大故障' } as const
+export const FREQUENCY_LABELS = { once: '偶发一次', intermittent: '间歇出现', persistent: '持续存在' } as const
+export const CONDITION_LABELS = {
+  normal: '正常运行',
+  limited: '限制使用',
+  out_of_service: '停用待修',
+  scrap_suggested: '建议报废',
+} as const
+export const CONTACT_KIND_LABELS = { mobile: '手机', landline: '座机/分机', wechat: '微信', email: '邮箱' } as const
+
+/** TDesign tag themes per status: waiting amber, working blue, done green, ended grey. */
+export function statusTheme(status: WorkOrderStatus): 'warning' | 'primary' | 'success' | 'default' | 'danger' {
+  if (status === 'pending' || status === 'follow_up') return 'warning'
+  if (status === 'rework') return 'danger'
+  if (status === 'completed' || status === 'confirmed') return 'success'
+  if (status === 'closed' || status === 'cancelled') return 'default'
+  return 'primary'
+}
+export function urgencyTheme(urgency: WorkOrderRow['urgency']): 'default' | 'warning' | 'danger' {
+  return urgency === 'downtime' ? 'danger' : urgency === 'urgent' ? 'warning' : 'default'
+}
+
+export const listWorkOrders = (query: ListQuery) => api.get<WorkOrderPage>('/work-orders', query)
+export const workOrderQueue = () => api.get<Schema<'WorkOrderList'>>('/work-orders/queue')
+export const getWorkOrder = (id: number) => api.get<WorkOrderDetail>(`/work-orders/${id}`)
+export const getServiceReport = (id: number) => api.get<ServiceReport>(`/work-orders/${id}/report`)
+export const getCandidates = (id: number) => api.get<Schema<'CandidateList'>>(`/work-orders/${id}/candidates`)
+
+export function reportFault(body: ReportBody, photos: File[]) {
+  const form = new FormData()
+  form.append('data', JSON.stringify(body))
+  photos.forEach((photo) => form.append('photos', photo))
+  return api.upload<WorkOrderDetail>('/work-orders', form)
+}
+
+/** One step of the SOP (accept, depart, follow_up …, as `actions` names them; the path spells
+ * follow_up as follow-up): the answer is the order as it now stands. */
+export const takeStep = (id: number, step: string, body: Record<string, unknown> = {}) =>
+  api.post<WorkOrderDetail>(`/work-orders/${id}/${step.replace(/_/g, '-')}`, body)
+
+export const addPart = (id: number, body: JsonBody<'/api/v1/work-orders/{work_order_id}/parts', 'post'>) =>
+  api.post<Part>(`/work-orders/${id}/parts`, body)
+export const removePart = (id: number, partId: number) => api.delete<void>(`/work-orders/${id}/parts/${partId}`)
+export function addPhoto(id: number, file: File) {
+  const form = new FormData()
+  form.append('file', file)
+  return api.upload<Photo>(`/work-orders/${id}/photos`, form)
+}
+/** A photo opened in the browser (the cookie authenticates the GET). */
+export const photoUrl = (photo: Photo) => `${photo.url}?inline=1`
+
+export const workOrderStats = (query: StatsQuery) => api.get<WorkOrderStats>('/work-orders/stats', query)
+export const statsWorkbookUrl = (query: StatsQuery) => apiUrl('/work-orders/stats.xlsx', query)

@@ -1,0 +1,112 @@
+"""工单统计 as .xlsx: the figures of GET /work-orders/stats, one sheet per table, the same numbers.
+
+Edge code only: it lays out the dictionary operations.work_orders.stats.work_order_figures
+returns (minutes stay minutes, a missing figure stays an empty cell).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+SUMMARY = "概览"
+VENDORS = "按服务商"
+ENGINEERS = "按工程师"
+OPEN_NOW = "当前未完结"
+
+TOTALS = (
+    ("created", "报修工单"),
+    ("open", "未完结"),
+    ("completed", "已完成待归档"),
+    ("closed", "已归档"),
+    ("cancelled", "已撤销"),
+)
+DURATIONS = (
+    ("response_minutes", "响应时长（报修→接单）"),
+    ("on_site_minutes", "现场时长（到场→完成）"),
+    ("repair_minutes", "修复时长（报修→完成）"),
+)
+VENDOR_COLUMNS = (
+    ("服务商", lambda item: item["vendor_name"]),
+    ("工单数", lambda item: item["orders"]),
+    ("未完结", lambda item: item["open"]),
+    ("响应时长中位数（分钟）", lambda item: item["median_response_minutes"]),
+    ("现场时长中位数（分钟）", lambda item: item["median_on_site_minutes"]),
+    ("修复时长中位数（分钟）", lambda item: item["median_repair_minutes"]),
+    ("评价数", lambda item: item["satisfaction"]["ratings"]),
+    ("总体满意度", lambda item: item["satisfaction"]["mean_rating"]),
+    ("响应速度", lambda item: item["satisfaction"]["mean_response"]),
+    ("专业技能", lambda item: item["satisfaction"]["mean_skill"]),
+    ("服务态度", lambda item: item["satisfaction"]["mean_attitude"]),
+    ("差评率", lambda item: item["satisfaction"]["poor_share"]),
+)
+ENGINEER_COLUMNS = (
+    ("工程师", lambda item: item["engineer_name"]),
+    ("所属", lambda item: item["vendor_name"]),
+    ("派给的工单", lambda item: item["assigned"]),
+    ("已归档", lambda item: item["closed"]),
+    ("当前未完结", lambda item: item["open_now"]),
+    ("响应时长中位数（分钟）", lambda item: item["median_response_minutes"]),
+    ("修复时长中位数（分钟）", lambda item: item["median_repair_minutes"]),
+    ("评价数", lambda item: item["ratings"]),
+    ("平均评分", lambda item: item["mean_rating"]),
+)
+
+
+def _bold_row(sheet, values: list[Any]) -> None:
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def _table(sheet, columns, items: list[dict]) -> None:
+    _bold_row(sheet, [title for title, _ in columns])
+    for item in items:
+        sheet.append([value(item) for _, value in columns])
+    for index, (title, _) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(title) * 2 + 2)
+    sheet.freeze_panes = "A2"
+
+
+def write_stats(figures: dict[str, Any], *, vendor_name: str | None = None) -> bytes:
+    """The workbook: 概览 (range, totals, the three durations), 按服务商, 按工程师, 当前未完结."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = SUMMARY
+    summary.column_dimensions["A"].width = 26
+    for letter in "BCDE":
+        summary.column_dimensions[letter].width = 14
+    _bold_row(summary, ["工单统计"])
+    summary.append(["统计区间（报修日期，北京时间）", figures["from"], figures["to"]])
+    summary.append(["服务商", vendor_name or "全部"])
+    summary.append([])
+    _bold_row(summary, ["工单", "数量"])
+    for key, label in TOTALS:
+        summary.append([label, figures["totals"][key]])
+    summary.append([])
+    _bold_row(summary, ["时长（分钟）", "工单数", "平均", "中位数", "90% 不超过"])
+    for key, label in DURATIONS:
+        figure = figures[key]
+        summary.append([label, figure["count"], figure["mean"], figure["median"], figure["p90"]])
+    summary.append([])
+    open_now = figures["open_now"]
+    _bold_row(summary, ["当前未完结（不限报修日期）", "数量"])
+    summary.append(["合计", open_now["total"]])
+    summary.append(["未派工", open_now["unassigned"]])
+
+    _table(workbook.create_sheet(VENDORS), VENDOR_COLUMNS, figures["per_vendor"])
+    _table(workbook.create_sheet(ENGINEERS), ENGINEER_COLUMNS, figures["per_engineer"])
+    now_sheet = workbook.create_sheet(OPEN_NOW)
+    _table(now_sheet, (("服务商", lambda i: i["vendor_name"]), ("未完结", lambda i: i["open"])), open_now["per_vendor"])
+    now_sheet.append([])
+    _bold_row(now_sheet, ["工程师", "所属", "未完结"])
+    for item in open_now["per_engineer"]:
+        now_sheet.append([item["engineer_name"], item["vendor_name"], item["open"]])
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

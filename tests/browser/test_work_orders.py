@@ -1,0 +1,269 @@
+"""工单 and 统计 in Chromium, by the after-sales SOP: a clinician reports a fault with a photo, the
+equipment office assesses and dispatches from the candidates, the vendor's engineer (on a PC)
+accepts, departs, arrives, diagnoses, fits a part and completes with the service report, the
+clinician signs the report off and rates, and the office calls back (回访). The office's open tab
+gets the engineer's steps without a reload. Then the board, and 统计 with its charts and workbook.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from models import Device, Role, Scope, WorkOrder, WorkOrderKind, WorkOrderStatus, db
+from models.work_order import Urgency
+
+# A real 1×1 PNG, so the page can show it.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+# live.ts polls every 15 s until the stream replaces it: a step reaches another tab within 20 s.
+LIVE_MS = 20_000
+
+
+@pytest.fixture
+def tabs(console, browser):
+    """More signed-in people beside `console`: each another browser context (its own cookies)."""
+    from tests.browser.conftest import EXPECT_TIMEOUT_MS, VIEWPORT, Console
+
+    opened = []
+
+    def open_tab() -> Console:
+        context = browser.new_context(
+            viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
+        )
+        context.set_default_timeout(EXPECT_TIMEOUT_MS)
+        opened.append(context)
+        return Console(context, console.base_url)
+
+    yield open_tab
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def hospital(factory):
+    institution = factory.institution("第一人民医院")
+    vendor = factory.accepted_vendor(institution, "迈瑞售后")
+    device = factory.device(institution, name="高压注射器")
+    factory.authorization(device, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR})
+    return {
+        "institution": institution,
+        "vendor": vendor,
+        "device": device,
+        "manager": factory.manager(institution),
+        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王医生", phone="13800000001"),
+        "engineer": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="赵工", phone="13900000002"),
+    }
+
+
+def in_dialog(page):
+    return page.locator(".t-dialog").last
+
+
+def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, hospital, app):
+    clinician_page = console.page
+
+    # (一) 服务请求受理: the clinician reports, with a photo.
+    console.sign_in(hospital["clinician"], path="/work-orders")
+    expect(clinician_page.locator(".side-nav .t-menu__item")).to_have_text(["工单", "首页通知"])
+    expect(clinician_page.get_by_text("还没有工单")).to_be_visible()
+    console.shot("work-orders-empty-clinician")
+    clinician_page.get_by_role("button", name="报修").click()
+    expect(clinician_page.get_by_role("heading", name="报修")).to_be_visible()
+    clinician_page.get_by_placeholder("输入设备名称、唯一码或序列号搜索").click()
+    clinician_page.get_by_placeholder("输入设备名称、唯一码或序列号搜索").fill("高压")
+    clinician_page.locator(".t-select-option", has_text="高压注射器").click()
+    expect(clinician_page.get_by_text(f"唯一码 {hospital['device'].unique_code}")).to_be_visible()
+    clinician_page.get_by_text("紧急", exact=True).click()
+    clinician_page.get_by_placeholder("设备出现了什么问题").fill("开机后报错 E21，无法进入自检")
+    clinician_page.get_by_placeholder("屏幕上的报错代码").fill("E21")
+    clinician_page.get_by_placeholder("联系方式 2").fill("8021")
+    clinician_page.locator("input[type=file]").first.set_input_files(
+        {"name": "fault.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    console.shot("work-order-report-form")
+    clinician_page.get_by_role("button", name="提交报修").click()
+    expect(clinician_page.get_by_test_id("order-status")).to_have_text("待接单")
+    timeline = clinician_page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("提交报修")
+    expect(clinician_page.locator(".photo img")).to_have_count(1)
+    order_path = clinician_page.url.removeprefix(console.base_url)
+    order_id = int(order_path.rsplit("/", 1)[1])
+    console.shot("work-order-detail-reported")
+
+    # (二) 任务评估与派工: the office sets the 故障等级 and dispatches from the candidates.
+    office = tabs()
+    office.sign_in(hospital["manager"], path=order_path)
+    manager_page = office.page
+    expect(manager_page.get_by_test_id("order-status")).to_have_text("待接单")
+    manager_page.get_by_role("button", name="故障等级").click()
+    in_dialog(manager_page).get_by_text("严重故障").click()
+    in_dialog(manager_page).get_by_placeholder("初步诊断").fill("疑似电源板故障")
+    in_dialog(manager_page).get_by_role("button", name="保存").click()
+    expect(manager_page.get_by_test_id("timeline")).to_contain_text("任务评估")
+    manager_page.get_by_role("button", name="派工", exact=True).click()
+    candidates = manager_page.get_by_test_id("candidates")
+    expect(candidates).to_contain_text("赵工")
+    office.shot("work-order-dispatch-candidates")
+    candidates.get_by_text("赵工").click()
+    in_dialog(manager_page).get_by_role("button", name="派工").click()
+    expect(manager_page.get_by_test_id("assignee")).to_contain_text("赵工")
+    expect(manager_page.get_by_test_id("timeline")).to_contain_text("工程师：赵工")
+    expect(manager_page.get_by_role("button", name="改派")).to_be_visible()
+
+    # (三)(四) The vendor's engineer on a PC: the queue, then each step on site.
+    field = tabs()
+    field.sign_in(hospital["engineer"], path="/work-orders")
+    engineer_page = field.page
+    expect(engineer_page.locator(".side-nav .t-menu__item")).to_have_text(["工单", "首页通知"])
+    expect(engineer_page.locator(".scope-tabs")).to_contain_text("我的待办")
+    row = engineer_page.locator("tr", has_text="高压注射器")
+    expect(row).to_contain_text("待接单")
+    field.shot("work-orders-engineer-queue")
+    row.click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("待接单")
+    engineer_page.get_by_role("button", name="接单").click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("已接单")
+    engineer_page.get_by_role("button", name="出发").click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("已出发")
+    engineer_page.get_by_role("button", name="到场").click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("已到场")
+    # The office's open tab gets the engineer's steps without a reload.
+    expect(manager_page.get_by_test_id("timeline")).to_contain_text("到达现场", timeout=LIVE_MS)
+    expect(manager_page.get_by_test_id("order-status")).to_have_text("已到场", timeout=LIVE_MS)
+
+    engineer_page.get_by_role("button", name="提交诊断").click()
+    in_dialog(engineer_page).get_by_placeholder("故障定位的结果").fill("电源板电容鼓包")
+    in_dialog(engineer_page).get_by_role("button", name="提交").click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("已诊断")
+    engineer_page.get_by_role("button", name="登记备件").click()
+    in_dialog(engineer_page).get_by_placeholder("如：电源板").fill("电源板")
+    in_dialog(engineer_page).get_by_placeholder("选填", exact=True).first.fill("PB-200")
+    in_dialog(engineer_page).get_by_placeholder("选填，便于追溯").fill("SN-88")
+    in_dialog(engineer_page).get_by_role("button", name="登记").click()
+    expect(engineer_page.locator(".t-table", has_text="PB-200")).to_contain_text("电源板")
+    expect(engineer_page.get_by_test_id("timeline")).to_contain_text("登记更换配件")
+    engineer_page.get_by_role("button", name="完成并提交服务报告").click()
+    dialog = in_dialog(engineer_page)
+    expect(dialog.get_by_placeholder("故障诊断过程")).to_have_value("电源板电容鼓包")
+    dialog.get_by_placeholder("维修 / 维护内容").fill("更换电源板，清洁散热风道")
+    dialog.get_by_placeholder("功能测试与验证的结果").fill("自检通过，连续注射测试正常")
+    field.shot("work-order-complete-dialog")
+    dialog.get_by_role("button", name="提交服务报告").click()
+    expect(engineer_page.get_by_test_id("order-status")).to_have_text("待确认")
+    expect(engineer_page.locator(".t-dialog__ctx")).to_be_hidden()
+    field.shot("work-order-detail-completed")
+    expect(manager_page.get_by_test_id("timeline")).to_contain_text("完成服务，提交服务报告", timeout=LIVE_MS)
+
+    # (五) 服务记录与报告: the clinician reads the report and signs it off.
+    clinician_page.reload()
+    expect(clinician_page.get_by_test_id("order-status")).to_have_text("待确认")
+    clinician_page.get_by_role("button", name="服务报告", exact=True).click()
+    report = clinician_page.get_by_test_id("service-report")
+    expect(report).to_contain_text("更换电源板，清洁散热风道")
+    expect(report).to_contain_text("SN-88")
+    expect(report).to_contain_text("赵工")
+    expect(clinician_page.get_by_test_id("sign-off")).to_have_text("待报修人确认")
+    console.shot("work-order-service-report")
+    clinician_page.get_by_role("button", name="返回工单").click()
+    clinician_page.get_by_role("button", name="确认服务报告").click()
+    in_dialog(clinician_page).get_by_role("button", name="确认签收").click()
+    expect(clinician_page.get_by_test_id("order-status")).to_have_text("待评价")
+    clinician_page.get_by_role("button", name="服务报告", exact=True).click()
+    expect(clinician_page.get_by_test_id("sign-off")).to_contain_text("王医生 已于")
+    clinician_page.go_back()
+
+    # (六) 满意度调查: two stars ask the office to call back.
+    clinician_page.get_by_role("button", name="评价", exact=True).click()
+    dialog = in_dialog(clinician_page)
+    dialog.get_by_test_id("rate-overall").locator(".t-rate__item").nth(1).click()
+    dialog.get_by_placeholder("选填：对这次服务的意见和建议").fill("到场太慢")
+    console.shot("work-order-rate-dialog")
+    dialog.get_by_role("button", name="提交评价").click()
+    expect(clinician_page.get_by_test_id("order-status")).to_have_text("待回访")
+    expect(clinician_page.get_by_test_id("timeline")).to_contain_text("到场太慢")
+
+    # 回访 by the office, whose tab shows the rating without a reload.
+    expect(manager_page.get_by_test_id("order-status")).to_have_text("待回访", timeout=LIVE_MS)
+    manager_page.get_by_role("button", name="回访", exact=True).click()
+    in_dialog(manager_page).get_by_placeholder("回访客户的情况").fill("已致电王医生，说明备件调货原因")
+    in_dialog(manager_page).get_by_placeholder("选填").fill("常用备件在院内备库")
+    in_dialog(manager_page).get_by_role("button", name="完成回访").click()
+    expect(manager_page.get_by_test_id("order-status")).to_have_text("已归档")
+    expect(manager_page.get_by_test_id("order-actions")).to_contain_text("工单已归档")
+    expect(manager_page.get_by_role("button", name="回访", exact=True)).to_have_count(0)
+    office.shot("work-order-detail-closed")
+
+    with app.app_context():
+        order = db.session.get(WorkOrder, order_id)
+        assert order.status is WorkOrderStatus.CLOSED and order.rating == 2
+        assert order.follow_up_note == "已致电王医生，说明备件调货原因"
+        assert order.service_report["parts"][0]["serial_number"] == "SN-88"
+
+    # The board: a column per status, the order under 已归档.
+    office.open("/work-orders?view=board")
+    board = manager_page.get_by_test_id("board")
+    expect(board.locator('[data-status="closed"]')).to_contain_text("高压注射器")
+    expect(board.locator('[data-status="pending"]')).to_contain_text("无")
+    board.locator('[data-status="closed"]').scroll_into_view_if_needed()
+    office.shot("work-orders-board")
+    manager_page.get_by_text("列表", exact=True).click()
+    expect(manager_page).to_have_url(office.url("/work-orders"))
+    manager_page.get_by_placeholder("全部状态").click()
+    manager_page.locator(".t-select-option", has_text="已归档").click()
+    expect(manager_page).to_have_url(office.url("/work-orders?status=closed"))
+    expect(manager_page.locator("tbody tr", has_text="高压注射器")).to_contain_text("已归档")
+    office.shot("work-orders-list")
+
+
+def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(console, hospital, app):
+    from openpyxl import load_workbook
+
+    from operations.actors import Actor
+    from operations.work_orders import orders as work_orders
+
+    with app.app_context():
+        device = db.session.get(Device, hospital["device"].id)
+        intake = work_orders.Intake(
+            kind=WorkOrderKind.REPAIR,
+            urgency=Urgency.NORMAL,
+            contact_name="王医生",
+            contact_methods=[
+                work_orders.ContactMethod("mobile", "13800000001"),
+                work_orders.ContactMethod("landline", "8021"),
+            ],
+            fault_description="屏幕不亮",
+        )
+        work_orders.create_work_order(Actor.of(hospital["clinician"]), device, intake, emergency_accept_minutes=15)
+        db.session.commit()
+
+    console.sign_in(hospital["manager"], path="/stats")
+    page = console.page
+    expect(page.get_by_role("heading", name="统计")).to_be_visible()
+    expect(page.get_by_test_id("figure-created")).to_have_text("1")
+    expect(page.get_by_test_id("chart-status").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("chart-vendors")).to_be_visible()
+    console.shot("stats")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="导出Excel").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
+    summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["报修工单"][0] == 1 and summary["未完结"][0] == 1
+
+    # A range with nothing in it says so; the range stays in the URL.
+    console.open("/stats?from=2026-01-01&to=2026-01-31")
+    expect(page.get_by_text("这段时间没有报修工单")).to_be_visible()
+    console.shot("stats-empty")
+
+
+def test_clinicians_and_engineers_get_no_stats(console, hospital):
+    console.sign_in(hospital["clinician"], path="/stats")
+    expect(console.page.get_by_text("无权访问")).to_be_visible()
