@@ -432,6 +432,17 @@ PC_SCHEMAS: dict[str, dict] = {
         vendors=array(STRING),
     ),
     "DevicePage": page_of("DeviceRow"),
+    "ReportableDevice": obj(
+        "报修可选的设备",
+        id=INTEGER,
+        unique_code=STRING,
+        name=STRING,
+        model=N_STRING,
+        department_id=INTEGER,
+        department=N_STRING,
+        vendors=array(STRING),
+    ),
+    "ReportableDevicePage": page_of("ReportableDevice"),
     "Device": obj(
         "设备档案：档案字段仅在可见档案资料时给出",
         id=INTEGER,

@@ -56,6 +56,7 @@ from models.work_order import (
     Urgency,
     work_order_number,
 )
+from operations import devices
 from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
@@ -393,6 +394,42 @@ def list_work_orders():
         current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
     return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
+
+
+REPORTABLE_QUERY = {
+    "q": Field("str", max_length=100, description="设备名称、唯一码、规格型号、设备编码等关键字"),
+    **paging(),
+}
+
+
+@route(
+    "GET",
+    "/work-orders/devices",
+    "报修选择设备：本院可报修的设备（未报废），按关键字查找",
+    query=REPORTABLE_QUERY,
+    response="ReportableDevicePage",
+)
+def reportable_devices():
+    """The 报修 form's device picker: clinicians have no 设备档案 on the PC, yet report on any of
+    their hospital's devices (as a QR sticker lets them)."""
+    actor = current_actor()
+    query = request_query()
+    page = work_orders.reportable_devices(actor, keyword=query["q"], page=query["page"], per_page=query["per_page"])
+    names = devices.department_names(actor.institution_id)
+    vendors = devices.vendor_names_by_device(actor, [device.id for device in page.items])
+    items = [
+        {
+            "id": device.id,
+            "unique_code": device.unique_code,
+            "name": device.name,
+            "model": device.model,
+            "department_id": device.department_id,
+            "department": names.get(device.department_id),
+            "vendors": vendors.get(device.id, []),
+        }
+        for device in page.items
+    ]
+    return jsonify({"items": items, "total": page.total, "page": page.page, "per_page": page.per_page})
 
 
 @route("GET", "/work-orders/queue", "我的工单：派给我的，或等我方接单的（紧急优先）", response="WorkOrderList")

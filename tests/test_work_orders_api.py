@@ -17,7 +17,7 @@ import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from models import Role, Scope, User, WorkOrder, WorkOrderEvent, WorkOrderPhoto, db
+from models import ArchiveStatus, Role, Scope, User, WorkOrder, WorkOrderEvent, WorkOrderPhoto, db
 from operations.clock import LOCAL_TZ, today_local
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -801,3 +801,34 @@ def test_stream_delivers_events_that_happen_while_it_is_open(world, app, client,
 def test_out_of_range_ids_and_dates_are_clean_4xx(world, path):
     response = world["api"]["manager"].get(path)
     assert response.status_code in (404, 422), response.get_data(as_text=True)
+
+
+def test_the_report_forms_device_picker_lists_the_hospitals_reportable_devices_only(world, factory):
+    """A clinician has no 设备档案 on the PC (403), yet reports on any device of the hospital: the
+    报修 form searches /work-orders/devices, which leaves out scrapped devices and other hospitals."""
+    scrapped = factory.device(world["institution"], name="旧高压注射器", archive_status=ArchiveStatus.SCRAPPED)
+    clinician = world["api"]["clinician"]
+
+    found = clinician.get("/api/v1/work-orders/devices?q=注射器")
+    assert found.status_code == 200
+    page = found.get_json()
+    assert [row["id"] for row in page["items"]] == [world["device"].id]
+    assert page["items"][0] == {
+        "id": world["device"].id,
+        "unique_code": world["device"].unique_code,
+        "name": "高压注射器",
+        "model": "XZ-100",
+        "department_id": world["departments"]["口腔科"],
+        "department": "口腔科",
+        "vendors": ["服务商测试1"],
+    }
+    everything = clinician.get("/api/v1/work-orders/devices").get_json()
+    assert scrapped.id not in [row["id"] for row in everything["items"]]
+    assert world["foreign_device"].id not in [row["id"] for row in everything["items"]]
+    assert clinician.get("/api/v1/work-orders/devices?q=监护仪").get_json()["total"] == 0
+    assert clinician.get("/api/v1/devices").status_code == 403
+
+    assert world["api"]["manager"].get("/api/v1/work-orders/devices").get_json()["total"] == 1
+    for vendor_side in ("engineer", "admin"):
+        assert world["api"][vendor_side].get("/api/v1/work-orders/devices").status_code == 403
+    assert clinician.get("/api/v1/work-orders/devices?per_page=500").status_code == 422

@@ -45,6 +45,7 @@ from operations.access import active_authorization_clause, require_institution_s
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, now_utc
 from operations.credentials import Upload
+from operations.devices import filtered_devices
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
 from operations.work_orders.access import (
@@ -97,6 +98,14 @@ class Intake:
     expected_outcome: str | None = None
     expected_by: datetime | None = None
     photos: list[Upload] = field(default_factory=list)
+
+
+def reportable_devices(actor: Actor, *, keyword: str | None, page: int, per_page: int) -> Page:
+    """报修选择设备: the reporter's institution's devices that can be reported (not 报废), found by
+    name, 唯一码, model or asset code — what a clinician may pick on a PC without the archive."""
+    require_institution_staff(actor, REPORTERS)
+    query = filtered_devices(actor, keyword=keyword).where(Device.archive_status != ArchiveStatus.SCRAPPED)
+    return paginate(query, Device.id.desc(), page=page, per_page=per_page)
 
 
 def resolve_device(
