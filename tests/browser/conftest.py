@@ -144,8 +144,30 @@ class Console:
         """A full-page screenshot kept as an artefact (look at them: what a person sees is part of done)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{re.sub(r'[^0-9A-Za-z_.-]+', '-', name)}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        # The shell scrolls inside its content pane (the sidebar and header stay put): let the
+        # page grow for the shot so that it shows everything below the fold too, then put it back.
+        opened = self.page.evaluate(UNFOLD_SHELL)
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            if opened:
+                self.page.evaluate(FOLD_SHELL)
         return path
+
+
+UNFOLD_SHELL = """() => {
+  const shell = document.querySelector('.shell'), pane = document.querySelector('.shell-content')
+  if (!shell || !pane) return false
+  shell.style.height = 'auto'
+  shell.style.minHeight = '100vh'
+  pane.style.overflow = 'visible'
+  return true
+}"""
+FOLD_SHELL = """() => {
+  const shell = document.querySelector('.shell'), pane = document.querySelector('.shell-content')
+  if (shell) { shell.style.height = ''; shell.style.minHeight = '' }
+  if (pane) pane.style.overflow = ''
+}"""
 
 
 @pytest.fixture
