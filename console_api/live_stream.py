@@ -280,7 +280,7 @@ def _open_stream():
 @route(
     "GET",
     "/live",
-    "实时更新（Server-Sent Events）：工单时间线（work_order，Last-Event-ID 或 ?after= 续传）与首页通知（inbox）；每人最多 5 个",
+    "实时更新（SSE）：工单时间线（work_order，Last-Event-ID 或 ?after= 续传）与首页通知（inbox）；每人最多 5 个",
     query=STREAM_QUERY,
     content={"text/event-stream": {"schema": SSE_EVENT}},
     errors=(429, 503),
