@@ -90,6 +90,8 @@ def live_server(app) -> Iterator[str]:
 @pytest.fixture
 def worker(app) -> Iterator[None]:
     """An RQ worker on the real queues for the test's length (what the embedded run's worker does)."""
+    from rq.timeouts import TimerDeathPenalty
+
     from jobs.queues import QUEUE_NAMES
     from jobs.runtime import make_worker
 
@@ -100,6 +102,8 @@ def worker(app) -> Iterator[None]:
             rq_worker = make_worker(app, QUEUE_NAMES, simple=True)
             # Signals can only be set from the main thread; this worker is stopped by the event.
             rq_worker._install_signal_handlers = lambda: None
+            # Nor can SIGALRM time its jobs out here (every job would fail): a timer thread does.
+            rq_worker.death_penalty_class = TimerDeathPenalty
             rq_worker.work(burst=True, logging_level="WARNING")
             stopping.wait(0.2)
 
