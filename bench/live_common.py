@@ -96,6 +96,8 @@ class SseClient:
     status: int | None = None
     task: asyncio.Task | None = None
     waiters: list[tuple[Any, asyncio.Future]] = field(default_factory=list)
+    error: str | None = None
+    ended: bool = False
 
     async def run(self, session, url: str) -> None:
         import aiohttp
@@ -125,8 +127,11 @@ class SseClient:
                         event = line[6:].strip()
                     elif line.startswith("data:"):
                         data.append(line[5:].lstrip())
-        except (aiohttp.ClientError, asyncio.CancelledError, ConnectionError):
-            self.opened.set()
+        except (aiohttp.ClientError, ConnectionError) as error:
+            self.error = repr(error)[:200]
+        finally:
+            self.ended = True
+            self.opened.set()  # also for a stream that ended before its first frame
 
     def wait_for(self, match) -> asyncio.Future:
         """A future set to the arrival time of the first later frame that `match(event, data)` accepts."""
@@ -135,12 +140,20 @@ class SseClient:
         return future
 
 
-async def open_streams(session, url: str, tokens: list[str], per_token: int, timeout_s: float = 120) -> list[SseClient]:
+OPENING_AT_ONCE = 50  # tabs open over time, not in one instant: at most this many handshakes at once
+
+
+async def open_streams(session, url: str, tokens: list[str], per_token: int, timeout_s: float = 300) -> list[SseClient]:
     """per_token streams for each token, each up to its first frame (the inbox count)."""
     clients = [SseClient(token) for token in tokens for _ in range(per_token)]
-    for client in clients:
-        client.task = asyncio.create_task(client.run(session, url))
-    await asyncio.wait_for(asyncio.gather(*(client.opened.wait() for client in clients)), timeout_s)
+    gate = asyncio.Semaphore(OPENING_AT_ONCE)
+
+    async def start(client: SseClient) -> None:
+        async with gate:
+            client.task = asyncio.create_task(client.run(session, url))
+            await client.opened.wait()
+
+    await asyncio.wait_for(asyncio.gather(*(start(client) for client in clients)), timeout_s)
     return clients
 
 

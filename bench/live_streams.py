@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ async def rounds(args, server: common.Server, seeded: dict[str, Any], pool) -> d
             started = time.perf_counter()
             clients = await live_common.open_streams(session, f"{base}/api/v1/live", holders, per_token)
             opened_s = time.perf_counter() - started
-            statuses = [client.status for client in clients]
+            statuses = [client.status if not client.error else client.error.split("(")[0] for client in clients]
             open_count = sum(1 for client in clients if client.status == 200 and client.events)
             await asyncio.sleep(args.settle)
             cpu_before = server.cpu()
@@ -126,6 +127,7 @@ async def rounds(args, server: common.Server, seeded: dict[str, Any], pool) -> d
             await asyncio.sleep(1.0)  # the server hears the hang-ups and gives the slots back
             row = {
                 "round": number,
+                "statuses": {str(k): v for k, v in Counter(statuses).items()},
                 "idle": idle,
                 "with_streams": loaded,
                 "ratio_p99": round(loaded["p99_ms"] / idle["p99_ms"], 3),
@@ -138,7 +140,8 @@ async def rounds(args, server: common.Server, seeded: dict[str, Any], pool) -> d
             results.append(row)
             print(
                 f"  round {number}: idle p99 {idle['p99_ms']:.2f} ms, with {open_count} streams p99 "
-                f"{loaded['p99_ms']:.2f} ms (×{row['ratio_p99']:.2f}); opened in {opened_s:.1f}s",
+                f"{loaded['p99_ms']:.2f} ms (×{row['ratio_p99']:.2f}); opened in {opened_s:.1f}s; "
+                f"answers {row['statuses']}",
                 file=sys.stderr,
                 flush=True,
             )

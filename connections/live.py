@@ -255,3 +255,31 @@ def hub_for(app) -> Hub:
 
         hub = app.extensions.setdefault(_HUB, Hub(connect))
     return hub
+
+
+STREAM_TIMEOUT_SECONDS = 5.0
+_STREAM_CLIENT = "weixiu.live_redis"
+
+
+def stream_client(app) -> Redis:
+    """The client a stream counts its slot with: the app's Redis with a 5 s time-out. Not the
+    request's 1 s one: a web process holding a thousand streams may take longer than that to get
+    back to a greenlet whose answer has come, and a slot refused for it would be a 503 for nothing."""
+    client = app.extensions.get(_STREAM_CLIENT)
+    if client is None:
+        from redis import ConnectionPool
+
+        from connections.redis import EXTENSION
+
+        base = app.extensions.get(EXTENSION)
+        if base is None:
+            raise RedisError("REDIS_URL is not configured")
+        pool = base.connection_pool
+        kwargs = {
+            **pool.connection_kwargs,
+            "socket_timeout": STREAM_TIMEOUT_SECONDS,
+            "socket_connect_timeout": STREAM_TIMEOUT_SECONDS,
+        }
+        client = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+        app.extensions[_STREAM_CLIENT] = client
+    return client

@@ -60,7 +60,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from connections import live as live_redis
-from connections.redis import redis
 from console_api.http import Refused, current_actor, current_user
 from console_api.inbox_views import inbox_payloads
 from console_api.route_table import request_query
@@ -231,9 +230,10 @@ def _watch(sock: socket.socket, stream: Stream) -> None:
     file. A browser sends nothing else on a connection that is receiving a stream; if one does,
     stop watching (the next write finds a closed connection anyway)."""
     try:
+        poller = select.poll()  # not select(): past descriptor 1023 it fails (gevent patches poll too)
+        poller.register(sock, select.POLLIN)
         while not stream.closed.is_set():
-            readable, _, _ = select.select([sock], [], [], HEARTBEAT_SECONDS)
-            if not readable:
+            if not poller.poll(HEARTBEAT_SECONDS * 1000):
                 continue
             if stream.closed.is_set():
                 return
@@ -255,7 +255,7 @@ def _open_stream():
     inbox_after = inbox.last_message_id(actor)
     token_version = current_user().token_version
     app = current_app._get_current_object()
-    client = redis()
+    client = live_redis.stream_client(app)
     stream_id = secrets.token_hex(8)
     try:
         taken = live_redis.take_slot(client, actor.user_id, stream_id)
@@ -264,7 +264,11 @@ def _open_stream():
         raise Refused(503, "unavailable", UNAVAILABLE, {"Retry-After": "30"}) from error
     if not taken:
         raise Refused(429, "too_many_streams", TOO_MANY, {"Retry-After": "60"})
-    listener = live_redis.hub_for(app).listen(_topics_of(actor))
+    try:
+        listener = live_redis.hub_for(app).listen(_topics_of(actor))
+    except BaseException:
+        live_redis.free_slot(client, actor.user_id, stream_id)
+        raise
     stream = Stream(app, actor, token_version, after, inbox_after, client, stream_id, listener)
     sock = _client_socket()
     if sock is not None:
