@@ -140,11 +140,14 @@ def _frame(event: str, data: dict, event_id: int | None = None) -> str:
 
 def _look(stream: Stream, *, timeline: bool, mailbox: bool) -> list[str] | None:
     """What changed since the stream last looked, as frames, in a fresh session given back at
-    once; None once the session that opened the stream has ended (signed out, deactivated)."""
+    once; None once the session that opened the stream has ended (signed out, deactivated). The
+    session is checked with the person's own topic (signing out publishes it) and at every full
+    look, not for a timeline event: one event wakes every stream of the hospital, so it costs
+    one query each, the events', and no more."""
     frames: list[str] = []
     with stream.app.app_context():
         try:
-            if not session_is_current(stream.actor.user_id, stream.token_version):
+            if mailbox and not session_is_current(stream.actor.user_id, stream.token_version):
                 return None
             while timeline:
                 events = events_json(work_orders.events_after(stream.actor, stream.after, limit=FEED_LIMIT))
