@@ -419,6 +419,7 @@ class Server:
         workers: int = 2,
         worker_class: str = "sync",
         threads: int | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -432,6 +433,7 @@ class Server:
             "--worker-class",
             worker_class,
             *(["--threads", str(threads)] if threads else []),
+            *(extra or []),
             "--bind",
             f"{HOST}:{self.port}",
             "--timeout",

@@ -17,6 +17,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     device_views,
     device_workbook_views,
     inbox_views,
+    live_stream,
     openapi,
     reconfirmation,
     record_views,
@@ -25,6 +26,5 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     vendor_views,
     wechat_binding_views,
     work_order_stats_views,
-    work_order_stream,
     work_order_views,
 )

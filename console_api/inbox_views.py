@@ -17,8 +17,8 @@ from operations.alerts import plans as alert_plans
 INBOX_QUERY = {"unread": Field("bool", description="true：只看未读"), **paging()}
 
 
-def inbox_payloads(messages) -> list[dict]:
-    actor = current_actor()
+def inbox_payloads(messages, actor=None) -> list[dict]:
+    actor = actor or current_actor()
     plan_ids = {message.alert_plan_id for message in messages if message.alert_plan_id}
     plans = {plan.id: plan for plan in db.session.scalars(db.select(AlertPlan).where(AlertPlan.id.in_(plan_ids)))}
     handleable = {plan_id for plan_id, plan in plans.items() if alert_plans.can_handle_now(actor, plan)}

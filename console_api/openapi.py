@@ -626,6 +626,11 @@ PC_SCHEMAS: dict[str, dict] = {
     },
     "AlertRecordPage": page_of("AlertRecord"),
     "UnreadCount": obj(unread=INTEGER),
+    "InboxChange": obj(
+        "实时流（GET /live）的 inbox 事件：未读数；新通知时带上该通知，已读变化时为 null",
+        unread=INTEGER,
+        message=nullable(ref("InboxMessage")),
+    ),
     "ReadAll": obj(marked=INTEGER, unread=INTEGER),
     "BindCode": obj(
         code={**STRING, "description": "一次性绑定码，10 分钟内有效"},

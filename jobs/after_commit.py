@@ -1,4 +1,5 @@
-"""Hand a transaction's announced outbox messages to the queue as soon as it commits.
+"""Hand a transaction's announced outbox messages to the queue as soon as it commits, and wake
+the live streams its timeline events and inbox changes concern.
 
 A work-order step must reach the engineer's phone within a second, not at the relay's next
 minute: the step announces its messages (operations.outbox.announce) and this hook enqueues
@@ -15,8 +16,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from connections import live as live_redis
+from connections.redis import redis
 from jobs.queues import job_queues
-from operations import outbox
+from operations import live, outbox
 from operations.wechat_accounts import take_followers_to_link
 
 log = logging.getLogger("weixiu.outbox")
@@ -56,9 +59,24 @@ def _enqueue_follower_lookups(session: Session) -> None:
         log.warning("Redis unavailable, %d new followers not looked up: %s", len(openids), error)
 
 
+def _wake_live_streams(session: Session) -> None:
+    """Tell the open live streams (console_api/live_stream.py) whose timeline or inbox changed. With
+    Redis down they find out at their next look by themselves (within a minute)."""
+    topics = live.take_announced(session)
+    if not topics or not has_app_context():
+        return
+    try:
+        if not current_app.config.get("REDIS_URL"):
+            raise RedisError("REDIS_URL is not configured")
+        live_redis.publish(redis(), topics)
+    except RedisError as error:
+        log.warning("Redis unavailable, live streams not woken for %s: %s", sorted(topics), error)
+
+
 def _forget_announced(session: Session, _previous_transaction) -> None:
     outbox.take_announced(session)
     take_followers_to_link(session)
+    live.take_announced(session)
 
 
 def install() -> None:
@@ -66,4 +84,5 @@ def install() -> None:
     if not event.contains(Session, "after_commit", _enqueue_announced):
         event.listen(Session, "after_commit", _enqueue_announced)
         event.listen(Session, "after_commit", _enqueue_follower_lookups)
+        event.listen(Session, "after_commit", _wake_live_streams)
         event.listen(Session, "after_soft_rollback", _forget_announced)

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import NO_PASSWORD, BindCode, Institution, Role, User, WeChatIdentity, db
 from models.db import ID_MAX
-from operations import audit
+from operations import audit, live
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -185,6 +185,7 @@ def sign_out(user_id: int) -> User:
         raise NotFound("用户不存在")
     user.token_version += 1
     db.session.flush()
+    live.announce_inbox(db.session, [user.id])  # an open live stream ends at once
     return user
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, insert, or_, select, update
 
 from models import InboxMessage, WorkOrder, db
+from operations import live
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.errors import NotFound
@@ -60,6 +61,7 @@ def deliver(messages: Sequence[NewMessage], now: datetime) -> dict[int, int]:
             insert(InboxMessage).returning(InboxMessage.delivery_id, InboxMessage.id), fresh
         ).all()
         existing |= dict(written)
+        live.announce_inbox(db.session, {row["user_id"] for row in fresh})
     return existing
 
 
@@ -91,6 +93,7 @@ def mark_read(actor: Actor, message_id: int) -> InboxMessage:
     if message.read_at is None:
         message.read_at = now_utc()
         db.session.flush()
+        live.announce_inbox(db.session, [actor.user_id])
     return message
 
 
@@ -101,4 +104,17 @@ def mark_all_read(actor: Actor) -> int:
         .values(read_at=now_utc()),
         execution_options={"synchronize_session": False},
     )
+    if result.rowcount:
+        live.announce_inbox(db.session, [actor.user_id])
     return result.rowcount
+
+
+def messages_after(actor: Actor, after_id: int, *, limit: int = 20) -> list[InboxMessage]:
+    """The live stream's look: the actor's messages newer than the last one the page has."""
+    query = select(InboxMessage).where(_shown_to(actor), InboxMessage.id > after_id)
+    return list(db.session.scalars(query.order_by(InboxMessage.id).limit(limit)))
+
+
+def last_message_id(actor: Actor) -> int:
+    """Where a live stream that starts now begins (the person's newest message, shown or not)."""
+    return db.session.scalar(select(func.max(InboxMessage.id)).where(InboxMessage.user_id == actor.user_id)) or 0

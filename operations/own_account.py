@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy import delete, or_, select
 
 from models import AccountCodePurpose, Institution, MessageFamily, NotificationOptOut, User, Vendor, db
-from operations import account_codes, audit
+from operations import account_codes, audit, live
 from operations.accounts import MOBILE_TAKEN, hash_password, mobile_taken, void_unused_bind_codes
 from operations.actors import Actor
 from operations.clock import now_utc
@@ -68,6 +68,7 @@ def change_password(actor: Actor, old_password: str, new_password: str, *, hash_
     check_password(new_password, username=user.username, phone=user.phone)
     user.password_hash = hash_password(new_password, hash_method)
     user.token_version += 1
+    live.announce_inbox(db.session, [user.id])  # the old session's live streams end at once
     void_unused_bind_codes(user.id, now_utc())  # a bind code made before is the old session's
     db.session.flush()
     _record(actor, "change_password", user, {"password_hash": audit.CHANGED})

@@ -55,9 +55,9 @@ MP = schemathesis.openapi.from_dict(mp_document(), config=CONFIG).exclude(operat
 @pytest.fixture(autouse=True)
 def short_streams(monkeypatch):
     """The live timeline answers for a minute per connection; here a poll or two is enough."""
-    from console_api import work_order_stream
+    from console_api import live_stream
 
-    monkeypatch.setattr(work_order_stream, "STREAM_SECONDS", 0.1)
+    monkeypatch.setattr(live_stream, "STREAM_SECONDS", 0.1)
 
 
 @pytest.fixture

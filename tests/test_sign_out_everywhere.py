@@ -67,10 +67,9 @@ def test_a_bind_code_minted_before_signing_out_everywhere_binds_no_one(app, pers
 
 
 def test_an_open_live_stream_stops_at_its_next_tick(app, person, monkeypatch):
-    from console_api import work_order_stream
+    from console_api import live_stream
 
-    monkeypatch.setattr(work_order_stream, "STREAM_SECONDS", 10.0)
-    monkeypatch.setattr(work_order_stream, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(live_stream, "STREAM_SECONDS", 10.0)
     headers = person["pc"].headers
 
     def sign_out_soon():

@@ -721,11 +721,10 @@ def test_polling_feed_returns_new_visible_events_only(world):
 
 @pytest.fixture
 def short_stream(monkeypatch):
-    from console_api import work_order_stream
+    from console_api import live_stream
 
-    monkeypatch.setattr(work_order_stream, "STREAM_SECONDS", 0.6)
-    monkeypatch.setattr(work_order_stream, "POLL_SECONDS", 0.05)
-    return work_order_stream
+    monkeypatch.setattr(live_stream, "STREAM_SECONDS", 0.6)
+    return live_stream
 
 
 def frames(response) -> list[str]:

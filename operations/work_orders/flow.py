@@ -43,7 +43,7 @@ from models.work_order import (
     DeviceCondition,
     FaultLevel,
 )
-from operations import audit
+from operations import audit, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -130,6 +130,7 @@ def record_event(
     )
     db.session.add(event)
     db.session.flush()
+    live.announce_timeline(db.session, order.institution_id, order.vendor_id)
     return event
 
 

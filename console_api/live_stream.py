@@ -1,0 +1,308 @@
+"""The PC console's live updates: one multiplexed Server-Sent Events stream per tab.
+
+    GET /api/v1/live                 (Last-Event-ID header, or ?after=<event id>)
+    GET /api/v1/work-orders/stream   the same stream, under the path its first clients know
+
+    retry: 3000
+
+    event: inbox
+    data: {"unread": 3, "message": null}
+
+    id: 42
+    event: work_order
+    data: {"id": 42, "work_order_id": 7, "number": "GD000007", "to_status": "accepted", …}
+
+    event: inbox
+    data: {"unread": 4, "message": {"id": 901, "title": "新工单 GD000008", …}}
+
+    : ping
+
+`work_order` events are the timeline's (the `Event` of GET /work-orders/events), each with its id,
+so a reconnecting browser resumes after the last one it got (Last-Event-ID, or ?after=; without
+either the stream starts now). `inbox` events (no id) carry the caller's unread count and, for a
+new message, the message: the first one on every connection gives the count, then one comes for
+each new message and for each change of the count (read on another tab). Clients that listen for
+`work_order` only (the stream's first version at /work-orders/stream) skip the others.
+
+Woken, not polling: a transaction that writes a timeline event, an inbox message, a read mark or
+ends a session publishes its topics after the commit (operations/live.py, jobs/after_commit.py,
+connections/live.py); the stream then reads what changed with the caller's own rules (the same
+queries as /work-orders/events and /inbox), in an application context of its own released at
+once, so an open stream holds no database connection. Besides, it looks by itself every
+RECHECK_SECONDS (a deactivated account, a message lost while Redis was away) and ends after
+STREAM_SECONDS, when the browser reconnects signed in anew.
+
+Freed at once: a watcher notices the client closing its connection (the socket becomes readable
+at end of file) and ends the stream without waiting for the next write. Each person holds at most
+connections.live.SLOT_LIMIT streams (the next gets 429 实时连接过多; the console then polls), counted
+in Redis with expiry.
+
+Deployment: a stream is a greenlet under `gunicorn -k gevent` (README, Production) and a thread
+in the embedded threaded server; let the proxy pass the stream unbuffered (X-Accel-Buffering: no).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask import Flask, Response, current_app, request
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from connections import live as live_redis
+from console_api.http import Refused, current_actor, current_user
+from console_api.inbox_views import inbox_payloads
+from console_api.route_table import request_query
+from console_api.routes import route
+from console_api.validation import Field
+from console_api.work_order_views import FEED_LIMIT, events_json
+from models import db
+from operations import inbox
+from operations import live as topics
+from operations.accounts import session_is_current
+from operations.actors import Actor
+from operations.work_orders import orders as work_orders
+
+log = logging.getLogger("weixiu.stream")
+
+STREAM_SECONDS = 600.0  # then the browser reconnects (signed in anew, resuming from Last-Event-ID)
+HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream; renews the slot
+RECHECK_SECONDS = 60.0  # a look without a wake-up
+RETRY_MILLISECONDS = 3000
+INBOX_BATCH = 20
+TOO_MANY = "实时连接过多"
+UNAVAILABLE = "实时更新暂不可用，请稍后刷新"
+# One event of the stream, as EventSource hands it over.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "work_order 事件的 id：重连时作为 Last-Event-ID（inbox 事件无 id）"},
+        "event": {"type": "string", "enum": ["work_order", "inbox"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "work_order：时间线事件（Event）的 JSON；inbox：未读数与新通知（InboxChange）的 JSON",
+        },
+    },
+    "required": ["event", "data"],
+}
+STREAM_QUERY = {"after": Field("int", minimum=0, description="从此工单事件 id 之后开始（Last-Event-ID 优先）")}
+
+
+@dataclass
+class Stream:
+    app: Flask
+    actor: Actor
+    token_version: int
+    after: int  # the last work-order event sent
+    inbox_after: int  # the last inbox message sent
+    redis: Redis
+    stream_id: str
+    listener: live_redis.Listener
+    unread: int | None = None
+    closed: threading.Event = field(default_factory=threading.Event)
+
+
+def _start_after(actor: Actor) -> int:
+    """Where the stream starts: the browser's Last-Event-ID, ?after=, or now (nothing old)."""
+    header = (request.headers.get("Last-Event-ID") or "").strip()
+    if re.fullmatch(r"\d{1,18}", header):
+        return int(header)
+    after = request_query()["after"]
+    if after is not None:
+        return after
+    return work_orders.last_event_id(actor)
+
+
+def _topics_of(actor: Actor) -> set[str]:
+    mine = {topics.user_topic(actor.user_id)}
+    if actor.is_vendor_side:
+        mine.add(topics.vendor_topic(actor.vendor_id))
+    elif actor.institution_id is not None:
+        mine.add(topics.institution_topic(actor.institution_id))
+    return mine
+
+
+def _frame(event: str, data: dict, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _look(stream: Stream, *, timeline: bool, mailbox: bool) -> list[str] | None:
+    """What changed since the stream last looked, as frames, in a fresh session given back at
+    once; None once the session that opened the stream has ended (signed out, deactivated). The
+    session is checked with the person's own topic (signing out publishes it) and at every full
+    look, not for a timeline event: one event wakes every stream of the hospital, so it costs
+    one query each, the events', and no more."""
+    frames: list[str] = []
+    with stream.app.app_context():
+        try:
+            if mailbox and not session_is_current(stream.actor.user_id, stream.token_version):
+                return None
+            while timeline:
+                events = events_json(work_orders.events_after(stream.actor, stream.after, limit=FEED_LIMIT))
+                for item in events:
+                    stream.after = item["id"]
+                    frames.append(_frame("work_order", item, item["id"]))
+                timeline = len(events) == FEED_LIMIT  # a full page means more are waiting
+            if mailbox:
+                unread = inbox.unread_count(stream.actor)
+                messages = inbox.messages_after(stream.actor, stream.inbox_after, limit=INBOX_BATCH)
+                if messages:
+                    stream.inbox_after = messages[-1].id
+                    for payload in inbox_payloads(messages, stream.actor):
+                        frames.append(_frame("inbox", {"unread": unread, "message": payload}))
+                elif unread != stream.unread:
+                    frames.append(_frame("inbox", {"unread": unread, "message": None}))
+                stream.unread = unread
+        finally:
+            db.session.remove()
+    return frames
+
+
+def _frames(stream: Stream) -> Iterator[str]:
+    listener = stream.listener
+    try:
+        yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        started = last_ping = last_look = time.monotonic()
+        fired: set[str] = set()
+        everything = True
+        while True:
+            timeline = everything or any(not topic.startswith("user:") for topic in fired)
+            mailbox = everything or any(topic.startswith("user:") for topic in fired)
+            if timeline or mailbox:
+                try:
+                    frames = _look(stream, timeline=timeline, mailbox=mailbox)
+                except SQLAlchemyError:
+                    log.warning("live stream: database unavailable, closing the stream", exc_info=True)
+                    return  # the browser reconnects after `retry` and resumes from its Last-Event-ID
+                if frames is None:  # signed out: the reconnect meets 401 and the page goes to sign-in
+                    return
+                yield from frames
+                if everything:
+                    last_look = time.monotonic()
+            now = time.monotonic()
+            if now - last_ping >= HEARTBEAT_SECONDS:
+                yield ": ping\n\n"
+                last_ping = now
+                try:
+                    live_redis.renew_slot(stream.redis, stream.actor.user_id, stream.stream_id)
+                except RedisError as error:  # the slot may expire early: one more tab could open
+                    log.warning("live stream: slot not renewed: %s", error)
+            if now - started >= STREAM_SECONDS:
+                return
+            timeout = min(
+                last_ping + HEARTBEAT_SECONDS - now, last_look + RECHECK_SECONDS - now, started + STREAM_SECONDS - now
+            )
+            fired = listener.wait(max(timeout, 0.0))
+            if listener.hung_up:
+                return
+            everything = live_redis.CATCH_UP in fired or time.monotonic() - last_look >= RECHECK_SECONDS
+    finally:
+        _release(stream)
+
+
+def _release(stream: Stream) -> None:
+    """Give back the slot and the ear (once: the generator's end and the response's close both call)."""
+    if stream.closed.is_set():
+        return
+    stream.closed.set()
+    stream.listener.close()
+    live_redis.free_slot(stream.redis, stream.actor.user_id, stream.stream_id)
+
+
+def _client_socket() -> socket.socket | None:
+    """The connection to the browser, where the server lends it (gunicorn, werkzeug's server)."""
+    environ = request.environ
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _watch(sock: socket.socket, stream: Stream) -> None:
+    """Hang the stream up as soon as the browser closes the connection: it then reads as end of
+    file. A browser sends nothing else on a connection that is receiving a stream; if one does,
+    stop watching (the next write finds a closed connection anyway)."""
+    try:
+        poller = select.poll()  # not select(): past descriptor 1023 it fails (gevent patches poll too)
+        poller.register(sock, select.POLLIN)
+        while not stream.closed.is_set():
+            if not poller.poll(HEARTBEAT_SECONDS * 1000):
+                continue
+            if stream.closed.is_set():
+                return
+            try:
+                data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            if data:
+                return
+            break
+    except (OSError, ValueError):  # closed under us: the stream is ending anyway
+        pass
+    stream.listener.hang_up()
+
+
+def _open_stream():
+    actor = current_actor()
+    after = _start_after(actor)
+    inbox_after = inbox.last_message_id(actor)
+    token_version = current_user().token_version
+    app = current_app._get_current_object()
+    client = live_redis.stream_client(app)
+    stream_id = secrets.token_hex(8)
+    try:
+        taken = live_redis.take_slot(client, actor.user_id, stream_id)
+    except (RedisError, RuntimeError) as error:
+        log.warning("live stream refused, Redis unavailable: %s", error)
+        raise Refused(503, "unavailable", UNAVAILABLE, {"Retry-After": "30"}) from error
+    if not taken:
+        raise Refused(429, "too_many_streams", TOO_MANY, {"Retry-After": "60"})
+    try:
+        listener = live_redis.hub_for(app).listen(_topics_of(actor))
+    except BaseException:
+        live_redis.free_slot(client, actor.user_id, stream_id)
+        raise
+    stream = Stream(app, actor, token_version, after, inbox_after, client, stream_id, listener)
+    sock = _client_socket()
+    if sock is not None:
+        threading.Thread(target=_watch, args=(sock, stream), name="weixiu-live-watch", daemon=True).start()
+    db.session.remove()  # the request's session is done with; each look takes its own
+    response = Response(_frames(stream), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.call_on_close(lambda: _release(stream))  # also when the body was never started
+    return response
+
+
+@route(
+    "GET",
+    "/live",
+    "实时更新（SSE）：工单时间线（work_order，Last-Event-ID 或 ?after= 续传）与首页通知（inbox）；每人最多 5 个",
+    query=STREAM_QUERY,
+    content={"text/event-stream": {"schema": SSE_EVENT}},
+    errors=(429, 503),
+)
+def live_stream():
+    return _open_stream()
+
+
+@route(
+    "GET",
+    "/work-orders/stream",
+    "实时时间线（与 /live 相同的流；只听 work_order 事件的旧客户端照常可用）",
+    query=STREAM_QUERY,
+    content={"text/event-stream": {"schema": SSE_EVENT}},
+    errors=(429, 503),
+)
+def work_order_stream():
+    return _open_stream()

@@ -1,0 +1,293 @@
+"""The live stream (GET /api/v1/live) over real HTTP, as browsers hold it: the session's app served
+by the embedded run's threaded server, the suite's Redis carrying the wake-ups.
+
+Who hears what (another institution's people and an unauthorized vendor's never hear anything),
+inbox events (a new message with the count, a read mark), resuming after Last-Event-ID, at most
+five streams per person (the sixth is 429), and the slot given back the moment the client goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from connections import live as live_redis
+from models import Role, Scope
+from operations.clock import today_local
+
+BASE = "/api/v1/work-orders"
+
+
+@pytest.fixture(scope="module")
+def server(app) -> Iterator[int]:
+    from weixiu.web_server import make_web_server
+
+    web = make_web_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=web.serve_forever, name="live-test-server", daemon=True)
+    thread.start()
+    yield web.server_port
+    web.shutdown()
+    thread.join(timeout=5)
+
+
+class Stream:
+    """One open stream read frame by frame on a thread, like an EventSource."""
+
+    def __init__(self, port: int, headers: dict[str, str], path: str = "/api/v1/live") -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.conn.connect()
+        self.sock = self.conn.sock  # http.client lets go of it once a response without a length starts
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **headers})
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.events: list[dict] = []
+        self.pings = 0
+        self._lock = threading.Condition()
+        if self.status == 200:
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        else:
+            self.body = json.loads(self.response.read())
+
+    def _read(self) -> None:
+        fields: dict[str, str] = {}
+        try:
+            while True:
+                line = self.response.readline()
+                if not line:
+                    return
+                line = line.decode().rstrip("\n")
+                if line == "":
+                    if "event" in fields:
+                        with self._lock:
+                            self.events.append(
+                                {"id": fields.get("id"), "event": fields["event"], "data": json.loads(fields["data"])}
+                            )
+                            self._lock.notify_all()
+                    fields = {}
+                elif line.startswith(":"):
+                    self.pings += 1
+                else:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            return  # hung up (http.client's chunk reader may meet its own closed file then)
+
+    def of(self, kind: str) -> list[dict]:
+        with self._lock:
+            return [event for event in self.events if event["event"] == kind]
+
+    def wait_for(self, kind: str, count: int, timeout: float = 5.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len([e for e in self.events if e["event"] == kind]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{count} {kind} events expected, got {self.events}")
+                self._lock.wait(left)
+        return self.of(kind)
+
+    def close(self) -> None:
+        """Hang up as a closed tab does: the connection goes."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        if self.status == 200:
+            self._reader.join(timeout=5)
+        self.response.close()
+        self.sock.close()
+        self.conn.close()
+
+
+@pytest.fixture
+def world(factory, client, app):
+    institution = factory.institution("医疗机构测试1")
+    vendor = factory.accepted_vendor(institution, "服务商测试1")
+    device = factory.device(institution, name="高压注射器", department="口腔科", category="注射泵")
+    today = today_local()
+    factory.authorization(
+        device, vendor, starts_on=today - timedelta(days=30), ends_on=today + timedelta(days=365), scopes={Scope.REPAIR}
+    )
+    other_vendor = factory.accepted_vendor(institution, "服务商测试2")
+    other_institution = factory.institution("医疗机构测试2")
+    users = {
+        "manager": factory.manager(institution),
+        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王护士"),
+        "engineer": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="刘工", phone="13900000000"),
+        "stranger": factory.user(Role.VENDOR_ENGINEER, vendor=other_vendor, display_name="别家工程师"),
+        "foreign_manager": factory.manager(other_institution),
+    }
+    # Another institution's order, for its own manager's stream.
+    foreign_device = factory.device(other_institution, name="监护仪")
+    foreign_clinician = factory.user(Role.CLINICIAN, institution=other_institution, display_name="外院护士")
+    api = {name: factory.api(client, user) for name, user in users.items()}
+    api["foreign_clinician"] = factory.api(client, foreign_clinician)
+    return {"users": users, "api": api, "device": device, "foreign_device": foreign_device}
+
+
+def report(world, device_key="device", who="clinician") -> int:
+    response = world["api"][who].post(
+        BASE,
+        json={
+            "device_id": world[device_key].id,
+            "contact_name": "王护士",
+            "contact_methods": [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}],
+            "fault_description": "开机后报错 E21，无法注射",
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def drain_jobs(app) -> None:
+    from jobs.runtime import make_worker
+
+    make_worker(app, ["default"], simple=True).work(burst=True)
+
+
+def open_streams(server, world, *names, path="/api/v1/live") -> dict[str, Stream]:
+    streams = {name: Stream(server, world["api"][name].headers, path) for name in names}
+    for name, stream in streams.items():
+        assert stream.status == 200, (name, stream.status)
+        stream.wait_for("inbox", 1)  # the count every connection starts with
+    return streams
+
+
+def test_events_reach_the_people_who_may_see_them_and_nobody_else(app, server, world):
+    names = ("manager", "clinician", "engineer", "stranger", "foreign_manager")
+    streams = open_streams(server, world, *names)
+    try:
+        assert all(s.of("inbox")[0]["data"] == {"unread": 0, "message": None} for s in streams.values())
+        order_id = report(world)
+        accepted = world["api"]["engineer"].post(f"{BASE}/{order_id}/accept")
+        assert accepted.status_code == 200, accepted.get_json()
+        foreign_id = report(world, "foreign_device", "foreign_clinician")
+
+        for name in ("manager", "clinician", "engineer"):
+            events = streams[name].wait_for("work_order", 2)
+            assert [(e["data"]["work_order_id"], e["data"]["to_status"]) for e in events] == [
+                (order_id, "pending"),
+                (order_id, "accepted"),
+            ], name
+            assert [int(e["id"]) for e in events] == [e["data"]["id"] for e in events]  # ids to resume from
+            assert events[1]["data"]["number"] == f"GD{order_id:06d}"
+        foreign = streams["foreign_manager"].wait_for("work_order", 1)
+        assert [e["data"]["work_order_id"] for e in foreign] == [foreign_id]
+
+        # The new order's notice reaches the manager's inbox (the outbox job writes it): the bell
+        # hears the message and the count; the reporter, the stranger and the other hospital do not.
+        drain_jobs(app)
+        notice = streams["manager"].wait_for("inbox", 2)[-1]["data"]
+        assert notice["unread"] >= 1 and notice["message"]["work_order_id"] == order_id
+        time.sleep(0.5)  # whatever would wrongly arrive has had time to
+        assert streams["stranger"].of("work_order") == []
+        assert streams["foreign_manager"].of("work_order") == foreign
+        assert [e["data"]["work_order_id"] for e in streams["foreign_manager"].of("work_order")] == [foreign_id]
+        assert streams["stranger"].of("inbox") == [
+            {"id": None, "event": "inbox", "data": {"unread": 0, "message": None}}
+        ]
+
+        # Marking read on another tab changes the count on this one.
+        unread = world["api"]["manager"].get("/api/v1/inbox/unread-count").get_json()["unread"]
+        assert world["api"]["manager"].post("/api/v1/inbox/read-all").status_code == 200
+        wait_until(lambda: streams["manager"].of("inbox")[-1]["data"] == {"unread": 0, "message": None})
+        assert unread == streams["manager"].of("inbox")[-2]["data"]["unread"] >= 1
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_reconnect_resumes_after_the_last_event_id(server, world):
+    order_id = report(world)
+    assert world["api"]["engineer"].post(f"{BASE}/{order_id}/accept").status_code == 200
+    first = Stream(server, world["api"]["manager"].headers, "/api/v1/live?after=0")
+    try:
+        created, accepted = first.wait_for("work_order", 2)
+    finally:
+        first.close()
+    # The browser was away while the engineer departed; it comes back with the id it last got.
+    assert world["api"]["engineer"].post(f"{BASE}/{order_id}/depart").status_code == 200
+    again = Stream(server, {**world["api"]["manager"].headers, "Last-Event-ID": created["id"]})
+    try:
+        events = again.wait_for("work_order", 2)
+        assert [e["data"]["to_status"] for e in events] == ["accepted", "departed"]
+        assert events[0]["id"] == accepted["id"]
+    finally:
+        again.close()
+    # The old path is the same stream.
+    old = Stream(server, {**world["api"]["manager"].headers, "Last-Event-ID": accepted["id"]}, f"{BASE}/stream")
+    try:
+        assert [e["data"]["to_status"] for e in old.wait_for("work_order", 1)] == ["departed"]
+    finally:
+        old.close()
+
+
+def slots(app, user) -> int:
+    from connections.redis import redis
+
+    with app.app_context():
+        return live_redis.open_slots(redis(), user.id)
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_five_streams_per_person_the_sixth_is_refused_and_a_closed_one_frees_its_slot(app, server, world):
+    manager = world["users"]["manager"]
+    headers = world["api"]["manager"].headers
+    streams = [Stream(server, headers) for _ in range(5)]
+    try:
+        assert [s.status for s in streams] == [200] * 5
+        assert slots(app, manager) == 5
+        sixth = Stream(server, headers)
+        assert sixth.status == 429
+        assert sixth.body == {"error": {"code": "too_many_streams", "message": "实时连接过多"}}
+        assert Stream(server, headers, f"{BASE}/stream").status == 429  # the old path counts too
+        # Someone else is not affected.
+        other = Stream(server, world["api"]["clinician"].headers)
+        assert other.status == 200
+        other.close()
+
+        # A tab closes: its slot is free at once, not at the next heartbeat (15 s away).
+        streams.pop().close()
+        wait_until(lambda: slots(app, manager) == 4, timeout=2.0)
+        replacement = Stream(server, headers)
+        assert replacement.status == 200
+        streams.append(replacement)
+    finally:
+        for stream in streams:
+            stream.close()
+    wait_until(lambda: slots(app, manager) == 0, timeout=2.0)
+
+
+def test_slots_of_a_process_that_died_expire(app, world, monkeypatch):
+    from connections.redis import redis
+
+    manager = world["users"]["manager"]
+    with app.app_context():
+        client = redis()
+        for number in range(5):  # five streams whose process was killed: never given back
+            assert live_redis.take_slot(client, manager.id, f"dead-{number}")
+        assert not live_redis.take_slot(client, manager.id, "sixth")
+        # SLOT_TTL_SECONDS after their last heartbeat they no longer count.
+        later = time.time() + live_redis.SLOT_TTL_SECONDS + 1
+        monkeypatch.setattr(live_redis.time, "time", lambda: later)
+        assert live_redis.open_slots(client, manager.id) == 0
+        assert live_redis.take_slot(client, manager.id, "sixth")
+        assert client.ttl(f"weixiu:live-slots:{manager.id}") > 0  # the key itself expires too
+
+
+def test_signing_in_is_required(server):
+    refused = Stream(server, {})
+    assert refused.status == 401
