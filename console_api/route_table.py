@@ -246,6 +246,8 @@ def field_schema(field: Field) -> dict[str, Any]:
             "enum": [member.value for member in field.enum],
         }
         schema = {"type": "array", "items": item, "maxItems": field.max_items}
+    elif kind == "object_list":  # the items' schema comes in field.schema
+        schema = {"type": "array", "maxItems": field.max_items, "items": {"type": "object"}}
     elif kind == "contact_methods":
         schema = {
             "type": "array",

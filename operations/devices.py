@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 
-from models import ArchiveStatus, Authorization, Department, Device, Institution, Vendor, db
+from models import ArchiveStatus, Authorization, CredentialKind, Department, Device, Institution, Vendor, db
 from models.db import utcnow
 from operations import audit
+from operations import credentials as credential_operations
 from operations.access import require_manager, visible_device, visible_devices
 from operations.actors import Actor
 from operations.clock import today_local
@@ -146,6 +148,51 @@ def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None 
         actor, "create", "device", device.id, label=device_label(device), changes=audit.created(device, LOGGED_FIELDS)
     )
     return device
+
+
+# The certificates a device's own tabs hold (方法二): 人员资质 belongs to no device form.
+DEVICE_CREDENTIAL_KINDS = (CredentialKind.OPERATION_CERTIFICATE, CredentialKind.CONFIGURATION_LICENSE)
+MAX_CREDENTIALS_WITH_DEVICE = 10
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """One certificate entered under the 新增设备档案 form's 操作证 / 配置许可证 tab."""
+
+    kind: CredentialKind
+    fields: dict[str, Any]
+    alert: Any = None  # NotifySettings, or None for the defaults
+
+
+def create_device_with_credentials(
+    actor: Actor, fields: dict[str, Any], credentials: list[NewCredential], unique_code: str | None = None
+) -> tuple[Device, list]:
+    """方法二: the device and the certificates entered on its tabs, all or nothing.
+
+    A certificate's problem is reported under `credentials.<n>.<field>` (n counts from 0 in the
+    order given), so the form shows it beside that tab's field; the caller's rollback then undoes
+    the device too.
+    """
+    require_manager(actor)
+    if len(credentials) > MAX_CREDENTIALS_WITH_DEVICE:
+        raise InvalidInput({"credentials": f"最多 {MAX_CREDENTIALS_WITH_DEVICE} 项"})
+    for index, entry in enumerate(credentials):
+        if entry.kind not in DEVICE_CREDENTIAL_KINDS:
+            raise InvalidInput({f"credentials.{index}.kind": "设备档案中只能添加设备操作证或配置许可证"})
+    device = create_device(actor, fields, unique_code=unique_code)
+    created = []
+    for index, entry in enumerate(credentials):
+        prefix = f"credentials.{index}."
+        try:
+            created.append(
+                credential_operations.create_credential(actor, entry.kind, dict(entry.fields), [device.id], entry.alert)
+            )
+        except InvalidInput as error:
+            raise InvalidInput({prefix + name: reason for name, reason in error.fields.items()}) from None
+        except Conflict as error:
+            # 证件号 taken: the one field that clashes, beside it on the tab.
+            raise InvalidInput({prefix + "number": error.message}) from None
+    return device, created
 
 
 # What the 操作日志 keeps of a device: what a person enters (the QR's link token is a secret).
