@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ EDITABLE_FIELDS = (
 )
 UNIQUE_CODE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 UNIQUE_CODE_WIDTH = 6
+PROGRESS_EVERY = 500  # rows between two progress reports of an import
 
 
 def format_unique_code(number: int) -> str:
@@ -322,15 +323,24 @@ def vendor_names_by_device(actor: Actor, device_ids: list[int]) -> dict[int, lis
     return names
 
 
-def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, update_existing: bool = False) -> dict:
+def import_devices(
+    actor: Actor,
+    rows: list[tuple[int, dict[str, Any]]],
+    *,
+    update_existing: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
     """Import parsed workbook rows, all or nothing.
 
     Each row is (row number, fields) where fields hold `department` (a name), an optional
     `unique_code`, and EDITABLE_FIELDS values already typed by the edge. A row whose 唯一码
     exists is an error unless `update_existing`, in which case it updates that device.
     Raises RowErrors listing every bad row; otherwise returns the counts (created, updated, and
-    unchanged: rows that matched a device and differed in nothing).
+    unchanged: rows that matched a device and differed in nothing). `progress(stage, done, total)`
+    hears of the work now and then: "check" over the rows, "prepare" over the good ones, then
+    "save" over the new devices written.
     """
+    report = progress or (lambda stage, done, total: None)
     require_manager(actor)
     institution_id = actor.institution_id
     departments = {name: department_id for department_id, name in department_names(institution_id).items()}
@@ -353,7 +363,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     errors: list[dict] = []
     seen_codes: dict[str, int] = {}
     prepared: list[tuple[dict[str, Any], str | None]] = []
-    for row_number, raw in rows:
+    for checked, (row_number, raw) in enumerate(rows):
+        if checked % PROGRESS_EVERY == 0:
+            report("check", checked, len(rows))
         fields = dict(raw)
         code = fields.pop("unique_code", None)
         department_name = fields.pop("department", None)
@@ -380,6 +392,7 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
             errors.append({"row": row_number, "reasons": reasons})
         else:
             prepared.append((fields, code))
+    report("check", len(rows), len(rows))
     if errors:
         raise RowErrors(errors)
 
@@ -388,7 +401,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     updated = unchanged = 0
     updated_codes: list[str] = []
     to_create: list[tuple[dict[str, Any], str | None]] = []
-    for fields, code in prepared:
+    for done, (fields, code) in enumerate(prepared):
+        if done % PROGRESS_EVERY == 0:
+            report("prepare", done, len(prepared))
         if code in existing:
             device = existing[code]
             # Only what differs: re-importing an export must not stamp every row as edited.
@@ -428,7 +443,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     # One multi-row INSERT per batch: 10,000 ORM adds would take several times longer.
     for start in range(0, len(values), 1000):
         db.session.execute(insert(Device), values[start : start + 1000])
+        report("save", start, len(values))
     db.session.flush()
+    report("save", len(values), len(values))
     counts = {"created": len(values), "updated": updated, "unchanged": unchanged}
     # One row for the whole workbook: the counts and the 唯一码 it created and changed.
     audit.record(
