@@ -90,6 +90,8 @@ def live_server(app) -> Iterator[str]:
 @pytest.fixture
 def worker(app) -> Iterator[None]:
     """An RQ worker on the real queues for the test's length (what the embedded run's worker does)."""
+    from rq.timeouts import TimerDeathPenalty
+
     from jobs.queues import QUEUE_NAMES
     from jobs.runtime import make_worker
 
@@ -98,8 +100,10 @@ def worker(app) -> Iterator[None]:
     def drain() -> None:
         while not stopping.is_set():
             rq_worker = make_worker(app, QUEUE_NAMES, simple=True)
-            # Signals can only be set from the main thread; this worker is stopped by the event.
+            # Signals can only be set from the main thread; this worker is stopped by the event,
+            # and a job's time limit is a timer (RQ's SIGALRM one fails every job off the main thread).
             rq_worker._install_signal_handlers = lambda: None
+            rq_worker.death_penalty_class = TimerDeathPenalty
             rq_worker.work(burst=True, logging_level="WARNING")
             stopping.wait(0.2)
 
