@@ -16,6 +16,9 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
 from connections import redis as redis_connection
 from jobs.queues import job_queues
 from models import Edge, Role, User, db
@@ -26,6 +29,7 @@ from operations.errors import NotFound, PermissionDenied, RowErrors
 log = logging.getLogger("weixiu.imports")
 
 KEY = "weixiu:device-import:{}"
+JOB_ID = "device-import-{}"
 KEEP_FOR = timedelta(days=1)
 JOB_TIMEOUT_SECONDS = 30 * 60
 # A running import reports at least every PROGRESS_EVERY rows; silent this long, its worker is gone.
@@ -79,6 +83,7 @@ def start_import(actor: Actor, rows: list, cell_errors: dict[int, dict[str, str]
         rows,
         {str(row): cells for row, cells in cell_errors.items()},
         job_timeout=JOB_TIMEOUT_SECONDS,
+        job_id=JOB_ID.format(state["id"]),
         result_ttl=0,
         failure_ttl=int(KEEP_FOR.total_seconds()),
     )
@@ -141,13 +146,22 @@ def read_import(actor: Actor, import_id: str) -> dict[str, Any]:
     state = _load(import_id) if len(import_id) <= 64 else None
     if state is None or state["institution_id"] != actor.institution_id:
         raise NotFound("导入记录不存在或已过期")
-    if state["status"] in ("queued", "running"):
-        updated = datetime.fromisoformat(state["updated_at"])
-        if state["status"] == "running" and datetime.now(UTC) - updated > STALE_AFTER:
-            state.update(
-                status="failed", stage="failed", message="导入已中断（处理进程停止），未导入任何数据，请重新导入"
-            )
+    stopped = "导入已中断（处理进程停止），未导入任何数据，请重新导入"
+    if state["status"] == "running":
+        if datetime.now(UTC) - datetime.fromisoformat(state["updated_at"]) > STALE_AFTER:
+            state.update(status="failed", stage="failed", message=stopped)
+    elif state["status"] == "queued" and _job_lost(state["id"]):
+        state.update(status="failed", stage="failed", message=stopped)
     return state
+
+
+def _job_lost(import_id: str) -> bool:
+    """The queue no longer holds a live job for this import (it failed before it began, or went)."""
+    try:
+        job = Job.fetch(JOB_ID.format(import_id), connection=redis_connection.redis())
+    except NoSuchJobError:
+        return True
+    return job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 def public_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -148,3 +148,17 @@ def test_a_non_manager_cannot_start_one(client, hospital):
     form = {"file": (io.BytesIO(workbook_bytes(good_rows(1))), "设备.xlsx")}
     answer = factory.api(client, engineer).post("/api/v1/devices/import", data=form, content_type="multipart/form-data")
     assert answer.status_code == 403
+
+
+def test_an_import_whose_job_failed_before_it_began_reads_as_failed(app, hospital):
+    app.config["IMPORT_SYNC_MAX_ROWS"] = 1
+    try:
+        import_id = upload(hospital["api"], workbook_bytes(good_rows(2))).get_json()["id"]
+    finally:
+        app.config["IMPORT_SYNC_MAX_ROWS"] = 2000
+    assert hospital["api"].get(f"/api/v1/imports/{import_id}").get_json()["status"] == "queued"
+    with app.app_context():
+        redis_connection.redis().delete(f"rq:job:{device_imports.JOB_ID.format(import_id)}")
+    body = hospital["api"].get(f"/api/v1/imports/{import_id}").get_json()
+    assert body["status"] == "failed"
+    assert "导入已中断" in body["message"]
