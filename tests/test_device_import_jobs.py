@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-from conftest import TEST_PASSWORD  # noqa: F401  (the factory's accounts sign in with it)
 from test_device_workbook import row, upload, workbook_bytes
 
 from connections import redis as redis_connection
