@@ -100,6 +100,8 @@ class BaseConfig:
     # A sign-in whose stored hash was made another way is rehashed this way (operations.accounts).
     PASSWORD_HASH_METHOD: str | None = None
     IMPORT_MAX_ROWS = 20_000
+    # Above this many rows an import runs on the queue (202 and a job id); at or below, in the request.
+    IMPORT_SYNC_MAX_ROWS = 2_000
     EXPORT_MAX_ROWS = 100_000
     RQ_QUEUES = ("default",)
     # The values an alert offers to the WeChat / SMS templates: subject (设备名称 or 姓名), kind

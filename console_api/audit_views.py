@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "update": "修改",
     "delete": "删除",
     "import": "导入",
+    "import_queued": "提交后台导入",
     "rename": "重命名",
     "merge": "合并",
     "reorder": "调整顺序",

@@ -1,16 +1,22 @@
 """设备档案管理: the archive list, detail, create and edit; 科室 for the pickers."""
 
+from contextlib import contextmanager
+
 from flask import jsonify
 
+from console_api.alert_views import ALERT_FIELD, SETTING_NAMES, alert_settings
+from console_api.credential_views import FIELDS_SCHEMA as CREDENTIAL_FIELDS
+from console_api.credential_views import form_fields as credential_form_fields
 from console_api.department_views import department_row_json
 from console_api.http import commit, current_actor
 from console_api.links import device_link_url
-from console_api.route_table import request_body, request_query
+from console_api.route_table import body_schema, request_body, request_query
 from console_api.routes import paging, route
 from console_api.serializers import device_detail_json, device_summary_json
-from console_api.validation import Field, all_optional
-from models import ArchiveStatus, Scope
+from console_api.validation import Field, all_optional, parse_fields
+from models import ArchiveStatus, CredentialKind, Scope
 from operations import departments, devices
+from operations.errors import InvalidInput
 
 DEVICE_SCHEMA = {
     "name": Field("str", required=True, max_length=100),
@@ -34,7 +40,29 @@ DEVICE_SCHEMA = {
     "description": Field("str", max_length=2000),
     "archive_status": Field("enum", enum=ArchiveStatus, nullable=False),
 }
-CREATE_SCHEMA = {**DEVICE_SCHEMA, "unique_code": Field("str", max_length=20)}
+# 方法二: a certificate entered on the new device's 操作证 / 配置许可证 tab, as POST /credentials
+# takes it but without device_ids (it covers the device being created).
+DEVICE_CREDENTIAL_SCHEMA = {
+    "kind": Field(
+        "enum",
+        required=True,
+        enum=CredentialKind,
+        description="operation_certificate 设备操作证 或 configuration_license 配置许可证",
+    ),
+    "alert": ALERT_FIELD,
+    **CREDENTIAL_FIELDS,
+}
+CREATE_SCHEMA = {
+    **DEVICE_SCHEMA,
+    "unique_code": Field("str", max_length=20),
+    "credentials": Field(
+        "object_list",
+        max_items=devices.MAX_CREDENTIALS_WITH_DEVICE,
+        description="与设备同时保存的设备操作证 / 配置许可证（方法二）；任一有误则设备也不保存，"
+        "错误字段名为 credentials.<序号>.<字段>",
+        schema={"items": body_schema(DEVICE_CREDENTIAL_SCHEMA)},
+    ),
+}
 EDIT_SCHEMA = all_optional(DEVICE_SCHEMA)
 
 
@@ -101,11 +129,55 @@ def list_devices():
     )
 
 
-@route("POST", "/devices", "新增设备档案", body=CREATE_SCHEMA, response="Device", status=201, errors=(409,))
+def new_credentials(items: list[dict] | None) -> list[devices.NewCredential]:
+    """The certificates of the form's tabs, typed; each error named `credentials.<n>.<field>`."""
+    parsed = []
+    errors: dict[str, str] = {}
+    for index, item in enumerate(items or []):
+        prefix = f"credentials.{index}."
+        try:
+            values = parse_fields(item, DEVICE_CREDENTIAL_SCHEMA)
+            alert = alert_settings(values.pop("alert", None), prefix=prefix + "alert.", allow_send_time=False)
+        except InvalidInput as error:
+            errors |= {(name if name.startswith(prefix) else prefix + name): r for name, r in error.fields.items()}
+            continue
+        kind = values.pop("kind")
+        parsed.append(devices.NewCredential(kind, credential_form_fields(values), alert))
+    if errors:
+        raise InvalidInput(errors)
+    return parsed
+
+
+@contextmanager
+def credential_alert_errors():
+    """The plan operations name 人员通知 fields plainly; on the form they live under the tab's alert."""
+    try:
+        yield
+    except InvalidInput as error:
+        fields = {}
+        for name, reason in error.fields.items():
+            head, _, rest = name.rpartition(".")
+            fields[f"{head}.alert.{rest}" if head.startswith("credentials.") and rest in SETTING_NAMES else name] = (
+                reason
+            )
+        raise InvalidInput(fields) from None
+
+
+@route(
+    "POST",
+    "/devices",
+    "新增设备档案（可同时保存操作证、配置许可证）",
+    body=CREATE_SCHEMA,
+    response="Device",
+    status=201,
+    errors=(409,),
+)
 def create_device():
     body = request_body()
     unique_code = body.pop("unique_code", None)
-    device = devices.create_device(current_actor(), body, unique_code=unique_code)
+    entered = new_credentials(body.pop("credentials", None))
+    with credential_alert_errors():
+        device, _ = devices.create_device_with_credentials(current_actor(), body, entered, unique_code=unique_code)
     commit()
     return jsonify(device_payload(device, frozenset(Scope))), 201
 

@@ -9,8 +9,9 @@ from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_de
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload, request_query
 from console_api.routes import FILE_PART, route
+from jobs import device_imports
 from models import db
-from operations import departments, devices
+from operations import audit, departments, devices
 from operations.access import require_institution_staff, require_manager
 from operations.errors import InvalidInput, RowErrors
 
@@ -59,12 +60,21 @@ def device_import_template():
     )
 
 
-@route("POST", "/devices/import", "设备档案导入（全部成功或全部不导入）", upload=IMPORT_UPLOAD, response="ImportResult")
+@route(
+    "POST",
+    "/devices/import",
+    "设备档案导入（全部成功或全部不导入；超过 2,000 行时 202 后台导入，进度见 GET /imports/{id}）",
+    upload=IMPORT_UPLOAD,
+    response="ImportResult",
+    accepted="ImportJob",
+)
 def import_devices():
     """设备档案导入: multipart `file` (.xlsx) and `mode` = create (default) or update.
 
     All or nothing: one 422 lists every bad row, the cells the edge could not read together
-    with the domain's reasons (unknown 科室, clashing 唯一码, ...).
+    with the domain's reasons (unknown 科室, clashing 唯一码, ...). A workbook of more than
+    IMPORT_SYNC_MAX_ROWS rows goes to the queue: 202 with the import's id, its progress and
+    its row errors then at GET /imports/<id>.
     """
     actor = current_actor()
     require_manager(actor)  # before reading a file the domain would refuse anyway
@@ -75,6 +85,11 @@ def import_devices():
     if upload is None:
         raise InvalidInput({"file": "请上传文件"})
     sheet = read_devices(upload.read(), max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    if len(sheet.rows) > current_app.config["IMPORT_SYNC_MAX_ROWS"]:
+        state = device_imports.start_import(actor, sheet.rows, sheet.cell_errors, update_existing=mode == "update")
+        audit_start(actor, state)
+        commit()
+        return jsonify(device_imports.public_state(state)), 202
     try:
         counts = devices.import_devices(actor, sheet.rows, update_existing=mode == "update")
         domain_errors = []
@@ -87,3 +102,25 @@ def import_devices():
         raise RowErrors(errors)
     commit()
     return jsonify(counts)
+
+
+def audit_start(actor, state) -> None:
+    """The 操作日志 notes the queued import; the import itself logs what it wrote when it commits."""
+    audit.record(
+        actor,
+        "import_queued",
+        "device",
+        None,
+        label=f"提交设备档案后台导入：{state['total']} 行",
+        changes={"import_id": [None, state["id"]], "rows": [None, state["total"]]},
+    )
+
+
+@route(
+    "GET",
+    "/imports/<string:import_id>",
+    "后台导入的进度、结果与错误行（仅导入机构的设备科管理员）",
+    response="ImportJob",
+)
+def import_progress(import_id: str):
+    return jsonify(device_imports.public_state(device_imports.read_import(current_actor(), import_id)))

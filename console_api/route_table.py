@@ -85,6 +85,7 @@ class Route:
     content: Mapping[str, dict] | None = None  # a file's media types, instead of a JSON schema
     status: int = 200
     errors: frozenset[int] = frozenset()  # every error status it can answer
+    accepted: str | None = None  # the schema of a 202 (work handed to the queue), if it may answer one
 
     @property
     def openapi_path(self) -> str:
@@ -144,6 +145,7 @@ class RouteTable:
         content: Mapping[str, dict] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        accepted: str | None = None,
     ) -> Callable:
         """Register the view behind the guard `auth` names, and note it in the table. The statuses
         it can answer are the guard's, 404 for a path with parameters, 422 for any input, and
@@ -178,6 +180,7 @@ class RouteTable:
                 content=content,
                 status=status,
                 errors=frozenset(answers),
+                accepted=accepted,
             )
             self.routes.append(entry)
             _ROUTES_BY_ENDPOINT[entry.endpoint] = entry
@@ -246,6 +249,8 @@ def field_schema(field: Field) -> dict[str, Any]:
             "enum": [member.value for member in field.enum],
         }
         schema = {"type": "array", "items": item, "maxItems": field.max_items}
+    elif kind == "object_list":  # the items' schema comes in field.schema
+        schema = {"type": "array", "maxItems": field.max_items, "items": {"type": "object"}}
     elif kind == "contact_methods":
         schema = {
             "type": "array",
@@ -351,6 +356,11 @@ def operation(
     elif entry.content:
         success["content"] = dict(entry.content)
     responses: dict[str, Any] = {str(entry.status): success}
+    if entry.accepted:
+        responses["202"] = {
+            "description": "已受理，在后台处理",
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{entry.accepted}"}}},
+        }
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for status in sorted(entry.errors):
         responses[str(status)] = {"description": STATUS_TEXTS[status], **error}

@@ -49,10 +49,12 @@ def device_summary_json(device: Device, departments: dict[int, str], vendors: li
         "archive_status_label": ARCHIVE_STATUS_LABELS[device.archive_status],
         "department_id": device.department_id,
         "department": departments.get(device.department_id),
+        "category": device.category,
         "model": device.model,
         "asset_code": device.asset_code,
         "unit": device.unit,
         "origin": device.origin,
+        "serial_number": device.serial_number,
         "vendors": vendors,
     }
 

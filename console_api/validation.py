@@ -31,7 +31,8 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # str, int, bool, date, datetime, time (发送时间), month (出生年月), object, enum, int_list, enum_list
+    # str, int, bool, date, datetime, time (发送时间), month (出生年月), object, object_list, enum, int_list, enum_list
+    kind: str
     required: bool = False
     max_length: int | None = None
     minimum: int | None = None
@@ -85,6 +86,14 @@ class Field:
     def _parse_object(self, value: Any) -> dict:
         if not isinstance(value, dict):
             raise ValueError("应为对象")
+        return value
+
+    def _parse_object_list(self, value: Any) -> list[dict]:
+        """A list of objects, each parsed by the caller (its fields' errors name their place)."""
+        if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
+            raise ValueError("应为对象列表")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 项")
         return value
 
     def _parse_date(self, value: Any) -> date:

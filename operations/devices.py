@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 
-from models import ArchiveStatus, Authorization, Department, Device, Institution, Vendor, db
+from models import ArchiveStatus, Authorization, CredentialKind, Department, Device, Institution, Vendor, db
 from models.db import utcnow
 from operations import audit
+from operations import credentials as credential_operations
 from operations.access import require_manager, visible_device, visible_devices
 from operations.actors import Actor
 from operations.clock import today_local
@@ -46,6 +48,7 @@ EDITABLE_FIELDS = (
 )
 UNIQUE_CODE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 UNIQUE_CODE_WIDTH = 6
+PROGRESS_EVERY = 500  # rows between two progress reports of an import
 
 
 def format_unique_code(number: int) -> str:
@@ -146,6 +149,51 @@ def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None 
         actor, "create", "device", device.id, label=device_label(device), changes=audit.created(device, LOGGED_FIELDS)
     )
     return device
+
+
+# The certificates a device's own tabs hold (方法二): 人员资质 belongs to no device form.
+DEVICE_CREDENTIAL_KINDS = (CredentialKind.OPERATION_CERTIFICATE, CredentialKind.CONFIGURATION_LICENSE)
+MAX_CREDENTIALS_WITH_DEVICE = 10
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """One certificate entered under the 新增设备档案 form's 操作证 / 配置许可证 tab."""
+
+    kind: CredentialKind
+    fields: dict[str, Any]
+    alert: Any = None  # NotifySettings, or None for the defaults
+
+
+def create_device_with_credentials(
+    actor: Actor, fields: dict[str, Any], credentials: list[NewCredential], unique_code: str | None = None
+) -> tuple[Device, list]:
+    """方法二: the device and the certificates entered on its tabs, all or nothing.
+
+    A certificate's problem is reported under `credentials.<n>.<field>` (n counts from 0 in the
+    order given), so the form shows it beside that tab's field; the caller's rollback then undoes
+    the device too.
+    """
+    require_manager(actor)
+    if len(credentials) > MAX_CREDENTIALS_WITH_DEVICE:
+        raise InvalidInput({"credentials": f"最多 {MAX_CREDENTIALS_WITH_DEVICE} 项"})
+    for index, entry in enumerate(credentials):
+        if entry.kind not in DEVICE_CREDENTIAL_KINDS:
+            raise InvalidInput({f"credentials.{index}.kind": "设备档案中只能添加设备操作证或配置许可证"})
+    device = create_device(actor, fields, unique_code=unique_code)
+    created = []
+    for index, entry in enumerate(credentials):
+        prefix = f"credentials.{index}."
+        try:
+            created.append(
+                credential_operations.create_credential(actor, entry.kind, dict(entry.fields), [device.id], entry.alert)
+            )
+        except InvalidInput as error:
+            raise InvalidInput({prefix + name: reason for name, reason in error.fields.items()}) from None
+        except Conflict as error:
+            # 证件号 taken: the one field that clashes, beside it on the tab.
+            raise InvalidInput({prefix + "number": error.message}) from None
+    return device, created
 
 
 # What the 操作日志 keeps of a device: what a person enters (the QR's link token is a secret).
@@ -275,15 +323,24 @@ def vendor_names_by_device(actor: Actor, device_ids: list[int]) -> dict[int, lis
     return names
 
 
-def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, update_existing: bool = False) -> dict:
+def import_devices(
+    actor: Actor,
+    rows: list[tuple[int, dict[str, Any]]],
+    *,
+    update_existing: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
     """Import parsed workbook rows, all or nothing.
 
     Each row is (row number, fields) where fields hold `department` (a name), an optional
     `unique_code`, and EDITABLE_FIELDS values already typed by the edge. A row whose 唯一码
     exists is an error unless `update_existing`, in which case it updates that device.
     Raises RowErrors listing every bad row; otherwise returns the counts (created, updated, and
-    unchanged: rows that matched a device and differed in nothing).
+    unchanged: rows that matched a device and differed in nothing). `progress(stage, done, total)`
+    hears of the work now and then: "check" over the rows, "prepare" over the good ones, then
+    "save" over the new devices written.
     """
+    report = progress or (lambda stage, done, total: None)
     require_manager(actor)
     institution_id = actor.institution_id
     departments = {name: department_id for department_id, name in department_names(institution_id).items()}
@@ -306,7 +363,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     errors: list[dict] = []
     seen_codes: dict[str, int] = {}
     prepared: list[tuple[dict[str, Any], str | None]] = []
-    for row_number, raw in rows:
+    for checked, (row_number, raw) in enumerate(rows):
+        if checked % PROGRESS_EVERY == 0:
+            report("check", checked, len(rows))
         fields = dict(raw)
         code = fields.pop("unique_code", None)
         department_name = fields.pop("department", None)
@@ -333,6 +392,7 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
             errors.append({"row": row_number, "reasons": reasons})
         else:
             prepared.append((fields, code))
+    report("check", len(rows), len(rows))
     if errors:
         raise RowErrors(errors)
 
@@ -341,7 +401,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     updated = unchanged = 0
     updated_codes: list[str] = []
     to_create: list[tuple[dict[str, Any], str | None]] = []
-    for fields, code in prepared:
+    for done, (fields, code) in enumerate(prepared):
+        if done % PROGRESS_EVERY == 0:
+            report("prepare", done, len(prepared))
         if code in existing:
             device = existing[code]
             # Only what differs: re-importing an export must not stamp every row as edited.
@@ -381,7 +443,9 @@ def import_devices(actor: Actor, rows: list[tuple[int, dict[str, Any]]], *, upda
     # One multi-row INSERT per batch: 10,000 ORM adds would take several times longer.
     for start in range(0, len(values), 1000):
         db.session.execute(insert(Device), values[start : start + 1000])
+        report("save", start, len(values))
     db.session.flush()
+    report("save", len(values), len(values))
     counts = {"created": len(values), "updated": updated, "unchanged": unchanged}
     # One row for the whole workbook: the counts and the 唯一码 it created and changed.
     audit.record(

@@ -100,10 +100,9 @@ def worker(app) -> Iterator[None]:
     def drain() -> None:
         while not stopping.is_set():
             rq_worker = make_worker(app, QUEUE_NAMES, simple=True)
-            # Signals can only be set from the main thread; this worker is stopped by the event.
+            # Signals can only be set from the main thread; this worker is stopped by the event,
+            # and a job's time limit is a timer (RQ's SIGALRM one fails every job off the main thread).
             rq_worker._install_signal_handlers = lambda: None
-            # Nor can a job's timeout use SIGALRM here (every job failed with "signal only works
-            # in main thread"): a timer thread enforces it instead.
             rq_worker.death_penalty_class = TimerDeathPenalty
             rq_worker.work(burst=True, logging_level="WARNING")
             stopping.wait(0.2)
