@@ -23,8 +23,9 @@ TABLE = RouteTable(api, {"none": (None, frozenset()), "signed_in": (signed_in, f
 
 
 # The PC's 工单 and 首页通知 (and their live stream), and one's own account: what every signed-in
-# role may call. Every other route belongs to a screen of the office (设备科, 院内工程师, 服务商管理员), and answers the roles
-# that only have 工单 (clinicians, vendor engineers: operations.access.require_office_console) 403.
+# role may call. Every other route belongs to a screen of the office (设备科, 院内工程师,
+# 服务商管理员), and answers the roles that only have 工单 (clinicians, vendor engineers:
+# operations.access.require_office_console) 403.
 # Besides: an alert plan a person was named on (指定人员) reaches them in 首页通知, and they may open
 # and handle it (404 for any other plan); the bind code for one's own WeChat (个人设置).
 EVERY_ROLE = re.compile(
