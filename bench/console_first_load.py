@@ -5,7 +5,7 @@ bytes on the wire (gzipped as the server sends them), against the goal of 500 KB
 
 The app runs as in production (gunicorn, WEIXIU_ENV=production) on a fresh `weixiu_bench_console`
 database with a seeded hospital; Chromium (Debian's, /usr/bin/chromium) signs in through the form
-in a new profile and lands on 首页. Every response is counted by its encoded body size (what
+in a new profile and lands on 首页 (its figures shown). Every response is counted by its encoded body size (what
 crossed the wire); the report lists the files. 5 rounds, each in a new browser context; the
 sizes must be the same every round (a build is a fixed set of files), the time to 首页 is the median.
 """
@@ -95,8 +95,11 @@ def measure(browser, base_url: str, username: str, password: str) -> dict:
     started = time.perf_counter()
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base_url}/")
-    page.wait_for_load_state("networkidle")
+    # 首页 is shown when its figures are (the live stream stays open: the network is never idle).
+    page.get_by_text("即将到期的授权").first.wait_for()
+    page.locator(".t-loading").first.wait_for(state="detached")
     to_home_s = time.perf_counter() - started
+    page.wait_for_timeout(500)  # a script asked for late would still be counted
     context.close()
     total = sum(item["encoded_bytes"] for item in files)
     return {"files": files, "total_bytes": total, "to_home_s": to_home_s}
@@ -126,7 +129,7 @@ def main() -> int:
     try:
         username = common.step("migrate and seed", lambda: seed(app, password))
         log = Path(tempfile.mkdtemp()) / "gunicorn.log"
-        server = common.Server(environment, log, workers=2, worker_class="gthread", threads=8)
+        server = common.Server(environment, log, workers=2, worker_class="gevent")  # as README's Production
         server.wait_healthy()
         base_url = f"http://{common.HOST}:{server.port}"
         rounds = []
@@ -153,7 +156,7 @@ def main() -> int:
     common.print_heading(report, "console first load")
     line = common.goal_table(44, 12)
     line("JS + CSS on the wire to show 首页 (KB)", f"{kb:.1f}", f"≤ {GOAL_KB}", common.verdict_max(kb, GOAL_KB))
-    line("sign-in click → 首页 idle, median (s)", f"{report['results']['to_home_median_s']:.2f}")
+    line("sign-in click → 首页 shown, median (s)", f"{report['results']['to_home_median_s']:.2f}")
     line("files (scripts + styles)", str(len(first["files"])))
     uncompressed = [item["url"] for item in first["files"] if item["encoding"] != "gzip"]
     if uncompressed:
