@@ -18,10 +18,11 @@ from typing import Any
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy import select
 
 from connections import redis as redis_connection
 from jobs.queues import job_queues
-from models import Edge, Role, User, db
+from models import AuditEntry, Edge, Role, User, db
 from operations import devices
 from operations.actors import Actor
 from operations.errors import NotFound, PermissionDenied, RowErrors
@@ -117,7 +118,9 @@ def run_import(import_id: str, rows: list, cell_errors: dict[str, dict[str, str]
     progress("check", 0, 1)
     try:
         try:
-            counts = devices.import_devices(actor, rows, update_existing=state["mode"] == "update", progress=progress)
+            counts = devices.import_devices(
+                actor, rows, update_existing=state["mode"] == "update", progress=progress, import_id=import_id
+            )
             domain_errors: list[dict] = []
         except RowErrors as error:
             domain_errors = error.rows
@@ -146,22 +149,51 @@ def read_import(actor: Actor, import_id: str) -> dict[str, Any]:
     state = _load(import_id) if len(import_id) <= 64 else None
     if state is None or state["institution_id"] != actor.institution_id:
         raise NotFound("导入记录不存在或已过期")
-    stopped = "导入已中断（处理进程停止），未导入任何数据，请重新导入"
-    if state["status"] == "running":
-        if datetime.now(UTC) - datetime.fromisoformat(state["updated_at"]) > STALE_AFTER:
-            state.update(status="failed", stage="failed", message=stopped)
-    elif state["status"] == "queued" and _job_lost(state["id"]):
-        state.update(status="failed", stage="failed", message=stopped)
+    stale = state["status"] == "running" and (
+        datetime.now(UTC) - datetime.fromisoformat(state["updated_at"]) > STALE_AFTER
+    )
+    if stale or (state["status"] == "queued" and _job_lost(state["id"])):
+        # The progress went quiet or the job is gone: the database says whether the rows landed
+        # (the import commits its id with them), not the silence.
+        landed = _committed_counts(state)
+        if landed is not None:
+            state.update(status="succeeded", stage="succeeded", result=landed, percent=100)
+        elif not (stale and _job_status(state["id"]) is JobStatus.STARTED):  # still at work: wait
+            state.update(status="failed", stage="failed", message=STOPPED)
     return state
+
+
+STOPPED = "导入已中断（处理进程停止），未导入任何数据，请重新导入"
+
+
+def _committed_counts(state: dict[str, Any]) -> dict[str, int] | None:
+    """The counts of the import's 操作日志 row, committed in the same transaction as its rows; None
+    when it did not commit."""
+    entries = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.institution_id == state["institution_id"],
+            AuditEntry.entity_type == "device",
+            AuditEntry.action == "import",
+            AuditEntry.occurred_at >= datetime.fromisoformat(state["created_at"]),
+        )
+    )
+    for entry in entries:
+        changes = entry.changes or {}
+        if changes.get("import_id", [None, None])[1] == state["id"]:
+            return {name: changes[name][1] for name in ("created", "updated", "unchanged") if name in changes}
+    return None
+
+
+def _job_status(import_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(JOB_ID.format(import_id), connection=redis_connection.redis()).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
 
 
 def _job_lost(import_id: str) -> bool:
     """The queue no longer holds a live job for this import (it failed before it began, or went)."""
-    try:
-        job = Job.fetch(JOB_ID.format(import_id), connection=redis_connection.redis())
-    except NoSuchJobError:
-        return True
-    return job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    return _job_status(import_id) in (None, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 def public_state(state: dict[str, Any]) -> dict[str, Any]:

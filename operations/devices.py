@@ -329,6 +329,7 @@ def import_devices(
     *,
     update_existing: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    import_id: str | None = None,
 ) -> dict:
     """Import parsed workbook rows, all or nothing.
 
@@ -458,6 +459,9 @@ def import_devices(
             **{name: [None, count] for name, count in counts.items()},
             "created_codes": [None, [row["unique_code"] for row in values]],
             "updated_codes": [None, updated_codes],
+            # A background import's id, committed with its rows: proof that it landed, whatever
+            # became of the progress it reports elsewhere (jobs.device_imports.read_import).
+            **({"import_id": [None, import_id]} if import_id else {}),
         },
     )
     return counts

@@ -161,3 +161,24 @@ def test_an_import_whose_job_failed_before_it_began_reads_as_failed(app, hospita
     body = hospital["api"].get(f"/api/v1/imports/{import_id}").get_json()
     assert body["status"] == "failed"
     assert "导入已中断" in body["message"]
+
+
+def test_an_import_that_committed_but_lost_its_last_progress_reads_as_succeeded(app, hospital):
+    """The rows committed, then the worker died (or Redis blinked) before it could say so: the
+    import must not tell the manager that nothing was imported (a second import would duplicate
+    every device). The 操作日志 row committed with the rows carries the import's id."""
+    app.config["IMPORT_SYNC_MAX_ROWS"] = 1
+    try:
+        import_id = upload(hospital["api"], workbook_bytes(good_rows(3))).get_json()["id"]
+    finally:
+        app.config["IMPORT_SYNC_MAX_ROWS"] = 2000
+    drain(app)
+    assert device_count(app) == 3
+    key = device_imports.KEY.format(import_id)
+    with app.app_context():
+        state = json.loads(redis_connection.redis().get(key))
+        state.update(status="running", stage="save", percent=99, result=None, updated_at="2020-01-01T00:00:00+00:00")
+        redis_connection.redis().set(key, json.dumps(state))
+    body = hospital["api"].get(f"/api/v1/imports/{import_id}").get_json()
+    assert body["status"] == "succeeded"
+    assert body["result"]["created"] == 3
