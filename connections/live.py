@@ -73,9 +73,11 @@ def take_slot(client: Redis, user_id: int, stream_id: str, *, limit: int = SLOT_
 
 
 def renew_slot(client: Redis, user_id: int, stream_id: str) -> None:
+    """Keep the stream's slot held; one that lapsed meanwhile (Redis away longer than the slot's
+    life) is taken again, so an open stream is always counted."""
     key = f"{_SLOTS}{user_id}"
     with client.pipeline(transaction=False) as pipe:
-        pipe.zadd(key, {stream_id: time.time() + SLOT_TTL_SECONDS}, xx=True)
+        pipe.zadd(key, {stream_id: time.time() + SLOT_TTL_SECONDS})
         pipe.expire(key, SLOT_TTL_SECONDS)
         pipe.execute()
 

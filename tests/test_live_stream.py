@@ -307,6 +307,20 @@ def test_slots_of_a_process_that_died_expire(app, world, monkeypatch):
         assert client.ttl(f"weixiu:live-slots:{manager.id}") > 0  # the key itself expires too
 
 
+def test_a_live_stream_whose_slot_lapsed_is_counted_again_at_its_next_heartbeat(app, world):
+    """Redis was away longer than a slot lives: the stream is still open, so its renewal takes the
+    slot again instead of leaving it uncounted (the person could open more than 5)."""
+    from connections.redis import redis
+
+    manager = world["users"]["manager"]
+    with app.app_context():
+        client = redis()
+        assert live_redis.take_slot(client, manager.id, "open-tab")
+        client.delete(f"weixiu:live-slots:{manager.id}")  # lapsed while Redis was away
+        live_redis.renew_slot(client, manager.id, "open-tab")
+        assert live_redis.open_slots(client, manager.id) == 1
+
+
 def test_signing_in_is_required(server):
     refused = Stream(server, {})
     assert refused.status == 401
