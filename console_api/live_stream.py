@@ -151,7 +151,7 @@ def _look(stream: Stream, *, timeline: bool, mailbox: bool) -> list[str] | None:
     frames: list[str] = []
     with stream.app.app_context():
         try:
-            if mailbox and not session_is_current(stream.actor.user_id, stream.token_version):
+            if mailbox and not session_is_current(stream.actor.user_id, stream.token_version, stream.actor.role):
                 return None
             pages = 0
             while timeline and pages < CATCH_UP_PAGES_PER_LOOK:

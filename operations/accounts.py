@@ -234,13 +234,18 @@ def void_unused_bind_codes(user_id: int, now: datetime) -> None:
     )
 
 
-def session_is_current(user_id: int, token_version: int) -> bool:
-    """Whether a PC session signed with `token_version` still stands (a live stream asks at each tick)."""
+def session_is_current(user_id: int, token_version: int, role: Role | None = None) -> bool:
+    """Whether a PC session signed with `token_version` still stands (a live stream asks at each tick),
+    and, given `role`, for a person who still has that role (a stream keeps the role it opened with)."""
     row = db.session.execute(
-        select(User.is_active, User.token_version, Institution.is_active.label("institution_active"))
+        select(User.is_active, User.token_version, User.role, Institution.is_active.label("institution_active"))
         .outerjoin(Institution, Institution.id == User.institution_id)
         .where(User.id == user_id)
     ).first()
     return (
-        row is not None and row.is_active and row.institution_active is not False and row.token_version == token_version
+        row is not None
+        and row.is_active
+        and row.institution_active is not False
+        and row.token_version == token_version
+        and (role is None or row.role == role)
     )

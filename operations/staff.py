@@ -47,7 +47,7 @@ from models import (
     WeChatIdentity,
     db,
 )
-from operations import account_codes, account_inputs, audit
+from operations import account_codes, account_inputs, audit, live
 from operations.account_codes import IssuedCode
 from operations.accounts import MOBILE_TAKEN, create_user, mobile_taken, sign_out_everywhere
 from operations.actors import Actor
@@ -247,6 +247,8 @@ def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
             voided = _void_account_codes(user.id, now_utc())
             if voided:
                 more["account_codes_voided"] = voided
+        if "role" in changes:  # an open live stream sees with the role it opened with: it ends now
+            live.announce_inbox(db.session, [user.id])
         if "role" in changes and role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
             handed_back = hand_back_orders_of(user.id, reason=ROLE_CHANGED_REASON)  # they may no longer work them
         if handed_back:

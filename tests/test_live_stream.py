@@ -321,6 +321,27 @@ def test_a_live_stream_whose_slot_lapsed_is_counted_again_at_its_next_heartbeat(
         assert live_redis.open_slots(client, manager.id) == 1
 
 
+def test_a_role_change_ends_the_persons_open_stream(server, world):
+    """A stream sees with the role it opened with: when the manager changes the person's role, it
+    ends at once and the browser's reconnect sees with the new one."""
+    clinician = world["users"]["clinician"]
+    stream = Stream(server, world["api"]["clinician"].headers)
+    try:
+        assert stream.status == 200
+        stream.wait_for("inbox", 1)
+        changed = world["api"]["manager"].patch(f"/api/v1/staff/{clinician.id}", json={"role": "institution_engineer"})
+        assert changed.status_code == 200, changed.get_json()
+        stream._reader.join(timeout=5)
+        assert not stream._reader.is_alive(), "the stream ended"
+    finally:
+        stream.close()
+    again = Stream(server, world["api"]["clinician"].headers)
+    try:
+        assert again.status == 200  # the same session, now an in-house engineer's stream
+    finally:
+        again.close()
+
+
 def test_signing_in_is_required(server):
     refused = Stream(server, {})
     assert refused.status == 401
