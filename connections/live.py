@@ -191,7 +191,8 @@ class Hub:
                 if self._count == 0:
                     idle_since = idle_since or time.monotonic()
                     if time.monotonic() - idle_since >= self.IDLE_SECONDS:
-                        self._thread = None
+                        if self._thread is threading.current_thread():
+                            self._thread = None
                         return
                 else:
                     idle_since = None
@@ -207,8 +208,9 @@ class Hub:
                     self._dispatch(CATCH_UP)
                     broken = False
                     self._pump(pubsub, prefix)
-                    if self._thread is None:
-                        return
+                    with self._lock:  # gone idle; a new stream may already have started a new thread
+                        if self._thread is not threading.current_thread():
+                            return
                 finally:
                     self.subscribed.clear()
                     pubsub.close()
@@ -223,6 +225,8 @@ class Hub:
         idle_since: float | None = None
         while True:
             message = pubsub.get_message(timeout=1.0)
+            if self._thread is not threading.current_thread():  # replaced after it went idle
+                return
             if message is not None and message.get("type") == "pmessage":
                 channel = message["channel"]
                 if isinstance(channel, bytes):
@@ -233,7 +237,8 @@ class Hub:
                     if self._count == 0:
                         idle_since = idle_since or time.monotonic()
                         if time.monotonic() - idle_since >= self.IDLE_SECONDS:
-                            self._thread = None
+                            if self._thread is threading.current_thread():
+                                self._thread = None
                             return
                     else:
                         idle_since = None
