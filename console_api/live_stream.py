@@ -265,9 +265,9 @@ def _open_stream():
     inbox_after = inbox.last_message_id(actor)
     token_version = current_user().token_version
     app = current_app._get_current_object()
-    client = live_redis.stream_client(app)
     stream_id = secrets.token_hex(8)
     try:
+        client = live_redis.stream_client(app)
         taken = live_redis.take_slot(client, actor.user_id, stream_id)
     except (RedisError, RuntimeError) as error:
         log.warning("live stream refused, Redis unavailable: %s", error)
