@@ -61,6 +61,11 @@ function signInFor(to: RouteLocationNormalized) {
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true
+  // Fetch the page's code while /me is on its way, not after it (a cold load saves a round trip).
+  for (const record of to.matched) {
+    const view = record.components?.default
+    if (typeof view === 'function') void (view as () => Promise<unknown>)()
+  }
   const me = await session.load()
   if (!me) return signInFor(to)
   if (to.path === '/' && !session.can(to.meta.roles)) return homeFor()
