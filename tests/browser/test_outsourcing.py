@@ -307,6 +307,7 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     expect(sent).to_contain_text("已登记服务商“服务商测试3”")
     expect(sent).to_contain_text("13900000303")
     sent.get_by_role("button", name="知道了").click()
+    expect(sent).to_be_hidden()  # its leave transition over: the next click lands on the list
     with app.app_context():
         registered = db.session.scalar(db.select(Vendor).where(Vendor.name == "服务商测试3"))
         assert registered.credit_code == credit_code(303)
@@ -314,7 +315,10 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
         assert new_admin.role is Role.VENDOR_ADMIN and new_admin.phone == "13900000303"
     # 撤销 asks first.
     page.locator("tbody tr", has_text="服务商测试3").get_by_text("撤销").click()
-    page.locator(".t-dialog", has_text="撤销邀约").get_by_role("button", name="撤销").click()
+    confirm = page.locator(".t-dialog", has_text="撤销邀约")
+    expect(confirm).to_be_visible()
+    confirm.get_by_role("button", name="撤销").click()
+    expect(page.get_by_text("邀约已撤销")).to_be_visible()
     expect(page.locator("tbody tr", has_text="服务商测试3")).to_contain_text("已撤销")
     shot(console, "vendors-hospital")
 
