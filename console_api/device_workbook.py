@@ -417,19 +417,3 @@ def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
     if not parsed:
         raise InvalidInput({"file": "文件中没有设备数据"})
     return ParsedSheet(parsed, cell_errors)
-
-
-def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[dict]) -> list[dict]:
-    """One list of bad rows in row order: the cells' reasons, then the domain's.
-
-    The domain saw a row without its unreadable cells, so it may also call such a column
-    missing ("设备名称必填"); the cell's own reason says more, and the domain's is dropped.
-    Domain reasons begin with the column's label, which is what ties the two together.
-    """
-    reasons = {row: [f"{label}：{reason}" for label, reason in cells.items()] for row, cells in cell_errors.items()}
-    for entry in domain_rows:
-        failed = cell_errors.get(entry["row"], {})
-        extra = [reason for reason in entry["reasons"] if not any(reason.startswith(label) for label in failed)]
-        if extra:
-            reasons.setdefault(entry["row"], []).extend(extra)
-    return [{"row": row, "reasons": reasons[row]} for row in sorted(reasons)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from console_api.device_views import FILTERS, list_filters
-from console_api.device_workbook import XLSX_MIMETYPE, merge_row_errors, read_devices, write_devices, write_template
+from console_api.device_workbook import XLSX_MIMETYPE, read_devices, write_devices, write_template
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload, request_query
 from console_api.routes import FILE_PART, route
@@ -13,7 +13,7 @@ from jobs import device_imports
 from models import db
 from operations import audit, departments, devices
 from operations.access import require_institution_staff, require_manager
-from operations.errors import InvalidInput, RowErrors
+from operations.errors import InvalidInput, RowErrors, merge_row_errors
 
 IMPORT_MODES = ("create", "update")
 WORKBOOK = {XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}

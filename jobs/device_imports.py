@@ -25,7 +25,7 @@ from jobs.queues import job_queues
 from models import AuditEntry, Edge, Role, User, db
 from operations import devices
 from operations.actors import Actor
-from operations.errors import NotFound, PermissionDenied, RowErrors
+from operations.errors import NotFound, PermissionDenied, RowErrors, merge_row_errors
 
 log = logging.getLogger("weixiu.imports")
 
@@ -93,8 +93,6 @@ def start_import(actor: Actor, rows: list, cell_errors: dict[int, dict[str, str]
 
 def run_import(import_id: str, rows: list, cell_errors: dict[str, dict[str, str]]) -> None:
     """The job: check and write every row in one transaction, reporting as it goes."""
-    from console_api.device_workbook import merge_row_errors  # the edge's wording of bad cells
-
     state = _load(import_id)
     if state is None:  # expired before a worker took it
         return
