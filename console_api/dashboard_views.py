@@ -73,7 +73,14 @@ def _ending_rows(counted: dashboard_ops.Counted, today: date) -> list[dict]:
     ]
 
 
-def dashboard_json(figures: dashboard_ops.Dashboard, *, vendor_side: bool) -> dict:
+def _ending_link(actor) -> str:
+    """Where 即将到期的授权 leads: 委外关联 for who manages authorizations, else the devices behind them."""
+    if actor.is_manager:
+        return "/outsourcing"
+    return "/devices" if actor.is_vendor_side else "/devices?outsourced=true"
+
+
+def dashboard_json(figures: dashboard_ops.Dashboard, *, ending_link: str) -> dict:
     today = figures.today
     open_statuses = ",".join(status.value for status in dashboard_ops.OPEN_ORDER_STATUSES)
     waiting = ",".join(status.value for status in dashboard_ops.NOT_ARRIVED)
@@ -104,8 +111,7 @@ def dashboard_json(figures: dashboard_ops.Dashboard, *, vendor_side: bool) -> di
             "total": figures.ending.total,
             "items": _ending_rows(figures.ending, today),
             "default_days": dashboard_ops.DEFAULT_ENDING_DAYS,
-            # 委外关联 for the hospital; a vendor's authorized devices for its admin.
-            "link": "/devices" if vendor_side else "/outsourcing",
+            "link": ending_link,
         },
     }
 
@@ -113,4 +119,5 @@ def dashboard_json(figures: dashboard_ops.Dashboard, *, vendor_side: bool) -> di
 @route("GET", "/dashboard", "首页：预警、未完结工单、待响应的紧急工单、即将到期的授权", response="Dashboard")
 def dashboard():
     actor = current_actor()
-    return jsonify(dashboard_json(dashboard_ops.dashboard(actor), vendor_side=actor.is_vendor_side))
+    figures = dashboard_ops.dashboard(actor)
+    return jsonify(dashboard_json(figures, ending_link=_ending_link(actor)))

@@ -167,6 +167,8 @@ def test_the_institution_sees_its_alerts_orders_and_ending_authorizations(world,
     assert ending["total"] == 3
     assert ending["items"][1]["warn_days"] == 15 and ending["items"][1]["days_left"] == 10
     assert ending["items"][0]["vendor_name"] == "联影服务"
+    # Only the manager may open 委外关联; the in-house engineer is led to the outsourced devices.
+    assert ending["link"] == {"manager": "/outsourcing", "engineer": "/devices?outsourced=true"}[who]
 
 
 def test_a_vendor_admin_sees_only_what_its_vendor_is_authorized_for(world):
