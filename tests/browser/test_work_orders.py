@@ -7,63 +7,17 @@ gets the engineer's steps without a reload. Then the board, and 统计 with its 
 
 from __future__ import annotations
 
-import base64
-from datetime import date
 from io import BytesIO
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
-from models import Device, Role, Scope, WorkOrder, WorkOrderKind, WorkOrderStatus, db
+from models import Device, WorkOrder, WorkOrderKind, WorkOrderStatus, db
 from models.work_order import Urgency
+from tests.browser.work_order_steps import PNG, in_dialog, step_with_dialog
 
-# A real 1×1 PNG, so the page can show it.
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
 # live.ts polls every 15 s until the stream replaces it: a step reaches another tab within 20 s.
 LIVE_MS = 20_000
-
-
-@pytest.fixture
-def tabs(console, browser):
-    """More signed-in people beside `console`: each another browser context (its own cookies)."""
-    from tests.browser.conftest import EXPECT_TIMEOUT_MS, VIEWPORT, Console
-
-    opened = []
-
-    def open_tab() -> Console:
-        context = browser.new_context(
-            viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
-        )
-        context.set_default_timeout(EXPECT_TIMEOUT_MS)
-        opened.append(context)
-        return Console(context, console.base_url)
-
-    yield open_tab
-    for context in opened:
-        context.close()
-
-
-@pytest.fixture
-def hospital(factory):
-    institution = factory.institution("第一人民医院")
-    vendor = factory.accepted_vendor(institution, "迈瑞售后")
-    device = factory.device(institution, name="高压注射器")
-    factory.authorization(device, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR})
-    return {
-        "institution": institution,
-        "vendor": vendor,
-        "device": device,
-        "manager": factory.manager(institution),
-        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王医生", phone="13800000001"),
-        "engineer": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="赵工", phone="13900000002"),
-    }
-
-
-def in_dialog(page):
-    return page.locator(".t-dialog").last
 
 
 def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, hospital, app):
@@ -130,7 +84,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("待接单")
     engineer_page.get_by_role("button", name="接单").click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已接单")
-    engineer_page.get_by_role("button", name="出发").click()
+    step_with_dialog(engineer_page, "出发", "出发")
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已出发")
     engineer_page.get_by_role("button", name="到场").click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已到场")
