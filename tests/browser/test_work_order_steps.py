@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from models import Role, WorkOrderPart, WorkOrderStatus, db
+from models import Role, User, WorkOrderPart, WorkOrderStatus, db
 from tests.browser.work_order_steps import (
     PNG,
     confirm_in_dialog,
@@ -38,6 +38,12 @@ def test_the_engineer_departs_with_the_expected_arrival(console, hospital, app):
     dialog = in_dialog(page)
     expect(dialog.locator(".t-dialog__header")).to_have_text("出发")
     picker = dialog.get_by_test_id("eta-picker").locator("input")
+    # A time already past is refused beside its field, and nobody has left yet.
+    picker.fill(f"{eta - timedelta(days=2):%Y-%m-%d %H:%M}")
+    picker.press("Enter")
+    dialog.get_by_role("button", name="出发", exact=True).click()
+    expect(dialog.locator(".t-form__item", has_text="预计上门")).to_contain_text("预计上门时间应在现在之后的 60 天内")
+    expect_status(page, "已接单")
     picker.fill(f"{eta:%Y-%m-%d %H:%M}")
     picker.press("Enter")
     dialog.get_by_placeholder("选填").fill("带上电源板备件")
@@ -59,6 +65,27 @@ def test_the_engineer_departs_with_the_expected_arrival(console, hospital, app):
     assert order.eta.astimezone(BEIJING) == eta
 
 
+def test_departing_keeps_the_arrival_time_the_office_already_confirmed(console, hospital, app):
+    from operations.actors import Actor
+    from operations.work_orders import dispatch
+
+    order_id = prepare_order(app, hospital, "accepted")
+    eta = (datetime.now(BEIJING) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    with app.app_context():
+        dispatch.set_eta(Actor.of(db.session.get(User, hospital["manager"].id)), order_id, eta)
+        db.session.commit()
+    page = console.page
+
+    console.sign_in(hospital["engineer"], path=order_path(order_id))
+    page.get_by_role("button", name="出发", exact=True).click()
+    expect(in_dialog(page).get_by_test_id("eta-picker").locator("input")).to_have_value(f"{eta:%Y-%m-%d %H:%M}")
+    in_dialog(page).get_by_role("button", name="出发", exact=True).click()
+    expect_status(page, "已出发")
+    # Unchanged, it is not confirmed (and told to the reporter) a second time.
+    expect(page.get_by_test_id("timeline").locator(".t-timeline-item", has_text="确认预计上门时间")).to_have_count(1)
+    assert stored_order(app, order_id).eta.astimezone(BEIJING) == eta
+
+
 def rate_stars(dialog, label: str, stars: int) -> None:
     dialog.locator(".t-form__item", has_text=label).locator(".t-rate__item").nth(stars - 1).click()
 
@@ -75,7 +102,12 @@ def test_the_reporter_sends_the_repair_back_then_confirms_the_second_and_rates_i
     # (五) The clinician finds it still failing: back to the engineer, with the reason.
     console.sign_in(hospital["clinician"], path=order_path(order_id))
     expect_status(page, "待确认")
-    step_with_dialog(page, "退回返修", "退回", {"例如：设备仍偶发报错": "注射到一半仍报 E21"})
+    page.get_by_role("button", name="退回返修").click()
+    in_dialog(page).get_by_role("button", name="退回", exact=True).click()
+    expect(in_dialog(page).locator(".t-form__item", has_text="退回原因")).to_contain_text("必填")
+    console.shot("work-order-reject-without-reason")
+    in_dialog(page).get_by_placeholder("例如：设备仍偶发报错").fill("注射到一半仍报 E21")
+    in_dialog(page).get_by_role("button", name="退回", exact=True).click()
     expect_status(page, "退回返修")
     expect(page.get_by_role("button", name="确认服务报告")).to_have_count(0)
     timeline = page.get_by_test_id("timeline")
