@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from io import BytesIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 from models import Role, Scope
-from tests.browser.work_order_steps import expect_status, in_dialog, order_path, prepare_order, stored_order
+from tests.browser.work_order_steps import (
+    expect_status,
+    export_stats,
+    in_dialog,
+    order_path,
+    prepare_order,
+    stored_order,
+)
 
 
 @pytest.fixture
@@ -70,8 +75,6 @@ def test_the_vendor_admin_sees_its_orders_only_and_dispatches_to_its_engineers(c
 
 
 def test_the_vendor_admin_reads_its_figures_for_a_range_and_downloads_them(console, hospital, two_vendors, app):
-    from openpyxl import load_workbook
-
     prepare_order(app, hospital, "completed")
     prepare_order(app, hospital, "reported", fault="注射压力不稳")
     prepare_order(app, hospital, "reported", device=two_vendors["device"], fault="CT 球管报警")
@@ -93,13 +96,8 @@ def test_the_vendor_admin_reads_its_figures_for_a_range_and_downloads_them(conso
     expect(page.get_by_test_id("figure-created")).to_have_text("2")
     console.shot("stats-vendor-admin")
 
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="导出Excel").click()
-    download = download_info.value
-    assert download.suggested_filename.endswith(".xlsx")
-    book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
+    book, summary = export_stats(page)
     assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结"]
-    summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
     assert summary["报修工单"][0] == 2
     assert summary["未完结"][0] == 1
     vendors = [row[0] for row in book["按服务商"].iter_rows(min_row=2, values_only=True)]

@@ -7,14 +7,10 @@ gets the engineer's steps without a reload. Then the board, and 统计 with its 
 
 from __future__ import annotations
 
-from io import BytesIO
-from pathlib import Path
-
 from playwright.sync_api import expect
 
-from models import Device, WorkOrder, WorkOrderKind, WorkOrderStatus, db
-from models.work_order import Urgency
-from tests.browser.work_order_steps import PNG, in_dialog, step_with_dialog
+from models import WorkOrder, WorkOrderStatus, db
+from tests.browser.work_order_steps import PNG, export_stats, in_dialog, prepare_order, step_with_dialog
 
 # live.ts polls every 15 s until the stream replaces it: a step reaches another tab within 20 s.
 LIVE_MS = 20_000
@@ -177,25 +173,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
 
 
 def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(console, hospital, app):
-    from openpyxl import load_workbook
-
-    from operations.actors import Actor
-    from operations.work_orders import orders as work_orders
-
-    with app.app_context():
-        device = db.session.get(Device, hospital["device"].id)
-        intake = work_orders.Intake(
-            kind=WorkOrderKind.REPAIR,
-            urgency=Urgency.NORMAL,
-            contact_name="王医生",
-            contact_methods=[
-                work_orders.ContactMethod("mobile", "13800000001"),
-                work_orders.ContactMethod("landline", "8021"),
-            ],
-            fault_description="屏幕不亮",
-        )
-        work_orders.create_work_order(Actor.of(hospital["clinician"]), device, intake, emergency_accept_minutes=15)
-        db.session.commit()
+    prepare_order(app, hospital, "reported", fault="屏幕不亮")
 
     console.sign_in(hospital["manager"], path="/stats")
     page = console.page
@@ -204,12 +182,7 @@ def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(consol
     expect(page.get_by_test_id("chart-status").locator("canvas")).to_have_count(1)
     expect(page.get_by_test_id("chart-vendors")).to_be_visible()
     console.shot("stats")
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="导出Excel").click()
-    download = download_info.value
-    assert download.suggested_filename.endswith(".xlsx")
-    book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
-    summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
+    _, summary = export_stats(page)
     assert summary["报修工单"][0] == 1 and summary["未完结"][0] == 1
 
     # A range with nothing in it says so; the range stays in the URL.

@@ -8,6 +8,8 @@ so each test starts where the SOP has the order and stays short.
 from __future__ import annotations
 
 import base64
+from io import BytesIO
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -120,3 +122,16 @@ def step_with_dialog(page, button: str, confirm: str, fill: dict[str, str] | Non
         dialog.get_by_placeholder(placeholder).fill(value)
     dialog.get_by_role("button", name=confirm, exact=True).click()
     expect(dialog).to_be_hidden()
+
+
+def export_stats(page):
+    """统计's 导出Excel: the downloaded workbook (a real .xlsx), and its 概览 as {label: figures}."""
+    from openpyxl import load_workbook
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="导出Excel").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
+    summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
+    return book, summary
