@@ -208,6 +208,9 @@ def test_the_reporter_and_the_office_cancel_orders_after_a_confirmation(console,
     expect_status(field.page, "已撤销")
     expect(field.page.get_by_test_id("order-actions")).to_contain_text("工单已撤销")
     expect(field.page.get_by_role("button", name="出发")).to_have_count(0)
+    # Neither cancelled order is left in 我的待办.
+    field.open("/work-orders")
+    expect(field.page.get_by_text("没有待办工单")).to_be_visible()
 
 
 def add_part(page, name: str, model: str, serial: str) -> None:
