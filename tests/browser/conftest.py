@@ -16,6 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,8 @@ class Console:
         path = SCREENSHOTS / f"{re.sub(r'[^0-9A-Za-z_.-]+', '-', name)}.png"
         # The shell scrolls inside its content pane (the sidebar and header stay put): let the
         # page grow for the shot so that it shows everything below the fold too, then put it back.
+        # A dialog still zooming in, a toast still sliding: wait for the finite animations to end.
+        self.page.wait_for_function(ANIMATIONS_ENDED)
         opened = self.page.evaluate(UNFOLD_SHELL)
         try:
             self.page.screenshot(path=str(path), full_page=True)
@@ -154,6 +157,9 @@ class Console:
         return path
 
 
+ANIMATIONS_ENDED = """() => document.getAnimations().every(
+  (animation) => animation.playState !== 'running' || animation.effect?.getTiming().iterations === Infinity
+)"""
 UNFOLD_SHELL = """() => {
   const shell = document.querySelector('.shell'), pane = document.querySelector('.shell-content')
   if (!shell || !pane) return false
@@ -169,13 +175,56 @@ FOLD_SHELL = """() => {
 }"""
 
 
+def new_context(browser):
+    """A browser context as a person's PC has it: 1366×768, Chinese, Beijing time, its own cookies."""
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    return context
+
+
 @pytest.fixture
 def console(app, configure, live_server, console_dist, browser, worker) -> Iterator[Console]:
     configure(CONSOLE_DIST_DIR=str(console_dist))
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True)
-    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    context = new_context(browser)
     yield Console(context, live_server)
     context.close()
+
+
+@pytest.fixture
+def tabs(console, browser):
+    """More signed-in people beside `console`: each another browser context (its own cookies)."""
+    opened = []
+
+    def open_tab() -> Console:
+        opened.append(new_context(browser))
+        return Console(opened[-1], console.base_url)
+
+    yield open_tab
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def hospital(app, factory):
+    """A hospital whose 高压注射器 is authorized for 维修 to 迈瑞售后, with the people of the SOP."""
+    from models import Role, Scope, User, db
+
+    institution = factory.institution("第一人民医院")
+    vendor = factory.accepted_vendor(institution, "迈瑞售后")
+    device = factory.device(institution, name="高压注射器")
+    factory.authorization(device, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR})
+    with app.app_context():
+        vendor_admin = db.session.scalars(db.select(User).filter_by(vendor_id=vendor.id, role=Role.VENDOR_ADMIN)).one()
+        db.session.expunge(vendor_admin)
+    return {
+        "institution": institution,
+        "vendor": vendor,
+        "vendor_admin": vendor_admin,
+        "device": device,
+        "manager": factory.manager(institution),
+        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王医生", phone="13800000001"),
+        "engineer": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="赵工", phone="13900000002"),
+    }
 
 
 @pytest.fixture

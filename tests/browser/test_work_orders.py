@@ -7,63 +7,13 @@ gets the engineer's steps without a reload. Then the board, and 统计 with its 
 
 from __future__ import annotations
 
-import base64
-from datetime import date
-from io import BytesIO
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import expect
 
-from models import Device, Role, Scope, WorkOrder, WorkOrderKind, WorkOrderStatus, db
-from models.work_order import Urgency
+from models import WorkOrder, WorkOrderStatus, db
+from tests.browser.work_order_steps import PNG, export_stats, in_dialog, prepare_order, step_with_dialog
 
-# A real 1×1 PNG, so the page can show it.
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
 # live.ts polls every 15 s until the stream replaces it: a step reaches another tab within 20 s.
 LIVE_MS = 20_000
-
-
-@pytest.fixture
-def tabs(console, browser):
-    """More signed-in people beside `console`: each another browser context (its own cookies)."""
-    from tests.browser.conftest import EXPECT_TIMEOUT_MS, VIEWPORT, Console
-
-    opened = []
-
-    def open_tab() -> Console:
-        context = browser.new_context(
-            viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
-        )
-        context.set_default_timeout(EXPECT_TIMEOUT_MS)
-        opened.append(context)
-        return Console(context, console.base_url)
-
-    yield open_tab
-    for context in opened:
-        context.close()
-
-
-@pytest.fixture
-def hospital(factory):
-    institution = factory.institution("第一人民医院")
-    vendor = factory.accepted_vendor(institution, "迈瑞售后")
-    device = factory.device(institution, name="高压注射器")
-    factory.authorization(device, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR})
-    return {
-        "institution": institution,
-        "vendor": vendor,
-        "device": device,
-        "manager": factory.manager(institution),
-        "clinician": factory.user(Role.CLINICIAN, institution=institution, display_name="王医生", phone="13800000001"),
-        "engineer": factory.user(Role.VENDOR_ENGINEER, vendor=vendor, display_name="赵工", phone="13900000002"),
-    }
-
-
-def in_dialog(page):
-    return page.locator(".t-dialog").last
 
 
 def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, hospital, app):
@@ -130,7 +80,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("待接单")
     engineer_page.get_by_role("button", name="接单").click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已接单")
-    engineer_page.get_by_role("button", name="出发").click()
+    step_with_dialog(engineer_page, "出发", "出发")
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已出发")
     engineer_page.get_by_role("button", name="到场").click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已到场")
@@ -223,25 +173,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
 
 
 def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(console, hospital, app):
-    from openpyxl import load_workbook
-
-    from operations.actors import Actor
-    from operations.work_orders import orders as work_orders
-
-    with app.app_context():
-        device = db.session.get(Device, hospital["device"].id)
-        intake = work_orders.Intake(
-            kind=WorkOrderKind.REPAIR,
-            urgency=Urgency.NORMAL,
-            contact_name="王医生",
-            contact_methods=[
-                work_orders.ContactMethod("mobile", "13800000001"),
-                work_orders.ContactMethod("landline", "8021"),
-            ],
-            fault_description="屏幕不亮",
-        )
-        work_orders.create_work_order(Actor.of(hospital["clinician"]), device, intake, emergency_accept_minutes=15)
-        db.session.commit()
+    prepare_order(app, hospital, "reported", fault="屏幕不亮")
 
     console.sign_in(hospital["manager"], path="/stats")
     page = console.page
@@ -250,12 +182,7 @@ def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(consol
     expect(page.get_by_test_id("chart-status").locator("canvas")).to_have_count(1)
     expect(page.get_by_test_id("chart-vendors")).to_be_visible()
     console.shot("stats")
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="导出Excel").click()
-    download = download_info.value
-    assert download.suggested_filename.endswith(".xlsx")
-    book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
-    summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
+    _, summary = export_stats(page)
     assert summary["报修工单"][0] == 1 and summary["未完结"][0] == 1
 
     # A range with nothing in it says so; the range stays in the URL.
