@@ -17,8 +17,9 @@ from models import (
     OutboxMessage,
 )
 from models.outbox import idempotency_key
+from operations.alerts.phases import PHASE_LABELS, phase_of
 from operations.alerts.plans import DeliverySummary, schedule_of
-from operations.alerts.schedule import next_send
+from operations.alerts.schedule import local_day, next_send
 from operations.alerts.subjects import SubjectInfo
 
 DROPPED, DROPPED_LABEL = "dropped", "已错过"
@@ -43,6 +44,7 @@ def plan_json(
     schedule = schedule_of(plan)
     # What the sweep will send, not what the plan waits for: a due one that no sweep has taken
     # yet is due now, and one a late sweep will drop is passed over for the one it sends.
+    phase = phase_of(plan, local_day(now))
     upcoming = next_send(schedule, now, plan.next_run_at, plan.last_occurrence_on)
     return {
         "id": plan.id,
@@ -66,6 +68,8 @@ def plan_json(
         "template": plan.template,
         "status": plan.status.value,
         "status_label": ALERT_PLAN_STATUS_LABELS[plan.status],
+        "phase": phase.value,
+        "phase_label": PHASE_LABELS[phase],
         "next_send_at": moment(upcoming[0]) if upcoming else None,
         "due_now": upcoming[1] if upcoming else False,
         "last_sent_on": summary.last_sent_on.isoformat() if summary.last_sent_on else None,

@@ -19,6 +19,7 @@ from models import AlertDroppedDay, AlertPlan, AlertPlanStatus, AlertSubject, Ch
 from models.alert_plan import MAX_TEMPLATE_LENGTH
 from operations.actors import Actor
 from operations.alerts import plans as alert_plans
+from operations.alerts.phases import AlertPhase
 from operations.alerts.plans import MAX_RECIPIENTS, NotifySettings
 from operations.alerts.subjects import describe_subjects
 from operations.clock import now_utc
@@ -37,6 +38,11 @@ ALERT_FIELD = Field(
 )
 LIST_QUERY = {
     "status": Field("enum", enum=AlertPlanStatus),
+    "phase": Field(
+        "enum",
+        enum=AlertPhase,
+        description="waiting：未到预警期；warning：预警中；overdue：到期未处理；handled：已处理；cancelled：已取消",
+    ),
     "subject": Field("enum", enum=AlertSubject, description="credential：证照到期；authorization：委外授权到期"),
     "q": Field("str", max_length=100, description="设备名称、服务商、证件号、持证人关键字"),
     **paging(),
@@ -125,6 +131,7 @@ def list_alert_plans():
     page = alert_plans.list_plans(
         actor,
         status=query["status"],
+        phase=query["phase"],
         subject=query["subject"],
         keyword=query["q"],
         page=query["page"],

@@ -86,8 +86,8 @@ def dashboard_json(figures: dashboard_ops.Dashboard, *, ending_link: str) -> dic
     waiting = ",".join(status.value for status in dashboard_ops.NOT_ARRIVED)
     return {
         "today": today.isoformat(),
-        "alerts_in_window": _alerts(figures.in_window, today, "/alert-plans?status=active"),
-        "alerts_overdue": _alerts(figures.overdue, today, "/alert-plans?status=expired"),
+        "alerts_in_window": _alerts(figures.in_window, today, "/alert-plans?phase=warning"),
+        "alerts_overdue": _alerts(figures.overdue, today, "/alert-plans?phase=overdue"),
         "work_orders": {
             "total": sum(figures.orders_by_status.values()),
             "link": f"/work-orders?status={open_statuses}",

@@ -41,6 +41,7 @@ from models import (
     WorkOrderStatus,
 )
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
+from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
 from operations.authorizations import AuthorizationState
 from operations.own_account import FAMILY_LABELS
@@ -231,6 +232,8 @@ SHARED_SCHEMAS: dict[str, dict] = {
         template=STRING,
         status=enum("active", "handled", "expired", "cancelled"),
         status_label=STRING,
+        phase=enum(*(phase.value for phase in AlertPhase)),
+        phase_label=STRING,
         next_send_at=N_MOMENT,
         due_now=BOOLEAN,
         last_sent_on=N_DATE,

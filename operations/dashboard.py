@@ -1,7 +1,7 @@
 """首页: what needs attention now, for the people who run the equipment office or a vendor.
 
-- 预警中: alert plans still reminding (not handled, not cancelled) whose warning window has
-  begun and whose expiry day has not passed; 到期未处理: past their expiry day and not 已处理.
+- 预警中 and 到期未处理: alert plans in those phases (operations.alerts.phases), the same rule
+  the 预警计划 list filters by.
   Alerts are the institution's: a vendor admin has no 预警计划 list, and sees its side of an
   authorization ending under 即将到期的授权 instead.
 - Open work orders by status, and emergencies (紧急 / 停机影响诊疗) nobody has reached yet,
@@ -22,7 +22,6 @@ from sqlalchemy import case, func, select
 
 from models import (
     AlertPlan,
-    AlertPlanStatus,
     Authorization,
     Device,
     Institution,
@@ -35,6 +34,7 @@ from models import (
 from models.work_order import Urgency
 from operations.access import active_institution_clause
 from operations.actors import Actor
+from operations.alerts.phases import AlertPhase, days_before, phase_clause
 from operations.clock import today_local
 from operations.errors import PermissionDenied
 from operations.work_orders.access import FINISHED, visible_orders
@@ -48,7 +48,6 @@ OPEN_ORDER_STATUSES = tuple(status for status in WorkOrderStatus if status not i
 EMERGENCY = (Urgency.URGENT, Urgency.DOWNTIME)
 # Nobody has reached the device yet: waiting for an engineer to accept, or on the way.
 NOT_ARRIVED = (WorkOrderStatus.PENDING, WorkOrderStatus.ACCEPTED, WorkOrderStatus.DEPARTED)
-UNHANDLED = (AlertPlanStatus.ACTIVE, AlertPlanStatus.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -72,13 +71,6 @@ def require_dashboard(actor: Actor) -> None:
         raise PermissionDenied("首页仅供设备科、院内工程师和服务商管理员使用，请在“工单”中查看您的工单")
 
 
-def _days_before(day_column, days_column):
-    """SQL: the date `days_column` days before `day_column`, in either database."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return day_column - days_column
-    return func.date(day_column, func.printf("-%d days", days_column))
-
-
 def _counted(query, order_by, limit: int = NEAREST) -> Counted:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(db.session.execute(query.order_by(*order_by).limit(limit))) if total else []
@@ -87,12 +79,8 @@ def _counted(query, order_by, limit: int = NEAREST) -> Counted:
 
 def _alerts(actor: Actor, today: date) -> tuple[Counted, Counted]:
     own = select(AlertPlan).where(AlertPlan.institution_id == actor.institution_id)
-    in_window = own.where(
-        AlertPlan.status == AlertPlanStatus.ACTIVE,
-        AlertPlan.due_on >= today,
-        _days_before(AlertPlan.due_on, AlertPlan.warn_days) <= today,
-    )
-    overdue = own.where(AlertPlan.status.in_(UNHANDLED), AlertPlan.due_on < today)
+    in_window = own.where(phase_clause(AlertPhase.WARNING, today))
+    overdue = own.where(phase_clause(AlertPhase.OVERDUE, today))
 
     def plans(query, order_by) -> Counted:
         counted = _counted(query, order_by)
@@ -147,7 +135,7 @@ def _ending(actor: Actor, today: date) -> Counted:
             Authorization.cancelled_at.is_(None),
             Authorization.starts_on <= today,
             Authorization.ends_on >= today,
-            _days_before(Authorization.ends_on, ending_window()) <= today,
+            days_before(Authorization.ends_on, ending_window()) <= today,
         )
     )
     if actor.is_vendor_side:

@@ -130,7 +130,7 @@ def test_the_institution_sees_its_alerts_orders_and_ending_authorizations(world,
     assert body["today"] == today.isoformat()
 
     in_window = body["alerts_in_window"]
-    assert in_window["link"] == "/alert-plans?status=active"
+    assert in_window["link"] == "/alert-plans?phase=warning"
     # The credential 3 days from expiry (5 days' warning) and the authorization 10 days from its end
     # (15 days' warning); not the one 40 days away, nor the other hospital's.
     assert in_window["total"] == 2
@@ -169,6 +169,30 @@ def test_the_institution_sees_its_alerts_orders_and_ending_authorizations(world,
     assert ending["items"][0]["vendor_name"] == "联影服务"
     # Only the manager may open 委外关联; the in-house engineer is led to the outsourced devices.
     assert ending["link"] == {"manager": "/outsourcing", "engineer": "/devices?outsourced=true"}[who]
+
+
+def test_the_alert_plan_list_filters_by_the_phases_the_dashboard_counts(world):
+    """首页's 预警中 and 到期未处理 open the 预警计划 list on the same plans, and every plan has a phase."""
+    api = world["api"]["manager"]
+    body = _dashboard(api)
+    everything = api.get("/api/v1/alert-plans?per_page=100").get_json()
+    phases = {plan["id"]: (plan["phase"], plan["phase_label"]) for plan in everything["items"]}
+    for figure, phase, label in (
+        ("alerts_in_window", "warning", "预警中"),
+        ("alerts_overdue", "overdue", "到期未处理"),
+    ):
+        listed = api.get(f"/api/v1{body[figure]['link']}&per_page=100")
+        assert listed.status_code == 200, listed.get_json()
+        ids = [plan["id"] for plan in listed.get_json()["items"]]
+        assert listed.get_json()["total"] == body[figure]["total"] == len(ids)
+        assert all(phases[plan_id] == (phase, label) for plan_id in ids)
+    # The plan 40 days away has not begun to warn; the handled one says so.
+    assert {phase for phase, _ in phases.values()} >= {"waiting", "warning", "overdue", "handled"}
+    assert (
+        sum(1 for phase, _ in phases.values() if phase == "waiting")
+        == api.get("/api/v1/alert-plans?phase=waiting").get_json()["total"]
+    )
+    assert api.get("/api/v1/alert-plans?phase=soon").status_code == 422
 
 
 def test_a_vendor_admin_sees_only_what_its_vendor_is_authorized_for(world):

@@ -38,6 +38,7 @@ from models.credential import DEFAULT_SEND_TIME
 from operations import audit
 from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
+from operations.alerts.phases import AlertPhase, phase_clause
 from operations.alerts.schedule import Schedule, local_day
 from operations.alerts.subjects import describe_subjects
 from operations.alerts.templates import check_template, default_template
@@ -361,6 +362,7 @@ def list_plans(
     actor: Actor,
     *,
     status: AlertPlanStatus | None = None,
+    phase: AlertPhase | None = None,
     subject: AlertSubject | None = None,
     keyword: str | None = None,
     page: int = 1,
@@ -371,6 +373,8 @@ def list_plans(
     query = select(AlertPlan).where(AlertPlan.institution_id == actor.institution_id)
     if status is not None:
         query = query.where(AlertPlan.status == status)
+    if phase is not None:
+        query = query.where(phase_clause(phase, today_local()))
     if subject is not None:
         query = query.where(AlertPlan.subject == subject)
     if keyword:

@@ -259,15 +259,21 @@ def test_handled_with_a_note_leaves_the_warning_list(console, factory, app, clie
     )
     page = console.page
 
-    console.sign_in(manager, path="/alert-plans?status=active")
+    console.sign_in(manager, path="/alert-plans")
     table = page.locator(".t-table")
     expect(table.locator("tbody tr")).to_have_count(2)
+    # 2 days from expiry with 5 days' warning is warning now; 60 days away has not begun to.
+    expect(table.locator("tbody tr", has_text="医用磁共振成像设备 (MR)")).to_contain_text("预警中")
+    expect(table.locator("tbody tr", has_text="钱七")).to_contain_text("未到预警期")
+    console.shot("alert-plans-all")
+    page.locator(".t-radio-button", has_text="预警中").click()
+    expect(page).to_have_url(re.compile(r"phase=warning"))
+    expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text("医用磁共振成像设备 (MR)")
-    expect(table).to_contain_text("钱七")
-    console.shot("alert-plans-active")
+    page.locator(".t-radio-button", has_text="全部").click()
     page.get_by_placeholder(re.compile("请输入关键词")).fill("钱七")
     page.get_by_role("button", name="查询").click()
-    expect(page).to_have_url(re.compile(r"status=active.*q=%E9%92%B1%E4%B8%83|q=.*status=active"))
+    expect(page).to_have_url(re.compile(r"q=%E9%92%B1%E4%B8%83"))
     expect(table.locator("tbody tr")).to_have_count(1)
     page.get_by_placeholder(re.compile("请输入关键词")).fill("")
     page.get_by_role("button", name="查询").click()
@@ -306,10 +312,9 @@ def test_handled_with_a_note_leaves_the_warning_list(console, factory, app, clie
         plan = db.session.get(AlertPlan, first["alert"]["id"])
         assert plan.status is AlertPlanStatus.HANDLED and plan.handled_note == "已换发新证，新证已录入"
 
-    console.open("/alert-plans?status=active")
-    expect(table.locator("tbody tr")).to_have_count(1)
-    expect(table).not_to_contain_text("医用磁共振成像设备 (MR)")
-    console.open("/alert-plans?status=handled")
+    console.open("/alert-plans?phase=warning")
+    expect(page.get_by_text(re.compile("没有预警中的计划"))).to_be_visible()
+    console.open("/alert-plans?phase=handled")
     expect(table.locator("tbody tr", has_text="医用磁共振成像设备 (MR)")).to_contain_text("已处理")
 
 

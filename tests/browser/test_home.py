@@ -116,7 +116,7 @@ def test_a_manager_sees_the_figures_of_the_seeded_data_and_clicks_through(consol
     console.shot("home-manager-overdue")
 
     page.get_by_test_id("figure-alerts-overdue").click()
-    expect(page).to_have_url(console.url("/alert-plans?status=expired"))
+    expect(page).to_have_url(console.url("/alert-plans?phase=overdue"))
 
 
 def test_a_vendor_admins_dashboard_shows_its_scope_only(console, hospital):

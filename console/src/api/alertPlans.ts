@@ -12,16 +12,18 @@ export const CHANNELS: { value: Channel; label: string }[] = [
   { value: 'wechat', label: '微信通知' },
 ]
 
-/** The list's statuses in the guide's words (expired: the window ran out and nobody handled it). */
-export const PLAN_STATUSES: { value: AlertPlan['status']; label: string }[] = [
-  { value: 'active', label: '预警中' },
-  { value: 'expired', label: '到期未处理' },
+/** Where a plan stands (the server's phase: the same rule 首页 counts by). */
+export const PLAN_PHASES: { value: AlertPlan['phase']; label: string }[] = [
+  { value: 'warning', label: '预警中' },
+  { value: 'overdue', label: '到期未处理' },
+  { value: 'waiting', label: '未到预警期' },
   { value: 'handled', label: '已处理' },
   { value: 'cancelled', label: '已取消' },
 ]
-export const STATUS_THEMES: Record<AlertPlan['status'], 'warning' | 'danger' | 'success' | 'default'> = {
-  active: 'warning',
-  expired: 'danger',
+export const PHASE_THEMES: Record<AlertPlan['phase'], 'primary' | 'warning' | 'danger' | 'success' | 'default'> = {
+  waiting: 'primary',
+  warning: 'warning',
+  overdue: 'danger',
   handled: 'success',
   cancelled: 'default',
 }
