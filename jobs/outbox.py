@@ -147,7 +147,7 @@ def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
 
 def send_budget_seconds() -> float:
     """How long a send job starts new calls (DELIVERY_JOB_SECONDS)."""
-    return float(current_app.config.get("DELIVERY_JOB_SECONDS", 60))
+    return float(current_app.config["DELIVERY_JOB_SECONDS"])
 
 
 def send_job_timeout() -> int:
