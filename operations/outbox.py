@@ -463,8 +463,12 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
     for result in results:
         delivery = result.delivery
         change = {"id": delivery.id, "claimed_until": None, "reason": _cut(result.reason)}
-        if not result.unconfirmed:  # known now; an unknown one keeps the moment it became unknown
-            change["unconfirmed_since"] = None
+        if result.kind != "retry":
+            change["unconfirmed_since"] = None  # settled
+        elif not result.unconfirmed:
+            # This attempt surely did not reach WeChat (refused, busy, no connection); an earlier
+            # one whose outcome is unknown still may have. An unconfirmed one keeps the claim's.
+            change["unconfirmed_since"] = delivery.unconfirmed_since
         if result.kind == "retry":
             if delivery.attempts >= MAX_ATTEMPTS:
                 change |= {

@@ -100,7 +100,8 @@ def _tick(app, moment: datetime) -> None:
 
 
 def _run_worker_until_killed(app, moment: datetime, killed_when) -> None:
-    """A real forking RQ worker in a process of its own, killed with SIGKILL, work horse and all, once `killed_when()` says so; as a host lost mid-batch."""
+    """A real forking RQ worker in a process of its own, killed with SIGKILL, work horse and all,
+    once `killed_when()` says so: a host lost mid-batch."""
     with app.app_context():
         db.engine.dispose()  # the child must not share the parent's database connections
 
@@ -242,14 +243,19 @@ def test_within_ten_minutes_a_resend_is_dropped_by_wechat(app, factory, configur
 def test_past_ten_minutes_an_informational_send_is_recorded_unconfirmed(app, factory, configure, wechat_sim):
     people = _people(factory, 1, wechat=True)
     _time_out_once(app, configure, wechat_sim, people)
-    with frozen(MOMENT), app.app_context():  # the retry is due only after WeChat forgot the id
+    # A retry that surely did not reach WeChat (system busy) leaves the first one unknown.
+    wechat_sim.state.inject(TEMPLATE_SEND, times=1, errcode=-1)
+    _tick(app, MOMENT + timedelta(seconds=60))
+    (row,) = _rows(app)
+    assert (row.status, row.attempts, row.unconfirmed_since) == (DeliveryStatus.PENDING, 2, MOMENT)
+    with frozen(MOMENT), app.app_context():  # the next retry is due only after WeChat forgot the id
         db.session.execute(db.update(Delivery).values(next_attempt_at=MOMENT + timedelta(minutes=11)))
         db.session.commit()
     wechat_sim.state.advance_clock(11 * 60)
     _tick(app, MOMENT + timedelta(minutes=11))
     (row,) = _rows(app)
     assert (row.status, row.reason) == (DeliveryStatus.SENT, outbox.UNCONFIRMED)
-    assert _delivered(wechat_sim) == ["delivered"]  # not a second copy
+    assert _delivered(wechat_sim) == ["delivered", "injected"]  # not a second copy
 
 
 def test_past_ten_minutes_a_send_that_asks_to_act_goes_again(app, factory, configure, wechat_sim):
