@@ -11,6 +11,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -190,19 +191,12 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         if delivery.message.id in halted
     ]
     claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
-    # Past WeChat's dedupe window, a send that may have gone out is repeated only if it asks
-    # someone to act; otherwise it is taken as sent, unconfirmed.
-    now = now_utc()
-    expired = [delivery for delivery in claimed if delivery.channel == "wechat" and delivery.past_wechat_dedupe(now)]
-    again = {delivery.id for delivery in expired if outbox.asks_to_act(delivery.message)}
-    outbox.restart_unconfirmed(sorted(again), now)
-    skipped += [
-        outbox.Result(delivery, "sent", reason=outbox.UNCONFIRMED) for delivery in expired if delivery.id not in again
-    ]
+    skipped += _unconfirmed_past_dedupe(claimed, now_utc())
     done = {result.delivery.id for result in skipped}
     claimed = [delivery for delivery in claimed if delivery.id not in done]
     if skipped:
         record(skipped, may_fall_back=False)
+    db.session.commit()  # nothing stays locked while the calls go out (the heartbeat renews the rows)
     by_id = {delivery.id: delivery for delivery in claimed}
     outgoing = _outgoing(claimed)
     batches: dict[str, list[OutgoingMessage]] = defaultdict(list)
@@ -235,6 +229,17 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     if left_ids:
         counts["handed_on"] = _hand_on(left_ids)
     return dict(counts)
+
+
+def _unconfirmed_past_dedupe(claimed: list[outbox.Claimed], now: datetime) -> list[outbox.Result]:
+    """WeChat sends that may have gone out before and whose client_msg_id WeChat has forgotten: one
+    that asks someone to act goes again (a second copy is better than none; its window restarts),
+    any other is taken as sent, unconfirmed (returned as such, not to be sent)."""
+    expired = [delivery for delivery in claimed if delivery.channel == "wechat" and delivery.past_wechat_dedupe(now)]
+    again = [delivery.id for delivery in expired if outbox.asks_to_act(delivery.message)]
+    outbox.restart_unconfirmed(again, now)
+    unconfirmed = [delivery for delivery in expired if delivery.id not in again]
+    return [outbox.Result(delivery, "sent", reason=outbox.UNCONFIRMED) for delivery in unconfirmed]
 
 
 def _result(delivery: outbox.Claimed, outcome: Outcome) -> outbox.Result:
