@@ -164,9 +164,9 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     counts by outcome, "fallback" for the SMS deliveries that replaced WeChat ones that could not
     be sent, and "handed_on" for those left to another job when this one's time was up.
 
-    The inbox is written first, through this job's session (one commit with its outcomes). The
-    providers' calls then go out side by side, each channel keeping to its concurrency
-    (jobs.sending), while a heartbeat keeps the claims of this job alive.
+    The providers' calls go out side by side, each channel keeping to its concurrency
+    (jobs.sending), while a heartbeat keeps the claims of this job alive; the inbox is written
+    through this job's session once the first calls are out (one commit with its outcomes).
     """
     db.session.commit()  # the claim holds across the sending, which is outside any transaction
     counts: dict[str, int] = defaultdict(int)
@@ -202,10 +202,12 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     batches: dict[str, list[OutgoingMessage]] = defaultdict(list)
     for delivery in claimed:
         batches[delivery.channel].append(outgoing[delivery.id])
-    if batches.get("inbox"):
-        inbox = batches.pop("inbox")
-        outcomes = get_channel("inbox").send(inbox)
-        record([_result(by_id[message.delivery_id], outcome) for message, outcome in zip(inbox, outcomes, strict=True)])
+    inbox = batches.pop("inbox", [])
+
+    def write_inbox() -> None:
+        if inbox:
+            outcomes = get_channel("inbox").send(inbox)
+            record([_result(by_id[message.delivery_id], o) for message, o in zip(inbox, outcomes, strict=True)])
 
     def record_returned(name: str, pairs: list[tuple[OutgoingMessage, Outcome]]) -> None:
         messages = [message for message, _ in pairs]
@@ -221,7 +223,7 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     app = current_app._get_current_object()
     channels = {name: get_channel(name) for name in batches}
     with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]):
-        left = send_in_window(channels, batches, record_returned, deadline)
+        left = send_in_window(channels, batches, record_returned, deadline, meanwhile=write_inbox)
     if fallback:
         dispatch(fallback)
         counts["fallback"] += len(fallback)

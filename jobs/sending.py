@@ -35,10 +35,13 @@ def send_in_window(
     batches: dict[str, list[OutgoingMessage]],
     record: Record,
     deadline: float,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, list[OutgoingMessage]]:
     """Send each channel's batch with at most `channel.concurrency` calls unrecorded at any time;
     `record(name, [(message, outcome), …])` stores and commits outcomes (on this thread). No call
-    starts after `deadline` (time.monotonic()). Returns what was not sent, by channel."""
+    starts after `deadline` (time.monotonic()). `meanwhile()` runs on this thread once the first
+    calls are out (the inbox: its writes need not delay a push). Returns what was not sent, by
+    channel."""
     waiting = {name: deque(batch) for name, batch in batches.items() if batch}
     in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
     open_calls = dict.fromkeys(waiting, 0)
@@ -55,6 +58,9 @@ def send_in_window(
                         message = queue.popleft()
                         in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
                         open_calls[name] += 1
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             if not in_flight:
                 break
             done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
