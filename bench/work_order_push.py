@@ -478,7 +478,7 @@ def instrumented_worker(*, simple: bool) -> None:
         timers.wrap(outbox, "claim", "claim (UPDATE deliveries … RETURNING, SELECT messages)")
         timers.wrap(job_outbox, "_outgoing", "_outgoing (SELECT users' contacts)")
         timers.wrap(InboxChannel, "send", "inbox channel (INSERT inbox_messages)")
-        timers.wrap(WeChatChannel, "send", "wechat channel (token + concurrent template sends)")
+        timers.wrap(WeChatChannel, "send_one", "wechat channel (token + template send, per call)")
         timers.wrap(WeChatChannel, "_send_one", "  wechat: _send_one, summed over its threads")
         timers.wrap(SharedTokenWeChatClient, "_stored_token", "  wechat: token read from Redis, summed over threads")
         timers.wrap(SharedTokenWeChatClient, "fetch_access_token", "  wechat: token fetch (/cgi-bin/stable_token)")

@@ -84,6 +84,8 @@ class Outcome:
     kind: OutcomeKind
     provider_id: str | None = None
     reason: str | None = None
+    # A retry whose request may have reached the provider all the same (the answer never came).
+    unconfirmed: bool = False
 
     @classmethod
     def sent(cls, provider_id: str | None = None, reason: str | None = None) -> Outcome:
@@ -91,8 +93,8 @@ class Outcome:
         return cls(OutcomeKind.SENT, provider_id=provider_id, reason=reason)
 
     @classmethod
-    def retry(cls, reason: str) -> Outcome:
-        return cls(OutcomeKind.RETRY, reason=reason)
+    def retry(cls, reason: str, *, unconfirmed: bool = False) -> Outcome:
+        return cls(OutcomeKind.RETRY, reason=reason, unconfirmed=unconfirmed)
 
     @classmethod
     def failed(cls, reason: str) -> Outcome:

@@ -357,9 +357,18 @@ class ProviderChannel(ABC):
     settings: Any
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        return call_concurrently(self.send_one, messages, self.settings.concurrency)
+
+    @property
+    def concurrency(self) -> int:
+        """How many calls may be in flight at once (the outbox job keeps to it)."""
+        return max(self.settings.concurrency, 1)
+
+    def send_one(self, message: OutgoingMessage) -> Outcome:
+        """One message's outcome; never raises. Safe to call from several threads at once."""
         if self.unavailable is not None:
-            return [Outcome.skipped(self.unavailable) for _ in messages]
-        return call_concurrently(self._send_one, messages, self.settings.concurrency)
+            return Outcome.skipped(self.unavailable)
+        return self._send_one(message)
 
     @abstractmethod
     def _send_one(self, message: OutgoingMessage) -> Outcome:

@@ -206,6 +206,8 @@ def _post(client: SharedTokenWeChatClient, endpoint: str, body: dict[str, Any], 
         result = client.post(endpoint, data=body)
     except WeChatClientException as error:
         return outcome_of_error(error)
+    except requests.ReadTimeout as error:  # sent, unanswered: WeChat may have delivered it
+        return Outcome.retry(f"微信接口超时 ({type(error).__name__})", unconfirmed=True)
     except requests.Timeout as error:
         return Outcome.retry(f"微信接口超时 ({type(error).__name__})")
     except requests.RequestException as error:

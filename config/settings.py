@@ -267,6 +267,9 @@ class BaseConfig:
         # Sending: deliveries per job, and concurrent provider calls within one job.
         self.DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 500, minimum=1, maximum=2000)
         self.DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8, minimum=1, maximum=64)
+        # How long a send job starts provider calls; what is left then goes to a new job. Its RQ
+        # timeout is this plus room for the calls in flight (jobs.outbox.send_job_timeout).
+        self.DELIVERY_JOB_SECONDS = env_int("DELIVERY_JOB_SECONDS", 60, minimum=1, maximum=600)
         for first, second in (
             ("WECHAT_OFFICIAL_APP_ID", "WECHAT_OFFICIAL_APP_SECRET"),
             ("WECHAT_MINIPROGRAM_APP_ID", "WECHAT_MINIPROGRAM_APP_SECRET"),

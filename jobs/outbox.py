@@ -2,15 +2,16 @@
 
 `dispatch_messages` (after a sweep) and `dispatch` (after the relay) run once the deciding
 transaction has committed. If Redis is down they log, mark the rows as not enqueued and return:
-the rows stay pending, and the relay (every minute) enqueues them once Redis answers again.
+the rows stay pending, and the relay (every half minute) enqueues them once Redis answers again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -20,7 +21,9 @@ from sqlalchemy import Row
 from channels import subscribe
 from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
+from connections import redis as redis_connection
 from jobs.queues import job_queues
+from jobs.sending import ClaimHeartbeat, send_in_window
 from models import User, WeChatApp, db
 from models.outbox import idempotency_key
 from operations import outbox, subscribe_consents
@@ -30,9 +33,14 @@ log = logging.getLogger("weixiu.outbox")
 
 
 def _enqueue(function, chunks: list[list[int]]) -> None:
-    # One round trip for all of them: a 10:00 sweep hands over thousands of jobs.
+    # One round trip for all of them: a 10:00 sweep hands over thousands of jobs. The timeout is
+    # explicit: the job stops starting calls well before it (send_job_timeout).
+    timeout = send_job_timeout()
     job_queues.queue("default").enqueue_many(
-        [Queue.prepare_data(function, args=(chunk,), result_ttl=600, failure_ttl=7 * 24 * 3600) for chunk in chunks]
+        [
+            Queue.prepare_data(function, args=(chunk,), timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
+            for chunk in chunks
+        ]
     )
 
 
@@ -128,23 +136,53 @@ def _page(message: Row) -> str | None:
 
 def send_messages(message_ids: Sequence[int]) -> dict[str, int]:
     """The job the sweep enqueues: send the pending deliveries of these messages."""
-    return _send(outbox.claim(now_utc(), message_ids=message_ids))
+    deadline = time.monotonic() + send_budget_seconds()
+    return _send(outbox.claim(now_utc(), message_ids=message_ids), deadline)
 
 
 def send_deliveries(ids: Sequence[int]) -> dict[str, int]:
     """The job the relay enqueues: send these pending deliveries."""
-    return _send(outbox.claim(now_utc(), ids=ids))
+    deadline = time.monotonic() + send_budget_seconds()
+    return _send(outbox.claim(now_utc(), ids=ids), deadline)
 
 
-def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
-    """Send claimed deliveries through their channels and record the outcomes; counts by outcome,
-    and under "fallback" how many SMS deliveries replaced WeChat ones that could not be sent.
+def send_budget_seconds() -> float:
+    """How long a send job starts new calls (DELIVERY_JOB_SECONDS)."""
+    return float(current_app.config["DELIVERY_JOB_SECONDS"])
 
-    The providers' batches go out side by side (each channel also sends concurrently inside):
-    a job is mostly waiting on WeChat and Aliyun. The inbox writes through this job's database
-    session, so it runs here, on the job's own thread.
+
+def send_job_timeout() -> int:
+    """The RQ timeout of a send job: its budget, then the calls in flight (a WeChat call may wait
+    for a token refresh and retry once: a few provider time-outs), then the recording."""
+    config = current_app.config
+    call = max(config.get("WECHAT_TIMEOUT_SECONDS", 5), config.get("SMS_TIMEOUT_SECONDS", 5))
+    return int(send_budget_seconds() + 6 * call + 30)
+
+
+def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
+    """Send claimed deliveries through their channels, recording each outcome as its call returns;
+    counts by outcome, "fallback" for the SMS deliveries that replaced WeChat ones that could not
+    be sent, and "handed_on" for those left to another job when this one's time was up.
+
+    The providers' calls go out side by side, each channel keeping to its concurrency
+    (jobs.sending), while a heartbeat keeps the claims of this job alive; the inbox is written
+    through this job's session once the first calls are out (one commit with its outcomes).
     """
     db.session.commit()  # the claim holds across the sending, which is outside any transaction
+    counts: dict[str, int] = defaultdict(int)
+    fallback: list[int] = []
+
+    def record(results: list[outbox.Result], *, may_fall_back: bool = True) -> None:
+        now = now_utc()
+        ended = outbox.record(results, now)
+        if may_fall_back:
+            # Whom WeChat could not reach gets an SMS instead when the message asks for it (work
+            # orders): written with the outcomes, enqueued once both are committed.
+            fallback.extend(outbox.fall_back_to_sms(ended, now))
+        db.session.commit()
+        for result in results:
+            counts[result.kind] += 1
+
     # A deactivated institution's messages are not sent (operations.outbox.INSTITUTION_INACTIVE).
     halted = outbox.of_inactive_institutions(delivery.message.id for delivery in claimed)
     skipped = [
@@ -153,37 +191,71 @@ def _send(claimed: list[outbox.Claimed]) -> dict[str, int]:
         if delivery.message.id in halted
     ]
     claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
+    skipped += _unconfirmed_past_dedupe(claimed, now_utc())
+    done = {result.delivery.id for result in skipped}
+    claimed = [delivery for delivery in claimed if delivery.id not in done]
+    if skipped:
+        record(skipped, may_fall_back=False)
+    db.session.commit()  # nothing stays locked while the calls go out (the heartbeat renews the rows)
+    by_id = {delivery.id: delivery for delivery in claimed}
     outgoing = _outgoing(claimed)
-    by_channel: dict[str, list[outbox.Claimed]] = defaultdict(list)
+    batches: dict[str, list[OutgoingMessage]] = defaultdict(list)
     for delivery in claimed:
-        by_channel[delivery.channel].append(delivery)
-    batches = {name: [outgoing[delivery.id] for delivery in batch] for name, batch in by_channel.items()}
-    providers = [name for name in by_channel if name != "inbox"]
-    with ThreadPoolExecutor(max_workers=max(len(providers), 1)) as pool:
-        pending = {name: pool.submit(get_channel(name).send, batches[name]) for name in providers}
-        outcomes = {"inbox": get_channel("inbox").send(batches["inbox"])} if "inbox" in batches else {}
-        outcomes |= {name: future.result() for name, future in pending.items()}
-    if "wechat" in outcomes:
-        outcomes["wechat"] = _by_subscribe_message(batches["wechat"], outcomes["wechat"])
-    results = skipped + [
-        outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason)
-        for name, batch in by_channel.items()
-        for delivery, outcome in zip(batch, outcomes[name], strict=True)
-    ]
-    now = now_utc()
-    ended = outbox.record(results, now)
-    # Whom WeChat could not reach gets an SMS instead when the message asks for it (work orders):
-    # the SMS deliveries are written with the outcomes, and enqueued once both are committed.
-    fallback = outbox.fall_back_to_sms([delivery for delivery in ended if delivery.message.id not in halted], now)
-    db.session.commit()
+        batches[delivery.channel].append(outgoing[delivery.id])
+    inbox = batches.pop("inbox", [])
+
+    def write_inbox() -> None:
+        if inbox:
+            outcomes = get_channel("inbox").send(inbox)
+            record([_result(by_id[message.delivery_id], o) for message, o in zip(inbox, outcomes, strict=True)])
+
+    def record_returned(name: str, pairs: list[tuple[OutgoingMessage, Outcome]]) -> None:
+        messages = [message for message, _ in pairs]
+        outcomes = [outcome for _, outcome in pairs]
+        if name == "wechat":
+            outcomes = _by_subscribe_message(messages, outcomes)
+        record([_result(by_id[m.delivery_id], o) for m, o in zip(messages, outcomes, strict=True)])
+        if fallback:
+            dispatch(fallback)
+            counts["fallback"] += len(fallback)
+            fallback.clear()
+
+    app = current_app._get_current_object()
+    channels = {name: get_channel(name) for name in batches}
+    with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]):
+        left = send_in_window(channels, batches, record_returned, deadline, meanwhile=write_inbox)
     if fallback:
         dispatch(fallback)
-    counts: dict[str, int] = defaultdict(int)
-    for result in results:
-        counts[result.kind] += 1
-    if fallback:
-        counts["fallback"] = len(fallback)
+        counts["fallback"] += len(fallback)
+    left_ids = [message.delivery_id for batch in left.values() for message in batch]
+    if left_ids:
+        counts["handed_on"] = _hand_on(left_ids)
     return dict(counts)
+
+
+def _unconfirmed_past_dedupe(claimed: list[outbox.Claimed], now: datetime) -> list[outbox.Result]:
+    """WeChat sends that may have gone out before and whose client_msg_id WeChat has forgotten: one
+    that asks someone to act goes again (a second copy is better than none; its window restarts),
+    any other is taken as sent, unconfirmed (returned as such, not to be sent)."""
+    expired = [delivery for delivery in claimed if delivery.channel == "wechat" and delivery.past_wechat_dedupe(now)]
+    again = [delivery.id for delivery in expired if outbox.asks_to_act(delivery.message)]
+    outbox.restart_unconfirmed(again, now)
+    unconfirmed = [delivery for delivery in expired if delivery.id not in again]
+    return [outbox.Result(delivery, "sent", reason=outbox.UNCONFIRMED) for delivery in unconfirmed]
+
+
+def _result(delivery: outbox.Claimed, outcome: Outcome) -> outbox.Result:
+    return outbox.Result(delivery, outcome.kind.value, outcome.provider_id, outcome.reason, outcome.unconfirmed)
+
+
+def _hand_on(ids: list[int]) -> int:
+    """This job's time is up: its unsent rows go to a new job at once (to the relay if Redis is
+    away), unclaimed and without the attempt counted."""
+    log.info("send job out of time: %d deliveries handed on", len(ids))
+    outbox.release(ids, now_utc())
+    db.session.commit()
+    dispatch(ids)
+    return len(ids)
 
 
 def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcome]) -> list[Outcome]:
@@ -221,13 +293,27 @@ def _by_subscribe_message(messages: list[OutgoingMessage], outcomes: list[Outcom
     return outcomes
 
 
+# Present in Redis as long as Redis keeps its data: a Redis that comes back without it (restarted
+# without persistence, replaced) has lost every queued job, and the relay sees it at once.
+QUEUE_MARK_KEY = "weixiu:outbox:queue-mark"
+
+
+def queue_was_lost() -> bool:
+    """Whether Redis lost its data since the relay last looked (then the mark is set again)."""
+    return bool(redis_connection.redis().set(QUEUE_MARK_KEY, now_utc().isoformat(), nx=True))
+
+
 def relay() -> int:
-    """Every minute: enqueue what is pending and owned by no live job."""
+    """Every half minute: enqueue what is pending and owned by no live job (see lost_or_due); all
+    of it, however recently enqueued, when Redis lost its jobs."""
     now = now_utc()
     abandoned = outbox.fail_abandoned(now)
     if abandoned:
         log.error("%d deliveries failed: their send jobs died on every attempt", abandoned)
-    ids = outbox.lost_or_due(now)
+    queue_lost = queue_was_lost()
+    ids = outbox.lost_or_due(now, queue_lost=queue_lost)
+    if queue_lost and ids:
+        log.warning("Redis lost its queue: %d pending deliveries enqueued again", len(ids))
     outbox.mark_enqueued(ids, now)
     db.session.commit()
     return dispatch(ids) if ids else 0

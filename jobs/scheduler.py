@@ -1,4 +1,5 @@
-"""The one scheduler: each minute (Asia/Shanghai wall clock, stored as UTC), enqueue the due work.
+"""The one scheduler: each minute (Asia/Shanghai wall clock, stored as UTC), enqueue the due work,
+and the outbox relay once more at half past.
 
 Several schedulers may run (a restart overlaps the old one, or two are started by mistake):
 each minute's work is claimed with SET NX in Redis, and enqueued with a job id derived from the
@@ -32,6 +33,9 @@ EVERY_MINUTE: list[tuple[str, Callable]] = [
     ("outbox-relay", relay),
     ("work-order-sweep", sweep_work_orders),
 ]
+# And at half past each minute: the relay again, so that rows whose send job died (their claim
+# lapses within seconds) go out within a minute.
+EVERY_HALF_MINUTE: list[tuple[str, Callable]] = [("outbox-relay", relay)]
 CLAIM_TTL_SECONDS = 24 * 3600
 
 
@@ -42,14 +46,23 @@ def minute_key(moment: datetime) -> str:
 def tick(moment: datetime | None = None) -> list[str]:
     """Enqueue this minute's jobs unless another scheduler already did; returns the job ids."""
     moment = moment or now_utc()
-    key = minute_key(moment)
+    return _enqueue_once(moment, minute_key(moment), EVERY_MINUTE)
+
+
+def tick_half_minute(moment: datetime | None = None) -> list[str]:
+    """The half-minute's jobs (the relay), once whoever ticks; returns the job ids."""
+    moment = moment or now_utc()
+    return _enqueue_once(moment, f"{minute_key(moment)}h", EVERY_HALF_MINUTE)
+
+
+def _enqueue_once(moment: datetime, key: str, jobs: list[tuple[str, Callable]]) -> list[str]:
     redis = redis_connection.redis()
     redis.set(heartbeat.SCHEDULER_KEY, moment.isoformat())
     if not redis.set(f"weixiu:scheduler:claim:{key}", "1", nx=True, ex=CLAIM_TTL_SECONDS):
         return []
     queue = job_queues.queue("default")
     enqueued = []
-    for name, function in EVERY_MINUTE:
+    for name, function in jobs:
         job_id = f"{name}-{key}"
         try:
             queue.enqueue(function, job_id=job_id, unique=True, result_ttl=3600, failure_ttl=7 * 24 * 3600)
@@ -60,17 +73,21 @@ def tick(moment: datetime | None = None) -> list[str]:
 
 
 def run_forever(app: Flask, stop: Callable[[], bool] = lambda: False) -> None:
-    """Tick at the start of every minute until `stop()` says so."""
+    """Tick at the start and at the half of every minute until `stop()` says so."""
     with app.app_context():
         while not stop():
+            now = now_utc()
             try:
-                ids = tick()
+                # A tick that failed (Redis down) is tried again at the next half minute: the
+                # minute's claim was not taken, so its jobs are enqueued then.
+                ids = tick(now) + (tick_half_minute(now) if now.second >= 30 else [])
                 if ids:
                     log.info("scheduled %s", ", ".join(ids))
-            except Exception:  # Redis down: keep ticking, the next minute retries.
+            except Exception:  # Redis down: keep ticking, the next half minute retries.
                 log.exception("scheduler tick failed")
             now = now_utc()
-            next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-            deadline = time.monotonic() + (next_minute - now).total_seconds()
+            half = now.replace(second=30, microsecond=0)
+            wake = half if now < half else (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+            deadline = time.monotonic() + (wake - now).total_seconds()
             while not stop() and time.monotonic() < deadline:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))

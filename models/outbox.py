@@ -58,8 +58,8 @@ class Delivery(db.Model):
     channel — and written with ON CONFLICT DO NOTHING, so a delivery exists once however often it
     is decided. The row is narrow on purpose (the content lives on the message): a morning sweep
     writes hundreds of thousands. A worker claims a row (attempts + 1, claimed_until) before
-    sending it, so a job enqueued twice sends once; the relay re-enqueues rows still pending once
-    their claim or enqueue has lapsed.
+    sending it and keeps the claim alive while its job runs, so a job enqueued twice sends once;
+    the relay re-enqueues rows still pending once their claim or enqueue has lapsed.
     """
 
     __tablename__ = "deliveries"
@@ -89,6 +89,10 @@ class Delivery(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A WeChat send whose outcome is unknown (claimed by a job that died, or answered by a read
+    # time-out) since this moment: past WeChat's 10-minute client_msg_id window a resend is a
+    # second message (operations.outbox.claim).
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # msgid, BizId, inbox id
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -5,9 +5,11 @@ Sending is at-least-once with a dedupe at every step that can repeat:
   (message, recipient, channel), so deciding twice is once;
 - a job claims rows before sending (status pending, not claimed by a live job), so a job that
   was enqueued twice, or re-enqueued by the relay while still running, sends each row once;
-- a worker that dies mid-send leaves its rows claimed; when the claim lapses the relay hands
-  them to another job. Only that crash window can send a message twice, and WeChat's
-  client_msg_id / SMS OutId carry the idempotency key for the provider's side.
+- a claim is a short lease its job renews while it runs (jobs.outbox's heartbeat), and each
+  outcome is recorded as its call returns: a worker that dies mid-send leaves only the calls in
+  flight claimed, and the relay hands them to another job within a minute. Only those can go
+  twice; WeChat's client_msg_id (kept by WeChat for 10 minutes) and SMS OutId carry the
+  idempotency key for the provider's side.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, bindparam, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, case, func, or_, select, text, update
 
 from models import ChannelName, Delivery, DeliveryStatus, OutboxMessage, db
 from models.db import UTCDateTime
 
-CLAIM_SECONDS = 300  # a job sends its batch well within this; past it, the relay may take over
-REENQUEUE_AFTER_SECONDS = 300  # a job enqueued this long ago and still pending was lost
+# A claim lasts this long unless its job renews it (every CLAIM_RENEW_SECONDS while it runs): the
+# rows of a job that died are free again within CLAIM_SECONDS, and the relay (every half minute)
+# hands them on, so they go out again within a minute.
+CLAIM_SECONDS = 20
+CLAIM_RENEW_SECONDS = 5
+REENQUEUE_AFTER_SECONDS = 300  # a job enqueued this long ago and still unclaimed was lost
+# WeChat drops a repeated client_msg_id for 10 minutes; past that a resend is a second message.
+WECHAT_DEDUPE_SECONDS = 600
+UNCONFIRMED = "已发送，未确认送达（微信去重已过期，未重发）"
 # Waits before attempts 2, 3, …; the attempt after the last wait is the final one.
 RETRY_DELAYS = (
     timedelta(seconds=30),
@@ -302,11 +311,72 @@ class Claimed:
     channel: str
     attempts: int  # this one included
     message: Row  # id, key, topic, title, body, payload, alert_plan_id, work_order_id of its OutboxMessage
+    # Since when an earlier WeChat attempt's outcome is unknown (None: every earlier one is known).
+    unconfirmed_since: datetime | None = None
+
+    def past_wechat_dedupe(self, now: datetime) -> bool:
+        """An earlier attempt may have reached WeChat, which has forgotten its client_msg_id by now:
+        a resend would be a second message."""
+        return self.unconfirmed_since is not None and now - self.unconfirmed_since >= timedelta(
+            seconds=WECHAT_DEDUPE_SECONDS
+        )
+
+
+def asks_to_act(message: Row) -> bool:
+    """Whether the message still asks someone to act, so that a second copy is better than none.
+
+    For now the rule is what the message is: a work-order step that asks someone to act (a new
+    order, an assignment, an escalation, a report to confirm, a rejected repair) is the one that
+    falls back to SMS (operations.work_orders.notices); reminders and other notices inform. Checking
+    the current state (the order already accepted, the alert handled) belongs here too, later."""
+    return (message.payload or {}).get("fallback") == "sms"
+
+
+def restart_unconfirmed(ids: Sequence[int], now: datetime) -> None:
+    """These rows are sent again past WeChat's dedupe window: the new window opens now."""
+    if ids:
+        db.session.execute(
+            update(Delivery).where(Delivery.id.in_(list(ids))).values(unconfirmed_since=now),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def renew_claims(connection, ids: Sequence[int], now: datetime) -> int:
+    """A running job's heartbeat: its rows still claimed and pending stay its own for another
+    CLAIM_SECONDS (on `connection`: the job's session is busy on another thread)."""
+    renewed = 0
+    for start in range(0, len(ids), 5000):
+        renewed += connection.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(list(ids[start : start + 5000])),
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.claimed_until.is_not(None),
+            )
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        ).rowcount
+    return renewed
+
+
+def release(ids: Sequence[int], enqueued_at: datetime | None) -> None:
+    """Claimed rows this job did not get to (its time was up): no longer claimed, the attempt not
+    counted; `enqueued_at` as the caller hands them on (None: the relay's to take)."""
+    for start in range(0, len(ids), 5000):
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(ids[start : start + 5000])), Delivery.status == DeliveryStatus.PENDING)
+            .values(claimed_until=None, attempts=Delivery.attempts - 1, enqueued_at=enqueued_at),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()) -> list[Claimed]:
     """Take the deliveries among `ids`, or of `message_ids`, that are due and not held by a live
-    job; count the attempt. Each comes with its message."""
+    job; count the attempt. Each comes with its message.
+
+    A WeChat row notes the attempt's start in `unconfirmed_since` unless an earlier attempt's
+    outcome is still unknown (then that earlier moment stays: it is when WeChat's dedupe window
+    opened)."""
     ids, message_ids = list(ids), list(message_ids)
     if not ids and not message_ids:
         return []
@@ -319,8 +389,22 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
             Delivery.next_attempt_at <= now,
             or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
         )
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=Delivery.attempts + 1)
-        .returning(Delivery.id, Delivery.recipient_id, Delivery.channel, Delivery.attempts, Delivery.message_id),
+        .values(
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=Delivery.attempts + 1,
+            unconfirmed_since=case(
+                (Delivery.channel == ChannelName.WECHAT, func.coalesce(Delivery.unconfirmed_since, now)),
+                else_=Delivery.unconfirmed_since,
+            ),
+        )
+        .returning(
+            Delivery.id,
+            Delivery.recipient_id,
+            Delivery.channel,
+            Delivery.attempts,
+            Delivery.message_id,
+            Delivery.unconfirmed_since,
+        ),
         execution_options={"synchronize_session": False},
     ).all()
     if not rows:
@@ -342,7 +426,14 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
     }
     return sorted(
         (
-            Claimed(row.id, row.recipient_id, ChannelName(row.channel).value, row.attempts, messages[row.message_id])
+            Claimed(
+                row.id,
+                row.recipient_id,
+                ChannelName(row.channel).value,
+                row.attempts,
+                messages[row.message_id],
+                row.unconfirmed_since if row.unconfirmed_since is not None and row.unconfirmed_since < now else None,
+            )
             for row in rows
         ),
         key=lambda claimed: claimed.id,
@@ -357,6 +448,7 @@ class Result:
     kind: str
     provider_id: str | None = None
     reason: str | None = None
+    unconfirmed: bool = False  # a retry whose attempt may have reached the provider (a read time-out)
 
 
 def _cut(reason: str | None) -> str | None:
@@ -371,6 +463,12 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
     for result in results:
         delivery = result.delivery
         change = {"id": delivery.id, "claimed_until": None, "reason": _cut(result.reason)}
+        if result.kind != "retry":
+            change["unconfirmed_since"] = None  # settled
+        elif not result.unconfirmed:
+            # This attempt surely did not reach WeChat (refused, busy, no connection); an earlier
+            # one whose outcome is unknown still may have. An unconfirmed one keeps the claim's.
+            change["unconfirmed_since"] = delivery.unconfirmed_since
         if result.kind == "retry":
             if delivery.attempts >= MAX_ATTEMPTS:
                 change |= {
@@ -474,18 +572,25 @@ def fail_abandoned(now: datetime) -> int:
     return result.rowcount
 
 
-def lost_or_due(now: datetime, limit: int = RELAY_LIMIT) -> list[int]:
-    """Pending rows no live job will send: never enqueued (Redis was down), enqueued long ago
-    (the job was lost), or waiting for a retry whose time has come."""
-    lapsed = now - timedelta(seconds=REENQUEUE_AFTER_SECONDS)
+def lost_or_due(now: datetime, limit: int = RELAY_LIMIT, *, queue_lost: bool = False) -> list[int]:
+    """Pending rows no live job will send: never enqueued (Redis was down), claimed by a job that
+    stopped renewing its claim (it died), enqueued long ago (the job was lost), or waiting for a
+    retry whose time has come. `queue_lost`: Redis lost its jobs, so every row not claimed by a
+    live job is lost, however recently it was enqueued."""
+    lapsed = now if queue_lost else now - timedelta(seconds=REENQUEUE_AFTER_SECONDS)
     return list(
         db.session.scalars(
             select(Delivery.id)
             .where(
                 Delivery.status == DeliveryStatus.PENDING,
                 Delivery.next_attempt_at <= now,
-                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-                or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < lapsed),
+                or_(
+                    Delivery.claimed_until < now,
+                    and_(
+                        Delivery.claimed_until.is_(None),
+                        or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at <= lapsed),
+                    ),
+                ),
             )
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)

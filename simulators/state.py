@@ -144,6 +144,10 @@ class Token:
     stable: bool
 
 
+# WeChat drops a template message repeating a client_msg_id for 10 minutes only.
+CLIENT_MSG_ID_SECONDS = 600
+
+
 class WeChatState(SimulatorState):
     """The WeChat side: apps and their secrets, access tokens, users, one-time codes.
 
@@ -166,7 +170,9 @@ class WeChatState(SimulatorState):
         self._login_codes: dict[str, dict[str, str]] = {}
         self._phone_codes: dict[str, str] = {}
         self._used_codes: set[str] = set()  # a second use answers 40163, an unknown code 40029
-        self._dedupe: dict[tuple[str, str], int] = {}  # (touser, client_msg_id) -> msgid
+        # (touser, client_msg_id) -> (msgid, when first seen); forgotten after CLIENT_MSG_ID_SECONDS
+        self._dedupe: dict[tuple[str, str], tuple[int, float]] = {}
+        self._clock_offset = 0.0
         self._msgids = itertools.count(int(time.time()) * 1000)
         self._menu: dict[str, Any] | None = None
         self._open_platform: set[str] = set(self.apps)
@@ -300,14 +306,26 @@ class WeChatState(SimulatorState):
             return code in self._used_codes
 
     # -- message ids -------------------------------------------------------------------------
-    def message_id(self, touser: str, client_msg_id: str | None) -> tuple[int, bool]:
-        """(msgid, duplicate): the same touser + client_msg_id gets the first message's msgid."""
+    def now(self) -> float:
+        """The simulator's clock: the real one, moved on by `advance_clock`."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let time pass for what the simulator remembers (tests and drills cannot wait 10 minutes)."""
         with self.lock:
-            if client_msg_id and (touser, client_msg_id) in self._dedupe:
-                return self._dedupe[(touser, client_msg_id)], True
+            self._clock_offset += seconds
+
+    def message_id(self, touser: str, client_msg_id: str | None) -> tuple[int, bool]:
+        """(msgid, duplicate): the same touser + client_msg_id within CLIENT_MSG_ID_SECONDS of the
+        first gets the first message's msgid; later it is a new message, as WeChat does."""
+        with self.lock:
+            now = self.now()
+            seen = self._dedupe.get((touser, client_msg_id)) if client_msg_id else None
+            if seen is not None and now - seen[1] < CLIENT_MSG_ID_SECONDS:
+                return seen[0], True
             msgid = next(self._msgids)
             if client_msg_id:
-                self._dedupe[(touser, client_msg_id)] = msgid
+                self._dedupe[(touser, client_msg_id)] = (msgid, now)
             return msgid, False
 
 

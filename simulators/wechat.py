@@ -330,6 +330,15 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
         state, title="WeChat simulator", endpoints=ENDPOINTS, fault_fields=("delay", "status", "errcode", "errmsg")
     )
 
+    @control.post("/clock")
+    def advance_clock():
+        """{"advance": seconds}: let time pass for client_msg_id's 10-minute memory."""
+        seconds = (request.get_json(silent=True) or {}).get("advance")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            return jsonify(error='give {"advance": seconds}, a number of seconds ≥ 0'), 400
+        state.advance_clock(seconds)
+        return jsonify(advanced=seconds)
+
     @control.post("/codes")
     def issue_code():
         spec = request.get_json(silent=True) or {}

@@ -50,3 +50,10 @@ def test_health_reports_the_heartbeats(app, client):
     body = client.get("/healthz").get_json()
     assert 0 <= body["scheduler_seconds_ago"] < 60
     assert 0 <= body["worker_seconds_ago"] < 60
+
+
+def test_the_relay_runs_again_at_half_past_once_however_many_schedulers_tick(app_context):
+    moment = datetime(2026, 11, 22, 2, 0, 30, tzinfo=UTC)
+    assert scheduler.tick_half_minute(moment) == ["outbox-relay-202611220200h"]
+    assert scheduler.tick_half_minute(moment) == []
+    assert scheduler.tick(moment)[2] == "outbox-relay-202611220200"  # the minute's own is apart

@@ -68,3 +68,31 @@ def test_consents_keep_the_app_they_came_from(legacy_database):
         "SELECT openid, template_id, status, remaining FROM subscribe_consents ORDER BY openid, template_id"
     )
     assert [tuple(row.values()) for row in rows] == consents
+
+
+def test_deliveries_keep_their_rows_and_state_through_0010(legacy_database):
+    """0010 adds deliveries.unconfirmed_since: a pending delivery claimed by a job, and a sent one,
+    come through as they were, with no unknown outcome."""
+    legacy = legacy_database("0009_accounts")
+    now = "2026-12-05 01:30:00"
+    legacy.execute(
+        "INSERT INTO outbox_messages (id, key, topic, title, body, payload, created_at) "
+        "VALUES (1, 'alert:1:20261205', 'alert.reminder', '提醒', '正文', '{}', :now)",
+        {"now": now},
+    )
+    legacy.execute(
+        "INSERT INTO deliveries (id, message_id, recipient_id, channel, status, attempts, next_attempt_at, "
+        "enqueued_at, claimed_until, provider_id, created_at, finished_at) VALUES "
+        "(1, 1, 7, 'wechat', 'pending', 1, :now, :now, :now, NULL, :now, NULL), "
+        "(2, 1, 7, 'sms', 'sent', 1, :now, :now, NULL, 'biz-1', :now, :now)",
+        {"now": now},
+    )
+    legacy.upgrade()
+    rows = legacy.execute(
+        "SELECT id, channel, status, attempts, provider_id, unconfirmed_since, claimed_until IS NOT NULL AS claimed "
+        "FROM deliveries ORDER BY id"
+    )
+    assert [tuple(row.values()) for row in rows] == [
+        (1, "wechat", "pending", 1, None, None, True),
+        (2, "sms", "sent", 1, "biz-1", None, False),
+    ]

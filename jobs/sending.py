@@ -1,0 +1,113 @@
+"""How a send job talks to the providers: a window of calls in flight, and a heartbeat on its claims.
+
+A job that dies (SIGKILL, out of memory, host lost) must re-send only what was in flight. So each
+channel has at most its `concurrency` calls whose outcome is not yet committed: a call starts only
+once an earlier one's outcome is recorded, and outcomes are recorded as calls return (whatever
+returned during the last commit, together). A job whose time is up starts no more calls, waits
+for those in flight, and hands back the rest.
+
+The claims of a running job are short leases (operations.outbox.CLAIM_SECONDS) that a thread
+renews while the job lives: when the job dies they lapse within seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from flask import Flask
+
+from channels.base import Outcome, OutgoingMessage
+from operations import outbox
+from operations.clock import now_utc
+
+log = logging.getLogger("weixiu.outbox")
+
+Record = Callable[[str, list[tuple[OutgoingMessage, Outcome]]], None]
+
+
+def send_in_window(
+    channels: dict[str, object],
+    batches: dict[str, list[OutgoingMessage]],
+    record: Record,
+    deadline: float,
+    meanwhile: Callable[[], None] | None = None,
+) -> dict[str, list[OutgoingMessage]]:
+    """Send each channel's batch with at most `channel.concurrency` calls unrecorded at any time;
+    `record(name, [(message, outcome), …])` stores and commits outcomes (on this thread). No call
+    starts after `deadline` (time.monotonic()). `meanwhile()` runs on this thread once the first
+    calls are out (the inbox: its writes need not delay a push). Returns what was not sent, by
+    channel."""
+    waiting = {name: deque(batch) for name, batch in batches.items() if batch}
+    in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
+    open_calls = dict.fromkeys(waiting, 0)
+    pools = {
+        name: ThreadPoolExecutor(max_workers=channels[name].concurrency, thread_name_prefix=f"send-{name}")
+        for name in waiting
+    }
+    try:
+        while True:
+            if time.monotonic() < deadline:
+                for name, queue in waiting.items():
+                    limit = channels[name].concurrency
+                    while queue and open_calls[name] < limit:
+                        message = queue.popleft()
+                        in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
+                        open_calls[name] += 1
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            returned: dict[str, list[tuple[OutgoingMessage, Outcome]]] = {}
+            for future in done:
+                name, message = in_flight.pop(future)
+                returned.setdefault(name, []).append((message, future.result()))
+            for name, pairs in returned.items():
+                record(name, pairs)
+                open_calls[name] -= len(pairs)  # only now: the window counts unrecorded calls
+    finally:
+        for pool in pools.values():
+            pool.shutdown(wait=True)
+    return {name: list(queue) for name, queue in waiting.items() if queue}
+
+
+class ClaimHeartbeat:
+    """Renews the job's claims every CLAIM_RENEW_SECONDS on a thread of its own (its own database
+    connection), until stopped. Rows already recorded are no longer claimed and are left alone."""
+
+    def __init__(self, app: Flask, ids: Sequence[int]) -> None:
+        self.app = app
+        self.ids = list(ids)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claim-heartbeat", daemon=True)
+
+    def __enter__(self) -> ClaimHeartbeat:
+        if self.ids:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        from models import db
+
+        with self.app.app_context():
+            try:
+                while not self._stop.wait(outbox.CLAIM_RENEW_SECONDS):
+                    try:
+                        with db.engine.begin() as connection:
+                            if not outbox.renew_claims(connection, self.ids, now_utc()):
+                                return  # everything is recorded
+                    except Exception:  # the database is busy or away: try again at the next beat
+                        log.warning("could not renew the send job's claims", exc_info=True)
+            finally:
+                db.session.remove()
