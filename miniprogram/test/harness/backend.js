@@ -58,10 +58,37 @@ async function device(manager, uniqueCode) {
   return manager.get(`/devices/${row.id}`);
 }
 
-/** The SMS the simulator received for `phone`, newest first. */
-async function smsTo(phone) {
+const VERIFY_TEMPLATE = 'SMS_SIM_VERIFY'; // simulators/local.py
+
+/** The SMS the Aliyun simulator received for `phone` (of one template), newest first. */
+async function smsTo(phone, templateCode) {
   const answer = await ok(call(`${env.smsSimulatorUrl}/_sim/messages?endpoint=SendSms`));
-  return answer.messages.filter((message) => JSON.stringify(message.payload).includes(phone));
+  return answer.messages.filter(
+    (message) =>
+      message.payload.PhoneNumbers === phone && (!templateCode || message.payload.TemplateCode === templateCode),
+  );
 }
 
-module.exports = { pc, device, smsTo, call, DEMO_PASSWORD };
+/** The verification code in the newest verification SMS to `phone`. */
+async function verificationCode(phone) {
+  const [newest] = await smsTo(phone, VERIFY_TEMPLATE);
+  if (!newest) throw new Error(`no SMS to ${phone}`);
+  const params = newest.payload.TemplateParam;
+  return (typeof params === 'string' ? JSON.parse(params) : params).code;
+}
+
+/** What the WeChat simulator recorded for `endpoint` (e.g. /sns/jscode2session), newest first. */
+async function wechatCalls(endpoint) {
+  const answer = await ok(call(`${env.wechatSimulatorUrl}/_sim/messages?endpoint=${encodeURIComponent(endpoint)}`));
+  return answer.messages;
+}
+
+/** A demo account's row in the PC staff list (its WeChat bindings among it). */
+async function staffRow(manager, username) {
+  const page = await manager.get(`/staff?q=${encodeURIComponent(username)}`);
+  const row = page.items.find((item) => item.username === username);
+  if (!row) throw new Error(`no staff ${username}`);
+  return row;
+}
+
+module.exports = { VERIFY_TEMPLATE, pc, device, smsTo, verificationCode, wechatCalls, staffRow, call, DEMO_PASSWORD };

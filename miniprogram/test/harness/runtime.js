@@ -62,6 +62,37 @@ function textOf(node) {
   return children.map(textOf).join('');
 }
 
+// --- running a component's JS once per phone ----------------------------------------------------
+// simulate runs a component's file with require() and deletes it from require.cache to run it again
+// on the next load; jest's module registry ignores that, so a page or TDesign component loaded a
+// second time would not call Component() again. Keep each file's definition and register it again
+// for later loads (a fresh phone resets the registry and this memory together).
+const definitions = new Map();
+
+function copyDefinition(options) {
+  if (!options.relations) return { ...options };
+  const relations = {};
+  for (const [key, value] of Object.entries(options.relations)) relations[key] = { ...value };
+  return { ...options, relations }; // simulate rewrites relations in place
+}
+
+simulateUtils.runJs = (filePath) => {
+  const register = global.Component;
+  let captured = null;
+  global.Component = (options) => {
+    captured = copyDefinition(options);
+    register(options);
+  };
+  try {
+    require(filePath);
+  } finally {
+    global.Component = register;
+  }
+  if (captured) definitions.set(filePath, captured);
+  else if (definitions.has(filePath)) register(copyDefinition(definitions.get(filePath)));
+  else throw new Error(`${path.relative(SRC, filePath)} did not call Component() (pages are written with Component())`);
+};
+
 // --- URLs ---------------------------------------------------------------------------------------
 
 /** WeChat's onLoad query: split, not decoded (a sticker's `q` arrives still encoded). */
@@ -138,6 +169,7 @@ class MiniProgram {
     this.scans = [];
     this.privacyHandler = null;
     this.privacyAsked = [];
+    this.errors = []; // failures of work started by a helper, thrown by the next settle()
     this.container = document.createElement('div');
     document.body.appendChild(this.container);
   }
@@ -146,6 +178,7 @@ class MiniProgram {
    * push or the menu; resolves once the page has settled. */
   async launch(url = `/${APP_JSON.pages[0]}`) {
     jest.resetModules(); // a fresh JS context: the pages' modules keep no state across phones
+    definitions.clear();
     global.wx = this.wx();
     global.App = (definition) => {
       this.app = definition;
@@ -263,12 +296,20 @@ class MiniProgram {
       quiet = this.pending === 0 ? quiet + 1 : 0;
       if (Date.now() > deadline) throw new Error(`the page did not settle in ${timeout} ms`);
     }
+    if (this.errors.length) throw this.errors.shift();
   }
 
   // --- acting on the rendered page ---
 
+  /** The node `selector` picks on the top page; "a >>> b" looks for b inside component a. */
+  query(selector) {
+    let node = this.page;
+    for (const part of selector.split('>>>').map((piece) => piece.trim())) node = node && node.querySelector(part);
+    return node || null;
+  }
+
   find(selector) {
-    const node = this.page && this.page.querySelector(selector);
+    const node = this.query(selector);
     if (!node) throw new Error(`${this.route}: nothing matches ${selector}`);
     return node;
   }
@@ -292,7 +333,7 @@ class MiniProgram {
   }
 
   has(selector) {
-    return Boolean(this.page && this.page.querySelector(selector));
+    return Boolean(this.query(selector));
   }
 
   async tap(selector) {
@@ -316,13 +357,25 @@ class MiniProgram {
 
   /** The user taps an open-type="getPhoneNumber" button: the privacy check first, then WeChat
    * answers with a one-time code for `phone` (from the simulator) or with `errno`. */
+  /** The user taps an open-type="getPhoneNumber" button: the privacy check first, then WeChat
+   * answers with a one-time code for `phone` (from the simulator) or with `errno`. When the
+   * privacy popup is shown this returns with it open; the answer comes after agreePrivacy(). */
   async getPhoneNumber(selector, { phone, errno } = {}) {
-    const agreed = await this.privacyGate('getPhoneNumber');
-    let detail;
-    if (!agreed) detail = { errno: 104, errMsg: 'getPhoneNumber:fail privacy permission is not authorized' };
-    else if (errno) detail = { errno, errMsg: `getPhoneNumber:fail errno ${errno}` };
-    else detail = { code: await this.simulatorCode({ kind: 'phone', phone }), errMsg: 'getPhoneNumber:ok' };
-    await this.trigger(selector, 'getphonenumber', detail);
+    const target = this.target(selector);
+    this.tracked(async () => {
+      const agreed = await this.privacyGate('getPhoneNumber');
+      let detail;
+      if (!agreed) detail = { errno: 104, errMsg: 'getPhoneNumber:fail privacy permission is not authorized' };
+      else if (errno) detail = { errno, errMsg: `getPhoneNumber:fail errno ${errno}` };
+      else detail = { code: await this.simulatorCode({ kind: 'phone', phone }), errMsg: 'getPhoneNumber:ok' };
+      target.dispatchEvent('getphonenumber', { detail });
+    }).catch((error) => this.errors.push(error));
+    await this.settle();
+  }
+
+  /** The user taps the privacy popup's agree button (open-type="agreePrivacyAuthorization"). */
+  async agreePrivacy(selector = '.privacy >>> .privacy-agree') {
+    await this.trigger(selector, 'agreeprivacyauthorization', {});
   }
 
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
@@ -351,10 +404,13 @@ class MiniProgram {
       throw new Error(`${api} needs the privacy agreement and no wx.onNeedPrivacyAuthorization handler is set`);
     }
     this.privacyAsked.push(api);
+    // Called inside tracked work: while the popup waits for the user, the page is settled.
+    this.pending -= 1;
     return new Promise((resolve) => {
       this.privacyHandler(
         (answer) => {
-          this.privacyAgreed = answer && answer.event === 'agree';
+          this.pending += 1;
+          this.privacyAgreed = Boolean(answer && answer.event === 'agree');
           resolve(this.privacyAgreed);
         },
         { referrer: api },
