@@ -18,6 +18,8 @@ const http = require('http');
 const path = require('path');
 const simulate = require('miniprogram-simulate');
 const simulateUtils = require('miniprogram-simulate/src/utils');
+const simulateWxss = require('miniprogram-simulate/src/wxss');
+const exparser = require('miniprogram-exparser'); // the instance simulate renders with
 const env = require('./env.js');
 
 const SRC = path.resolve(__dirname, '..', '..', 'src');
@@ -62,6 +64,13 @@ function textOf(node) {
   return children.map(textOf).join('');
 }
 
+// --- styles --------------------------------------------------------------------------------------
+// jsdom lays nothing out, so WXSS changes nothing the journeys can see; simulate would compile
+// every component's WXSS (TDesign's icon sheet is 110 KB) and add it to the document on each
+// page load. What the pages look like is checked in WeChat's developer tool (README).
+simulateWxss.compile = () => '';
+simulateWxss.insert = () => {};
+
 // --- running a component's JS once per phone ----------------------------------------------------
 // simulate runs a component's file with require() and deletes it from require.cache to run it again
 // on the next load; jest's module registry ignores that, so a page or TDesign component loaded a
@@ -92,6 +101,13 @@ simulateUtils.runJs = (filePath) => {
   else if (definitions.has(filePath)) register(copyDefinition(definitions.get(filePath)));
   else throw new Error(`${path.relative(SRC, filePath)} did not call Component() (pages are written with Component())`);
 };
+
+/** A native component's own event (input, getphonenumber, …): as in WeChat it neither bubbles
+ * nor crosses into the host page (simulate's dispatchEvent does both, so TDesign's re-triggered
+ * event would reach the page twice). */
+function emit(node, name, detail) {
+  exparser.Event.dispatchEvent(node._exparserNode, exparser.Event.create(name, detail, { bubbles: false, composed: false }));
+}
 
 // --- URLs ---------------------------------------------------------------------------------------
 
@@ -345,13 +361,13 @@ class MiniProgram {
   async input(selector, value) {
     const node = this.find(selector);
     const field = node.querySelector('.t-input__control') || node;
-    field.dispatchEvent('input', { detail: { value, cursor: value.length, keyCode: 0 } });
+    emit(field, 'input', { value, cursor: value.length, keyCode: 0 });
     await this.settle();
   }
 
-  /** Dispatch an event with `detail` on a node (open-type answers of a button, say). */
+  /** A native component's event with `detail` on a node (open-type answers of a button, say). */
   async trigger(selector, event, detail = {}) {
-    this.target(selector).dispatchEvent(event, { detail });
+    emit(this.target(selector), event, detail);
     await this.settle();
   }
 
@@ -368,7 +384,7 @@ class MiniProgram {
       if (!agreed) detail = { errno: 104, errMsg: 'getPhoneNumber:fail privacy permission is not authorized' };
       else if (errno) detail = { errno, errMsg: `getPhoneNumber:fail errno ${errno}` };
       else detail = { code: await this.simulatorCode({ kind: 'phone', phone }), errMsg: 'getPhoneNumber:ok' };
-      target.dispatchEvent('getphonenumber', { detail });
+      emit(target, 'getphonenumber', detail);
     }).catch((error) => this.errors.push(error));
     await this.settle();
   }
@@ -376,6 +392,12 @@ class MiniProgram {
   /** The user taps the privacy popup's agree button (open-type="agreePrivacyAuthorization"). */
   async agreePrivacy(selector = '.privacy >>> .privacy-agree') {
     await this.trigger(selector, 'agreeprivacyauthorization', {});
+  }
+
+  /** The user taps the back button of the navigation bar. */
+  async navigateBack() {
+    this.open(null, 'navigateBack');
+    await this.settle();
   }
 
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
@@ -465,8 +487,9 @@ class MiniProgram {
           headers['Content-Type'] = headers['Content-Type'] || 'application/json';
         }
         const work = phone.tracked(async () => {
+          const started = Date.now();
           const response = await send(url, { method, headers, body });
-          phone.requests.push({ method, url, status: response.status });
+          phone.requests.push({ method, url, status: response.status, ms: Date.now() - started });
           return { statusCode: response.status, data: parsed(response), header: response.headers, errMsg: 'request:ok' };
         });
         answer(options, work, 'request');
