@@ -20,7 +20,7 @@ const REPO = path.resolve(SOURCE_ROOT, '..', '..');
 const SERVER_SOURCES = ['config', 'bot', 'jobs', 'channels', 'console_api', 'miniprogram_api'];
 const NETWORK_APIS = /\bwx\s*\.\s*(request|uploadFile|downloadFile|connectSocket|createTCPSocket|createUDPSocket)\b/g;
 // The modules allowed to call them: they prefix every URL with config/env.js's base.
-const NETWORK_MODULES = new Set(['utils/api.js', 'utils/upload.js']);
+const NETWORK_MODULES = new Set(['services/request.js', 'services/upload.js']);
 const URL_PATTERN = /\bhttps?:\/\/[^\s"'`)<>\\]+/g;
 // What WeChat leaves out of an upload (project.config.json packOptions.ignore).
 const IGNORED = (file) => file.endsWith('.d.ts') || file.endsWith('.md');
@@ -103,7 +103,7 @@ export function check() {
     }
     if (/\.(js|wxs)$/.test(file) && !NETWORK_MODULES.has(rel)) {
       for (const match of text.matchAll(NETWORK_APIS)) {
-        problems.push(`${rel}: calls wx.${match[1]} (network calls go through utils/api.js)`);
+        problems.push(`${rel}: calls wx.${match[1]} (network calls go through services/request.js)`);
       }
     }
   }

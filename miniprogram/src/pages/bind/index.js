@@ -1,8 +1,8 @@
 // 绑定: the WeChat identity to a platform account, by the phone number WeChat verified
 // (getPhoneNumber; paid per success, so its quota can run out: errno 1400001 falls back to the SMS
 // code), by an SMS code, or by a bind code made on the PC. Then back where the user was going.
-const api = require('../../utils/api.js');
-const session = require('../../utils/session.js');
+const sessions = require('../../services/session.js');
+const signIn = require('../../utils/sign-in.js');
 
 const HOME = '/pages/index/index';
 const NO_QUOTA = 1400001; // getPhoneNumber: the mini-program's quota is used up
@@ -31,7 +31,7 @@ Component({
     async onLoad(query) {
       this.next = query.next ? decodeURIComponent(query.next) : '';
       try {
-        const who = await session.current();
+        const who = await signIn.current();
         if (who.bound) this.leave();
       } catch (error) {
         this.setData({ error: error.message });
@@ -45,7 +45,7 @@ Component({
     async bind(call) {
       this.setData({ busy: true, error: '', fields: {} });
       try {
-        session.remember(await call());
+        signIn.remember(await call());
         wx.showToast({ title: '绑定成功', icon: 'success' });
         this.leave();
       } catch (error) {
@@ -57,7 +57,7 @@ Component({
     onPhoneNumber(event) {
       const detail = event.detail || {};
       if (detail.code) {
-        this.bind(() => api.post('/bind/phone', { phone_code: detail.code }));
+        this.bind(() => sessions.bindByPhone(detail.code));
       } else if (detail.errno === NO_QUOTA) {
         this.setData({ smsMode: true, smsReason: '微信手机号快速验证暂不可用，请用短信验证码绑定' });
       } else if (!/deny|cancel/.test(detail.errMsg || '')) {
@@ -79,7 +79,7 @@ Component({
     async sendCode() {
       this.setData({ sending: true, error: '', fields: {} });
       try {
-        const answer = await api.post('/bind/sms-code', { phone: this.data.phone });
+        const answer = await sessions.sendBindSms(this.data.phone);
         this.setData({ sentMessage: `${answer.message}（${answer.phone}）`, cooling: true });
         const seconds = answer.resend_in || RESEND_SECONDS;
         this.coolTimer = setTimeout(() => this.setData({ cooling: false }), seconds * 1000);
@@ -90,10 +90,10 @@ Component({
       }
     },
     bindBySms() {
-      this.bind(() => api.post('/bind/sms', { phone: this.data.phone, code: this.data.smsCode }));
+      this.bind(() => sessions.bindBySms(this.data.phone, this.data.smsCode));
     },
     bindByCode() {
-      this.bind(() => api.post('/bind', { bind_code: this.data.bindCode }));
+      this.bind(() => sessions.bindByCode(this.data.bindCode));
     },
   },
 });

@@ -5,8 +5,8 @@
 //   code  — a 唯一码 typed on the home page;
 //   id    — a device id (from an order).
 // The server decides what was scanned and whether the caller may see it (GET /scan).
-const api = require('../../utils/api.js');
-const session = require('../../utils/session.js');
+const devices = require('../../services/devices.js');
+const signIn = require('../../utils/sign-in.js');
 
 const ROUTE = 'pages/device/index';
 
@@ -28,7 +28,7 @@ Component({
     },
     async signedIn() {
       try {
-        return await session.requireBound(session.pageUrl(ROUTE, this.query));
+        return await signIn.requireBound(signIn.pageUrl(ROUTE, this.query));
       } catch (error) {
         this.setData({ loading: false, error: error.message });
         return null;
@@ -42,7 +42,7 @@ Component({
         return;
       }
       try {
-        const device = id ? await api.get(`/devices/${id}`) : await api.get('/scan', { params: { q: raw } });
+        const device = id ? await devices.get(id) : await devices.scan(raw);
         wx.setNavigationBarTitle({ title: device.name });
         this.setData({ loading: false, error: '', device });
       } catch (error) {

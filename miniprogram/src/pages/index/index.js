@@ -1,6 +1,6 @@
 // 首页 (start): wx.login → our session; who I am and what I can do, by role. The official
 // account's menu opens this page (bot/menu.py): its path never moves.
-const session = require('../../utils/session.js');
+const signIn = require('../../utils/sign-in.js');
 const scan = require('../../utils/scan.js');
 
 const REPORTERS = ['clinician', 'equipment_manager', 'institution_engineer'];
@@ -17,7 +17,7 @@ Component({
     },
     async load() {
       try {
-        const who = await session.current();
+        const who = await signIn.current();
         const role = who.user ? who.user.role : '';
         this.setData({
           loading: false,
@@ -34,7 +34,7 @@ Component({
       }
     },
     goBind() {
-      wx.navigateTo({ url: session.BIND_PAGE });
+      wx.navigateTo({ url: signIn.BIND_PAGE });
     },
     goQueue() {
       wx.navigateTo({ url: '/packages/engineer/pages/queue/index' });

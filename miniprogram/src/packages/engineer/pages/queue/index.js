@@ -1,6 +1,6 @@
 // 工程师的待办：派给我的或等我方接单的，紧急的在前（GET /work-orders/queue）。接单、出发、到场等步骤随工程师页面一起做。
-const api = require('../../../../utils/api.js');
-const session = require('../../../../utils/session.js');
+const workOrders = require('../../../../services/work-orders.js');
+const signIn = require('../../../../utils/sign-in.js');
 
 const ROUTE = 'packages/engineer/pages/queue/index';
 
@@ -10,7 +10,7 @@ Component({
     async onLoad(query) {
       this.query = query || {};
       try {
-        if (!(await session.requireBound(session.pageUrl(ROUTE, this.query)))) return;
+        if (!(await signIn.requireBound(signIn.pageUrl(ROUTE, this.query)))) return;
         this.load();
       } catch (error) {
         this.setData({ loading: false, error: error.message });
@@ -21,7 +21,7 @@ Component({
     },
     async load() {
       try {
-        const answer = await api.get('/work-orders/queue');
+        const answer = await workOrders.queue();
         this.setData({ loading: false, error: '', orders: answer.items });
       } catch (error) {
         this.setData({ loading: false, error: error.message });

@@ -1,6 +1,6 @@
 // 服务商管理员：等待接单或派工的工单（status=pending）。派工、改派和邀请随服务商页面一起做。
-const api = require('../../../../utils/api.js');
-const session = require('../../../../utils/session.js');
+const workOrders = require('../../../../services/work-orders.js');
+const signIn = require('../../../../utils/sign-in.js');
 
 const ROUTE = 'packages/vendor-admin/pages/dispatch/index';
 
@@ -10,7 +10,7 @@ Component({
     async onLoad(query) {
       this.query = query || {};
       try {
-        if (!(await session.requireBound(session.pageUrl(ROUTE, this.query)))) return;
+        if (!(await signIn.requireBound(signIn.pageUrl(ROUTE, this.query)))) return;
         this.load();
       } catch (error) {
         this.setData({ loading: false, error: error.message });
@@ -21,7 +21,7 @@ Component({
     },
     async load() {
       try {
-        const answer = await api.get('/work-orders', { params: { status: 'pending' } });
+        const answer = await workOrders.list({ status: 'pending' });
         this.setData({ loading: false, error: '', orders: answer.items });
       } catch (error) {
         this.setData({ loading: false, error: error.message });

@@ -1,7 +1,8 @@
 // Sign-in: wx.login's code for our session (POST /login), kept in storage with who we are.
 // A page that needs a bound account calls requireBound(its own URL): signed out, it signs in;
 // not bound, it goes to the bind page, which comes back to that URL once bound.
-const api = require('./api.js');
+const request = require('../services/request.js');
+const sessions = require('../services/session.js');
 
 const BIND_PAGE = '/pages/bind/index';
 let me = null; // {bound, user}, from /login or /me
@@ -9,16 +10,16 @@ let me = null; // {bound, user}, from /login or /me
 function wxLogin() {
   return new Promise((resolve, reject) => {
     wx.login({
-      success: (res) => (res.code ? resolve(res.code) : reject(new api.ApiError(0, 'login', '微信登录失败，请重试'))),
-      fail: () => reject(new api.ApiError(0, 'login', '微信登录失败，请重试')),
+      success: (res) => (res.code ? resolve(res.code) : reject(new request.ApiError(0, 'login', '微信登录失败，请重试'))),
+      fail: () => reject(new request.ApiError(0, 'login', '微信登录失败，请重试')),
     });
   });
 }
 
 async function signIn() {
   const code = await wxLogin();
-  const answer = await api.post('/login', { code }, { auth: false });
-  api.setToken(answer.token);
+  const answer = await sessions.login(code);
+  request.setToken(answer.token);
   me = { bound: answer.bound, user: answer.user };
   return me;
 }
@@ -27,13 +28,13 @@ async function signIn() {
  * stored token was revoked or expired: 401). */
 async function current({ refresh = false } = {}) {
   if (me && !refresh) return me;
-  if (api.token()) {
+  if (request.token()) {
     try {
-      me = await api.get('/me');
+      me = await sessions.me();
       return me;
     } catch (error) {
       if (error.status !== 401) throw error;
-      api.setToken('');
+      request.setToken('');
     }
   }
   return signIn();
@@ -41,7 +42,7 @@ async function current({ refresh = false } = {}) {
 
 function remember(answer) {
   me = { bound: answer.bound, user: answer.user };
-  if (answer.token) api.setToken(answer.token);
+  if (answer.token) request.setToken(answer.token);
   return me;
 }
 

@@ -1,6 +1,7 @@
 // Every call to the server goes through here (scripts/check-package.mjs refuses wx.request
-// anywhere else): the base URL from config/env.js, our bearer token, and the server's Chinese
-// error message ({"error": {"code", "message", "fields"}}) handed to the page as an ApiError.
+// anywhere else; the modules beside this one name the routes, one per resource): the base URL
+// from config/env.js, our bearer token, and the server's Chinese error message
+// ({"error": {"code", "message", "fields"}}) handed to the page as an ApiError.
 const env = require('../config/env.js');
 
 const TOKEN_KEY = 'weixiu.token';
