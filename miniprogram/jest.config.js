@@ -14,4 +14,4 @@ module.exports = {
   testTimeout: 30000,
   // One server: the journeys change its data, so they run one file at a time.
   maxWorkers: 1,
-};
+}

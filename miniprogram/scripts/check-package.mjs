@@ -9,123 +9,123 @@
 //     the modules that build their URLs from config/env.js.
 // Exit status 1 with the reasons when any fails.
 //   node scripts/check-package.mjs [--api https://host]   (default: src/config/env.js's)
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { NPM_DIR, SOURCE_ROOT, walk } from './npm-graph.mjs';
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { NPM_DIR, SOURCE_ROOT, walk } from './npm-graph.mjs'
 
-export const PACKAGE_LIMIT = 2 * 1024 * 1024;
-export const TOTAL_LIMIT = 20 * 1024 * 1024;
-const REPO = path.resolve(SOURCE_ROOT, '..', '..');
-const SERVER_SOURCES = ['config', 'bot', 'jobs', 'channels', 'console_api', 'miniprogram_api'];
-const NETWORK_APIS = /\bwx\s*\.\s*(request|uploadFile|downloadFile|connectSocket|createTCPSocket|createUDPSocket)\b/g;
+export const PACKAGE_LIMIT = 2 * 1024 * 1024
+export const TOTAL_LIMIT = 20 * 1024 * 1024
+const REPO = path.resolve(SOURCE_ROOT, '..', '..')
+const SERVER_SOURCES = ['config', 'bot', 'jobs', 'channels', 'console_api', 'miniprogram_api']
+const NETWORK_APIS = /\bwx\s*\.\s*(request|uploadFile|downloadFile|connectSocket|createTCPSocket|createUDPSocket)\b/g
 // The modules allowed to call them: they prefix every URL with config/env.js's base.
-const NETWORK_MODULES = new Set(['services/request.js', 'services/upload.js']);
-const URL_PATTERN = /\bhttps?:\/\/[^\s"'`)<>\\]+/g;
+const NETWORK_MODULES = new Set(['services/request.js', 'services/upload.js'])
+const URL_PATTERN = /\bhttps?:\/\/[^\s"'`)<>\\]+/g
 // What WeChat leaves out of an upload (project.config.json packOptions.ignore).
-const IGNORED = (file) => file.endsWith('.d.ts') || file.endsWith('.md');
+const IGNORED = (file) => file.endsWith('.d.ts') || file.endsWith('.md')
 
-const relative = (file) => path.relative(SOURCE_ROOT, file).split(path.sep).join('/');
+const relative = (file) => path.relative(SOURCE_ROOT, file).split(path.sep).join('/')
 
 function apiHost() {
-  const at = process.argv.indexOf('--api');
-  let base = at > 0 ? process.argv[at + 1] : undefined;
+  const at = process.argv.indexOf('--api')
+  let base = at > 0 ? process.argv[at + 1] : undefined
   if (!base) {
-    const envFile = path.join(SOURCE_ROOT, 'config', 'env.js');
-    if (!fs.existsSync(envFile)) throw new Error('src/config/env.js is missing: run `node scripts/configure.mjs` first');
-    base = createRequire(import.meta.url)(envFile).apiBaseUrl;
+    const envFile = path.join(SOURCE_ROOT, 'config', 'env.js')
+    if (!fs.existsSync(envFile)) throw new Error('src/config/env.js is missing: run `node scripts/configure.mjs` first')
+    base = createRequire(import.meta.url)(envFile).apiBaseUrl
   }
-  return new URL(base).host.toLowerCase();
+  return new URL(base).host.toLowerCase()
 }
 
 /** Every "pages/…" path the server writes into stickers, messages and menus. */
 function serverPages() {
-  const found = new Set();
+  const found = new Set()
   for (const dir of SERVER_SOURCES) {
     for (const file of walk(path.join(REPO, dir)).filter((f) => f.endsWith('.py'))) {
-      for (const match of fs.readFileSync(file, 'utf8').matchAll(/["'](pages\/[\w/-]+)/g)) found.add(match[1]);
+      for (const match of fs.readFileSync(file, 'utf8').matchAll(/["'](pages\/[\w/-]+)/g)) found.add(match[1])
     }
   }
-  return [...found].sort();
+  return [...found].sort()
 }
 
 export function check() {
-  const problems = [];
-  const app = JSON.parse(fs.readFileSync(path.join(SOURCE_ROOT, 'app.json'), 'utf8'));
+  const problems = []
+  const app = JSON.parse(fs.readFileSync(path.join(SOURCE_ROOT, 'app.json'), 'utf8'))
   const subpackages = (app.subPackages || app.subpackages || []).map((sub) => ({
     ...sub,
     root: sub.root.replace(/\/$/, ''),
-  }));
+  }))
   if (!fs.existsSync(path.join(SOURCE_ROOT, NPM_DIR))) {
-    problems.push('src/miniprogram_npm is missing: run `node scripts/build-npm.mjs` first');
+    problems.push('src/miniprogram_npm is missing: run `node scripts/build-npm.mjs` first')
   }
 
   // 1 and 2: the pages.
   for (const page of serverPages()) {
-    if (!app.pages.includes(page)) problems.push(`the server links to ${page}: it must be a page of the main package`);
+    if (!app.pages.includes(page)) problems.push(`the server links to ${page}: it must be a page of the main package`)
   }
-  const pages = [...app.pages, ...subpackages.flatMap((sub) => sub.pages.map((page) => `${sub.root}/${page}`))];
+  const pages = [...app.pages, ...subpackages.flatMap((sub) => sub.pages.map((page) => `${sub.root}/${page}`))]
   for (const page of pages) {
     for (const ext of ['.js', '.json', '.wxml']) {
-      if (!fs.existsSync(path.join(SOURCE_ROOT, page + ext))) problems.push(`page ${page}: ${page}${ext} is missing`);
+      if (!fs.existsSync(path.join(SOURCE_ROOT, page + ext))) problems.push(`page ${page}: ${page}${ext} is missing`)
     }
   }
 
   // 3: the sizes.
-  const files = walk(SOURCE_ROOT).filter((file) => !IGNORED(file));
-  const sizes = { main: 0 };
-  for (const sub of subpackages) sizes[sub.root] = 0;
+  const files = walk(SOURCE_ROOT).filter((file) => !IGNORED(file))
+  const sizes = { main: 0 }
+  for (const sub of subpackages) sizes[sub.root] = 0
   for (const file of files) {
-    const rel = relative(file);
-    const owner = subpackages.find((sub) => rel.startsWith(`${sub.root}/`));
-    sizes[owner ? owner.root : 'main'] += fs.statSync(file).size;
+    const rel = relative(file)
+    const owner = subpackages.find((sub) => rel.startsWith(`${sub.root}/`))
+    sizes[owner ? owner.root : 'main'] += fs.statSync(file).size
   }
   for (const [name, bytes] of Object.entries(sizes)) {
-    if (bytes > PACKAGE_LIMIT) problems.push(`${name} package is ${bytes} bytes, over ${PACKAGE_LIMIT}`);
+    if (bytes > PACKAGE_LIMIT) problems.push(`${name} package is ${bytes} bytes, over ${PACKAGE_LIMIT}`)
   }
-  const total = Object.values(sizes).reduce((a, b) => a + b, 0);
-  if (total > TOTAL_LIMIT) problems.push(`all packages together are ${total} bytes, over ${TOTAL_LIMIT}`);
+  const total = Object.values(sizes).reduce((a, b) => a + b, 0)
+  if (total > TOTAL_LIMIT) problems.push(`all packages together are ${total} bytes, over ${TOTAL_LIMIT}`)
 
   // 4: the hosts.
-  const host = apiHost();
+  const host = apiHost()
   for (const file of files) {
-    if (!/\.(js|wxs|wxss|wxml|json)$/.test(file)) continue;
-    const rel = relative(file);
-    const text = fs.readFileSync(file, 'utf8');
+    if (!/\.(js|wxs|wxss|wxml|json)$/.test(file)) continue
+    const rel = relative(file)
+    const text = fs.readFileSync(file, 'utf8')
     for (const [url] of text.matchAll(URL_PATTERN)) {
-      let urlHost;
+      let urlHost
       try {
-        urlHost = new URL(url).host.toLowerCase();
+        urlHost = new URL(url).host.toLowerCase()
       } catch {
-        urlHost = url;
+        urlHost = url
       }
-      if (urlHost !== host) problems.push(`${rel}: requests ${url}, not the API's host ${host}`);
+      if (urlHost !== host) problems.push(`${rel}: requests ${url}, not the API's host ${host}`)
     }
     if (/\.(js|wxs)$/.test(file) && !NETWORK_MODULES.has(rel)) {
       for (const match of text.matchAll(NETWORK_APIS)) {
-        problems.push(`${rel}: calls wx.${match[1]} (network calls go through services/request.js)`);
+        problems.push(`${rel}: calls wx.${match[1]} (network calls go through services/request.js)`)
       }
     }
   }
-  return { sizes, total, host, problems };
+  return { sizes, total, host, problems }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  let result;
+  let result
   try {
-    result = check();
+    result = check()
   } catch (error) {
-    console.error(`package check: ${error.message}`);
-    process.exit(1);
+    console.error(`package check: ${error.message}`)
+    process.exit(1)
   }
   for (const [name, bytes] of Object.entries(result.sizes)) {
-    const share = ((bytes / PACKAGE_LIMIT) * 100).toFixed(1);
-    console.log(`package ${name}: ${bytes} bytes (${share}% of ${PACKAGE_LIMIT})`);
+    const share = ((bytes / PACKAGE_LIMIT) * 100).toFixed(1)
+    console.log(`package ${name}: ${bytes} bytes (${share}% of ${PACKAGE_LIMIT})`)
   }
-  console.log(`all packages: ${result.total} bytes; requests only to ${result.host}`);
+  console.log(`all packages: ${result.total} bytes; requests only to ${result.host}`)
   if (result.problems.length) {
-    console.error(`package check failed:\n  ${result.problems.join('\n  ')}`);
-    process.exit(1);
+    console.error(`package check failed:\n  ${result.problems.join('\n  ')}`)
+    process.exit(1)
   }
-  console.log('package check passed');
+  console.log('package check passed')
 }

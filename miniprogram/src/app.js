@@ -1,7 +1,7 @@
-const privacy = require('./utils/privacy.js');
+const privacy = require('./utils/privacy.js')
 
 App({
   onLaunch() {
-    privacy.install();
+    privacy.install()
   },
-});
+})

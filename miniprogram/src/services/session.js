@@ -1,5 +1,5 @@
 // 登录与绑定 (/mp/v1/login, /me, /bind…): the session and the WeChat identity's binding.
-const request = require('./request.js');
+const request = require('./request.js')
 
 module.exports = {
   /** wx.login's code for our token: {token, expires_in, bound, user}. */
@@ -10,4 +10,4 @@ module.exports = {
   /** {sent, message, phone (masked), expires_in, resend_in} */
   sendBindSms: (phone) => request.post('/bind/sms-code', { phone }),
   bindBySms: (phone, code) => request.post('/bind/sms', { phone, code }),
-};
+}

@@ -1,5 +1,5 @@
 // 工单 (/mp/v1/work-orders…).
-const request = require('./request.js');
+const request = require('./request.js')
 
 module.exports = {
   /** 工单详情, with the timeline and the caller's `actions`. */
@@ -8,4 +8,4 @@ module.exports = {
   list: (params) => request.get('/work-orders', { params }),
   /** The engineer's queue, emergencies first: {items}. */
   queue: () => request.get('/work-orders/queue'),
-};
+}

@@ -1,7 +1,7 @@
 // 扫码: the camera (wx.scanCode) gives a sticker's link (PUBLIC_BASE_URL/d/<token>) or, for a
 // 小程序码, the page path with its scene; both open the device card, which asks the server
 // (GET /scan) what they name.
-const DEVICE_PAGE = '/pages/device/index';
+const DEVICE_PAGE = '/pages/device/index'
 
 function scanCode() {
   return new Promise((resolve, reject) => {
@@ -10,18 +10,18 @@ function scanCode() {
       scanType: ['qrCode', 'wxCode'],
       success: resolve,
       fail: reject,
-    });
-  });
+    })
+  })
 }
 
 /** The device page URL for a scan result, or null when the user cancelled. */
 function deviceUrlFor(result) {
-  if (result.path) return `/${result.path.replace(/^\//, '')}`; // a 小程序码: its own page and scene
-  return `${DEVICE_PAGE}?q=${encodeURIComponent(result.result)}`;
+  if (result.path) return `/${result.path.replace(/^\//, '')}` // a 小程序码: its own page and scene
+  return `${DEVICE_PAGE}?q=${encodeURIComponent(result.result)}`
 }
 
 function cancelled(error) {
-  return /cancel/.test((error && error.errMsg) || '');
+  return /cancel/.test((error && error.errMsg) || '')
 }
 
-module.exports = { scanCode, deviceUrlFor, cancelled, DEVICE_PAGE };
+module.exports = { scanCode, deviceUrlFor, cancelled, DEVICE_PAGE }

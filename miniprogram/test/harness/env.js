@@ -4,4 +4,4 @@ module.exports = {
   apiBaseUrl: process.env.WEIXIU_MP_TEST_API,
   wechatSimulatorUrl: process.env.WEIXIU_MP_TEST_WECHAT,
   smsSimulatorUrl: process.env.WEIXIU_MP_TEST_SMS,
-};
+}

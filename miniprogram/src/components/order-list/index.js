@@ -6,7 +6,7 @@ Component({
   },
   methods: {
     open(event) {
-      wx.navigateTo({ url: `/pages/work-orders/detail?id=${event.currentTarget.dataset.id}` });
+      wx.navigateTo({ url: `/pages/work-orders/detail?id=${event.currentTarget.dataset.id}` })
     },
   },
-});
+})

@@ -1,12 +1,12 @@
 // 绑定: the WeChat identity to a platform account, by the phone number WeChat verified
 // (getPhoneNumber; paid per success, so its quota can run out: errno 1400001 falls back to the SMS
 // code), by an SMS code, or by a bind code made on the PC. Then back where the user was going.
-const sessions = require('../../services/session.js');
-const signIn = require('../../utils/sign-in.js');
+const sessions = require('../../services/session.js')
+const signIn = require('../../utils/sign-in.js')
 
-const HOME = '/pages/index/index';
-const NO_QUOTA = 1400001; // getPhoneNumber: the mini-program's quota is used up
-const RESEND_SECONDS = 60;
+const HOME = '/pages/index/index'
+const NO_QUOTA = 1400001 // getPhoneNumber: the mini-program's quota is used up
+const RESEND_SECONDS = 60
 
 Component({
   data: {
@@ -24,76 +24,76 @@ Component({
   },
   lifetimes: {
     detached() {
-      clearTimeout(this.coolTimer);
+      clearTimeout(this.coolTimer)
     },
   },
   methods: {
     async onLoad(query) {
-      this.next = query.next ? decodeURIComponent(query.next) : '';
+      this.next = query.next ? decodeURIComponent(query.next) : ''
       try {
-        const who = await signIn.current();
-        if (who.bound) this.leave();
+        const who = await signIn.current()
+        if (who.bound) this.leave()
       } catch (error) {
-        this.setData({ error: error.message });
+        this.setData({ error: error.message })
       }
     },
     leave() {
-      if (this.next) wx.redirectTo({ url: this.next });
-      else if (getCurrentPages().length > 1) wx.navigateBack();
-      else wx.reLaunch({ url: HOME });
+      if (this.next) wx.redirectTo({ url: this.next })
+      else if (getCurrentPages().length > 1) wx.navigateBack()
+      else wx.reLaunch({ url: HOME })
     },
     async bind(call) {
-      this.setData({ busy: true, error: '', fields: {} });
+      this.setData({ busy: true, error: '', fields: {} })
       try {
-        signIn.remember(await call());
-        wx.showToast({ title: '绑定成功', icon: 'success' });
-        this.leave();
+        signIn.remember(await call())
+        wx.showToast({ title: '绑定成功', icon: 'success' })
+        this.leave()
       } catch (error) {
-        this.setData({ error: Object.keys(error.fields || {}).length ? '' : error.message, fields: error.fields || {} });
+        this.setData({ error: Object.keys(error.fields || {}).length ? '' : error.message, fields: error.fields || {} })
       } finally {
-        this.setData({ busy: false });
+        this.setData({ busy: false })
       }
     },
     onPhoneNumber(event) {
-      const detail = event.detail || {};
+      const detail = event.detail || {}
       if (detail.code) {
-        this.bind(() => sessions.bindByPhone(detail.code));
+        this.bind(() => sessions.bindByPhone(detail.code))
       } else if (detail.errno === NO_QUOTA) {
-        this.setData({ smsMode: true, smsReason: '微信手机号快速验证暂不可用，请用短信验证码绑定' });
+        this.setData({ smsMode: true, smsReason: '微信手机号快速验证暂不可用，请用短信验证码绑定' })
       } else if (!/deny|cancel/.test(detail.errMsg || '')) {
-        this.setData({ smsMode: true, smsReason: '未能获取微信手机号，请用短信验证码绑定' });
+        this.setData({ smsMode: true, smsReason: '未能获取微信手机号，请用短信验证码绑定' })
       }
     },
     useSms() {
-      this.setData({ smsMode: true, smsReason: '' });
+      this.setData({ smsMode: true, smsReason: '' })
     },
     onPhoneInput(event) {
-      this.setData({ phone: event.detail.value });
+      this.setData({ phone: event.detail.value })
     },
     onSmsCodeInput(event) {
-      this.setData({ smsCode: event.detail.value });
+      this.setData({ smsCode: event.detail.value })
     },
     onBindCodeInput(event) {
-      this.setData({ bindCode: event.detail.value });
+      this.setData({ bindCode: event.detail.value })
     },
     async sendCode() {
-      this.setData({ sending: true, error: '', fields: {} });
+      this.setData({ sending: true, error: '', fields: {} })
       try {
-        const answer = await sessions.sendBindSms(this.data.phone);
-        this.setData({ sentMessage: `${answer.message}（${answer.phone}）`, cooling: true });
-        const seconds = answer.resend_in || RESEND_SECONDS;
-        this.coolTimer = setTimeout(() => this.setData({ cooling: false }), seconds * 1000);
+        const answer = await sessions.sendBindSms(this.data.phone)
+        this.setData({ sentMessage: `${answer.message}（${answer.phone}）`, cooling: true })
+        const seconds = answer.resend_in || RESEND_SECONDS
+        this.coolTimer = setTimeout(() => this.setData({ cooling: false }), seconds * 1000)
       } catch (error) {
-        this.setData({ error: error.fields && error.fields.phone ? '' : error.message, fields: error.fields || {} });
+        this.setData({ error: error.fields && error.fields.phone ? '' : error.message, fields: error.fields || {} })
       } finally {
-        this.setData({ sending: false });
+        this.setData({ sending: false })
       }
     },
     bindBySms() {
-      this.bind(() => sessions.bindBySms(this.data.phone, this.data.smsCode));
+      this.bind(() => sessions.bindBySms(this.data.phone, this.data.smsCode))
     },
     bindByCode() {
-      this.bind(() => sessions.bindByCode(this.data.bindCode));
+      this.bind(() => sessions.bindByCode(this.data.bindCode))
     },
   },
-});
+})
