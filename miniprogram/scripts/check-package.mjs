@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { NPM_DIR, SOURCE_ROOT, walk } from './npm-graph.mjs'
+import { apiBaseUrl } from './configure.mjs'
 
 export const PACKAGE_LIMIT = 2 * 1024 * 1024
 export const TOTAL_LIMIT = 20 * 1024 * 1024
@@ -27,15 +28,15 @@ const IGNORED = (file) => file.endsWith('.d.ts') || file.endsWith('.md')
 
 const relative = (file) => path.relative(SOURCE_ROOT, file).split(path.sep).join('/')
 
+/** The configured API's host: --api, else src/config/env.js (as configure.mjs wrote it), else
+ * what configure.mjs would write (WEIXIU_MP_API_BASE_URL, PUBLIC_BASE_URL, the embedded run's). */
 function apiHost() {
-  const at = process.argv.indexOf('--api')
-  let base = at > 0 ? process.argv[at + 1] : undefined
-  if (!base) {
-    const envFile = path.join(SOURCE_ROOT, 'config', 'env.js')
-    if (!fs.existsSync(envFile)) throw new Error('src/config/env.js is missing: run `node scripts/configure.mjs` first')
-    base = createRequire(import.meta.url)(envFile).apiBaseUrl
-  }
-  return new URL(base).host.toLowerCase()
+  const envFile = path.join(SOURCE_ROOT, 'config', 'env.js')
+  const configured =
+    !process.argv.includes('--api') && fs.existsSync(envFile)
+      ? createRequire(import.meta.url)(envFile).apiBaseUrl
+      : apiBaseUrl()
+  return new URL(configured).host.toLowerCase()
 }
 
 /** Every "pages/…" path the server writes into stickers, messages and menus. */

@@ -16,7 +16,8 @@ function option(name) {
   return at > 0 ? process.argv[at + 1] : undefined
 }
 
-function apiBaseUrl() {
+/** The API base URL from --api, the environment or the embedded default, checked. */
+export function apiBaseUrl() {
   const raw = option('--api') || process.env.WEIXIU_MP_API_BASE_URL || process.env.PUBLIC_BASE_URL || EMBEDDED
   let url
   try {

@@ -4,7 +4,7 @@ instance directory on a free port.
 
 Run from the repository root with the project's Python. It prints one line
 `WEIXIU_MP_TEST {"api": …, "wechat": …, "sms": …}` once the web server answers, then serves
-until it is terminated (jest's globalTeardown sends SIGTERM).
+until it is terminated (jest's globalTeardown sends SIGTERM) or jest is gone.
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
             time.sleep(0.05)
 
 
+def stop_with_parent(parent: int) -> None:
+    """Stop when jest is gone (killed before its globalTeardown ran): no server outlives its run."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    signal.raise_signal(signal.SIGINT)
+
+
 def main() -> None:
     # The simulators stand in for WeChat and Aliyun only when no real credentials are configured.
     for name in ("WECHAT_OFFICIAL_APP_ID", "WECHAT_MINIPROGRAM_APP_ID", "SMS_ACCESS_KEY_ID"):
@@ -66,6 +73,7 @@ def main() -> None:
         print("WEIXIU_MP_TEST " + json.dumps({"api": api, **started, "instance": instance}), flush=True)
 
     threading.Thread(target=announce, name="announce", daemon=True).start()
+    threading.Thread(target=stop_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     # SIGTERM stops the worker as Ctrl-C does, so embedded.main shuts everything down.
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     from weixiu.embedded import main as run_embedded
