@@ -6,9 +6,7 @@
 //   id    — a device id (from an order).
 // The server decides what was scanned and whether the caller may see it (GET /scan).
 const devices = require('../../services/devices.js')
-const signIn = require('../../utils/sign-in.js')
-
-const ROUTE = 'pages/device/index'
+const boundPage = require('../../utils/bound-page.js')
 
 function scanned(query) {
   const raw = query.q || query.scene || query.code
@@ -16,39 +14,16 @@ function scanned(query) {
 }
 
 Component({
-  data: { loading: true, error: '', device: null },
+  behaviors: [boundPage],
+  data: { device: null },
   methods: {
-    async onLoad(query) {
-      this.query = query || {}
-      const user = await this.signedIn()
-      if (user) this.load()
-    },
-    onShow() {
-      if (this.data.device) this.load() // back from an order: its status may have moved
-    },
-    async signedIn() {
-      try {
-        return await signIn.requireBound(signIn.pageUrl(ROUTE, this.query))
-      } catch (error) {
-        this.setData({ loading: false, error: error.message })
-        return null
-      }
-    },
-    async load() {
+    async fetch() {
       const { id } = this.query
       const raw = scanned(this.query)
-      if (!id && !raw) {
-        this.setData({ loading: false, error: '没有设备信息，请重新扫码' })
-        return
-      }
-      try {
-        const device = id ? await devices.get(id) : await devices.scan(raw)
-        wx.setNavigationBarTitle({ title: device.name })
-        this.setData({ loading: false, error: '', device })
-      } catch (error) {
-        const message = (error.fields && error.fields.q) || error.message
-        this.setData({ loading: false, error: message, device: null })
-      }
+      if (!id && !raw) throw new Error('没有设备信息，请重新扫码')
+      const device = id ? await devices.get(id) : await devices.scan(raw)
+      wx.setNavigationBarTitle({ title: device.name })
+      return { device }
     },
     openOrder(event) {
       wx.navigateTo({ url: `/pages/work-orders/detail?id=${event.currentTarget.dataset.id}` })

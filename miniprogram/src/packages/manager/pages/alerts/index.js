@@ -2,21 +2,14 @@
 // push would. 已处理 with a note, the inbox and the orders needing the office come with the
 // manager's pages.
 const alerts = require('../../../../services/alerts.js')
-const signIn = require('../../../../utils/sign-in.js')
-
-const ROUTE = 'packages/manager/pages/alerts/index'
+const boundPage = require('../../../../utils/bound-page.js')
 
 Component({
-  data: { loading: true, error: '', plans: [] },
+  behaviors: [boundPage],
+  data: { plans: [] },
   methods: {
-    async onLoad(query) {
-      try {
-        if (!(await signIn.requireBound(signIn.pageUrl(ROUTE, query || {})))) return
-        const answer = await alerts.list()
-        this.setData({ loading: false, plans: answer.items })
-      } catch (error) {
-        this.setData({ loading: false, error: error.message })
-      }
+    async fetch() {
+      return { plans: (await alerts.list()).items }
     },
     open(event) {
       wx.navigateTo({ url: `/pages/alerts/detail?id=${event.currentTarget.dataset.id}` })

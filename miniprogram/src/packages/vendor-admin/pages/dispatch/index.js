@@ -1,31 +1,14 @@
-// 服务商管理员：等待接单或派工的工单（status=pending）。派工、改派和邀请随服务商页面一起做。
+// 服务商管理员: the orders waiting to be accepted or dispatched (status=pending). Assigning,
+// reassigning and the invitations come with the vendor admin's pages.
 const workOrders = require('../../../../services/work-orders.js')
-const signIn = require('../../../../utils/sign-in.js')
-
-const ROUTE = 'packages/vendor-admin/pages/dispatch/index'
+const boundPage = require('../../../../utils/bound-page.js')
 
 Component({
-  data: { loading: true, error: '', orders: [] },
+  behaviors: [boundPage],
+  data: { orders: [] },
   methods: {
-    async onLoad(query) {
-      this.query = query || {}
-      try {
-        if (!(await signIn.requireBound(signIn.pageUrl(ROUTE, this.query)))) return
-        this.load()
-      } catch (error) {
-        this.setData({ loading: false, error: error.message })
-      }
-    },
-    onShow() {
-      if (!this.data.loading) this.load()
-    },
-    async load() {
-      try {
-        const answer = await workOrders.list({ status: 'pending' })
-        this.setData({ loading: false, error: '', orders: answer.items })
-      } catch (error) {
-        this.setData({ loading: false, error: error.message })
-      }
+    async fetch() {
+      return { orders: (await workOrders.list({ status: 'pending' })).items }
     },
   },
 })
