@@ -17,7 +17,7 @@ import { apiBaseUrl } from './configure.mjs'
 
 export const PACKAGE_LIMIT = 2 * 1024 * 1024
 export const TOTAL_LIMIT = 20 * 1024 * 1024
-const REPO = path.resolve(SOURCE_ROOT, '..', '..')
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..')
 const SERVER_SOURCES = ['config', 'bot', 'jobs', 'channels', 'console_api', 'miniprogram_api']
 const NETWORK_APIS = /\bwx\s*\.\s*(request|uploadFile|downloadFile|connectSocket|createTCPSocket|createUDPSocket)\b/g
 // The modules allowed to call them: they prefix every URL with config/env.js's base.

@@ -6,7 +6,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-export const SOURCE_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src')
+// src/, or another tree laid out like it (WEIXIU_MP_SRC: the package check's own tests).
+export const SOURCE_ROOT = process.env.WEIXIU_MP_SRC
+  ? path.resolve(process.env.WEIXIU_MP_SRC)
+  : path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src')
 export const NPM_DIR = 'miniprogram_npm'
 const COMPONENT_FILES = ['.json', '.js', '.wxml', '.wxss']
 
