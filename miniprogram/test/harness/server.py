@@ -19,6 +19,11 @@ import tempfile
 import threading
 import time
 import urllib.request
+from pathlib import Path
+
+# This checkout's code, whichever checkout the virtualenv was installed from (worktrees share one).
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))
 
 
 def free_port() -> int:
