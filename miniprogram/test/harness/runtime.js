@@ -13,6 +13,9 @@
 //    handler first, as WeChat does for a user who has not agreed.
 // Interaction helpers (tap, input, getPhoneNumber) act on the rendered nodes, then wait for the
 // requests they started (settle()).
+// One phone is active at a time (the pages' modules and `wx` are global): launch() makes a phone
+// the active one; to go back to another, launch it again: its storage, so its session, is kept,
+// as when a person reopens the mini-program. A page of a phone that is not active calling wx fails.
 const fs = require('fs')
 const http = require('http')
 const path = require('path')
@@ -25,6 +28,8 @@ const env = require('./env.js')
 const SRC = path.resolve(__dirname, '..', '..', 'src')
 const APP_JSON = JSON.parse(fs.readFileSync(path.join(SRC, 'app.json'), 'utf8'))
 const MAX_STACK = 10 // WeChat's page stack limit
+const SIMULATE_WX = global.wx // simulate's: system info, selector queries, animations, …
+let active = null // the phone whose pages run now
 
 // --- npm component paths ------------------------------------------------------------------------
 
@@ -198,6 +203,9 @@ class MiniProgram {
   async launch(url = `/${APP_JSON.pages[0]}`) {
     jest.resetModules() // a fresh JS context: the pages' modules keep no state across phones
     definitions.clear()
+    if (active && active !== this) active.close()
+    active = this
+    if (!this.container.isConnected) document.body.appendChild(this.container)
     global.wx = this.wx()
     global.App = (definition) => {
       this.app = definition
@@ -463,7 +471,6 @@ class MiniProgram {
   }
 
   wx() {
-    const base = global.wx // simulate's: system info, selector queries, animations, …
     const phone = this
     const answer = (options, promise, name) => {
       promise.then(
@@ -478,8 +485,7 @@ class MiniProgram {
         },
       )
     }
-    return {
-      ...base,
+    const own = {
       request(options) {
         phone.checkDomain(options.url)
         const method = (options.method || 'GET').toUpperCase()
@@ -574,6 +580,14 @@ class MiniProgram {
       reLaunch: phone.navigation('reLaunch'),
       navigateBack: (options = {}) => phone.navigation('navigateBack')({ delta: 1, ...options }),
     }
+    for (const [name, method] of Object.entries(own)) {
+      own[name] = (...args) => {
+        if (active !== phone)
+          throw new Error(`wx.${name} called by a page of a phone that is not active: launch() it again`)
+        return method(...args)
+      }
+    }
+    return { ...SIMULATE_WX, ...own }
   }
 }
 
