@@ -80,3 +80,24 @@ test('a work-order push opened while signed out lands on the order after binding
   expect(phone.text('.order-fault')).toContain('开机自检报错，无法输出能量')
   expect(phone.texts('.timeline-event')[0]).toContain('王医生')
 })
+
+test('a binding removed on the PC sends the phone through binding again, back to its page', async () => {
+  const manager = await backend.pc('zhangsan')
+  phone = new MiniProgram({ privacyAgreed: true })
+  await phone.launch('/pages/bind/index')
+  await phone.getPhoneNumber('.phone-btn', { phone: '13800000002' }) // 王医生
+  expect(phone.text('.me-name')).toContain('王医生')
+  const doctor = await backend.staffRow(manager, 'wangyisheng')
+
+  await manager.delete(`/staff/${doctor.id}/wechat-bindings/miniprogram`)
+  await phone.input('.code-input', '000036')
+  await phone.tap('.code-btn')
+
+  // The device page's call was refused (the session ended with the binding): bind again.
+  expect(phone.route).toBe('pages/bind/index')
+  expect(phone.requests.some((request) => request.url.includes('/mp/v1/scan') && request.status === 401)).toBe(true)
+  await phone.getPhoneNumber('.phone-btn', { phone: '13800000002' })
+  expect(phone.route).toBe('pages/device/index')
+  expect(phone.text('.device-name')).toBe('法国赛特力高频电刀')
+  expect((await backend.staffRow(manager, 'wangyisheng')).wechat_bound.miniprogram).toBe(true)
+})
