@@ -64,6 +64,9 @@ function request(method, path, { data, params, auth = true } = {}) {
 
 module.exports = {
   ApiError,
+  NETWORK_ERROR,
+  errorOf,
+  url,
   request,
   token,
   setToken,

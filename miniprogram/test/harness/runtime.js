@@ -164,12 +164,15 @@ function parsed(response) {
   }
 }
 
+const FILE_TYPES = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' }
+
 function multipart(fields, name, filePath) {
   const boundary = `----weixiu${Date.now().toString(16)}`
   const parts = Object.entries(fields || {}).map(
     ([key, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`,
   )
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${path.basename(filePath)}"\r\nContent-Type: application/octet-stream\r\n\r\n`
+  const type = FILE_TYPES[path.extname(filePath).toLowerCase()] || 'application/octet-stream'
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${path.basename(filePath)}"\r\nContent-Type: ${type}\r\n\r\n`
   const body = Buffer.concat([
     Buffer.from(parts.join('') + head),
     fs.readFileSync(filePath),
@@ -194,6 +197,8 @@ class MiniProgram {
     this.privacyHandler = null
     this.privacyAsked = []
     this.errors = [] // failures of work started by a helper, thrown by the next settle()
+    this.uploading = 0 // wx.uploadFile calls in flight, and the most at once
+    this.mostUploadsAtOnce = 0
     this.container = document.createElement('div')
     document.body.appendChild(this.container)
   }
@@ -512,15 +517,22 @@ class MiniProgram {
         phone.checkDomain(options.url)
         const progress = []
         const work = phone.tracked(async () => {
-          const form = multipart(options.formData, options.name, options.filePath)
-          const headers = { ...(options.header || {}), 'Content-Type': form.type }
-          const response = await send(options.url, { method: 'POST', headers, body: form.body })
-          phone.requests.push({ method: 'POST', url: options.url, status: response.status, upload: true })
-          const size = form.body.length
-          progress.forEach((listener) =>
-            listener({ progress: 100, totalBytesSent: size, totalBytesExpectedToSend: size }),
-          )
-          return { statusCode: response.status, data: response.body.toString('utf8'), errMsg: 'uploadFile:ok' }
+          phone.uploading += 1
+          phone.mostUploadsAtOnce = Math.max(phone.mostUploadsAtOnce, phone.uploading)
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 0)) // the others start meanwhile
+            const form = multipart(options.formData, options.name, options.filePath)
+            const headers = { ...(options.header || {}), 'Content-Type': form.type }
+            const response = await send(options.url, { method: 'POST', headers, body: form.body })
+            phone.requests.push({ method: 'POST', url: options.url, status: response.status, upload: true })
+            const size = form.body.length
+            progress.forEach((listener) =>
+              listener({ progress: 100, totalBytesSent: size, totalBytesExpectedToSend: size }),
+            )
+            return { statusCode: response.status, data: response.body.toString('utf8'), errMsg: 'uploadFile:ok' }
+          } finally {
+            phone.uploading -= 1
+          }
         })
         answer(options, work, 'uploadFile')
         return { abort() {}, onProgressUpdate: (listener) => progress.push(listener) }
