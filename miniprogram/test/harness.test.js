@@ -1,6 +1,7 @@
 // The harness itself: npm component paths resolve into the pruned miniprogram_npm, so a TDesign
 // button renders as TDesign's own markup (miniprogram-simulate alone skips npm names silently);
 // two phones take turns, each keeping its storage (its session) between launches.
+const fs = require('fs')
 const { MiniProgram } = require('./harness/runtime')
 
 let phone
@@ -31,4 +32,15 @@ test('two phones take turns, each keeping its session', async () => {
   expect(clinician.text('.me-name')).toContain('王医生')
   expect(clinician.requests.filter((request) => request.url.endsWith('/mp/v1/login'))).toHaveLength(1)
   phone = clinician
+})
+
+test('canvasToTempFilePath hands back the fixture signature, a PNG file', async () => {
+  phone = new MiniProgram()
+  await phone.launch('/pages/index/index')
+
+  const answer = await new Promise((resolve, reject) =>
+    wx.canvasToTempFilePath({ canvasId: 'signature', success: resolve, fail: reject }),
+  )
+
+  expect(fs.readFileSync(answer.tempFilePath).subarray(1, 4).toString()).toBe('PNG')
 })

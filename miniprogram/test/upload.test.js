@@ -4,14 +4,10 @@
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
-const { MiniProgram, SRC } = require('./harness/runtime')
+const { MiniProgram, SRC, CANVAS_PNG } = require('./harness/runtime')
 const backend = require('./harness/backend')
 
-// A 1×1 PNG, as the camera would hand a temp file path.
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-  'base64',
-)
+const PNG = fs.readFileSync(CANVAS_PNG) // a picture, as the camera would hand a temp file path
 let phone
 let dir
 beforeAll(() => {

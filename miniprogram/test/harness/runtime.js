@@ -9,8 +9,9 @@
 //  - a `wx` whose network is real: wx.request and wx.uploadFile go over HTTP to the app the test
 //    run started (globalSetup), and only to its host (WeChat's 合法域名 rule); wx.login takes a
 //    code from the WeChat simulator for this phone's openid; wx.scanCode answers what the test
-//    queued (a sticker's real link); the privacy APIs ask the page's onNeedPrivacyAuthorization
-//    handler first, as WeChat does for a user who has not agreed.
+//    queued (a sticker's real link); canvasToTempFilePath hands back a fixture PNG; the privacy
+//    APIs ask the page's onNeedPrivacyAuthorization handler first, as WeChat does for a user who
+//    has not agreed.
 // Interaction helpers (tap, input, getPhoneNumber) act on the rendered nodes, then wait for the
 // requests they started (settle()).
 // One phone is active at a time (the pages' modules and `wx` are global): launch() makes a phone
@@ -28,6 +29,8 @@ const env = require('./env.js')
 const SRC = path.resolve(__dirname, '..', '..', 'src')
 const APP_JSON = JSON.parse(fs.readFileSync(path.join(SRC, 'app.json'), 'utf8'))
 const MAX_STACK = 10 // WeChat's page stack limit
+// What canvasToTempFilePath hands back: a signature drawn once (the stroke logic is unit-tested).
+const CANVAS_PNG = path.resolve(__dirname, '..', 'fixtures', 'signature.png')
 const SIMULATE_WX = global.wx // simulate's: system info, selector queries, animations, …
 let active = null // the phone whose pages run now
 
@@ -556,6 +559,13 @@ class MiniProgram {
         })
         answer(options, work, 'scanCode')
       },
+      canvasToTempFilePath(options = {}) {
+        answer(
+          options,
+          Promise.resolve({ tempFilePath: CANVAS_PNG, errMsg: 'canvasToTempFilePath:ok' }),
+          'canvasToTempFilePath',
+        )
+      },
       onNeedPrivacyAuthorization(handler) {
         phone.privacyHandler = handler
       },
@@ -603,4 +613,4 @@ class MiniProgram {
   }
 }
 
-module.exports = { MiniProgram, SRC, parseQuery }
+module.exports = { MiniProgram, SRC, CANVAS_PNG, parseQuery }
