@@ -50,6 +50,16 @@ test('a phone number no account uses is answered in Chinese', async () => {
   expect(phone.text('.bind-error')).toBe('没有使用该手机号的账号，请联系设备科或使用绑定码')
 })
 
+test('a phone code WeChat did not issue is answered on top of the page', async () => {
+  phone = new MiniProgram({ privacyAgreed: true })
+  await phone.launch('/pages/bind/index')
+
+  await phone.getPhoneNumber('.phone-btn', { code: 'not-a-code-from-wechat' })
+
+  expect(phone.route).toBe('pages/bind/index')
+  expect(phone.text('.bind-error')).toBe('手机号授权无效或已使用，请重新授权')
+})
+
 test('declining the privacy agreement binds nothing and offers the SMS code', async () => {
   phone = new MiniProgram()
   await phone.launch('/pages/bind/index')

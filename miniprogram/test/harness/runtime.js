@@ -395,18 +395,17 @@ class MiniProgram {
   }
 
   /** The user taps an open-type="getPhoneNumber" button: the privacy check first, then WeChat
-   * answers with a one-time code for `phone` (from the simulator) or with `errno`. */
-  /** The user taps an open-type="getPhoneNumber" button: the privacy check first, then WeChat
-   * answers with a one-time code for `phone` (from the simulator) or with `errno`. When the
-   * privacy popup is shown this returns with it open; the answer comes after agreePrivacy(). */
-  async getPhoneNumber(selector, { phone, errno } = {}) {
+   * answers with a one-time code for `phone` (from the simulator), the `code` given, or `errno`.
+   * When the privacy popup is shown this returns with it open; the answer comes after
+   * agreePrivacy(). */
+  async getPhoneNumber(selector, { phone, errno, code } = {}) {
     const target = this.target(selector)
     this.tracked(async () => {
       const agreed = await this.privacyGate('getPhoneNumber')
       let detail
       if (!agreed) detail = { errno: 104, errMsg: 'getPhoneNumber:fail privacy permission is not authorized' }
       else if (errno) detail = { errno, errMsg: `getPhoneNumber:fail errno ${errno}` }
-      else detail = { code: await this.simulatorCode({ kind: 'phone', phone }), errMsg: 'getPhoneNumber:ok' }
+      else detail = { code: code || (await this.simulatorCode({ kind: 'phone', phone })), errMsg: 'getPhoneNumber:ok' }
       emit(target, 'getphonenumber', detail)
     }).catch((error) => this.errors.push(error))
     await this.settle()

@@ -7,6 +7,16 @@ const signIn = require('../../utils/sign-in.js')
 const HOME = '/pages/index/index'
 const NO_QUOTA = 1400001 // getPhoneNumber: the mini-program's quota is used up
 const RESEND_SECONDS = 60
+const BESIDE_FIELDS = ['phone', 'code', 'bind_code'] // the inputs that show their own error
+
+/** An ApiError as the page shows it: field messages beside their inputs, the rest on top. */
+function shown(error) {
+  const fields = error.fields || {}
+  const elsewhere = Object.keys(fields).filter((name) => !BESIDE_FIELDS.includes(name))
+  const besides = Object.keys(fields).length > elsewhere.length
+  const message = elsewhere.length ? elsewhere.map((name) => fields[name]).join('；') : besides ? '' : error.message
+  return { error: message, fields }
+}
 
 Component({
   data: {
@@ -49,7 +59,7 @@ Component({
         wx.showToast({ title: '绑定成功', icon: 'success' })
         this.leave()
       } catch (error) {
-        this.setData({ error: Object.keys(error.fields || {}).length ? '' : error.message, fields: error.fields || {} })
+        this.setData(shown(error))
       } finally {
         this.setData({ busy: false })
       }
@@ -84,7 +94,7 @@ Component({
         const seconds = answer.resend_in || RESEND_SECONDS
         this.coolTimer = setTimeout(() => this.setData({ cooling: false }), seconds * 1000)
       } catch (error) {
-        this.setData({ error: error.fields && error.fields.phone ? '' : error.message, fields: error.fields || {} })
+        this.setData(shown(error))
       } finally {
         this.setData({ sending: false })
       }
