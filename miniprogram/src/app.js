@@ -1,0 +1,7 @@
+const privacy = require('./utils/privacy.js')
+
+App({
+  onLaunch() {
+    privacy.install()
+  },
+})
