@@ -186,3 +186,19 @@ def test_a_plan_of_another_institution_is_not_found(app, hospital, factory, clie
     assert api.post(PREVIEW, json={"alert_plan_id": plan_id}).status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AlertPlan)) == 1
+
+
+def test_a_channel_that_would_not_send_says_why(hospital, configure):
+    body = {"subject": "credential", "kind": OPERATION, "device_ids": [hospital["devices"][0].id]}
+    configure(SMS_ALERT_TEMPLATE_CODE=None, WECHAT_ALERT_TEMPLATE_ID=None)
+    shown = channels(preview(hospital, **body).get_json())
+    assert (shown["sms"]["problem"], shown["sms"]["fields"]) == ("未配置短信模板（预警）", [])
+    assert (shown["wechat"]["problem"], shown["wechat"]["fields"]) == ("未配置微信模板（预警）", [])
+    # A variable mapped to a value its attribute refuses: the channel's own check, as when sending.
+    configure(
+        SMS_ALERT_TEMPLATE_CODE="SMS_SIM_ALERT",
+        SMS_ALERT_TEMPLATE_PARAMS={"date": "subject"},
+        SMS_ALERT_TEMPLATE_ATTRIBUTES={"date": "time"},
+    )
+    sms = channels(preview(hospital, **body).get_json())["sms"]
+    assert "短信变量 date 不符合其变量属性“时间”" in sms["problem"]
