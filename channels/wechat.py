@@ -72,6 +72,13 @@ def field_limit(name: str) -> int:
     return FIELD_LIMIT
 
 
+def template_fields(message: OutgoingMessage, template: ProviderTemplate) -> dict[str, str]:
+    """Each field of the official-account template with its value, clipped to what WeChat takes."""
+    return {
+        name: clipped(template_value(message, source), field_limit(name)) for name, source in template.fields.items()
+    }
+
+
 def no_template_reason(family: str) -> str:
     return f"{NO_TEMPLATE}（{family_label(family)}）"
 
@@ -149,10 +156,7 @@ class WeChatChannel(ProviderChannel):
         body: dict[str, Any] = {
             "touser": message.wechat_openid,
             "template_id": template.id,
-            "data": {
-                name: {"value": clipped(template_value(message, source), field_limit(name))}
-                for name, source in template.fields.items()
-            },
+            "data": {name: {"value": value} for name, value in template_fields(message, template).items()},
             "client_msg_id": message.idempotency_key,
         }
         page = message.page or message.values.get("page")

@@ -6,6 +6,7 @@ api = Blueprint("console_api", __name__, url_prefix="/api/v1")
 
 from console_api import (  # noqa: E402,F401 - views register themselves on the blueprint
     account_views,
+    alert_template_views,
     alert_views,
     audit_views,
     authorization_views,

@@ -644,6 +644,26 @@ PC_SCHEMAS: dict[str, dict] = {
         "required": ["date", "status", "status_label", "reason"],
     },
     "AlertRecordPage": page_of("AlertRecord"),
+    "AlertTemplatePreview": obj(
+        "发送内容模板预览：今天发送时的消息，按发送形式",
+        template=STRING,
+        default_template=STRING,
+        placeholders=array(STRING),
+        day=DATE,
+        due_on=DATE,
+        sample_due_on=BOOLEAN,
+        channels=array(
+            obj(
+                channel=enum(*(channel.value for channel in ChannelName)),
+                channel_label=STRING,
+                template_id=N_STRING,
+                title=N_STRING,
+                text=N_STRING,
+                fields=array(obj(name=STRING, value=STRING)),
+                problem=N_STRING,
+            )
+        ),
+    ),
     "UnreadCount": obj(unread=INTEGER),
     "InboxChange": obj(
         "实时流（GET /live）的 inbox 事件：未读数；新通知时带上该通知，已读变化时为 null",

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from models import AlertPlan, AlertSubject, Authorization, Credential, CredentialDevice, Device, Vendor, db
+from models import (
+    AlertPlan,
+    AlertSubject,
+    Authorization,
+    Credential,
+    CredentialDevice,
+    CredentialKind,
+    Device,
+    Vendor,
+    db,
+)
 from operations.alerts.templates import kind_label
 
 NAMES_SHOWN = 3
@@ -50,21 +60,40 @@ def _credential_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
             Credential.updated_by_id,
         ).where(Credential.id.in_(ids))
     ):
-        covered = devices.get(credential_id, [])
-        device_names = _names([name for name, _ in covered], "台设备")
-        label = kind_label(AlertSubject.CREDENTIAL, kind)
         subjects[credential_id] = SubjectInfo(
-            values={
-                "subject": device_names or holder or label,
-                "kind": label,
-                "unique_codes": _names([code for _, code in covered], "台"),
-                "number": number or "",
-                "holder_name": holder or "",
-                "issuing_authority": authority or "",
-            },
+            values=credential_values(kind, devices.get(credential_id, []), number, holder, authority),
             related=[created_by, updated_by],
         )
     return subjects
+
+
+def credential_values(
+    kind: CredentialKind,
+    devices: Sequence[tuple[str, str]],
+    number: str | None,
+    holder: str | None,
+    authority: str | None,
+) -> dict:
+    """A credential's template values; `devices` are (name, unique code) by unique code."""
+    device_names = _names([name for name, _ in devices], "台设备")
+    label = kind_label(AlertSubject.CREDENTIAL, kind)
+    return {
+        "subject": device_names or holder or label,
+        "kind": label,
+        "unique_codes": _names([code for _, code in devices], "台"),
+        "number": number or "",
+        "holder_name": holder or "",
+        "issuing_authority": authority or "",
+    }
+
+
+def authorization_values(device_name: str, unique_code: str, vendor_name: str) -> dict:
+    return {
+        "subject": device_name,
+        "kind": kind_label(AlertSubject.AUTHORIZATION, None),
+        "unique_codes": unique_code,
+        "vendor_name": vendor_name,
+    }
 
 
 def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
@@ -76,12 +105,7 @@ def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
     )
     return {
         authorization.id: SubjectInfo(
-            values={
-                "subject": device_name,
-                "kind": kind_label(AlertSubject.AUTHORIZATION, None),
-                "unique_codes": unique_code,
-                "vendor_name": vendor_name,
-            },
+            values=authorization_values(device_name, unique_code, vendor_name),
             related=[authorization.created_by_id, authorization.updated_by_id],
         )
         for authorization, device_name, unique_code, vendor_name in rows

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 
 from models import CredentialKind
 from models.alert_plan import MAX_TEMPLATE_LENGTH, AlertSubject
@@ -17,6 +19,7 @@ from models.credential import CREDENTIAL_KIND_LABELS
 from operations.errors import InvalidInput
 
 AUTHORIZATION_LABEL = "委外授权"
+REMINDER, EXPIRED = "alert.reminder", "alert.expired"  # outbox topics
 PLACEHOLDER = re.compile(r"\[([^\[\]]{1,20})\]")
 
 # Placeholder -> value name; values come from `operations.alerts.sweep.subject_values`.
@@ -96,3 +99,28 @@ def status_text(days_left: int) -> str:
 
 def expiry_notice(subject_name: str, label: str, due_on: str) -> str:
     return f"{subject_name}的{label}已于{due_on}到期, 预警已结束, 请尽快处理!"
+
+
+@dataclass(frozen=True)
+class Content:
+    """What one day's message of a plan says, before it goes to each channel: the inbox shows
+    title and body, the WeChat and SMS templates take `values` (see channels.previews)."""
+
+    topic: str
+    title: str
+    body: str
+    values: dict
+
+
+def content(
+    subject: AlertSubject, template: str, subject_values: Mapping[str, object], due_on: date, day: date
+) -> Content:
+    """The message sent on `day` (the sweep's, and the form's preview): a reminder filled from the
+    template, or from the day after `due_on` the fixed expiry notice."""
+    days_left = (due_on - day).days
+    due_text = due_on.isoformat()
+    values = {**subject_values, "due_on": due_text, "days_left": max(days_left, 0), "status": status_text(days_left)}
+    if days_left >= 0:
+        return Content(REMINDER, f"{values['kind']}即将到期", render(template, subject, values), values)
+    notice = expiry_notice(values["subject"], values["kind"], due_text)
+    return Content(EXPIRED, f"{values['kind']}已过期", notice, values)

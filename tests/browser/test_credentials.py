@@ -107,21 +107,36 @@ def test_method_one_from_credentials_with_devices_files_and_people(console, fact
     page.locator(".t-select-option", has_text="李工").click()
     page.keyboard.press("Escape")
     template = page.get_by_test_id("template-input").locator("textarea")
-    template.fill("[设备名称]的设备操作证([证件号])还有[剩余天数]天到期, 到期日是: [设备操作证到期日], 请及时处理!")
+    expected_template = (
+        "[设备名称]的设备操作证([证件号])还有[剩余天数]天到期, 到期日是: [设备操作证到期日], 请及时处理!"
+    )
+    template.fill(expected_template)
     preview = page.get_by_test_id("template-preview")
     expected = (
         "环境监测用x-r辐射空气比释动能率仪、放射性活度计(PETCT)的设备操作证(C000000001)还有3天到期, "
         f"到期日是: {due.isoformat()}, 请及时处理!"
     )
     expect(preview).to_contain_text(expected)
-    template.fill(template.input_value() + "[签发人]")
-    expect(page.get_by_text("无法识别的占位符：[签发人]")).to_be_visible()
+    # The server makes the preview as the sweep makes the message: it follows each placeholder typed,
+    # and shows the SMS template's variables too (SMS is ticked).
+    template.press("End")
+    template.press_sequentially("[姓名]")
+    expect(preview).to_contain_text(expected + "赵六")
+    expect(page.get_by_test_id("preview-sms")).to_contain_text(f"date={due.isoformat()}")
+    expect(page.get_by_test_id("preview-sms")).to_contain_text("status=还剩3天到期")
+    expect(page.get_by_test_id("preview-wechat")).to_have_count(0)  # not ticked
+    template.fill(expected_template)
+    # An unknown placeholder: the server's word beside the template as it is typed, and on saving.
+    template.press("End")
+    template.press_sequentially("[签发人]")
+    extra = page.locator(".t-form__item", has_text="发送内容模板").locator(".t-input__extra")
+    expect(extra).to_contain_text("无法识别的占位符：[签发人]")
+    console.shot("credential-template-unknown-placeholder")
     page.get_by_role("button", name="保存").click()
-    # The server's word on the same mistake, beside the template.
-    expect(page.locator(".t-form__item", has_text="发送内容模板").locator(".t-input__extra")).to_contain_text(
-        "无法识别的占位符"
-    )
+    expect(extra).to_contain_text("无法识别的占位符：[签发人]")
     template.fill(template.input_value().replace("[签发人]", ""))
+    expect(extra).to_have_count(0)
+    expect(preview).to_contain_text(expected)
     console.shot("credential-form-method-one")
     page.get_by_role("button", name="保存").click()
 

@@ -5,13 +5,27 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from models import Authorization, Invitation, InvitationStatus, Role, Scope, User, Vendor, db
-from operations.clock import today_local
+from jobs.alerts import sweep_alert_plans
+from models import (
+    AlertPlan,
+    Authorization,
+    Delivery,
+    InboxMessage,
+    Invitation,
+    InvitationStatus,
+    Role,
+    Scope,
+    User,
+    Vendor,
+    db,
+)
+from operations.alerts.plans import designated_user_ids
+from operations.clock import LOCAL_TZ, frozen, today_local
 from tests.conftest import credit_code
 
 
@@ -135,6 +149,94 @@ def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced
     page.get_by_role("button", name="立即委外").click()
     expect(page.get_by_text("已授权给“服务商测试1”").first).to_be_visible()
     assert len(authorizations_of(app, device)) == 1
+
+
+def test_an_authorization_tells_the_chosen_person_in_the_previewed_words(console, hospital, app, factory, wait_until):
+    """到期预警's 人员通知, the certificate form's: 指定人员 from the accounts, the template previewed by
+    the server as it is typed; the day's sweep then tells that person exactly what was previewed."""
+    page = console.page
+    device = hospital["devices"]["电刀"]
+    engineer = factory.user(
+        Role.INSTITUTION_ENGINEER, institution=hospital["institution"], display_name="李工", phone="13800000003"
+    )
+    today = today_local()
+    ends_on = today.replace(year=today.year + 1) - timedelta(days=1)  # the form's default period: one year
+    console.sign_in(hospital["manager"], path=f"/outsourcing/authorize?device_ids={device.id}")
+    preview = page.get_by_test_id("template-preview")
+    expect(preview).to_contain_text("选择服务商后显示预览")
+    choose_vendor(page, "服务商测试1")
+    template = page.get_by_test_id("template-input").locator("textarea")
+    # The guide's default, filled in by the server's preview, as the certificate form does.
+    expect(template).to_have_value(
+        "[设备名称]的委外授权([服务商名称])快到期了, 授权到期日是: [授权到期日], 请及时处理!"
+    )
+    expect(preview).to_contain_text(
+        f"法国赛特力高频电刀的委外授权(服务商测试1)快到期了, 授权到期日是: {ends_on.isoformat()}, 请及时处理!"
+    )
+    # A window as long as the period, so today's reminder is owed.
+    page.get_by_test_id("warn-days").locator("input").fill("365")
+
+    template.fill("[服务商名称]对[设备名称]的授权还有[剩余天数]天到期")
+    template.press("End")
+    template.press_sequentially("([唯一码])")
+    days_left = (ends_on - today).days
+    words = f"服务商测试1对法国赛特力高频电刀的授权还有{days_left}天到期({device.unique_code})"
+    expect(preview).to_contain_text(words)
+    # A certificate's placeholder has no value here: the server's word, beside the field.
+    template.press_sequentially("[证件号]")
+    extra = page.locator(".t-form__item", has_text="发送内容模板").locator(".t-input__extra")
+    expect(extra).to_contain_text("无法识别的占位符：[证件号]")
+    template.fill(template.input_value().replace("[证件号]", ""))
+    expect(extra).to_have_count(0)
+
+    page.locator("label.t-checkbox", has_text="短信通知").click()
+    expect(page.get_by_test_id("preview-sms")).to_contain_text("name=法国赛特力高频电刀")
+    page.locator("label.t-checkbox", has_text="发送给相关人员").click()  # 李工 only
+    page.get_by_test_id("recipient-picker").click()
+    page.keyboard.type("李工")
+    page.locator(".t-select-option", has_text="李工").click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("recipient-picker")).to_contain_text("李工")
+    page.get_by_text("人员通知", exact=True).click()  # the picker's list closes
+    expect(preview).to_contain_text(words)
+    shot(console, "outsourcing-authorize-notify")
+    page.get_by_role("button", name="立即委外").click()
+    expect(page.get_by_text("设备已关联成功")).to_be_visible()
+
+    with app.app_context():
+        plan = db.session.scalar(
+            db.select(AlertPlan)
+            .join(Authorization, Authorization.id == AlertPlan.authorization_id)
+            .where(Authorization.device_id == device.id)
+        )
+        assert plan.warn_days == 365 and plan.due_on == ends_on
+        assert [channel.value for channel in plan.channels] == ["inbox", "sms"]
+        assert plan.notify_related is False and designated_user_ids(plan.id) == [engineer.id]
+        assert plan.template == "[服务商名称]对[设备名称]的授权还有[剩余天数]天到期([唯一码])"
+        plan_id = plan.id
+
+    # The day's sweep after the send time (08:00 unless set on the plan), with the clock held there
+    # while the worker sends: 李工 is told, in the previewed words, in the inbox and by SMS.
+    moment = max(datetime.now(LOCAL_TZ), datetime.combine(today, time(8, 1), tzinfo=LOCAL_TZ))
+
+    def sent() -> bool:
+        with app.app_context():
+            done = db.session.scalars(
+                db.select(Delivery.status).where(
+                    Delivery.recipient_id == engineer.id, Delivery.finished_at.is_not(None)
+                )
+            ).all()
+            return len(done) == 2
+
+    with frozen(moment):
+        with app.app_context():
+            assert sweep_alert_plans()["deliveries"] == 2
+        wait_until(sent, timeout=20)
+    with app.app_context():
+        inbox = db.session.scalar(db.select(InboxMessage).where(InboxMessage.alert_plan_id == plan_id))
+        assert (inbox.user_id, inbox.body) == (engineer.id, words)
+        statuses = db.session.scalars(db.select(Delivery.status).where(Delivery.recipient_id == engineer.id)).all()
+        assert {status.value for status in statuses} == {"sent"}
 
 
 def test_several_devices_are_authorized_at_once_from_the_selection(console, hospital, app):

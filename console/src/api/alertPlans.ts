@@ -38,3 +38,10 @@ export const listDeliveries = (id: number, query: QueryOf<'/api/v1/alert-plans/{
   api.get<Schema<'AlertRecordPage'>>(`/alert-plans/${id}/deliveries`, query)
 /** 指定人员 candidates (GET /users): the institution's active accounts. */
 export const pickUsers = (query: QueryOf<'/api/v1/users', 'get'>) => api.get<Schema<'PickedUserPage'>>('/users', query)
+
+export type TemplatePreview = Schema<'AlertTemplatePreview'>
+export type PreviewBody = JsonBody<'/api/v1/alert-templates/preview', 'post'>
+/** What the preview is of: a saved plan's id, or the subject fields a form holds. */
+export type PreviewSubject = Omit<PreviewBody, 'template'>
+/** 发送内容模板 as each channel would send it today (422 names an unknown placeholder). */
+export const previewTemplate = (body: PreviewBody) => api.post<TemplatePreview>('/alert-templates/preview', body)
