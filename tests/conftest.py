@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.security import generate_password_hash
 
 if TYPE_CHECKING:
@@ -171,12 +172,21 @@ def clean_state(request) -> Iterator[None]:
     with app.app_context():
         db.session.remove()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    connection.execute(text(f"DELETE FROM {table}"))
+        for attempt in range(5):
+            try:
+                with db.engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                    else:
+                        for table in tables:
+                            connection.execute(text(f"DELETE FROM {table}"))
+                break
+            except OperationalError as error:
+                # A request the browser left behind (a debounced preview, a live stream) may still
+                # hold a row while TRUNCATE takes the tables one by one: PostgreSQL breaks the
+                # deadlock by aborting one of them; if it was ours, the request is gone by now.
+                if getattr(error.orig, "sqlstate", None) != "40P01" or attempt == 4:
+                    raise
         redis_connection.redis().flushdb()
 
 
