@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 from playwright.sync_api import expect
@@ -298,3 +299,73 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     expect(entry).to_contain_text("孙工")
     expect(entry).to_contain_text("电脑端")
     expect(entry).to_contain_text("周经理")
+
+
+def test_the_log_by_dates_action_and_source_kept_in_the_url(console, factory, app, client, wechat_sim):
+    from operations.clock import frozen, now_utc, today_local
+    from tests.test_miniprogram_session import sign_in as mini_program_sign_in
+
+    institution = factory.institution("医疗机构测试1", departments=("口腔科",))
+    manager = factory.manager(institution)
+    clinician = factory.user(Role.CLINICIAN, institution=institution, display_name="王护士")
+    with app.app_context():
+        now, today = now_utc(), today_local()
+    ten_days_ago = today - timedelta(days=10)
+    # Ten days ago a department was added; today another, renamed; the clinician bound WeChat in
+    # the mini-program with a code the manager gave out.
+    with frozen(now - timedelta(days=10)):
+        assert factory.api(client, manager).post("/api/v1/departments", json={"name": "旧病区"}).status_code == 201
+    api = factory.api(client, manager)
+    added = api.post("/api/v1/departments", json={"name": "新病区"})
+    assert added.status_code == 201
+    assert api.patch(f"/api/v1/departments/{added.get_json()['id']}", json={"name": "新病区二"}).status_code == 200
+    code = api.post(f"/api/v1/users/{clinician.id}/bind-code").get_json()["code"]
+    phone = mini_program_sign_in(client, wechat_sim, "openid-wang")
+    assert phone.post("/bind", json={"bind_code": code}).status_code == 200
+    page = console.page
+    entries = page.locator("tbody tr")
+
+    console.sign_in(manager, path="/audit-log")
+    expect(entries).to_have_count(5)
+
+    # 日期: typed into the range, both days included.
+    page.get_by_placeholder("起始日期").fill(ten_days_ago.isoformat())
+    page.get_by_placeholder("起始日期").press("Enter")
+    page.get_by_placeholder("截止日期").fill(ten_days_ago.isoformat())
+    page.get_by_placeholder("截止日期").press("Enter")
+    expect(page).to_have_url(re.compile(rf"/audit-log\?from={ten_days_ago}&to={ten_days_ago}$"))
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("旧病区")
+    shot(console, "audit-log-dates")
+    page.get_by_role("button", name="清除筛选").click()
+    expect(page).to_have_url(console.url("/audit-log"))
+    expect(entries).to_have_count(5)
+
+    # 操作类型, found by typing a word of it.
+    page.get_by_placeholder("全部操作类型").click()
+    page.get_by_placeholder("全部操作类型").fill("重命")
+    page.locator(".t-popup:visible .t-select-option", has_text="重命名").click()
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename$"))
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("新病区二")
+    # 来源 on top of it: nothing renamed from the mini-program.
+    choose(page, "全部来源", "小程序")
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename&edge=miniprogram$"))
+    expect(page.get_by_text("没有符合条件的记录，请调整筛选条件")).to_be_visible()
+    # Back in the URL and the select after a reload: only the mini-program's binding.
+    console.open("/audit-log?edge=miniprogram")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("绑定微信")
+    expect(entries.first).to_contain_text("小程序")
+    expect(entries.first).to_contain_text("王护士")
+    expect(page.get_by_test_id("edge-filter").locator("input")).to_have_value("小程序")
+    shot(console, "audit-log-by-source")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename&edge=miniprogram$"))
+    expect(page.get_by_test_id("action-filter").locator("input")).to_have_value("重命名")
+
+    # The API's own answer to a value the URL was edited into: the list shows everything, the
+    # select 全部, and nothing is refused.
+    console.open("/audit-log?edge=email")
+    expect(entries).to_have_count(5)
+    expect(page.get_by_placeholder("全部来源")).to_have_value("")
