@@ -176,9 +176,38 @@ def test_personal_settings_rename_and_change_password(console, hospital, app, wa
     page.get_by_role("button", name="修改密码").click()
     expect(page.get_by_test_id("password").get_by_text("原密码错误")).to_be_visible()
 
+    # The change ends the person's other sessions, and with them this tab's live stream at once;
+    # its reconnect can reach the server before the answer that renews this tab's cookies reaches
+    # the browser (seen once under load). Here the answer is held, with the browser's old cookies,
+    # until that reconnect was refused: the tab must stay signed in all the same.
+    refused_streams = []
+    page.on(
+        "response",
+        lambda response: (
+            refused_streams.append(response)
+            if response.url.endswith("/api/v1/live") and response.status == 401
+            else None
+        ),
+    )
+    old_cookies = console.context.cookies()
+
+    def after_the_stream_was_refused(route) -> None:
+        answer = route.fetch()  # the server changes the password (Playwright stores the new cookies)
+        new_cookies = console.context.cookies()
+        console.context.add_cookies(old_cookies)  # ... which the browser has not had yet
+        for _ in range(200):
+            if refused_streams:
+                break
+            page.wait_for_timeout(50)
+        console.context.add_cookies(new_cookies)
+        route.fulfill(response=answer)
+
+    page.route("**/api/v1/me/password", after_the_stream_was_refused)
     page.get_by_placeholder("请输入原密码").fill(TEST_PASSWORD)
     page.get_by_role("button", name="修改密码").click()
     expect(page.get_by_text("密码已修改，其他电脑上的登录已退出")).to_be_visible()
+    assert refused_streams, "the change did not end the tab's live stream"
+    page.unroute("**/api/v1/me/password")
     expect(page.get_by_placeholder("请输入原密码")).to_have_value("")
     console.shot("account-password-changed")
     with app.app_context():
