@@ -369,3 +369,57 @@ def test_the_log_by_dates_action_and_source_kept_in_the_url(console, factory, ap
     console.open("/audit-log?edge=email")
     expect(entries).to_have_count(5)
     expect(page.get_by_placeholder("全部来源")).to_have_value("")
+
+
+def drag_row(page, name: str, onto: str) -> None:
+    """Drag the row `name` by its handle into the place of the row `onto`, as a hand does: press,
+    move in steps to the upper part of that row, and stay there (moving a little, as a hand does)
+    until the row has moved into that place, then release. The table's sorting animates each row
+    it moves and ignores the pointer over a row still moving, so a quick hand can miss a place."""
+    rows = page.locator("tbody tr")
+    place = rows.all_inner_texts().index(row(page, onto).inner_text())
+    handle = row(page, name).locator(".drag-handle").bounding_box()
+    target = row(page, onto).bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    to_y = target["y"] + target["height"] / 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x, y + (to_y - y) * step / 10)
+    for wiggle in range(100):
+        if name in rows.nth(place).inner_text():
+            break
+        page.mouse.move(x + wiggle % 2, to_y)
+    page.mouse.up()
+
+
+def test_departments_and_device_types_keep_the_order_they_are_dragged_into(console, factory, app):
+    institution = factory.institution("医疗机构测试1", departments=("口腔科", "CT室", "眼科"))
+    manager = factory.manager(institution)
+    for name, category in (("监护仪", "监护设备"), ("除颤仪", "急救设备"), ("呼吸机", "生命支持")):
+        factory.device(institution, name=name, department="口腔科", category=category)
+    page = console.page
+    names = page.locator("tbody tr td:nth-child(3)")
+
+    def stored(model) -> list[str]:
+        with app.app_context():
+            return db.session.scalars(
+                select(model.name).where(model.institution_id == institution.id).order_by(model.sort_order)
+            ).all()
+
+    console.sign_in(manager, path="/departments")
+    for path, model in (("/departments", Department), ("/device-types", DeviceType)):
+        console.open(path)
+        before = stored(model)
+        expect(names).to_have_text(before)
+        # The last row dragged by its handle to the top: saved at once ...
+        after = [before[2], before[0], before[1]]
+        with page.expect_response(lambda response: response.url.endswith("/order") and response.ok):
+            drag_row(page, before[2], onto=before[0])
+        expect(names).to_have_text(after)
+        expect(page.get_by_text("顺序已保存")).to_be_visible()
+        # ... so that a reload shows it, as the database has it.
+        console.open(path)
+        expect(names).to_have_text(after)
+        assert stored(model) == after, path
+    shot(console, "accounts-device-types-dragged")
