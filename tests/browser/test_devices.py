@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from models import Credential, CredentialDevice, Device, Role, db
 from tests.browser.conftest import Console
+from tests.browser.test_home import _order as report_fault
 from tests.test_device_workbook import row, workbook_bytes
 
 
@@ -277,18 +278,7 @@ def test_a_long_device_name_is_shown_whole_on_hover_in_every_list(console, facto
         },
     )
     assert credential.status_code == 201, credential.get_json()
-    order = api.post(
-        "/api/v1/work-orders",
-        json={
-            "device_id": device.id,
-            "kind": "repair",
-            "urgency": "normal",
-            "contact_name": "王护士",
-            "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
-            "fault_description": "开机后报错 E21",
-        },
-    )
-    assert order.status_code == 201, order.get_json()
+    report_fault(api, device)
     page = console.page
     console.sign_in(manager, path="/devices")
 
