@@ -11,7 +11,7 @@ from console_api.http import current_actor
 from console_api.route_table import request_query
 from console_api.routes import paging, route
 from console_api.validation import Field
-from models import EDGE_LABELS, AuditEntry
+from models import EDGE_LABELS, AuditEntry, Edge
 from operations import audit_log
 from operations.clock import display
 from operations.errors import InvalidInput
@@ -98,9 +98,19 @@ SPECIFIC_ACTION_LABELS = {
     ("invitation", "decline"): "拒绝邀约",
 }
 
+# The filter takes the actions that have a label: every action the log writes has one (the audit
+# tests check each row), so a name outside this list is a typo, not an empty result.
+Action = enum.StrEnum("Action", {name.upper(): name for name in ACTION_LABELS})
+
 AUDIT_QUERY = {
     "actor_id": Field("int", minimum=1, description="操作人（账号 id）"),
     "entity_type": Field("enum", enum=EntityType, description="操作对象类别"),
+    "action": Field("enum", enum=Action, description="操作类型"),
+    "edge": Field(
+        "enum",
+        enum=Edge,
+        description="来源：" + "、".join(f"{edge.value} {label}" for edge, label in EDGE_LABELS.items()),
+    ),
     "entity_id": Field("int", minimum=1, description="操作对象 id（需同时给出 entity_type）"),
     "from": Field("date", description="起始日（北京时间，含）"),
     "to": Field("date", description="截止日（北京时间，含）"),
@@ -151,6 +161,8 @@ def list_audit_log():
         actor_id=query["actor_id"],
         entity_type=query["entity_type"].value if query["entity_type"] else None,
         entity_id=query["entity_id"],
+        action=query["action"].value if query["action"] else None,
+        edge=query["edge"],
         date_from=query["from"],
         date_to=query["to"],
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from models import AuditEntry, Role
+from models import AuditEntry, Edge, Role
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ
 from operations.errors import InvalidInput, PermissionDenied
@@ -45,6 +45,8 @@ def list_entries(
     actor_id: int | None = None,
     entity_type: str | None = None,
     entity_id: int | None = None,
+    action: str | None = None,
+    edge: Edge | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> Page:
@@ -69,6 +71,10 @@ def list_entries(
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if edge is not None:
+        query = query.where(AuditEntry.edge == edge)
     if date_from is not None:
         query = query.where(AuditEntry.occurred_at >= _local_midnight(date_from))
     if date_to is not None:

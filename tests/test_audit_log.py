@@ -948,6 +948,38 @@ def test_filters_and_paging(app, world):
     assert "actor_id" in refused("actor_id=abc")
 
 
+def test_filters_by_action_and_source(app, world):
+    order_id = world.order("accepted")  # reported and accepted at the PC
+    with app.app_context():
+        number = db.session.get(WorkOrder, order_id).number
+    assert "已出发" in world.bot.text("openid-engineer", f"出发 {number}")  # from the 公众号
+    api = world.pc["manager"]
+
+    (departed,) = listing(api, "edge=official_account")["items"]
+    assert (departed["entity_id"], departed["action"], departed["edge_label"]) == (order_id, "depart", "公众号")
+    at_pc = listing(api, "edge=pc")["items"]
+    assert sorted(item["action"] for item in at_pc) == ["accept", "create"]
+    (accepted,) = listing(api, "action=accept")["items"]
+    assert accepted["entity_id"] == order_id and accepted["action_label"] == "接单"
+    # The filters narrow together, and with the others.
+    assert listing(api, "action=depart&edge=pc")["total"] == 0
+    assert (
+        listing(api, f"action=create&edge=pc&entity_type=work_order&actor_id={world.user('clinician').id}")["total"]
+        == 1
+    )
+    assert listing(api, "edge=system")["total"] == 0
+
+    before = last_audit_id(app)
+    for query, field in (
+        ("action=launch", "action"),
+        ("edge=email", "edge"),
+        ("edge=PC", "edge"),  # the values are the API's, not a spelling of them
+    ):
+        fields = listing(api, query, status=422)["error"]["fields"]
+        assert list(fields) == [field] and fields[field].startswith("取值应为"), (query, fields)
+    assert audit_rows(app, before) == []
+
+
 def test_before_and_after_are_kept_and_secrets_only_marked_changed(app, world):
     api = world.pc["manager"]
     device_id = world.device.id

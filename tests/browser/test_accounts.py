@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 from playwright.sync_api import expect
@@ -298,3 +299,127 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     expect(entry).to_contain_text("孙工")
     expect(entry).to_contain_text("电脑端")
     expect(entry).to_contain_text("周经理")
+
+
+def test_the_log_by_dates_action_and_source_kept_in_the_url(console, factory, app, client, wechat_sim):
+    from operations.clock import frozen, now_utc, today_local
+    from tests.test_miniprogram_session import sign_in as mini_program_sign_in
+
+    institution = factory.institution("医疗机构测试1", departments=("口腔科",))
+    manager = factory.manager(institution)
+    clinician = factory.user(Role.CLINICIAN, institution=institution, display_name="王护士")
+    with app.app_context():
+        now, today = now_utc(), today_local()
+    ten_days_ago = today - timedelta(days=10)
+    # Ten days ago a department was added; today another, renamed; the clinician bound WeChat in
+    # the mini-program with a code the manager gave out.
+    with frozen(now - timedelta(days=10)):
+        assert factory.api(client, manager).post("/api/v1/departments", json={"name": "旧病区"}).status_code == 201
+    api = factory.api(client, manager)
+    added = api.post("/api/v1/departments", json={"name": "新病区"})
+    assert added.status_code == 201
+    assert api.patch(f"/api/v1/departments/{added.get_json()['id']}", json={"name": "新病区二"}).status_code == 200
+    code = api.post(f"/api/v1/users/{clinician.id}/bind-code").get_json()["code"]
+    phone = mini_program_sign_in(client, wechat_sim, "openid-wang")
+    assert phone.post("/bind", json={"bind_code": code}).status_code == 200
+    page = console.page
+    entries = page.locator("tbody tr")
+
+    console.sign_in(manager, path="/audit-log")
+    expect(entries).to_have_count(5)
+
+    # 日期: typed into the range, both days included.
+    page.get_by_placeholder("起始日期").fill(ten_days_ago.isoformat())
+    page.get_by_placeholder("起始日期").press("Enter")
+    page.get_by_placeholder("截止日期").fill(ten_days_ago.isoformat())
+    page.get_by_placeholder("截止日期").press("Enter")
+    expect(page).to_have_url(re.compile(rf"/audit-log\?from={ten_days_ago}&to={ten_days_ago}$"))
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("旧病区")
+    shot(console, "audit-log-dates")
+    page.get_by_role("button", name="清除筛选").click()
+    expect(page).to_have_url(console.url("/audit-log"))
+    expect(entries).to_have_count(5)
+
+    # 操作类型, found by typing a word of it.
+    page.get_by_placeholder("全部操作类型").click()
+    page.get_by_placeholder("全部操作类型").fill("重命")
+    page.locator(".t-popup:visible .t-select-option", has_text="重命名").click()
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename$"))
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("新病区二")
+    # 来源 on top of it: nothing renamed from the mini-program.
+    choose(page, "全部来源", "小程序")
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename&edge=miniprogram$"))
+    expect(page.get_by_text("没有符合条件的记录，请调整筛选条件")).to_be_visible()
+    # Back in the URL and the select after a reload: only the mini-program's binding.
+    console.open("/audit-log?edge=miniprogram")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("绑定微信")
+    expect(entries.first).to_contain_text("小程序")
+    expect(entries.first).to_contain_text("王护士")
+    expect(page.get_by_test_id("edge-filter").locator("input")).to_have_value("小程序")
+    shot(console, "audit-log-by-source")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/audit-log\?action=rename&edge=miniprogram$"))
+    expect(page.get_by_test_id("action-filter").locator("input")).to_have_value("重命名")
+
+    # The API's own answer to a value the URL was edited into: the list shows everything, the
+    # select 全部, and nothing is refused.
+    console.open("/audit-log?edge=email")
+    expect(entries).to_have_count(5)
+    expect(page.get_by_placeholder("全部来源")).to_have_value("")
+
+
+def drag_row(page, name: str, onto: str) -> None:
+    """Drag the row `name` by its handle into the place of the row `onto`, as a hand does: press,
+    move in steps to the upper part of that row, and stay there (moving a little, as a hand does)
+    until the row has moved into that place, then release. The table's sorting animates each row
+    it moves and ignores the pointer over a row still moving, so a quick hand can miss a place."""
+    rows = page.locator("tbody tr")
+    place = rows.all_inner_texts().index(row(page, onto).inner_text())
+    handle = row(page, name).locator(".drag-handle").bounding_box()
+    target = row(page, onto).bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    to_y = target["y"] + target["height"] / 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x, y + (to_y - y) * step / 10)
+    for wiggle in range(100):
+        if name in rows.nth(place).inner_text():
+            break
+        page.mouse.move(x + wiggle % 2, to_y)
+    page.mouse.up()
+
+
+def test_departments_and_device_types_keep_the_order_they_are_dragged_into(console, factory, app):
+    institution = factory.institution("医疗机构测试1", departments=("口腔科", "CT室", "眼科"))
+    manager = factory.manager(institution)
+    for name, category in (("监护仪", "监护设备"), ("除颤仪", "急救设备"), ("呼吸机", "生命支持")):
+        factory.device(institution, name=name, department="口腔科", category=category)
+    page = console.page
+    names = page.locator("tbody tr td:nth-child(3)")
+
+    def stored(model) -> list[str]:
+        with app.app_context():
+            return db.session.scalars(
+                select(model.name).where(model.institution_id == institution.id).order_by(model.sort_order)
+            ).all()
+
+    console.sign_in(manager, path="/departments")
+    for path, model in (("/departments", Department), ("/device-types", DeviceType)):
+        console.open(path)
+        before = stored(model)
+        expect(names).to_have_text(before)
+        # The last row dragged by its handle to the top: saved at once ...
+        after = [before[2], before[0], before[1]]
+        with page.expect_response(lambda response: response.url.endswith("/order") and response.ok):
+            drag_row(page, before[2], onto=before[0])
+        expect(names).to_have_text(after)
+        expect(page.get_by_text("顺序已保存")).to_be_visible()
+        # ... so that a reload shows it, as the database has it.
+        console.open(path)
+        expect(names).to_have_text(after)
+        assert stored(model) == after, path
+    shot(console, "accounts-device-types-dragged")

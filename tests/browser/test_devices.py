@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from models import Credential, CredentialDevice, Device, Role, db
 from tests.browser.conftest import Console
+from tests.browser.test_home import _order as report_fault
 from tests.test_device_workbook import row, workbook_bytes
 
 
@@ -252,3 +253,53 @@ def test_a_vendor_admin_sees_only_the_devices_its_vendor_is_authorized_for(conso
     expect(page.get_by_role("button", name="修改")).to_have_count(0)
     console.open(f"/devices/{ended.id}")
     expect(page.get_by_text("设备不存在，或您无权查看")).to_be_visible()
+
+
+LONG_NAME = "全自动化学发光免疫分析仪（急诊检验中心双通道高速型配套冷藏试剂仓及条码扫描模块）"[:40]
+
+
+def settled(page) -> None:
+    """The tooltip has finished fading in (a screenshot mid-fade shows it half transparent)."""
+    page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
+
+
+def test_a_long_device_name_is_shown_whole_on_hover_in_every_list(console, factory, client):
+    assert len(LONG_NAME) == 40
+    institution, manager = hospital(factory)
+    device = factory.device(institution, name=LONG_NAME, department="眼科", model="Cobas e 801")
+    api = factory.api(client, manager)
+    credential = api.post(
+        "/api/v1/credentials",
+        json={
+            "kind": "operation_certificate",
+            "number": "CZ-001",
+            "valid_until": "2030-01-06",
+            "device_ids": [device.id],
+        },
+    )
+    assert credential.status_code == 201, credential.get_json()
+    report_fault(api, device)
+    page = console.page
+    console.sign_in(manager, path="/devices")
+
+    for path, shot in (
+        ("/devices", "long-name-devices"),
+        ("/credentials/operation", "long-name-credentials"),
+        ("/alert-plans", "long-name-alert-plans"),
+        ("/work-orders", "long-name-work-orders"),
+    ):
+        console.open(path)
+        cell = page.locator("tbody tr td", has_text=LONG_NAME[:12]).first
+        expect(cell).to_be_visible()
+        # Cut at 1366×768 rather than wrapped (wider than its cell) ...
+        clipped = cell.locator(".t-text-ellipsis")
+        expect(clipped).to_have_count(1)
+        assert clipped.evaluate("(el) => el.scrollWidth > el.clientWidth"), path
+        # ... and whole in the tooltip on hover.
+        clipped.hover()
+        tip = page.locator(".t-popup:visible", has_text=LONG_NAME)
+        expect(tip).to_be_visible()
+        settled(page)
+        console.shot(shot)
+        page.mouse.move(0, 0)
+        expect(tip).to_have_count(0)

@@ -1,5 +1,5 @@
 // 个人设置: the signed-in person's own account (name, password, mobile, notices, WeChat, sessions).
-import { api, type JsonBody, type Schema } from './client'
+import { api, type JsonBody, request, type Schema } from './client'
 
 export type Me = Schema<'Me'>
 export type Preferences = Schema<'NotificationPreferences'>
@@ -8,7 +8,7 @@ export type BindCode = Schema<'BindCode'>
 
 export const rename = (display_name: string) => api.patch<Me>('/me', { display_name })
 export const changePassword = (body: JsonBody<'/api/v1/me/password', 'put'>) =>
-  api.put<Schema<'PasswordChanged'>>('/me/password', body)
+  request<Schema<'PasswordChanged'>>('PUT', '/me/password', { body, renewsSession: true })
 export const sendMobileCode = (phone: string) => api.post<Schema<'SmsSent'>>('/me/mobile/sms-code', { phone })
 export const changeMobile = (body: JsonBody<'/api/v1/me/mobile', 'put'>) => api.put<Me>('/me/mobile', body)
 export const fetchPreferences = () => api.get<Preferences>('/me/notification-preferences')

@@ -29,12 +29,25 @@ export interface RequestOptions {
   body?: unknown
   form?: FormData
   signal?: AbortSignal
+  /** The answer carries this tab's new session cookies (修改密码 ends every session signed before). */
+  renewsSession?: boolean
 }
 
 /** Called on a 401 (the session ended or expired): the app returns to sign-in. */
 let onSignedOut: (() => void) | null = null
 export function whenSignedOut(handler: () => void) {
   onSignedOut = handler
+}
+
+// A renewal ends the old session on the server before its answer brings this tab the new cookies:
+// a request that went out with the old ones meanwhile (the live stream reconnecting, a poll) meets
+// a 401 that does not mean this tab was signed out. Those 401s are the caller's error only.
+let renewing = 0
+let renewals = 0
+
+/** Whether a 401 to a request sent at renewal `sentAt` can be the old session's, since renewed. */
+function oldSessionRefused(sentAt: number): boolean {
+  return renewing > 0 || sentAt !== renewals
 }
 
 function readCookie(name: string): string {
@@ -64,6 +77,8 @@ export async function request<T>(method: string, path: string, options: RequestO
     body = JSON.stringify(options.body)
   }
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = readCookie('csrf_token')
+  const sentAt = renewals
+  if (options.renewsSession) renewing += 1
   let response: Response
   try {
     response = await fetch(apiUrl(path, options.query), {
@@ -76,7 +91,11 @@ export async function request<T>(method: string, path: string, options: RequestO
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error
     throw new ApiError(0, 'network', '网络连接失败，请检查网络后重试')
+  } finally {
+    if (options.renewsSession) renewing -= 1
   }
+  // The browser has stored the answer's cookies by now (they come with its headers).
+  if (options.renewsSession && response.ok) renewals += 1
   if (response.status === 204) return undefined as T
   const text = await response.text()
   let payload: any = null
@@ -94,7 +113,8 @@ export async function request<T>(method: string, path: string, options: RequestO
       fields ?? {},
       extra,
     )
-    if (response.status === 401 && path !== '/session' && path !== '/account-code') onSignedOut?.()
+    if (response.status === 401 && path !== '/session' && path !== '/account-code' && !oldSessionRefused(sentAt))
+      onSignedOut?.()
     throw error
   }
   return payload as T

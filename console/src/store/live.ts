@@ -7,7 +7,7 @@
 // events after the last one seen (GET /work-orders/events?after=) and the unread count every
 // 15 s — and try the stream again a few minutes later. A broken stream reconnects with backoff
 // (1 s, 2 s, 4 s … 30 s), resuming after the last work-order event it got (Last-Event-ID). A 401
-// goes to sign-in, as every request does.
+// goes to sign-in, as every request does (unless it was only the old cookies of a renewal).
 import { api, apiUrl, type Schema } from '@/api/client'
 import { unreadCount } from '@/api/inbox'
 
@@ -149,7 +149,11 @@ async function openStream() {
     return
   }
   if (response.status === 401) {
-    void pollInbox() // meets the 401 too: the client takes the page to sign-in
+    // Signed out: the poll meets the 401 too, the client takes the page to sign-in and the shell
+    // stops this. A 401 to the old cookies while 修改密码 renews them is not that: try again.
+    await pollInbox()
+    failures += 1
+    scheduleStream(BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)])
     return
   }
   if (response.status === 429 || response.status === 503 || !response.ok || !response.body) {
