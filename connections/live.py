@@ -144,7 +144,14 @@ class Hub:
         self._listeners: dict[str, set[Listener]] = {}
         self._count = 0
         self._thread: threading.Thread | None = None
+        self._observers: list[Callable[[str], None]] = []
         self.subscribed = threading.Event()  # set while the subscription stands (tests wait on it)
+
+    def observe(self, observer: Callable[[str], None]) -> None:
+        """Call `observer(topic)` for every wake-up (CATCH_UP too), before any listener hears it:
+        what the listeners share (the timeline feed) then knows it is out of date when they ask."""
+        with self._lock:
+            self._observers.append(observer)
 
     def listen(self, topics: Iterable[str]) -> Listener:
         listener = Listener(self, frozenset(topics))
@@ -175,6 +182,8 @@ class Hub:
             return self._count
 
     def _dispatch(self, topic: str) -> None:
+        for observer in list(self._observers):
+            observer(topic)
         with self._lock:
             if topic == CATCH_UP:
                 group = [listener for listeners in self._listeners.values() for listener in listeners]
