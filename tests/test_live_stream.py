@@ -129,7 +129,7 @@ def world(factory, client, app):
     foreign_clinician = factory.user(Role.CLINICIAN, institution=other_institution, display_name="外院护士")
     api = {name: factory.api(client, user) for name, user in users.items()}
     api["foreign_clinician"] = factory.api(client, foreign_clinician)
-    return {"users": users, "api": api, "device": device, "foreign_device": foreign_device}
+    return {"users": users, "api": api, "device": device, "foreign_device": foreign_device, "institution": institution}
 
 
 def report(world, device_key="device", who="clinician") -> int:
@@ -550,6 +550,40 @@ def test_a_deactivated_account_or_one_signed_out_everywhere_loses_its_stream_at_
         assert ended(streams["clinician"])
         assert world["api"]["engineer"].delete("/api/v1/session/everywhere").status_code == 200
         assert ended(streams["engineer"])
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_clinician_hears_the_orders_of_their_department_and_a_move_counts_at_once(
+    app, server, world, factory, client
+):
+    """The shared feed decides in memory what each stream's person sees, as visible_orders does: a
+    clinician outside the order's department hears nothing of it until moved into it."""
+    from sqlalchemy import select
+
+    from models import Department, Role, db
+
+    manager = world["users"]["manager"]
+    colleague = factory.user(Role.CLINICIAN, institution=world["institution"], display_name="李护士")
+    world["api"]["colleague"] = factory.api(client, colleague)
+    streams = open_streams(server, world, "clinician", "colleague")
+    try:
+        order_id = report(world)
+        streams["clinician"].wait_for("work_order", 1)
+        time.sleep(0.5)  # whatever would wrongly arrive has had time to
+        assert streams["colleague"].of("work_order") == []
+        with app.app_context():
+            department_id = db.session.scalar(
+                select(Department.id).where(
+                    Department.institution_id == manager.institution_id, Department.name == "口腔科"
+                )
+            )
+        moved = world["api"]["manager"].patch(f"/api/v1/staff/{colleague.id}", json={"department_id": department_id})
+        assert moved.status_code == 200, moved.get_json()
+        assert world["api"]["engineer"].post(f"{BASE}/{order_id}/accept").status_code == 200
+        events = streams["colleague"].wait_for("work_order", 1)
+        assert [(e["data"]["work_order_id"], e["data"]["to_status"]) for e in events] == [(order_id, "accepted")]
     finally:
         for stream in streams.values():
             stream.close()
