@@ -25,11 +25,15 @@ each new message and for each change of the count (read on another tab). Clients
 `work_order` only (the stream's first version at /work-orders/stream) skip the others.
 
 Woken, not polling: a transaction that writes a timeline event, an inbox message, a read mark or
-ends a session publishes its topics after the commit (operations/live.py, jobs/after_commit.py,
-connections/live.py); the stream then reads what changed with the caller's own rules (the same
-queries as /work-orders/events and /inbox), in an application context of its own released at
-once, so an open stream holds no database connection. Besides, it looks by itself every
-RECHECK_SECONDS (a deactivated account, a message lost while Redis was away) and ends after
+ends a session (signing out, deactivating the account or the hospital) publishes its topics after
+the commit (operations/live.py, jobs/after_commit.py, connections/live.py). A timeline topic wakes
+every stream of the hospital or vendor: the process reads its new events once for all of them
+(console_api/live_feed.py) and each stream sends those its person may see (decided in memory by
+visible_orders' rules, operations/work_orders/feed.py). The person's own topic makes the stream
+check its session and read the inbox: every message not sent yet, page by page, including one
+whose id is below a message already sent (committed late). Each look runs in an application
+context of its own released at once, so an open stream holds no database connection. Besides, it
+looks by itself every RECHECK_SECONDS (a message lost while Redis was away) and ends after
 STREAM_SECONDS, when the browser reconnects signed in anew.
 
 Freed at once: a watcher notices the client closing its connection (the socket becomes readable
