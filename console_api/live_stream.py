@@ -155,6 +155,10 @@ def _look(stream: Stream, *, timeline: bool, mailbox: bool) -> list[str] | None:
     frames: list[str] = []
     with stream.app.app_context():
         try:
+            if timeline and stream.feed is not None and not stream.behind:
+                # First, holding no connection yet: the streams woken together wait here for the one
+                # that reads, and a stream waiting with a connection held could starve that read.
+                stream.feed.refresh(RECHECK_SECONDS)
             if mailbox:
                 if not session_is_current(stream.actor.user_id, stream.token_version, stream.actor.role):
                     return None
@@ -190,7 +194,6 @@ def _catch_up(stream: Stream, frames: list[str]) -> None:
 def _from_feed(stream: Stream, frames: list[str]) -> None:
     """The feed's new frames that this person may see (the feed reads once for all the streams)."""
     feed = stream.feed
-    feed.refresh(RECHECK_SECONDS)
     items, stream.position, lost = feed.since(stream.position)
     if lost:  # so slow that the feed dropped frames it had not sent: it reads them on its own
         stream.behind = True
