@@ -470,7 +470,8 @@ def test_every_inbox_message_reaches_the_stream_once_however_many_and_in_whateve
         stream.wait_for("inbox", 1 + 28)
         time.sleep(0.5)  # whatever would come twice has had time to
         sent = [event["data"]["message"]["id"] for event in stream.of("inbox")[1:]]
-        assert sent == [*many, *newer, *late, *last]
+        assert sent[:26] == [*many, *newer]
+        assert sorted(sent[26:]) == sorted([*late, *last])  # one look may bring both, in id order
         assert stream.of("inbox")[-1]["data"]["unread"] == 28
     finally:
         stream.close()
