@@ -85,7 +85,9 @@ STREAM_SECONDS = 600.0  # then the browser reconnects (signed in anew, resuming 
 HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream; renews the slot
 RECHECK_SECONDS = 60.0  # a look without a wake-up
 RETRY_MILLISECONDS = 3000
-INBOX_BATCH = 20
+INBOX_BATCH = 20  # messages per page of a look (it reads every page)
+DATABASE_RETRY_SECONDS = 5.0  # a look the database could not answer is made again this much later
+DATABASE_TRIES = 3  # looks in a row the database could not answer, then the stream ends
 # A reconnect far behind (Last-Event-ID: 0) catches up a few pages per look, each look in its own
 # session and sent before the next is read, not the whole history in one list.
 CATCH_UP_PAGES_PER_LOOK = 5
@@ -126,6 +128,7 @@ class Stream:
     behind: bool = False  # catching up on its own: resumed from a Last-Event-ID, or fell off the feed
     caught_up: set[int] = field(default_factory=set)  # event ids the catch-up sent (the feed may hold them too)
     inbox_sent: set[int] = field(default_factory=set)  # message ids sent above the inbox mark
+    opening: list[str] = field(default_factory=list)  # frames the opening request read
     closed: threading.Event = field(default_factory=threading.Event)
 
 
@@ -238,22 +241,36 @@ def _frames(stream: Stream) -> Iterator[str]:
     listener = stream.listener
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        yield from stream.opening  # the count, read by the request that opened the stream
         started = last_ping = last_look = time.monotonic()
         fired: set[str] = set()
-        everything = True
+        everything = False
+        first = True  # what the feed read since the stream took its position
+        failures = 0
         while True:
-            timeline = everything or stream.behind or any(not topic.startswith("user:") for topic in fired)
+            timeline = first or everything or stream.behind or any(not t.startswith("user:") for t in fired)
             mailbox = everything or any(topic.startswith("user:") for topic in fired)
+            first = False
+            retry = False
             if timeline or mailbox:
                 try:
                     frames = _look(stream, timeline=timeline, mailbox=mailbox)
                 except SQLAlchemyError:
-                    log.warning("live stream: database unavailable, closing the stream", exc_info=True)
-                    return  # the browser reconnects after `retry` and resumes from its Last-Event-ID
+                    # No connection in time (a burst of looks), or the database is away: look again
+                    # shortly; only when it stays away does the stream end (the browser reconnects
+                    # after `retry`, resuming from its Last-Event-ID, or polls on a 503).
+                    failures += 1
+                    if failures >= DATABASE_TRIES:
+                        log.warning("live stream: database unavailable, closing the stream", exc_info=True)
+                        return
+                    log.warning("live stream: database unavailable, looking again in %ss", DATABASE_RETRY_SECONDS)
+                    frames, retry = [], True
+                else:
+                    failures = 0
                 if frames is None:  # signed out: the reconnect meets 401 and the page goes to sign-in
                     return
                 yield from frames
-                if everything:
+                if everything and not retry:
                     last_look = time.monotonic()
             now = time.monotonic()
             if now - last_ping >= HEARTBEAT_SECONDS:
@@ -268,10 +285,12 @@ def _frames(stream: Stream) -> Iterator[str]:
             timeout = min(
                 last_ping + HEARTBEAT_SECONDS - now, last_look + RECHECK_SECONDS - now, started + STREAM_SECONDS - now
             )
-            fired = listener.wait(0.0 if stream.behind else max(timeout, 0.0))
+            if retry:
+                timeout = min(timeout, DATABASE_RETRY_SECONDS)
+            fired = listener.wait(0.0 if stream.behind and not retry else max(timeout, 0.0))
             if listener.hung_up:
                 return
-            everything = live_redis.CATCH_UP in fired or time.monotonic() - last_look >= RECHECK_SECONDS
+            everything = retry or live_redis.CATCH_UP in fired or time.monotonic() - last_look >= RECHECK_SECONDS
     finally:
         _release(stream)
 
@@ -322,7 +341,6 @@ def _open_stream():
     actor = current_actor()
     app = current_app._get_current_object()
     resume = _resume_from()
-    inbox_after = inbox.last_message_id(actor)
     token_version = current_user().token_version
     stream_id = secrets.token_hex(8)
     try:
@@ -335,6 +353,7 @@ def _open_stream():
         raise Refused(429, "too_many_streams", TOO_MANY, {"Retry-After": "60"})
     listener = feed = None
     try:
+        # Listening before anything is read: what commits after a read below wakes the stream.
         listener = live_redis.hub_for(app).listen(_topics_of(actor))
         feeds = live_feed.feeds_for(app)
         feed = feeds.feed_for(actor, work_orders.last_event_id(actor))
@@ -342,6 +361,11 @@ def _open_stream():
         # A stream that starts now starts after the newest event read after taking the feed's
         # position: what the feed read before that position is at or below it, the rest comes.
         after = resume if resume is not None else work_orders.last_event_id(actor)
+        # The first look's inbox part, done here (the session was checked a moment ago): a
+        # thousand streams opening at once do not each ask for a connection again at once.
+        inbox_after = inbox.last_message_id(actor)
+        unread = inbox.unread_count(actor)
+        department_id = timeline_feed.department_of(actor)
     except BaseException:  # the database failed us (503) or worse: give back what was taken
         if feed is not None:
             feeds.release(feed)
@@ -361,7 +385,10 @@ def _open_stream():
         redis=client,
         stream_id=stream_id,
         listener=listener,
+        unread=unread,
+        department_id=department_id,
         behind=resume is not None,  # resumed: what it missed is read for it alone, then the feed
+        opening=[frame("inbox", {"unread": unread, "message": None})],
     )
     sock = _client_socket()
     if sock is not None:

@@ -588,3 +588,42 @@ def test_a_clinician_hears_the_orders_of_their_department_and_a_move_counts_at_o
     finally:
         for stream in streams.values():
             stream.close()
+
+
+def test_a_look_the_database_cannot_answer_leaves_the_stream_open_and_it_looks_again(app, server, world):
+    """At the opening burst of a thousand streams a look waited its pool out (30 s) and the stream
+    ended without the event that came next. Now it looks again a little later, and stays open."""
+    import logging
+
+    from sqlalchemy.pool import QueuePool
+
+    from connections.redis import redis
+    from models import db
+    from operations import live
+
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logger = logging.getLogger("weixiu.stream")
+    logger.addHandler(handler)
+    disabled, logger.disabled = logger.disabled, False  # alembic's fileConfig turned it off in the suite
+    stream = open_streams(server, world, "manager")["manager"]
+    try:
+        with app.app_context():
+            engine = db.engine
+            tight = QueuePool(engine.pool._creator, pool_size=1, max_overflow=0, timeout=0.2)
+            saved, engine.pool = engine.pool, tight
+        try:
+            with engine.connect(), app.app_context():  # the only connection, taken
+                live_redis.publish(redis(), [live.user_topic(world["users"]["manager"].id)])  # a look now fails
+                wait_until(lambda: any("looking again" in message for message in warnings))
+        finally:
+            tight.dispose()
+            engine.pool = saved
+        assert stream._reader.is_alive()
+        order_id = report(world)
+        assert [e["data"]["work_order_id"] for e in stream.wait_for("work_order", 1)] == [order_id]
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = disabled
+        stream.close()
