@@ -82,7 +82,11 @@ class Feed:
     _read_wakes: int = -1  # the wake-ups the last read covered
     _read_at: float = float("-inf")
     _ids: set[int] = field(default_factory=set)  # ids read above the settled mark
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Two locks: the read's, held across its queries (the streams woken with it wait there, holding
+    # no connection), and the frames', held only to copy or add them: a stream holding a connection
+    # of its own must never wait for a read that waits for a connection (at a burst: for 30 s).
+    _read_lock: threading.Lock = field(default_factory=threading.Lock)
+    _items_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def end(self) -> int:
@@ -91,7 +95,7 @@ class Feed:
     def refresh(self, max_age: float) -> None:
         """Read the topic's new events if a wake-up came since the last read, or that read is older
         than `max_age`; one stream reads, the others wait and share it. In an app context."""
-        with self._lock:
+        with self._read_lock:
             wakes, now = self.wakes, time.monotonic()
             if self._read_wakes >= wakes and now - self._read_at < max_age:
                 return
@@ -110,23 +114,26 @@ class Feed:
                 after = newest = max(newest, rows[-1][0].id)
             if len(rows) < FEED_LIMIT:
                 break
-        for (event, sight), payload in zip(fresh, events_json([event for event, _ in fresh]), strict=True):
-            self.items.append(Item(event.id, frame("work_order", payload, event.id), sight))
-            self._ids.add(event.id)
-        self.settled.read(newest, now)
-        mark = self.settled.advance(now)
+        payloads = events_json([event for event, _ in fresh])
+        with self._items_lock:
+            for (event, sight), payload in zip(fresh, payloads, strict=True):
+                self.items.append(Item(event.id, frame("work_order", payload, event.id), sight))
+                self._ids.add(event.id)
+            self.settled.read(newest, now)
+            mark = self.settled.advance(now)
+            if len(self.items) > KEEP_ITEMS:
+                dropped = len(self.items) - KEEP_ITEMS
+                del self.items[:dropped]
+                self.base += dropped
         self._ids = {event_id for event_id in self._ids if event_id > mark}
-        if len(self.items) > KEEP_ITEMS:
-            dropped = len(self.items) - KEEP_ITEMS
-            del self.items[:dropped]
-            self.base += dropped
 
-    def since(self, position: int) -> tuple[list[Item], int, bool]:
-        """The items from `position` on, the position after them, and whether some were dropped
-        before the stream got to them (it then reads on its own)."""
-        with self._lock:
+    def since(self, position: int) -> tuple[list[Item], int, bool, int]:
+        """The items from `position` on, the position after them, whether some were dropped before
+        the stream got to them (it then reads on its own), and the settled mark as of then (what the
+        feed brings after them is above it)."""
+        with self._items_lock:
             lost = position < self.base
-            return self.items[max(position - self.base, 0) :], self.end, lost
+            return self.items[max(position - self.base, 0) :], self.end, lost, self.settled.mark
 
 
 class Feeds:

@@ -197,7 +197,7 @@ def _catch_up(stream: Stream, frames: list[str]) -> None:
 def _from_feed(stream: Stream, frames: list[str]) -> None:
     """The feed's new frames that this person may see (the feed reads once for all the streams)."""
     feed = stream.feed
-    items, stream.position, lost = feed.since(stream.position)
+    items, stream.position, lost, mark = feed.since(stream.position)
     if lost:  # so slow that the feed dropped frames it had not sent: it reads them on its own
         stream.behind = True
         _catch_up(stream, frames)
@@ -209,7 +209,7 @@ def _from_feed(stream: Stream, frames: list[str]) -> None:
             frames.append(item.frame)
             stream.after = max(stream.after, item.id)
     if stream.caught_up:  # what the feed may still bring is above its settled mark
-        stream.caught_up = {event_id for event_id in stream.caught_up if event_id > feed.settled.mark}
+        stream.caught_up = {event_id for event_id in stream.caught_up if event_id > mark}
 
 
 def _inbox(stream: Stream, frames: list[str]) -> None:
