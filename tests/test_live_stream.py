@@ -366,15 +366,15 @@ def test_a_stream_opening_without_a_database_connection_is_refused_with_503(app,
             assert refused.status == 503
             assert refused.body["error"]["code"] == "unavailable"
             assert refused.response.getheader("Retry-After")
-        opened = Stream(server, world["api"]["manager"].headers)  # the pool has a connection again
-        try:
-            assert opened.status == 200
-            opened.wait_for("inbox", 1)
-        finally:
-            opened.close()
     finally:
-        tight.dispose()
         engine.pool = saved
+    opened = Stream(server, world["api"]["manager"].headers)  # connections to be had again
+    try:
+        assert opened.status == 200
+        opened.wait_for("inbox", 1)
+    finally:
+        opened.close()
+        tight.dispose()  # after whatever took its connection has given it back
     wait_until(lambda: slots(app, world["users"]["manager"]) == 0, timeout=2.0)
 
 
@@ -618,7 +618,6 @@ def test_a_look_the_database_cannot_answer_leaves_the_stream_open_and_it_looks_a
                 live_redis.publish(redis(), [live.user_topic(world["users"]["manager"].id)])  # a look now fails
                 wait_until(lambda: any("looking again" in message for message in warnings))
         finally:
-            tight.dispose()
             engine.pool = saved
         assert stream._reader.is_alive()
         order_id = report(world)
@@ -627,3 +626,4 @@ def test_a_look_the_database_cannot_answer_leaves_the_stream_open_and_it_looks_a
         logger.removeHandler(handler)
         logger.disabled = disabled
         stream.close()
+        tight.dispose()  # after whatever took its connection has given it back
