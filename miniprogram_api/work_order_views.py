@@ -51,7 +51,10 @@ ORDER = "/work-orders/<int:work_order_id>"
 
 def detail(order: WorkOrder) -> dict:
     """工单详情 as the PC API shapes it, with photo links into this API."""
-    payload = detail_payload(current_actor(), order)
+    actor = current_actor()
+    payload = detail_payload(actor, order)
+    if on_site.may_sign_off(actor, order):  # the mini-program's own step: 客户签字 on this phone
+        payload["actions"].append("sign_off")
     for photo in payload["photos"]:
         photo["url"] = photo_url(order.id, photo["id"])
     return payload

@@ -102,6 +102,8 @@ def sign(phone, order_id: int, name: str, data: bytes = PNG):
 def test_signature_by_the_contact_person_confirms_the_order(app, site):
     mp = site["mp"]
     order_id = completed_order(app, site)
+    assert "sign_off" in mp["engineer"].get(f"/work-orders/{order_id}").get_json()["actions"]
+    assert "sign_off" not in mp["clinician"].get(f"/work-orders/{order_id}").get_json()["actions"]
     signed = sign(mp["engineer"], order_id, " 王医生 ")
     assert signed.status_code == 201, signed.get_json()
     record = signed.get_json()
@@ -113,6 +115,7 @@ def test_signature_by_the_contact_person_confirms_the_order(app, site):
     )
     order = mp["clinician"].get(f"/work-orders/{order_id}").get_json()
     assert order["status"] == "confirmed" and "rate" in order["actions"]
+    assert "sign_off" not in mp["engineer"].get(f"/work-orders/{order_id}").get_json()["actions"]
     assert [event["label"] for event in order["timeline"][-2:]] == ["客户签字", "客户确认"]
     with app.app_context():
         stored = db.session.scalar(select(WorkOrderSignOff).where(WorkOrderSignOff.work_order_id == order_id))

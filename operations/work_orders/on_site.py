@@ -88,6 +88,11 @@ def sign_off(actor: Actor, work_order_id: int, *, signer_name: str, signature: U
     return record
 
 
+def may_sign_off(actor: Actor, order: WorkOrder) -> bool:
+    """The sign-off button: the engineer on the order, once the report waits for confirmation."""
+    return order.status is WorkOrderStatus.COMPLETED and order.assignee_id == actor.user_id
+
+
 def sign_offs_of(actor: Actor, work_order_id: int) -> list[WorkOrderSignOff]:
     order = visible_order(actor, work_order_id)
     return list(

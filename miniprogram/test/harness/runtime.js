@@ -422,6 +422,17 @@ class MiniProgram {
     await this.settle()
   }
 
+  /** A finger drawing on a <canvas>: touchstart at the first point, touchmove through the rest,
+   * touchend (jsdom hands the page clientX / pageY, as a view's touches have). */
+  async stroke(selector, points) {
+    const node = this.find(selector)
+    const [first, ...rest] = points
+    node.dispatchEvent('touchstart', { touches: [first], changedTouches: [first] })
+    for (const point of rest) node.dispatchEvent('touchmove', { touches: [point], changedTouches: [point] })
+    node.dispatchEvent('touchend', { changedTouches: [points[points.length - 1]] })
+    await this.settle()
+  }
+
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
   queueScan(answer) {
     this.scans.push(answer)
