@@ -1,11 +1,13 @@
 // The engineer's journey on the phone: an order reported (the PC API, as the clinician) reaches
 // the vendor engineer by WeChat (the simulator's record); from the queue, emergencies first, the
 // order page offers only the server's `actions`: 接单 → 出发 with 预计到场 → 到场 by the device's
-// own sticker (another device's refused) → 诊断 → parts → 完工 service report → the customer's
+// own sticker (another device's refused) → 诊断 → photos → parts → 完工 service report → the customer's
 // signature on the canvas, which confirms the order because the contact person signs.
 const { MiniProgram, CANVAS_PNG } = require('./harness/runtime')
 const backend = require('./harness/backend')
 const fs = require('fs')
+const os = require('os')
+const path = require('path')
 
 let phone
 afterEach(() => phone && phone.close())
@@ -97,6 +99,19 @@ test('from the push to the customer’s signature', async () => {
   await phone.input('.diagnosis-input', '主控板电源模块损坏')
   await phone.tap('.diagnose-btn')
   expect(phone.text('.order-status')).toContain('已诊断')
+
+  // photos of the site: two go, a file that is no picture is refused and offered again
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weixiu-mp-site-'))
+  const shots = ['board.png', 'label.png'].map((name) => path.join(dir, name))
+  shots.forEach((shot) => fs.copyFileSync(CANVAS_PNG, shot))
+  const notAPicture = path.join(dir, 'notes.txt')
+  fs.writeFileSync(notAPicture, 'not a photo')
+  phone.queueMedia([...shots, notAPicture])
+  await phone.tap('.photos-btn')
+  expect(phone.text('.step-error')).toContain('1 张照片上传失败')
+  expect(phone.text('.retry-photos-btn')).toContain('1 张')
+  expect((await manager.get(`/work-orders/${order.id}`)).photos).toHaveLength(2)
+  fs.rmSync(dir, { recursive: true, force: true })
 
   await phone.input('.part-name-input', '电源模块')
   await phone.input('.part-model-input', 'PM-25')

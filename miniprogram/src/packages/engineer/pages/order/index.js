@@ -1,11 +1,13 @@
 // 工程师的工单: the order as the engineer works it, with the device's repair history within the
 // authorization's scope, and only the steps the server lists in `actions`: 接单; 出发 with 预计到场
 // (POST /eta, then /depart); 到场 by scanning the device's own sticker (wx.scanCode; the server
-// checks it is this order's device) or, without one, with a reason (未扫码到场); 诊断; parts; the
-// service report (完工); then the customer's signature (sign_off) on the sign page.
+// checks it is this order's device) or, without one, with a reason (未扫码到场); 诊断; parts; photos
+// (wx.chooseMedia, then services/upload.js, 3 at a time; failed ones are offered again); the service
+// report (完工); then the customer's signature (sign_off) on the sign page.
 const workOrders = require('../../../../services/work-orders.js')
 const boundPage = require('../../../../utils/bound-page.js')
 const scan = require('../../../../utils/scan.js')
+const upload = require('../../../../services/upload.js')
 const work = require('../../services/work.js')
 
 const ETA_MINUTES = '30'
@@ -51,6 +53,8 @@ Component({
     diagnosis: '',
     newPart: EMPTY_PART,
     report: EMPTY_REPORT,
+    failedPhotos: [],
+    uploading: false,
     busy: false,
     stepError: '',
     fields: {},
@@ -154,6 +158,38 @@ Component({
     },
     complete() {
       return this.step(() => work.complete(this.data.order.id, { ...this.data.report, diagnosis: this.data.diagnosis }))
+    },
+    choosePhotos() {
+      wx.chooseMedia({
+        count: 9,
+        mediaType: ['image'],
+        sizeType: ['compressed'],
+        success: (result) => this.uploadPhotos(result.tempFiles.map((file) => file.tempFilePath)),
+        fail: (error) => {
+          if (!/cancel/.test(error.errMsg || '')) this.setData({ stepError: '未能选择照片，请重试' })
+        },
+      })
+    },
+    retryPhotos() {
+      return this.uploadPhotos(this.data.failedPhotos)
+    },
+    async uploadPhotos(filePaths) {
+      const id = this.data.order.id
+      this.setData({ uploading: true, stepError: '' })
+      const results = await upload.uploadPhotos(id, filePaths)
+      const failed = results.filter((result) => result.error)
+      let shown = {}
+      try {
+        shown = this.shown(await workOrders.get(id)) // the photo count as the server has it
+      } catch {
+        // the photos went or not as said below; the count catches up on the next visit
+      }
+      this.setData({
+        ...shown,
+        uploading: false,
+        failedPhotos: failed.map((result) => result.filePath),
+        stepError: failed.length ? `${failed.length} 张照片上传失败：${failed[0].error.message}` : '',
+      })
     },
     sign() {
       wx.navigateTo({ url: `/packages/engineer/pages/sign/index?id=${this.data.order.id}` })
