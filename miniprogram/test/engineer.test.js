@@ -3,22 +3,15 @@
 // order page offers only the server's `actions`: 接单 → 出发 with 预计到场 → 到场 by the device's
 // own sticker (another device's refused) → 诊断 → photos → parts → 完工 service report → the customer's
 // signature on the canvas, which confirms the order because the contact person signs.
-const { MiniProgram, CANVAS_PNG } = require('./harness/runtime')
+const { CANVAS_PNG } = require('./harness/runtime')
 const backend = require('./harness/backend')
+const { boundPhone } = require('./harness/phones')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
 
 let phone
 afterEach(() => phone && phone.close())
-
-async function boundPhone(number) {
-  const bound = new MiniProgram({ privacyAgreed: true })
-  await bound.launch('/pages/bind/index')
-  await bound.getPhoneNumber('.phone-btn', { phone: number })
-  expect(bound.route).toBe('pages/index/index')
-  return bound
-}
 
 /** The WeChat message the worker sent about `number` (the outbox delivers after the commit). */
 async function pushAbout(number) {
