@@ -87,6 +87,7 @@ ACTION_LABELS = {
     "add_part": "登记配件",
     "remove_part": "删除配件",
     "add_photo": "上传照片",
+    "sign_off": "客户签字",
 }
 SPECIFIC_ACTION_LABELS = {
     ("work_order", "create"): "报修",

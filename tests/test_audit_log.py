@@ -686,7 +686,15 @@ CASES: dict[str, Callable[[World], Call]] = {
     f"POST {MP_ORDER}/cancel": mp("clinician", "/work-orders/{order}/cancel", json={"reason": "误报"}),
     f"POST {MP_ORDER}/accept": mp("engineer", "/work-orders/{order}/accept", json={}),
     f"POST {MP_ORDER}/depart": mp("engineer", "/work-orders/{order:accepted}/depart", json={}),
-    f"POST {MP_ORDER}/arrive": mp("engineer", "/work-orders/{order:accepted}/arrive", json={}),
+    f"POST {MP_ORDER}/arrive": mp("engineer", "/work-orders/{order:accepted}/arrive", json={"reason": "二维码损坏"}),
+    f"POST {MP_ORDER}/eta": mp("engineer", "/work-orders/{order:accepted}/eta", json=lambda w: {"eta": ETA(w)}),
+    # signed by someone other than the contact person: attached, the order waits for the reporter
+    f"POST {MP_ORDER}/sign-offs": mp(
+        "engineer",
+        "/work-orders/{order:completed}/sign-offs",
+        data=lambda w: {**png_upload()["data"], "signer_name": "李护士"},
+        content_type="multipart/form-data",
+    ),
     f"POST {MP_ORDER}/diagnose": mp(
         "engineer", "/work-orders/{order:on_site}/diagnose", json={"diagnosis": "传感器老化"}
     ),

@@ -135,7 +135,8 @@ def test_report_follow_accept_work_confirm_and_rate(app, world):
     assert accepted.get_json()["status"] == "accepted" and "depart" in accepted.get_json()["actions"]
     assert mp["engineer"].post(f"/work-orders/{order_id}/accept").status_code == 409
     assert mp["engineer"].post(f"/work-orders/{order_id}/depart", json={"note": "10 分钟到"}).status_code == 200
-    assert mp["engineer"].post(f"/work-orders/{order_id}/arrive").status_code == 200
+    arrived = mp["engineer"].post(f"/work-orders/{order_id}/arrive", json={"q": link_of(app, world["device"])})
+    assert arrived.status_code == 200, arrived.get_json()
     diagnosed = mp["engineer"].post(f"/work-orders/{order_id}/diagnose", json={"diagnosis": "压力传感器故障"})
     assert diagnosed.status_code == 200, diagnosed.get_json()
     part = mp["engineer"].post(
@@ -171,7 +172,7 @@ def test_reject_sends_it_back(app, world):
     order_id = report(app, world).get_json()["id"]
     for step, body in (
         ("accept", None),
-        ("arrive", None),
+        ("arrive", {"reason": "二维码被遮挡"}),
         ("diagnose", {"diagnosis": "电源故障"}),
         ("complete", {"work_done": "换电源", "test_result": "正常", "test_passed": True, "device_condition": "normal"}),
     ):
