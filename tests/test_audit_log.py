@@ -786,6 +786,7 @@ EXEMPT: dict[str, str] = {
     "POST /mp/v1/me/mobile/sms-code": NEW_MOBILE_CODE,
     "POST /api/v1/inbox/<bigid:message_id>/read": "首页通知标为已读：个人的阅读记录",
     "POST /api/v1/inbox/read-all": "首页通知全部已读：个人的阅读记录",
+    "POST /api/v1/alert-templates/preview": "预览发送内容：只计算，不保存任何数据",
     "POST /mp/v1/login": "小程序登录：只开始一个会话（记录微信身份）",
     "POST /mp/v1/logout": "小程序退出登录：只结束会话，绑定保留",
     "POST /mp/v1/bind/sms-code": "发送绑定用的短信验证码",
