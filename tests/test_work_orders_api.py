@@ -21,6 +21,7 @@ from models import (
     ArchiveStatus,
     AuditEntry,
     Delivery,
+    Device,
     OutboxMessage,
     Role,
     Scope,
@@ -732,7 +733,10 @@ def test_parts_add_and_delete_while_on_site(world, app):
     assert world["api"]["engineer"].delete(f"{BASE}/{order_id}/parts/{part_id}").status_code in (404, 422)
 
 
-def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(world):
+def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(world, app):
+    with app.app_context():
+        db.session.get(Device, world["device"].id).serial_number = "SN-XZ-0001"
+        db.session.commit()
     order_id = create(world)["id"]
     premature = world["api"]["manager"].get(f"{BASE}/{order_id}/report")
     assert premature.status_code == 409 and "尚未完成" in premature.get_json()["error"]["message"]
@@ -749,6 +753,10 @@ def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(wor
     assert report["engineer"] == {"name": "刘工", "phone": "13900000000", "organisation": "服务商测试1"}
     assert report["device_condition"] == "正常运行" and report["test_passed"] is True
     assert report["sign_off"] == {"confirmed": False, "by": None, "at": None}
+    # (五) 设备信息: 型号 and 序列号, also for the vendor's engineer without 档案资料.
+    for who in ("clinician", "engineer"):
+        device = world["api"][who].get(f"{BASE}/{order_id}/report").get_json()["device"]
+        assert (device["model"], device["serial_number"]) == ("XZ-100", "SN-XZ-0001")
     step(world, "clinician", order_id, "confirm")
     signed = world["api"]["engineer"].get(f"{BASE}/{order_id}/report").get_json()
     assert signed["sign_off"]["confirmed"] is True and signed["sign_off"]["by"] == "王护士"
