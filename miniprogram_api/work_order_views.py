@@ -21,6 +21,7 @@ from console_api.work_order_serializers import photo_json, work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
+    DEPART_SCHEMA,
     DIAGNOSE_SCHEMA,
     ETA_SCHEMA,
     LIST_QUERY,
@@ -203,8 +204,8 @@ def accept_work_order(work_order_id: int):
 @route(
     "POST",
     f"{ORDER}/depart",
-    "工程师出发",
-    body=NOTE,
+    "工程师出发（可同时给出预计到场时间）",
+    body=DEPART_SCHEMA,
     body_required=False,
     response="WorkOrderDetail",
     errors=(409,),

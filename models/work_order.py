@@ -169,7 +169,7 @@ class WorkOrder(db.Model):
     triage_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    eta: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # 预计上门时间
+    eta: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # 预计到场时间
 
     # The engineer's work and the service report.
     diagnosis: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -241,7 +241,7 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.ESCALATED: "超时未接单，已升级至设备科",
     WorkOrderEventKind.TRIAGED: "任务评估",
     WorkOrderEventKind.ASSIGNED: "派工",
-    WorkOrderEventKind.ETA_SET: "确认预计上门时间",
+    WorkOrderEventKind.ETA_SET: "确认预计到场时间",
     WorkOrderEventKind.ACCEPTED: "接单",
     WorkOrderEventKind.DEPARTED: "出发",
     WorkOrderEventKind.ARRIVED: "到达现场",
