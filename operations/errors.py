@@ -46,8 +46,11 @@ class RowErrors(DomainError):
         self.rows = rows
 
 
-def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[dict]) -> list[dict]:
-    """One list of bad rows in row order: the cells' reasons, then the domain's.
+def merge_row_errors(
+    cell_errors: dict[int, dict[str, str]], domain_rows: list[dict], rows: list | None = None
+) -> list[dict]:
+    """One list of bad rows in row order: the cells' reasons, then the domain's; each with the
+    row's 设备名称 and 唯一码 as read from `rows` ((row number, fields) pairs), so a person finds it.
 
     The domain saw a row without its unreadable cells, so it may also call such a column
     missing ("设备名称必填"); the cell's own reason says more, and the domain's is dropped.
@@ -60,7 +63,18 @@ def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[d
         extra = [reason for reason in entry["reasons"] if not any(reason.startswith(label) for label in failed)]
         if extra:
             reasons.setdefault(entry["row"], []).extend(extra)
-    return [{"row": row, "reasons": reasons[row]} for row in sorted(reasons)]
+    fields_of = {int(number): fields for number, fields in rows or ()}
+
+    def named(row: int) -> dict:
+        fields = fields_of.get(row, {})
+        return {
+            "row": row,
+            "name": fields.get("name"),
+            "unique_code": fields.get("unique_code"),
+            "reasons": reasons[row],
+        }
+
+    return [named(row) for row in sorted(reasons)]
 
 
 class GatheredErrors:
