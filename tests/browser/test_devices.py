@@ -211,6 +211,8 @@ def test_import_shows_the_bad_rows_then_takes_a_good_workbook_on_the_queue(conso
     expect(errors).to_contain_text("所属科室“手术室”不存在")
     expect(errors.locator("tbody tr")).to_have_count(1)
     expect(errors.locator("tbody tr").first).to_contain_text("3")
+    expect(errors.locator("thead")).to_contain_text("设备名称")
+    expect(errors.locator("tbody tr").first).to_contain_text("监护仪")
     expect(page.get_by_text("导入文件中有错误，未导入任何数据")).to_be_visible()
     console.shot("device-import-row-errors")
     with app.app_context():
@@ -250,5 +252,61 @@ def test_a_vendor_admin_sees_only_the_devices_its_vendor_is_authorized_for(conso
     body.get_by_text("高压注射器").click()
     expect(page.get_by_role("heading", name="高压注射器")).to_be_visible()
     expect(page.get_by_role("button", name="修改")).to_have_count(0)
+    # The tabs he may use, no certificate tabs; 维保商 shows his own vendor's authorization.
+    expect(page.locator(".t-tabs__nav-item")).to_have_text(["档案详情", "维保商", "历史工单"])
+    tab(page, "维保商").click()
+    current = page.get_by_test_id("current-authorizations")
+    expect(current).to_contain_text("服务商测试1")
+    expect(current).to_contain_text((today + timedelta(days=30)).isoformat())
+    expect(current).not_to_contain_text("此设备当前没有")
+    expect(current.locator("thead")).not_to_contain_text("操作")
+    expect(page.get_by_role("button", name="选择委外服务商")).to_have_count(0)
+    expect(page.get_by_test_id("authorization-history")).to_have_count(0)
+    console.shot("device-detail-vendors-vendor-admin")
+    # A certificate tab asked for in the URL falls back to 档案详情.
+    console.open(f"/devices/{served.id}?tab=operation_certificate")
+    expect(page.locator(".t-tabs__nav-item.t-is-active")).to_have_text("档案详情")
     console.open(f"/devices/{ended.id}")
     expect(page.get_by_text("设备不存在，或您无权查看")).to_be_visible()
+
+
+def test_a_taken_unique_code_is_shown_beside_its_field_with_the_certificates_error(console, factory, app):
+    institution, manager = hospital(factory)
+    taken = factory.device(institution, name="检眼镜", department="眼科").unique_code
+    page = console.page
+    console.sign_in(manager, path="/devices/new")
+    page.get_by_placeholder("设备名称").first.fill("裂隙灯")
+    page.get_by_placeholder("请选择所属科室").click()
+    page.locator(".t-select-option", has_text="眼科").click()
+    page.get_by_placeholder("不填则自动编号").fill(taken)
+    # The date pickers are as wide as the inputs of the same grid.
+    picker = page.locator(".t-form__item", has=page.get_by_placeholder("请选择生产日期")).locator(".t-date-picker")
+    text = page.locator(".t-form__item", has=page.get_by_placeholder("序列号")).locator(".t-input__wrap")
+    assert abs(picker.bounding_box()["width"] - text.bounding_box()["width"]) < 1
+    tab(page, "操作证").click()
+    page.get_by_test_id("enable-operation_certificate").click()
+    page.get_by_placeholder("操作证证件号").fill("C000000009")
+    page.get_by_placeholder("请选择有效期至").fill("2024-01-01")
+    page.get_by_placeholder("请选择有效期至").press("Enter")
+    page.get_by_placeholder("请选择签发日期").fill("2025-06-01")
+    page.get_by_placeholder("请选择签发日期").press("Enter")
+    page.get_by_role("button", name="保存").click()
+
+    # One answer, both errors beside their fields.
+    code_item = page.locator(".t-form__item", has=page.get_by_placeholder("不填则自动编号"))
+    expect(code_item).to_contain_text(f"唯一码 {taken} 已存在，请换一个或留空自动生成")
+    expect(page.get_by_text("有效期至不能早于签发日期")).to_be_visible()
+    console.shot("device-new-taken-code")
+    with app.app_context():
+        assert db.session.query(Device).count() == 1
+        assert db.session.query(Credential).count() == 0
+
+    # Cleared, the 唯一码 is numbered; the certificate fixed, both are saved.
+    page.get_by_placeholder("不填则自动编号").fill("")
+    page.get_by_placeholder("请选择有效期至").fill("2028-01-31")
+    page.get_by_placeholder("请选择有效期至").press("Enter")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("设备档案和操作证已保存")).to_be_visible()
+    with app.app_context():
+        assert db.session.query(Device).count() == 2
+        assert db.session.query(Credential).count() == 1
