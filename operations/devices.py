@@ -106,7 +106,7 @@ def _check_unique_code(institution_id: int, code: str) -> None:
     if not UNIQUE_CODE_PATTERN.match(code):
         raise InvalidInput({"unique_code": "唯一码只能包含数字、字母和短横线，最长20位"})
     if _existing_codes(institution_id, [code]):
-        raise Conflict(f"唯一码 {code} 已存在", {"unique_code": f"唯一码 {code} 已存在，请换一个或留空自动生成"})
+        raise Conflict(f"唯一码 {code} 已存在", {"unique_code": f"唯一码 {code} 已存在"})
 
 
 def _apply(device: Device, institution_id: int, fields: dict[str, Any]) -> None:

@@ -166,7 +166,7 @@ def test_a_taken_unique_code_and_a_bad_certificate_are_reported_together(app, ho
     first = api.post("/api/v1/devices", json={"name": "检眼镜", "department_id": departments["眼科"]})
     code = first.get_json()["unique_code"]
     before = counts(app)
-    taken = f"唯一码 {code} 已存在，请换一个或留空自动生成"
+    taken = f"唯一码 {code} 已存在"
     # A certificate the edge refuses (no 有效期至) …
     unparsed = api.post(
         "/api/v1/devices",
