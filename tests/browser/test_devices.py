@@ -25,6 +25,21 @@ def hospital(factory):
     return institution, factory.manager(institution)
 
 
+def pick_date(page, placeholder: str, day: str) -> None:
+    """Type a date into a TDesign date picker and confirm it."""
+    page.get_by_placeholder(placeholder).fill(day)
+    page.get_by_placeholder(placeholder).press("Enter")
+
+
+def start_certificate_with_dates_the_wrong_way_round(page, number: str) -> None:
+    """④ 操作证 tab of 新增设备档案: ticked, with 签发日期 after 有效期至 (the API refuses that)."""
+    tab(page, "操作证").click()
+    page.get_by_test_id("enable-operation_certificate").click()
+    page.get_by_placeholder("操作证证件号").fill(number)
+    pick_date(page, "请选择有效期至", "2024-01-01")
+    pick_date(page, "请选择签发日期", "2025-06-01")
+
+
 def test_the_list_keeps_its_filters_in_the_url_exports_and_prints_labels(console, factory, tmp_path):
     institution, manager = hospital(factory)
     factory.device(institution, name="检眼镜", department="眼科", model="YZ6H", asset_code="011", unit="台(套)")
@@ -110,15 +125,9 @@ def test_a_new_device_and_its_operation_certificate_are_saved_in_one_go_then_edi
     page.get_by_placeholder("院内资产编码").fill("011")
     page.get_by_placeholder("序列号").fill("YZ-2024-01")
     # ④ 操作证 tab: 基础设置, saved with the device.
-    tab(page, "操作证").click()
-    page.get_by_test_id("enable-operation_certificate").click()
+    start_certificate_with_dates_the_wrong_way_round(page, "C000000001")
     page.get_by_placeholder("颁证单位").fill("市卫健委")
-    page.get_by_placeholder("操作证证件号").fill("C000000001")
     page.get_by_placeholder("持证人姓名").fill("张三")
-    page.get_by_placeholder("请选择有效期至").fill("2024-01-01")
-    page.get_by_placeholder("请选择有效期至").press("Enter")
-    page.get_by_placeholder("请选择签发日期").fill("2025-06-01")  # 签发日期 after 有效期至
-    page.get_by_placeholder("请选择签发日期").press("Enter")
     console.shot("device-new-certificate")
     page.get_by_role("button", name="保存").click()
     # The API's field error beside its field on the tab; nothing was saved.
@@ -283,13 +292,7 @@ def test_a_taken_unique_code_is_shown_beside_its_field_with_the_certificates_err
     picker = page.locator(".t-form__item", has=page.get_by_placeholder("请选择生产日期")).locator(".t-date-picker")
     text = page.locator(".t-form__item", has=page.get_by_placeholder("序列号")).locator(".t-input__wrap")
     assert abs(picker.bounding_box()["width"] - text.bounding_box()["width"]) < 1
-    tab(page, "操作证").click()
-    page.get_by_test_id("enable-operation_certificate").click()
-    page.get_by_placeholder("操作证证件号").fill("C000000009")
-    page.get_by_placeholder("请选择有效期至").fill("2024-01-01")
-    page.get_by_placeholder("请选择有效期至").press("Enter")
-    page.get_by_placeholder("请选择签发日期").fill("2025-06-01")
-    page.get_by_placeholder("请选择签发日期").press("Enter")
+    start_certificate_with_dates_the_wrong_way_round(page, "C000000009")
     page.get_by_role("button", name="保存").click()
 
     # One answer, both errors beside their fields.
@@ -303,8 +306,7 @@ def test_a_taken_unique_code_is_shown_beside_its_field_with_the_certificates_err
 
     # Cleared, the 唯一码 is numbered; the certificate fixed, both are saved.
     page.get_by_placeholder("不填则自动编号").fill("")
-    page.get_by_placeholder("请选择有效期至").fill("2028-01-31")
-    page.get_by_placeholder("请选择有效期至").press("Enter")
+    pick_date(page, "请选择有效期至", "2028-01-31")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("设备档案和操作证已保存")).to_be_visible()
     with app.app_context():

@@ -61,6 +61,22 @@ def choose_vendor(page, name):
     page.locator(".t-select-option", has_text=name).click()
 
 
+def cancel_after_declining_once(console, app, device, rows, screenshot=None):
+    """取消授权 asks first: declined, nothing changes; confirmed, the authorization is cancelled."""
+    page = console.page
+    rows.get_by_text("取消授权").click()
+    dialog = page.locator(".t-dialog", has_text="确定取消")
+    expect(dialog).to_contain_text("服务商测试1")
+    if screenshot:
+        shot(console, screenshot)
+    dialog.get_by_role("button", name="取消", exact=True).click()
+    expect(dialog).to_be_hidden()
+    assert authorizations_of(app, device)[0]["cancelled"] is False
+    rows.get_by_text("取消授权").click()
+    page.locator(".t-dialog", has_text="确定取消").get_by_role("button", name="取消授权").click()
+    expect(page.get_by_text("已取消授权")).to_be_visible()
+
+
 def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced(console, hospital, app):
     page = console.page
     device = hospital["devices"]["电刀"]
@@ -237,17 +253,7 @@ def test_cancel_asks_first_and_the_history_keeps_the_cancelled_authorization(con
     console.sign_in(hospital["manager"], path=f"/outsourcing/authorize?device_ids={device.id}")
     history = page.get_by_test_id("authorization-history")
     expect(history).to_contain_text("生效中")
-    history.get_by_text("取消授权").click()
-    dialog = page.locator(".t-dialog", has_text="确定取消")
-    expect(dialog).to_contain_text("服务商测试1")
-    shot(console, "outsourcing-cancel-confirm")
-    dialog.get_by_role("button", name="取消", exact=True).click()
-    expect(dialog).to_be_hidden()
-    assert authorizations_of(app, device)[0]["cancelled"] is False
-
-    history.get_by_text("取消授权").click()
-    page.locator(".t-dialog", has_text="确定取消").get_by_role("button", name="取消授权").click()
-    expect(page.get_by_text("已取消授权")).to_be_visible()
+    cancel_after_declining_once(console, app, device, history, "outsourcing-cancel-confirm")
     expect(history).to_contain_text("已取消")
     expect(history.get_by_text("修改")).to_have_count(0)
     history.get_by_text("变更记录").click()
@@ -402,15 +408,7 @@ def test_method_two_from_the_device_detail_authorizes_modifies_and_cancels(conso
         assert db.session.scalar(db.select(Authorization.ends_on)).isoformat() == new_end
 
     # 取消授权 asks first; declining changes nothing.
-    row.get_by_text("取消授权").click()
-    confirm = page.locator(".t-dialog", has_text="确定取消")
-    expect(confirm).to_contain_text("服务商测试1")
-    confirm.get_by_role("button", name="取消", exact=True).click()
-    expect(confirm).to_be_hidden()
-    assert authorizations_of(app, device)[0]["cancelled"] is False
-    row.get_by_text("取消授权").click()
-    page.locator(".t-dialog", has_text="确定取消").get_by_role("button", name="取消授权").click()
-    expect(page.get_by_text("已取消授权")).to_be_visible()
+    cancel_after_declining_once(console, app, device, row)
     expect(current).to_contain_text("此设备未委外")
     history = page.get_by_test_id("authorization-history")
     expect(history.locator("tbody tr")).to_have_count(1)
