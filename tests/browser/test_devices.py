@@ -309,6 +309,8 @@ def test_a_taken_unique_code_is_shown_beside_its_field_with_the_certificates_err
     pick_date(page, "请选择有效期至", "2028-01-31")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("设备档案和操作证已保存")).to_be_visible()
+    # The new device's 操作证 tab has loaded (nothing of the page is still on its way at the end).
+    expect(page.locator(".t-tab-panel:visible")).to_contain_text("C000000009")
     with app.app_context():
         assert db.session.query(Device).count() == 2
         assert db.session.query(Credential).count() == 1
