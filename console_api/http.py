@@ -46,7 +46,7 @@ def handle_domain_error(error: DomainError):
     db.session.rollback()
     status, code = STATUS_BY_ERROR.get(type(error), (400, "bad_request"))
     extra = {}
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput) or (isinstance(error, Conflict) and error.fields):
         extra["fields"] = error.fields
     if isinstance(error, RowErrors):
         extra["rows"] = error.rows

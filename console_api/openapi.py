@@ -493,7 +493,14 @@ PC_SCHEMAS: dict[str, dict] = {
         total={**INTEGER, "description": "数据行数"},
         percent={**INTEGER, "description": "进度（0–100）"},
         result=nullable(ref("ImportResult")),
-        rows=array(obj(row=INTEGER, reasons=array(STRING))),
+        rows=array(
+            obj(
+                row=INTEGER,
+                name={**N_STRING, "description": "该行的设备名称（读不出时为空）"},
+                unique_code={**N_STRING, "description": "该行的唯一码（未填时为空）"},
+                reasons=array(STRING),
+            )
+        ),
         message={**N_STRING, "description": "未导入的原因"},
         created_at=STRING,
         updated_at=STRING,
