@@ -314,9 +314,10 @@ def _intake_body() -> tuple[dict, list[Upload]]:
     return body, uploads
 
 
-def report_from_request(actor: Actor):
+def report_from_request(actor: Actor, client_key: str | None = None):
     """报修 from this request's body (JSON, or multipart with photos): the device by id, 唯一码 or
-    the token of its QR link; at least two contact methods. The PC and the mini-program share it."""
+    the token of its QR link; at least two contact methods. The PC and the mini-program share it
+    (the mini-program names each 报修 with `client_key`, its Idempotency-Key)."""
     raw, photos = _intake_body()
     body = parse_fields(raw, CREATE_SCHEMA)
     given = [key for key in DEVICE_KEYS if body.get(key) is not None]
@@ -342,7 +343,11 @@ def report_from_request(actor: Actor):
         photos=photos,
     )
     return work_orders.create_work_order(
-        actor, device, intake, emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"]
+        actor,
+        device,
+        intake,
+        emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"],
+        client_key=client_key,
     )
 
 

@@ -9,7 +9,9 @@ point at this API, which the mini-program's session may fetch.
 
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+import re
+
+from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
@@ -42,7 +44,7 @@ from models.work_order import SIGN_OFF_PLACE_LABELS, work_order_number
 from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
-from operations.work_orders import dispatch, flow, on_site
+from operations.work_orders import dispatch, flow, on_site, photo_links
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
@@ -62,8 +64,10 @@ def detail(order: WorkOrder) -> dict:
 
 
 def photo_url(work_order_id: int, photo_id: int) -> str:
-    """A photo's link into this API (the PC's needs the PC's sign-in)."""
-    return url_for("miniprogram_api.work_order_photo", work_order_id=work_order_id, photo_id=photo_id)
+    """A photo's signed link into this API, good for 10 minutes: `<image>` sends no bearer header
+    (the PC's link needs the PC's sign-in)."""
+    token = photo_links.photo_token(work_order_id, photo_id, current_app.config["SECRET_KEY"])
+    return url_for("miniprogram_api.signed_work_order_photo", token=token)
 
 
 def answer(order: WorkOrder, status: int = 200):
@@ -75,17 +79,36 @@ def answer(order: WorkOrder, status: int = 200):
 # --- 报修 and reading -------------------------------------------------------------------------
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def idempotency_key() -> str | None:
+    """The Idempotency-Key header: the app's own name for one 报修, 8–64 letters, digits, - or _."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(raw.strip()):
+        raise InvalidInput({"Idempotency-Key": "请求标识应为 8–64 位字母、数字、- 或 _"})
+    return raw.strip()
+
+
 @route(
     "POST",
     BASE,
-    "报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片",
+    "报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片。"
+    "请求头 Idempotency-Key（8–64 位字母、数字、- 或 _）由小程序为每次报修生成："
+    "同一报修人以同一标识重复提交时，答复第一次建立的工单（200），不再新建",
     body=CREATE_SCHEMA,
     upload=REPORT_UPLOAD,
     response="WorkOrderDetail",
     status=201,
 )
 def create_work_order():
-    return answer(report_from_request(current_actor()), 201)
+    actor, key = current_actor(), idempotency_key()
+    if key is None:
+        return answer(report_from_request(actor), 201)
+    order, created = work_orders.created_or_repeated(actor, key, lambda: report_from_request(actor, key))
+    return answer(order, 201 if created else 200)
 
 
 @route("GET", BASE, "工单列表（mine=reported 为我报修的）", query=LIST_QUERY, response="WorkOrderPage")
@@ -119,6 +142,21 @@ def work_order_photo(work_order_id: int, photo_id: int):
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
     return file_response(photo.data, photo.content_type, filename=filename)
+
+
+@route(
+    "GET",
+    "/photo-links/<token>",
+    "工单照片（签名链接，10 分钟内有效，供 <image> 显示；链接由工单详情和上传照片的答复给出）",
+    auth="none",
+    content=PICTURES,
+)
+def signed_work_order_photo(token: str):
+    photo = photo_links.photo_by_token(token[:500], current_app.config["SECRET_KEY"])
+    extension = "png" if photo.content_type == "image/png" else "jpg"
+    filename = f"{work_order_number(photo.work_order_id)}-{photo.id}.{extension}"
+    # The link is the permission: a shared cache must not keep the picture past it.
+    return file_response(photo.data, photo.content_type, filename=filename, cache_control="private, max-age=600")
 
 
 @route(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -125,6 +125,8 @@ class WorkOrder(db.Model):
         Index("ix_work_orders_device_created", "device_id", "created_at"),
         Index("ix_work_orders_vendor_status", "vendor_id", "status"),
         Index("ix_work_orders_assignee_status", "assignee_id", "status"),
+        # A 报修 sent again with the same Idempotency-Key answers the order the first one made.
+        UniqueConstraint("reporter_id", "client_key", name="uq_work_orders_reporter_client_key"),
         # The escalation sweep looks only at unaccepted emergencies.
         Index(
             "ix_work_orders_awaiting_escalation",
@@ -145,6 +147,7 @@ class WorkOrder(db.Model):
 
     # 服务请求受理: who asked, and how to reach them (at least two ways).
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    client_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the app's Idempotency-Key
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), nullable=False)
     contact_name: Mapped[str] = mapped_column(String(50), nullable=False)
     contact_methods: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # [{kind, value}]

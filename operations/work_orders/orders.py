@@ -10,11 +10,13 @@ sweep escalates to the equipment office when it passes (operations.work_orders.e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     ArchiveStatus,
@@ -207,10 +209,25 @@ def device_snapshot(device: Device) -> dict[str, Any]:
     }
 
 
+def order_for_key(actor: Actor, client_key: str) -> WorkOrder | None:
+    """The order this reporter already raised with `client_key` (the app's Idempotency-Key)."""
+    return db.session.scalar(
+        select(WorkOrder).where(WorkOrder.reporter_id == actor.user_id, WorkOrder.client_key == client_key)
+    )
+
+
 def create_work_order(
-    actor: Actor, device: Device, intake: Intake, *, emergency_accept_minutes: int, now: datetime | None = None
+    actor: Actor,
+    device: Device,
+    intake: Intake,
+    *,
+    emergency_accept_minutes: int,
+    now: datetime | None = None,
+    client_key: str | None = None,
 ) -> WorkOrder:
-    """受理: write the order, route it, notify the people who may take it."""
+    """受理: write the order, route it, notify the people who may take it. With `client_key`, a
+    repeat of the same 报修 (the phone retrying after a lost answer) is the order the first made;
+    see created_or_repeated."""
     require_institution_staff(actor, REPORTERS)
     now = now or now_utc()
     if device.institution_id != actor.institution_id:
@@ -238,6 +255,7 @@ def create_work_order(
         urgency=intake.urgency,
         status=WorkOrderStatus.PENDING,
         reporter_id=actor.user_id,
+        client_key=client_key,
         department_id=department_id,
         contact_name=intake.contact_name.strip(),
         contact_methods=contacts,
@@ -255,8 +273,9 @@ def create_work_order(
         created_at=now,
         updated_at=now,
     )
-    db.session.add(order)
-    db.session.flush()
+    with db.session.begin_nested():  # a savepoint: a twin request racing this one loses here only
+        db.session.add(order)
+        db.session.flush()
     for content_type, data in photos:
         db.session.add(_photo(order, actor, content_type, data, now))
     routed_to = {"vendor_id": order.vendor_id} if order.vendor_id else {"in_house": True}
@@ -276,6 +295,22 @@ def create_work_order(
     )
     notify(order, event)
     return order
+
+
+def created_or_repeated(actor: Actor, client_key: str, create: Callable[[], WorkOrder]) -> tuple[WorkOrder, bool]:
+    """报修 under an Idempotency-Key: (the new order, True), or (the order this reporter already
+    raised with the key, False) without checking or writing anything again. Two sends racing each
+    other meet at the unique (reporter, key): the loser answers the winner's order."""
+    existing = order_for_key(actor, client_key)
+    if existing is not None:
+        return existing, False
+    try:
+        return create(), True
+    except IntegrityError:
+        existing = order_for_key(actor, client_key)
+        if existing is None:
+            raise
+        return existing, False
 
 
 # What the log keeps of an intake (the device as it was is the order's snapshot, shown with it).
