@@ -11,6 +11,7 @@ const SHOWN = {
   'pages/index/index.wxml': { user: 'User' },
   'pages/device/index.wxml': { device: 'DeviceCard', item: 'WorkOrderRow' },
   'pages/work-orders/detail.wxml': { order: 'WorkOrderDetail', item: 'Event' },
+  'pages/work-orders/new.wxml': { device: 'DeviceCard' },
   'pages/alerts/detail.wxml': { plan: 'AlertPlan' },
   'packages/manager/pages/alerts/index.wxml': { item: 'AlertPlan' },
   'components/order-list/index.wxml': { item: 'WorkOrderRow' },
@@ -26,6 +27,7 @@ const SHOWN = {
 // answer handed whole to a component listed above.
 const NOTHING_READ = [
   'pages/bind/index.wxml',
+  'pages/work-orders/mine.wxml',
   'components/privacy-popup/index.wxml',
   'packages/engineer/pages/queue/index.wxml',
   'packages/vendor-admin/pages/dispatch/index.wxml',

@@ -29,6 +29,11 @@ function url(path) {
   return `${env.apiBaseUrl}/mp/v1${path}`
 }
 
+/** A link the server handed out (a photo's signed `/mp/v1/photo-links/…`) made absolute. */
+function linkOf(serverPath) {
+  return /^https?:/.test(serverPath) ? serverPath : `${env.apiBaseUrl}${serverPath}`
+}
+
 function query(params) {
   const parts = Object.keys(params || {})
     .filter((key) => params[key] !== undefined && params[key] !== null && params[key] !== '')
@@ -42,9 +47,9 @@ function errorOf(status, body) {
 }
 
 /** One JSON call: resolves with the body of a 2xx answer, rejects with an ApiError. */
-function request(method, path, { data, params, auth = true } = {}) {
+function request(method, path, { data, params, auth = true, header: extra } = {}) {
   return new Promise((resolve, reject) => {
-    const header = { 'Content-Type': 'application/json' }
+    const header = { 'Content-Type': 'application/json', ...extra }
     if (auth && token()) header.Authorization = `Bearer ${token()}`
     wx.request({
       url: url(path) + query(params),
@@ -67,6 +72,7 @@ module.exports = {
   NETWORK_ERROR,
   errorOf,
   url,
+  linkOf,
   request,
   token,
   setToken,

@@ -8,4 +8,10 @@ module.exports = {
   list: (params) => request.get('/work-orders', { params }),
   /** The engineer's queue, emergencies first: {items}. */
   queue: () => request.get('/work-orders/queue'),
+  /** 报修 (JSON). `key` is the draft's Idempotency-Key: a resend answers the same order. */
+  create: (body, key) => request.post('/work-orders', body, { header: { 'Idempotency-Key': key } }),
+  /** The reporter's steps: {note?}, {reason}, {rating, response, skill, attitude, comment}. */
+  confirm: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/confirm`, body || {}),
+  reject: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/reject`, body),
+  rate: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/rate`, body),
 }

@@ -6,9 +6,9 @@ const env = require('./env.js')
 
 const DEMO_PASSWORD = 'weixiu123' // operations/demo_data.py
 
-function call(url, { method = 'GET', token, body } = {}) {
+function call(url, { method = 'GET', token, body, headers: extra } = {}) {
   return new Promise((resolve, reject) => {
-    const headers = { Accept: 'application/json' }
+    const headers = { Accept: 'application/json', ...extra }
     if (token) headers.Authorization = `Bearer ${token}`
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     const request = http.request(url, { method, headers }, (response) => {

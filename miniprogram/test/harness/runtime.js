@@ -197,7 +197,8 @@ class MiniProgram {
     this.requests = [] // every wx.request / uploadFile: {method, url, status}
     this.toasts = []
     this.scans = []
-    this.media = [] // what wx.chooseMedia answers next: lists of file paths
+    this.media = [] // what wx.chooseMedia answers next (queueMedia)
+    this.uploadFailures = 0 // wx.uploadFile calls to fail as a dropped signal (failUploads)
     this.privacyHandler = null
     this.privacyAsked = []
     this.errors = [] // failures of work started by a helper, thrown by the next settle()
@@ -381,10 +382,11 @@ class MiniProgram {
     await this.settle()
   }
 
-  /** Type into a t-input (its native <input> fires `input`, TDesign answers with `change`). */
+  /** Type into a t-input or t-textarea (its native control fires `input`, TDesign answers with
+   * `change`). */
   async input(selector, value) {
     const node = this.find(selector)
-    const field = node.querySelector('.t-input__control') || node
+    const field = node.querySelector('.t-input__control') || node.querySelector('.t-textarea__wrapper-inner') || node
     emit(field, 'input', { value, cursor: value.length, keyCode: 0 })
     await this.settle()
   }
@@ -434,7 +436,8 @@ class MiniProgram {
     await this.settle()
   }
 
-  /** What wx.chooseMedia answers next: the files the user picked or shot (paths on disk). */
+  /** What wx.chooseMedia answers next: the files the user picked or shot (paths on disk), or
+   * { cancel: true }. */
   queueMedia(filePaths) {
     this.media.push(filePaths)
   }
@@ -442,6 +445,11 @@ class MiniProgram {
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
   queueScan(answer) {
     this.scans.push(answer)
+  }
+
+  /** The next `count` wx.uploadFile calls fail as a dropped signal would (fail, no answer). */
+  failUploads(count) {
+    this.uploadFailures = count
   }
 
   // --- wx ---
@@ -536,6 +544,10 @@ class MiniProgram {
         phone.checkDomain(options.url)
         const progress = []
         const work = phone.tracked(async () => {
+          if (phone.uploadFailures > 0) {
+            phone.uploadFailures -= 1
+            throw new Error('network error')
+          }
           phone.uploading += 1
           phone.mostUploadsAtOnce = Math.max(phone.mostUploadsAtOnce, phone.uploading)
           try {
@@ -582,12 +594,14 @@ class MiniProgram {
           }
           const next = phone.media.shift()
           if (!next) throw new Error('the test queued no media (queueMedia)')
-          const tempFiles = next.map((tempFilePath) => ({
-            tempFilePath,
-            size: fs.statSync(tempFilePath).size,
+          if (next.cancel) throw new Error('cancel')
+          const picked = next.slice(0, options.count || 9)
+          const tempFiles = picked.map((file) => ({
+            tempFilePath: file,
+            size: fs.statSync(file).size,
             fileType: 'image',
           }))
-          return { type: 'image', tempFiles, errMsg: 'chooseMedia:ok' }
+          return { tempFiles, type: 'image', errMsg: 'chooseMedia:ok' }
         })
         answer(options, work, 'chooseMedia')
       },
@@ -617,6 +631,10 @@ class MiniProgram {
       getStorageSync: (key) => (phone.storage.has(key) ? phone.storage.get(key) : ''),
       setStorageSync: (key, value) => phone.storage.set(key, value),
       removeStorageSync: (key) => phone.storage.delete(key),
+      setStorage(options = {}) {
+        phone.storage.set(options.key, options.data)
+        answer(options, Promise.resolve({}), 'setStorage')
+      },
       showToast(options = {}) {
         phone.toasts.push(options.title)
         answer(options, Promise.resolve({}), 'showToast')

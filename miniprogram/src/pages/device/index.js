@@ -25,6 +25,9 @@ Component({
       wx.setNavigationBarTitle({ title: device.name })
       return { device }
     },
+    report() {
+      wx.navigateTo({ url: `/pages/work-orders/new?device_id=${this.data.device.id}` })
+    },
     openOrder(event) {
       wx.navigateTo({ url: `/pages/work-orders/detail?id=${event.currentTarget.dataset.id}` })
     },

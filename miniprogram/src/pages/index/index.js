@@ -36,6 +36,9 @@ Component({
     goBind() {
       wx.navigateTo({ url: signIn.BIND_PAGE })
     },
+    goMine() {
+      wx.navigateTo({ url: '/pages/work-orders/mine' })
+    },
     goQueue() {
       wx.navigateTo({ url: '/packages/engineer/pages/queue/index' })
     },

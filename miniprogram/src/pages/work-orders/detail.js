@@ -1,15 +1,155 @@
 // 工单详情: where a work-order push opens (WECHAT_WORK_ORDER_PAGE, `?id=`): the path never moves,
-// delivered messages keep it. This foundation shows the order and its timeline; each role's
-// actions (the server's `actions`) come with the role's pages.
+// delivered messages keep it. The order, its photos (signed links: <image> sends no bearer
+// header), its timeline kept live while the page is shown (read again every few seconds), and the
+// steps the server lists for this caller (`actions`): for the reporter, 确认 or 退回返修 with a
+// reason, then the rating with its sub-ratings; photos that failed after the 报修 are sent again
+// from here. Each role's other steps come with the role's pages.
+const request = require('../../services/request.js')
 const workOrders = require('../../services/work-orders.js')
+const upload = require('../../services/upload.js')
 const boundPage = require('../../utils/bound-page.js')
+const pendingPhotos = require('../../utils/pending-photos.js')
+
+const POLL_MS = 5000
+const SCORES = [1, 2, 3, 4, 5]
+const RATINGS = [
+  { field: 'rating', label: '总体满意度' },
+  { field: 'response', label: '响应速度' },
+  { field: 'skill', label: '技术水平' },
+  { field: 'attitude', label: '服务态度' },
+]
 
 Component({
   behaviors: [boundPage],
-  data: { order: null },
+  data: {
+    order: null,
+    can: {},
+    photoLinks: [],
+    pending: [],
+    reason: '',
+    rating: {},
+    comment: '',
+    fields: {},
+    busy: false,
+    stepError: '',
+    scores: SCORES,
+    ratings: RATINGS,
+  },
   methods: {
     async fetch() {
-      return { order: await workOrders.get(this.query.id || '') }
+      const order = await workOrders.get(this.query.id || '')
+      return this.shown(order)
+    },
+    /** What the page shows of `order`: its actions as flags, its photos' links, what still waits. */
+    shown(order) {
+      const can = {}
+      order.actions.forEach((name) => {
+        can[name] = true
+      })
+      return {
+        order,
+        can,
+        photoLinks: order.photos.map((photo) => request.linkOf(photo.url)),
+        pending: pendingPhotos.of(order.id),
+      }
+    },
+    onShow() {
+      if (this.fetched) this.refresh(false)
+      this.stopPolling()
+      this.timer = setInterval(() => this.poll(), POLL_MS)
+    },
+    onHide() {
+      this.stopPolling()
+    },
+    onUnload() {
+      this.stopPolling()
+    },
+    stopPolling() {
+      if (this.timer) clearInterval(this.timer)
+      this.timer = null
+    },
+    /** The live timeline: read the order again, quietly (a failed read waits for the next). */
+    async poll() {
+      if (this.data.busy || !this.fetched) return
+      try {
+        this.setData(this.shown(await workOrders.get(this.query.id)))
+      } catch (error) {
+        // offline for a moment: the page keeps what it shows
+      }
+    },
+    /** One of the reporter's steps: the answer is the order as it now stands. */
+    async step(call) {
+      if (this.data.busy) return
+      this.setData({ busy: true, fields: {}, stepError: '' })
+      try {
+        const order = await call()
+        this.setData({ busy: false, reason: '', ...this.shown(order) })
+        return true
+      } catch (error) {
+        const fields = error.fields || {}
+        this.setData({ busy: false, fields, stepError: Object.keys(fields).length ? '' : error.message })
+        return false
+      }
+    },
+    async confirm() {
+      if (await this.step(() => workOrders.confirm(this.data.order.id))) {
+        wx.showToast({ title: '已确认维修完成', icon: 'none' })
+      }
+    },
+    onReason(event) {
+      this.setData({ reason: event.detail.value, 'fields.reason': '' })
+    },
+    async reject() {
+      if (await this.step(() => workOrders.reject(this.data.order.id, { reason: this.data.reason }))) {
+        wx.showToast({ title: '已退回返修', icon: 'none' })
+      }
+    },
+    onScore(event) {
+      const { field, score } = event.currentTarget.dataset
+      this.setData({ [`rating.${field}`]: score, [`fields.${field}`]: '' })
+    },
+    onComment(event) {
+      this.setData({ comment: event.detail.value })
+    },
+    async rate() {
+      const body = { ...this.data.rating }
+      if (this.data.comment.trim()) body.comment = this.data.comment
+      if (await this.step(() => workOrders.rate(this.data.order.id, body))) {
+        wx.showToast({ title: '感谢评价', icon: 'none' })
+      }
+    },
+    /** Send the photos that failed after the 报修 again; what fails again stays for later. */
+    async retryPhotos() {
+      await this.sendPhotos(this.data.pending)
+    },
+    addPhotos() {
+      wx.chooseMedia({
+        count: 9,
+        mediaType: ['image'],
+        sourceType: ['camera', 'album'],
+        sizeType: ['compressed'],
+        success: (res) => this.sendPhotos(this.data.pending.concat(res.tempFiles.map((file) => file.tempFilePath))),
+      })
+    },
+    async sendPhotos(filePaths) {
+      if (this.data.busy || !filePaths.length) return
+      const id = this.data.order.id
+      this.setData({ busy: true, stepError: '' })
+      const results = await upload.uploadPhotos(id, filePaths)
+      const failed = results.filter((result) => result.error)
+      pendingPhotos.keep(
+        id,
+        failed.map((result) => result.filePath),
+      )
+      this.setData({
+        busy: false,
+        stepError: failed.length ? `${failed.length} 张照片上传失败：${failed[0].error.message}` : '',
+      })
+      try {
+        this.setData(this.shown(await workOrders.get(id)))
+      } catch (error) {
+        this.setData({ stepError: error.message })
+      }
     },
   },
 })
