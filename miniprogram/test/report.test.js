@@ -210,4 +210,48 @@ test('scan → 报修 with photos → live timeline → 退回返修 → 确认 
   expect(phone.texts('.my-orders >>> .order-row').join(' ')).toContain(recorded.number)
   await phone.tap('.my-orders >>> .order-row')
   expect(phone.route).toBe('pages/work-orders/detail')
+}, 120000) // a long journey, with three waits for the page's own reading of the order
+
+test('the order page shows only the steps the server lists, and answers in Chinese', async () => {
+  // An order 王医生 reported, completed by the engineer (through the API).
+  phone = await onTheCard()
+  await phone.tap('.report-btn')
+  await phone.input('.fault-input', '电极线接触不良')
+  await phone.input('.landline-input', '8022')
+  await phone.tap('.submit-btn')
+  expect(phone.route).toBe('pages/work-orders/detail')
+  const id = Number(phone.stack[phone.stack.length - 1].query.id)
+  const engineer = await backend.pc('sungong')
+  await engineer.post(`/work-orders/${id}/accept`, {})
+  await engineer.post(`/work-orders/${id}/arrive`, {})
+  await engineer.post(`/work-orders/${id}/complete`, {
+    diagnosis: '电极线老化',
+    work_done: '更换电极线',
+    test_result: '输出正常',
+    test_passed: true,
+    device_condition: 'normal',
+  })
+
+  // A file that is not a photo: refused by the server, said in Chinese, kept to send again.
+  const notes = path.join(dir, 'notes.txt')
+  fs.writeFileSync(notes, 'not a photo')
+  phone.queueMedia([notes])
+  await phone.tap('.more-photos-btn')
+  expect(phone.text('.step-error')).toBe('1 张照片上传失败：只能上传 JPG 或 PNG 图片')
+  expect(phone.text('.pending-photos')).toBe('1 张照片尚未上传')
+  expect(phone.text('.order-status')).toContain('待确认')
+  expect(phone.has('.confirm-btn') && phone.has('.reject-btn')).toBe(true)
+
+  // The equipment manager opens the same order: not the reporter, so neither 确认 nor 退回.
+  const office = new MiniProgram({ privacyAgreed: true })
+  await office.launch('/pages/bind/index')
+  await office.getPhoneNumber('.phone-btn', { phone: '13800000001' }) // 张三
+  await office.launch(`/pages/work-orders/detail?id=${id}`)
+  expect(office.text('.order-status')).toContain('待确认')
+  expect(office.has('.confirm-btn') || office.has('.reject-btn') || office.has('.rate-btn')).toBe(false)
+  office.close()
+
+  // An order of another hospital, or none: 工单不存在.
+  await phone.launch('/pages/work-orders/detail?id=999999')
+  expect(phone.text('.order-error')).toBe('工单不存在')
 })

@@ -141,10 +141,9 @@ Component({
         id,
         failed.map((result) => result.filePath),
       )
-      this.setData({
-        busy: false,
-        stepError: failed.length ? `${failed.length} 张照片上传失败：${failed[0].error.message}` : '',
-      })
+      const first = failed.length ? failed[0].error : null
+      const reason = first ? Object.values(first.fields)[0] || first.message : ''
+      this.setData({ busy: false, stepError: first ? `${failed.length} 张照片上传失败：${reason}` : '' })
       try {
         this.setData(this.shown(await workOrders.get(id)))
       } catch (error) {
