@@ -9,6 +9,7 @@ const workOrders = require('../../services/work-orders.js')
 const upload = require('../../services/upload.js')
 const boundPage = require('../../utils/bound-page.js')
 const pendingPhotos = require('../../utils/pending-photos.js')
+const { choosePhotos } = require('../../utils/choose-photos.js')
 
 const POLL_MS = 5000
 const SCORES = [1, 2, 3, 4, 5]
@@ -122,14 +123,9 @@ Component({
     async retryPhotos() {
       await this.sendPhotos(this.data.pending)
     },
-    addPhotos() {
-      wx.chooseMedia({
-        count: 9,
-        mediaType: ['image'],
-        sourceType: ['camera', 'album'],
-        sizeType: ['compressed'],
-        success: (res) => this.sendPhotos(this.data.pending.concat(res.tempFiles.map((file) => file.tempFilePath))),
-      })
+    async addPhotos() {
+      const picked = await choosePhotos(9)
+      if (picked.length) await this.sendPhotos(this.data.pending.concat(picked))
     },
     async sendPhotos(filePaths) {
       if (this.data.busy || !filePaths.length) return

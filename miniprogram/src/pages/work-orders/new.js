@@ -8,6 +8,7 @@ const upload = require('../../services/upload.js')
 const boundPage = require('../../utils/bound-page.js')
 const drafts = require('../../utils/report-draft.js')
 const pendingPhotos = require('../../utils/pending-photos.js')
+const { choosePhotos } = require('../../utils/choose-photos.js')
 
 const MAX_PHOTOS = 9
 const KINDS = [
@@ -115,22 +116,16 @@ Component({
     onTime(event) {
       this.set('fault_time', event.detail.value)
     },
-    addPhotos() {
+    async addPhotos() {
       const room = MAX_PHOTOS - this.data.photos.length
       if (room <= 0) {
         wx.showToast({ title: `最多 ${MAX_PHOTOS} 张照片`, icon: 'none' })
         return
       }
-      wx.chooseMedia({
-        count: room,
-        mediaType: ['image'],
-        sourceType: ['camera', 'album'],
-        sizeType: ['compressed'],
-        success: (res) => {
-          this.setData({ photos: this.data.photos.concat(res.tempFiles.map((file) => file.tempFilePath)) })
-          this.keep()
-        },
-      })
+      const picked = await choosePhotos(room)
+      if (!picked.length) return
+      this.setData({ photos: this.data.photos.concat(picked) })
+      this.keep()
     },
     removePhoto(event) {
       const photos = this.data.photos.filter((_, index) => index !== event.currentTarget.dataset.index)
