@@ -94,20 +94,42 @@ SCHEMAS: dict[str, dict] = {
 }
 
 
+def with_idempotent_create(document: dict) -> dict:
+    """报修's Idempotency-Key header and the 200 a repeat answers (the route table describes
+    bodies and queries, not headers)."""
+    create = document["paths"]["/mp/v1/work-orders"]["post"]
+    create.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "小程序为每次报修生成的标识（8–64 位字母、数字、- 或 _）；重复提交答复同一工单",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+        }
+    )
+    create["responses"]["200"] = {
+        "description": "同一报修人以同一 Idempotency-Key 重复提交：第一次建立的工单",
+        "content": create["responses"]["201"]["content"],
+    }
+    return document
+
+
 def document() -> dict:
-    return TABLE.document(
-        prefix="/mp/v1",
-        info={
-            "title": "微修小程序 API",
-            "version": "1",
-            "description": "微信小程序使用的 JSON 接口。先 POST /mp/v1/login 取得令牌，"
-            "之后以 Authorization: Bearer <token> 调用；错误统一为 {error: {code, message, fields?}}。",
-        },
-        schemas=SCHEMAS,
-        auth_notes=AUTH_NOTES,
-        security_schemes={
-            "session": {"type": "http", "scheme": "bearer", "description": "POST /mp/v1/login 返回的 token"}
-        },
+    return with_idempotent_create(
+        TABLE.document(
+            prefix="/mp/v1",
+            info={
+                "title": "微修小程序 API",
+                "version": "1",
+                "description": "微信小程序使用的 JSON 接口。先 POST /mp/v1/login 取得令牌，"
+                "之后以 Authorization: Bearer <token> 调用；错误统一为 {error: {code, message, fields?}}。",
+            },
+            schemas=SCHEMAS,
+            auth_notes=AUTH_NOTES,
+            security_schemes={
+                "session": {"type": "http", "scheme": "bearer", "description": "POST /mp/v1/login 返回的 token"}
+            },
+        )
     )
 
 

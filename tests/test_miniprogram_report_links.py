@@ -146,3 +146,13 @@ def test_a_forged_or_foreign_link_shows_nothing(app, world):
     with app.app_context():
         crossed = photo_links.photo_token(order["id"] + 999, 1, app.config["SECRET_KEY"])
     assert clinician.client.get(f"/mp/v1/photo-links/{crossed}").get_json()["error"]["message"] == "照片不存在"
+
+
+def test_the_openapi_document_names_the_key_and_the_repeat(app, client):
+    create = client.get("/mp/v1/openapi.json").get_json()["paths"]["/mp/v1/work-orders"]["post"]
+    header = next(parameter for parameter in create["parameters"] if parameter["in"] == "header")
+    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert {"200", "201"} <= set(create["responses"])
+    assert create["responses"]["200"]["content"] == create["responses"]["201"]["content"]
+    links = client.get("/mp/v1/openapi.json").get_json()["paths"]["/mp/v1/photo-links/{token}"]["get"]
+    assert "image/png" in links["responses"]["200"]["content"] and not links.get("security")
