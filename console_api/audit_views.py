@@ -7,6 +7,7 @@ import enum
 
 from flask import jsonify, request
 
+from console_api.audit_changes import Names, change_lines
 from console_api.http import current_actor
 from console_api.route_table import request_query
 from console_api.routes import paging, route
@@ -123,7 +124,7 @@ def action_label(entity_type: str, action: str) -> str:
     return SPECIFIC_ACTION_LABELS.get((entity_type, action)) or ACTION_LABELS.get(action) or action
 
 
-def entry_json(entry: AuditEntry) -> dict:
+def entry_json(entry: AuditEntry, names: Names) -> dict:
     return {
         "id": entry.id,
         "occurred_at": display(entry.occurred_at),
@@ -138,7 +139,9 @@ def entry_json(entry: AuditEntry) -> dict:
         "entity_label": entry.entity_label,
         "action": entry.action,
         "action_label": action_label(entry.entity_type, entry.action),
+        # As stored (field names, raw values), and as a person reads them.
         "changes": entry.changes or {},
+        "change_lines": change_lines(entry, names),
     }
 
 
@@ -167,9 +170,10 @@ def list_audit_log():
         date_from=query["from"],
         date_to=query["to"],
     )
+    names = Names(page.items)
     return jsonify(
         {
-            "items": [entry_json(entry) for entry in page.items],
+            "items": [entry_json(entry, names) for entry in page.items],
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,

@@ -344,6 +344,15 @@ PC_SCHEMAS: dict[str, dict] = {
             **ANY_OBJECT,
             "description": '变更的字段：[变更前, 变更后]；密码、令牌和验证码只记为 "changed"',
         },
+        change_lines=array(
+            obj(
+                "一项变更，按人读的样子：中文字段名，枚举的中文、编号所指的名称、北京时间",
+                optional={"before": {**STRING, "description": "变更前（新增的对象、添加的内容和计数没有）"}},
+                field=STRING,
+                label=STRING,
+                after=STRING,
+            )
+        ),
     ),
     "AuditLogPage": page_of("AuditEntry"),
     "DashboardAlert": obj(

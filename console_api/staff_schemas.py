@@ -44,6 +44,7 @@ ACCOUNT_SCHEMAS: dict[str, dict] = {
         deactivated_at=N_MOMENT,
         created_at=MOMENT,
         wechat_bound=obj(official_account=BOOLEAN, miniprogram=BOOLEAN),
+        skills={**array(STRING), "description": "擅长设备类型（工程师；其他角色为空）"},
     ),
     "StaffPage": page_of("StaffMember"),
     "WeChatBinding": obj(
@@ -60,7 +61,6 @@ ACCOUNT_SCHEMAS: dict[str, dict] = {
             ref("StaffMember"),
             obj(
                 wechat_bindings=array(ref("WeChatBinding")),
-                skills=array(STRING),
                 skill_options={**array(STRING), "description": "可选的擅长设备类型（工程师）"},
             ),
         ]

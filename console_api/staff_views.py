@@ -19,6 +19,7 @@ from operations.account_inputs import MOBILE, USERNAME
 from operations.device_types import skill_options
 from operations.errors import DomainError
 from operations.masking import masked_openid
+from operations.work_orders.dispatch import skills_of
 
 USERNAME_RULE = "3-50 位字母、数字或 _ . @ -，以字母或数字开头"
 ROLE_FIELD = Field(
@@ -68,7 +69,7 @@ def _department_names(user: User) -> dict[int, str]:
     return staff.department_names(user.institution_id)
 
 
-def member_json(user: User, departments: dict[int, str] | None = None) -> dict:
+def member_json(user: User, departments: dict[int, str] | None = None, skills: list[str] | None = None) -> dict:
     departments = departments if departments is not None else _department_names(user)
     return {
         "id": user.id,
@@ -87,6 +88,7 @@ def member_json(user: User, departments: dict[int, str] | None = None) -> dict:
             "official_account": user.wechat_openid is not None,
             "miniprogram": user.wechat_miniprogram_openid is not None,
         },
+        "skills": skills if skills is not None else staff.skills_of(user.id),
     }
 
 
@@ -107,7 +109,6 @@ def detail_json(user: User) -> dict:
     skilled = user.role in (Role.INSTITUTION_ENGINEER, Role.VENDOR_ENGINEER, Role.VENDOR_ADMIN)
     return member_json(user) | {
         "wechat_bindings": bindings_json(user),
-        "skills": staff.skills_of(user.id),
         "skill_options": skill_options(user) if skilled else [],
     }
 
@@ -141,9 +142,10 @@ def list_staff():
         per_page=query["per_page"],
     )
     departments = staff.department_names(current_actor().institution_id)
+    skills = skills_of([user.id for user in page.items])
     return jsonify(
         {
-            "items": [member_json(user, departments) for user in page.items],
+            "items": [member_json(user, departments, skills[user.id]) for user in page.items],
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,

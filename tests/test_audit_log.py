@@ -26,6 +26,7 @@ from test_device_workbook import row, workbook_bytes
 from test_miniprogram_session import SEND_SMS, MiniProgram, bind_code_for, sign_in
 
 from bot.commands import COMMANDS
+from console_api.audit_changes import HIDDEN_FIELDS, field_label
 from console_api.audit_views import ENTITY_LABELS, action_label
 from console_api.routes import TABLE as PC_TABLE
 from miniprogram_api.http import TABLE as MP_TABLE
@@ -837,6 +838,8 @@ def test_every_successful_change_writes_one_audit_row(app, world, call):
     for entry in rows:
         assert entry.entity_type in ENTITY_TYPES and entry.entity_type in ENTITY_LABELS, (call, entry.entity_type)
         assert action_label(entry.entity_type, entry.action) != entry.action, (call, entry.action, "has no label")
+        unnamed = [f for f in entry.changes if f not in HIDDEN_FIELDS and not field_label(entry.entity_type, f)]
+        assert unnamed == [], (call, "fields without a label in console_api/audit_changes.py")
         if entry.edge is Edge.SYSTEM:
             assert entry.actor_id is None and entry.actor_name == "系统", call
             continue
@@ -1132,3 +1135,72 @@ def test_what_came_with_a_change_is_in_its_one_row(app, world):
     assert stopped.changes["wechat_bindings_removed"] == ["miniprogram"]
     assert stopped.changes["miniprogram_sessions_ended"] == 1
     assert {"bind_codes_voided", "account_codes_voided"} <= set(stopped.changes)
+
+
+# --- 变更内容 as a hospital user reads it ---------------------------------------------------------
+
+
+def lines_of(item: dict) -> dict[str, str]:
+    """A row's change lines as 名称 → 旧 → 新 (or the one value)."""
+    return {
+        line["label"]: f"{line['before']} → {line['after']}" if "before" in line else line["after"]
+        for line in item["change_lines"]
+    }
+
+
+def test_changes_read_in_chinese_with_names_and_beijing_time(app, world):
+    order_id = world.order("follow_up", urgency="urgent", fault_frequency="persistent")
+    photo = world.pc["clinician"].post(
+        f"/api/v1/work-orders/{order_id}/photos",
+        data={"file": (io.BytesIO(PNG), "photo.png")},
+        content_type="multipart/form-data",
+    )
+    assert photo.status_code == 201, photo.get_json()
+    rows = listing(world.pc["manager"], f"entity_type=work_order&entity_id={order_id}&per_page=50")["items"]
+    by_action = {item["action"]: item for item in rows}
+
+    created = lines_of(by_action["create"])
+    assert created["紧急程度"] == "紧急" and created["故障频率"] == "持续存在"
+    assert created["设备"] == "高压注射器" and created["科室"] == "口腔科" and created["联系人"] == "王护士"
+    assert created["委外授权"] == "服务商测试1的授权" and created["服务商"] == "服务商测试1"
+    assert created["状态"] == "待接单"
+    # the raw values stay in the payload
+    assert by_action["create"]["changes"]["urgency"] == [None, "urgent"]
+
+    accepted = lines_of(by_action["accept"])
+    assert accepted["处理人"] == "（空） → 孙工" and accepted["状态"] == "待接单 → 已接单"
+    completed = lines_of(by_action["complete"])
+    assert completed["设备状况"] == "（空） → 正常运行" and completed["测试通过"] == "（空） → 是"
+
+    rated = by_action["rate"]
+    rated_at = datetime.fromisoformat(rated["changes"]["rated_at"][1]).astimezone(LOCAL_TZ)
+    assert lines_of(rated)["评价时间"] == "（空） → " + rated_at.strftime("%Y-%m-%d %H:%M")
+    assert lines_of(rated)["评分"] == "（空） → 1"
+    assert lines_of(by_action["add_photo"]) == {"照片": f"照片（{len(PNG)} 字节）"}
+    for item in rows:  # no code name, no UTC moment, no JSON anywhere
+        for line in item["change_lines"]:
+            text = f"{line['label']} {line.get('before', '')} {line['after']}"
+            assert not any(c in text for c in "_{}") and "+00:00" not in text and "T0" not in text, line
+
+
+def test_the_accounts_and_settings_rows_read_in_chinese(app, world):
+    world.pc["manager"].put("/api/v1/me/notification-preferences", json={"alert": {"sms": False}})
+    answer = world.pc["manager"].post(
+        "/api/v1/staff",
+        json={
+            "username": "zhaoyisheng",
+            "display_name": "赵医生",
+            "role": "clinician",
+            "phone": "13800000031",
+            "department_id": world.departments["眼科"],
+        },
+    )
+    assert answer.status_code == 201, answer.get_json()
+    world.pc["manager"].post(f"/api/v1/staff/{answer.get_json()['user']['id']}/deactivate")
+    rows = listing(world.pc["manager"], "per_page=50")["items"]
+    preferences = next(item for item in rows if item["entity_type"] == "notification_preferences")
+    assert lines_of(preferences) == {"预警提醒·短信通知": "是 → 否"}
+    created = next(item for item in rows if item["entity_type"] == "user" and item["action"] == "create")
+    assert lines_of(created)["角色"] == "临床科室" and lines_of(created)["激活码"] == "已修改"
+    deactivated = next(item for item in rows if item["entity_type"] == "user" and item["action"] == "deactivate")
+    assert lines_of(deactivated)["在用"] == "是 → 否"

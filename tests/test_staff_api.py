@@ -111,6 +111,7 @@ def test_a_new_account_waits_for_its_activation_code_sent_by_sms(org, app, clien
         "deactivated_at": None,
         "created_at": "",
         "wechat_bound": {"official_account": False, "miniprogram": False},
+        "skills": [],
     }
     activation = answer["activation"]
     assert activation["sent"] is True and activation["purpose"] == "activation" and "code" not in activation
@@ -246,6 +247,23 @@ def test_a_vendor_admin_manages_the_vendors_engineers(org, app):
     assert org["api"].get(f"{STAFF}/{engineer['id']}").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(AuditEntry.vendor_id).where(AuditEntry.action == "create")) == org["vendor"].id
+
+
+def test_the_list_shows_each_engineers_skills(org, factory):
+    factory.device(org["institution"], name="CT", category="CT")
+    factory.device(org["institution"], name="呼吸机", category="呼吸机")
+    api = org["admin_api"]
+    engineer = new_staff(org, api=api, username="vendor-liu", display_name="刘工", role="vendor_engineer")
+    engineer_id = engineer.get_json()["user"]["id"]
+    assert engineer.get_json()["user"]["skills"] == []
+    chosen = api.put(f"/api/v1/engineers/{engineer_id}/skills", json={"categories": ["呼吸机", "CT"]})
+    assert chosen.status_code == 200, chosen.get_json()
+    listed = {item["display_name"]: item["skills"] for item in api.get(STAFF).get_json()["items"]}
+    assert listed == {"刘工": ["CT", "呼吸机"], "赵经理": []}
+    assert api.get(f"{STAFF}/{engineer_id}").get_json()["skills"] == ["CT", "呼吸机"]
+    # the hospital's list has the column too: empty for who is not an engineer
+    hospital = org["api"].get(STAFF).get_json()["items"]
+    assert hospital and all(item["skills"] == [] for item in hospital)
 
 
 def test_a_reset_code_replaces_the_activation_code_once_activated(org, app, sms_sim, factory):

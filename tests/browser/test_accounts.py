@@ -48,6 +48,20 @@ def shot(console, name: str) -> None:
     console.shot(name)
 
 
+def form_gaps(page) -> list[int]:
+    """The space between each form item's input and the next item, in pixels (a help text under
+    an input sits in that space)."""
+    return page.evaluate(
+        """() => {
+            const items = [...document.querySelectorAll('.t-form .t-form__item')]
+            return items.slice(1).map((item, i) => {
+                const above = items[i].querySelector('.t-form__controls-content').getBoundingClientRect()
+                return Math.round(item.getBoundingClientRect().top - above.bottom)
+            })
+        }"""
+    )
+
+
 def row(page, text: str):
     return page.locator("tbody tr", has_text=text)
 
@@ -132,10 +146,19 @@ def test_a_manager_creates_clinicians_who_activate_and_one_is_deactivated(consol
     page.get_by_test_id("user-menu").click()
     page.get_by_text("退出登录").click()
     expect(page).to_have_url(console.url("/login"))
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    gaps = form_gaps(page)
+    assert len(set(gaps)) == 1 and gaps[0] >= 16, gaps
+    shot(console, "sign-in")
     console.open("/activate")
     page.get_by_placeholder("8 位码").fill(sms_code)
     page.locator("input[type=password]").nth(0).fill(NEW_PASSWORD)
     page.locator("input[type=password]").nth(1).fill(NEW_PASSWORD)
+    # Even spacing: the button is as far below 确认新密码 as each field is below the one before
+    # (the 新密码 help text sits inside its gap).
+    gaps = form_gaps(page)
+    assert len(set(gaps)) == 1 and gaps[0] >= 16, gaps
+    shot(console, "activate")
     page.get_by_role("button", name="激活并登录").click()
     expect(page.get_by_test_id("user-menu")).to_contain_text("刘护士")
     expect(page.locator(".side-nav")).not_to_contain_text("账号管理")
@@ -233,6 +256,11 @@ def test_departments_and_device_types_and_the_log_that_records_them(console, fac
     expect(renamed).to_contain_text("电脑端")
     expect(entries.filter(has_text="调整顺序").first).to_contain_text("放射影像科、口腔科、CT室、眼科")
     expect(entries.filter(has_text="停用")).to_contain_text("眼科")
+    # Each change by its Chinese name and value, never the code's.
+    expect(entries.filter(has_text="停用").locator(".changes")).to_have_text(
+        re.compile(r"^\s*在用：\s*是\s*→\s*否\s*$")
+    )
+    expect(page.locator("tbody")).not_to_contain_text("is_active")
     shot(console, "audit-log")
     with app.app_context():
         edges = {entry.edge.value for entry in db.session.scalars(select(AuditEntry))}
@@ -289,6 +317,13 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     drawer.get_by_role("button", name="保存擅长设备类型").click()
     expect(page.get_by_text("擅长设备类型已保存")).to_be_visible()
     shot(console, "accounts-vendor-skills")
+    # The drawer closes by its ×; the list shows the skills without opening it.
+    drawer.locator(".t-drawer__close-btn").click()
+    expect(page.locator(".t-drawer__content-wrapper:visible")).to_have_count(0)
+    expect(row(page, "孙工")).to_contain_text("CT、呼吸机")
+    expect(page.locator(".page-card thead")).to_contain_text("擅长设备类型")
+    expect(row(page, "周经理")).to_contain_text("未设置")
+    shot(console, "accounts-vendor-staff-skills")
     with app.app_context():
         skills = db.session.scalars(select(EngineerSkill.category).where(EngineerSkill.user_id == engineer.id))
         assert sorted(skills) == ["CT", "呼吸机"]
@@ -297,6 +332,8 @@ def test_a_vendor_admin_manages_engineers_and_their_skills(console, factory, app
     console.open("/audit-log")
     entry = page.locator("tbody tr", has_text="设置技能")
     expect(entry).to_contain_text("孙工")
+    expect(entry).to_contain_text("擅长设备类型：")
+    expect(entry.locator(".after")).to_have_text("CT、呼吸机")
     expect(entry).to_contain_text("电脑端")
     expect(entry).to_contain_text("周经理")
 
