@@ -38,6 +38,7 @@ from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_FREQUENCY_LABELS,
     FAULT_LEVEL_LABELS,
+    SIGN_OFF_PLACE_LABELS,
     URGENCY_LABELS,
     WORK_ORDER_KIND_LABELS,
     WORK_ORDER_STATUS_LABELS,
@@ -160,6 +161,8 @@ FIELD_LABELS = {
     "handled_note": "处理说明",
     # 工单
     "contact_name": "联系人",
+    "signer_name": "签字人",
+    "place": "签字地点",
     "fault_description": "故障描述",
     "fault_occurred_at": "故障发生时间",
     "fault_frequency": "故障频率",
@@ -240,6 +243,7 @@ _ENUM_LABELS: dict[str, Mapping] = {
     "channels": CHANNEL_LABELS,
     "app": WECHAT_APP_LABELS,
     "wechat_bindings_removed": WECHAT_APP_LABELS,
+    "place": SIGN_OFF_PLACE_LABELS,
 }
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
 _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")

@@ -49,6 +49,11 @@ test('from the push to the customer’s signature', async () => {
   expect(JSON.stringify(push.payload)).toContain('法国赛特力高频电刀')
 
   phone = await boundPhone('13900000002') // 孙工, 服务商测试1
+  // The page a push opens (WECHAT_WORK_ORDER_PAGE) hands the engineer on to the engineer's page.
+  await phone.launch(`/pages/work-orders/detail?id=${order.id}`)
+  expect(phone.route).toBe('packages/engineer/pages/order/index')
+  expect(phone.text('.order-status')).toContain('待接单')
+  await phone.launch()
   await phone.tap('.queue-btn')
   const rows = phone.texts('.orders >>> .order-row')
   expect(rows[0]).toContain(order.number) // 停机影响诊疗 before the demo's 紧急
@@ -127,8 +132,11 @@ test('from the push to the customer’s signature', async () => {
     ['电源模块', 'PM-25', 'SN-7788'],
   ])
   expect(recorded.timeline.map((event) => event.label)).toEqual(
-    expect.arrayContaining(['接单', '确认预计上门时间', '出发', '到达现场', '故障诊断', '登记更换配件']),
+    expect.arrayContaining(['接单', '出发', '到达现场', '故障诊断', '登记更换配件']),
   )
+  // 出发 carried the 预计到场 in the same step: no separate ETA entry.
+  expect(recorded.timeline.map((event) => event.label)).not.toContain('确认预计到场时间')
+  expect(recorded.eta).toBeTruthy()
 
   await phone.tap('.sign-btn')
   expect(phone.route).toBe('packages/engineer/pages/sign/index')

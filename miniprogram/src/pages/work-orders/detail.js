@@ -3,7 +3,8 @@
 // header), its timeline kept live while the page is shown (read again every few seconds), and the
 // steps the server lists for this caller (`actions`): for the reporter, 确认 or 退回返修 with a
 // reason, then the rating with its sub-ratings; photos that failed after the 报修 are sent again
-// from here. Each role's other steps come with the role's pages.
+// from here. Each role's other steps come with the role's pages: an engineer who opens this path
+// (the push to accept an order lands here) is sent on to the engineer's order page.
 const request = require('../../services/request.js')
 const workOrders = require('../../services/work-orders.js')
 const upload = require('../../services/upload.js')
@@ -12,6 +13,16 @@ const pendingPhotos = require('../../utils/pending-photos.js')
 const { choosePhotos } = require('../../utils/choose-photos.js')
 
 const POLL_MS = 5000
+const ENGINEER_PAGE = '/packages/engineer/pages/order/index'
+
+/** Whether `order` is `user`'s to work as an engineer: a vendor engineer always; an in-house
+ * engineer (who may also report) when it is assigned to them or waits for them to accept. */
+function worksAsEngineer(user, order) {
+  if (!user) return false
+  if (user.role === 'vendor_engineer') return true
+  if (user.role !== 'institution_engineer') return false
+  return (order.assignee && order.assignee.id === user.id) || order.actions.includes('accept')
+}
 const SCORES = [1, 2, 3, 4, 5]
 const RATINGS = [
   { field: 'rating', label: '总体满意度' },
@@ -39,6 +50,9 @@ Component({
   methods: {
     async fetch() {
       const order = await workOrders.get(this.query.id || '')
+      if (worksAsEngineer(this.user, order)) {
+        wx.redirectTo({ url: `${ENGINEER_PAGE}?id=${order.id}` })
+      }
       return this.shown(order)
     },
     /** What the page shows of `order`: its actions as flags, its photos' links, what still waits. */

@@ -7,8 +7,8 @@ const order = (id, step) => `/work-orders/${encodeURIComponent(id)}/${step}`
 module.exports = {
   accept: (id) => request.post(order(id, 'accept'), {}),
   /** 预计到场: an ISO time (UTC). */
-  setEta: (id, eta) => request.post(order(id, 'eta'), { eta }),
-  depart: (id) => request.post(order(id, 'depart'), {}),
+  // 出发 and its 预计到场 in one step: a refused 出发 leaves no ETA behind.
+  depart: (id, eta) => request.post(order(id, 'depart'), eta ? { eta } : {}),
   /** 到场: what the camera read from the device's sticker (q), or why there was none (reason). */
   arrive: (id, { q, reason }) => request.post(order(id, 'arrive'), q ? { q } : { reason }),
   diagnose: (id, diagnosis) => request.post(order(id, 'diagnose'), { diagnosis }),

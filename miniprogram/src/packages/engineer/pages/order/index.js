@@ -1,6 +1,6 @@
 // 工程师的工单: the order as the engineer works it, with the device's repair history within the
 // authorization's scope, and only the steps the server lists in `actions`: 接单; 出发 with 预计到场
-// (POST /eta, then /depart); 到场 by scanning the device's own sticker (wx.scanCode; the server
+// (one POST /depart carrying the ETA); 到场 by scanning the device's own sticker (wx.scanCode; the server
 // checks it is this order's device) or, without one, with a reason (未扫码到场); 诊断; parts; photos
 // (wx.chooseMedia, then services/upload.js, 3 at a time; failed ones are offered again); the service
 // report (完工); then the customer's signature (sign_off) on the sign page.
@@ -104,10 +104,7 @@ Component({
         this.setData({ stepError: '请填写预计多少分钟到场（1–1440）', fields: { eta: '请填写预计到场分钟数' } })
         return null
       }
-      return this.step(async () => {
-        if (this.data.can.eta) await work.setEta(id, etaIn(minutes))
-        return work.depart(id)
-      })
+      return this.step(() => work.depart(id, this.data.can.eta ? etaIn(minutes) : undefined))
     },
     scanToArrive() {
       const id = this.data.order.id
