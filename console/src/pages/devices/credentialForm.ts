@@ -71,7 +71,7 @@ export function credentialFormOf(credential: Credential): CredentialForm {
   }
 }
 
-/** The body's fields: blanks as null (the API clears them), a 操作证's holder only for that kind. */
+/** The body's fields: blanks as null (the API clears them), a 操作证's holder and devices only for that kind. */
 export function credentialBody(kind: CredentialKind, form: CredentialForm): DeviceCredentialBody {
   const blank = (value: string) => (value.trim() === '' ? null : value.trim())
   const holder = kind === 'operation_certificate'
@@ -83,7 +83,7 @@ export function credentialBody(kind: CredentialKind, form: CredentialForm): Devi
     holder_gender: holder ? (form.holder_gender ?? null) : null,
     holder_birth_month: holder ? blank(form.holder_birth_month) : null,
     holder_title: holder ? blank(form.holder_title) : null,
-    operable_devices_text: blank(form.operable_devices_text),
+    operable_devices_text: holder ? blank(form.operable_devices_text) : null,
     issued_on: blank(form.issued_on),
     valid_until: blank(form.valid_until) as string, // blank: the API answers 必填 beside the field
     warn_days: form.warn_days,
