@@ -480,6 +480,7 @@ def test_method_two_on_the_device_page_saves_the_file_and_the_people(console, fa
 
     row = panel.locator("tbody tr", has_text="C000000021")
     expect(row).to_contain_text("操作证扫描件.pdf")
+    console.shot("device-credential-tab")
     with app.app_context():
         credential = db.session.scalar(select(Credential).where(Credential.number == "C000000021"))
         assert credential.holder_name == "赵六"

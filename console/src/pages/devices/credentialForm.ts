@@ -1,5 +1,5 @@
 // The 基础设置 form of a device's 操作证 / 配置许可证, as the credential API takes it.
-import type { Credential, CredentialKind, DeviceCredentialBody } from '@/api/devices'
+import type { CredentialKind, DeviceCredentialBody } from '@/api/devices'
 
 export interface CredentialForm {
   issuing_authority: string
@@ -50,24 +50,6 @@ export function blankCredential(): CredentialForm {
     warn_days: 5,
     send_time: '08:00:00',
     description: '',
-  }
-}
-
-export function credentialFormOf(credential: Credential): CredentialForm {
-  return {
-    issuing_authority: credential.issuing_authority ?? '',
-    number: credential.number ?? '',
-    holder_name: credential.holder_name ?? '',
-    holder_gender: credential.holder_gender ?? undefined,
-    holder_birth_month: credential.holder_birth_month ? credential.holder_birth_month.slice(0, 7) : '',
-    holder_title: credential.holder_title ?? '',
-    operable_devices_text: credential.operable_devices_text ?? '',
-    issued_on: credential.issued_on ?? '',
-    valid_until: credential.valid_until,
-    warn_days: credential.warn_days,
-    send_time: credential.send_time,
-    // The document names the schema's description where the field should be (openapi obj()); the API sends it.
-    description: (credential as { description?: string | null }).description ?? '',
   }
 }
 
