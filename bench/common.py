@@ -444,7 +444,9 @@ class Server:
             str(log_path),
             "weixiu.wsgi:app",
         ]
-        self.process = start_process(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The app's own tracebacks (Flask logs an unhandled error to stderr) land beside gunicorn's.
+        with open(log_path, "ab") as stderr:
+            self.process = start_process(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s

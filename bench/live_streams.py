@@ -113,15 +113,22 @@ async def rounds(args, server: common.Server, seeded: dict[str, Any], pool) -> d
             still_open = sum(1 for client in clients if client.task and not client.task.done())
             if number == 1:
                 futures = [client.wait_for(lambda event, data: event == "work_order") for client in clients]
+                sent = time.perf_counter()
                 answered, order_id = await report_order(session, base, seeded["reporter"], seeded["devices"][0])
                 done, _ = await asyncio.wait(futures, timeout=10)
+                # From the answer (negative: the event came first; publishing follows the commit,
+                # the answer is written after it) and from sending the report.
                 delays = [future.result() - answered for future in done]
+                from_send = [future.result() - sent for future in done]
                 delivery = {
                     "order_id": order_id,
                     "streams": len(clients),
                     "received": len(done),
+                    "report_rtt_ms": round((answered - sent) * 1000, 1),
                     "delay_p50_ms": round(statistics.median(delays) * 1000, 1) if delays else None,
                     "delay_max_ms": round(max(delays) * 1000, 1) if delays else None,
+                    "from_send_p50_ms": round(statistics.median(from_send) * 1000, 1) if from_send else None,
+                    "from_send_max_ms": round(max(from_send) * 1000, 1) if from_send else None,
                 }
             await live_common.close_streams(clients)
             await asyncio.sleep(1.0)  # the server hears the hang-ups and gives the slots back
@@ -150,6 +157,7 @@ async def rounds(args, server: common.Server, seeded: dict[str, Any], pool) -> d
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     nofile = live_common.raise_nofile()
+    gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-live-gunicorn-", suffix=".log")[1])
     report = common.new_report(
         {
             "streams": args.streams,
@@ -161,6 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rlimit_nofile": nofile,
             "database": DB_NAME,
             "redis": REDIS_URL,
+            "gunicorn_log": str(gunicorn_log),  # gunicorn's errors and the app's tracebacks
         }
     )
     report["machine"] = common.machine_info(
@@ -168,7 +177,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         packages={"rq": "rq", "gevent": "gevent", "psycopg": "psycopg", "redis_py": "redis"},
         loadavg=True,
     )
-    gunicorn_log = Path(tempfile.mkstemp(prefix="weixiu-bench-live-gunicorn-", suffix=".log")[1])
     common.step("create database", lambda: common.create_database(DB_NAME))
     redis = common.redis_client(REDIS_URL)
     redis.flushdb()
@@ -197,6 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
         common.clean_up(DB_NAME, args.keep, app=app, redis_db=REDIS_DB)
     rows = report["results"].get("rounds") or []
+    delivery = report["results"].get("delivery")
     if rows:
         idle = statistics.median(row["idle"]["p99_ms"] for row in rows)
         loaded = statistics.median(row["with_streams"]["p99_ms"] for row in rows)
@@ -208,6 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "goal": f"≤ {GOAL_RATIO}×",
             "result": common.verdict_max(ratio, GOAL_RATIO),
             "all_streams_opened": all(row["streams_opened"] == args.streams for row in rows),
+            "all_streams_received": bool(delivery) and delivery["received"] == delivery["streams"],
         }
     return report
 
@@ -228,7 +238,9 @@ def print_report(report: dict[str, Any]) -> None:
         d = results["delivery"]
         print(
             f"a new order with the streams open: {d['received']}/{d['streams']} streams got it, "
-            f"p50 {d['delay_p50_ms']} ms, max {d['delay_max_ms']} ms after the report's answer"
+            f"p50 {d['delay_p50_ms']} ms, max {d['delay_max_ms']} ms after the report's answer "
+            f"(p50 {d.get('from_send_p50_ms')} ms, max {d.get('from_send_max_ms')} ms after sending it; "
+            f"the report's round trip {d.get('report_rtt_ms')} ms)"
         )
     summary = results.get("summary")
     if summary:
@@ -239,8 +251,9 @@ def print_report(report: dict[str, Any]) -> None:
             f"{summary['with_streams_p99_median_ms']:.2f}",
         )
         line("ratio", f"{summary['ratio']:.2f}", summary["goal"], summary["result"])
+    print(f"\ngunicorn's log: {report['config']['gunicorn_log']}")
     if report.get("path"):
-        print(f"\nresults: {report['path']}")
+        print(f"results: {report['path']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,7 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         report["path"] = common.write_report(report, "live_streams")
     print_report(report)
     summary = report["results"].get("summary")
-    return 0 if summary and summary["result"] == "PASS" and summary["all_streams_opened"] else 1
+    if summary and not summary["all_streams_opened"]:
+        print("FAIL: not every stream opened in every round (see the answers per round)")
+    if summary and not summary["all_streams_received"]:
+        print("FAIL: the new order did not reach every open stream within 10 s")
+    passed = (
+        summary and summary["result"] == "PASS" and summary["all_streams_opened"] and summary["all_streams_received"]
+    )
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

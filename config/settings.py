@@ -333,6 +333,11 @@ class ProductionConfig(BaseConfig):
         self.SQLALCHEMY_ENGINE_OPTIONS = {
             "pool_pre_ping": True,
             "pool_size": env_int("DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
+            # No connections beyond the pool: workers × DATABASE_POOL_SIZE is then the most the web
+            # processes ever hold, which must stay under the server's max_connections. With
+            # SQLAlchemy's default 10 more per process, 4 workers of 16 asked PostgreSQL for 104
+            # of its 100 when a thousand live streams opened at once, and the refused ones were 500s.
+            "max_overflow": env_int("DATABASE_MAX_OVERFLOW", 0, minimum=0, maximum=100),
         }
 
 

@@ -4,9 +4,10 @@ Wake-ups. After a commit, the topics a transaction announced (operations/live.py
 vendor:3, user:42) are published on `weixiu:live:<redis db>:<topic>` (the db number keeps the
 deployments and test suites that share one Redis server apart: pub/sub ignores SELECT). Each web
 process holds ONE subscription (a pattern on its prefix) in a `Hub`, whatever the number of open
-streams, and wakes the streams listening for a topic. A message says only "look again": the
-stream reads what changed from the database under the caller's own rules, so a lost or spurious
-message costs a late or a needless look, never a wrong event. When the subscription breaks
+streams, and wakes the streams listening for a topic (its observers first: what the streams
+share, the timeline feed of console_api/live_feed.py). A message says only "look again": what
+changed is read from the database under the caller's own rules, so a lost or spurious message
+costs a late or a needless look, never a wrong event. When the subscription breaks
 (Redis restarted), every listener is woken once it is back, to catch up.
 
 Slots. A person may hold SLOT_LIMIT streams at once. Each stream takes a slot in a sorted set per
@@ -144,7 +145,14 @@ class Hub:
         self._listeners: dict[str, set[Listener]] = {}
         self._count = 0
         self._thread: threading.Thread | None = None
+        self._observers: list[Callable[[str], None]] = []
         self.subscribed = threading.Event()  # set while the subscription stands (tests wait on it)
+
+    def observe(self, observer: Callable[[str], None]) -> None:
+        """Call `observer(topic)` for every wake-up (CATCH_UP too), before any listener hears it:
+        what the listeners share (the timeline feed) then knows it is out of date when they ask."""
+        with self._lock:
+            self._observers.append(observer)
 
     def listen(self, topics: Iterable[str]) -> Listener:
         listener = Listener(self, frozenset(topics))
@@ -175,6 +183,8 @@ class Hub:
             return self._count
 
     def _dispatch(self, topic: str) -> None:
+        for observer in list(self._observers):
+            observer(topic)
         with self._lock:
             if topic == CATCH_UP:
                 group = [listener for listeners in self._listeners.values() for listener in listeners]

@@ -83,10 +83,11 @@ ACTION_LABELS = {
     "fall_back": "改为通知设备科管理员",
     "drop_recipient": "移出已停用的指定人员",
     "triage": "初步诊断",
-    "set_eta": "确认上门时间",
+    "set_eta": "确认预计到场时间",
     "add_part": "登记配件",
     "remove_part": "删除配件",
     "add_photo": "上传照片",
+    "sign_off": "客户签字",
 }
 SPECIFIC_ACTION_LABELS = {
     ("work_order", "create"): "报修",

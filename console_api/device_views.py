@@ -13,7 +13,7 @@ from console_api.links import device_link_url
 from console_api.route_table import body_schema, request_body, request_query
 from console_api.routes import paging, route
 from console_api.serializers import device_detail_json, device_summary_json
-from console_api.validation import Field, all_optional, parse_fields
+from console_api.validation import Field, all_optional, json_body, parse_fields
 from models import ArchiveStatus, CredentialKind, Scope
 from operations import departments, devices
 from operations.errors import InvalidInput
@@ -148,6 +148,16 @@ def new_credentials(items: list[dict] | None) -> list[devices.NewCredential]:
     return parsed
 
 
+def _certificate_errors(items) -> dict[str, str]:
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return {}
+    try:
+        new_credentials(items)
+    except InvalidInput as error:
+        return error.fields
+    return {}
+
+
 @contextmanager
 def credential_alert_errors():
     """The plan operations name 人员通知 fields plainly; on the form they live under the tab's alert."""
@@ -173,9 +183,18 @@ def credential_alert_errors():
     errors=(409,),
 )
 def create_device():
-    body = request_body()
+    try:
+        body = request_body()
+    except InvalidInput as error:
+        # A device field the schema refuses: the certificates' own errors in the same answer.
+        raise InvalidInput(error.fields | _certificate_errors(json_body().get("credentials"))) from None
     unique_code = body.pop("unique_code", None)
-    entered = new_credentials(body.pop("credentials", None))
+    try:
+        entered = new_credentials(body.pop("credentials", None))
+    except InvalidInput as error:
+        # The device's own problems (a taken 唯一码) in the same answer as the certificates'.
+        device_problems = devices.check_new_device(current_actor(), body, unique_code)
+        raise InvalidInput(device_problems.fields | error.fields) from None
     with credential_alert_errors():
         device, _ = devices.create_device_with_credentials(current_actor(), body, entered, unique_code=unique_code)
     commit()

@@ -105,11 +105,14 @@ EXAMPLE_ROW = {
     "installed_on": date(2021, 4, 1),
     "metrology_method": "外部检定",
     "maintenance_method": "厂家保养",
-    "description": "MR室使用",
+    "description": "示例行：导入时自动跳过，可保留或删除，请从下一行起填写",
     "archive_status": "在档",
 }
+# The example row is grey and italic, as a form's placeholder is.
+EXAMPLE_FONT = Font(italic=True, color="808080")
 GUIDE_NOTES = (
-    "第 1 行是列名，请勿修改；第 2 行是示例，导入前请删除或改成真实数据。",
+    "第 1 行是列名，请勿修改；第 2 行（灰色斜体，所属科室为“示例科室”）是示例，导入时自动跳过，"
+    "可保留或删除；请从第 3 行起填写。",
     "列的顺序可以调整，不需要的列可以删除，但“设备名称”“所属科室”两列必须保留。",
     "“新增”方式导入：唯一码已存在的行会报错。“更新”方式导入：唯一码已存在的行更新该设备，"
     "表中的空白单元格会清空该项，表中没有的列保持不变；其余行新增。",
@@ -228,7 +231,10 @@ def write_template(department_names: list[str]) -> bytes:
         )
 
     sheet.append(_header_cells(sheet))
-    sheet.append(_row_cells(sheet, (EXAMPLE_ROW.get(column.key) for column in COLUMNS)))
+    example = [WriteOnlyCell(sheet, EXAMPLE_ROW.get(column.key)) for column in COLUMNS]
+    for cell in example:
+        cell.font = EXAMPLE_FONT
+    sheet.append(example)
     return _saved(workbook)
 
 
@@ -383,13 +389,26 @@ def _read_row(columns: dict[int, Column], values: tuple) -> tuple[dict[str, Any]
     return fields, errors
 
 
+def _is_example(fields: dict[str, Any], errors: dict[str, str]) -> bool:
+    """The template's example row, left in: 所属科室 示例科室 and every other cell as the template
+    wrote it or blank (设备描述 aside: older templates said something else there). A row a person
+    changed into a device is data, and its unknown 科室 is then reported."""
+    if errors or fields.get("department") != EXAMPLE_DEPARTMENT:
+        return False
+    example = {
+        column.key: _cell_value(column, EXAMPLE_ROW[column.key]) for column in COLUMNS if column.key in EXAMPLE_ROW
+    }
+    return all(value is None or value == example.get(key) for key, value in fields.items() if key != "description")
+
+
 def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
     """Parse an uploaded workbook: row 1 is the header, blank rows are skipped (but count towards
     `max_rows`, which bounds the rows read after the header).
 
-    Every non-blank row is returned (its unreadable cells left out, so the domain can still
-    check the rest); the unreadable cells are in `cell_errors`. Whole-file problems (not an
-    .xlsx, bad header, data under no header, no data, too many rows) raise InvalidInput.
+    The template's example row is skipped (`_is_example`). Every other non-blank row is returned
+    (its unreadable cells left out, so the domain can still check the rest); the unreadable cells
+    are in `cell_errors`. Whole-file problems (not an .xlsx, bad header, data under no header, no
+    data, too many rows) raise InvalidInput.
     """
     workbook, sheet = _open_sheet(data)
     try:
@@ -397,6 +416,7 @@ def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
         columns = _read_header(next(rows, ()))
         parsed: list[tuple[int, dict[str, Any]]] = []
         cell_errors: dict[int, dict[str, str]] = {}
+        examples = 0
         for row_number, values in enumerate(rows, start=2):
             # Every row read counts, blank or not: a sheet of empty rows costs as much to parse.
             if row_number - 1 > max_rows:
@@ -409,11 +429,15 @@ def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
                 letters = "、".join(get_column_letter(p + 1) for p in unnamed)
                 raise InvalidInput({"file": f"第 {row_number} 行的 {letters} 列有内容，但该列没有列名"})
             fields, errors = _read_row(columns, values)
+            if _is_example(fields, errors):
+                examples += 1
+                continue
             if errors:
                 cell_errors[row_number] = errors
             parsed.append((row_number, fields))
     finally:
         workbook.close()
     if not parsed:
-        raise InvalidInput({"file": "文件中没有设备数据"})
+        only_example = "文件中只有示例行，请从第 3 行起填写设备" if examples else "文件中没有设备数据"
+        raise InvalidInput({"file": only_example})
     return ParsedSheet(parsed, cell_errors)

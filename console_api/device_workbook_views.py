@@ -95,7 +95,7 @@ def import_devices():
         domain_errors = []
     except RowErrors as error:
         domain_errors = error.rows
-    errors = merge_row_errors(sheet.cell_errors, domain_errors)
+    errors = merge_row_errors(sheet.cell_errors, domain_errors, sheet.rows)
     if errors:
         # The domain may have written the rows it found good; a bad cell anywhere undoes them.
         db.session.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -9,7 +10,8 @@ from functools import wraps
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from models import Edge, User, db
@@ -44,7 +46,7 @@ def handle_domain_error(error: DomainError):
     db.session.rollback()
     status, code = STATUS_BY_ERROR.get(type(error), (400, "bad_request"))
     extra = {}
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput) or (isinstance(error, Conflict) and error.fields):
         extra["fields"] = error.fields
     if isinstance(error, RowErrors):
         extra["rows"] = error.rows
@@ -90,6 +92,22 @@ def handle_unexpected_error(error: Exception):
     return error_response(500, "internal_error", "服务器内部错误，请稍后重试")
 
 
+BUSY = "服务繁忙，请稍后重试"
+
+
+def handle_database_unavailable(error: Exception):
+    """No database connection to be had (the pool waited in vain, the server refused one: too many
+    clients, restarting): the request changed nothing and may be retried, so 503 with Retry-After,
+    not a 500 that reads as a bug. A live stream's browser then reconnects, the console's polling
+    keeps going."""
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    response, status = error_response(503, "unavailable", BUSY)
+    response.headers["Retry-After"] = "5"
+    return response, status
+
+
 # The unique indexes behind "one username on the platform" and "one active account per mobile", as
 # each database names them in its error: the operations check first (operations.accounts), and these
 # catch two requests that both passed the check at once.
@@ -112,6 +130,8 @@ def handle_integrity_error(error: IntegrityError):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, handle_database_unavailable)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Refused, handle_refusal)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -68,6 +68,8 @@ SATISFACTION = obj(
     mean_attitude=nullable(NUMBER),
     poor_share=nullable(NUMBER),
 )
+# Orders by their status now: 未完结, 已完成待归档 (待确认 / 待评价 / 待回访), 已归档, 已撤销.
+BY_STATUS = {"open": INTEGER, "completed": INTEGER, "closed": INTEGER, "cancelled": INTEGER}
 
 # Shapes both APIs answer with.
 SHARED_SCHEMAS: dict[str, dict] = {
@@ -78,6 +80,25 @@ SHARED_SCHEMAS: dict[str, dict] = {
         unique_code=N_STRING,
         model=N_STRING,
         department=N_STRING,
+    ),
+    # What the SOP's service request names (名称, 唯一码, 科室, 规格型号, 序列号) is always there; the
+    # rest of the archive only for whoever may see it (access.device_seen_by).
+    "DeviceSnapshot": obj(
+        "设备档案快照（报修时）；无档案资料授权的服务商只见名称、唯一码、科室、型号、序列号",
+        id=N_INTEGER,
+        name=N_STRING,
+        unique_code=N_STRING,
+        department=N_STRING,
+        model=N_STRING,
+        serial_number=N_STRING,
+        optional={
+            "brand": N_STRING,
+            "manufacturer": N_STRING,
+            "category": N_STRING,
+            "asset_code": N_STRING,
+            "installed_on": N_DATE,
+            "warranty_ends_on": N_DATE,
+        },
     ),
     "WorkOrderRow": obj(
         "工单列表行",
@@ -142,10 +163,7 @@ SHARED_SCHEMAS: dict[str, dict] = {
         **labelled("urgency", Urgency),
         **labelled("status", WorkOrderStatus),
         device_id=INTEGER,
-        device={
-            "type": "object",
-            "description": "设备档案快照；无档案资料授权的服务商只见名称、唯一码、科室、型号、序列号",
-        },
+        device=ref("DeviceSnapshot"),
         reporter=nullable(obj(id=INTEGER, name=STRING)),
         department_id=N_INTEGER,
         department=N_STRING,
@@ -475,7 +493,14 @@ PC_SCHEMAS: dict[str, dict] = {
         total={**INTEGER, "description": "数据行数"},
         percent={**INTEGER, "description": "进度（0–100）"},
         result=nullable(ref("ImportResult")),
-        rows=array(obj(row=INTEGER, reasons=array(STRING))),
+        rows=array(
+            obj(
+                row=INTEGER,
+                name={**N_STRING, "description": "该行的设备名称（读不出时为空）"},
+                unique_code={**N_STRING, "description": "该行的唯一码（未填时为空）"},
+                reasons=array(STRING),
+            )
+        ),
         message={**N_STRING, "description": "未导入的原因"},
         created_at=STRING,
         updated_at=STRING,
@@ -692,7 +717,7 @@ PC_SCHEMAS: dict[str, dict] = {
             "completed_at": MOMENT,
             "location": N_STRING,
             "engineer": obj(name=N_STRING, phone=N_STRING, organisation=STRING),
-            "device": ANY_OBJECT,
+            "device": ref("DeviceSnapshot"),
             "fault_description": N_STRING,
             "fault_level": N_STRING,
             "diagnosis": STRING,
@@ -722,7 +747,7 @@ PC_SCHEMAS: dict[str, dict] = {
         "工单统计（北京时间的日期范围，两端都含）",
         **{"from": DATE, "to": DATE},
         vendor_id=N_INTEGER,
-        totals=obj(created=INTEGER, open=INTEGER, completed=INTEGER, closed=INTEGER, cancelled=INTEGER),
+        totals=obj(created=INTEGER, **BY_STATUS),
         response_minutes=DURATIONS,
         on_site_minutes=DURATIONS,
         repair_minutes=DURATIONS,
@@ -731,7 +756,7 @@ PC_SCHEMAS: dict[str, dict] = {
                 vendor_id=N_INTEGER,
                 vendor_name={**STRING, "description": f"院内工程师为“{IN_HOUSE}”"},
                 orders=INTEGER,
-                open=INTEGER,
+                **BY_STATUS,
                 median_response_minutes=nullable(NUMBER),
                 median_on_site_minutes=nullable(NUMBER),
                 median_repair_minutes=nullable(NUMBER),
@@ -746,8 +771,9 @@ PC_SCHEMAS: dict[str, dict] = {
                 vendor_name=STRING,
                 assigned=INTEGER,
                 open_now=INTEGER,
-                closed=INTEGER,
+                **BY_STATUS,
                 median_response_minutes=nullable(NUMBER),
+                median_on_site_minutes=nullable(NUMBER),
                 median_repair_minutes=nullable(NUMBER),
                 ratings=INTEGER,
                 mean_rating=nullable(NUMBER),

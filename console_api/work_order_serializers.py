@@ -12,7 +12,7 @@ from typing import Any
 from flask import url_for
 
 from console_api.serializers import moment
-from models import User, WorkOrder, WorkOrderEvent, WorkOrderPart, WorkOrderPhoto
+from models import User, WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderPart, WorkOrderPhoto
 from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_FREQUENCY_LABELS,
@@ -99,6 +99,16 @@ def order_row_json(order: WorkOrder, people: People) -> dict[str, Any]:
     }
 
 
+UNSCANNED_ARRIVAL = "未扫码到场"
+
+
+def event_label(event: WorkOrderEvent) -> str:
+    """The step's name; an arrival without the device's sticker scanned says so."""
+    if event.kind is WorkOrderEventKind.ARRIVED and (event.detail or {}).get("scanned") is False:
+        return UNSCANNED_ARRIVAL
+    return WORK_ORDER_EVENT_LABELS[event.kind]
+
+
 def event_json(event: WorkOrderEvent, people: People) -> dict[str, Any]:
     """One step of the timeline; the live feed sends the same shape."""
     return {
@@ -106,7 +116,7 @@ def event_json(event: WorkOrderEvent, people: People) -> dict[str, Any]:
         "work_order_id": event.work_order_id,
         "number": work_order_number(event.work_order_id),
         "kind": event.kind.value,
-        "label": WORK_ORDER_EVENT_LABELS[event.kind],
+        "label": event_label(event),
         "actor_id": event.actor_id,
         "actor": people.name(event.actor_id) if event.actor_id else SYSTEM,
         "at": moment(event.at),

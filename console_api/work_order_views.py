@@ -149,7 +149,12 @@ FOLLOW_UP_SCHEMA = {
 }
 ASSIGN_SCHEMA = {"engineer_id": Field("int", minimum=1), **NOTE}
 TRIAGE_SCHEMA = {"fault_level": Field("enum", required=True, enum=FaultLevel), **NOTE}
-ETA_SCHEMA = {"eta": Field("datetime", required=True)}
+ETA_SCHEMA = {"eta": Field("datetime", required=True, description="预计到场时间")}
+# 出发 with the ETA agreed with the reporter, if any, in one step (changed later through /eta).
+DEPART_SCHEMA = {
+    **NOTE,
+    "eta": Field("datetime", description="预计到场时间（选填，现在之后的 60 天内），与出发一并保存"),
+}
 PART_SCHEMA = {
     "name": Field("str", required=True, max_length=100),
     "model": Field("str", max_length=100),
@@ -509,8 +514,8 @@ def accept_work_order(work_order_id: int):
 @route(
     "POST",
     "/work-orders/<int:work_order_id>/depart",
-    "出发",
-    body=NOTE,
+    "出发（可同时给出预计到场时间）",
+    body=DEPART_SCHEMA,
     body_required=False,
     response="WorkOrderDetail",
     errors=(409,),

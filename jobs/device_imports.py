@@ -122,7 +122,7 @@ def run_import(import_id: str, rows: list, cell_errors: dict[str, dict[str, str]
             domain_errors: list[dict] = []
         except RowErrors as error:
             domain_errors = error.rows
-        errors = merge_row_errors({int(row): cells for row, cells in cell_errors.items()}, domain_errors)
+        errors = merge_row_errors({int(row): cells for row, cells in cell_errors.items()}, domain_errors, rows)
         if errors:
             db.session.rollback()
             state.update(status="failed", stage="failed", rows=errors, message=RowErrors(errors).message, percent=100)

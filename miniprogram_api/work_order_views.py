@@ -12,14 +12,18 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
+from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_body, request_query
-from console_api.routes import INLINE_QUERY, ONE_FILE, PICTURES
-from console_api.serializers import device_record_json
+from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES
+from console_api.serializers import device_record_json, moment
+from console_api.validation import Field
 from console_api.work_order_serializers import photo_json, work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
+    DEPART_SCHEMA,
     DIAGNOSE_SCHEMA,
+    ETA_SCHEMA,
     LIST_QUERY,
     NOTE,
     PART_SCHEMA,
@@ -32,12 +36,13 @@ from console_api.work_order_views import (
     rows,
 )
 from miniprogram_api.http import route
-from models import RecordKind, WorkOrder
-from models.work_order import work_order_number
+from miniprogram_api.scan import parse_scan
+from models import RecordKind, WorkOrder, WorkOrderSignOff
+from models.work_order import SIGN_OFF_PLACE_LABELS, work_order_number
 from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
-from operations.work_orders import flow
+from operations.work_orders import dispatch, flow, on_site
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
@@ -47,7 +52,10 @@ ORDER = "/work-orders/<int:work_order_id>"
 
 def detail(order: WorkOrder) -> dict:
     """工单详情 as the PC API shapes it, with photo links into this API."""
-    payload = detail_payload(current_actor(), order)
+    actor = current_actor()
+    payload = detail_payload(actor, order)
+    if on_site.may_sign_off(actor, order):  # the mini-program's own step: 客户签字 on this phone
+        payload["actions"].append("sign_off")
     for photo in payload["photos"]:
         photo["url"] = photo_url(order.id, photo["id"])
     return payload
@@ -196,8 +204,8 @@ def accept_work_order(work_order_id: int):
 @route(
     "POST",
     f"{ORDER}/depart",
-    "工程师出发",
-    body=NOTE,
+    "工程师出发（可同时给出预计到场时间）",
+    body=DEPART_SCHEMA,
     body_required=False,
     response="WorkOrderDetail",
     errors=(409,),
@@ -206,17 +214,41 @@ def depart_work_order(work_order_id: int):
     return answer(flow.depart(current_actor(), work_order_id, **request_body()))
 
 
+ARRIVE_SCHEMA = {
+    "q": Field("str", max_length=1000, description="到场时扫描设备二维码得到的内容（链接或小程序码 scene）"),
+    "reason": Field("str", max_length=500, description="没有二维码可扫时：未扫码的原因（时间线显示「未扫码到场」）"),
+}
+
+
 @route(
     "POST",
     f"{ORDER}/arrive",
-    "工程师到场",
-    body=NOTE,
-    body_required=False,
+    "工程师到场：扫描本工单设备的二维码（q），或填写未扫码的原因（reason）",
+    body=ARRIVE_SCHEMA,
     response="WorkOrderDetail",
     errors=(409,),
 )
 def arrive_work_order(work_order_id: int):
-    return answer(flow.arrive(current_actor(), work_order_id, **request_body()))
+    body = request_body()
+    token = None
+    if body.get("q"):
+        kind, value = parse_scan(body["q"])
+        if kind != "link_token":  # a typed 唯一码 proves nobody stood at the device
+            raise InvalidInput({"q": "请扫描设备上的二维码"})
+        token = value
+    return answer(on_site.arrive(current_actor(), work_order_id, scanned_token=token, reason=body.get("reason")))
+
+
+@route(
+    "POST",
+    f"{ORDER}/eta",
+    "预计到场时间（出发前与客户确认）",
+    body=ETA_SCHEMA,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
+def set_work_order_eta(work_order_id: int):
+    return answer(dispatch.set_eta(current_actor(), work_order_id, **request_body()))
 
 
 @route(
@@ -270,3 +302,55 @@ RECORD_KINDS = "<any(repair, maintenance, metrology):kind>"
 def list_device_records(device_id: int, kind: str):
     records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
     return jsonify({"items": [device_record_json(record) for record in records]})
+
+
+# --- 客户签字 -----------------------------------------------------------------------------------
+
+SIGN_OFF_UPLOAD = Multipart(
+    {"file": FILE_PART, "signer_name": {"type": "string", "maxLength": 50, "description": "签字人姓名"}},
+    required=("file", "signer_name"),
+)
+
+
+def sign_off_json(record: WorkOrderSignOff) -> dict:
+    return {
+        "id": record.id,
+        "work_order_id": record.work_order_id,
+        "signer_name": record.signer_name,
+        "place": record.place.value,
+        "place_label": SIGN_OFF_PLACE_LABELS[record.place],
+        "confirms": record.confirms,
+        "signed_at": moment(record.signed_at),
+        "size": record.size,
+    }
+
+
+@route(
+    "POST",
+    f"{ORDER}/sign-offs",
+    "客户在工程师手机上签字（multipart：file 为签名 PNG，signer_name 为签字人姓名）；"
+    "签字人为报修联系人且填写本人姓名时即确认工单",
+    upload=SIGN_OFF_UPLOAD,
+    response="SignOff",
+    status=201,
+    errors=(409,),
+)
+def sign_off_work_order(work_order_id: int):
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput({"file": "请先签名"})
+    data = upload.stream.read(on_site.MAX_SIGNATURE_BYTES + 1)
+    record = on_site.sign_off(
+        current_actor(),
+        work_order_id,
+        signer_name=request.form.get("signer_name", ""),
+        signature=Upload(upload.filename or "", upload.mimetype, data),
+    )
+    commit()
+    return jsonify(sign_off_json(record)), 201
+
+
+@route("GET", f"{ORDER}/sign-offs", "工单的客户签字记录", response="SignOffList")
+def list_work_order_sign_offs(work_order_id: int):
+    records = on_site.sign_offs_of(current_actor(), work_order_id)
+    return jsonify({"items": [sign_off_json(record) for record in records]})

@@ -30,6 +30,7 @@ from models.work_order import (
     WorkOrderKind,
     WorkOrderPart,
     WorkOrderPhoto,
+    WorkOrderSignOff,
     WorkOrderStatus,
 )
 
@@ -89,6 +90,7 @@ __all__ = [
     "WorkOrderKind",
     "WorkOrderPart",
     "WorkOrderPhoto",
+    "WorkOrderSignOff",
     "WorkOrderStatus",
     "db",
 ]

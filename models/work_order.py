@@ -169,7 +169,7 @@ class WorkOrder(db.Model):
     triage_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    eta: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # 预计上门时间
+    eta: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # 预计到场时间
 
     # The engineer's work and the service report.
     diagnosis: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -232,6 +232,7 @@ class WorkOrderEventKind(enum.StrEnum):
     FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    SIGNED_OFF = "signed_off"  # 客户签字 on the service report (WorkOrderSignOff)
     HANDED_BACK = "handed_back"  # the engineer stopped or took another role: back to 待接单 for the dispatcher
 
 
@@ -240,7 +241,7 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.ESCALATED: "超时未接单，已升级至设备科",
     WorkOrderEventKind.TRIAGED: "任务评估",
     WorkOrderEventKind.ASSIGNED: "派工",
-    WorkOrderEventKind.ETA_SET: "确认预计上门时间",
+    WorkOrderEventKind.ETA_SET: "确认预计到场时间",
     WorkOrderEventKind.ACCEPTED: "接单",
     WorkOrderEventKind.DEPARTED: "出发",
     WorkOrderEventKind.ARRIVED: "到达现场",
@@ -254,6 +255,7 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.FOLLOWED_UP: "设备科回访",
     WorkOrderEventKind.CLOSED: "归档",
     WorkOrderEventKind.CANCELLED: "撤销",
+    WorkOrderEventKind.SIGNED_OFF: "客户签字",
     WorkOrderEventKind.HANDED_BACK: "退回待接单",
 }
 
@@ -312,3 +314,36 @@ class EngineerSkill(db.Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     category: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class SignOffPlace(enum.StrEnum):
+    """Where a sign-off was captured."""
+
+    REPORTER_PHONE = "reporter_phone"
+    ENGINEER_PHONE = "engineer_phone"
+    OFFICE = "office"
+
+
+SIGN_OFF_PLACE_LABELS = {
+    SignOffPlace.REPORTER_PHONE: "报修人手机",
+    SignOffPlace.ENGINEER_PHONE: "工程师手机",
+    SignOffPlace.OFFICE: "设备科",
+}
+
+
+class WorkOrderSignOff(db.Model):
+    """客户签字: who signed the service report, the signature as drawn, when and where. The report
+    (PDF) prints it; `confirms` says whether this signature was the order's confirmation."""
+
+    __tablename__ = "work_order_sign_offs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), nullable=False, index=True)
+    signer_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    size: Mapped[int] = mapped_column(nullable=False)
+    image: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
+    place: Mapped[SignOffPlace] = mapped_column(string_enum(SignOffPlace), nullable=False)
+    confirms: Mapped[bool] = mapped_column(nullable=False, default=False)
+    captured_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -18,7 +18,13 @@ from models import Authorization, AuthorizationEvent, AuthorizationEventKind, De
 from models.authorization import SCOPE_LABELS
 from models.db import utcnow
 from operations import audit
-from operations.access import EQUIPMENT_OFFICE, require_institution_staff, require_manager
+from operations.access import (
+    EQUIPMENT_OFFICE,
+    require_institution_staff,
+    require_manager,
+    require_vendor_admin,
+    visible_device,
+)
 from operations.actors import Actor
 from operations.alerts.plans import NotifySettings, plan_authorization, settings_snapshot, subject_plan
 from operations.clock import today_local
@@ -293,16 +299,22 @@ def cancel_authorization(actor: Actor, authorization_id: int, reason: str | None
 
 def device_authorizations(actor: Actor, device_id: int) -> list[Authorization]:
     """维保商 tab and 历史关联记录: every authorization of the device, newest first (the equipment
-    office's; clinicians have no 委外关联)."""
+    office's; clinicians have no 委外关联). A vendor admin, on a device his vendor may see today,
+    reads his own vendor's that are in force or to come: not another vendor's, not the ended
+    ones (`vendor_sees_device`), so the tab tells him his terms and nothing more."""
+    order = (Authorization.starts_on.desc(), Authorization.id.desc())
+    if actor.is_vendor_side:
+        require_vendor_admin(actor)
+        device, _ = visible_device(actor, device_id)
+        own = db.session.scalars(
+            select(Authorization)
+            .where(Authorization.device_id == device.id, Authorization.vendor_id == actor.vendor_id)
+            .order_by(*order)
+        )
+        return [authorization for authorization in own if vendor_sees_device(authorization)]
     require_institution_staff(actor, EQUIPMENT_OFFICE)
     device = _own_device(actor, device_id)
-    return list(
-        db.session.scalars(
-            select(Authorization)
-            .where(Authorization.device_id == device.id)
-            .order_by(Authorization.starts_on.desc(), Authorization.id.desc())
-        )
-    )
+    return list(db.session.scalars(select(Authorization).where(Authorization.device_id == device.id).order_by(*order)))
 
 
 VENDOR_SEES_DEVICE = frozenset({AuthorizationState.ACTIVE, AuthorizationState.UPCOMING})

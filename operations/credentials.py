@@ -181,6 +181,19 @@ def _set_devices(credential: Credential, devices: list[Device]) -> None:
             db.session.add(CredentialDevice(credential_id=credential.id, device_id=device.id))
 
 
+def check_new_credential(actor: Actor, kind: CredentialKind, fields: dict[str, Any]) -> None:
+    """The checks `create_credential` makes of a credential's own fields (not of its devices),
+    writing nothing: a form that saves it with a new device reports both at once."""
+    require_manager(actor)
+    credential = Credential(institution_id=actor.institution_id, kind=kind)
+    fields = {"warn_days": DEFAULT_WARN_DAYS, "send_time": DEFAULT_SEND_TIME, **fields}
+    _check_fields(credential, fields)
+    number = fields.get("number")
+    if number and _number_taken(actor.institution_id, kind, number, None):
+        # On the device's form a taken 证件号 is one more field to correct, as before the change.
+        raise InvalidInput({"number": f"证件号已存在：{number}"})
+
+
 def create_credential(
     actor: Actor,
     kind: CredentialKind,

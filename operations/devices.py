@@ -20,7 +20,7 @@ from operations.actors import Actor
 from operations.clock import today_local
 from operations.departments import assignable_department
 from operations.device_types import add_missing_device_types, known_device_type
-from operations.errors import Conflict, InvalidInput, NotFound, RowErrors
+from operations.errors import Conflict, GatheredErrors, InvalidInput, NotFound, RowErrors
 from operations.paging import Page, escape_like, paginate
 
 # Fields a person edits on the 新增设备档案 / 修改 form (唯一码 is fixed once given).
@@ -106,7 +106,7 @@ def _check_unique_code(institution_id: int, code: str) -> None:
     if not UNIQUE_CODE_PATTERN.match(code):
         raise InvalidInput({"unique_code": "唯一码只能包含数字、字母和短横线，最长20位"})
     if _existing_codes(institution_id, [code]):
-        raise Conflict(f"唯一码 {code} 已存在")
+        raise Conflict(f"唯一码 {code} 已存在", {"unique_code": f"唯一码 {code} 已存在"})
 
 
 def _apply(device: Device, institution_id: int, fields: dict[str, Any]) -> None:
@@ -122,15 +122,33 @@ def _apply(device: Device, institution_id: int, fields: dict[str, Any]) -> None:
     device.refresh_search_text()
 
 
-def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None = None) -> Device:
-    """Add a device to the archive; 唯一码 is the next in sequence unless one is given."""
+def check_new_device(actor: Actor, fields: dict[str, Any], unique_code: str | None = None) -> GatheredErrors:
+    """Every problem of a new device's fields at once (writes nothing): 必填, the 唯一码's form
+    and whether it is taken (a conflict named on `unique_code`), 科室 and 设备类型."""
     require_manager(actor)
     institution_id = actor.institution_id
+    gathered = GatheredErrors()
     for required in ("name", "department_id"):
         if not fields.get(required):
-            raise InvalidInput({required: "必填"})
+            gathered.fields[required] = "必填"
+            gathered.invalid = True
     if unique_code:
-        _check_unique_code(institution_id, unique_code)
+        with gathered.check():
+            _check_unique_code(institution_id, unique_code)
+    if fields.get("department_id"):
+        with gathered.check():
+            assignable_department(institution_id, fields["department_id"])
+    if fields.get("category"):
+        with gathered.check():
+            known_device_type(institution_id, fields["category"])
+    return gathered
+
+
+def create_device(actor: Actor, fields: dict[str, Any], unique_code: str | None = None) -> Device:
+    """Add a device to the archive; 唯一码 is the next in sequence unless one is given."""
+    check_new_device(actor, fields, unique_code).raise_any()
+    institution_id = actor.institution_id
+    if unique_code:
         _note_manual_code(institution_id, unique_code)
     else:
         unique_code = allocate_unique_codes(institution_id, 1)[0]
@@ -177,9 +195,17 @@ def create_device_with_credentials(
     require_manager(actor)
     if len(credentials) > MAX_CREDENTIALS_WITH_DEVICE:
         raise InvalidInput({"credentials": f"最多 {MAX_CREDENTIALS_WITH_DEVICE} 项"})
+    # The device's problems and every certificate's in one answer, before anything is written.
+    gathered = check_new_device(actor, fields, unique_code)
     for index, entry in enumerate(credentials):
+        prefix = f"credentials.{index}."
         if entry.kind not in DEVICE_CREDENTIAL_KINDS:
-            raise InvalidInput({f"credentials.{index}.kind": "设备档案中只能添加设备操作证或配置许可证"})
+            gathered.invalid = True
+            gathered.fields[prefix + "kind"] = "设备档案中只能添加设备操作证或配置许可证"
+            continue
+        with gathered.check(prefix):
+            credential_operations.check_new_credential(actor, entry.kind, dict(entry.fields))
+    gathered.raise_any()
     device = create_device(actor, fields, unique_code=unique_code)
     created = []
     for index, entry in enumerate(credentials):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 class DomainError(Exception):
     """Base class. `message` is shown to a person, so it is written in Chinese."""
@@ -20,7 +22,12 @@ class PermissionDenied(DomainError):
 
 
 class Conflict(DomainError):
-    """The request is well-formed but clashes with the current state."""
+    """The request is well-formed but clashes with the current state; `fields` names the field
+    that clashes (a taken 唯一码) when there is one, so a form shows it beside that field."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 class InvalidInput(DomainError):
@@ -39,8 +46,11 @@ class RowErrors(DomainError):
         self.rows = rows
 
 
-def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[dict]) -> list[dict]:
-    """One list of bad rows in row order: the cells' reasons, then the domain's.
+def merge_row_errors(
+    cell_errors: dict[int, dict[str, str]], domain_rows: list[dict], rows: list | None = None
+) -> list[dict]:
+    """One list of bad rows in row order: the cells' reasons, then the domain's; each with the
+    row's 设备名称 and 唯一码 as read from `rows` ((row number, fields) pairs), so a person finds it.
 
     The domain saw a row without its unreadable cells, so it may also call such a column
     missing ("设备名称必填"); the cell's own reason says more, and the domain's is dropped.
@@ -53,4 +63,44 @@ def merge_row_errors(cell_errors: dict[int, dict[str, str]], domain_rows: list[d
         extra = [reason for reason in entry["reasons"] if not any(reason.startswith(label) for label in failed)]
         if extra:
             reasons.setdefault(entry["row"], []).extend(extra)
-    return [{"row": row, "reasons": reasons[row]} for row in sorted(reasons)]
+    fields_of = {int(number): fields for number, fields in rows or ()}
+
+    def named(row: int) -> dict:
+        fields = fields_of.get(row, {})
+        return {
+            "row": row,
+            "name": fields.get("name"),
+            "unique_code": fields.get("unique_code"),
+            "reasons": reasons[row],
+        }
+
+    return [named(row) for row in sorted(reasons)]
+
+
+class GatheredErrors:
+    """Several checks' field errors, gathered so one answer names them all (a device and the
+    certificates saved with it). `raise_any` answers 422 if any is invalid input, else 409."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.conflicts: list[str] = []
+        self.invalid = False
+
+    @contextmanager
+    def check(self, prefix: str = ""):
+        try:
+            yield
+        except InvalidInput as error:
+            self.invalid = True
+            self.fields |= {prefix + name: reason for name, reason in error.fields.items()}
+        except Conflict as error:
+            if not error.fields:
+                raise
+            self.conflicts.append(error.message)
+            self.fields |= {prefix + name: reason for name, reason in error.fields.items()}
+
+    def raise_any(self) -> None:
+        if self.invalid:
+            raise InvalidInput(self.fields)
+        if self.fields:
+            raise Conflict("；".join(self.conflicts), self.fields)

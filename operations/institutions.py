@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Device, Institution, Role, User, db
-from operations import account_inputs, audit, outbox
+from operations import account_inputs, audit, live, outbox
 from operations.accounts import create_user
 from operations.alerts.sweep import drop_missed_while_inactive
 from operations.clock import now_utc
@@ -163,6 +163,8 @@ def deactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
         if skipped:
             more["deliveries_skipped"] = skipped
         db.session.flush()
+    # Its people's sessions end with it: their open live streams end at once, not at their next look.
+    live.announce_inbox(db.session, db.session.scalars(select(User.id).where(User.institution_id == institution.id)))
     return Deactivated(institution, skipped)
 
 

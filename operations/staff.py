@@ -247,7 +247,9 @@ def edit_staff(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
             voided = _void_account_codes(user.id, now_utc())
             if voided:
                 more["account_codes_voided"] = voided
-        if "role" in changes:  # an open live stream sees with the role it opened with: it ends now
+        # An open live stream sees with the role it opened with (it ends now), and a clinician's
+        # with their department (it reads the new one now).
+        if "role" in changes or "department_id" in changes:
             live.announce_inbox(db.session, [user.id])
         if "role" in changes and role not in INSTITUTION_WORKERS | VENDOR_WORKERS:
             handed_back = hand_back_orders_of(user.id, reason=ROLE_CHANGED_REASON)  # they may no longer work them

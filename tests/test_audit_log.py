@@ -686,7 +686,15 @@ CASES: dict[str, Callable[[World], Call]] = {
     f"POST {MP_ORDER}/cancel": mp("clinician", "/work-orders/{order}/cancel", json={"reason": "误报"}),
     f"POST {MP_ORDER}/accept": mp("engineer", "/work-orders/{order}/accept", json={}),
     f"POST {MP_ORDER}/depart": mp("engineer", "/work-orders/{order:accepted}/depart", json={}),
-    f"POST {MP_ORDER}/arrive": mp("engineer", "/work-orders/{order:accepted}/arrive", json={}),
+    f"POST {MP_ORDER}/arrive": mp("engineer", "/work-orders/{order:accepted}/arrive", json={"reason": "二维码损坏"}),
+    f"POST {MP_ORDER}/eta": mp("engineer", "/work-orders/{order:accepted}/eta", json=lambda w: {"eta": ETA(w)}),
+    # signed by someone other than the contact person: attached, the order waits for the reporter
+    f"POST {MP_ORDER}/sign-offs": mp(
+        "engineer",
+        "/work-orders/{order:completed}/sign-offs",
+        data=lambda w: {**png_upload()["data"], "signer_name": "李护士"},
+        content_type="multipart/form-data",
+    ),
     f"POST {MP_ORDER}/diagnose": mp(
         "engineer", "/work-orders/{order:on_site}/diagnose", json={"diagnosis": "传感器老化"}
     ),
@@ -778,6 +786,7 @@ EXEMPT: dict[str, str] = {
     "POST /mp/v1/me/mobile/sms-code": NEW_MOBILE_CODE,
     "POST /api/v1/inbox/<bigid:message_id>/read": "首页通知标为已读：个人的阅读记录",
     "POST /api/v1/inbox/read-all": "首页通知全部已读：个人的阅读记录",
+    "POST /api/v1/alert-templates/preview": "预览发送内容：只计算，不保存任何数据",
     "POST /mp/v1/login": "小程序登录：只开始一个会话（记录微信身份）",
     "POST /mp/v1/logout": "小程序退出登录：只结束会话，绑定保留",
     "POST /mp/v1/bind/sms-code": "发送绑定用的短信验证码",

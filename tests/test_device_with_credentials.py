@@ -159,3 +159,45 @@ def test_without_certificates_the_form_saves_the_device_alone(hospital):
     assert answer.status_code == 201
     tab = api.get(f"/api/v1/devices/{answer.get_json()['id']}/credentials")
     assert tab.get_json()["items"] == []
+
+
+def test_a_taken_unique_code_and_a_bad_certificate_are_reported_together(app, hospital):
+    api, departments = hospital["api"], hospital["departments"]
+    first = api.post("/api/v1/devices", json={"name": "检眼镜", "department_id": departments["眼科"]})
+    code = first.get_json()["unique_code"]
+    before = counts(app)
+    taken = f"唯一码 {code} 已存在"
+    # A certificate the edge refuses (no 有效期至) …
+    unparsed = api.post(
+        "/api/v1/devices",
+        json={
+            "name": "裂隙灯",
+            "department_id": departments["眼科"],
+            "unique_code": code,
+            "credentials": [certificate(valid_until=None)],
+        },
+    )
+    assert unparsed.status_code == 422
+    assert unparsed.get_json()["error"]["fields"] == {"unique_code": taken, "credentials.0.valid_until": "必填"}
+    # … and one the domain refuses (有效期至 before 签发日期), beside a second good one.
+    refused = api.post(
+        "/api/v1/devices",
+        json={
+            "name": "裂隙灯",
+            "department_id": departments["眼科"],
+            "unique_code": code,
+            "category": "手术灯",
+            "credentials": [certificate(number="C1"), certificate(number="C2", issued_on="2029-01-01")],
+        },
+    )
+    assert refused.status_code == 422
+    fields = refused.get_json()["error"]["fields"]
+    assert fields.pop("category").startswith("设备类型“手术灯”不在本院")
+    assert fields == {"unique_code": taken, "credentials.1.valid_until": "有效期至不能早于签发日期"}
+    # A device field the schema refuses does not hide the certificate's.
+    unchecked = api.post(
+        "/api/v1/devices",
+        json={"name": "裂隙灯", "credentials": [certificate(valid_until=None)]},
+    )
+    assert unchecked.get_json()["error"]["fields"] == {"department_id": "必填", "credentials.0.valid_until": "必填"}
+    assert counts(app) == before

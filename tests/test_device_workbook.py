@@ -346,9 +346,16 @@ def test_template_lists_the_departments_and_its_example_imports_once_its_departm
     assert guide[-len(DEPARTMENTS) - 1 :] == ["本院科室", *DEPARTMENTS]
     assert set(HEADERS) <= set(guide)
 
-    manager = factory.api(client, factory.manager(hospital))
-    assert_rows(upload(manager, response.data), {2: ["所属科室“示例科室”不存在"]})
+    # The example is marked as one: grey italic, and its 设备描述 says it is skipped.
+    example_cells = next(workbook["设备档案"].iter_rows(min_row=2, max_row=2))
+    assert all(cell.font.i and cell.font.color.rgb.endswith("808080") for cell in example_cells if cell.value)
+    assert "导入时自动跳过" in rows[1][HEADERS.index("设备描述")]
 
+    # Uploaded untouched, the template has nothing to import: said so, not "示例科室 不存在".
+    manager = factory.api(client, factory.manager(hospital))
+    assert_file_error(upload(manager, response.data), "文件中只有示例行，请从第 3 行起填写设备")
+
+    # Changed into a device (the 科室 fixed), it is data like any other row.
     workbook["设备档案"]["C2"] = "CT室"
     fixed = io.BytesIO()
     workbook.save(fixed)
@@ -362,6 +369,35 @@ def test_template_lists_the_departments_and_its_example_imports_once_its_departm
     assert device["model"] == example["规格型号"]
     assert device["manufactured_on"] == example["生产日期"].date()
     assert device["archive_status"] == ArchiveStatus.IN_ARCHIVE
+
+
+def test_the_example_row_left_in_is_skipped_and_the_rows_below_it_import(app, factory, client, hospital):
+    manager = factory.api(client, factory.manager(hospital))
+    template = load_workbook(io.BytesIO(manager.get("/api/v1/devices/import-template.xlsx").data))
+    sheet = template["设备档案"]
+    sheet.append(row(设备名称="裂隙灯", 所属科室="眼科"))
+    data = io.BytesIO()
+    template.save(data)
+
+    assert upload(manager, data.getvalue()).get_json() == {"created": 1, "updated": 0, "unchanged": 0}
+    assert [device["name"] for device in archive(app, hospital).values()] == ["裂隙灯"]
+
+
+def test_an_older_templates_example_is_skipped_but_a_changed_one_is_reported_by_name(app, manager_api, hospital):
+    template = load_workbook(io.BytesIO(manager_api.get("/api/v1/devices/import-template.xlsx").data))
+    example = [cell.value for cell in next(template["设备档案"].iter_rows(min_row=2, max_row=2))]
+    older = list(example)
+    older[HEADERS.index("设备描述")] = "MR室使用"  # what templates said before the example was marked
+    changed = list(example)
+    changed[HEADERS.index("设备名称")] = "监护仪"
+    changed[HEADERS.index("唯一码")] = "J-9"
+
+    response = upload(manager_api, workbook_bytes([older, row(设备名称="裂隙灯", 所属科室="外星科"), changed]))
+
+    assert_rows(response, {3: ["所属科室“外星科”不存在"], 4: ["所属科室“示例科室”不存在"]})
+    named = {entry["row"]: (entry["name"], entry["unique_code"]) for entry in response.get_json()["error"]["rows"]}
+    assert named == {3: ("裂隙灯", None), 4: ("监护仪", "J-9")}
+    assert device_count(app, hospital) == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -649,6 +685,9 @@ def test_cell_and_domain_errors_come_back_together_sorted_by_row(app, factory, m
             6: ["设备名称：最多 100 个字符"],
         },
     )
+    # Each bad row with its 设备名称 and 唯一码 beside the row number (none where unreadable).
+    named = {entry["row"]: (entry["name"], entry["unique_code"]) for entry in response.get_json()["error"]["rows"]}
+    assert named == {3: ("甲", None), 4: ("乙", "000001"), 5: ("丙", None), 6: (None, None)}
     assert device_count(app, hospital) == 1
 
 

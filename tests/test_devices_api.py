@@ -75,6 +75,8 @@ def test_a_given_unique_code_moves_the_sequence_past_it(hospital):
     duplicate = create(api, name="C", department_id=departments["CT室"], unique_code="000036")
     assert duplicate.status_code == 409
     assert "000036" in duplicate.get_json()["error"]["message"]
+    # Named on its field, so the form shows it beside 唯一码 and not only as a toast.
+    assert duplicate.get_json()["error"]["fields"] == {"unique_code": "唯一码 000036 已存在"}
     assert device_count(api) == 2
 
 

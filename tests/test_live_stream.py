@@ -129,7 +129,7 @@ def world(factory, client, app):
     foreign_clinician = factory.user(Role.CLINICIAN, institution=other_institution, display_name="外院护士")
     api = {name: factory.api(client, user) for name, user in users.items()}
     api["foreign_clinician"] = factory.api(client, foreign_clinician)
-    return {"users": users, "api": api, "device": device, "foreign_device": foreign_device}
+    return {"users": users, "api": api, "device": device, "foreign_device": foreign_device, "institution": institution}
 
 
 def report(world, device_key="device", who="clinician") -> int:
@@ -345,3 +345,285 @@ def test_a_role_change_ends_the_persons_open_stream(server, world):
 def test_signing_in_is_required(server):
     refused = Stream(server, {})
     assert refused.status == 401
+
+
+def test_a_stream_opening_without_a_database_connection_is_refused_with_503(app, server, world):
+    """At the opening burst of a thousand streams the web processes wanted more connections than
+    PostgreSQL had (too many clients) and the refused opens were 500s. Now the processes stay within
+    their pools (no overflow in production), and a connection that cannot be had is a 503 to retry
+    (the console then polls), never a 500. Here the pool is held whole while a tab opens its stream."""
+    from sqlalchemy.pool import QueuePool
+
+    from models import db
+
+    with app.app_context():
+        engine = db.engine
+        tight = QueuePool(engine.pool._creator, pool_size=1, max_overflow=0, timeout=0.2)
+        saved, engine.pool = engine.pool, tight
+    try:
+        with engine.connect():  # the only connection, taken (as a thousand looks took them all)
+            refused = Stream(server, world["api"]["manager"].headers)
+            assert refused.status == 503
+            assert refused.body["error"]["code"] == "unavailable"
+            assert refused.response.getheader("Retry-After")
+    finally:
+        engine.pool = saved
+    opened = Stream(server, world["api"]["manager"].headers)  # connections to be had again
+    try:
+        assert opened.status == 200
+        opened.wait_for("inbox", 1)
+    finally:
+        opened.close()
+        tight.dispose()  # after whatever took its connection has given it back
+    wait_until(lambda: slots(app, world["users"]["manager"]) == 0, timeout=2.0)
+
+
+def test_production_keeps_the_web_processes_within_their_pools(monkeypatch):
+    """workers × DATABASE_POOL_SIZE is all the web processes may hold: no overflow beyond it unless
+    DATABASE_MAX_OVERFLOW says so."""
+    from config.settings import ProductionConfig
+
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://weixiu@db/weixiu")
+    monkeypatch.setenv("REDIS_URL", "redis://cache/0")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://weixiu.example.cn")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "16")
+    options = ProductionConfig().SQLALCHEMY_ENGINE_OPTIONS
+    assert (options["pool_size"], options["max_overflow"]) == (16, 0)
+
+
+def inbox_deliveries(app, user, count: int) -> list[int]:
+    """`count` inbox deliveries to the person, pending (as a notice's fan-out writes them)."""
+    from sqlalchemy import select
+
+    from models import ChannelName, Delivery, db
+    from operations.clock import now_utc
+    from operations.outbox import Notice, fan_out
+
+    with app.app_context():
+        notices = [
+            Notice(
+                f"live-test:{number}",
+                "work_order.created",
+                f"新工单 {number}",
+                "请处理",
+                {},
+                [user.id],
+                [ChannelName.INBOX],
+            )
+            for number in range(count)
+        ]
+        fan_out(notices, now_utc())
+        db.session.commit()
+        return list(
+            db.session.scalars(select(Delivery.id).where(Delivery.recipient_id == user.id).order_by(Delivery.id))
+        )
+
+
+def deliver(app, user, delivery_ids: list[int], *, message_id: int | None = None) -> list[int]:
+    """The inbox channel writing these deliveries' messages in one transaction; their ids. With
+    `message_id`, the one message takes that id: as a transaction that took its id before a newer
+    one committed shows itself to readers once it commits late."""
+    from sqlalchemy import insert
+
+    from models import InboxMessage, db
+    from operations import inbox, live
+    from operations.clock import now_utc
+
+    with app.app_context():
+        if message_id is None:
+            messages = [
+                inbox.NewMessage(d, user.id, None, "work_order.created", f"通知{d}", "请处理") for d in delivery_ids
+            ]
+            written = inbox.deliver(messages, now_utc())
+            db.session.commit()
+            return [written[d] for d in delivery_ids]
+        (delivery_id,) = delivery_ids
+        db.session.execute(
+            insert(InboxMessage).values(
+                id=message_id,
+                user_id=user.id,
+                delivery_id=delivery_id,
+                topic="work_order.created",
+                title="迟到的通知",
+                body="请处理",
+            )
+        )
+        live.announce_inbox(db.session, [user.id])
+        db.session.commit()
+        return [message_id]
+
+
+def test_every_inbox_message_reaches_the_stream_once_however_many_and_in_whatever_order_they_commit(app, server, world):
+    """More messages at once than one look's page (20), and a message whose id is below one the
+    stream already sent (its transaction took its id first and committed late): all arrive, none twice."""
+    manager = world["users"]["manager"]
+    deliveries = inbox_deliveries(app, manager, 28)
+    stream = open_streams(server, world, "manager")["manager"]
+    try:
+        many = deliver(app, manager, deliveries[:25])
+        stream.wait_for("inbox", 1 + 25)
+        newer = deliver(app, manager, [deliveries[26]], message_id=many[-1] + 1000)
+        stream.wait_for("inbox", 1 + 26)
+        late = deliver(app, manager, [deliveries[25]], message_id=many[-1] + 500)
+        last = deliver(app, manager, [deliveries[27]])
+        stream.wait_for("inbox", 1 + 28)
+        time.sleep(0.5)  # whatever would come twice has had time to
+        sent = [event["data"]["message"]["id"] for event in stream.of("inbox")[1:]]
+        assert sent[:26] == [*many, *newer]
+        assert sorted(sent[26:]) == sorted([*late, *last])  # one look may bring both, in id order
+        assert stream.of("inbox")[-1]["data"]["unread"] == 28
+    finally:
+        stream.close()
+
+
+def test_a_late_timeline_event_below_one_already_sent_still_reaches_every_stream(app, server, world):
+    """The shared feed reads a topic once for all its streams; an event whose id is below one it
+    already read (a transaction that took its id first and committed late) is still sent, and
+    nothing twice."""
+    from sqlalchemy import insert, select
+
+    from models import WorkOrderEvent, db
+    from operations import live
+
+    streams = open_streams(server, world, "manager", "engineer")
+    try:
+        order_id = report(world)
+        assert world["api"]["engineer"].post(f"{BASE}/{order_id}/accept").status_code == 200
+        for stream in streams.values():
+            stream.wait_for("work_order", 2)
+        with app.app_context():
+            accepted = db.session.scalars(select(WorkOrderEvent).order_by(WorkOrderEvent.id.desc())).first()
+            row = {column.name: getattr(accepted, column.key) for column in WorkOrderEvent.__table__.columns}
+
+        def commit_event(event_id: int, to_status: str) -> None:
+            with app.app_context():
+                db.session.execute(insert(WorkOrderEvent).values({**row, "id": event_id, "to_status": to_status}))
+                live.announce_timeline(db.session, row["institution_id"], row["vendor_id"])
+                db.session.commit()
+
+        commit_event(row["id"] + 1000, "departed")
+        for stream in streams.values():
+            stream.wait_for("work_order", 3)
+        commit_event(row["id"] + 500, "on_site")  # took its id before the one above, committed after
+        for stream in streams.values():
+            events = stream.wait_for("work_order", 4)
+            assert [e["data"]["to_status"] for e in events] == ["pending", "accepted", "departed", "on_site"]
+            assert [int(e["id"]) for e in events][2:] == [row["id"] + 1000, row["id"] + 500]
+        time.sleep(0.5)
+        assert all(len(stream.of("work_order")) == 4 for stream in streams.values())
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def ended(stream: Stream, timeout: float = 5.0) -> bool:
+    stream._reader.join(timeout=timeout)
+    return not stream._reader.is_alive()
+
+
+def test_deactivating_the_institution_ends_its_peoples_streams_at_once(app, server, world):
+    """Not at their next look a minute later: deactivating the hospital tells its people's streams,
+    whose session check then fails. The vendor's stream stays open (it just sees none of it)."""
+    from models import db
+    from operations import institutions
+
+    streams = open_streams(server, world, "manager", "clinician", "engineer")
+    try:
+        with app.app_context():
+            institutions.deactivate(world["users"]["manager"].institution_id)
+            db.session.commit()
+        started = time.monotonic()
+        assert ended(streams["manager"]) and ended(streams["clinician"])
+        assert time.monotonic() - started < 5.0
+        assert streams["engineer"]._reader.is_alive()
+        assert Stream(server, world["api"]["manager"].headers).status == 401
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_deactivated_account_or_one_signed_out_everywhere_loses_its_stream_at_once(server, world):
+    streams = open_streams(server, world, "clinician", "engineer")
+    try:
+        clinician = world["users"]["clinician"]
+        assert world["api"]["manager"].post(f"/api/v1/staff/{clinician.id}/deactivate").status_code == 200
+        assert ended(streams["clinician"])
+        assert world["api"]["engineer"].delete("/api/v1/session/everywhere").status_code == 200
+        assert ended(streams["engineer"])
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_clinician_hears_the_orders_of_their_department_and_a_move_counts_at_once(
+    app, server, world, factory, client
+):
+    """The shared feed decides in memory what each stream's person sees, as visible_orders does: a
+    clinician outside the order's department hears nothing of it until moved into it."""
+    from sqlalchemy import select
+
+    from models import Department, Role, db
+
+    manager = world["users"]["manager"]
+    colleague = factory.user(Role.CLINICIAN, institution=world["institution"], display_name="李护士")
+    world["api"]["colleague"] = factory.api(client, colleague)
+    streams = open_streams(server, world, "clinician", "colleague")
+    try:
+        order_id = report(world)
+        streams["clinician"].wait_for("work_order", 1)
+        time.sleep(0.5)  # whatever would wrongly arrive has had time to
+        assert streams["colleague"].of("work_order") == []
+        with app.app_context():
+            department_id = db.session.scalar(
+                select(Department.id).where(
+                    Department.institution_id == manager.institution_id, Department.name == "口腔科"
+                )
+            )
+        moved = world["api"]["manager"].patch(f"/api/v1/staff/{colleague.id}", json={"department_id": department_id})
+        assert moved.status_code == 200, moved.get_json()
+        assert world["api"]["engineer"].post(f"{BASE}/{order_id}/accept").status_code == 200
+        events = streams["colleague"].wait_for("work_order", 1)
+        assert [(e["data"]["work_order_id"], e["data"]["to_status"]) for e in events] == [(order_id, "accepted")]
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_look_the_database_cannot_answer_leaves_the_stream_open_and_it_looks_again(app, server, world):
+    """At the opening burst of a thousand streams a look waited its pool out (30 s) and the stream
+    ended without the event that came next. Now it looks again a little later, and stays open."""
+    import logging
+
+    from sqlalchemy.pool import QueuePool
+
+    from connections.redis import redis
+    from models import db
+    from operations import live
+
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logger = logging.getLogger("weixiu.stream")
+    logger.addHandler(handler)
+    disabled, logger.disabled = logger.disabled, False  # alembic's fileConfig turned it off in the suite
+    stream = open_streams(server, world, "manager")["manager"]
+    try:
+        with app.app_context():
+            engine = db.engine
+            tight = QueuePool(engine.pool._creator, pool_size=1, max_overflow=0, timeout=0.2)
+            saved, engine.pool = engine.pool, tight
+        try:
+            with engine.connect(), app.app_context():  # the only connection, taken
+                live_redis.publish(redis(), [live.user_topic(world["users"]["manager"].id)])  # a look now fails
+                wait_until(lambda: any("looking again" in message for message in warnings))
+        finally:
+            engine.pool = saved
+        assert stream._reader.is_alive()
+        order_id = report(world)
+        assert [e["data"]["work_order_id"] for e in stream.wait_for("work_order", 1)] == [order_id]
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = disabled
+        stream.close()
+        tight.dispose()  # after whatever took its connection has given it back

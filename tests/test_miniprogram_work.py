@@ -6,13 +6,13 @@ OpenAPI document covering every rule."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 
 from models import Role, Scope, db
-from operations.clock import today_local
+from operations.clock import LOCAL_TZ, today_local
 from tests.test_miniprogram_session import MiniProgram, bind_code_for, sign_in
 
 CONTACTS = [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}]
@@ -135,7 +135,8 @@ def test_report_follow_accept_work_confirm_and_rate(app, world):
     assert accepted.get_json()["status"] == "accepted" and "depart" in accepted.get_json()["actions"]
     assert mp["engineer"].post(f"/work-orders/{order_id}/accept").status_code == 409
     assert mp["engineer"].post(f"/work-orders/{order_id}/depart", json={"note": "10 分钟到"}).status_code == 200
-    assert mp["engineer"].post(f"/work-orders/{order_id}/arrive").status_code == 200
+    arrived = mp["engineer"].post(f"/work-orders/{order_id}/arrive", json={"q": link_of(app, world["device"])})
+    assert arrived.status_code == 200, arrived.get_json()
     diagnosed = mp["engineer"].post(f"/work-orders/{order_id}/diagnose", json={"diagnosis": "压力传感器故障"})
     assert diagnosed.status_code == 200, diagnosed.get_json()
     part = mp["engineer"].post(
@@ -166,12 +167,36 @@ def test_report_follow_accept_work_confirm_and_rate(app, world):
     assert mp["foreigner"].get(f"/work-orders/{order_id}").status_code == 404
 
 
+def test_depart_with_an_eta_in_one_request(app, world):
+    """The engineer leaves and says when they will be there: one request; a bad time refuses both."""
+    mp = world["mp"]
+    order_id = report(app, world).get_json()["id"]
+    eta = (datetime.now(LOCAL_TZ) + timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M")
+    refused = mp["engineer"].post(f"/work-orders/{order_id}/depart", json={"eta": eta})
+    assert refused.status_code == 403, refused.get_json()  # not theirs until accepted
+    assert mp["engineer"].post(f"/work-orders/{order_id}/accept").status_code == 200
+    past = (datetime.now(LOCAL_TZ) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    bad = mp["engineer"].post(f"/work-orders/{order_id}/depart", json={"eta": past, "note": "马上到"})
+    assert bad.status_code == 422 and "预计到场时间" in bad.get_json()["error"]["fields"]["eta"]
+    shown = mp["clinician"].get(f"/work-orders/{order_id}").get_json()
+    assert shown["status"] == "accepted" and shown["eta"] is None
+
+    departed = mp["engineer"].post(f"/work-orders/{order_id}/depart", json={"eta": eta, "note": "马上到"})
+    assert departed.status_code == 200, departed.get_json()
+    shown = mp["clinician"].get(f"/work-orders/{order_id}").get_json()
+    assert shown["status"] == "departed" and shown["eta"] == f"{eta}:00+08:00"
+    assert [event["kind"] for event in shown["timeline"]][-2:] == ["accepted", "departed"]
+    document = mp["engineer"].get("/openapi.json").get_json()
+    depart = document["paths"]["/mp/v1/work-orders/{work_order_id}/depart"]["post"]["requestBody"]
+    assert "eta" in depart["content"]["application/json"]["schema"]["properties"]
+
+
 def test_reject_sends_it_back(app, world):
     mp = world["mp"]
     order_id = report(app, world).get_json()["id"]
     for step, body in (
         ("accept", None),
-        ("arrive", None),
+        ("arrive", {"reason": "二维码被遮挡"}),
         ("diagnose", {"diagnosis": "电源故障"}),
         ("complete", {"work_done": "换电源", "test_result": "正常", "test_passed": True, "device_condition": "normal"}),
     ):

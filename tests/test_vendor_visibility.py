@@ -236,3 +236,47 @@ def test_the_vendors_inbox_hides_notices_about_orders_it_can_no_longer_open(site
         assert admin.post(f"/api/v1/inbox/{hidden[0]}/read").status_code == 404
     cancel(site, site["archived"]["authorization"])  # and a cancel takes the accepted one's notices too
     assert orders_in_inbox() == set()
+
+
+def test_the_vendor_admin_reads_his_own_vendors_current_authorizations_of_a_device(site, factory, app, client):
+    """The device's 维保商 tab for a vendor admin: his vendor's terms in force or to come, nothing of
+    another vendor's nor of the ended ones; the events stay the hospital's."""
+    from models import Role, User
+
+    device = site["archived"]["device"]
+    current = site["archived"]["authorization"]
+    today = today_local()
+    upcoming = factory.authorization(
+        device, site["vendor"], starts_on=today + timedelta(days=20), ends_on=today + timedelta(days=80)
+    )
+    factory.authorization(
+        device, site["vendor"], starts_on=today - timedelta(days=90), ends_on=today - timedelta(days=30)
+    )
+    other_vendor = factory.accepted_vendor(site["institution"], "服务商测试3")
+    theirs = factory.authorization(
+        device, other_vendor, starts_on=today, ends_on=today + timedelta(days=30), scopes={Scope.METROLOGY}
+    )
+    path = f"/api/v1/devices/{device.id}/authorizations"
+
+    answer = site["api"]["admin"].get(path)
+    assert answer.status_code == 200, answer.get_json()
+    items = answer.get_json()["items"]
+    assert [item["id"] for item in items] == [upcoming.id, current.id]
+    assert {item["vendor"] for item in items} == {"服务商测试1"}
+    assert all(item["alert"] is None for item in items)  # the hospital's 人员通知 are not his
+    assert site["api"]["admin"].get(f"/api/v1/authorizations/{current.id}/events").status_code == 403
+    # The hospital still sees all four.
+    assert len(site["api"]["manager"].get(path).get_json()["items"]) == 4
+
+    # The other vendor's admin sees his own only; an engineer has no such page on the PC.
+    with app.app_context():
+        their_admin = db.session.scalar(
+            db.select(User).where(User.vendor_id == other_vendor.id, User.role == Role.VENDOR_ADMIN)
+        )
+    their_api = factory.api(client, their_admin)
+    assert [item["id"] for item in their_api.get(path).get_json()["items"]] == [theirs.id]
+    assert site["api"]["engineer"].get(path).status_code == 403
+    # Not a device his vendor may see (another hospital's, or after the lapse): not found.
+    assert site["api"]["admin"].get(f"/api/v1/devices/{site['foreign_device'].id}/authorizations").status_code == 404
+    with after_it_ran_out(days=90):
+        assert site["api"]["admin"].get(path).status_code == 404

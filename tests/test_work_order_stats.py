@@ -179,6 +179,9 @@ def test_the_managers_figures_are_exact(world, orders):
             "vendor_name": "服务商测试1",
             "orders": 5,
             "open": 3,
+            "completed": 0,
+            "closed": 1,
+            "cancelled": 1,
             "median_response_minutes": 16.0,
             "median_on_site_minutes": 60.0,
             "median_repair_minutes": 100.0,
@@ -196,6 +199,9 @@ def test_the_managers_figures_are_exact(world, orders):
             "vendor_name": "院内工程师",
             "orders": 1,
             "open": 0,
+            "completed": 1,
+            "closed": 0,
+            "cancelled": 0,
             "median_response_minutes": 30.0,
             "median_on_site_minutes": 45.0,
             "median_repair_minutes": 105.0,
@@ -218,8 +224,12 @@ def test_the_managers_figures_are_exact(world, orders):
         "vendor_name": "服务商测试1",
         "assigned": 1,
         "open_now": 0,
+        "open": 0,
+        "completed": 0,
         "closed": 1,
+        "cancelled": 0,
         "median_response_minutes": 12.0,
+        "median_on_site_minutes": 60.0,
         "median_repair_minutes": 100.0,
         "ratings": 1,
         "mean_rating": 5.0,
@@ -231,6 +241,8 @@ def test_the_managers_figures_are_exact(world, orders):
     own = engineers["院内李工"]
     assert own["vendor_id"] is None and own["vendor_name"] == "院内工程师"
     assert (own["assigned"], own["open_now"], own["closed"], own["mean_rating"]) == (1, 1, 0, 2.0)
+    # Over the range its one order is 待回访 (已完成待归档), coloured as in the status chart.
+    assert (own["open"], own["completed"], own["cancelled"], own["median_on_site_minutes"]) == (0, 1, 0, 45.0)
     assert own["median_response_minutes"] == 30.0 and own["median_repair_minutes"] == 105.0
 
     # Open right now, whatever the range: C, D, F at the vendor (D and F untaken), G in-house.

@@ -17,7 +17,20 @@ import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from models import ArchiveStatus, Role, Scope, User, WorkOrder, WorkOrderEvent, WorkOrderPhoto, db
+from models import (
+    ArchiveStatus,
+    AuditEntry,
+    Delivery,
+    Device,
+    OutboxMessage,
+    Role,
+    Scope,
+    User,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderPhoto,
+    db,
+)
 from operations.clock import LOCAL_TZ, today_local
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -577,6 +590,69 @@ def test_dispatch_assign_eta_triage_and_skills(world):
     ]
 
 
+def notices_to(app, user, order_id) -> list[str]:
+    """The bodies of the messages that reach `user` about the order, oldest first (once each,
+    whatever the channels)."""
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                db.select(OutboxMessage.body)
+                .join(Delivery, Delivery.message_id == OutboxMessage.id)
+                .where(OutboxMessage.work_order_id == order_id, Delivery.recipient_id == user.id)
+                .distinct()
+                .order_by(OutboxMessage.body)
+            )
+        )
+
+
+def test_depart_with_an_eta_saves_both_in_one_step_or_neither(world, app):
+    """出发 with the 预计到场时间 agreed with the reporter: one request; a refused 出发 leaves no ETA."""
+    order_id = create(world)["id"]
+    eta = local_naive(timedelta(hours=2)).rsplit(":", 1)[0]  # to the minute, as the picker sends it
+    step(world, "admin", order_id, "assign", engineer_id=world["users"]["engineer"].id)
+    events = count(app, WorkOrderEvent)
+    # Not accepted yet: the 出发 is refused, and the ETA with it.
+    refused = step(world, "engineer", order_id, "depart", expect=409, eta=eta)
+    assert "待接单" in refused["error"]["message"]
+    step(world, "engineer2", order_id, "depart", expect=403, eta=eta)  # not theirs
+    step(world, "engineer", order_id, "accept")
+    events += 1
+    past = local_naive(-timedelta(hours=1))
+    far = local_naive(timedelta(days=61))
+    for bad, reason in ((past, "60 天内"), (far, "60 天内"), ("明天上午", "")):
+        answer = step(world, "engineer", order_id, "depart", expect=422, eta=bad, note="带上传感器")
+        assert reason in answer["error"]["fields"]["eta"]
+    assert "预计到场时间" in step(world, "engineer", order_id, "depart", expect=422, eta=past)["error"]["fields"]["eta"]
+    unchanged = detail(world, "manager", order_id)
+    assert unchanged["status"] == "accepted" and unchanged["eta"] is None and unchanged["departed_at"] is None
+    assert count(app, WorkOrderEvent) == events
+
+    departed = step(world, "engineer", order_id, "depart", eta=eta, note="带上传感器")
+    assert departed["status"] == "departed" and departed["eta"] == eta + ":00+08:00"
+    assert count(app, WorkOrderEvent) == events + 1  # one step on the timeline, not an ETA and a 出发
+    last = departed["timeline"][-1]
+    assert last["kind"] == "departed" and last["detail"] == {"eta": eta + "+08:00", "note": "带上传感器"}
+    # The reporter hears of both in one notice.
+    (told,) = [
+        body for body in notices_to(app, world["users"]["clinician"], order_id) if "出发" in body or "预计" in body
+    ]
+    assert f"预计{eta[5:10]} {eta[11:16]}到场" in told
+    with app.app_context():
+        logged = db.session.scalars(
+            db.select(AuditEntry).where(AuditEntry.entity_type == "work_order", AuditEntry.action == "depart")
+        ).one()
+        assert logged.changes["eta"][0] is None and logged.changes["eta"][1].startswith(eta[:10])
+        assert logged.changes["status"] == ["accepted", "departed"]
+
+    # /eta still changes it on the way; 出发 without one keeps what was agreed.
+    later = local_naive(timedelta(hours=3)).rsplit(":", 1)[0]
+    assert step(world, "engineer", order_id, "eta", eta=later)["eta"] == later + ":00+08:00"
+    second = create(world)["id"]
+    step(world, "engineer", second, "accept")
+    step(world, "engineer", second, "eta", eta=eta)
+    assert step(world, "engineer", second, "depart")["eta"] == eta + ":00+08:00"
+
+
 # --- actions ---------------------------------------------------------------------------------
 
 
@@ -657,7 +733,10 @@ def test_parts_add_and_delete_while_on_site(world, app):
     assert world["api"]["engineer"].delete(f"{BASE}/{order_id}/parts/{part_id}").status_code in (404, 422)
 
 
-def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(world):
+def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(world, app):
+    with app.app_context():
+        db.session.get(Device, world["device"].id).serial_number = "SN-XZ-0001"
+        db.session.commit()
     order_id = create(world)["id"]
     premature = world["api"]["manager"].get(f"{BASE}/{order_id}/report")
     assert premature.status_code == 409 and "尚未完成" in premature.get_json()["error"]["message"]
@@ -674,6 +753,10 @@ def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(wor
     assert report["engineer"] == {"name": "刘工", "phone": "13900000000", "organisation": "服务商测试1"}
     assert report["device_condition"] == "正常运行" and report["test_passed"] is True
     assert report["sign_off"] == {"confirmed": False, "by": None, "at": None}
+    # (五) 设备信息: 型号 and 序列号, also for the vendor's engineer without 档案资料.
+    for who in ("clinician", "engineer"):
+        device = world["api"][who].get(f"{BASE}/{order_id}/report").get_json()["device"]
+        assert (device["model"], device["serial_number"]) == ("XZ-100", "SN-XZ-0001")
     step(world, "clinician", order_id, "confirm")
     signed = world["api"]["engineer"].get(f"{BASE}/{order_id}/report").get_json()
     assert signed["sign_off"]["confirmed"] is True and signed["sign_off"]["by"] == "王护士"

@@ -22,6 +22,7 @@ declare module 'vue' {
     HandlePlanDialog: typeof import('./components/HandlePlanDialog.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    TableEmpty: typeof import('./components/TableEmpty.vue')['default']
     TAlert: typeof import('tdesign-vue-next')['Alert']
     TBadge: typeof import('tdesign-vue-next')['Badge']
     TBreadcrumb: typeof import('tdesign-vue-next')['Breadcrumb']

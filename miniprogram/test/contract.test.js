@@ -14,6 +14,13 @@ const SHOWN = {
   'pages/alerts/detail.wxml': { plan: 'AlertPlan' },
   'packages/manager/pages/alerts/index.wxml': { item: 'AlertPlan' },
   'components/order-list/index.wxml': { item: 'WorkOrderRow' },
+  'packages/engineer/pages/order/index.wxml': {
+    order: 'WorkOrderDetail',
+    event: 'Event',
+    part: 'Part',
+    record: 'Record',
+  },
+  'packages/engineer/pages/sign/index.wxml': { order: 'WorkOrderDetail', signOff: 'SignOff' },
 }
 // Pages and components that read no field of an answer themselves: their own state only, or the
 // answer handed whole to a component listed above.

@@ -1,19 +1,11 @@
 // Each role's home opens its subpackage: the engineer's queue, the vendor admin's orders waiting
 // for dispatch, the manager's alerts (and from there the alert page a push opens). What each
 // lists is what the server holds for that person.
-const { MiniProgram } = require('./harness/runtime')
 const backend = require('./harness/backend')
+const { boundPhone } = require('./harness/phones')
 
 let phone
 afterEach(() => phone && phone.close())
-
-async function boundPhone(number) {
-  const bound = new MiniProgram({ privacyAgreed: true })
-  await bound.launch('/pages/bind/index')
-  await bound.getPhoneNumber('.phone-btn', { phone: number })
-  expect(bound.route).toBe('pages/index/index')
-  return bound
-}
 
 test('the vendor engineer’s queue lists the demo’s urgent repair', async () => {
   phone = await boundPhone('13900000002') // 孙工, 服务商测试1

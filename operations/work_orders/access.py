@@ -55,34 +55,46 @@ def visible_orders(actor: Actor) -> Select:
     """A SELECT of the work orders this actor may see today."""
     query = select(WorkOrder)
     if actor.is_vendor_side:
-        authorized = exists().where(
-            Authorization.device_id == WorkOrder.device_id,
-            Authorization.vendor_id == actor.vendor_id,
-            active_authorization_clause(today_local()),
-            scope_clause(),
-        )
-        # An authorization that ran out leaves the vendor its accepted orders; a cancelled one
-        # (取消授权: the hospital ends the relationship) takes everything at once.
-        routed_in_force = exists().where(
-            Authorization.id == WorkOrder.authorization_id, Authorization.cancelled_at.is_(None)
-        )
         taken_on = and_(
-            WorkOrder.accepted_at.is_not(None),
-            WorkOrder.status.not_in(FINISHED),
+            vendor_may_keep(),
             true() if actor.role is Role.VENDOR_ADMIN else WorkOrder.assignee_id == actor.user_id,
-            routed_in_force,
         )
         return query.where(
             WorkOrder.vendor_id == actor.vendor_id,
             active_institution_clause(WorkOrder.institution_id),
-            or_(authorized, taken_on),
+            or_(vendor_authorized(actor.vendor_id), taken_on),
         )
     query = query.where(WorkOrder.institution_id == actor.institution_id)
     if actor.role is Role.CLINICIAN:
         department_id = db.session.scalar(select(User.department_id).where(User.id == actor.user_id))
-        mine = WorkOrder.reporter_id == actor.user_id
-        query = query.where(or_(mine, WorkOrder.department_id == department_id) if department_id else mine)
+        query = query.where(clinician_sees(actor.user_id, department_id))
     return query
+
+
+def vendor_authorized(vendor_id: int):
+    """SQL: the vendor is authorized today for the order's device, with the scope of its kind."""
+    return exists().where(
+        Authorization.device_id == WorkOrder.device_id,
+        Authorization.vendor_id == vendor_id,
+        active_authorization_clause(today_local()),
+        scope_clause(),
+    )
+
+
+def vendor_may_keep():
+    """SQL: an order its vendor took on stays the vendor's (for its engineer, or the admin) while it
+    is open: an authorization that ran out leaves the vendor its accepted orders; a cancelled one
+    (取消授权: the hospital ends the relationship) takes everything at once."""
+    routed_in_force = exists().where(
+        Authorization.id == WorkOrder.authorization_id, Authorization.cancelled_at.is_(None)
+    )
+    return and_(WorkOrder.accepted_at.is_not(None), WorkOrder.status.not_in(FINISHED), routed_in_force)
+
+
+def clinician_sees(user_id: int, department_id: int | None):
+    """SQL: a clinician's orders: those of their department and those they reported."""
+    mine = WorkOrder.reporter_id == user_id
+    return or_(mine, WorkOrder.department_id == department_id) if department_id else mine
 
 
 def visible_order(actor: Actor, work_order_id: int, *, lock: bool = False) -> WorkOrder:

@@ -8,7 +8,7 @@ then fewest open orders, then name; assigning without naming an engineer takes t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
@@ -17,7 +17,7 @@ from models.work_order import FAULT_LEVEL_LABELS, OPEN_STATUSES, FaultLevel, Wor
 from operations import audit
 from operations.access import require_institution_staff
 from operations.actors import Actor
-from operations.clock import now_utc, to_local
+from operations.clock import now_utc
 from operations.device_types import check_skills
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_orders.access import (
@@ -26,13 +26,11 @@ from operations.work_orders.access import (
     visible_order,
     workers_of,
 )
+from operations.work_orders.eta import ETA_STATUSES, check_eta, eta_label
 from operations.work_orders.flow import S, audit_order, record_event, take_step, user_name
 from operations.work_orders.notices import notify
 
 MAX_SKILLS = 30
-# Until the engineer is on site the expected arrival can still change.
-ETA_STATUSES = frozenset({S.PENDING, S.ACCEPTED, S.DEPARTED, S.REWORK})
-ETA_HORIZON = timedelta(days=60)
 TRIAGE_FIELDS = ("fault_level", "triage_note")
 
 
@@ -158,12 +156,11 @@ def triage(actor: Actor, work_order_id: int, *, fault_level: FaultLevel, note: s
 
 def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
     """与客户确认: the expected arrival, told to the reporter."""
-    order = _order_for_planning(actor, work_order_id, "确认上门时间")
+    order = _order_for_planning(actor, work_order_id, "确认预计到场时间")
     if order.status not in ETA_STATUSES:
-        raise Conflict("工程师已到场或工单已结束，不能再修改预计上门时间")
+        raise Conflict("工程师已到场或工单已结束，不能再修改预计到场时间")
     now = now_utc()
-    if not now - timedelta(minutes=5) <= eta <= now + ETA_HORIZON:
-        raise InvalidInput({"eta": "预计上门时间应在现在之后的 60 天内"})
+    check_eta(eta, now)
     audit_order(actor, "set_eta", order, {"eta": [audit.plain(order.eta), audit.plain(eta)]})
     order.eta = eta
     order.updated_at = now
@@ -174,7 +171,7 @@ def set_eta(actor: Actor, work_order_id: int, eta: datetime) -> WorkOrder:
         actor.user_id,
         now,
         from_status=order.status,
-        detail={"eta": to_local(eta).isoformat(timespec="minutes"), "engineer": user_name(order.assignee_id)},
+        detail={"eta": eta_label(eta), "engineer": user_name(order.assignee_id)},
     )
     notify(order, event)
     return order

@@ -133,7 +133,10 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
         return f"{URGENCY_LABELS[order.urgency]}：{what}"
     if kind is WorkOrderEventKind.ESCALATED:
         return f"{detail.get('minutes', '')}分钟内无人接单"
-    if kind is WorkOrderEventKind.ETA_SET and order.eta:
+    # 出发 may carry the ETA agreed with the reporter: they hear both in one notice.
+    if order.eta and (
+        kind is WorkOrderEventKind.ETA_SET or (kind is WorkOrderEventKind.DEPARTED and detail.get("eta"))
+    ):
         return f"预计{to_local(order.eta):%m-%d %H:%M}到场"
     if kind is WorkOrderEventKind.REJECTED:
         return f"退回原因：{detail.get('reason', '')}"

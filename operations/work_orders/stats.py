@@ -86,8 +86,9 @@ def work_order_figures(actor: Actor, *, date_from: date, date_to: date, vendor_i
     Returns {"from", "to", "vendor_id", "totals", "response_minutes", "on_site_minutes",
     "repair_minutes", "per_vendor", "per_engineer", "open_now"}. "totals" splits the orders
     created by their status now: open (OPEN_STATUSES), completed (the engineer is done, the order
-    is not archived yet: 待确认 / 待评价 / 待回访), closed, cancelled. In "per_engineer", "assigned",
-    "closed", the medians and "mean_rating" are over the range, while "open_now" counts the
+    is not archived yet: 待确认 / 待评价 / 待回访), closed, cancelled; each vendor and engineer has
+    the same four counts. In "per_engineer", "assigned", those counts, the medians and
+    "mean_rating" are over the range, while "open_now" counts the
     engineer's open orders right now (OPEN_STATUSES), regardless of the date range; an engineer
     with open orders but none in the range is listed too. "open_now" at the top level is likewise
     not limited to the range.
@@ -188,9 +189,13 @@ def _durations(rows: list, shape) -> dict[str, Any]:
 
 
 def _totals(rows: list) -> dict[str, int]:
+    return {"created": len(rows), **_by_status(rows)}
+
+
+def _by_status(rows: list) -> dict[str, int]:
+    """The orders by their status now, in the four groups every chart colours alike."""
     statuses = [row.status for row in rows]
     return {
-        "created": len(statuses),
         "open": sum(status in OPEN_STATUSES for status in statuses),
         "completed": sum(status in DONE_NOT_CLOSED for status in statuses),
         "closed": statuses.count(S.CLOSED),
@@ -225,7 +230,7 @@ def _per_vendor(rows: list, vendor_names: dict[int | None, str]) -> list[dict[st
             "vendor_id": vendor_id,
             "vendor_name": vendor_names.get(vendor_id, IN_HOUSE_NAME),
             "orders": len(group),
-            "open": sum(row.status in OPEN_STATUSES for row in group),
+            **_by_status(group),
             **{f"median_{name}": value for name, value in _durations(group, median_of).items()},
             "satisfaction": satisfaction(group),
         }
@@ -261,9 +266,8 @@ def _per_engineer(
                 "vendor_name": vendor_names.get(engineer["vendor_id"], IN_HOUSE_NAME),
                 "assigned": len(group),
                 "open_now": open_now.get(engineer_id, 0),
-                "closed": sum(row.status is S.CLOSED for row in group),
-                "median_response_minutes": median_of(_values(group, response_minutes)),
-                "median_repair_minutes": median_of(_values(group, repair_minutes)),
+                **_by_status(group),
+                **{f"median_{name}": value for name, value in _durations(group, median_of).items()},
                 "ratings": len(ratings),
                 "mean_rating": _round(fmean(ratings), 2) if ratings else None,
             }

@@ -26,6 +26,21 @@ def hospital(factory):
     return institution, factory.manager(institution)
 
 
+def pick_date(page, placeholder: str, day: str) -> None:
+    """Type a date into a TDesign date picker and confirm it."""
+    page.get_by_placeholder(placeholder).fill(day)
+    page.get_by_placeholder(placeholder).press("Enter")
+
+
+def start_certificate_with_dates_the_wrong_way_round(page, number: str) -> None:
+    """④ 操作证 tab of 新增设备档案: ticked, with 签发日期 after 有效期至 (the API refuses that)."""
+    tab(page, "操作证").click()
+    page.get_by_test_id("enable-operation_certificate").click()
+    page.get_by_placeholder("操作证证件号").fill(number)
+    pick_date(page, "请选择有效期至", "2024-01-01")
+    pick_date(page, "请选择签发日期", "2025-06-01")
+
+
 def test_the_list_keeps_its_filters_in_the_url_exports_and_prints_labels(console, factory, tmp_path):
     institution, manager = hospital(factory)
     factory.device(institution, name="检眼镜", department="眼科", model="YZ6H", asset_code="011", unit="台(套)")
@@ -111,15 +126,9 @@ def test_a_new_device_and_its_operation_certificate_are_saved_in_one_go_then_edi
     page.get_by_placeholder("院内资产编码").fill("011")
     page.get_by_placeholder("序列号").fill("YZ-2024-01")
     # ④ 操作证 tab: 基础设置, saved with the device.
-    tab(page, "操作证").click()
-    page.get_by_test_id("enable-operation_certificate").click()
+    start_certificate_with_dates_the_wrong_way_round(page, "C000000001")
     page.get_by_placeholder("颁证单位").fill("市卫健委")
-    page.get_by_placeholder("操作证证件号").fill("C000000001")
     page.get_by_placeholder("持证人姓名").fill("张三")
-    page.get_by_placeholder("请选择有效期至").fill("2024-01-01")
-    page.get_by_placeholder("请选择有效期至").press("Enter")
-    page.get_by_placeholder("请选择签发日期").fill("2025-06-01")  # 签发日期 after 有效期至
-    page.get_by_placeholder("请选择签发日期").press("Enter")
     console.shot("device-new-certificate")
     page.get_by_role("button", name="保存").click()
     # The API's field error beside its field on the tab; nothing was saved.
@@ -212,6 +221,8 @@ def test_import_shows_the_bad_rows_then_takes_a_good_workbook_on_the_queue(conso
     expect(errors).to_contain_text("所属科室“手术室”不存在")
     expect(errors.locator("tbody tr")).to_have_count(1)
     expect(errors.locator("tbody tr").first).to_contain_text("3")
+    expect(errors.locator("thead")).to_contain_text("设备名称")
+    expect(errors.locator("tbody tr").first).to_contain_text("监护仪")
     expect(page.get_by_text("导入文件中有错误，未导入任何数据")).to_be_visible()
     console.shot("device-import-row-errors")
     with app.app_context():
@@ -251,6 +262,20 @@ def test_a_vendor_admin_sees_only_the_devices_its_vendor_is_authorized_for(conso
     body.get_by_text("高压注射器").click()
     expect(page.get_by_role("heading", name="高压注射器")).to_be_visible()
     expect(page.get_by_role("button", name="修改")).to_have_count(0)
+    # The tabs he may use, no certificate tabs; 维保商 shows his own vendor's authorization.
+    expect(page.locator(".t-tabs__nav-item")).to_have_text(["档案详情", "维保商", "历史工单"])
+    tab(page, "维保商").click()
+    current = page.get_by_test_id("current-authorizations")
+    expect(current).to_contain_text("服务商测试1")
+    expect(current).to_contain_text((today + timedelta(days=30)).isoformat())
+    expect(current).not_to_contain_text("此设备当前没有")
+    expect(current.locator("thead")).not_to_contain_text("操作")
+    expect(page.get_by_role("button", name="选择委外服务商")).to_have_count(0)
+    expect(page.get_by_test_id("authorization-history")).to_have_count(0)
+    console.shot("device-detail-vendors-vendor-admin")
+    # A certificate tab asked for in the URL falls back to 档案详情.
+    console.open(f"/devices/{served.id}?tab=operation_certificate")
+    expect(page.locator(".t-tabs__nav-item.t-is-active")).to_have_text("档案详情")
     console.open(f"/devices/{ended.id}")
     expect(page.get_by_text("设备不存在，或您无权查看")).to_be_visible()
 
@@ -303,3 +328,40 @@ def test_a_long_device_name_is_shown_whole_on_hover_in_every_list(console, facto
         console.shot(shot)
         page.mouse.move(0, 0)
         expect(tip).to_have_count(0)
+
+
+def test_a_taken_unique_code_is_shown_beside_its_field_with_the_certificates_error(console, factory, app):
+    institution, manager = hospital(factory)
+    taken = factory.device(institution, name="检眼镜", department="眼科").unique_code
+    page = console.page
+    console.sign_in(manager, path="/devices/new")
+    page.get_by_placeholder("设备名称").first.fill("裂隙灯")
+    page.get_by_placeholder("请选择所属科室").click()
+    page.locator(".t-select-option", has_text="眼科").click()
+    page.get_by_placeholder("不填则自动编号").fill(taken)
+    # The date pickers are as wide as the inputs of the same grid.
+    picker = page.locator(".t-form__item", has=page.get_by_placeholder("请选择生产日期")).locator(".t-date-picker")
+    text = page.locator(".t-form__item", has=page.get_by_placeholder("序列号")).locator(".t-input__wrap")
+    assert abs(picker.bounding_box()["width"] - text.bounding_box()["width"]) < 1
+    start_certificate_with_dates_the_wrong_way_round(page, "C000000009")
+    page.get_by_role("button", name="保存").click()
+
+    # One answer, both errors beside their fields.
+    code_item = page.locator(".t-form__item", has=page.get_by_placeholder("不填则自动编号"))
+    expect(code_item).to_contain_text(f"唯一码 {taken} 已存在")
+    expect(page.get_by_text("有效期至不能早于签发日期")).to_be_visible()
+    console.shot("device-new-taken-code")
+    with app.app_context():
+        assert db.session.query(Device).count() == 1
+        assert db.session.query(Credential).count() == 0
+
+    # Cleared, the 唯一码 is numbered; the certificate fixed, both are saved.
+    page.get_by_placeholder("不填则自动编号").fill("")
+    pick_date(page, "请选择有效期至", "2028-01-31")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("设备档案和操作证已保存")).to_be_visible()
+    # The new device's 操作证 tab has loaded (nothing of the page is still on its way at the end).
+    expect(page.locator(".t-tab-panel:visible")).to_contain_text("C000000009")
+    with app.app_context():
+        assert db.session.query(Device).count() == 2
+        assert db.session.query(Credential).count() == 1

@@ -75,6 +75,22 @@ def choose_vendor(page, name):
     page.locator(".t-select-option", has_text=name).click()
 
 
+def cancel_after_declining_once(console, app, device, rows, screenshot=None):
+    """取消授权 asks first: declined, nothing changes; confirmed, the authorization is cancelled."""
+    page = console.page
+    rows.get_by_text("取消授权").click()
+    dialog = page.locator(".t-dialog", has_text="确定取消")
+    expect(dialog).to_contain_text("服务商测试1")
+    if screenshot:
+        shot(console, screenshot)
+    dialog.get_by_role("button", name="取消", exact=True).click()
+    expect(dialog).to_be_hidden()
+    assert authorizations_of(app, device)[0]["cancelled"] is False
+    rows.get_by_text("取消授权").click()
+    page.locator(".t-dialog", has_text="确定取消").get_by_role("button", name="取消授权").click()
+    expect(page.get_by_text("已取消授权")).to_be_visible()
+
+
 def test_method_one_authorizes_a_device_from_the_list_and_it_moves_to_outsourced(console, hospital, app):
     page = console.page
     device = hospital["devices"]["电刀"]
@@ -349,17 +365,7 @@ def test_cancel_asks_first_and_the_history_keeps_the_cancelled_authorization(con
     console.sign_in(hospital["manager"], path=f"/outsourcing/authorize?device_ids={device.id}")
     history = page.get_by_test_id("authorization-history")
     expect(history).to_contain_text("生效中")
-    history.get_by_text("取消授权").click()
-    dialog = page.locator(".t-dialog", has_text="确定取消")
-    expect(dialog).to_contain_text("服务商测试1")
-    shot(console, "outsourcing-cancel-confirm")
-    dialog.get_by_role("button", name="取消", exact=True).click()
-    expect(dialog).to_be_hidden()
-    assert authorizations_of(app, device)[0]["cancelled"] is False
-
-    history.get_by_text("取消授权").click()
-    page.locator(".t-dialog", has_text="确定取消").get_by_role("button", name="取消授权").click()
-    expect(page.get_by_text("已取消授权")).to_be_visible()
+    cancel_after_declining_once(console, app, device, history, "outsourcing-cancel-confirm")
     expect(history).to_contain_text("已取消")
     expect(history.get_by_text("修改")).to_have_count(0)
     history.get_by_text("变更记录").click()
@@ -463,3 +469,64 @@ def test_the_hospital_invites_a_vendor_the_admin_accepts_and_sees_its_authorized
     tab(page, "本服务商信息").click()
     expect(page.locator(".t-descriptions")).to_contain_text(credit_code(202))
     shot(console, "vendor-admin-profile")
+
+
+def test_method_two_from_the_device_detail_authorizes_modifies_and_cancels(console, hospital, app):
+    """方法二 as the guide tells it: the device's 详情 → 维保商 → 选择委外服务商 → 立即委外; then
+    修改 and 取消授权 on its row, all without leaving the device."""
+    page = console.page
+    device = hospital["devices"]["灭菌器"]
+    console.sign_in(hospital["manager"], path=f"/devices/{device.id}")
+    tab(page, "维保商").click()
+    current = page.get_by_test_id("current-authorizations")
+    expect(current).to_contain_text("此设备未委外：点击右上角“选择委外服务商”")
+    for header in ("序号", "操作", "设备名称", "服务商名称", "设备唯一码", "授权内容", "预警提前天数"):
+        expect(current.locator("thead")).to_contain_text(header)
+        expect(page.get_by_test_id("authorization-history").locator("thead")).to_contain_text(header)
+    shot(console, "device-vendors-empty")
+
+    page.get_by_role("button", name="选择委外服务商").click()
+    dialog = page.locator(".t-dialog", has_text="维保商授权")
+    expect(dialog).to_contain_text("新华牌三次预真空灭菌器")
+    choose_vendor(page, "服务商测试1")
+    dialog.get_by_test_id("warn-days").locator("input").fill("18")
+    shot(console, "device-vendors-authorize")
+    dialog.get_by_role("button", name="立即委外").click()
+    expect(page.get_by_text("设备已关联成功")).to_be_visible()
+    expect(dialog).to_be_hidden()
+    row = current.locator("tbody tr").first
+    shown = ("修改", "取消授权", "新华牌三次预真空灭菌器", "服务商测试1", device.unique_code, "档案资料", "18")
+    for text in (*shown, "生效中"):
+        expect(row).to_contain_text(text)
+    expect(page).to_have_url(re.compile(rf"/devices/{device.id}\?tab=vendors$"))
+    shot(console, "device-vendors-authorized")
+    [saved] = authorizations_of(app, device)
+    assert saved["vendor_id"] == hospital["vendor"].id and saved["warn_days"] == 18
+
+    # 修改: a new end of the period.
+    new_end = (today_local() + timedelta(days=200)).isoformat()
+    row.get_by_text("修改").click()
+    dialog = page.locator(".t-dialog", has_text="修改授权")
+    expect(dialog).to_contain_text("服务商：服务商测试1")
+    end_input = dialog.get_by_test_id("period").locator("input").nth(1)
+    end_input.click()
+    end_input.fill(new_end)
+    shot(console, "device-vendors-modify")
+    end_input.press("Enter")  # takes the typed date and submits the form, as 保存修改 does
+    expect(page.get_by_text("授权已修改")).to_be_visible()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text(new_end)
+    with app.app_context():
+        assert db.session.scalar(db.select(Authorization.ends_on)).isoformat() == new_end
+
+    # 取消授权 asks first; declining changes nothing.
+    cancel_after_declining_once(console, app, device, row)
+    expect(current).to_contain_text("此设备未委外")
+    history = page.get_by_test_id("authorization-history")
+    expect(history.locator("tbody tr")).to_have_count(1)
+    expect(history).to_contain_text("已取消")
+    expect(history).to_contain_text("18")
+    expect(history.get_by_text("修改")).to_have_count(0)
+    expect(history.get_by_text("变更记录")).to_be_visible()
+    shot(console, "device-vendors-cancelled")
+    assert authorizations_of(app, device)[0]["cancelled"] is True

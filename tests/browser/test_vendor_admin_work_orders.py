@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from models import Role, Scope
 from tests.browser.work_order_steps import (
+    expect_painted,
     expect_status,
     export_stats,
     in_dialog,
@@ -83,9 +84,19 @@ def test_the_vendor_admin_reads_its_figures_for_a_range_and_downloads_them(conso
     console.sign_in(hospital["vendor_admin"], path="/stats")
     expect(page.get_by_role("heading", name="统计")).to_be_visible()
     expect(page.get_by_test_id("figure-created")).to_have_text("2")
-    expect(page.get_by_test_id("chart-vendors")).to_be_visible()
+    # Its own vendor only: per engineer instead of a single vendor's bar, coloured as the donut.
+    expect(page.get_by_test_id("chart-vendors")).to_have_count(0)
+    expect(page.get_by_role("heading", name="各服务商工单量")).to_have_count(0)
+    expect(page.get_by_role("heading", name="各工程师工单量")).to_contain_text("未派工的 1 张不计入")
+    expect(page.get_by_test_id("chart-engineer-durations")).to_be_visible()
+    expect_painted(page, "chart-status", "未完结")
+    expect_painted(page, "chart-status", "已完成待归档")
+    expect_painted(page, "chart-engineers", "已完成待归档")  # 赵工's order is 待确认
+    satisfaction = page.locator(".page-card", has=page.get_by_role("heading", name="满意度", exact=True))
+    expect(satisfaction.locator("th", has_text="服务商")).to_have_count(0)
     engineers = page.locator(".page-card", has_text="工程师").last
     expect(engineers.locator("tbody tr", has_text="赵工")).to_be_visible()
+    expect(engineers.locator("th", has_text="所属")).to_have_count(0)
     expect(page.locator(".page")).not_to_contain_text("西门子售后")
 
     # A preset range from the picker goes into the URL and the figures stay.

@@ -7,12 +7,12 @@ page cannot show it, in the database.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from models import Role, User, WorkOrderPart, WorkOrderStatus, db
+from models import Role, Scope, User, WorkOrderPart, WorkOrderStatus, db
 from tests.browser.work_order_steps import (
     PNG,
     confirm_in_dialog,
@@ -27,10 +27,23 @@ from tests.browser.work_order_steps import (
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
+def step_requests(page) -> list[str]:
+    """The SOP steps the page posts to a work order from now on, one per request."""
+    posted: list[str] = []
+
+    def seen(request) -> None:
+        if request.method == "POST" and "/api/v1/work-orders/" in request.url:
+            posted.append(request.url.rsplit("/", 1)[1])
+
+    page.on("request", seen)
+    return posted
+
+
 def test_the_engineer_departs_with_the_expected_arrival(console, hospital, app):
     order_id = prepare_order(app, hospital, "accepted")
     eta = (datetime.now(BEIJING) + timedelta(days=1)).replace(hour=14, minute=30, second=0, microsecond=0)
     page = console.page
+    posted = step_requests(page)
 
     console.sign_in(hospital["engineer"], path=order_path(order_id))
     expect_status(page, "已接单")
@@ -42,8 +55,9 @@ def test_the_engineer_departs_with_the_expected_arrival(console, hospital, app):
     picker.fill(f"{eta - timedelta(days=2):%Y-%m-%d %H:%M}")
     picker.press("Enter")
     dialog.get_by_role("button", name="出发", exact=True).click()
-    expect(dialog.locator(".t-form__item", has_text="预计上门")).to_contain_text("预计上门时间应在现在之后的 60 天内")
+    expect(dialog.locator(".t-form__item", has_text="预计到场")).to_contain_text("预计到场时间应在现在之后的 60 天内")
     expect_status(page, "已接单")
+    assert stored_order(app, order_id).eta is None
     picker.fill(f"{eta:%Y-%m-%d %H:%M}")
     picker.press("Enter")
     dialog.get_by_placeholder("选填").fill("带上电源板备件")
@@ -54,15 +68,47 @@ def test_the_engineer_departs_with_the_expected_arrival(console, hospital, app):
 
     shown = f"{eta:%Y-%m-%d %H:%M}"
     planning = page.locator(".page-card", has_text="任务评估与派工")
-    expect(planning.locator(".t-descriptions__body tr", has_text="预计上门")).to_contain_text(shown)
+    expect(planning.locator(".t-descriptions__body tr", has_text="预计到场")).to_contain_text(shown)
     timeline = page.get_by_test_id("timeline")
-    expect(timeline).to_contain_text(f"预计 {shown}")
-    expect(timeline).to_contain_text("带上电源板备件")
+    # One step on the timeline, the time and the note with it.
+    departed = timeline.locator(".t-timeline-item").last
+    expect(departed).to_contain_text("出发")
+    expect(departed).to_contain_text(f"预计 {shown}")
+    expect(departed).to_contain_text("带上电源板备件")
+    expect(timeline).not_to_contain_text("确认预计到场时间")
     console.shot("work-order-departed-with-eta")
 
     order = stored_order(app, order_id)
     assert order.status is WorkOrderStatus.DEPARTED
     assert order.eta.astimezone(BEIJING) == eta
+    assert posted == ["depart", "depart"]  # the refused try and the 出发: never a separate /eta
+
+
+def test_a_refused_departure_saves_no_arrival_time(console, hospital, app):
+    """The office cancels the order while the engineer fills the 出发 form: the 出发 is refused,
+    and the time typed in it is not kept either."""
+    from operations.actors import Actor
+    from operations.work_orders import flow
+
+    order_id = prepare_order(app, hospital, "accepted")
+    eta = (datetime.now(BEIJING) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    page = console.page
+    console.sign_in(hospital["engineer"], path=order_path(order_id))
+    page.get_by_role("button", name="出发", exact=True).click()
+    dialog = in_dialog(page)
+    picker = dialog.get_by_test_id("eta-picker").locator("input")
+    picker.fill(f"{eta:%Y-%m-%d %H:%M}")
+    picker.press("Enter")
+    with app.app_context():
+        flow.cancel(Actor.of(db.session.get(User, hospital["manager"].id)), order_id, "设备已送厂返修")
+        db.session.commit()
+    dialog.get_by_role("button", name="出发", exact=True).click()
+    expect(page.locator(".t-message")).to_contain_text("工单当前状态为「已撤销」，不能出发")
+    expect(dialog).to_be_hidden()
+    expect_status(page, "已撤销")  # the page shows the order as it now stands
+    console.shot("work-order-depart-refused")
+    order = stored_order(app, order_id)
+    assert order.status is WorkOrderStatus.CANCELLED and order.eta is None
 
 
 def test_departing_keeps_the_arrival_time_the_office_already_confirmed(console, hospital, app):
@@ -82,7 +128,7 @@ def test_departing_keeps_the_arrival_time_the_office_already_confirmed(console, 
     in_dialog(page).get_by_role("button", name="出发", exact=True).click()
     expect_status(page, "已出发")
     # Unchanged, it is not confirmed (and told to the reporter) a second time.
-    expect(page.get_by_test_id("timeline").locator(".t-timeline-item", has_text="确认预计上门时间")).to_have_count(1)
+    expect(page.get_by_test_id("timeline").locator(".t-timeline-item", has_text="确认预计到场时间")).to_have_count(1)
     assert stored_order(app, order_id).eta.astimezone(BEIJING) == eta
 
 
@@ -122,7 +168,7 @@ def test_the_reporter_sends_the_repair_back_then_confirms_the_second_and_rates_i
     engineer_page.locator("tr", has_text="高压注射器").filter(has_text="退回返修").click()
     expect_status(engineer_page, "退回返修")
     expect(engineer_page.get_by_test_id("timeline")).to_contain_text("注射到一半仍报 E21")
-    engineer_page.get_by_role("button", name="到场").click()
+    engineer_page.get_by_role("button", name="到场", exact=True).click()
     expect_status(engineer_page, "已到场")
     engineer_page.get_by_role("button", name="完成并提交服务报告").click()
     dialog = in_dialog(engineer_page)
@@ -324,3 +370,44 @@ def test_the_office_triages_dispatches_from_the_candidates_and_reassigns(console
     expect(page.get_by_test_id("timeline")).to_contain_text("由 赵工 改派给 钱工")
     console.shot("work-order-reassigned")
     assert stored_order(app, order_id).assignee_id == second.id
+
+
+# The labels of the detail's description lists that break onto a second line.
+WRAPPED_LABELS = """() => [...document.querySelectorAll('.t-descriptions__label')].filter((label) => {
+  const range = document.createRange()
+  range.selectNodeContents(label)
+  return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size > 1
+}).map((label) => label.textContent.trim())"""
+
+
+def test_long_values_leave_the_labels_on_one_line_and_the_report_names_the_serial(
+    console, tabs, factory, hospital, app
+):
+    device = factory.device(
+        hospital["institution"],
+        name="数字减影血管造影系统（DSA）双平板悬吊式",
+        model="Artis zee biplane VC14 增强型双平板探测器 30×40cm 含高压注射联动接口",
+        serial_number="SN-DSA-2019-000123456789",
+    )
+    factory.authorization(
+        device, hospital["vendor"], starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR}
+    )
+    fault = (
+        "曝光过程中 C 臂偶发停止旋转并报 E-1042 机架通讯超时，重启后可恢复，但在连续手术中反复出现，影响介入手术进行"
+    )
+    order_id = prepare_order(app, hospital, "completed", device=device, fault=fault)
+    page = console.page
+
+    console.sign_in(hospital["manager"], path=order_path(order_id))
+    expect_status(page, "待确认")
+    expect(page.locator(".t-descriptions__body tr", has_text="规格型号")).to_contain_text("Artis zee")
+    assert page.evaluate(WRAPPED_LABELS) == []
+    console.shot("work-order-detail-long-values")
+
+    # (五) the report names the device by 型号 and 序列号, also for the vendor without 档案资料.
+    field = tabs()
+    field.sign_in(hospital["engineer"], path=f"{order_path(order_id)}/report")
+    report = field.page.get_by_test_id("service-report")
+    expect(report.locator("tr", has_text="规格型号")).to_contain_text("Artis zee biplane VC14")
+    expect(field.page.get_by_test_id("device-serial")).to_have_text("SN-DSA-2019-000123456789")
+    field.shot("work-order-service-report-device")

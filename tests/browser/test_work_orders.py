@@ -7,10 +7,20 @@ gets the engineer's steps without a reload. Then the board, and 统计 with its 
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from models import WorkOrder, WorkOrderStatus, db
-from tests.browser.work_order_steps import PNG, export_stats, in_dialog, prepare_order, step_with_dialog
+from tests.browser.work_order_steps import (
+    PNG,
+    act,
+    expect_painted,
+    export_stats,
+    in_dialog,
+    prepare_order,
+    step_with_dialog,
+)
 
 # live.ts polls every 15 s until the stream replaces it: a step reaches another tab within 20 s.
 LIVE_MS = 20_000
@@ -82,7 +92,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已接单")
     step_with_dialog(engineer_page, "出发", "出发")
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已出发")
-    engineer_page.get_by_role("button", name="到场").click()
+    engineer_page.get_by_role("button", name="到场", exact=True).click()
     expect(engineer_page.get_by_test_id("order-status")).to_have_text("已到场")
     # The office's open tab gets the engineer's steps without a reload.
     expect(manager_page.get_by_test_id("timeline")).to_contain_text("到达现场", timeout=LIVE_MS)
@@ -156,12 +166,14 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
         assert order.follow_up_note == "已致电王医生，说明备件调货原因"
         assert order.service_report["parts"][0]["serial_number"] == "SN-88"
 
-    # The board: a column per status, the order under 已归档.
+    # The board: a column per status; 已归档 is a strip with its count until opened.
     office.open("/work-orders?view=board")
     board = manager_page.get_by_test_id("board")
-    expect(board.locator('[data-status="closed"]')).to_contain_text("高压注射器")
-    expect(board.locator('[data-status="pending"]')).to_contain_text("无")
-    board.locator('[data-status="closed"]').scroll_into_view_if_needed()
+    closed = board.locator('[data-status="closed"]')
+    expect(closed).to_have_text("1已归档")
+    expect(board.locator('[data-status="pending"]')).to_be_disabled()  # empty: nothing to open
+    closed.click()
+    expect(closed).to_contain_text("高压注射器")
     office.shot("work-orders-board")
     manager_page.get_by_text("列表", exact=True).click()
     expect(manager_page).to_have_url(office.url("/work-orders"))
@@ -170,6 +182,65 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
     expect(manager_page).to_have_url(office.url("/work-orders?status=closed"))
     expect(manager_page.locator("tbody tr", has_text="高压注射器")).to_contain_text("已归档")
     office.shot("work-orders-list")
+
+
+def orders_in_every_status(app, hospital) -> None:
+    """An order in each of the board's eleven statuses, through the operations."""
+    engineer, clinician = hospital["engineer"], hospital["clinician"]
+    for stage in ("reported", "accepted", "on_site", "completed"):
+        prepare_order(app, hospital, stage)
+    act(app, engineer, "depart", prepare_order(app, hospital, "accepted"))
+    act(app, engineer, "diagnose", prepare_order(app, hospital, "on_site"), diagnosis="电源板故障")
+    act(app, clinician, "reject", prepare_order(app, hospital, "completed"), reason="仍报 E21")
+    for rating in (None, 1, 5):  # 待评价, 待回访, 已归档
+        order_id = prepare_order(app, hospital, "completed")
+        act(app, clinician, "confirm", order_id)
+        if rating:
+            act(app, clinician, "rate", order_id, rating=rating)
+    act(app, clinician, "cancel", prepare_order(app, hospital, "reported"), reason="误报")
+
+
+def out_of_view(page) -> list[str]:
+    """The board's columns whose middle is outside the board's visible width."""
+    board = page.get_by_test_id("board").bounding_box()
+    hidden = []
+    for column in page.get_by_test_id("board").locator("[data-status]").all():
+        box = column.bounding_box()
+        middle = box["x"] + box["width"] / 2
+        if not board["x"] <= middle <= board["x"] + board["width"]:
+            hidden.append(column.get_attribute("data-status"))
+    return hidden
+
+
+def test_the_board_shows_every_status_at_1366_and_says_which_are_off_to_the_side(console, hospital, app):
+    orders_in_every_status(app, hospital)
+    console.sign_in(hospital["manager"], path="/work-orders?view=board")
+    page = console.page
+    board = page.get_by_test_id("board")
+    expect(board.locator(".board-card")).to_have_count(9)  # 已归档 and 已撤销 stay folded
+    expect(board.locator("[data-status]")).to_have_count(11)
+    for status in ("closed", "cancelled"):
+        expect(board.locator(f'[data-status="{status}"]')).to_have_text(re.compile(r"^1"))
+
+    # Whatever does not fit is named above the board, and a click brings it in.
+    hint = page.get_by_test_id("board-hint")
+    hidden = out_of_view(page)
+    labels = {"confirmed": "待评价", "follow_up": "待回访", "closed": "已归档", "cancelled": "已撤销"}
+    assert hidden and set(hidden) <= set(labels), hidden
+    for status in hidden:
+        expect(hint).to_contain_text(labels[status])
+    console.shot("work-orders-board-every-status")
+    hint.get_by_text("右侧还有").click()
+    expect(hint).to_contain_text("左侧")
+    expect(hint).not_to_contain_text("右侧还有")
+    assert all(status not in out_of_view(page) for status in hidden)
+    console.shot("work-orders-board-scrolled")
+
+    # An ended column opens on a click and folds again.
+    board.locator('[data-status="cancelled"]').click()
+    expect(board.locator('[data-status="cancelled"]')).to_contain_text("高压注射器")
+    board.locator('[data-status="cancelled"]').get_by_text("收起").click()
+    expect(board.locator('[data-status="cancelled"] .board-card')).to_have_count(0)
 
 
 def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(console, hospital, app):
@@ -181,6 +252,9 @@ def test_the_office_sees_the_figures_as_charts_and_downloads_the_workbook(consol
     expect(page.get_by_test_id("figure-created")).to_have_text("1")
     expect(page.get_by_test_id("chart-status").locator("canvas")).to_have_count(1)
     expect(page.get_by_test_id("chart-vendors")).to_be_visible()
+    # The one open order is 未完结's colour in the donut and in the vendor's bar alike.
+    expect_painted(page, "chart-status", "未完结")
+    expect_painted(page, "chart-vendors", "未完结")
     console.shot("stats")
     _, summary = export_stats(page)
     assert summary["报修工单"][0] == 1 and summary["未完结"][0] == 1

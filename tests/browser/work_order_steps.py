@@ -102,6 +102,15 @@ def prepare_order(
     return order_id
 
 
+def act(app, user, step: str, order_id: int, **values) -> None:
+    """One step of the SOP (operations.work_orders.flow's `step`) taken by `user`, committed."""
+    from operations.work_orders import flow
+
+    with app.app_context():
+        getattr(flow, step)(_actor(user.id), order_id, **values)
+        db.session.commit()
+
+
 def stored_order(app, order_id: int) -> WorkOrder:
     """The order as the database has it now (detached: read its columns, not its relations)."""
     with app.app_context():
@@ -135,3 +144,26 @@ def export_stats(page):
     book = load_workbook(BytesIO(Path(download.path()).read_bytes()))
     summary = {row[0]: row[1:] for row in book["概览"].iter_rows(values_only=True) if row and row[0]}
     return book, summary
+
+
+# 统计's colour per status group (console/src/pages/stats/options.ts), as the canvas paints it.
+STATUS_COLOURS = {
+    "未完结": (227, 115, 24),
+    "已完成待归档": (43, 164, 113),
+    "已归档": (0, 82, 217),
+    "已撤销": (139, 139, 139),
+}
+PAINTED = """([testid, [r, g, b], least]) => {
+  const canvas = document.querySelector(`[data-testid="${testid}"] canvas`)
+  if (!canvas) return false
+  const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height)
+  let count = 0
+  for (let i = 0; i < data.length; i += 4) if (data[i] === r && data[i + 1] === g && data[i + 2] === b) count += 1
+  return count >= least
+}"""
+
+
+def expect_painted(page, testid: str, group: str, at_least: int = 3000) -> None:
+    """Wait until the chart shows the status group's colour over `at_least` pixels: a slice or a
+    bar once drawn (a legend mark alone is a few hundred)."""
+    page.wait_for_function(PAINTED, arg=[testid, list(STATUS_COLOURS[group]), at_least])

@@ -30,3 +30,13 @@ export function showApiError(
   void MessagePlugin.error(error.message)
   return error.message
 }
+
+/**
+ * What a list or tab says in place of its rows when loading them failed (a table's empty slot:
+ * TableEmpty). A refusal says so; it is never shown as "nothing here".
+ */
+export function loadErrorText(error: unknown): string {
+  if (error instanceof ApiError && error.status === 403) return `无权查看：${error.message}`
+  if (error instanceof ApiError) return `加载失败：${error.message}`
+  return '加载失败，请稍后重试'
+}

@@ -5,14 +5,15 @@ const request = require('./request.js')
 
 const PARALLEL = 3
 
-/** One photo to an order: resolves with the server's photo ({id, url, …}), rejects with an
- * ApiError. onProgress(percent) follows the upload. */
-function uploadPhoto(orderId, filePath, onProgress) {
+/** One file (the multipart field `file`, beside `formData`) to an API path: resolves with the
+ * answer's body, rejects with an ApiError. onProgress(percent) follows the upload. */
+function uploadFile(path, filePath, formData, onProgress) {
   return new Promise((resolve, reject) => {
     const task = wx.uploadFile({
-      url: request.url(`/work-orders/${encodeURIComponent(orderId)}/photos`),
+      url: request.url(path),
       filePath,
       name: 'file',
+      formData,
       header: { Authorization: `Bearer ${request.token()}` },
       success(res) {
         let body = res.data
@@ -30,6 +31,16 @@ function uploadPhoto(orderId, filePath, onProgress) {
     })
     if (task && onProgress) task.onProgressUpdate((update) => onProgress(update.progress))
   })
+}
+
+/** One photo to an order: resolves with the server's photo ({id, url, …}). */
+function uploadPhoto(orderId, filePath, onProgress) {
+  return uploadFile(`/work-orders/${encodeURIComponent(orderId)}/photos`, filePath, undefined, onProgress)
+}
+
+/** 客户签字: the signature PNG and the signer's name; resolves with the sign-off record. */
+function uploadSignOff(orderId, filePath, signerName) {
+  return uploadFile(`/work-orders/${encodeURIComponent(orderId)}/sign-offs`, filePath, { signer_name: signerName })
 }
 
 /** Several photos, at most 3 in flight: [{filePath, photo} or {filePath, error}] in their order.
@@ -54,4 +65,4 @@ async function uploadPhotos(orderId, filePaths, onProgress) {
   return results
 }
 
-module.exports = { uploadPhoto, uploadPhotos, PARALLEL }
+module.exports = { uploadPhoto, uploadPhotos, uploadSignOff, PARALLEL }

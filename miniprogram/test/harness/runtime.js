@@ -197,6 +197,7 @@ class MiniProgram {
     this.requests = [] // every wx.request / uploadFile: {method, url, status}
     this.toasts = []
     this.scans = []
+    this.media = [] // what wx.chooseMedia answers next: lists of file paths
     this.privacyHandler = null
     this.privacyAsked = []
     this.errors = [] // failures of work started by a helper, thrown by the next settle()
@@ -422,6 +423,22 @@ class MiniProgram {
     await this.settle()
   }
 
+  /** A finger drawing on a <canvas>: touchstart at the first point, touchmove through the rest,
+   * touchend (jsdom hands the page clientX / pageY, as a view's touches have). */
+  async stroke(selector, points) {
+    const node = this.find(selector)
+    const [first, ...rest] = points
+    node.dispatchEvent('touchstart', { touches: [first], changedTouches: [first] })
+    for (const point of rest) node.dispatchEvent('touchmove', { touches: [point], changedTouches: [point] })
+    node.dispatchEvent('touchend', { changedTouches: [points[points.length - 1]] })
+    await this.settle()
+  }
+
+  /** What wx.chooseMedia answers next: the files the user picked or shot (paths on disk). */
+  queueMedia(filePaths) {
+    this.media.push(filePaths)
+  }
+
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
   queueScan(answer) {
     this.scans.push(answer)
@@ -557,6 +574,22 @@ class MiniProgram {
           return { scanType: 'QR_CODE', charSet: 'utf-8', errMsg: 'scanCode:ok', ...next }
         })
         answer(options, work, 'scanCode')
+      },
+      chooseMedia(options = {}) {
+        const work = phone.tracked(async () => {
+          if (!(await phone.privacyGate('chooseMedia'))) {
+            throw Object.assign(new Error('privacy permission is not authorized'), { errno: 104 })
+          }
+          const next = phone.media.shift()
+          if (!next) throw new Error('the test queued no media (queueMedia)')
+          const tempFiles = next.map((tempFilePath) => ({
+            tempFilePath,
+            size: fs.statSync(tempFilePath).size,
+            fileType: 'image',
+          }))
+          return { type: 'image', tempFiles, errMsg: 'chooseMedia:ok' }
+        })
+        answer(options, work, 'chooseMedia')
       },
       canvasToTempFilePath(options = {}) {
         answer(

@@ -3,10 +3,12 @@ Component({
   properties: {
     orders: { type: Array, value: [] },
     empty: { type: String, value: '暂无工单' },
+    // The page a row opens (`?id=`): the shared detail, or a role's own (the engineer's).
+    page: { type: String, value: '/pages/work-orders/detail' },
   },
   methods: {
     open(event) {
-      wx.navigateTo({ url: `/pages/work-orders/detail?id=${event.currentTarget.dataset.id}` })
+      wx.navigateTo({ url: `${this.data.page}?id=${event.currentTarget.dataset.id}` })
     },
   },
 })

@@ -1,5 +1,5 @@
 // 工程师的待办: assigned to me or waiting for my side to accept, emergencies first
-// (GET /work-orders/queue). 接单, 出发, 到场 and the other steps come with the engineer's pages.
+// (GET /work-orders/queue); a row opens the engineer's order page (pages/order).
 const workOrders = require('../../../../services/work-orders.js')
 const boundPage = require('../../../../utils/bound-page.js')
 

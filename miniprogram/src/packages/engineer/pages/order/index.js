@@ -1,0 +1,198 @@
+// 工程师的工单: the order as the engineer works it, with the device's repair history within the
+// authorization's scope, and only the steps the server lists in `actions`: 接单; 出发 with 预计到场
+// (POST /eta, then /depart); 到场 by scanning the device's own sticker (wx.scanCode; the server
+// checks it is this order's device) or, without one, with a reason (未扫码到场); 诊断; parts; photos
+// (wx.chooseMedia, then services/upload.js, 3 at a time; failed ones are offered again); the service
+// report (完工); then the customer's signature (sign_off) on the sign page.
+const workOrders = require('../../../../services/work-orders.js')
+const boundPage = require('../../../../utils/bound-page.js')
+const scan = require('../../../../utils/scan.js')
+const upload = require('../../../../services/upload.js')
+const work = require('../../services/work.js')
+
+const ETA_MINUTES = '30'
+const CONDITIONS = [
+  { value: 'normal', label: '正常运行' },
+  { value: 'limited', label: '限制使用' },
+  { value: 'out_of_service', label: '停用待修' },
+  { value: 'scrap_suggested', label: '建议报废' },
+]
+const EMPTY_PART = { name: '', model: '', serial_number: '' }
+const EMPTY_REPORT = { work_done: '', test_result: '', test_passed: true, device_condition: 'normal' }
+
+/** {accept: true, …}: the steps the server lists for this caller now. */
+function allowed(actions) {
+  const can = {}
+  for (const name of actions || []) can[name] = true
+  return can
+}
+
+/** What the camera read: a sticker's link, or a 小程序码's scene (d=<token>) from its page path. */
+function scannedText(result) {
+  if (!result.path) return result.result
+  const match = /[?&]scene=([^&]*)/.exec(result.path)
+  return match ? decodeURIComponent(match[1]) : result.path
+}
+
+/** The server's time (UTC, ISO) `minutes` from now. */
+function etaIn(minutes) {
+  return new Date(Date.now() + minutes * 60000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+Component({
+  behaviors: [boundPage],
+  data: {
+    order: null,
+    can: {},
+    repairs: [],
+    repairsError: '',
+    conditions: CONDITIONS,
+    etaMinutes: ETA_MINUTES,
+    noSticker: false,
+    reason: '',
+    diagnosis: '',
+    newPart: EMPTY_PART,
+    report: EMPTY_REPORT,
+    failedPhotos: [],
+    uploading: false,
+    busy: false,
+    stepError: '',
+    fields: {},
+  },
+  methods: {
+    async fetch() {
+      const order = await workOrders.get(this.query.id || '')
+      wx.setNavigationBarTitle({ title: order.number })
+      let repairs = []
+      let repairsError = ''
+      try {
+        repairs = (await work.repairs(order.device_id)).items
+      } catch (error) {
+        repairsError = error.message // outside the authorization's scope: said, not fatal
+      }
+      return { ...this.shown(order), repairs, repairsError }
+    },
+    shown(order) {
+      return { order, can: allowed(order.actions), diagnosis: this.data.diagnosis || order.diagnosis || '' }
+    },
+    /** One step: the order as the server now has it, or its Chinese error (beside a field when named). */
+    async step(call) {
+      if (this.data.busy) return false
+      this.setData({ busy: true, stepError: '', fields: {} })
+      try {
+        const order = await call()
+        this.setData(this.shown(order))
+        return true
+      } catch (error) {
+        const fields = error.fields || {}
+        this.setData({ stepError: Object.values(fields).join('；') || error.message, fields })
+        return false
+      } finally {
+        this.setData({ busy: false })
+      }
+    },
+    accept() {
+      return this.step(() => work.accept(this.data.order.id))
+    },
+    onEtaInput(event) {
+      this.setData({ etaMinutes: event.detail.value })
+    },
+    depart() {
+      const id = this.data.order.id
+      const minutes = Number(this.data.etaMinutes)
+      if (this.data.can.eta && !(minutes > 0 && minutes <= 24 * 60)) {
+        this.setData({ stepError: '请填写预计多少分钟到场（1–1440）', fields: { eta: '请填写预计到场分钟数' } })
+        return null
+      }
+      return this.step(async () => {
+        if (this.data.can.eta) await work.setEta(id, etaIn(minutes))
+        return work.depart(id)
+      })
+    },
+    scanToArrive() {
+      const id = this.data.order.id
+      return new Promise((resolve) => {
+        scan
+          .scanCode()
+          .then((result) => resolve(this.step(() => work.arrive(id, { q: scannedText(result) }))))
+          .catch((error) => {
+            if (!scan.cancelled(error)) this.setData({ stepError: '扫码失败，请重试；没有二维码时请填写原因' })
+            resolve(false)
+          })
+      })
+    },
+    showNoSticker() {
+      this.setData({ noSticker: true })
+    },
+    onReasonInput(event) {
+      this.setData({ reason: event.detail.value })
+    },
+    arriveWithoutSticker() {
+      return this.step(() => work.arrive(this.data.order.id, { reason: this.data.reason }))
+    },
+    onDiagnosisInput(event) {
+      this.setData({ diagnosis: event.detail.value })
+    },
+    diagnose() {
+      return this.step(() => work.diagnose(this.data.order.id, this.data.diagnosis))
+    },
+    onPartInput(event) {
+      this.setData({ [`newPart.${event.currentTarget.dataset.field}`]: event.detail.value })
+    },
+    async addPart() {
+      const id = this.data.order.id
+      const added = await this.step(async () => {
+        await work.addPart(id, this.data.newPart)
+        return workOrders.get(id)
+      })
+      if (added) this.setData({ newPart: EMPTY_PART })
+    },
+    onReportInput(event) {
+      this.setData({ [`report.${event.currentTarget.dataset.field}`]: event.detail.value })
+    },
+    chooseTestPassed(event) {
+      this.setData({ 'report.test_passed': event.currentTarget.dataset.passed === 'yes' })
+    },
+    chooseCondition(event) {
+      this.setData({ 'report.device_condition': event.currentTarget.dataset.value })
+    },
+    complete() {
+      return this.step(() => work.complete(this.data.order.id, { ...this.data.report, diagnosis: this.data.diagnosis }))
+    },
+    choosePhotos() {
+      wx.chooseMedia({
+        count: 9,
+        mediaType: ['image'],
+        sizeType: ['compressed'],
+        success: (result) => this.uploadPhotos(result.tempFiles.map((file) => file.tempFilePath)),
+        fail: (error) => {
+          if (!/cancel/.test(error.errMsg || '')) this.setData({ stepError: '未能选择照片，请重试' })
+        },
+      })
+    },
+    retryPhotos() {
+      return this.uploadPhotos(this.data.failedPhotos)
+    },
+    async uploadPhotos(filePaths) {
+      const id = this.data.order.id
+      this.setData({ uploading: true, stepError: '' })
+      const results = await upload.uploadPhotos(id, filePaths)
+      const failed = results.filter((result) => result.error)
+      let shown = {}
+      try {
+        shown = this.shown(await workOrders.get(id)) // the photo count as the server has it
+      } catch {
+        // the photos went or not as said below; the count catches up on the next visit
+      }
+      this.setData({
+        ...shown,
+        uploading: false,
+        failedPhotos: failed.map((result) => result.filePath),
+        stepError: failed.length ? `${failed.length} 张照片上传失败：${failed[0].error.message}` : '',
+      })
+    },
+    sign() {
+      wx.navigateTo({ url: `/packages/engineer/pages/sign/index?id=${this.data.order.id}` })
+    },
+  },
+})

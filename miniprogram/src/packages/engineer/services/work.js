@@ -1,0 +1,22 @@
+// The engineer's steps on an order (/mp/v1/work-orders/<id>/…): each answers the order as it now
+// stands, with the caller's next `actions`. Kept in the engineer's subpackage: only its pages use them.
+const request = require('../../../services/request.js')
+
+const order = (id, step) => `/work-orders/${encodeURIComponent(id)}/${step}`
+
+module.exports = {
+  accept: (id) => request.post(order(id, 'accept'), {}),
+  /** 预计到场: an ISO time (UTC). */
+  setEta: (id, eta) => request.post(order(id, 'eta'), { eta }),
+  depart: (id) => request.post(order(id, 'depart'), {}),
+  /** 到场: what the camera read from the device's sticker (q), or why there was none (reason). */
+  arrive: (id, { q, reason }) => request.post(order(id, 'arrive'), q ? { q } : { reason }),
+  diagnose: (id, diagnosis) => request.post(order(id, 'diagnose'), { diagnosis }),
+  /** {name, model, serial_number}: answers the part. */
+  addPart: (id, part) => request.post(order(id, 'parts'), part),
+  /** 服务报告: {diagnosis, work_done, test_result, test_passed, device_condition}. */
+  complete: (id, report) => request.post(order(id, 'complete'), report),
+  signOffs: (id) => request.get(order(id, 'sign-offs')),
+  /** The device's 维修 records the caller may read (a vendor: within its authorization). */
+  repairs: (deviceId) => request.get(`/devices/${encodeURIComponent(deviceId)}/records/repair`),
+}
