@@ -95,6 +95,20 @@ def test_a_blank_template_is_the_default_and_a_missing_date_an_example(hospital)
     assert "证件号" in answer["placeholders"] and "服务商名称" not in answer["placeholders"]
 
 
+def test_a_form_is_offered_only_its_own_kinds_expiry_placeholder(hospital):
+    for kind, own in (
+        ("operation_certificate", "设备操作证到期日"),
+        ("configuration_license", "配置许可证到期日"),
+        ("staff_qualification", "人员资质到期日"),
+    ):
+        answer = preview(hospital, subject="credential", kind=kind, holder_name="李四").get_json()
+        offered = [name for name in answer["placeholders"] if name.endswith("到期日")]
+        assert offered == ["到期日", own], kind
+    # Another kind's name is still accepted (and filled) in a saved template.
+    response = preview(hospital, subject="credential", kind="staff_qualification", template="[配置许可证到期日]")
+    assert response.status_code == 200 and "[" not in channels(response.get_json())["inbox"]["text"]
+
+
 def test_an_unknown_placeholder_is_refused_naming_it(hospital):
     response = preview(hospital, subject="credential", kind=OPERATION, template="[设备名称]的[签发人]")
     assert response.status_code == 422

@@ -12,8 +12,10 @@ export {}
 declare module 'vue' {
   export interface GlobalComponents {
     AlertSettingsForm: typeof import('./components/AlertSettingsForm.vue')['default']
+    AttachmentPreview: typeof import('./components/AttachmentPreview.vue')['default']
     AuthorizationForm: typeof import('./components/AuthorizationForm.vue')['default']
     AuthorizeDialog: typeof import('./components/AuthorizeDialog.vue')['default']
+    CredentialDialog: typeof import('./components/CredentialDialog.vue')['default']
     CredentialForm: typeof import('./components/CredentialForm.vue')['default']
     DeviceAuthorizations: typeof import('./components/DeviceAuthorizations.vue')['default']
     DevicePickerDialog: typeof import('./components/DevicePickerDialog.vue')['default']

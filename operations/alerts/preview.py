@@ -14,7 +14,7 @@ from operations.access import INSTITUTION_STAFF, require_institution_staff
 from operations.actors import Actor
 from operations.alerts.plans import get_plan
 from operations.alerts.subjects import authorization_values, credential_values, describe_subjects
-from operations.alerts.templates import Content, check_template, content, default_template, placeholders_for
+from operations.alerts.templates import Content, check_template, content, default_template, offered_placeholders
 from operations.clock import today_local
 from operations.errors import InvalidInput
 from operations.vendors import require_accepted_vendor
@@ -94,7 +94,7 @@ def _preview(
     return Preview(
         template=text,
         default_template=default,
-        placeholders=list(placeholders_for(subject)),
+        placeholders=offered_placeholders(subject, kind),
         day=day,
         due_on=due_on,
         sample_due_on=sample,

@@ -35,6 +35,13 @@ CREDENTIAL_PLACEHOLDERS = {
     "人员资质到期日": "due_on",
 }
 AUTHORIZATION_PLACEHOLDERS = {**COMMON_PLACEHOLDERS, "服务商名称": "vendor_name", "授权到期日": "due_on"}
+# Each kind's own name for its expiry date; every credential template accepts all three (a saved
+# template keeps working when copied between kinds), but a form offers only its kind's.
+KIND_DUE_PLACEHOLDERS = {
+    CredentialKind.OPERATION_CERTIFICATE: "设备操作证到期日",
+    CredentialKind.CONFIGURATION_LICENSE: "配置许可证到期日",
+    CredentialKind.STAFF_QUALIFICATION: "人员资质到期日",
+}
 
 DEFAULT_TEMPLATES = {
     CredentialKind.OPERATION_CERTIFICATE: (
@@ -50,6 +57,12 @@ DEFAULT_TEMPLATES = {
 
 def placeholders_for(subject: AlertSubject) -> dict[str, str]:
     return CREDENTIAL_PLACEHOLDERS if subject is AlertSubject.CREDENTIAL else AUTHORIZATION_PLACEHOLDERS
+
+
+def offered_placeholders(subject: AlertSubject, kind: CredentialKind | None) -> list[str]:
+    """The placeholders a form offers to insert: the subject's, less the other kinds' 到期日."""
+    others = {name for other, name in KIND_DUE_PLACEHOLDERS.items() if other != kind}
+    return [name for name in placeholders_for(subject) if kind is None or name not in others]
 
 
 def default_template(subject: AlertSubject, kind: CredentialKind | None) -> str:

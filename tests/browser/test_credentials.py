@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from datetime import timedelta
 
@@ -351,3 +352,196 @@ def test_an_engineer_reads_and_a_clinician_has_no_credentials_menu(console, fact
     expect(page).to_have_url(re.compile("/forbidden"))
     assert page.request.get(console.url("/api/v1/credentials?kind=operation_certificate")).status == 403
     assert page.request.get(console.url("/api/v1/alert-plans")).status == 403
+
+
+def attach(app, credential_id: int, user_id: int, name: str, content_type: str, data: bytes) -> None:
+    """A file on a saved credential, as an upload leaves it (the upload itself is tested above)."""
+    with app.app_context():
+        db.session.add(
+            CredentialAttachment(
+                credential_id=credential_id,
+                filename=name,
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data=data,
+                created_by_id=user_id,
+            )
+        )
+        db.session.commit()
+
+
+def test_the_engineer_reads_a_certificate_without_changing_it(console, factory, client, app, wait_until):
+    """An in-house engineer reads 证照 (operations/access): 设备操作证详情, nothing to edit or remove,
+    the files previewed inline."""
+    institution, manager, engineer = office(factory)
+    device = factory.device(institution, name="检眼镜", department="眼科", model="YZ6H")
+    api = factory.api(client, manager)
+    saved = api.post(
+        "/api/v1/credentials",
+        json={
+            "kind": "operation_certificate",
+            "device_ids": [device.id],
+            "number": "C000000009",
+            "holder_name": "赵六",
+            "valid_until": "2028-01-06",
+            "alert": {"channels": ["inbox"], "notify_related": True, "recipient_ids": [engineer.id]},
+        },
+    )
+    assert saved.status_code == 201, saved.get_json()
+    credential_id = saved.get_json()["id"]
+    attach(app, credential_id, manager.id, "操作证.png", "image/png", PNG)
+    page = console.page
+
+    console.sign_in(engineer, path="/credentials/operation")
+    page.locator("tbody tr", has_text="C000000009").get_by_text("查看").click()
+    expect(page.get_by_role("heading", name="设备操作证详情")).to_be_visible()
+    expect(page).to_have_title(re.compile("^设备操作证详情"))
+    form = page.locator(".credential-form")
+    expect(page.get_by_placeholder("请输入证件号")).to_have_value("C000000009")
+    # Every field shows its value and takes no typing; no 关联设备, 移除, 删除, 上传 or 保存.
+    editable = form.locator(
+        "input:not([readonly]):not([disabled]):not([type=file]), textarea:not([readonly]):not([disabled])"
+    )
+    expect(editable).to_have_count(0)
+    page.get_by_placeholder("请输入证件号").click()
+    page.keyboard.type("X")
+    expect(page.get_by_placeholder("请输入证件号")).to_have_value("C000000009")
+    for name in ("关联设备", "+ 上传", "保存"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    expect(form.get_by_text("移除")).to_have_count(0)
+    expect(form.get_by_text("删除")).to_have_count(0)
+    expect(form.locator(".placeholder")).to_have_count(0)
+    expect(page.locator(".devices")).to_contain_text("检眼镜")
+    expect(page.get_by_role("button", name="返回")).to_be_visible()
+    console.shot("credential-engineer-readonly")
+    page.locator(".file", has_text="操作证.png").get_by_text("预览").click()
+    image = page.locator(".t-dialog img")
+    wait_until(lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1)
+    page.keyboard.press("Escape")
+
+    # On the device's 操作证 tab the engineer opens the same read-only form.
+    console.open(f"/devices/{device.id}?tab=operation_certificate")
+    panel = page.locator(".t-tab-panel:visible")
+    expect(panel.get_by_role("button", name="新增设备操作证")).to_have_count(0)
+    panel.locator("tbody tr", has_text="C000000009").get_by_text("查看").click()
+    dialog = page.locator(".t-dialog", has_text="设备操作证详情")
+    expect(dialog.get_by_placeholder("请输入证件号")).to_have_value("C000000009")
+    editable = dialog.locator(
+        "input:not([readonly]):not([disabled]):not([type=file]), textarea:not([readonly]):not([disabled])"
+    )
+    expect(editable).to_have_count(0)
+    expect(dialog.get_by_role("button", name="保存")).to_have_count(0)
+    console.shot("device-credential-engineer-readonly")
+    with app.app_context():
+        assert db.session.get(Credential, credential_id).number == "C000000009"
+
+
+def test_method_two_on_the_device_page_saves_the_file_and_the_people(console, factory, app, wait_until):
+    """修改已录入设备的操作证: the device's 操作证 tab opens the whole certificate form (基础设置, 操作证
+    上传, 通知人员), the device fixed; its file then previews inline from the tab's table."""
+    institution, manager, engineer = office(factory)
+    device = factory.device(institution, name="检眼镜", department="眼科", model="YZ6H", asset_code="011")
+    page = console.page
+
+    console.sign_in(manager, path=f"/devices/{device.id}?tab=operation_certificate")
+    panel = page.locator(".t-tab-panel:visible")
+    panel.get_by_role("button", name="新增设备操作证").click()
+    dialog = page.locator(".t-dialog", has_text="新增设备操作证")
+    expect(dialog.get_by_test_id("credential-device")).to_contain_text("检眼镜")
+    expect(dialog.get_by_test_id("credential-device")).to_contain_text("011")
+    expect(dialog.get_by_test_id("link-devices")).to_have_count(0)  # the device is the page's
+    for label in ("姓名", "可操作大型设备名称", "发送形式", "发送给相关人员", "发送给指定人员", "发送内容模板"):
+        expect(dialog.get_by_text(label, exact=True).first).to_be_visible()
+    dialog.get_by_placeholder("请输入证件号").fill("C000000021")
+    dialog.get_by_placeholder("请输入姓名").fill("赵六")
+    field = dialog.get_by_placeholder("请选择有效期至")
+    field.fill("2028-01-06")
+    field.press("Enter")
+    dialog.get_by_test_id("credential-device").click()  # closes the picker (Escape would close the dialog)
+    dialog.get_by_test_id("attachment-input").set_input_files(
+        [{"name": "操作证扫描件.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    expect(dialog.get_by_text("保存后上传")).to_be_visible()
+    dialog.locator("label.t-checkbox", has_text="短信通知").click()
+    dialog.get_by_test_id("recipient-picker").click()
+    page.keyboard.type("李工")
+    page.locator(".t-select-option", has_text="李工").click()
+    dialog.get_by_test_id("credential-device").click()
+    # Only this kind's expiry placeholder is offered.
+    chips = dialog.locator(".placeholder")
+    expect(chips.filter(has_text="[设备操作证到期日]")).to_have_count(1)
+    expect(chips.filter(has_text="[配置许可证到期日]")).to_have_count(0)
+    expect(chips.filter(has_text="[人员资质到期日]")).to_have_count(0)
+    expect(dialog.get_by_test_id("template-preview")).to_contain_text("检眼镜已经快到设备操作证到期日了")
+    console.shot("device-credential-method-two")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator(".t-dialog", has_text="新增设备操作证")).to_be_hidden()
+
+    row = panel.locator("tbody tr", has_text="C000000021")
+    expect(row).to_contain_text("操作证扫描件.pdf")
+    console.shot("device-credential-tab")
+    with app.app_context():
+        credential = db.session.scalar(select(Credential).where(Credential.number == "C000000021"))
+        assert credential.holder_name == "赵六"
+        covered = db.session.scalars(
+            select(CredentialDevice.device_id).where(CredentialDevice.credential_id == credential.id)
+        ).all()
+        assert covered == [device.id]
+        files = db.session.scalars(
+            select(CredentialAttachment.filename).where(CredentialAttachment.credential_id == credential.id)
+        ).all()
+        assert files == ["操作证扫描件.pdf"]
+        plan = db.session.scalar(select(AlertPlan).where(AlertPlan.credential_id == credential.id))
+        assert [channel.value for channel in plan.channels] == ["inbox", "sms"]
+        from operations.alerts.plans import designated_user_ids
+
+        assert designated_user_ids(plan.id) == [engineer.id]
+
+    # The tab's file opens inline (no new tab): the PDF in its frame.
+    row.get_by_text("操作证扫描件.pdf").click()
+    frame = page.locator(".t-dialog iframe")
+    expect(frame).to_have_attribute("src", re.compile(r"/attachments/\d+\?inline=1$"))
+    answer = page.request.get(console.url(frame.get_attribute("src")))
+    assert answer.ok and answer.headers["content-type"] == "application/pdf"
+    console.shot("device-credential-attachment-preview")
+    page.keyboard.press("Escape")
+
+    # 修改 opens the saved certificate with its people and file.
+    row.get_by_text("修改").click()
+    dialog = page.locator(".t-dialog", has_text="修改设备操作证")
+    expect(dialog.get_by_placeholder("请输入证件号")).to_have_value("C000000021")
+    expect(dialog.get_by_test_id("recipient-picker")).to_contain_text("李工")
+    expect(dialog.locator(".file", has_text="操作证扫描件.pdf")).to_be_visible()
+    dialog.get_by_placeholder("请输入证件号").fill("C000000022")
+    dialog.get_by_role("button", name="保存").click()
+    expect(panel.locator("tbody tr", has_text="C000000022")).to_be_visible()
+    with app.app_context():
+        assert db.session.scalar(select(Credential.number).where(Credential.id == credential.id)) == "C000000022"
+
+
+def test_a_license_form_has_no_person_and_offers_its_own_placeholders(console, factory):
+    """配置许可证 is the device's, not a person's: no 姓名 / 性别 / 出生年月 / 职称 / 可操作大型设备名称."""
+    institution, manager, _ = office(factory)
+    device = factory.device(institution, name="医用磁共振成像设备 (MR)", department="影像中心")
+    page = console.page
+
+    console.sign_in(manager, path=f"/credentials/license/new?device_id={device.id}")
+    expect(page.get_by_role("heading", name="新增配置许可证")).to_be_visible()
+    expect(page).to_have_title(re.compile("^新增配置许可证"))
+    form = page.locator(".credential-form")
+    for label in ("姓名", "性别", "出生年月", "职称", "可操作大型设备名称", "签发日期"):
+        expect(form.locator(".t-form__label", has_text=re.compile(f"^{label}$"))).to_have_count(0)
+    for label in ("颁证单位", "证件号", "生效日期", "有效期至"):
+        expect(form.locator(".t-form__label", has_text=re.compile(f"^{label}$"))).to_have_count(1)
+    chips = form.locator(".placeholder")
+    expect(chips.filter(has_text="[配置许可证到期日]")).to_have_count(1)
+    expect(chips.filter(has_text="[设备操作证到期日]")).to_have_count(0)
+    console.shot("credential-license-form")
+
+    console.open("/credentials/qualification/new")
+    expect(page.get_by_role("heading", name="新增人员资质")).to_be_visible()
+    expect(page).to_have_title(re.compile("^新增人员资质"))
+    expect(page.get_by_placeholder("请输入姓名")).to_be_visible()
+    expect(form.locator(".t-form__label", has_text="可操作大型设备名称")).to_have_count(0)
+    expect(form.locator(".placeholder").filter(has_text="[人员资质到期日]")).to_have_count(1)

@@ -285,7 +285,14 @@ def test_method_two_the_devices_page_links_to_its_authorization(console, hospita
     page = console.page
     device = hospital["devices"]["灭菌器"]
     console.sign_in(hospital["manager"], path=f"/outsourcing/authorize?device_ids={device.id}")
-    expect(page.get_by_role("heading", name="维保商授权")).to_be_visible()
+    # The guide's breadcrumb names the page 服务商授权, with 授权时间 required.
+    expect(page.get_by_role("heading", name="服务商授权")).to_be_visible()
+    period = page.locator(".t-form__item", has_text="授权时间").locator(".t-form__label")
+    expect(period).to_have_class(re.compile("t-form__label--required"))
+    # 取消 / 立即委外 stand apart from 提前天数 (the warning's fields end with the preview).
+    buttons = page.get_by_role("button", name="立即委外").bounding_box()
+    preview = page.get_by_test_id("template-preview").bounding_box()
+    assert buttons["y"] - (preview["y"] + preview["height"]) >= 24
     expect(page.get_by_test_id("device-line")).to_contain_text("新华牌三次预真空灭菌器")
     choose_vendor(page, "服务商测试1")
     page.get_by_test_id("warn-days").locator("input").fill("18")
@@ -332,14 +339,17 @@ def test_modify_changes_the_terms_and_the_history_shows_the_change(console, hosp
     shot(console, "outsourcing-modify")
     page.get_by_role("button", name="保存修改").click()
     expect(page.get_by_text("授权已修改")).to_be_visible()
-    expect(page.get_by_role("heading", name="维保商授权")).to_be_visible()
+    expect(page.get_by_role("heading", name="服务商授权")).to_be_visible()
     row = page.get_by_test_id("authorization-history").locator("tbody tr").first
     expect(row).to_contain_text("30")
     expect(row).not_to_contain_text("保养记录")
     [saved] = authorizations_of(app, device)
     assert saved["warn_days"] == 30 and Scope.MAINTENANCE not in saved["scopes"]
 
-    row.get_by_text("变更记录").click()
+    # 变更记录 is a link, coloured as one (not the grey of plain text).
+    events = row.get_by_text("变更记录")
+    expect(events).to_have_class(re.compile("t-link--theme-primary"))
+    events.click()
     dialog = page.locator(".t-dialog", has_text="变更记录")
     expect(dialog).to_contain_text("修改授权")
     expect(dialog).to_contain_text("提前天数：15 → 30")

@@ -30,6 +30,17 @@ export function slugOf(kind: string): KindSlug {
   return KIND_SLUGS.find((slug) => KINDS[slug].kind === kind) ?? 'operation'
 }
 
+/** The 基础设置 of each kind, as the guides list them: a 设备操作证 names its holder and the large
+ *  devices they may operate; a 配置许可证 is the device's (no person); 人员资质 is a person's. */
+export const KIND_FIELDS: Record<
+  CredentialKind,
+  { attachment: string; holder: boolean; operableDevices: boolean; issuedOn: string }
+> = {
+  operation_certificate: { attachment: '操作证', holder: true, operableDevices: true, issuedOn: '签发日期' },
+  configuration_license: { attachment: '配置许可证', holder: false, operableDevices: false, issuedOn: '生效日期' },
+  staff_qualification: { attachment: '人员资质', holder: true, operableDevices: false, issuedOn: '签发日期' },
+}
+
 /** Attachments the server takes: JPG, PNG or PDF of at most 10 MB. */
 export const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'application/pdf']
 export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

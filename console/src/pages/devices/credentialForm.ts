@@ -1,5 +1,5 @@
 // The 基础设置 form of a device's 操作证 / 配置许可证, as the credential API takes it.
-import type { Credential, CredentialKind, DeviceCredentialBody } from '@/api/devices'
+import type { CredentialKind, DeviceCredentialBody } from '@/api/devices'
 
 export interface CredentialForm {
   issuing_authority: string
@@ -53,25 +53,7 @@ export function blankCredential(): CredentialForm {
   }
 }
 
-export function credentialFormOf(credential: Credential): CredentialForm {
-  return {
-    issuing_authority: credential.issuing_authority ?? '',
-    number: credential.number ?? '',
-    holder_name: credential.holder_name ?? '',
-    holder_gender: credential.holder_gender ?? undefined,
-    holder_birth_month: credential.holder_birth_month ? credential.holder_birth_month.slice(0, 7) : '',
-    holder_title: credential.holder_title ?? '',
-    operable_devices_text: credential.operable_devices_text ?? '',
-    issued_on: credential.issued_on ?? '',
-    valid_until: credential.valid_until,
-    warn_days: credential.warn_days,
-    send_time: credential.send_time,
-    // The document names the schema's description where the field should be (openapi obj()); the API sends it.
-    description: (credential as { description?: string | null }).description ?? '',
-  }
-}
-
-/** The body's fields: blanks as null (the API clears them), a 操作证's holder only for that kind. */
+/** The body's fields: blanks as null (the API clears them), a 操作证's holder and devices only for that kind. */
 export function credentialBody(kind: CredentialKind, form: CredentialForm): DeviceCredentialBody {
   const blank = (value: string) => (value.trim() === '' ? null : value.trim())
   const holder = kind === 'operation_certificate'
@@ -83,7 +65,7 @@ export function credentialBody(kind: CredentialKind, form: CredentialForm): Devi
     holder_gender: holder ? (form.holder_gender ?? null) : null,
     holder_birth_month: holder ? blank(form.holder_birth_month) : null,
     holder_title: holder ? blank(form.holder_title) : null,
-    operable_devices_text: blank(form.operable_devices_text),
+    operable_devices_text: holder ? blank(form.operable_devices_text) : null,
     issued_on: blank(form.issued_on),
     valid_until: blank(form.valid_until) as string, // blank: the API answers 必填 beside the field
     warn_days: form.warn_days,
