@@ -486,7 +486,7 @@ def test_method_two_from_the_device_detail_authorizes_modifies_and_cancels(conso
     shot(console, "device-vendors-empty")
 
     page.get_by_role("button", name="选择委外服务商").click()
-    dialog = page.locator(".t-dialog", has_text="维保商授权")
+    dialog = page.locator(".t-dialog", has_text="服务商授权")
     expect(dialog).to_contain_text("新华牌三次预真空灭菌器")
     choose_vendor(page, "服务商测试1")
     dialog.get_by_test_id("warn-days").locator("input").fill("18")
