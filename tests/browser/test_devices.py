@@ -58,7 +58,9 @@ def test_the_list_keeps_its_filters_in_the_url_exports_and_prints_labels(console
     expect(table).to_contain_text("服务商测试1")  # 维保服务商
     expect(table).to_contain_text("注射设备")  # 设备类型
     expect(table).to_contain_text("SL2G-778")  # 序列号
-    expect(page.get_by_text("共 4 台")).to_be_visible()
+    expect(page.get_by_text("共 4 条数据")).to_be_visible()
+    expect(table.locator("thead")).to_contain_text("单位")
+    expect(table.locator("thead")).to_contain_text("产地")
     console.shot("devices-list")
 
     # 科室 picker and keyword: both in the URL, and a reload shows the same list.
