@@ -216,7 +216,6 @@ def _inbox(stream: Stream, frames: list[str]) -> None:
     """Every message above the inbox mark not sent yet, page by page (none skipped for arriving
     below a newer one, none sent twice), each with the count; or the count alone when it changed."""
     started = time.monotonic()
-    unread = inbox.unread_count(stream.actor)
     cursor = stream.inbox.advance(started)
     fresh = []
     while True:
@@ -226,6 +225,9 @@ def _inbox(stream: Stream, frames: list[str]) -> None:
             cursor = page[-1].id
         if len(page) < INBOX_BATCH:
             break
+    # Counted after the messages were read, so the count includes every message sent with it (one
+    # committed in between is counted now and sent at the next look, which its announce brings).
+    unread = inbox.unread_count(stream.actor)
     if fresh:
         for payload in inbox_payloads(fresh, stream.actor):
             frames.append(frame("inbox", {"unread": unread, "message": payload}))
