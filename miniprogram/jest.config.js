@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.test.js'],
   globalSetup: '<rootDir>/test/harness/global-setup.js',
   globalTeardown: '<rootDir>/test/harness/global-teardown.js',
+  // The files that change the demo's data for good run last, in a fixed order (see the file).
+  testSequencer: '<rootDir>/test/harness/sequencer.js',
   // The pages' config/env.js (written by scripts/configure.mjs) is the test server's here.
   moduleNameMapper: { '/config/env(\\.js)?$': '<rootDir>/test/harness/env.js' },
   // TDesign's built files are ES modules: babel makes them CommonJS for Node.
