@@ -1,3 +1,4 @@
+/** @weixiu-server fresh */
 // The engineer's journey on the phone: an order reported (the PC API, as the clinician) reaches
 // the vendor engineer by WeChat (the simulator's record); from the queue, emergencies first, the
 // order page offers only the server's `actions`: 接单 → 出发 with 预计到场 → 到场 by the device's

@@ -1,3 +1,4 @@
+/** @weixiu-server fresh */
 // The clinician's journey, through taps and inputs on rendered pages: scan a sticker → the card →
 // 报修 (the form kept as a draft across a closed mini-program) → photos (one lost on the way,
 // sent again from the order's page) → the vendor engineer works it (driven through the PC API)
