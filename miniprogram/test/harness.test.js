@@ -44,3 +44,27 @@ test('canvasToTempFilePath hands back the fixture signature, a PNG file', async 
 
   expect(fs.readFileSync(answer.tempFilePath).subarray(1, 4).toString()).toBe('PNG')
 })
+
+test('the subscribe popup opens only inside a tap, before its handler awaits', async () => {
+  phone = new MiniProgram()
+  await phone.launch('/pages/index/index')
+  const ask = () =>
+    new Promise((resolve) => {
+      wx.requestSubscribeMessage({ tmplIds: ['sim-subscribe-work-order'], success: resolve, fail: resolve })
+    })
+  // Outside a tap (a page's onLoad, or after an await in the handler): refused as WeChat does.
+  expect(await ask()).toMatchObject({ errCode: 20003, errMsg: expect.stringContaining('TAP gesture') })
+  expect(phone.subscribeAsked).toEqual([])
+
+  phone.inTap = true // what tap() sets while the handler's synchronous part runs
+  const inside = ask()
+  phone.inTap = false
+  expect(await inside).toEqual({ errMsg: 'requestSubscribeMessage:ok', 'sim-subscribe-work-order': 'accept' })
+  phone.inTap = true
+  const tooMany = new Promise((resolve) => {
+    wx.requestSubscribeMessage({ tmplIds: ['a', 'b', 'c', 'd'], fail: resolve })
+  })
+  phone.inTap = false
+  expect(await tooMany).toMatchObject({ errCode: 20003 })
+  expect(phone.subscribeAsked).toEqual([['sim-subscribe-work-order']])
+})

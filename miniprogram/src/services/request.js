@@ -78,4 +78,5 @@ module.exports = {
   setToken,
   get: (path, options) => request('GET', path, options),
   post: (path, data, options) => request('POST', path, { ...options, data }),
+  put: (path, data, options) => request('PUT', path, { ...options, data }),
 }

@@ -10,4 +10,6 @@ module.exports = {
   /** {sent, message, phone (masked), expires_in, resend_in} */
   sendBindSms: (phone) => request.post('/bind/sms-code', { phone }),
   bindBySms: (phone, code) => request.post('/bind/sms', { phone, code }),
+  /** The session goes on unbound, with a new token: {bound: false, user: null, token}. */
+  unbind: () => request.post('/unbind', {}),
 }

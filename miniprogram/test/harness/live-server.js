@@ -24,7 +24,10 @@ async function startServer(logName) {
   })
   const urls = await new Promise((resolve, reject) => {
     let seen = ''
-    const timer = setTimeout(() => reject(new Error(`the test server did not start in time; see ${logPath}`)), START_TIMEOUT_MS)
+    const timer = setTimeout(
+      () => reject(new Error(`the test server did not start in time; see ${logPath}`)),
+      START_TIMEOUT_MS,
+    )
     child.stdout.on('data', (chunk) => {
       fs.writeSync(log, chunk)
       seen += chunk.toString('utf8')

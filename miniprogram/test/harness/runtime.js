@@ -11,7 +11,8 @@
 //    code from the WeChat simulator for this phone's openid; wx.scanCode answers what the test
 //    queued (a sticker's real link); canvasToTempFilePath hands back a fixture PNG; the privacy
 //    APIs ask the page's onNeedPrivacyAuthorization handler first, as WeChat does for a user who
-//    has not agreed.
+//    has not agreed; wx.requestSubscribeMessage answers what the test queued (queueSubscribe), and
+//    only from inside a tap's handler, before its first await, with 1–3 templates, as WeChat does.
 // Interaction helpers (tap, input, getPhoneNumber) act on the rendered nodes, then wait for the
 // requests they started (settle()).
 // One phone is active at a time (the pages' modules and `wx` are global): launch() makes a phone
@@ -200,6 +201,9 @@ class MiniProgram {
     this.media = [] // what wx.chooseMedia answers next (queueMedia)
     this.uploadFailures = 0 // wx.uploadFile calls to fail as a dropped signal (failUploads)
     this.privacyHandler = null
+    this.inTap = false // a tap's handler runs now (its synchronous part): a user gesture
+    this.subscribeAnswers = [] // what the subscribe popup answers next (queueSubscribe)
+    this.subscribeAsked = [] // the tmplIds of each popup shown
     this.privacyAsked = []
     this.errors = [] // failures of work started by a helper, thrown by the next settle()
     this.uploading = 0 // wx.uploadFile calls in flight, and the most at once
@@ -354,7 +358,7 @@ class MiniProgram {
   /** The element a tap reaches: a TDesign button's own <button>, else the node itself. */
   target(selector) {
     const node = this.find(selector)
-    return node.querySelector('.t-button') || node.querySelector('.t-cell') || node
+    return node.querySelector('.t-button') || node.querySelector('.t-cell') || node.querySelector('.t-switch') || node
   }
 
   /** The text a node shows (TDesign's components are virtual hosts: their text is in their
@@ -378,7 +382,16 @@ class MiniProgram {
   }
 
   async tap(selector) {
-    this.target(selector).dispatchEvent('tap')
+    const target = this.target(selector)
+    // simulate delivers the event one microtask later: the gesture lasts until that microtask has
+    // run the handler's synchronous part (what follows its first await comes after this reset).
+    this.inTap = true
+    try {
+      target.dispatchEvent('tap')
+      await null
+    } finally {
+      this.inTap = false
+    }
     await this.settle()
   }
 
@@ -440,6 +453,12 @@ class MiniProgram {
    * { cancel: true }. */
   queueMedia(filePaths) {
     this.media.push(filePaths)
+  }
+
+  /** What the next subscribe popup answers: { [tmplId]: 'accept' | 'reject' | 'ban' } (templates
+   * left out are accepted), or { cancel: true } when the user closes it. */
+  queueSubscribe(answer) {
+    this.subscribeAnswers.push(answer)
   }
 
   /** What wx.scanCode answers next: { result, scanType?, path? } or { cancel: true }. */
@@ -511,7 +530,11 @@ class MiniProgram {
           if (options.complete) options.complete(result)
         },
         (error) => {
-          const failure = { errMsg: `${name}:fail ${error.message}`, ...(error.errno ? { errno: error.errno } : {}) }
+          const failure = {
+            errMsg: `${name}:fail ${error.message}`,
+            ...(error.errno ? { errno: error.errno } : {}),
+            ...(error.errCode ? { errCode: error.errCode } : {}),
+          }
           if (options.fail) options.fail(failure)
           if (options.complete) options.complete(failure)
         },
@@ -611,6 +634,25 @@ class MiniProgram {
           Promise.resolve({ tempFilePath: CANVAS_PNG, errMsg: 'canvasToTempFilePath:ok' }),
           'canvasToTempFilePath',
         )
+      },
+      requestSubscribeMessage(options = {}) {
+        // WeChat refuses the popup outside a user's tap (an await before the call is outside it).
+        const gesture = phone.inTap
+        const ids = options.tmplIds || []
+        const work = phone.tracked(async () => {
+          if (!gesture) throw Object.assign(new Error('can only be invoked by user TAP gesture.'), { errCode: 20003 })
+          if (ids.length < 1 || ids.length > 3)
+            throw Object.assign(new Error('Templates count out of max bounds'), { errCode: 20003 })
+          phone.subscribeAsked.push(ids)
+          const next = phone.subscribeAnswers.shift() || {}
+          if (next.cancel) throw Object.assign(new Error('cancel'), { errCode: 20004 })
+          const result = { errMsg: 'requestSubscribeMessage:ok' }
+          ids.forEach((id) => {
+            result[id] = next[id] || 'accept'
+          })
+          return result
+        })
+        answer(options, work, 'requestSubscribeMessage')
       },
       onNeedPrivacyAuthorization(handler) {
         phone.privacyHandler = handler

@@ -3,19 +3,15 @@
 // code), by an SMS code, or by a bind code made on the PC. Then back where the user was going.
 const sessions = require('../../services/session.js')
 const signIn = require('../../utils/sign-in.js')
+const fieldErrors = require('../../utils/field-errors.js')
 
 const HOME = '/pages/index/index'
 const NO_QUOTA = 1400001 // getPhoneNumber: the mini-program's quota is used up
 const RESEND_SECONDS = 60
 const BESIDE_FIELDS = ['phone', 'code', 'bind_code'] // the inputs that show their own error
 
-/** An ApiError as the page shows it: field messages beside their inputs, the rest on top. */
 function shown(error) {
-  const fields = error.fields || {}
-  const elsewhere = Object.keys(fields).filter((name) => !BESIDE_FIELDS.includes(name))
-  const besides = Object.keys(fields).length > elsewhere.length
-  const message = elsewhere.length ? elsewhere.map((name) => fields[name]).join('；') : besides ? '' : error.message
-  return { error: message, fields }
+  return fieldErrors.shown(error, BESIDE_FIELDS)
 }
 
 Component({

@@ -36,6 +36,12 @@ Component({
     goBind() {
       wx.navigateTo({ url: signIn.BIND_PAGE })
     },
+    goActivate() {
+      wx.navigateTo({ url: '/pages/activate/index' })
+    },
+    goMe() {
+      wx.navigateTo({ url: '/pages/me/index' })
+    },
     goMine() {
       wx.navigateTo({ url: '/pages/work-orders/mine' })
     },

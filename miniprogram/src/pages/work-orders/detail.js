@@ -46,6 +46,8 @@ Component({
     stepError: '',
     scores: SCORES,
     ratings: RATINGS,
+    justReported: false,
+    reportPurposes: ['work_order'],
   },
   methods: {
     async fetch() {
@@ -66,6 +68,8 @@ Component({
         can,
         photoLinks: order.photos.map((photo) => request.linkOf(photo.url)),
         pending: pendingPhotos.of(order.id),
+        // Right after 报修, while the order is still open: the reporter may ask for its notices.
+        justReported: this.query.created === '1' && order.status !== 'closed' && order.status !== 'cancelled',
       }
     },
     onShow() {

@@ -157,7 +157,8 @@ Component({
       pendingPhotos.keep(order.id, failed)
       this.setData({ sending: false, progress: '' })
       wx.showToast({ title: failed.length ? `已报修，${failed.length} 张照片待重传` : '已报修', icon: 'none' })
-      wx.redirectTo({ url: `/pages/work-orders/detail?id=${order.id}` })
+      // created=1: the order's page offers WeChat notices of its progress (a tap asks the popup).
+      wx.redirectTo({ url: `/pages/work-orders/detail?id=${order.id}&created=1` })
     },
   },
 })
