@@ -40,7 +40,7 @@ from models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
-from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, Urgency
+from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, SignOffPlace, Urgency
 from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
 from operations.authorizations import AuthorizationState
@@ -142,6 +142,18 @@ SHARED_SCHEMAS: dict[str, dict] = {
         uploaded_by_id=INTEGER,
         uploaded_at=MOMENT,
         url=STRING,
+    ),
+    "SignOff": obj(
+        "客户签字记录（签字人、签名图片、时间、签字地点）",
+        id=INTEGER,
+        work_order_id=INTEGER,
+        signer_name=STRING,
+        place=enum(*(place.value for place in SignOffPlace)),
+        place_label=STRING,
+        confirms={**BOOLEAN, "description": "此签字即确认了工单（签字人为报修联系人）"},
+        signed_at=STRING,
+        size=INTEGER,
+        url={**STRING, "description": "签名图片（PNG）"},
     ),
     "Part": obj(
         "更换的备件",
@@ -301,6 +313,7 @@ SHARED_SCHEMAS: dict[str, dict] = {
 SHARED_SCHEMAS["WorkOrderList"] = items_of("WorkOrderRow")
 SHARED_SCHEMAS["WorkOrderPage"] = page_of("WorkOrderRow")
 SHARED_SCHEMAS["RecordList"] = items_of("Record")
+SHARED_SCHEMAS["SignOffList"] = items_of("SignOff")
 SHARED_SCHEMAS["AlertPlanPage"] = page_of("AlertPlan")
 SHARED_SCHEMAS["InboxPage"] = page_of("InboxMessage", unread=INTEGER)
 

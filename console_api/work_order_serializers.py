@@ -12,11 +12,20 @@ from typing import Any
 from flask import url_for
 
 from console_api.serializers import moment
-from models import User, WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderPart, WorkOrderPhoto
+from models import (
+    User,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderEventKind,
+    WorkOrderPart,
+    WorkOrderPhoto,
+    WorkOrderSignOff,
+)
 from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_FREQUENCY_LABELS,
     FAULT_LEVEL_LABELS,
+    SIGN_OFF_PLACE_LABELS,
     URGENCY_LABELS,
     WORK_ORDER_EVENT_LABELS,
     WORK_ORDER_KIND_LABELS,
@@ -135,6 +144,26 @@ def photo_json(photo: WorkOrderPhoto) -> dict[str, Any]:
         "uploaded_at": moment(photo.uploaded_at),
         "url": url_for("console_api.work_order_photo", work_order_id=photo.work_order_id, photo_id=photo.id),
     }
+
+
+def sign_off_json(record: WorkOrderSignOff, url: str | None = None) -> dict[str, Any]:
+    """客户签字; `url` is the signature image's (the PC's route unless the caller signs its own)."""
+    return {
+        "id": record.id,
+        "work_order_id": record.work_order_id,
+        "signer_name": record.signer_name,
+        "place": record.place.value,
+        "place_label": SIGN_OFF_PLACE_LABELS[record.place],
+        "confirms": record.confirms,
+        "signed_at": moment(record.signed_at),
+        "size": record.size,
+        "url": url
+        or url_for("console_api.work_order_signature", work_order_id=record.work_order_id, sign_off_id=record.id),
+    }
+
+
+def signature_filename(record: WorkOrderSignOff) -> str:
+    return f"{work_order_number(record.work_order_id)}-signature-{record.id}.png"
 
 
 def work_order_part_json(part: WorkOrderPart) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from console_api.work_order_serializers import (
     order_detail_json,
     order_row_json,
     photo_json,
+    sign_off_json,
+    signature_filename,
     work_order_part_json,
 )
 from models import (
@@ -61,7 +63,7 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch, flow
+from operations.work_orders import dispatch, flow, on_site
 from operations.work_orders import orders as work_orders
 from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
@@ -736,6 +738,24 @@ def work_order_photo(work_order_id: int, photo_id: int):
     extension = "png" if photo.content_type == "image/png" else "jpg"
     filename = f"{work_order_number(work_order_id)}-{photo.id}.{extension}"
     return file_response(photo.data, photo.content_type, filename=filename)
+
+
+@route("GET", "/work-orders/<int:work_order_id>/sign-offs", "客户签字记录（含签名图片链接）", response="SignOffList")
+def list_work_order_sign_offs(work_order_id: int):
+    records = on_site.sign_offs_of(current_actor(), work_order_id)
+    return jsonify({"items": [sign_off_json(record) for record in records]})
+
+
+@route(
+    "GET",
+    "/work-orders/<int:work_order_id>/sign-offs/<int:sign_off_id>/image",
+    "客户签名图片（PNG）",
+    query=INLINE_QUERY,
+    content={"image/png": PICTURES["image/png"]},
+)
+def work_order_signature(work_order_id: int, sign_off_id: int):
+    record = on_site.signature_of(current_actor(), work_order_id, sign_off_id)
+    return file_response(record.image, record.content_type, filename=signature_filename(record))
 
 
 # --- the polling feed --------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nulla
 from console_api.openapi import SHARED_SCHEMAS
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
 from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
-from models.work_order import SignOffPlace
 
 N_STRING, N_INTEGER = nullable(STRING), nullable(INTEGER)
 
@@ -66,18 +65,6 @@ SCHEMAS: dict[str, dict] = {
         can_report=BOOLEAN,
         device_token={**N_STRING, "description": "报修时作为 device_token 提交"},
     ),
-    "SignOff": obj(
-        "客户签字记录（签字人、签名图片、时间、签字地点）",
-        id=INTEGER,
-        work_order_id=INTEGER,
-        signer_name=STRING,
-        place=enum(*(place.value for place in SignOffPlace)),
-        place_label=STRING,
-        confirms={**BOOLEAN, "description": "此签字即确认了工单（签字人为报修联系人）"},
-        signed_at=STRING,
-        size=INTEGER,
-    ),
-    "SignOffList": obj(items=array(ref("SignOff"))),
     "AlertPage": SHARED_SCHEMAS["AlertPlanPage"],
     "Subscriptions": obj(
         template_ids={**array(STRING), "description": "传给 wx.requestSubscribeMessage 的 tmplIds"},

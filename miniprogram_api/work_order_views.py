@@ -17,9 +17,9 @@ from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_body, request_query
 from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES
-from console_api.serializers import device_record_json, moment
+from console_api.serializers import device_record_json
 from console_api.validation import Field
-from console_api.work_order_serializers import photo_json, work_order_part_json
+from console_api.work_order_serializers import photo_json, sign_off_json, signature_filename, work_order_part_json
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
@@ -40,7 +40,7 @@ from console_api.work_order_views import (
 from miniprogram_api.http import route
 from miniprogram_api.scan import parse_scan
 from models import RecordKind, WorkOrder, WorkOrderSignOff
-from models.work_order import SIGN_OFF_PLACE_LABELS, work_order_number
+from models.work_order import work_order_number
 from operations import device_records
 from operations.credentials import Upload
 from operations.errors import InvalidInput
@@ -350,17 +350,10 @@ SIGN_OFF_UPLOAD = Multipart(
 )
 
 
-def sign_off_json(record: WorkOrderSignOff) -> dict:
-    return {
-        "id": record.id,
-        "work_order_id": record.work_order_id,
-        "signer_name": record.signer_name,
-        "place": record.place.value,
-        "place_label": SIGN_OFF_PLACE_LABELS[record.place],
-        "confirms": record.confirms,
-        "signed_at": moment(record.signed_at),
-        "size": record.size,
-    }
+def signed_sign_off_json(record: WorkOrderSignOff) -> dict:
+    """A sign-off with its signature as a signed link into this API (`<image>` sends no bearer)."""
+    token = photo_links.signature_token(record.work_order_id, record.id, current_app.config["SECRET_KEY"])
+    return sign_off_json(record, url_for("miniprogram_api.signed_signature", token=token))
 
 
 @route(
@@ -385,10 +378,24 @@ def sign_off_work_order(work_order_id: int):
         signature=Upload(upload.filename or "", upload.mimetype, data),
     )
     commit()
-    return jsonify(sign_off_json(record)), 201
+    return jsonify(signed_sign_off_json(record)), 201
 
 
 @route("GET", f"{ORDER}/sign-offs", "工单的客户签字记录", response="SignOffList")
 def list_work_order_sign_offs(work_order_id: int):
     records = on_site.sign_offs_of(current_actor(), work_order_id)
-    return jsonify({"items": [sign_off_json(record) for record in records]})
+    return jsonify({"items": [signed_sign_off_json(record) for record in records]})
+
+
+@route(
+    "GET",
+    "/signature-links/<token>",
+    "客户签名图片（签名链接，10 分钟内有效，供 <image> 显示；链接由签字记录给出）",
+    auth="none",
+    content={"image/png": PICTURES["image/png"]},
+)
+def signed_signature(token: str):
+    record = photo_links.signature_by_token(token[:500], current_app.config["SECRET_KEY"])
+    return file_response(
+        record.image, record.content_type, filename=signature_filename(record), cache_control="private, max-age=600"
+    )

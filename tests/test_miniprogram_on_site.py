@@ -15,6 +15,7 @@ from sqlalchemy import inspect, select
 
 from models import AuditEntry, WorkOrder, WorkOrderSignOff, db
 from operations.clock import now_utc
+from operations.work_orders import photo_links
 from tests.test_miniprogram_work import PNG, link_of, report, world  # noqa: F401
 
 
@@ -135,6 +136,37 @@ def test_signature_by_someone_else_attaches_and_the_reporter_still_confirms(app,
     order = mp["clinician"].get(f"/work-orders/{order_id}").get_json()
     assert order["status"] == "completed" and "confirm" in order["actions"]
     assert mp["clinician"].post(f"/work-orders/{order_id}/confirm").status_code == 200
+
+
+def test_the_signature_image_is_seen_by_who_may_see_the_order(app, site, factory, client):
+    """The mini-program shows it through a signed link (`<image>` sends no bearer), the PC by its
+    own route; a vendor without the order, or a photo's link with the same ids, sees nothing."""
+    mp = site["mp"]
+    order_id = completed_order(app, site)
+    record = sign(mp["engineer"], order_id, "王医生").get_json()
+    link = record["url"]
+    assert link.startswith("/mp/v1/signature-links/")
+    image = mp["clinician"].client.get(link)  # no bearer header
+    assert image.status_code == 200 and image.data == PNG and image.mimetype == "image/png"
+    assert "max-age=600" in image.headers["Cache-Control"]
+    listed = mp["clinician"].get(f"/work-orders/{order_id}/sign-offs").get_json()["items"]
+    assert mp["clinician"].client.get(listed[0]["url"]).data == PNG
+    assert mp["stranger"].get(f"/work-orders/{order_id}/sign-offs").status_code == 404
+    with app.app_context():
+        as_photo = photo_links.photo_token(order_id, record["id"], app.config["SECRET_KEY"])
+    crossed = mp["clinician"].client.get(f"/mp/v1/signature-links/{as_photo}")
+    assert crossed.status_code == 404 and crossed.get_json()["error"]["message"] == photo_links.SIGNATURE_MISSING
+
+    manager = factory.api(client, site["users"]["manager"])
+    pc_listed = manager.get(f"/api/v1/work-orders/{order_id}/sign-offs").get_json()["items"]
+    assert [(item["signer_name"], item["place_label"], item["confirms"]) for item in pc_listed] == [
+        ("王医生", "工程师手机", True)
+    ]
+    pc_image = manager.get(pc_listed[0]["url"])
+    assert pc_image.status_code == 200 and pc_image.data == PNG
+    assert manager.get(f"/api/v1/work-orders/{order_id}/sign-offs/{record['id'] + 99}/image").status_code == 404
+    stranger = factory.api(client, site["users"]["stranger"])
+    assert stranger.get(f"/api/v1/work-orders/{order_id}/sign-offs/{record['id']}/image").status_code == 404
 
 
 def test_bad_signatures_change_nothing(app, site):

@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from models import Device, WorkOrder, WorkOrderEventKind, WorkOrderSignOff, WorkOrderStatus, db
 from models.work_order import SIGN_OFF_PLACE_LABELS, SignOffPlace
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.credentials import Upload
-from operations.errors import Conflict, InvalidInput
+from operations.errors import Conflict, InvalidInput, NotFound
 from operations.work_orders.access import require_assignee, visible_order
 from operations.work_orders.flow import audit_order, record_event, take_step
 from operations.work_orders.orders import PHOTO_TYPES
@@ -85,6 +86,19 @@ def sign_off(actor: Actor, work_order_id: int, *, signer_name: str, signature: U
     audit_order(actor, "sign_off", order, {"signer_name": [None, name], "place": [None, place]})
     if confirms:
         take_step(order, "confirm", actor, detail={"note": f"{name}（报修联系人）在{place}签字确认"}, now=now)
+    return record
+
+
+def signature_of(actor: Actor, work_order_id: int, sign_off_id: int) -> WorkOrderSignOff:
+    """One sign-off of an order the caller may see, its image loaded (the 服务报告's signature)."""
+    order = visible_order(actor, work_order_id)
+    record = db.session.scalar(
+        select(WorkOrderSignOff)
+        .options(undefer(WorkOrderSignOff.image))
+        .where(WorkOrderSignOff.id == sign_off_id, WorkOrderSignOff.work_order_id == order.id)
+    )
+    if record is None:
+        raise NotFound("签名不存在")
     return record
 
 

@@ -8,11 +8,13 @@ page cannot show it, in the database.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
 from models import Role, Scope, User, WorkOrderPart, WorkOrderStatus, db
+from operations.actors import Actor
 from tests.browser.work_order_steps import (
     PNG,
     confirm_in_dialog,
@@ -411,3 +413,35 @@ def test_long_values_leave_the_labels_on_one_line_and_the_report_names_the_seria
     expect(report.locator("tr", has_text="规格型号")).to_contain_text("Artis zee biplane VC14")
     expect(field.page.get_by_test_id("device-serial")).to_have_text("SN-DSA-2019-000123456789")
     field.shot("work-order-service-report-device")
+
+
+SIGNATURE = Path(__file__).resolve().parents[2] / "miniprogram" / "test" / "fixtures" / "signature.png"
+
+
+def test_the_report_shows_the_customers_signature_taken_on_the_engineers_phone(console, hospital, app):
+    """客户签字 on the engineer's phone (the mini-program's step, here through the operation) is
+    printed on the 服务报告 the PC shows: the drawn image, who signed, where and when."""
+    from operations.credentials import Upload
+    from operations.work_orders import on_site
+
+    order_id = prepare_order(app, hospital, "completed")
+    with app.app_context():
+        engineer = db.session.get(User, hospital["engineer"].id)
+        on_site.sign_off(
+            Actor.of(engineer),
+            order_id,
+            signer_name="王医生",
+            signature=Upload("signature.png", "image/png", SIGNATURE.read_bytes()),
+        )
+        db.session.commit()
+    page = console.page
+
+    console.sign_in(hospital["manager"], path=f"{order_path(order_id)}/report")
+    signatures = page.get_by_test_id("signatures")
+    expect(signatures).to_contain_text("王医生 · 工程师手机")
+    expect(signatures).to_contain_text("（报修联系人签字确认）")
+    image = signatures.locator("img")
+    expect(image).to_have_attribute("alt", "王医生的签名")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 1", arg=image.element_handle())
+    expect(page.get_by_test_id("sign-off")).to_contain_text("已于")
+    console.shot("work-order-service-report-signature")

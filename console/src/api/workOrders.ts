@@ -9,6 +9,7 @@ export type Candidate = Schema<'Candidate'>
 export type ServiceReport = Schema<'ServiceReport'>
 export type Part = Schema<'Part'>
 export type Photo = Schema<'Photo'>
+export type SignOff = Schema<'SignOff'>
 export type WorkOrderStats = Schema<'WorkOrderStats'>
 export type WorkOrderStatus = WorkOrderRow['status']
 export type ListQuery = QueryOf<'/api/v1/work-orders', 'get'>
@@ -71,6 +72,9 @@ export const listWorkOrders = (query: ListQuery) => api.get<WorkOrderPage>('/wor
 export const workOrderQueue = () => api.get<Schema<'WorkOrderList'>>('/work-orders/queue')
 export const getWorkOrder = (id: number) => api.get<WorkOrderDetail>(`/work-orders/${id}`)
 export const getServiceReport = (id: number) => api.get<ServiceReport>(`/work-orders/${id}/report`)
+/** 客户签字: who signed the report, where and when, with the signature's image link. */
+export const listSignOffs = (id: number) =>
+  api.get<Schema<'SignOffList'>>(`/work-orders/${id}/sign-offs`).then((answer) => answer.items)
 export const getCandidates = (id: number) => api.get<Schema<'CandidateList'>>(`/work-orders/${id}/candidates`)
 
 export function reportFault(body: ReportBody, photos: File[]) {
