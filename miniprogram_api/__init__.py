@@ -11,6 +11,8 @@ mp_api = Blueprint("miniprogram_api", __name__, url_prefix="/mp/v1")
 from miniprogram_api import (  # noqa: E402,F401 - views register themselves on the blueprint
     account_views,
     alert_views,
+    dispatch_views,
+    invitation_views,
     openapi,
     scan,
     session,

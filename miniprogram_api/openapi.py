@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nullable, obj, ref
-from console_api.openapi import SHARED_SCHEMAS
+from console_api.openapi import PC_SCHEMAS, SHARED_SCHEMAS
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
 from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
 
@@ -16,6 +16,8 @@ N_STRING, N_INTEGER = nullable(STRING), nullable(INTEGER)
 
 SCHEMAS: dict[str, dict] = {
     **SHARED_SCHEMAS,
+    # 派工 and 邀约 answer as on the PC.
+    **{name: PC_SCHEMAS[name] for name in ("Candidate", "CandidateList", "Vendor", "Invitation", "InvitationList")},
     "User": obj(
         "绑定的平台账号",
         id=INTEGER,

@@ -386,10 +386,13 @@ def _import(w: World) -> Call:
     )
 
 
-def _invitation_answer(action: str) -> Callable[[World], Call]:
+def _invitation_answer(action: str, edge: Edge = Edge.PC) -> Callable[[World], Call]:
     def make(w: World) -> Call:
         invitation_id, admin = w.invitation()
-        return Call(admin, Edge.PC, lambda: w.pc[admin].post(f"/api/v1/invitations/{invitation_id}/{action}"))
+        if edge is Edge.MINIPROGRAM:
+            phone = w.mp(admin)
+            return Call(admin, edge, lambda: phone.post(f"/invitations/{invitation_id}/{action}"))
+        return Call(admin, edge, lambda: w.pc[admin].post(f"/api/v1/invitations/{invitation_id}/{action}"))
 
     return make
 
@@ -613,6 +616,8 @@ CASES: dict[str, Callable[[World], Call]] = {
     "POST /api/v1/invitations/<int:invitation_id>/resend-activation": _resend_vendor_admin_activation,
     "POST /api/v1/invitations/<int:invitation_id>/accept": _invitation_answer("accept"),
     "POST /api/v1/invitations/<int:invitation_id>/decline": _invitation_answer("decline"),
+    "POST /mp/v1/invitations/<int:invitation_id>/accept": _invitation_answer("accept", Edge.MINIPROGRAM),
+    "POST /mp/v1/invitations/<int:invitation_id>/decline": _invitation_answer("decline", Edge.MINIPROGRAM),
     "POST /api/v1/invitations/<int:invitation_id>/revoke": pc(
         "manager", "post", "/api/v1/invitations/{invitation}/revoke"
     ),
@@ -695,6 +700,9 @@ CASES: dict[str, Callable[[World], Call]] = {
         "/work-orders/{order:completed}/sign-offs",
         data=lambda w: {**png_upload()["data"], "signer_name": "李护士"},
         content_type="multipart/form-data",
+    ),
+    f"POST {MP_ORDER}/assign": mp(
+        "admin", "/work-orders/{order}/assign", json=lambda w: {"engineer_id": w.user("engineer2").id}
     ),
     f"POST {MP_ORDER}/diagnose": mp(
         "engineer", "/work-orders/{order:on_site}/diagnose", json={"diagnosis": "传感器老化"}

@@ -24,6 +24,9 @@ const SHOWN = {
   'packages/engineer/pages/sign/index.wxml': { order: 'WorkOrderDetail', signOff: 'SignOff' },
   'pages/me/index.wxml': { me: 'User' },
   'components/subscribe-card/index.wxml': { item: 'Subscriptions.items' },
+  'packages/vendor-admin/pages/dispatch/index.wxml': { item: 'WorkOrderRow' },
+  'packages/vendor-admin/pages/order/index.wxml': { order: 'WorkOrderDetail', candidate: 'Candidate' },
+  'packages/vendor-admin/pages/invitations/index.wxml': { item: 'Invitation' },
 }
 // Pages and components that read no field of an answer themselves: their own state only, or the
 // answer handed whole to a component listed above.
@@ -33,7 +36,6 @@ const NOTHING_READ = [
   'pages/work-orders/mine.wxml',
   'components/privacy-popup/index.wxml',
   'packages/engineer/pages/queue/index.wxml',
-  'packages/vendor-admin/pages/dispatch/index.wxml',
 ]
 let schemas
 

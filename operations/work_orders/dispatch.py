@@ -1,7 +1,8 @@
 """任务评估与派工: triage, choosing an engineer by skill and load, reassigning, the ETA.
 
-The dispatcher (the vendor admin, or the equipment office for in-house orders) picks from the
-engineers of the order's side. Candidates are ranked: skilled in the device's 设备类型 first,
+The dispatcher (the vendor admin, or the equipment office for in-house orders) sees the open
+orders waiting for an engineer and those in hand (`board`), and picks from the engineers of the
+order's side. Candidates are ranked: skilled in the device's 设备类型 first,
 then fewest open orders, then name; assigning without naming an engineer takes the first.
 """
 
@@ -20,17 +21,21 @@ from operations.actors import Actor
 from operations.clock import now_utc
 from operations.device_types import check_skills
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.paging import Page, paginate
 from operations.work_orders.access import (
     is_dispatcher_for,
     require_dispatcher,
     visible_order,
+    visible_orders,
     workers_of,
 )
 from operations.work_orders.eta import ETA_STATUSES, check_eta, eta_label
 from operations.work_orders.flow import S, audit_order, record_event, take_step, user_name
 from operations.work_orders.notices import notify
+from operations.work_orders.orders import EMERGENCIES_FIRST
 
 MAX_SKILLS = 30
+DISPATCHERS = frozenset({Role.VENDOR_ADMIN, Role.EQUIPMENT_MANAGER})
 TRIAGE_FIELDS = ("fault_level", "triage_note")
 
 
@@ -64,6 +69,17 @@ def skills_of(user_ids: list[int]) -> dict[int, list[str]]:
     ):
         found[user_id].append(category)
     return found
+
+
+def board(actor: Actor, *, assigned: bool, page: int, per_page: int) -> Page:
+    """派工列表 of a dispatcher: the open orders they may see with nobody on them (待派工), or with
+    an engineer assigned or accepted (进行中, `assigned`); emergencies first, then the longest
+    waiting. A vendor admin sees their vendor's orders, the equipment office its institution's."""
+    if actor.role not in DISPATCHERS:
+        raise PermissionDenied("只有派工负责人（服务商管理员或设备科）可以查看派工列表")
+    held = WorkOrder.assignee_id.is_not(None) if assigned else WorkOrder.assignee_id.is_(None)
+    query = visible_orders(actor).where(WorkOrder.status.in_(OPEN_STATUSES), held)
+    return paginate(query, (EMERGENCIES_FIRST, WorkOrder.id), page=page, per_page=per_page)
 
 
 def candidates(actor: Actor, work_order_id: int) -> list[Candidate]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -472,6 +472,11 @@ def list_orders(actor: Actor, *, page: int, per_page: int, **filters) -> Page:
     return paginate(filtered_orders(actor, **filters), WorkOrder.id.desc(), page=page, per_page=per_page)
 
 
+# Emergencies first: 停机影响诊疗, then 紧急, then the rest (in Python, and as SQL for a paged list).
+URGENCY_RANK = {Urgency.DOWNTIME: 0, Urgency.URGENT: 1, Urgency.NORMAL: 2}
+EMERGENCIES_FIRST = case(URGENCY_RANK, value=WorkOrder.urgency, else_=len(URGENCY_RANK))
+
+
 def queue_of(actor: Actor) -> list[WorkOrder]:
     """我的工单 for an engineer: open orders assigned to them, and unassigned orders waiting to be
     accepted by their side; emergencies first."""
@@ -483,9 +488,8 @@ def queue_of(actor: Actor) -> list[WorkOrder]:
             claimable = and_(claimable, WorkOrder.vendor_id.is_(None))
         condition = or_(mine, claimable)
     query = visible_orders(actor).where(WorkOrder.status.in_(OPEN_STATUSES), condition)
-    urgency_rank = {Urgency.DOWNTIME: 0, Urgency.URGENT: 1, Urgency.NORMAL: 2}
     found = list(db.session.scalars(query.order_by(WorkOrder.id)))
-    return sorted(found, key=lambda order: (urgency_rank[order.urgency], order.id))
+    return sorted(found, key=lambda order: (URGENCY_RANK[order.urgency], order.id))
 
 
 def timeline(actor: Actor, work_order_id: int) -> list[WorkOrderEvent]:
