@@ -11,17 +11,9 @@ import pytest
 
 from models import Role, Scope, WorkOrder, db
 from operations.clock import today_local
-from tests.test_miniprogram_session import MiniProgram, bind_code_for, sign_in
+from tests.test_miniprogram_work import CONTACTS, bound
 
-CONTACTS = [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}]
 COMPLETION = {"work_done": "更换传感器", "test_result": "推注正常", "test_passed": True, "device_condition": "normal"}
-
-
-def bound(app, client, wechat_sim, user, openid: str) -> MiniProgram:
-    phone = sign_in(client, wechat_sim, openid)
-    response = phone.post("/bind", json={"bind_code": bind_code_for(app, user)})
-    assert response.status_code == 200, response.get_json()
-    return phone
 
 
 @pytest.fixture

@@ -32,6 +32,26 @@ async function pushesOpening(page) {
   return sent.filter((message) => ((message.payload.body.miniprogram || {}).pagepath || '').startsWith(page))
 }
 
+/** 王医生 reports a fault on a demo device (its 唯一码) through the PC API. */
+async function report(doctor, device, fields) {
+  return doctor.post('/work-orders', {
+    device_id: device.id,
+    contact_name: '王医生',
+    contact_methods: [
+      { kind: 'mobile', value: '13800000002' },
+      { kind: 'landline', value: '8021' },
+    ],
+    ...fields,
+  })
+}
+
+/** 张三's phone, bound, on the workbench (首页 → 预警). */
+async function onTheWorkbench() {
+  const bound = await boundPhone(MANAGER_PHONE)
+  await bound.tap('.alerts-btn')
+  return bound
+}
+
 /** YYYY-MM-DD in Asia/Shanghai, `days` from today. */
 function shanghaiDay(days) {
   return new Date(Date.now() + 8 * 3600 * 1000 + days * 24 * 3600 * 1000).toISOString().slice(0, 10)
@@ -122,8 +142,7 @@ test('the inbox lists the unread first; a tap marks it read and opens its order 
     return alert && order ? { page, alert, order } : null
   }, 'an alert’s and an order’s message in the inbox')
 
-  phone = await boundPhone(MANAGER_PHONE)
-  await phone.tap('.alerts-btn')
+  phone = await onTheWorkbench()
   expect(phone.text('.inbox-entry')).toContain(`${unread.page.unread} 条未读`)
   await phone.tap('.inbox-entry')
   expect(phone.route).toBe('packages/manager/pages/inbox/index')
@@ -155,19 +174,9 @@ test('the emergencies waiting, the emergency path first, with the minutes they h
   const device = await backend.device(manager, '000036')
   const demoUrgent = (await manager.get('/work-orders?status=pending&urgency=urgent')).items
   expect(demoUrgent).toHaveLength(1) // the demo's 紧急 repair, nobody has accepted it
-  const downtime = await doctor.post('/work-orders', {
-    device_id: device.id,
-    urgency: 'downtime',
-    contact_name: '王医生',
-    contact_methods: [
-      { kind: 'mobile', value: '13800000002' },
-      { kind: 'landline', value: '8021' },
-    ],
-    fault_description: '术中高频输出中断',
-  })
+  const downtime = await report(doctor, device, { urgency: 'downtime', fault_description: '术中高频输出中断' })
 
-  phone = await boundPhone(MANAGER_PHONE)
-  await phone.tap('.alerts-btn')
+  phone = await onTheWorkbench()
   expect(phone.text('.emergencies-entry')).toContain('2 单')
   await phone.tap('.emergencies-entry')
   expect(phone.route).toBe('packages/manager/pages/emergencies/index')
@@ -190,15 +199,7 @@ test('an order rated poorly waits for 回访, which the manager records on its p
   const doctor = await backend.pc('wangyisheng')
   const manager = await backend.pc('zhangsan')
   const device = await backend.device(manager, '000033')
-  const order = await doctor.post('/work-orders', {
-    device_id: device.id,
-    contact_name: '王医生',
-    contact_methods: [
-      { kind: 'mobile', value: '13800000002' },
-      { kind: 'landline', value: '8021' },
-    ],
-    fault_description: '吸力不足',
-  })
+  const order = await report(doctor, device, { fault_description: '吸力不足' })
   const ligong = await backend.pc('ligong') // 000033 has no vendor: the in-house engineer works it
   await ligong.post(`/work-orders/${order.id}/accept`, {})
   await ligong.post(`/work-orders/${order.id}/arrive`, {})
@@ -212,9 +213,13 @@ test('an order rated poorly waits for 回访, which the manager records on its p
   await doctor.post(`/work-orders/${order.id}/confirm`, {})
   await doctor.post(`/work-orders/${order.id}/rate`, { rating: 1, comment: '等了两天才来' })
   expect((await manager.get(`/work-orders/${order.id}`)).status).toBe('follow_up')
+  // The office is told on WeChat; the push opens the order's page, as the list below does.
+  await eventually(
+    async () => (await pushesOpening(`pages/work-orders/detail?id=${order.id}`)).length,
+    'the push about the poor rating',
+  )
 
-  phone = await boundPhone(MANAGER_PHONE)
-  await phone.tap('.alerts-btn')
+  phone = await onTheWorkbench()
   expect(phone.text('.follow-ups-entry')).toContain('1 单')
   await phone.tap('.follow-ups-entry')
   expect(phone.route).toBe('packages/manager/pages/follow-ups/index')
@@ -250,4 +255,4 @@ test('an order rated poorly waits for 回访, which the manager records on its p
   await phone.navigateBack()
   expect(phone.route).toBe('packages/manager/pages/follow-ups/index')
   expect(phone.has('.orders >>> .order-row')).toBe(false)
-})
+}, 90000)
