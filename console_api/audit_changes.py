@@ -202,6 +202,7 @@ FIELD_LABELS = {
     "rating_speed": "速度评分",
     "rating_comment": "评价",
     "follow_up_note": "回访记录",
+    "improvement_action": "改进措施",
     "note": "备注",
     "part": "配件",
 }

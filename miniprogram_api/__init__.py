@@ -13,6 +13,7 @@ from miniprogram_api import (  # noqa: E402,F401 - views register themselves on 
     alert_views,
     dispatch_views,
     invitation_views,
+    office_views,
     openapi,
     scan,
     session,

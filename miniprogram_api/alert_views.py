@@ -20,22 +20,31 @@ from models import AlertPlanStatus
 from operations import inbox
 from operations.alerts import plans as alert_plans
 
-ALERTS_QUERY = {**PC_ALERTS_QUERY, "status": replace(PC_ALERTS_QUERY["status"], default=AlertPlanStatus.ACTIVE)}
+# The phone's lists are by phase (预警中, 到期未处理): a phase names its own statuses (到期未处理
+# includes a plan whose last notice has gone), so only a bare list defaults to the active plans.
+ALERTS_QUERY = {
+    **PC_ALERTS_QUERY,
+    "status": replace(PC_ALERTS_QUERY["status"], description="不给 status 也不给 phase 时只列提醒中的（active）"),
+}
 
 
 @route(
     "GET",
     "/alerts",
-    "预警计划（默认只列待处理的，最早到期的在前）",
+    "预警计划（phase=warning 预警中、overdue 到期未处理；都不给时列提醒中的；最早到期的在前）",
     query=ALERTS_QUERY,
     response="AlertPage",
 )
 def list_alerts():
     actor = current_actor()
     query = request_query()
+    status = query["status"]
+    if status is None and query["phase"] is None:
+        status = AlertPlanStatus.ACTIVE
     page = alert_plans.list_plans(
         actor,
-        status=query["status"],
+        status=status,
+        phase=query["phase"],
         subject=query["subject"],
         keyword=query["q"],
         page=query["page"],

@@ -689,6 +689,9 @@ CASES: dict[str, Callable[[World], Call]] = {
     f"POST {MP_ORDER}/confirm": mp("clinician", "/work-orders/{order:completed}/confirm", json={}),
     f"POST {MP_ORDER}/reject": mp("clinician", "/work-orders/{order:completed}/reject", json={"reason": "仍报错"}),
     f"POST {MP_ORDER}/rate": mp("clinician", "/work-orders/{order:confirmed}/rate", json={"rating": 4}),
+    f"POST {MP_ORDER}/follow-up": mp(
+        "manager", "/work-orders/{order:follow_up}/follow-up", json={"note": "已致电", "improvement_action": "加快响应"}
+    ),
     f"POST {MP_ORDER}/cancel": mp("clinician", "/work-orders/{order}/cancel", json={"reason": "误报"}),
     f"POST {MP_ORDER}/accept": mp("engineer", "/work-orders/{order}/accept", json={}),
     f"POST {MP_ORDER}/depart": mp("engineer", "/work-orders/{order:accepted}/depart", json={}),

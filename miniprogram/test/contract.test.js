@@ -14,6 +14,8 @@ const SHOWN = {
   'pages/work-orders/new.wxml': { device: 'DeviceCard' },
   'pages/alerts/detail.wxml': { plan: 'AlertPlan' },
   'packages/manager/pages/alerts/index.wxml': { item: 'AlertPlan' },
+  'packages/manager/pages/inbox/index.wxml': { item: 'InboxMessage' },
+  'packages/manager/pages/emergencies/index.wxml': { item: 'WorkOrderRow' },
   'components/order-list/index.wxml': { item: 'WorkOrderRow' },
   'packages/engineer/pages/order/index.wxml': {
     order: 'WorkOrderDetail',
@@ -36,6 +38,7 @@ const NOTHING_READ = [
   'pages/work-orders/mine.wxml',
   'components/privacy-popup/index.wxml',
   'packages/engineer/pages/queue/index.wxml',
+  'packages/manager/pages/follow-ups/index.wxml',
 ]
 let schemas
 

@@ -39,7 +39,7 @@ test('binding with the PC bind code goes back home with the role’s actions', a
   expect(phone.text('.me-name')).toContain('设备科')
   expect(phone.text('.me-org')).toBe('医疗机构测试1')
   expect(phone.text('.scan-btn')).toBe('扫码报修')
-  expect(phone.text('.alerts-btn')).toBe('预警')
+  expect(phone.text('.alerts-btn')).toBe('设备科工作台')
   expect(phone.has('.dispatch-btn')).toBe(false)
   const row = await backend.staffRow(manager, 'zhangsan')
   expect(row.wechat_bound.miniprogram).toBe(true)

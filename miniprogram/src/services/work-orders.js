@@ -14,4 +14,6 @@ module.exports = {
   confirm: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/confirm`, body || {}),
   reject: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/reject`, body),
   rate: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/rate`, body),
+  /** 设备科回访 of a poorly rated order: {note, improvement_action?}; the order is archived. */
+  followUp: (id, body) => request.post(`/work-orders/${encodeURIComponent(id)}/follow-up`, body),
 }

@@ -2,8 +2,9 @@
 // delivered messages keep it. The order, its photos (signed links: <image> sends no bearer
 // header), its timeline kept live while the page is shown (read again every few seconds), and the
 // steps the server lists for this caller (`actions`): for the reporter, 确认 or 退回返修 with a
-// reason, then the rating with its sub-ratings; photos that failed after the 报修 are sent again
-// from here. Each role's other steps come with the role's pages: an engineer who opens this path
+// reason, then the rating with its sub-ratings; for the equipment manager, 回访 of an order rated
+// poorly (its note required, the improvement optional); photos that failed after the 报修 are sent
+// again from here. Each role's other steps come with the role's pages: an engineer who opens this path
 // (the push to accept an order lands here) is sent on to the engineer's order page.
 const request = require('../../services/request.js')
 const workOrders = require('../../services/work-orders.js')
@@ -41,6 +42,7 @@ Component({
     reason: '',
     rating: {},
     comment: '',
+    followUp: { note: '', improvement_action: '' },
     fields: {},
     busy: false,
     stepError: '',
@@ -135,6 +137,20 @@ Component({
       if (this.data.comment.trim()) body.comment = this.data.comment
       if (await this.step(() => workOrders.rate(this.data.order.id, body))) {
         wx.showToast({ title: '感谢评价', icon: 'none' })
+      }
+    },
+    onFollowUpInput(event) {
+      const { field } = event.currentTarget.dataset
+      this.setData({ [`followUp.${field}`]: event.detail.value, [`fields.${field}`]: '' })
+    },
+    /** 设备科回访: the server requires the note and archives the order. */
+    async followUp() {
+      const { note, improvement_action: improvement } = this.data.followUp
+      const body = { note }
+      if (improvement.trim()) body.improvement_action = improvement
+      if (await this.step(() => workOrders.followUp(this.data.order.id, body))) {
+        this.setData({ followUp: { note: '', improvement_action: '' } })
+        wx.showToast({ title: '已回访，工单已归档', icon: 'none' })
       }
     },
     /** Send the photos that failed after the 报修 again; what fails again stays for later. */
