@@ -199,7 +199,7 @@ FIELD_LABELS = {
     "rating": "评分",
     "rating_skill": "技术评分",
     "rating_attitude": "态度评分",
-    "rating_speed": "速度评分",
+    "rating_response": "响应速度评分",
     "rating_comment": "评价",
     "follow_up_note": "回访记录",
     "improvement_action": "改进措施",

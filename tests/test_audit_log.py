@@ -123,7 +123,11 @@ class World:
             "diagnosed": ("engineer", "diagnose", {"diagnosis": "压力传感器老化"}),
             "completed": ("engineer", "complete", COMPLETION),
             "confirmed": ("clinician", "confirm", {}),
-            "follow_up": ("clinician", "rate", {"rating": 1, "comment": "太慢"}),
+            "follow_up": (
+                "clinician",
+                "rate",
+                {"rating": 1, "response": 1, "skill": 2, "attitude": 3, "comment": "太慢"},
+            ),
         }
         for name in path[: path.index(state) + 1] if state != "pending" else []:
             who, step, payload = steps[name]
@@ -1187,6 +1191,7 @@ def test_changes_read_in_chinese_with_names_and_beijing_time(app, world):
     rated_at = datetime.fromisoformat(rated["changes"]["rated_at"][1]).astimezone(LOCAL_TZ)
     assert lines_of(rated)["评价时间"] == "（空） → " + rated_at.strftime("%Y-%m-%d %H:%M")
     assert lines_of(rated)["评分"] == "（空） → 1"
+    assert lines_of(rated)["响应速度评分"] == "（空） → 1"
     assert lines_of(by_action["add_photo"]) == {"照片": f"照片（{len(PNG)} 字节）"}
     for item in rows:  # no code name, no UTC moment, no JSON anywhere
         for line in item["change_lines"]:
