@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from connections import live as live_redis
 from connections.redis import redis
-from jobs.queues import job_queues
+from jobs.queues import BULK, URGENT, job_queues
 from operations import live, outbox
 from operations.wechat_accounts import take_followers_to_link
 
@@ -34,7 +34,7 @@ def _enqueue_announced(session: Session) -> None:
     try:
         if not current_app.config.get("REDIS_URL"):
             raise RedisError("REDIS_URL is not configured")
-        enqueue_messages(messages)
+        enqueue_messages(messages, URGENT)  # a step's pushes: someone is waiting for them
     except RedisError as error:
         log.warning("Redis unavailable, %d messages left for the relay: %s", len(messages), error)
         # Not enqueued after all: say so, or the relay would wait out the lost-job delay first.
@@ -52,7 +52,7 @@ def _enqueue_follower_lookups(session: Session) -> None:
     try:
         if not current_app.config.get("REDIS_URL"):
             raise RedisError("REDIS_URL is not configured")
-        queue = job_queues.queue("default")
+        queue = job_queues.queue(BULK)  # nobody waits on it: template messages reach them once linked
         for openid in openids:
             queue.enqueue(link_new_follower, openid, result_ttl=600, retry=RETRY)
     except RedisError as error:  # they stay unlinked; following again, or a bind QR, links them

@@ -21,7 +21,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from connections import redis as redis_connection
-from jobs.queues import job_queues
+from jobs.queues import BULK, job_queues
 from models import AuditEntry, Edge, Role, User, db
 from operations import devices
 from operations.actors import Actor
@@ -78,7 +78,7 @@ def start_import(actor: Actor, rows: list, cell_errors: dict[int, dict[str, str]
         "created_at": _now(),
     }
     _save(state)
-    job_queues.queue("default").enqueue(
+    job_queues.queue(BULK).enqueue(
         run_import,
         state["id"],
         rows,

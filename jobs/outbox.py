@@ -3,6 +3,10 @@
 `dispatch_messages` (after a sweep) and `dispatch` (after the relay) run once the deciding
 transaction has committed. If Redis is down they log, mark the rows as not enqueued and return:
 the rows stay pending, and the relay (every half minute) enqueues them once Redis answers again.
+
+Which queue (jobs.queues): a work order's messages go on `urgent` whichever path hands them over
+(a step's after-commit hook, the WeChat → SMS fallback, the relay, a job handing on), everything
+else (reminders) on `bulk`, so a push never waits behind the 08:00 reminders.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from channels import subscribe
 from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
 from connections import redis as redis_connection
-from jobs.queues import job_queues
+from jobs.queues import BULK, URGENT, job_queues
 from jobs.sending import ClaimHeartbeat, send_in_window
-from models import User, WeChatApp, db
+from models import Delivery, OutboxMessage, User, WeChatApp, db
 from models.outbox import idempotency_key
 from operations import outbox, subscribe_consents
 from operations.clock import now_utc
@@ -32,11 +36,11 @@ from operations.clock import now_utc
 log = logging.getLogger("weixiu.outbox")
 
 
-def _enqueue(function, chunks: list[list[int]]) -> None:
+def _enqueue(function, chunks: list[list[int]], queue: str) -> None:
     # One round trip for all of them: a 10:00 sweep hands over thousands of jobs. The timeout is
     # explicit: the job stops starting calls well before it (send_job_timeout).
     timeout = send_job_timeout()
-    job_queues.queue("default").enqueue_many(
+    job_queues.queue(queue).enqueue_many(
         [
             Queue.prepare_data(function, args=(chunk,), timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
             for chunk in chunks
@@ -44,8 +48,9 @@ def _enqueue(function, chunks: list[list[int]]) -> None:
     )
 
 
-def enqueue_messages(messages: Sequence[outbox.NewMessage]) -> None:
-    """Send jobs for these messages, about DELIVERY_BATCH_SIZE deliveries each (raises RedisError)."""
+def enqueue_messages(messages: Sequence[outbox.NewMessage], queue: str) -> None:
+    """Send jobs for these messages on `queue`, about DELIVERY_BATCH_SIZE deliveries each (raises
+    RedisError)."""
     size = current_app.config["DELIVERY_BATCH_SIZE"]
     chunks: list[list[int]] = []
     filled = size
@@ -56,17 +61,17 @@ def enqueue_messages(messages: Sequence[outbox.NewMessage]) -> None:
         chunks[-1].append(message.id)
         filled += message.deliveries
     if chunks:
-        _enqueue(send_messages, chunks)
+        _enqueue(send_messages, chunks, queue)
 
 
 def dispatch_messages(messages: Sequence[outbox.NewMessage]) -> int:
-    """After the sweep's commit: send jobs for the new messages. With Redis down their deliveries
-    are marked as not enqueued, so the relay takes them as soon as it can. Returns how many
-    messages were enqueued."""
+    """After the sweep's commit: send jobs for the new messages (reminders: `bulk`). With Redis
+    down their deliveries are marked as not enqueued, so the relay takes them as soon as it can.
+    Returns how many messages were enqueued."""
     if not messages:
         return 0
     try:
-        enqueue_messages(messages)
+        enqueue_messages(messages, BULK)
     except RedisError as error:
         log.warning("Redis unavailable, %d messages left for the relay: %s", len(messages), error)
         outbox.unmark_enqueued([message.id for message in messages])
@@ -79,17 +84,33 @@ def dispatch(ids: Sequence[int]) -> int:
     """Send jobs for these pending deliveries, which the caller has committed as enqueued;
     with Redis down they are marked as not enqueued again. Returns how many were enqueued."""
     size = current_app.config["DELIVERY_BATCH_SIZE"]
-    chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
-    if not chunks:
+    if not ids:
         return 0
     try:
-        _enqueue(send_deliveries, chunks)
+        for queue, some in _by_queue(ids).items():
+            _enqueue(send_deliveries, [some[start : start + size] for start in range(0, len(some), size)], queue)
     except RedisError as error:
         log.warning("Redis unavailable, %d deliveries left for the relay: %s", len(ids), error)
         outbox.mark_enqueued(list(ids), None)
         db.session.commit()
         return 0
     return len(ids)
+
+
+def _by_queue(ids: Sequence[int]) -> dict[str, list[int]]:
+    """These deliveries by the queue their send job belongs on: a work order's on `urgent`, the
+    rest on `bulk` (in the given order within each)."""
+    urgent: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        urgent.update(
+            db.session.scalars(
+                db.select(Delivery.id)
+                .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+                .where(Delivery.id.in_(list(ids[start : start + 5000])), OutboxMessage.work_order_id.is_not(None))
+            )
+        )
+    queues = {URGENT: [i for i in ids if i in urgent], BULK: [i for i in ids if i not in urgent]}
+    return {queue: some for queue, some in queues.items() if some}
 
 
 def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:

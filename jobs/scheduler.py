@@ -20,7 +20,7 @@ from connections import redis as redis_connection
 from jobs import heartbeat
 from jobs.alerts import sweep_alert_plans
 from jobs.outbox import relay
-from jobs.queues import job_queues
+from jobs.queues import MINUTE, job_queues
 from jobs.work_orders import sweep_work_orders
 from operations.clock import now_utc
 
@@ -60,7 +60,7 @@ def _enqueue_once(moment: datetime, key: str, jobs: list[tuple[str, Callable]]) 
     redis.set(heartbeat.SCHEDULER_KEY, moment.isoformat())
     if not redis.set(f"weixiu:scheduler:claim:{key}", "1", nx=True, ex=CLAIM_TTL_SECONDS):
         return []
-    queue = job_queues.queue("default")
+    queue = job_queues.queue(MINUTE)  # its own queue: the minute's jobs wait behind no batch of sends
     enqueued = []
     for name, function in jobs:
         job_id = f"{name}-{key}"

@@ -44,7 +44,7 @@ def run_minute(app, moment: datetime) -> None:
     with frozen(moment):
         with app.app_context():
             scheduler.tick(moment)
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
 
 
 def run_day(app, day: date, minutes=((9, 29), (9, 30), (9, 31), (18, 0))) -> None:
@@ -230,7 +230,7 @@ def test_a_second_scheduler_or_a_restart_sends_nothing_twice(app, alerting, sms_
         assert sweep_alert_plans()["deliveries"] == 9  # 3 people × 3 channels
         assert sweep_alert_plans() == {"plans": 0, "deliveries": 0}
     with frozen(moment):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
     run_minute(app, at(day, 9, 31))
     run_minute(app, at(day, 9, 30) + timedelta(seconds=30))
 

@@ -292,7 +292,7 @@ def test_a_new_expiry_date_keeps_the_days_already_sent_from_repeating(hospital, 
     with frozen(moment), app.app_context():
         assert sweep_alert_plans()["deliveries"] == 1
     with frozen(moment):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
     body = {"number": None, "device_ids": [hospital["device"].id], "valid_until": "2026-12-10", "send_time": "10:00"}
     with frozen(moment + timedelta(minutes=30)):
         updated = hospital["api"].put(f"/api/v1/credentials/{created['id']}", json=body).get_json()

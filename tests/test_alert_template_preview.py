@@ -180,7 +180,7 @@ def test_a_plans_preview_is_the_message_the_sweep_sends(app, hospital, sms_sim):
     with frozen(datetime(2026, 12, 7, 9, 0, tzinfo=LOCAL_TZ)):
         with app.app_context():
             assert sweep_alert_plans()["deliveries"] == 2
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
     with app.app_context():
         inbox = db.session.scalar(select(InboxMessage).where(InboxMessage.alert_plan_id == plan_id))
         assert (inbox.title, inbox.body) == (shown["inbox"]["title"], shown["inbox"]["text"])

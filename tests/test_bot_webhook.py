@@ -214,7 +214,7 @@ def test_after_unfollowing_a_new_order_reaches_the_engineer_by_sms(
     )
     assert response.status_code == 201, response.get_json()
     with frozen(now_utc()):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
     sms = [r.payload for r in sms_sim.state.records("SendSms") if r.payload.get("PhoneNumbers") == "13800000003"]
     assert len(sms) == 1 and sms[0]["TemplateCode"] == "SMS_SIM_WORK_ORDER"
     template_sends = wechat_sim.state.records("/cgi-bin/message/template/send")

@@ -24,7 +24,7 @@ from rq.job import JobStatus
 
 from connections import redis as redis_connection
 from jobs import scheduler
-from jobs.queues import job_queues
+from jobs.queues import BULK, URGENT, job_queues
 from jobs.runtime import make_worker
 from models import Delivery, DeliveryStatus, Role, Scope, WorkOrderKind, db
 from models.work_order import Urgency
@@ -86,7 +86,7 @@ def _rows(app) -> list[Delivery]:
 
 def _drain(app, moment: datetime) -> None:
     with frozen(moment):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
 
 
 def _tick(app, moment: datetime) -> None:
@@ -107,7 +107,7 @@ def _run_worker_until_killed(app, moment: datetime, killed_when) -> None:
 
     def work() -> None:
         with frozen(moment):
-            make_worker(app, ["default"]).work(burst=True)
+            make_worker(app).work(burst=True)
         os._exit(0)
 
     process = multiprocessing.get_context("fork").Process(target=work)
@@ -180,7 +180,7 @@ def test_a_send_job_against_a_slow_provider_stops_in_time_and_hands_on(app, fact
     with frozen(MOMENT):
         _notice(app, people, ["sms"])
         with app.app_context():
-            (job,) = job_queues.queue().jobs
+            (job,) = job_queues.queue(BULK).jobs
             # An explicit timeout that fits: the budget, the calls in flight, the recording.
             assert job.timeout == 1 + 6 * 5 + 30
             first = job.id
@@ -188,7 +188,7 @@ def test_a_send_job_against_a_slow_provider_stops_in_time_and_hands_on(app, fact
     _drain(app, MOMENT)
 
     with app.app_context():
-        job = job_queues.queue().fetch_job(first)
+        job = job_queues.queue(BULK).fetch_job(first)
         assert job.get_status() == JobStatus.FINISHED  # ended by itself, not by RQ's timeout
         counts = job.return_value()
     # It recorded what it sent and handed the rest to a new job, which went on the same way.
@@ -310,7 +310,7 @@ def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, fac
             emergency_accept_minutes=15,
         )
         db.session.commit()  # the push's job is enqueued at once …
-        assert job_queues.queue().count == 1
+        assert job_queues.queue(URGENT).count == 1
         redis_connection.redis().flushdb()  # … and lost with Redis, which comes back empty
         db.session.remove()
     pushes = [row for row in _rows(app) if row.channel.value == "wechat"]

@@ -23,7 +23,7 @@ def hospital(factory, client):
 
 
 def drain(app) -> None:
-    make_worker(app, ["default"], simple=True).work(burst=True)
+    make_worker(app, simple=True).work(burst=True)
 
 
 def device_count(app) -> int:

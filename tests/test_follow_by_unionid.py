@@ -19,7 +19,7 @@ from test_bot_webhook import OfficialAccount, bind_code_for
 from test_miniprogram_session import sign_in
 from test_subscribe_messages import at, create_order, drain
 
-from jobs.queues import job_queues
+from jobs.queues import BULK, job_queues
 from jobs.runtime import make_worker
 from models import Role, User, db
 from simulators import wechat as wx_api
@@ -60,7 +60,7 @@ def follow(client, app) -> str:
     """李工 follows; the webhook answers, then the queue runs what the follow left for it."""
     reply = OfficialAccount(client, safe=True).event("oa-li", "subscribe")
     with app.app_context():
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
     return reply
 
 
@@ -91,9 +91,9 @@ def test_wechat_failing_the_lookup_is_tried_again_later(app, client, cast, wecha
     assert "欢迎关注微修" in follow(client, app)
     assert official_binding(app, cast["ids"]["li"]) == (None, True)
     with app.app_context():
-        waiting = ScheduledJobRegistry(queue=job_queues.queue("default"))
+        waiting = ScheduledJobRegistry(queue=job_queues.queue(BULK))
         (job_id,) = waiting.get_job_ids()  # the lookup, with its retry scheduled
-        assert job_queues.queue("default").fetch_job(job_id).func_name == "jobs.followers.link_new_follower"
+        assert job_queues.queue(BULK).fetch_job(job_id).func_name == "jobs.followers.link_new_follower"
 
 
 def test_an_account_bound_to_another_follower_is_not_taken_over(app, client, cast, wechat_sim):

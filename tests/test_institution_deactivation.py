@@ -165,7 +165,7 @@ def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, wo
     start = now_utc().replace(microsecond=0)
     with frozen(start):
         order_id = create(world, urgency="downtime")["id"]
-    make_worker(app, ["default"], simple=True).work(burst=True)  # the emergency pushes go
+    make_worker(app, simple=True).work(burst=True)  # the emergency pushes go
     sms_before = sms_sim.state.count(SEND_SMS)
     with frozen(start + timedelta(minutes=1)):
         assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0

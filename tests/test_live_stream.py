@@ -149,7 +149,7 @@ def report(world, device_key="device", who="clinician") -> int:
 def drain_jobs(app) -> None:
     from jobs.runtime import make_worker
 
-    make_worker(app, ["default"], simple=True).work(burst=True)
+    make_worker(app, simple=True).work(burst=True)
 
 
 def open_streams(server, world, *names, path="/api/v1/live") -> dict[str, Stream]:

@@ -57,7 +57,7 @@ def at(hour: int, minute: int = 0) -> datetime:
 
 def drain(app, moment: datetime) -> None:
     with frozen(moment):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def sms_code(sms_sim, phone: str) -> str:
 
 
 def drain(app) -> None:
-    make_worker(app, ["default"], simple=True).work(burst=True)
+    make_worker(app, simple=True).work(burst=True)
 
 
 def count(app, model) -> int:

@@ -220,7 +220,7 @@ def test_the_vendors_inbox_hides_notices_about_orders_it_can_no_longer_open(site
     taken = create(site)["id"]
     waiting = create(site)["id"]
     step(site, "engineer", taken, "accept")
-    make_worker(app, ["default"], simple=True).work(burst=True)  # the notices reach the inboxes
+    make_worker(app, simple=True).work(burst=True)  # the notices reach the inboxes
     admin = site["api"]["admin"]
 
     def orders_in_inbox() -> set[int]:

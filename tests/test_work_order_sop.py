@@ -42,7 +42,7 @@ def local(text: str | None) -> datetime | None:
 def drain(app, moment: datetime) -> None:
     """A worker empties the queue at `moment`: every job the last steps enqueued after their commit."""
     with frozen(moment):
-        make_worker(app, ["default"], simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
 
 
 def run_minute(app, moment: datetime) -> None:

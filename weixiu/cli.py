@@ -69,17 +69,40 @@ def register_commands(app: Flask) -> None:
         click.echo(f"demo data loaded: {summary}")
 
     @app.cli.command("worker")
-    @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
+    @click.option(
+        "--queues",
+        "--queue",
+        "queues",
+        multiple=True,
+        help="Queues to listen to, first first, comma-separated (default: urgent,minute,bulk).",
+    )
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
     @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
     def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
-        """Run an RQ worker with every job inside this app's context."""
-        from jobs.queues import QUEUE_NAMES
-        from jobs.runtime import make_worker
+        """Run an RQ worker with every job inside this app's context.
 
-        make_worker(current_app._get_current_object(), queues or QUEUE_NAMES, simple=simple).work(
-            burst=burst, with_scheduler=True
-        )
+        It waits for Redis before it starts, and exits with status 1 when its work loop ended
+        without being asked to stop (Redis went away under a job): the supervisor starts it again."""
+        from redis.exceptions import RedisError
+
+        from jobs.queues import listening_order
+        from jobs.runtime import make_worker, wait_for_redis
+
+        try:
+            names = listening_order(name.strip() for item in queues for name in item.split(",") if name.strip())
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--queues") from None
+        app_object = current_app._get_current_object()
+        wait_for_redis(app_object)
+        worker = make_worker(app_object, names, simple=simple)
+        try:
+            worker.work(burst=burst, with_scheduler=True)
+        except RedisError as error:  # from RQ's last bookkeeping, Redis being away
+            click.echo(f"worker stopped: Redis unavailable ({error})", err=True)
+            raise SystemExit(1) from None
+        if not burst and not worker.asked_to_stop:  # no SIGTERM / SIGINT: its loop failed
+            click.echo("worker stopped without being asked to (see the log above)", err=True)
+            raise SystemExit(1)
 
     @app.cli.command("scheduler")
     def scheduler() -> None:

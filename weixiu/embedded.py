@@ -73,7 +73,6 @@ def main(argv: list[str]) -> None:
     from flask_migrate import upgrade
 
     from jobs.alerts import sweep_alert_plans
-    from jobs.queues import QUEUE_NAMES
     from jobs.runtime import make_worker
     from jobs.scheduler import run_forever
     from models import db
@@ -121,7 +120,7 @@ def main(argv: list[str]) -> None:
             flush=True,
         )
     try:
-        make_worker(app, QUEUE_NAMES, simple=True).work(with_scheduler=True)
+        make_worker(app, simple=True).work(with_scheduler=True)  # every queue, urgent first
     finally:
         stopping.set()
         web.shutdown()
