@@ -530,7 +530,7 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
         reset = reset_due_state(baseline)
         result = timed_sweep(app, profile=profile and run == runs)
         redis = common.redis_client(REDIS_URL)
-        result["jobs_enqueued"] = redis.llen("rq:queue:default")
+        result["jobs_enqueued"] = redis.llen("rq:queue:bulk")
         result["reset"] = reset
         counts = delivery_counts()
         result["delivery_rows"] = counts["total"]
@@ -813,7 +813,7 @@ def measure_ceiling(simulators: Simulators, counts: dict[str, int], workers: int
 
 def job_stats(redis) -> dict[str, Any]:
     """Per-job times from RQ's finished registry (started_at → ended_at in the work horse)."""
-    registries = common.rq_registries(redis)
+    registries = common.rq_registries(redis, "bulk")  # the reminders' send jobs
     durations = []
     first_start = last_end = None
     for job in registries["jobs"]:
@@ -842,7 +842,7 @@ def measure_delivery(
     from rq.suspension import resume, suspend
 
     redis = common.redis_client(REDIS_URL)
-    jobs = redis.llen("rq:queue:default")
+    jobs = redis.llen("rq:queue:bulk")
     before = delivery_counts()
     pending = before["by_status"].get("pending", 0)
     providers = sum(before["by_channel"].get(c, {}).get("pending", 0) for c in ("sms", "wechat"))
@@ -879,10 +879,10 @@ def measure_delivery(
             progress.append((round(elapsed, 1), pending - left))
             if left == 0:
                 break
-            queued = redis.llen("rq:queue:default")
+            queued = redis.llen("rq:queue:bulk")
             from rq.registry import StartedJobRegistry
 
-            running = StartedJobRegistry("default", connection=redis).count
+            running = StartedJobRegistry("bulk", connection=redis).count
             idle_polls = idle_polls + 1 if queued == 0 and running == 0 else 0
             if idle_polls >= 3:  # nothing queued or running, rows still pending: retries for the relay
                 break
@@ -1194,7 +1194,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"sweep {args.deliver_due} plans for the delivery",
                 lambda: (reset_due_state(baseline, args.deliver_due), timed_sweep(app, profile=False))[1],
             )
-            subset["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:default")
+            subset["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:bulk")
             report["results"]["delivery_subset_sweep"] = subset
         simulators = common.step("start simulators (delivery)", lambda: Simulators(args.one_simulator_process))
         report["results"]["delivery"] = common.step(

@@ -406,6 +406,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class RedisServer:
+    """redis-server on a free port of 127.0.0.1, without persistence (a restart loses every queued
+    job); kill() SIGKILLs it."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        from redis import Redis
+
+        client = Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
 class Server:
     """gunicorn serving weixiu.wsgi:app with `env` (sync workers unless `worker_class` / `threads`
     say otherwise, a free 127.0.0.1 port, errors to `log_path`), in its own session so that it
@@ -512,14 +547,14 @@ class Workers:
         self.log.close()
 
 
-def rq_registries(redis) -> dict[str, Any]:
-    """The default queue's finished jobs (fetched), how many finished and failed, and the end of the
-    first failure's traceback (None when none failed)."""
+def rq_registries(redis, queue_name: str) -> dict[str, Any]:
+    """The queue's finished jobs (fetched), how many finished and failed, and the end of the first
+    failure's traceback (None when none failed)."""
     from rq import Queue
     from rq.job import Job
     from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
-    queue = Queue("default", connection=redis)
+    queue = Queue(queue_name, connection=redis)
     finished = FinishedJobRegistry(queue=queue).get_job_ids()
     failed = FailedJobRegistry(queue=queue).get_job_ids()
     jobs = []

@@ -304,7 +304,7 @@ class WorkerWatch:
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
             state = self.redis.hget(self.key, "state")
-            if state == b"idle" and self.redis.llen("rq:queue:default") == 0:
+            if state == b"idle" and self.redis.llen("rq:queue:urgent") == 0:
                 return True
             time.sleep(POLL_S)
         return False
@@ -343,7 +343,7 @@ def measure(
     product and its ceilings see the same machine."""
     from rq import Queue
 
-    queue = Queue("default", connection=watch.redis)
+    queue = Queue("urgent", connection=watch.redis)  # where a work order's send job goes
     expected = len(baseline.push_openids)
     samples: list[Sample] = []
     ceiling: list[CeilingSample] = []
@@ -457,7 +457,7 @@ def instrumented_worker(*, simple: bool) -> None:
     with app.app_context():
         from jobs.runtime import AppContextJob, make_worker
 
-        worker = make_worker(app, ("default",), simple=simple)
+        worker = make_worker(app, simple=simple)
         # The product's worker imports jobs.outbox in every work horse (its parent never does):
         # what that costs is measured here once, then the module is wrapped in the parent.
         import_started = time.perf_counter()
@@ -634,7 +634,7 @@ def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
 
 def rq_jobs(redis) -> dict[str, Any]:
     """Finished jobs: id → (function, args, enqueued_at, started_at, ended_at); failed jobs."""
-    registries = common.rq_registries(redis)
+    registries = common.rq_registries(redis, "urgent")
     jobs = {
         job.id: {
             "func": job.func_name,

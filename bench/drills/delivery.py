@@ -47,40 +47,6 @@ VALUES = {"subject": "检眼镜", "kind": "设备操作证", "due_on": "2026-12-
 LOGS = Path(os.environ.get("TMPDIR", "/tmp")) / "weixiu-drills"
 
 
-class RedisServer:
-    """redis-server on a free port of 127.0.0.1, without persistence; stop() kills it (SIGKILL)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or common.free_port()
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        from redis import Redis
-
-        client = Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-
 def kill_tree(process: subprocess.Popen) -> None:
     """SIGKILL a worker and its work horse (RQ gives the horse a process group of its own)."""
     import psutil
@@ -101,7 +67,7 @@ class Drill:
 
         self.name = name
         self.database = f"weixiu_drill_{tag}_{name}"
-        self.redis = RedisServer()
+        self.redis = common.RedisServer()
         common.create_database(self.database)
         self.simulators = LocalSimulators.start()
         channel_settings = {
@@ -136,7 +102,7 @@ class Drill:
             [sys.executable, "-m", "weixiu", "scheduler"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
-    def sms_people(self, count: int) -> list[int]:
+    def sms_people(self, count: int, prefix: str = "139") -> list[int]:
         from models import Institution, Role, db
         from operations.accounts import create_user
 
@@ -153,14 +119,14 @@ class Drill:
                     display_name=f"演练{number}",
                     role=Role.CLINICIAN,
                     institution_id=institution.id,
-                    phone=f"139{number:08d}",
+                    phone=f"{prefix}{number:08d}",
                 )
                 db.session.flush()
                 ids.append(user.id)
             db.session.commit()
             return ids
 
-    def notice(self, recipient_ids: list[int], channels: list[str]) -> None:
+    def notice(self, recipient_ids: list[int], channels: list[str], key: str | None = None) -> None:
         """One alert message to them, handed to the queue as the sweep does."""
         from jobs.outbox import dispatch_messages
         from models import db
@@ -171,7 +137,7 @@ class Drill:
             messages = outbox.fan_out(
                 [
                     outbox.Notice(
-                        key=f"alert:drill:{self.name}",
+                        key=key or f"alert:drill:{self.name}",
                         topic="alert.reminder",
                         title="设备操作证即将到期",
                         body="检眼镜的设备操作证将于2026-12-10到期",
@@ -208,7 +174,8 @@ class Drill:
         from rq.registry import FailedJobRegistry
 
         with contextlib.suppress(Exception):
-            return FailedJobRegistry("default", connection=Redis.from_url(self.redis.url)).count
+            connection = Redis.from_url(self.redis.url)
+            return sum(FailedJobRegistry(name, connection=connection).count for name in ("urgent", "minute", "bulk"))
         return -1
 
     def close(self, keep: bool) -> None:
@@ -355,7 +322,7 @@ def drill_redis(tag: str, keep: bool) -> dict[str, Any]:
         port = drill.redis.port
         drill.redis.kill()  # … and Redis dies with their jobs
         time.sleep(3)
-        drill.redis = RedisServer(port)  # back, empty
+        drill.redis = common.RedisServer(port)  # back, empty
         drill.start_worker()  # the supervisor's restart
         took = drill.wait_until(lambda: wechat_pushes(drill).get("pending", 0) == 0, 900)
         per_push = Counter(
