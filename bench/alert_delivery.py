@@ -585,6 +585,8 @@ def serve_simulator(which: str) -> None:
         OFFICIAL_APP_ID,
         SMS_ALERT_TEMPLATE_CODE,
         SMS_SIGN_NAME,
+        SMS_WORK_ORDER_TEMPLATE_CODE,
+        WORK_ORDER_TEMPLATE_ID,
     )
     from simulators.server import SimulatorServer
     from simulators.state import SmsState, WeChatState
@@ -604,6 +606,7 @@ def serve_simulator(which: str) -> None:
             "WECHAT_MINIPROGRAM_APP_ID": MINIPROGRAM_APP_ID,
             "WECHAT_MINIPROGRAM_APP_SECRET": state.apps[MINIPROGRAM_APP_ID],
             "WECHAT_ALERT_TEMPLATE_ID": ALERT_TEMPLATE_ID,
+            "WECHAT_WORK_ORDER_TEMPLATE_ID": WORK_ORDER_TEMPLATE_ID,  # bench/urgent_push.py's emergencies
         }
     if which in ("sms", "both"):
         state = SmsState()
@@ -615,6 +618,7 @@ def serve_simulator(which: str) -> None:
             "SMS_ACCESS_KEY_SECRET": key_secret,
             "SMS_SIGN_NAME": SMS_SIGN_NAME,
             "SMS_ALERT_TEMPLATE_CODE": SMS_ALERT_TEMPLATE_CODE,
+            "SMS_WORK_ORDER_TEMPLATE_CODE": SMS_WORK_ORDER_TEMPLATE_CODE,
             "SMS_ENDPOINT": server.netloc,
             "SMS_PROTOCOL": "http",
         }

@@ -34,18 +34,17 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import common
+from alert_delivery import Simulators  # WeChat and SMS simulators, a process each
 
 for path in (common.PROJECT_ROOT, common.BENCH_DIR):
     if str(path) not in sys.path:
@@ -62,73 +61,12 @@ ORDER_BODY = {
     "kind": "repair",
     "urgency": "downtime",  # 停机影响诊疗: the emergency, pushed by WeChat and SMS at once
     "contact_name": "王护士",
-    "contact_methods": [{"kind": "mobile", "value": "13800000001"}],
+    "contact_methods": [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}],
     "fault_description": "呼吸机报警，无法通气",
 }
 
 
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
-
-
-def summary(values_s: list[float]) -> dict[str, float] | None:
-    if not values_s:
-        return None
-    return {
-        "n": len(values_s),
-        "p50": ms(common.percentile(values_s, 50)),
-        "p99": ms(common.percentile(values_s, 99)),
-        "max": ms(max(values_s)),
-        "mean": ms(statistics.mean(values_s)),
-    }
-
-
-# ---------------------------------------------------------------- simulators, in processes of their own
-
-
-def serve_simulator(which: str) -> None:
-    """Child process: the local simulators; prints the settings of `which` (WECHAT_… or SMS_…)."""
-    import logging
-
-    from simulators.local import LocalSimulators
-
-    logging.getLogger("waitress").setLevel(logging.ERROR)
-    running = LocalSimulators.start()
-    prefix = "WECHAT_" if which == "wechat" else "SMS_"
-    settings = {key: value for key, value in running.settings().items() if key.startswith(prefix)}
-    print(json.dumps(settings), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5) and os.getppid() != 1:
-            pass
-    finally:
-        running.stop()
-
-
-class Simulators:
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen] = []
-        self.settings: dict[str, str] = {}
-        for which in ("wechat", "sms"):
-            process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which],
-                cwd=common.PROJECT_ROOT,
-                stdout=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            self.processes.append(process)
-            line = process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"simulator {which} did not start (exit {process.poll()})")
-            self.settings |= {
-                key: json.dumps(value) if isinstance(value, dict | list) else str(value)
-                for key, value in json.loads(line).items()
-            }
-
-    def stop(self) -> None:
-        common.stop_processes(self.processes, wait_s=10, kill_wait_s=5)
+summary = common.ms_summary
 
 
 # ---------------------------------------------------------------- the product's processes
@@ -278,6 +216,7 @@ class Probe:
             json.dumps(body, ensure_ascii=False).encode(),
             {"Content-Type": "application/json"},
         )
+        answered = time.time()
         if response.status != 201:
             return {"error": f"HTTP {response.status}: {response.body[:200]!r}"}
         order_id = response.json()["id"]
@@ -289,7 +228,7 @@ class Probe:
                 (order_id,),
             ).fetchone()[0]
             if first is not None:
-                return {"push_s": first.replace(tzinfo=UTC).timestamp() - sent, "answer_s": None}
+                return {"push_s": first.replace(tzinfo=UTC).timestamp() - sent, "answer_s": answered - sent}
             time.sleep(0.01)
         return {"error": f"no push within {timeout_s}s", "push_s": None}
 
@@ -350,7 +289,7 @@ def run_round(round_no: int, app, probe: Probe, args, plan: dict) -> dict[str, A
         time.sleep(0.2)
     handed_s = hand_over_reminders(app, probe.seeded["staff_ids"], args.messages, round_no)
     drain_started = time.perf_counter() - handed_s
-    pushes, ceilings, errors, probes = [], [], [], []
+    pushes, answers, ceilings, errors, probes = [], [], [], [], []
     while True:
         left = pending_reminders(probe.database)
         if left == 0:
@@ -362,6 +301,7 @@ def run_round(round_no: int, app, probe: Probe, args, plan: dict) -> dict[str, A
         result = probe.emergency(args.push_timeout)
         if result.get("push_s") is not None:
             pushes.append(result["push_s"])
+            answers.append(result["answer_s"])
         else:
             errors.append(result["error"])
         ceiling = probe.ceiling(args.push_timeout)
@@ -378,6 +318,7 @@ def run_round(round_no: int, app, probe: Probe, args, plan: dict) -> dict[str, A
         "idle": {"push_ms": summary(idle_push), "ceiling_ms": summary(idle_ceiling)},
         "draining": {
             "push_ms": summary(pushes),
+            "post_answer_ms": summary(answers),  # the POST's own round trip, part of push_ms
             "ceiling_ms": summary(ceilings),
             "minute_job_wait_ms": summary(minute_waits(probes)),
         },
@@ -411,7 +352,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     logs = [Path(tempfile.mkstemp(prefix=f"weixiu-bench-urgent-{name}-", suffix=".log")[1]) for name in "gw"]
     simulators = server = pool = client = app = None
     try:
-        simulators = common.step("start simulators", Simulators)
+        simulators = common.step("start simulators", lambda: Simulators(together=False))
         environment = {
             **common.app_environment(DB_NAME, redis_server.url, secrets.token_urlsafe(48)),
             **simulators.settings,
@@ -526,15 +467,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--push-timeout", type=float, default=180.0, help="wait at most S s for a push")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up a round's drain after S s")
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database")
-    parser.add_argument("--serve-simulator", choices=("wechat", "sms"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.serve_simulator:
-        serve_simulator(args.serve_simulator)
-        return 0
     report = run(args)
     if "goal" not in report["results"]:
         return 1

@@ -152,6 +152,26 @@ class Drill:
             dispatch_messages(messages)
             db.session.remove()
 
+    def work_order_hospital(self, name: str = "演练医院") -> dict[str, Any]:
+        """A hospital whose repairs go to a vendor with 3 engineers following the official account:
+        the reporter's id and the 5 devices' (for create_orders)."""
+        with self.app.app_context():
+            hospital = common.seed_hospital(
+                {},
+                institution_name=name,
+                vendor_name="演练服务商",
+                departments=("设备科", "急诊科"),
+                device_kinds={"输液泵": ("史密斯", "Medfusion 3500")},
+                username_prefix="drill",
+                reporter_password=None,
+                engineer_names=("孙工", "钱工", "李工"),
+                openid_base=100,
+                engineers_following=True,
+                devices=5,
+                authorized=5,
+            )
+            return {"reporter": hospital.reporter.id, "devices": [device.id for device in hospital.devices]}
+
     def statuses(self) -> Counter:
         from models import Delivery, db
 
@@ -296,22 +316,7 @@ def drill_redis(tag: str, keep: bool) -> dict[str, Any]:
     orders = 20
     drill = Drill("redis", tag, {})
     try:
-        with drill.app.app_context():
-            hospital = common.seed_hospital(
-                {},
-                institution_name="演练医院",
-                vendor_name="演练服务商",
-                departments=("设备科", "急诊科"),
-                device_kinds={"输液泵": ("史密斯", "Medfusion 3500")},
-                username_prefix="drill",
-                reporter_password=None,
-                engineer_names=("孙工", "钱工", "李工"),
-                openid_base=100,
-                engineers_following=True,
-                devices=5,
-                authorized=5,
-            )
-            ids = {"reporter": hospital.reporter.id, "devices": [device.id for device in hospital.devices]}
+        ids = drill.work_order_hospital()
         drill.start_scheduler()
         worker = drill.start_worker()
         create_orders(drill, ids, 1)  # the path works

@@ -105,22 +105,7 @@ def drill_supervised(tag: str, keep: bool) -> dict[str, Any]:
     supervisor = None
     try:
         drill.simulators.sms_state.inject(SEND_SMS, times=1_000_000, delay=SMS_DELAY_S)
-        with drill.app.app_context():
-            hospital = common.seed_hospital(
-                {},
-                institution_name="演练医院（工单）",
-                vendor_name="演练服务商",
-                departments=("设备科", "急诊科"),
-                device_kinds={"输液泵": ("史密斯", "Medfusion 3500")},
-                username_prefix="drill",
-                reporter_password=None,
-                engineer_names=("孙工", "钱工", "李工"),
-                openid_base=100,
-                engineers_following=True,
-                devices=5,
-                authorized=5,
-            )
-            ids = {"reporter": hospital.reporter.id, "devices": [device.id for device in hospital.devices]}
+        ids = drill.work_order_hospital("演练医院（工单）")  # sms_people makes 演练医院
         people = drill.sms_people(COUNT, prefix="137")  # the hospital's people have 139 numbers
         supervisor = Supervisor(drill.env, common.free_port())
         started = time.monotonic()
