@@ -31,7 +31,7 @@ LEGACY_QUEUE = "default"
 
 
 def listening_order(names: Iterable[str] = ()) -> list[str]:
-    """The queues a worker listens to, first first: `names` as given (the operator's order: the
+    """The queues a worker listens to, in priority order: `names` as given (the operator's order: the
     minute worker puts `minute` before `urgent`), or all of them in priority order with the legacy
     queue last. Raises ValueError for a name that is not a queue."""
     chosen = list(dict.fromkeys(names))

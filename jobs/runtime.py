@@ -65,7 +65,7 @@ class RegisteredWorker:
 
     Redis that restarts (or is replaced) comes back without the worker's registration. RQ's idle
     worker reconnects on its own, but unregistered: /healthz would say no worker listens while it
-    works. So each heartbeat (one round trip, as before) also asks whether the worker is still
+    works. So each heartbeat (one round trip, where RQ makes two) also asks whether the worker is still
     registered, and registers it again if not. A busy worker that loses Redis ends its work loop
     (RQ cannot keep a job's books without it): `python -m weixiu worker` then exits with status 1
     and the supervisor starts it again (README, deploy/supervisord.conf)."""
@@ -126,7 +126,7 @@ class AppSimpleWorker(RegisteredWorker, SimpleWorker):
 
 
 def make_worker(app: Flask, queue_names: Iterable[str] = (), *, simple: bool = False) -> Worker:
-    """A worker listening to these queues, first first (all of them in priority order when none are
+    """A worker listening to these queues in this order (all of them in priority order when none are
     named: jobs.queues.listening_order); `simple` runs jobs in-process (embedded mode, tests)."""
     from channels.registry import CHANNEL_NAMES, get_channel
     from connections import redis as redis_connection

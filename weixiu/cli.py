@@ -74,7 +74,7 @@ def register_commands(app: Flask) -> None:
         "--queue",
         "queues",
         multiple=True,
-        help="Queues to listen to, first first, comma-separated (default: urgent,minute,bulk).",
+        help="Queues to listen to, in priority order, comma-separated (default: urgent,minute,bulk).",
     )
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
     @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
