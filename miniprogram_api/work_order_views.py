@@ -359,8 +359,8 @@ def signed_sign_off_json(record: WorkOrderSignOff) -> dict:
 @route(
     "POST",
     f"{ORDER}/sign-offs",
-    "客户在工程师手机上签字（multipart：file 为签名 PNG，signer_name 为签字人姓名）；"
-    "签字人为报修联系人且填写本人姓名时即确认工单",
+    "客户签字（multipart：file 为签名 PNG，signer_name 为签字人姓名）：在工程师手机上，"
+    "签字人为报修联系人且填写本人姓名时即确认工单；报修人在本人手机上签字即确认工单",
     upload=SIGN_OFF_UPLOAD,
     response="SignOff",
     status=201,
