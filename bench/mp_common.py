@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,6 +344,74 @@ def get_ok(client: common.Client, path: str, expect: int = 200) -> common.Respon
     if response.status != expect:
         raise RuntimeError(f"GET {path}: HTTP {response.status} {response.body[:300].decode(errors='replace')}")
     return response
+
+
+def run_served(
+    report: dict[str, Any],
+    args,
+    database: str,
+    redis_db: int,
+    measure: Callable[[Stack, Hospital], dict[str, Any]],
+) -> None:
+    """A fresh `database` and Redis DB, the hospital (args.devices, args.history, args.seed), the
+    stack serving it, then report["results"] = measure(stack, hospital), or the error with the logs'
+    tails; everything stopped and dropped (unless args.keep) at the end."""
+    redis_url = common.redis_url(redis_db)
+    report["config"] |= {
+        "devices": args.devices,
+        "past_orders": args.history,
+        "seed": args.seed,
+        "server": common.PRODUCTION_COMMAND,
+        "rq_workers": 1,
+        "database": database,
+        "redis": redis_url,
+    }
+    common.step("create database", lambda: common.create_database(database))
+    common.redis_client(redis_url).flushdb()
+    stack = common.step(
+        "start simulators, build app",
+        lambda: Stack(database, redis_url, secrets.token_urlsafe(48), f"weixiu-{database}"),
+    )
+    try:
+        hospital = common.step(
+            "migrate + seed",
+            lambda: seed(stack.app, database, args.devices, args.history, args.seed, report["load"]),
+        )
+        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
+        report["machine"] = common.machine_info(
+            "shared_buffers", ctype_of=database, redis=redis_url, packages={"rq": "rq", "gevent": "gevent"}
+        )
+        stack.serve(hospital)
+        report["results"] = measure(stack, hospital)
+    except Exception as error:
+        report["results"] = {"error": repr(error)[:2000], "logs": stack.log_tails()}
+    finally:
+        stack.stop()
+        common.clean_up(database, args.keep, app=stack.app, redis_db=redis_db)
+
+
+def main(args, run: Callable, print_report: Callable[[dict[str, Any]], None], name: str) -> int:
+    """Run, write bench/results/<name>-<timestamp>.json (unless it failed), print; the exit status."""
+    report = run(args)
+    results = report["results"]
+    if "error" in results:
+        print(f"ERROR: {results['error']}\n{results['logs']['gunicorn']}\n{results['logs']['worker']}")
+        return 1
+    report["path"] = common.write_report(report, name)
+    print_report(report)
+    return 0 if results.get("result") == "PASS" else 1
+
+
+def add_arguments(parser, database: str) -> None:
+    """The flags both benchmarks take: the archive, its history, the seed, --keep."""
+    parser.add_argument("--devices", type=int, default=100_000, help="devices in the archive (default 100000)")
+    parser.add_argument("--history", type=int, default=50_000, help="past (closed) work orders (default 50000)")
+    parser.add_argument("--seed", type=int, default=20261206)
+    parser.add_argument("--keep", action="store_true", help=f"keep the {database} database afterwards")
+
+
+def progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- ceilings and rounds

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import sys
 import uuid
 from typing import Any
@@ -31,7 +30,6 @@ import mp_common  # noqa: E402
 
 DB_NAME = "bench_mp_card"
 REDIS_DB = 11
-REDIS_URL = common.redis_url(REDIS_DB)
 GOAL_P95_MS = 300.0
 WARMUP_SCANS = 40
 CLINICIAN_OPENID = common.openid(901)  # the mini-program's openids (another app than the pushes')
@@ -112,12 +110,10 @@ def measure(
             mp_common.ceiling_times(client, times)
         summary = mp_common.round_summary(times, "scan") | {"loadavg_at_start": load}
         rounds.append(summary)
-        print(
-            f"  round {number}: scan p50 {summary['scan']['p50']:.1f} p95 {summary['scan']['p95']:.1f} ms; "
+        mp_common.progress(
+            f"round {number}: scan p50 {summary['scan']['p50']:.1f} p95 {summary['scan']['p95']:.1f} ms; "
             f"/healthz p95 {summary['healthz']['p95']:.1f}, /healthz/live p95 {summary['live']['p95']:.1f}; "
-            f"load {load[0]}",
-            file=sys.stderr,
-            flush=True,
+            f"load {load[0]}"
         )
     return rounds, by_kind
 
@@ -125,38 +121,17 @@ def measure(
 def run(args: argparse.Namespace) -> dict[str, Any]:
     report = common.new_report(
         {
-            "devices": args.devices,
-            "past_orders": args.history,
             "open_orders": args.open_orders,
             "rounds": args.rounds,
             "scans_per_round": args.scans,
             "warmup_scans": WARMUP_SCANS,
             "scan_kinds": dict(SCAN_KINDS),
-            "seed": args.seed,
-            "server": common.PRODUCTION_COMMAND,
-            "rq_workers": 1,
-            "database": DB_NAME,
-            "redis": REDIS_URL,
             "timing": "client side on loopback (the app sends no Server-Timing), from sending the request to "
             "the last byte of the answer, on a kept-alive connection per phone",
         }
     )
-    common.step("create database", lambda: common.create_database(DB_NAME))
-    common.redis_client(REDIS_URL).flushdb()
-    stack = common.step(
-        "start simulators, build app",
-        lambda: mp_common.Stack(DB_NAME, REDIS_URL, secrets.token_urlsafe(48), "weixiu-bench-mp-card"),
-    )
-    try:
-        hospital = common.step(
-            "migrate + seed",
-            lambda: mp_common.seed(stack.app, DB_NAME, args.devices, args.history, args.seed, report["load"]),
-        )
-        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
-        report["machine"] = common.machine_info(
-            "shared_buffers", ctype_of=DB_NAME, redis=REDIS_URL, packages={"rq": "rq", "gevent": "gevent"}
-        )
-        stack.serve(hospital)
+
+    def measure_cards(stack: mp_common.Stack, hospital: mp_common.Hospital) -> dict[str, Any]:
         phones = {"clinician": stack.client(), "engineer": stack.client()}
         stack.bound_session(phones["clinician"], hospital.clinician_id, hospital.manager_id, CLINICIAN_OPENID)
         stack.bound_session(phones["engineer"], hospital.engineer_id, hospital.vendor_admin_id, ENGINEER_OPENID)
@@ -188,7 +163,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         overall = mp_common.across_rounds(rounds, ["scan", *mp_common.CEILINGS])
         median_p95 = overall["scan"]["median_p95"]
         pooled = [ms for r in by_kind.values() for ms in r]
-        report["results"] = {
+        return {
             "goal_p95_ms": GOAL_P95_MS,
             "median_of_rounds_p95_ms": median_p95,
             "result": common.verdict_max(median_p95, GOAL_P95_MS),
@@ -198,21 +173,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rounds": rounds,
             "open_orders": {"orders": opened["orders"], "accepted_by_engineer": opened["accepted"]},
         }
-    except Exception as error:
-        report["results"]["error"] = repr(error)[:2000]
-        report["results"]["logs"] = stack.log_tails()
-        report.setdefault("machine", {})
-    finally:
-        stack.stop()
-        common.clean_up(DB_NAME, args.keep, app=stack.app, redis_db=REDIS_DB)
+
+    mp_common.run_served(report, args, DB_NAME, REDIS_DB, measure_cards)
     return report
 
 
 def print_report(report: dict[str, Any]) -> None:
     results = report["results"]
-    if "error" in results:
-        print(f"ERROR: {results['error']}\n{results['logs']['gunicorn']}\n{results['logs']['worker']}")
-        return
     common.print_heading(report, "mini-program device card")
     view = results["across_rounds"]
     line = common.goal_table(52, 12)
@@ -236,27 +203,15 @@ def print_report(report: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", type=int, default=100_000, help="devices in the archive (default 100000)")
-    parser.add_argument("--history", type=int, default=50_000, help="past (closed) work orders (default 50000)")
+    mp_common.add_arguments(parser, DB_NAME)
     parser.add_argument("--open-orders", type=int, default=300, help="open orders reported first (default 300)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--scans", type=int, default=200, help="timed scans per round (default 200)")
-    parser.add_argument("--seed", type=int, default=20261206)
-    parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
     args = parser.parse_args(argv)
     if args.devices < 2000 or args.open_orders < 20 or args.rounds < 1 or args.scans < 20:
         parser.error("--devices ≥ 2000, --open-orders ≥ 20, --rounds ≥ 1, --scans ≥ 20")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    report = run(args)
-    if "error" not in report["results"]:
-        report["path"] = common.write_report(report, "mp_device_card")
-    print_report(report)
-    return 0 if report["results"].get("result") == "PASS" else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mp_common.main(parse_args(None), run, print_report, "mp_device_card"))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import random
-import secrets
 import sys
 import threading
 import time
@@ -35,7 +34,6 @@ import mp_common  # noqa: E402
 
 DB_NAME = "bench_mp_photos"
 REDIS_DB = 11
-REDIS_URL = common.redis_url(REDIS_DB)
 GOAL_P95_MS = 1500.0
 PHOTOS = 3
 PARALLEL = 3  # miniprogram/src/services/upload.js: at most 3 uploads at a time
@@ -176,13 +174,11 @@ def measure(
             mp_common.ceiling_times(clinician, times)
         summary = mp_common.round_summary(times, "total") | {"loadavg_at_start": load}
         rounds.append(summary)
-        print(
-            f"  round {number}: order + {PHOTOS} photos p50 {summary['total']['p50']:.0f} "
+        mp_common.progress(
+            f"round {number}: order + {PHOTOS} photos p50 {summary['total']['p50']:.0f} "
             f"p95 {summary['total']['p95']:.0f} ms (create p95 {summary['create']['p95']:.0f}, "
             f"one photo p95 {summary['photo']['p95']:.0f}); /healthz p95 {summary['healthz']['p95']:.1f}; "
-            f"load {load[0]}",
-            file=sys.stderr,
-            flush=True,
+            f"load {load[0]}"
         )
     return rounds, order_ids
 
@@ -208,59 +204,39 @@ def stored(order_ids: list[int], photo_sizes: list[int]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     report = common.new_report(
         {
-            "devices": args.devices,
-            "past_orders": args.history,
             "rounds": args.rounds,
             "sequences_per_round": args.sequences,
             "warmup_sequences": WARMUP_SEQUENCES,
             "pause_between_sequences_s": PAUSE_S,
             "photos_per_order": PHOTOS,
             "parallel_uploads": PARALLEL,
-            "seed": args.seed,
-            "server": common.PRODUCTION_COMMAND,
-            "rq_workers": 1,
-            "database": DB_NAME,
-            "redis": REDIS_URL,
             "timing": "client side on loopback, from sending the order to the last photo's answer; the order on "
             "one kept-alive connection, the photos on 3 more (one per upload thread)",
         }
     )
     photos = common.step("make the photos", lambda: jpeg_photos(PHOTOS, args.seed))
     report["config"]["photo_bytes"] = [len(photo) for photo in photos]
-    common.step("create database", lambda: common.create_database(DB_NAME))
-    common.redis_client(REDIS_URL).flushdb()
-    stack = common.step(
-        "start simulators, build app",
-        lambda: mp_common.Stack(DB_NAME, REDIS_URL, secrets.token_urlsafe(48), "weixiu-bench-mp-photos"),
-    )
-    uploader = None
-    try:
-        hospital = common.step(
-            "migrate + seed",
-            lambda: mp_common.seed(stack.app, DB_NAME, args.devices, args.history, args.seed, report["load"]),
-        )
-        report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
-        report["machine"] = common.machine_info(
-            "shared_buffers", ctype_of=DB_NAME, redis=REDIS_URL, packages={"rq": "rq", "gevent": "gevent"}
-        )
-        stack.serve(hospital)
+
+    def measure_reports(stack: mp_common.Stack, hospital: mp_common.Hospital) -> dict[str, Any]:
         clinician = stack.client()
         token = stack.bound_session(clinician, hospital.clinician_id, hospital.manager_id, CLINICIAN_OPENID)
-        uploader = Uploader(stack.server.port, token)
         # devices of the engineers' vendor: each order is pushed to its admin and 3 engineers
         devices = mp_common.sample_devices(DB_NAME, hospital, "ours", 1000, args.seed)
+        uploader = Uploader(stack.server.port, token)
         report["machine"]["loadavg_at_start"] = mp_common.loadavg()
-        rounds, order_ids = common.step(
-            f"{args.rounds} rounds × {args.sequences} sequences",
-            lambda: measure(args, clinician, uploader, devices, photos),
-        )
+        try:
+            rounds, order_ids = common.step(
+                f"{args.rounds} rounds × {args.sequences} sequences",
+                lambda: measure(args, clinician, uploader, devices, photos),
+            )
+        finally:
+            uploader.close()
         report["machine"]["loadavg_at_end"] = mp_common.loadavg()
-        timed = order_ids[WARMUP_SEQUENCES:]
         deliveries = common.step("wait for the outbox", stack.wait_outbox_idle)
         overall = mp_common.across_rounds(rounds, ["total", "create", "photos", "photo", *mp_common.CEILINGS])
         median_p95 = overall["total"]["median_p95"]
-        check = stored(timed, [len(photo) for photo in photos])
-        report["results"] = {
+        check = stored(order_ids[WARMUP_SEQUENCES:], [len(photo) for photo in photos])
+        return {
             "goal_p95_ms": GOAL_P95_MS,
             "median_of_rounds_p95_ms": median_p95,
             "result": common.verdict_max(median_p95, GOAL_P95_MS) if check["ok"] else "ERROR",
@@ -270,23 +246,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "deliveries_by_status": deliveries,
             "template_messages_at_simulator": stack.simulators.wechat_state.count(TEMPLATE_SEND),
         }
-    except Exception as error:
-        report["results"]["error"] = repr(error)[:2000]
-        report["results"]["logs"] = stack.log_tails()
-        report.setdefault("machine", {})
-    finally:
-        if uploader:
-            uploader.close()
-        stack.stop()
-        common.clean_up(DB_NAME, args.keep, app=stack.app, redis_db=REDIS_DB)
+
+    mp_common.run_served(report, args, DB_NAME, REDIS_DB, measure_reports)
     return report
 
 
 def print_report(report: dict[str, Any]) -> None:
     results = report["results"]
-    if "error" in results:
-        print(f"ERROR: {results['error']}\n{results['logs']['gunicorn']}\n{results['logs']['worker']}")
-        return
     common.print_heading(report, "mini-program 报修 with photos")
     view = results["across_rounds"]
     line = common.goal_table(56, 12)
@@ -322,28 +288,14 @@ def print_report(report: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", type=int, default=100_000, help="devices in the archive (default 100000)")
-    parser.add_argument("--history", type=int, default=50_000, help="past (closed) work orders (default 50000)")
+    mp_common.add_arguments(parser, DB_NAME)
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
-    parser.add_argument(
-        "--sequences", type=int, default=40, help="timed order + photos sequences per round (default 40)"
-    )
-    parser.add_argument("--seed", type=int, default=20261206)
-    parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
+    parser.add_argument("--sequences", type=int, default=40, help="timed sequences per round (default 40)")
     args = parser.parse_args(argv)
     if args.devices < 2000 or args.rounds < 1 or args.sequences < 5:
         parser.error("--devices ≥ 2000, --rounds ≥ 1, --sequences ≥ 5")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    report = run(args)
-    if "error" not in report["results"]:
-        report["path"] = common.write_report(report, "mp_report_photos")
-    print_report(report)
-    return 0 if report["results"].get("result") == "PASS" else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mp_common.main(parse_args(None), run, print_report, "mp_report_photos"))
