@@ -248,10 +248,7 @@ class Simulators:
 
     def settings(self) -> dict[str, str]:
         """As environment variables: JSON for the mappings (templates), text for the rest."""
-        return {
-            key: json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
-            for key, value in self.local.settings().items()
-        }
+        return common.environment_of(self.local.settings())
 
     def stop(self) -> None:
         self.local.stop()
