@@ -248,7 +248,7 @@ class Stack:
 
         logging.getLogger("waitress").setLevel(logging.ERROR)
         self.database, self.redis_url = database, redis_url
-        self.simulators = LocalSimulators.start()
+        self.simulators = LocalSimulators.start(relaxed=True)
         self.environment = {
             **common.app_environment(database, redis_url, secret_key),
             **common.environment_of(self.simulators.settings()),

@@ -152,6 +152,9 @@ def create_aliyun_sms_simulator(state: SmsState | None = None) -> Flask:
             code = refusal(attribute, values[name])
             if code:
                 raise BusinessError(code)
+        limited = state.admit(params["SignName"], template_code, [number.strip() for number in numbers])
+        if limited:
+            raise BusinessError("isv.BUSINESS_LIMIT_CONTROL", limited)
         return {"Message": "OK", "RequestId": _request_id(), "BizId": state.biz_id(), "Code": "OK"}
 
     @app.route("/", methods=["GET", "POST"])

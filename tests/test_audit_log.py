@@ -553,8 +553,9 @@ def _resend_vendor_admin_activation(w: World) -> Call:
     }
     sent = w.pc["manager"].post("/api/v1/invitations", json=body)
     assert sent.status_code == 201, sent.get_json()
-    with w.app.app_context():  # the invitation's SMS a minute ago
+    with w.app.app_context():  # the invitation's SMS a minute ago, for weixiu and for Aliyun
         redis_connection.redis().delete(f"{PREFIX}sms:codes:{w.app.config['SMS_SIGN_NAME']}:13900000022:minute")
+    w.sms_sim.state.advance_clock(61)
     path = f"/api/v1/invitations/{sent.get_json()['invitation']['id']}/resend-activation"
     return Call("manager", Edge.PC, lambda: w.pc["manager"].post(path))
 
