@@ -1,5 +1,5 @@
 // 工单: the lists, the engineer's queue, 报修 with photos, the detail and every step of the SOP.
-import { api, apiUrl, type JsonBody, type QueryOf, type Schema } from './client'
+import { api, apiUrl, type JsonBody, type QueryOf, request, type Schema } from './client'
 
 export type WorkOrderRow = Schema<'WorkOrderRow'>
 export type WorkOrderPage = Schema<'WorkOrderPage'>
@@ -83,6 +83,11 @@ export function reportFault(body: ReportBody, photos: File[]) {
   photos.forEach((photo) => form.append('photos', photo))
   return api.upload<WorkOrderDetail>('/work-orders', form)
 }
+
+/** 报修 as JSON under the draft's Idempotency-Key: sent again after a lost answer, the server
+ * answers the order the first send made (the photos follow, one call each: addPhoto). */
+export const reportOnce = (body: ReportBody, key: string) =>
+  request<WorkOrderDetail>('POST', '/work-orders', { body, headers: { 'Idempotency-Key': key } })
 
 /** One step of the SOP (accept, depart, follow_up …, as `actions` names them; the path spells
  * follow_up as follow-up): the answer is the order as it now stands. */
