@@ -2,17 +2,13 @@
 // Idempotency-Key its send goes under, kept until the server has the order. A page closed or
 // reloaded halfway opens with the draft; an answer lost on a bad network is sent again under the
 // same key and answers the order the first send made. Photos stay in the page only (a few MB each).
-export interface ReportFields {
+import type { FaultFields } from '@/api/workOrders'
+
+/** The form's fields; its times are <input type="datetime-local">'s values, Beijing time. */
+export interface ReportFields extends FaultFields {
   kind: 'repair' | 'maintenance' | 'metrology'
   urgency: 'normal' | 'urgent' | 'downtime'
   fault_description: string
-  /** <input type="datetime-local">'s value, Beijing time: 2026-12-05T08:30 */
-  fault_occurred_at: string
-  fault_frequency: '' | 'once' | 'intermittent' | 'persistent'
-  error_message: string
-  recent_changes: string
-  expected_outcome: string
-  expected_by: string
   contact_name: string
   mobile: string
   landline: string
