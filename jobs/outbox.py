@@ -26,7 +26,7 @@ from jobs.queues import job_queues
 from jobs.sending import ClaimHeartbeat, send_in_window
 from models import User, WeChatApp, db
 from models.outbox import idempotency_key
-from operations import outbox, subscribe_consents
+from operations import outbox, stale_notices, subscribe_consents
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
@@ -191,6 +191,10 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         if delivery.message.id in halted
     ]
     claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
+    # What no longer holds (the order accepted, the alert handled, its day passed) is withdrawn.
+    skipped += stale_notices.withdrawn(claimed, now_utc())
+    withdrawn = {result.delivery.id for result in skipped}
+    claimed = [delivery for delivery in claimed if delivery.id not in withdrawn]
     skipped += _unconfirmed_past_dedupe(claimed, now_utc())
     done = {result.delivery.id for result in skipped}
     claimed = [delivery for delivery in claimed if delivery.id not in done]

@@ -20,6 +20,9 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # for good: the reason says why (bad number, retries used up, …)
     SKIPPED = "skipped"  # not sendable to this person on this channel (no binding, not following, …)
+    # No longer true when its turn came (the order accepted, the alert handled, its day passed): not
+    # sent, the reason says why (operations.stale_notices). Nothing of it reached the person.
+    WITHDRAWN = "withdrawn"
 
 
 DELIVERY_STATUS_LABELS = {
@@ -27,6 +30,7 @@ DELIVERY_STATUS_LABELS = {
     DeliveryStatus.SENT: "已发送",
     DeliveryStatus.FAILED: "发送失败",
     DeliveryStatus.SKIPPED: "未发送",
+    DeliveryStatus.WITHDRAWN: "已撤回",
 }
 
 
