@@ -461,6 +461,7 @@ class Result:
     provider_id: str | None = None
     reason: str | None = None
     unconfirmed: bool = False  # a retry whose attempt may have reached the provider (a read time-out)
+    until: datetime | None = None  # a held one's: when its channel is probed again (operations.channel_states)
 
 
 def _cut(reason: str | None) -> str | None:
@@ -475,13 +476,17 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
     for result in results:
         delivery = result.delivery
         change = {"id": delivery.id, "claimed_until": None, "reason": _cut(result.reason)}
-        if result.kind != "retry":
+        if result.kind not in ("retry", "held"):
             change["unconfirmed_since"] = None  # settled
         elif not result.unconfirmed:
             # This attempt surely did not reach WeChat (refused, busy, no connection); an earlier
             # one whose outcome is unknown still may have. An unconfirmed one keeps the claim's.
             change["unconfirmed_since"] = delivery.unconfirmed_since
-        if result.kind == "retry":
+        if result.kind == "held":
+            # Its channel is down (the provider refuses the account): it waits for the channel, the
+            # attempt not counted, however long the outage lasts.
+            change |= {"next_attempt_at": result.until, "enqueued_at": None, "attempts": delivery.attempts - 1}
+        elif result.kind == "retry":
             if delivery.attempts >= MAX_ATTEMPTS:
                 change |= {
                     "status": DeliveryStatus.FAILED,

@@ -60,6 +60,7 @@ ERRMSG = {
     40019: "invalid button key size",
     40027: "invalid sub button url size",
     40125: "invalid appsecret",
+    40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
     40163: "code been used",
     40169: "invalid length for scene, or the data is not json string",
     41001: "access_token missing",
@@ -74,6 +75,7 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     47001: "data format error",
     47003: "argument invalid!",
+    48001: "api unauthorized",
 }
 
 # Since 2023-05 every template field is capped by its type: phrase 5, character_string 32, the
