@@ -32,6 +32,7 @@ from models import (
     AccountCodePurpose,
     ArchiveStatus,
     ChannelName,
+    DeliveryStatus,
     Edge,
     InvitationStatus,
     MessageFamily,
@@ -688,7 +689,10 @@ PC_SCHEMAS: dict[str, dict] = {
     "Attachment": ATTACHMENT,
     "AttachmentList": items_of("Attachment"),
     "AlertRecord": {
-        "description": "发送记录的一条：一次发送（status 为发送状态），或错过的一天（status 为 dropped）",
+        "description": (
+            "发送记录的一条：一次发送（status 为发送状态；withdrawn：发送前已过时，撤回未发），"
+            "或错过的一天（status 为 dropped）"
+        ),
         "type": "object",
         "properties": {
             "date": N_DATE,
@@ -700,7 +704,7 @@ PC_SCHEMAS: dict[str, dict] = {
             "topic": STRING,
             "title": STRING,
             "body": STRING,
-            "status": enum("pending", "sent", "failed", "skipped", "dropped"),
+            "status": enum(*(status.value for status in DeliveryStatus), "dropped"),
             "status_label": STRING,
             "reason": N_STRING,
             "provider_id": N_STRING,

@@ -62,6 +62,7 @@ ERRMSG = {
     40019: "invalid button key size",
     40027: "invalid sub button url size",
     40125: "invalid appsecret",
+    40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
     40163: "code been used",
     40169: "invalid length for scene, or the data is not json string",
     41001: "access_token missing",
@@ -76,6 +77,7 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     47001: "data format error",
     47003: "argument invalid!",
+    48001: "api unauthorized",
     76021: "cgi_path not found, please check",
 }
 
