@@ -596,7 +596,7 @@ def serve_simulator(which: str) -> None:
     settings: dict[str, str] = {}
     servers = []
     if which in ("wechat", "both"):
-        state = WeChatState()
+        state = WeChatState(relaxed=True)  # throughput: no daily quota (common.SIMULATORS)
         server = SimulatorServer(create_wechat_simulator(state)).start()
         servers.append(server)
         settings |= {
@@ -609,7 +609,7 @@ def serve_simulator(which: str) -> None:
             "WECHAT_WORK_ORDER_TEMPLATE_ID": WORK_ORDER_TEMPLATE_ID,  # bench/urgent_push.py's emergencies
         }
     if which in ("sms", "both"):
-        state = SmsState()
+        state = SmsState(relaxed=True)  # throughput: no flow control (common.SIMULATORS)
         server = SimulatorServer(create_aliyun_sms_simulator(state)).start()
         servers.append(server)
         (key_id, key_secret), *_ = state.access_keys.items()

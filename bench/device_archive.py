@@ -430,8 +430,14 @@ COPY_COLUMNS = (
 )
 
 
-def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, float]) -> None:
+def copy_devices(
+    baseline: Baseline, count: int, seed: int, load: dict[str, float], database: str | None = None
+) -> None:
+    """`count` devices of the baseline's institution by COPY into `database` (default: this
+    benchmark's), then VACUUM (ANALYZE). The departments must include DEPARTMENTS and 手术室."""
     from operations.devices import format_unique_code, new_link_token
+
+    database = database or DB_NAME
 
     factory = DeviceFactory(seed)
     started = time.perf_counter()
@@ -456,7 +462,7 @@ def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, floa
     load["generate_s"] = time.perf_counter() - started
     baseline.samples = factory.samples
 
-    with common.connect(DB_NAME) as conn:
+    with common.connect(database) as conn:
         started = time.perf_counter()
         with conn.cursor() as cursor:
             statement = f"COPY devices ({', '.join(COPY_COLUMNS)}) FROM STDIN"
@@ -470,7 +476,7 @@ def copy_devices(baseline: Baseline, count: int, seed: int, load: dict[str, floa
         load["copy_s"] = time.perf_counter() - started
         load["rows_per_s"] = count / load["copy_s"]
         baseline.max_device_id = conn.execute("SELECT coalesce(max(id), 0) FROM devices").fetchone()[0]
-    with common.connect(DB_NAME, autocommit=True) as conn:
+    with common.connect(database, autocommit=True) as conn:
         started = time.perf_counter()
         # VACUUM as well as ANALYZE: flushes the GIN pending list and sets the visibility map, the
         # steady state of a table autovacuum has seen (so an autovacuum mid-run changes nothing).

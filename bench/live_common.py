@@ -1,5 +1,5 @@
-"""What bench/live_streams.py and bench/live_step.py share: the hospital with its stream holders,
-gunicorn as the README's Production section runs it (gevent), and an asyncio SSE client (aiohttp).
+"""What bench/live_streams.py and bench/live_step.py share: the hospital with its stream holders
+and an asyncio SSE client (aiohttp). Both serve with common.production_server.
 
 Stream holders are in-house engineers (院内工程师: they see every order of the hospital), at most 5
 streams each (the product's limit), signed in with bearer tokens minted in the bench process with
@@ -16,11 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import common
-
-# The README's Production command, as run here (one place to change both benchmarks).
-WORKERS = 4
-WORKER_CONNECTIONS = 4000
-DATABASE_POOL_SIZE = "16"
 
 
 def raise_nofile() -> tuple[int, int]:
@@ -74,16 +69,6 @@ def seed(load: dict[str, float], holders: int) -> dict[str, Any]:
         "engineer": issue_token(hospital.engineers[0], secret),
         "devices": [device.id for device in hospital.devices],
     }
-
-
-def start_server(env: dict[str, str], log_path) -> common.Server:
-    return common.Server(
-        {**env, "DATABASE_POOL_SIZE": DATABASE_POOL_SIZE},
-        log_path,
-        workers=WORKERS,
-        worker_class="gevent",
-        extra=["--worker-connections", str(WORKER_CONNECTIONS)],
-    )
 
 
 @dataclass

@@ -120,8 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "orders": args.orders,
             "warmup_orders": args.warmup,
             "steps_per_order": [step for step, _ in STEPS],
-            "server": f"gunicorn -w {live_common.WORKERS} -k gevent --worker-connections "
-            f"{live_common.WORKER_CONNECTIONS} (DATABASE_POOL_SIZE={live_common.DATABASE_POOL_SIZE})",
+            "server": common.PRODUCTION_COMMAND,
             "rlimit_nofile": nofile,
             "database": DB_NAME,
             "redis": REDIS_URL,
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 return live_common.seed(report["load"], args.pages)
 
         seeded = common.step("migrate + seed", seed)
-        server = live_common.start_server({**os.environ, **environment}, gunicorn_log)
+        server = common.production_server({**os.environ, **environment}, gunicorn_log)
         common.step(f"start gunicorn (gevent) on {common.HOST}:{server.port}", server.wait_healthy)
         report["results"] = common.step("steps", lambda: asyncio.run(measure(args, server, seeded)))
     except Exception as error:

@@ -164,8 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rounds": args.rounds,
             "probes": args.probes,
             "endpoint": PATH,
-            "server": f"gunicorn -w {live_common.WORKERS} -k gevent --worker-connections "
-            f"{live_common.WORKER_CONNECTIONS} (DATABASE_POOL_SIZE={live_common.DATABASE_POOL_SIZE})",
+            "server": common.PRODUCTION_COMMAND,
             "rlimit_nofile": nofile,
             "database": DB_NAME,
             "redis": REDIS_URL,
@@ -191,7 +190,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 return live_common.seed(report["load"], max(1, args.streams // 5))
 
         seeded = common.step("migrate + seed", seed)
-        server = live_common.start_server({**os.environ, **environment}, gunicorn_log)
+        server = common.production_server({**os.environ, **environment}, gunicorn_log)
         common.step(f"start gunicorn (gevent) on {common.HOST}:{server.port}", server.wait_healthy)
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             pool.apply(probe, (server.port, 200))  # warm-up: every worker has answered

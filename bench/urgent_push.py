@@ -343,7 +343,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "layout": plan["kind"],
             "workers": [" ".join(command[1:]) for command in plan["workers"]],
             "gunicorn_workers": 2,
-            "simulators": "two processes; no provider limits enforced (as a relaxed mode)",
+            "simulators": common.SIMULATORS,  # in two processes (alert_delivery.Simulators)
             "database": DB_NAME,
         }
     )

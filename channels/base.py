@@ -77,6 +77,10 @@ class OutcomeKind(enum.StrEnum):
     RETRY = "retry"  # transient: timeouts, 5xx, rate limits; the outbox backs off and tries again
     FAILED = "failed"  # permanent: the reason says why
     SKIPPED = "skipped"  # this person cannot be reached on this channel (no binding, not following)
+    # The provider refuses the account itself (SMS balance used up, access key disabled, the server's
+    # IP not whitelisted): no message can go on this channel until someone fixes it. The outbox holds
+    # the delivery, and the channel's other messages with it, instead of failing them.
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Outcome:
     reason: str | None = None
     # A retry whose request may have reached the provider all the same (the answer never came).
     unconfirmed: bool = False
+    code: str | None = None  # a held one's: the provider's error code (isv.AMOUNT_NOT_ENOUGH, 40164, …)
 
     @classmethod
     def sent(cls, provider_id: str | None = None, reason: str | None = None) -> Outcome:
@@ -103,6 +108,11 @@ class Outcome:
     @classmethod
     def skipped(cls, reason: str) -> Outcome:
         return cls(OutcomeKind.SKIPPED, reason=reason)
+
+    @classmethod
+    def held(cls, reason: str, code: str) -> Outcome:
+        """`reason`: what is wrong with the account, short, for people (阿里云短信账户余额不足)."""
+        return cls(OutcomeKind.HELD, reason=reason, code=code)
 
 
 class Channel(Protocol):

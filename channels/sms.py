@@ -48,6 +48,26 @@ TRANSIENT_CODE_PREFIXES = ("isp.", "Throttling")
 TRANSIENT_GATEWAY_CODES = frozenset({"ServiceUnavailable", "InternalError", "ServiceTimeout"})
 
 
+# The account itself is refused: every message would be, until someone tops up, re-enables the
+# account or fixes the access key. Held, not failed (channels.base.OutcomeKind.HELD). The SDK reports
+# SignatureDoesNotMatch caused by a wrong secret as InvalidAccessKeySecret.
+ACCOUNT_ERRORS = {
+    "isv.AMOUNT_NOT_ENOUGH": "阿里云短信账户余额不足",
+    "isv.OUT_OF_SERVICE": "阿里云短信账户已停机",
+    "isv.ACCOUNT_ABNORMAL": "阿里云短信账户异常",
+    "SignatureDoesNotMatch": "短信 AccessKey 签名校验失败",
+    "InvalidAccessKeySecret": "短信 AccessKey Secret 错误",
+    "InvalidAccessKeyId.NotFound": "短信 AccessKey 不存在",
+    "InvalidAccessKeyId.Inactive": "短信 AccessKey 已停用",
+}
+
+
+def account_refused(code: str) -> Outcome | None:
+    """A held outcome when `code` refuses the account itself, else None."""
+    reason = ACCOUNT_ERRORS.get(code)
+    return Outcome.held(reason, code) if reason else None
+
+
 def no_template_reason(family: str) -> str:
     return f"{NO_TEMPLATE}（{family_label(family)}）"
 
@@ -209,6 +229,8 @@ def outcome_of_answer(answer: Mapping[str, Any]) -> Outcome:
     if code == "OK":
         return Outcome.sent(answer.get("BizId"))
     message = answer.get("Message") or ""
+    if held := account_refused(code):
+        return held
     if code in RATE_LIMIT_CODES or code.startswith("Throttling"):
         return Outcome.retry(clipped_reason(f"短信发送被限流 ({code})"))
     if code.startswith(TRANSIENT_CODE_PREFIXES):
@@ -231,6 +253,8 @@ def outcome_of_server_error(error: ServerException) -> Outcome:
     """Gateway errors (HTTP 4xx/5xx): flow control and 5xx are transient, other 4xx are not."""
     code = error.get_error_code() or ""
     status = error.get_http_status()
+    if held := account_refused(code):
+        return held
     if code.startswith(TRANSIENT_CODE_PREFIXES) or code in TRANSIENT_GATEWAY_CODES or (status or 0) >= 500:
         return Outcome.retry(f"短信服务端错误 (HTTP {status} {code})")
     return Outcome.failed(clipped_reason(f"{code} (HTTP {status}): {error.get_error_msg()}"))

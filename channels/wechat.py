@@ -62,6 +62,13 @@ UNREACHABLE = frozenset({NOT_BOUND, NOT_FOLLOWING})
 
 # Worth another try later: system busy, rate limited.
 TRANSIENT_ERRCODES = {-1: "微信系统繁忙", 45009: "微信接口调用超过限额"}
+# The account itself is refused (channels.base.OutcomeKind.HELD): held until someone fixes it in the
+# official account's settings. 40125 comes from the access-token fetch.
+ACCOUNT_ERRCODES = {
+    40164: "服务器IP不在公众号IP白名单",
+    40125: "公众号AppSecret无效",
+    48001: "公众号未获得该接口权限",
+}
 
 
 def field_limit(name: str) -> int:
@@ -240,6 +247,8 @@ def outcome_of_error(error: WeChatClientException) -> Outcome:
         return Outcome.skipped(NOT_FOLLOWING)
     if errcode == REFUSED:  # a subscribe message: no subscription left
         return Outcome.skipped(REFUSED_REASON)
+    if errcode in ACCOUNT_ERRCODES:
+        return Outcome.held(ACCOUNT_ERRCODES[errcode], str(errcode))
     if errcode in TOKEN_ERRCODES:  # refreshed once already and refused again
         return Outcome.retry(f"微信 access_token 连续失效 ({errcode})")
     if errcode in TRANSIENT_ERRCODES:

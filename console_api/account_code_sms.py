@@ -22,16 +22,13 @@ from channels.sms_verification import (
 )
 from console_api.http import Refused
 from console_api.quotas import give_back, spend, verification_number_quotas
+from console_api.sms_codes import masked_phone
 from models import AccountCodePurpose
 from operations.account_codes import PURPOSE_LABELS, IssuedCode
 from operations.clock import to_local
 
 CODE_NAMES = {AccountCodePurpose.ACTIVATION: "激活码", AccountCodePurpose.PASSWORD_RESET: "重置码"}
 NO_MOBILE = "账号未登记手机号"
-
-
-def masked(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}"
 
 
 def reserve(phone: str | None) -> tuple | None:
@@ -64,7 +61,7 @@ def deliver(
         "purpose_label": PURPOSE_LABELS[issued.purpose],
         "expires_at": to_local(issued.expires_at).isoformat(),
         "sent": False,
-        "phone": masked(user.phone) if user.phone else None,
+        "phone": masked_phone(user.phone) if user.phone else None,
     }
     unavailable = verification_unavailable(current_app.config, ACCOUNT_CODE) if user.phone else NO_MOBILE
     if unavailable is not None:

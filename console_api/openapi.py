@@ -32,6 +32,7 @@ from models import (
     AccountCodePurpose,
     ArchiveStatus,
     ChannelName,
+    DeliveryStatus,
     Edge,
     InvitationStatus,
     MessageFamily,
@@ -434,6 +435,27 @@ PC_SCHEMAS: dict[str, dict] = {
         vendor_id=N_INTEGER,
     ),
     "Session": obj(token={**STRING, "description": "之后请求的 Authorization: Bearer <token>"}, user=ref("User")),
+    "SignInCodeRequested": obj(
+        "已受理：无论该手机号是否登记，回答都相同；验证码只以短信发送给登记该手机号的账号",
+        message=STRING,
+        phone={**STRING, "description": "打码的手机号"},
+        expires_in={**INTEGER, "description": "验证码有效秒数"},
+        resend_in={**INTEGER, "description": "多少秒后可重新获取"},
+    ),
+    "DeviceLink": obj(
+        "二维码设备卡片：贴纸上可公开的内容，不含档案资料",
+        name=STRING,
+        unique_code=STRING,
+        institution=N_STRING,
+        department=N_STRING,
+    ),
+    "DeviceLinkOrders": obj(
+        "二维码设备对当前登录者：可查看的未完成工单，及能否报修",
+        device_id=INTEGER,
+        open_orders=array(ref("WorkOrderRow")),
+        can_report=BOOLEAN,
+        notice={**N_STRING, "description": "不能报修时的原因"},
+    ),
     "Me": obj(
         "当前登录的账号",
         id=INTEGER,
@@ -667,7 +689,10 @@ PC_SCHEMAS: dict[str, dict] = {
     "Attachment": ATTACHMENT,
     "AttachmentList": items_of("Attachment"),
     "AlertRecord": {
-        "description": "发送记录的一条：一次发送（status 为发送状态），或错过的一天（status 为 dropped）",
+        "description": (
+            "发送记录的一条：一次发送（status 为发送状态；withdrawn：发送前已过时，撤回未发），"
+            "或错过的一天（status 为 dropped）"
+        ),
         "type": "object",
         "properties": {
             "date": N_DATE,
@@ -679,7 +704,7 @@ PC_SCHEMAS: dict[str, dict] = {
             "topic": STRING,
             "title": STRING,
             "body": STRING,
-            "status": enum("pending", "sent", "failed", "skipped", "dropped"),
+            "status": enum(*(status.value for status in DeliveryStatus), "dropped"),
             "status_label": STRING,
             "reason": N_STRING,
             "provider_id": N_STRING,
@@ -813,8 +838,28 @@ PC_SCHEMAS: dict[str, dict] = {
 }
 
 
+def with_idempotent_create(path: str, document: dict) -> dict:
+    """报修's Idempotency-Key header and the 200 a repeat answers, on the create at `path` (the
+    route table describes bodies and queries, not headers)."""
+    create = document["paths"][path]["post"]
+    create.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "客户端为每次报修生成的标识（8–64 位字母、数字、- 或 _）；重复提交答复同一工单",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+        }
+    )
+    create["responses"]["200"] = {
+        "description": "同一报修人以同一 Idempotency-Key 重复提交：第一次建立的工单",
+        "content": create["responses"]["201"]["content"],
+    }
+    return document
+
+
 def document() -> dict:
-    return TABLE.document(
+    described = TABLE.document(
         prefix="/api/v1",
         info={
             "title": "微修电脑端 API",
@@ -845,6 +890,7 @@ def document() -> dict:
         },
         security=pc_security,
     )
+    return with_idempotent_create("/api/v1/work-orders", described)
 
 
 def pc_security(method: str) -> list[dict[str, list]]:

@@ -27,9 +27,10 @@ TABLE = RouteTable(api, {"none": (None, frozenset()), "signed_in": (signed_in, f
 # 服务商管理员), and answers the roles that only have 工单 (clinicians, vendor engineers:
 # operations.access.require_office_console) 403.
 # Besides: an alert plan a person was named on (指定人员) reaches them in 首页通知, and they may open
-# and handle it (404 for any other plan); the bind code for one's own WeChat (个人设置).
+# and handle it (404 for any other plan); the bind code for one's own WeChat (个人设置); what a
+# device's sticker page offers the person signed in on it (console_api.device_link_views).
 EVERY_ROLE = re.compile(
-    r"^/(work-orders(?!/stats)(/.*)?|inbox(/.*)?|me(/.*)?|session(/.*)?|live"
+    r"^/(work-orders(?!/stats)(/.*)?|inbox(/.*)?|me(/.*)?|session(/.*)?|live|device-links/<token>/orders"
     r"|alert-plans/<int:plan_id>(/deliveries|/handle)?|users/<int:user_id>/bind-code)$"
 )
 

@@ -10,9 +10,10 @@ codes by console_api.sms_codes' five tries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import after_this_request, current_app
+from flask import Flask, after_this_request, current_app
 
 from channels.sms_verification import (
     ACCOUNT_CODE,
@@ -94,39 +95,53 @@ def request_reset(phone: str, *, quotas: tuple[Quota, ...]) -> dict[str, Any]:
     spend(*quotas, *verification_number_quotas(current_app.config["SMS_SIGN_NAME"], phone))
     db.session.rollback()  # nothing written in the request
     reset_after_answer(phone)
-    return {"message": RESET_ASKED, "phone": f"{phone[:3]}****{phone[-4:]}", "resend_in": sms_codes.RESEND_SECONDS}
+    return {"message": RESET_ASKED, "phone": sms_codes.masked_phone(phone), "resend_in": sms_codes.RESEND_SECONDS}
 
 
-def reset_after_answer(phone: str) -> None:
-    """Once the answer is out (the WSGI server closes the response, then this runs), in a
-    transaction of its own: issue the code of the account with this mobile, if any, and send it.
-    Its outcome is only logged: the person asks again if nothing arrives."""
+def after_answer(work: Callable[[Flask], None]) -> None:
+    """Run `work(app)` once the answer is out (the WSGI server closes the response, then this
+    runs), in an app context and a transaction of its own: nothing it does, nor how long it takes,
+    shows in the answer. Nobody waits for it, so its outcome is only logged."""
     app = current_app._get_current_object()
-    label = PURPOSE_LABELS[AccountCodePurpose.PASSWORD_RESET]
 
     @after_this_request
     def hand_over(response):
-        def issue_and_send() -> None:
+        def run() -> None:
             with app.app_context():
                 try:
-                    user = own_account.account_for_reset(phone)
-                    if user is None:
-                        return
-                    issued = own_account.issue_reset_code(user, app.config["SECRET_KEY"])
-                    db.session.commit()
+                    work(app)
                 except Exception:  # the answer is gone: the log is the only place to say so
                     db.session.rollback()
-                    app.logger.exception("%s not issued", label)
-                    return
-                try:
-                    send_verification_code(app.config, phone, issued.code, ACCOUNT_CODE)
-                except VerificationSmsUnconfirmed:
-                    app.logger.warning("%s SMS: the provider's answer was lost", label)
-                except VerificationSmsError as error:
-                    app.logger.warning("%s SMS not sent: %s", label, error.message)
+                    app.logger.exception("work after the answer failed")
 
-        response.call_on_close(issue_and_send)
+        response.call_on_close(run)
         return response
+
+
+def reset_after_answer(phone: str) -> None:
+    """Once the answer is out: issue the code of the account with this mobile, if any, and send it.
+    Its outcome is only logged: the person asks again if nothing arrives."""
+    label = PURPOSE_LABELS[AccountCodePurpose.PASSWORD_RESET]
+
+    def issue_and_send(app: Flask) -> None:
+        try:
+            user = own_account.account_with_mobile(phone)
+            if user is None:
+                return
+            issued = own_account.issue_reset_code(user, app.config["SECRET_KEY"])
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            app.logger.exception("%s not issued", label)
+            return
+        try:
+            send_verification_code(app.config, phone, issued.code, ACCOUNT_CODE)
+        except VerificationSmsUnconfirmed:
+            app.logger.warning("%s SMS: the provider's answer was lost", label)
+        except VerificationSmsError as error:
+            app.logger.warning("%s SMS not sent: %s", label, error.message)
+
+    after_answer(issue_and_send)
 
 
 # --- 个人设置 ------------------------------------------------------------------------------------

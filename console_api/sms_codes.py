@@ -104,6 +104,11 @@ def check(purpose: str, subject: str, code: str, *, field: str = "code") -> None
         raise InvalidInput({field: EXPIRED})
 
 
+def masked_phone(phone: str) -> str:
+    """138****0001: the number as an answer may show it."""
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 def sent_payload(phone: str, *, confirmed: bool) -> dict[str, Any]:
     """The answer to a send: whether Aliyun confirmed it, what to tell the person, and the timers."""
     return {
@@ -111,5 +116,5 @@ def sent_payload(phone: str, *, confirmed: bool) -> dict[str, Any]:
         "message": SENT if confirmed else UNCONFIRMED,
         "expires_in": CODE_TTL_SECONDS,
         "resend_in": RESEND_SECONDS,
-        "phone": f"{phone[:3]}****{phone[-4:]}",
+        "phone": masked_phone(phone),
     }

@@ -10,6 +10,7 @@ commit; nothing here sends anything. The live feed for the PC page is in work_or
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -353,17 +354,44 @@ def report_from_request(actor: Actor, client_key: str | None = None):
     )
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+IDEMPOTENCY_NOTE = (
+    "请求头 Idempotency-Key（选填，8–64 位字母、数字、- 或 _）由客户端为每次报修生成："
+    "同一报修人以同一标识重复提交时，答复第一次建立的工单（200），不再新建"
+)
+
+
+def idempotency_key() -> str | None:
+    """The Idempotency-Key header: the client's own name for one 报修, 8–64 letters, digits, - or _."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(raw.strip()):
+        raise InvalidInput({"Idempotency-Key": "请求标识应为 8–64 位字母、数字、- 或 _"})
+    return raw.strip()
+
+
+def report_once(actor: Actor) -> tuple[WorkOrder, bool]:
+    """报修 from this request, once per Idempotency-Key (a phone resending after a lost answer):
+    the order and whether this request made it. Without the header, every request is a new one."""
+    key = idempotency_key()
+    if key is None:
+        return report_from_request(actor), True
+    return work_orders.created_or_repeated(actor, key, lambda: report_from_request(actor, key))
+
+
 @route(
     "POST",
     "/work-orders",
-    "报修（JSON，或 multipart：data 为 JSON，photos 为照片）",
+    f"报修（JSON，或 multipart：data 为 JSON，photos 为照片）。{IDEMPOTENCY_NOTE}",
     body=CREATE_SCHEMA,
     upload=REPORT_UPLOAD,
     response="WorkOrderDetail",
     status=201,
 )
 def create_work_order():
-    return answer(report_from_request(current_actor()), 201)
+    order, created = report_once(current_actor())
+    return answer(order, 201 if created else 200)
 
 
 # --- reading -----------------------------------------------------------------------------------

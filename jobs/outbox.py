@@ -27,10 +27,10 @@ from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
 from connections import redis as redis_connection
 from jobs.queues import BULK, URGENT, job_queues
-from jobs.sending import ClaimHeartbeat, send_in_window
+from jobs.sending import ChannelOutages, ClaimHeartbeat, send_in_window
 from models import Delivery, OutboxMessage, User, WeChatApp, db
 from models.outbox import idempotency_key
-from operations import outbox, subscribe_consents
+from operations import outbox, stale_notices, subscribe_consents
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
@@ -198,8 +198,10 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         ended = outbox.record(results, now)
         if may_fall_back:
             # Whom WeChat could not reach gets an SMS instead when the message asks for it (work
-            # orders): written with the outcomes, enqueued once both are committed.
-            fallback.extend(outbox.fall_back_to_sms(ended, now))
+            # orders): written with the outcomes, enqueued once both are committed. A WeChat held by
+            # an outage cannot reach anyone for now: the SMS goes meanwhile.
+            held = [result.delivery for result in results if result.kind == "held"]
+            fallback.extend(outbox.fall_back_to_sms([*ended, *held], now))
         db.session.commit()
         for result in results:
             counts[result.kind] += 1
@@ -212,11 +214,22 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         if delivery.message.id in halted
     ]
     claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
+    # What no longer holds (the order accepted, the alert handled, its day passed) is withdrawn.
+    skipped += stale_notices.withdrawn(claimed, now_utc())
+    withdrawn = {result.delivery.id for result in skipped}
+    claimed = [delivery for delivery in claimed if delivery.id not in withdrawn]
     skipped += _unconfirmed_past_dedupe(claimed, now_utc())
     done = {result.delivery.id for result in skipped}
     claimed = [delivery for delivery in claimed if delivery.id not in done]
     if skipped:
         record(skipped, may_fall_back=False)
+    # A channel whose provider refuses the account (operations.channel_states) is not called: its
+    # deliveries wait for the channel, unless this job takes its probe.
+    outages = ChannelOutages(claimed, now_utc())
+    held = [outages.held(delivery) for delivery in claimed if delivery.channel in outages.stopped]
+    claimed = [delivery for delivery in claimed if delivery.channel not in outages.stopped]
+    if held:
+        record(held)
     db.session.commit()  # nothing stays locked while the calls go out (the heartbeat renews the rows)
     by_id = {delivery.id: delivery for delivery in claimed}
     outgoing = _outgoing(claimed)
@@ -235,7 +248,13 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         outcomes = [outcome for _, outcome in pairs]
         if name == "wechat":
             outcomes = _by_subscribe_message(messages, outcomes)
-        record([_result(by_id[m.delivery_id], o) for m, o in zip(messages, outcomes, strict=True)])
+        now = now_utc()
+        record(
+            [
+                outages.outcome(name, by_id[m.delivery_id], o, now) or _result(by_id[m.delivery_id], o)
+                for m, o in zip(messages, outcomes, strict=True)
+            ]
+        )
         if fallback:
             dispatch(fallback)
             counts["fallback"] += len(fallback)
@@ -244,11 +263,19 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     app = current_app._get_current_object()
     channels = {name: get_channel(name) for name in batches}
     with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]):
-        left = send_in_window(channels, batches, record_returned, deadline, meanwhile=write_inbox)
+        left = send_in_window(
+            channels, batches, record_returned, deadline, meanwhile=write_inbox, stopped=outages.stopped
+        )
+    held_left = [by_id[m.delivery_id] for name, batch in left.items() if name in outages.stopped for m in batch]
+    if held_left:  # the rest of a channel found down meanwhile
+        record([outages.held(delivery) for delivery in held_left])
     if fallback:
         dispatch(fallback)
         counts["fallback"] += len(fallback)
-    left_ids = [message.delivery_id for batch in left.values() for message in batch]
+    notices = outages.announce(now_utc())
+    db.session.commit()
+    dispatch_messages(notices)
+    left_ids = [m.delivery_id for name, batch in left.items() if name not in outages.stopped for m in batch]
     if left_ids:
         counts["handed_on"] = _hand_on(left_ids)
     return dict(counts)

@@ -18,11 +18,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
 
 from flask import Flask
 
-from channels.base import Outcome, OutgoingMessage
-from operations import outbox
+from channels.base import Outcome, OutcomeKind, OutgoingMessage
+from operations import channel_states, outbox
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
@@ -36,12 +37,14 @@ def send_in_window(
     record: Record,
     deadline: float,
     meanwhile: Callable[[], None] | None = None,
+    stopped: set[str] | None = None,
 ) -> dict[str, list[OutgoingMessage]]:
     """Send each channel's batch with at most `channel.concurrency` calls unrecorded at any time;
     `record(name, [(message, outcome), …])` stores and commits outcomes (on this thread). No call
-    starts after `deadline` (time.monotonic()). `meanwhile()` runs on this thread once the first
-    calls are out (the inbox: its writes need not delay a push). Returns what was not sent, by
-    channel."""
+    starts after `deadline` (time.monotonic()), nor on a channel `record` adds to `stopped` (its
+    provider refuses the account). `meanwhile()` runs on this thread once the first calls are out
+    (the inbox: its writes need not delay a push). Returns what was not sent, by channel."""
+    stopped = stopped if stopped is not None else set()
     waiting = {name: deque(batch) for name, batch in batches.items() if batch}
     in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
     open_calls = dict.fromkeys(waiting, 0)
@@ -54,7 +57,7 @@ def send_in_window(
             if time.monotonic() < deadline:
                 for name, queue in waiting.items():
                     limit = channels[name].concurrency
-                    while queue and open_calls[name] < limit:
+                    while queue and open_calls[name] < limit and name not in stopped:
                         message = queue.popleft()
                         in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
                         open_calls[name] += 1
@@ -111,3 +114,50 @@ class ClaimHeartbeat:
                         log.warning("could not renew the send job's claims", exc_info=True)
             finally:
                 db.session.remove()
+
+
+class ChannelOutages:
+    """A send job's channels that are down (operations.channel_states): found so before any call
+    (`stopped` from the start: their deliveries are held, nobody is called), or by a call the
+    provider refused for the account itself (the channel is marked down, its other messages of the
+    job are held). A job that took a down channel's probe puts it back up with its first call that
+    goes through."""
+
+    def __init__(self, claimed: Sequence[outbox.Claimed], now: datetime) -> None:
+        self.gate = channel_states.may_send({delivery.channel for delivery in claimed}, now)
+        self.down: dict[str, channel_states.Down] = dict(self.gate.shut)
+        self.stopped: set[str] = set(self.gate.shut)  # send_in_window starts no call on these
+        self._held_messages: dict[str, set[int]] = {}
+        self._recovered: set[str] = set()
+
+    def held(self, delivery: outbox.Claimed) -> outbox.Result:
+        """The outcome of a delivery of a down channel: it waits for the channel's next probe."""
+        down = self.down[delivery.channel]
+        self._held_messages.setdefault(delivery.channel, set()).add(delivery.message.id)
+        reason = channel_states.held_reason(delivery.channel, down.reason)
+        return outbox.Result(delivery, "held", reason=reason, until=down.until)
+
+    def outcome(self, name: str, delivery: outbox.Claimed, outcome: Outcome, now: datetime) -> outbox.Result | None:
+        """A call's outcome as it bears on the channel: a held one (None for any other, which the
+        caller records as it is). The first refusal of the account marks the channel down and stops
+        the job's calls on it; the first call through a probed channel puts it back up."""
+        if outcome.kind is OutcomeKind.HELD:
+            if name not in self.down:
+                probed = name in self.gate.probing
+                self.down[name] = channel_states.mark_down(name, outcome.reason or "", outcome.code, now, probed=probed)
+                log.warning("%s channel down: %s (%s)", name, outcome.reason, outcome.code)
+            self.stopped.add(name)
+            return self.held(delivery)
+        if outcome.kind is OutcomeKind.SENT and name in self.gate.probing and name not in self._recovered:
+            self._recovered.add(name)
+            released = channel_states.mark_up(name, now)
+            log.warning("%s channel back up: %d held deliveries released", name, released)
+        return None
+
+    def announce(self, now: datetime) -> list[outbox.NewMessage]:
+        """Each institution whose messages this job held hears of the outage (once per outage)."""
+        return [
+            message
+            for name, message_ids in self._held_messages.items()
+            for message in channel_states.notify_institutions(self.down[name], sorted(message_ids), now)
+        ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nullable, obj, ref
-from console_api.openapi import PC_SCHEMAS, SHARED_SCHEMAS
+from console_api.openapi import PC_SCHEMAS, SHARED_SCHEMAS, with_idempotent_create
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
 from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
 
@@ -83,28 +83,9 @@ SCHEMAS: dict[str, dict] = {
 }
 
 
-def with_idempotent_create(document: dict) -> dict:
-    """报修's Idempotency-Key header and the 200 a repeat answers (the route table describes
-    bodies and queries, not headers)."""
-    create = document["paths"]["/mp/v1/work-orders"]["post"]
-    create.setdefault("parameters", []).append(
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": "小程序为每次报修生成的标识（8–64 位字母、数字、- 或 _）；重复提交答复同一工单",
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-        }
-    )
-    create["responses"]["200"] = {
-        "description": "同一报修人以同一 Idempotency-Key 重复提交：第一次建立的工单",
-        "content": create["responses"]["201"]["content"],
-    }
-    return document
-
-
 def document() -> dict:
     return with_idempotent_create(
+        "/mp/v1/work-orders",
         TABLE.document(
             prefix="/mp/v1",
             info={
@@ -118,7 +99,7 @@ def document() -> dict:
             security_schemes={
                 "session": {"type": "http", "scheme": "bearer", "description": "POST /mp/v1/login 返回的 token"}
             },
-        )
+        ),
     )
 
 

@@ -72,7 +72,7 @@ def device_card(device: Device) -> dict:
     scopes = granted_scopes(actor, device)
     department = db.session.get(Department, device.department_id)
     institution = db.session.get(Institution, device.institution_id)
-    may_report = actor.institution_id == device.institution_id and actor.role in work_orders.REPORTERS
+    may_report = work_orders.may_report(actor, device)
     return {
         "id": device.id,
         "name": device.name,

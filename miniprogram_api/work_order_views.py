@@ -9,8 +9,6 @@ point at this API, which the mini-program's session may fetch.
 
 from __future__ import annotations
 
-import re
-
 from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
@@ -26,6 +24,7 @@ from console_api.work_order_views import (
     DEPART_SCHEMA,
     DIAGNOSE_SCHEMA,
     ETA_SCHEMA,
+    IDEMPOTENCY_NOTE,
     LIST_QUERY,
     NOTE,
     PART_SCHEMA,
@@ -34,7 +33,7 @@ from console_api.work_order_views import (
     REPORT_UPLOAD,
     detail_payload,
     list_filters,
-    report_from_request,
+    report_once,
     rows,
 )
 from miniprogram_api.http import route
@@ -79,35 +78,17 @@ def answer(order: WorkOrder, status: int = 200):
 # --- 报修 and reading -------------------------------------------------------------------------
 
 
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-def idempotency_key() -> str | None:
-    """The Idempotency-Key header: the app's own name for one 报修, 8–64 letters, digits, - or _."""
-    raw = request.headers.get("Idempotency-Key")
-    if raw is None:
-        return None
-    if not IDEMPOTENCY_KEY.match(raw.strip()):
-        raise InvalidInput({"Idempotency-Key": "请求标识应为 8–64 位字母、数字、- 或 _"})
-    return raw.strip()
-
-
 @route(
     "POST",
     BASE,
-    "报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片。"
-    "请求头 Idempotency-Key（8–64 位字母、数字、- 或 _）由小程序为每次报修生成："
-    "同一报修人以同一标识重复提交时，答复第一次建立的工单（200），不再新建",
+    f"报修：设备用 device_id、unique_code 或二维码的 device_token 指定；可 multipart 上传照片。{IDEMPOTENCY_NOTE}",
     body=CREATE_SCHEMA,
     upload=REPORT_UPLOAD,
     response="WorkOrderDetail",
     status=201,
 )
 def create_work_order():
-    actor, key = current_actor(), idempotency_key()
-    if key is None:
-        return answer(report_from_request(actor), 201)
-    order, created = work_orders.created_or_repeated(actor, key, lambda: report_from_request(actor, key))
+    order, created = report_once(current_actor())
     return answer(order, 201 if created else 200)
 
 
@@ -359,8 +340,8 @@ def signed_sign_off_json(record: WorkOrderSignOff) -> dict:
 @route(
     "POST",
     f"{ORDER}/sign-offs",
-    "客户在工程师手机上签字（multipart：file 为签名 PNG，signer_name 为签字人姓名）；"
-    "签字人为报修联系人且填写本人姓名时即确认工单",
+    "客户签字（multipart：file 为签名 PNG，signer_name 为签字人姓名）：在工程师手机上，"
+    "签字人为报修联系人且填写本人姓名时即确认工单；报修人在本人手机上签字即确认工单",
     upload=SIGN_OFF_UPLOAD,
     response="SignOff",
     status=201,

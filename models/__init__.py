@@ -18,7 +18,15 @@ from models.device import ArchiveStatus, Device
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
 from models.institution import Department, DeviceType, Institution
-from models.outbox import DELIVERY_STATUS_LABELS, Delivery, DeliveryStatus, OutboxMessage
+from models.outbox import (
+    CHANNEL_CONDITION_LABELS,
+    DELIVERY_STATUS_LABELS,
+    ChannelCondition,
+    ChannelState,
+    Delivery,
+    DeliveryStatus,
+    OutboxMessage,
+)
 from models.user import NO_PASSWORD, AccountCode, AccountCodePurpose, MessageFamily, NotificationOptOut, Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatApp, WeChatIdentity
@@ -36,6 +44,7 @@ from models.work_order import (
 
 __all__ = [
     "ALERT_PLAN_STATUS_LABELS",
+    "CHANNEL_CONDITION_LABELS",
     "CHANNEL_LABELS",
     "DELIVERY_STATUS_LABELS",
     "EDGE_LABELS",
@@ -54,7 +63,9 @@ __all__ = [
     "AuthorizationEventKind",
     "BindCode",
     "BindCodeChannel",
+    "ChannelCondition",
     "ChannelName",
+    "ChannelState",
     "ConsentStatus",
     "Credential",
     "CredentialAttachment",

@@ -20,6 +20,9 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # for good: the reason says why (bad number, retries used up, …)
     SKIPPED = "skipped"  # not sendable to this person on this channel (no binding, not following, …)
+    # No longer true when its turn came (the order accepted, the alert handled, its day passed): not
+    # sent, the reason says why (operations.stale_notices). Nothing of it reached the person.
+    WITHDRAWN = "withdrawn"
 
 
 DELIVERY_STATUS_LABELS = {
@@ -27,6 +30,7 @@ DELIVERY_STATUS_LABELS = {
     DeliveryStatus.SENT: "已发送",
     DeliveryStatus.FAILED: "发送失败",
     DeliveryStatus.SKIPPED: "未发送",
+    DeliveryStatus.WITHDRAWN: "已撤回",
 }
 
 
@@ -102,3 +106,32 @@ class Delivery(db.Model):
 def idempotency_key(message_key: str, recipient_id: int, channel: str) -> str:
     """The delivery's name outside: WeChat's client_msg_id and Aliyun's OutId carry it."""
     return f"{message_key}:{recipient_id}:{channel}"
+
+
+class ChannelCondition(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"  # the provider refuses the account itself: deliveries on the channel are held
+
+
+CHANNEL_CONDITION_LABELS = {ChannelCondition.UP: "正常", ChannelCondition.DOWN: "暂停"}
+
+
+class ChannelState(db.Model):
+    """A provider's state as the send jobs found it: down while it refuses the account itself (SMS
+    balance used up, access key disabled, the server's IP not on WeChat's whitelist). Held
+    deliveries wait until `until`, when the next attempt probes the provider again; a call that
+    goes through puts the channel back up (operations.channel_states). One row per provider, written
+    on each change only: nothing per message."""
+
+    __tablename__ = "channel_states"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)  # sms, wechat
+    state: Mapped[ChannelCondition] = mapped_column(
+        string_enum(ChannelCondition, 10), nullable=False, default=ChannelCondition.UP
+    )
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # in this state since
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # down: the next probe
+    failures: Mapped[int] = mapped_column(nullable=False, default=0)  # refusals in a row (the probe's backoff)
+    reason: Mapped[str | None] = mapped_column(String(100), nullable=True)  # short, for people
+    code: Mapped[str | None] = mapped_column(String(60), nullable=True)  # the provider's error code
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

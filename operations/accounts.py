@@ -139,6 +139,18 @@ def authenticate(username: str, password: str, *, hash_method: str | None = None
     return user
 
 
+def account_signing_in_by_mobile(phone: str) -> User:
+    """The account a right SMS sign-in code for `phone` signs in: the active one with this mobile
+    (one at most: uq_users_active_phone). AuthenticationFailed when there is none any more (it was
+    deactivated after its code went out); PermissionDenied 所属医疗机构已停用 for a deactivated
+    institution's, as a right password is told."""
+    user = db.session.scalar(select(User).where(User.phone == phone, User.is_active.is_(True)).limit(1))
+    if user is None:
+        raise AuthenticationFailed
+    require_organisation_active(user)
+    return user
+
+
 def issue_token(user: User, secret_key: str) -> str:
     return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).dumps({"uid": user.id, "v": user.token_version})
 

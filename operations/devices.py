@@ -260,6 +260,17 @@ def device_by_link_token(token: str) -> Device:
     return device
 
 
+def sticker_card(device: Device) -> dict[str, str | None]:
+    """What a device's QR sticker may tell anyone who scans it: its name, 唯一码, hospital and
+    department, no archive details (the sticker is public)."""
+    return {
+        "name": device.name,
+        "unique_code": device.unique_code,
+        "institution": db.session.scalar(select(Institution.name).where(Institution.id == device.institution_id)),
+        "department": db.session.scalar(select(Department.name).where(Department.id == device.department_id)),
+    }
+
+
 SHORT_KEYWORD_LENGTH = 2
 
 

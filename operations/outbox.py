@@ -310,7 +310,8 @@ class Claimed:
     recipient_id: int
     channel: str
     attempts: int  # this one included
-    message: Row  # id, key, topic, title, body, payload, alert_plan_id, work_order_id of its OutboxMessage
+    # id, key, topic, title, body, payload, alert_plan_id, occurrence_on, work_order_id of its OutboxMessage
+    message: Row
     # Since when an earlier WeChat attempt's outcome is unknown (None: every earlier one is known).
     unconfirmed_since: datetime | None = None
 
@@ -322,14 +323,24 @@ class Claimed:
         )
 
 
-def asks_to_act(message: Row) -> bool:
-    """Whether the message still asks someone to act, so that a second copy is better than none.
+def withdrawal(fact: str) -> str:
+    """The reason of a delivery withdrawn because of `fact` (工单已接单, 预警已处理, …)."""
+    return f"{fact}，通知已撤回"
 
-    For now the rule is what the message is: a work-order step that asks someone to act (a new
-    order, an assignment, an escalation, a report to confirm, a rejected repair) is the one that
-    falls back to SMS (operations.work_orders.notices); reminders and other notices inform. Checking
-    the current state (the order already accepted, the alert handled) belongs here too, later."""
-    return (message.payload or {}).get("fallback") == "sms"
+
+# In a message's payload: it asks its people to act (operations.work_orders.notices), beside the
+# SMS fallback that most such messages have (a message written before this mark has the fallback only).
+ASKS = "asks"
+
+
+def asks_to_act(message: Row) -> bool:
+    """Whether the message asks someone to act, so that a second copy is better than none: a
+    work-order step asking to take the order, to confirm a report, to redo a repair, to call back
+    (operations.work_orders.notices); reminders and other notices inform. Whether it still does is
+    checked before each attempt (operations.stale_notices): one that no longer does is withdrawn
+    before this question comes up."""
+    payload = message.payload or {}
+    return bool(payload.get(ASKS)) or payload.get("fallback") == "sms"
 
 
 def restart_unconfirmed(ids: Sequence[int], now: datetime) -> None:
@@ -420,6 +431,7 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
                 OutboxMessage.body,
                 OutboxMessage.payload,
                 OutboxMessage.alert_plan_id,
+                OutboxMessage.occurrence_on,
                 OutboxMessage.work_order_id,
             ).where(OutboxMessage.id.in_({row.message_id for row in rows}))
         )
@@ -449,6 +461,7 @@ class Result:
     provider_id: str | None = None
     reason: str | None = None
     unconfirmed: bool = False  # a retry whose attempt may have reached the provider (a read time-out)
+    until: datetime | None = None  # a held one's: when its channel is probed again (operations.channel_states)
 
 
 def _cut(reason: str | None) -> str | None:
@@ -463,13 +476,17 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
     for result in results:
         delivery = result.delivery
         change = {"id": delivery.id, "claimed_until": None, "reason": _cut(result.reason)}
-        if result.kind != "retry":
+        if result.kind not in ("retry", "held"):
             change["unconfirmed_since"] = None  # settled
         elif not result.unconfirmed:
             # This attempt surely did not reach WeChat (refused, busy, no connection); an earlier
             # one whose outcome is unknown still may have. An unconfirmed one keeps the claim's.
             change["unconfirmed_since"] = delivery.unconfirmed_since
-        if result.kind == "retry":
+        if result.kind == "held":
+            # Its channel is down (the provider refuses the account): it waits for the channel, the
+            # attempt not counted, however long the outage lasts.
+            change |= {"next_attempt_at": result.until, "enqueued_at": None, "attempts": delivery.attempts - 1}
+        elif result.kind == "retry":
             if delivery.attempts >= MAX_ATTEMPTS:
                 change |= {
                     "status": DeliveryStatus.FAILED,
@@ -481,6 +498,8 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
                 change |= {"next_attempt_at": now + RETRY_DELAYS[delivery.attempts - 1], "enqueued_at": None}
         else:
             change |= {"status": DeliveryStatus(result.kind), "finished_at": now, "provider_id": result.provider_id}
+            if result.kind == DeliveryStatus.WITHDRAWN:
+                change["attempts"] = delivery.attempts - 1  # checked, not tried: no provider call
             if result.kind != DeliveryStatus.SENT:
                 ended.append(delivery)
         changes.append(change)

@@ -156,9 +156,10 @@ def set_preferences(actor: Actor, wanted: Mapping[MessageFamily, Mapping[str, bo
     return after
 
 
-def account_for_reset(phone: str) -> User | None:
-    """The one active account with this mobile, or None (the edge answers alike either way). The
-    people of a deactivated institution are nobody's until it is reactivated: no code for them."""
+def account_with_mobile(phone: str) -> User | None:
+    """The one active account with this mobile, or None (the edge answers alike either way): whom a
+    重置码 or an SMS sign-in code asked for with the number goes to. The people of a deactivated
+    institution are nobody's until it is reactivated: no code for them."""
     return db.session.scalar(
         select(User)
         .outerjoin(Institution, Institution.id == User.institution_id)

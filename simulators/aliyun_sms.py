@@ -6,7 +6,10 @@ SignatureVersion=1.0, SignatureNonce) always in the query, business parameters i
 (add_query_param) or as a form body (add_body_params); the HMAC-SHA1 signature covers both.
 Gateway errors (signature, missing parameters) are HTTP 4xx; business errors are HTTP 200 with
 Code != "OK"; every template variable is checked against the attribute it is registered with
-(simulators.aliyun_variables). The fault endpoint key is the action name, "SendSms".
+(simulators.aliyun_variables). The fault endpoint key is the action name, "SendSms"; a fault's
+`code` is answered as a business error (HTTP 200: isv.AMOUNT_NOT_ENOUGH, isv.OUT_OF_SERVICE, …),
+or, for the account's key errors (SignatureDoesNotMatch, InvalidAccessKeyId.NotFound / .Inactive),
+as the gateway does, with its HTTP status.
 """
 
 from __future__ import annotations
@@ -50,11 +53,25 @@ MESSAGES = {
     "isv.TEMPLATE_PARAMS_ILLEGAL": "模版变量里包含非法关键字",
     "isv.PARAM_LENGTH_LIMIT": "参数超出长度限制",
     "isv.AMOUNT_NOT_ENOUGH": "账户余额不足",
+    "isv.OUT_OF_SERVICE": "业务停机",
+    "isv.ACCOUNT_ABNORMAL": "账户异常",
     "isp.SYSTEM_ERROR": "isp.SYSTEM_ERROR",
 }
 HTTP_ERRORS = {
     500: ("InternalError", "The request processing has failed due to some unknown error, exception or failure."),
     503: ("ServiceUnavailable", "The request has failed due to a temporary failure of the server."),
+}
+# Gateway errors a fault may name by code alone (`inject("SendSms", code="InvalidAccessKeyId.Inactive")`):
+# answered with their HTTP status, as the gateway does for the account's keys.
+GATEWAY_CODES = {
+    # The SDK reads the text after ":" as the server's string to sign: a different one keeps the
+    # code SignatureDoesNotMatch (a matching one would be reported as InvalidAccessKeySecret).
+    "SignatureDoesNotMatch": (
+        400,
+        "Specified signature is not matched with our calculation. server string to sign is:(injected)",
+    ),
+    "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
+    "InvalidAccessKeyId.Inactive": (400, "Specified access key is disabled."),
 }
 
 
@@ -152,6 +169,9 @@ def create_aliyun_sms_simulator(state: SmsState | None = None) -> Flask:
             code = refusal(attribute, values[name])
             if code:
                 raise BusinessError(code)
+        limited = state.admit(params["SignName"], template_code, [number.strip() for number in numbers])
+        if limited:
+            raise BusinessError("isv.BUSINESS_LIMIT_CONTROL", limited)
         return {"Message": "OK", "RequestId": _request_id(), "BizId": state.biz_id(), "Code": "OK"}
 
     @app.route("/", methods=["GET", "POST"])
@@ -169,6 +189,10 @@ def create_aliyun_sms_simulator(state: SmsState | None = None) -> Flask:
             time.sleep(fault.delay)
         status, note = 200, None
         try:
+            if fault and fault.code in GATEWAY_CODES:
+                gateway_status, message = GATEWAY_CODES[fault.code]
+                note = "injected"
+                raise GatewayError(fault.status or gateway_status, fault.code, fault.message or message)
             if fault and fault.status:
                 code, message = HTTP_ERRORS.get(fault.status, ("ServiceUnavailable", "Simulated failure."))
                 note = "injected"

@@ -1,7 +1,8 @@
 """The `/_sim/` control API and HTML page every simulator carries.
 
-JSON for tests (`GET /_sim/messages`, `POST /_sim/inject`, `POST /_sim/reset`); a page for
-people running the embedded demo, with a form posting to the same inject/reset endpoints.
+JSON for tests (`GET /_sim/messages`, `POST /_sim/inject`, `POST /_sim/reset`, `POST /_sim/clock`
+to let time pass for the simulator's windows and quotas); a page for people running the embedded
+demo, with a form posting to the same inject/reset endpoints.
 """
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ def control_blueprint(
         if from_form():
             return redirect(request.script_root + "/_sim/", code=303)
         return jsonify(fault=fault.as_dict(), faults=state.faults())
+
+    @bp.post("/clock")
+    def clock():
+        """{"seconds": n}: the simulator's clock moves on (rolling limits, daily quotas, dedupe)."""
+        seconds = (request.get_json(silent=True) or {}).get("seconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= 366 * 86400:
+            return jsonify(error="seconds must be a number between 0 and one year"), 400
+        state.advance_clock(float(seconds))
+        return jsonify(ok=True, now=state.now())
 
     @bp.post("/reset")
     def reset():

@@ -10,15 +10,62 @@ import itertools
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulators.aliyun_variables import FREE_TEXT, RULES
 
 # A demo runs for days; keep memory bounded.
 MAX_RECORDS = 2000
+BEIJING = ZoneInfo("Asia/Shanghai")  # WeChat's daily quotas start again at 00:00 here
+
+
+class RollingCounter:
+    """Accepted events per key in a rolling window: admit() says whether one more fits and, if so,
+    counts it. The caller holds the state's lock."""
+
+    def __init__(self, limit: int, window_seconds: float) -> None:
+        self.limit, self.window = limit, window_seconds
+        self._seen: dict[Any, deque[float]] = {}
+
+    def fits(self, key: Any, now: float) -> bool:
+        seen = self._seen.get(key)
+        if seen is None:
+            return self.limit > 0
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        return len(seen) < self.limit
+
+    def count(self, key: Any, now: float) -> None:
+        self._seen.setdefault(key, deque()).append(now)
+
+    def used(self, key: Any, now: float) -> int:
+        self.fits(key, now)  # drops what left the window
+        return len(self._seen.get(key, ()))
+
+
+@dataclass(frozen=True)
+class SmsLimits:
+    """Aliyun's published flow control (频率限制) for one account; refusals are
+    isv.BUSINESS_LIMIT_CONTROL. Numbers on the whitelist (up to 300) are exempt."""
+
+    notices_per_day: int = 50  # per signature, template and number, rolling 24 h
+    codes_per_minute: int = 1  # verification codes, per signature and number
+    codes_per_hour: int = 5
+    codes_per_day: int = 10
+    codes_per_number_per_day: int = 40  # verification codes to one number, any signature
+    whitelist: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class WeChatLimits:
+    """The official account's daily API quotas (reset at 00:00 Asia/Shanghai); past one, 45009."""
+
+    template_sends_per_day: int = 100_000
 
 
 @dataclass
@@ -62,6 +109,17 @@ class SimulatorState:
         self._ids = itertools.count(1)
         self._records: list[Record] = []
         self._faults: list[Fault] = []
+        self._clock_offset = 0.0
+
+    # -- the simulator's clock ---------------------------------------------------------------
+    def now(self) -> float:
+        """The simulator's clock: the real one, moved on by `advance_clock`."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let time pass for what the simulator remembers (tests and drills cannot wait a day)."""
+        with self.lock:
+            self._clock_offset += seconds
 
     # -- request log -------------------------------------------------------------------------
     def record(
@@ -122,6 +180,7 @@ class SimulatorState:
         with self.lock:
             self._records.clear()
             self._faults.clear()
+            self._clock_offset = 0.0
 
 
 def new_id(nbytes: int = 12) -> str:
@@ -157,10 +216,19 @@ class WeChatState(SimulatorState):
     `bind_open_platform()` changes which.
     """
 
-    def __init__(self, apps: dict[str, str] | None = None, token_ttl: int = 7200) -> None:
+    def __init__(
+        self,
+        apps: dict[str, str] | None = None,
+        token_ttl: int = 7200,
+        *,
+        limits: WeChatLimits | None = None,
+        relaxed: bool = False,
+    ) -> None:
         super().__init__()
         self.apps = dict(apps or {"wx-sim-official": "sim-official-secret", "wx-sim-miniprogram": "sim-mini-secret"})
         self.token_ttl = token_ttl
+        self.limits = limits or WeChatLimits()
+        self.relaxed = relaxed  # no daily quota (throughput benchmarks and drills)
         self._clear_world()
 
     def _clear_world(self) -> None:
@@ -172,10 +240,32 @@ class WeChatState(SimulatorState):
         self._used_codes: set[str] = set()  # a second use answers 40163, an unknown code 40029
         # (touser, client_msg_id) -> (msgid, when first seen); forgotten after CLIENT_MSG_ID_SECONDS
         self._dedupe: dict[tuple[str, str], tuple[int, float]] = {}
-        self._clock_offset = 0.0
         self._msgids = itertools.count(int(time.time()) * 1000)
         self._menu: dict[str, Any] | None = None
         self._open_platform: set[str] = set(self.apps)
+        self._template_sends: dict[tuple[str, str], int] = {}  # (appid, Beijing day) -> calls
+
+    # -- daily quotas ------------------------------------------------------------------------
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self.now(), BEIJING).date().isoformat()
+
+    def admit_template_send(self, appid: str) -> bool:
+        """Count one template send for the official account today, or False past its daily quota
+        (45009). Relaxed, every send is admitted (and still counted, for quota/get)."""
+        with self.lock:
+            key = (appid, self._today())
+            used = self._template_sends.get(key, 0)
+            if not self.relaxed and used >= self.limits.template_sends_per_day:
+                return False
+            self._template_sends[key] = used + 1
+            return True
+
+    def template_quota(self, appid: str) -> dict[str, int]:
+        """What /cgi-bin/openapi/quota/get reports for template sends today."""
+        with self.lock:
+            used = self._template_sends.get((appid, self._today()), 0)
+            limit = self.limits.template_sends_per_day
+            return {"daily_limit": limit, "used": used, "remain": max(limit - used, 0)}
 
     def reset(self) -> None:
         with self.lock:
@@ -306,15 +396,6 @@ class WeChatState(SimulatorState):
             return code in self._used_codes
 
     # -- message ids -------------------------------------------------------------------------
-    def now(self) -> float:
-        """The simulator's clock: the real one, moved on by `advance_clock`."""
-        return time.time() + self._clock_offset
-
-    def advance_clock(self, seconds: float) -> None:
-        """Let time pass for what the simulator remembers (tests and drills cannot wait 10 minutes)."""
-        with self.lock:
-            self._clock_offset += seconds
-
     def message_id(self, touser: str, client_msg_id: str | None) -> tuple[int, bool]:
         """(msgid, duplicate): the same touser + client_msg_id within CLIENT_MSG_ID_SECONDS of the
         first gets the first message's msgid; later it is a new message, as WeChat does."""
@@ -344,9 +425,18 @@ class SmsState(SimulatorState):
         access_keys: dict[str, str] | None = None,
         sign_names: Iterable[str] | None = None,
         templates: Mapping[str, Mapping[str, str]] | None = None,
+        *,
+        code_templates: Iterable[str] = (),
+        limits: SmsLimits | None = None,
+        relaxed: bool = False,
     ) -> None:
         super().__init__()
         self.access_keys = dict(access_keys or {"sim-access-key-id": "sim-access-key-secret"})
+        # Templates registered as 验证码 (their own, stricter limits); every other is a notice.
+        self.code_templates = set(code_templates)
+        self.limits = limits or SmsLimits()
+        # relaxed: no flow control at all (throughput benchmarks and drills choose it, and say so).
+        self.relaxed = relaxed
         self.sign_names = set(sign_names) if sign_names is not None else None
         self.templates = (
             {code: dict(variables) for code, variables in templates.items()} if templates is not None else None
@@ -366,6 +456,42 @@ class SmsState(SimulatorState):
     def _clear_world(self) -> None:
         self._nonces: dict[str, float] = {}  # insertion order is time order: expiry pops the front
         self._biz_ids = itertools.count(int(time.time()) * 1000)
+        limits = self.limits
+        day = 24 * 3600
+        self._notices = RollingCounter(limits.notices_per_day, day)
+        self._codes = (
+            (RollingCounter(limits.codes_per_minute, 60), "触发分钟级流控Permits:{}"),
+            (RollingCounter(limits.codes_per_hour, 3600), "触发小时级流控Permits:{}"),
+            (RollingCounter(limits.codes_per_day, day), "触发天级流控Permits:{}"),
+        )
+        self._codes_per_number = RollingCounter(limits.codes_per_number_per_day, day)
+
+    def admit(self, sign_name: str, template_code: str, numbers: Iterable[str]) -> str | None:
+        """Count one accepted SendSms to each number, or the flow-control message that refuses it
+        (nothing counted). Every accepted submission counts, as Aliyun counts it."""
+        with self.lock:
+            if self.relaxed:
+                return None
+            now = self.now()
+            counted = [number for number in numbers if number not in self.limits.whitelist]
+            if template_code not in self.code_templates:
+                for number in counted:
+                    if not self._notices.fits((sign_name, template_code, number), now):
+                        return f"触发天级流控Permits:{self.limits.notices_per_day}"
+                for number in counted:
+                    self._notices.count((sign_name, template_code, number), now)
+                return None
+            for number in counted:
+                for counter, message in self._codes:
+                    if not counter.fits((sign_name, number), now):
+                        return message.format(counter.limit)
+                if not self._codes_per_number.fits(number, now):
+                    return f"触发号码天级流控Permits:{self.limits.codes_per_number_per_day}"
+            for number in counted:
+                for counter, _ in self._codes:
+                    counter.count((sign_name, number), now)
+                self._codes_per_number.count(number, now)
+            return None
 
     def reset(self) -> None:
         with self.lock:

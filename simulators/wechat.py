@@ -30,6 +30,7 @@ USER_INFO = "/cgi-bin/user/info"
 PHONE_NUMBER = "/wxa/business/getuserphonenumber"
 MENU_CREATE = "/cgi-bin/menu/create"
 MENU_GET = "/cgi-bin/get_current_selfmenu_info"
+QUOTA_GET = "/cgi-bin/openapi/quota/get"
 ENDPOINTS = (
     TOKEN,
     STABLE_TOKEN,
@@ -42,6 +43,7 @@ ENDPOINTS = (
     PHONE_NUMBER,
     MENU_CREATE,
     MENU_GET,
+    QUOTA_GET,
 )
 
 ERRMSG = {
@@ -60,6 +62,7 @@ ERRMSG = {
     40019: "invalid button key size",
     40027: "invalid sub button url size",
     40125: "invalid appsecret",
+    40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
     40163: "code been used",
     40169: "invalid length for scene, or the data is not json string",
     41001: "access_token missing",
@@ -74,6 +77,8 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     47001: "data format error",
     47003: "argument invalid!",
+    48001: "api unauthorized",
+    76021: "cgi_path not found, please check",
 }
 
 # Since 2023-05 every template field is capped by its type: phrase 5, character_string 32, the
@@ -204,14 +209,23 @@ def create_wechat_simulator(state: WeChatState | None = None) -> Flask:
         return result, result, "duplicate client_msg_id: not delivered again" if duplicate else "delivered"
 
     @endpoint(TEMPLATE_SEND, ("POST",), auth=True)
-    def template_send(query, body, _appid):
+    def template_send(query, body, appid):
         check_fields(body)
         mini = body.get("miniprogram")
         if mini is not None and (not isinstance(mini, dict) or not mini.get("appid")):
             raise WeChatError(47003, "argument invalid! miniprogram.appid invalid")
         if not state.user(body["touser"]).follows:
             raise WeChatError(43004)
+        if not state.admit_template_send(appid):
+            raise WeChatError(45009)
         return deliver(body)
+
+    @endpoint(QUOTA_GET, ("POST",), auth=True)
+    def quota_get(query, body, appid):
+        # The account's quota of one API today; only template sends are limited here.
+        if body.get("cgi_path") != TEMPLATE_SEND:
+            raise WeChatError(76021)
+        return {"errcode": 0, "errmsg": "ok", "quota": state.template_quota(appid)}
 
     @endpoint(SUBSCRIBE_SEND, ("POST",), auth=True)
     def subscribe_send(query, body, _appid):

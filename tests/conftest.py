@@ -497,3 +497,18 @@ def legacy_database(app, tmp_path) -> Iterator[Callable[[str], LegacyDatabase]]:
         with legacy_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def a_minute_later(app, number: str) -> None:
+    """The number's one-a-minute window for verification codes ends, for weixiu (its Redis key
+    expires) and for Aliyun (the simulator's clock moves on a minute)."""
+    import requests
+
+    from connections import redis as redis_connection
+    from connections.rate_limits import PREFIX
+
+    with app.app_context():
+        sign_name = app.config["SMS_SIGN_NAME"]
+        assert redis_connection.redis().delete(f"{PREFIX}sms:codes:{sign_name}:{number}:minute") == 1
+        simulator = f"{app.config['SMS_PROTOCOL']}://{app.config['SMS_ENDPOINT']}"
+    requests.post(f"{simulator}/_sim/clock", json={"seconds": 61}, timeout=5).raise_for_status()

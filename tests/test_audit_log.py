@@ -553,8 +553,9 @@ def _resend_vendor_admin_activation(w: World) -> Call:
     }
     sent = w.pc["manager"].post("/api/v1/invitations", json=body)
     assert sent.status_code == 201, sent.get_json()
-    with w.app.app_context():  # the invitation's SMS a minute ago
+    with w.app.app_context():  # the invitation's SMS a minute ago, for weixiu and for Aliyun
         redis_connection.redis().delete(f"{PREFIX}sms:codes:{w.app.config['SMS_SIGN_NAME']}:13900000022:minute")
+    w.sms_sim.state.advance_clock(61)
     path = f"/api/v1/invitations/{sent.get_json()['invitation']['id']}/resend-activation"
     return Call("manager", Edge.PC, lambda: w.pc["manager"].post(path))
 
@@ -796,6 +797,8 @@ NEW_MOBILE_CODE = "更换手机号：只发送验证码到新手机号；号码�
 # Calls that change no business state, each with its reason.
 EXEMPT: dict[str, str] = {
     "POST /api/v1/session": "登录：只开始一个会话",
+    "POST /api/v1/session/sms-code": "发送短信登录验证码，不改变业务数据（回答不透露手机号是否登记）",
+    "POST /api/v1/session/sms": "短信验证码登录：只开始一个会话，与密码登录相同",
     "DELETE /api/v1/session": "退出登录：只结束本人在电脑上的会话，微信绑定保留",
     "POST /api/v1/me/sms-code": "发送本人确认用的短信验证码，不改变业务数据",
     "POST /api/v1/me/mobile/sms-code": NEW_MOBILE_CODE,

@@ -223,15 +223,22 @@ def test_wechat_slow_answer_beyond_the_timeout_is_a_retry(configure, app_context
     wait_for(lambda: len(template_sends(wechat_sim)) == 2)
 
 
-def test_wechat_token_fetch_trouble_is_a_retry_and_a_wrong_secret_a_failure(configure, app_context, wechat_sim):
+def test_wechat_token_fetch_trouble_is_a_retry_and_a_wrong_secret_holds_the_channel(configure, app_context, wechat_sim):
     wechat_sim.state.inject(wx_api.STABLE_TOKEN, status=500)
     assert get_channel("wechat").send([message()]) == [Outcome.retry("微信服务端错误 (HTTP 500)")]
 
+    # The account itself is refused: every message would be, until someone fixes the secret.
     configure(WECHAT_OFFICIAL_APP_SECRET="not-the-secret")
-    (outcome,) = get_channel("wechat").send([message()])
-    assert outcome.kind == OutcomeKind.FAILED
-    assert outcome.reason.startswith("微信错误 40125: invalid appsecret")
+    assert get_channel("wechat").send([message()]) == [Outcome.held("公众号AppSecret无效", "40125")]
     assert template_sends(wechat_sim) == []
+
+
+@pytest.mark.parametrize(
+    ("errcode", "reason"), [(40164, "服务器IP不在公众号IP白名单"), (48001, "公众号未获得该接口权限")]
+)
+def test_wechat_account_refusals_hold_the_channel(app_context, wechat_sim, errcode, reason):
+    wechat_sim.state.inject(wx_api.TEMPLATE_SEND, errcode=errcode)
+    assert get_channel("wechat").send([message()]) == [Outcome.held(reason, str(errcode))]
 
 
 @pytest.mark.parametrize(
@@ -474,7 +481,6 @@ def test_sms_illegal_number_fails_with_aliyuns_reason(sms, sms_sim):
         "isv.TEMPLATE_MISSING_PARAMETERS",
         "isv.SMS_TEMPLATE_ILLEGAL",
         "isv.SMS_SIGNATURE_ILLEGAL",
-        "isv.AMOUNT_NOT_ENOUGH",
     ],
 )
 def test_sms_other_business_errors_fail(sms, sms_sim, code):
@@ -482,6 +488,23 @@ def test_sms_other_business_errors_fail(sms, sms_sim, code):
     (outcome,) = sms.send([message()])
     assert outcome.kind == OutcomeKind.FAILED
     assert outcome.reason.startswith(f"{code}: ")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("isv.AMOUNT_NOT_ENOUGH", "阿里云短信账户余额不足"),
+        ("isv.OUT_OF_SERVICE", "阿里云短信账户已停机"),
+        ("isv.ACCOUNT_ABNORMAL", "阿里云短信账户异常"),
+        ("SignatureDoesNotMatch", "短信 AccessKey 签名校验失败"),
+        ("InvalidAccessKeyId.NotFound", "短信 AccessKey 不存在"),
+        ("InvalidAccessKeyId.Inactive", "短信 AccessKey 已停用"),
+    ],
+)
+def test_sms_account_refusals_hold_the_channel(sms, sms_sim, code, reason):
+    """Business codes (HTTP 200) and the gateway's key errors (HTTP 400/404), through the SDK."""
+    sms_sim.state.inject(SMS, code=code)
+    assert sms.send([message()]) == [Outcome.held(reason, code)]
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -493,12 +516,15 @@ def test_sms_server_errors_are_retries(sms, sms_sim, status):
     assert len(sms_sends(sms_sim)) == 1  # never resent by the SDK
 
 
-def test_sms_rejected_credentials_fail(configure, app_context, sms_sim):
+def test_sms_rejected_credentials_hold_the_channel(configure, app_context, sms_sim):
     configure(SMS_ACCESS_KEY_SECRET="not-the-secret")
-    (outcome,) = get_channel("sms").send([message()])
-    assert outcome.kind == OutcomeKind.FAILED
-    assert outcome.reason.startswith("SignatureDoesNotMatch (HTTP 400): ")
-    assert len(outcome.reason) <= 200  # the gateway's message is long; deliveries.reason is 255
+    assert get_channel("sms").send([message()]) == [
+        Outcome.held("短信 AccessKey 签名校验失败", "SignatureDoesNotMatch")
+    ]
+    configure(SMS_ACCESS_KEY_ID="no-such-key")
+    assert get_channel("sms").send([message()]) == [
+        Outcome.held("短信 AccessKey 不存在", "InvalidAccessKeyId.NotFound")
+    ]
 
 
 def test_sms_slow_answer_beyond_the_timeout_is_a_retry(configure, app_context, sms_sim):

@@ -120,7 +120,24 @@ def test_the_back_ends_paths_answer_as_before(web, dist):
     bad_sticker = web.get("/d/no-such-token", headers=HTML)
     assert bad_sticker.status_code == 404
     assert "未找到设备" in bad_sticker.get_data(as_text=True)
+    for path in ("/d/no-such-token/more", "/d/"):
+        assert web.get(path, headers=HTML).status_code == 404, path
     assert web.get("/healthz", headers=HTML).is_json
+
+
+def test_a_devices_sticker_opens_the_console_in_a_browser_that_runs_it(web, dist, factory):
+    """/d/<token> is the back end's route (a token it does not know is its 404); for a device it
+    knows it answers with the console's page, whose mobile route shows the device. A browser too
+    old for the build gets the device's plain card instead of the PC's unsupported-browser page."""
+    device = factory.device(factory.institution("第一人民医院"), name="除颤仪")
+    page = web.get(f"/d/{device.link_token}", headers={**HTML, "User-Agent": CHROME_120})
+    assert is_index(page) and page.headers["Cache-Control"] == "no-store"
+    assert "User-Agent" in page.headers["Vary"]
+    assert is_index(web.get(f"/d/{device.link_token}"))  # any Accept: the route is the back end's
+    old = web.get(f"/d/{device.link_token}", headers={**HTML, "User-Agent": CHROME_86})
+    assert old.status_code == 200 and "除颤仪" in old.get_data(as_text=True)
+    assert old.get_data(as_text=True) != INDEX
+    assert web.post(f"/d/{device.link_token}", headers=HTML).status_code == 405
 
 
 def test_the_link_verification_file_is_never_the_console(web, dist, configure):

@@ -17,9 +17,11 @@ import pytest
 from models import Role
 
 # 工单 (the list, the queue, an order's detail and its parts, photos, history and report, the live
-# timeline), 首页通知, the live stream of both, the person's own account and session, and what needs
-# no sign-in.
-ALLOWED = re.compile(r"^/(work-orders(?!/stats)(/.*)?|inbox(/.*)?|live|me(/.*)?|session(/.*)?|openapi\.json)$")
+# timeline), 首页通知, the live stream of both, the person's own account and session, what a device's
+# sticker page offers them (its open orders, whether they may report), and what needs no sign-in.
+ALLOWED = re.compile(
+    r"^/(work-orders(?!/stats)(/.*)?|inbox(/.*)?|live|me(/.*)?|session(/.*)?|device-links/x/orders|openapi\.json)$"
+)
 # Deliberate exceptions, with their reasons.
 EXCEPTIONS = {
     # A clinician named on an alert plan (指定人员 may be anyone of the hospital) gets its notices in

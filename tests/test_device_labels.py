@@ -1,4 +1,5 @@
-"""二维码打印: device QR codes (PNG, SVG), the A4 label sheet, and the public page a code opens.
+"""二维码打印: device QR codes (PNG, SVG), the A4 label sheet, and the public page a code opens
+(more of that page, signed in, in test_device_link_page.py).
 
 No QR decoder is a dependency, so a code is "decoded" by reading its modules back (PNG pixels,
 SVG path squares) and comparing them with the matrix qrcode builds for the expected link:
@@ -351,17 +352,41 @@ def test_label_sheet_is_for_institution_staff_only(client, factory, hospital):
 # --- the public page the code opens ------------------------------------------------------------
 
 
-def test_public_page_names_the_device(client, factory):
+CONSOLE_INDEX = "<!doctype html><html><head><script type=module src=/assets/app-1a2b3c4d.js></script></head></html>"
+
+
+def test_the_page_the_code_opens_is_the_consoles_with_the_devices_public_card(client, factory, configure, tmp_path):
+    """Outside WeChat the code's link opens the console's device page (its mobile route), which
+    reads the device's public card: what the sticker may tell anyone, no archive details."""
+    (tmp_path / "index.html").write_text(CONSOLE_INDEX, encoding="utf-8")
+    configure(CONSOLE_DIST_DIR=str(tmp_path))
     institution = factory.institution("第一人民医院")
-    device = factory.device(institution, name="除颤仪", department="CT室")
+    device = factory.device(institution, name="除颤仪", department="CT室", serial_number="SN-77", brand="迈瑞")
+
+    page = client.get(f"/d/{device.link_token}")
+    assert page.status_code == 200 and page.get_data(as_text=True) == CONSOLE_INDEX
+    assert page.headers["Cache-Control"] == "no-store"
+    page.close()
+    card = client.get(f"/api/v1/device-links/{device.link_token}")
+    assert card.status_code == 200
+    assert card.get_json() == {
+        "name": "除颤仪",
+        "unique_code": device.unique_code,
+        "institution": "第一人民医院",
+        "department": "CT室",
+    }
+
+
+def test_without_the_console_the_page_still_names_the_device(client, factory, configure, tmp_path):
+    configure(CONSOLE_DIST_DIR=str(tmp_path / "not-built"))
+    device = factory.device(factory.institution("第一人民医院"), name="除颤仪", department="CT室")
 
     response = client.get(f"/d/{device.link_token}")
 
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "除颤仪" in html
-    assert device.unique_code in html
-    assert "CT室" in html
+    assert "除颤仪" in html and device.unique_code in html and "CT室" in html
+    assert "微信扫描此二维码" in html
 
 
 def test_public_page_of_an_unknown_token_is_404(client, factory):
@@ -371,3 +396,5 @@ def test_public_page_of_an_unknown_token_is_404(client, factory):
 
     assert response.status_code == 404
     assert "未找到设备" in response.get_data(as_text=True)
+    card = client.get("/api/v1/device-links/no-such-token")
+    assert card.status_code == 404 and card.get_json()["error"]["message"] == "设备不存在"

@@ -143,13 +143,18 @@ def test_json_answers_are_never_cached_or_sniffed(client, hospital):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_html_pages_carry_the_content_security_policy(client, hospital, app):
+def test_html_pages_carry_the_content_security_policy(client, hospital, app, configure, tmp_path):
     with app.app_context():
         token = db.session.get(type(hospital["device"]), hospital["device"].id).link_token
-    page = client.get(f"/d/{token}")
-    assert page.status_code == 200 and page.mimetype == "text/html"
-    assert page.headers["Content-Security-Policy"] == PAGE_POLICY
-    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    # The device page a sticker opens: the console's build, or without one its own plain card.
+    (tmp_path / "index.html").write_text("<!doctype html><html></html>", encoding="utf-8")
+    for dist in (tmp_path, tmp_path / "not-built"):
+        configure(CONSOLE_DIST_DIR=str(dist))
+        page = client.get(f"/d/{token}")
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        assert page.headers["Content-Security-Policy"] == PAGE_POLICY
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        page.close()
     assert client.get("/d/no-such-token").headers["Content-Security-Policy"] == PAGE_POLICY
 
 

@@ -16,7 +16,7 @@ def test_the_last_release_upgrades_to_head_with_its_rows(legacy_database):
     assert rows == [{"id": 1, "name": "医院甲"}]
     with legacy.app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-    assert {"institutions", "users", "alert_plans", "work_orders", "subscribe_consents"} <= tables
+    assert {"institutions", "users", "alert_plans", "work_orders", "subscribe_consents", "channel_states"} <= tables
 
 
 def test_consents_keep_the_app_they_came_from(legacy_database):

@@ -104,7 +104,7 @@ def test_signature_by_the_contact_person_confirms_the_order(app, site):
     mp = site["mp"]
     order_id = completed_order(app, site)
     assert "sign_off" in mp["engineer"].get(f"/work-orders/{order_id}").get_json()["actions"]
-    assert "sign_off" not in mp["clinician"].get(f"/work-orders/{order_id}").get_json()["actions"]
+    assert "sign_off" not in mp["manager"].get(f"/work-orders/{order_id}").get_json()["actions"]
     signed = sign(mp["engineer"], order_id, " 王医生 ")
     assert signed.status_code == 201, signed.get_json()
     record = signed.get_json()
@@ -126,6 +126,18 @@ def test_signature_by_the_contact_person_confirms_the_order(app, site):
     assert [item["id"] for item in listed] == [record["id"]]
     # the order moved on: no second signature
     assert sign(mp["engineer"], order_id, "王医生").status_code == 409
+
+
+def test_the_reporter_signing_on_their_own_phone_confirms(app, site):
+    mp = site["mp"]
+    order_id = completed_order(app, site)
+    assert "sign_off" in mp["clinician"].get(f"/work-orders/{order_id}").get_json()["actions"]
+    signed = sign(mp["clinician"], order_id, "王医生")
+    assert signed.status_code == 201, signed.get_json()
+    assert (signed.get_json()["place_label"], signed.get_json()["confirms"]) == ("报修人手机", True)
+    order = mp["clinician"].get(f"/work-orders/{order_id}").get_json()
+    assert order["status"] == "confirmed"
+    assert order["timeline"][-1]["detail"]["note"] == "王医生（报修人）在报修人手机签字确认"
 
 
 def test_signature_by_someone_else_attaches_and_the_reporter_still_confirms(app, site):
@@ -177,7 +189,7 @@ def test_bad_signatures_change_nothing(app, site):
     for phone, name, data, status in (
         (mp["engineer"], "", PNG, 422),
         (mp["engineer"], "王医生", b"GIF89a not a png", 422),
-        (mp["clinician"], "王医生", PNG, 403),  # not the engineer's phone
+        (mp["manager"], "王医生", PNG, 403),  # neither the engineer's phone nor the reporter's
         (mp["stranger"], "王医生", PNG, 404),
     ):
         response = sign(phone, order_id, name, data)

@@ -16,6 +16,7 @@ from operations.clock import now_utc
 from operations.wechat_accounts import SESSION_SALT, issue_bind_code
 from simulators import wechat as wx_api
 from simulators.local import SUBSCRIBE_TEMPLATES
+from tests.conftest import a_minute_later
 
 SEND_SMS = "SendSms"
 MP = "/mp/v1"
@@ -333,16 +334,6 @@ def test_a_resend_that_fails_leaves_the_last_code_valid(app, client, wechat_sim,
     sms_sim.state.inject(SEND_SMS, code="isv.AMOUNT_NOT_ENOUGH")
     assert phone.post("/bind/sms-code", json={"phone": "13800000001"}).status_code == 502
     assert phone.post("/bind/sms", json={"phone": "13800000001", "code": first_code}).status_code == 200
-
-
-def a_minute_later(app, number: str) -> None:
-    """The number's one-a-minute window ends (its Redis key expires)."""
-    from connections import redis as redis_connection
-    from connections.rate_limits import PREFIX
-
-    with app.app_context():
-        sign_name = app.config["SMS_SIGN_NAME"]
-        assert redis_connection.redis().delete(f"{PREFIX}sms:codes:{sign_name}:{number}:minute") == 1
 
 
 # --- subscribe messages ------------------------------------------------------------------------

@@ -597,3 +597,112 @@ def test_server_stops_and_frees_its_port():
         assert requests.get(f"{url}/_sim/messages", timeout=5).json()["messages"] == []
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{url}/_sim/messages", timeout=1)
+
+
+# -- published limits ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_sms() -> Iterator[tuple[SmsState, SimulatorServer]]:
+    """An account with SMS_100 registered as a 验证码 template (its own limits) and SMS_TEXT a notice."""
+    from simulators.state import SmsLimits
+
+    state = SmsState(
+        access_keys={AK: AK_SECRET},
+        templates=TEMPLATES,
+        code_templates={"SMS_100"},
+        limits=SmsLimits(whitelist=frozenset({"13900000000"})),
+    )
+    with SimulatorServer(create_aliyun_sms_simulator(state)) as server:
+        yield state, server
+
+
+def notice(acs, server, phone="13800138000", template="SMS_TEXT") -> dict:
+    return send_sms(acs, server, phone, {"text": "证照即将到期"}, template_code=template)
+
+
+def test_sms_notices_stop_at_50_a_day_per_signature_template_and_number(acs, limited_sms):
+    state, server = limited_sms
+    assert [notice(acs, server)["Code"] for _ in range(50)] == ["OK"] * 50
+    refused = notice(acs, server)
+    assert (refused["Code"], refused["Message"]) == ("isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:50")
+    # another number has its own count; a whitelisted number has none
+    assert notice(acs, server, phone="13800138001")["Code"] == "OK"
+    assert notice(acs, server, phone="13900000000")["Code"] == "OK"
+    # a rolling 24 h: a day on, the number gets notices again
+    state.advance_clock(24 * 3600)
+    assert notice(acs, server)["Code"] == "OK"
+
+
+def test_sms_codes_go_1_a_minute_5_an_hour_10_a_day_per_number(acs, limited_sms):
+    state, server = limited_sms
+    codes = []
+    for _ in range(12):
+        codes.append(send_sms(acs, server)["Code"])
+        codes.append(send_sms(acs, server)["Message"])  # the same minute: refused
+        state.advance_clock(61)
+    assert codes[:2] == ["OK", "触发分钟级流控Permits:1"]
+    assert [code for code in codes[0::2]] == ["OK"] * 5 + ["isv.BUSINESS_LIMIT_CONTROL"] * 7
+    assert codes[11] == "触发小时级流控Permits:5"
+    # an hour on, five more, then the day's ten are spent
+    for _ in range(2):
+        state.advance_clock(3600)
+        for _ in range(5):
+            send_sms(acs, server)
+            state.advance_clock(61)
+    assert send_sms(acs, server)["Message"] == "触发天级流控Permits:10"
+    # a refused submission counts for nothing: the account's record shows 10 accepted
+    accepted = [r for r in state.records("SendSms") if r.response.get("Code") == "OK"]
+    assert len(accepted) == 10
+
+
+def test_relaxed_sms_has_no_flow_control(acs):
+    state = SmsState(access_keys={AK: AK_SECRET}, templates=TEMPLATES, code_templates={"SMS_100"}, relaxed=True)
+    with SimulatorServer(create_aliyun_sms_simulator(state)) as server:
+        assert {send_sms(acs, server)["Code"] for _ in range(8)} == {"OK"}
+        assert {notice(acs, server)["Code"] for _ in range(60)} == {"OK"}
+
+
+def test_template_sends_stop_at_the_daily_quota_with_45009_and_quota_get_reports_it():
+    from simulators.state import WeChatLimits
+
+    state = WeChatState(apps={OFFICIAL: OFFICIAL_SECRET}, limits=WeChatLimits(template_sends_per_day=3))
+    with SimulatorServer(create_wechat_simulator(state)) as server:
+        client = make_wechat_client(server)
+        for _ in range(3):
+            assert send_template(client)["errcode"] == 0
+        with pytest.raises(WeChatClientException) as caught:
+            send_template(client)
+        assert caught.value.errcode == 45009
+        quota = client.post(f"{client.base_url}/cgi-bin/openapi/quota/get", data={"cgi_path": wx_api.TEMPLATE_SEND})
+        assert quota["quota"] == {"daily_limit": 3, "used": 3, "remain": 0}
+        with pytest.raises(WeChatClientException) as unknown:
+            client.post(f"{client.base_url}/cgi-bin/openapi/quota/get", data={"cgi_path": "/cgi-bin/nope"})
+        assert unknown.value.errcode == 76021
+        # the quota starts again at 00:00 Asia/Shanghai
+        state.advance_clock(24 * 3600)
+        assert send_template(client)["errcode"] == 0
+        client.close()
+
+
+def test_the_local_simulators_enforce_the_limits_unless_relaxed():
+    from simulators.local import CODE_TEMPLATES, LocalSimulators
+
+    for relaxed in (False, True):
+        running = LocalSimulators.start(relaxed=relaxed)
+        try:
+            assert running.sms_state.relaxed is relaxed and running.wechat_state.relaxed is relaxed
+            assert running.sms_state.code_templates == set(CODE_TEMPLATES)
+        finally:
+            running.stop()
+
+
+def test_the_clock_endpoint_lets_time_pass_for_the_limits(acs, limited_sms):
+    _, server = limited_sms
+    assert send_sms(acs, server)["Code"] == "OK"
+    assert send_sms(acs, server)["Code"] == "isv.BUSINESS_LIMIT_CONTROL"
+    for bad in ({}, {"seconds": -1}, {"seconds": True}, {"seconds": "61"}):
+        assert requests.post(f"{server.url}/_sim/clock", json=bad, timeout=5).status_code == 400
+    moved = requests.post(f"{server.url}/_sim/clock", json={"seconds": 61}, timeout=5)
+    assert moved.status_code == 200 and moved.json()["ok"] is True
+    assert send_sms(acs, server)["Code"] == "OK"

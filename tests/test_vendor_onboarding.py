@@ -16,7 +16,7 @@ from jobs.runtime import make_worker
 from models import AuditEntry, Edge, Invitation, Role, User, Vendor, db
 from operations import account_codes
 from operations.clock import today_local
-from tests.conftest import credit_code
+from tests.conftest import a_minute_later, credit_code
 from tests.test_institution_cli import cli, printed_code
 
 SEND_SMS = "SendSms"
@@ -168,16 +168,6 @@ def test_without_sms_the_hospital_never_sees_the_code_and_the_operator_hands_it_
         ).user
         assert user.username == "zhaojingli"
         db.session.rollback()
-
-
-def a_minute_later(app, number: str) -> None:
-    """The number's one-a-minute window ends (its Redis key expires)."""
-    from connections import redis as redis_connection
-    from connections.rate_limits import PREFIX
-
-    with app.app_context():
-        sign_name = app.config["SMS_SIGN_NAME"]
-        assert redis_connection.redis().delete(f"{PREFIX}sms:codes:{sign_name}:{number}:minute") == 1
 
 
 def test_a_full_number_never_puts_the_admins_code_in_the_hospitals_answer(app, client, factory, hospital, sms_sim):

@@ -99,7 +99,15 @@ def cast(app, factory, client, wechat_sim):
         device_a, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR}
     )
     apis = {name: factory.api(client, user) for name, user in people.items()}
-    return {"institution": institution, "vendor": vendor, "people": people, "api": apis, "a": device_a, "b": device_b}
+    return {
+        "app": app,
+        "institution": institution,
+        "vendor": vendor,
+        "people": people,
+        "api": apis,
+        "a": device_a,
+        "b": device_b,
+    }
 
 
 def report(cast, device, moment, **fields):
@@ -122,9 +130,12 @@ def report(cast, device, moment, **fields):
 
 
 def step(cast, who, order_id, action, moment, expect=200, **body):
+    """One step; a worker then sends its messages, as right after its commit in production (sent
+    later, a message asking for a step already taken would be withdrawn as stale)."""
     with frozen(moment):
         response = cast["api"][who].post(f"/api/v1/work-orders/{order_id}/{action}", json=body)
     assert response.status_code == expect, (action, response.get_json())
+    drain(cast["app"], moment)
     return response.get_json()
 
 

@@ -63,6 +63,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from miniprogram_api.message_push import message_push
     from weixiu.cli import register_commands
     from weixiu.console_files import install as install_console_files
+    from weixiu.device_page import device_page
     from weixiu.health import health
     from weixiu.security_headers import install as install_security_headers
 
@@ -72,6 +73,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     app.register_blueprint(api)
     app.register_blueprint(health)
     app.register_blueprint(device_link)
+    app.register_blueprint(device_page)
     app.register_blueprint(mp_api)
     app.register_blueprint(official_webhook)
     app.register_blueprint(message_push)

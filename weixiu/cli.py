@@ -240,3 +240,15 @@ def register_commands(app: Flask) -> None:
         user, name = issued.user, CODE_NAMES[issued.purpose.value]
         click.echo(f"已为 {user.display_name}（用户名 {user.username}）生成新的{name}，之前的{name}作废。")
         hand_over(issued)
+
+    @app.cli.command("channels")
+    def channels() -> None:
+        """The outbound channels' state: 暂停 while a provider refuses the account (balance, keys,
+        IP whitelist), with the reason and the next try; held messages go once it is back."""
+        from operations import channel_states
+
+        for provider, state in channel_states.report().items():
+            line = f"{provider}\t{state['label']}\t{state['state_label']}"
+            if state["state"] == "down":
+                line += f"\t自 {state['since']} 起：{state['reason']}（{state['code']}），下次尝试 {state['until']}"
+            click.echo(line)

@@ -12,6 +12,8 @@ wrong method, and POST to an unknown path stays a 404.
   new deployment reaches every tab on its next load.
 - The back end's paths (`/api`, `/mp`, `/wechat`, `/d`, `/_sim`, `/healthz`, the WeChat
   link-verification file) answer as before: JSON 404 under `/api/` and `/mp/`, else a plain 404.
+  `/d/<token>` (a device's sticker) is the back end's route, which answers with the console's page
+  for a device it knows (weixiu.device_page: the console's mobile route).
 - A browser too old to run the build (see `browser_supported`) gets a Chinese page naming one that
   can; without a build, `/` says so (503) and how to make one.
 """
@@ -143,9 +145,23 @@ def _console_page(dist: str) -> Response:
         return _html(NOT_BUILT_PAGE, 503)
     if not browser_supported(request.user_agent.string):
         return _html(UNSUPPORTED_PAGE, 200)
+    return _index(dist)
+
+
+def _index(dist: str) -> Response:
     response = _send(dist, "index.html", "no-store")
-    response.vary.add("User-Agent")
+    response.vary.add("User-Agent")  # another browser may be sent the unsupported-browser page
     return response
+
+
+def console_page_if_it_runs() -> Response | None:
+    """The console's page for a route the back end answers itself (the device page a sticker opens,
+    weixiu.device_page), or None when there is no build or this browser cannot run it: the caller
+    then answers with its own plain page, never the developer's "not built" one."""
+    dist = os.fspath(current_app.config["CONSOLE_DIST_DIR"])
+    if not os.path.isfile(os.path.join(dist, "index.html")) or not browser_supported(request.user_agent.string):
+        return None
+    return _index(dist)
 
 
 def serve_console(error: NotFound):

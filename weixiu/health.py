@@ -18,6 +18,7 @@ from sqlalchemy import text
 from jobs import heartbeat
 from jobs.queues import QUEUE_NAMES
 from models import db
+from operations import channel_states
 from operations.clock import now_utc
 
 health = Blueprint("health", __name__)
@@ -61,6 +62,7 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
         report["database"] = "ok"
+        report["channels"] = channel_states.report()  # a provider refusing the account shows "down"
     except Exception as error:  # reported, not raised: this endpoint exists to say what is down
         db.session.rollback()
         report["database"] = f"error: {type(error).__name__}"

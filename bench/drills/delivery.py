@@ -69,7 +69,7 @@ class Drill:
         self.database = f"weixiu_drill_{tag}_{name}"
         self.redis = common.RedisServer()
         common.create_database(self.database)
-        self.simulators = LocalSimulators.start()
+        self.simulators = LocalSimulators.start(relaxed=True)
         channel_settings = {
             key: json.dumps(value) if isinstance(value, dict) else str(value)
             for key, value in self.simulators.settings().items()
@@ -356,7 +356,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="deliv", help="names the databases (weixiu_drill_<tag>_<drill>)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args(argv)
-    report = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "tag": args.tag, "drills": []}
+    report = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tag": args.tag,
+        "simulators": common.SIMULATORS,
+        "drills": [],
+    }
     for name in DRILLS if args.drill == "all" else [args.drill]:
         result = DRILLS[name](args.tag, args.keep)
         print(json.dumps(result, ensure_ascii=False), flush=True)

@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         print("supervisord is not in .venv: pip install -e '.[dev]'", file=sys.stderr)
         return 1
     report = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "tag": args.tag}
+    report["simulators"] = common.SIMULATORS
     report["loadavg_at_start"] = os.getloadavg()
     report["drills"] = [drill_supervised(args.tag, args.keep)]
     print(json.dumps(report["drills"][0], ensure_ascii=False, indent=1), flush=True)

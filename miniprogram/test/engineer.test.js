@@ -203,3 +203,46 @@ test('without a sticker, 到场 needs a reason and the timeline says 未扫码�
   })
   await doctor.post(`/work-orders/${order.id}/confirm`, {})
 })
+
+test('the reporter signs the report on their own phone, which confirms the order', async () => {
+  const doctor = await backend.pc('wangyisheng')
+  const manager = await backend.pc('zhangsan')
+  const engineer = await backend.pc('sungong')
+  const device = await backend.device(manager, '000036')
+  const order = await report(doctor, device)
+  await engineer.post(`/work-orders/${order.id}/accept`, {})
+  await engineer.post(`/work-orders/${order.id}/arrive`, {})
+  await engineer.post(`/work-orders/${order.id}/complete`, {
+    diagnosis: '高频发生器过热保护',
+    work_done: '清洁散热风道，更换风扇',
+    test_result: '连续输出 30 分钟正常',
+    test_passed: true,
+    device_condition: 'normal',
+  })
+
+  phone = await boundPhone('13800000002') // 王医生, the reporter
+  await phone.launch(`/pages/work-orders/detail?id=${order.id}`)
+  expect(phone.text('.order-status')).toContain('待确认')
+  await phone.tap('.sign-btn')
+  expect(phone.route).toBe('packages/engineer/pages/sign/index')
+  expect(phone.page.instance.data.signerName).toBe('王医生') // the reporter's own name, filled in
+  await phone.stroke('.signature-canvas', [
+    { x: 30, y: 50 },
+    { x: 80, y: 20 },
+    { x: 120, y: 70 },
+  ])
+  await phone.tap('.submit-sign-btn')
+  expect(phone.text('.sign-result-title')).toContain('已签字确认')
+  await phone.tap('.back-btn')
+  expect(phone.route).toBe('pages/work-orders/detail')
+  expect(phone.text('.order-status')).toContain('待评价')
+  expect(phone.has('.sign-btn')).toBe(false)
+
+  const recorded = await manager.get(`/work-orders/${order.id}`)
+  expect(recorded.status).toBe('confirmed')
+  expect(recorded.timeline.pop().detail.note).toBe('王医生（报修人）在报修人手机签字确认')
+  const signOffs = await manager.get(`/work-orders/${order.id}/sign-offs`)
+  expect(signOffs.items.map((item) => [item.signer_name, item.place, item.confirms])).toEqual([
+    ['王医生', 'reporter_phone', true],
+  ])
+})

@@ -35,7 +35,7 @@ from models import (
     db,
 )
 from models.credential import DEFAULT_SEND_TIME
-from operations import audit
+from operations import audit, outbox
 from operations.access import INSTITUTION_STAFF, require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.alerts.phases import AlertPhase, phase_clause
@@ -165,7 +165,7 @@ def plan_authorization(authorization: Authorization, settings: NotifySettings | 
         if plan is not None and plan.status is AlertPlanStatus.ACTIVE:
             plan.status = AlertPlanStatus.CANCELLED
             reschedule(plan)
-            _withdraw_pending(plan.id, "预警已取消")
+            _withdraw_pending(plan.id, CANCELLED)
         if plan is not None and settings is not None and authorization.cancelled_at is None:
             _apply_settings(plan, settings, None)
         db.session.flush()
@@ -213,7 +213,14 @@ def plan_label(plan: AlertPlan) -> str:
 HANDLE_FIELDS = ("status", "handled_by_id", "handled_at", "handled_note")
 
 
-def _withdraw_pending(plan_id: int, reason: str) -> None:
+# Why a plan's reminders not sent yet are withdrawn (here, and by the send job's check before each
+# attempt: operations.alerts.sweep.stale_reasons).
+HANDLED = "预警已处理"
+CANCELLED = "预警已取消"
+CREDENTIAL_DELETED = "证照已删除"
+
+
+def _withdraw_pending(plan_id: int, fact: str) -> None:
     """Deliveries not sent yet will not be: their reason to exist is gone."""
     db.session.execute(
         update(Delivery)
@@ -221,7 +228,7 @@ def _withdraw_pending(plan_id: int, reason: str) -> None:
             Delivery.message_id.in_(select(OutboxMessage.id).where(OutboxMessage.alert_plan_id == plan_id)),
             Delivery.status == DeliveryStatus.PENDING,
         )
-        .values(status=DeliveryStatus.SKIPPED, reason=reason, finished_at=now_utc()),
+        .values(status=DeliveryStatus.WITHDRAWN, reason=outbox.withdrawal(fact), finished_at=now_utc()),
         execution_options={"synchronize_session": False},
     )
 
@@ -231,7 +238,7 @@ def drop_credential_plan(credential_id: int) -> None:
     plan_id = db.session.scalar(select(AlertPlan.id).where(AlertPlan.credential_id == credential_id))
     if plan_id is None:
         return
-    _withdraw_pending(plan_id, "证照已删除")
+    _withdraw_pending(plan_id, CREDENTIAL_DELETED)
     for model in (OutboxMessage, InboxMessage):
         db.session.execute(
             update(model).where(model.alert_plan_id == plan_id).values(alert_plan_id=None),
@@ -329,7 +336,7 @@ def handle_plan(actor: Actor, plan_id: int, note: str | None = None) -> AlertPla
     plan.handled_at = now
     plan.handled_note = note
     reschedule(plan)
-    _withdraw_pending(plan.id, "预警已处理")
+    _withdraw_pending(plan.id, HANDLED)
     db.session.flush()
     changes = audit.difference(before, audit.snapshot(plan, HANDLE_FIELDS))
     audit.record(actor, "handle", "alert_plan", plan.id, label=plan_label(plan), changes=changes)

@@ -11,6 +11,7 @@ day (a quiet morning writes none).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Row, select, update
@@ -25,10 +26,11 @@ from models import (
     db,
 )
 from operations import outbox
+from operations.alerts import plans as alert_plans
 from operations.alerts.plans import designated_by_plan, schedule_of
 from operations.alerts.schedule import ONE_DAY, local_day, step
 from operations.alerts.subjects import SubjectInfo, describe_subjects
-from operations.alerts.templates import content
+from operations.alerts.templates import EXPIRED, content
 
 BATCH_SIZE = 2500  # plans per transaction: measured fastest for the 20,000-plan morning (bench/)
 DROPPED_REASON = "错过发送时间（定时任务未运行），当天的提醒不再补发"
@@ -174,3 +176,43 @@ def drop_missed_while_inactive(institution_id: int, now: datetime) -> int:
         _record_dropped(dropped)
     db.session.flush()
     return len(dropped)
+
+
+DAY_PASSED = "提醒日已过"
+DUE_DATE_CHANGED = "到期日已变更"
+
+
+def stale_reasons(deliveries: Sequence[outbox.Claimed], now: datetime) -> dict[int, str]:
+    """Delivery id -> why it no longer holds, for those of `deliveries` whose reminder has gone
+    stale while it waited (a retry, a send job that came late): its plan was handled or cancelled,
+    its subject got a new expiry date, or its day (Shanghai) has passed. As in the sweep's catch-up,
+    a reminder from an earlier day is not sent late (the day's own follows), but the expiry notice
+    is the last word and still goes. One query for all of them."""
+    reminders = [delivery for delivery in deliveries if delivery.message.alert_plan_id is not None]
+    if not reminders:
+        return {}
+    plans = {
+        row.id: row
+        for row in db.session.execute(
+            select(AlertPlan.id, AlertPlan.status, AlertPlan.due_on).where(
+                AlertPlan.id.in_({delivery.message.alert_plan_id for delivery in reminders})
+            )
+        )
+    }
+    today = local_day(now)
+    reasons = {}
+    for delivery in reminders:
+        message = delivery.message
+        plan = plans.get(message.alert_plan_id)
+        if plan is None:
+            continue
+        told_due_on = ((message.payload or {}).get("values") or {}).get("due_on")
+        if plan.status is AlertPlanStatus.HANDLED:
+            reasons[delivery.id] = alert_plans.HANDLED
+        elif plan.status is AlertPlanStatus.CANCELLED:
+            reasons[delivery.id] = alert_plans.CANCELLED
+        elif told_due_on is not None and told_due_on != plan.due_on.isoformat():
+            reasons[delivery.id] = DUE_DATE_CHANGED
+        elif message.occurrence_on is not None and message.occurrence_on < today and message.topic != EXPIRED:
+            reasons[delivery.id] = DAY_PASSED
+    return reasons

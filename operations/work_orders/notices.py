@@ -12,9 +12,12 @@ home page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import ChannelName, WorkOrder, WorkOrderEvent, WorkOrderEventKind
+from sqlalchemy import select
+
+from models import ChannelName, WorkOrder, WorkOrderEvent, WorkOrderEventKind, db
 from models.work_order import (
     URGENCY_LABELS,
     WORK_ORDER_EVENT_LABELS,
@@ -35,6 +38,14 @@ class Audience:
     who: str  # reporter, assignee, workers, dispatchers, managers
     channels: tuple[str, ...]
     fallback_sms: bool = False
+    # Asks these people to act (take the order, confirm, redo, call back): such a notice is
+    # withdrawn once the order no longer waits for it (`stale_reasons`). Those that fall back to
+    # SMS all ask; `asks` marks the others that do.
+    asks: bool = False
+
+    @property
+    def asks_to_act(self) -> bool:
+        return self.asks or self.fallback_sms
 
 
 def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
@@ -62,7 +73,7 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
         ]
     if kind is WorkOrderEventKind.ESCALATED:
         return [
-            Audience("managers", (WECHAT, SMS, INBOX)),
+            Audience("managers", (WECHAT, SMS, INBOX), asks=True),
             Audience("dispatchers", pushed, fallback_sms=True),
         ]
     if kind is WorkOrderEventKind.ASSIGNED:
@@ -88,7 +99,7 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
         return [Audience("assignee", pushed)]
     if kind is WorkOrderEventKind.RATED:
         # A poor rating asks the equipment office to call back: they hear it first, on WeChat.
-        poor = [Audience("managers", pushed)] if order.status is WorkOrderStatus.FOLLOW_UP else []
+        poor = [Audience("managers", pushed, asks=True)] if order.status is WorkOrderStatus.FOLLOW_UP else []
         return [*poor, Audience("assignee", (INBOX,))]
     if kind in (WorkOrderEventKind.FOLLOWED_UP, WorkOrderEventKind.CLOSED):
         return [Audience("assignee", (INBOX,)), Audience("reporter", (INBOX,))]
@@ -158,12 +169,12 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
         return
     told: set[int] = {event.actor_id} if event.actor_id else set()
     # A person in two audiences hears once, on the channels of the first that names them.
-    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    groups: dict[tuple[tuple[str, ...], bool, bool], list[int]] = {}
     for audience in audiences:
         fresh = [user_id for user_id in _people(order, event, audience.who) if user_id not in told]
         told.update(fresh)
         if fresh:
-            groups.setdefault((audience.channels, audience.fallback_sms), []).extend(fresh)
+            groups.setdefault((audience.channels, audience.fallback_sms, audience.asks_to_act), []).extend(fresh)
     if not groups:
         return
     moment = to_local(event.at)
@@ -186,17 +197,93 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
     body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
     notices = [
         outbox.Notice(
-            key=f"work_order:{order.id}:{event.id}:{'+'.join(channels)}{'+fallback' if fallback else ''}",
+            key=f"work_order:{order.id}:{event.id}:{'+'.join(channels)}{_key_suffix(fallback, asks)}",
             topic=f"work_order.{event.kind.value}",
             title=title,
             body=body,
-            payload={"values": values},
+            payload={"values": values} | ({outbox.ASKS: True} if asks else {}),
             recipient_ids=recipients,
             channels=channels,
             work_order_id=order.id,
             fallback_sms=fallback,
             ignore_preferences=urgent,
         )
-        for (channels, fallback), recipients in groups.items()
+        for (channels, fallback, asks), recipients in groups.items()
     ]
     outbox.announce(outbox.fan_out(notices, event.at))
+
+
+def _key_suffix(fallback: bool, asks: bool) -> str:
+    """Sets a message's key apart from another group's of the same step and channels."""
+    if fallback:
+        return "+fallback"  # falling back, it asks (as the keys of earlier releases read)
+    return "+asks" if asks else ""
+
+
+# -- stale notices ----------------------------------------------------------------------------
+
+# What a step asks of the people it asks to act, as the status the order waits in until they do:
+# once the order has left it (someone accepted, the reporter confirmed or rejected, the engineer
+# went back to work, the office called back), a notice not sent yet asks for nothing, and is
+# withdrawn rather than sent (operations.stale_notices).
+WAITS_IN = {
+    WorkOrderEventKind.CREATED: WorkOrderStatus.PENDING,
+    WorkOrderEventKind.ASSIGNED: WorkOrderStatus.PENDING,
+    WorkOrderEventKind.HANDED_BACK: WorkOrderStatus.PENDING,
+    WorkOrderEventKind.ESCALATED: WorkOrderStatus.PENDING,
+    WorkOrderEventKind.COMPLETED: WorkOrderStatus.COMPLETED,
+    WorkOrderEventKind.REJECTED: WorkOrderStatus.REWORK,
+    WorkOrderEventKind.RATED: WorkOrderStatus.FOLLOW_UP,
+}
+ACCEPTED = "工单已接单"
+CANCELLED = "工单已撤销"
+REASSIGNED = "工单已改派他人"
+
+
+def _step_of(topic: str) -> WorkOrderEventKind | None:
+    try:
+        return WorkOrderEventKind(topic.split(".", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
+    """Delivery id -> why it no longer holds, for those of `deliveries` whose work-order message
+    asks to act on a step the order has moved past (one query for all of them)."""
+    asking = [
+        (delivery, step)
+        for delivery in deliveries
+        if delivery.message.work_order_id is not None
+        and (step := _step_of(delivery.message.topic)) in WAITS_IN
+        and outbox.asks_to_act(delivery.message)
+    ]
+    if not asking:
+        return {}
+    orders = {
+        row.id: row
+        for row in db.session.execute(
+            select(WorkOrder.id, WorkOrder.status, WorkOrder.assignee_id).where(
+                WorkOrder.id.in_({delivery.message.work_order_id for delivery, _ in asking})
+            )
+        )
+    }
+    reasons = {}
+    for delivery, step in asking:
+        order = orders.get(delivery.message.work_order_id)
+        reason = _no_longer_asks(step, order, delivery.recipient_id) if order is not None else None
+        if reason:
+            reasons[delivery.id] = reason
+    return reasons
+
+
+def _no_longer_asks(step: WorkOrderEventKind, order, recipient_id: int) -> str | None:
+    waits_in = WAITS_IN[step]
+    if order.status is WorkOrderStatus.CANCELLED:
+        return CANCELLED
+    if order.status is not waits_in:
+        if waits_in is WorkOrderStatus.PENDING:
+            return ACCEPTED
+        return f"工单当前为「{WORK_ORDER_STATUS_LABELS[order.status]}」"
+    if step is WorkOrderEventKind.ASSIGNED and order.assignee_id != recipient_id:
+        return REASSIGNED  # the assignment asks its assignee only
+    return None

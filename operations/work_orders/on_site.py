@@ -4,7 +4,8 @@ service report (客户签字).
 
 A signature taken on the engineer's phone confirms the order only when the signer is the order's
 contact person and typed that name; otherwise it is attached to the report and the reporter
-still confirms.
+still confirms. The reporter signing on their own phone confirms the order: it is their 确认,
+with their hand on it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from models.work_order import SIGN_OFF_PLACE_LABELS, SignOffPlace
 from operations.actors import Actor
 from operations.clock import now_utc
 from operations.credentials import Upload
-from operations.errors import Conflict, InvalidInput, NotFound
+from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_orders.access import require_assignee, visible_order
 from operations.work_orders.flow import audit_order, record_event, take_step
 from operations.work_orders.orders import PHOTO_TYPES
@@ -49,9 +50,9 @@ def arrive(
 
 
 def sign_off(actor: Actor, work_order_id: int, *, signer_name: str, signature: Upload) -> WorkOrderSignOff:
-    """客户签字 on the engineer's phone, once the service report is written (待确认)."""
+    """客户签字 on the engineer's or the reporter's phone, once the service report is written (待确认)."""
     order = visible_order(actor, work_order_id, lock=True)
-    require_assignee(actor, order)
+    place = _signing_place(actor, order)
     if order.status is not WorkOrderStatus.COMPLETED:
         raise Conflict("服务报告提交后、客户确认前才能签字")
     name = (signer_name or "").strip()
@@ -60,33 +61,43 @@ def sign_off(actor: Actor, work_order_id: int, *, signer_name: str, signature: U
     if len(signature.data) > MAX_SIGNATURE_BYTES or not signature.data.startswith(PHOTO_TYPES["image/png"]):
         raise InvalidInput({"file": "签名图片应为 PNG，且不超过 1 MB"})
     now = now_utc()
-    confirms = name == order.contact_name.strip()
+    confirms = place is SignOffPlace.REPORTER_PHONE or name == order.contact_name.strip()
     record = WorkOrderSignOff(
         work_order_id=order.id,
         signer_name=name,
         content_type="image/png",
         size=len(signature.data),
         image=signature.data,
-        place=SignOffPlace.ENGINEER_PHONE,
+        place=place,
         confirms=confirms,
         captured_by_id=actor.user_id,
         signed_at=now,
     )
     db.session.add(record)
     db.session.flush()
-    place = SIGN_OFF_PLACE_LABELS[record.place]
+    place_label = SIGN_OFF_PLACE_LABELS[record.place]
     record_event(
         order,
         WorkOrderEventKind.SIGNED_OFF,
         actor.user_id,
         now,
         from_status=order.status,
-        detail={"signer_name": name, "place": place, "confirms": confirms},
+        detail={"signer_name": name, "place": place_label, "confirms": confirms},
     )
-    audit_order(actor, "sign_off", order, {"signer_name": [None, name], "place": [None, place]})
+    audit_order(actor, "sign_off", order, {"signer_name": [None, name], "place": [None, place_label]})
     if confirms:
-        take_step(order, "confirm", actor, detail={"note": f"{name}（报修联系人）在{place}签字确认"}, now=now)
+        who = "报修人" if record.place is SignOffPlace.REPORTER_PHONE else "报修联系人"
+        take_step(order, "confirm", actor, detail={"note": f"{name}（{who}）在{place_label}签字确认"}, now=now)
     return record
+
+
+def _signing_place(actor: Actor, order: WorkOrder) -> SignOffPlace:
+    """Whose phone this is on the order: the engineer's who holds it, or the reporter's."""
+    if order.assignee_id == actor.user_id:
+        return SignOffPlace.ENGINEER_PHONE
+    if order.reporter_id == actor.user_id:
+        return SignOffPlace.REPORTER_PHONE
+    raise PermissionDenied("只有接单的工程师或报修人可以签字")
 
 
 def signature_of(actor: Actor, work_order_id: int, sign_off_id: int) -> WorkOrderSignOff:
@@ -103,8 +114,9 @@ def signature_of(actor: Actor, work_order_id: int, sign_off_id: int) -> WorkOrde
 
 
 def may_sign_off(actor: Actor, order: WorkOrder) -> bool:
-    """The sign-off button: the engineer on the order, once the report waits for confirmation."""
-    return order.status is WorkOrderStatus.COMPLETED and order.assignee_id == actor.user_id
+    """The sign-off button: the engineer on the order or its reporter, once the report waits for
+    confirmation."""
+    return order.status is WorkOrderStatus.COMPLETED and actor.user_id in (order.assignee_id, order.reporter_id)
 
 
 def sign_offs_of(actor: Actor, work_order_id: int) -> list[WorkOrderSignOff]:

@@ -102,6 +102,16 @@ class Intake:
     photos: list[Upload] = field(default_factory=list)
 
 
+def may_report(actor: Actor, device: Device) -> bool:
+    """Whether this actor may report a fault on this device: one of its institution's own people,
+    and the device is not 报废 (create_work_order's rules, asked before a form is shown)."""
+    return (
+        actor.institution_id == device.institution_id
+        and actor.role in REPORTERS
+        and device.archive_status is not ArchiveStatus.SCRAPPED
+    )
+
+
 def reportable_devices(actor: Actor, *, keyword: str | None, page: int, per_page: int) -> Page:
     """报修选择设备: the reporter's institution's devices that can be reported (not 报废), found by
     name, 唯一码, model or asset code — what a clinician may pick on a PC without the archive."""

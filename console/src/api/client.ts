@@ -31,6 +31,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** The answer carries this tab's new session cookies (修改密码 ends every session signed before). */
   renewsSession?: boolean
+  /** Headers of the call's own (报修's Idempotency-Key). */
+  headers?: Record<string, string>
 }
 
 /** Called on a 401 (the session ended or expired): the app returns to sign-in. */
@@ -67,8 +69,11 @@ export function apiUrl(path: string, query: Query = {}): string {
   return `${API_BASE}${path}${search ? `?${search}` : ''}`
 }
 
+/** The calls that sign in: their 401 is a refusal to say, not a session that ended. */
+const SIGN_INS = ['/session', '/session/sms', '/account-code']
+
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers }
   let body: BodyInit | undefined
   if (options.form) {
     body = options.form
@@ -113,8 +118,7 @@ export async function request<T>(method: string, path: string, options: RequestO
       fields ?? {},
       extra,
     )
-    if (response.status === 401 && path !== '/session' && path !== '/account-code' && !oldSessionRefused(sentAt))
-      onSignedOut?.()
+    if (response.status === 401 && !SIGN_INS.includes(path) && !oldSessionRefused(sentAt)) onSignedOut?.()
     throw error
   }
   return payload as T

@@ -1,5 +1,5 @@
 // 工单: the lists, the engineer's queue, 报修 with photos, the detail and every step of the SOP.
-import { api, apiUrl, type JsonBody, type QueryOf, type Schema } from './client'
+import { api, apiUrl, type JsonBody, type QueryOf, request, type Schema } from './client'
 
 export type WorkOrderRow = Schema<'WorkOrderRow'>
 export type WorkOrderPage = Schema<'WorkOrderPage'>
@@ -83,6 +83,37 @@ export function reportFault(body: ReportBody, photos: File[]) {
   photos.forEach((photo) => form.append('photos', photo))
   return api.upload<WorkOrderDetail>('/work-orders', form)
 }
+
+/** What a 报修 form has typed of the fault beyond its description. */
+export interface FaultFields {
+  fault_occurred_at: string
+  fault_frequency: keyof typeof FREQUENCY_LABELS | ''
+  error_message: string
+  recent_changes: string
+  expected_outcome: string
+  expected_by: string
+}
+
+/** A picker's Beijing wall-clock time ("2026-12-05 08:30:00", or a phone's "2026-12-05T08:30") as
+ * the API takes it: ISO 8601 with its offset, whatever the browser's own zone. */
+function beijingMoment(value: string): string | undefined {
+  return value ? `${value.replace(' ', 'T')}+08:00` : undefined
+}
+
+/** The fault fields of a 报修 body: the blanks left out (the PC's form and the phone's share it). */
+export const faultDetails = (form: FaultFields) => ({
+  fault_occurred_at: beijingMoment(form.fault_occurred_at),
+  fault_frequency: form.fault_frequency || undefined,
+  error_message: form.error_message || undefined,
+  recent_changes: form.recent_changes || undefined,
+  expected_outcome: form.expected_outcome || undefined,
+  expected_by: beijingMoment(form.expected_by),
+})
+
+/** 报修 as JSON under the draft's Idempotency-Key: sent again after a lost answer, the server
+ * answers the order the first send made (the photos follow, one call each: addPhoto). */
+export const reportOnce = (body: ReportBody, key: string) =>
+  request<WorkOrderDetail>('POST', '/work-orders', { body, headers: { 'Idempotency-Key': key } })
 
 /** One step of the SOP (accept, depart, follow_up …, as `actions` names them; the path spells
  * follow_up as follow-up): the answer is the order as it now stands. */

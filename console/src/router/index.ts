@@ -27,6 +27,15 @@ export const router = createRouter({
       meta: { title: '激活账号 / 重置密码', public: true },
     },
     {
+      // A device's QR sticker opened in a phone's own browser (the server answers /d/<token> with
+      // this build for a device it knows): a mobile page with a layout of its own, not the shell,
+      // in chunks of its own. It signs in by SMS code itself, so the router lets it open signed out.
+      path: '/d/:token',
+      name: 'device-link',
+      component: () => import('@/pages/device-link/DeviceLink.vue'),
+      meta: { title: '设备报修', public: true },
+    },
+    {
       path: '/',
       component: () => import('@/layouts/Shell.vue'),
       children: [

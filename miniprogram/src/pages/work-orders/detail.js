@@ -15,6 +15,8 @@ const { choosePhotos } = require('../../utils/choose-photos.js')
 
 const POLL_MS = 5000
 const ENGINEER_PAGE = '/packages/engineer/pages/order/index'
+// The signature canvas (its page lives with the engineer's, who takes most signatures).
+const SIGN_PAGE = '/packages/engineer/pages/sign/index'
 
 /** Whether `order` is `user`'s to work as an engineer: a vendor engineer always; an in-house
  * engineer (who may also report) when it is assigned to them or waits for them to accept. */
@@ -111,6 +113,9 @@ Component({
         this.setData({ busy: false, fields, stepError: Object.keys(fields).length ? '' : error.message })
         return false
       }
+    },
+    goSign() {
+      wx.navigateTo({ url: `${SIGN_PAGE}?id=${this.data.order.id}` })
     },
     async confirm() {
       if (await this.step(() => workOrders.confirm(this.data.order.id))) {

@@ -1,8 +1,8 @@
-// 客户签字 on the engineer's phone: the customer signs with a finger on the canvas (the strokes
-// are utils/signature-pad.js's) and types their name; the picture (canvasToTempFilePath) goes up
-// as the sign-off record. The server decides: the order's contact person signing with their name
-// confirms the order; anyone else's signature is attached to the report and the reporter still
-// confirms.
+// 客户签字 on the engineer's phone, or the reporter's own: the signer draws with a finger on the
+// canvas (the strokes are utils/signature-pad.js's) and types their name (the reporter's is filled
+// in); the picture (canvasToTempFilePath) goes up as the sign-off record. The server decides: the
+// reporter's signature, or the order's contact person's on the engineer's phone, confirms the
+// order; anyone else's is attached to the report and the reporter still confirms.
 const workOrders = require('../../../../services/work-orders.js')
 const upload = require('../../../../services/upload.js')
 const boundPage = require('../../../../utils/bound-page.js')
@@ -35,7 +35,8 @@ Component({
     async fetch() {
       const order = await workOrders.get(this.query.id || '')
       if (!(order.actions || []).includes('sign_off')) throw new Error('该工单当前不能签字')
-      return { order }
+      const reporter = order.reporter && order.reporter.id === this.user.id
+      return { order, signerName: this.data.signerName || (reporter ? this.user.display_name : '') }
     },
     context() {
       if (!this.ctx) {
