@@ -5,7 +5,8 @@ the process answers (no I/O at all: a liveness probe, and the fixed endpoint the
 balancer must not take every web process out because Redis or the workers are away, which removing
 them would not mend. Its body says what is wrong: `status` is "degraded" when Redis does not answer
 or a queue has no live worker listening (its jobs would wait for ever), and it lists the live
-workers, each queue's waiting jobs and workers, and the scheduler → worker heartbeat ages.
+workers, each queue's waiting jobs and workers, the scheduler → worker heartbeat ages and each
+channel's state (a provider refusing the account shows it "down", operations.channel_states).
 """
 
 from __future__ import annotations
