@@ -66,6 +66,9 @@ class OutgoingMessage:
     wechat_miniprogram_openid: str | None = None  # the mini-program's: subscribe messages
     alert_plan_id: int | None = None
     work_order_id: int | None = None
+    # It asks the person to act (operations.outbox.asks_to_act): past a quota it looks for another
+    # way to them at once (a subscribe message) instead of waiting.
+    asks_to_act: bool = False
 
     @property
     def family(self) -> str:
@@ -81,6 +84,9 @@ class OutcomeKind(enum.StrEnum):
     # IP not whitelisted): no message can go on this channel until someone fixes it. The outbox holds
     # the delivery, and the channel's other messages with it, instead of failing them.
     HELD = "held"
+    # The provider refused this message for a quota (Aliyun's flow control per number, WeChat's
+    # daily template sends): it waits until the quota has room (jobs.quotas), not counted as an attempt.
+    LIMITED = "limited"
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class Outcome:
     reason: str | None = None
     # A retry whose request may have reached the provider all the same (the answer never came).
     unconfirmed: bool = False
-    code: str | None = None  # a held one's: the provider's error code (isv.AMOUNT_NOT_ENOUGH, 40164, …)
+    code: str | None = None  # a held or limited one's: the provider's code (isv.AMOUNT_NOT_ENOUGH, 45009, …)
 
     @classmethod
     def sent(cls, provider_id: str | None = None, reason: str | None = None) -> Outcome:
@@ -113,6 +119,10 @@ class Outcome:
     def held(cls, reason: str, code: str) -> Outcome:
         """`reason`: what is wrong with the account, short, for people (阿里云短信账户余额不足)."""
         return cls(OutcomeKind.HELD, reason=reason, code=code)
+
+    @classmethod
+    def limited(cls, reason: str, code: str) -> Outcome:
+        return cls(OutcomeKind.LIMITED, reason=reason, code=code)
 
 
 class Channel(Protocol):

@@ -40,10 +40,27 @@ NOT_CONFIGURED = "短信通道未配置"
 NO_TEMPLATE = "未配置短信模板"
 NO_PHONE = "未登记手机号"
 
-# Business codes worth another try later: flow control (per minute / hour / day) and Aliyun's own
-# trouble. Everything else in isv.* is about the number, the template or the account: a resend
-# would be refused again, so those fail with Aliyun's message for a person to act on.
-RATE_LIMIT_CODES = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"})
+# Business codes worth another try later: the account's own daily and monthly caps, API throttling
+# and Aliyun's own trouble. Everything else in isv.* is about the number, the template or the
+# account: a resend would be refused again, so those fail with Aliyun's message for a person to act
+# on. The flow control per number (FLOW_CONTROL) is a quota: the message waits for room (jobs.quotas).
+FLOW_CONTROL = "isv.BUSINESS_LIMIT_CONTROL"
+RATE_LIMIT_CODES = frozenset({"isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"})
+# A rolling day: Aliyun's window for notices per signature, template and number.
+NOTICE_WINDOW_SECONDS = 24 * 3600
+# The level of flow control Aliyun's message names ("触发分钟级流控Permits:1"), and how soon it frees.
+FLOW_CONTROL_LEVELS = (("分钟级", 60), ("小时级", 3600))
+
+
+def flow_control_seconds(outcome: Outcome) -> int | None:
+    """How soon a flow-control refusal frees by the level Aliyun names; None for the day's limit
+    (or a level it does not name), whose window we cannot see."""
+    for level, seconds in FLOW_CONTROL_LEVELS:
+        if level in (outcome.reason or ""):
+            return seconds
+    return None
+
+
 TRANSIENT_CODE_PREFIXES = ("isp.", "Throttling")
 TRANSIENT_GATEWAY_CODES = frozenset({"ServiceUnavailable", "InternalError", "ServiceTimeout"})
 
@@ -139,11 +156,15 @@ class SmsSettings:
     protocol: str = "https"
     timeout: float = 5
     concurrency: int = 8
+    notices_per_day: int = 50  # per signature, template and number, a rolling 24 h
+    whitelist: frozenset[str] = frozenset()  # numbers Aliyun exempts from that limit
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SmsSettings:
         templates, problems = sms_templates(config)
         return cls(
+            notices_per_day=config.get("SMS_NOTICES_PER_DAY", 50),
+            whitelist=frozenset(config.get("SMS_WHITELIST") or ()),
             access_key_id=config.get("SMS_ACCESS_KEY_ID"),
             access_key_secret=config.get("SMS_ACCESS_KEY_SECRET"),
             sign_name=config.get("SMS_SIGN_NAME"),
@@ -183,6 +204,15 @@ class SmsChannel(ProviderChannel):
     def close(self) -> None:
         if self.client is not None:
             self.client.session.close()
+
+    def quota_key(self, message: OutgoingMessage) -> str | None:
+        """The window this message's SendSms counts in (connections.provider_quotas): its
+        signature, template and number; None when it makes no call or its number is whitelisted."""
+        template = self.settings.templates.get(message.family)
+        phone = (message.phone or "").strip()
+        if self.unavailable is not None or template is None or not phone or phone in self.settings.whitelist:
+            return None
+        return f"sms:{self.settings.sign_name}:{template.id}:{phone}"
 
     def _send_one(self, message: OutgoingMessage) -> Outcome:
         # The missing template first: it is what someone can fix, and it holds for everyone.
@@ -231,6 +261,8 @@ def outcome_of_answer(answer: Mapping[str, Any]) -> Outcome:
     message = answer.get("Message") or ""
     if held := account_refused(code):
         return held
+    if code == FLOW_CONTROL:
+        return Outcome.limited(clipped_reason(f"短信发送被限流 ({code}: {message})"), code)
     if code in RATE_LIMIT_CODES or code.startswith("Throttling"):
         return Outcome.retry(clipped_reason(f"短信发送被限流 ({code})"))
     if code.startswith(TRANSIENT_CODE_PREFIXES):

@@ -48,6 +48,8 @@ from channels.subscribe import REFUSED, REFUSED_REASON, SUBSCRIBE_SEND, Subscrib
 logger = logging.getLogger(__name__)
 
 TEMPLATE_SEND = "message/template/send"  # relative to {base}/cgi-bin/
+QUOTA_GET = "openapi/quota/get"  # an API's daily quota for the account: limit, used, remain
+DAILY_QUOTA = 45009  # the account's daily quota of the API is used up
 # Official-account template fields take at most 20 characters (since 2023-05), no newlines;
 # a few field types have their own cap: phrase (a status word) 5, character_string (a number) 32.
 FIELD_LIMIT = 20
@@ -100,10 +102,12 @@ class WeChatSettings:
     subscribe: SubscribeSettings | None = None  # the mini-program's subscribe messages
     timeout: float = 5
     concurrency: int = 8
+    template_sends_per_day: int = 100_000  # per official account, from 00:00 Asia/Shanghai
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WeChatSettings:
         return cls(
+            template_sends_per_day=config.get("WECHAT_TEMPLATE_SENDS_PER_DAY", 100_000),
             base_url=config["WECHAT_API_BASE_URL"],
             app_id=config.get("WECHAT_OFFICIAL_APP_ID"),
             app_secret=config.get("WECHAT_OFFICIAL_APP_SECRET"),
@@ -171,6 +175,26 @@ class WeChatChannel(ProviderChannel):
             body["miniprogram"] = {"appid": self.settings.miniprogram_app_id, "pagepath": page}
         return body
 
+    def quota_key(self, message: OutgoingMessage) -> str | None:
+        """The daily quota this message's template send counts in (connections.provider_quotas):
+        the official account's; None when it makes no template send."""
+        if self.unavailable is not None or not message.wechat_openid or message.family not in self.settings.templates:
+            return None
+        return f"wechat:template:{self.settings.app_id}"
+
+    def template_quota(self) -> tuple[int, int] | None:
+        """(daily limit, used today) of template sends, as WeChat reports them; None when it does
+        not answer."""
+        if self.client is None:
+            return None
+        try:
+            answer = self.client.post(QUOTA_GET, data={"cgi_path": f"/cgi-bin/{TEMPLATE_SEND}"})
+            quota = answer["quota"]
+            return int(quota["daily_limit"]), int(quota["used"])
+        except (WeChatClientException, requests.RequestException, RedisError, KeyError, TypeError, ValueError):
+            logger.warning("WeChat quota/get failed", exc_info=True)
+            return None
+
     def _send_one(self, message: OutgoingMessage) -> Outcome:
         # The missing template first: it is what someone can fix, and it holds for everyone.
         template = self.settings.templates.get(message.family)
@@ -183,14 +207,13 @@ class WeChatChannel(ProviderChannel):
 
     def subscribe_template(self, message: OutgoingMessage, outcome: Outcome) -> str | None:
         """The subscribe template `message` may go out with instead, after the official account
-        answered `outcome`: when it could not reach the person (not bound, not following), the
-        person uses the mini-program, and the message's family has a subscribe template."""
-        if (
-            self.subscribe_client is None
-            or outcome.kind is not OutcomeKind.SKIPPED
-            or outcome.reason not in UNREACHABLE
-            or not message.wechat_miniprogram_openid
-        ):
+        answered `outcome`: when it could not reach the person (not bound, not following) or, for a
+        message asking to act, its template sends are used up for the day; the person uses the
+        mini-program, and the message's family has a subscribe template."""
+        unreachable = outcome.kind is OutcomeKind.SKIPPED and outcome.reason in UNREACHABLE
+        # Past the day's template sends, what asks someone to act does not wait for tomorrow.
+        limited = outcome.kind is OutcomeKind.LIMITED and message.asks_to_act
+        if self.subscribe_client is None or not (unreachable or limited) or not message.wechat_miniprogram_openid:
             return None
         assert self.settings.subscribe is not None
         template = self.settings.subscribe.templates.get(message.family)
@@ -208,7 +231,10 @@ class WeChatChannel(ProviderChannel):
         if self.subscribe_client is None or template is None:
             return Outcome.skipped(no_template_reason(message.family))
         body = subscribe_message(message, template, settings.miniprogram_state, field_limit)
-        return _post(self.subscribe_client, SUBSCRIBE_SEND, body, message)
+        outcome = _post(self.subscribe_client, SUBSCRIBE_SEND, body, message)
+        if outcome.kind is OutcomeKind.LIMITED:  # the mini-program's own quota: tried again later
+            return Outcome.retry(outcome.reason or "")
+        return outcome
 
 
 def _post(client: SharedTokenWeChatClient, endpoint: str, body: dict[str, Any], message: OutgoingMessage) -> Outcome:
@@ -251,6 +277,8 @@ def outcome_of_error(error: WeChatClientException) -> Outcome:
         return Outcome.held(ACCOUNT_ERRCODES[errcode], str(errcode))
     if errcode in TOKEN_ERRCODES:  # refreshed once already and refused again
         return Outcome.retry(f"微信 access_token 连续失效 ({errcode})")
+    if errcode == DAILY_QUOTA:  # the API's calls are used up for the day: a quota, not trouble
+        return Outcome.limited(f"{TRANSIENT_ERRCODES[errcode]} ({errcode})", str(errcode))
     if errcode in TRANSIENT_ERRCODES:
         return Outcome.retry(f"{TRANSIENT_ERRCODES[errcode]} ({errcode})")
     return Outcome.failed(clipped_reason(f"微信错误 {errcode}: {without_request_id(error.errmsg)}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import ClassVar
@@ -71,6 +72,23 @@ def env_json_object(name: str, default: dict[str, str]) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigError(f"{name} must be a JSON object of strings")
     return value
+
+
+# Aliyun exempts at most this many numbers from its flow control.
+SMS_WHITELIST_LIMIT = 300
+MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def env_phone_list(name: str, *, limit: int) -> frozenset[str]:
+    """Mainland mobile numbers separated by commas or spaces (at most `limit`), or none when unset."""
+    raw = os.environ.get(name) or ""
+    numbers = [number for number in re.split(r"[\s,，]+", raw) if number]
+    wrong = [number for number in numbers if not MAINLAND_MOBILE.match(number)]
+    if wrong:
+        raise ConfigError(f"{name} must list mainland mobile numbers (11 digits), got {wrong[0]!r}")
+    if len(set(numbers)) > limit:
+        raise ConfigError(f"{name} lists {len(set(numbers))} numbers; at most {limit}")
+    return frozenset(numbers)
 
 
 def normalize_database_url(url: str) -> str:
@@ -270,6 +288,16 @@ class BaseConfig:
         # How long a send job starts provider calls; what is left then goes to a new job. Its RQ
         # timeout is this plus room for the calls in flight (jobs.outbox.send_job_timeout).
         self.DELIVERY_JOB_SECONDS = env_int("DELIVERY_JOB_SECONDS", 60, minimum=1, maximum=600)
+        # The providers' published limits, which the sender keeps to (jobs.quotas): Aliyun takes at
+        # most 50 notices a day per signature, template and number (a rolling 24 h), except to the
+        # numbers on the account's whitelist (up to 300, registered in Aliyun's console); WeChat
+        # takes 100,000 template sends a day per official account (more once it has 100k, 1M, 10M
+        # followers: set the account's own, which /cgi-bin/openapi/quota/get reports).
+        self.SMS_NOTICES_PER_DAY = env_int("SMS_NOTICES_PER_DAY", 50, minimum=1, maximum=10_000_000)
+        self.SMS_WHITELIST = env_phone_list("SMS_WHITELIST", limit=SMS_WHITELIST_LIMIT)
+        self.WECHAT_TEMPLATE_SENDS_PER_DAY = env_int(
+            "WECHAT_TEMPLATE_SENDS_PER_DAY", 100_000, minimum=1, maximum=1_000_000_000
+        )
         for first, second in (
             ("WECHAT_OFFICIAL_APP_ID", "WECHAT_OFFICIAL_APP_SECRET"),
             ("WECHAT_MINIPROGRAM_APP_ID", "WECHAT_MINIPROGRAM_APP_SECRET"),

@@ -27,6 +27,7 @@ from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.registry import get_channel
 from connections import redis as redis_connection
 from jobs.queues import BULK, URGENT, job_queues
+from jobs.quotas import ProviderQuotas
 from jobs.sending import ChannelOutages, ClaimHeartbeat, send_in_window
 from models import Delivery, OutboxMessage, User, WeChatApp, db
 from models.outbox import idempotency_key
@@ -141,6 +142,7 @@ def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
             wechat_miniprogram_openid=miniprogram_openid,
             alert_plan_id=message.alert_plan_id,
             work_order_id=message.work_order_id,
+            asks_to_act=outbox.asks_to_act(message),
         )
     return outgoing
 
@@ -199,7 +201,8 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         if may_fall_back:
             # Whom WeChat could not reach gets an SMS instead when the message asks for it (work
             # orders): written with the outcomes, enqueued once both are committed. A WeChat held by
-            # an outage cannot reach anyone for now: the SMS goes meanwhile.
+            # an outage, or by the day's template sends used up, reaches nobody for now: the SMS
+            # goes meanwhile.
             held = [result.delivery for result in results if result.kind == "held"]
             fallback.extend(outbox.fall_back_to_sms([*ended, *held], now))
         db.session.commit()
@@ -230,9 +233,41 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     claimed = [delivery for delivery in claimed if delivery.channel not in outages.stopped]
     if held:
         record(held)
-    db.session.commit()  # nothing stays locked while the calls go out (the heartbeat renews the rows)
+    db.session.commit()
     by_id = {delivery.id: delivery for delivery in claimed}
     outgoing = _outgoing(claimed)
+    channels = {name: get_channel(name) for name in {delivery.channel for delivery in claimed} - {"inbox"}}
+    quotas = ProviderQuotas(channels)
+
+    def record_returned(name: str, pairs: list[tuple[OutgoingMessage, Outcome]]) -> None:
+        messages = [message for message, _ in pairs]
+        outcomes = [outcome for _, outcome in pairs]
+        quotas.returned(name, messages, outcomes)
+        if name == "wechat":
+            outcomes = _by_subscribe_message(messages, outcomes)
+        now = now_utc()
+        record(
+            [
+                outages.outcome(name, by_id[m.delivery_id], o, now)
+                or quotas.outcome(name, by_id[m.delivery_id], o, now)
+                or _result(by_id[m.delivery_id], o)
+                for m, o in zip(messages, outcomes, strict=True)
+            ]
+        )
+        if fallback:
+            dispatch(fallback)
+            counts["fallback"] += len(fallback)
+            fallback.clear()
+
+    # No call past a provider's quota (jobs.quotas): what gets no place waits for room (one that
+    # asks someone to act may go as a subscribe message meanwhile, or by its SMS).
+    refused = quotas.admit(claimed, outgoing, now_utc())
+    for name in ("sms", "wechat"):
+        pairs = [(outgoing[d.id], refused[d.id]) for d in claimed if d.channel == name and d.id in refused]
+        if pairs:
+            record_returned(name, pairs)
+    claimed = [delivery for delivery in claimed if delivery.id not in refused]
+    db.session.commit()  # nothing stays locked while the calls go out (the heartbeat renews the rows)
     batches: dict[str, list[OutgoingMessage]] = defaultdict(list)
     for delivery in claimed:
         batches[delivery.channel].append(outgoing[delivery.id])
@@ -243,40 +278,39 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
             outcomes = get_channel("inbox").send(inbox)
             record([_result(by_id[message.delivery_id], o) for message, o in zip(inbox, outcomes, strict=True)])
 
-    def record_returned(name: str, pairs: list[tuple[OutgoingMessage, Outcome]]) -> None:
-        messages = [message for message, _ in pairs]
-        outcomes = [outcome for _, outcome in pairs]
-        if name == "wechat":
-            outcomes = _by_subscribe_message(messages, outcomes)
-        now = now_utc()
-        record(
-            [
-                outages.outcome(name, by_id[m.delivery_id], o, now) or _result(by_id[m.delivery_id], o)
-                for m, o in zip(messages, outcomes, strict=True)
-            ]
-        )
-        if fallback:
-            dispatch(fallback)
-            counts["fallback"] += len(fallback)
-            fallback.clear()
-
     app = current_app._get_current_object()
-    channels = {name: get_channel(name) for name in batches}
     with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]):
         left = send_in_window(
-            channels, batches, record_returned, deadline, meanwhile=write_inbox, stopped=outages.stopped
+            channels,
+            batches,
+            record_returned,
+            deadline,
+            meanwhile=write_inbox,
+            stopped=outages.stopped,
+            held_back=quotas.full,
         )
-    held_left = [by_id[m.delivery_id] for name, batch in left.items() if name in outages.stopped for m in batch]
-    if held_left:  # the rest of a channel found down meanwhile
-        record([outages.held(delivery) for delivery in held_left])
+    # What the job did not call: its channel found down meanwhile, or its quota full (those wait),
+    # or its time up (handed on).
+    waiting, left_ids = [], []
+    for name, batch in left.items():
+        for message in batch:
+            delivery = by_id[message.delivery_id]
+            if name in outages.down:
+                waiting.append(outages.held(delivery))
+            elif quotas.full(name, message):
+                waiting.append(quotas.held(name, delivery))
+            else:
+                left_ids.append(delivery.id)
+    if waiting:
+        record(waiting)
     if fallback:
         dispatch(fallback)
         counts["fallback"] += len(fallback)
-    notices = outages.announce(now_utc())
+    notices = outages.announce(now_utc()) + quotas.announce(now_utc())
     db.session.commit()
     dispatch_messages(notices)
-    left_ids = [m.delivery_id for name, batch in left.items() if name not in outages.stopped for m in batch]
     if left_ids:
+        quotas.release(left_ids)
         counts["handed_on"] = _hand_on(left_ids)
     return dict(counts)
 

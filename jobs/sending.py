@@ -38,14 +38,17 @@ def send_in_window(
     deadline: float,
     meanwhile: Callable[[], None] | None = None,
     stopped: set[str] | None = None,
+    held_back: Callable[[str, OutgoingMessage], bool] | None = None,
 ) -> dict[str, list[OutgoingMessage]]:
     """Send each channel's batch with at most `channel.concurrency` calls unrecorded at any time;
     `record(name, [(message, outcome), …])` stores and commits outcomes (on this thread). No call
     starts after `deadline` (time.monotonic()), nor on a channel `record` adds to `stopped` (its
-    provider refuses the account). `meanwhile()` runs on this thread once the first calls are out
+    provider refuses the account), nor for a message `held_back(name, message)` keeps (the provider
+    said its quota is full meanwhile). `meanwhile()` runs on this thread once the first calls are out
     (the inbox: its writes need not delay a push). Returns what was not sent, by channel."""
     stopped = stopped if stopped is not None else set()
     waiting = {name: deque(batch) for name, batch in batches.items() if batch}
+    kept: dict[str, list[OutgoingMessage]] = {}
     in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
     open_calls = dict.fromkeys(waiting, 0)
     pools = {
@@ -59,6 +62,9 @@ def send_in_window(
                     limit = channels[name].concurrency
                     while queue and open_calls[name] < limit and name not in stopped:
                         message = queue.popleft()
+                        if held_back is not None and held_back(name, message):
+                            kept.setdefault(name, []).append(message)
+                            continue
                         in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
                         open_calls[name] += 1
             if meanwhile is not None:
@@ -77,7 +83,8 @@ def send_in_window(
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True)
-    return {name: list(queue) for name, queue in waiting.items() if queue}
+    left = {name: [*kept.get(name, ()), *waiting[name]] for name in waiting}
+    return {name: messages for name, messages in left.items() if messages}
 
 
 class ClaimHeartbeat:

@@ -15,6 +15,10 @@ fixes the account; retrying each one five times and failing it would lose them a
 - each institution whose messages are held hears it once per outage in its equipment managers'
   inbox (短信通道暂停，提醒将延后送达).
 
+The official account's template sends are a provider of their own here (TEMPLATE_QUOTA): when the
+day's quota is used up they pause until WeChat reports room again (jobs.quotas), the way a channel
+is down, while subscribe messages, which have their own quota, still go.
+
 Verification codes never come here: they are sent while the person waits, and fail at once
 (channels.sms_verification). The inbox is ours and never down.
 """
@@ -45,8 +49,16 @@ from models import (
 from operations import outbox
 from operations.clock import display, to_local
 
+# The official account's template sends, paused while their daily quota is used up.
+TEMPLATE_QUOTA = "wechat_template"
 # The channels a provider stands behind, as people name them.
-PROVIDERS = {ChannelName.SMS.value: "短信通道", ChannelName.WECHAT.value: "微信通道"}
+PROVIDERS = {ChannelName.SMS.value: "短信通道", ChannelName.WECHAT.value: "微信通道", TEMPLATE_QUOTA: "微信模板消息"}
+# The channel whose deliveries a provider's state holds.
+CHANNEL_OF = {
+    ChannelName.SMS.value: ChannelName.SMS,
+    ChannelName.WECHAT.value: ChannelName.WECHAT,
+    TEMPLATE_QUOTA: ChannelName.WECHAT,
+}
 # Waits before probing again, by refusals in a row; the last repeats.
 PROBE_AFTER = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5), timedelta(minutes=10))
 # A probe taken by a job that then died must not keep the channel shut for long.
@@ -74,10 +86,12 @@ def _insert():
     return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(ChannelState)
 
 
-def mark_down(provider: str, reason: str, code: str | None, now: datetime, *, probed: bool = False) -> Down:
+def mark_down(
+    provider: str, reason: str, code: str | None, now: datetime, *, probed: bool = False, until: datetime | None = None
+) -> Down:
     """The provider refused the account: the channel is down (a new outage if it was up), and the
-    next probe waits by the refusals in a row (`probed`: this refusal answered the probe). The
-    caller commits."""
+    next probe waits by the refusals in a row (`probed`: this refusal answered the probe), or
+    until `until` when the caller knows when to look again (a quota's next day). The caller commits."""
     state = db.session.execute(
         select(ChannelState.state, ChannelState.since, ChannelState.until, ChannelState.failures).where(
             ChannelState.provider == provider
@@ -90,7 +104,7 @@ def mark_down(provider: str, reason: str, code: str | None, now: datetime, *, pr
         return Down(provider, state.since, state.until, reason)
     else:
         since, failures = state.since, state.failures + 1
-    until = now + PROBE_AFTER[min(failures, len(PROBE_AFTER)) - 1]
+    until = until or now + PROBE_AFTER[min(failures, len(PROBE_AFTER)) - 1]
     values = {
         "state": ChannelCondition.DOWN,
         "since": since,
@@ -163,7 +177,7 @@ def mark_up(provider: str, now: datetime) -> int:
         update(Delivery)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
-            Delivery.channel == ChannelName(provider),
+            Delivery.channel == CHANNEL_OF[provider],
             Delivery.next_attempt_at > now,
             Delivery.claimed_until.is_(None),
             Delivery.reason.startswith(HELD_PREFIX.format(label=PROVIDERS[provider]), autoescape=True),
@@ -188,11 +202,19 @@ def notify_institutions(down: Down, message_ids: Sequence[int], now: datetime) -
     ):
         managers.setdefault(institution_id, []).append(user_id)
     label = PROVIDERS[down.provider]
-    title = f"{label}暂停，提醒将延后送达"
-    body = (
-        f"{label}自{to_local(down.since):%m-%d %H:%M}起暂停（{down.reason}），期间的提醒与工单通知暂不发送，"
-        "通道恢复后自动补发。请联系平台运维处理。"
-    )
+    since = f"{to_local(down.since):%m-%d %H:%M}"
+    if down.provider == TEMPLATE_QUOTA:
+        title = f"{label}{down.reason}，提醒将延后送达"
+        body = (
+            f"{label}自{since}起{down.reason}，期间的提醒与工单通知待额度恢复（0 点后）自动补发；"
+            "需要处理的工单通知改由小程序订阅消息或短信送达。"
+        )
+    else:
+        title = f"{label}暂停，提醒将延后送达"
+        body = (
+            f"{label}自{since}起暂停（{down.reason}），期间的提醒与工单通知暂不发送，通道恢复后自动补发。"
+            "请联系平台运维处理。"
+        )
     notices = [
         outbox.Notice(
             key=f"channel:{down.provider}:{down.since:%Y%m%d%H%M%S}:{institution_id}",

@@ -15,7 +15,9 @@ import pytest
 from channels.base import Outcome, OutcomeKind, OutgoingMessage
 from channels.providers import TOKEN_KEY_PREFIX, SharedTokenWeChatClient, without_request_id
 from channels.registry import get_channel, reset_channels
+from channels.sms import flow_control_seconds
 from simulators import wechat as wx_api
+from simulators.state import WeChatLimits
 
 SMS = "SendSms"
 VALUES = {"subject": "高压注射器 CT-01", "kind": "保修到期", "due_on": "2025-06-01", "status": "即将到期"}
@@ -173,7 +175,6 @@ def test_an_expired_token_is_refreshed_once_for_many_concurrent_sends(wechat, we
 @pytest.mark.parametrize(
     ("fault", "reason"),
     [
-        ({"errcode": 45009}, "微信接口调用超过限额 (45009)"),
         ({"errcode": -1}, "微信系统繁忙 (-1)"),
         ({"status": 502}, "微信服务端错误 (HTTP 502)"),
         ({"status": 503}, "微信服务端错误 (HTTP 503)"),
@@ -182,6 +183,21 @@ def test_an_expired_token_is_refreshed_once_for_many_concurrent_sends(wechat, we
 def test_wechat_transient_errors_are_retries(wechat, wechat_sim, fault, reason):
     wechat_sim.state.inject(wx_api.TEMPLATE_SEND, **fault)
     assert wechat.send([message()]) == [Outcome.retry(reason)]
+
+
+def test_wechat_daily_quota_of_template_sends_is_a_quota_and_quota_get_reads_it(configure, app_context, wechat_sim):
+    """45009 on a template send: the day's template sends are used up (the send job pauses them,
+    jobs.quotas); quota/get reports the day's limit and use."""
+    configure(DELIVERY_CONCURRENCY=1)
+    wechat = get_channel("wechat")
+    wechat_sim.state.limits = WeChatLimits(template_sends_per_day=1)
+    try:
+        first, second = wechat.send([message(1), message(2)])
+        assert first.kind == OutcomeKind.SENT
+        assert second == Outcome.limited("微信接口调用超过限额 (45009)", "45009")
+        assert wechat.template_quota() == (1, 1)
+    finally:
+        wechat_sim.state.limits = WeChatLimits()
 
 
 @pytest.mark.parametrize(("errcode", "errmsg"), [(40003, "invalid openid"), (40037, "invalid template_id")])
@@ -460,7 +476,6 @@ def test_sms_skips_people_without_a_phone(sms, sms_sim):
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        ("isv.BUSINESS_LIMIT_CONTROL", "短信发送被限流 (isv.BUSINESS_LIMIT_CONTROL)"),
         ("isv.DAY_LIMIT_CONTROL", "短信发送被限流 (isv.DAY_LIMIT_CONTROL)"),
         ("Throttling.User", "短信发送被限流 (Throttling.User)"),
         ("isp.SYSTEM_ERROR", "阿里云短信系统错误 (isp.SYSTEM_ERROR)"),
@@ -469,6 +484,17 @@ def test_sms_skips_people_without_a_phone(sms, sms_sim):
 def test_sms_rate_limits_and_system_errors_are_retries(sms, sms_sim, code, reason):
     sms_sim.state.inject(SMS, code=code)
     assert sms.send([message()]) == [Outcome.retry(reason)]
+
+
+def test_sms_flow_control_per_number_is_a_quota_not_a_retry(sms, sms_sim):
+    """isv.BUSINESS_LIMIT_CONTROL: the number's quota is used up; the send job holds the message
+    until it frees (jobs.quotas), rather than spending its attempts on it."""
+    sms_sim.state.inject(SMS, code="isv.BUSINESS_LIMIT_CONTROL", message="触发小时级流控Permits:5")
+    (outcome,) = sms.send([message()])
+    assert outcome == Outcome.limited(
+        "短信发送被限流 (isv.BUSINESS_LIMIT_CONTROL: 触发小时级流控Permits:5)", "isv.BUSINESS_LIMIT_CONTROL"
+    )
+    assert flow_control_seconds(outcome) == 3600
 
 
 def test_sms_illegal_number_fails_with_aliyuns_reason(sms, sms_sim):

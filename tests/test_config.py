@@ -65,3 +65,26 @@ def test_sms_variable_attributes_cover_the_default_parameters_and_come_from_the_
     assert config.SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES.keys() == config.SMS_WORK_ORDER_TEMPLATE_PARAMS.keys()
     production_env.setenv("SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES", '{"number": "others"}')
     assert load_config("production").SMS_WORK_ORDER_TEMPLATE_ATTRIBUTES == {"number": "others"}
+
+
+def provider_limits(config) -> tuple:
+    return config.SMS_NOTICES_PER_DAY, config.SMS_WHITELIST, config.WECHAT_TEMPLATE_SENDS_PER_DAY
+
+
+def test_the_providers_limits_default_to_the_published_ones_and_come_from_the_environment(production_env):
+    assert provider_limits(load_config("production")) == (50, frozenset(), 100_000)
+    production_env.setenv("SMS_NOTICES_PER_DAY", "40")
+    production_env.setenv("SMS_WHITELIST", "13800000001, 13800000002，13800000001")
+    production_env.setenv("WECHAT_TEMPLATE_SENDS_PER_DAY", "1000000")
+    whitelist = frozenset({"13800000001", "13800000002"})
+    assert provider_limits(load_config("production")) == (40, whitelist, 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("whitelist", "problem"),
+    [("13800000001,0571-8888", "mainland mobile"), (",".join(f"138{n:08d}" for n in range(301)), "at most 300")],
+)
+def test_the_sms_whitelist_takes_mainland_mobiles_and_at_most_300(production_env, whitelist, problem):
+    production_env.setenv("SMS_WHITELIST", whitelist)
+    with pytest.raises(ConfigError, match=problem):
+        load_config("production")

@@ -4,7 +4,7 @@ under a controlled clock.
 
 - A "待接单" SMS held by the provider's flow control, or still queued, is not sent once the order
   was accepted: it is recorded as withdrawn (工单已接单，通知已撤回); the same SMS of an order
-  nobody accepted still goes at its retry. An escalation to the equipment office likewise.
+  nobody accepted still goes once the flow control lets it. An escalation to the equipment office likewise.
 - A reminder queued before its plan was handled (已处理) is not sent.
 - A held reminder whose day (Asia/Shanghai) has passed is dropped, and so is one whose subject got
   a new expiry date meanwhile; 发送记录 shows it as 已撤回 with the reason.
@@ -131,26 +131,29 @@ def accept(cast, who: str, order_id: int, moment: datetime) -> None:
 
 def test_a_new_order_sms_held_by_flow_control_is_withdrawn_once_accepted(app, cast, sms_sim):
     ids = cast["ids"]
-    sms_sim.state.inject(SEND_SMS, times=2, code=FLOW_CONTROL)
+    sms_sim.state.inject(SEND_SMS, times=1, code=FLOW_CONTROL)  # 触发分钟级流控: 赵工's number, for a minute
     taken = report(cast, at(9, 0))
     waiting = report(cast, at(9, 0))
     drain(app, at(9, 0))
-    assert sms_sim.state.count(SEND_SMS) == 2 and sms_sent(sms_sim) == []  # both refused, to retry at 09:00:30
+    # The first SMS was refused, the second not even tried: both wait for the minute to pass (jobs.quotas).
+    assert sms_sim.state.count(SEND_SMS) == 1 and sms_sent(sms_sim) == []
 
-    accept(cast, "li", taken["id"], at(9, 0, 20))  # 李工 takes the first before the retry
-    tick(app, at(9, 0, 30))  # the relay hands both retries to one send job
+    accept(cast, "li", taken["id"], at(9, 0, 20))  # 李工 takes the first meanwhile
+    tick(app, at(9, 0, 30))  # still inside the minute: nothing is due
+    assert sms_sim.state.count(SEND_SMS) == 1
+    tick(app, at(9, 1))  # the relay hands both to one send job
 
     withdrawn = ("work_order.created", ids["zhao"], "sms", "withdrawn", "工单已接单，通知已撤回")
     assert withdrawn in rows(app, work_order_id=taken["id"])
     assert ("work_order.created", ids["zhao"], "sms", "sent", None) in rows(app, work_order_id=waiting["id"])
-    # The provider saw the two refused calls and the one retry still asking 赵工 to act, nothing else.
-    assert sms_sim.state.count(SEND_SMS) == 3
+    # The provider saw the refused call and the one still asking 赵工 to act, nothing else.
+    assert sms_sim.state.count(SEND_SMS) == 2
     (sent,) = sms_sent(sms_sim)
     assert sent["TemplateParam"]["number"] == waiting["number"]
 
-    for moment in (at(9, 1), at(9, 5), at(9, 30)):  # later ticks change nothing
+    for moment in (at(9, 2), at(9, 5), at(9, 30)):  # later ticks change nothing
         tick(app, moment)
-    assert sms_sim.state.count(SEND_SMS) == 3
+    assert sms_sim.state.count(SEND_SMS) == 2
     assert withdrawn in rows(app, work_order_id=taken["id"])
 
 
@@ -189,7 +192,7 @@ def test_an_escalation_held_by_flow_control_is_withdrawn_once_someone_accepts(ap
     assert ("work_order.escalated", ids["manager"], "wechat", "sent", None) in escalated
 
     accept(cast, "zhao", order["id"], at(9, 15, 10))
-    tick(app, at(9, 15, 30))
+    tick(app, at(9, 16))  # the minute of flow control has passed
     escalated = [row for row in rows(app, work_order_id=order["id"]) if row[0] == "work_order.escalated"]
     assert ("work_order.escalated", ids["manager"], "sms", "withdrawn", "工单已接单，通知已撤回") in escalated
     assert "13800000001" not in [payload["PhoneNumbers"] for payload in sms_sent(sms_sim)]
@@ -261,12 +264,12 @@ def test_a_reminder_queued_before_the_plan_was_handled_is_not_sent(app, remindin
 def test_a_held_reminder_whose_day_has_passed_is_dropped(app, reminding, sms_sim, wechat_sim):
     plan = reminding(send_time="23:59:00")
     day = date(2026, 12, 7)
-    sms_sim.state.inject(SEND_SMS, times=2, code=FLOW_CONTROL)
-    tick(app, at(23, 59, day=day))  # refused: again at 23:59:30
-    tick(app, at(23, 59, 30, day=day))  # refused again: next at 00:01:30, the next day
-    tick(app, at(0, 1, 30, day=day + timedelta(days=1)))
+    sms_sim.state.inject(SEND_SMS, times=1, code=FLOW_CONTROL)  # 触发分钟级流控: a minute's wait
+    tick(app, at(23, 59, day=day))  # refused: the number waits until 00:00, the next day
+    tick(app, at(23, 59, 30, day=day))  # not due yet
+    tick(app, at(0, 0, day=day + timedelta(days=1)))
 
-    assert sms_sent(sms_sim) == [] and sms_sim.state.count(SEND_SMS) == 2
+    assert sms_sent(sms_sim) == [] and sms_sim.state.count(SEND_SMS) == 1
     (sms,) = [entry for entry in record(plan) if entry["channel"] == "sms"]
     assert (sms["date"], sms["status"], sms["status_label"], sms["reason"]) == (
         "2026-12-07",
@@ -274,7 +277,7 @@ def test_a_held_reminder_whose_day_has_passed_is_dropped(app, reminding, sms_sim
         "已撤回",
         "提醒日已过，通知已撤回",
     )
-    assert sms["attempts"] == 2
+    assert sms["attempts"] == 0  # waiting for flow control is not an attempt
     assert {entry["status"] for entry in record(plan) if entry["channel"] != "sms"} == {"sent"}
 
     tick(app, at(23, 59, day=day + timedelta(days=1)))  # the next day's own reminder goes as usual
@@ -287,7 +290,7 @@ def test_a_held_reminder_of_a_renewed_credential_is_withdrawn(app, reminding, sm
     sms_sim.state.inject(SEND_SMS, times=1, code=FLOW_CONTROL)
     tick(app, at(9, 30, day=day))
     credential = plan["credential"]
-    with frozen(at(9, 30, 10, day=day)):  # renewed before the retry: valid for another year
+    with frozen(at(9, 30, 10, day=day)):  # renewed while it waits: valid for another year
         response = plan["api"].put(
             f"/api/v1/credentials/{credential['id']}",
             json={
@@ -299,7 +302,7 @@ def test_a_held_reminder_of_a_renewed_credential_is_withdrawn(app, reminding, sm
             },
         )
     assert response.status_code == 200, response.get_json()
-    tick(app, at(9, 30, 30, day=day))
+    tick(app, at(9, 31, day=day))
 
     assert sms_sent(sms_sim) == []
     (sms,) = [entry for entry in record(plan) if entry["channel"] == "sms"]
@@ -310,10 +313,9 @@ def test_a_held_expiry_notice_still_goes_the_next_day(app, reminding, sms_sim):
     """The expiry notice is the last word: like the sweep's catch-up, a late one still goes."""
     plan = reminding(send_time="23:59:00")
     notice_day = date(2026, 12, 11)
-    sms_sim.state.inject(SEND_SMS, times=2, code=FLOW_CONTROL)
+    sms_sim.state.inject(SEND_SMS, times=1, code=FLOW_CONTROL)
     tick(app, at(23, 59, day=notice_day))  # (the days before it are dropped: no sweep ran then)
-    tick(app, at(23, 59, 30, day=notice_day))
-    tick(app, at(0, 1, 30, day=notice_day + timedelta(days=1)))
+    tick(app, at(0, 0, day=notice_day + timedelta(days=1)))
 
     (sms,) = [entry for entry in record(plan) if entry.get("channel") == "sms"]
     assert (sms["date"], sms["topic"], sms["status"]) == ("2026-12-11", "alert.expired", "sent")
