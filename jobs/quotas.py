@@ -107,7 +107,9 @@ class ProviderQuotas:
             refused |= self._admit_template_sends([d for d in ordered if d.channel == "wechat"], outgoing, now)
         return refused
 
-    def _admit_sms(self, deliveries, outgoing, now: datetime) -> dict[int, Outcome]:
+    def _admit_sms(
+        self, deliveries: list[outbox.Claimed], outgoing: Mapping[int, OutgoingMessage], now: datetime
+    ) -> dict[int, Outcome]:
         asks = []
         for delivery in deliveries:
             key = self.sms.quota_key(outgoing[delivery.id])
@@ -133,7 +135,9 @@ class ProviderQuotas:
             refused |= self._wait([delivery], until, SMS_WAITING.format(limit=limit, moment=_moment(until)))
         return refused
 
-    def _admit_template_sends(self, deliveries, outgoing, now: datetime) -> dict[int, Outcome]:
+    def _admit_template_sends(
+        self, deliveries: list[outbox.Claimed], outgoing: Mapping[int, OutgoingMessage], now: datetime
+    ) -> dict[int, Outcome]:
         wanted = [delivery for delivery in deliveries if self.wechat.quota_key(outgoing[delivery.id])]
         if not wanted:
             return {}
@@ -188,7 +192,7 @@ class ProviderQuotas:
             self.paused = channel_states.mark_down(TEMPLATE_QUOTA, USED_UP, code, now, probed=probed, until=until)
             log.warning("WeChat template sends paused until %s (%s used)", self.paused.until, code)
 
-    def _hold(self, deliveries) -> dict[int, Outcome]:
+    def _hold(self, deliveries: list[outbox.Claimed]) -> dict[int, Outcome]:
         """These template sends wait for the pause to end."""
         if not deliveries:
             return {}
@@ -196,7 +200,7 @@ class ProviderQuotas:
         reason = channel_states.held_reason(TEMPLATE_QUOTA, USED_UP)
         return self._wait(deliveries, self.paused.until, reason)
 
-    def _wait(self, deliveries, until: datetime, reason: str) -> dict[int, Outcome]:
+    def _wait(self, deliveries: list[outbox.Claimed], until: datetime, reason: str) -> dict[int, Outcome]:
         for delivery in deliveries:
             self._waits[delivery.id] = (until, reason)
         return {delivery.id: Outcome.limited(reason, "quota") for delivery in deliveries}
@@ -234,7 +238,11 @@ class ProviderQuotas:
         until, reason = wait
         return outbox.Result(delivery, "held", reason=reason, until=until)
 
-    def _refused(self, name: str, delivery: outbox.Claimed, outcome: Outcome, now: datetime):
+    def _refused(
+        self, name: str, delivery: outbox.Claimed, outcome: Outcome, now: datetime
+    ) -> tuple[datetime, str] | None:
+        """(until, reason) of a message the provider refused for its quota although we gave it a
+        place; None when WeChat's quota/get says there is room after all (a plain retry)."""
         if name == "sms":
             until = now + timedelta(seconds=flow_control_seconds(outcome) or RECHECK.total_seconds())
             key = self._sms_keys[delivery.id]

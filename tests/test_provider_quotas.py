@@ -24,11 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from test_stale_notices import drain, tick
+from test_channel_outages import outage_notices
+from test_stale_notices import accept, drain, report, tick
 
 from connections import provider_quotas
 from connections import redis as redis_connection
-from models import ConsentStatus, Delivery, InboxMessage, OutboxMessage, Role, Scope, User, WeChatApp, db
+from models import ConsentStatus, Delivery, OutboxMessage, Role, Scope, User, WeChatApp, db
 from operations.clock import LOCAL_TZ, frozen
 from operations.subscribe_consents import record_consent
 from simulators.state import BEIJING, SmsLimits, WeChatLimits
@@ -124,15 +125,6 @@ def sms_to(sms_sim, phone: str) -> Counter:
         for record in sms_sim.state.records(SEND_SMS)
         if record.payload.get("PhoneNumbers") == phone
     )
-
-
-def pause_notices(app) -> Counter:
-    with app.app_context():
-        rows = db.session.execute(
-            select(InboxMessage.user_id, InboxMessage.title).where(InboxMessage.topic == "channel.down")
-        ).all()
-        db.session.remove()
-    return Counter(rows)
 
 
 def certificates(factory, client, institution, manager, count: int, channels: list[str], send_time="08:00:00"):
@@ -234,26 +226,8 @@ def vendor_cast(app, factory, client):
         "li": li,
         "wang": wang,
         "device": device,
-        "nurse": factory.api(client, nurse),
-        "li_api": factory.api(client, li),
+        "api": {"nurse": factory.api(client, nurse), "li": factory.api(client, li)},
     }
-
-
-def report(cast, moment: datetime, urgency: str = "normal") -> int:
-    with frozen(moment):
-        response = cast["nurse"].post(
-            "/api/v1/work-orders",
-            json={
-                "device_id": cast["device"].id,
-                "kind": "repair",
-                "urgency": urgency,
-                "contact_name": "王护士",
-                "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
-                "fault_description": "开机后报错 E21",
-            },
-        )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def test_an_emergency_whose_sms_would_pass_the_limit_goes_at_once_by_wechat_and_the_inbox(
@@ -267,7 +241,7 @@ def test_an_emergency_whose_sms_would_pass_the_limit_goes_at_once_by_wechat_and_
         drain(app, moment)
     assert sms_to(sms_sim, li.phone) == Counter({"OK": 2})
 
-    third = report(vendor_cast, at(9, 10), urgency="downtime")
+    third = report(vendor_cast, at(9, 10), urgency="downtime")["id"]
     drain(app, at(9, 10))
     # 李工's push and inbox went at once; his SMS would pass the limit: it waits, and Aliyun was
     # not asked (no refusal).
@@ -282,8 +256,7 @@ def test_an_emergency_whose_sms_would_pass_the_limit_goes_at_once_by_wechat_and_
     pushed = [r.payload["body"]["touser"] for r in wechat_sim.state.records(TEMPLATE_SEND)]
     assert pushed.count("o-li") == 3
 
-    with frozen(at(9, 12)):
-        assert vendor_cast["li_api"].post(f"/api/v1/work-orders/{third}/accept", json={}).status_code == 200
+    accept(vendor_cast, "li", third, at(9, 12))
     sms_sim.state.advance_clock(24 * 3600)
     tick(app, next_day(9, 0))  # its window frees, but the order is taken: no late SMS
     assert by_recipient(app, "sms", work_order_id=third)[li.id] == ("withdrawn", 0, "工单已接单，通知已撤回")
@@ -362,12 +335,12 @@ def test_wechat_template_sends_used_up_pause_until_the_day_turns_and_resume_with
     assert (paused["state"], paused["reason"], paused["code"]) == ("down", "今日额度已用完", "3/3")
     assert paused["until"] == "2026-12-08T00:01:00+08:00"
     assert channels["wechat"]["state"] == "up"  # subscribe messages still go
-    assert pause_notices(app) == Counter({(manager.id, PAUSE_NOTICE): 1})
+    assert outage_notices(app) == Counter({(manager.id, PAUSE_NOTICE): 1})
     assert "wechat_template\t微信模板消息\t暂停" in app.test_cli_runner().invoke(args=["channels"]).output
 
     # A new order meanwhile asks the engineers to take it: not tomorrow. 李工 gets his SMS, 王工 a
     # subscribe message; their pushes wait with the rest.
-    order = report(vendor_cast, at(10, 0))
+    order = report(vendor_cast, at(10, 0))["id"]
     drain(app, at(10, 0))
     assert [r.payload["PhoneNumbers"] for r in sms_sim.state.records(SEND_SMS)] == [vendor_cast["li"].phone]
     assert [r.payload["body"]["touser"] for r in wechat_sim.state.records(SUBSCRIBE_SEND)] == ["mp-wang"]
@@ -375,7 +348,7 @@ def test_wechat_template_sends_used_up_pause_until_the_day_turns_and_resume_with
     assert pushes[vendor_cast["li"].id] == ("pending", 0, PAUSED)
     assert pushes[vendor_cast["wang"].id] == ("sent", 1, "公众号无法送达，已作为小程序订阅消息发送")
     assert template_answers(wechat_sim) == Counter({0: 3})
-    assert sum(pause_notices(app).values()) == 1  # the same pause: told once
+    assert sum(outage_notices(app).values()) == 1  # the same pause: told once
 
     tick(app, at(23, 59))
     assert template_answers(wechat_sim) == Counter({0: 3})
@@ -410,7 +383,7 @@ def test_a_45009_reads_the_quota_and_pauses_until_quota_get_reports_room(
     assert [row[:3] for row in deliveries(app, "wechat")] == [("sent", 1, None)] * 2 + [("pending", 0, PAUSED)] * 2
     paused = client.get("/healthz").get_json()["channels"]["wechat_template"]
     assert (paused["code"], paused["until"]) == ("2/2", "2026-12-08T00:01:00+08:00")
-    assert pause_notices(app) == Counter({(manager.id, PAUSE_NOTICE): 1})
+    assert outage_notices(app) == Counter({(manager.id, PAUSE_NOTICE): 1})
 
     tick(app, next_day(0, 1))  # WeChat's day has not turned yet (its clock): no room, an hour more
     assert client.get("/healthz").get_json()["channels"]["wechat_template"]["until"] == "2026-12-08T01:01:00+08:00"
