@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Row, and_, bindparam, case, func, or_, select, text, update
+from sqlalchemy.orm import aliased
 
 from models import ChannelName, Delivery, DeliveryStatus, OutboxMessage, db
 from models.db import UTCDateTime
@@ -538,7 +539,7 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
 DIGEST_FAMILY = "digest"
 CARRIED_SENT = "已随汇总提醒发送"
 _CARRIED_ENDS = {
-    "sent": lambda reason: CARRIED_SENT,
+    "sent": lambda reason: f"{CARRIED_SENT}（{reason}）" if reason else CARRIED_SENT,
     "failed": lambda reason: f"汇总提醒发送失败：{reason}",
     "skipped": lambda reason: f"汇总提醒未发送：{reason}",
 }
@@ -737,13 +738,26 @@ def skip_pending_of_institution(institution_id: int, now: datetime) -> int:
             OutboxMessage.work_order_id.in_(select(WorkOrder.id).where(WorkOrder.institution_id == institution_id)),
         )
     )
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.message_id.in_(messages))
-        .values(status=DeliveryStatus.SKIPPED, reason=INSTITUTION_INACTIVE, finished_at=now, claimed_until=None),
-        execution_options={"synchronize_session": False},
-    )
-    return result.rowcount
+    carried = aliased(Delivery)
+    skipped = 0
+    for chosen in (
+        # The digests carrying its reminders first (a digest names no plan of its own), then the rest.
+        Delivery.id.in_(
+            select(carried.digest_id).where(
+                carried.status == DeliveryStatus.PENDING,
+                carried.digest_id.is_not(None),
+                carried.message_id.in_(messages),
+            )
+        ),
+        Delivery.message_id.in_(messages),
+    ):
+        skipped += db.session.execute(
+            update(Delivery)
+            .where(Delivery.status == DeliveryStatus.PENDING, chosen)
+            .values(status=DeliveryStatus.SKIPPED, reason=INSTITUTION_INACTIVE, finished_at=now, claimed_until=None),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    return skipped
 
 
 def of_inactive_institutions(message_ids: Iterable[int]) -> set[int]:

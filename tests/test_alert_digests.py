@@ -433,3 +433,25 @@ def test_a_vendor_admin_gets_one_digest_per_hospital(app, factory, client, sms_s
     assert sorted(message.key.split(":")[2] for message in digest_messages(app)) == sorted(
         [str(first.id), str(first.id), str(second.id), str(second.id)]
     )
+
+
+def test_a_digest_waiting_when_its_hospital_is_deactivated_is_skipped_with_its_reminders(
+    app, office, sms_sim, wechat_sim
+):
+    from operations import institutions
+
+    certificates(office, 6)
+    moment = at(FIRST_DAY, 8, 0)
+    with frozen(moment), app.app_context():
+        assert sweep_alert_plans()["digests"] == 2
+        deactivated = institutions.deactivate(office["institution"].id, now=moment)
+        db.session.commit()
+        assert deactivated.deliveries_skipped == 2 + 6 * 3  # the digests, and every reminder
+    drain(app, moment + timedelta(seconds=1))
+
+    assert sms_sim.state.count(SEND_SMS) == 0 and wechat_sim.state.count(TEMPLATE_SEND) == 0
+    counts = outcomes(app, office["manager"].id)
+    assert counts == Counter(
+        {(channel, "alert", "skipped"): 6 for channel in ("inbox", "sms", "wechat")}
+        | {(channel, "digest", "skipped"): 1 for channel in ("sms", "wechat")}
+    )
