@@ -379,10 +379,14 @@ def test_a_digest_reaches_a_mini_program_user_on_the_alert_subscribe_template(
     assert subscribe["data"]["thing4"]["value"] == "共8项待处理"
 
 
-def test_a_vendor_admin_gets_one_digest_per_hospital(app, factory, client, sms_sim, wechat_sim):
+def test_a_vendor_admin_gets_one_digest_per_hospital(app, factory, client, sms_sim, wechat_sim, monkeypatch):
     """A digest gathers one hospital's reminders: a vendor admin told about four authorizations
-    ending at each of two hospitals gets two digests at the slot, one for each."""
+    ending at each of two hospitals gets two digests at the slot, one for each (written one
+    statement each here, as a morning of many digests is written in chunks)."""
     from models import Invitation, InvitationStatus, User
+    from operations.alerts import digests
+
+    monkeypatch.setattr(digests, "CHUNK", 1)
 
     first, second = factory.institution("医疗机构测试1"), factory.institution("医疗机构测试2")
     vendor = factory.accepted_vendor(first, "服务商测试1")

@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -150,8 +151,24 @@ def _held_rows() -> list[_Held]:
     ]
 
 
-def key_of(day: date, send_time: str, institution_id: int, recipient_id: int, channel: str) -> str:
-    return f"{outbox.DIGEST_FAMILY}:{day:%Y%m%d}{send_time.replace(':', '')}:{institution_id}:{recipient_id}:{channel}"
+class Slot(NamedTuple):
+    """Whose reminders a digest gathers: one person's, of one hospital, on one channel, at one send
+    time (a plan's send time on a Shanghai day)."""
+
+    day: date
+    send_time: str  # HH:MM
+    institution_id: int
+    recipient_id: int
+    channel: str
+
+    @property
+    def key(self) -> str:
+        """The digest's key: unique, so the same slot never gets a second digest."""
+        moment = f"{self.day:%Y%m%d}{self.send_time.replace(':', '')}"
+        return f"{outbox.DIGEST_FAMILY}:{moment}:{self.institution_id}:{self.recipient_id}:{self.channel}"
+
+
+CHUNK = 500  # digests per statement: SQLite takes a bounded number of parameters
 
 
 def group(now: datetime, channels: frozenset[str], page: str | None) -> Grouped:
@@ -175,42 +192,41 @@ def group(now: datetime, channels: frozenset[str], page: str | None) -> Grouped:
             .where(OutboxMessage.id.in_({row.message_id for row in held}))
         )
     }
-    groups: dict[tuple, list[_Held]] = defaultdict(list)
+    slots: dict[Slot, list[_Held]] = defaultdict(list)
     released: list[int] = []
     for row in held:
         message = messages.get(row.message_id)
-        send_time = ((message.payload or {}).get("send_time") if message is not None else None) or None
-        if message is None or send_time is None or message.occurrence_on is None or row.channel not in channels:
+        send_time = (message.payload or {}).get("send_time") if message is not None else None
+        if not send_time or message.occurrence_on is None or row.channel not in channels:
             released.append(row.id)  # nothing to gather it with: it goes as it is (and is checked then)
             continue
-        slot = (message.occurrence_on, send_time, message.institution_id, row.recipient_id, row.channel)
-        groups[slot].append(row)
+        slots[Slot(message.occurrence_on, send_time, message.institution_id, row.recipient_id, row.channel)].append(row)
     thresholds = dict(
         db.session.execute(
             select(Institution.id, Institution.alert_digest_threshold).where(
-                Institution.id.in_({slot[2] for slot in groups})
+                Institution.id.in_({slot.institution_id for slot in slots})
             )
         ).all()
     )
-    digested: dict[str, list[_Held]] = {}
-    contents: dict[str, tuple[Content, int, date]] = {}
-    for slot, rows in groups.items():
-        if len(rows) <= thresholds[slot[2]]:
-            released.extend(row.id for row in rows)
-            continue
-        key = key_of(*slot)
-        digested[key] = rows
-        items = [_item(messages[row.message_id].payload, messages[row.message_id].alert_plan_id) for row in rows]
-        contents[key] = (content(items, page), slot[2], slot[0])
-    new_messages = _write_digests(digested, contents, now)
-    carriers = _carriers(list(digested))
-    attach = []
-    for key, rows in digested.items():
-        carrier = carriers.get(key)
-        if carrier is None:  # its digest has gone already (a sweep elsewhere, long ago): one by one
+    digested = {}
+    for slot, rows in slots.items():
+        if len(rows) <= thresholds[slot.institution_id]:
             released.extend(row.id for row in rows)
         else:
-            attach.extend({"id": row.id, "digest_id": carrier, "reason": IN_DIGEST} for row in rows)
+            digested[slot] = rows
+    new_messages: list[outbox.NewMessage] = []
+    attach = []
+    chosen = list(digested)
+    for start in range(0, len(chosen), CHUNK):
+        some = {slot: digested[slot] for slot in chosen[start : start + CHUNK]}
+        new_messages += _write_digests(some, messages, page, now)
+        carriers = _carriers([slot.key for slot in some])
+        for slot, rows in some.items():
+            carrier = carriers.get(slot.key)
+            if carrier is None:  # its digest has gone already (a sweep elsewhere, long ago): one by one
+                released.extend(row.id for row in rows)
+            else:
+                attach.extend({"id": row.id, "digest_id": carrier, "reason": IN_DIGEST} for row in rows)
     if attach:
         db.session.execute(update(Delivery), attach)
     outbox.release_held(released, now)
@@ -218,59 +234,58 @@ def group(now: datetime, channels: frozenset[str], page: str | None) -> Grouped:
 
 
 def _write_digests(
-    digested: dict[str, list[_Held]], contents: dict[str, tuple[Content, int, date]], now: datetime
+    digested: dict[Slot, list[_Held]], messages: dict[int, Row], page: str | None, now: datetime
 ) -> list[outbox.NewMessage]:
-    """A message and its one delivery per digest; a key decided before keeps what it has."""
-    if not digested:
-        return []
+    """A message and its one delivery per digest; a slot decided before keeps what it has."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = []
+    for slot, held in digested.items():
+        items = [_item(messages[row.message_id].payload, messages[row.message_id].alert_plan_id) for row in held]
+        found = content(items, page)
+        rows.append(
+            {
+                "key": slot.key,
+                "topic": TOPIC,
+                "title": found.title,
+                "body": found.body,
+                "payload": _payload(found, slot.institution_id, len(items)),
+                "occurrence_on": slot.day,
+                "created_at": now,
+            }
+        )
     written = db.session.execute(
         dialect.insert(OutboxMessage)
-        .values(
-            [
-                {
-                    "key": key,
-                    "topic": TOPIC,
-                    "title": found.title,
-                    "body": found.body,
-                    "payload": _payload(found, institution_id, len(digested[key])),
-                    "occurrence_on": day,
-                    "created_at": now,
-                }
-                for key, (found, institution_id, day) in contents.items()
-            ]
-        )
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id, OutboxMessage.key)
     ).all()
-    by_key = {row.key: digested[row.key] for row in written}
-    if written:
-        db.session.execute(
-            dialect.insert(Delivery)
-            .values(
-                [
-                    {
-                        "message_id": row.id,
-                        "recipient_id": by_key[row.key][0].recipient_id,
-                        "channel": by_key[row.key][0].channel,
-                        "status": DeliveryStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "enqueued_at": now,
-                        "created_at": now,
-                    }
-                    for row in written
-                ]
-            )
-            .on_conflict_do_nothing()
+    if not written:
+        return []
+    by_key = {slot.key: slot for slot in digested}
+    db.session.execute(
+        dialect.insert(Delivery)
+        .values(
+            [
+                {
+                    "message_id": row.id,
+                    "recipient_id": by_key[row.key].recipient_id,
+                    "channel": by_key[row.key].channel,
+                    "status": DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "enqueued_at": now,
+                    "created_at": now,
+                }
+                for row in written
+            ]
         )
+        .on_conflict_do_nothing()
+    )
     return [outbox.NewMessage(row.id, 1) for row in written]
 
 
 def _carriers(keys: list[str]) -> dict[str, int]:
     """Digest key -> its delivery, while it is still to send."""
-    if not keys:
-        return {}
     return dict(
         db.session.execute(
             select(OutboxMessage.key, Delivery.id)
