@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from jobs import scheduler
 from jobs.alerts import sweep_alert_plans
-from jobs.queues import QUEUE_NAMES
 from jobs.runtime import make_worker
 from models import Delivery, OutboxMessage, Role, db
 from operations.clock import LOCAL_TZ, frozen
@@ -38,7 +37,7 @@ def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 def drain(app, moment: datetime) -> None:
     with frozen(moment):
-        make_worker(app, QUEUE_NAMES, simple=True).work(burst=True)
+        make_worker(app, simple=True).work(burst=True)
 
 
 def run_minute(app, moment: datetime) -> None:
