@@ -16,7 +16,7 @@ from typing import Any, Protocol
 # Message families: a topic's part before the first dot ("alert.reminder" -> "alert"). Each
 # family has its own WeChat and SMS template, because an account registers one template per kind
 # of notice in the WeChat and Aliyun consoles; the label names the family in reasons people read.
-FAMILY_LABELS = {"alert": "预警", "work_order": "工单"}
+FAMILY_LABELS = {"alert": "预警", "work_order": "工单", "digest": "预警汇总"}
 
 
 def family_of(topic: str) -> str:

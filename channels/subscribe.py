@@ -22,6 +22,9 @@ SUBSCRIBE_SEND = "message/subscribe/send"  # relative to {base}/cgi-bin/
 PROVIDER_PREFIX = "subscribe:"  # deliveries.provider_id of a subscribe message: subscribe:<msgid>
 REFUSED = 43101  # the person has no subscription left for the template (or switched it off)
 
+# A family without a subscribe template of its own -> the family whose template it goes on.
+SHARED_TEMPLATES = {"digest": "alert"}
+
 SENT_AS_SUBSCRIBE = "公众号无法送达，已作为小程序订阅消息发送"
 REFUSED_REASON = "用户未订阅或已拒收小程序订阅消息 (43101)"
 SUBSCRIBE_FAILED = "小程序订阅消息未送达"
@@ -38,14 +41,20 @@ class SubscribeSettings:
     def from_config(cls, config: Mapping[str, Any]) -> SubscribeSettings:
         ids = config.get("WECHAT_SUBSCRIBE_TEMPLATES") or {}
         fields = config.get("WECHAT_SUBSCRIBE_FIELDS") or {}
+        templates = {
+            str(family): ProviderTemplate(str(template_id), dict(fields.get(family) or {}))
+            for family, template_id in ids.items()
+            if template_id
+        }
+        # A digest of reminders goes on the alert template the person subscribed to (one consent
+        # for the lot), unless it has its own: its values carry the alert template's names.
+        for family, instead in SHARED_TEMPLATES.items():
+            if family not in templates and instead in templates:
+                templates[family] = templates[instead]
         return cls(
             app_id=config.get("WECHAT_MINIPROGRAM_APP_ID"),
             app_secret=config.get("WECHAT_MINIPROGRAM_APP_SECRET"),
-            templates={
-                str(family): ProviderTemplate(str(template_id), dict(fields.get(family) or {}))
-                for family, template_id in ids.items()
-                if template_id
-            },
+            templates=templates,
             miniprogram_state=config.get("WECHAT_SUBSCRIBE_MINIPROGRAM_STATE") or "formal",
         )
 

@@ -141,6 +141,18 @@ class BaseConfig:
         "date": "time",
         "status": "others",
     }
+    # The values a digest (汇总提醒: operations.alerts.digests) offers: count (60), subject (检眼镜等60项,
+    # the count never cut), nearest_subject (检眼镜), nearest_kind (设备操作证), due_on (the nearest
+    # expiry), status (共60项待处理), kind (预警汇总). Its SMS names the mini-program in the
+    # template's own text ("请在微信小程序「微修」查看"): a link or a name is never a variable.
+    DEFAULT_WECHAT_DIGEST_FIELDS: ClassVar[dict] = {
+        "thing1": "subject",
+        "number2": "count",
+        "time3": "due_on",
+        "thing4": "status",
+    }
+    DEFAULT_SMS_DIGEST_PARAMS: ClassVar[dict] = {"count": "count", "name": "nearest_subject", "date": "due_on"}
+    DEFAULT_SMS_DIGEST_ATTRIBUTES: ClassVar[dict] = {"count": "other_number2", "name": "others", "date": "time"}
     # The values a work-order message offers: number (GD000123), device (高压注射器(000027)), status
     # (待接单), time (2026-11-22 10:05), detail (故障：无法开机). WeChat caps a phrase field at 5
     # characters and a character_string at 32; the channel clips by the field's type.
@@ -254,6 +266,13 @@ class BaseConfig:
             "WECHAT_ALERT_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_ALERT_FIELDS
         )
         self.WECHAT_ALERT_PAGE = env_str("WECHAT_ALERT_PAGE") or "pages/alerts/detail"
+        # 汇总提醒: one message for many reminders at one send time (its own template); it opens the
+        # mini-program's alert list. Without a template id, reminders go one by one on that channel.
+        self.WECHAT_DIGEST_TEMPLATE_ID = env_str("WECHAT_DIGEST_TEMPLATE_ID")
+        self.WECHAT_DIGEST_TEMPLATE_FIELDS = env_json_object(
+            "WECHAT_DIGEST_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_DIGEST_FIELDS
+        )
+        self.WECHAT_DIGEST_PAGE = env_str("WECHAT_DIGEST_PAGE") or "packages/manager/pages/alerts/index"
         self.WECHAT_WORK_ORDER_TEMPLATE_ID = env_str("WECHAT_WORK_ORDER_TEMPLATE_ID")
         self.WECHAT_WORK_ORDER_TEMPLATE_FIELDS = env_json_object(
             "WECHAT_WORK_ORDER_TEMPLATE_FIELDS", self.DEFAULT_WECHAT_WORK_ORDER_FIELDS
@@ -269,6 +288,11 @@ class BaseConfig:
         self.SMS_ALERT_TEMPLATE_PARAMS = env_json_object("SMS_ALERT_TEMPLATE_PARAMS", self.DEFAULT_SMS_ALERT_PARAMS)
         self.SMS_ALERT_TEMPLATE_ATTRIBUTES = env_json_object(
             "SMS_ALERT_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_ALERT_ATTRIBUTES
+        )
+        self.SMS_DIGEST_TEMPLATE_CODE = env_str("SMS_DIGEST_TEMPLATE_CODE")
+        self.SMS_DIGEST_TEMPLATE_PARAMS = env_json_object("SMS_DIGEST_TEMPLATE_PARAMS", self.DEFAULT_SMS_DIGEST_PARAMS)
+        self.SMS_DIGEST_TEMPLATE_ATTRIBUTES = env_json_object(
+            "SMS_DIGEST_TEMPLATE_ATTRIBUTES", self.DEFAULT_SMS_DIGEST_ATTRIBUTES
         )
         self.SMS_WORK_ORDER_TEMPLATE_CODE = env_str("SMS_WORK_ORDER_TEMPLATE_CODE")
         self.SMS_WORK_ORDER_TEMPLATE_PARAMS = env_json_object(

@@ -19,6 +19,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     device_views,
     device_workbook_views,
     inbox_views,
+    institution_settings_views,
     live_stream,
     openapi,
     reconfirmation,

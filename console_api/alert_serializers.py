@@ -17,6 +17,7 @@ from models import (
     OutboxMessage,
 )
 from models.outbox import idempotency_key
+from operations import outbox
 from operations.alerts.phases import PHASE_LABELS, phase_of
 from operations.alerts.plans import DeliverySummary, schedule_of
 from operations.alerts.schedule import local_day, next_send
@@ -99,7 +100,12 @@ def delivery_json(delivery: Delivery, message: OutboxMessage, names: dict[int, s
         "attempts": delivery.attempts,
         "created_at": moment(delivery.created_at),
         "finished_at": moment(delivery.finished_at),
-        "next_attempt_at": moment(delivery.next_attempt_at) if delivery.finished_at is None else None,
+        # None once finished, and while it waits for its digest (it is not sent on its own).
+        "next_attempt_at": (
+            moment(delivery.next_attempt_at)
+            if delivery.finished_at is None and delivery.next_attempt_at != outbox.HELD_FOR_DIGEST
+            else None
+        ),
     }
 
 

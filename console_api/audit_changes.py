@@ -81,6 +81,7 @@ FIELD_LABELS = {
     "sort_order": "排序",
     "order": "顺序",
     "deactivated_at": "停用时间",
+    "alert_digest_threshold": "汇总提醒条数",
     "deliveries_skipped": "取消发送的消息",
     "alert_days_dropped": "跳过的预警日",
     "emergency_deadlines_moved": "顺延的响应时限",

@@ -41,6 +41,7 @@ from models import (
     WorkOrderKind,
     WorkOrderStatus,
 )
+from models.institution import DIGEST_THRESHOLD_MAX, DIGEST_THRESHOLD_MIN
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, SignOffPlace, Urgency
 from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
@@ -288,6 +289,17 @@ SHARED_SCHEMAS: dict[str, dict] = {
         alert_status_label=N_STRING,
         can_handle=BOOLEAN,
         work_order_id=N_INTEGER,
+    ),
+    "InstitutionSettings": obj(
+        "本机构的设置",
+        institution_id=INTEGER,
+        institution_name=STRING,
+        alert_digest_threshold={
+            **INTEGER,
+            "minimum": DIGEST_THRESHOLD_MIN,
+            "maximum": DIGEST_THRESHOLD_MAX,
+            "description": "汇总提醒：同一发送时间、同一渠道给一个人的预警超过这么多条时合并为一条汇总（默认 3）",
+        },
     ),
     "NotificationPreferences": obj(
         "通知偏好：消息类别 → 渠道 → 是否开启（站内通知 inbox 始终开启）；紧急工单和升级通知不受此限",

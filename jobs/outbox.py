@@ -217,10 +217,11 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
         if delivery.message.id in halted
     ]
     claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
-    # What no longer holds (the order accepted, the alert handled, its day passed) is withdrawn.
-    skipped += stale_notices.withdrawn(claimed, now_utc())
-    withdrawn = {result.delivery.id for result in skipped}
-    claimed = [delivery for delivery in claimed if delivery.id not in withdrawn]
+    # What no longer holds (the order accepted, the alert handled, its day passed) is withdrawn; a
+    # digest says what is left of it.
+    checked = stale_notices.check(claimed, now_utc())
+    skipped += checked.withdrawn
+    claimed = checked.current
     skipped += _unconfirmed_past_dedupe(claimed, now_utc())
     done = {result.delivery.id for result in skipped}
     claimed = [delivery for delivery in claimed if delivery.id not in done]

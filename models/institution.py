@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, utcnow
 
+# 汇总提醒's threshold per institution: its default and the range it may be set to.
+DEFAULT_DIGEST_THRESHOLD = 3
+DIGEST_THRESHOLD_MIN, DIGEST_THRESHOLD_MAX = 1, 50
+
 
 class Institution(db.Model):
     __tablename__ = "institutions"
@@ -21,6 +25,11 @@ class Institution(db.Model):
     # nothing is deleted, and reactivation brings all of it back.
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=true())
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # 汇总提醒: a person due more than this many reminders at one send time on one channel (SMS,
+    # WeChat) gets one digest there instead (operations.alerts.digests); the inbox keeps each.
+    alert_digest_threshold: Mapped[int] = mapped_column(
+        nullable=False, default=DEFAULT_DIGEST_THRESHOLD, server_default=str(DEFAULT_DIGEST_THRESHOLD)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

@@ -76,6 +76,13 @@ class Delivery(db.Model):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # The reminders a pending digest carries: what its send job recounts (a few per person).
+        Index(
+            "ix_deliveries_digest_id",
+            "digest_id",
+            postgresql_where=text("status = 'pending' AND digest_id IS NOT NULL"),
+            sqlite_where=text("status = 'pending' AND digest_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -98,6 +105,10 @@ class Delivery(db.Model):
     # second message (operations.outbox.claim).
     unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # msgid, BizId, inbox id
+    # 汇总提醒: the digest delivery that carries this reminder on its channel (operations.alerts.
+    # digests). The reminder is not sent on its own; it ends as its digest ends, or is left out of
+    # it (withdrawn) when its alert was handled first.
+    digest_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Row, and_, bindparam, case, func, or_, select, text, update
+from sqlalchemy.orm import aliased
 
 from models import ChannelName, Delivery, DeliveryStatus, OutboxMessage, db
 from models.db import UTCDateTime
@@ -44,6 +45,10 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 RELAY_LIMIT = 20_000
 REASON_LENGTH = 255
+# The next attempt of a delivery that is not sent on its own: a reminder waiting for the sweep's
+# digest decision, or carried by a digest (Delivery.digest_id). Never due, so neither a send job
+# nor the relay takes it; the digest decides (operations.alerts.digests).
+HELD_FOR_DIGEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,9 @@ class Notice:
     # Emergencies and escalations reach everyone on every channel named, whatever channels a
     # person turned off for the family (通知偏好, models.NotificationOptOut).
     ignore_preferences: bool = False
+    # Channels (sms, wechat) whose deliveries wait, HELD_FOR_DIGEST, until the sweep decides whether
+    # the person gets them one by one or in one digest (汇总提醒: operations.alerts.digests).
+    digest_channels: frozenset[str] = frozenset()
 
     @property
     def family(self) -> str:
@@ -96,6 +104,8 @@ _STAGING_COLUMNS = (
     "fallback_sms",
     "family",
     "honour_preferences",
+    "digest_sms",
+    "digest_wechat",
 )
 _INSERT_MESSAGES = """
 INSERT INTO outbox_messages (key, alert_plan_id, occurrence_on, work_order_id, topic, title, body, payload,
@@ -110,11 +120,15 @@ _INSERT_DELIVERIES = """
 INSERT INTO deliveries (message_id, recipient_id, channel, status, reason, attempts, next_attempt_at, enqueued_at,
                         created_at, finished_at)
 SELECT d.message_id, d.recipient_id, d.channel, CASE WHEN d.reason IS NULL THEN 'pending' ELSE 'skipped' END,
-       d.reason, 0, :now, CASE WHEN d.reason IS NULL AND d.new_message THEN :now END, :now,
+       d.reason, 0, CASE WHEN d.reason IS NULL AND d.digest THEN :held ELSE :now END,
+       CASE WHEN d.reason IS NULL AND d.new_message AND NOT d.digest THEN :now END, :now,
        CASE WHEN d.reason IS NOT NULL THEN :now END
 FROM (
     SELECT r.message_id, r.recipient_id, r.new_message,
            CASE WHEN r.by_sms THEN 'sms' ELSE r.channel END AS channel,
+           -- Waits for the digest decision (HELD_FOR_DIGEST) instead of going at once.
+           CASE WHEN r.by_sms THEN r.digest_sms WHEN r.channel = 'wechat' THEN r.digest_wechat ELSE FALSE END
+               AS digest,
            CASE WHEN r.by_sms AND r.off_sms THEN :off_sms
                 WHEN r.by_sms AND r.no_phone THEN :no_phone
                 WHEN r.by_sms THEN NULL
@@ -125,7 +139,7 @@ FROM (
            END AS reason
     FROM (
         SELECT m.id AS message_id, u.id AS recipient_id, m.created_at = :now AS new_message, ch.value AS channel,
-               f.fallback_sms AS fallback,
+               f.fallback_sms AS fallback, f.digest_sms, f.digest_wechat,
                -- Goes as an SMS: asked for; a WeChat that may fall back and cannot reach the person
                -- (not bound, not following, and no mini-program), instead of it; or, beside a WeChat
                -- the person turned off (skipped with the reason: a preference removes the channel),
@@ -188,7 +202,7 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
         "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_fanout (key VARCHAR(100) PRIMARY KEY, topic VARCHAR(40),"
         f" title VARCHAR(100), body TEXT, payload {json_type}, recipient_ids {json_type}, channels {json_type},"
         f" alert_plan_id INTEGER, occurrence_on {date_type}, work_order_id INTEGER, fallback_sms BOOLEAN,"
-        f" family VARCHAR(20), honour_preferences BOOLEAN) {temporary}"
+        f" family VARCHAR(20), honour_preferences BOOLEAN, digest_sms BOOLEAN, digest_wechat BOOLEAN) {temporary}"
     )
     rows = [
         (
@@ -210,6 +224,8 @@ def _stage(connection, notices: Sequence[Notice]) -> None:
             notice.fallback_sms,
             notice.family,
             not notice.ignore_preferences,
+            ChannelName.SMS in notice.digest_channels,
+            ChannelName.WECHAT in notice.digest_channels,
         )
         for notice in notices
     ]
@@ -256,9 +272,10 @@ def fan_out(notices: Sequence[Notice], now: datetime) -> list[NewMessage]:
     }
     messages = [NewMessage(message_id, fan[key]) for message_id, key in written]
     connection.execute(
-        text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param),
+        text(_INSERT_DELIVERIES.format(**fragments)).bindparams(now_param, bindparam("held", type_=UTCDateTime())),
         {
             "now": now,
+            "held": HELD_FOR_DIGEST,
             "no_phone": NO_PHONE,
             "no_wechat": NO_WECHAT,
             "unfollowed": UNFOLLOWED,
@@ -300,6 +317,20 @@ def unmark_enqueued(message_ids: Sequence[int], connection=None) -> None:
             .values(enqueued_at=None),
             execution_options={"synchronize_session": False},
         )
+
+
+# What a claimed delivery carries of its message (Claimed.message).
+MESSAGE_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.key,
+    OutboxMessage.topic,
+    OutboxMessage.title,
+    OutboxMessage.body,
+    OutboxMessage.payload,
+    OutboxMessage.alert_plan_id,
+    OutboxMessage.occurrence_on,
+    OutboxMessage.work_order_id,
+)
 
 
 @dataclass(frozen=True)
@@ -423,17 +454,7 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
     messages = {
         message.id: message
         for message in db.session.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.key,
-                OutboxMessage.topic,
-                OutboxMessage.title,
-                OutboxMessage.body,
-                OutboxMessage.payload,
-                OutboxMessage.alert_plan_id,
-                OutboxMessage.occurrence_on,
-                OutboxMessage.work_order_id,
-            ).where(OutboxMessage.id.in_({row.message_id for row in rows}))
+            select(*MESSAGE_COLUMNS).where(OutboxMessage.id.in_({row.message_id for row in rows}))
         )
     }
     return sorted(
@@ -505,7 +526,48 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
         changes.append(change)
     if changes:
         db.session.execute(update(Delivery), changes)
+    _settle_carried(
+        [result for result in results if result.kind in _CARRIED_ENDS and carries_others(result.delivery.message)],
+        now,
+    )
     return ended
+
+
+# 汇总提醒: a digest delivery carries reminders (Delivery.digest_id) that are not sent on their own;
+# they end as the digest ends. One left out because its alert was handled first has ended already
+# (withdrawn, operations.alerts.digests).
+DIGEST_FAMILY = "digest"
+CARRIED_SENT = "已随汇总提醒发送"
+_CARRIED_ENDS = {
+    "sent": lambda reason: f"{CARRIED_SENT}（{reason}）" if reason else CARRIED_SENT,
+    "failed": lambda reason: f"汇总提醒发送失败：{reason}",
+    "skipped": lambda reason: f"汇总提醒未发送：{reason}",
+}
+
+
+def carries_others(message: Row) -> bool:
+    """Whether the message is a digest, whose delivery carries reminders (its topic's family)."""
+    return message.topic.split(".", 1)[0] == DIGEST_FAMILY
+
+
+def _settle_carried(results: Sequence[Result], now: datetime) -> None:
+    if not results:
+        return
+    table = Delivery.__table__  # the table, not the entity: one executemany, not a bulk update by id
+    db.session.execute(
+        update(table)
+        .where(table.c.digest_id == bindparam("digest"), table.c.status == DeliveryStatus.PENDING)
+        .values(status=bindparam("ended"), reason=bindparam("why"), provider_id=bindparam("provider"), finished_at=now),
+        [
+            {
+                "digest": result.delivery.id,
+                "ended": DeliveryStatus(result.kind),
+                "why": _cut(_CARRIED_ENDS[result.kind](result.reason)),
+                "provider": result.provider_id if result.kind == "sent" else None,
+            }
+            for result in results
+        ],
+    )
 
 
 _INSERT_FALLBACK = """
@@ -559,6 +621,33 @@ def fall_back_to_sms(ended: Sequence[Claimed], now: datetime) -> list[int]:
     return pending
 
 
+def release_held(ids: Sequence[int], now: datetime) -> None:
+    """Reminders held for the digest decision go on their own after all: due now, and enqueued as
+    of `now` (the caller dispatches them once it has committed)."""
+    for start in range(0, len(ids), 5000):
+        db.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(list(ids[start : start + 5000])),
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.next_attempt_at == HELD_FOR_DIGEST,
+            )
+            .values(next_attempt_at=now, enqueued_at=now),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def withdraw(ids: Sequence[int], fact: str, now: datetime) -> None:
+    """These pending deliveries are not sent: `fact` (预警已处理, …) took their reason away."""
+    for start in range(0, len(ids), 5000):
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(ids[start : start + 5000])), Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.WITHDRAWN, reason=_cut(withdrawal(fact)), finished_at=now),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def mark_enqueued(ids: Sequence[int], now: datetime | None) -> None:
     """Record that these deliveries were handed to the queue at `now` (None: not after all)."""
     for start in range(0, len(ids), 5000):
@@ -573,22 +662,26 @@ def mark_enqueued(ids: Sequence[int], now: datetime | None) -> None:
 def fail_abandoned(now: datetime) -> int:
     """Rows whose every allowed attempt was claimed by a job that never reported back (a worker
     killed mid-send each time) fail for good instead of being handed out forever."""
-    result = db.session.execute(
+    reason = f"发送任务中断{MAX_ATTEMPTS}次，不再重试"
+    failed = db.session.scalars(
         update(Delivery)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.attempts >= MAX_ATTEMPTS,
             Delivery.claimed_until < now,
         )
-        .values(
-            status=DeliveryStatus.FAILED,
-            finished_at=now,
-            claimed_until=None,
-            reason=f"发送任务中断{MAX_ATTEMPTS}次，不再重试",
-        ),
+        .values(status=DeliveryStatus.FAILED, finished_at=now, claimed_until=None, reason=reason)
+        .returning(Delivery.id),
         execution_options={"synchronize_session": False},
-    )
-    return result.rowcount
+    ).all()
+    for start in range(0, len(failed), 5000):  # what a failed digest carried fails with it
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.digest_id.in_(failed[start : start + 5000]), Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.FAILED, finished_at=now, reason=_CARRIED_ENDS["failed"](reason)),
+            execution_options={"synchronize_session": False},
+        )
+    return len(failed)
 
 
 def lost_or_due(now: datetime, limit: int = RELAY_LIMIT, *, queue_lost: bool = False) -> list[int]:
@@ -645,13 +738,26 @@ def skip_pending_of_institution(institution_id: int, now: datetime) -> int:
             OutboxMessage.work_order_id.in_(select(WorkOrder.id).where(WorkOrder.institution_id == institution_id)),
         )
     )
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.message_id.in_(messages))
-        .values(status=DeliveryStatus.SKIPPED, reason=INSTITUTION_INACTIVE, finished_at=now, claimed_until=None),
-        execution_options={"synchronize_session": False},
-    )
-    return result.rowcount
+    carried = aliased(Delivery)
+    skipped = 0
+    for chosen in (
+        # The digests carrying its reminders first (a digest names no plan of its own), then the rest.
+        Delivery.id.in_(
+            select(carried.digest_id).where(
+                carried.status == DeliveryStatus.PENDING,
+                carried.digest_id.is_not(None),
+                carried.message_id.in_(messages),
+            )
+        ),
+        Delivery.message_id.in_(messages),
+    ):
+        skipped += db.session.execute(
+            update(Delivery)
+            .where(Delivery.status == DeliveryStatus.PENDING, chosen)
+            .values(status=DeliveryStatus.SKIPPED, reason=INSTITUTION_INACTIVE, finished_at=now, claimed_until=None),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    return skipped
 
 
 def of_inactive_institutions(message_ids: Iterable[int]) -> set[int]:

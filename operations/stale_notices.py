@@ -9,16 +9,20 @@ withdrawn with the reason (工单已接单，通知已撤回), which 发送记�
 
 Each kind of message has its check beside the operations that know its rules, and each costs one
 query per batch, whatever the batch's size: work-order steps that ask someone to act
-(operations.work_orders.notices) and alert reminders (operations.alerts.sweep). A message of any
-other kind informs, and is sent as it is.
+(operations.work_orders.notices), alert reminders (operations.alerts.sweep) and digests of them
+(operations.alerts.digests: the reminders handled meanwhile are left out, and a digest says how
+many are left, or is withdrawn when none is). A message of any other kind informs, and is sent
+as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from operations import outbox
+from operations.alerts import digests as alert_digests
 from operations.alerts import sweep as alert_sweep
 from operations.work_orders import notices as work_order_notices
 
@@ -27,16 +31,23 @@ from operations.work_orders import notices as work_order_notices
 UNCONFIRMED = "已发送，未确认送达（{fact}，未重发）"
 
 
-def withdrawn(claimed: Sequence[outbox.Claimed], now: datetime) -> list[outbox.Result]:
-    """The outcomes of the claimed deliveries that no longer hold, to record instead of sending."""
-    facts = work_order_notices.stale_reasons(claimed) | alert_sweep.stale_reasons(claimed, now)
-    results = []
+@dataclass(frozen=True)
+class Checked:
+    withdrawn: list[outbox.Result]  # outcomes to record instead of sending
+    current: list[outbox.Claimed]  # the rest, to send: a digest with its text as of now
+
+
+def check(claimed: Sequence[outbox.Claimed], now: datetime) -> Checked:
+    """The claimed deliveries checked against what they are about, right before sending."""
+    digests = alert_digests.recount(claimed, now)
+    facts = work_order_notices.stale_reasons(claimed) | alert_sweep.stale_reasons(claimed, now) | digests.left_out
+    results, current = [], []
     for delivery in claimed:
         fact = facts.get(delivery.id)
         if fact is None:
-            continue
-        if delivery.unconfirmed_since is not None:
+            current.append(digests.rewritten.get(delivery.id, delivery))
+        elif delivery.unconfirmed_since is not None:
             results.append(outbox.Result(delivery, "sent", reason=UNCONFIRMED.format(fact=fact)))
         else:
             results.append(outbox.Result(delivery, "withdrawn", reason=outbox.withdrawal(fact)))
-    return results
+    return Checked(results, current)

@@ -19,8 +19,10 @@ OFFICIAL_APP_ID = "wx-sim-official"
 MINIPROGRAM_APP_ID = "wx-sim-miniprogram"
 ALERT_TEMPLATE_ID = "sim-alert-template"
 WORK_ORDER_TEMPLATE_ID = "sim-work-order-template"
+DIGEST_TEMPLATE_ID = "sim-digest-template"
 SMS_SIGN_NAME = "微修"
 SMS_ALERT_TEMPLATE_CODE = "SMS_SIM_ALERT"
+SMS_DIGEST_TEMPLATE_CODE = "SMS_SIM_DIGEST"
 SMS_VERIFY_TEMPLATE_CODE = "SMS_SIM_VERIFY"
 SMS_ACCOUNT_CODE_TEMPLATE_CODE = "SMS_SIM_ACCOUNT_CODE"
 SUBSCRIBE_TEMPLATES = {"work_order": "sim-subscribe-work-order", "alert": "sim-subscribe-alert"}
@@ -61,11 +63,13 @@ class LocalSimulators:
             "WECHAT_MINIPROGRAM_APP_SECRET": self.wechat_state.apps[MINIPROGRAM_APP_ID],
             "WECHAT_ALERT_TEMPLATE_ID": ALERT_TEMPLATE_ID,
             "WECHAT_WORK_ORDER_TEMPLATE_ID": WORK_ORDER_TEMPLATE_ID,
+            "WECHAT_DIGEST_TEMPLATE_ID": DIGEST_TEMPLATE_ID,
             "SMS_ACCESS_KEY_ID": access_key_id,
             "SMS_ACCESS_KEY_SECRET": access_key_secret,
             "SMS_SIGN_NAME": SMS_SIGN_NAME,
             "SMS_ALERT_TEMPLATE_CODE": SMS_ALERT_TEMPLATE_CODE,
             "SMS_WORK_ORDER_TEMPLATE_CODE": SMS_WORK_ORDER_TEMPLATE_CODE,
+            "SMS_DIGEST_TEMPLATE_CODE": SMS_DIGEST_TEMPLATE_CODE,
             "SMS_ENDPOINT": self.sms.netloc,
             "SMS_PROTOCOL": "http",
             "SMS_VERIFY_TEMPLATE_CODE": SMS_VERIFY_TEMPLATE_CODE,

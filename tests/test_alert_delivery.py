@@ -228,7 +228,7 @@ def test_a_second_scheduler_or_a_restart_sends_nothing_twice(app, alerting, sms_
         assert first and restarted == []
         # A sweep run twice by hand, as a crashed-and-retried job would.
         assert sweep_alert_plans()["deliveries"] == 9  # 3 people × 3 channels
-        assert sweep_alert_plans() == {"plans": 0, "deliveries": 0}
+        assert sweep_alert_plans() == {"plans": 0, "deliveries": 0, "digests": 0}
     with frozen(moment):
         make_worker(app, simple=True).work(burst=True)
     run_minute(app, at(day, 9, 31))
@@ -399,8 +399,13 @@ def test_two_sweeps_at_once_share_the_work_and_duplicate_nothing(app, factory, a
         # SQLite takes no row locks (both sweeps may decide a plan): the idempotency keys keep
         # the decision single, which is what the people on the other end see.
     rows = deliveries(app)
-    assert len(rows) == 9 + 30 * 2 * 2  # the fixture's plan, then 30 plans × 2 people × 2 channels
+    # The fixture's plan, then 30 plans × 2 people × 2 channels, and for each person the digest of
+    # the 31 SMS due at 09:30 (汇总提醒), once.
+    assert len(rows) == 9 + 30 * 2 * 2 + 2
     assert len({row.key for row in rows}) == len(rows)
+    assert sorted(row.recipient_id for row in rows if row.topic == "digest.alert") == sorted(
+        [alerting["manager"].id, alerting["engineer"].id]
+    )
 
 
 def test_a_delivery_whose_jobs_keep_dying_fails_instead_of_circling(app, alerting):

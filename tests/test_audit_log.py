@@ -725,6 +725,9 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     "PATCH /api/v1/me": pc("clinician", "patch", "/api/v1/me", json={"display_name": "王护士长"}),
     "PUT /api/v1/me/mobile": _change_mobile(Edge.PC),
+    "PUT /api/v1/institution-settings": pc(
+        "manager", "put", "/api/v1/institution-settings", json={"alert_digest_threshold": 10}
+    ),
     "PUT /api/v1/me/notification-preferences": pc(
         "clinician", "put", "/api/v1/me/notification-preferences", json={"alert": {"sms": False}}
     ),

@@ -1,8 +1,11 @@
 """Upgrading the last release's database keeps its data (see conftest.LegacyDatabase)."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import inspect
 
 from models import db
+from operations import outbox
 
 
 def test_the_last_release_upgrades_to_head_with_its_rows(legacy_database):
@@ -96,3 +99,35 @@ def test_deliveries_keep_their_rows_and_state_through_0010(legacy_database):
         (1, "wechat", "pending", 1, None, None, True),
         (2, "sms", "sent", 1, "biz-1", None, False),
     ]
+
+
+def test_institutions_and_deliveries_come_through_0014_with_the_default_threshold(legacy_database):
+    """0014 adds 汇总提醒: each institution gets the threshold 3, and no delivery is carried by a
+    digest, so what was pending still goes on its own."""
+    legacy = legacy_database("0013_channel_states")
+    now = "2026-12-07 00:00:00"
+    legacy.execute(
+        "INSERT INTO institutions (id, name, last_device_number, is_active, created_at) "
+        "VALUES (1, '医院甲', 0, TRUE, :now), (2, '医院乙', 0, FALSE, :now)",
+        {"now": now},
+    )
+    legacy.execute(
+        "INSERT INTO outbox_messages (id, key, topic, title, body, payload, created_at) "
+        "VALUES (1, 'alert:1:20261207', 'alert.reminder', '提醒', '正文', '{}', :now)",
+        {"now": now},
+    )
+    legacy.execute(
+        "INSERT INTO deliveries (id, message_id, recipient_id, channel, status, attempts, next_attempt_at, "
+        "created_at) VALUES (1, 1, 7, 'sms', 'pending', 0, :now, :now), (2, 1, 7, 'inbox', 'sent', 1, :now, :now)",
+        {"now": now},
+    )
+    legacy.upgrade()
+    assert legacy.execute("SELECT id, name, alert_digest_threshold FROM institutions ORDER BY id") == [
+        {"id": 1, "name": "医院甲", "alert_digest_threshold": 3},
+        {"id": 2, "name": "医院乙", "alert_digest_threshold": 3},
+    ]
+    rows = legacy.execute("SELECT id, status, digest_id FROM deliveries ORDER BY id")
+    assert [tuple(row.values()) for row in rows] == [(1, "pending", None), (2, "sent", None)]
+    with legacy.app.app_context():
+        (claimed,) = outbox.claim(datetime(2026, 12, 7, 0, 1, tzinfo=UTC), message_ids=[1])
+        assert claimed.id == 1

@@ -43,6 +43,11 @@ PAUSED = "微信模板消息暂停：今日额度已用完"
 PAUSE_NOTICE = "微信模板消息今日额度已用完，提醒将延后送达"
 
 
+# One message per reminder, as without digest templates: the quota itself is under test here
+# (a person with many reminders at one slot gets a digest: tests/test_alert_digests.py).
+NO_DIGESTS = {"SMS_DIGEST_TEMPLATE_CODE": None, "WECHAT_DIGEST_TEMPLATE_ID": None}
+
+
 def at(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=LOCAL_TZ).astimezone(UTC)
 
@@ -154,8 +159,9 @@ def certificates(factory, client, institution, manager, count: int, channels: li
 
 
 def test_sixty_certificates_due_on_one_day_give_fifty_sms_and_the_rest_go_when_the_window_frees(
-    app, factory, client, sms_sim
+    app, factory, client, configure, sms_sim
 ):
+    configure(**NO_DIGESTS)
     institution = factory.institution("医疗机构测试1")
     manager = factory.user(Role.EQUIPMENT_MANAGER, institution=institution, display_name="张三", phone="13800000001")
     certificates(factory, client, institution, manager, 60, ["inbox", "sms"])
@@ -320,7 +326,7 @@ def test_places_are_shared_by_every_worker_and_never_overdrawn(app_context):
 def test_wechat_template_sends_used_up_pause_until_the_day_turns_and_resume_without_loss_or_duplicates(
     app, client, factory, configure, vendor_cast, sms_sim, wechat_sim, limits
 ):
-    configure(WECHAT_TEMPLATE_SENDS_PER_DAY=3)
+    configure(WECHAT_TEMPLATE_SENDS_PER_DAY=3, **NO_DIGESTS)
     limits(wechat=WeChatLimits(template_sends_per_day=3))
     manager = vendor_cast["manager"]
     certificates(factory, client, vendor_cast["institution"], manager, 4, ["inbox", "wechat"], send_time="09:30:00")
@@ -373,7 +379,7 @@ def test_a_45009_reads_the_quota_and_pauses_until_quota_get_reports_room(
     """WeChat's quota is smaller than we were told (or someone else used it): its 45009 is read with
     quota/get, and template sends pause (the job's next one is not even tried); a look after 00:00
     that finds no room yet waits an hour."""
-    configure(WECHAT_TEMPLATE_SENDS_PER_DAY=10, DELIVERY_CONCURRENCY=1)
+    configure(WECHAT_TEMPLATE_SENDS_PER_DAY=10, DELIVERY_CONCURRENCY=1, **NO_DIGESTS)
     limits(wechat=WeChatLimits(template_sends_per_day=2))
     manager = vendor_cast["manager"]
     certificates(factory, client, vendor_cast["institution"], manager, 4, ["wechat"], send_time="09:30:00")

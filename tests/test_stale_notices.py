@@ -247,8 +247,8 @@ def test_a_reminder_queued_before_the_plan_was_handled_is_not_sent(app, remindin
     plan = reminding()
     moment = at(9, 30, day=date(2026, 12, 7))
     with frozen(moment), app.app_context():
-        assert sweep_alert_plans()["plans"] == 1  # the day's reminder is decided, its send job queued
-        assert job_queues.queue(BULK).count == 1
+        assert sweep_alert_plans()["plans"] == 1  # the day's reminder is decided, its send jobs queued:
+        assert job_queues.queue(BULK).count == 2  # the inbox's, then its SMS and WeChat's (no digest for one)
     with frozen(moment + timedelta(seconds=5)):
         response = plan["api"].post(f"/api/v1/alert-plans/{plan['plan_id']}/handle", json={"note": "已安排复审"})
     assert response.status_code == 200, response.get_json()

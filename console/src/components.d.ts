@@ -19,6 +19,7 @@ declare module 'vue' {
     CredentialForm: typeof import('./components/CredentialForm.vue')['default']
     DeviceAuthorizations: typeof import('./components/DeviceAuthorizations.vue')['default']
     DevicePickerDialog: typeof import('./components/DevicePickerDialog.vue')['default']
+    DigestSettingDialog: typeof import('./components/DigestSettingDialog.vue')['default']
     HandlePlanDialog: typeof import('./components/HandlePlanDialog.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']

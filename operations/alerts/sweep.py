@@ -78,8 +78,22 @@ def _channels(plan: Row) -> list[str]:
     return [channel.value for channel in ChannelName if getattr(plan, f"channel_{channel.value}")]
 
 
-def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outbox.NewMessage]]:
-    """Process up to `limit` due plans: (plans processed, the new messages to send)."""
+def any_due(now: datetime) -> bool:
+    """Whether a plan is still due (a sweep elsewhere holds it, uncommitted): its reminders are not
+    all written yet, so no digest is decided before they are (operations.alerts.digests)."""
+    query = select(AlertPlan.id).where(
+        AlertPlan.status == AlertPlanStatus.ACTIVE,
+        AlertPlan.next_run_at <= now,
+        AlertPlan.institution_id.in_(select(Institution.id).where(Institution.is_active.is_(True))),
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def sweep_batch(
+    now: datetime, limit: int | None = None, digest_channels: frozenset[str] = frozenset()
+) -> tuple[int, list[outbox.NewMessage]]:
+    """Process up to `limit` due plans: (plans processed, the new messages to send). Their SMS and
+    WeChat on `digest_channels` (those with a digest template) wait for the digest decision."""
     limit = limit or BATCH_SIZE
     plans = _due_plans(now, limit)
     if not plans:
@@ -117,7 +131,7 @@ def sweep_batch(now: datetime, limit: int | None = None) -> tuple[int, list[outb
         )
     if dropped:
         _record_dropped(dropped)
-    return len(plans), outbox.fan_out([_notice(*send) for send in sends], now)
+    return len(plans), outbox.fan_out([_notice(*send, digest_channels) for send in sends], now)
 
 
 def _record_dropped(rows: list[dict]) -> None:
@@ -126,18 +140,23 @@ def _record_dropped(rows: list[dict]) -> None:
     db.session.execute(dialect.insert(AlertDroppedDay).on_conflict_do_nothing(), rows)
 
 
-def _notice(plan: Row, day: date, subject: SubjectInfo, recipients: list[int]) -> outbox.Notice:
+def _notice(
+    plan: Row, day: date, subject: SubjectInfo, recipients: list[int], digest_channels: frozenset[str]
+) -> outbox.Notice:
     message = content(plan.subject, plan.template, subject.values, plan.due_on, day)
+    channels = _channels(plan)
     return outbox.Notice(
         key=f"alert:{plan.id}:{day:%Y%m%d}",  # with recipient and channel: once a day per person and channel
         topic=message.topic,
         title=message.title,
         body=message.body,
-        payload={"values": message.values},
+        # The send time names its slot: the reminders a digest gathers are those of one slot.
+        payload={"values": message.values, "send_time": f"{plan.send_time:%H:%M}"},
         recipient_ids=recipients,
-        channels=_channels(plan),
+        channels=channels,
         alert_plan_id=plan.id,
         occurrence_on=day,
+        digest_channels=digest_channels.intersection(channels),
     )
 
 
@@ -202,17 +221,25 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed], now: datetime) -> dict[i
     today = local_day(now)
     reasons = {}
     for delivery in reminders:
-        message = delivery.message
-        plan = plans.get(message.alert_plan_id)
+        plan = plans.get(delivery.message.alert_plan_id)
         if plan is None:
             continue
-        told_due_on = ((message.payload or {}).get("values") or {}).get("due_on")
-        if plan.status is AlertPlanStatus.HANDLED:
-            reasons[delivery.id] = alert_plans.HANDLED
-        elif plan.status is AlertPlanStatus.CANCELLED:
-            reasons[delivery.id] = alert_plans.CANCELLED
-        elif told_due_on is not None and told_due_on != plan.due_on.isoformat():
-            reasons[delivery.id] = DUE_DATE_CHANGED
-        elif message.occurrence_on is not None and message.occurrence_on < today and message.topic != EXPIRED:
-            reasons[delivery.id] = DAY_PASSED
+        reason = reminder_stale(delivery.message, plan.status, plan.due_on, today)
+        if reason:
+            reasons[delivery.id] = reason
     return reasons
+
+
+def reminder_stale(message: Row, status: AlertPlanStatus, due_on: date, today: date) -> str | None:
+    """Why a reminder (its message) no longer holds, now that its plan is `status` with the expiry
+    date `due_on` and it is `today` in Shanghai; None while it does."""
+    told_due_on = ((message.payload or {}).get("values") or {}).get("due_on")
+    if status is AlertPlanStatus.HANDLED:
+        return alert_plans.HANDLED
+    if status is AlertPlanStatus.CANCELLED:
+        return alert_plans.CANCELLED
+    if told_due_on is not None and told_due_on != due_on.isoformat():
+        return DUE_DATE_CHANGED
+    if message.occurrence_on is not None and message.occurrence_on < today and message.topic != EXPIRED:
+        return DAY_PASSED
+    return None
