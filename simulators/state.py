@@ -43,10 +43,6 @@ class RollingCounter:
     def count(self, key: Any, now: float) -> None:
         self._seen.setdefault(key, deque()).append(now)
 
-    def used(self, key: Any, now: float) -> int:
-        self.fits(key, now)  # drops what left the window
-        return len(self._seen.get(key, ()))
-
 
 @dataclass(frozen=True)
 class SmsLimits:
