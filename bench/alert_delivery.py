@@ -1262,14 +1262,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             packages={"redis_py": "redis", "rq": "rq", "waitress": "waitress"},
             loadavg=True,
         )
-        report["results"]["sweep"] = common.step(
-            f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
-        )
+        # the digest series first: the delivery phase sends what the last sweep left, one by one
         if not args.no_digest_sweep:
             report["results"]["sweep_digests"] = common.step(
                 f"sweep with digests × {args.runs}",
                 lambda: measure_sweep(app, baseline, args.runs, args.profile, digests=True),
             )
+        report["results"]["sweep"] = common.step(
+            f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
+        )
         if args.no_delivery:
             return report
         # the ceiling first, on simulators of its own; then fresh ones for the product (the
