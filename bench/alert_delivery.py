@@ -1102,6 +1102,19 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
+def print_sweep_series(line, title: str, series: dict[str, Any]) -> dict[str, Any]:
+    """A sweep series' headline and runs; returns its last run."""
+    line(f"{title} (median of {len(series['runs'])})", f"{series['median_s']:.2f} s", "≤ 10 s", series["result"])
+    line("  runs", " / ".join(f"{x:.2f}" for x in series["runs_s"]))
+    return series["runs"][-1]
+
+
+def print_sql(run: dict[str, Any], heading: str) -> None:
+    print(f"  SQL statements of the last run (s, calls{heading}):")
+    for label, seconds in run["sql_s"].items():
+        print(f"    {label:<66}{seconds:>8.2f}{run['sql_calls'][label]:>8}")
+
+
 def print_report(report: dict[str, Any]) -> None:
     load, c, r = report["load"], report["config"], report["results"]
     common.print_heading(report, "alert-delivery")
@@ -1118,10 +1131,8 @@ def print_report(report: dict[str, Any]) -> None:
 
     s = r.get("sweep")
     if s:
-        line(f"sweep_alert_plans() (median of {len(s['runs'])})", f"{s['median_s']:.2f} s", "≤ 10 s", s["result"])
+        last = print_sweep_series(line, "sweep_alert_plans()", s)
         print("  (no digest templates: every reminder one by one, as the delivery phase sends them)")
-        line("  runs", " / ".join(f"{x:.2f}" for x in s["runs_s"]))
-        last = s["runs"][-1]
         line(
             "  plans / deliveries / jobs (last run)",
             f"{last['plans']} / {last['deliveries']} / {last['jobs_enqueued']}",
@@ -1133,32 +1144,23 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"  split of run {number} (s, {run['seconds']:.2f} total, {run['batches']} batches):")
             for label, seconds in run["split_s"].items():
                 print(f"    {label:<76}{seconds:>8.2f}")
-        print("  SQL statements of the last run (s, calls; COPY into the staging is not among them):")
-        for label, seconds in last["sql_s"].items():
-            print(f"    {label:<66}{seconds:>8.2f}{last['sql_calls'][label]:>8}")
+        print_sql(last, "; COPY into the staging is not among them")
     g = r.get("sweep_digests")
     if g:
-        line(
-            f"sweep with 汇总提醒 templates (median of {len(g['runs'])})",
-            f"{g['median_s']:.2f} s",
-            "≤ 10 s",
-            g["result"],
-        )
-        line("  runs", " / ".join(f"{x:.2f}" for x in g["runs_s"]))
-        last = g["runs"][-1]
+        last = print_sweep_series(line, "sweep with 汇总提醒 templates", g)
+        expected = f"{last['expected_digests']} / {last['expected_carried']:,}"
+        carried = f"{last['digests']} / {last['carried']:,}"
         line(
             "  digests / reminders they carry (last run)",
-            f"{last['digests']} / {last['carried']:,}",
+            carried,
             "",
-            "ok" if g["counts_ok"] else f"expected {last['expected_digests']} / {last['expected_carried']:,}",
+            "ok" if g["counts_ok"] else f"expected {expected}",
         )
         line("  jobs enqueued (last run)", f"{last['jobs_enqueued']}")
         for number, run in enumerate(g["runs"], 1):
             decision = run["split_s"].get("_group_digests (digests.group, commit, dispatch)", 0)
             line(f"  run {number}: the digest decision (group, commit, dispatch)", f"{decision:.2f} s")
-        print("  SQL statements of the last run (s, calls):")
-        for label, seconds in last["sql_s"].items():
-            print(f"    {label:<66}{seconds:>8.2f}{last['sql_calls'][label]:>8}")
+        print_sql(last, "")
     d = r.get("delivery")
     subset = r.get("delivery_subset_sweep")
     if d and subset:
