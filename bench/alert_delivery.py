@@ -427,8 +427,9 @@ class SqlTimers:
         event.remove(self.engine, "after_cursor_execute", self.after)
 
 
-def timed_sweep(app, profile: bool) -> dict[str, Any]:
-    """One jobs.alerts.sweep_alert_plans() in an app context, with the time split by part."""
+def timed_sweep(app, profile: bool, digests: bool = False) -> dict[str, Any]:
+    """One jobs.alerts.sweep_alert_plans() in an app context, with the time split by part; with
+    `digests`, the simulators' digest templates configured, so the decision runs too."""
     import jobs.alerts
     import jobs.outbox
     import operations.alerts.sweep as sweep
@@ -448,7 +449,20 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
     timers.wrap(outbox, "_stage", "sweep_batch.fan_out._stage (temp table + COPY)")
     # inside dispatch_messages
     timers.wrap(jobs.outbox, "_enqueue", "dispatch_messages._enqueue (RQ enqueue_many)")
+    # after the loop: the digest decision (its commit and dispatch inside it)
+    timers.wrap(jobs.alerts, "_group_digests", "_group_digests (digests.group, commit, dispatch)")
+    from simulators.local import DIGEST_TEMPLATE_ID, SMS_DIGEST_TEMPLATE_CODE
+
     profiler = cProfile.Profile() if profile else None
+    # 汇总提醒: with the simulators' digest templates configured the sweep holds the reminders' SMS
+    # and WeChat and groups them (jobs.alerts); without (the bench app's default) they go one by one,
+    # as the delivery phase sends them.
+    digest_settings = {
+        "SMS_DIGEST_TEMPLATE_CODE": SMS_DIGEST_TEMPLATE_CODE,
+        "WECHAT_DIGEST_TEMPLATE_ID": DIGEST_TEMPLATE_ID,
+    }
+    saved = {key: app.config.get(key) for key in digest_settings}
+    app.config.update(digest_settings if digests else dict.fromkeys(digest_settings))
     with app.app_context():
         session = db.session()
         session_commit = session.commit
@@ -476,6 +490,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             timers.restore()
             session.commit = session_commit
+            app.config.update(saved)
         busy_after = common.machine_busy()
         db.session.remove()
     t = timers.seconds
@@ -498,6 +513,8 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
     split["dispatch_messages.other (chunking)"] = r3(
         t["dispatch_messages"] - t["dispatch_messages._enqueue (RQ enqueue_many)"]
     )
+    # sweep_batch and its parts are summed over the sweep's threads (jobs.alerts.SWEEP_THREADS):
+    # with two, the rest is negative
     split["loop rest (outside sweep_batch, commit, dispatch)"] = r3(
         elapsed - in_batch - t["dispatch_messages"] - t["commit (all)"]
     )
@@ -506,6 +523,7 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
         "seconds": r3(elapsed),
         "plans": summary["plans"],
         "deliveries": summary["deliveries"],
+        "digests": summary.get("digests", 0),
         "batches": timers.calls["sweep_batch"],
         "jobs_enqueued": None,
         "split_s": split,
@@ -523,12 +541,44 @@ def timed_sweep(app, profile: bool) -> dict[str, Any]:
     return result
 
 
-def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str, Any]:
+# 汇总提醒 as the product should decide it, counted independently of operations.alerts.digests: the
+# reminders' SMS and WeChat per person, channel, hospital and slot (day + send time), the groups
+# above the hospital's threshold (one digest each) and the reminders they carry.
+EXPECTED_DIGESTS = """
+SELECT count(*), coalesce(sum(n), 0) FROM (
+    SELECT count(*) AS n, i.alert_digest_threshold AS threshold
+    FROM deliveries d
+    JOIN outbox_messages m ON m.id = d.message_id
+    JOIN alert_plans p ON p.id = m.alert_plan_id
+    JOIN institutions i ON i.id = p.institution_id
+    WHERE d.channel IN ('sms', 'wechat')
+    GROUP BY d.recipient_id, d.channel, p.institution_id, m.occurrence_on, m.payload->>'send_time',
+             i.alert_digest_threshold
+) g WHERE n > threshold
+"""
+
+
+def digest_counts(conn) -> dict[str, int]:
+    expected, carried = conn.execute(EXPECTED_DIGESTS).fetchone()
+    return {
+        "expected_digests": expected,
+        "expected_carried": int(carried),
+        "carried": conn.execute("SELECT count(*) FROM deliveries WHERE digest_id IS NOT NULL").fetchone()[0],
+        # a digest's own delivery: its message has no plan
+        "digest_deliveries": conn.execute(
+            "SELECT count(*) FROM deliveries d JOIN outbox_messages m ON m.id = d.message_id"
+            " WHERE m.alert_plan_id IS NULL"
+        ).fetchone()[0],
+    }
+
+
+def measure_sweep(app, baseline: Baseline, runs: int, profile: bool, digests: bool = False) -> dict[str, Any]:
+    """`runs` sweeps from the same due state; `digests`: with the digest templates configured."""
     expected = baseline.due * len(CHANNELS) * (1 + DESIGNATED)
     results = []
     for run in range(1, runs + 1):
         reset = reset_due_state(baseline)
-        result = timed_sweep(app, profile=profile and run == runs)
+        result = timed_sweep(app, profile=profile and run == runs, digests=digests)
         redis = common.redis_client(REDIS_URL)
         result["jobs_enqueued"] = redis.llen("rq:queue:bulk")
         result["reset"] = reset
@@ -538,13 +588,15 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
         result["skipped_at_decision"] = counts["by_status"].get("skipped", 0)
         result["outbox_messages"] = counts["outbox_messages"]
         with common.connect(DB_NAME) as conn:
+            # a reminder a digest carries waits for it, not for a job of its own
             result["pending_not_marked_enqueued"] = conn.execute(
-                "SELECT count(*) FROM deliveries WHERE status = 'pending' AND enqueued_at IS NULL"
+                "SELECT count(*) FROM deliveries WHERE status = 'pending' AND enqueued_at IS NULL AND digest_id IS NULL"
             ).fetchone()[0]
+            result |= digest_counts(conn)
         results.append(result)
         print(
             f"  sweep run {run}: {result['seconds']:.2f}s, {result['plans']} plans, {result['deliveries']} deliveries,"
-            f" {result['jobs_enqueued']} jobs",
+            f" {result['digests']} digests carrying {result['carried']}, {result['jobs_enqueued']} jobs",
             file=sys.stderr,
             flush=True,
         )
@@ -552,12 +604,17 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool) -> dict[str
     correct = all(
         r["plans"] == baseline.due
         and r["deliveries"] == expected
-        and r["delivery_rows"] == expected
-        and r["outbox_messages"] == baseline.due
+        and r["delivery_rows"] == expected + r["digests"]
+        and r["outbox_messages"] == baseline.due + r["digests"]
         and r["pending_not_marked_enqueued"] == 0
+        and r["digest_deliveries"] == r["digests"]
+        # with the templates, the digests the data calls for; without, none
+        and r["digests"] == (r["expected_digests"] if digests else 0)
+        and r["carried"] == (r["expected_carried"] if digests else 0)
         for r in results
     )
     return {
+        "digest_templates": digests,
         "goal_s": GOAL_SWEEP_S,
         "runs": results,
         "runs_s": [r["seconds"] for r in results],
@@ -1045,6 +1102,19 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
+def print_sweep_series(line, title: str, series: dict[str, Any]) -> dict[str, Any]:
+    """A sweep series' headline and runs; returns its last run."""
+    line(f"{title} (median of {len(series['runs'])})", f"{series['median_s']:.2f} s", "≤ 10 s", series["result"])
+    line("  runs", " / ".join(f"{x:.2f}" for x in series["runs_s"]))
+    return series["runs"][-1]
+
+
+def print_sql(run: dict[str, Any], heading: str) -> None:
+    print(f"  SQL statements of the last run (s, calls{heading}):")
+    for label, seconds in run["sql_s"].items():
+        print(f"    {label:<66}{seconds:>8.2f}{run['sql_calls'][label]:>8}")
+
+
 def print_report(report: dict[str, Any]) -> None:
     load, c, r = report["load"], report["config"], report["results"]
     common.print_heading(report, "alert-delivery")
@@ -1061,9 +1131,8 @@ def print_report(report: dict[str, Any]) -> None:
 
     s = r.get("sweep")
     if s:
-        line(f"sweep_alert_plans() (median of {len(s['runs'])})", f"{s['median_s']:.2f} s", "≤ 10 s", s["result"])
-        line("  runs", " / ".join(f"{x:.2f}" for x in s["runs_s"]))
-        last = s["runs"][-1]
+        last = print_sweep_series(line, "sweep_alert_plans()", s)
+        print("  (no digest templates: every reminder one by one, as the delivery phase sends them)")
         line(
             "  plans / deliveries / jobs (last run)",
             f"{last['plans']} / {last['deliveries']} / {last['jobs_enqueued']}",
@@ -1075,9 +1144,23 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"  split of run {number} (s, {run['seconds']:.2f} total, {run['batches']} batches):")
             for label, seconds in run["split_s"].items():
                 print(f"    {label:<76}{seconds:>8.2f}")
-        print("  SQL statements of the last run (s, calls; COPY into the staging is not among them):")
-        for label, seconds in last["sql_s"].items():
-            print(f"    {label:<66}{seconds:>8.2f}{last['sql_calls'][label]:>8}")
+        print_sql(last, "; COPY into the staging is not among them")
+    g = r.get("sweep_digests")
+    if g:
+        last = print_sweep_series(line, "sweep with 汇总提醒 templates", g)
+        expected = f"{last['expected_digests']} / {last['expected_carried']:,}"
+        carried = f"{last['digests']} / {last['carried']:,}"
+        line(
+            "  digests / reminders they carry (last run)",
+            carried,
+            "",
+            "ok" if g["counts_ok"] else f"expected {expected}",
+        )
+        line("  jobs enqueued (last run)", f"{last['jobs_enqueued']}")
+        for number, run in enumerate(g["runs"], 1):
+            decision = run["split_s"].get("_group_digests (digests.group, commit, dispatch)", 0)
+            line(f"  run {number}: the digest decision (group, commit, dispatch)", f"{decision:.2f} s")
+        print_sql(last, "")
     d = r.get("delivery")
     subset = r.get("delivery_subset_sweep")
     if d and subset:
@@ -1181,6 +1264,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             packages={"redis_py": "redis", "rq": "rq", "waitress": "waitress"},
             loadavg=True,
         )
+        # the digest series first: the delivery phase sends what the last sweep left, one by one
+        if not args.no_digest_sweep:
+            report["results"]["sweep_digests"] = common.step(
+                f"sweep with digests × {args.runs}",
+                lambda: measure_sweep(app, baseline, args.runs, args.profile, digests=True),
+            )
         report["results"]["sweep"] = common.step(
             f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
         )
@@ -1246,9 +1335,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--one-simulator-process", action="store_true", help="WeChat and SMS simulators in one process")
     parser.add_argument("--no-delivery", action="store_true", help="only the sweep")
     parser.add_argument(
+        "--no-digest-sweep", action="store_true", help="skip the sweep runs with the digest templates configured"
+    )
+    parser.add_argument(
         "--simple-workers", action="store_true", help="workers run jobs in-process (`worker --simple`), no fork per job"
     )
-    parser.add_argument("--profile", action="store_true", help="cProfile the last sweep run (slower; in the JSON)")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the last sweep run of each series (slower; in the JSON)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 5000 credentials, 1000 due, 1 run")
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
     parser.add_argument("--seed", type=int, default=20261122, help="data seed")
@@ -1279,6 +1373,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     results = report["results"]
     verdicts = [results["sweep"]["result"]]
+    if "sweep_digests" in results:
+        verdicts.append(results["sweep_digests"]["result"])
     if "delivery" in results:
         verdicts.append(results["delivery"]["result"])
     return 1 if {"FAIL", "ERROR"} & set(verdicts) else 0
