@@ -414,7 +414,9 @@ class Production:
 PROGRESS = """
 SELECT count(*) FILTER (WHERE status = 'sent' AND channel <> 'inbox' AND provider_id IS NOT NULL) AS provider_sent,
        count(*) FILTER (WHERE status = 'pending') AS pending,
-       count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= %(soon)s) AS pending_due,
+       -- due within the minute, or held for the digest decision (due as soon as it is made)
+       count(*) FILTER (WHERE status = 'pending' AND (next_attempt_at <= %(soon)s OR next_attempt_at >= %(held)s))
+         AS pending_due,
        count(*) AS deliveries
   FROM deliveries
 """
@@ -526,6 +528,7 @@ def morning(mode: str, args: argparse.Namespace, secret_key: str) -> dict[str, A
     """One 08:00 on fresh simulators and an empty Redis: the scheduler's sweep at a whole minute,
     the workers delivering, watched until everything owed is sent or 08:15 + GRACE_S."""
     from operations.clock import LOCAL_TZ
+    from operations.outbox import HELD_FOR_DIGEST
 
     redis = common.redis_client(REDIS_URL)
     redis.flushdb()
@@ -563,7 +566,9 @@ def morning(mode: str, args: argparse.Namespace, secret_key: str) -> dict[str, A
             time.sleep(POLL_S)
             soon = naive_utc(datetime.now(UTC) + timedelta(minutes=1))
             with common.connect(DB_NAME) as conn:
-                sent, pending, pending_due, deliveries = conn.execute(PROGRESS, {"soon": soon}).fetchone()
+                sent, pending, pending_due, deliveries = conn.execute(
+                    PROGRESS, {"soon": soon, "held": naive_utc(HELD_FOR_DIGEST)}
+                ).fetchone()
                 due_left = conn.execute(
                     "SELECT count(*) FROM alert_plans WHERE next_run_at <= now() AT TIME ZONE 'UTC'"
                     " AND status = 'active'"
