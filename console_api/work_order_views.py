@@ -76,7 +76,7 @@ RATING = {"minimum": 1, "maximum": 5}
 
 
 class OrderField(Field):
-    """The two list shapes a work-order body has beyond the shared kinds."""
+    """The list shape a work-order body has beyond the shared kinds."""
 
     def _parse_contact_methods(self, value: Any) -> list[work_orders.ContactMethod]:
         """[{kind: mobile|landline|wechat|email, value}], at most five."""
@@ -97,15 +97,6 @@ class OrderField(Field):
                 raise ValueError("联系方式包含不允许的控制字符")
             methods.append(work_orders.ContactMethod(item["kind"], text.strip()))
         return methods
-
-    def _parse_str_list(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or any(not isinstance(item, str) for item in value):
-            raise ValueError("应为文本列表")
-        if len(value) > self.max_items:
-            raise ValueError(f"最多 {self.max_items} 项")
-        if any(CONTROL_CHARS.search(item) for item in value):
-            raise ValueError("包含不允许的控制字符")
-        return value
 
 
 DEVICE_KEYS = ("device_id", "unique_code", "device_token")
