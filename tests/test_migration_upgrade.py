@@ -144,7 +144,8 @@ def test_0014_upgrades_with_its_work_orders_and_alert_plans(legacy_database):
         "INSERT INTO users (id, username, password_hash, display_name, role, institution_id, is_active, token_version,"
         " created_at) VALUES (1, 'zhangsan', 'x', '张三', 'equipment_manager', 1, TRUE, 1, :now)",
         "INSERT INTO devices (id, institution_id, unique_code, link_token, archive_status, name, department_id,"
-        " search_text, created_at, updated_at) VALUES (1, 1, '000001', 'tok', 'in_archive', '监护仪', 1, '', :now, :now)",
+        " search_text, created_at, updated_at)"
+        " VALUES (1, 1, '000001', 'tok', 'in_archive', '监护仪', 1, '', :now, :now)",
         "INSERT INTO work_orders (id, institution_id, device_id, kind, urgency, status, reporter_id, department_id,"
         " contact_name, contact_methods, device_snapshot, created_at, updated_at) VALUES (1, 1, 1, 'repair',"
         " 'normal', 'pending', 1, 1, '张三', '[]', '{}', :now, :now)",
