@@ -426,19 +426,24 @@ def end_for_scrapped_device(device: Device, now: datetime) -> list[int]:
         select(ServicePlan).where(ServicePlan.device_id == device.id, ServicePlan.status == ServicePlanStatus.ACTIVE)
     ).all()
     for plan in plans:
-        before = audit.snapshot(plan, LOGGED_FIELDS)
-        finish(plan, SCRAPPED, now)
-        db.session.flush()
-        audit.record(
-            audit.SYSTEM,
-            "end",
-            "service_plan",
-            plan.id,
-            label=plan_label(plan, device),
-            changes=audit.difference(before, audit.snapshot(plan, LOGGED_FIELDS)),
-            institution_id=plan.institution_id,
-        )
+        end_by_system(plan, SCRAPPED, now, device)
     return [plan.id for plan in plans]
+
+
+def end_by_system(plan: ServicePlan, reason: str, now: datetime, device: Device | None = None) -> None:
+    """The system ends the plan (its device was scrapped), in the institution's 操作日志."""
+    before = audit.snapshot(plan, LOGGED_FIELDS)
+    finish(plan, reason, now)
+    db.session.flush()
+    audit.record(
+        audit.SYSTEM,
+        "end",
+        "service_plan",
+        plan.id,
+        label=plan_label(plan, device),
+        changes=audit.difference(before, audit.snapshot(plan, LOGGED_FIELDS)),
+        institution_id=plan.institution_id,
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from models.work_order import Urgency
 from operations import audit, outbox
 from operations.clock import LOCAL_TZ, to_local
 from operations.service_plans import calendar
-from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, finish, plan_label
+from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
 from operations.work_orders.access import dispatchers_of, managers_of, workers_of
 from operations.work_orders.flow import audit_order, record_event
 from operations.work_orders.notices import device_label, notify
@@ -90,7 +90,7 @@ def sweep(now: datetime, limit: int = BATCH) -> tuple[list[Raised], list[outbox.
         device = db.session.get(Device, plan.device_id)
         while plan.status is ServicePlanStatus.ACTIVE and plan.next_run_at is not None and plan.next_run_at <= now:
             if device.archive_status is ArchiveStatus.SCRAPPED:
-                _end_scrapped(plan, now)
+                end_by_system(plan, SCRAPPED, now, device)
                 break
             made = _raise(plan, device, now)
             if made is not None:
@@ -98,23 +98,6 @@ def sweep(now: datetime, limit: int = BATCH) -> tuple[list[Raised], list[outbox.
             _advance(plan)
     db.session.flush()
     return raised, announce(raised, now)
-
-
-def _end_scrapped(plan: ServicePlan, now: datetime) -> None:
-    from operations.service_plans.plans import LOGGED_FIELDS
-
-    before = audit.snapshot(plan, LOGGED_FIELDS)
-    finish(plan, SCRAPPED, now)
-    db.session.flush()
-    audit.record(
-        audit.SYSTEM,
-        "end",
-        "service_plan",
-        plan.id,
-        label=plan_label(plan),
-        changes=audit.difference(before, audit.snapshot(plan, LOGGED_FIELDS)),
-        institution_id=plan.institution_id,
-    )
 
 
 def _advance(plan: ServicePlan) -> None:
