@@ -24,7 +24,16 @@ NEW_SUBJECT_CHECK = (
 )
 
 
+def _foreign_keys(on: bool) -> None:
+    """SQLite rebuilds work_orders and alert_plans to change a column and a check: their children's
+    rows (events, messages) would fail the foreign keys while the old table is dropped, so the check
+    is off meanwhile (no transaction is open: SQLite's DDL here is not transactional)."""
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
+    _foreign_keys(False)
     op.create_table(
         'service_plans',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -90,9 +99,11 @@ def upgrade():
         )
         batch_op.drop_constraint(op.f('ck_alert_plans_exactly_one_subject'), type_='check')
         batch_op.create_check_constraint(op.f('ck_alert_plans_exactly_one_subject'), sa.text(NEW_SUBJECT_CHECK))
+    _foreign_keys(True)
 
 
 def downgrade():
+    _foreign_keys(False)
     with op.batch_alter_table('alert_plans', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_alert_plans_exactly_one_subject'), type_='check')
         batch_op.create_check_constraint(op.f('ck_alert_plans_exactly_one_subject'), sa.text(OLD_SUBJECT_CHECK))
@@ -112,3 +123,4 @@ def downgrade():
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.drop_column('phone')
     op.drop_table('service_plans')
+    _foreign_keys(True)
