@@ -32,6 +32,7 @@ from models.authorization import SCOPE_LABELS
 from models.credential import CREDENTIAL_KIND_LABELS, GENDER_LABELS
 from models.device import ARCHIVE_STATUS_LABELS
 from models.device_record import RECORD_KIND_LABELS
+from models.service_plan import INTERVAL_UNIT_LABELS, PLAN_ANCHOR_LABELS, SERVICE_PLAN_STATUS_LABELS
 from models.user import ROLE_LABELS
 from models.vendor import INVITATION_STATUS_LABELS
 from models.work_order import (
@@ -206,6 +207,18 @@ FIELD_LABELS = {
     "improvement_action": "改进措施",
     "note": "备注",
     "part": "配件",
+    # 保养计划 / 计量计划
+    "interval_count": "周期",
+    "interval_unit": "周期单位",
+    "lead_days": "提前天数",
+    "anchor": "到期日起算",
+    "checklist": "检查项",
+    "contact_id": "科室联系人",
+    "next_due_on": "下次到期日",
+    "first_due_on": "首次到期日",
+    "ended_reason": "结束原因",
+    "service_plan_id": "保养/计量计划",
+    "plan_due_on": "计划到期日",
 }
 # Bookkeeping ids a person would not read: the row's other fields name the same thing.
 HIDDEN_FIELDS = frozenset({"merged_id", "into_id", "user_id", "import_id", "id", "authorization_ids"})
@@ -214,6 +227,7 @@ SPECIFIC_FIELD_LABELS = {
     ("credential", "kind"): "证照类型",
     ("device_record", "kind"): "记录类型",
     ("work_order", "kind"): "工单类型",
+    ("service_plan", "kind"): "计划类型",
     ("work_order", "vendor_id"): "服务商",
     ("user", "name"): "姓名",
     ("user", "code"): "激活码/重置码",
@@ -225,11 +239,13 @@ _STATUS_LABELS: dict[str, Mapping] = {
     "work_order": WORK_ORDER_STATUS_LABELS,
     "invitation": INVITATION_STATUS_LABELS,
     "alert_plan": ALERT_PLAN_STATUS_LABELS,
+    "service_plan": SERVICE_PLAN_STATUS_LABELS,
 }
 _KIND_LABELS: dict[str, Mapping] = {
     "credential": CREDENTIAL_KIND_LABELS,
     "device_record": RECORD_KIND_LABELS,
     "work_order": WORK_ORDER_KIND_LABELS,
+    "service_plan": WORK_ORDER_KIND_LABELS,
 }
 WECHAT_APP_LABELS = {"official_account": "公众号", "miniprogram": "小程序"}
 # Enums by field, keyed by their stored value.
@@ -246,6 +262,8 @@ _ENUM_LABELS: dict[str, Mapping] = {
     "app": WECHAT_APP_LABELS,
     "wechat_bindings_removed": WECHAT_APP_LABELS,
     "place": SIGN_OFF_PLACE_LABELS,
+    "interval_unit": INTERVAL_UNIT_LABELS,
+    "anchor": PLAN_ANCHOR_LABELS,
 }
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
 _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
@@ -326,6 +344,7 @@ _ID_FIELDS = {
     "device_id": "device",
     "device_ids": "device",
     "assignee_id": "user",
+    "contact_id": "user",
     "handled_by_id": "user",
     "recipient_ids": "user",
     "alert_recipient_ids": "user",

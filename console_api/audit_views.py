@@ -32,6 +32,7 @@ ENTITY_LABELS = {
     "authorization": "委外授权",
     "alert_plan": "预警计划",
     "work_order": "工单",
+    "service_plan": "保养/计量计划",
     "wechat_binding": "微信绑定",
     "notification_preferences": "通知设置",
 }
@@ -92,6 +93,8 @@ ACTION_LABELS = {
 }
 SPECIFIC_ACTION_LABELS = {
     ("work_order", "create"): "报修",
+    ("service_plan", "create"): "制定计划",
+    ("service_plan", "end"): "结束计划",
     ("work_order", "accept"): "接单",
     ("work_order", "cancel"): "撤销",
     ("authorization", "create"): "委外授权",

@@ -19,7 +19,11 @@ from operations import dashboard as dashboard_ops
 from operations.alerts.plans import schedule_of
 from operations.alerts.subjects import describe_subjects
 
-SUBJECT_LABELS = {AlertSubject.CREDENTIAL: "证照到期", AlertSubject.AUTHORIZATION: "委外授权到期"}
+SUBJECT_LABELS = {
+    AlertSubject.CREDENTIAL: "证照到期",
+    AlertSubject.AUTHORIZATION: "委外授权到期",
+    AlertSubject.SERVICE_PLAN: "保养/计量逾期",
+}
 
 
 def _alert_rows(plans: list[AlertPlan], today: date) -> list[dict]:

@@ -114,8 +114,10 @@ SHARED_SCHEMAS: dict[str, dict] = {
         vendor=N_STRING,
         assignee_id=N_INTEGER,
         assignee=N_STRING,
-        reporter_id=INTEGER,
+        reporter_id={**N_INTEGER, "description": "报修人；计划工单为空（系统生成）"},
         reporter=N_STRING,
+        service_plan_id={**N_INTEGER, "description": "生成此工单的保养 / 计量计划"},
+        plan_due_on={**N_DATE, "description": "计划工单对应的到期日（本期）"},
         created_at=MOMENT,
         accepted_at=N_MOMENT,
         completed_at=N_MOMENT,
@@ -179,6 +181,10 @@ SHARED_SCHEMAS: dict[str, dict] = {
         device_id=INTEGER,
         device=ref("DeviceSnapshot"),
         reporter=nullable(obj(id=INTEGER, name=STRING)),
+        contact=nullable({**obj(id=INTEGER, name=STRING), "description": "计划工单的科室联系人"}),
+        service_plan_id=N_INTEGER,
+        plan_due_on=N_DATE,
+        checklist={**array(STRING), "description": "计划的检查项（生成工单时复制）"},
         department_id=N_INTEGER,
         department=N_STRING,
         contact_name=N_STRING,
@@ -244,7 +250,7 @@ SHARED_SCHEMAS: dict[str, dict] = {
     "AlertPlan": obj(
         "预警计划",
         id=INTEGER,
-        subject=enum("credential", "authorization"),
+        subject=enum("credential", "authorization", "service_plan"),
         credential_id=N_INTEGER,
         authorization_id=N_INTEGER,
         kind_label=N_STRING,
@@ -353,6 +359,54 @@ COVERED_DEVICE = obj(
 FIGURE_VENDOR = obj(vendor_id=N_INTEGER, vendor_name=STRING)
 
 PC_SCHEMAS: dict[str, dict] = {
+    "ServicePlan": obj(
+        "保养 / 计量计划",
+        id=INTEGER,
+        device=nullable(obj(id=INTEGER, name=STRING, unique_code=STRING)),
+        kind=enum("maintenance", "metrology"),
+        kind_label=STRING,
+        interval_count=INTEGER,
+        interval_unit=enum("day", "month"),
+        interval_label=STRING,
+        lead_days=INTEGER,
+        anchor=enum("schedule", "completion"),
+        anchor_label=STRING,
+        checklist=array(STRING),
+        contact_id=N_INTEGER,
+        contact=N_STRING,
+        note=N_STRING,
+        status={**enum("active", "overdue", "ended"), "description": "执行中 / 已逾期 / 已结束"},
+        status_label=STRING,
+        overdue_since={**N_DATE, "description": "最早一期逾期未完成的到期日"},
+        next_due_on={**N_DATE, "description": "下次到期日；按完成日期的计划在本期完成前为空"},
+        raise_on={**N_DATE, "description": "下次生成工单的日期"},
+        last_due_on=N_DATE,
+        ended_at=N_MOMENT,
+        ended_reason=N_STRING,
+        created_at=MOMENT,
+        updated_at=MOMENT,
+        optional={
+            "occurrences": {
+                **array(
+                    obj(
+                        due_on=N_DATE,
+                        work_order_id=INTEGER,
+                        number=STRING,
+                        status=STRING,
+                        status_label=STRING,
+                        created_at=MOMENT,
+                        completed_at=N_MOMENT,
+                    )
+                ),
+                "description": "执行记录（详情中给出）",
+            }
+        },
+    ),
+    "ServicePlanPage": page_of("ServicePlan"),
+    "ServicePlanBulk": obj(
+        created=array(ref("ServicePlan")),
+        skipped=array(obj(device_id=INTEGER, unique_code=STRING, reason=STRING)),
+    ),
     "AuditEntry": obj(
         "操作日志的一行",
         id=INTEGER,
@@ -384,7 +438,7 @@ PC_SCHEMAS: dict[str, dict] = {
     "DashboardAlert": obj(
         "首页的一条预警",
         id=INTEGER,
-        subject=enum("credential", "authorization"),
+        subject=enum("credential", "authorization", "service_plan"),
         subject_label=STRING,
         kind_label=N_STRING,
         subject_name=N_STRING,

@@ -96,6 +96,15 @@ class Field:
             raise ValueError(f"最多 {self.max_items} 项")
         return value
 
+    def _parse_str_list(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or any(not isinstance(item, str) for item in value):
+            raise ValueError("应为文本列表")
+        if len(value) > self.max_items:
+            raise ValueError(f"最多 {self.max_items} 项")
+        if any(CONTROL_CHARS.search(item) for item in value):
+            raise ValueError("包含不允许的控制字符")
+        return value
+
     def _parse_date(self, value: Any) -> date:
         return parse_date(value)
 

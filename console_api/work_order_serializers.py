@@ -36,6 +36,8 @@ from operations.work_orders.dispatch import Candidate
 from operations.work_orders.flow import part_json
 from operations.work_orders.orders import CONTACT_KINDS
 
+SYSTEM_REPORTER = "系统（按计划生成）"
+
 IN_HOUSE = "院内工程师"  # who works an order no vendor is authorized for
 SYSTEM = "系统"  # the actor of an event nobody did (escalation, automatic archiving)
 
@@ -98,7 +100,9 @@ def order_row_json(order: WorkOrder, people: People) -> dict[str, Any]:
         "assignee_id": order.assignee_id,
         "assignee": people.name(order.assignee_id),
         "reporter_id": order.reporter_id,
-        "reporter": people.name(order.reporter_id),
+        "reporter": people.name(order.reporter_id) if order.reporter_id else SYSTEM_REPORTER,
+        "service_plan_id": order.service_plan_id,
+        "plan_due_on": order.plan_due_on.isoformat() if order.plan_due_on else None,
         "created_at": moment(order.created_at),
         "accepted_at": moment(order.accepted_at),
         "completed_at": moment(order.completed_at),
@@ -199,6 +203,12 @@ def order_detail_json(
         "device_id": order.device_id,
         "device": device,  # as the caller may see it (operations.work_orders.access.device_seen_by)
         "reporter": people.person(order.reporter_id),
+        # 保养计划 / 计量计划: the plan and occurrence (due date) it was raised for, its 科室联系人, the
+        # checklist copied from the plan; the reporter of such an order is the system (None).
+        "contact": people.person(order.contact_id),
+        "service_plan_id": order.service_plan_id,
+        "plan_due_on": order.plan_due_on.isoformat() if order.plan_due_on else None,
+        "checklist": list(order.checklist or []),
         "department_id": order.department_id,
         "department": department,
         "contact_name": order.contact_name,

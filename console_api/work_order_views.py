@@ -66,7 +66,7 @@ from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
 from operations.work_orders import dispatch, flow, on_site
 from operations.work_orders import orders as work_orders
-from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_worker_for
+from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_requester, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
 from operations.work_orders.orders import CONTACT_KINDS, MAX_CONTACTS, MAX_PHOTO_BYTES, MAX_PHOTOS
 
@@ -76,7 +76,7 @@ RATING = {"minimum": 1, "maximum": 5}
 
 
 class OrderField(Field):
-    """The two list shapes a work-order body has beyond the shared kinds."""
+    """The list shape a work-order body has beyond the shared kinds."""
 
     def _parse_contact_methods(self, value: Any) -> list[work_orders.ContactMethod]:
         """[{kind: mobile|landline|wechat|email, value}], at most five."""
@@ -97,15 +97,6 @@ class OrderField(Field):
                 raise ValueError("联系方式包含不允许的控制字符")
             methods.append(work_orders.ContactMethod(item["kind"], text.strip()))
         return methods
-
-    def _parse_str_list(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or any(not isinstance(item, str) for item in value):
-            raise ValueError("应为文本列表")
-        if len(value) > self.max_items:
-            raise ValueError(f"最多 {self.max_items} 项")
-        if any(CONTROL_CHARS.search(item) for item in value):
-            raise ValueError("包含不允许的控制字符")
-        return value
 
 
 DEVICE_KEYS = ("device_id", "unique_code", "device_token")
@@ -214,7 +205,9 @@ FEED_QUERY = {
 
 def people_of(orders: list[WorkOrder], events: list[WorkOrderEvent] = ()) -> People:
     """The users and vendors the orders and events name, in two queries."""
-    user_ids = {order.reporter_id for order in orders} | {order.assignee_id for order in orders if order.assignee_id}
+    user_ids = {order.reporter_id for order in orders if order.reporter_id}
+    user_ids |= {order.assignee_id for order in orders if order.assignee_id}
+    user_ids |= {order.contact_id for order in orders if order.contact_id}
     user_ids |= {event.actor_id for event in events if event.actor_id}
     vendor_ids = {order.vendor_id for order in orders if order.vendor_id}
     users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
@@ -237,7 +230,7 @@ def actions_for(actor: Actor, order: WorkOrder) -> list[str]:
     """The steps this caller may take now: what the status allows (allowed_steps), narrowed to
     what the operations let this caller do. `close` is the system's own step and never shown."""
     mine = order.assignee_id == actor.user_id
-    reporter = order.reporter_id == actor.user_id
+    reporter = is_requester(actor, order)
     dispatcher = is_dispatcher_for(actor, order)
     manager = actor.is_manager and actor.institution_id == order.institution_id
     may = {
@@ -512,7 +505,9 @@ def work_order_report(work_order_id: int):
     order = work_orders.get_order(actor, work_order_id)
     if order.service_report is None:
         raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，尚未完成，还没有服务报告")
-    reporter = db.session.get(User, order.reporter_id)
+    reporter = (
+        db.session.get(User, order.reporter_id or order.contact_id) if (order.reporter_id or order.contact_id) else None
+    )
     return jsonify(
         {
             **order.service_report,

@@ -21,6 +21,7 @@ from jobs import heartbeat
 from jobs.alerts import sweep_alert_plans
 from jobs.outbox import relay
 from jobs.queues import MINUTE, job_queues
+from jobs.service_plans import sweep_service_plans
 from jobs.work_orders import sweep_work_orders
 from operations.clock import now_utc
 
@@ -32,6 +33,7 @@ EVERY_MINUTE: list[tuple[str, Callable]] = [
     ("alert-sweep", sweep_alert_plans),
     ("outbox-relay", relay),
     ("work-order-sweep", sweep_work_orders),
+    ("service-plan-sweep", sweep_service_plans),
 ]
 # And at half past each minute: the relay again, so that rows whose send job died (their claim
 # lapses within seconds) go out within a minute.

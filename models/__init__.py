@@ -27,6 +27,7 @@ from models.outbox import (
     DeliveryStatus,
     OutboxMessage,
 )
+from models.service_plan import IntervalUnit, PlanAnchor, ServicePlan, ServicePlanStatus
 from models.user import NO_PASSWORD, AccountCode, AccountCodePurpose, MessageFamily, NotificationOptOut, Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatApp, WeChatIdentity
@@ -82,14 +83,18 @@ __all__ = [
     "Gender",
     "InboxMessage",
     "Institution",
+    "IntervalUnit",
     "Invitation",
     "InvitationStatus",
     "MessageFamily",
     "NotificationOptOut",
     "OutboxMessage",
+    "PlanAnchor",
     "RecordKind",
     "Role",
     "Scope",
+    "ServicePlan",
+    "ServicePlanStatus",
     "SubscribeConsent",
     "User",
     "Vendor",

@@ -14,6 +14,7 @@ from models.db import UTCDateTime, db, string_enum, utcnow
 class AlertSubject(enum.StrEnum):
     CREDENTIAL = "credential"  # 证照到期
     AUTHORIZATION = "authorization"  # 委外授权到期
+    SERVICE_PLAN = "service_plan"  # 保养 / 计量逾期: an occurrence not done by its due date
 
 
 class AlertPlanStatus(enum.StrEnum):
@@ -40,6 +41,10 @@ class ChannelName(enum.StrEnum):
 CHANNEL_LABELS = {ChannelName.INBOX: "电脑首页通知", ChannelName.SMS: "短信通知", ChannelName.WECHAT: "微信通知"}
 
 MAX_TEMPLATE_LENGTH = 500
+EXACTLY_ONE_SUBJECT = (
+    "(CASE WHEN credential_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN authorization_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN service_plan_id IS NULL THEN 0 ELSE 1 END) = 1"
+)
 
 
 class AlertPlan(db.Model):
@@ -53,7 +58,7 @@ class AlertPlan(db.Model):
 
     __tablename__ = "alert_plans"
     __table_args__ = (
-        CheckConstraint("(credential_id IS NULL) <> (authorization_id IS NULL)", name="exactly_one_subject"),
+        CheckConstraint(EXACTLY_ONE_SUBJECT, name="exactly_one_subject"),
         CheckConstraint("warn_days >= 0", name="warn_days_not_negative"),
         Index("ix_alert_plans_status_next_run_at", "status", "next_run_at"),
     )
@@ -63,6 +68,7 @@ class AlertPlan(db.Model):
     subject: Mapped[AlertSubject] = mapped_column(string_enum(AlertSubject, 20), nullable=False)
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"), nullable=True, unique=True)
     authorization_id: Mapped[int | None] = mapped_column(ForeignKey("authorizations.id"), nullable=True, unique=True)
+    service_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id"), nullable=True, unique=True)
     due_on: Mapped[date] = mapped_column(Date, nullable=False)  # 到期日, inclusive
     warn_days: Mapped[int] = mapped_column(nullable=False)
     send_time: Mapped[time] = mapped_column(Time, nullable=False)  # Asia/Shanghai wall clock

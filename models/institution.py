@@ -40,6 +40,7 @@ class Department(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
+    phone: Mapped[str | None] = mapped_column(String(30), nullable=True)  # 科室电话 (landline / extension)
     sort_order: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")  # 排序, ascending
     # A deactivated department keeps its history but takes no new devices or people.
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=true())

@@ -8,9 +8,9 @@ the hospital watches. The allowed moves live in operations.work_orders.flow.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -127,6 +127,8 @@ class WorkOrder(db.Model):
         Index("ix_work_orders_assignee_status", "assignee_id", "status"),
         # A 报修 sent again with the same Idempotency-Key answers the order the first one made.
         UniqueConstraint("reporter_id", "client_key", name="uq_work_orders_reporter_client_key"),
+        # A service plan's occurrence (its due date) is raised once, however many sweeps run.
+        UniqueConstraint("service_plan_id", "plan_due_on", name="uq_work_orders_service_plan_occurrence"),
         # The escalation sweep looks only at unaccepted emergencies.
         Index(
             "ix_work_orders_awaiting_escalation",
@@ -145,8 +147,16 @@ class WorkOrder(db.Model):
         string_enum(WorkOrderStatus), nullable=False, default=WorkOrderStatus.PENDING
     )
 
-    # 服务请求受理: who asked, and how to reach them (at least two ways).
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    # 服务请求受理: who asked, and how to reach them (at least two ways). A planned order's reporter
+    # is the system (None); its 科室联系人 (contact_id) hears, signs off and rates as a reporter
+    # does, and without one the equipment managers do (operations.work_orders.access.requesters).
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    # 保养计划 / 计量计划: the plan and the occurrence (its due date) the order was raised for, and the
+    # plan's checklist as it was then.
+    service_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id"), nullable=True)
+    plan_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    checklist: Mapped[list | None] = mapped_column(JSON, nullable=True)
     client_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the app's Idempotency-Key
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), nullable=False)
     contact_name: Mapped[str] = mapped_column(String(50), nullable=False)

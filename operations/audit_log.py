@@ -28,6 +28,7 @@ ENTITY_TYPES = (
     "authorization",
     "alert_plan",
     "work_order",
+    "service_plan",
     "wechat_binding",
     "notification_preferences",
 )

@@ -22,6 +22,7 @@ from operations.departments import assignable_department
 from operations.device_types import add_missing_device_types, known_device_type
 from operations.errors import Conflict, GatheredErrors, InvalidInput, NotFound, RowErrors
 from operations.paging import Page, escape_like, paginate
+from operations.service_plans import plans as service_plans
 
 # Fields a person edits on the 新增设备档案 / 修改 form (唯一码 is fixed once given).
 EDITABLE_FIELDS = (
@@ -238,10 +239,13 @@ def update_device(actor: Actor, device_id: int, fields: dict[str, Any]) -> Devic
         if required in fields and not fields[required]:
             raise InvalidInput({required: "必填"})
     before = audit.snapshot(device, EDITABLE_FIELDS)
+    was_scrapped = device.archive_status is ArchiveStatus.SCRAPPED
     _apply(device, actor.institution_id, fields)
     device.updated_by_id = actor.user_id
     device.updated_at = utcnow()
     db.session.flush()
+    if device.archive_status is ArchiveStatus.SCRAPPED and not was_scrapped:
+        service_plans.end_for_scrapped_device(device, device.updated_at)  # 报废: its plans end
     changes = audit.difference(before, audit.snapshot(device, EDITABLE_FIELDS))
     if changes:  # saving the form unchanged changes nothing
         audit.record(actor, "update", "device", device.id, label=device_label(device), changes=changes)

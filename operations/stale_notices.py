@@ -11,7 +11,8 @@ Each kind of message has its check beside the operations that know its rules, an
 query per batch, whatever the batch's size: work-order steps that ask someone to act
 (operations.work_orders.notices), alert reminders (operations.alerts.sweep) and digests of them
 (operations.alerts.digests: the reminders handled meanwhile are left out, and a digest says how
-many are left, or is withdrawn when none is). A message of any other kind informs, and is sent
+many are left, or is withdrawn when none is), and the summary of new planned orders once all of them
+were taken (operations.service_plans.raising). A message of any other kind informs, and is sent
 as it is.
 """
 
@@ -24,6 +25,7 @@ from datetime import datetime
 from operations import outbox
 from operations.alerts import digests as alert_digests
 from operations.alerts import sweep as alert_sweep
+from operations.service_plans import raising as planned_orders
 from operations.work_orders import notices as work_order_notices
 
 # An earlier attempt whose outcome is unknown may have reached the person (a WeChat read
@@ -40,7 +42,12 @@ class Checked:
 def check(claimed: Sequence[outbox.Claimed], now: datetime) -> Checked:
     """The claimed deliveries checked against what they are about, right before sending."""
     digests = alert_digests.recount(claimed, now)
-    facts = work_order_notices.stale_reasons(claimed) | alert_sweep.stale_reasons(claimed, now) | digests.left_out
+    facts = (
+        work_order_notices.stale_reasons(claimed)
+        | planned_orders.stale_reasons(claimed)
+        | alert_sweep.stale_reasons(claimed, now)
+        | digests.left_out
+    )
     results, current = [], []
     for delivery in claimed:
         fact = facts.get(delivery.id)

@@ -298,6 +298,10 @@ def bot(who: str, text: str, reply_has: str) -> Callable[[World], Call]:
     return make
 
 
+def _in_days(count: int) -> str:
+    return (today_local() + timedelta(days=count)).isoformat()
+
+
 def resolve(w: World, path: str) -> str:
     """{order:<state>} → a new order in that state; {plan}, {credential}, {authorization},
     {invitation}, {attachment}, {part} → new ones; {user:<name>} → that person's id;
@@ -314,6 +318,13 @@ def resolve(w: World, path: str) -> str:
             value = w.credential()["alert"]["id"]
         elif kind == "credential":
             value = w.credential()["id"]
+        elif kind == "service_plan":
+            made = w.pc["manager"].post(
+                f"/api/v1/devices/{w.device.id}/service-plans/maintenance",
+                json={"interval_count": 3, "interval_unit": "month", "first_due_on": _in_days(30)},
+            )
+            assert made.status_code == 201, made.get_json()
+            value = made.get_json()["id"]
         elif kind == "attachment":
             credential_id = w.credential()["id"]
             added = w.pc["manager"].post(f"/api/v1/credentials/{credential_id}/attachments", **png_upload())
@@ -588,6 +599,31 @@ CASES: dict[str, Callable[[World], Call]] = {
         "post",
         "/api/v1/devices/{device}/records/metrology",
         json={"performed_on": "2026-01-05", "summary": "年度计量合格"},
+    ),
+    # 保养计划 / 计量计划
+    "POST /api/v1/devices/<int:device_id>/service-plans/<any(maintenance, metrology):kind>": pc(
+        "manager",
+        "post",
+        "/api/v1/devices/{device}/service-plans/metrology",
+        json=lambda w: {"interval_count": 12, "interval_unit": "month", "first_due_on": _in_days(60)},
+    ),
+    "POST /api/v1/service-plans/bulk": pc(
+        "manager",
+        "post",
+        "/api/v1/service-plans/bulk",
+        json=lambda w: {
+            "kind": "maintenance",
+            "category": "注射泵",
+            "interval_count": 6,
+            "interval_unit": "month",
+            "first_due_on": _in_days(20),
+        },
+    ),
+    "PATCH /api/v1/service-plans/<int:plan_id>": pc(
+        "manager", "patch", "/api/v1/service-plans/{service_plan}", json={"interval_count": 6, "lead_days": 10}
+    ),
+    "POST /api/v1/service-plans/<int:plan_id>/end": pc(
+        "manager", "post", "/api/v1/service-plans/{service_plan}/end", json={"reason": "停用"}
     ),
     # 证照 and their alert plans
     "POST /api/v1/credentials": pc(

@@ -17,6 +17,7 @@ def test_a_minute_is_scheduled_once_however_many_schedulers_tick(app_context):
         "alert-sweep-202611220200",
         "outbox-relay-202611220200",
         "work-order-sweep-202611220200",
+        "service-plan-sweep-202611220200",
     ]
     assert scheduler.tick(moment) == []  # a second scheduler, or a restart within the minute
     assert job_queues.queue(MINUTE).count == len(scheduler.EVERY_MINUTE)

@@ -131,3 +131,28 @@ def test_institutions_and_deliveries_come_through_0014_with_the_default_threshol
     with legacy.app.app_context():
         (claimed,) = outbox.claim(datetime(2026, 12, 7, 0, 1, tzinfo=UTC), message_ids=[1])
         assert claimed.id == 1
+
+
+def test_0014_upgrades_with_its_work_orders_and_alert_plans(legacy_database):
+    """0015 lets a planned order have no reporter and gives alert plans a third subject: the rows of
+    0014 keep their reporter and subject, and the new subject check still holds them."""
+    legacy = legacy_database("0014_alert_digests")
+    now = "2026-12-01 00:00:00"
+    for sql in (
+        "INSERT INTO institutions (id, name, last_device_number, created_at) VALUES (1, '医院甲', 1, :now)",
+        "INSERT INTO departments (id, institution_id, name, created_at) VALUES (1, 1, '口腔科', :now)",
+        "INSERT INTO users (id, username, password_hash, display_name, role, institution_id, is_active, token_version,"
+        " created_at) VALUES (1, 'zhangsan', 'x', '张三', 'equipment_manager', 1, TRUE, 1, :now)",
+        "INSERT INTO devices (id, institution_id, unique_code, link_token, archive_status, name, department_id,"
+        " search_text, created_at, updated_at)"
+        " VALUES (1, 1, '000001', 'tok', 'in_archive', '监护仪', 1, '', :now, :now)",
+        "INSERT INTO work_orders (id, institution_id, device_id, kind, urgency, status, reporter_id, department_id,"
+        " contact_name, contact_methods, device_snapshot, created_at, updated_at) VALUES (1, 1, 1, 'repair',"
+        " 'normal', 'pending', 1, 1, '张三', '[]', '{}', :now, :now)",
+    ):
+        legacy.execute(sql, {"now": now})
+    legacy.upgrade()
+    rows = legacy.execute("SELECT reporter_id, contact_id, service_plan_id, plan_due_on FROM work_orders")
+    assert rows == [{"reporter_id": 1, "contact_id": None, "service_plan_id": None, "plan_due_on": None}]
+    assert legacy.execute("SELECT count(*) AS n FROM service_plans") == [{"n": 0}]
+    assert legacy.execute("SELECT phone FROM departments") == [{"phone": None}]

@@ -184,6 +184,49 @@ def plan_authorization(authorization: Authorization, settings: NotifySettings | 
     return plan
 
 
+OVERDUE_CHANNELS = frozenset({ChannelName.INBOX, ChannelName.WECHAT})
+OCCURRENCE_DONE = "计划工单已完成"
+SERVICE_PLAN_ENDED = "计划已结束"
+
+
+def plan_overdue(service_plan_id: int, institution_id: int, due_on: date, warn_days: int) -> AlertPlan:
+    """Remind the equipment managers of a service plan's overdue occurrence, daily through `due_on`
+    (from `warn_days` before it): a new occurrence starts a new cycle, the same one is left alone
+    (handled stays handled)."""
+    plan = db.session.scalar(select(AlertPlan).where(AlertPlan.service_plan_id == service_plan_id))
+    settings = None
+    if plan is None:
+        plan = _new_plan(institution_id, AlertSubject.SERVICE_PLAN, service_plan_id=service_plan_id)
+        settings = NotifySettings(channels=OVERDUE_CHANNELS)
+    elif plan.due_on == due_on:
+        return plan
+    elif plan.status is AlertPlanStatus.CANCELLED:
+        plan.status = AlertPlanStatus.ACTIVE
+    _follow_subject(plan, due_on, warn_days, plan.send_time or DEFAULT_SEND_TIME)
+    if settings is not None:
+        _apply_settings(plan, settings, None)
+    reschedule(plan)
+    db.session.flush()
+    return plan
+
+
+def settle_overdue(service_plan_id: int, due_on: date | None, fact: str) -> None:
+    """The overdue occurrence was done (`due_on`: the alert's of that occurrence) or the plan ended
+    (None): its reminders stop, what waits is withdrawn; the alert plan stays, as handled by the
+    system or cancelled."""
+    plan = db.session.scalar(select(AlertPlan).where(AlertPlan.service_plan_id == service_plan_id))
+    if plan is None or plan.status not in HANDLEABLE or (due_on is not None and plan.due_on != due_on):
+        return
+    if due_on is None:
+        plan.status = AlertPlanStatus.CANCELLED
+    else:
+        plan.status = AlertPlanStatus.HANDLED
+        plan.handled_at, plan.handled_note = now_utc(), fact
+    reschedule(plan)
+    _withdraw_pending(plan.id, fact)
+    db.session.flush()
+
+
 def settings_snapshot(plan: AlertPlan | None, prefix: str = "") -> dict:
     """A plan's 人员通知 settings as the 操作日志 compares them (a subject's row names them
     `alert_…`)."""
@@ -263,7 +306,11 @@ def _own_plan(actor: Actor, plan_id: int, *, lock: bool = False) -> AlertPlan:
 
 
 def related_user_ids(plan: AlertPlan) -> list[int]:
-    """相关人员: who entered the subject and who last changed it."""
+    """相关人员: who entered the subject and who last changed it; for an overdue service plan, the
+    equipment managers."""
+    if plan.subject is AlertSubject.SERVICE_PLAN:
+        info = describe_subjects([plan]).get(plan.id)
+        return list(info.related) if info else []
     model = Credential if plan.subject is AlertSubject.CREDENTIAL else Authorization
     subject_id = plan.credential_id if plan.subject is AlertSubject.CREDENTIAL else plan.authorization_id
     row = db.session.execute(select(model.created_by_id, model.updated_by_id).where(model.id == subject_id)).one()

@@ -16,7 +16,11 @@ from models import (
     CredentialDevice,
     CredentialKind,
     Device,
+    Role,
+    ServicePlan,
+    User,
     Vendor,
+    WorkOrder,
     db,
 )
 from operations.alerts.templates import kind_label
@@ -112,6 +116,65 @@ def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
     }
 
 
+OVERDUE_KIND = {"maintenance": "保养逾期", "metrology": "计量逾期"}
+
+
+def _service_plan_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]:
+    """Alert plan id -> its overdue occurrence: the device, the occurrence's due date (the alert's
+    due_on less the reminder window) and its order; told to the institution's equipment managers."""
+    from operations.service_plans.overdue import occurrence_of
+
+    plans = [plan for plan in plans if plan.subject is AlertSubject.SERVICE_PLAN]
+    if not plans:
+        return {}
+    rows = {
+        plan_id: (kind, institution_id, name, code)
+        for plan_id, kind, institution_id, name, code in db.session.execute(
+            select(ServicePlan.id, ServicePlan.kind, ServicePlan.institution_id, Device.name, Device.unique_code)
+            .join(Device, Device.id == ServicePlan.device_id)
+            .where(ServicePlan.id.in_({plan.service_plan_id for plan in plans}))
+        )
+    }
+    managers: dict[int, list[int]] = defaultdict(list)
+    for user_id, institution_id in db.session.execute(
+        select(User.id, User.institution_id)
+        .where(
+            User.institution_id.in_({row[1] for row in rows.values()}),
+            User.role == Role.EQUIPMENT_MANAGER,
+            User.is_active.is_(True),
+        )
+        .order_by(User.id)
+    ):
+        managers[institution_id].append(user_id)
+    orders = {
+        (plan_id, due): order_id
+        for order_id, plan_id, due in db.session.execute(
+            select(WorkOrder.id, WorkOrder.service_plan_id, WorkOrder.plan_due_on).where(
+                WorkOrder.service_plan_id.in_(rows)
+            )
+        )
+    }
+    described = {}
+    for plan in plans:
+        row = rows.get(plan.service_plan_id)
+        if row is None:
+            continue
+        kind, institution_id, name, code = row
+        occurrence = occurrence_of(plan.due_on)
+        order_id = orders.get((plan.service_plan_id, occurrence))
+        described[plan.id] = SubjectInfo(
+            values={
+                "subject": name,
+                "kind": OVERDUE_KIND.get(kind, "保养逾期"),
+                "unique_codes": code,
+                "plan_due_on": occurrence.isoformat(),
+                "number": f"GD{order_id:06d}" if order_id else "",
+            },
+            related=managers[institution_id],
+        )
+    return described
+
+
 def describe_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]:
     """Plan id -> its subject, in a few queries whatever the number of plans (entities or rows
     with id, subject, credential_id and authorization_id)."""
@@ -128,4 +191,4 @@ def describe_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]:
         )
         if info is not None:
             described[plan.id] = info
-    return described
+    return described | _service_plan_subjects(plans)

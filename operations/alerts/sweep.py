@@ -43,6 +43,7 @@ _PLAN_COLUMNS = (
     AlertPlan.subject,
     AlertPlan.credential_id,
     AlertPlan.authorization_id,
+    AlertPlan.service_plan_id,
     AlertPlan.due_on,
     AlertPlan.warn_days,
     AlertPlan.send_time,

@@ -19,6 +19,7 @@ from models.credential import CREDENTIAL_KIND_LABELS
 from operations.errors import InvalidInput
 
 AUTHORIZATION_LABEL = "委外授权"
+SERVICE_PLAN_LABEL = "保养/计量逾期"
 REMINDER, EXPIRED = "alert.reminder", "alert.expired"  # outbox topics
 PLACEHOLDER = re.compile(r"\[([^\[\]]{1,20})\]")
 
@@ -35,6 +36,15 @@ CREDENTIAL_PLACEHOLDERS = {
     "人员资质到期日": "due_on",
 }
 AUTHORIZATION_PLACEHOLDERS = {**COMMON_PLACEHOLDERS, "服务商名称": "vendor_name", "授权到期日": "due_on"}
+# An overdue occurrence of a 保养 / 计量 plan: its due date, and the days since.
+SERVICE_PLAN_PLACEHOLDERS = {
+    "设备名称": "subject",
+    "唯一码": "unique_codes",
+    "计划类型": "kind",
+    "应完成日期": "plan_due_on",
+    "逾期天数": "days_overdue",
+    "工单号": "number",
+}
 # Each kind's own name for its expiry date; every credential template accepts all three (a saved
 # template keeps working when copied between kinds), but a form offers only its kind's.
 KIND_DUE_PLACEHOLDERS = {
@@ -52,10 +62,15 @@ DEFAULT_TEMPLATES = {
     ),
     CredentialKind.STAFF_QUALIFICATION: "[姓名]的人员资质快到期了, 人员资质到期日是: [人员资质到期日], 请及时处理!",
     AlertSubject.AUTHORIZATION: "[设备名称]的委外授权([服务商名称])快到期了, 授权到期日是: [授权到期日], 请及时处理!",
+    AlertSubject.SERVICE_PLAN: (
+        "[设备名称]([唯一码])的[计划类型]已逾期[逾期天数]天(应于[应完成日期]完成, 工单[工单号]), 请尽快处理!"
+    ),
 }
 
 
 def placeholders_for(subject: AlertSubject) -> dict[str, str]:
+    if subject is AlertSubject.SERVICE_PLAN:
+        return SERVICE_PLAN_PLACEHOLDERS
     return CREDENTIAL_PLACEHOLDERS if subject is AlertSubject.CREDENTIAL else AUTHORIZATION_PLACEHOLDERS
 
 
@@ -66,7 +81,7 @@ def offered_placeholders(subject: AlertSubject, kind: CredentialKind | None) -> 
 
 
 def default_template(subject: AlertSubject, kind: CredentialKind | None) -> str:
-    return DEFAULT_TEMPLATES[kind if subject is AlertSubject.CREDENTIAL else AlertSubject.AUTHORIZATION]
+    return DEFAULT_TEMPLATES[kind if subject is AlertSubject.CREDENTIAL else subject]
 
 
 def check_template(template: str, subject: AlertSubject) -> str:
@@ -99,6 +114,8 @@ def render(template: str, subject: AlertSubject, values: Mapping[str, object]) -
 
 
 def kind_label(subject: AlertSubject, kind: CredentialKind | None) -> str:
+    if subject is AlertSubject.SERVICE_PLAN:
+        return SERVICE_PLAN_LABEL
     return CREDENTIAL_KIND_LABELS[kind] if subject is AlertSubject.CREDENTIAL else AUTHORIZATION_LABEL
 
 
@@ -133,7 +150,21 @@ def content(
     days_left = (due_on - day).days
     due_text = due_on.isoformat()
     values = {**subject_values, "due_on": due_text, "days_left": max(days_left, 0), "status": status_text(days_left)}
+    if subject is AlertSubject.SERVICE_PLAN:
+        return _overdue_content(template, values, days_left, day)
     if days_left >= 0:
         return Content(REMINDER, f"{values['kind']}即将到期", render(template, subject, values), values)
     notice = expiry_notice(values["subject"], values["kind"], due_text)
     return Content(EXPIRED, f"{values['kind']}已过期", notice, values)
+
+
+def _overdue_content(template: str, values: dict, days_left: int, day: date) -> Content:
+    """An overdue occurrence's reminder: the days since its due date (the plan's `due_on` closes the
+    window of daily reminders); after the window, the last notice."""
+    occurrence = values.get("plan_due_on")
+    overdue = (day - date.fromisoformat(occurrence)).days if occurrence else 0
+    values = {**values, "days_overdue": overdue, "status": f"已逾期{overdue}天"}
+    if days_left >= 0:
+        return Content(REMINDER, f"{values['kind']}", render(template, AlertSubject.SERVICE_PLAN, values), values)
+    notice = f"{values['subject']}的{values['kind']}已逾期{overdue}天, 每日提醒已结束, 请尽快安排!"
+    return Content(EXPIRED, f"{values['kind']}", notice, values)

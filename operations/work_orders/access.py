@@ -93,7 +93,7 @@ def vendor_may_keep():
 
 def clinician_sees(user_id: int, department_id: int | None):
     """SQL: a clinician's orders: those of their department and those they reported."""
-    mine = WorkOrder.reporter_id == user_id
+    mine = or_(WorkOrder.reporter_id == user_id, WorkOrder.contact_id == user_id)
     return or_(mine, WorkOrder.department_id == department_id) if department_id else mine
 
 
@@ -164,9 +164,30 @@ def require_dispatcher(actor: Actor, order: WorkOrder) -> None:
         raise PermissionDenied("只有派工负责人（服务商管理员或设备科）可以执行此操作")
 
 
+def requesters(order: WorkOrder) -> list[int]:
+    """Who stands for the order on the hospital's side (hears its steps, confirms, rates): its
+    reporter, or a planned order's 科室联系人, or without one its institution's equipment managers."""
+    named = [user_id for user_id in (order.reporter_id, order.contact_id) if user_id is not None]
+    if named or order.service_plan_id is None:
+        return named
+    return managers_of(order.institution_id)
+
+
+def is_requester(actor: Actor, order: WorkOrder) -> bool:
+    if actor.user_id in (order.reporter_id, order.contact_id):
+        return True
+    return (
+        order.service_plan_id is not None
+        and order.reporter_id is None
+        and order.contact_id is None
+        and actor.role is Role.EQUIPMENT_MANAGER
+        and actor.institution_id == order.institution_id
+    )
+
+
 def require_reporter(actor: Actor, order: WorkOrder) -> None:
-    if order.reporter_id != actor.user_id:
-        raise PermissionDenied("只有报修人可以执行此操作")
+    if not is_requester(actor, order):
+        raise PermissionDenied("只有报修人（或计划工单的科室联系人）可以执行此操作")
 
 
 def workers_of(order: WorkOrder) -> list[int]:

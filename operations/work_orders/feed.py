@@ -30,7 +30,8 @@ from operations.work_orders.access import vendor_authorized, vendor_may_keep
 class Sight:
     """What decides, for one event, which of the topic's people see it (read with the event)."""
 
-    reporter_id: int
+    reporter_id: int | None
+    contact_id: int | None  # a planned order's 科室联系人
     department_id: int | None
     assignee_id: int | None
     vendor_authorized: bool  # vendor topics only
@@ -64,6 +65,7 @@ def _events(after_id: int, limit: int, authorized=None, keeps=None):
         select(
             WorkOrderEvent,
             WorkOrder.reporter_id,
+            WorkOrder.contact_id,
             WorkOrder.department_id,
             WorkOrder.assignee_id,
             false() if authorized is None else authorized,
@@ -78,8 +80,8 @@ def _events(after_id: int, limit: int, authorized=None, keeps=None):
 
 def _sights(query) -> list[tuple[WorkOrderEvent, Sight]]:
     return [
-        (event, Sight(reporter, department, assignee, bool(authorized), bool(keeps)))
-        for event, reporter, department, assignee, authorized, keeps in db.session.execute(query)
+        (event, Sight(reporter, contact, department, assignee, bool(authorized), bool(keeps)))
+        for event, reporter, contact, department, assignee, authorized, keeps in db.session.execute(query)
     ]
 
 
@@ -90,7 +92,7 @@ def sees(actor: Actor, sight: Sight, department_id: int | None) -> bool:
         keeps = sight.vendor_keeps and (actor.role is Role.VENDOR_ADMIN or sight.assignee_id == actor.user_id)
         return sight.vendor_authorized or keeps
     if actor.role is Role.CLINICIAN:
-        return sight.reporter_id == actor.user_id or (
+        return actor.user_id in (sight.reporter_id, sight.contact_id) or (
             department_id is not None and sight.department_id == department_id
         )
     return True

@@ -48,6 +48,7 @@ from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.work_orders.access import (
+    is_requester,
     is_worker_for,
     require_assignee,
     require_reporter,
@@ -226,6 +227,11 @@ def take_step(
     words = {key: [None, (detail or {})[key]] for key in LOGGED_DETAIL if (detail or {}).get(key)}
     audit_order(by, name, order, audit.difference(before_values, audit.snapshot(order, logged)) | words)
     notify(order, event)
+    if order.service_plan_id is not None and name in ("complete", "cancel"):
+        # A planned order's end settles its occurrence (its plan's next due date, its reminders).
+        from operations.service_plans import occurrences
+
+        occurrences.settle(order, name, now)
     return event
 
 
@@ -532,7 +538,7 @@ def follow_up(actor: Actor, work_order_id: int, *, note: str, improvement_action
 def cancel(actor: Actor, work_order_id: int, reason: str) -> WorkOrder:
     """撤销 before the work on site has started: by the reporter or the equipment office."""
     order = visible_order(actor, work_order_id)
-    if order.reporter_id != actor.user_id and not (actor.is_manager and actor.institution_id == order.institution_id):
+    if not is_requester(actor, order) and not (actor.is_manager and actor.institution_id == order.institution_id):
         raise PermissionDenied("只有报修人或设备科管理员可以撤销工单")
     reason = (reason or "").strip()
     if not reason:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from models import ChannelName, WorkOrder, WorkOrderEvent, WorkOrderEventKind, db
+from models import ChannelName, WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderKind, db
 from models.work_order import (
     URGENCY_LABELS,
     WORK_ORDER_EVENT_LABELS,
@@ -28,9 +28,11 @@ from models.work_order import (
 )
 from operations import outbox
 from operations.clock import to_local
-from operations.work_orders.access import dispatchers_of, managers_of, workers_of
+from operations.work_orders.access import dispatchers_of, managers_of, requesters, workers_of
 
 INBOX, SMS, WECHAT = ChannelName.INBOX, ChannelName.SMS, ChannelName.WECHAT
+# How a planned order's kind is named (保养计划, 计量计划; 今日新增保养工单).
+PLANNED_LABELS = {WorkOrderKind.MAINTENANCE: "保养", WorkOrderKind.METROLOGY: "计量"}
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ TAKE_IT = frozenset({WorkOrderEventKind.CREATED, WorkOrderEventKind.ASSIGNED, Wo
 
 def _people(order: WorkOrder, event: WorkOrderEvent, who: str) -> list[int]:
     if who == "reporter":
-        return [order.reporter_id]
+        return requesters(order)
     if who == "assignee":
         return [order.assignee_id] if order.assignee_id else []
     if who == "previous_assignee":
@@ -139,6 +141,8 @@ def device_label(order: WorkOrder) -> str:
 def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
     kind = event.kind
     detail = event.detail or {}
+    if kind is WorkOrderEventKind.CREATED and order.plan_due_on is not None:
+        return f"{PLANNED_LABELS.get(order.kind, '')}计划，应于{order.plan_due_on:%m-%d}前完成"
     if kind is WorkOrderEventKind.CREATED:
         what = order.fault_description or WORK_ORDER_KIND_LABELS[order.kind]
         return f"{URGENCY_LABELS[order.urgency]}：{what}"
@@ -162,21 +166,30 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
     return WORK_ORDER_EVENT_LABELS[kind]
 
 
-def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
-    """Write this step's messages to the outbox (part of the step's transaction)."""
+def notify(
+    order: WorkOrder, event: WorkOrderEvent, *, quiet: frozenset[int] = frozenset(), announce: bool = True
+) -> list[outbox.NewMessage]:
+    """Write this step's messages to the outbox (part of the step's transaction). `quiet`: people
+    told of this step in one summary with other orders on their phone (planned orders raised by one
+    sweep, operations.service_plans.raising), who get its inbox entry only. `announce` False leaves
+    the messages to the caller to hand to the queue (the normal path, not the step's urgent one)."""
     audiences = _audiences(order, event)
     if not audiences:
-        return
+        return []
     told: set[int] = {event.actor_id} if event.actor_id else set()
     # A person in two audiences hears once, on the channels of the first that names them.
     groups: dict[tuple[tuple[str, ...], bool, bool], list[int]] = {}
     for audience in audiences:
         fresh = [user_id for user_id in _people(order, event, audience.who) if user_id not in told]
         told.update(fresh)
-        if fresh:
-            groups.setdefault((audience.channels, audience.fallback_sms, audience.asks_to_act), []).extend(fresh)
+        loud = [user_id for user_id in fresh if user_id not in quiet]
+        if loud:
+            groups.setdefault((audience.channels, audience.fallback_sms, audience.asks_to_act), []).extend(loud)
+        hushed = [user_id for user_id in fresh if user_id in quiet]
+        if hushed and INBOX in audience.channels:
+            groups.setdefault(((INBOX,), False, False), []).extend(hushed)
     if not groups:
-        return
+        return []
     moment = to_local(event.at)
     status = WORK_ORDER_STATUS_LABELS[order.status]
     detail = _detail(order, event)
@@ -210,7 +223,10 @@ def notify(order: WorkOrder, event: WorkOrderEvent) -> None:
         )
         for (channels, fallback, asks), recipients in groups.items()
     ]
-    outbox.announce(outbox.fan_out(notices, event.at))
+    messages = outbox.fan_out(notices, event.at)
+    if announce:
+        outbox.announce(messages)
+    return messages
 
 
 def _key_suffix(fallback: bool, asks: bool) -> str:

@@ -21,7 +21,7 @@ from operations.actors import Actor
 from operations.clock import now_utc
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_orders.access import require_assignee, visible_order
+from operations.work_orders.access import is_requester, require_assignee, visible_order
 from operations.work_orders.flow import audit_order, record_event, take_step
 from operations.work_orders.orders import PHOTO_TYPES
 
@@ -95,7 +95,7 @@ def _signing_place(actor: Actor, order: WorkOrder) -> SignOffPlace:
     """Whose phone this is on the order: the engineer's who holds it, or the reporter's."""
     if order.assignee_id == actor.user_id:
         return SignOffPlace.ENGINEER_PHONE
-    if order.reporter_id == actor.user_id:
+    if is_requester(actor, order):
         return SignOffPlace.REPORTER_PHONE
     raise PermissionDenied("只有接单的工程师或报修人可以签字")
 
@@ -116,7 +116,9 @@ def signature_of(actor: Actor, work_order_id: int, sign_off_id: int) -> WorkOrde
 def may_sign_off(actor: Actor, order: WorkOrder) -> bool:
     """The sign-off button: the engineer on the order or its reporter, once the report waits for
     confirmation."""
-    return order.status is WorkOrderStatus.COMPLETED and actor.user_id in (order.assignee_id, order.reporter_id)
+    return order.status is WorkOrderStatus.COMPLETED and (
+        actor.user_id == order.assignee_id or is_requester(actor, order)
+    )
 
 
 def sign_offs_of(actor: Actor, work_order_id: int) -> list[WorkOrderSignOff]:

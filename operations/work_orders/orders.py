@@ -55,6 +55,7 @@ from operations.work_orders.access import (
     SCOPE_OF_KIND,
     VENDOR_WORKERS,
     is_dispatcher_for,
+    is_requester,
     scopes_on,
     visible_order,
     visible_orders,
@@ -375,7 +376,7 @@ def _photo(order: WorkOrder, actor: Actor, content_type: str, data: bytes, now: 
 def add_photo(actor: Actor, work_order_id: int, upload: Upload) -> WorkOrderPhoto:
     """More photos later: by the reporter, the engineer on the order or a dispatcher, while open."""
     order = visible_order(actor, work_order_id, lock=True)
-    if actor.user_id not in (order.reporter_id, order.assignee_id) and not is_dispatcher_for(actor, order):
+    if actor.user_id != order.assignee_id and not is_requester(actor, order) and not is_dispatcher_for(actor, order):
         raise PermissionDenied("只有报修人、接单工程师或派工负责人可以上传照片")
     if order.status in (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED):
         raise Conflict("工单已归档或已撤销，不能再上传照片")
@@ -458,7 +459,7 @@ def filtered_orders(
     if department_id:
         query = query.where(WorkOrder.department_id == department_id)
     if reported_by_me:
-        query = query.where(WorkOrder.reporter_id == actor.user_id)
+        query = query.where(or_(WorkOrder.reporter_id == actor.user_id, WorkOrder.contact_id == actor.user_id))
     if assigned_to_me:
         query = query.where(WorkOrder.assignee_id == actor.user_id)
     if created_from:
