@@ -7,7 +7,7 @@
 // plan's 科室联系人 (王医生) finds another, completed by the engineer, under 我的工单's 待我确认,
 // follows its timeline live, confirms it with his own signature and rates it.
 const backend = require('./harness/backend')
-const { boundPhone } = require('./harness/phones')
+const { boundPhone, signOwnOrder } = require('./harness/phones')
 
 const DEVICES = ['000033', '000034', '000036'] // 口腔科; 000036 is the demo's vendor-serviced one
 const CHECKLIST = ['外观清洁', '吸引压力测试', '管路密封检查']
@@ -21,16 +21,6 @@ afterEach(() => phone && phone.close())
 /** YYYY-MM-DD in Asia/Shanghai, `days` from today. */
 function shanghaiDay(days) {
   return new Date(Date.now() + 8 * 3600 * 1000 + days * 24 * 3600 * 1000).toISOString().slice(0, 10)
-}
-
-async function eventually(find, what, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const found = await find()
-    if (found) return found
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-  throw new Error(`not seen in time: ${what}`)
 }
 
 async function templateSends() {
@@ -73,7 +63,7 @@ async function raise() {
       contact_id: doctor.user.id,
     })
   }
-  const summary = await eventually(
+  const summary = await backend.eventually(
     async () => (await templateSends()).find((message) => pagepathOf(message).startsWith(`${SUMMARY_PAGE}?`)),
     'the summary of the new planned orders on WeChat',
     100000, // the scheduler's next minute, then the worker
@@ -167,17 +157,7 @@ test('the plan’s contact finds the completed order under 待我确认, signs t
   expect(phone.has('.reject-btn')).toBe(true)
 
   // His own signature on his phone confirms it: the sign page fills in his name.
-  await phone.tap('.sign-btn')
-  expect(phone.route).toBe('packages/engineer/pages/sign/index')
-  expect(phone.page.data.signerName).toBe('王医生')
-  await phone.stroke('.signature-canvas', [
-    { x: 20, y: 60 },
-    { x: 70, y: 20 },
-    { x: 120, y: 80 },
-  ])
-  await phone.tap('.submit-sign-btn')
-  expect(phone.text('.sign-result-title')).toContain('已签字确认')
-  await phone.tap('.back-btn')
+  await signOwnOrder(phone, '王医生')
   expect(phone.route).toBe('pages/work-orders/detail')
   expect(phone.text('.order-status')).toContain('待评价')
   await phone.tap('.rating-rating .score-5')

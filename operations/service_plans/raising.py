@@ -10,7 +10,8 @@
   phone), `expected_by` the end of the due date, the plan's checklist copied.
 - One sweep raises its orders in one transaction (at most BATCH plans; the next minute takes the
   rest). The engineers and dispatchers told of two or more new orders of a kind get one message on
-  their phone ("今日新增保养工单 N 张") and each order in their inbox; one order is told as usual. The
+  their phone ("今日新增保养工单 N 张", opening the mini-program's list of that sweep's orders,
+  `summary_page`) and each order in their inbox; one order is told as usual. The
   messages go on the normal path (the `bulk` queue), not the urgent one of a reported fault.
 """
 
