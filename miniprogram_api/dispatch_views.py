@@ -14,8 +14,9 @@ from console_api.route_table import request_body, request_query
 from console_api.routes import paging
 from console_api.validation import Field
 from console_api.work_order_serializers import candidate_json
-from console_api.work_order_views import ASSIGN_SCHEMA, rows
+from console_api.work_order_views import ASSIGN_SCHEMA
 from miniprogram_api.http import route
+from miniprogram_api.order_shapes import mp_rows
 from miniprogram_api.work_order_views import ORDER, answer
 from operations.work_orders import dispatch
 
@@ -37,7 +38,7 @@ def dispatch_board():
     page = dispatch.board(
         current_actor(), assigned=bool(query["assigned"]), page=query["page"], per_page=query["per_page"]
     )
-    return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
+    return jsonify({"items": mp_rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
 
 
 @route(

@@ -10,12 +10,16 @@ from flask import jsonify
 from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nullable, obj, ref
 from console_api.openapi import PC_SCHEMAS, SHARED_SCHEMAS, with_idempotent_create
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
+from miniprogram_api.order_shapes import DETAIL_FIELDS, ROW_FIELDS, extended
 from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
 
 N_STRING, N_INTEGER = nullable(STRING), nullable(INTEGER)
 
 SCHEMAS: dict[str, dict] = {
     **SHARED_SCHEMAS,
+    # The PC's work-order shapes, with how a phone tells a planned order (miniprogram_api.order_shapes).
+    "WorkOrderRow": extended(SHARED_SCHEMAS["WorkOrderRow"], ROW_FIELDS),
+    "WorkOrderDetail": extended(SHARED_SCHEMAS["WorkOrderDetail"], DETAIL_FIELDS),
     # 派工 and 邀约 answer as on the PC.
     **{name: PC_SCHEMAS[name] for name in ("Candidate", "CandidateList", "Vendor", "Invitation", "InvitationList")},
     "User": obj(

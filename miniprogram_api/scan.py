@@ -16,8 +16,8 @@ from flask import current_app, jsonify
 from console_api.http import current_actor
 from console_api.route_table import request_query
 from console_api.validation import Field
-from console_api.work_order_views import rows
 from miniprogram_api.http import route
+from miniprogram_api.order_shapes import mp_rows
 from models import Department, Device, Institution, Scope, db
 from models.device import ARCHIVE_STATUS_LABELS
 from operations.access import granted_scopes, visible_devices
@@ -85,7 +85,7 @@ def device_card(device: Device) -> dict:
         "archive_status": device.archive_status.value,
         "archive_status_label": ARCHIVE_STATUS_LABELS[device.archive_status],
         "scopes": [scope.value for scope in Scope if scope in scopes],
-        "open_orders": rows(work_orders.open_orders_of_device(actor, device.id)),
+        "open_orders": mp_rows(work_orders.open_orders_of_device(actor, device.id)),
         "can_report": may_report,
         "device_token": device.link_token if may_report else None,
     }

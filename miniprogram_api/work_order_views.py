@@ -9,6 +9,8 @@ point at this API, which the mini-program's session may fetch.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, jsonify, request, url_for
 
 from console_api.http import commit, current_actor, file_response
@@ -34,15 +36,18 @@ from console_api.work_order_views import (
     detail_payload,
     list_filters,
     report_once,
-    rows,
 )
 from miniprogram_api.http import route
+from miniprogram_api.order_shapes import mp_rows, with_planned_fields
 from miniprogram_api.scan import parse_scan
-from models import RecordKind, WorkOrder, WorkOrderSignOff
+from models import RecordKind, WorkOrder, WorkOrderKind, WorkOrderSignOff
 from models.work_order import work_order_number
 from operations import device_records
+from operations.clock import LOCAL_TZ
 from operations.credentials import Upload
 from operations.errors import InvalidInput
+from operations.service_plans import raising
+from operations.service_plans.plans import PLANNED_KINDS
 from operations.work_orders import dispatch, flow, on_site, photo_links
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
@@ -54,7 +59,7 @@ ORDER = "/work-orders/<int:work_order_id>"
 def detail(order: WorkOrder) -> dict:
     """工单详情 as the PC API shapes it, with photo links into this API."""
     actor = current_actor()
-    payload = detail_payload(actor, order)
+    payload = with_planned_fields(actor, order, detail_payload(actor, order))
     if on_site.may_sign_off(actor, order):  # the mini-program's own step: 客户签字 on this phone
         payload["actions"].append("sign_off")
     for photo in payload["photos"]:
@@ -98,12 +103,56 @@ def list_work_orders():
     page = work_orders.list_orders(
         current_actor(), page=query["page"], per_page=query["per_page"], **list_filters(query)
     )
-    return jsonify({"items": rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
+    return jsonify({"items": mp_rows(page.items), "total": page.total, "page": page.page, "per_page": page.per_page})
 
 
 @route("GET", f"{BASE}/queue", "工程师的待办工单：派给我的，或等我方接单的（紧急优先）", response="WorkOrderList")
 def work_order_queue():
-    return jsonify({"items": rows(work_orders.queue_of(current_actor()))})
+    return jsonify({"items": mp_rows(work_orders.queue_of(current_actor()))})
+
+
+@route(
+    "GET",
+    f"{BASE}/to-confirm",
+    "待我确认：已完成、等我确认的工单（我报修的，计划工单中我是科室联系人的；计划没有联系人时为设备科）",
+    response="WorkOrderList",
+)
+def work_orders_to_confirm():
+    return jsonify({"items": mp_rows(work_orders.to_confirm_of(current_actor()))})
+
+
+PLANNED_QUERY = {
+    "kind": Field("enum", enum=WorkOrderKind, required=True, description="maintenance（保养）或 metrology（计量）"),
+    "raised": Field(
+        "str",
+        required=True,
+        max_length=12,
+        description="生成工单的那一分钟（北京时间 YYYYMMDDHHMM），汇总消息的页面链接给出",
+        schema={"pattern": r"^\d{12}$"},
+    ),
+}
+
+
+@route(
+    "GET",
+    f"{BASE}/planned",
+    "计划工单汇总消息（今日新增保养 / 计量工单 N 张）打开的列表：那一分钟按计划生成的、我能看到的工单",
+    query=PLANNED_QUERY,
+    response="WorkOrderList",
+)
+def planned_work_orders():
+    query = request_query()
+    kind = query["kind"]
+    if kind not in PLANNED_KINDS:
+        raise InvalidInput({"kind": "计划工单的类型须为保养（maintenance）或计量（metrology）"})
+    raised = query["raised"].strip()
+    try:
+        if not (len(raised) == 12 and raised.isascii() and raised.isdigit()):
+            raise ValueError(raised)
+        minute = datetime.strptime(raised, "%Y%m%d%H%M").replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        raise InvalidInput({"raised": "应为 YYYYMMDDHHMM 格式的时间（北京时间）"}) from None
+    return jsonify({"items": mp_rows(raising.raised_together(current_actor(), kind, minute))})
 
 
 @route("GET", ORDER, "工单详情（含时间线和当前可执行的操作 actions）", response="WorkOrderDetail")

@@ -36,6 +36,7 @@ const NOTHING_READ = [
   'pages/bind/index.wxml',
   'pages/activate/index.wxml',
   'pages/work-orders/mine.wxml',
+  'pages/work-orders/planned.wxml',
   'components/privacy-popup/index.wxml',
   'packages/engineer/pages/queue/index.wxml',
   'packages/manager/pages/follow-ups/index.wxml',

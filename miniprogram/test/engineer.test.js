@@ -6,7 +6,7 @@
 // signature on the canvas, which confirms the order because the contact person signs.
 const { CANVAS_PNG } = require('./harness/runtime')
 const backend = require('./harness/backend')
-const { boundPhone } = require('./harness/phones')
+const { boundPhone, signOwnOrder } = require('./harness/phones')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
@@ -223,17 +223,7 @@ test('the reporter signs the report on their own phone, which confirms the order
   phone = await boundPhone('13800000002') // 王医生, the reporter
   await phone.launch(`/pages/work-orders/detail?id=${order.id}`)
   expect(phone.text('.order-status')).toContain('待确认')
-  await phone.tap('.sign-btn')
-  expect(phone.route).toBe('packages/engineer/pages/sign/index')
-  expect(phone.page.instance.data.signerName).toBe('王医生') // the reporter's own name, filled in
-  await phone.stroke('.signature-canvas', [
-    { x: 30, y: 50 },
-    { x: 80, y: 20 },
-    { x: 120, y: 70 },
-  ])
-  await phone.tap('.submit-sign-btn')
-  expect(phone.text('.sign-result-title')).toContain('已签字确认')
-  await phone.tap('.back-btn')
+  await signOwnOrder(phone, '王医生') // the reporter's own name, filled in
   expect(phone.route).toBe('pages/work-orders/detail')
   expect(phone.text('.order-status')).toContain('待评价')
   expect(phone.has('.sign-btn')).toBe(false)

@@ -15,17 +15,6 @@ const DEMO_SUBJECT = '环境监测用x-r辐射空气比释动能率仪' // 00002
 let phone
 afterEach(() => phone && phone.close())
 
-/** Poll `find` (a promise of a value or nothing) until it answers, or fail saying `what`. */
-async function eventually(find, what, timeoutMs = 45000) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const found = await find()
-    if (found) return found
-    await new Promise((resolve) => setTimeout(resolve, 300))
-  }
-  throw new Error(`not seen in time: ${what}`)
-}
-
 /** The WeChat template messages the worker sent that open `page` (a mini-program path prefix). */
 async function pushesOpening(page) {
   const sent = await backend.wechatCalls('/cgi-bin/message/template/send')
@@ -59,7 +48,7 @@ function shanghaiDay(days) {
 
 test('a manager handles an alert from its push, and the workbench lists the alerts by phase', async () => {
   const manager = await backend.pc('zhangsan')
-  const push = await eventually(
+  const push = await backend.eventually(
     async () => (await pushesOpening('pages/alerts/detail?id='))[0],
     'the demo certificate’s reminder on WeChat',
   )
@@ -135,7 +124,7 @@ test('a manager handles an alert from its push, and the workbench lists the aler
 test('the inbox lists the unread first; a tap marks it read and opens its order or alert', async () => {
   const manager = await backend.pc('zhangsan')
   // The demo's alert reminder and its urgent order's notice are in 张三's inbox.
-  const unread = await eventually(async () => {
+  const unread = await backend.eventually(async () => {
     const page = await manager.get('/inbox?unread=true&per_page=50')
     const alert = page.items.find((message) => message.alert_plan_id)
     const order = page.items.find((message) => message.work_order_id)
@@ -214,7 +203,7 @@ test('an order rated poorly waits for 回访, which the manager records on its p
   await doctor.post(`/work-orders/${order.id}/rate`, { rating: 1, comment: '等了两天才来' })
   expect((await manager.get(`/work-orders/${order.id}`)).status).toBe('follow_up')
   // The office is told on WeChat; the push opens the order's page, as the list below does.
-  await eventually(
+  await backend.eventually(
     async () => (await pushesOpening(`pages/work-orders/detail?id=${order.id}`)).length,
     'the push about the poor rating',
   )

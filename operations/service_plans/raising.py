@@ -10,7 +10,8 @@
   phone), `expected_by` the end of the due date, the plan's checklist copied.
 - One sweep raises its orders in one transaction (at most BATCH plans; the next minute takes the
   rest). The engineers and dispatchers told of two or more new orders of a kind get one message on
-  their phone ("今日新增保养工单 N 张") and each order in their inbox; one order is told as usual. The
+  their phone ("今日新增保养工单 N 张", opening the mini-program's list of that sweep's orders,
+  `summary_page`) and each order in their inbox; one order is told as usual. The
   messages go on the normal path (the `bulk` queue), not the urgent one of a reported fault.
 """
 
@@ -42,16 +43,19 @@ from models import (
 )
 from models.work_order import Urgency
 from operations import audit, outbox
+from operations.actors import Actor
 from operations.clock import LOCAL_TZ, to_local
 from operations.service_plans import calendar
 from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
-from operations.work_orders.access import dispatchers_of, managers_of, workers_of
+from operations.work_orders.access import dispatchers_of, managers_of, visible_orders, workers_of
 from operations.work_orders.flow import audit_order, record_event
 from operations.work_orders.notices import device_label, notify
 from operations.work_orders.orders import INTAKE_FIELDS, device_snapshot, route
 
 BATCH = 500
 SUMMARY_TOPIC = "work_order.planned"  # the work-order family: its templates, preferences and quotas
+# The mini-program page a summary opens: the orders that sweep raised (`summary_page`).
+SUMMARY_PAGE = "pages/work-orders/planned"
 DEVICES_NAMED = 3
 
 
@@ -222,6 +226,7 @@ def _summary(user_id: int, kind: WorkOrderKind, orders: list[WorkOrder], now: da
                 "status": "待接单",
                 "time": f"{to_local(now):%Y-%m-%d %H:%M}",
                 "detail": detail,
+                "page": summary_page(kind, now),
             },
             "work_order_ids": [order.id for order in orders],
             outbox.ASKS: True,
@@ -230,6 +235,25 @@ def _summary(user_id: int, kind: WorkOrderKind, orders: list[WorkOrder], now: da
         channels=[ChannelName.WECHAT.value],
         fallback_sms=True,
     )
+
+
+def summary_page(kind: WorkOrderKind, now: datetime) -> str:
+    """The page of one sweep's orders of a kind: named by the sweep's minute (Asia/Shanghai), as the
+    summary's key is; a list of ids would outgrow a message's page path."""
+    return f"{SUMMARY_PAGE}?kind={kind.value}&raised={to_local(now):%Y%m%d%H%M}"
+
+
+def raised_together(actor: Actor, kind: WorkOrderKind, minute: datetime) -> list[WorkOrder]:
+    """The planned orders of `kind` the sweep of `minute` raised that `actor` may see: what the
+    summary told them of, each as it now stands."""
+    start = minute.replace(second=0, microsecond=0)
+    query = visible_orders(actor).where(
+        WorkOrder.service_plan_id.is_not(None),
+        WorkOrder.kind == kind,
+        WorkOrder.created_at >= start,
+        WorkOrder.created_at < start + timedelta(minutes=1),
+    )
+    return list(db.session.scalars(query.order_by(WorkOrder.id)))
 
 
 ALL_TAKEN = "工单均已接单"

@@ -185,6 +185,20 @@ def is_requester(actor: Actor, order: WorkOrder) -> bool:
     )
 
 
+def requested_by(actor: Actor):
+    """SQL: the orders `actor` stands for on the hospital's side, as `is_requester` decides."""
+    named = or_(WorkOrder.reporter_id == actor.user_id, WorkOrder.contact_id == actor.user_id)
+    if actor.role is not Role.EQUIPMENT_MANAGER or actor.institution_id is None:
+        return named
+    stand_in = and_(
+        WorkOrder.service_plan_id.is_not(None),
+        WorkOrder.reporter_id.is_(None),
+        WorkOrder.contact_id.is_(None),
+        WorkOrder.institution_id == actor.institution_id,
+    )
+    return or_(named, stand_in)
+
+
 def require_reporter(actor: Actor, order: WorkOrder) -> None:
     if not is_requester(actor, order):
         raise PermissionDenied("只有报修人（或计划工单的科室联系人）可以执行此操作")

@@ -56,6 +56,7 @@ from operations.work_orders.access import (
     VENDOR_WORKERS,
     is_dispatcher_for,
     is_requester,
+    requested_by,
     scopes_on,
     visible_order,
     visible_orders,
@@ -501,6 +502,13 @@ def queue_of(actor: Actor) -> list[WorkOrder]:
     query = visible_orders(actor).where(WorkOrder.status.in_(OPEN_STATUSES), condition)
     found = list(db.session.scalars(query.order_by(WorkOrder.id)))
     return sorted(found, key=lambda order: (URGENCY_RANK[order.urgency], order.id))
+
+
+def to_confirm_of(actor: Actor) -> list[WorkOrder]:
+    """待我确认: orders whose service report waits for this person's confirmation (as reporter, a
+    planned order's 科室联系人, or the equipment office standing in for a plan without one)."""
+    query = visible_orders(actor).where(WorkOrder.status == WorkOrderStatus.COMPLETED, requested_by(actor))
+    return list(db.session.scalars(query.order_by(WorkOrder.completed_at, WorkOrder.id)))
 
 
 def timeline(actor: Actor, work_order_id: int) -> list[WorkOrderEvent]:

@@ -8,6 +8,10 @@ module.exports = {
   list: (params) => request.get('/work-orders', { params }),
   /** The engineer's queue, emergencies first: {items}. */
   queue: () => request.get('/work-orders/queue'),
+  /** 待我确认: completed orders waiting for my confirmation (as reporter or a plan's 科室联系人): {items}. */
+  toConfirm: () => request.get('/work-orders/to-confirm'),
+  /** The orders one plan sweep raised (the summary push's page): {kind, raised} → {items}. */
+  planned: (params) => request.get('/work-orders/planned', { params }),
   /** 报修 (JSON). `key` is the draft's Idempotency-Key: a resend answers the same order. */
   create: (body, key) => request.post('/work-orders', body, { header: { 'Idempotency-Key': key } }),
   /** The reporter's steps: {note?}, {reason}, {rating, response, skill, attitude, comment}. */

@@ -92,4 +92,27 @@ async function staffRow(manager, username) {
   return row
 }
 
-module.exports = { VERIFY_TEMPLATE, pc, device, smsTo, verificationCode, wechatCalls, staffRow, call, DEMO_PASSWORD }
+/** Poll `find` (a promise of a value or nothing) until it answers, or fail saying `what`: the
+ * server's worker and scheduler act in their own time. */
+async function eventually(find, what, timeoutMs = 45000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const found = await find()
+    if (found) return found
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  throw new Error(`not seen in time: ${what}`)
+}
+
+module.exports = {
+  VERIFY_TEMPLATE,
+  eventually,
+  pc,
+  device,
+  smsTo,
+  verificationCode,
+  wechatCalls,
+  staffRow,
+  call,
+  DEMO_PASSWORD,
+}

@@ -1,6 +1,6 @@
 // 客户签字 on the engineer's phone, or the reporter's own: the signer draws with a finger on the
 // canvas (the strokes are utils/signature-pad.js's) and types their name (the reporter's is filled
-// in); the picture (canvasToTempFilePath) goes up as the sign-off record. The server decides: the
+// in, as a planned order's 科室联系人's is); the picture (canvasToTempFilePath) goes up as the sign-off record. The server decides: the
 // reporter's signature, or the order's contact person's on the engineer's phone, confirms the
 // order; anyone else's is attached to the report and the reporter still confirms.
 const workOrders = require('../../../../services/work-orders.js')
@@ -35,8 +35,8 @@ Component({
     async fetch() {
       const order = await workOrders.get(this.query.id || '')
       if (!(order.actions || []).includes('sign_off')) throw new Error('该工单当前不能签字')
-      const reporter = order.reporter && order.reporter.id === this.user.id
-      return { order, signerName: this.data.signerName || (reporter ? this.user.display_name : '') }
+      // The reporter, or a planned order's 科室联系人, on their own phone: their own name.
+      return { order, signerName: this.data.signerName || (order.requester ? this.user.display_name : '') }
     },
     context() {
       if (!this.ctx) {
