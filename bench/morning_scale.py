@@ -412,7 +412,8 @@ class Production:
 
 
 PROGRESS = """
-SELECT count(*) FILTER (WHERE status = 'sent' AND channel <> 'inbox' AND provider_id IS NOT NULL) AS provider_sent,
+SELECT count(*) FILTER (WHERE status = 'sent' AND channel <> 'inbox' AND provider_id IS NOT NULL
+                         AND digest_id IS NULL) AS provider_sent,
        count(*) FILTER (WHERE status = 'pending') AS pending,
        -- due within the minute, or held for the digest decision (due as soon as it is made)
        count(*) FILTER (WHERE status = 'pending' AND (next_attempt_at <= %(soon)s OR next_attempt_at >= %(held)s))
@@ -619,8 +620,9 @@ def verdicts(result: dict[str, Any]) -> dict[str, Any]:
     with common.connect(DB_NAME) as conn:
         recorded = dict(
             conn.execute(
+                # a reminder carried by a digest is recorded sent with the digest's id: not a call of its own
                 "SELECT channel, count(*) FROM deliveries WHERE status = 'sent' AND provider_id IS NOT NULL"
-                " AND channel IN ('sms', 'wechat') GROUP BY 1"
+                " AND digest_id IS NULL AND channel IN ('sms', 'wechat') GROUP BY 1"
             ).fetchall()
         )
     quota = providers["wechat_template_quota"]
@@ -630,7 +632,7 @@ def verdicts(result: dict[str, Any]) -> dict[str, Any]:
         "provider_refusals": refusals,
         "duplicates_sms_outid": duplicates,
         "wechat_duplicates_stopped_by_client_msg_id": tally.get("wechat", {}).get("duplicate client_msg_id", 0),
-        # lost: failed, or reached a provider without the product knowing (recorded ≠ accepted)
+        # recorded ≠ accepted: below 0 lost (recorded sent, never reached), above 0 sent unrecorded
         "failed": failed,
         "provider_accepted_minus_recorded": {c: accepted[c] - recorded.get(c, 0) for c in accepted},
         "wechat_quota_headroom": {
@@ -735,7 +737,9 @@ def summarize(report: dict[str, Any]) -> None:
             "last_sent_after_0800_s": v["last_sent_after_0800_s"],
             "provider_messages_per_s": round(sent / span, 1) if span > 0 else None,
             "provider_refusals": v["provider_refusals"],
-            "lost": v["failed"] + sum(max(n, 0) for n in v["provider_accepted_minus_recorded"].values()),
+            # lost: failed, or recorded as sent without reaching the provider
+            "lost": v["failed"] + sum(max(-n, 0) for n in v["provider_accepted_minus_recorded"].values()),
+            "reached_a_provider_unrecorded": sum(max(n, 0) for n in v["provider_accepted_minus_recorded"].values()),
             "duplicates": v["duplicates_sms_outid"],
             "all_owed_sent_by_0815": v["all_owed_sent_by_0815"],
             "wechat_quota_headroom_pct": v["wechat_quota_headroom"]["headroom_pct"],
