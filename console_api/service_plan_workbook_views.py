@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from console_api.device_workbook import XLSX_MIMETYPE
-from console_api.device_workbook_views import WORKBOOK
+from console_api.device_workbook_views import WORKBOOK, all_or_nothing
 from console_api.http import commit, current_actor, file_response
 from console_api.routes import ONE_FILE, route
 from console_api.service_plan_workbook import read_plans, write_template
-from models import db
 from operations.access import require_manager
-from operations.errors import InvalidInput, RowErrors, merge_row_errors
+from operations.errors import InvalidInput
 from operations.service_plans.imports import import_plans
 
 
@@ -42,15 +41,6 @@ def import_service_plans():
     if upload is None:
         raise InvalidInput({"file": "请上传文件"})
     sheet = read_plans(upload.read(), max_rows=current_app.config["IMPORT_SYNC_MAX_ROWS"])
-    try:
-        counts = import_plans(actor, sheet.rows)
-        domain_errors = []
-    except RowErrors as error:
-        domain_errors = error.rows
-    errors = merge_row_errors(sheet.cell_errors, domain_errors, sheet.rows)
-    if errors:
-        # The rows found good may have been written; a bad cell anywhere undoes them.
-        db.session.rollback()
-        raise RowErrors(errors)
+    counts = all_or_nothing(sheet, lambda: import_plans(actor, sheet.rows))
     commit()
     return jsonify(counts), 201
