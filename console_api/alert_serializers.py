@@ -19,7 +19,7 @@ from models import (
 from models.outbox import idempotency_key
 from operations import outbox
 from operations.alerts.phases import PHASE_LABELS, phase_of
-from operations.alerts.plans import DeliverySummary, schedule_of
+from operations.alerts.plans import DeliverySummary, schedule_of, shown_due_on
 from operations.alerts.schedule import local_day, next_send
 from operations.alerts.subjects import SubjectInfo
 
@@ -56,7 +56,7 @@ def plan_json(
         "subject_name": values.get("subject"),
         "unique_codes": values.get("unique_codes"),
         "vendor_name": values.get("vendor_name") if plan.subject is AlertSubject.AUTHORIZATION else None,
-        "due_on": plan.due_on.isoformat(),
+        "due_on": shown_due_on(plan).isoformat(),
         "warn_days": plan.warn_days,
         "window_starts_on": schedule.first_day.isoformat(),
         "send_time": plan.send_time.isoformat(timespec="seconds"),

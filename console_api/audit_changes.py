@@ -230,6 +230,7 @@ SPECIFIC_FIELD_LABELS = {
     ("service_plan", "kind"): "计划类型",
     ("work_order", "vendor_id"): "服务商",
     ("user", "name"): "姓名",
+    ("department", "phone"): "科室电话",
     ("user", "code"): "激活码/重置码",
     ("wechat_binding", "code"): "绑定码",
 }

@@ -16,7 +16,7 @@ from console_api.work_order_views import rows
 from models import ALERT_PLAN_STATUS_LABELS, AlertPlan, AlertSubject
 from models.work_order import WORK_ORDER_STATUS_LABELS
 from operations import dashboard as dashboard_ops
-from operations.alerts.plans import schedule_of
+from operations.alerts.plans import schedule_of, shown_due_on
 from operations.alerts.subjects import describe_subjects
 
 SUBJECT_LABELS = {
@@ -41,9 +41,9 @@ def _alert_rows(plans: list[AlertPlan], today: date) -> list[dict]:
                 "vendor_name": values.get("vendor_name") if plan.subject is AlertSubject.AUTHORIZATION else None,
                 "credential_id": plan.credential_id,
                 "authorization_id": plan.authorization_id,
-                "due_on": plan.due_on.isoformat(),
+                "due_on": shown_due_on(plan).isoformat(),
                 "window_starts_on": schedule_of(plan).first_day.isoformat(),
-                "days_left": (plan.due_on - today).days,
+                "days_left": (shown_due_on(plan) - today).days,
                 "status": plan.status.value,
                 "status_label": ALERT_PLAN_STATUS_LABELS[plan.status],
             }

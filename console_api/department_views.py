@@ -12,8 +12,16 @@ from console_api.routes import route
 from console_api.validation import Field
 from models import Department, DeviceType
 from operations import departments, device_types
+from operations.account_inputs import department_phone_problem
+from operations.errors import InvalidInput
 
 NAME = {"name": Field("str", required=True, max_length=50)}
+PHONE = Field(
+    "str",
+    max_length=30,
+    description="科室电话：手机号或固定电话（010-12345678，分机 010-12345678-123）；计划工单把它作为联系方式",
+)
+DEPARTMENT_EDIT = {"name": Field("str", max_length=50, nullable=False), "phone": PHONE}
 DEPARTMENT_ORDER = {
     "department_ids": Field("int_list", required=True, max_items=500, description="本院全部科室的 id，按新顺序")
 }
@@ -27,6 +35,7 @@ def department_row_json(department: Department, held: departments.Members | None
     return {
         "id": department.id,
         "name": department.name,
+        "phone": department.phone,
         "sort_order": department.sort_order,
         "is_active": department.is_active,
         "device_count": held.devices if held else 0,
@@ -38,9 +47,30 @@ def _department_row(department: Department) -> dict:
     return department_row_json(department, departments.members(department.institution_id).get(department.id))
 
 
-@route("PATCH", "/departments/<int:department_id>", "科室改名", body=NAME, response="DepartmentRow", errors=(403, 409))
-def rename_department(department_id: int):
-    department = departments.rename_department(current_actor(), department_id, request_body()["name"])
+def checked_phone(body: dict) -> str | None:
+    """科室电话 as given (blank: none), or a 422 saying which formats are accepted."""
+    phone = body.get("phone")
+    if phone is not None and (problem := department_phone_problem(phone)):
+        raise InvalidInput({"phone": problem})
+    return phone
+
+
+@route(
+    "PATCH",
+    "/departments/<int:department_id>",
+    "修改科室：改名、科室电话（null 或空白清除）",
+    body=DEPARTMENT_EDIT,
+    response="DepartmentRow",
+    errors=(403, 409),
+)
+def update_department(department_id: int):
+    body = request_body()
+    if "name" not in body and "phone" not in body:
+        raise InvalidInput({"name": "请填写科室名称或科室电话"})
+    if "name" in body and body["name"] is None:
+        raise InvalidInput({"name": "科室名称不能为空"})
+    phone = checked_phone(body) if "phone" in body else departments.KEEP
+    department = departments.update_department(current_actor(), department_id, body.get("name"), phone)
     commit()
     return jsonify(_department_row(department))
 

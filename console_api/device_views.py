@@ -7,7 +7,7 @@ from flask import jsonify
 from console_api.alert_views import ALERT_FIELD, SETTING_NAMES, alert_settings
 from console_api.credential_views import FIELDS_SCHEMA as CREDENTIAL_FIELDS
 from console_api.credential_views import form_fields as credential_form_fields
-from console_api.department_views import department_row_json
+from console_api.department_views import PHONE, checked_phone, department_row_json
 from console_api.http import commit, current_actor
 from console_api.links import device_link_url
 from console_api.route_table import body_schema, request_body, request_query
@@ -73,7 +73,7 @@ FILTERS = {
     "archive_status": Field("enum", enum=ArchiveStatus, description="在档状态"),
     "outsourced": Field("bool", description="true：已委外设备；false：未委外设备"),
 }
-DEPARTMENT_SCHEMA = {"name": Field("str", required=True, max_length=50)}
+DEPARTMENT_SCHEMA = {"name": Field("str", required=True, max_length=50), "phone": PHONE}
 
 
 def list_filters(query: dict) -> dict:
@@ -104,7 +104,7 @@ def list_departments():
 @route("POST", "/departments", "新增科室", body=DEPARTMENT_SCHEMA, response="DepartmentRow", status=201, errors=(409,))
 def create_department():
     body = request_body()
-    department = departments.create_department(current_actor(), body["name"])
+    department = departments.create_department(current_actor(), body["name"], checked_phone(body))
     commit()
     return jsonify(department_row_json(department, None)), 201
 

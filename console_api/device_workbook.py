@@ -124,7 +124,7 @@ GUIDE_NOTES = (
 # Writing
 
 
-def _bold(sheet, text: str, color: str | None = None) -> WriteOnlyCell:
+def bold(sheet, text: str, color: str | None = None) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, text)
     cell.font = Font(bold=True, color=color)
     return cell
@@ -132,7 +132,7 @@ def _bold(sheet, text: str, color: str | None = None) -> WriteOnlyCell:
 
 def _header_cells(sheet) -> list[WriteOnlyCell]:
     # Red marks the columns the import cannot do without.
-    return [_bold(sheet, c.label, "C00000" if c.label in REQUIRED_LABELS else None) for c in COLUMNS]
+    return [bold(sheet, c.label, "C00000" if c.label in REQUIRED_LABELS else None) for c in COLUMNS]
 
 
 def _new_sheet(workbook: Workbook, title: str):
@@ -143,7 +143,7 @@ def _new_sheet(workbook: Workbook, title: str):
     return sheet
 
 
-def _text_cell(sheet, value: str):
+def text_cell(sheet, value: str):
     """Text as text: openpyxl would turn a leading '=' into a formula and '#N/A' into an error."""
     # The API refuses control characters, but a row written around it must not fail the export.
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -154,9 +154,9 @@ def _text_cell(sheet, value: str):
     return value
 
 
-def _row_cells(sheet, values: Iterable[Any]) -> list:
+def row_cells(sheet, values: Iterable[Any]) -> list:
     # Dates pass as they are: openpyxl stores them as Excel dates formatted yyyy-mm-dd.
-    return [_text_cell(sheet, value) if isinstance(value, str) else value for value in values]
+    return [text_cell(sheet, value) if isinstance(value, str) else value for value in values]
 
 
 def _device_values(device: Device, departments: dict[int, str]) -> Iterator[Any]:
@@ -169,7 +169,7 @@ def _device_values(device: Device, departments: dict[int, str]) -> Iterator[Any]
             yield getattr(device, column.key)
 
 
-def _saved(workbook: Workbook) -> bytes:
+def saved(workbook: Workbook) -> bytes:
     # In memory: openpyxl spools the rows to disk, and even EXPORT_MAX_ROWS devices pack into ~12 MB.
     out = io.BytesIO()
     workbook.save(out)
@@ -183,14 +183,14 @@ def write_devices(devices: Iterable[Device], departments: dict[int, str]) -> byt
     try:
         sheet.append(_header_cells(sheet))
         for device in devices:
-            sheet.append(_row_cells(sheet, _device_values(device, departments)))
+            sheet.append(row_cells(sheet, _device_values(device, departments)))
     except BaseException:
         # Saving is the only public way to close a write-only sheet and delete its temporary
         # file; without it a failed export (say, the database went away) leaks one per request.
         with contextlib.suppress(Exception):
             workbook.save(io.BytesIO())
         raise
-    return _saved(workbook)
+    return saved(workbook)
 
 
 def write_template(department_names: list[str]) -> bytes:
@@ -202,16 +202,16 @@ def write_template(department_names: list[str]) -> bytes:
     guide.column_dimensions["B"].width = 8
     guide.column_dimensions["C"].width = 60
 
-    guide_rows: list[list] = [[_bold(guide, text) for text in ("列名", "必填", "说明")]]
+    guide_rows: list[list] = [[bold(guide, text) for text in ("列名", "必填", "说明")]]
     for column in COLUMNS:
         limit = TEXT_FIELDS[column.key].max_length if column.kind == "text" else None
         note = "；".join(part for part in (column.note, f"最多 {limit} 个字符" if limit else "") if part)
         guide_rows.append([column.label, "是" if column.label in REQUIRED_LABELS else "", note])
-    guide_rows += [[], [_bold(guide, "注意事项")], *([note] for note in GUIDE_NOTES), [], [_bold(guide, "本院科室")]]
+    guide_rows += [[], [bold(guide, "注意事项")], *([note] for note in GUIDE_NOTES), [], [bold(guide, "本院科室")]]
     first_department_row = len(guide_rows) + 1
     guide_rows += [[name] for name in department_names]
     for row in guide_rows:
-        guide.append(_row_cells(guide, row))
+        guide.append(row_cells(guide, row))
 
     # Drop-downs spare typing and typos; they only check what is typed, never the import.
     def drop_down(key: str, formula: str, **options) -> None:
@@ -235,7 +235,7 @@ def write_template(department_names: list[str]) -> bytes:
     for cell in example:
         cell.font = EXAMPLE_FONT
     sheet.append(example)
-    return _saved(workbook)
+    return saved(workbook)
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class ParsedSheet:
     cell_errors: dict[int, dict[str, str]]
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -265,7 +265,7 @@ def _as_text(value: Any) -> str:
     raise ValueError("应为文本")
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -293,22 +293,23 @@ def _cell_value(column: Column, value: Any) -> Any:
         # Excel drops the leading zeros of a number typed into a General cell: 36 was 000036.
         return format_unique_code(int(value))
     if column.kind == "date":
-        return _as_date(value)
+        return as_date(value)
     if column.kind == "status":
         return _as_status(value)
-    return TEXT_FIELDS[column.key].parse(_as_text(value))
+    return TEXT_FIELDS[column.key].parse(as_text(value))
 
 
 def _is_whole_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 and float(value).is_integer()
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _open_sheet(data: bytes):
-    """The workbook (read-only) and its 设备档案 sheet, or InvalidInput when it is not an .xlsx."""
+def open_sheet(data: bytes, title: str = SHEET_TITLE):
+    """The workbook (read-only) and its sheet named `title` (else its first), or InvalidInput when
+    it is not an .xlsx."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
@@ -324,13 +325,13 @@ def _open_sheet(data: bytes):
     if not workbook.worksheets:
         workbook.close()
         raise InvalidInput({"file": NOT_A_WORKBOOK})
-    sheet = workbook[SHEET_TITLE] if SHEET_TITLE in workbook.sheetnames else workbook.worksheets[0]
+    sheet = workbook[title] if title in workbook.sheetnames else workbook.worksheets[0]
     # The size a sheet declares may be wrong (some tools write A1); read what is there.
     sheet.reset_dimensions()
     return workbook, sheet
 
 
-def _sheet_rows(sheet) -> Iterator[tuple]:
+def sheet_rows(sheet) -> Iterator[tuple]:
     """The sheet's rows from row 1, gaps filled, so the n-th row yielded is Excel row n."""
     rows = sheet.iter_rows(values_only=True)
     while True:
@@ -343,15 +344,17 @@ def _sheet_rows(sheet) -> Iterator[tuple]:
         yield row
 
 
-def _read_header(header: tuple) -> dict[int, Column]:
+def read_header(
+    header: tuple, by_label: dict[str, Column] = COLUMN_BY_LABEL, required: tuple[str, ...] = REQUIRED_LABELS
+) -> dict[int, Column]:
     """Column position -> Column, or InvalidInput naming missing, unknown or repeated columns."""
     columns: dict[int, Column] = {}
     unknown, repeated = [], []
     for position, value in enumerate(header):
-        if _is_blank(value):
+        if is_blank(value):
             continue
         label = str(value).strip()
-        column = COLUMN_BY_LABEL.get(label)
+        column = by_label.get(label)
         if column is None:
             unknown.append(label)
         elif column in columns.values():
@@ -360,7 +363,7 @@ def _read_header(header: tuple) -> dict[int, Column]:
             columns[position] = column
     present = {column.label for column in columns.values()}
     problems = []
-    if missing := [label for label in REQUIRED_LABELS if label not in present]:
+    if missing := [label for label in required if label not in present]:
         problems.append(f"缺少必填列：{'、'.join(missing)}")
     if unknown:
         problems.append(f"无法识别的列：{'、'.join(unknown)}")
@@ -377,7 +380,7 @@ def _read_row(columns: dict[int, Column], values: tuple) -> tuple[dict[str, Any]
     errors: dict[str, str] = {}
     for position, column in columns.items():
         value = values[position] if position < len(values) else None
-        if _is_blank(value):
+        if is_blank(value):
             # Blank clears the field on update; a blank 唯一码 / 在档状态 means "not given".
             if column.key not in ("unique_code", "archive_status"):
                 fields[column.key] = None
@@ -401,6 +404,23 @@ def _is_example(fields: dict[str, Any], errors: dict[str, str]) -> bool:
     return all(value is None or value == example.get(key) for key, value in fields.items() if key != "description")
 
 
+def data_rows(rows: Iterator[tuple], columns: dict[int, Column], max_rows: int) -> Iterator[tuple[int, tuple]]:
+    """The non-blank rows after the header as (Excel row number, values); InvalidInput past
+    `max_rows` rows read (blank ones count) or for a value under no header."""
+    for row_number, values in enumerate(rows, start=2):
+        # Every row read counts, blank or not: a sheet of empty rows costs as much to parse.
+        if row_number - 1 > max_rows:
+            raise InvalidInput({"file": f"一次最多导入 {max_rows} 行（含空行），请删除多余的行或分批导入"})
+        if all(is_blank(value) for value in values):
+            continue
+        unnamed = [p for p, value in enumerate(values) if p not in columns and not is_blank(value)]
+        if unnamed:
+            # Data under no header would be silently lost.
+            letters = "、".join(get_column_letter(p + 1) for p in unnamed)
+            raise InvalidInput({"file": f"第 {row_number} 行的 {letters} 列有内容，但该列没有列名"})
+        yield row_number, values
+
+
 def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
     """Parse an uploaded workbook: row 1 is the header, blank rows are skipped (but count towards
     `max_rows`, which bounds the rows read after the header).
@@ -410,24 +430,14 @@ def read_devices(data: bytes, *, max_rows: int) -> ParsedSheet:
     are in `cell_errors`. Whole-file problems (not an .xlsx, bad header, data under no header, no
     data, too many rows) raise InvalidInput.
     """
-    workbook, sheet = _open_sheet(data)
+    workbook, sheet = open_sheet(data)
     try:
-        rows = _sheet_rows(sheet)
-        columns = _read_header(next(rows, ()))
+        rows = sheet_rows(sheet)
+        columns = read_header(next(rows, ()))
         parsed: list[tuple[int, dict[str, Any]]] = []
         cell_errors: dict[int, dict[str, str]] = {}
         examples = 0
-        for row_number, values in enumerate(rows, start=2):
-            # Every row read counts, blank or not: a sheet of empty rows costs as much to parse.
-            if row_number - 1 > max_rows:
-                raise InvalidInput({"file": f"一次最多导入 {max_rows} 行（含空行），请删除多余的行或分批导入"})
-            if all(_is_blank(value) for value in values):
-                continue
-            unnamed = [p for p, value in enumerate(values) if p not in columns and not _is_blank(value)]
-            if unnamed:
-                # Data under no header would be silently lost.
-                letters = "、".join(get_column_letter(p + 1) for p in unnamed)
-                raise InvalidInput({"file": f"第 {row_number} 行的 {letters} 列有内容，但该列没有列名"})
+        for row_number, values in data_rows(rows, columns, max_rows):
             fields, errors = _read_row(columns, values)
             if _is_example(fields, errors):
                 examples += 1

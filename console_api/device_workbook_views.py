@@ -90,18 +90,25 @@ def import_devices():
         audit_start(actor, state)
         commit()
         return jsonify(device_imports.public_state(state)), 202
+    counts = all_or_nothing(sheet, lambda: devices.import_devices(actor, sheet.rows, update_existing=mode == "update"))
+    commit()
+    return jsonify(counts)
+
+
+def all_or_nothing(sheet, run):
+    """`run()`'s answer, or one RowErrors naming every bad row: the cells the edge could not read
+    with the domain's reasons; the domain may have written the rows it found good, and a bad cell
+    anywhere undoes them."""
     try:
-        counts = devices.import_devices(actor, sheet.rows, update_existing=mode == "update")
+        answer = run()
         domain_errors = []
     except RowErrors as error:
         domain_errors = error.rows
     errors = merge_row_errors(sheet.cell_errors, domain_errors, sheet.rows)
     if errors:
-        # The domain may have written the rows it found good; a bad cell anywhere undoes them.
         db.session.rollback()
         raise RowErrors(errors)
-    commit()
-    return jsonify(counts)
+    return answer
 
 
 def audit_start(actor, state) -> None:

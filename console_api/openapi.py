@@ -403,6 +403,7 @@ PC_SCHEMAS: dict[str, dict] = {
         },
     ),
     "ServicePlanPage": page_of("ServicePlan"),
+    "ServicePlanImport": obj("计划导入的结果", created={**INTEGER, "description": "新增的计划数"}),
     "ServicePlanBulk": obj(
         created=array(ref("ServicePlan")),
         skipped=array(obj(device_id=INTEGER, unique_code=STRING, reason=STRING)),

@@ -15,6 +15,7 @@ ACCOUNT_SCHEMAS: dict[str, dict] = {
         "科室（排序、是否启用、在档设备数、在用人员数）",
         id=INTEGER,
         name=STRING,
+        phone={**N_STRING, "description": "科室电话"},
         sort_order=INTEGER,
         is_active=BOOLEAN,
         device_count={**INTEGER, "description": "在档（未报废）设备数"},

@@ -18,6 +18,7 @@ def sweep_service_plans() -> dict[str, int]:
     now = now_utc()
     raised, messages = raising.sweep(now)
     opened = overdue.open_overdue()
+    overdue.carry_on()
     db.session.commit()
     dispatch_messages(messages)
     if raised or opened:

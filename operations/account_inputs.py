@@ -11,6 +11,9 @@ from operations.errors import InvalidInput
 # invitation gets theirs: the activation SMS carries only the code).
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,49}")
 MOBILE = re.compile(r"1[3-9]\d{9}")
+# 科室电话: a mobile, or a landline with or without its area code (010-12345678, 0571 8888888,
+# 12345678) and an extension (-123, 转123).
+LANDLINE = re.compile(r"(?:0\d{2,3}[- ]?\d{7,8}|[2-9]\d{6,7})(?:(?:-|转)\d{1,6})?")
 NAME_MAX = 50
 
 
@@ -28,6 +31,12 @@ def mobile_problem(mobile: str) -> str | None:
     if not MOBILE.fullmatch(mobile):
         return "请填写 11 位中国大陆手机号"
     return None
+
+
+def department_phone_problem(phone: str) -> str | None:
+    if MOBILE.fullmatch(phone) or LANDLINE.fullmatch(phone):
+        return None
+    return "科室电话应为手机号（如 13800000000）或固定电话（如 010-12345678，分机写作 010-12345678-123）"
 
 
 def name_problem(name: str, max_length: int = NAME_MAX) -> str | None:

@@ -25,7 +25,7 @@ def list_departments(actor: Actor) -> list[Department]:
     )
 
 
-def create_department(actor: Actor, name: str) -> Department:
+def create_department(actor: Actor, name: str, phone: str | None = None) -> Department:
     require_manager(actor)
     existing = db.session.scalar(
         select(Department.id).where(Department.institution_id == actor.institution_id, Department.name == name)
@@ -33,11 +33,12 @@ def create_department(actor: Actor, name: str) -> Department:
     if existing is not None:
         raise Conflict(f"科室“{name}”已存在")
     department = Department(
-        institution_id=actor.institution_id, name=name, sort_order=next_sort_order(actor.institution_id)
+        institution_id=actor.institution_id, name=name, phone=phone, sort_order=next_sort_order(actor.institution_id)
     )
     db.session.add(department)
     db.session.flush()
-    audit.record(actor, "create", "department", department.id, label=name, changes={"name": [None, name]})
+    changes = {"name": [None, name]} | ({"phone": [None, phone]} if phone else {})
+    audit.record(actor, "create", "department", department.id, label=name, changes=changes)
     return department
 
 
@@ -50,7 +51,7 @@ def department_of_institution(institution_id: int, department_id: int) -> Depart
 
 # 科室管理: rename, reorder, deactivate and reactivate (the equipment manager's).
 
-DEPARTMENT_FIELDS = ("name", "sort_order", "is_active")
+DEPARTMENT_FIELDS = ("name", "phone", "sort_order", "is_active")
 
 
 def _own_department(actor: Actor, department_id: int, *, lock: bool = False) -> Department:
@@ -81,12 +82,20 @@ def next_sort_order(institution_id: int) -> int:
     return (last or 0) + 1
 
 
-def rename_department(actor: Actor, department_id: int, name: str) -> Department:
+KEEP = object()  # update_department: the field is not changed
+
+
+def update_department(actor: Actor, department_id: int, name: str | None = None, phone=KEEP) -> Department:
+    """改名 and / or 科室电话 (None clears it): the phone planned orders give as a contact method."""
     department = _own_department(actor, department_id, lock=True)
-    if _name_taken(department.institution_id, name, department.id):
+    if name is not None and _name_taken(department.institution_id, name, department.id):
         raise Conflict(f"科室“{name}”已存在")
-    with audit.tracking(actor, "rename", "department", department, ("name",)):
-        department.name = name
+    action = "rename" if name is not None and name != department.name else "update"
+    with audit.tracking(actor, action, "department", department, ("name", "phone")):
+        if name is not None:
+            department.name = name
+        if phone is not KEEP:
+            department.phone = phone
         db.session.flush()
     return department
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_PASSWORD, credit_code
+from openpyxl import Workbook
 from sqlalchemy import func, select
 from test_bot_webhook import OfficialAccount
 from test_device_workbook import row, workbook_bytes
@@ -401,6 +402,20 @@ def _import(w: World) -> Call:
     )
 
 
+def _plan_import(w: World) -> Call:
+    workbook = Workbook()
+    workbook.active.append(["设备唯一码", "计划类型", "周期", "周期单位", "首次到期日"])
+    workbook.active.append([w.device.unique_code, "计量", 12, "月", _in_days(40)])
+    out = io.BytesIO()
+    workbook.save(out)
+    form = {"file": (io.BytesIO(out.getvalue()), "计划.xlsx")}
+    return Call(
+        "manager",
+        Edge.PC,
+        lambda: w.pc["manager"].post("/api/v1/service-plans/import", data=form, content_type="multipart/form-data"),
+    )
+
+
 def _invitation_answer(action: str, edge: Edge = Edge.PC) -> Callable[[World], Call]:
     def make(w: World) -> Call:
         invitation_id, admin = w.invitation()
@@ -619,6 +634,7 @@ CASES: dict[str, Callable[[World], Call]] = {
             "first_due_on": _in_days(20),
         },
     ),
+    "POST /api/v1/service-plans/import": _plan_import,
     "PATCH /api/v1/service-plans/<int:plan_id>": pc(
         "manager", "patch", "/api/v1/service-plans/{service_plan}", json={"interval_count": 6, "lead_days": 10}
     ),

@@ -51,6 +51,33 @@ def actions(app, entity_type):
 # -- 科室 --------------------------------------------------------------------------------------------
 
 
+def test_a_department_phone_is_set_checked_shown_and_cleared(hospital, app):
+    api, ids = hospital["api"], hospital["departments"]
+    for phone in ("010-12345678", "0571 8888888", "87654321", "010-12345678-123", "13800000000", "021-6666666转8"):
+        answer = api.patch(f"/api/v1/departments/{ids['口腔科']}", json={"phone": phone})
+        assert answer.status_code == 200 and answer.get_json()["phone"] == phone, answer.get_json()
+    for bad in ("12345", "1380000000", "abc-12345678", "010-1234", "+86 13800000000"):
+        refused = api.patch(f"/api/v1/departments/{ids['口腔科']}", json={"phone": bad})
+        assert refused.status_code == 422, bad
+        assert refused.get_json()["error"]["fields"]["phone"].startswith("科室电话应为手机号"), bad
+    shown = {row["name"]: row["phone"] for row in rows(api)}
+    assert shown["口腔科"] == "021-6666666转8" and shown["眼科"] is None
+    added = api.post("/api/v1/departments", json={"name": "急诊科", "phone": "0571-88886666"})
+    assert added.status_code == 201 and added.get_json()["phone"] == "0571-88886666"
+    assert api.post("/api/v1/departments", json={"name": "儿科", "phone": "110"}).status_code == 422
+    cleared = api.patch(f"/api/v1/departments/{ids['口腔科']}", json={"phone": None})
+    assert cleared.status_code == 200 and cleared.get_json()["phone"] is None
+    assert api.patch(f"/api/v1/departments/{ids['口腔科']}", json={}).status_code == 422
+    assert api.patch(f"/api/v1/departments/{ids['口腔科']}", json={"name": " "}).status_code == 422
+    assert (
+        hospital["clinician_api"].patch(f"/api/v1/departments/{ids['口腔科']}", json={"phone": "87654321"}).status_code
+        == 403
+    )
+    logged = [(action, changes) for action, changes in actions(app, "department") if "phone" in changes]
+    assert logged[0] == ("update", {"phone": [None, "010-12345678"]})
+    assert logged[-1] == ("update", {"phone": ["021-6666666转8", None]})
+
+
 def test_departments_are_renamed_and_reordered(hospital, app):
     api, ids = hospital["api"], hospital["departments"]
     renamed = api.patch(f"/api/v1/departments/{ids['CT室']}", json={"name": "影像科"})

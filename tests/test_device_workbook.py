@@ -589,14 +589,14 @@ def test_blank_rows_count_against_the_limit_and_reading_stops_there(app, manager
     from console_api import device_workbook
 
     read = []
-    real_rows = device_workbook._sheet_rows
+    real_rows = device_workbook.sheet_rows
 
     def counted(sheet):
         for values in real_rows(sheet):
             read.append(values)
             yield values
 
-    monkeypatch.setattr(device_workbook, "_sheet_rows", counted)
+    monkeypatch.setattr(device_workbook, "sheet_rows", counted)
     # Two devices, then 40,000 blank rows: refused after the limit, not parsed to the end.
     response = upload(manager_api, blank_rows_sheet(2, 40_000))
     assert_file_error(response, "一次最多导入 5 行（含空行），请删除多余的行或分批导入")

@@ -328,3 +328,77 @@ def test_many_new_orders_reach_an_engineer_in_one_message_per_kind(office, app, 
         statuses = db.session.scalars(select(Delivery.status).where(Delivery.message_id == summary.id)).all()
     assert len(inbox) == 2  # each order in the PC inbox
     assert [status.value for status in statuses] == ["sent"]
+
+
+def tick(app, day):
+    """The scheduler's 08:00 and 08:01 minutes: the sweep opens or carries on the alert, the alert
+    sweep sends what is due."""
+    for moment in (at(day, 8, 0), at(day, 8, 1)):
+        with frozen(moment), app.app_context():
+            scheduler.tick(moment)
+        with frozen(moment):
+            make_worker(app, simple=True).work(burst=True)
+
+
+def reminders(app, alert_id) -> list[str]:
+    with app.app_context():
+        return db.session.scalars(
+            select(InboxMessage.body).where(InboxMessage.alert_plan_id == alert_id).order_by(InboxMessage.id)
+        ).all()
+
+
+def test_an_overdue_occurrence_reminds_every_day_past_its_first_window_until_handled(office, app):
+    plan = make_plan(office, at(date(2026, 12, 20)), first_due_on="2027-01-31")
+    sweep(app, at(date(2027, 1, 24)))
+    for day in days(date(2027, 2, 1), date(2027, 3, 17)):  # day 1 … day 45 past the due date
+        tick(app, day)
+    with app.app_context():
+        alert = db.session.scalar(select(AlertPlan).where(AlertPlan.service_plan_id == plan["id"]))
+        alert_id, status = alert.id, alert.status.value
+    sent = reminders(app, alert_id)
+    assert status == "active" and len(sent) == 45  # the manager's inbox: one a day, no last notice
+    assert "已逾期45天" in sent[-1] and "应于2027-01-31完成" in sent[-1]
+    assert not any("每日提醒已结束" in body for body in sent)
+    # What the alert list shows is the occurrence's own due date, not its window's end.
+    with frozen(at(date(2027, 3, 17), 9)):
+        shown = office["manager"].get(f"/api/v1/alert-plans/{alert_id}").get_json()
+        listed = office["manager"].get("/api/v1/alert-plans?subject=service_plan").get_json()["items"]
+    assert shown["due_on"] == "2027-01-31" and shown["window_starts_on"] == "2027-02-01"
+    assert [item["due_on"] for item in listed if item["id"] == alert_id] == ["2027-01-31"]
+    # 已处理 stops it for good: the sweep no longer carries it on.
+    with frozen(at(date(2027, 3, 17), 10)):
+        handled = office["manager"].post(f"/api/v1/alert-plans/{alert_id}/handle", json={"note": "已安排厂家"})
+    assert handled.status_code == 200, handled.get_json()
+    for day in days(date(2027, 3, 18), date(2027, 4, 20)):
+        tick(app, day)
+    assert len(reminders(app, alert_id)) == 45
+    with app.app_context():
+        assert db.session.get(AlertPlan, alert_id).status.value == "handled"
+
+
+def test_an_overdue_reminder_whose_last_notice_went_out_is_carried_on(office, app):
+    """An alert that expired before reminders were carried on (or while the sweep was away)
+    reminds again while its occurrence is open; completing the order stops it."""
+    plan = make_plan(office, at(date(2026, 12, 20)), first_due_on="2027-01-31")
+    sweep(app, at(date(2027, 1, 24)))
+    tick(app, date(2027, 2, 1))
+    with app.app_context():
+        alert = db.session.scalar(select(AlertPlan).where(AlertPlan.service_plan_id == plan["id"]))
+        alert.status, alert.next_run_at = alert.status.EXPIRED, None
+        alert.last_occurrence_on = date(2027, 3, 3)
+        alert_id = alert.id
+        db.session.commit()
+    tick(app, date(2027, 3, 10))
+    with app.app_context():
+        alert = db.session.get(AlertPlan, alert_id)
+        assert alert.status.value == "active" and alert.due_on > date(2027, 3, 10)
+    assert "已逾期38天" in reminders(app, alert_id)[-1]
+    finish_order(office, orders_of(app, plan["id"])[0].id, at(date(2027, 3, 10), 15))
+    with app.app_context():
+        assert db.session.get(AlertPlan, alert_id).status.value == "handled"
+    # The next occurrence (02-28) is overdue too: the same alert starts its own cycle.
+    tick(app, date(2027, 3, 11))
+    with frozen(at(date(2027, 3, 11), 9)):
+        shown = office["manager"].get(f"/api/v1/alert-plans/{alert_id}").get_json()
+    assert shown["status"] == "active" and shown["due_on"] == "2027-02-28"
+    assert "已逾期11天(应于2027-02-28完成" in reminders(app, alert_id)[-1]

@@ -355,7 +355,9 @@ def recount(claimed: Sequence[outbox.Claimed], now: datetime) -> Recount:
             OutboxMessage.occurrence_on,
             OutboxMessage.alert_plan_id,
             AlertPlan.status,
+            AlertPlan.subject,
             AlertPlan.due_on,
+            AlertPlan.warn_days,
         )
         .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
         .outerjoin(AlertPlan, AlertPlan.id == OutboxMessage.alert_plan_id)
@@ -369,7 +371,7 @@ def recount(claimed: Sequence[outbox.Claimed], now: datetime) -> Recount:
         if row.status is None:  # its subject was deleted (operations.alerts.plans.drop_credential_plan)
             reason = alert_plans.CREDENTIAL_DELETED
         else:
-            reason = reminder_stale(row, row.status, row.due_on, today)
+            reason = reminder_stale(row, row.status, alert_plans.shown_due_on(row), today)
         if reason:
             stale[reason].append(row.id)
         else:

@@ -210,14 +210,37 @@ def plan_overdue(service_plan_id: int, institution_id: int, due_on: date, warn_d
     return plan
 
 
-def settle_overdue(service_plan_id: int, due_on: date | None, fact: str) -> None:
-    """The overdue occurrence was done (`due_on`: the alert's of that occurrence) or the plan ended
-    (None): its reminders stop, what waits is withdrawn; the alert plan stays, as handled by the
-    system or cancelled."""
+def shown_due_on(plan: AlertPlan) -> date:
+    """The 到期日 people read: an overdue occurrence's own due date (its reminders run from the day
+    after, for as long as it stays open), else the plan's."""
+    if plan.subject is AlertSubject.SERVICE_PLAN:
+        from operations.service_plans.overdue import occurrence_of
+
+        return occurrence_of(plan.due_on, plan.warn_days)
+    return plan.due_on
+
+
+def extend_window(plan: AlertPlan, due_on: date) -> None:
+    """Carry a reminder on to `due_on`: its window's first day stays (warn_days grows with it), the
+    days already sent stay sent, and one whose last notice went out reminds again."""
+    plan.warn_days += (due_on - plan.due_on).days
+    plan.due_on = due_on
+    if plan.status is AlertPlanStatus.EXPIRED:
+        plan.status = AlertPlanStatus.ACTIVE
+    reschedule(plan)
+    plan.updated_at = now_utc()
+
+
+def settle_overdue(service_plan_id: int, window_from: date | None, fact: str) -> None:
+    """The overdue occurrence was done (`window_from`: the first day of its reminders) or the plan
+    ended (None): its reminders stop, what waits is withdrawn; the alert plan stays, as handled by
+    the system or cancelled."""
     plan = db.session.scalar(select(AlertPlan).where(AlertPlan.service_plan_id == service_plan_id))
-    if plan is None or plan.status not in HANDLEABLE or (due_on is not None and plan.due_on != due_on):
+    if plan is None or plan.status not in HANDLEABLE:
         return
-    if due_on is None:
+    if window_from is not None and schedule_of(plan).first_day != window_from:
+        return
+    if window_from is None:
         plan.status = AlertPlanStatus.CANCELLED
     else:
         plan.status = AlertPlanStatus.HANDLED

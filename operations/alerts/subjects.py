@@ -160,7 +160,7 @@ def _service_plan_subjects(plans: Sequence[AlertPlan]) -> dict[int, SubjectInfo]
         if row is None:
             continue
         kind, institution_id, name, code = row
-        occurrence = occurrence_of(plan.due_on)
+        occurrence = occurrence_of(plan.due_on, plan.warn_days)
         order_id = orders.get((plan.service_plan_id, occurrence))
         described[plan.id] = SubjectInfo(
             values={

@@ -214,7 +214,7 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed], now: datetime) -> dict[i
     plans = {
         row.id: row
         for row in db.session.execute(
-            select(AlertPlan.id, AlertPlan.status, AlertPlan.due_on).where(
+            select(AlertPlan.id, AlertPlan.status, AlertPlan.subject, AlertPlan.due_on, AlertPlan.warn_days).where(
                 AlertPlan.id.in_({delivery.message.alert_plan_id for delivery in reminders})
             )
         )
@@ -225,7 +225,7 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed], now: datetime) -> dict[i
         plan = plans.get(delivery.message.alert_plan_id)
         if plan is None:
             continue
-        reason = reminder_stale(delivery.message, plan.status, plan.due_on, today)
+        reason = reminder_stale(delivery.message, plan.status, alert_plans.shown_due_on(plan), today)
         if reason:
             reasons[delivery.id] = reason
     return reasons
@@ -233,7 +233,8 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed], now: datetime) -> dict[i
 
 def reminder_stale(message: Row, status: AlertPlanStatus, due_on: date, today: date) -> str | None:
     """Why a reminder (its message) no longer holds, now that its plan is `status` with the expiry
-    date `due_on` and it is `today` in Shanghai; None while it does."""
+    date `due_on` (as shown: an overdue occurrence's own, which stays while its reminders are
+    carried on) and it is `today` in Shanghai; None while it does."""
     told_due_on = ((message.payload or {}).get("values") or {}).get("due_on")
     if status is AlertPlanStatus.HANDLED:
         return alert_plans.HANDLED

@@ -163,7 +163,13 @@ def _overdue_content(template: str, values: dict, days_left: int, day: date) -> 
     window of daily reminders); after the window, the last notice."""
     occurrence = values.get("plan_due_on")
     overdue = (day - date.fromisoformat(occurrence)).days if occurrence else 0
-    values = {**values, "days_overdue": overdue, "status": f"已逾期{overdue}天"}
+    # The date the message tells is the occurrence's: its window's end moves on while it is open.
+    values = {
+        **values,
+        "due_on": occurrence or values["due_on"],
+        "days_overdue": overdue,
+        "status": f"已逾期{overdue}天",
+    }
     if days_left >= 0:
         return Content(REMINDER, f"{values['kind']}", render(template, AlertSubject.SERVICE_PLAN, values), values)
     notice = f"{values['subject']}的{values['kind']}已逾期{overdue}天, 每日提醒已结束, 请尽快安排!"

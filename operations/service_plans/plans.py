@@ -162,7 +162,11 @@ def _refuse_scrapped(device: Device) -> None:
 # -- creating ---------------------------------------------------------------------------------
 
 
-def _new_plan(actor: Actor, device: Device, kind: WorkOrderKind, fields: PlanFields, now: datetime) -> ServicePlan:
+def new_plan(
+    actor: Actor, device: Device, kind: WorkOrderKind, fields: PlanFields, now: datetime, *, log: bool = True
+) -> ServicePlan:
+    """A checked plan for the device (InvalidInput before anything is written); `log` False when the
+    caller writes one 操作日志 row for many (an import)."""
     errors: dict[str, str] = {}
     if fields.interval_count is None:
         errors["interval_count"] = "请填写周期"
@@ -201,7 +205,8 @@ def _new_plan(actor: Actor, device: Device, kind: WorkOrderKind, fields: PlanFie
     )
     db.session.add(plan)
     db.session.flush()
-    audit.record(actor, "create", "service_plan", plan.id, label=plan_label(plan, device), changes=_created(plan))
+    if log:
+        audit.record(actor, "create", "service_plan", plan.id, label=plan_label(plan, device), changes=_created(plan))
     return plan
 
 
@@ -214,7 +219,7 @@ def create_plan(actor: Actor, device_id: int, kind: str, fields: PlanFields) -> 
     device = _own_device(actor, device_id)
     plan_kind = _check_kind(kind)
     _refuse_scrapped(device)
-    return _new_plan(actor, device, plan_kind, fields, now_utc())
+    return new_plan(actor, device, plan_kind, fields, now_utc())
 
 
 @dataclass
@@ -280,7 +285,7 @@ def create_for_devices(
         contact = fields.contact_id
         if contact is not None and device.department_id != _department_of(contact):
             contact = None
-        result.created.append(_new_plan(actor, device, plan_kind, _with_contact(fields, contact), now))
+        result.created.append(new_plan(actor, device, plan_kind, _with_contact(fields, contact), now))
     return result
 
 

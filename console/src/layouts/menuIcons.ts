@@ -2,6 +2,7 @@
 // page's download.
 import {
   AppIcon,
+  CalendarIcon,
   CertificateIcon,
   ChartBarIcon,
   HistoryIcon,
@@ -22,6 +23,7 @@ export const MENU_ICONS: Record<string, Component> = {
   outsourcing: LinkIcon,
   credentials: CertificateIcon,
   alerts: TimeIcon,
+  plans: CalendarIcon,
   'work-orders': ToolsIcon,
   stats: ChartBarIcon,
   vendors: ShopIcon,
