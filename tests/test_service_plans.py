@@ -363,7 +363,12 @@ def test_an_overdue_occurrence_reminds_every_day_past_its_first_window_until_han
     with frozen(at(date(2027, 3, 17), 9)):
         shown = office["manager"].get(f"/api/v1/alert-plans/{alert_id}").get_json()
         listed = office["manager"].get("/api/v1/alert-plans?subject=service_plan").get_json()["items"]
+        overdue = office["manager"].get("/api/v1/alert-plans?phase=overdue").get_json()["items"]
+        warning = office["manager"].get("/api/v1/alert-plans?phase=warning").get_json()["items"]
     assert shown["due_on"] == "2027-01-31" and shown["window_starts_on"] == "2027-02-01"
+    # An occurrence past its due date is 到期未处理 from its first reminder on, never 预警中.
+    assert shown["phase_label"] == "到期未处理"
+    assert alert_id in [item["id"] for item in overdue] and alert_id not in [item["id"] for item in warning]
     assert [item["due_on"] for item in listed if item["id"] == alert_id] == ["2027-01-31"]
     # 已处理 stops it for good: the sweep no longer carries it on.
     with frozen(at(date(2027, 3, 17), 10)):

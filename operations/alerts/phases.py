@@ -7,6 +7,7 @@ different question: is it warning now, not yet, or is its day past with nobody h
 - 未到预警期 (waiting): active, its window (due − 提前天数) not begun;
 - 预警中 (warning): active, in its window, the expiry day not passed;
 - 到期未处理 (overdue): past the expiry day and not 已处理 (still active, or its last notice sent);
+  a 保养 / 计量 occurrence's reminder is one from its first day (it exists because the due date passed);
 - 已处理 (handled) and 已取消 (cancelled), as the status says.
 """
 
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func
 
-from models import AlertPlan, AlertPlanStatus, db
+from models import AlertPlan, AlertPlanStatus, AlertSubject, db
 
 
 class AlertPhase(enum.StrEnum):
@@ -43,7 +44,7 @@ def phase_of(plan: AlertPlan, today: date) -> AlertPhase:
         return AlertPhase.HANDLED
     if plan.status is AlertPlanStatus.CANCELLED:
         return AlertPhase.CANCELLED
-    if plan.due_on < today:
+    if plan.due_on < today or plan.subject is AlertSubject.SERVICE_PLAN:
         return AlertPhase.OVERDUE
     if plan.status is AlertPlanStatus.EXPIRED:  # its last notice went out early (a date moved): done warning
         return AlertPhase.OVERDUE
@@ -65,9 +66,10 @@ def phase_clause(phase: AlertPhase, today: date):
         return AlertPlan.status == AlertPlanStatus.HANDLED
     if phase is AlertPhase.CANCELLED:
         return AlertPlan.status == AlertPlanStatus.CANCELLED
+    overdue_occurrence = AlertPlan.subject == AlertSubject.SERVICE_PLAN
     if phase is AlertPhase.OVERDUE:
         return AlertPlan.status.in_(UNHANDLED) & (
-            (AlertPlan.due_on < today) | (AlertPlan.status == AlertPlanStatus.EXPIRED)
+            (AlertPlan.due_on < today) | (AlertPlan.status == AlertPlanStatus.EXPIRED) | overdue_occurrence
         )
-    active_in_time = (AlertPlan.status == AlertPlanStatus.ACTIVE) & (AlertPlan.due_on >= today)
+    active_in_time = (AlertPlan.status == AlertPlanStatus.ACTIVE) & (AlertPlan.due_on >= today) & ~overdue_occurrence
     return active_in_time & (window_begun if phase is AlertPhase.WARNING else ~window_begun)
