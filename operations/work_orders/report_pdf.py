@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -102,7 +103,12 @@ def gather(order: WorkOrder) -> ReportData:
         .limit(1)
     ).first()
     return ReportData(
-        order, order.service_report, institution or "", sign_offs, bool(confirmer and confirmer[0] is None)
+        order,
+        order.service_report,
+        institution or "",
+        sign_offs,
+        bool(confirmer and confirmer[0] is None),
+        dict(order.device_snapshot or order.service_report.get("device") or {}),
     )
 
 
@@ -292,9 +298,7 @@ def _sign_off(styles: _Styles, data: ReportData) -> list:
             flow.append(Paragraph("尚无客户签字", styles.body))
         return flow
     for record in data.sign_offs:
-        image = Image(io.BytesIO(record.image))
-        scale = min(60 * mm / image.imageWidth, 22 * mm / image.imageHeight, 1.0)
-        image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+        image = _signature(record.image) or Paragraph("（签名图片无法显示）", styles.body)
         words = [
             Paragraph(f"签字人：{escape(record.signer_name)}", styles.body),
             Paragraph(f"签字时间：{display(record.signed_at)}", styles.body),
@@ -319,6 +323,20 @@ def _fill(widths) -> list[float]:
     free = [i for i, width in enumerate(widths) if width is None]
     left = WIDTH - sum(width for width in widths if width is not None)
     return [left / len(free) if width is None else width for width in widths]
+
+
+def _signature(data: bytes) -> Image | None:
+    """The signature as drawn, fitted to its box; None for an image that cannot be read (the
+    upload checks only the PNG signature), so one bad image does not cost the whole report."""
+    try:
+        with PILImage.open(io.BytesIO(data)) as probe:
+            probe.load()
+    except Exception:
+        return None
+    image = Image(io.BytesIO(data))
+    scale = min(60 * mm / image.imageWidth, 22 * mm / image.imageHeight, 1.0)
+    image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+    return image
 
 
 class _Styles:
