@@ -189,6 +189,9 @@ class BaseConfig:
         self.WORK_ORDER_EMERGENCY_ACCEPT_MINUTES = env_int(
             "WORK_ORDER_EMERGENCY_ACCEPT_MINUTES", 15, minimum=1, maximum=1440
         )
+        # The service report PDF's Chinese font: a TrueType face (a .ttf or .ttc collection), since
+        # ReportLab cannot embed OpenType CFF outlines such as Noto CJK's (Debian: fonts-wqy-zenhei).
+        self.REPORT_FONT_PATH = env_str("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
         self._load_channels()
         self._load_front_door()
 

@@ -246,6 +246,13 @@ SHARED_SCHEMAS: dict[str, dict] = {
         details=N_STRING,
         performed_by=N_STRING,
         created_at=MOMENT,
+        work_order_id=N_INTEGER,
+        document=nullable(
+            {
+                **obj(name=STRING, content_type=STRING, size=INTEGER, url=STRING),
+                "description": "归档的服务报告（PDF，客户确认时生成）",
+            }
+        ),
     ),
     "AlertPlan": obj(
         "预警计划",

@@ -2,10 +2,10 @@
 
 from flask import jsonify
 
-from console_api.http import commit, current_actor
+from console_api.http import commit, current_actor, file_response
 from console_api.route_table import request_body
-from console_api.routes import route
-from console_api.serializers import device_record_json
+from console_api.routes import BINARY, INLINE_QUERY, route
+from console_api.serializers import record_with_document_json
 from console_api.validation import Field
 from models import RecordKind
 from operations import device_records
@@ -22,7 +22,7 @@ KINDS = "<any(repair, maintenance, metrology):kind>"
 @route("GET", f"/devices/<int:device_id>/records/{KINDS}", "设备的维修 / 保养 / 计量记录", response="RecordList")
 def list_records(device_id: int, kind: str):
     records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
-    return jsonify({"items": [device_record_json(record) for record in records]})
+    return jsonify({"items": [record_with_document_json(record) for record in records]})
 
 
 @route(
@@ -37,4 +37,21 @@ def add_record(device_id: int, kind: str):
     body = request_body()
     record = device_records.add_device_record(current_actor(), device_id, kind=RecordKind(kind), **body)
     commit()
-    return jsonify(device_record_json(record)), 201
+    return jsonify(record_with_document_json(record)), 201
+
+
+@route(
+    "GET",
+    f"/devices/<int:device_id>/records/{KINDS}/<int:record_id>/document",
+    "记录的附件：归档的服务报告 PDF（?inline=1 在浏览器中打开）",
+    query=INLINE_QUERY,
+    content={"application/pdf": BINARY},
+)
+def record_document(device_id: int, kind: str, record_id: int):
+    record = device_records.record_document(current_actor(), device_id, RecordKind(kind), record_id)
+    return file_response(
+        record.document,
+        record.document_type or "application/pdf",
+        filename=record.document_name or f"record-{record.id}.pdf",
+        ascii_filename=f"record-{record.id}.pdf",
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import url_for
+
 from console_api.http import current_actor
 from models import Authorization, AuthorizationEvent, Device, DeviceRecord, Invitation, Scope, User, Vendor
 from models.authorization import SCOPE_LABELS
@@ -156,3 +158,15 @@ def device_record_json(record: DeviceRecord) -> dict:
         "performed_by": record.performed_by,
         "created_at": moment(record.created_at),
     }
+
+
+def record_with_document_json(record: DeviceRecord) -> dict:
+    """A record on the PC, with its document (the signed service report) when it has one."""
+    document = None
+    if record.document_size is not None:
+        url = url_for(
+            "console_api.record_document", device_id=record.device_id, kind=record.kind.value, record_id=record.id
+        )
+        document = {"name": record.document_name, "content_type": record.document_type, "size": record.document_size}
+        document["url"] = url
+    return device_record_json(record) | {"work_order_id": record.work_order_id, "document": document}

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_body, request_query
-from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES, paging, route
-from console_api.serializers import device_record_json, moment
+from console_api.routes import BINARY, FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES, paging, route
+from console_api.serializers import moment, record_with_document_json
 from console_api.validation import (
     CONTROL_CHARS,
     Field,
@@ -64,7 +64,7 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch, flow, on_site
+from operations.work_orders import dispatch, flow, on_site, report_pdf
 from operations.work_orders import orders as work_orders
 from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_requester, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
@@ -492,7 +492,7 @@ def work_order_history(work_order_id: int):
     """历史维修记录 of the order's device, for whoever diagnoses it."""
     history = work_orders.device_history(current_actor(), work_order_id)
     return jsonify(
-        {"orders": rows(history.orders), "records": [device_record_json(record) for record in history.records]}
+        {"orders": rows(history.orders), "records": [record_with_document_json(record) for record in history.records]}
     )
 
 
@@ -779,6 +779,22 @@ def list_work_order_sign_offs(work_order_id: int):
 def work_order_signature(work_order_id: int, sign_off_id: int):
     record = on_site.signature_of(current_actor(), work_order_id, sign_off_id)
     return file_response(record.image, record.content_type, filename=signature_filename(record))
+
+
+@route(
+    "GET",
+    "/work-orders/<int:work_order_id>/report.pdf",
+    "服务报告 PDF（含客户签字；?inline=1 在浏览器中打开）",
+    query=INLINE_QUERY,
+    content={"application/pdf": BINARY},
+    errors=(409,),
+)
+def work_order_report_pdf(work_order_id: int):
+    """The service report as it stands, made now; 409 before the engineer has written it."""
+    order, pdf = report_pdf.for_actor(current_actor(), work_order_id)
+    return file_response(
+        pdf, report_pdf.MEDIA_TYPE, filename=report_pdf.file_name(order), ascii_filename=f"{order.number}.pdf"
+    )
 
 
 # --- the polling feed --------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from models import DeviceRecord, RecordKind, Role, Scope, db
 from models.device_record import RECORD_KIND_LABELS
 from operations import audit
 from operations.access import require_institution_staff, require_scope, visible_device
 from operations.actors import Actor
+from operations.errors import NotFound
 
 RECORD_WRITERS = frozenset({Role.EQUIPMENT_MANAGER, Role.INSTITUTION_ENGINEER})
 
@@ -61,3 +63,17 @@ def list_device_records(actor: Actor, device_id: int, kind: RecordKind) -> list[
             .order_by(DeviceRecord.performed_on.desc(), DeviceRecord.id.desc())
         )
     )
+
+
+def record_document(actor: Actor, device_id: int, kind: RecordKind, record_id: int) -> DeviceRecord:
+    """A record's document (the signed service report), with the same reach as the list."""
+    device, scopes = visible_device(actor, device_id)
+    require_scope(scopes, Scope(kind.value), RECORD_KIND_LABELS[kind])
+    record = db.session.scalar(
+        select(DeviceRecord)
+        .options(undefer(DeviceRecord.document))
+        .where(DeviceRecord.id == record_id, DeviceRecord.device_id == device.id, DeviceRecord.kind == kind)
+    )
+    if record is None or record.document is None:
+        raise NotFound("记录没有附件")
+    return record

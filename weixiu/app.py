@@ -54,6 +54,9 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     migrate.init_app(app, db)
     redis_connection.init_app(app)
     after_commit.install()
+    from operations.work_orders import report_pdf
+
+    report_pdf.set_font_path(app.config.get("REPORT_FONT_PATH"))
 
     from bot.webhook import official as official_webhook
     from console_api import api

@@ -15,6 +15,7 @@ time, so response figures are not reset by a rework) and on the timeline as an e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,7 @@ from operations import audit, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.work_orders import report_pdf
 from operations.work_orders.access import (
     is_requester,
     is_worker_for,
@@ -61,6 +63,7 @@ S = WorkOrderStatus
 E = WorkOrderEventKind
 POOR_RATING = 2  # this or lower asks the equipment office to follow up (回访)
 MAX_PARTS = 50
+log = logging.getLogger("weixiu.work_orders")
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ def take_step(
     words = {key: [None, (detail or {})[key]] for key in LOGGED_DETAIL if (detail or {}).get(key)}
     audit_order(by, name, order, audit.difference(before_values, audit.snapshot(order, logged)) | words)
     notify(order, event)
+    if name == "confirm":
+        archive(order, now)  # the signed service report goes to the device's records now
     if order.service_plan_id is not None and name in ("complete", "cancel"):
         # A planned order's end settles its occurrence (its plan's next due date, its reminders).
         from operations.service_plans import occurrences
@@ -554,10 +559,35 @@ def close_unrated(order: WorkOrder, now: datetime) -> None:
 
 
 def archive(order: WorkOrder, now: datetime) -> None:
-    """资料归档: the closed order becomes the device's 维修 / 保养 / 计量 record."""
-    exists = db.session.scalar(select(DeviceRecord.id).where(DeviceRecord.work_order_id == order.id))
-    if exists:
-        return
+    """资料归档: the confirmed order becomes the device's 维修 / 保养 / 计量 record, its signed
+    service report (PDF) the record's document. Archiving again (at closing) files a report
+    whose PDF could not be made at confirmation."""
+    record = db.session.scalar(select(DeviceRecord).where(DeviceRecord.work_order_id == order.id))
+    if record is None:
+        record = _new_record(order, now)
+    if record.document_size is None:
+        file_report(order, record)
+
+
+def file_report(order: WorkOrder, record: DeviceRecord) -> bool:
+    """Attach the order's service report PDF to its device record. A failure (no font, a bad
+    signature image) is logged and leaves the record without it: confirming must not fail for
+    the PDF, and the next archiving (or GET report.pdf, any time) makes it again."""
+    try:
+        with db.session.begin_nested():
+            pdf = report_pdf.build(order)
+            record.document = pdf
+            record.document_name = report_pdf.file_name(order)
+            record.document_type = report_pdf.MEDIA_TYPE
+            record.document_size = len(pdf)
+            db.session.flush()
+    except Exception:
+        log.exception("service report PDF of %s not filed; the record keeps no document for now", order.number)
+        return False
+    return True
+
+
+def _new_record(order: WorkOrder, now: datetime) -> DeviceRecord:
     engineer = user_name(order.assignee_id)
     vendor = db.session.get(Vendor, order.vendor_id) if order.vendor_id else None
     performed_by = " / ".join(name for name in (engineer, vendor.name if vendor else "院内") if name)
@@ -565,21 +595,21 @@ def archive(order: WorkOrder, now: datetime) -> None:
     details = order.work_done or ""
     if order.test_result:
         details += f"\n测试结果：{order.test_result}"
-    db.session.add(
-        DeviceRecord(
-            institution_id=order.institution_id,
-            device_id=order.device_id,
-            kind=RecordKind(order.kind.value),
-            performed_on=to_local(order.completed_at or now).date(),
-            summary=f"{order.number} {summary}"[:200],
-            details=details.strip() or None,
-            performed_by=performed_by[:100] or None,
-            created_by_id=order.assignee_id or order.reporter_id,
-            work_order_id=order.id,
-            created_at=now,
-        )
+    record = DeviceRecord(
+        institution_id=order.institution_id,
+        device_id=order.device_id,
+        kind=RecordKind(order.kind.value),
+        performed_on=to_local(order.completed_at or now).date(),
+        summary=f"{order.number} {summary}"[:200],
+        details=details.strip() or None,
+        performed_by=performed_by[:100] or None,
+        created_by_id=order.assignee_id or order.reporter_id,
+        work_order_id=order.id,
+        created_at=now,
     )
+    db.session.add(record)
     db.session.flush()
+    return record
 
 
 def _note(note: str | None) -> dict[str, Any]:
