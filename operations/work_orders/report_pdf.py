@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import undefer
 from models import Institution, WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderSignOff, db
 from models.work_order import SIGN_OFF_PLACE_LABELS, WORK_ORDER_STATUS_LABELS
 from operations.actors import Actor
-from operations.clock import display
+from operations.clock import DISPLAY_TZ
 from operations.errors import Conflict
 from operations.work_orders.access import device_seen_by, visible_order
 
@@ -44,6 +45,11 @@ _lock = threading.Lock()
 
 class FontMissing(RuntimeError):
     """The configured CJK font cannot be read: no report can be drawn."""
+
+
+def shown(moment: datetime | None) -> str | None:
+    """A moment as the printed report gives it: 北京时间 to the minute (2026-12-05 20:14)."""
+    return moment.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def set_font_path(path: str | None) -> None:
@@ -166,7 +172,7 @@ def render(data: ReportData) -> bytes:
         ("完成时间", order.completed_at),
         ("确认时间", order.confirmed_at),
     ]
-    rows = [[label, display(moment) or "—"] for label, moment in times]
+    rows = [[label, shown(moment) or "—"] for label, moment in times]
     story.append(
         styles.grid([rows[i] + (rows[i + 1] if i + 1 < len(rows) else ["", ""]) for i in range(0, 7, 2)], pairs=True)
     )
@@ -293,7 +299,7 @@ def _sign_off(styles: _Styles, data: ReportData) -> list:
     flow: list = []
     if not data.sign_offs:
         if data.confirmed_by_system:
-            flow.append(Paragraph(f"{AUTO_CONFIRMED}，确认时间：{display(order.confirmed_at)}", styles.body))
+            flow.append(Paragraph(f"{AUTO_CONFIRMED}，确认时间：{shown(order.confirmed_at)}", styles.body))
         else:
             flow.append(Paragraph("尚无客户签字", styles.body))
         return flow
@@ -301,7 +307,7 @@ def _sign_off(styles: _Styles, data: ReportData) -> list:
         image = _signature(record.image) or Paragraph("（签名图片无法显示）", styles.body)
         words = [
             Paragraph(f"签字人：{escape(record.signer_name)}", styles.body),
-            Paragraph(f"签字时间：{display(record.signed_at)}", styles.body),
+            Paragraph(f"签字时间：{shown(record.signed_at)}", styles.body),
             Paragraph(f"签字地点：{SIGN_OFF_PLACE_LABELS[record.place]}", styles.body),
             Paragraph("已确认服务报告" if record.confirms else "签字附于报告", styles.body),
         ]
@@ -311,7 +317,7 @@ def _sign_off(styles: _Styles, data: ReportData) -> list:
         )
         flow += [table, Spacer(1, 2 * mm)]
     if data.confirmed_by_system and not any(record.confirms for record in data.sign_offs):
-        flow.append(Paragraph(f"系统自动确认，确认时间：{display(order.confirmed_at)}", styles.body))
+        flow.append(Paragraph(f"系统自动确认，确认时间：{shown(order.confirmed_at)}", styles.body))
     return flow
 
 
