@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from models import Role, Scope, User, WorkOrderPart, WorkOrderStatus, db
+from models import Role, Scope, User, WorkOrder, WorkOrderPart, WorkOrderStatus, db
 from operations.actors import Actor
 from tests.browser.work_order_steps import (
     PNG,
@@ -445,3 +445,10 @@ def test_the_report_shows_the_customers_signature_taken_on_the_engineers_phone(c
     page.wait_for_function("img => img.complete && img.naturalWidth > 1", arg=image.element_handle())
     expect(page.get_by_test_id("sign-off")).to_contain_text("已于")
     console.shot("work-order-service-report-signature")
+    # 下载PDF: the signed report as a file, by the session's cookie (a GET needs no CSRF header).
+    with page.expect_download() as download:
+        page.get_by_test_id("report-pdf").click()
+    with app.app_context():
+        number = db.session.get(WorkOrder, order_id).number
+    assert download.value.suggested_filename == f"服务报告-{number}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
