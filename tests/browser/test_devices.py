@@ -27,9 +27,12 @@ def hospital(factory):
 
 
 def pick_date(page, placeholder: str, day: str) -> None:
-    """Type a date into a TDesign date picker and confirm it."""
-    page.get_by_placeholder(placeholder).fill(day)
-    page.get_by_placeholder(placeholder).press("Enter")
+    """Type a date into a TDesign date picker and confirm it; wait until the picker shows it (a
+    busy machine otherwise lets the next click run before the picker took the value)."""
+    field = page.get_by_placeholder(placeholder)
+    field.fill(day)
+    field.press("Enter")
+    expect(field).to_have_value(day)
 
 
 def start_certificate_with_dates_the_wrong_way_round(page, number: str) -> None:
