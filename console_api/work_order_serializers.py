@@ -32,11 +32,10 @@ from models.work_order import (
     WORK_ORDER_STATUS_LABELS,
     work_order_number,
 )
+from operations.service_plans.plans import system_reporter
 from operations.work_orders.dispatch import Candidate
 from operations.work_orders.flow import part_json
 from operations.work_orders.orders import CONTACT_KINDS
-
-SYSTEM_REPORTER = "系统（按计划生成）"
 
 IN_HOUSE = "院内工程师"  # who works an order no vendor is authorized for
 SYSTEM = "系统"  # the actor of an event nobody did (escalation, automatic archiving)
@@ -100,7 +99,7 @@ def order_row_json(order: WorkOrder, people: People) -> dict[str, Any]:
         "assignee_id": order.assignee_id,
         "assignee": people.name(order.assignee_id),
         "reporter_id": order.reporter_id,
-        "reporter": people.name(order.reporter_id) if order.reporter_id else SYSTEM_REPORTER,
+        "reporter": people.name(order.reporter_id) if order.reporter_id else system_reporter(order),
         "service_plan_id": order.service_plan_id,
         "plan_due_on": order.plan_due_on.isoformat() if order.plan_due_on else None,
         "created_at": moment(order.created_at),

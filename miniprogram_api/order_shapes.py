@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from console_api.json_schema import BOOLEAN, STRING
 from console_api.work_order_views import rows
-from models import WorkOrder, WorkOrderKind
+from models import WorkOrder
 from operations.actors import Actor
-from operations.service_plans.plans import PLAN_KIND_LABELS
+from operations.service_plans.plans import source_label, system_reporter
 from operations.work_orders.access import is_requester
-
-REPORTED = "报修"
 
 ROW_FIELDS = {
     "source_label": {**STRING, "description": "来源：报修，或保养计划 / 计量计划（系统按计划生成）"},
@@ -27,22 +25,10 @@ DETAIL_FIELDS = {
 }
 
 
-def source_label(order: WorkOrder) -> str:
-    if order.service_plan_id is None:
-        return REPORTED
-    return f"{PLAN_KIND_LABELS[WorkOrderKind(order.kind)]}计划"
-
-
-def system_reporter(order: WorkOrder) -> str:
-    return f"系统（{source_label(order)}）"
-
-
 def mp_rows(orders: list[WorkOrder]) -> list[dict]:
     shaped = rows(orders)
     for row, order in zip(shaped, orders, strict=True):
         row["source_label"] = source_label(order)
-        if order.service_plan_id is not None and order.reporter_id is None:
-            row["reporter"] = system_reporter(order)
     return shaped
 
 

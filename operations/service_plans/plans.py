@@ -85,6 +85,21 @@ def plan_label(plan: ServicePlan, device: Device | None = None) -> str:
     return f"{PLAN_KIND_LABELS[WorkOrderKind(plan.kind)]}计划 {device.unique_code} {device.name}"
 
 
+REPORTED = "报修"
+
+
+def source_label(order: WorkOrder) -> str:
+    """An order's 来源: 报修, or the plan that raised it (保养计划 / 计量计划)."""
+    if order.service_plan_id is None:
+        return REPORTED
+    return f"{PLAN_KIND_LABELS[WorkOrderKind(order.kind)]}计划"
+
+
+def system_reporter(order: WorkOrder) -> str:
+    """Who stands as the reporter of an order the system raised: 系统（保养计划）."""
+    return f"系统（{source_label(order)}）"
+
+
 def interval_label(plan: ServicePlan) -> str:
     return f"每{plan.interval_count}{INTERVAL_UNIT_LABELS[plan.interval_unit]}"
 
