@@ -42,7 +42,15 @@ from models import (
     WorkOrderStatus,
 )
 from models.institution import DIGEST_THRESHOLD_MAX, DIGEST_THRESHOLD_MIN
-from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, SignOffPlace, Urgency
+from models.work_order import (
+    DeviceCondition,
+    FaultFrequency,
+    FaultLevel,
+    PartOrigin,
+    ReplacedPartFate,
+    SignOffPlace,
+    Urgency,
+)
 from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
 from operations.authorizations import AuthorizationState
@@ -166,6 +174,9 @@ SHARED_SCHEMAS: dict[str, dict] = {
         model=N_STRING,
         serial_number=N_STRING,
         quantity=INTEGER,
+        **labelled("origin", PartOrigin, optional=True),
+        valid_until={**N_DATE, "description": "备件有效期至"},
+        **labelled("replaced_part", ReplacedPartFate, optional=True),
         note=N_STRING,
         added_by_id=INTEGER,
         added_at=MOMENT,
