@@ -159,7 +159,7 @@ def test_0014_upgrades_with_its_work_orders_and_alert_plans(legacy_database):
 
 
 def test_0016_upgrades_with_its_parts(legacy_database):
-    """0021 asks a part's origin, validity and the replaced part's fate: parts recorded before keep
+    """0017 asks a part's origin, validity and the replaced part's fate: parts recorded before keep
     every value and have none, and the report prints no empty columns for them."""
     legacy = legacy_database("0016_device_record_documents")
     now = "2026-12-04 00:00:00"

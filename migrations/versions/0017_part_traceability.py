@@ -1,7 +1,7 @@
 """A fitted part's origin (原厂 / 认证合格), validity (有效期至) and what became of the part it
 replaced (旧件去向); parts recorded before keep every value and have none
 
-Revision ID: 0021_part_traceability
+Revision ID: 0017_part_traceability
 Revises: 0016_device_record_documents
 Create Date: 2026-12-15 08:00:00.000000
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0021_part_traceability'
+revision = '0017_part_traceability'
 down_revision = '0016_device_record_documents'
 branch_labels = None
 depends_on = None
