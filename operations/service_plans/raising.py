@@ -25,15 +25,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
     ArchiveStatus,
+    AuditEntry,
     ChannelName,
     Department,
     Device,
@@ -49,14 +49,15 @@ from models import (
     WorkOrderStatus,
     db,
 )
+from models.service_plan import IntervalUnit, PlanAnchor
 from models.work_order import Urgency
-from operations import audit, live, outbox
+from operations import audit, bulk, live, outbox
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, to_local
 from operations.service_plans import calendar
 from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
 from operations.work_orders.access import Staff, staff_of, visible_orders
-from operations.work_orders.flow import _TIMELINE_LOCKS, audit_order
+from operations.work_orders.flow import _TIMELINE_LOCKS
 from operations.work_orders.notices import device_label, notices_for
 from operations.work_orders.orders import INTAKE_FIELDS, describe_device, routes
 
@@ -75,9 +76,35 @@ class Raised:
     event: WorkOrderEvent
 
 
-def _due_plans(now: datetime, limit: int) -> list[ServicePlan]:
+@dataclass
+class Claimed:
+    """A due plan as a round reads and moves it on: plain values, written back in one statement."""
+
+    id: int
+    institution_id: int
+    device_id: int
+    kind: str
+    interval_count: int
+    interval_unit: IntervalUnit
+    lead_days: int
+    anchor: PlanAnchor
+    anchor_day: int
+    checklist: list
+    contact_id: int | None
+    next_due_on: date | None
+    next_run_at: datetime | None
+    last_due_on: date | None
+    counted_from: date | None
+
+
+_CLAIMED = tuple(getattr(ServicePlan, field.name) for field in fields(Claimed))
+# What raising an occurrence changes on its plan (`_advance`).
+_MOVED = ("next_due_on", "next_run_at", "last_due_on", "counted_from")
+
+
+def _due_plans(now: datetime, limit: int) -> list[Claimed]:
     query = (
-        select(ServicePlan)
+        select(*_CLAIMED)
         .where(
             ServicePlan.status == ServicePlanStatus.ACTIVE,
             ServicePlan.next_run_at <= now,
@@ -89,7 +116,7 @@ def _due_plans(now: datetime, limit: int) -> list[ServicePlan]:
     )
     if _postgresql():
         query = query.with_for_update(of=ServicePlan, skip_locked=True)
-    return list(db.session.scalars(query))
+    return [Claimed(*row) for row in db.session.execute(query)]
 
 
 def _postgresql() -> bool:
@@ -107,17 +134,16 @@ def sweep(now: datetime, limit: int = CHUNK) -> tuple[list[Raised], list[outbox.
         db.session.execute(select(func.pg_advisory_xact_lock(_SWEEP_LOCK)))
     raised: list[Raised] = []
     while plans := _due_plans(now, limit):
-        raised += _raise_round(plans, now)
-        db.session.flush()  # the plans moved on: the next round claims others
+        raised += _raise_round(plans, now)  # the plans moved on: the next round claims others
     return raised, announce(raised, now)
 
 
-def _advance(plan: ServicePlan) -> None:
+def _advance(plan: Claimed) -> None:
     """The occurrence is raised: a schedule plan counts on from its due date; a completion plan
     waits for the order's completion (operations.service_plans.occurrences)."""
     due = plan.next_due_on
     plan.last_due_on = due
-    if plan.anchor.value == "schedule":
+    if plan.anchor is PlanAnchor.SCHEDULE:
         plan.counted_from = due
         plan.next_due_on = calendar.next_after(due, plan.interval_count, plan.interval_unit, plan.anchor_day)
         plan.next_run_at = calendar.raise_at(plan.next_due_on, plan.lead_days)
@@ -157,7 +183,7 @@ _DEVICE_COLUMNS = (
 _PERSON_COLUMNS = (User.id, User.institution_id, User.display_name, User.phone, User.is_active)
 
 
-def _raise_round(plans: list[ServicePlan], now: datetime) -> list[Raised]:
+def _raise_round(plans: list[Claimed], now: datetime) -> list[Raised]:
     devices = {
         row.id: row
         for row in db.session.execute(
@@ -166,15 +192,18 @@ def _raise_round(plans: list[ServicePlan], now: datetime) -> list[Raised]:
             .where(Device.id.in_({plan.device_id for plan in plans}))
         )
     }
-    owed: list[tuple[ServicePlan, date]] = []
+    owed: list[tuple[Claimed, date]] = []
+    moved: list[Claimed] = []
     for plan in plans:
         device = devices[plan.device_id]
-        while plan.status is ServicePlanStatus.ACTIVE and plan.next_run_at is not None and plan.next_run_at <= now:
-            if device.archive_status is ArchiveStatus.SCRAPPED:
-                end_by_system(plan, SCRAPPED, now, device)
-                break
+        if device.archive_status is ArchiveStatus.SCRAPPED:
+            end_by_system(db.session.get(ServicePlan, plan.id), SCRAPPED, now, device)
+            continue
+        while plan.next_run_at is not None and plan.next_run_at <= now:
             owed.append((plan, plan.next_due_on))
             _advance(plan)
+        moved.append(plan)
+    bulk.update(ServicePlan.__table__, [{key: getattr(plan, key) for key in ("id", *_MOVED)} for plan in moved])
     if not owed:
         return []
     routed = routes({(plan.device_id, WorkOrderKind(plan.kind)) for plan, _ in owed}, to_local(now).date())
@@ -204,7 +233,7 @@ def _people(*where) -> dict[int, Row]:
 
 
 def _order_row(
-    plan: ServicePlan, due: date, device: Row, authorization: Any, contact: Row | None, stand_in: Row | None, now
+    plan: Claimed, due: date, device: Row, authorization: Any, contact: Row | None, stand_in: Row | None, now
 ) -> dict[str, Any]:
     """The columns of one occurrence's order."""
     kind = WorkOrderKind(plan.kind)
@@ -236,20 +265,15 @@ def _order_row(
     }
 
 
-def _insert(table):
-    return (postgresql if _postgresql() else sqlite).insert(table)
-
-
 def _write(rows: list[dict[str, Any]], now: datetime) -> list[Raised]:
-    """The orders (those whose occurrence has none yet), their created events and 操作日志 rows:
-    one multi-row INSERT each."""
-    table = WorkOrder.__table__
-    written = db.session.execute(
-        _insert(table)
-        .on_conflict_do_nothing(index_elements=[table.c.service_plan_id, table.c.plan_due_on])
-        .returning(table.c.id, table.c.service_plan_id, table.c.plan_due_on),
+    """The orders (those whose occurrence has none yet), their created events and 操作日志 rows,
+    each kind in one bulk INSERT (operations.bulk)."""
+    written = bulk.insert(
+        WorkOrder.__table__,
         rows,
-    ).all()
+        ("id", "service_plan_id", "plan_due_on"),
+        skip_conflicts_on=("service_plan_id", "plan_due_on"),  # the occurrence's unique key
+    )
     ids = {(plan_id, due): order_id for order_id, plan_id, due in written}
     orders = [
         WorkOrder(id=ids[key], **row) for row in rows if (key := (row["service_plan_id"], row["plan_due_on"])) in ids
@@ -258,19 +282,27 @@ def _write(rows: list[dict[str, Any]], now: datetime) -> list[Raised]:
         return []
     _hold_timelines(orders)
     event_rows = [_created_event(order, now) for order in orders]
-    events_table = WorkOrderEvent.__table__
-    event_ids = dict(
-        db.session.execute(
-            events_table.insert().returning(events_table.c.work_order_id, events_table.c.id), event_rows
-        ).all()
-    )
+    event_ids = dict(bulk.insert(WorkOrderEvent.__table__, event_rows, ("work_order_id", "id")))
     events = [WorkOrderEvent(id=event_ids[row["work_order_id"]], **row) for row in event_rows]
-    for order in orders:
-        audit_order(audit.SYSTEM, "create", order, audit.created(order, LOGGED_FIELDS))
+    bulk.insert(AuditEntry.__table__, [_logged(order) for order in orders], ("id",))
     return [Raised(order, event) for order, event in zip(orders, events, strict=True)]
 
 
 LOGGED_FIELDS = (*INTAKE_FIELDS, "service_plan_id", "plan_due_on")
+
+
+def _logged(order: WorkOrder) -> dict[str, Any]:
+    """The order's 操作日志 row, as a step's (operations.work_orders.flow.audit_order) would be."""
+    return audit.row(
+        audit.SYSTEM,
+        "create",
+        "work_order",
+        order.id,
+        label=order.number,
+        changes=audit.created(order, LOGGED_FIELDS),
+        institution_id=order.institution_id,
+        vendor_id=order.vendor_id,
+    )
 
 
 def _created_event(order: WorkOrder, now: datetime) -> dict[str, Any]:
