@@ -11,13 +11,21 @@ as parameters. Values are converted by the columns' own types, as an ORM insert 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Integer, Row, Table, any_, bindparam, literal
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import db
+
+
+def among(column, ids: Collection[int]):
+    """SQL: `column` is one of `ids`. On PostgreSQL one array parameter (`= ANY`), not an IN list of
+    thousands of parameters for the driver to build and the server to parse."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(ids)
+    return column == any_(literal(list(ids), type_=postgresql.ARRAY(Integer)))
 
 
 def insert(

@@ -42,7 +42,7 @@ from models.work_order import (
     FaultFrequency,
     Urgency,
 )
-from operations import audit
+from operations import audit, bulk
 from operations.access import active_authorization_clause, require_institution_staff
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, now_utc
@@ -158,7 +158,7 @@ def routes(wanted: Iterable[tuple[int, WorkOrderKind]], day: date) -> dict[tuple
     candidates = db.session.scalars(
         select(Authorization)
         .where(
-            Authorization.device_id.in_({device_id for device_id, _ in wanted}),
+            bulk.among(Authorization.device_id, {device_id for device_id, _ in wanted}),
             active_authorization_clause(day),
             or_(*(column.is_(True) for column in scopes.values())),
         )
