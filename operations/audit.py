@@ -86,31 +86,11 @@ def created(entity: Any, fields: Iterable[str]) -> dict[str, Any]:
     return difference({}, snapshot(entity, fields))
 
 
-def record(
-    by: Actor | NoPerson,
-    action: str,
-    entity_type: str,
-    entity_id: int | None,
-    *,
-    label: str | None = None,
-    changes: Mapping[str, Any] | None = None,
-    institution_id: int | None = None,
-    vendor_id: int | None = None,
-) -> AuditEntry:
-    """Add the row for one change. `institution_id` / `vendor_id` say whose log shows it; a person's
-    own organisation is always one of them."""
-    entry = AuditEntry(
-        **row(
-            by,
-            action,
-            entity_type,
-            entity_id,
-            label=label,
-            changes=changes,
-            institution_id=institution_id,
-            vendor_id=vendor_id,
-        )
-    )
+def record(by: Actor | NoPerson, action: str, entity_type: str, entity_id: int | None, **details: Any) -> AuditEntry:
+    """Add the row for one change (`row` names the details: label, changes, institution_id,
+    vendor_id). `institution_id` / `vendor_id` say whose log shows it; a person's own organisation is
+    always one of them."""
+    entry = AuditEntry(**row(by, action, entity_type, entity_id, **details))
     db.session.add(entry)
     return entry
 

@@ -153,3 +153,23 @@ def test_two_sweeps_at_once_raise_each_occurrence_once(app, fleet, monkeypatch):
     assert len(orders) == len(set(orders)) == 6
     assert created == 6
     assert summaries == 2  # the engineer's and the office's, once each
+
+
+def test_a_plan_whose_device_was_scrapped_meanwhile_ends_instead_of_raising(app, fleet):
+    """A device scrapped between the plan's claim and its raising (its plans not ended yet): the
+    sweep ends the plan, in the 操作日志, and raises the others."""
+    from models import ArchiveStatus, ServicePlan, ServicePlanStatus
+
+    scrapped = fleet["devices"]["全部"].id
+    with app.app_context():
+        db.session.get(Device, scrapped).archive_status = ArchiveStatus.SCRAPPED
+        db.session.commit()
+    with frozen(RAISED_AT), app.app_context():
+        assert sweep_service_plans()["raised"] == 5
+        plan = db.session.scalar(select(ServicePlan).where(ServicePlan.device_id == scrapped))
+        assert plan.status is ServicePlanStatus.ENDED and plan.ended_reason == "设备已报废"
+        assert db.session.scalar(select(WorkOrder).where(WorkOrder.device_id == scrapped)) is None
+        ended = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.entity_type == "service_plan", AuditEntry.action == "end")
+        )
+        assert ended.entity_id == plan.id
