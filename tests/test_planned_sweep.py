@@ -73,8 +73,17 @@ def fleet(app, factory, client, wechat_sim):
 
 def test_one_sweep_raises_every_due_plan_routed_as_a_reported_order(app, fleet, monkeypatch):
     monkeypatch.setattr(raising, "CHUNK", 2)  # three rounds in the one sweep
+    claimed, claim = [], raising._due_plans
+
+    def counted(now, limit):
+        found = claim(now, limit)
+        claimed.append(len(found))
+        return found
+
+    monkeypatch.setattr(raising, "_due_plans", counted)
     with frozen(RAISED_AT), app.app_context():
         assert sweep_service_plans()["raised"] == 6
+        assert claimed == [2, 2, 2, 0]
         assert sweep_service_plans()["raised"] == 0  # the same minute again: nothing twice
         day = RAISED_AT.date()
         orders = {order.device_id: order for order in db.session.scalars(select(WorkOrder))}

@@ -151,9 +151,10 @@ def any_due(now: datetime) -> bool:
     return bool(_due_plans(now, 1))
 
 
-def sweep(now: datetime, limit: int = CHUNK) -> tuple[list[Raised], list[outbox.NewMessage]]:
-    """Raise every due occurrence of every due plan, `limit` plans a round, and write their
+def sweep(now: datetime, limit: int | None = None) -> tuple[list[Raised], list[outbox.NewMessage]]:
+    """Raise every due occurrence of every due plan, `limit` (CHUNK) plans a round, and write their
     notices; the caller commits, then hands the messages to the queue."""
+    limit = limit or CHUNK
     if _postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(_SWEEP_LOCK)))
     raised: list[Raised] = []
