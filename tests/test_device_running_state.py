@@ -216,3 +216,13 @@ def test_scrap_suggested_only_flags_the_device(ward, app):
     assert flags["scrap_suggested"]["items"][0]["since"] == "2026-11-23T10:00:00+08:00"
     assert flags["scrap_suggested"]["link"] == "/devices?running_state=scrap_suggested"
     assert flags["out_of_service"]["total"] == 0
+
+
+def test_the_stickers_plain_card_in_an_old_browser_shows_the_banner(ward, client):
+    """A phone browser too old for the console gets the sticker's static card: it warns too."""
+    old_browser = {"User-Agent": "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)"}
+    token = ward["device"].link_token
+    assert "设备停用待修" not in client.get(f"/d/{token}", headers=old_browser).get_data(as_text=True)
+    report_and_complete(ward, "out_of_service", at(23, 9), at(23, 10))
+    page = client.get(f"/d/{token}", headers=old_browser).get_data(as_text=True)
+    assert "设备停用待修" in page and "<dd>停用待修</dd>" in page
