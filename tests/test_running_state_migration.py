@@ -27,8 +27,15 @@ def test_0016_upgrades_and_each_device_takes_the_state_of_its_last_report(legacy
         legacy.execute(
             "INSERT INTO devices (id, institution_id, unique_code, link_token, archive_status, name, department_id,"
             " search_text, created_at, updated_at)"
-            " VALUES (:id, 1, :code, :token, 'in_archive', :name, 1, :name, :now, :now)",
-            {"id": device_id, "code": f"00000{device_id}", "token": f"tok{device_id}", "name": name, "now": NOW},
+            " VALUES (:id, 1, :code, :token, 'in_archive', :name, 1, :search, :now, :now)",
+            {
+                "id": device_id,
+                "code": f"00000{device_id}",
+                "token": f"tok{device_id}",
+                "name": name,
+                "search": name,
+                "now": NOW,
+            },
         )
     # 1: 停用待修 after 正常运行 (the last one counts); 2: 停用待修, then repaired (正常运行);
     # 3: 建议报废, plus an open order without a report; 4: no order at all.

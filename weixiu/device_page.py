@@ -29,7 +29,8 @@ FALLBACK = """<!doctype html>
 .banner{background:#fff0ed;border:1px solid #d54941;color:#ad352f;border-radius:8px;padding:12px;margin:0 0 12px}
 dt{color:#888;font-size:13px}dd{margin:0 0 8px;font-size:16px}.hint{margin-top:16px;color:#555;font-size:14px}</style>
 </head><body>
-{% if device and device.running_state == "out_of_service" %}<p class="banner" role="alert"><strong>设备停用待修</strong>：请勿使用，等待维修。</p>{% endif %}
+{% if device and device.running_state == "out_of_service" %}
+<p class="banner" role="alert"><strong>设备停用待修</strong>：请勿使用，等待维修。</p>{% endif %}
 {% if device %}<div class="card"><h1>{{ device.name }}</h1><dl>
 <dt>唯一码</dt><dd>{{ device.unique_code }}</dd>
 <dt>医疗机构</dt><dd>{{ device.institution }}</dd><dt>所属科室</dt><dd>{{ device.department }}</dd>
