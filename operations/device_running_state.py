@@ -153,7 +153,8 @@ def tell_department(device: Device, period: DeviceStatePeriod, work_order: WorkO
     """停用待修: the department hears it once per period (the key), on WeChat and in the inbox. It is
     a work-order family message (the WeChat template the hospital registered for work orders carries
     its values), about the order that reported it when there is one."""
-    people = department_people(device)
+    # The manager who set it knows already.
+    people = [user_id for user_id in department_people(device) if user_id != period.set_by_id]
     if not people:
         return
     moment = to_local(period.started_at)
