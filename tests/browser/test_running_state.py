@@ -49,6 +49,7 @@ def test_the_manager_stops_a_device_and_every_view_shows_it(console, ward):
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_contain_text("必填")  # no reason: refused, field by field
     dialog.get_by_test_id("running-state-reason").locator("textarea").fill("屏幕闪烁，停用待修")
+    console.shot("running-state-dialog")
     dialog.get_by_role("button", name="保存").click()
     banner = page.get_by_test_id("out-of-service-banner")
     expect(banner).to_contain_text("设备停用待修")
