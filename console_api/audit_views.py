@@ -90,6 +90,7 @@ ACTION_LABELS = {
     "remove_part": "删除配件",
     "add_photo": "上传照片",
     "sign_off": "客户签字",
+    "set_running_state": "设置运行状态",
 }
 SPECIFIC_ACTION_LABELS = {
     ("work_order", "create"): "报修",

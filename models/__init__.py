@@ -14,7 +14,7 @@ from models.audit import EDGE_LABELS, AuditEntry, Edge
 from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
-from models.device import ArchiveStatus, Device
+from models.device import ArchiveStatus, Device, DeviceStatePeriod, StateSource
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
 from models.institution import Department, DeviceType, Institution
@@ -77,6 +77,7 @@ __all__ = [
     "Department",
     "Device",
     "DeviceRecord",
+    "DeviceStatePeriod",
     "DeviceType",
     "Edge",
     "EngineerSkill",
@@ -95,6 +96,7 @@ __all__ = [
     "Scope",
     "ServicePlan",
     "ServicePlanStatus",
+    "StateSource",
     "SubscribeConsent",
     "User",
     "Vendor",

@@ -46,7 +46,7 @@ from models.work_order import (
     DeviceCondition,
     FaultLevel,
 )
-from operations import audit, live
+from operations import audit, device_running_state, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, PermissionDenied
@@ -365,6 +365,7 @@ def complete(
         detail={"device_condition": DEVICE_CONDITION_LABELS[device_condition], "test_passed": test_passed},
         now=now,
     )
+    device_running_state.from_report(order, now)  # 运行状态 follows the last completed report
     return order
 
 

@@ -63,6 +63,7 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   remove_part: '删除配件',
   add_photo: '上传照片',
   sign_off: '客户签字',
+  set_running_state: '设置运行状态',
 }
 /** The names one action has on particular objects (报修 is a work order's 新增). */
 export const ACTION_ALIASES: Partial<Record<AuditAction, string[]>> = {
