@@ -3,7 +3,7 @@ the history of its periods; existing devices start 正常运行, or in the state
 service report gave them (a period from that report's completion)
 
 Revision ID: 0018_device_running_state
-Revises: 0016_device_record_documents
+Revises: 0017_part_traceability
 Create Date: 2026-12-05 14:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_device_running_state'
-down_revision = '0016_device_record_documents'
+down_revision = '0017_part_traceability'
 branch_labels = None
 depends_on = None
 
