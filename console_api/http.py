@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -233,6 +234,14 @@ def commit():
 # Types a browser may show in a tab (?inline=1); anything else only downloads. An SVG or an HTML
 # file shown inline could run script under our origin.
 INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+def ascii_fallback(filename: str, file_id: int) -> str:
+    """The plain filename= for clients that ignore filename*; the real name travels there."""
+    stem, dot, extension = filename.rpartition(".")
+    safe_extension = re.sub(r"[^A-Za-z0-9]", "", extension) if dot else ""
+    safe_stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem if dot else filename).strip("._") or f"attachment-{file_id}"
+    return f"{safe_stem}.{safe_extension}" if safe_extension else safe_stem
 
 
 def file_response(
