@@ -145,6 +145,7 @@ FIELD_LABELS = {
     "warn_days": "提前预警天数",
     "warn_enabled": "到期预警",
     "attachment": "附件",
+    "moved_on": "转科日期",
     # 委外授权
     "starts_on": "开始日期",
     "ends_on": "结束日期",

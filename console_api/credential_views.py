@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
 from console_api.credential_serializers import attachment_json, credential_json, credential_row_json
-from console_api.http import ascii_fallback, commit, current_actor, file_response
+from console_api.http import ascii_fallback, bounded_upload, commit, current_actor, file_response
 from console_api.route_table import request_body, request_query
 from console_api.routes import DOCUMENTS, INLINE_QUERY, ONE_FILE, paging, route
 from console_api.validation import Field
@@ -16,7 +16,7 @@ from operations import credentials, devices
 from operations.access import require_institution_staff
 from operations.credentials import EDITABLE_FIELDS, MAX_DEVICES
 from operations.errors import InvalidInput
-from operations.uploads import MAX_ATTACHMENT_BYTES, Upload, clean_filename
+from operations.uploads import MAX_ATTACHMENT_BYTES, clean_filename
 
 FIELDS_SCHEMA = {
     "issuing_authority": Field("str", max_length=100),
@@ -186,10 +186,8 @@ def add_attachment(credential_id: int):
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput({"file": "请上传文件"})
-    # One byte past the limit is enough to refuse it; never hold more than that.
-    data = upload.stream.read(MAX_ATTACHMENT_BYTES + 1)
     attachment = credentials.add_attachment(
-        current_actor(), credential_id, Upload(upload.filename or "", upload.mimetype, data)
+        current_actor(), credential_id, bounded_upload(upload, MAX_ATTACHMENT_BYTES)
     )
     commit()
     return jsonify(attachment_json(attachment)), 201

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask import jsonify, request
 
-from console_api.http import ascii_fallback, commit, current_actor, file_response
+from console_api.http import ascii_fallback, bounded_upload, commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_query
 from console_api.routes import DOCUMENTS, FILE_PART, INLINE_QUERY, route
@@ -16,7 +16,7 @@ from models import ATTACHMENT_CATEGORY_LABELS, AttachmentCategory, DeviceAttachm
 from operations import device_attachments
 from operations.device_attachments import MAX_NOTE, MAX_TITLE
 from operations.errors import InvalidInput
-from operations.uploads import MAX_ATTACHMENT_BYTES, Upload, clean_filename
+from operations.uploads import MAX_ATTACHMENT_BYTES, clean_filename
 
 CATEGORY = Field(
     "enum", enum=AttachmentCategory, description="manual 说明书、contract 合同、acceptance 验收资料、other 其他"
@@ -61,6 +61,12 @@ def attachments_json(found: list[DeviceAttachment], url_of: Callable[[DeviceAtta
     return [attachment_json(attachment, url_of(attachment), uploaders) for attachment in found]
 
 
+def attachment_list(device_id: int, url_of: Callable[[DeviceAttachment], str]):
+    """The 附件 list answer (?category= filters), on the PC or the phone with its own links."""
+    found = device_attachments.list_attachments(current_actor(), device_id, request_query()["category"])
+    return jsonify({"items": attachments_json(found, url_of)})
+
+
 def pc_url(attachment: DeviceAttachment) -> str:
     return f"/api/v1/devices/{attachment.device_id}/attachments/{attachment.id}"
 
@@ -83,8 +89,7 @@ def attachment_download(attachment: DeviceAttachment):
     response="DeviceAttachmentList",
 )
 def list_device_attachments(device_id: int):
-    found = device_attachments.list_attachments(current_actor(), device_id, request_query()["category"])
-    return jsonify({"items": attachments_json(found, pc_url)})
+    return attachment_list(device_id, pc_url)
 
 
 @route(
@@ -105,10 +110,8 @@ def add_device_attachment(device_id: int):
         raise InvalidInput(errors | error.fields) from None
     if errors:
         raise InvalidInput(errors)
-    # One byte past the limit is enough to refuse it; never hold more than that.
-    data = upload.stream.read(MAX_ATTACHMENT_BYTES + 1)
     attachment = device_attachments.add_attachment(
-        current_actor(), device_id, Upload(upload.filename or "", upload.mimetype, data), **fields
+        current_actor(), device_id, bounded_upload(upload, MAX_ATTACHMENT_BYTES), **fields
     )
     commit()
     return jsonify(attachments_json([attachment], pc_url)[0]), 201

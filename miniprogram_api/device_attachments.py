@@ -4,11 +4,8 @@ bearer token, then wx.openDocument or wx.previewImage). The rules are operations
 
 from __future__ import annotations
 
-from flask import jsonify
-
-from console_api.device_attachment_views import CATEGORY, attachment_download, attachments_json
+from console_api.device_attachment_views import CATEGORY, attachment_download, attachment_list
 from console_api.http import current_actor
-from console_api.route_table import request_query
 from console_api.routes import DOCUMENTS
 from miniprogram_api.http import route
 from models import DeviceAttachment
@@ -27,8 +24,7 @@ def mp_url(attachment: DeviceAttachment) -> str:
     response="DeviceAttachmentList",
 )
 def list_device_attachments(device_id: int):
-    found = device_attachments.list_attachments(current_actor(), device_id, request_query()["category"])
-    return jsonify({"items": attachments_json(found, mp_url)})
+    return attachment_list(device_id, mp_url)
 
 
 @route(

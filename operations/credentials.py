@@ -30,7 +30,7 @@ from operations.alerts.plans import (
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
-from operations.uploads import Upload, check_upload
+from operations.uploads import Upload, check_upload, log_file
 
 # Who reads 证照管理: the equipment office, not clinicians (their console is 工单 and 首页通知).
 READERS = INSTITUTION_STAFF - {Role.CLINICIAN}
@@ -380,23 +380,12 @@ def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> Credenti
         raise InvalidInput({"file": f"每个证照最多 {MAX_ATTACHMENTS} 个附件"})
     attachment = CredentialAttachment(
         credential_id=credential.id,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        data=checked.data,
+        **checked.columns(),
         created_by_id=actor.user_id,
     )
     db.session.add(attachment)
     db.session.flush()
-    audit.record(
-        actor,
-        "add_attachment",
-        "credential",
-        credential.id,
-        label=_label(credential),
-        changes={"attachment": [None, _attachment_json(attachment)]},
-    )
+    log_file(actor, "credential", credential.id, _label(credential), _attachment_json(attachment), added=True)
     return attachment
 
 
@@ -441,13 +430,6 @@ def delete_attachment(actor: Actor, credential_id: int, attachment_id: int) -> N
     require_manager(actor)
     attachment = _own_attachment(actor, credential_id, attachment_id)
     credential = db.session.get(Credential, attachment.credential_id)
-    audit.record(
-        actor,
-        "remove_attachment",
-        "credential",
-        credential.id,
-        label=_label(credential),
-        changes={"attachment": [_attachment_json(attachment), None]},
-    )
+    log_file(actor, "credential", credential.id, _label(credential), _attachment_json(attachment), added=False)
     db.session.delete(attachment)
     db.session.flush()

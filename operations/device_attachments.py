@@ -15,11 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
 from models import AttachmentCategory, Device, DeviceAttachment, db
-from operations import audit
 from operations.access import require_manager, visible_device
 from operations.actors import Actor
 from operations.errors import InvalidInput, NotFound
-from operations.uploads import Upload, check_upload
+from operations.uploads import Upload, check_upload, log_file
 
 MAX_PER_DEVICE = 50
 MAX_TITLE, MAX_NOTE = 100, 500
@@ -69,23 +68,12 @@ def add_attachment(
         category=category,
         title=title,
         note=(note or "").strip() or None,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        data=checked.data,
+        **checked.columns(),
         created_by_id=actor.user_id,
     )
     db.session.add(attachment)
     db.session.flush()
-    audit.record(
-        actor,
-        "add_attachment",
-        "device",
-        device.id,
-        label=_label(device),
-        changes={"attachment": [None, attachment_summary(attachment)]},
-    )
+    log_file(actor, "device", device.id, _label(device), attachment_summary(attachment), added=True)
     return attachment
 
 
@@ -124,13 +112,6 @@ def delete_attachment(actor: Actor, device_id: int, attachment_id: int) -> None:
     require_manager(actor)
     attachment = _own_attachment(actor, device_id, attachment_id)
     device = db.session.get(Device, attachment.device_id)
-    audit.record(
-        actor,
-        "remove_attachment",
-        "device",
-        device.id,
-        label=_label(device),
-        changes={"attachment": [attachment_summary(attachment), None]},
-    )
+    log_file(actor, "device", device.id, _label(device), attachment_summary(attachment), added=False)
     db.session.delete(attachment)
     db.session.flush()

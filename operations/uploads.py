@@ -9,6 +9,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from operations import audit
+from operations.actors import Actor
 from operations.errors import InvalidInput
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -42,6 +44,16 @@ class CheckedFile:
     size: int
     sha256: str
     data: bytes
+
+    def columns(self) -> dict:
+        """The columns every stored-file row has (filename, content_type, size, sha256, data)."""
+        return {name: getattr(self, name) for name in ("filename", "content_type", "size", "sha256", "data")}
+
+
+def log_file(actor: Actor, entity_type: str, entity_id: int, label: str, summary: dict, *, added: bool) -> None:
+    """上传附件 / 删除附件 in the 操作日志, on what the file belongs to (its summary, never its bytes)."""
+    action, change = ("add_attachment", [None, summary]) if added else ("remove_attachment", [summary, None])
+    audit.record(actor, action, entity_type, entity_id, label=label, changes={"attachment": change})
 
 
 def sniff_type(data: bytes) -> str | None:
