@@ -2,7 +2,7 @@
 no transfer row: their history starts with their first move, whose from-department says where
 they were
 
-Revision ID: 0020_device_attachments_transfers
+Revision ID: 0020_device_files_transfers
 Revises: 0016_device_record_documents
 Create Date: 2026-12-05 14:00:00.000000
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020_device_attachments_transfers'
+revision = '0020_device_files_transfers'
 down_revision = '0016_device_record_documents'
 branch_labels = None
 depends_on = None
