@@ -146,6 +146,7 @@ FIELD_LABELS = {
     "warn_enabled": "到期预警",
     "attachment": "附件",
     "moved_on": "转科日期",
+    "to_department_id": "转入科室",
     # 委外授权
     "starts_on": "开始日期",
     "ends_on": "结束日期",
