@@ -146,6 +146,8 @@ FIELD_LABELS = {
     "warn_days": "提前预警天数",
     "warn_enabled": "到期预警",
     "attachment": "附件",
+    "moved_on": "转科日期",
+    "to_department_id": "转入科室",
     # 委外授权
     "starts_on": "开始日期",
     "ends_on": "结束日期",

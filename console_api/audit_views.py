@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "set_credit_code": "登记统一社会信用代码",
     "add_attachment": "上传附件",
     "remove_attachment": "删除附件",
+    "transfer": "转科",
     "invite": "邀约",
     "accept": "接受",
     "decline": "拒绝",

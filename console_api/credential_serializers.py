@@ -8,7 +8,7 @@ from datetime import date
 from console_api.serializers import moment
 from models import Credential, CredentialAttachment, Device
 from models.credential import CREDENTIAL_KIND_LABELS, GENDER_LABELS
-from operations.credentials import clean_filename
+from operations.uploads import clean_filename
 
 LIST_SEPARATOR = "、"
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import jsonify, request
 
 from console_api.alert_views import ALERT_FIELD, alert_errors_under, alert_plans_of, alert_settings
 from console_api.credential_serializers import attachment_json, credential_json, credential_row_json
-from console_api.http import commit, current_actor, file_response
+from console_api.http import ascii_fallback, bounded_upload, commit, current_actor, file_response
 from console_api.route_table import request_body, request_query
 from console_api.routes import DOCUMENTS, INLINE_QUERY, ONE_FILE, paging, route
 from console_api.validation import Field
@@ -16,8 +14,9 @@ from models import AlertPlan, CredentialKind, Gender, User, db
 from models.credential import DEFAULT_SEND_TIME, DEFAULT_WARN_DAYS, MAX_WARN_DAYS
 from operations import credentials, devices
 from operations.access import require_institution_staff
-from operations.credentials import EDITABLE_FIELDS, MAX_ATTACHMENT_BYTES, MAX_DEVICES, Upload
+from operations.credentials import EDITABLE_FIELDS, MAX_DEVICES
 from operations.errors import InvalidInput
+from operations.uploads import MAX_ATTACHMENT_BYTES, clean_filename
 
 FIELDS_SCHEMA = {
     "issuing_authority": Field("str", max_length=100),
@@ -187,21 +186,11 @@ def add_attachment(credential_id: int):
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput({"file": "请上传文件"})
-    # One byte past the limit is enough to refuse it; never hold more than that.
-    data = upload.stream.read(MAX_ATTACHMENT_BYTES + 1)
     attachment = credentials.add_attachment(
-        current_actor(), credential_id, Upload(upload.filename or "", upload.mimetype, data)
+        current_actor(), credential_id, bounded_upload(upload, MAX_ATTACHMENT_BYTES)
     )
     commit()
     return jsonify(attachment_json(attachment)), 201
-
-
-def _ascii_filename(filename: str, attachment_id: int) -> str:
-    """The plain filename= for clients that ignore filename*; the real name travels there."""
-    stem, dot, extension = filename.rpartition(".")
-    safe_extension = re.sub(r"[^A-Za-z0-9]", "", extension) if dot else ""
-    safe_stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem if dot else filename).strip("._") or f"attachment-{attachment_id}"
-    return f"{safe_stem}.{safe_extension}" if safe_extension else safe_stem
 
 
 @route(
@@ -215,12 +204,12 @@ def download_attachment(credential_id: int, attachment_id: int):
     """The file as a download; `?inline=1` shows it in a tab (all attachments are PDF, JPG or PNG)."""
     attachment = credentials.get_attachment(current_actor(), credential_id, attachment_id)
     # Cleaned again on the way out: rows stored before the rule was tightened are named by it too.
-    filename = credentials.clean_filename(attachment.filename, attachment.content_type)
+    filename = clean_filename(attachment.filename, attachment.content_type)
     return file_response(
         attachment.data,
         attachment.content_type,
         filename=filename,
-        ascii_filename=_ascii_filename(filename, attachment.id),
+        ascii_filename=ascii_fallback(filename, attachment.id),
     )
 
 

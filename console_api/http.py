@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -12,12 +13,14 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
 from models import Edge, User, db
 from operations.accounts import MOBILE_TAKEN, USERNAME_TAKEN, user_for_token
 from operations.actors import Actor
 from operations.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RowErrors
+from operations.uploads import Upload
 
 STATUS_BY_ERROR = {
     InvalidInput: (422, "invalid_input"),
@@ -233,6 +236,20 @@ def commit():
 # Types a browser may show in a tab (?inline=1); anything else only downloads. An SVG or an HTML
 # file shown inline could run script under our origin.
 INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+def bounded_upload(file: FileStorage, limit: int) -> Upload:
+    """A multipart file part read to at most one byte past `limit`: enough for the operation to
+    refuse it as too large, without ever holding more than that."""
+    return Upload(file.filename or "", file.mimetype, file.stream.read(limit + 1))
+
+
+def ascii_fallback(filename: str, file_id: int) -> str:
+    """The plain filename= for clients that ignore filename*; the real name travels there."""
+    stem, dot, extension = filename.rpartition(".")
+    safe_extension = re.sub(r"[^A-Za-z0-9]", "", extension) if dot else ""
+    safe_stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem if dot else filename).strip("._") or f"attachment-{file_id}"
+    return f"{safe_stem}.{safe_extension}" if safe_extension else safe_stem
 
 
 def file_response(

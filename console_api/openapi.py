@@ -31,6 +31,7 @@ from console_api.work_order_serializers import IN_HOUSE
 from models import (
     AccountCodePurpose,
     ArchiveStatus,
+    AttachmentCategory,
     ChannelName,
     DeliveryStatus,
     Edge,
@@ -399,6 +400,20 @@ SHARED_SCHEMAS: dict[str, dict] = {
 SHARED_SCHEMAS["WorkOrderList"] = items_of("WorkOrderRow")
 SHARED_SCHEMAS["WorkOrderPage"] = page_of("WorkOrderRow")
 SHARED_SCHEMAS["RecordList"] = items_of("Record")
+SHARED_SCHEMAS["DeviceAttachment"] = obj(
+    "设备附件（说明书、合同、验收资料等）",
+    id=INTEGER,
+    **labelled("category", AttachmentCategory),
+    title=STRING,
+    note=N_STRING,
+    filename=STRING,
+    content_type=enum("application/pdf", "image/jpeg", "image/png"),
+    size=INTEGER,
+    url={**STRING, "description": "下载地址（同一 API 内，需登录）"},
+    created_by=N_STRING,
+    created_at=MOMENT,
+)
+SHARED_SCHEMAS["DeviceAttachmentList"] = items_of("DeviceAttachment")
 SHARED_SCHEMAS["SignOffList"] = items_of("SignOff")
 SHARED_SCHEMAS["AlertPlanPage"] = page_of("AlertPlan")
 SHARED_SCHEMAS["InboxPage"] = page_of("InboxMessage", unread=INTEGER)
@@ -831,6 +846,27 @@ PC_SCHEMAS: dict[str, dict] = {
         alert=nullable(ref("AlertPlan")),
     ),
     "CredentialList": items_of("Credential"),
+    "DeviceTransfer": obj(
+        "转科记录",
+        id=INTEGER,
+        from_department_id=INTEGER,
+        from_department=N_STRING,
+        to_department_id=INTEGER,
+        to_department=N_STRING,
+        moved_on=DATE,
+        reason=STRING,
+        created_by=N_STRING,
+        created_at=MOMENT,
+    ),
+    "DeviceTransferList": items_of("DeviceTransfer"),
+    "DeviceTransferDone": obj(
+        "转科已办理",
+        transfer=ref("DeviceTransfer"),
+        cleared_contacts={
+            **array(obj(plan_id=INTEGER, plan=STRING)),
+            "description": "科室联系人不属于新科室而被清除的保养 / 计量计划（改由设备科管理员接收，请重新指定）",
+        },
+    ),
     "Attachment": ATTACHMENT,
     "AttachmentList": items_of("Attachment"),
     "AlertRecord": {

@@ -11,6 +11,7 @@ mp_api = Blueprint("miniprogram_api", __name__, url_prefix="/mp/v1")
 from miniprogram_api import (  # noqa: E402,F401 - views register themselves on the blueprint
     account_views,
     alert_views,
+    device_attachments,
     dispatch_views,
     invitation_views,
     office_views,

@@ -15,6 +15,12 @@ from models.authorization import Authorization, AuthorizationEvent, Authorizatio
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
 from models.device import ArchiveStatus, Device, DeviceStatePeriod, StateSource
+from models.device_attachment import (
+    ATTACHMENT_CATEGORY_LABELS,
+    AttachmentCategory,
+    DeviceAttachment,
+    DeviceTransfer,
+)
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
 from models.institution import Department, DeviceType, Institution
@@ -45,6 +51,7 @@ from models.work_order import (
 
 __all__ = [
     "ALERT_PLAN_STATUS_LABELS",
+    "ATTACHMENT_CATEGORY_LABELS",
     "CHANNEL_CONDITION_LABELS",
     "CHANNEL_LABELS",
     "DELIVERY_STATUS_LABELS",
@@ -58,6 +65,7 @@ __all__ = [
     "AlertPlanStatus",
     "AlertSubject",
     "ArchiveStatus",
+    "AttachmentCategory",
     "AuditEntry",
     "Authorization",
     "AuthorizationEvent",
@@ -76,8 +84,10 @@ __all__ = [
     "DeliveryStatus",
     "Department",
     "Device",
+    "DeviceAttachment",
     "DeviceRecord",
     "DeviceStatePeriod",
+    "DeviceTransfer",
     "DeviceType",
     "Edge",
     "EngineerSkill",

@@ -9,10 +9,6 @@ menu). Every credential has an alert plan (预警计划), kept in step here.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -34,6 +30,7 @@ from operations.alerts.plans import (
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
+from operations.uploads import Upload, check_upload, log_file
 
 # Who reads 证照管理: the equipment office, not clinicians (their console is 工单 and 首页通知).
 READERS = INSTITUTION_STAFF - {Role.CLINICIAN}
@@ -57,25 +54,7 @@ EDITABLE_FIELDS = (
 DEVICE_KINDS = frozenset({CredentialKind.OPERATION_CERTIFICATE, CredentialKind.CONFIGURATION_LICENSE})
 MAX_DEVICES = 500
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
-# What the file's first bytes must be, per allowed type: the declared type alone proves nothing.
-FILE_SIGNATURES = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "application/pdf": (b"%PDF-",),
-}
-TYPE_LABELS = "JPG、PNG、PDF"
-# Browsers and tools send these when they do not know; the bytes decide then.
-UNKNOWN_DECLARED_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
-_FILENAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\"\\/]")
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    declared_type: str | None
-    data: bytes
 
 
 def _own_credential(actor: Actor, credential_id: int, *, lock: bool = False) -> Credential:
@@ -387,50 +366,11 @@ def covered_devices(credential_ids: list[int]) -> dict[int, list[Device]]:
 # --- attachments -----------------------------------------------------------------------------
 
 
-def sniff_type(data: bytes) -> str | None:
-    """The allowed type the bytes really are, or None."""
-    for content_type, signatures in FILE_SIGNATURES.items():
-        if data.startswith(signatures):
-            return content_type
-    return None
-
-
-# The extension a stored file is named with, per detected type (the first is added when missing).
-EXTENSIONS = {"image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "application/pdf": ("pdf",)}
-
-
-def clean_filename(filename: str | None, content_type: str) -> str:
-    """The name a stored file is listed and downloaded under: the last path part, without control
-    or format characters (bidi overrides would show "cod.exe" as "exe.doc"), quotes or slashes,
-    at most 255 characters, and ending in the extension of the type its bytes are."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(char for char in name if unicodedata.category(char) not in ("Cc", "Cf"))
-    name = _FILENAME_FORBIDDEN.sub("", name).strip().lstrip(".").rstrip(". ")
-    extensions = EXTENSIONS[content_type]
-    stem, dot, extension = name.rpartition(".")
-    if not (dot and stem and extension.lower() in extensions):
-        name = f"{name or '附件'}.{extensions[0]}"
-        stem, _, extension = name.rpartition(".")
-    if len(name) > 255:
-        name = f"{stem[: 255 - len(extension) - 1]}.{extension}"
-    return name
-
-
 def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> CredentialAttachment:
     """上传: a JPG, PNG or PDF of at most 10 MB, at most 10 per credential."""
     require_manager(actor)
     credential = _own_credential(actor, credential_id, lock=True)
-    data = upload.data
-    if not data:
-        raise InvalidInput({"file": "文件为空"})
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise InvalidInput({"file": f"文件不能超过 {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"})
-    content_type = sniff_type(data)
-    if content_type is None:
-        raise InvalidInput({"file": f"仅支持 {TYPE_LABELS} 文件"})
-    declared = (upload.declared_type or "").lower()
-    if declared not in UNKNOWN_DECLARED_TYPES and declared != content_type:
-        raise InvalidInput({"file": f"文件内容与声明的类型（{declared}）不符"})
+    checked = check_upload(upload)
     count = db.session.scalar(
         select(func.count())
         .select_from(CredentialAttachment)
@@ -440,23 +380,12 @@ def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> Credenti
         raise InvalidInput({"file": f"每个证照最多 {MAX_ATTACHMENTS} 个附件"})
     attachment = CredentialAttachment(
         credential_id=credential.id,
-        filename=clean_filename(upload.filename, content_type),
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
+        **checked.columns(),
         created_by_id=actor.user_id,
     )
     db.session.add(attachment)
     db.session.flush()
-    audit.record(
-        actor,
-        "add_attachment",
-        "credential",
-        credential.id,
-        label=_label(credential),
-        changes={"attachment": [None, _attachment_json(attachment)]},
-    )
+    log_file(actor, "credential", credential.id, _label(credential), _attachment_json(attachment), added=True)
     return attachment
 
 
@@ -501,13 +430,6 @@ def delete_attachment(actor: Actor, credential_id: int, attachment_id: int) -> N
     require_manager(actor)
     attachment = _own_attachment(actor, credential_id, attachment_id)
     credential = db.session.get(Credential, attachment.credential_id)
-    audit.record(
-        actor,
-        "remove_attachment",
-        "credential",
-        credential.id,
-        label=_label(credential),
-        changes={"attachment": [_attachment_json(attachment), None]},
-    )
+    log_file(actor, "credential", credential.id, _label(credential), _attachment_json(attachment), added=False)
     db.session.delete(attachment)
     db.session.flush()

@@ -20,6 +20,7 @@ from operations.access import require_manager, visible_device, visible_devices
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.departments import assignable_department
+from operations.device_transfers import TRANSFER_HINT, USE_TRANSFER
 from operations.device_types import add_missing_device_types, known_device_type
 from operations.equipment_figures import metrology_overdue_clause
 from operations.errors import Conflict, GatheredErrors, InvalidInput, NotFound, RowErrors
@@ -240,6 +241,8 @@ def update_device(actor: Actor, device_id: int, fields: dict[str, Any]) -> Devic
     for required in ("name", "department_id"):
         if required in fields and not fields[required]:
             raise InvalidInput({required: "必填"})
+    if "department_id" in fields and fields["department_id"] != device.department_id:
+        raise InvalidInput({"department_id": USE_TRANSFER})  # 转科 keeps the history a PATCH would lose
     before = audit.snapshot(device, EDITABLE_FIELDS)
     was_scrapped = device.archive_status is ArchiveStatus.SCRAPPED
     _apply(device, actor.institution_id, fields)
@@ -426,9 +429,11 @@ def import_devices(
         reasons = []
         if department_name not in departments:
             reasons.append(f"所属科室“{department_name}”不存在" if department_name else "所属科室必填")
-        elif department_name in stopped and (
-            code not in existing or existing[code].department_id != departments[department_name]
-        ):
+        elif code in existing and update_existing and existing[code].department_id != departments[department_name]:
+            # An import updates the archive's fields; a move is a 转科 with its date and reason.
+            current = next(name for name, known in departments.items() if known == existing[code].department_id)
+            reasons.append(f"所属科室“{department_name}”与档案中的“{current}”不同：科室变动{TRANSFER_HINT}")
+        elif department_name in stopped and code not in existing:
             reasons.append(f"所属科室“{department_name}”已停用")
         else:
             fields["department_id"] = departments[department_name]

@@ -78,6 +78,9 @@ def test_vendor_user_sees_only_what_an_active_authorization_grants(world, case, 
         records = engineer.get(f"/api/v1/devices/{device_a.id}/records/{kind}")
         expected = (200 if kind == scope else 403) if visible else 404
         assert records.status_code == expected, (case, scope, kind)
+    # 附件 (manuals, contracts) go with the device whatever the scope: an engineer needs the manual.
+    assert engineer.get(f"/api/v1/devices/{device_a.id}/attachments").status_code == (200 if visible else 404)
+    assert engineer.get(f"/api/v1/devices/{device_b.id}/attachments").status_code == 404
 
     # The other institution's device is never visible to this vendor.
     assert engineer.get(f"/api/v1/devices/{device_b.id}").status_code == 404

@@ -331,6 +331,13 @@ def resolve(w: World, path: str) -> str:
             added = w.pc["manager"].post(f"/api/v1/credentials/{credential_id}/attachments", **png_upload())
             assert added.status_code == 201, added.get_json()
             value = f"{credential_id}/attachments/{added.get_json()['id']}"
+        elif kind == "device_attachment":
+            form = {"category": "manual", "file": (io.BytesIO(PNG), "说明书.png")}
+            added = w.pc["manager"].post(
+                f"/api/v1/devices/{w.device.id}/attachments", data=form, content_type="multipart/form-data"
+            )
+            assert added.status_code == 201, added.get_json()
+            value = added.get_json()["id"]
         elif kind == "authorization":
             value = w.authorization()
         elif kind == "invitation":
@@ -615,6 +622,26 @@ CASES: dict[str, Callable[[World], Call]] = {
         json={"running_state": "out_of_service", "reason": "漏电，停用待修"},
     ),
     "POST /api/v1/devices/import": _import,
+    "POST /api/v1/devices/<int:device_id>/attachments": pc(
+        "manager",
+        "post",
+        "/api/v1/devices/{device}/attachments",
+        data=lambda w: {"category": "contract", "file": (io.BytesIO(PNG), "合同.png")},
+        content_type="multipart/form-data",
+    ),
+    "DELETE /api/v1/devices/<int:device_id>/attachments/<int:attachment_id>": pc(
+        "manager", "delete", "/api/v1/devices/{device}/attachments/{device_attachment}"
+    ),
+    "POST /api/v1/devices/<int:device_id>/transfers": pc(
+        "manager",
+        "post",
+        "/api/v1/devices/{device}/transfers",
+        json=lambda w: {
+            "to_department_id": w.departments["CT室"],
+            "moved_on": today_local().isoformat(),
+            "reason": "科室调整",
+        },
+    ),
     "POST /api/v1/devices/<int:device_id>/records/<any(repair, maintenance, metrology):kind>": pc(
         "in_house",
         "post",

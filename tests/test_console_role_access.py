@@ -78,6 +78,12 @@ def world(app, factory, client):
         data={"file": (__import__("io").BytesIO(b"%PDF-1.4\n%%EOF\n"), "证.pdf", "application/pdf")},
         content_type="multipart/form-data",
     ).get_json()
+    # A device's 附件: the same `attachment_id` names it under the device's path.
+    device_file = office.post(
+        f"/api/v1/devices/{device.id}/attachments",
+        data={"category": "manual", "file": (__import__("io").BytesIO(b"%PDF-1.4\n%%EOF\n"), "说明书.pdf")},
+        content_type="multipart/form-data",
+    ).get_json()
     with app.app_context():
         plan_id = db.session.scalar(db.select(AlertPlan.id).where(AlertPlan.credential_id == credential["id"]))
     ids = {
@@ -85,6 +91,7 @@ def world(app, factory, client):
         "authorization_id": authorization.id,
         "credential_id": credential["id"],
         "attachment_id": (attachment.get("items") or [attachment])[-1]["id"],
+        "device_attachment_id": device_file["id"],
         "plan_id": plan_id,
         "record_id": 1,  # the guard answers before the record is looked up
         "kind": "repair",
@@ -101,6 +108,8 @@ def _url(path: str, ids: dict, role: Role, own_user: dict) -> str:
             return str(own_user[role])
         if converter.startswith("any"):
             return ids["kind"]
+        if name == "attachment_id" and path.startswith("/devices/"):
+            return str(ids["device_attachment_id"])
         return str(ids[name])
 
     query = "?ids=" + str(ids["device_id"]) if path == "/devices/labels" else ""
@@ -110,6 +119,8 @@ def _url(path: str, ids: dict, role: Role, own_user: dict) -> str:
 def test_the_enumeration_covers_the_office_screens():
     # Sanity: the route table is read, and the screens the two roles must not have are in it.
     for path in ("/devices", "/credentials", "/alert-plans", "/staff", "/audit-log", "/dashboard"):
+        assert path in GUARDED, path
+    for path in ("/devices/<int:device_id>/attachments", "/devices/<int:device_id>/transfers"):
         assert path in GUARDED, path
     assert "/work-orders/stats" in GUARDED
     assert not [path for path in GUARDED if path.startswith(("/inbox", "/me", "/work-orders/<"))]
@@ -128,8 +139,16 @@ def test_roles_with_work_orders_only_get_403_everywhere_else(world, role):
     assert answered == {}, "\n".join(f"{path} {status}" for path, status in answered.items())
     # The figures behind the 403 are still there for the office: the same requests answer 200.
     office = world["api"][Role.VENDOR_ADMIN if role is Role.VENDOR_ENGINEER else Role.EQUIPMENT_MANAGER]
-    for path in ("/devices", f"/devices/{world['ids']['device_id']}"):
+    device_id = world["ids"]["device_id"]
+    for path in (
+        "/devices",
+        f"/devices/{device_id}",
+        f"/devices/{device_id}/attachments",
+        f"/devices/{device_id}/attachments/{world['ids']['device_attachment_id']}",
+    ):
         assert office.get("/api/v1" + path).status_code == 200, path
+    if office is world["api"][Role.EQUIPMENT_MANAGER]:
+        assert office.get(f"/api/v1/devices/{device_id}/transfers").status_code == 200
 
 
 def test_the_work_order_and_inbox_routes_stay_open_to_them(world):

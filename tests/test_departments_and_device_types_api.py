@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from models import AuditEntry, Device, EngineerSkill, Role, db
 from operations.actors import Actor
+from operations.clock import today_local
 from operations.devices import import_devices
 from operations.errors import RowErrors
 
@@ -100,6 +101,11 @@ def test_departments_are_renamed_and_reordered(hospital, app):
     assert actions(app, "department")[0][1] == {"name": ["CT室", "影像科"]}
 
 
+def transfer(api, device_id: int, department_id: int):
+    body = {"to_department_id": department_id, "moved_on": today_local().isoformat(), "reason": "科室调整"}
+    return api.post(f"/api/v1/devices/{device_id}/transfers", json=body)
+
+
 def test_a_department_is_stopped_only_when_empty_and_then_takes_nobody(hospital, factory, app):
     api, ids = hospital["api"], hospital["departments"]
     device = factory.device(hospital["institution"], department="CT室")
@@ -114,17 +120,18 @@ def test_a_department_is_stopped_only_when_empty_and_then_takes_nobody(hospital,
     assert refused.status_code == 409
     assert refused.get_json()["error"]["message"] == "科室“CT室”下还有1 台设备、1 名人员，请先转移后再停用"
 
-    assert api.patch(f"/api/v1/devices/{device.id}", json={"department_id": ids["眼科"]}).status_code == 200
+    # A device moves by 转科 (with its day and reason), a person by editing the account.
+    assert transfer(api, device.id, ids["眼科"]).status_code == 201
     assert api.patch(f"/api/v1/staff/{person['id']}", json={"department_id": ids["眼科"]}).status_code == 200
     stopped = api.post(f"/api/v1/departments/{ids['CT室']}/deactivate")
     assert stopped.status_code == 200 and stopped.get_json()["is_active"] is False
     assert api.post(f"/api/v1/departments/{ids['CT室']}/deactivate").status_code == 409
 
     # A stopped department takes no new device or person (422 on the field) ...
-    moved = api.patch(f"/api/v1/devices/{device.id}", json={"department_id": ids["CT室"]})
+    moved = transfer(api, device.id, ids["CT室"])
     assert (
         moved.status_code == 422
-        and moved.get_json()["error"]["fields"]["department_id"] == "科室“CT室”已停用，不能选择"
+        and moved.get_json()["error"]["fields"]["to_department_id"] == "科室“CT室”已停用，不能选择"
     )
     created = api.post("/api/v1/devices", json={"name": "CT", "department_id": ids["CT室"]})
     assert created.status_code == 422 and "已停用" in created.get_json()["error"]["fields"]["department_id"]
@@ -144,7 +151,7 @@ def test_a_department_is_stopped_only_when_empty_and_then_takes_nobody(hospital,
     assert guide[-3:] == ["本院科室", "口腔科", "眼科"]  # the template offers only departments in use
     # ... until it is started again.
     assert api.post(f"/api/v1/departments/{ids['CT室']}/reactivate").get_json()["is_active"] is True
-    assert api.patch(f"/api/v1/devices/{device.id}", json={"department_id": ids["CT室"]}).status_code == 200
+    assert transfer(api, device.id, ids["CT室"]).status_code == 201
     assert [action for action, _ in actions(app, "department")] == ["deactivate", "reactivate"]
 
 

@@ -168,12 +168,14 @@ def test_link_and_codes_stay_the_same_across_calls_and_edits(app, factory, hospi
 
     before = snapshot()
     assert before == snapshot()
-    edited = manager.patch(
-        f"/api/v1/devices/{device.id}",
-        json={"name": "心电监护仪（新）", "department_id": other_department, "asset_code": "ZC-9"},
-    )
+    edited = manager.patch(f"/api/v1/devices/{device.id}", json={"name": "心电监护仪（新）", "asset_code": "ZC-9"})
     assert edited.status_code == 200, edited.get_json()
     assert edited.get_json()["name"] == "心电监护仪（新）"
+    moved = manager.post(
+        f"/api/v1/devices/{device.id}/transfers",
+        json={"to_department_id": other_department, "moved_on": today_local().isoformat(), "reason": "科室调整"},
+    )
+    assert moved.status_code == 201, moved.get_json()
 
     assert snapshot() == before
     assert before[0] == link_url(app, device)

@@ -256,7 +256,8 @@ def test_update_touches_only_the_columns_in_the_file_and_creates_rows_without_co
     insert_devices(app, factory, hospital, 3)
     before = archive(app, hospital)
     data = workbook_bytes(
-        [["000001", "新名称", "眼科", None], [None, "新设备", "口腔科", "2024/1/5"]],
+        # 000001 keeps its department: a move is a 转科, which the import refuses (test_device_transfers).
+        [["000001", "新名称", before["000001"]["department"], None], [None, "新设备", "口腔科", "2024/1/5"]],
         headers=["唯一码", "设备名称", "所属科室", "生产日期"],
     )
 
@@ -265,7 +266,7 @@ def test_update_touches_only_the_columns_in_the_file_and_creates_rows_without_co
     assert response.get_json() == {"created": 1, "updated": 1, "unchanged": 0}
     after = archive(app, hospital)
     changed = after["000001"]
-    assert (changed["name"], changed["department"], changed["manufactured_on"]) == ("新名称", "眼科", None)
+    assert (changed["name"], changed["manufactured_on"]) == ("新名称", None)
     assert {k: v for k, v in changed.items() if k not in ("name", "department", "manufactured_on")} == {
         k: v for k, v in before["000001"].items() if k not in ("name", "department", "manufactured_on")
     }

@@ -94,12 +94,13 @@ def test_edit_changes_fields_and_keeps_code_and_link(hospital):
     created = create(api, name="高压注射器", department_id=departments["CT室"]).get_json()
     response = api.patch(
         f"/api/v1/devices/{created['id']}",
-        json={"name": "高压注射器 (新)", "department_id": departments["MR室"], "archive_status": "suspended"},
+        # The whole form comes back: its 所属科室 unchanged (a move is a 转科: test_device_transfers).
+        json={"name": "高压注射器 (新)", "department_id": departments["CT室"], "archive_status": "suspended"},
     )
     assert response.status_code == 200
     body = response.get_json()
     assert body["name"] == "高压注射器 (新)"
-    assert body["department"] == "MR室"
+    assert body["department"] == "CT室"
     assert body["archive_status_label"] == "停用"
     assert body["unique_code"] == created["unique_code"]
     assert body["link_url"] == created["link_url"]

@@ -9,7 +9,7 @@ const env = require('./harness/env')
 
 const SHOWN = {
   'pages/index/index.wxml': { user: 'User' },
-  'pages/device/index.wxml': { device: 'DeviceCard', item: 'WorkOrderRow' },
+  'pages/device/index.wxml': { device: 'DeviceCard', item: 'WorkOrderRow', file: 'DeviceAttachment' },
   'pages/work-orders/detail.wxml': { order: 'WorkOrderDetail', item: 'Event' },
   'pages/work-orders/new.wxml': { device: 'DeviceCard' },
   'pages/alerts/detail.wxml': { plan: 'AlertPlan' },

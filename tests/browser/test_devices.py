@@ -268,7 +268,8 @@ def test_a_vendor_admin_sees_only_the_devices_its_vendor_is_authorized_for(conso
     expect(page.get_by_role("heading", name="高压注射器")).to_be_visible()
     expect(page.get_by_role("button", name="修改")).to_have_count(0)
     # The tabs he may use, no certificate tabs; 维保商 shows his own vendor's authorization.
-    expect(page.locator(".t-tabs__nav-item")).to_have_text(["档案详情", "维保商", "历史工单"])
+    # 附件 too (the manuals of a device he is authorized for); no 转科记录.
+    expect(page.locator(".t-tabs__nav-item")).to_have_text(["档案详情", "维保商", "附件", "历史工单"])
     tab(page, "维保商").click()
     current = page.get_by_test_id("current-authorizations")
     expect(current).to_contain_text("服务商测试1")

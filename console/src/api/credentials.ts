@@ -44,6 +44,12 @@ export const KIND_FIELDS: Record<
 /** Attachments the server takes: JPG, PNG or PDF of at most 10 MB. */
 export const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'application/pdf']
 export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+/** Why the server would refuse this file (checked before sending), or null. */
+export function refusedFile(file: File): string | null {
+  if (!ATTACHMENT_TYPES.includes(file.type)) return `${file.name}：只能上传 JPG、PNG 或 PDF 文件`
+  if (file.size > MAX_ATTACHMENT_BYTES) return `${file.name}：文件超过 10 MB`
+  return null
+}
 
 export const listCredentials = (query: QueryOf<'/api/v1/credentials', 'get'>) =>
   api.get<CredentialPage>('/credentials', query)

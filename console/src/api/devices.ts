@@ -57,3 +57,35 @@ export async function importDevices(file: File, mode: 'create' | 'update'): Prom
   return api.upload<ImportResult | ImportJob>('/devices/import', form)
 }
 export const importProgress = (id: string) => api.get<ImportJob>(`/imports/${id}`)
+
+// 附件: a device's manuals, contracts and acceptance papers (PDF, JPG or PNG, 10 MB each).
+export type DeviceAttachment = Schema<'DeviceAttachment'>
+export type AttachmentCategory = DeviceAttachment['category']
+export const ATTACHMENT_CATEGORY_LABELS: Record<AttachmentCategory, string> = {
+  manual: '说明书',
+  contract: '合同',
+  acceptance: '验收资料',
+  other: '其他',
+}
+export const deviceAttachments = (id: number) => api.get<Schema<'DeviceAttachmentList'>>(`/devices/${id}/attachments`)
+export function uploadDeviceAttachment(
+  id: number,
+  file: File,
+  fields: { category: AttachmentCategory; title?: string; note?: string },
+) {
+  const form = new FormData()
+  form.append('file', file)
+  form.append('category', fields.category)
+  if (fields.title) form.append('title', fields.title)
+  if (fields.note) form.append('note', fields.note)
+  return api.upload<DeviceAttachment>(`/devices/${id}/attachments`, form)
+}
+export const deleteDeviceAttachment = (id: number, attachmentId: number) =>
+  api.delete<void>(`/devices/${id}/attachments/${attachmentId}`)
+
+// 转科 and the 转科记录 tab.
+export type DeviceTransfer = Schema<'DeviceTransfer'>
+export type TransferBody = JsonBody<'/api/v1/devices/{device_id}/transfers', 'post'>
+export const deviceTransfers = (id: number) => api.get<Schema<'DeviceTransferList'>>(`/devices/${id}/transfers`)
+export const transferDevice = (id: number, body: TransferBody) =>
+  api.post<Schema<'DeviceTransferDone'>>(`/devices/${id}/transfers`, body)

@@ -67,8 +67,33 @@ function request(method, path, { data, params, auth = true, header: extra } = {}
   })
 }
 
+/** A file from the server (a device's 附件) into a temp file, with our bearer token: resolves with
+ * its tempFilePath, rejects with an ApiError. */
+function download(serverPath) {
+  return new Promise((resolve, reject) => {
+    const header = token() ? { Authorization: `Bearer ${token()}` } : {}
+    wx.downloadFile({
+      url: linkOf(serverPath),
+      header,
+      success(res) {
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          resolve(res.tempFilePath)
+          return
+        }
+        // The body is a file now, not JSON: say what the status means.
+        const message = res.statusCode === 404 ? '附件不存在或已删除' : `下载失败（${res.statusCode}）`
+        reject(new ApiError(res.statusCode, 'http_error', message))
+      },
+      fail() {
+        reject(new ApiError(0, 'network', NETWORK_ERROR))
+      },
+    })
+  })
+}
+
 module.exports = {
   ApiError,
+  download,
   NETWORK_ERROR,
   errorOf,
   url,

@@ -3,6 +3,7 @@
 // messages.
 const http = require('http')
 const env = require('./env.js')
+const { multipartBody } = require('./multipart.js')
 
 const DEMO_PASSWORD = 'weixiu123' // operations/demo_data.py
 
@@ -31,6 +32,21 @@ function call(url, { method = 'GET', token, body, headers: extra } = {}) {
   })
 }
 
+function callMultipart(url, token, fields, file) {
+  const { body, type } = multipartBody(fields, 'file', file)
+  return new Promise((resolve, reject) => {
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${token}`, 'Content-Type': type }
+    const request = http.request(url, { method: 'POST', headers }, (response) => {
+      const chunks = []
+      response.on('data', (chunk) => chunks.push(chunk))
+      response.on('end', () => resolve({ status: response.statusCode, data: JSON.parse(Buffer.concat(chunks)) }))
+    })
+    request.on('error', reject)
+    request.write(body)
+    request.end()
+  })
+}
+
 async function ok(promise) {
   const response = await promise
   if (response.status >= 300) throw new Error(`HTTP ${response.status}: ${JSON.stringify(response.data)}`)
@@ -49,6 +65,8 @@ async function pc(username) {
     post: (path, body) => ok(call(at(path), { method: 'POST', token: session.token, body })),
     put: (path, body) => ok(call(at(path), { method: 'PUT', token: session.token, body })),
     delete: (path) => ok(call(at(path), { method: 'DELETE', token: session.token })),
+    /** A multipart upload: form fields and one file {filename, type, data (a Buffer)}. */
+    upload: (path, fields, file) => ok(callMultipart(at(path), session.token, fields, file)),
   }
 }
 

@@ -20,12 +20,14 @@
 // as when a person reopens the mini-program. A page of a phone that is not active calling wx fails.
 const fs = require('fs')
 const http = require('http')
+const os = require('os')
 const path = require('path')
 const simulate = require('miniprogram-simulate')
 const simulateUtils = require('miniprogram-simulate/src/utils')
 const simulateWxss = require('miniprogram-simulate/src/wxss')
 const exparser = require('miniprogram-exparser') // the instance simulate renders with
 const env = require('./env.js')
+const { multipartBody } = require('./multipart.js')
 
 const SRC = path.resolve(__dirname, '..', '..', 'src')
 const APP_JSON = JSON.parse(fs.readFileSync(path.join(SRC, 'app.json'), 'utf8'))
@@ -171,18 +173,8 @@ function parsed(response) {
 const FILE_TYPES = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' }
 
 function multipart(fields, name, filePath) {
-  const boundary = `----weixiu${Date.now().toString(16)}`
-  const parts = Object.entries(fields || {}).map(
-    ([key, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`,
-  )
   const type = FILE_TYPES[path.extname(filePath).toLowerCase()] || 'application/octet-stream'
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${path.basename(filePath)}"\r\nContent-Type: ${type}\r\n\r\n`
-  const body = Buffer.concat([
-    Buffer.from(parts.join('') + head),
-    fs.readFileSync(filePath),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ])
-  return { body, type: `multipart/form-data; boundary=${boundary}` }
+  return multipartBody(fields, name, { filename: path.basename(filePath), type, data: fs.readFileSync(filePath) })
 }
 
 // --- the phone ----------------------------------------------------------------------------------
@@ -206,6 +198,9 @@ class MiniProgram {
     this.subscribeAsked = [] // the tmplIds of each popup shown
     this.privacyAsked = []
     this.errors = [] // failures of work started by a helper, thrown by the next settle()
+    this.downloads = [] // every wx.downloadFile: {url, status, type, file}
+    this.documents = [] // what wx.openDocument opened: {filePath, fileType}
+    this.previews = [] // what wx.previewImage showed: {urls, current}
     this.uploading = 0 // wx.uploadFile calls in flight, and the most at once
     this.mostUploadsAtOnce = 0
     this.container = document.createElement('div')
@@ -590,6 +585,33 @@ class MiniProgram {
         })
         answer(options, work, 'uploadFile')
         return { abort() {}, onProgressUpdate: (listener) => progress.push(listener) }
+      },
+      downloadFile(options) {
+        // Real HTTP as wx.downloadFile does it: any status succeeds with a temp file of the body.
+        phone.checkDomain(options.url)
+        const work = phone.tracked(async () => {
+          const response = await send(options.url, { method: 'GET', headers: { ...(options.header || {}) } })
+          phone.requests.push({ method: 'GET', url: options.url, status: response.status, download: true })
+          const file = path.join(os.tmpdir(), `wx-download-${Math.random().toString(36).slice(2, 12)}`)
+          fs.writeFileSync(file, response.body)
+          const type = response.headers['content-type'] || ''
+          phone.downloads.push({ url: options.url, status: response.status, type, file })
+          return { statusCode: response.status, tempFilePath: file, errMsg: 'downloadFile:ok' }
+        })
+        answer(options, work, 'downloadFile')
+        return { abort() {}, onProgressUpdate() {} }
+      },
+      openDocument(options = {}) {
+        const work = phone.tracked(async () => {
+          if (!fs.existsSync(options.filePath || '')) throw new Error('file not found')
+          phone.documents.push({ filePath: options.filePath, fileType: options.fileType })
+          return { errMsg: 'openDocument:ok' }
+        })
+        answer(options, work, 'openDocument')
+      },
+      previewImage(options = {}) {
+        phone.previews.push({ urls: options.urls || [], current: options.current })
+        answer(options, Promise.resolve({ errMsg: 'previewImage:ok' }), 'previewImage')
       },
       login(options = {}) {
         const work = phone.tracked(async () => ({
