@@ -86,6 +86,13 @@ FIELD_LABELS = {
     "deliveries_skipped": "取消发送的消息",
     "alert_days_dropped": "跳过的预警日",
     "emergency_deadlines_moved": "顺延的响应时限",
+    "sla_deadlines_moved": "顺延的服务时限",
+    "sla_policy": "服务时限",
+    "sla_targets": "服务时限（合同约定）",
+    "sla_response": "响应时限",
+    "sla_arrival": "到场时限",
+    "sla_completion": "完成时限",
+    "paused_from": "暂停前状态",
     "merged": "合并",
     "devices_moved": "转移设备数",
     "skills_moved": "转移技能数",
@@ -455,6 +462,7 @@ DONE_FIELDS = frozenset(
         "deliveries_skipped",
         "alert_days_dropped",
         "emergency_deadlines_moved",
+        "sla_deadlines_moved",
     }
 )
 # Added things (a photo, a part) and a step's words: 照片：…, not （空） → ….

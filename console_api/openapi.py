@@ -27,7 +27,7 @@ from console_api.json_schema import (
 from console_api.routes import AUTH_NOTES, TABLE, route
 from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
 from console_api.staff_schemas import ACCOUNT_SCHEMAS
-from console_api.work_order_serializers import IN_HOUSE
+from console_api.work_order_serializers import IN_HOUSE, SLA_STATE_LABELS
 from models import (
     AccountCodePurpose,
     ArchiveStatus,
@@ -42,6 +42,7 @@ from models import (
     WorkOrderStatus,
 )
 from models.institution import DIGEST_THRESHOLD_MAX, DIGEST_THRESHOLD_MIN
+from models.sla import DeadlineKind
 from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, SignOffPlace, Urgency
 from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
@@ -122,8 +123,8 @@ SHARED_SCHEMAS: dict[str, dict] = {
         accepted_at=N_MOMENT,
         completed_at=N_MOMENT,
         eta=N_MOMENT,
-        respond_by=N_MOMENT,
-        escalated_at=N_MOMENT,
+        respond_by={**N_MOMENT, "description": "响应时限（服务时限的接单截止时间）"},
+        sla_overdue={**BOOLEAN, "description": "未完成的工单有服务时限已超时"},
     ),
     "Event": obj(
         "时间线上的一步",
@@ -200,8 +201,9 @@ SHARED_SCHEMAS: dict[str, dict] = {
         vendor=N_STRING,
         in_house=BOOLEAN,
         authorization_id=N_INTEGER,
-        respond_by=N_MOMENT,
-        escalated_at=N_MOMENT,
+        respond_by={**N_MOMENT, "description": "响应时限（服务时限的接单截止时间）"},
+        sla={**array(ref("Deadline")), "description": "服务时限：响应、到场、完成"},
+        **labelled("paused_from", WorkOrderStatus, optional=True),
         **labelled("fault_level", FaultLevel, optional=True),
         triage_note=N_STRING,
         assignee=nullable({**obj(id=INTEGER, name=STRING, phone=N_STRING), "description": "接单工程师（含联系电话）"}),
@@ -235,6 +237,19 @@ SHARED_SCHEMAS: dict[str, dict] = {
         updated_at=MOMENT,
         timeline=array(ref("Event")),
         actions=array(STRING),
+    ),
+    "Deadline": obj(
+        "一项服务时限（从报修起按自然分钟计算）",
+        **labelled("kind", DeadlineKind),
+        minutes=INTEGER,
+        due_at={**MOMENT, "description": "截止时间（待备件暂停的时间已顺延）"},
+        state=enum(*SLA_STATE_LABELS),
+        state_label=STRING,
+        done_at=N_MOMENT,
+        paused=BOOLEAN,
+        paused_minutes=INTEGER,
+        minutes_left={**N_INTEGER, "description": "剩余分钟（负数为已超时）；已结束或暂停时为空"},
+        escalated_at={**N_MOMENT, "description": "已升级至设备科的时间"},
     ),
     "Record": obj(
         "维修 / 保养 / 计量记录",

@@ -193,7 +193,7 @@ def reactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
         # The stopped time does not count against its work orders (operations.work_orders.escalation).
         moved = resume_after_reactivation(institution.id, deactivated_at, now) if deactivated_at else 0
         if moved:
-            more["emergency_deadlines_moved"] = moved
+            more["sla_deadlines_moved"] = moved
         db.session.flush()
     return Reactivated(institution, dropped)
 

@@ -90,9 +90,7 @@ def _create(world, at=NOW, **overrides):
 
     with frozen(at):
         device = db.session.get(Device, world["device"].id)
-        order = work_orders.create_work_order(
-            actor(world["clinician"]), device, _intake(**overrides), emergency_accept_minutes=15
-        )
+        order = work_orders.create_work_order(actor(world["clinician"]), device, _intake(**overrides))
         db.session.commit()
         return order.id
 

@@ -61,7 +61,6 @@ class Orders:
                 actor(self.world["clinician"]),
                 db.session.get(Device, device.id),
                 intake,
-                emergency_accept_minutes=15,
             )
             db.session.commit()
             return order.id

@@ -50,6 +50,7 @@ from operations.credentials import Upload
 from operations.devices import filtered_devices
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
+from operations.work_orders import sla
 from operations.work_orders.access import (
     INSTITUTION_WORKERS,
     SCOPE_OF_KIND,
@@ -233,7 +234,6 @@ def create_work_order(
     device: Device,
     intake: Intake,
     *,
-    emergency_accept_minutes: int,
     now: datetime | None = None,
     client_key: str | None = None,
 ) -> WorkOrder:
@@ -281,13 +281,13 @@ def create_work_order(
         expected_by=intake.expected_by,
         vendor_id=authorization.vendor_id if authorization else None,
         authorization_id=authorization.id if authorization else None,
-        respond_by=now + timedelta(minutes=emergency_accept_minutes) if intake.urgency is Urgency.DOWNTIME else None,
         created_at=now,
         updated_at=now,
     )
     with db.session.begin_nested():  # a savepoint: a twin request racing this one loses here only
         db.session.add(order)
         db.session.flush()
+    sla.start(order)  # the 服务时限 clocks run from the report
     for content_type, data in photos:
         db.session.add(_photo(order, actor, content_type, data, now))
     routed_to = {"vendor_id": order.vendor_id} if order.vendor_id else {"in_house": True}
@@ -342,7 +342,6 @@ INTAKE_FIELDS = (
     "expected_by",
     "vendor_id",
     "authorization_id",
-    "respond_by",
 )
 
 

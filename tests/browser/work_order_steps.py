@@ -77,7 +77,6 @@ def prepare_order(
             _actor(hospital["clinician"].id),
             db.session.get(Device, (device or hospital["device"]).id),
             intake,
-            emergency_accept_minutes=15,
         )
         db.session.commit()
         order_id = order.id
