@@ -48,6 +48,7 @@ from models.work_order import (
 from operations.audit import CHANGED
 from operations.clock import LOCAL_TZ
 from operations.own_account import FAMILY_LABELS
+from operations.work_orders import sla_policy
 
 FIELD_LABELS = {
     # 账号
@@ -286,6 +287,8 @@ def field_label(entity_type: str, field: str) -> str | None:
         return FIELD_LABELS[field]
     if field.startswith(ALERT_PREFIX) and field.removeprefix(ALERT_PREFIX) in FIELD_LABELS:
         return "预警" + FIELD_LABELS[field.removeprefix(ALERT_PREFIX)]
+    if field.startswith("sla."):
+        return sla_policy.field_label(field)
     family, _, channel = field.partition(".")  # 通知设置: family.channel
     if family in FAMILY_LABELS and channel in CHANNEL_LABELS:
         return f"{FAMILY_LABELS[family]}·{CHANNEL_LABELS[channel]}"

@@ -26,6 +26,7 @@ from console_api.json_schema import (
 )
 from console_api.routes import AUTH_NOTES, TABLE, route
 from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
+from console_api.sla_views import targets_schema
 from console_api.staff_schemas import ACCOUNT_SCHEMAS
 from console_api.work_order_serializers import IN_HOUSE, SLA_STATE_LABELS
 from models import (
@@ -317,6 +318,14 @@ SHARED_SCHEMAS: dict[str, dict] = {
         alert_status_label=N_STRING,
         can_handle=BOOLEAN,
         work_order_id=N_INTEGER,
+    ),
+    "SlaPolicy": obj(
+        "本机构的服务时限（分钟，自然时间 24/7，从报修起算）",
+        targets=targets_schema(partial=False),
+        escalate_after_minutes={**INTEGER, "description": "超时后再过这么多分钟通知设备科管理员"},
+        defaults={**targets_schema(partial=False), "description": "系统默认的服务时限"},
+        default_escalate_after_minutes=INTEGER,
+        customized={**BOOLEAN, "description": "本机构是否设置过（否：使用默认）"},
     ),
     "InstitutionSettings": obj(
         "本机构的设置",
@@ -711,6 +720,10 @@ PC_SCHEMAS: dict[str, dict] = {
         scope_labels=STRING,
         warn_enabled=BOOLEAN,
         warn_days=N_INTEGER,
+        sla_targets={
+            **nullable(targets_schema(partial=True)),
+            "description": "服务时限（合同约定，分钟）：设了的覆盖本机构的服务时限；为空时按本机构",
+        },
         **labelled("state", AuthorizationState),
         created_at=MOMENT,
         cancelled_at=N_MOMENT,

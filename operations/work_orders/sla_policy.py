@@ -140,3 +140,26 @@ def is_empty(targets: dict) -> bool:
     return all(
         value is None for by_urgency in targets.values() for cells in by_urgency.values() for value in cells.values()
     )
+
+
+def flat(targets: dict, prefix: str = "sla") -> dict[str, int | None]:
+    """Figures as `sla.<kind>.<urgency>.<clock>` keys: what the 操作日志 compares and names."""
+    return {
+        f"{prefix}.{kind}.{urgency}.{clock}": (targets.get(kind) or {}).get(urgency, {}).get(clock)
+        for kind in (k.value for k in WorkOrderKind)
+        for urgency in (u.value for u in Urgency)
+        for clock in (c.value for c in DeadlineKind)
+    }
+
+
+def field_label(field: str) -> str | None:
+    """The 操作日志's name of a flat key (服务时限·维修·停机影响诊疗·响应), None if not one."""
+    parts = field.split(".")
+    if parts == ["sla", "escalate_after_minutes"]:
+        return "服务时限·超时后升级至设备科（分钟）"
+    try:
+        _, kind, urgency, clock = parts
+        names = (WORK_ORDER_KIND_LABELS[WorkOrderKind(kind)], URGENCY_LABELS[Urgency(urgency)])
+        return f"服务时限·{names[0]}·{names[1]}·{DEADLINE_KIND_LABELS[DeadlineKind(clock)]}（分钟）"
+    except ValueError:
+        return None

@@ -72,8 +72,8 @@ def act(stage: str, deadline_id: int, now: datetime) -> bool:
         "minutes": row.minutes,
         "due_at": f"{to_local(row.due_at):%m-%d %H:%M}",
     }
-    if stage != "warned":
-        audit_order(audit.SYSTEM, f"sla_{stage}", order, {f"sla_{row.kind.value}": [None, stage]})
+    if stage == "escalated":  # the system's decision to call the managers in, as the old path logged it
+        audit_order(audit.SYSTEM, "escalate", order, {f"sla_{row.kind.value}": [None, "已升级至设备科"]})
     event = record_event(order, kind, None, now, from_status=order.status, detail=detail)
     notify(order, event)
     return True
