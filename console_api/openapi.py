@@ -73,6 +73,12 @@ SATISFACTION = obj(
     poor_share=nullable(NUMBER),
 )
 # Orders by their status now: 未完结, 已完成待归档 (待确认 / 待评价 / 待回访), 已归档, 已撤销.
+SLA_SHARE = obj(met=INTEGER, missed=INTEGER, met_percent={**nullable(NUMBER), "description": "达标率（%）"})
+SLA_SHARES = {
+    **SLA_SHARE["properties"],
+    "by_kind": obj(response=SLA_SHARE, arrival=SLA_SHARE, completion=SLA_SHARE),
+}
+SLA_FIGURES = obj(**SLA_SHARES, per_vendor=array(obj(vendor_id=N_INTEGER, vendor_name=STRING, **SLA_SHARES)))
 BY_STATUS = {"open": INTEGER, "completed": INTEGER, "closed": INTEGER, "cancelled": INTEGER}
 
 # Shapes both APIs answer with.
@@ -936,6 +942,7 @@ PC_SCHEMAS: dict[str, dict] = {
                 obj(engineer_id=INTEGER, engineer_name=N_STRING, vendor_id=N_INTEGER, vendor_name=STRING, open=INTEGER)
             ),
         ),
+        sla={**SLA_FIGURES, "description": "服务时限达标率：区间内报修工单的时限，已判定达标或超时的"},
     ),
 }
 

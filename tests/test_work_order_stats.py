@@ -406,7 +406,7 @@ def rows_of(sheet) -> list[tuple]:
 def test_the_workbook_holds_the_same_figures_as_the_json(world, orders):
     figures = ok(stats(world["manager_api"]))
     book = workbook_of(world["manager_api"])
-    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结"]
+    assert book.sheetnames[:4] == ["概览", "按服务商", "按工程师", "当前未完结"]
 
     summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
     assert summary["统计区间（报修日期，北京时间）"][:2] == ("2026-11-23", "2026-11-25")
