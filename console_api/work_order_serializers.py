@@ -268,7 +268,7 @@ def order_detail_json(
         "recent_changes": order.recent_changes,
         "expected_outcome": order.expected_outcome,
         "expected_by": moment(order.expected_by),
-        # routing and the emergency path
+        # routing
         "vendor_id": order.vendor_id,
         "vendor": people.organisation(order),
         "in_house": order.vendor_id is None,

@@ -242,8 +242,8 @@ def hand_back_orders_of(
 ) -> list[int]:
     """The open orders `engineer_id` holds go back to 待接单 with nobody assigned, for their side's
     dispatcher (told through the outbox: the vendor admins for a vendor's order, the equipment
-    office for an in-house one). A system step, audited as the system's; an emergency's clock
-    restarts as on 改派, so the order is escalated again if nobody takes it. `reason` says why
+    office for an in-house one). A system step, audited as the system's; the 服务时限 clocks run
+    on from the report (a completion clock paused for 待备件 resumes). `reason` says why
     (HANDED_BACK_REASON: the account was stopped; ROLE_CHANGED_REASON: another role), with
     {engineer} for their name. Returns the ids."""
     from operations import audit

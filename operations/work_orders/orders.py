@@ -3,8 +3,9 @@
 Routing happens once, at intake: if the device has an authorization active today whose scope
 covers the order's kind (维修 → 维修记录, PM → 保养记录, 计量 → 计量记录), the order goes to that
 vendor (the latest such authorization, if several); otherwise to the institution's own
-engineers. The emergency urgency (停机影响诊疗) sets a deadline for someone to accept; the minute
-sweep escalates to the equipment office when it passes (operations.work_orders.escalation).
+engineers. The order's 服务时限 clocks (respond, arrive, complete) start from the report, by its kind
+and urgency (operations.work_orders.sla); the minute sweep warns and escalates as they run out
+(operations.work_orders.sla_sweep).
 """
 
 from __future__ import annotations
