@@ -89,6 +89,8 @@ FIELD_LABELS = {
     "emergency_deadlines_moved": "顺延的响应时限",
     "sla_deadlines_moved": "顺延的服务时限",
     "sla_policy": "服务时限",
+    "targets": "服务时限",
+    "escalate_after_minutes": "超时后升级至设备科（分钟）",
     "sla_targets": "服务时限（合同约定）",
     "sla_response": "响应时限",
     "sla_arrival": "到场时限",
