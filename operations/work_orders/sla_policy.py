@@ -41,7 +41,7 @@ WARN_SHARE = 0.8  # the assignee is warned when this share of a deadline's time 
 
 
 def targets_of(stored: dict | None) -> dict[WorkOrderKind, dict[Urgency, dict[DeadlineKind, int | None]]]:
-    """The figures set in a stored policy (None where not set)."""
+    """The figures set in a stored policy ({"targets": …}; None where not set)."""
     targets = (stored or {}).get("targets") or {}
     return {
         kind: {
@@ -56,7 +56,7 @@ def targets_of(stored: dict | None) -> dict[WorkOrderKind, dict[Urgency, dict[De
 
 def resolve(institution_policy: dict | None, authorization_targets: dict | None = None) -> dict:
     """The policy in force: the authorization's figures over the institution's over the defaults."""
-    own, contract = targets_of(institution_policy), targets_of(authorization_targets)
+    own, contract = targets_of(institution_policy), targets_of({"targets": authorization_targets})
     targets = {
         kind: {
             urgency: {
