@@ -150,3 +150,36 @@ def test_cancelled_orders_clocks_count_neither_way_and_stop(app, cast):  # noqa:
     for minute in (15, 45):
         run_minute(app, at(9, minute))
     assert sla_events(app, order_id) == []
+
+
+def test_two_sweeps_at_the_same_minute_take_each_stage_once(app, cast):  # noqa: F811
+    """Overlapping sweeps (a slow minute running into the next): the UPDATE claiming a stage lets
+    one of them through, so each notice goes once."""
+    import threading
+
+    from jobs.work_orders import sweep_work_orders
+
+    order_id = report(cast, cast["a"], at(9, 0), urgency="downtime")["id"]
+
+    def both_sweep(moment) -> list[dict]:
+        barrier = threading.Barrier(2)
+        counts: list[dict] = []
+
+        def sweep() -> None:
+            with app.app_context():
+                barrier.wait()
+                counts.append(sweep_work_orders())
+                db.session.remove()
+
+        with frozen(moment):
+            threads = [threading.Thread(target=sweep) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        return counts
+
+    for moment, stage in ((at(9, 12), "warned"), (at(9, 15), "missed"), (at(9, 45), "escalated")):
+        counts = both_sweep(moment)
+        assert sorted(count[stage] for count in counts) == [0, 1], (stage, counts)
+    assert [kind for kind, _, _ in sla_events(app, order_id)] == ["sla_warning", "sla_missed", "sla_escalated"]
