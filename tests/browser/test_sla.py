@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from models import Authorization, Device, Institution, WorkOrderDeadline, WorkOrderKind, db
+from models import Authorization, Institution, WorkOrderDeadline, db
 from models.work_order import Urgency
 from operations.clock import frozen, now_utc, today_local
-from tests.browser.work_order_steps import _actor, in_dialog, order_path
+from tests.browser.work_order_steps import act, in_dialog, order_path, prepare_order
 
 
 def stored_policy(app, institution_id: int) -> dict | None:
@@ -96,30 +96,12 @@ def test_an_authorization_carries_the_contracts_sla(console, hospital, app, wait
 
 def report_downtime(app, hospital, minutes_ago: int) -> int:
     """A 停机 repair reported `minutes_ago`, accepted by 赵工 five minutes later (in time)."""
-    from operations.work_orders import flow
-    from operations.work_orders import orders as work_orders
-
     reported = now_utc() - timedelta(minutes=minutes_ago)
-    with app.app_context():
-        intake = work_orders.Intake(
-            kind=WorkOrderKind.REPAIR,
-            urgency=Urgency.DOWNTIME,
-            contact_name="王医生",
-            contact_methods=[
-                work_orders.ContactMethod("mobile", "13800000001"),
-                work_orders.ContactMethod("landline", "8021"),
-            ],
-            fault_description="曝光时报错，无法出图",
-        )
-        with frozen(reported):
-            order = work_orders.create_work_order(
-                _actor(hospital["clinician"].id), db.session.get(Device, hospital["device"].id), intake
-            )
-            db.session.commit()
-        with frozen(reported + timedelta(minutes=5)):
-            flow.accept(_actor(hospital["engineer"].id), order.id)
-            db.session.commit()
-        return order.id
+    with frozen(reported):
+        order_id = prepare_order(app, hospital, fault="曝光时报错，无法出图", urgency=Urgency.DOWNTIME)
+    with frozen(reported + timedelta(minutes=5)):
+        act(app, hospital["engineer"], "accept", order_id)
+    return order_id
 
 
 def test_an_orders_deadlines_show_on_its_page_and_waiting_for_parts_pauses_completion(console, hospital, app, tabs):
