@@ -134,7 +134,7 @@ def migrate_and_seed(app, args: argparse.Namespace, load: dict[str, float]) -> B
                 contact_methods=contacts,
                 fault_description=FAULTS[number % len(FAULTS)],
             )
-            created = work_orders.create_work_order(nurse, device, intake, emergency_accept_minutes=15)
+            created = work_orders.create_work_order(nurse, device, intake)
             db.session.commit()
             return created.id
 

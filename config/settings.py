@@ -185,10 +185,6 @@ class BaseConfig:
         # The device QR codes encode links under this origin; stickers outlive deploys, so
         # production must name it explicitly.
         self.PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-        # An emergency work order nobody has accepted for this long is escalated to the managers.
-        self.WORK_ORDER_EMERGENCY_ACCEPT_MINUTES = env_int(
-            "WORK_ORDER_EMERGENCY_ACCEPT_MINUTES", 15, minimum=1, maximum=1440
-        )
         # The service report PDF's Chinese font: a TrueType face (a .ttf or .ttc collection), since
         # ReportLab cannot embed OpenType CFF outlines such as Noto CJK's (Debian: fonts-wqy-zenhei).
         self.REPORT_FONT_PATH = env_str("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"

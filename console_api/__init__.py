@@ -30,6 +30,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     service_plan_views,
     service_plan_workbook_views,
     session_views,
+    sla_views,
     sms_sign_in,
     staff_views,
     vendor_views,

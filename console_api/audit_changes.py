@@ -48,6 +48,7 @@ from models.work_order import (
 from operations.audit import CHANGED
 from operations.clock import LOCAL_TZ
 from operations.own_account import FAMILY_LABELS
+from operations.work_orders import sla_policy
 
 FIELD_LABELS = {
     # 账号
@@ -86,6 +87,15 @@ FIELD_LABELS = {
     "deliveries_skipped": "取消发送的消息",
     "alert_days_dropped": "跳过的预警日",
     "emergency_deadlines_moved": "顺延的响应时限",
+    "sla_deadlines_moved": "顺延的服务时限",
+    "sla_policy": "服务时限",
+    "targets": "服务时限",
+    "escalate_after_minutes": "超时后升级至设备科（分钟）",
+    "sla_targets": "服务时限（合同约定）",
+    "sla_response": "响应时限",
+    "sla_arrival": "到场时限",
+    "sla_completion": "完成时限",
+    "paused_from": "暂停前状态",
     "merged": "合并",
     "devices_moved": "转移设备数",
     "skills_moved": "转移技能数",
@@ -283,6 +293,8 @@ def field_label(entity_type: str, field: str) -> str | None:
         return FIELD_LABELS[field]
     if field.startswith(ALERT_PREFIX) and field.removeprefix(ALERT_PREFIX) in FIELD_LABELS:
         return "预警" + FIELD_LABELS[field.removeprefix(ALERT_PREFIX)]
+    if field.startswith("sla."):
+        return sla_policy.field_label(field)
     family, _, channel = field.partition(".")  # 通知设置: family.channel
     if family in FAMILY_LABELS and channel in CHANNEL_LABELS:
         return f"{FAMILY_LABELS[family]}·{CHANNEL_LABELS[channel]}"
@@ -459,6 +471,7 @@ DONE_FIELDS = frozenset(
         "deliveries_skipped",
         "alert_days_dropped",
         "emergency_deadlines_moved",
+        "sla_deadlines_moved",
     }
 )
 # Added things (a photo, a part) and a step's words: 照片：…, not （空） → ….

@@ -82,6 +82,8 @@ ACTION_LABELS = {
     "follow_up": "回访",
     "close": "归档",
     "escalate": "超时升级",
+    "wait_parts": "等待备件",
+    "parts_arrived": "备件到货",
     "hand_back": "退回待接单",
     "fall_back": "改为通知设备科管理员",
     "drop_recipient": "移出已停用的指定人员",

@@ -7,6 +7,7 @@ from console_api.http import commit, current_actor
 from console_api.route_table import request_body
 from console_api.routes import route
 from console_api.serializers import authorization_event_json, authorization_json
+from console_api.sla_views import SLA_TARGETS_FIELD
 from console_api.validation import Field
 from models import AlertPlan, Device, Scope, User, Vendor, db
 from operations import authorizations
@@ -21,6 +22,7 @@ TERMS_SCHEMA = {
     ),
     "warn_enabled": Field("bool", nullable=False),
     "warn_days": Field("int", minimum=1, maximum=MAX_WARN_DAYS),
+    "sla_targets": SLA_TARGETS_FIELD,
 }
 AUTHORIZE_SCHEMA = {
     "device_ids": Field("int_list", required=True, max_items=500),
@@ -39,6 +41,7 @@ def terms_from(body: dict) -> Terms:
         scopes=frozenset(body["scopes"]),
         warn_enabled=body.get("warn_enabled", False),
         warn_days=body.get("warn_days"),
+        sla_targets=body.get("sla_targets"),
     )
 
 

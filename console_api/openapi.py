@@ -26,8 +26,9 @@ from console_api.json_schema import (
 )
 from console_api.routes import AUTH_NOTES, TABLE, route
 from console_api.serializers import ARCHIVE_FIELDS, DATE_FIELDS
+from console_api.sla_views import targets_schema
 from console_api.staff_schemas import ACCOUNT_SCHEMAS
-from console_api.work_order_serializers import IN_HOUSE
+from console_api.work_order_serializers import IN_HOUSE, SLA_STATE_LABELS
 from models import (
     AccountCodePurpose,
     ArchiveStatus,
@@ -44,6 +45,7 @@ from models import (
     WorkOrderStatus,
 )
 from models.institution import DIGEST_THRESHOLD_MAX, DIGEST_THRESHOLD_MIN
+from models.sla import DeadlineKind
 from models.work_order import (
     DeviceCondition,
     FaultFrequency,
@@ -81,6 +83,12 @@ SATISFACTION = obj(
     poor_share=nullable(NUMBER),
 )
 # Orders by their status now: 未完结, 已完成待归档 (待确认 / 待评价 / 待回访), 已归档, 已撤销.
+SLA_SHARE = obj(met=INTEGER, missed=INTEGER, met_percent={**nullable(NUMBER), "description": "达标率（%）"})
+SLA_SHARES = {
+    **SLA_SHARE["properties"],
+    "by_kind": obj(response=SLA_SHARE, arrival=SLA_SHARE, completion=SLA_SHARE),
+}
+SLA_FIGURES = obj(**SLA_SHARES, per_vendor=array(obj(vendor_id=N_INTEGER, vendor_name=STRING, **SLA_SHARES)))
 BY_STATUS = {"open": INTEGER, "completed": INTEGER, "closed": INTEGER, "cancelled": INTEGER}
 
 # 运行状态 (正常运行 / 限制使用 / 停用待修 / 建议报废), on every view of a device.
@@ -180,8 +188,8 @@ SHARED_SCHEMAS: dict[str, dict] = {
         accepted_at=N_MOMENT,
         completed_at=N_MOMENT,
         eta=N_MOMENT,
-        respond_by=N_MOMENT,
-        escalated_at=N_MOMENT,
+        respond_by={**N_MOMENT, "description": "响应时限（服务时限的接单截止时间）"},
+        sla_overdue={**BOOLEAN, "description": "未完成的工单有服务时限已超时"},
     ),
     "Event": obj(
         "时间线上的一步",
@@ -261,8 +269,9 @@ SHARED_SCHEMAS: dict[str, dict] = {
         vendor=N_STRING,
         in_house=BOOLEAN,
         authorization_id=N_INTEGER,
-        respond_by=N_MOMENT,
-        escalated_at=N_MOMENT,
+        respond_by={**N_MOMENT, "description": "响应时限（服务时限的接单截止时间）"},
+        sla={**array(ref("Deadline")), "description": "服务时限：响应、到场、完成"},
+        **labelled("paused_from", WorkOrderStatus, optional=True),
         **labelled("fault_level", FaultLevel, optional=True),
         triage_note=N_STRING,
         assignee=nullable({**obj(id=INTEGER, name=STRING, phone=N_STRING), "description": "接单工程师（含联系电话）"}),
@@ -296,6 +305,19 @@ SHARED_SCHEMAS: dict[str, dict] = {
         updated_at=MOMENT,
         timeline=array(ref("Event")),
         actions=array(STRING),
+    ),
+    "Deadline": obj(
+        "一项服务时限（从报修起按自然分钟计算）",
+        **labelled("kind", DeadlineKind),
+        minutes=INTEGER,
+        due_at={**MOMENT, "description": "截止时间（待备件暂停的时间已顺延）"},
+        state=enum(*SLA_STATE_LABELS),
+        state_label=STRING,
+        done_at=N_MOMENT,
+        paused=BOOLEAN,
+        paused_minutes=INTEGER,
+        minutes_left={**N_INTEGER, "description": "剩余分钟（负数为已超时）；已结束或暂停时为空"},
+        escalated_at={**N_MOMENT, "description": "已升级至设备科的时间"},
     ),
     "Record": obj(
         "维修 / 保养 / 计量记录",
@@ -363,6 +385,14 @@ SHARED_SCHEMAS: dict[str, dict] = {
         alert_status_label=N_STRING,
         can_handle=BOOLEAN,
         work_order_id=N_INTEGER,
+    ),
+    "SlaPolicy": obj(
+        "本机构的服务时限（分钟，自然时间 24/7，从报修起算）",
+        targets=targets_schema(partial=False),
+        escalate_after_minutes={**INTEGER, "description": "超时后再过这么多分钟通知设备科管理员"},
+        defaults={**targets_schema(partial=False), "description": "系统默认的服务时限"},
+        default_escalate_after_minutes=INTEGER,
+        customized={**BOOLEAN, "description": "本机构是否设置过（否：使用默认）"},
     ),
     "InstitutionSettings": obj(
         "本机构的设置",
@@ -782,6 +812,10 @@ PC_SCHEMAS: dict[str, dict] = {
         scope_labels=STRING,
         warn_enabled=BOOLEAN,
         warn_days=N_INTEGER,
+        sla_targets={
+            **nullable(targets_schema(partial=True)),
+            "description": "服务时限（合同约定，分钟）：设了的覆盖本机构的服务时限；为空时按本机构",
+        },
         **labelled("state", AuthorizationState),
         created_at=MOMENT,
         cancelled_at=N_MOMENT,
@@ -1016,6 +1050,7 @@ PC_SCHEMAS: dict[str, dict] = {
             ),
         ),
         **EQUIPMENT_FIGURES,
+        sla={**SLA_FIGURES, "description": "服务时限达标率：区间内报修工单的时限，已判定达标或超时的"},
     ),
     "RunningStatePeriods": items_of("RunningStatePeriod"),
     "RunningStatePeriod": obj(

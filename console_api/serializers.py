@@ -139,6 +139,7 @@ def authorization_json(authorization: Authorization, device: Device | None, vend
         "scope_labels": "；".join(SCOPE_LABELS[scope] for scope in authorization.scopes),
         "warn_enabled": authorization.warn_enabled,
         "warn_days": authorization.warn_days,
+        "sla_targets": authorization.sla_targets,  # the contract's 服务时限 (None: the institution's)
         "state": state.value,
         "state_label": STATE_LABELS[state],
         "created_at": moment(authorization.created_at),

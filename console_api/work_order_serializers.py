@@ -6,7 +6,8 @@ ISO 8601 in Asia/Shanghai (+08:00), as everywhere in the PC API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import url_for
@@ -15,16 +16,19 @@ from console_api.serializers import moment
 from models import (
     User,
     WorkOrder,
+    WorkOrderDeadline,
     WorkOrderEvent,
     WorkOrderEventKind,
     WorkOrderPart,
     WorkOrderPhoto,
     WorkOrderSignOff,
 )
+from models.sla import DEADLINE_KIND_LABELS, DeadlineKind
 from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_FREQUENCY_LABELS,
     FAULT_LEVEL_LABELS,
+    OPEN_STATUSES,
     PART_ORIGIN_LABELS,
     REPLACED_PART_FATE_LABELS,
     SIGN_OFF_PLACE_LABELS,
@@ -34,7 +38,9 @@ from models.work_order import (
     WORK_ORDER_STATUS_LABELS,
     work_order_number,
 )
+from operations.clock import now_utc
 from operations.service_plans.plans import system_reporter
+from operations.work_orders import sla
 from operations.work_orders.dispatch import Candidate
 from operations.work_orders.flow import part_json
 from operations.work_orders.orders import CONTACT_KINDS
@@ -67,6 +73,7 @@ class People:
 
     users: dict[int, User]
     vendors: dict[int, str]
+    deadlines: dict[int, list[WorkOrderDeadline]] = field(default_factory=dict)  # 服务时限 by order
 
     def name(self, user_id: int | None) -> str | None:
         user = self.users.get(user_id) if user_id else None
@@ -89,6 +96,7 @@ class People:
 
 def order_row_json(order: WorkOrder, people: People) -> dict[str, Any]:
     """A row of 工单列表 and of the engineer's queue."""
+    now = now_utc()
     return {
         "id": order.id,
         "number": order.number,
@@ -108,9 +116,49 @@ def order_row_json(order: WorkOrder, people: People) -> dict[str, Any]:
         "accepted_at": moment(order.accepted_at),
         "completed_at": moment(order.completed_at),
         "eta": moment(order.eta),
-        "respond_by": moment(order.respond_by),
-        "escalated_at": moment(order.escalated_at),
+        "respond_by": respond_by(people.deadlines.get(order.id, [])),
+        # 超时: a 服务时限 of the order passed with its step not done
+        "sla_overdue": order.status in OPEN_STATUSES
+        and any(sla.state(row, now) in OVERDUE for row in people.deadlines.get(order.id, [])),
     }
+
+
+OVERDUE = frozenset({"overdue", "missed_open"})
+
+
+def respond_by(deadlines: list[WorkOrderDeadline]) -> str | None:
+    """响应时限: the response deadline's due time."""
+    return next((moment(row.due_at) for row in deadlines if row.kind is DeadlineKind.RESPONSE), None)
+
+
+def deadline_json(row: WorkOrderDeadline, now) -> dict[str, Any]:
+    """One 服务时限 of an order: its due time, what became of it, and the time left (negative:
+    overdue by) while it runs."""
+    state = sla.state(row, now)
+    running = state in ("running", "overdue", "missed_open")
+    return {
+        **_labelled("kind", row.kind, DEADLINE_KIND_LABELS),
+        "minutes": row.minutes,
+        "due_at": moment(row.due_at),
+        "state": state,
+        "state_label": SLA_STATE_LABELS[state],
+        "done_at": moment(row.done_at),
+        "paused": row.paused_at is not None,
+        "paused_minutes": row.paused_minutes,
+        "minutes_left": math.floor((row.due_at - now).total_seconds() / 60) if running else None,
+        "escalated_at": moment(row.escalated_at),
+    }
+
+
+SLA_STATE_LABELS = {
+    "running": "进行中",
+    "paused": "已暂停（待备件）",
+    "overdue": "已超时",
+    "missed_open": "已超时",
+    "met": "达标",
+    "missed": "超时",
+    "void": "不计",
+}
 
 
 UNSCANNED_ARRIVAL = "未扫码到场"
@@ -200,6 +248,7 @@ def order_detail_json(
 ) -> dict[str, Any]:
     """工单详情: the request, routing, dispatch, the engineer's work, the report, the survey,
     the timeline, and what the caller may do now."""
+    now = now_utc()
     return {
         "id": order.id,
         "number": order.number,
@@ -228,13 +277,15 @@ def order_detail_json(
         "recent_changes": order.recent_changes,
         "expected_outcome": order.expected_outcome,
         "expected_by": moment(order.expected_by),
-        # routing and the emergency path
+        # routing
         "vendor_id": order.vendor_id,
         "vendor": people.organisation(order),
         "in_house": order.vendor_id is None,
         "authorization_id": order.authorization_id,
-        "respond_by": moment(order.respond_by),
-        "escalated_at": moment(order.escalated_at),
+        "respond_by": respond_by(people.deadlines.get(order.id, [])),
+        # 服务时限: response, arrival, completion
+        "sla": [deadline_json(row, now) for row in people.deadlines.get(order.id, [])],
+        **_labelled("paused_from", order.paused_from, WORK_ORDER_STATUS_LABELS),
         # 任务评估与派工
         **_labelled("fault_level", order.fault_level, FAULT_LEVEL_LABELS),
         "triage_note": order.triage_note,

@@ -82,6 +82,23 @@ def _table(sheet, columns, items: list[dict]) -> None:
     sheet.freeze_panes = "A2"
 
 
+SLA = "服务时限"
+SLA_COLUMNS = (
+    ("服务商", lambda item: item["vendor_name"]),
+    ("达标", lambda item: item["met"]),
+    ("超时", lambda item: item["missed"]),
+    ("达标率（%）", lambda item: item["met_percent"]),
+    ("响应达标率（%）", lambda item: item["by_kind"]["response"]["met_percent"]),
+    ("到场达标率（%）", lambda item: item["by_kind"]["arrival"]["met_percent"]),
+    ("完成达标率（%）", lambda item: item["by_kind"]["completion"]["met_percent"]),
+)
+
+
+def _sla_sheet(sheet, sla: dict[str, Any]) -> None:
+    """服务时限达标率: all vendors together first (合计), then each vendor."""
+    _table(sheet, SLA_COLUMNS, [{**sla, "vendor_name": "合计"}, *sla["per_vendor"]])
+
+
 def write_stats(figures: dict[str, Any], *, vendor_name: str | None = None) -> bytes:
     """The workbook: 概览 (range, totals, the three durations), 按服务商, 按工程师, 当前未完结."""
     workbook = Workbook()
@@ -118,6 +135,7 @@ def write_stats(figures: dict[str, Any], *, vendor_name: str | None = None) -> b
         _append(now_sheet, [item["engineer_name"], item["vendor_name"], item["open"]])
 
     write_equipment_sheets(workbook, figures)
+    _sla_sheet(workbook.create_sheet(SLA), figures["sla"])
 
     buffer = io.BytesIO()
     workbook.save(buffer)

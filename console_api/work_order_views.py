@@ -13,7 +13,7 @@ import enum
 import re
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from sqlalchemy import select
 
 from console_api.http import commit, current_actor, file_response
@@ -66,7 +66,7 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch, flow, on_site, parts, report_pdf
+from operations.work_orders import dispatch, flow, on_site, parts, parts_wait, report_pdf, sla
 from operations.work_orders import orders as work_orders
 from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_requester, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
@@ -217,7 +217,7 @@ def people_of(orders: list[WorkOrder], events: list[WorkOrderEvent] = ()) -> Peo
     vendor_ids = {order.vendor_id for order in orders if order.vendor_id}
     users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
     vendors = dict(db.session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids))).all())
-    return People(users, vendors)
+    return People(users, vendors, sla.deadlines_by_order([order.id for order in orders]))
 
 
 def events_json(events: list[WorkOrderEvent]) -> list[dict]:
@@ -245,6 +245,8 @@ def actions_for(actor: Actor, order: WorkOrder) -> list[str]:
         "arrive": mine,
         "diagnose": mine,
         "complete": mine,
+        "wait_parts": mine,
+        "parts_arrived": mine,
         "reject": reporter,
         "confirm": reporter,
         "rate": reporter,
@@ -347,7 +349,6 @@ def report_from_request(actor: Actor, client_key: str | None = None):
         actor,
         device,
         intake,
-        emergency_accept_minutes=current_app.config["WORK_ORDER_EMERGENCY_ACCEPT_MINUTES"],
         client_key=client_key,
     )
 
@@ -594,6 +595,31 @@ def diagnose_work_order(work_order_id: int):
 )
 def complete_work_order(work_order_id: int):
     return answer(flow.complete(current_actor(), work_order_id, **request_body()))
+
+
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/wait-parts",
+    "待备件：等待备件（完成时限暂停），填写原因",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
+def wait_parts_work_order(work_order_id: int):
+    return answer(parts_wait.wait_for_parts(current_actor(), work_order_id, **request_body()))
+
+
+@route(
+    "POST",
+    "/work-orders/<int:work_order_id>/parts-arrived",
+    "备件到货：回到等待前的步骤（完成时限顺延等待的时间）",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
+def parts_arrived_work_order(work_order_id: int):
+    return answer(parts_wait.parts_arrived(current_actor(), work_order_id, **request_body()))
 
 
 @route(

@@ -48,7 +48,7 @@ from operations.credentials import Upload
 from operations.errors import InvalidInput
 from operations.service_plans import raising
 from operations.service_plans.plans import PLANNED_KINDS
-from operations.work_orders import dispatch, flow, on_site, parts, photo_links
+from operations.work_orders import dispatch, flow, on_site, parts, parts_wait, photo_links
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
@@ -329,6 +329,31 @@ def set_work_order_eta(work_order_id: int):
 )
 def diagnose_work_order(work_order_id: int):
     return answer(flow.diagnose(current_actor(), work_order_id, **request_body()))
+
+
+@route(
+    "POST",
+    f"{ORDER}/wait-parts",
+    "待备件：等待备件（完成时限暂停），填写原因",
+    body=REASON,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
+def wait_parts_work_order(work_order_id: int):
+    return answer(parts_wait.wait_for_parts(current_actor(), work_order_id, **request_body()))
+
+
+@route(
+    "POST",
+    f"{ORDER}/parts-arrived",
+    "备件到货：回到等待前的步骤",
+    body=NOTE,
+    body_required=False,
+    response="WorkOrderDetail",
+    errors=(409,),
+)
+def parts_arrived_work_order(work_order_id: int):
+    return answer(parts_wait.parts_arrived(current_actor(), work_order_id, **request_body()))
 
 
 @route(

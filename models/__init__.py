@@ -34,6 +34,7 @@ from models.outbox import (
     OutboxMessage,
 )
 from models.service_plan import IntervalUnit, PlanAnchor, ServicePlan, ServicePlanStatus
+from models.sla import DeadlineKind, DeadlineOutcome, WorkOrderDeadline
 from models.user import NO_PASSWORD, AccountCode, AccountCodePurpose, MessageFamily, NotificationOptOut, Role, User
 from models.vendor import Invitation, InvitationStatus, Vendor
 from models.wechat import BindCode, BindCodeChannel, ConsentStatus, SubscribeConsent, WeChatApp, WeChatIdentity
@@ -80,6 +81,8 @@ __all__ = [
     "CredentialAttachment",
     "CredentialDevice",
     "CredentialKind",
+    "DeadlineKind",
+    "DeadlineOutcome",
     "Delivery",
     "DeliveryStatus",
     "Department",
@@ -113,6 +116,7 @@ __all__ = [
     "WeChatApp",
     "WeChatIdentity",
     "WorkOrder",
+    "WorkOrderDeadline",
     "WorkOrderEvent",
     "WorkOrderEventKind",
     "WorkOrderKind",

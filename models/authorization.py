@@ -46,6 +46,9 @@ class Authorization(db.Model):
     scope_metrology: Mapped[bool] = mapped_column(nullable=False, default=False)
     warn_enabled: Mapped[bool] = mapped_column(nullable=False, default=False)
     warn_days: Mapped[int | None] = mapped_column(nullable=True)
+    # The vendor's contract: 服务时限 minutes that override the institution's policy for the orders
+    # routed through this authorization (the same shape as its targets; None: no override).
+    sla_targets: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, utcnow
@@ -30,6 +30,9 @@ class Institution(db.Model):
     alert_digest_threshold: Mapped[int] = mapped_column(
         nullable=False, default=DEFAULT_DIGEST_THRESHOLD, server_default=str(DEFAULT_DIGEST_THRESHOLD)
     )
+    # 服务时限 (SLA) policy: the minutes set by the manager, over the defaults
+    # (operations.work_orders.sla_policy); None: the defaults.
+    sla_policy: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

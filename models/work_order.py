@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -85,6 +85,7 @@ class WorkOrderStatus(enum.StrEnum):
     DEPARTED = "departed"
     ON_SITE = "on_site"
     DIAGNOSED = "diagnosed"
+    WAITING_PARTS = "waiting_parts"  # 待备件: the engineer waits for parts; the completion clock stops
     COMPLETED = "completed"  # 待确认: the service report waits for the reporter's sign-off
     REWORK = "rework"  # 退回返修: the reporter rejected the repair
     CONFIRMED = "confirmed"  # 待评价
@@ -99,6 +100,7 @@ WORK_ORDER_STATUS_LABELS = {
     WorkOrderStatus.DEPARTED: "已出发",
     WorkOrderStatus.ON_SITE: "已到场",
     WorkOrderStatus.DIAGNOSED: "已诊断",
+    WorkOrderStatus.WAITING_PARTS: "待备件",
     WorkOrderStatus.COMPLETED: "待确认",
     WorkOrderStatus.REWORK: "退回返修",
     WorkOrderStatus.CONFIRMED: "待评价",
@@ -113,6 +115,7 @@ OPEN_STATUSES = frozenset(
         WorkOrderStatus.DEPARTED,
         WorkOrderStatus.ON_SITE,
         WorkOrderStatus.DIAGNOSED,
+        WorkOrderStatus.WAITING_PARTS,
         WorkOrderStatus.REWORK,
     }
 )
@@ -129,13 +132,6 @@ class WorkOrder(db.Model):
         UniqueConstraint("reporter_id", "client_key", name="uq_work_orders_reporter_client_key"),
         # A service plan's occurrence (its due date) is raised once, however many sweeps run.
         UniqueConstraint("service_plan_id", "plan_due_on", name="uq_work_orders_service_plan_occurrence"),
-        # The escalation sweep looks only at unaccepted emergencies.
-        Index(
-            "ix_work_orders_awaiting_escalation",
-            "respond_by",
-            postgresql_where=text("status = 'pending' AND escalated_at IS NULL AND respond_by IS NOT NULL"),
-            sqlite_where=text("status = 'pending' AND escalated_at IS NULL AND respond_by IS NOT NULL"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -174,8 +170,9 @@ class WorkOrder(db.Model):
     # Routing: the authorized vendor, or None for the institution's own engineers.
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), nullable=True)
     authorization_id: Mapped[int | None] = mapped_column(ForeignKey("authorizations.id"), nullable=True)
-    respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # emergency deadline
-    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # 服务时限: the order's deadlines are models.sla.WorkOrderDeadline rows.
+    # 待备件: the status the order returns to when the parts arrive.
+    paused_from: Mapped[WorkOrderStatus | None] = mapped_column(string_enum(WorkOrderStatus), nullable=True)
 
     # 任务评估与派工
     fault_level: Mapped[FaultLevel | None] = mapped_column(string_enum(FaultLevel), nullable=True)
@@ -247,6 +244,11 @@ class WorkOrderEventKind(enum.StrEnum):
     CANCELLED = "cancelled"
     SIGNED_OFF = "signed_off"  # 客户签字 on the service report (WorkOrderSignOff)
     HANDED_BACK = "handed_back"  # the engineer stopped or took another role: back to 待接单 for the dispatcher
+    WAITING_PARTS = "waiting_parts"  # 待备件, with the reason
+    PARTS_ARRIVED = "parts_arrived"  # back to the step the order was at
+    SLA_WARNING = "sla_warning"  # 80 % of a deadline gone (operations.work_orders.sla_sweep)
+    SLA_MISSED = "sla_missed"  # a deadline passed: the side's dispatcher is told
+    SLA_ESCALATED = "sla_escalated"  # still missed a while later: the equipment managers are told
 
 
 WORK_ORDER_EVENT_LABELS = {
@@ -270,6 +272,11 @@ WORK_ORDER_EVENT_LABELS = {
     WorkOrderEventKind.CANCELLED: "撤销",
     WorkOrderEventKind.SIGNED_OFF: "客户签字",
     WorkOrderEventKind.HANDED_BACK: "退回待接单",
+    WorkOrderEventKind.WAITING_PARTS: "等待备件",
+    WorkOrderEventKind.PARTS_ARRIVED: "备件到货，继续维修",
+    WorkOrderEventKind.SLA_WARNING: "即将超过服务时限",
+    WorkOrderEventKind.SLA_MISSED: "已超过服务时限",
+    WorkOrderEventKind.SLA_ESCALATED: "超过服务时限，已升级至设备科",
 }
 
 

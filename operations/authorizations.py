@@ -30,6 +30,7 @@ from operations.alerts.plans import NotifySettings, plan_authorization, settings
 from operations.clock import today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.vendors import require_accepted_vendor
+from operations.work_orders import sla_policy
 
 MAX_WARN_DAYS = 365
 
@@ -58,6 +59,8 @@ class Terms:
     scopes: frozenset[Scope]
     warn_enabled: bool
     warn_days: int | None
+    # 服务时限 of the vendor's contract: figures over the institution's policy (None: none set)
+    sla_targets: dict | None = None
 
 
 def state_of(authorization: Authorization, day: date | None = None) -> AuthorizationState:
@@ -83,6 +86,10 @@ def _check_terms(terms: Terms) -> None:
         errors["warn_days"] = "开启过期预警时必须填写提前天数"
     elif terms.warn_days is not None and not 1 <= terms.warn_days <= MAX_WARN_DAYS:
         errors["warn_days"] = f"提前天数应在 1 到 {MAX_WARN_DAYS} 之间"
+    try:
+        sla_policy.checked_targets(terms.sla_targets, partial=True, field="sla_targets")
+    except InvalidInput as invalid:
+        errors |= invalid.fields
     if errors:
         raise InvalidInput(errors)
 
@@ -95,6 +102,8 @@ def _snapshot(authorization: Authorization) -> dict:
         "scopes": [scope.value for scope in authorization.scopes],
         "warn_enabled": authorization.warn_enabled,
         "warn_days": authorization.warn_days,
+        # the contract's 服务时限, the figures set only
+        **{key: value for key, value in sla_policy.flat(authorization.sla_targets or {}).items() if value is not None},
     }
 
 
@@ -104,6 +113,8 @@ def _apply_terms(authorization: Authorization, terms: Terms) -> None:
     authorization.scopes = terms.scopes
     authorization.warn_enabled = terms.warn_enabled
     authorization.warn_days = terms.warn_days if terms.warn_enabled else None
+    targets = sla_policy.checked_targets(terms.sla_targets, partial=True, field="sla_targets")
+    authorization.sla_targets = None if sla_policy.is_empty(targets) else targets
 
 
 def _clashes(device: Device, terms: Terms, exclude_id: int | None = None) -> list[str]:

@@ -253,7 +253,6 @@ def load(secret_key: str) -> dict:
             error_message="E05",
             expected_outcome="尽快恢复使用，下午有手术",
         ),
-        emergency_accept_minutes=15,
     )
     db.session.flush()
     return {"institution": INSTITUTION, "devices": len(DEVICES), "vendor": VENDOR, "manager": "zhangsan"}

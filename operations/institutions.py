@@ -9,7 +9,7 @@ Deactivating deletes nothing. While an institution is deactivated:
   as does any later one (operations.outbox.INSTITUTION_INACTIVE).
 Reactivating brings all of it back: sign-in, the same sessions, vendor access, and the reminders
 from the next one due (the days missed meanwhile are dropped, named on each plan's record); the
-stopped time does not count against its work orders' clocks (emergency deadlines, auto-confirm and
+stopped time does not count against its work orders' clocks (服务时限, auto-confirm and
 auto-archive: operations.work_orders.escalation).
 """
 
@@ -193,7 +193,7 @@ def reactivate(institution_id: int, *, by: audit.NoPerson = audit.OPERATOR, now:
         # The stopped time does not count against its work orders (operations.work_orders.escalation).
         moved = resume_after_reactivation(institution.id, deactivated_at, now) if deactivated_at else 0
         if moved:
-            more["emergency_deadlines_moved"] = moved
+            more["sla_deadlines_moved"] = moved
         db.session.flush()
     return Reactivated(institution, dropped)
 

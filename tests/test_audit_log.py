@@ -107,6 +107,11 @@ class World:
     # orders in a given state, driven through the PC API by the people whose steps they are
 
     def order(self, state: str = "pending", **fields) -> int:
+        if state == "waiting_parts":  # 待备件: off the path, from 已诊断
+            order_id = self.order("diagnosed", **fields)
+            waiting = self.pc["engineer"].post(f"/api/v1/work-orders/{order_id}/wait-parts", json={"reason": "缺备件"})
+            assert waiting.status_code == 200, waiting.get_json()
+            return order_id
         body = {
             "device_id": self.device.id,
             "contact_name": "王护士",
@@ -201,6 +206,14 @@ class World:
         response = self.pc["manager"].get(listing)
         assert response.status_code == 200, response.get_json()
         return [item["id"] for item in response.get_json()["items"]]
+
+
+def sla_defaults_with(repair_downtime_response: int) -> dict:
+    from operations.work_orders import sla_policy
+
+    targets = sla_policy.as_json(sla_policy.resolve(None)["targets"])
+    targets["repair"]["downtime"]["response"] = repair_downtime_response
+    return targets
 
 
 def terms(**overrides) -> dict:
@@ -757,6 +770,14 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     f"POST {ORDER}/complete": pc("engineer", "post", "/api/v1/work-orders/{order:diagnosed}/complete", json=COMPLETION),
     f"POST {ORDER}/confirm": pc("clinician", "post", "/api/v1/work-orders/{order:completed}/confirm", json={}),
+    f"POST {ORDER}/wait-parts": pc(
+        "engineer", "post", "/api/v1/work-orders/{order:diagnosed}/wait-parts", json={"reason": "压力传感器缺货"}
+    ),
+    f"POST {ORDER}/parts-arrived": pc("engineer", "post", "/api/v1/work-orders/{order:waiting_parts}/parts-arrived"),
+    f"POST {MP_ORDER}/wait-parts": mp(
+        "engineer", "/work-orders/{order:diagnosed}/wait-parts", json={"reason": "压力传感器缺货"}
+    ),
+    f"POST {MP_ORDER}/parts-arrived": mp("engineer", "/work-orders/{order:waiting_parts}/parts-arrived"),
     f"POST {ORDER}/reject": pc(
         "clinician", "post", "/api/v1/work-orders/{order:completed}/reject", json={"reason": "仍报错"}
     ),
@@ -810,6 +831,12 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     "PATCH /api/v1/me": pc("clinician", "patch", "/api/v1/me", json={"display_name": "王护士长"}),
     "PUT /api/v1/me/mobile": _change_mobile(Edge.PC),
+    "PUT /api/v1/institution-settings/sla": pc(
+        "manager",
+        "put",
+        "/api/v1/institution-settings/sla",
+        json={"targets": sla_defaults_with(repair_downtime_response=20), "escalate_after_minutes": 45},
+    ),
     "PUT /api/v1/institution-settings": pc(
         "manager", "put", "/api/v1/institution-settings", json={"alert_digest_threshold": 10}
     ),
@@ -1154,10 +1181,11 @@ def test_the_systems_own_decisions_are_the_systems(app, world):
             counts = sweep_work_orders()
         with frozen(start + timedelta(days=14, hours=2)):
             counts2 = sweep_work_orders()
-    assert counts == {"escalated": 1, "confirmed": 1, "closed": 0} and counts2["closed"] == 1
+    # 服务时限: the emergency's three deadlines all passed, each escalated once
+    assert (counts["escalated"], counts["confirmed"], counts["closed"]) == (3, 1, 0) and counts2["closed"] == 1
     rows = listing(world.pc["manager"], "per_page=100")["items"]
     system_rows = [(item["entity_id"], item["action"]) for item in rows if item["edge"] == "system"]
-    assert sorted(system_rows) == sorted([(emergency, "escalate"), (unsigned, "confirm"), (unsigned, "close")])
+    assert sorted(system_rows) == sorted([(emergency, "escalate")] * 3 + [(unsigned, "confirm"), (unsigned, "close")])
     for item in rows:
         if item["edge"] == "system":
             assert item["actor"] is None and item["actor_name"] == "系统" and item["edge_label"] == "系统"
@@ -1167,7 +1195,7 @@ def test_the_systems_own_decisions_are_the_systems(app, world):
     vendor_system_rows = [
         item for item in listing(world.pc["admin"], "per_page=100")["items"] if item["edge"] == "system"
     ]
-    assert len(vendor_system_rows) == 3
+    assert len(vendor_system_rows) == 5
 
 
 def test_binding_by_scanning_the_bind_qr_is_the_persons_own_row(app, world):

@@ -307,7 +307,6 @@ def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, fac
                 ],
                 fault_description="开机后报错 E21",
             ),
-            emergency_accept_minutes=15,
         )
         db.session.commit()  # the push's job is enqueued at once …
         assert job_queues.queue(URGENT).count == 1

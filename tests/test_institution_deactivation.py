@@ -11,7 +11,17 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from jobs.runtime import make_worker
-from models import AuditEntry, Delivery, DeliveryStatus, OutboxMessage, User, WorkOrder, WorkOrderStatus, db
+from models import (
+    AuditEntry,
+    Delivery,
+    DeliveryStatus,
+    OutboxMessage,
+    User,
+    WorkOrder,
+    WorkOrderDeadline,
+    WorkOrderStatus,
+    db,
+)
 from operations import outbox
 from operations.alerts.sweep import INACTIVE_REASON, sweep_batch
 from operations.clock import frozen, now_utc
@@ -161,6 +171,14 @@ def test_pending_deliveries_are_skipped_at_deactivation(app, hospital, sms_sim):
     assert set(rows) == {(DeliveryStatus.SKIPPED, "机构已停用")} and len(rows) == 4
 
 
+def response_deadline(order_id: int) -> WorkOrderDeadline:
+    return db.session.scalar(
+        select(WorkOrderDeadline).where(
+            WorkOrderDeadline.work_order_id == order_id, WorkOrderDeadline.kind == "response"
+        )
+    )
+
+
 def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, world, wechat_sim, sms_sim):  # noqa: F811
     start = now_utc().replace(microsecond=0)
     with frozen(start):
@@ -169,10 +187,10 @@ def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, wo
     sms_before = sms_sim.state.count(SEND_SMS)
     with frozen(start + timedelta(minutes=1)):
         assert cli(app, "institution", "deactivate", "医疗机构测试1").exit_code == 0
-    # Nobody accepted within 15 minutes, but nobody there could act: the escalation waits.
+    # Nobody accepted within 15 minutes, but nobody there could act: the missed deadline waits.
     run_minute(app, start + timedelta(minutes=17))
     with app.app_context():
-        assert db.session.get(WorkOrder, order_id).escalated_at is None
+        assert response_deadline(order_id).breached_at is None
         # A message decided a moment after the deactivation (a step that committed just then) is
         # skipped by its send job rather than sent.
         late = outbox.fan_out(
@@ -205,18 +223,18 @@ def test_work_order_timers_wait_and_late_decisions_are_skipped_when_sent(app, wo
     # were left at the deactivation.
     run_minute(app, start + timedelta(minutes=31))
     with app.app_context():
-        order = db.session.get(WorkOrder, order_id)
-        assert order.escalated_at is None and order.respond_by == start + timedelta(minutes=44)
+        deadline = response_deadline(order_id)
+        assert deadline.breached_at is None and deadline.due_at == start + timedelta(minutes=44)
         (reactivated,) = db.session.scalars(
             select(AuditEntry).where(AuditEntry.entity_type == "institution", AuditEntry.action == "reactivate")
         )
-        assert reactivated.changes["emergency_deadlines_moved"] == 1
+        assert reactivated.changes["sla_deadlines_moved"] == 3  # response, arrival, completion
     run_minute(app, start + timedelta(minutes=43))
     with app.app_context():
-        assert db.session.get(WorkOrder, order_id).escalated_at is None
-    run_minute(app, start + timedelta(minutes=44))  # still waiting for an engineer: escalated now
+        assert response_deadline(order_id).breached_at is None
+    run_minute(app, start + timedelta(minutes=44))  # still waiting for an engineer: missed now
     with app.app_context():
-        assert db.session.get(WorkOrder, order_id).escalated_at == start + timedelta(minutes=44)
+        assert response_deadline(order_id).breached_at == start + timedelta(minutes=44)
         escalation = db.session.execute(
             select(Delivery.channel, Delivery.status)
             .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)

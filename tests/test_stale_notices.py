@@ -180,21 +180,21 @@ def test_a_queued_new_order_accepted_before_its_job_runs_sends_no_call_to_take_i
     assert [record.payload["body"]["touser"] for record in wechat_sim.state.records(TEMPLATE_SEND)] == ["openid-nurse"]
 
 
-def test_an_escalation_held_by_flow_control_is_withdrawn_once_someone_accepts(app, cast, configure, sms_sim):
+def test_an_escalation_held_by_flow_control_is_withdrawn_once_someone_accepts(app, cast, sms_sim):
     ids = cast["ids"]
-    configure(WORK_ORDER_EMERGENCY_ACCEPT_MINUTES=15)
-    order = report(cast, at(9, 0), urgency="downtime")
+    order = report(cast, at(9, 0), urgency="downtime")  # 服务时限: accepted within 15 minutes
     drain(app, at(9, 0))
+    tick(app, at(9, 15))  # missed: the dispatcher is told
     sms_sim.state.inject(SEND_SMS, times=1, code=FLOW_CONTROL)
-    tick(app, at(9, 15))  # nobody accepted: the office is told, its SMS is held
-    escalated = [row for row in rows(app, work_order_id=order["id"]) if row[0] == "work_order.escalated"]
-    assert ("work_order.escalated", ids["manager"], "sms", "pending") in [row[:4] for row in escalated]
-    assert ("work_order.escalated", ids["manager"], "wechat", "sent", None) in escalated
+    tick(app, at(9, 45))  # still nobody: the office is told, its SMS is held
+    escalated = [row for row in rows(app, work_order_id=order["id"]) if row[0] == "work_order.sla_escalated"]
+    assert ("work_order.sla_escalated", ids["manager"], "sms", "pending") in [row[:4] for row in escalated]
+    assert ("work_order.sla_escalated", ids["manager"], "wechat", "sent", None) in escalated
 
-    accept(cast, "zhao", order["id"], at(9, 15, 10))
-    tick(app, at(9, 16))  # the minute of flow control has passed
-    escalated = [row for row in rows(app, work_order_id=order["id"]) if row[0] == "work_order.escalated"]
-    assert ("work_order.escalated", ids["manager"], "sms", "withdrawn", "工单已接单，通知已撤回") in escalated
+    accept(cast, "zhao", order["id"], at(9, 45, 10))
+    tick(app, at(9, 46))  # the minute of flow control has passed
+    escalated = [row for row in rows(app, work_order_id=order["id"]) if row[0] == "work_order.sla_escalated"]
+    assert ("work_order.sla_escalated", ids["manager"], "sms", "withdrawn", "工单已接单，通知已撤回") in escalated
     assert "13800000001" not in [payload["PhoneNumbers"] for payload in sms_sent(sms_sim)]
 
 

@@ -126,7 +126,6 @@ def create_order(app, cast, moment: datetime, description: str = "开机后报�
             Actor(clinician.id, clinician.role, clinician.institution_id, clinician.vendor_id),
             db.session.get(Device, cast["device"].id),
             intake,
-            emergency_accept_minutes=15,
         )
         db.session.commit()  # the new order's messages reach the queue after this commit
         order_id = order.id

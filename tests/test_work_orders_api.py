@@ -189,7 +189,10 @@ def test_report_by_device_id_unique_code_and_qr_token(world):
     assert [event["kind"] for event in by_id["timeline"]] == ["created"]
     assert by_id["timeline"][0]["actor"] == "王护士" and by_id["timeline"][0]["to_status_label"] == "待接单"
     assert by_id["actions"] == ["cancel", "photos"]
-    assert by_id["respond_by"] is None and by_code["respond_by"] is not None  # 停机: the emergency deadline
+    # 服务时限 from the report: 普通 answered in 2 hours, 停机 in 15 minutes (the defaults).
+    assert [row["minutes"] for row in by_id["sla"]] == [120, 1440, 4320]
+    assert [row["minutes"] for row in by_code["sla"]] == [15, 120, 480]
+    assert by_code["respond_by"] == by_code["sla"][0]["due_at"] and by_id["sla"][0]["state"] == "running"
     assert by_code["urgency_label"] == "停机影响诊疗"
 
 
@@ -678,7 +681,7 @@ def test_actions_follow_status_and_role(world):
     assert actions(world, "admin", order_id) == ["assign", "triage", "eta", "photos"]
 
     step(world, "engineer", order_id, "arrive")
-    assert actions(world, "engineer", order_id) == ["diagnose", "complete", "parts", "triage", "photos"]
+    assert actions(world, "engineer", order_id) == ["diagnose", "complete", "wait_parts", "parts", "triage", "photos"]
     assert actions(world, "clinician", order_id) == ["photos"]  # too late to cancel
 
     step(world, "engineer", order_id, "complete", **_completion(diagnosis="传感器老化"))

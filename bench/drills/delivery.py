@@ -295,7 +295,6 @@ def create_orders(drill: Drill, hospital_ids: dict[str, Any], count: int) -> Non
                     ],
                     fault_description=f"演练{number}：开机后报错 E21",
                 ),
-                emergency_accept_minutes=15,
             )
             db.session.commit()  # each order's push job is enqueued at its commit
         db.session.remove()

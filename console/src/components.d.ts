@@ -28,6 +28,7 @@ declare module 'vue' {
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
     RunningState: typeof import('./components/RunningState.vue')['default']
+    SlaTargetsTable: typeof import('./components/SlaTargetsTable.vue')['default']
     TableEmpty: typeof import('./components/TableEmpty.vue')['default']
     TAlert: typeof import('tdesign-vue-next')['Alert']
     TBadge: typeof import('tdesign-vue-next')['Badge']

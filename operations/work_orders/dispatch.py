@@ -30,7 +30,7 @@ from operations.work_orders.access import (
     workers_of,
 )
 from operations.work_orders.eta import ETA_STATUSES, check_eta, eta_label
-from operations.work_orders.flow import S, audit_order, record_event, take_step, user_name
+from operations.work_orders.flow import audit_order, record_event, take_step, user_name
 from operations.work_orders.notices import notify
 from operations.work_orders.orders import EMERGENCIES_FIRST
 
@@ -129,10 +129,7 @@ def assign(actor: Actor, work_order_id: int, engineer_id: int | None = None, not
         detail["note"] = note.strip()
     now = now_utc()
     values = {"assignee_id": engineer_id, "assigned_at": now}
-    if order.respond_by is not None and (order.status is not S.PENDING or order.escalated_at is not None):
-        # An emergency handed on (or already escalated) restarts its clock: the new engineer has
-        # the same window to accept before the equipment office is called again.
-        values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
+    # 服务时限 count from the report, whoever holds the order: a reassignment moves no clock.
     # Only from the assignee the dispatcher saw: an engineer who accepted meanwhile is not overridden.
     unchanged = WorkOrder.assignee_id.is_(None) if previous is None else WorkOrder.assignee_id == previous
     take_step(order, "assign", actor, values=values, where=(unchanged,), detail=detail, now=now)
@@ -245,8 +242,8 @@ def hand_back_orders_of(
 ) -> list[int]:
     """The open orders `engineer_id` holds go back to 待接单 with nobody assigned, for their side's
     dispatcher (told through the outbox: the vendor admins for a vendor's order, the equipment
-    office for an in-house one). A system step, audited as the system's; an emergency's clock
-    restarts as on 改派, so the order is escalated again if nobody takes it. `reason` says why
+    office for an in-house one). A system step, audited as the system's; the 服务时限 clocks run
+    on from the report (a completion clock paused for 待备件 resumes). `reason` says why
     (HANDED_BACK_REASON: the account was stopped; ROLE_CHANGED_REASON: another role), with
     {engineer} for their name. Returns the ids."""
     from operations import audit
@@ -264,8 +261,6 @@ def hand_back_orders_of(
     handed: list[int] = []
     for order in orders:
         values: dict = {"assignee_id": None, "assigned_at": None, "eta": None}
-        if order.respond_by is not None:
-            values |= {"respond_by": now + (order.respond_by - order.created_at), "escalated_at": None}
         detail = {"previous_engineer": name, "previous_engineer_id": engineer_id, "reason": why}
         try:
             take_step(  # audited there, as the system's step

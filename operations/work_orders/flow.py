@@ -50,7 +50,7 @@ from operations import audit, device_running_state, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, PermissionDenied
-from operations.work_orders import report_pdf
+from operations.work_orders import report_pdf, sla
 from operations.work_orders.access import (
     is_requester,
     is_worker_for,
@@ -91,6 +91,10 @@ STEPS: dict[str, Step] = {
     "follow_up": Step(E.FOLLOWED_UP, "回访", frozenset({S.FOLLOW_UP}), S.CLOSED, "closed_at"),
     "close": Step(E.CLOSED, "归档", frozenset({S.CONFIRMED}), S.CLOSED, "closed_at"),
     "cancel": Step(E.CANCELLED, "撤销", frozenset({S.PENDING, S.ACCEPTED, S.DEPARTED}), S.CANCELLED, "cancelled_at"),
+    # 待备件: the engineer waits for parts (the completion clock stops); when they arrive the order
+    # goes back to the step it was at (work_orders.paused_from; operations.work_orders.parts_wait).
+    "wait_parts": Step(E.WAITING_PARTS, "等待备件", frozenset({S.ON_SITE, S.DIAGNOSED}), S.WAITING_PARTS),
+    "parts_arrived": Step(E.PARTS_ARRIVED, "备件到货", frozenset({S.WAITING_PARTS}), None),
     # Not a person's step: the engineer's account was stopped, whatever stage the work was at.
     "hand_back": Step(E.HANDED_BACK, "退回待接单", OPEN_STATUSES, S.PENDING, by_person=False),
 }
@@ -228,6 +232,7 @@ def take_step(
     if result.rowcount != 1:
         raise refuse(order, step)
     event = record_event(order, step.event, actor_id, now, from_status=before, detail=detail)
+    sla.on_step(order, name, before, now)  # the 服务时限 clocks this step stops, pauses or resumes
     words = {key: [None, (detail or {})[key]] for key in LOGGED_DETAIL if (detail or {}).get(key)}
     audit_order(by, name, order, audit.difference(before_values, audit.snapshot(order, logged)) | words)
     notify(order, event)

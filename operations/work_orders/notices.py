@@ -55,8 +55,8 @@ def _audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audience]:
     order also reaches the dispatcher and the equipment office in their inbox (the hospital
     follows every vendor's progress); a person named twice hears once, as named first."""
     specific = _specific_audiences(order, event)
-    if not specific:
-        return []
+    if not specific or event.kind in SLA_EVENTS:  # a clock's news goes to the people it names only
+        return specific
     return [*specific, Audience("dispatchers", (INBOX,)), Audience("managers", (INBOX,))]
 
 
@@ -78,6 +78,15 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
             Audience("managers", (WECHAT, SMS, INBOX), asks=True),
             Audience("dispatchers", pushed, fallback_sms=True),
         ]
+    if kind is WorkOrderEventKind.SLA_WARNING:
+        # 80 % gone: whoever holds the order hurries; unheld, its dispatcher must hand it on.
+        return [Audience("assignee" if order.assignee_id else "dispatchers", pushed, asks=True)]
+    if kind is WorkOrderEventKind.SLA_MISSED:
+        return [Audience("dispatchers", pushed, fallback_sms=True), Audience("assignee", (INBOX,))]
+    if kind is WorkOrderEventKind.SLA_ESCALATED:
+        return [Audience("managers", (WECHAT, SMS, INBOX), asks=True), Audience("dispatchers", (INBOX,))]
+    if kind in (WorkOrderEventKind.WAITING_PARTS, WorkOrderEventKind.PARTS_ARRIVED):
+        return [Audience("reporter", pushed)]
     if kind is WorkOrderEventKind.ASSIGNED:
         return [
             Audience("assignee", pushed, fallback_sms=True),
@@ -114,6 +123,11 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
     return []  # triage notes and parts are on the timeline; nobody needs a push for them
 
 
+SLA_EVENTS = frozenset(
+    {WorkOrderEventKind.SLA_WARNING, WorkOrderEventKind.SLA_MISSED, WorkOrderEventKind.SLA_ESCALATED}
+)
+SLA_DEADLINE = "sla_deadline"  # the payload's key naming the clock an SLA notice is about
+
 # The steps that ask someone to take the order.
 TAKE_IT = frozenset({WorkOrderEventKind.CREATED, WorkOrderEventKind.ASSIGNED, WorkOrderEventKind.HANDED_BACK})
 
@@ -148,6 +162,10 @@ def _detail(order: WorkOrder, event: WorkOrderEvent) -> str:
         return f"{URGENCY_LABELS[order.urgency]}：{what}"
     if kind is WorkOrderEventKind.ESCALATED:
         return f"{detail.get('minutes', '')}分钟内无人接单"
+    if kind in SLA_EVENTS:
+        return f"{detail.get('label', '')}时限{detail.get('minutes', '')}分钟，截止{detail.get('due_at', '')}"
+    if kind is WorkOrderEventKind.WAITING_PARTS:
+        return f"等待备件：{detail.get('reason', '')}"
     # 出发 may carry the ETA agreed with the reporter: they hear both in one notice.
     if order.eta and (
         kind is WorkOrderEventKind.ETA_SET or (kind is WorkOrderEventKind.DEPARTED and detail.get("eta"))
@@ -218,7 +236,9 @@ def notices_for(
     # order, its assignment, its hand-back to the dispatcher), reach people on every channel named
     # here, whatever they turned off for work orders (通知偏好): a stopped device waits for nobody's
     # settings. Its other steps follow the preferences, as any order's do.
-    urgent = event.kind is WorkOrderEventKind.ESCALATED or (order.urgency is Urgency.DOWNTIME and event.kind in TAKE_IT)
+    urgent = event.kind in (WorkOrderEventKind.ESCALATED, WorkOrderEventKind.SLA_ESCALATED) or (
+        order.urgency is Urgency.DOWNTIME and event.kind in TAKE_IT
+    )
     body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
     return [
         outbox.Notice(
@@ -226,7 +246,9 @@ def notices_for(
             topic=f"work_order.{event.kind.value}",
             title=title,
             body=body,
-            payload={"values": values} | ({outbox.ASKS: True} if asks else {}),
+            payload={"values": values}
+            | ({outbox.ASKS: True} if asks else {})
+            | ({SLA_DEADLINE: event.detail["deadline"]} if event.kind in SLA_EVENTS else {}),
             recipient_ids=recipients,
             channels=channels,
             work_order_id=order.id,
@@ -274,6 +296,7 @@ def _step_of(topic: str) -> WorkOrderEventKind | None:
 def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
     """Delivery id -> why it no longer holds, for those of `deliveries` whose work-order message
     asks to act on a step the order has moved past (one query for all of them)."""
+    reasons = _sla_stale_reasons(deliveries)
     asking = [
         (delivery, step)
         for delivery in deliveries
@@ -282,7 +305,7 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
         and outbox.asks_to_act(delivery.message)
     ]
     if not asking:
-        return {}
+        return reasons
     orders = {
         row.id: row
         for row in db.session.execute(
@@ -291,12 +314,47 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
             )
         )
     }
-    reasons = {}
     for delivery, step in asking:
         order = orders.get(delivery.message.work_order_id)
         reason = _no_longer_asks(step, order, delivery.recipient_id) if order is not None else None
         if reason:
             reasons[delivery.id] = reason
+    return reasons
+
+
+# What the step that stops a clock is called in a withdrawn notice's reason.
+SLA_DONE = {"response": ACCEPTED, "arrival": "工程师已到场", "completion": "工单已完成"}
+
+
+def _sla_stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
+    """An SLA notice asks for the step its clock waits for: once that step is done (or the order
+    cancelled), one not sent yet is withdrawn."""
+    from models.sla import DeadlineOutcome, WorkOrderDeadline
+
+    asking = [
+        delivery
+        for delivery in deliveries
+        if delivery.message.work_order_id is not None
+        and (delivery.message.payload or {}).get(SLA_DEADLINE)
+        and outbox.asks_to_act(delivery.message)
+    ]
+    if not asking:
+        return {}
+    settled = {
+        (row.work_order_id, row.kind.value): row.outcome
+        for row in db.session.execute(
+            select(WorkOrderDeadline.work_order_id, WorkOrderDeadline.kind, WorkOrderDeadline.outcome).where(
+                WorkOrderDeadline.work_order_id.in_({delivery.message.work_order_id for delivery in asking}),
+                (WorkOrderDeadline.done_at.is_not(None)) | (WorkOrderDeadline.outcome == DeadlineOutcome.VOID),
+            )
+        )
+    }
+    reasons = {}
+    for delivery in asking:
+        clock = delivery.message.payload[SLA_DEADLINE]
+        key = (delivery.message.work_order_id, clock)
+        if key in settled:
+            reasons[delivery.id] = CANCELLED if settled[key] is DeadlineOutcome.VOID else SLA_DONE[clock]
     return reasons
 
 

@@ -3,8 +3,9 @@
 Routing happens once, at intake: if the device has an authorization active today whose scope
 covers the order's kind (维修 → 维修记录, PM → 保养记录, 计量 → 计量记录), the order goes to that
 vendor (the latest such authorization, if several); otherwise to the institution's own
-engineers. The emergency urgency (停机影响诊疗) sets a deadline for someone to accept; the minute
-sweep escalates to the equipment office when it passes (operations.work_orders.escalation).
+engineers. The order's 服务时限 clocks (respond, arrive, complete) start from the report, by its kind
+and urgency (operations.work_orders.sla); the minute sweep warns and escalates as they run out
+(operations.work_orders.sla_sweep).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from operations.credentials import Upload
 from operations.devices import filtered_devices
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
+from operations.work_orders import sla
 from operations.work_orders.access import (
     INSTITUTION_WORKERS,
     SCOPE_OF_KIND,
@@ -255,7 +257,6 @@ def create_work_order(
     device: Device,
     intake: Intake,
     *,
-    emergency_accept_minutes: int,
     now: datetime | None = None,
     client_key: str | None = None,
 ) -> WorkOrder:
@@ -303,13 +304,13 @@ def create_work_order(
         expected_by=intake.expected_by,
         vendor_id=authorization.vendor_id if authorization else None,
         authorization_id=authorization.id if authorization else None,
-        respond_by=now + timedelta(minutes=emergency_accept_minutes) if intake.urgency is Urgency.DOWNTIME else None,
         created_at=now,
         updated_at=now,
     )
     with db.session.begin_nested():  # a savepoint: a twin request racing this one loses here only
         db.session.add(order)
         db.session.flush()
+    sla.start(order)  # the 服务时限 clocks run from the report
     for content_type, data in photos:
         db.session.add(_photo(order, actor, content_type, data, now))
     routed_to = {"vendor_id": order.vendor_id} if order.vendor_id else {"in_house": True}
@@ -364,7 +365,6 @@ INTAKE_FIELDS = (
     "expected_by",
     "vendor_id",
     "authorization_id",
-    "respond_by",
 )
 
 

@@ -32,10 +32,11 @@ from sqlalchemy import func, select
 from models import Role, User, Vendor, WorkOrder, WorkOrderStatus, db
 from models.work_order import OPEN_STATUSES
 from operations.actors import Actor
-from operations.clock import LOCAL_TZ
+from operations.clock import LOCAL_TZ, now_utc
 from operations.errors import InvalidInput, PermissionDenied
 from operations.work_orders.access import visible_orders
 from operations.work_orders.flow import POOR_RATING
+from operations.work_orders.sla_stats import sla_figures
 
 S = WorkOrderStatus
 MAX_RANGE_DAYS = 366
@@ -99,10 +100,11 @@ def work_order_figures(actor: Actor, *, date_from: date, date_to: date, vendor_i
     if vendor_id is not None:
         visible = visible.where(WorkOrder.vendor_id == vendor_id)
 
-    in_range = visible.where(
+    created_in_range = visible.where(
         WorkOrder.created_at >= local_day_start(date_from),
         WorkOrder.created_at < local_day_start(date_to + timedelta(days=1)),
-    ).with_only_columns(*_COLUMNS)
+    )
+    in_range = created_in_range.with_only_columns(*_COLUMNS)
     rows = db.session.execute(in_range.order_by(WorkOrder.id)).all()
 
     open_query = (
@@ -127,6 +129,7 @@ def work_order_figures(actor: Actor, *, date_from: date, date_to: date, vendor_i
         "per_vendor": _per_vendor(rows, vendor_names),
         "per_engineer": _per_engineer(rows, open_counts, engineers, vendor_names),
         "open_now": _open_now(open_counts, engineers, vendor_names),
+        "sla": sla_figures(created_in_range, vendor_names, now_utc()),  # 服务时限达标率
     }
 
 

@@ -108,7 +108,7 @@ def test_the_vendor_admin_reads_its_figures_for_a_range_and_downloads_them(conso
     console.shot("stats-vendor-admin")
 
     book, summary = export_stats(page)
-    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结"]
+    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结", "服务时限"]
     assert summary["报修工单"][0] == 2
     assert summary["未完结"][0] == 1
     vendors = [row[0] for row in book["按服务商"].iter_rows(min_row=2, values_only=True)]

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from models import WorkOrder, WorkOrderStatus, db
 from tests.browser.work_order_steps import (
     PNG,
+    _actor,
     act,
     expect_painted,
     export_stats,
@@ -185,7 +186,7 @@ def test_a_fault_goes_through_the_sop_from_report_to_follow_up(console, tabs, ho
 
 
 def orders_in_every_status(app, hospital) -> None:
-    """An order in each of the board's eleven statuses, through the operations."""
+    """An order in each of the board's twelve statuses, through the operations."""
     engineer, clinician = hospital["engineer"], hospital["clinician"]
     for stage in ("reported", "accepted", "on_site", "completed"):
         prepare_order(app, hospital, stage)
@@ -198,6 +199,12 @@ def orders_in_every_status(app, hospital) -> None:
         if rating:
             act(app, clinician, "rate", order_id, rating=rating)
     act(app, clinician, "cancel", prepare_order(app, hospital, "reported"), reason="误报")
+    waiting = prepare_order(app, hospital, "on_site")
+    with app.app_context():  # 待备件
+        from operations.work_orders import parts_wait
+
+        parts_wait.wait_for_parts(_actor(engineer.id), waiting, "电源板缺货")
+        db.session.commit()
 
 
 def out_of_view(page) -> list[str]:
@@ -217,15 +224,21 @@ def test_the_board_shows_every_status_at_1366_and_says_which_are_off_to_the_side
     console.sign_in(hospital["manager"], path="/work-orders?view=board")
     page = console.page
     board = page.get_by_test_id("board")
-    expect(board.locator(".board-card")).to_have_count(9)  # 已归档 and 已撤销 stay folded
-    expect(board.locator("[data-status]")).to_have_count(11)
+    expect(board.locator(".board-card")).to_have_count(10)  # 已归档 and 已撤销 stay folded
+    expect(board.locator("[data-status]")).to_have_count(12)
     for status in ("closed", "cancelled"):
         expect(board.locator(f'[data-status="{status}"]')).to_have_text(re.compile(r"^1"))
 
     # Whatever does not fit is named above the board, and a click brings it in.
     hint = page.get_by_test_id("board-hint")
     hidden = out_of_view(page)
-    labels = {"confirmed": "待评价", "follow_up": "待回访", "closed": "已归档", "cancelled": "已撤销"}
+    labels = {
+        "completed": "待确认",
+        "confirmed": "待评价",
+        "follow_up": "待回访",
+        "closed": "已归档",
+        "cancelled": "已撤销",
+    }
     assert hidden and set(hidden) <= set(labels), hidden
     for status in hidden:
         expect(hint).to_contain_text(labels[status])

@@ -54,6 +54,7 @@ def prepare_order(
     device=None,
     engineer=None,
     fault: str = "开机后报错 E21",
+    urgency: Urgency = Urgency.NORMAL,
 ) -> int:
     """A repair reported by the hospital's clinician and taken to `stage` by the manager (派工)
     and the engineer (接单, 到场, 完成 with the service report). Answers the order's id."""
@@ -65,7 +66,7 @@ def prepare_order(
     with app.app_context():
         intake = work_orders.Intake(
             kind=WorkOrderKind.REPAIR,
-            urgency=Urgency.NORMAL,
+            urgency=urgency,
             contact_name="王医生",
             contact_methods=[
                 work_orders.ContactMethod("mobile", "13800000001"),
@@ -77,7 +78,6 @@ def prepare_order(
             _actor(hospital["clinician"].id),
             db.session.get(Device, (device or hospital["device"]).id),
             intake,
-            emergency_accept_minutes=15,
         )
         db.session.commit()
         order_id = order.id

@@ -22,6 +22,7 @@ export const STATUS_LABELS: Record<WorkOrderStatus, string> = {
   departed: '已出发',
   on_site: '已到场',
   diagnosed: '已诊断',
+  waiting_parts: '待备件',
   completed: '待确认',
   rework: '退回返修',
   confirmed: '待评价',
@@ -36,6 +37,7 @@ export const BOARD_STATUSES: WorkOrderStatus[] = [
   'departed',
   'on_site',
   'diagnosed',
+  'waiting_parts',
   'rework',
   'completed',
   'confirmed',
@@ -43,7 +45,15 @@ export const BOARD_STATUSES: WorkOrderStatus[] = [
   'closed',
   'cancelled',
 ]
-export const OPEN_STATUSES: WorkOrderStatus[] = ['pending', 'accepted', 'departed', 'on_site', 'diagnosed', 'rework']
+export const OPEN_STATUSES: WorkOrderStatus[] = [
+  'pending',
+  'accepted',
+  'departed',
+  'on_site',
+  'diagnosed',
+  'waiting_parts',
+  'rework',
+]
 export const KIND_LABELS = { repair: '维修', maintenance: '预防性维护', metrology: '计量' } as const
 export const URGENCY_LABELS = { normal: '普通', urgent: '紧急', downtime: '停机影响诊疗' } as const
 export const FAULT_LEVEL_LABELS = { minor: '一般故障', major: '严重故障', critical: '重大故障' } as const
@@ -65,7 +75,7 @@ export const CONTACT_KIND_LABELS = { mobile: '手机', landline: '座机/分机'
 
 /** TDesign tag themes per status: waiting amber, working blue, done green, ended grey. */
 export function statusTheme(status: WorkOrderStatus): 'warning' | 'primary' | 'success' | 'default' | 'danger' {
-  if (status === 'pending' || status === 'follow_up') return 'warning'
+  if (status === 'pending' || status === 'follow_up' || status === 'waiting_parts') return 'warning'
   if (status === 'rework') return 'danger'
   if (status === 'completed' || status === 'confirmed') return 'success'
   if (status === 'closed' || status === 'cancelled') return 'default'

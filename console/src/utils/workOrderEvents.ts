@@ -15,6 +15,9 @@ export function eventDetail(event: WorkOrderEvent): string {
   if (detail.part?.name) parts.push(`备件：${detail.part.name}${detail.part.model ? `（${detail.part.model}）` : ''}`)
   if (detail.device_condition) parts.push(`设备状态：${detail.device_condition}`)
   if (detail.rating) parts.push(`评分：${detail.rating} 星`)
+  // 服务时限: which clock, its figure and its due time
+  if (event.kind.startsWith('sla_') && detail.label)
+    parts.push(`${detail.label}时限 ${detail.minutes} 分钟，截止 ${detail.due_at}`)
   for (const key of ['note', 'reason', 'comment', 'improvement_action'])
     if (typeof detail[key] === 'string' && detail[key]) parts.push(detail[key])
   return parts.join('；')

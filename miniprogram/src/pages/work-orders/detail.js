@@ -11,6 +11,7 @@ const workOrders = require('../../services/work-orders.js')
 const upload = require('../../services/upload.js')
 const boundPage = require('../../utils/bound-page.js')
 const pendingPhotos = require('../../utils/pending-photos.js')
+const sla = require('../../utils/sla.js')
 const { choosePhotos } = require('../../utils/choose-photos.js')
 
 const POLL_MS = 5000
@@ -71,6 +72,7 @@ Component({
         order,
         can,
         photoLinks: order.photos.map((photo) => request.linkOf(photo.url)),
+        slaRows: sla.rows(order.sla),
         pending: pendingPhotos.of(order.id),
         // Right after 报修, while the order is still open: the reporter may ask for its notices.
         justReported: this.query.created === '1' && order.status !== 'closed' && order.status !== 'cancelled',

@@ -16,6 +16,10 @@ module.exports = {
   addPart: (id, part) => request.post(order(id, 'parts'), part),
   /** 服务报告: {diagnosis, work_done, test_result, test_passed, device_condition}. */
   complete: (id, report) => request.post(order(id, 'complete'), report),
+  /** 待备件, with why: the completion clock stops. */
+  waitParts: (id, reason) => request.post(order(id, 'wait-parts'), { reason }),
+  /** 备件到货: back to the step the order was at. */
+  partsArrived: (id) => request.post(order(id, 'parts-arrived'), {}),
   signOffs: (id) => request.get(order(id, 'sign-offs')),
   /** The device's 维修 records the caller may read (a vendor: within its authorization). */
   repairs: (deviceId) => request.get(`/devices/${encodeURIComponent(deviceId)}/records/repair`),

@@ -3,12 +3,14 @@
 // (one POST /depart carrying the ETA); 到场 by scanning the device's own sticker (wx.scanCode; the server
 // checks it is this order's device) or, without one, with a reason (未扫码到场); 诊断; parts; photos
 // (wx.chooseMedia, then services/upload.js, 3 at a time; failed ones are offered again); the service
-// report (完工); then the customer's signature (sign_off) on the sign page.
+// report (完工); then the customer's signature (sign_off) on the sign page. 待备件 (with the reason) stops
+// the completion clock until 备件到货; the 服务时限 rows say the time left or how late each clock is.
 const workOrders = require('../../../../services/work-orders.js')
 const boundPage = require('../../../../utils/bound-page.js')
 const scan = require('../../../../utils/scan.js')
 const upload = require('../../../../services/upload.js')
 const work = require('../../services/work.js')
+const sla = require('../../../../utils/sla.js')
 
 const ETA_MINUTES = '30'
 const CONDITIONS = [
@@ -94,6 +96,8 @@ Component({
     newPart: EMPTY_PART,
     report: EMPTY_REPORT,
     failedPhotos: [],
+    slaRows: [],
+    partsReason: '',
     uploading: false,
     busy: false,
     stepError: '',
@@ -119,6 +123,7 @@ Component({
         diagnosis: this.data.diagnosis || order.diagnosis || '',
         partRows: (order.parts || []).map((part) => ({ ...part, trace: partTrace(part) })),
         today: localToday(),
+        slaRows: sla.rows(order.sla),
       }
     },
     /** One step: the order as the server now has it, or its Chinese error (beside a field when named). */
@@ -242,6 +247,17 @@ Component({
         failedPhotos: failed.map((result) => result.filePath),
         stepError: failed.length ? `${failed.length} 张照片上传失败：${failed[0].error.message}` : '',
       })
+    },
+    onPartsReasonInput(event) {
+      this.setData({ partsReason: event.detail.value })
+    },
+    /** 待备件: the completion clock stops until the parts arrive. */
+    async waitForParts() {
+      const waited = await this.step(() => work.waitParts(this.data.order.id, this.data.partsReason))
+      if (waited) this.setData({ partsReason: '' })
+    },
+    partsArrived() {
+      return this.step(() => work.partsArrived(this.data.order.id))
     },
     sign() {
       wx.navigateTo({ url: `/packages/engineer/pages/sign/index?id=${this.data.order.id}` })
