@@ -101,7 +101,8 @@ def list_device_attachments(device_id: int):
     status=201,
 )
 def add_device_attachment(device_id: int):
-    form = {name: value for name, value in request.form.items()}
+    # A nameless part (a client bug) is refused by name "" like any unknown field: werkzeug gives None.
+    form = {name or "": value for name, value in request.form.items()}
     upload = request.files.get("file")
     errors: dict[str, str] = {} if upload is not None else {"file": "请上传文件"}
     try:

@@ -139,6 +139,7 @@ def test_the_manager_uploads_lists_downloads_and_deletes_with_each_logged(hospit
         ({"title": "标" * 101}, PDF, "a.pdf", "application/pdf", "title", "最多 100 个字符"),
         ({"note": "备" * 501}, PDF, "a.pdf", "application/pdf", "note", "最多 500 个字符"),
         ({"owner": "x"}, PDF, "a.pdf", "application/pdf", "owner", "不支持的字段"),
+        ({"": "null"}, PDF, "a.pdf", "application/pdf", "", "不支持的字段"),  # a nameless part
         ({}, b"", "a.pdf", "application/pdf", "file", "文件为空"),
         ({}, b"MZ\x90\x00 not a pdf", "说明书.pdf", "application/pdf", "file", "仅支持 JPG、PNG、PDF 文件"),
         ({}, b"<svg onload=alert(1)>", "a.svg", "image/svg+xml", "file", "仅支持 JPG、PNG、PDF 文件"),
