@@ -416,10 +416,10 @@ def clean_filename(filename: str | None, content_type: str) -> str:
     return name
 
 
-def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> CredentialAttachment:
-    """上传: a JPG, PNG or PDF of at most 10 MB, at most 10 per credential."""
-    require_manager(actor)
-    credential = _own_credential(actor, credential_id, lock=True)
+def checked_document(upload: Upload) -> str:
+    """The type of an uploaded document (a scan or a PDF: JPG, PNG or PDF of at most 10 MB) as its
+    bytes say, else 422 on `file`: the checks every stored document passes (credential
+    attachments, calibration certificates)."""
     data = upload.data
     if not data:
         raise InvalidInput({"file": "文件为空"})
@@ -431,6 +431,15 @@ def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> Credenti
     declared = (upload.declared_type or "").lower()
     if declared not in UNKNOWN_DECLARED_TYPES and declared != content_type:
         raise InvalidInput({"file": f"文件内容与声明的类型（{declared}）不符"})
+    return content_type
+
+
+def add_attachment(actor: Actor, credential_id: int, upload: Upload) -> CredentialAttachment:
+    """上传: a JPG, PNG or PDF of at most 10 MB, at most 10 per credential."""
+    require_manager(actor)
+    credential = _own_credential(actor, credential_id, lock=True)
+    data = upload.data
+    content_type = checked_document(upload)
     count = db.session.scalar(
         select(func.count())
         .select_from(CredentialAttachment)

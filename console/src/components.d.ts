@@ -15,6 +15,7 @@ declare module 'vue' {
     AttachmentPreview: typeof import('./components/AttachmentPreview.vue')['default']
     AuthorizationForm: typeof import('./components/AuthorizationForm.vue')['default']
     AuthorizeDialog: typeof import('./components/AuthorizeDialog.vue')['default']
+    ChecklistEditor: typeof import('./components/ChecklistEditor.vue')['default']
     CredentialDialog: typeof import('./components/CredentialDialog.vue')['default']
     CredentialForm: typeof import('./components/CredentialForm.vue')['default']
     DeviceAuthorizations: typeof import('./components/DeviceAuthorizations.vue')['default']

@@ -45,7 +45,7 @@ from models.work_order import Urgency
 from operations import audit, outbox
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, to_local
-from operations.service_plans import calendar
+from operations.service_plans import calendar, checklists
 from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
 from operations.work_orders.access import dispatchers_of, managers_of, visible_orders, workers_of
 from operations.work_orders.flow import audit_order, record_event
@@ -157,7 +157,7 @@ def _raise(plan: ServicePlan, device: Device, now: datetime) -> Raised | None:
         authorization_id=authorization.id if authorization else None,
         service_plan_id=plan.id,
         plan_due_on=due,
-        checklist=list(plan.checklist or []),
+        checklist=checklists.resolve_checklist(plan, device),
         created_at=now,
         updated_at=now,
     )

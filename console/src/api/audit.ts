@@ -62,6 +62,8 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   add_part: '登记配件',
   remove_part: '删除配件',
   add_photo: '上传照片',
+  attach_certificate: '上传计量证书',
+  update_checklist: '修改检查项模板',
   sign_off: '客户签字',
 }
 /** The names one action has on particular objects (报修 is a work order's 新增). */
