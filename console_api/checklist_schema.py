@@ -48,7 +48,12 @@ CHECKLIST = ItemsField(
 RESULT = {
     "type": "object",
     "properties": {
-        "result": {"type": "string", "enum": ["pass", "fail"], "description": "检查项：pass 合格、fail 不合格"},
+        "result": {
+            "type": "string",
+            "enum": ["pass", "fail"],
+            "nullable": True,
+            "description": "检查项：pass 合格、fail 不合格",
+        },
         "value": {"type": "number", "nullable": True, "description": "测量项：测量值（超出限值即不合格，须填写说明）"},
         "note": {"type": "string", "nullable": True, "maxLength": 500, "description": "说明（不合格时必填）"},
         "photo_id": {"type": "integer", "nullable": True, "description": "本工单的照片（须拍照的检查项必填）"},

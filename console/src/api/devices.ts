@@ -57,3 +57,7 @@ export async function importDevices(file: File, mode: 'create' | 'update'): Prom
   return api.upload<ImportResult | ImportJob>('/devices/import', form)
 }
 export const importProgress = (id: string) => api.get<ImportJob>(`/imports/${id}`)
+
+/** A device's 维修 / 保养 / 计量 records (计量 ones filed from a certificate carry its fields). */
+export const listDeviceRecords = (deviceId: number, kind: 'repair' | 'maintenance' | 'metrology') =>
+  api.get<Schema<'RecordList'>>(`/devices/${deviceId}/records/${kind}`)

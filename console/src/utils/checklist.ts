@@ -50,20 +50,38 @@ export const editableItems = (items: ChecklistItem[]): EditableItem[] =>
     photo_required: item.photo_required,
   }))
 
-/** The items of a form, as the API takes them (blank rows dropped, a check without limits). */
+/** The items of a form, as the API takes them (a check without limits). Every row is sent, a blank
+ * one too: the server's checklist.<n> errors then name the row the form shows. */
 export function itemsBody(items: EditableItem[]): ChecklistItem[] {
-  return items
-    .filter((item) => item.label.trim() !== '')
-    .map((item) => {
-      const measured = item.kind === 'measurement'
-      const limit = (value: number | undefined) => (measured && typeof value === 'number' ? value : null)
-      return {
-        label: item.label.trim(),
-        kind: item.kind,
-        unit: measured ? item.unit.trim() || null : null,
-        lower: limit(item.lower),
-        upper: limit(item.upper),
-        photo_required: item.photo_required,
-      }
-    })
+  return items.map((item) => {
+    const measured = item.kind === 'measurement'
+    const limit = (value: number | undefined) => (measured && typeof value === 'number' ? value : null)
+    return {
+      label: item.label.trim(),
+      kind: item.kind,
+      unit: measured ? item.unit.trim() || null : null,
+      lower: limit(item.lower),
+      upper: limit(item.upper),
+      photo_required: item.photo_required,
+    }
+  })
 }
+
+/** One item's record in the completion form. */
+export interface RecordedResult {
+  result?: 'pass' | 'fail'
+  value?: number
+  note: string
+  photo_id?: number
+}
+
+export const blankResults = (items: ChecklistItem[]): RecordedResult[] => items.map(() => ({ note: '' }))
+
+/** The results as the complete step takes them, one per item, in order. */
+export const resultsBody = (results: RecordedResult[]) =>
+  results.map((entry) => ({
+    result: entry.result ?? null,
+    value: typeof entry.value === 'number' ? entry.value : null,
+    note: entry.note.trim() || null,
+    photo_id: entry.photo_id ?? null,
+  }))
