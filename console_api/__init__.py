@@ -17,6 +17,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     device_code_views,
     device_label_views,
     device_link_views,
+    device_running_state_views,
     device_views,
     device_workbook_views,
     inbox_views,

@@ -102,6 +102,7 @@ FIELD_LABELS = {
     # 设备档案
     "unique_code": "唯一码",
     "archive_status": "档案状态",
+    "running_state": "运行状态",
     "category": "设备类型",
     "model": "规格型号",
     "asset_code": "设备编码",
@@ -258,6 +259,7 @@ _ENUM_LABELS: dict[str, Mapping] = {
     "fault_level": FAULT_LEVEL_LABELS,
     "device_condition": DEVICE_CONDITION_LABELS,
     "archive_status": ARCHIVE_STATUS_LABELS,
+    "running_state": DEVICE_CONDITION_LABELS,
     "holder_gender": GENDER_LABELS,
     "scopes": SCOPE_LABELS,
     "channels": CHANNEL_LABELS,

@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "attach_certificate": "上传计量证书",
     "update_checklist": "修改检查项模板",
     "sign_off": "客户签字",
+    "set_running_state": "设置运行状态",
 }
 SPECIFIC_ACTION_LABELS = {
     ("work_order", "create"): "报修",

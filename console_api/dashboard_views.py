@@ -12,10 +12,12 @@ from flask import jsonify
 
 from console_api.http import current_actor
 from console_api.routes import route
+from console_api.serializers import moment
 from console_api.work_order_views import rows
 from models import ALERT_PLAN_STATUS_LABELS, AlertPlan, AlertSubject
 from models.work_order import WORK_ORDER_STATUS_LABELS
 from operations import dashboard as dashboard_ops
+from operations import equipment_figures
 from operations.alerts.plans import schedule_of, shown_due_on
 from operations.alerts.subjects import describe_subjects
 
@@ -120,8 +122,33 @@ def dashboard_json(figures: dashboard_ops.Dashboard, *, ending_link: str) -> dic
     }
 
 
-@route("GET", "/dashboard", "首页：预警、未完结工单、待响应的紧急工单、即将到期的授权", response="Dashboard")
+# 首页's device flags and the device list each one opens.
+DEVICE_FLAG_LINKS = {
+    "out_of_service": "/devices?running_state=out_of_service",
+    "scrap_suggested": "/devices?running_state=scrap_suggested",
+    "metrology_overdue": "/devices?metrology_overdue=true",
+}
+
+
+def device_flags_json(actor) -> dict | None:
+    flags = equipment_figures.device_flags(actor, dashboard_ops.NEAREST)
+    if flags is None:
+        return None
+    for name, flag in flags.items():
+        flag["link"] = DEVICE_FLAG_LINKS[name]
+        for item in flag["items"]:
+            if "since" in item:
+                item["since"] = moment(item["since"])
+    return flags
+
+
+@route(
+    "GET",
+    "/dashboard",
+    "首页：预警、未完结工单、待响应的紧急工单、即将到期的授权；停用待修、建议报废、计量逾期的设备",
+    response="Dashboard",
+)
 def dashboard():
     actor = current_actor()
     figures = dashboard_ops.dashboard(actor)
-    return jsonify(dashboard_json(figures, ending_link=_ending_link(actor)))
+    return jsonify(dashboard_json(figures, ending_link=_ending_link(actor)) | {"devices": device_flags_json(actor)})

@@ -15,6 +15,7 @@ from console_api.routes import paging, route
 from console_api.serializers import device_detail_json, device_summary_json
 from console_api.validation import Field, all_optional, json_body, parse_fields
 from models import ArchiveStatus, CredentialKind, Scope
+from models.work_order import DeviceCondition
 from operations import departments, devices
 from operations.errors import InvalidInput
 
@@ -72,6 +73,8 @@ FILTERS = {
     "department_id": Field("int", minimum=1, description="所属科室"),
     "archive_status": Field("enum", enum=ArchiveStatus, description="在档状态"),
     "outsourced": Field("bool", description="true：已委外设备；false：未委外设备"),
+    "running_state": Field("enum", enum=DeviceCondition, description="运行状态（停用待修、建议报废等）"),
+    "metrology_overdue": Field("bool", description="true：计量逾期的设备；false：未逾期"),
 }
 DEPARTMENT_SCHEMA = {"name": Field("str", required=True, max_length=50), "phone": PHONE}
 
@@ -83,6 +86,8 @@ def list_filters(query: dict) -> dict:
         "department_id": query["department_id"],
         "archive_status": query["archive_status"],
         "outsourced": query["outsourced"],
+        "running_state": query["running_state"],
+        "metrology_overdue": query["metrology_overdue"],
     }
 
 

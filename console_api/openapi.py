@@ -38,11 +38,20 @@ from models import (
     MessageFamily,
     Role,
     Scope,
+    StateSource,
     WorkOrderKind,
     WorkOrderStatus,
 )
 from models.institution import DIGEST_THRESHOLD_MAX, DIGEST_THRESHOLD_MIN
-from models.work_order import DeviceCondition, FaultFrequency, FaultLevel, SignOffPlace, Urgency
+from models.work_order import (
+    DeviceCondition,
+    FaultFrequency,
+    FaultLevel,
+    PartOrigin,
+    ReplacedPartFate,
+    SignOffPlace,
+    Urgency,
+)
 from operations.alerts.phases import AlertPhase
 from operations.audit_log import ENTITY_TYPES
 from operations.authorizations import AuthorizationState
@@ -72,6 +81,54 @@ SATISFACTION = obj(
 )
 # Orders by their status now: 未完结, 已完成待归档 (待确认 / 待评价 / 待回访), 已归档, 已撤销.
 BY_STATUS = {"open": INTEGER, "completed": INTEGER, "closed": INTEGER, "cancelled": INTEGER}
+
+# 运行状态 (正常运行 / 限制使用 / 停用待修 / 建议报废), on every view of a device.
+RUNNING_STATE = labelled("running_state", DeviceCondition)
+# The equipment figures beside the work-order statistics (operations.equipment_figures).
+FLAGGED_DEVICE = obj(device_id=INTEGER, unique_code=STRING, device_name=STRING, department=N_STRING, since=N_MOMENT)
+OVERDUE_DEVICE = obj(
+    device_id=INTEGER,
+    unique_code=STRING,
+    device_name=STRING,
+    department=N_STRING,
+    due_on={**DATE, "description": "最早一期逾期的计量到期日"},
+    days_overdue=INTEGER,
+)
+METROLOGY_OVERDUE = obj(total=INTEGER, items=array(OVERDUE_DEVICE))
+ON_TIME = {
+    "due": {**INTEGER, "description": "到期日在范围内、已完成或已过到期日的保养（不含已撤销）"},
+    "on_time": {**INTEGER, "description": "到期日当天或之前完成"},
+    "done_late": INTEGER,
+    "not_done": INTEGER,
+    "on_time_percent": {**nullable(NUMBER), "description": "按期完成率（%）"},
+}
+EQUIPMENT_FIGURES = {
+    "downtime": nullable(
+        obj(
+            "停机时长（停用待修的时间与停机工单报修至完成的时间，重叠只计一次）；服务商为 null",
+            total_hours=NUMBER,
+            devices=INTEGER,
+            items=array(
+                obj(
+                    device_id=INTEGER,
+                    unique_code=STRING,
+                    device_name=STRING,
+                    department=N_STRING,
+                    **RUNNING_STATE,
+                    downtime_hours=NUMBER,
+                )
+            ),
+        )
+    ),
+    "pm_on_time": obj(
+        "保养计划工单按期完成率（到期日在统计区间内）",
+        **ON_TIME,
+        not_due_yet={**INTEGER, "description": "到期日未到、尚未完成（不计入）"},
+        per_department=array(obj(department_id=INTEGER, department=N_STRING, **ON_TIME)),
+        per_vendor=array(obj(vendor_id=N_INTEGER, vendor_name=STRING, **ON_TIME)),
+    ),
+    "metrology_overdue": nullable(METROLOGY_OVERDUE),
+}
 
 # Shapes both APIs answer with.
 SHARED_SCHEMAS: dict[str, dict] = {
@@ -188,6 +245,9 @@ SHARED_SCHEMAS: dict[str, dict] = {
         model=N_STRING,
         serial_number=N_STRING,
         quantity=INTEGER,
+        **labelled("origin", PartOrigin, optional=True),
+        valid_until={**N_DATE, "description": "备件有效期至"},
+        **labelled("replaced_part", ReplacedPartFate, optional=True),
         note=N_STRING,
         added_by_id=INTEGER,
         added_at=MOMENT,
@@ -525,6 +585,14 @@ PC_SCHEMAS: dict[str, dict] = {
             default_days={**INTEGER, "description": "未开启到期预警的授权，提前这么多天列出"},
             link=STRING,
         ),
+        devices=nullable(
+            obj(
+                "需设备科关注的设备（仅医疗机构）：停用待修、建议报废（由设备科决定是否报废）、计量逾期",
+                out_of_service=obj(total=INTEGER, items=array(FLAGGED_DEVICE), link=STRING),
+                scrap_suggested=obj(total=INTEGER, items=array(FLAGGED_DEVICE), link=STRING),
+                metrology_overdue=obj(total=INTEGER, items=array(OVERDUE_DEVICE), link=STRING),
+            )
+        ),
     ),
     **SHARED_SCHEMAS,
     **ACCOUNT_SCHEMAS,
@@ -551,6 +619,7 @@ PC_SCHEMAS: dict[str, dict] = {
         unique_code=STRING,
         institution=N_STRING,
         department=N_STRING,
+        **RUNNING_STATE,
     ),
     "DeviceLinkOrders": obj(
         "二维码设备对当前登录者：可查看的未完成工单，及能否报修",
@@ -591,6 +660,7 @@ PC_SCHEMAS: dict[str, dict] = {
         unique_code=STRING,
         name=STRING,
         **labelled("archive_status", ArchiveStatus),
+        **RUNNING_STATE,
         department_id=INTEGER,
         department=N_STRING,
         category={**N_STRING, "description": "设备类型"},
@@ -621,6 +691,7 @@ PC_SCHEMAS: dict[str, dict] = {
         department_id=INTEGER,
         department=N_STRING,
         **labelled("archive_status", ArchiveStatus),
+        **RUNNING_STATE,
         link_url={**STRING, "description": "设备二维码中的链接"},
         scopes=array(enum(*(scope.value for scope in Scope))),
         optional={
@@ -953,6 +1024,20 @@ PC_SCHEMAS: dict[str, dict] = {
                 obj(engineer_id=INTEGER, engineer_name=N_STRING, vendor_id=N_INTEGER, vendor_name=STRING, open=INTEGER)
             ),
         ),
+        **EQUIPMENT_FIGURES,
+    ),
+    "RunningStatePeriods": items_of("RunningStatePeriod"),
+    "RunningStatePeriod": obj(
+        "设备的一段运行状态",
+        id=INTEGER,
+        **labelled("state", DeviceCondition),
+        started_at=MOMENT,
+        ended_at={**N_MOMENT, "description": "仍在此状态时为空"},
+        source=enum(*(source.value for source in StateSource)),
+        source_label={**STRING, "description": "服务报告、设备科设置、历史报告"},
+        work_order_id={**N_INTEGER, "description": "设定此状态的服务报告所属工单"},
+        reason=N_STRING,
+        set_by={**N_STRING, "description": "设置人（设备科）"},
     ),
 }
 

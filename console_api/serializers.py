@@ -13,6 +13,7 @@ from models.device import ARCHIVE_STATUS_LABELS
 from models.device_record import RECORD_KIND_LABELS
 from models.user import ROLE_LABELS
 from models.vendor import INVITATION_STATUS_LABELS
+from models.work_order import DEVICE_CONDITION_LABELS
 from operations import vendors
 from operations.authorizations import STATE_LABELS, state_of
 from operations.clock import display
@@ -41,6 +42,14 @@ def user_json(user: User) -> dict:
     }
 
 
+def running_state_json(device: Device) -> dict:
+    """运行状态, shown on every view of a device (停用待修 as a red banner)."""
+    return {
+        "running_state": device.running_state.value,
+        "running_state_label": DEVICE_CONDITION_LABELS[device.running_state],
+    }
+
+
 def device_summary_json(device: Device, departments: dict[int, str], vendors: list[str]) -> dict:
     """A row of the archive lists (查询设备档案, 已委外 / 未委外设备)."""
     return {
@@ -49,6 +58,7 @@ def device_summary_json(device: Device, departments: dict[int, str], vendors: li
         "name": device.name,
         "archive_status": device.archive_status.value,
         "archive_status_label": ARCHIVE_STATUS_LABELS[device.archive_status],
+        **running_state_json(device),
         "department_id": device.department_id,
         "department": departments.get(device.department_id),
         "category": device.category,
@@ -71,6 +81,7 @@ def device_detail_json(device: Device, department: str | None, scopes: frozenset
         "department": department,
         "archive_status": device.archive_status.value,
         "archive_status_label": ARCHIVE_STATUS_LABELS[device.archive_status],
+        **running_state_json(device),
         "link_url": link_url,
         "scopes": [scope.value for scope in Scope if scope in scopes],
     }

@@ -27,6 +27,8 @@ from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_FREQUENCY_LABELS,
     FAULT_LEVEL_LABELS,
+    PART_ORIGIN_LABELS,
+    REPLACED_PART_FATE_LABELS,
     SIGN_OFF_PLACE_LABELS,
     URGENCY_LABELS,
     WORK_ORDER_EVENT_LABELS,
@@ -174,7 +176,14 @@ def signature_filename(record: WorkOrderSignOff) -> str:
 
 
 def work_order_part_json(part: WorkOrderPart) -> dict[str, Any]:
-    return {**part_json(part), "added_by_id": part.added_by_id, "added_at": moment(part.added_at)}
+    """The API's part: codes beside their labels (the frozen report keeps only the labels)."""
+    return {
+        **part_json(part),
+        **_labelled("origin", part.origin, PART_ORIGIN_LABELS),
+        **_labelled("replaced_part", part.replaced_part, REPLACED_PART_FATE_LABELS),
+        "added_by_id": part.added_by_id,
+        "added_at": moment(part.added_at),
+    }
 
 
 def contact_json(method: dict) -> dict[str, Any]:

@@ -117,6 +117,63 @@ def write_stats(figures: dict[str, Any], *, vendor_name: str | None = None) -> b
     for item in open_now["per_engineer"]:
         _append(now_sheet, [item["engineer_name"], item["vendor_name"], item["open"]])
 
+    write_equipment_sheets(workbook, figures)
+
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- the equipment figures (operations.equipment_figures) --------------------------------------
+
+DOWNTIME = "停机时长"
+PM_ON_TIME = "保养按期完成率"
+METROLOGY_OVERDUE = "计量逾期"
+DOWNTIME_COLUMNS = (
+    ("唯一码", lambda item: item["unique_code"]),
+    ("设备名称", lambda item: item["device_name"]),
+    ("所属科室", lambda item: item["department"]),
+    ("停机时长（小时）", lambda item: item["downtime_hours"]),
+    ("当前运行状态", lambda item: item["running_state_label"]),
+)
+RATE_COLUMNS = (
+    ("应完成", lambda item: item["due"]),
+    ("按期完成", lambda item: item["on_time"]),
+    ("逾期完成", lambda item: item["done_late"]),
+    ("未完成", lambda item: item["not_done"]),
+    ("按期完成率（%）", lambda item: item["on_time_percent"]),
+)
+METROLOGY_COLUMNS = (
+    ("唯一码", lambda item: item["unique_code"]),
+    ("设备名称", lambda item: item["device_name"]),
+    ("所属科室", lambda item: item["department"]),
+    ("计量到期日", lambda item: item["due_on"]),
+    ("逾期天数", lambda item: item["days_overdue"]),
+)
+
+
+def write_equipment_sheets(workbook: Workbook, figures: dict[str, Any]) -> None:
+    """停机时长 (per device, the range's), 保养按期完成率 (overall, by department, by vendor) and 计量逾期
+    (now); a vendor admin's workbook has the on-time sheet only (the rest is the hospital's)."""
+    downtime = figures.get("downtime")
+    if downtime is not None:
+        sheet = workbook.create_sheet(DOWNTIME)
+        _table(sheet, DOWNTIME_COLUMNS, downtime["items"])
+        _append(sheet, [])
+        _bold_row(sheet, ["合计（小时）", downtime["total_hours"]])
+    rate = figures.get("pm_on_time")
+    if rate is not None:
+        sheet = workbook.create_sheet(PM_ON_TIME)
+        _table(sheet, (("范围", lambda item: "全部"), *RATE_COLUMNS), [rate])
+        _append(sheet, ["到期日未到、尚未完成", rate["not_due_yet"]])
+        _append(sheet, [])
+        _bold_row(sheet, ["科室", *(title for title, _ in RATE_COLUMNS)])
+        for item in rate["per_department"]:
+            _append(sheet, [item["department"], *(value(item) for _, value in RATE_COLUMNS)])
+        _append(sheet, [])
+        _bold_row(sheet, ["服务商", *(title for title, _ in RATE_COLUMNS)])
+        for item in rate["per_vendor"]:
+            _append(sheet, [item["vendor_name"], *(value(item) for _, value in RATE_COLUMNS)])
+    overdue = figures.get("metrology_overdue")
+    if overdue is not None:
+        _table(workbook.create_sheet(METROLOGY_OVERDUE), METROLOGY_COLUMNS, overdue["items"])

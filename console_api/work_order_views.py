@@ -57,6 +57,8 @@ from models.work_order import (
     DeviceCondition,
     FaultFrequency,
     FaultLevel,
+    PartOrigin,
+    ReplacedPartFate,
     Urgency,
     work_order_number,
 )
@@ -65,7 +67,7 @@ from operations.access import require_institution_staff
 from operations.actors import Actor
 from operations.credentials import Upload
 from operations.errors import Conflict, InvalidInput
-from operations.work_orders import dispatch, flow, on_site, report_pdf
+from operations.work_orders import dispatch, flow, on_site, parts, report_pdf
 from operations.work_orders import orders as work_orders
 from operations.work_orders.access import device_seen_by, is_dispatcher_for, is_requester, is_worker_for
 from operations.work_orders.flow import PART_STATUSES, STEPS, allowed_steps
@@ -156,6 +158,9 @@ PART_SCHEMA = {
     "model": Field("str", max_length=100),
     "serial_number": Field("str", max_length=100),
     "quantity": Field("int", minimum=1, maximum=999, nullable=False),
+    "origin": Field("enum", enum=PartOrigin, description="备件来源：原厂 / 认证合格"),
+    "valid_until": Field("date", description="备件有效期至（不早于今天）"),
+    "replaced_part": Field("enum", enum=ReplacedPartFate, description="旧件去向"),
     "note": Field("str", max_length=200),
 }
 SKILLS_SCHEMA = {"categories": OrderField("str_list", required=True, nullable=False, max_items=dispatch.MAX_SKILLS)}
@@ -719,14 +724,14 @@ def set_engineer_skills(user_id: int):
 )
 def add_work_order_part(work_order_id: int):
     """更换的备件 (model and serial for traceability), while the engineer is at the device."""
-    part = flow.add_part(current_actor(), work_order_id, **request_body())
+    part = parts.add_part(current_actor(), work_order_id, **request_body())
     commit()
     return jsonify(work_order_part_json(part)), 201
 
 
 @route("DELETE", "/work-orders/<int:work_order_id>/parts/<int:part_id>", "删除备件记录", status=204, errors=(409,))
 def remove_work_order_part(work_order_id: int, part_id: int):
-    flow.remove_part(current_actor(), work_order_id, part_id)
+    parts.remove_part(current_actor(), work_order_id, part_id)
     commit()
     return "", 204
 

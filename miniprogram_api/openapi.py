@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from console_api.json_schema import BOOLEAN, INTEGER, STRING, array, enum, nullable, obj, ref
-from console_api.openapi import PC_SCHEMAS, SHARED_SCHEMAS, with_idempotent_create
+from console_api.openapi import PC_SCHEMAS, RUNNING_STATE, SHARED_SCHEMAS, with_idempotent_create
 from miniprogram_api.http import AUTH_NOTES, TABLE, route
 from miniprogram_api.order_shapes import DETAIL_FIELDS, ROW_FIELDS, extended
 from models import AccountCodePurpose, ArchiveStatus, ConsentStatus, Role, Scope
@@ -66,6 +66,7 @@ SCHEMAS: dict[str, dict] = {
         department=N_STRING,
         archive_status=enum(*(status.value for status in ArchiveStatus)),
         archive_status_label=STRING,
+        **RUNNING_STATE,
         scopes=array(enum(*(scope.value for scope in Scope))),
         open_orders=array(ref("WorkOrderRow")),
         can_report=BOOLEAN,

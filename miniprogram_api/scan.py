@@ -20,6 +20,7 @@ from miniprogram_api.http import route
 from miniprogram_api.order_shapes import mp_rows
 from models import Department, Device, Institution, Scope, db
 from models.device import ARCHIVE_STATUS_LABELS
+from models.work_order import DEVICE_CONDITION_LABELS
 from operations.access import granted_scopes, visible_devices
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.work_orders import orders as work_orders
@@ -84,6 +85,8 @@ def device_card(device: Device) -> dict:
         "department": department.name if department else None,
         "archive_status": device.archive_status.value,
         "archive_status_label": ARCHIVE_STATUS_LABELS[device.archive_status],
+        "running_state": device.running_state.value,
+        "running_state_label": DEVICE_CONDITION_LABELS[device.running_state],
         "scopes": [scope.value for scope in Scope if scope in scopes],
         "open_orders": mp_rows(work_orders.open_orders_of_device(actor, device.id)),
         "can_report": may_report,

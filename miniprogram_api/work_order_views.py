@@ -55,7 +55,7 @@ from operations.credentials import Upload
 from operations.errors import InvalidInput
 from operations.service_plans import raising
 from operations.service_plans.plans import PLANNED_KINDS
-from operations.work_orders import dispatch, flow, on_site, photo_links
+from operations.work_orders import dispatch, flow, on_site, parts, photo_links
 from operations.work_orders import orders as work_orders
 from operations.work_orders.orders import MAX_PHOTO_BYTES
 
@@ -373,7 +373,7 @@ def attach_work_order_certificate(work_order_id: int):
     errors=(409,),
 )
 def add_work_order_part(work_order_id: int):
-    part = flow.add_part(current_actor(), work_order_id, **request_body())
+    part = parts.add_part(current_actor(), work_order_id, **request_body())
     commit()
     return jsonify(work_order_part_json(part)), 201
 

@@ -15,7 +15,7 @@ from models.authorization import Authorization, AuthorizationEvent, Authorizatio
 from models.calibration_certificate import CalibrationCertificate, CertificateConclusion
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
-from models.device import ArchiveStatus, Device
+from models.device import ArchiveStatus, Device, DeviceStatePeriod, StateSource
 from models.device_record import DeviceRecord, RecordKind
 from models.inbox import InboxMessage
 from models.institution import Department, DeviceType, Institution
@@ -80,6 +80,7 @@ __all__ = [
     "Department",
     "Device",
     "DeviceRecord",
+    "DeviceStatePeriod",
     "DeviceType",
     "Edge",
     "EngineerSkill",
@@ -98,6 +99,7 @@ __all__ = [
     "Scope",
     "ServicePlan",
     "ServicePlanStatus",
+    "StateSource",
     "SubscribeConsent",
     "User",
     "Vendor",

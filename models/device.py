@@ -9,6 +9,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
+from models.work_order import DeviceCondition
 
 
 class ArchiveStatus(enum.StrEnum):
@@ -54,6 +55,12 @@ class Device(db.Model):
         nullable=False,
         default=ArchiveStatus.IN_ARCHIVE,
     )
+    # 运行状态 (正常运行 / 限制使用 / 停用待修 / 建议报废), apart from 在档状态: set by the last completed
+    # service report's 设备当前状态 or by the equipment manager (operations.device_running_state,
+    # which keeps its periods in DeviceStatePeriod).
+    running_state: Mapped[DeviceCondition] = mapped_column(
+        string_enum(DeviceCondition), nullable=False, default=DeviceCondition.NORMAL, server_default="normal"
+    )
     name: Mapped[str] = mapped_column(String(100), nullable=False)  # 设备名称
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), nullable=False)  # 所属科室
     category: Mapped[str | None] = mapped_column(String(50), nullable=True)  # 设备类型
@@ -83,3 +90,38 @@ class Device(db.Model):
         self.search_text = " ".join(
             str(value).lower() for field in SEARCHABLE_FIELDS if (value := getattr(self, field))
         )
+
+
+class StateSource(enum.StrEnum):
+    """What set a running state."""
+
+    REPORT = "report"  # a completed service report's 设备当前状态
+    MANUAL = "manual"  # the equipment manager, with a reason
+    MIGRATION = "migration"  # read from the last report when the column was added
+
+
+STATE_SOURCE_LABELS = {
+    StateSource.REPORT: "服务报告",
+    StateSource.MANUAL: "设备科设置",
+    StateSource.MIGRATION: "历史报告",
+}
+
+
+class DeviceStatePeriod(db.Model):
+    """One stretch of a device in one running state: from `started_at` until the next state began
+    (`ended_at`; None while it lasts). Before its first period a device was 正常运行 since it was
+    archived. Downtime is measured from these (operations.device_running_state)."""
+
+    __tablename__ = "device_state_periods"
+    __table_args__ = (Index("ix_device_state_periods_device_started", "device_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), nullable=False)
+    state: Mapped[DeviceCondition] = mapped_column(string_enum(DeviceCondition), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    source: Mapped[StateSource] = mapped_column(string_enum(StateSource), nullable=False)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -292,8 +292,36 @@ class WorkOrderEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 
 
+class PartOrigin(enum.StrEnum):
+    """备件来源: the SOP allows only original or certified parts."""
+
+    ORIGINAL = "original"
+    CERTIFIED = "certified"
+
+
+PART_ORIGIN_LABELS = {PartOrigin.ORIGINAL: "原厂", PartOrigin.CERTIFIED: "认证合格"}
+
+
+class ReplacedPartFate(enum.StrEnum):
+    """旧件去向: what became of the part taken out."""
+
+    RETURNED = "returned"  # handed back to the hospital
+    VENDOR_RECOVERED = "vendor_recovered"
+    SCRAPPED = "scrapped"
+    NONE = "none"  # nothing was taken out (a consumable added, say)
+
+
+REPLACED_PART_FATE_LABELS = {
+    ReplacedPartFate.RETURNED: "交还医院",
+    ReplacedPartFate.VENDOR_RECOVERED: "厂家回收",
+    ReplacedPartFate.SCRAPPED: "报废销毁",
+    ReplacedPartFate.NONE: "无旧件",
+}
+
+
 class WorkOrderPart(db.Model):
-    """更换的备件: what was fitted (model and serial for traceability)."""
+    """更换的备件: what was fitted (model and serial for traceability), where it came from and
+    until when it is valid, and what became of the part it replaced (the SOP's 备件 rules)."""
 
     __tablename__ = "work_order_parts"
 
@@ -304,6 +332,10 @@ class WorkOrderPart(db.Model):
     serial_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     quantity: Mapped[int] = mapped_column(nullable=False, default=1)
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # None on parts recorded before these were asked for.
+    origin: Mapped[PartOrigin | None] = mapped_column(string_enum(PartOrigin), nullable=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)  # 有效期至
+    replaced_part: Mapped[ReplacedPartFate | None] = mapped_column(string_enum(ReplacedPartFate), nullable=True)
     added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 

@@ -187,6 +187,7 @@ def set_checklist_template(actor: Actor, device_type_id: int, items: list) -> De
     with audit.tracking(actor, "update_checklist", "device_type", device_type, ("checklist",)):
         device_type.checklist = checked or None
         db.session.flush()
+    checklists.forget_templates()
     return device_type
 
 

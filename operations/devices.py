@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from models import ArchiveStatus, Authorization, CredentialKind, Department, Device, Institution, Vendor, db
 from models.db import utcnow
+from models.work_order import DEVICE_CONDITION_LABELS, DeviceCondition
 from operations import audit
 from operations import credentials as credential_operations
 from operations.access import require_manager, visible_device, visible_devices
@@ -20,6 +21,7 @@ from operations.actors import Actor
 from operations.clock import today_local
 from operations.departments import assignable_department
 from operations.device_types import add_missing_device_types, known_device_type
+from operations.equipment_figures import metrology_overdue_clause
 from operations.errors import Conflict, GatheredErrors, InvalidInput, NotFound, RowErrors
 from operations.paging import Page, escape_like, paginate
 from operations.service_plans import plans as service_plans
@@ -266,12 +268,15 @@ def device_by_link_token(token: str) -> Device:
 
 def sticker_card(device: Device) -> dict[str, str | None]:
     """What a device's QR sticker may tell anyone who scans it: its name, 唯一码, hospital and
-    department, no archive details (the sticker is public)."""
+    department, and its 运行状态; no archive details (the sticker is public)."""
     return {
         "name": device.name,
         "unique_code": device.unique_code,
         "institution": db.session.scalar(select(Institution.name).where(Institution.id == device.institution_id)),
         "department": db.session.scalar(select(Department.name).where(Department.id == device.department_id)),
+        # 运行状态: whoever scans a 停用待修 device must see it is not to be used.
+        "running_state": device.running_state.value,
+        "running_state_label": DEVICE_CONDITION_LABELS[device.running_state],
     }
 
 
@@ -302,6 +307,8 @@ def filtered_devices(
     department_id: int | None = None,
     archive_status: ArchiveStatus | None = None,
     outsourced: bool | None = None,
+    running_state: DeviceCondition | None = None,
+    metrology_overdue: bool | None = None,
 ):
     query = visible_devices(actor)
     if keyword:
@@ -318,6 +325,11 @@ def filtered_devices(
     if outsourced is not None:
         clause = _outsourced_clause(today_local())
         query = query.where(clause if outsourced else ~clause)
+    if running_state is not None:
+        query = query.where(Device.running_state == running_state)
+    if metrology_overdue is not None:
+        clause = metrology_overdue_clause()
+        query = query.where(clause if metrology_overdue else ~clause)
     return query
 
 

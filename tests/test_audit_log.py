@@ -624,6 +624,12 @@ CASES: dict[str, Callable[[World], Call]] = {
     "PATCH /api/v1/devices/<int:device_id>": pc(
         "manager", "patch", "/api/v1/devices/{device}", json={"archive_status": "scrapped"}
     ),
+    "PUT /api/v1/devices/<int:device_id>/running-state": pc(
+        "manager",
+        "put",
+        "/api/v1/devices/{device}/running-state",
+        json={"running_state": "out_of_service", "reason": "漏电，停用待修"},
+    ),
     "POST /api/v1/devices/import": _import,
     "POST /api/v1/devices/<int:device_id>/records/<any(repair, maintenance, metrology):kind>": pc(
         "in_house",

@@ -1,5 +1,5 @@
-"""0017 upgrades the plans and orders of 0016, whose checklists are lists of strings: each string
-becomes a check item with the same label, in the same order, nothing lost; an order without a
+"""0019 upgrades the plans and orders of 0016 (through 0017 and 0018), whose checklists are lists of
+strings: each string becomes a check item with the same label, in the same order, nothing lost; an order without a
 checklist keeps none; the 设备类型 list gains an empty template, and an order raised afterwards from
 an upgraded plan carries the converted items."""
 

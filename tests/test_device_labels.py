@@ -374,6 +374,9 @@ def test_the_page_the_code_opens_is_the_consoles_with_the_devices_public_card(cl
         "unique_code": device.unique_code,
         "institution": "第一人民医院",
         "department": "CT室",
+        # 运行状态: whoever scans must learn when a device is 停用待修 (tests/test_device_running_state.py).
+        "running_state": "normal",
+        "running_state_label": "正常运行",
     }
 
 

@@ -156,3 +156,41 @@ def test_0014_upgrades_with_its_work_orders_and_alert_plans(legacy_database):
     assert rows == [{"reporter_id": 1, "contact_id": None, "service_plan_id": None, "plan_due_on": None}]
     assert legacy.execute("SELECT count(*) AS n FROM service_plans") == [{"n": 0}]
     assert legacy.execute("SELECT phone FROM departments") == [{"phone": None}]
+
+
+def test_0016_upgrades_with_its_parts(legacy_database):
+    """0017 asks a part's origin, validity and the replaced part's fate: parts recorded before keep
+    every value and have none, and the report prints no empty columns for them."""
+    legacy = legacy_database("0016_device_record_documents")
+    now = "2026-12-04 00:00:00"
+    for sql in (
+        "INSERT INTO institutions (id, name, last_device_number, created_at) VALUES (1, '医院甲', 1, :now)",
+        "INSERT INTO departments (id, institution_id, name, created_at) VALUES (1, 1, '口腔科', :now)",
+        "INSERT INTO users (id, username, password_hash, display_name, role, institution_id, is_active, token_version,"
+        " created_at) VALUES (1, 'liu', 'x', '刘工', 'engineer', 1, TRUE, 1, :now)",
+        "INSERT INTO devices (id, institution_id, unique_code, link_token, archive_status, name, department_id,"
+        " search_text, created_at, updated_at)"
+        " VALUES (1, 1, '000001', 'tok', 'in_archive', '监护仪', 1, '', :now, :now)",
+        "INSERT INTO work_orders (id, institution_id, device_id, kind, urgency, status, reporter_id, department_id,"
+        " contact_name, contact_methods, device_snapshot, created_at, updated_at) VALUES (1, 1, 1, 'repair',"
+        " 'normal', 'on_site', 1, 1, '刘工', '[]', '{}', :now, :now)",
+        "INSERT INTO work_order_parts (id, work_order_id, name, model, serial_number, quantity, note, added_by_id,"
+        " added_at) VALUES (1, 1, '电源板', 'PB-2', 'SN1', 2, '原装', 1, :now)",
+    ):
+        legacy.execute(sql, {"now": now})
+    legacy.upgrade()
+    rows = legacy.execute(
+        "SELECT name, model, serial_number, quantity, note, origin, valid_until, replaced_part FROM work_order_parts"
+    )
+    assert rows == [
+        {
+            "name": "电源板",
+            "model": "PB-2",
+            "serial_number": "SN1",
+            "quantity": 2,
+            "note": "原装",
+            "origin": None,
+            "valid_until": None,
+            "replaced_part": None,
+        }
+    ]

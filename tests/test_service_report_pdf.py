@@ -61,7 +61,15 @@ def completed_with_part(app, world) -> int:  # noqa: F811
     order_id = accepted_order(app, world)
     for step, body in (("arrive", {"q": link_of(app, world["device"])}), ("diagnose", {"diagnosis": "压力传感器故障"})):
         assert engineer.post(f"/work-orders/{order_id}/{step}", json=body).status_code == 200
-    part = {"name": "压力传感器", "model": "PS-2", "serial_number": "SN-778", "quantity": 1}
+    part = {
+        "name": "压力传感器",
+        "model": "PS-2",
+        "serial_number": "SN-778",
+        "quantity": 1,
+        "origin": "original",
+        "valid_until": "2099-06-30",
+        "replaced_part": "returned",
+    }
     assert engineer.post(f"/work-orders/{order_id}/parts", json=part).status_code == 201
     assert engineer.post(f"/work-orders/{order_id}/complete", json=COMPLETE).status_code == 200
     return order_id
@@ -96,6 +104,10 @@ def test_the_signed_report_downloads_with_its_chinese_and_signature(app, world, 
         "正常运行",
         "压力传感器",
         "SN-778",
+        "旧件去向",
+        "原厂",
+        "2099-06-30",
+        "交还医院",
     ):
         assert words in text, words
     assert "系统自动确认" not in text

@@ -11,7 +11,7 @@ from models.work_order import DeviceCondition, Urgency
 from operations.actors import Actor
 from operations.clock import frozen
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from operations.work_orders import dispatch, flow
+from operations.work_orders import dispatch, flow, parts
 from operations.work_orders import orders as work_orders
 from operations.work_orders.flow import STEPS, allowed_steps
 
@@ -124,7 +124,7 @@ def test_the_happy_path_and_refusals(app_context, world):
     flow.depart(engineer, order_id)
     flow.arrive(engineer, order_id)
     flow.diagnose(engineer, order_id, diagnosis="电源板损坏")
-    flow.add_part(engineer, order_id, name="电源板", model="PB-2", serial_number="SN1", quantity=1)
+    parts.add_part(engineer, order_id, name="电源板", model="PB-2", serial_number="SN1", quantity=1)
     db.session.commit()
     with pytest.raises(InvalidInput):
         flow.complete(

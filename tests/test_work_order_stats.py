@@ -407,7 +407,8 @@ def rows_of(sheet) -> list[tuple]:
 def test_the_workbook_holds_the_same_figures_as_the_json(world, orders):
     figures = ok(stats(world["manager_api"]))
     book = workbook_of(world["manager_api"])
-    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结"]
+    # Then the equipment figures' sheets (tests/test_equipment_figures.py).
+    assert book.sheetnames == ["概览", "按服务商", "按工程师", "当前未完结", "停机时长", "保养按期完成率", "计量逾期"]
 
     summary = {row[0]: row[1:] for row in rows_of(book["概览"]) if row and row[0]}
     assert summary["统计区间（报修日期，北京时间）"][:2] == ("2026-11-23", "2026-11-25")

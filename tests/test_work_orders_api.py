@@ -641,7 +641,9 @@ def test_depart_with_an_eta_saves_both_in_one_step_or_neither(world, app):
         logged = db.session.scalars(
             db.select(AuditEntry).where(AuditEntry.entity_type == "work_order", AuditEntry.action == "depart")
         ).one()
-        assert logged.changes["eta"][0] is None and logged.changes["eta"][1].startswith(eta[:10])
+        # The log keeps the moment (UTC): compare moments, not the dates written in two time zones.
+        stored = datetime.fromisoformat(logged.changes["eta"][1])
+        assert logged.changes["eta"][0] is None and stored == datetime.fromisoformat(eta + ":00+08:00")
         assert logged.changes["status"] == ["accepted", "departed"]
 
     # /eta still changes it on the way; 出发 without one keeps what was agreed.
@@ -731,6 +733,31 @@ def test_parts_add_and_delete_while_on_site(world, app):
     assert deleted.status_code == 204
     assert [p["name"] for p in detail(world, "engineer", order_id)["parts"]] == ["密封圈"]
     assert world["api"]["engineer"].delete(f"{BASE}/{order_id}/parts/{part_id}").status_code in (404, 422)
+
+
+def test_a_part_says_where_it_came_from_until_when_it_is_valid_and_what_became_of_the_old_one(world, app):
+    """The SOP's 备件 rules: original or certified, within its validity, and the replaced part's fate."""
+    order_id = create(world)["id"]
+    step(world, "engineer", order_id, "accept")
+    step(world, "engineer", order_id, "arrive")
+    engineer = world["api"]["engineer"]
+    part = {"name": "血氧探头", "origin": "certified", "valid_until": "2099-12-31", "replaced_part": "vendor_recovered"}
+    expired = engineer.post(f"{BASE}/{order_id}/parts", json={**part, "valid_until": "2020-01-01"})
+    assert expired.status_code == 422
+    assert expired.get_json()["error"]["fields"]["valid_until"] == "该备件已过有效期，不能使用"
+    for bad in ({"origin": "used"}, {"replaced_part": "lost"}, {"valid_until": "31/12/2099"}):
+        assert engineer.post(f"{BASE}/{order_id}/parts", json={**part, **bad}).status_code == 422, bad
+    assert detail(world, "engineer", order_id)["parts"] == []  # refused entries changed nothing
+
+    added = engineer.post(f"{BASE}/{order_id}/parts", json=part)
+    assert added.status_code == 201, added.get_json()
+    shown = added.get_json()
+    assert (shown["origin"], shown["origin_label"], shown["valid_until"]) == ("certified", "认证合格", "2099-12-31")
+    assert (shown["replaced_part"], shown["replaced_part_label"]) == ("vendor_recovered", "厂家回收")
+    step(world, "engineer", order_id, "diagnose", diagnosis="探头线缆断裂")
+    step(world, "engineer", order_id, "complete", **_completion())
+    [frozen] = world["api"]["clinician"].get(f"{BASE}/{order_id}/report").get_json()["parts"]
+    assert (frozen["origin"], frozen["valid_until"], frozen["replaced_part"]) == ("认证合格", "2099-12-31", "厂家回收")
 
 
 def test_service_report_is_frozen_at_completion_and_signed_off_by_confirming(world, app):

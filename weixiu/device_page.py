@@ -26,11 +26,15 @@ FALLBACK = """<!doctype html>
 <title>{{ title }}</title>
 <style>body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;padding:24px;color:#222}
 .card{border:1px solid #ddd;border-radius:8px;padding:16px}h1{font-size:20px;margin:0 0 12px}
+.banner{background:#fff0ed;border:1px solid #d54941;color:#ad352f;border-radius:8px;padding:12px;margin:0 0 12px}
 dt{color:#888;font-size:13px}dd{margin:0 0 8px;font-size:16px}.hint{margin-top:16px;color:#555;font-size:14px}</style>
 </head><body>
+{% if device and device.running_state == "out_of_service" %}
+<p class="banner" role="alert"><strong>设备停用待修</strong>：请勿使用，等待维修。</p>{% endif %}
 {% if device %}<div class="card"><h1>{{ device.name }}</h1><dl>
 <dt>唯一码</dt><dd>{{ device.unique_code }}</dd>
-<dt>医疗机构</dt><dd>{{ device.institution }}</dd><dt>所属科室</dt><dd>{{ device.department }}</dd></dl></div>
+<dt>医疗机构</dt><dd>{{ device.institution }}</dd><dt>所属科室</dt><dd>{{ device.department }}</dd>
+<dt>运行状态</dt><dd>{{ device.running_state_label }}</dd></dl></div>
 <p class="hint">设备故障报修：请使用微信扫描此二维码，在“微修”小程序中填写故障信息；
 或使用较新版本的手机浏览器打开本页，以短信验证码登录后报修。</p>
 {% else %}<div class="card"><h1>未找到设备</h1><p>该二维码未关联任何设备，请联系设备科。</p></div>{% endif %}

@@ -29,6 +29,7 @@ declare module 'vue' {
     PlanFields: typeof import('./components/PlanFields.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    RunningState: typeof import('./components/RunningState.vue')['default']
     TableEmpty: typeof import('./components/TableEmpty.vue')['default']
     TAlert: typeof import('tdesign-vue-next')['Alert']
     TBadge: typeof import('tdesign-vue-next')['Badge']

@@ -116,3 +116,41 @@ test('a cancelled scan stays home without a word', async () => {
   expect(phone.route).toBe('pages/index/index')
   expect(phone.toasts).not.toContain('扫码失败，请重试或输入唯一码')
 })
+
+describe('运行状态', () => {
+  const STOPPED = '000034' // 电动吸引器, in 王医生's 口腔科, used by no other test
+  let stopped
+
+  beforeAll(async () => {
+    stopped = await backend.device(manager, STOPPED)
+    await manager.put(`/devices/${stopped.id}/running-state`, {
+      running_state: 'out_of_service',
+      reason: '吸力不足，停用待修',
+    })
+  })
+  afterAll(() =>
+    manager.put(`/devices/${stopped.id}/running-state`, { running_state: 'normal', reason: '测试结束，恢复' }),
+  )
+
+  test('a device 停用待修 shows the red banner and its state on the card', async () => {
+    phone = await clinicianPhone()
+    phone.queueScan({ result: stopped.link_url })
+
+    await phone.tap('.scan-btn')
+
+    expect(phone.route).toBe('pages/device/index')
+    expect(phone.text('.out-of-service-banner')).toBe('设备停用待修：请勿使用，等待维修。')
+    expect(phone.text('.device-running-state')).toContain('停用待修')
+  })
+
+  test('a device in use shows no banner', async () => {
+    phone = await clinicianPhone()
+    phone.queueScan({ result: device.link_url })
+
+    await phone.tap('.scan-btn')
+
+    expectCardOf(phone)
+    expect(phone.texts('.out-of-service-banner')).toHaveLength(0)
+    expect(phone.text('.device-running-state')).toContain('正常运行')
+  })
+})

@@ -115,8 +115,16 @@ test('from the push to the customer’s signature', async () => {
   await phone.input('.part-name-input', '电源模块')
   await phone.input('.part-model-input', 'PM-25')
   await phone.input('.part-serial-input', 'SN-7788')
+  await phone.tap('.part-origin-certified')
+  await phone.trigger('.part-valid-until', 'change', { value: '2020-01-31' }) // past its validity
+  await phone.tap('.part-fate-vendor_recovered')
+  await phone.tap('.add-part-btn')
+  expect(phone.text('.part-valid-until-error')).toBe('该备件已过有效期，不能使用')
+  expect(phone.has('.part-row')).toBe(false)
+  await phone.trigger('.part-valid-until', 'change', { value: '2099-06-30' })
   await phone.tap('.add-part-btn')
   expect(phone.texts('.part-row')[0]).toContain('电源模块')
+  expect(phone.texts('.part-row')[0]).toContain('认证合格 · 有效期至 2099-06-30 · 旧件厂家回收')
 
   await phone.tap('.complete-btn') // nothing written yet: the server says what is missing
   expect(phone.text('.step-error')).toMatch(/[\u4e00-\u9fa5]/)
@@ -129,9 +137,10 @@ test('from the push to the customer’s signature', async () => {
   recorded = await manager.get(`/work-orders/${order.id}`)
   expect(recorded.status).toBe('completed')
   expect(recorded.device_condition).toBe('limited')
-  expect(recorded.parts.map((part) => [part.name, part.model, part.serial_number])).toEqual([
-    ['电源模块', 'PM-25', 'SN-7788'],
-  ])
+  expect(
+    recorded.parts.map((part) => [part.name, part.model, part.serial_number, part.origin, part.valid_until]),
+  ).toEqual([['电源模块', 'PM-25', 'SN-7788', 'certified', '2099-06-30']])
+  expect(recorded.parts[0].replaced_part).toBe('vendor_recovered')
   expect(recorded.timeline.map((event) => event.label)).toEqual(
     expect.arrayContaining(['接单', '出发', '到达现场', '故障诊断', '登记更换配件']),
   )

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Device, DeviceType, ServicePlan, db
+from models import DeviceType, db
 
 CHECK, MEASUREMENT = "check", "measurement"
 ITEM_KIND_LABELS = {CHECK: "检查（合格/不合格）", MEASUREMENT: "测量（数值）"}
@@ -117,22 +117,45 @@ def check_items(raw: list | None, errors: dict[str, str], field: str = "checklis
     return items
 
 
-def template_of(device: Device) -> list[dict[str, Any]]:
-    """The checklist template of the device's 设备类型 (none when it has no type)."""
+_MEMO = "checklist_templates"  # db.session.info: (transaction, {institution_id: {type name: items}})
+
+
+def _templates(institution_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The institution's templates by 设备类型 name, read once per transaction: the sweep raises
+    thousands of orders in one (operations.service_plans.raising) and asks for each."""
+    session = db.session()  # the scoped session's own Session (its transaction)
+    transaction = session.get_transaction()
+    memo = session.info.get(_MEMO)
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info[_MEMO] = memo
+    found = memo[1].get(institution_id)
+    if found is None:
+        rows = db.session.execute(
+            select(DeviceType.name, DeviceType.checklist).where(DeviceType.institution_id == institution_id)
+        )
+        found = memo[1][institution_id] = {name: items_of(stored) for name, stored in rows if stored}
+    return found
+
+
+def forget_templates() -> None:
+    """A template changed in this transaction: read them again."""
+    db.session.info.pop(_MEMO, None)
+
+
+def template_of(device: Any) -> list[dict[str, Any]]:
+    """The checklist template of the device's 设备类型 (none when it has no type). `device` may be
+    a Device or a row with institution_id and category."""
     if not device.category:
         return []
-    stored = db.session.scalar(
-        select(DeviceType.checklist).where(
-            DeviceType.institution_id == device.institution_id, DeviceType.name == device.category
-        )
-    )
-    return items_of(stored)
+    return [dict(item) for item in _templates(device.institution_id).get(device.category, [])]
 
 
-def resolve_checklist(plan: ServicePlan, device: Device) -> list[dict[str, Any]]:
+def resolve_checklist(plan: Any, device: Any) -> list[dict[str, Any]]:
     """The items an order raised from `plan` carries: the plan's own (an override), else the
     template of the device's 设备类型 as it is at raising time. Copied, so editing the template or
-    the plan later never changes what an order already asks for."""
+    the plan later never changes what an order already asks for. `plan` and `device` may be the
+    sweep's plain rows (checklist; institution_id, category)."""
     return items_of(plan.checklist) if plan.checklist else template_of(device)
 
 

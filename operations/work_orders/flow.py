@@ -39,15 +39,17 @@ from models.work_order import (
     DEVICE_CONDITION_LABELS,
     FAULT_LEVEL_LABELS,
     OPEN_STATUSES,
+    PART_ORIGIN_LABELS,
+    REPLACED_PART_FATE_LABELS,
     WORK_ORDER_KIND_LABELS,
     WORK_ORDER_STATUS_LABELS,
     DeviceCondition,
     FaultLevel,
 )
-from operations import audit, live
+from operations import audit, device_running_state, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
-from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from operations.errors import Conflict, InvalidInput, PermissionDenied
 from operations.work_orders import certificates, checklist_results, report_pdf
 from operations.work_orders.access import (
     is_requester,
@@ -62,7 +64,6 @@ from operations.work_orders.notices import notify
 S = WorkOrderStatus
 E = WorkOrderEventKind
 POOR_RATING = 2  # this or lower asks the equipment office to follow up (回访)
-MAX_PARTS = 50
 log = logging.getLogger("weixiu.work_orders")
 
 
@@ -304,70 +305,17 @@ def diagnose(actor: Actor, work_order_id: int, *, diagnosis: str, fault_level: F
     return _engineer_step(actor, work_order_id, "diagnose", values=values, detail=detail)
 
 
-def add_part(
-    actor: Actor,
-    work_order_id: int,
-    *,
-    name: str,
-    model: str | None = None,
-    serial_number: str | None = None,
-    quantity: int = 1,
-    note: str | None = None,
-) -> WorkOrderPart:
-    """Record a part fitted (model and serial for traceability); on the timeline, no status change."""
-    order = visible_order(actor, work_order_id, lock=True)
-    require_assignee(actor, order)
-    if order.status not in PART_STATUSES:
-        raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，不能登记配件")
-    count = db.session.scalar(select(func.count()).where(WorkOrderPart.work_order_id == order.id))
-    if count >= MAX_PARTS:
-        raise InvalidInput({"name": f"每个工单最多登记 {MAX_PARTS} 项配件"})
-    now = now_utc()
-    part = WorkOrderPart(
-        work_order_id=order.id,
-        name=name.strip(),
-        model=_text(model),
-        serial_number=_text(serial_number),
-        quantity=quantity,
-        note=_text(note),
-        added_by_id=actor.user_id,
-        added_at=now,
-    )
-    db.session.add(part)
-    db.session.flush()
-    order.updated_at = now
-    record_event(order, E.PART_ADDED, actor.user_id, now, from_status=order.status, detail={"part": part_json(part)})
-    audit_order(actor, "add_part", order, {"part": [None, part_json(part)]})
-    return part
-
-
-def remove_part(actor: Actor, work_order_id: int, part_id: int) -> None:
-    order = visible_order(actor, work_order_id, lock=True)
-    require_assignee(actor, order)
-    if order.status not in PART_STATUSES:
-        raise Conflict(f"工单当前状态为「{WORK_ORDER_STATUS_LABELS[order.status]}」，不能修改配件")
-    part = db.session.scalar(
-        select(WorkOrderPart).where(WorkOrderPart.id == part_id, WorkOrderPart.work_order_id == order.id)
-    )
-    if part is None:
-        raise NotFound("配件记录不存在")
-    removed = part_json(part)
-    db.session.delete(part)
-    now = now_utc()
-    order.updated_at = now
-    db.session.flush()
-    # On the timeline too: the report must not list a part the timeline says was fitted, unexplained.
-    record_event(order, E.PART_REMOVED, actor.user_id, now, from_status=order.status, detail={"part": removed})
-    audit_order(actor, "remove_part", order, {"part": [removed, None]})
-
-
 def part_json(part: WorkOrderPart) -> dict[str, Any]:
+    """A part as the service report freezes it: the labels, not the codes, of its origin and fate."""
     return {
         "id": part.id,
         "name": part.name,
         "model": part.model,
         "serial_number": part.serial_number,
         "quantity": part.quantity,
+        "origin": PART_ORIGIN_LABELS[part.origin] if part.origin else None,
+        "valid_until": part.valid_until.isoformat() if part.valid_until else None,
+        "replaced_part": REPLACED_PART_FATE_LABELS[part.replaced_part] if part.replaced_part else None,
         "note": part.note,
     }
 
@@ -427,6 +375,7 @@ def complete(
     )
     if certificate is not None:
         certificates.file_with_device(order, now)  # the device's 计量 records hold it from now on
+    device_running_state.from_report(order, now)  # 运行状态 follows the last completed report
     return order
 
 

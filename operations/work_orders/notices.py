@@ -28,7 +28,7 @@ from models.work_order import (
 )
 from operations import outbox
 from operations.clock import to_local
-from operations.work_orders.access import dispatchers_of, managers_of, requesters, workers_of
+from operations.work_orders.access import Staff, requesters, staff_for
 
 INBOX, SMS, WECHAT = ChannelName.INBOX, ChannelName.SMS, ChannelName.WECHAT
 # How a planned order's kind is named (保养计划, 计量计划; 今日新增保养工单).
@@ -118,19 +118,19 @@ def _specific_audiences(order: WorkOrder, event: WorkOrderEvent) -> list[Audienc
 TAKE_IT = frozenset({WorkOrderEventKind.CREATED, WorkOrderEventKind.ASSIGNED, WorkOrderEventKind.HANDED_BACK})
 
 
-def _people(order: WorkOrder, event: WorkOrderEvent, who: str) -> list[int]:
+def _people(order: WorkOrder, event: WorkOrderEvent, who: str, staff: Staff) -> list[int]:
     if who == "reporter":
-        return requesters(order)
+        return requesters(order, staff)
     if who == "assignee":
         return [order.assignee_id] if order.assignee_id else []
     if who == "previous_assignee":
         previous = (event.detail or {}).get("previous_engineer_id")
         return [previous] if previous else []
     if who == "workers":
-        return workers_of(order)
+        return staff.workers(order)
     if who == "dispatchers":
-        return dispatchers_of(order)
-    return managers_of(order.institution_id)
+        return staff.dispatchers(order)
+    return staff.managers(order.institution_id)
 
 
 def device_label(order: WorkOrder) -> str:
@@ -173,14 +173,26 @@ def notify(
     told of this step in one summary with other orders on their phone (planned orders raised by one
     sweep, operations.service_plans.raising), who get its inbox entry only. `announce` False leaves
     the messages to the caller to hand to the queue (the normal path, not the step's urgent one)."""
+    messages = outbox.fan_out(notices_for(order, event, quiet=quiet), event.at)
+    if announce:
+        outbox.announce(messages)
+    return messages
+
+
+def notices_for(
+    order: WorkOrder, event: WorkOrderEvent, *, quiet: frozenset[int] = frozenset(), staff: Staff | None = None
+) -> list[outbox.Notice]:
+    """The notices of this step (see `notify`), not written yet: a sweep raising many orders writes
+    all of theirs in one fan-out, with the people of every side read once (`staff`)."""
     audiences = _audiences(order, event)
     if not audiences:
         return []
+    staff = staff or staff_for(order)
     told: set[int] = {event.actor_id} if event.actor_id else set()
     # A person in two audiences hears once, on the channels of the first that names them.
     groups: dict[tuple[tuple[str, ...], bool, bool], list[int]] = {}
     for audience in audiences:
-        fresh = [user_id for user_id in _people(order, event, audience.who) if user_id not in told]
+        fresh = [user_id for user_id in _people(order, event, audience.who, staff) if user_id not in told]
         told.update(fresh)
         loud = [user_id for user_id in fresh if user_id not in quiet]
         if loud:
@@ -208,7 +220,7 @@ def notify(
     # settings. Its other steps follow the preferences, as any order's do.
     urgent = event.kind is WorkOrderEventKind.ESCALATED or (order.urgency is Urgency.DOWNTIME and event.kind in TAKE_IT)
     body = f"{device_label(order)}，{kind}工单{order.number}：{detail}。当前状态：{status}。"
-    notices = [
+    return [
         outbox.Notice(
             key=f"work_order:{order.id}:{event.id}:{'+'.join(channels)}{_key_suffix(fallback, asks)}",
             topic=f"work_order.{event.kind.value}",
@@ -223,10 +235,6 @@ def notify(
         )
         for (channels, fallback, asks), recipients in groups.items()
     ]
-    messages = outbox.fan_out(notices, event.at)
-    if announce:
-        outbox.announce(messages)
-    return messages
 
 
 def _key_suffix(fallback: bool, asks: bool) -> str:

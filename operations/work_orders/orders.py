@@ -10,7 +10,7 @@ sweep escalates to the equipment office when it passes (operations.work_orders.e
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from models.work_order import (
     FaultFrequency,
     Urgency,
 )
-from operations import audit
+from operations import audit, bulk
 from operations.access import active_authorization_clause, require_institution_staff
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, now_utc
@@ -145,16 +145,33 @@ def resolve_device(
 
 def route(device: Device, kind: WorkOrderKind, day: date) -> Authorization | None:
     """The authorization the order goes to, or None for the institution's own engineers."""
-    return db.session.scalars(
+    return routes([(device.id, kind)], day).get((device.id, kind))
+
+
+def routes(wanted: Iterable[tuple[int, WorkOrderKind]], day: date) -> dict[tuple[int, WorkOrderKind], Authorization]:
+    """`route` for many (device id, kind) at once, in one query: those routed to a vendor, each to
+    its authorization; the others (absent) to the institution's own engineers."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    scopes = {kind: getattr(Authorization, f"scope_{SCOPE_OF_KIND[kind].value}") for _, kind in wanted}
+    candidates = db.session.scalars(
         select(Authorization)
         .where(
-            Authorization.device_id == device.id,
+            bulk.among(Authorization.device_id, {device_id for device_id, _ in wanted}),
             active_authorization_clause(day),
-            getattr(Authorization, f"scope_{SCOPE_OF_KIND[kind].value}").is_(True),
+            or_(*(column.is_(True) for column in scopes.values())),
         )
-        .order_by(Authorization.starts_on.desc(), Authorization.id.desc())
-        .limit(1)
-    ).first()
+        # The latest authorization in force first: it takes the order when several cover the kind.
+        .order_by(Authorization.device_id, Authorization.starts_on.desc(), Authorization.id.desc())
+    )
+    chosen: dict[tuple[int, WorkOrderKind], Authorization] = {}
+    for authorization in candidates:
+        for kind, column in scopes.items():
+            key = (authorization.device_id, kind)
+            if key in wanted and key not in chosen and getattr(authorization, column.key):
+                chosen[key] = authorization
+    return chosen
 
 
 def _check_contacts(methods: list[ContactMethod]) -> list[dict[str, str]]:
@@ -205,6 +222,11 @@ def _check_intake(intake: Intake, now: datetime) -> None:
 def device_snapshot(device: Device) -> dict[str, Any]:
     """The device as the archive describes it now: the order and its report quote this."""
     department = db.session.get(Department, device.department_id)
+    return describe_device(device, department.name if department else None)
+
+
+def describe_device(device: Any, department_name: str | None) -> dict[str, Any]:
+    """`device_snapshot` of a device (or a row with its columns) whose department's name is known."""
     return {
         "id": device.id,
         "unique_code": device.unique_code,
@@ -215,7 +237,7 @@ def device_snapshot(device: Device) -> dict[str, Any]:
         "manufacturer": device.manufacturer,
         "category": device.category,
         "asset_code": device.asset_code,
-        "department": department.name if department else None,
+        "department": department_name,
         "installed_on": device.installed_on.isoformat() if device.installed_on else None,
         "warranty_ends_on": device.warranty_ends_on.isoformat() if device.warranty_ends_on else None,
     }

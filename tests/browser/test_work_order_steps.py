@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from models import Role, Scope, User, WorkOrder, WorkOrderPart, WorkOrderStatus, db
 from operations.actors import Actor
+from operations.clock import today_local
 from tests.browser.work_order_steps import (
     PNG,
     confirm_in_dialog,
@@ -261,12 +262,24 @@ def test_the_reporter_and_the_office_cancel_orders_after_a_confirmation(console,
     expect(field.page.get_by_text("没有待办工单")).to_be_visible()
 
 
-def add_part(page, name: str, model: str, serial: str) -> None:
+def add_part(page, name: str, model: str, serial: str, traced: tuple[str, str, str] | None = None, shot=None) -> None:
+    """`traced`: 来源, 有效期至 and 旧件去向 as the dialog shows them (来源 is 原厂 unless chosen)."""
     page.get_by_role("button", name="登记备件").click()
     dialog = in_dialog(page)
     dialog.get_by_placeholder("如：电源板").fill(name)
     dialog.get_by_placeholder("选填", exact=True).first.fill(model)
     dialog.get_by_placeholder("选填，便于追溯").fill(serial)
+    if traced:
+        origin, valid_until, replaced = traced
+        dialog.get_by_test_id("part-origin").get_by_text(origin, exact=True).click()
+        picker = dialog.get_by_test_id("part-valid-until").locator("input")
+        picker.fill(valid_until)
+        picker.press("Enter")
+        expect(picker).to_have_value(valid_until)
+        dialog.get_by_test_id("part-replaced").click()
+        page.locator(".t-select-option", has_text=replaced).click()
+        if shot:
+            shot("work-order-part-dialog")
     dialog.get_by_role("button", name="登记").click()
     expect(dialog).to_be_hidden()
 
@@ -279,9 +292,14 @@ def test_the_engineer_adds_parts_and_deletes_one_after_a_confirmation(console, h
     expect_status(page, "已到场")
     parts = page.locator(".t-table", has=page.get_by_text("备件名称"))
     expect(parts).to_contain_text("没有登记更换的备件")
-    add_part(page, "电源板", "PB-200", "SN-88")
+    valid_until = f"{today_local().year + 2}-06-30"
+    add_part(page, "电源板", "PB-200", "SN-88", ("认证合格", valid_until, "厂家回收"), shot=console.shot)
     add_part(page, "排线", "FC-12", "SN-99")
     expect(parts.locator("tbody tr")).to_have_count(2)
+    fitted = parts.locator("tbody tr", has_text="电源板")
+    for shown in ("认证合格", valid_until, "厂家回收"):
+        expect(fitted).to_contain_text(shown)
+    expect(parts.locator("tbody tr", has_text="排线")).to_contain_text("原厂")  # the default
 
     parts.locator("tbody tr", has_text="排线").get_by_text("删除").click()
     question = in_dialog(page)
@@ -308,6 +326,8 @@ def test_the_engineer_adds_parts_and_deletes_one_after_a_confirmation(console, h
     report = page.get_by_test_id("service-report")
     expect(report).to_contain_text("SN-88")
     expect(report).not_to_contain_text("SN-99")
+    for shown in ("认证合格", valid_until, "厂家回收"):
+        expect(report).to_contain_text(shown)
     console.shot("work-order-service-report-parts")
     with app.app_context():
         assert [part.serial_number for part in db.session.scalars(db.select(WorkOrderPart))] == ["SN-88"]

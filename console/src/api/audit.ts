@@ -65,6 +65,7 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   attach_certificate: '上传计量证书',
   update_checklist: '修改检查项模板',
   sign_off: '客户签字',
+  set_running_state: '设置运行状态',
 }
 /** The names one action has on particular objects (报修 is a work order's 新增). */
 export const ACTION_ALIASES: Partial<Record<AuditAction, string[]>> = {

@@ -54,6 +54,13 @@ export const CONDITION_LABELS = {
   out_of_service: '停用待修',
   scrap_suggested: '建议报废',
 } as const
+export const PART_ORIGIN_LABELS = { original: '原厂', certified: '认证合格' } as const
+export const REPLACED_PART_LABELS = {
+  returned: '交还医院',
+  vendor_recovered: '厂家回收',
+  scrapped: '报废销毁',
+  none: '无旧件',
+} as const
 export const CONTACT_KIND_LABELS = { mobile: '手机', landline: '座机/分机', wechat: '微信', email: '邮箱' } as const
 
 /** TDesign tag themes per status: waiting amber, working blue, done green, ended grey. */

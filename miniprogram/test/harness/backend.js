@@ -47,6 +47,7 @@ async function pc(username) {
     user: session.user,
     get: (path) => ok(call(at(path), { token: session.token })),
     post: (path, body) => ok(call(at(path), { method: 'POST', token: session.token, body })),
+    put: (path, body) => ok(call(at(path), { method: 'PUT', token: session.token, body })),
     delete: (path) => ok(call(at(path), { method: 'DELETE', token: session.token })),
   }
 }

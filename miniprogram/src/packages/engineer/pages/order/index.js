@@ -23,7 +23,38 @@ const CONCLUSIONS = [
   { value: 'restricted', label: '限用' },
 ]
 const EMPTY_CERTIFICATE = { number: '', calibrated_on: '', valid_until: '', conclusion: 'passed', issuer: '' }
-const EMPTY_PART = { name: '', model: '', serial_number: '' }
+// The SOP's 备件 rules: original or certified, within its validity, and the old part's fate.
+const PART_ORIGINS = [
+  { value: 'original', label: '原厂' },
+  { value: 'certified', label: '认证合格' },
+]
+const REPLACED_PART_FATES = [
+  { value: 'returned', label: '交还医院' },
+  { value: 'vendor_recovered', label: '厂家回收' },
+  { value: 'scrapped', label: '报废销毁' },
+  { value: 'none', label: '无旧件' },
+]
+const EMPTY_PART = { name: '', model: '', serial_number: '', origin: 'original', valid_until: '', replaced_part: '' }
+
+/** The part as the server takes it: fields left empty are not sent. */
+function partBody(part) {
+  const body = {}
+  for (const [key, value] of Object.entries(part)) if (value !== '') body[key] = value
+  return body
+}
+
+/** 原厂 · 有效期至 2028-06-30 · 旧件厂家回收: what the row under a part's name says. */
+function partTrace(part) {
+  return [
+    part.model,
+    part.serial_number,
+    part.origin_label,
+    part.valid_until && `有效期至 ${part.valid_until}`,
+    part.replaced_part_label && `旧件${part.replaced_part_label}`,
+  ]
+    .filter(Boolean)
+    .join(' · ')
+}
 const EMPTY_REPORT = { work_done: '', test_result: '', test_passed: true, device_condition: 'normal' }
 
 /** A measurement's limits as the engineer reads them: 0.5–1.5 V, ≥10 MΩ, ≤0.2 Ω. */
@@ -59,6 +90,11 @@ function scannedText(result) {
   return match ? decodeURIComponent(match[1]) : result.path
 }
 
+/** Today in Beijing as YYYY-MM-DD: the earliest 有效期至 the date picker offers. */
+function localToday() {
+  return new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10)
+}
+
 /** The server's time (UTC, ISO) `minutes` from now. */
 function etaIn(minutes) {
   return new Date(Date.now() + minutes * 60000).toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -72,6 +108,10 @@ Component({
     repairs: [],
     repairsError: '',
     conditions: CONDITIONS,
+    partOrigins: PART_ORIGINS,
+    replacedPartFates: REPLACED_PART_FATES,
+    partRows: [],
+    today: '',
     etaMinutes: ETA_MINUTES,
     noSticker: false,
     reason: '',
@@ -119,6 +159,8 @@ Component({
         certificate,
         can: allowed(order.actions),
         diagnosis: this.data.diagnosis || order.diagnosis || '',
+        partRows: (order.parts || []).map((part) => ({ ...part, trace: partTrace(part) })),
+        today: localToday(),
       }
     },
     /** One step: the order as the server now has it, or its Chinese error (beside a field when named). */
@@ -182,10 +224,19 @@ Component({
     onPartInput(event) {
       this.setData({ [`newPart.${event.currentTarget.dataset.field}`]: event.detail.value })
     },
+    chooseOrigin(event) {
+      this.setData({ 'newPart.origin': event.currentTarget.dataset.value })
+    },
+    onPartValidUntil(event) {
+      this.setData({ 'newPart.valid_until': event.detail.value })
+    },
+    chooseReplacedPart(event) {
+      this.setData({ 'newPart.replaced_part': event.currentTarget.dataset.value })
+    },
     async addPart() {
       const id = this.data.order.id
       const added = await this.step(async () => {
-        await work.addPart(id, this.data.newPart)
+        await work.addPart(id, partBody(this.data.newPart))
         return workOrders.get(id)
       })
       if (added) this.setData({ newPart: EMPTY_PART })

@@ -2,8 +2,8 @@
 orders. Existing plans' and orders' checklists (lists of strings) become items of kind check with
 the same labels, in the same order
 
-Revision ID: 0017_checklist_items
-Revises: 0016_device_record_documents
+Revision ID: 0019_checklist_items
+Revises: 0018_device_running_state
 Create Date: 2026-12-05 14:00:00.000000
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017_checklist_items'
-down_revision = '0016_device_record_documents'
+revision = '0019_checklist_items'
+down_revision = '0018_device_running_state'
 branch_labels = None
 depends_on = None
 
