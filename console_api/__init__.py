@@ -10,6 +10,7 @@ from console_api import (  # noqa: E402,F401 - views register themselves on the 
     alert_views,
     audit_views,
     authorization_views,
+    certificate_views,
     credential_views,
     dashboard_views,
     department_views,

@@ -232,6 +232,7 @@ FIELD_LABELS = {
     "ended_reason": "结束原因",
     "service_plan_id": "保养/计量计划",
     "plan_due_on": "计划到期日",
+    "certificate": "计量证书",
 }
 # Bookkeeping ids a person would not read: the row's other fields name the same thing.
 HIDDEN_FIELDS = frozenset({"merged_id", "into_id", "user_id", "import_id", "id", "authorization_ids"})
@@ -389,6 +390,12 @@ def _summary(field: str, value: Mapping) -> str:
         return f"照片（{_bytes(value.get('size'))}）"
     if field == "attachment":
         return f"{value.get('filename') or '附件'}（{_bytes(value.get('size'))}）"
+    if field == "certificate":
+        valid = f"，有效期至 {value['valid_until']}" if value.get("valid_until") else ""
+        return (
+            f"证书编号 {value.get('number')}，{value.get('conclusion')}，{value.get('issuer')}，"
+            f"检定/校准日期 {value.get('calibrated_on')}{valid}，{value.get('filename')}（{_bytes(value.get('size'))}）"
+        )
     if field == "part":
         model = f" {value['model']}" if value.get("model") else ""
         return f"{value.get('name') or '配件'}{model} ×{value.get('quantity') or 1}"

@@ -92,6 +92,8 @@ ACTION_LABELS = {
     "add_part": "登记配件",
     "remove_part": "删除配件",
     "add_photo": "上传照片",
+    "attach_certificate": "上传计量证书",
+    "update_checklist": "修改检查项模板",
     "sign_off": "客户签字",
     "set_running_state": "设置运行状态",
 }

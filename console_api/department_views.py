@@ -4,8 +4,11 @@ the department list are in device_views."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import jsonify
 
+from console_api.checklist_schema import CHECKLIST
 from console_api.http import commit, current_actor
 from console_api.route_table import request_body
 from console_api.routes import route
@@ -14,6 +17,7 @@ from models import Department, DeviceType
 from operations import departments, device_types
 from operations.account_inputs import department_phone_problem
 from operations.errors import InvalidInput
+from operations.service_plans import checklists
 
 NAME = {"name": Field("str", required=True, max_length=50)}
 PHONE = Field(
@@ -28,6 +32,7 @@ DEPARTMENT_ORDER = {
 TYPE_ORDER = {
     "device_type_ids": Field("int_list", required=True, max_items=1000, description="本院全部设备类型的 id，按新顺序")
 }
+TEMPLATE = {"checklist": replace(CHECKLIST, required=True)}
 MERGE = {"into_id": Field("int", required=True, minimum=1, description="合并到的设备类型（保留）")}
 
 
@@ -109,7 +114,13 @@ def reactivate_department(department_id: int):
 
 
 def device_type_json(device_type: DeviceType, count: int) -> dict:
-    return {"id": device_type.id, "name": device_type.name, "sort_order": device_type.sort_order, "device_count": count}
+    return {
+        "id": device_type.id,
+        "name": device_type.name,
+        "sort_order": device_type.sort_order,
+        "device_count": count,
+        "checklist": checklists.items_of(device_type.checklist),
+    }
 
 
 @route("GET", "/device-types", "设备类型列表（含设备数）", response="DeviceTypeList")
@@ -152,6 +163,20 @@ def merge_device_type(device_type_id: int):
     count = device_types.device_count(target)
     commit()
     return jsonify(device_type_json(target, count))
+
+
+@route(
+    "PUT",
+    "/device-types/<int:device_type_id>/checklist",
+    "设置设备类型的检查项模板（计划未自定检查项时，生成的保养/计量工单带此模板）",
+    body=TEMPLATE,
+    response="DeviceType",
+)
+def set_device_type_checklist(device_type_id: int):
+    device_type = device_types.set_checklist_template(current_actor(), device_type_id, request_body()["checklist"])
+    count = device_types.device_count(device_type)
+    commit()
+    return jsonify(device_type_json(device_type, count))
 
 
 @route("PUT", "/device-types/order", "设备类型排序（按新顺序给出全部类型）", body=TYPE_ORDER, response="DeviceTypeList")

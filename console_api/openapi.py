@@ -205,6 +205,28 @@ SHARED_SCHEMAS: dict[str, dict] = {
         **labelled("to_status", WorkOrderStatus, optional=True),
         detail=ANY_OBJECT,
     ),
+    "ChecklistItem": obj(
+        "检查项：检查（合格/不合格）或测量（单位、下限和/或上限）",
+        label=STRING,
+        kind=enum("check", "measurement"),
+        unit=N_STRING,
+        lower=nullable(NUMBER),
+        upper=nullable(NUMBER),
+        photo_required=BOOLEAN,
+    ),
+    "Certificate": obj(
+        "计量证书",
+        number={**STRING, "description": "证书编号"},
+        calibrated_on={**DATE, "description": "检定/校准日期"},
+        valid_until={**N_DATE, "description": "有效期至"},
+        conclusion=enum("passed", "failed", "restricted"),
+        conclusion_label={**STRING, "description": "合格 / 不合格 / 限用"},
+        issuer={**STRING, "description": "发证机构"},
+        filename=STRING,
+        content_type=enum("application/pdf", "image/jpeg", "image/png"),
+        size=INTEGER,
+        url=STRING,
+    ),
     "Photo": obj(
         id=INTEGER,
         content_type=enum("image/jpeg", "image/png"),
@@ -253,7 +275,8 @@ SHARED_SCHEMAS: dict[str, dict] = {
         contact=nullable({**obj(id=INTEGER, name=STRING), "description": "计划工单的科室联系人"}),
         service_plan_id=N_INTEGER,
         plan_due_on=N_DATE,
-        checklist={**array(STRING), "description": "计划的检查项（生成工单时复制）"},
+        checklist={**array(ref("ChecklistItem")), "description": "检查项（生成工单时按计划或设备类型模板复制）"},
+        certificate={**nullable(ref("Certificate")), "description": "计量工单的计量证书"},
         department_id=N_INTEGER,
         department=N_STRING,
         contact_name=N_STRING,
@@ -333,9 +356,15 @@ SHARED_SCHEMAS: dict[str, dict] = {
         document=nullable(
             {
                 **obj(name=STRING, content_type=STRING, size=INTEGER, url=STRING),
-                "description": "归档的服务报告（PDF，客户确认时生成）",
+                "description": "归档的服务报告（PDF，客户确认时生成），或计量证书（PDF 或图片，计量工单完成时归档）",
             }
         ),
+        optional={
+            "certificate": {
+                **nullable(ref("Certificate")),
+                "description": "计量记录列表：此记录为计量证书时，证书的字段",
+            }
+        },
     ),
     "AlertPlan": obj(
         "预警计划",
@@ -483,7 +512,7 @@ PC_SCHEMAS: dict[str, dict] = {
         lead_days=INTEGER,
         anchor=enum("schedule", "completion"),
         anchor_label=STRING,
-        checklist=array(STRING),
+        checklist={**array(ref("ChecklistItem")), "description": "计划自定的检查项；为空时用设备类型的模板"},
         contact_id=N_INTEGER,
         contact=N_STRING,
         note=N_STRING,
@@ -988,6 +1017,22 @@ PC_SCHEMAS: dict[str, dict] = {
             "test_result": STRING,
             "test_passed": BOOLEAN,
             "device_condition": STRING,
+            "checklist": {
+                **array(
+                    {
+                        "allOf": [ref("ChecklistItem")],
+                        "type": "object",
+                        "properties": {
+                            "result": nullable(enum("pass", "fail")),
+                            "value": nullable(NUMBER),
+                            "note": N_STRING,
+                            "photo_id": N_INTEGER,
+                        },
+                    }
+                ),
+                "description": "检查项记录：每项的结果（合格/不合格）、测量值、说明、照片",
+            },
+            "certificate": {**ANY_OBJECT, "description": "计量工单的计量证书（证书编号、日期、结论、发证机构）"},
             "work_order_id": INTEGER,
             **labelled("status", WorkOrderStatus),
             "sign_off": obj(confirmed=BOOLEAN, by=N_STRING, at=N_MOMENT),

@@ -4,11 +4,13 @@ from flask import jsonify
 
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import request_body
-from console_api.routes import BINARY, INLINE_QUERY, route
+from console_api.routes import DOCUMENTS, INLINE_QUERY, route
 from console_api.serializers import record_with_document_json
 from console_api.validation import Field
+from console_api.work_order_serializers import certificate_json
 from models import RecordKind
 from operations import device_records
+from operations.work_orders import certificates
 
 RECORD_SCHEMA = {
     "performed_on": Field("date", required=True),
@@ -22,7 +24,18 @@ KINDS = "<any(repair, maintenance, metrology):kind>"
 @route("GET", f"/devices/<int:device_id>/records/{KINDS}", "设备的维修 / 保养 / 计量记录", response="RecordList")
 def list_records(device_id: int, kind: str):
     records = device_records.list_device_records(current_actor(), device_id, RecordKind(kind))
-    return jsonify({"items": [record_with_document_json(record) for record in records]})
+    if kind != RecordKind.METROLOGY:
+        return jsonify({"items": [record_with_document_json(record) for record in records]})
+    # 计量 records: those filed from a certificate show its 证书编号, 有效期至, 结论 and 发证机构.
+    filed = certificates.by_records([record.id for record in records])
+    return jsonify(
+        {
+            "items": [
+                record_with_document_json(record) | {"certificate": certificate_json(filed.get(record.id))}
+                for record in records
+            ]
+        }
+    )
 
 
 @route(
@@ -43,9 +56,9 @@ def add_record(device_id: int, kind: str):
 @route(
     "GET",
     f"/devices/<int:device_id>/records/{KINDS}/<int:record_id>/document",
-    "记录的附件：归档的服务报告 PDF（?inline=1 在浏览器中打开）",
+    "记录的附件：归档的服务报告 PDF 或计量证书（?inline=1 在浏览器中打开）",
     query=INLINE_QUERY,
-    content={"application/pdf": BINARY},
+    content=DOCUMENTS,
 )
 def record_document(device_id: int, kind: str, record_id: int):
     record = device_records.record_document(current_actor(), device_id, RecordKind(kind), record_id)
@@ -53,5 +66,5 @@ def record_document(device_id: int, kind: str, record_id: int):
         record.document,
         record.document_type or "application/pdf",
         filename=record.document_name or f"record-{record.id}.pdf",
-        ascii_filename=f"record-{record.id}.pdf",
+        ascii_filename=f"record-{record.id}.{(record.document_name or '.pdf').rsplit('.', 1)[-1]}",
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import jsonify
 
+from console_api.checklist_schema import CHECKLIST
 from console_api.http import commit, current_actor
 from console_api.route_table import request_body, request_query
 from console_api.routes import route
@@ -20,8 +21,9 @@ from models.service_plan import (
     PlanAnchor,
 )
 from models.work_order import WORK_ORDER_STATUS_LABELS
+from operations.service_plans import checklists
 from operations.service_plans import plans as service_plans
-from operations.service_plans.plans import MAX_CHECKLIST_ITEMS, PLAN_KIND_LABELS, PlanFields, PlanState
+from operations.service_plans.plans import PLAN_KIND_LABELS, PlanFields, PlanState
 
 STATUS_LABELS = {"active": "执行中", "overdue": "已逾期", "ended": "已结束"}
 KINDS = "<any(maintenance, metrology):kind>"
@@ -34,7 +36,7 @@ FORM = {
         enum=PlanAnchor,
         description="下次到期日的起算：schedule 按上次到期日（保养默认），completion 按完成日期（计量默认）",
     ),
-    "checklist": Field("str_list", max_items=MAX_CHECKLIST_ITEMS, description="检查项，生成工单时复制到工单"),
+    "checklist": CHECKLIST,
     "contact_id": Field("int", minimum=1, description="科室联系人（设备所属科室的在用账号）；不填为设备科管理员"),
     "note": Field("str", max_length=200),
 }
@@ -95,7 +97,7 @@ def plan_json(
         "lead_days": plan.lead_days,
         "anchor": plan.anchor.value,
         "anchor_label": PLAN_ANCHOR_LABELS[plan.anchor],
-        "checklist": list(plan.checklist or []),
+        "checklist": checklists.items_of(plan.checklist),
         "contact_id": plan.contact_id,
         "contact": contact,
         "note": plan.note,

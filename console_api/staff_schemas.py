@@ -28,6 +28,7 @@ ACCOUNT_SCHEMAS: dict[str, dict] = {
         name=STRING,
         sort_order=INTEGER,
         device_count={**INTEGER, "description": "使用此类型的设备数"},
+        checklist={**array(ref("ChecklistItem")), "description": "检查项模板"},
     ),
     "DeviceTypeList": items_of("DeviceType"),
     "StaffMember": obj(

@@ -14,11 +14,13 @@ from flask import url_for
 
 from console_api.serializers import moment
 from models import (
+    CalibrationCertificate,
     User,
     WorkOrder,
     WorkOrderDeadline,
     WorkOrderEvent,
     WorkOrderEventKind,
+    WorkOrderKind,
     WorkOrderPart,
     WorkOrderPhoto,
     WorkOrderSignOff,
@@ -39,8 +41,10 @@ from models.work_order import (
     work_order_number,
 )
 from operations.clock import now_utc
+from operations.service_plans.checklists import items_of
 from operations.service_plans.plans import system_reporter
 from operations.work_orders import sla
+from operations.work_orders.certificates import certificate_of, report_json
 from operations.work_orders.dispatch import Candidate
 from operations.work_orders.flow import part_json
 from operations.work_orders.orders import CONTACT_KINDS
@@ -235,6 +239,19 @@ def contact_json(method: dict) -> dict[str, Any]:
     return {"kind": kind, "kind_label": CONTACT_KINDS.get(kind), "value": method.get("value")}
 
 
+def certificate_json(certificate: CalibrationCertificate | None, url: str | None = None) -> dict[str, Any] | None:
+    """The certificate as the order's detail and the device's 计量 records show it."""
+    if certificate is None:
+        return None
+    return report_json(certificate) | {
+        "content_type": certificate.content_type,
+        "size": certificate.size,
+        "url": url
+        if url is not None
+        else url_for("console_api.work_order_certificate", work_order_id=certificate.work_order_id),
+    }
+
+
 def order_detail_json(
     order: WorkOrder,
     people: People,
@@ -265,7 +282,9 @@ def order_detail_json(
         "contact": people.person(order.contact_id),
         "service_plan_id": order.service_plan_id,
         "plan_due_on": order.plan_due_on.isoformat() if order.plan_due_on else None,
-        "checklist": list(order.checklist or []),
+        "checklist": items_of(order.checklist),
+        # 计量 orders: the calibration certificate the engineer attached (required to complete).
+        "certificate": certificate_json(certificate_of(order.id)) if order.kind is WorkOrderKind.METROLOGY else None,
         "department_id": order.department_id,
         "department": department,
         "contact_name": order.contact_name,

@@ -16,6 +16,7 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
+from console_api.checklist_schema import RESULTS
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_body, request_query
@@ -131,6 +132,7 @@ COMPLETE_SCHEMA = {
     "test_passed": Field("bool", required=True),
     "device_condition": Field("enum", required=True, enum=DeviceCondition),
     "diagnosis": Field("str", max_length=2000),
+    "checklist": RESULTS,
 }
 RATE_SCHEMA = {
     "rating": Field("int", required=True, **RATING),

@@ -13,13 +13,20 @@ from datetime import datetime
 
 from flask import current_app, jsonify, request, url_for
 
+from console_api.certificate_views import UPLOAD as CERTIFICATE_UPLOAD
+from console_api.certificate_views import attach_from_request
 from console_api.http import commit, current_actor, file_response
 from console_api.route_table import Upload as Multipart
 from console_api.route_table import request_body, request_query
 from console_api.routes import FILE_PART, INLINE_QUERY, ONE_FILE, PICTURES
 from console_api.serializers import device_record_json
 from console_api.validation import Field
-from console_api.work_order_serializers import photo_json, sign_off_json, signature_filename, work_order_part_json
+from console_api.work_order_serializers import (
+    photo_json,
+    sign_off_json,
+    signature_filename,
+    work_order_part_json,
+)
 from console_api.work_order_views import (
     COMPLETE_SCHEMA,
     CREATE_SCHEMA,
@@ -366,6 +373,19 @@ def parts_arrived_work_order(work_order_id: int):
 )
 def complete_work_order(work_order_id: int):
     return answer(flow.complete(current_actor(), work_order_id, **request_body()))
+
+
+@route(
+    "POST",
+    f"{ORDER}/certificate",
+    "上传计量证书（wx.uploadFile：file 为证书 PDF 或图片，formData 为证书编号等字段；计量工单完成前必须上传）",
+    upload=CERTIFICATE_UPLOAD,
+    response="Certificate",
+    status=201,
+    errors=(409,),
+)
+def attach_work_order_certificate(work_order_id: int):
+    return attach_from_request(work_order_id)
 
 
 @route(

@@ -12,6 +12,7 @@ from models.alert_plan import (
 )
 from models.audit import EDGE_LABELS, AuditEntry, Edge
 from models.authorization import Authorization, AuthorizationEvent, AuthorizationEventKind, Scope
+from models.calibration_certificate import CalibrationCertificate, CertificateConclusion
 from models.credential import Credential, CredentialAttachment, CredentialDevice, CredentialKind, Gender
 from models.db import db
 from models.device import ArchiveStatus, Device, DeviceStatePeriod, StateSource
@@ -73,6 +74,8 @@ __all__ = [
     "AuthorizationEventKind",
     "BindCode",
     "BindCodeChannel",
+    "CalibrationCertificate",
+    "CertificateConclusion",
     "ChannelCondition",
     "ChannelName",
     "ChannelState",

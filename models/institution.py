@@ -62,4 +62,7 @@ class DeviceType(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
     sort_order: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    # 检查项模板: the items a planned order of a device of this type carries unless its plan has
+    # its own (operations.service_plans.checklists).
+    checklist: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

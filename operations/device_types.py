@@ -26,6 +26,7 @@ from operations.access import require_institution_staff, require_manager
 from operations.actors import Actor
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.ordering import reorder
+from operations.service_plans import checklists
 
 MAX_NAME = 50
 
@@ -173,6 +174,21 @@ def reorder_device_types(actor: Actor, device_type_ids: list[int]) -> list[Devic
     return reorder(
         actor, DeviceType, device_type_ids, field="device_type_ids", noun="设备类型", entity_type="device_type"
     )
+
+
+def set_checklist_template(actor: Actor, device_type_id: int, items: list) -> DeviceType:
+    """检查项模板: what a planned order of a device of this type carries unless its plan has its
+    own items; orders already raised keep theirs."""
+    device_type = _own_type(actor, device_type_id)
+    errors: dict[str, str] = {}
+    checked = checklists.check_items(items, errors)
+    if errors:
+        raise InvalidInput(errors)
+    with audit.tracking(actor, "update_checklist", "device_type", device_type, ("checklist",)):
+        device_type.checklist = checked or None
+        db.session.flush()
+    checklists.forget_templates()
+    return device_type
 
 
 def delete_device_type(actor: Actor, device_type_id: int) -> None:

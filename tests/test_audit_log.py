@@ -565,6 +565,22 @@ def _merge_device_types(w: World) -> Call:
     )
 
 
+def _attach_certificate(path: str, edge: Edge = Edge.PC) -> Callable[[World], Call]:
+    """上传计量证书 on a 计量 order at the device (the engineer's, on either edge)."""
+
+    def make(w: World) -> Call:
+        order_id = w.order("on_site", kind="metrology", expected_by=f"{_in_days(3)}T12:00:00+08:00")
+        form = {"number": "JL-1", "calibrated_on": today_local().isoformat(), "conclusion": "passed", "issuer": "所"}
+        data = {**form, "file": (io.BytesIO(PNG), "证书.png")}
+        client = w.pc["engineer"] if edge is Edge.PC else w.mp("engineer")
+        url = path.format(order=order_id)
+        if edge is Edge.PC:
+            return Call("engineer", edge, lambda: client.post(url, data=data, content_type="multipart/form-data"))
+        return Call("engineer", edge, lambda: client._call("post", url, data=data, content_type="multipart/form-data"))
+
+    return make
+
+
 def _reorder(listing: str, field: str) -> Callable[[World], Call]:
     def make(w: World) -> Call:
         if "device-types" in listing:
@@ -794,9 +810,11 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     f"DELETE {ORDER}/parts/<int:part_id>": pc("engineer", "delete", "/api/v1/work-orders/{part}"),
     f"POST {ORDER}/photos": pc("clinician", "post", "/api/v1/work-orders/{order}/photos", **a_photo()),
+    f"POST {ORDER}/certificate": _attach_certificate("/api/v1/work-orders/{order}/certificate"),
     # 工单 in the mini-program
     "POST /mp/v1/work-orders": mp("clinician", "/work-orders", json=MP_REPORT),
     f"POST {MP_ORDER}/photos": mp("clinician", "/work-orders/{order}/photos", **a_photo()),
+    f"POST {MP_ORDER}/certificate": _attach_certificate("/work-orders/{order}/certificate", Edge.MINIPROGRAM),
     f"POST {MP_ORDER}/confirm": mp("clinician", "/work-orders/{order:completed}/confirm", json={}),
     f"POST {MP_ORDER}/reject": mp("clinician", "/work-orders/{order:completed}/reject", json={"reason": "仍报错"}),
     f"POST {MP_ORDER}/rate": mp("clinician", "/work-orders/{order:confirmed}/rate", json={"rating": 4}),
@@ -895,6 +913,12 @@ CASES: dict[str, Callable[[World], Call]] = {
     ),
     "POST /api/v1/device-types/<int:device_type_id>/merge": _merge_device_types,
     "PUT /api/v1/device-types/order": _reorder("/api/v1/device-types", "device_type_ids"),
+    "PUT /api/v1/device-types/<int:device_type_id>/checklist": pc(
+        "manager",
+        "put",
+        "/api/v1/device-types/{device_type:呼吸机}/checklist",
+        json={"checklist": [{"label": "潮气量", "kind": "measurement", "unit": "mL", "lower": 450, "upper": 550}]},
+    ),
     "DELETE /api/v1/device-types/<int:device_type_id>": pc(
         "manager", "delete", "/api/v1/device-types/{device_type:呼吸机}"
     ),

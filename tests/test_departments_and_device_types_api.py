@@ -216,6 +216,7 @@ def test_the_list_counts_devices_and_renaming_carries_devices_and_own_engineers_
         "name": "输注泵",
         "sort_order": 0,
         "device_count": 2,
+        "checklist": [],
     }
     assert categories(app, typed["institution"].id) == ["监护设备", "输注泵", "输注泵"]
     assert skills(app, typed["engineer"].id) == ["输注泵"]

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from jobs.service_plans import sweep_service_plans
 from models import Role, Scope, db
 from operations.clock import LOCAL_TZ, frozen
+from tests.test_service_plans import attach_certificate
 
 CONTACTS = [{"kind": "mobile", "value": "13800000001"}, {"kind": "landline", "value": "8021"}]
 LATER = datetime(2026, 11, 26, 12, 0, tzinfo=LOCAL_TZ).astimezone(UTC)  # when the figures are asked for
@@ -97,6 +98,8 @@ def finish(api, order_id: int, moment: datetime, kind: str = "repair") -> None:
         ok(api.post(f"/api/v1/work-orders/{order_id}/arrive", json={}))
         if kind == "repair":
             ok(api.post(f"/api/v1/work-orders/{order_id}/diagnose", json={"diagnosis": "电源故障"}))
+        if kind == "metrology":  # a 计量 order is completed with its certificate
+            ok(attach_certificate(api, order_id, calibrated_on=moment.astimezone(LOCAL_TZ).date().isoformat()), 201)
         ok(
             api.post(
                 f"/api/v1/work-orders/{order_id}/complete",

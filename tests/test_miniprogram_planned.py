@@ -19,6 +19,7 @@ from operations.service_plans.raising import SUMMARY_PAGE, SUMMARY_TOPIC
 from tests.test_miniprogram_work import PNG, bound
 
 CHECKLIST = ["外观清洁", "电源线检查", "功能测试"]
+ALL_PASS = [{"result": "pass"}] * len(CHECKLIST)  # every item recorded, or the report is refused
 COMPLETE = {"work_done": "按检查项保养", "test_result": "正常", "test_passed": True, "device_condition": "normal"}
 
 
@@ -89,7 +90,7 @@ def test_planned_rows_and_detail_name_the_system_source_contact_and_checklist(wa
     assert detail["reporter"] is None and detail["reporter_label"] == "系统（保养计划）"
     assert detail["source_label"] == "保养计划" and detail["plan_due_on"] == ward["due"].isoformat()
     assert detail["contact"]["name"] == "王护士" and detail["contact_name"] == "王护士"
-    assert detail["checklist"] == CHECKLIST
+    assert [item["label"] for item in detail["checklist"]] == CHECKLIST
     assert detail["expected_by"].startswith(f"{ward['due'].isoformat()}T23:59:59")
     assert detail["requester"] is False and "accept" in detail["actions"]
     # the office's stand-in order: its contact name is the manager's, nobody is named as contact
@@ -127,7 +128,7 @@ def complete(ward, order_id: int) -> None:
     engineer = ward["mp"]["engineer"]
     assert engineer.post(f"/work-orders/{order_id}/accept").status_code == 200
     assert engineer.post(f"/work-orders/{order_id}/arrive", json={"reason": "设备无二维码"}).status_code == 200
-    done = engineer.post(f"/work-orders/{order_id}/complete", json=COMPLETE)
+    done = engineer.post(f"/work-orders/{order_id}/complete", json=COMPLETE | {"checklist": ALL_PASS})
     assert done.status_code == 200, done.get_json()
 
 
@@ -164,7 +165,7 @@ def test_the_contact_confirms_rejects_signs_and_rates_as_a_reporter_would(ward):
     assert rejected.status_code == 200 and rejected.get_json()["status"] == "rework"
     engineer = ward["mp"]["engineer"]
     assert engineer.post(f"/work-orders/{order_id}/arrive", json={"reason": "设备无二维码"}).status_code == 200
-    done = engineer.post(f"/work-orders/{order_id}/complete", json=COMPLETE)
+    done = engineer.post(f"/work-orders/{order_id}/complete", json=COMPLETE | {"checklist": ALL_PASS})
     assert done.status_code == 200, done.get_json()
     signed = sign(contact, order_id, "王护士")
     assert signed.status_code == 201, signed.get_json()

@@ -105,7 +105,8 @@ def test_good_rows_become_plans_with_one_audit_row(office, app):
     by_key = {(item["device"]["unique_code"], item["kind"]): item for item in listed}
     maintenance = by_key[first, "maintenance"]
     assert maintenance["interval_label"] == "每3个月" and maintenance["lead_days"] == 7
-    assert maintenance["checklist"] == ["外观检查", "电气安全检测", "功能测试"]
+    assert [item["label"] for item in maintenance["checklist"]] == ["外观检查", "电气安全检测", "功能测试"]
+    assert {item["kind"] for item in maintenance["checklist"]} == {"check"}
     assert maintenance["contact_id"] == office["nurse_id"] and maintenance["next_due_on"] == "2027-01-31"
     assert by_key[first, "metrology"]["anchor"] == "completion"  # 计量's default
     assert by_key[second, "maintenance"]["anchor"] == "completion" and by_key[second, "maintenance"]["checklist"] == []

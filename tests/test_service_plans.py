@@ -5,10 +5,13 @@ on a real queue with the WeChat simulator."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from jobs import scheduler
 from jobs.runtime import make_worker
@@ -111,6 +114,9 @@ def finish_order(office, order_id, moment):
         assert accepted.status_code == 200, accepted.get_json()
         arrived = office["engineer"].post(f"/api/v1/work-orders/{order_id}/arrive", json={})
         assert arrived.status_code == 200, arrived.get_json()
+        if arrived.get_json()["kind"] == "metrology":  # a 计量 order is completed with its certificate
+            attached = attach_certificate(office["engineer"], order_id, calibrated_on=moment.date().isoformat())
+            assert attached.status_code == 201, attached.get_json()
         done = office["engineer"].post(
             f"/api/v1/work-orders/{order_id}/complete",
             json={
@@ -118,9 +124,37 @@ def finish_order(office, order_id, moment):
                 "test_result": "正常",
                 "test_passed": True,
                 "device_condition": "normal",
+                "checklist": all_passing(arrived.get_json()["checklist"]),
             },
         )
         assert done.status_code == 200, done.get_json()
+
+
+PDF = b"%PDF-1.4\n% a calibration certificate\n"
+
+
+def attach_certificate(api, order_id, data=PDF, filename="证书.pdf", **fields):
+    """上传计量证书: the document and its fields as one multipart form (no 有效期至 unless given)."""
+    form = {"number": "JL-2027-001", "conclusion": "passed", "issuer": "市计量检定测试所"} | fields
+    # Encoded in memory: the test client spools a big body to a temporary file it never closes.
+    boundary, body = encode_multipart(
+        {**form, "file": FileStorage(io.BytesIO(data), filename=filename, content_type="application/pdf")}
+    )
+    return api.post(
+        f"/api/v1/work-orders/{order_id}/certificate",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def all_passing(items: list[dict]) -> list[dict]:
+    """Every item recorded as passing: checks 合格, measurements a value within their limits."""
+    return [
+        {"result": "pass"}
+        if item["kind"] == "check"
+        else {"value": item["lower"] if item["lower"] is not None else item["upper"]}
+        for item in items
+    ]
 
 
 def run_year(office, plan_id, year, complete_on=None):
@@ -214,7 +248,7 @@ def test_bad_input_is_refused_in_chinese_and_a_scrapped_device_gets_no_plan(offi
     bad = make_plan(office, moment, expect=422, first_due_on="2027-01-31", contact_id=office["manager_id"])
     assert bad["error"]["fields"]["contact_id"] == "科室联系人须为设备所属科室的在用账号"
     bad = make_plan(office, moment, expect=422, first_due_on="2027-01-31", checklist=["检查电源", " "])
-    assert bad["error"]["fields"]["checklist"] == "检查项不能为空"
+    assert bad["error"]["fields"]["checklist.1.label"] == "第2项：检查项不能为空"
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(ServicePlan)) == 0
 
@@ -252,7 +286,8 @@ def test_editing_the_interval_recalculates_without_repeating_or_skipping(office,
         sweep(app, at(day))
     orders = orders_of(app, plan["id"])
     assert [order.plan_due_on.isoformat() for order in orders] == ["2027-01-31", "2027-04-30"]
-    assert orders[1].checklist == ["外观", "电气安全"] and orders[0].checklist == []
+    assert [item["label"] for item in orders[1].checklist] == ["外观", "电气安全"] and orders[0].checklist == []
+    assert {item["kind"] for item in orders[1].checklist} == {"check"}
     assert orders[1].contact_id == office["nurse_id"]
     # The contact signs off and rates as the reporter would; the order says where it came from.
     finish_order(office, orders[1].id, at(date(2027, 4, 28), 10))

@@ -35,14 +35,14 @@ from operations.actors import Actor
 from operations.clock import now_utc, today_local
 from operations.errors import Conflict, InvalidInput, NotFound
 from operations.paging import Page, escape_like, paginate
-from operations.service_plans import calendar
+from operations.service_plans import calendar, checklists
 
 PLANNED_KINDS = (WorkOrderKind.MAINTENANCE, WorkOrderKind.METROLOGY)
 PLAN_KIND_LABELS = {WorkOrderKind.MAINTENANCE: "保养", WorkOrderKind.METROLOGY: "计量"}
 DEFAULT_ANCHOR = {WorkOrderKind.MAINTENANCE: PlanAnchor.SCHEDULE, WorkOrderKind.METROLOGY: PlanAnchor.COMPLETION}
 MAX_DAYS, MAX_MONTHS = 3650, 120
 MAX_LEAD_DAYS = 365
-MAX_CHECKLIST_ITEMS, MAX_ITEM_LENGTH = 100, 200
+MAX_CHECKLIST_ITEMS, MAX_ITEM_LENGTH = checklists.MAX_ITEMS, checklists.MAX_LABEL
 FIRST_DUE_HORIZON_YEARS = 5
 MAX_BULK = 5000
 SCRAPPED = "设备已报废"
@@ -74,7 +74,9 @@ class PlanFields:
     lead_days: int | None = None
     anchor: PlanAnchor | None = None
     first_due_on: date | None = None  # create: 首次到期日; edit: the next due date, moved by hand
-    checklist: list[str] | None = None
+    # The plan's own items (strings or item objects, operations.service_plans.checklists); empty:
+    # the device's 设备类型 template.
+    checklist: list | None = None
     contact_id: int | None = None
     clear_contact: bool = False  # edit: back to the equipment managers
     note: str | None = None
@@ -126,17 +128,6 @@ def _check_interval(count: int, unit: IntervalUnit, lead_days: int, errors: dict
         errors["lead_days"] = f"提前天数须为 0–{MAX_LEAD_DAYS} 天"
     elif lead_days >= calendar.interval_days(count, unit):
         errors["lead_days"] = f"提前天数须小于周期（{calendar.interval_days(count, unit)} 天）"
-
-
-def _check_checklist(items: list[str], errors: dict[str, str]) -> list[str]:
-    cleaned = [str(item).strip() for item in items]
-    if len(cleaned) > MAX_CHECKLIST_ITEMS:
-        errors["checklist"] = f"检查项最多 {MAX_CHECKLIST_ITEMS} 项"
-    elif any(not item for item in cleaned):
-        errors["checklist"] = "检查项不能为空"
-    elif any(len(item) > MAX_ITEM_LENGTH for item in cleaned):
-        errors["checklist"] = f"每个检查项不能超过 {MAX_ITEM_LENGTH} 个字"
-    return cleaned
 
 
 def _check_due(due_on: date, errors: dict[str, str], name: str = "first_due_on") -> None:
@@ -194,7 +185,7 @@ def new_plan(
         _check_interval(fields.interval_count, fields.interval_unit, lead_days, errors)
     if fields.first_due_on is not None:
         _check_due(fields.first_due_on, errors)
-    checklist = _check_checklist(fields.checklist or [], errors)
+    checklist = checklists.check_items(fields.checklist or [], errors)
     if errors:
         raise InvalidInput(errors)
     contact_id = check_contact(device, fields.contact_id) if fields.contact_id is not None else None
@@ -360,7 +351,7 @@ def update_plan(actor: Actor, plan_id: int, fields: PlanFields) -> ServicePlan:
             errors["next_due_on"] = f"下次到期日须晚于已生成工单的到期日（{plan.last_due_on.isoformat()}）"
         elif plan.next_due_on is None:
             errors["next_due_on"] = "本期工单完成后才能确定下次到期日"
-    checklist = _check_checklist(fields.checklist, errors) if fields.checklist is not None else plan.checklist
+    checklist = checklists.check_items(fields.checklist, errors) if fields.checklist is not None else plan.checklist
     if errors:
         raise InvalidInput(errors)
     if fields.contact_id is not None:

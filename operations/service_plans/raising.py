@@ -55,7 +55,7 @@ from models.work_order import Urgency, work_order_number
 from operations import audit, bulk, live, outbox
 from operations.actors import Actor
 from operations.clock import LOCAL_TZ, to_local
-from operations.service_plans import calendar
+from operations.service_plans import calendar, checklists
 from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
 from operations.work_orders.access import Staff, staff_of, visible_orders
 from operations.work_orders.flow import _TIMELINE_LOCKS
@@ -264,7 +264,7 @@ def _order_row(
     kind = WorkOrderKind(plan.kind)
     label = PLAN_KIND_LABELS[kind]
     named = contact or stand_in
-    checklist = list(plan.checklist or [])
+    checklist = checklists.resolve_checklist(plan, device)
     return {
         "institution_id": plan.institution_id,
         "device_id": device.id,

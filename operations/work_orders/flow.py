@@ -50,7 +50,7 @@ from operations import audit, device_running_state, live
 from operations.actors import Actor
 from operations.clock import display, now_utc, to_local
 from operations.errors import Conflict, InvalidInput, PermissionDenied
-from operations.work_orders import report_pdf, sla
+from operations.work_orders import certificates, checklist_results, report_pdf, sla
 from operations.work_orders.access import (
     is_requester,
     is_worker_for,
@@ -242,7 +242,7 @@ def take_step(
         # A planned order's end settles its occurrence (its plan's next due date, its reminders).
         from operations.service_plans import occurrences
 
-        occurrences.settle(order, name, now)
+        occurrences.settle(order, name, now, certificates.valid_until_of(order) if name == "complete" else None)
     return event
 
 
@@ -334,9 +334,11 @@ def complete(
     test_passed: bool,
     device_condition: DeviceCondition,
     diagnosis: str | None = None,
+    checklist: list | None = None,
 ) -> WorkOrder:
     """维修/维护完成: the service report (服务报告) is written from the order and frozen here; the
-    reporter signs it off by confirming."""
+    reporter signs it off by confirming. Every checklist item must be recorded, and a 计量 order
+    needs its certificate, whose 结论 may decide the 设备当前状态."""
     order = visible_order(actor, work_order_id)
     require_assignee(actor, order)
     if order.status not in STEPS["complete"].sources:  # the state decides before the form does
@@ -349,8 +351,11 @@ def complete(
         errors["test_result"] = "请填写测试结果"
     if order.kind.value == "repair" and not diagnosis:
         errors["diagnosis"] = "维修工单请先填写诊断结论"
+    checked = checklist_results.check_results(order, checklist, errors)
+    certificate = certificates.for_completion(order, errors)
     if errors:
         raise InvalidInput(errors)
+    device_condition = certificates.condition_after(certificate, device_condition)
     now = now_utc()
     values = {
         "diagnosis": diagnosis,
@@ -360,6 +365,9 @@ def complete(
         "device_condition": device_condition,
     }
     report = service_report(order, values, now)
+    report["checklist"] = checked
+    if certificate is not None:
+        report["certificate"] = certificates.report_json(certificate)
     values["service_report"] = report
     take_step(
         order,
@@ -370,6 +378,8 @@ def complete(
         detail={"device_condition": DEVICE_CONDITION_LABELS[device_condition], "test_passed": test_passed},
         now=now,
     )
+    if certificate is not None:
+        certificates.file_with_device(order, now)  # the device's 计量 records hold it from now on
     device_running_state.from_report(order, now)  # 运行状态 follows the last completed report
     return order
 

@@ -31,7 +31,9 @@ from models.work_order import SIGN_OFF_PLACE_LABELS, WORK_ORDER_STATUS_LABELS
 from operations.actors import Actor
 from operations.clock import DISPLAY_TZ
 from operations.errors import Conflict
+from operations.service_plans import checklists
 from operations.work_orders.access import device_seen_by, visible_order
+from operations.work_orders.checklist_results import RESULT_LABELS
 
 DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 FONT_NAME = "WeixiuReportCJK"
@@ -192,7 +194,29 @@ def render(data: ReportData) -> bytes:
     if checklist:
         story += styles.section("检查项目")
         story.append(
-            styles.grid([["序号", "检查项", "结果"], *checklist], widths=(14 * mm, None, 40 * mm), header=True)
+            styles.grid(
+                [["序号", "检查项", "限值", "测量值", "结果", "说明"], *checklist],
+                widths=(12 * mm, None, 28 * mm, 24 * mm, 16 * mm, 40 * mm),
+                header=True,
+            )
+        )
+    certificate = report.get("certificate")
+    if certificate:
+        story += styles.section("计量证书")
+        story.append(
+            styles.grid(
+                [
+                    ["证书编号", certificate.get("number"), "结论", certificate.get("conclusion_label")],
+                    [
+                        "检定/校准日期",
+                        certificate.get("calibrated_on"),
+                        "有效期至",
+                        certificate.get("valid_until") or "—",
+                    ],
+                    ["发证机构", certificate.get("issuer"), "证书文件", certificate.get("filename")],
+                ],
+                pairs=True,
+            )
         )
     story += styles.section("更换配件")
     story.append(_parts_table(styles, report.get("parts") or []))
@@ -250,16 +274,25 @@ def render(data: ReportData) -> bytes:
 
 
 def _checklist(order: WorkOrder, report: dict[str, Any]) -> list[list[str]]:
-    """The plan's checklist items; an item may carry its result ({item, value}) once recorded."""
-    items = report.get("checklist") or order.checklist or []
+    """The order's checklist items, with the engineer's results once the report holds them: the
+    limits and the measured value with its unit, 合格 / 不合格, the note."""
     rows = []
-    for number, item in enumerate(items, 1):
-        if isinstance(item, dict):
-            label = item.get("item") or item.get("name") or item.get("label") or ""
-            value = item.get("value") if item.get("value") is not None else item.get("result")
-        else:
-            label, value = str(item), None
-        rows.append([str(number), label, "" if value is None else str(value)])
+    for number, entry in enumerate(report.get("checklist") or order.checklist or [], 1):
+        item = checklists.normalized(entry)
+        raw = entry if isinstance(entry, dict) else {}
+        measured = item["kind"] == checklists.MEASUREMENT
+        value = raw.get("value")
+        result = raw.get("result")
+        rows.append(
+            [
+                str(number),
+                item["label"],
+                checklists.limits_label(item) if measured else "",
+                "" if value is None else f"{value} {item['unit'] or ''}".strip(),
+                RESULT_LABELS.get(result, "" if result is None else str(result)),
+                raw.get("note") or "",
+            ]
+        )
     return rows
 
 

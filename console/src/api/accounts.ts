@@ -42,3 +42,5 @@ export const reorderDeviceTypes = (ids: number[]) =>
 export const mergeDeviceType = (id: number, intoId: number) =>
   api.post<DeviceType>(`/device-types/${id}/merge`, { into_id: intoId })
 export const deleteDeviceType = (id: number) => api.delete<void>(`/device-types/${id}`)
+export const setDeviceTypeChecklist = (id: number, checklist: Schema<'ChecklistItem'>[]) =>
+  api.put<DeviceType>(`/device-types/${id}/checklist`, { checklist })

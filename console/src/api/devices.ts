@@ -89,3 +89,7 @@ export type TransferBody = JsonBody<'/api/v1/devices/{device_id}/transfers', 'po
 export const deviceTransfers = (id: number) => api.get<Schema<'DeviceTransferList'>>(`/devices/${id}/transfers`)
 export const transferDevice = (id: number, body: TransferBody) =>
   api.post<Schema<'DeviceTransferDone'>>(`/devices/${id}/transfers`, body)
+
+/** A device's 维修 / 保养 / 计量 records (计量 ones filed from a certificate carry its fields). */
+export const listDeviceRecords = (deviceId: number, kind: 'repair' | 'maintenance' | 'metrology') =>
+  api.get<Schema<'RecordList'>>(`/devices/${deviceId}/records/${kind}`)

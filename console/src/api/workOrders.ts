@@ -148,5 +148,14 @@ export function addPhoto(id: number, file: File) {
 /** A photo opened in the browser (the cookie authenticates the GET). */
 export const photoUrl = (photo: Photo) => `${photo.url}?inline=1`
 
+export type Certificate = Schema<'Certificate'>
+/** 上传计量证书: the fields as form fields and, when chosen, the document (else it is kept). */
+export function attachCertificate(id: number, fields: Record<string, string>, file: File | null) {
+  const form = new FormData()
+  for (const [name, value] of Object.entries(fields)) if (value) form.append(name, value)
+  if (file) form.append('file', file)
+  return api.upload<Certificate>(`/work-orders/${id}/certificate`, form)
+}
+
 export const workOrderStats = (query: StatsQuery) => api.get<WorkOrderStats>('/work-orders/stats', query)
 export const statsWorkbookUrl = (query: StatsQuery) => apiUrl('/work-orders/stats.xlsx', query)

@@ -1,4 +1,5 @@
 import type { PlanKind, ServicePlan } from '@/api/servicePlans'
+import { editableItems, itemsBody } from '@/utils/checklist'
 
 import type { PlanForm } from './PlanFields.vue'
 
@@ -10,7 +11,7 @@ export function blankPlanForm(kind: PlanKind): PlanForm {
     anchor: kind === 'maintenance' ? 'schedule' : 'completion',
     due_on: '',
     contact_id: undefined,
-    checklist: '',
+    checklist: [],
     note: '',
   }
 }
@@ -23,7 +24,7 @@ export function planFormOf(plan: ServicePlan): PlanForm {
     anchor: plan.anchor,
     due_on: plan.next_due_on ?? '',
     contact_id: plan.contact_id ?? undefined,
-    checklist: plan.checklist.join('\n'),
+    checklist: editableItems(plan.checklist),
     note: plan.note ?? '',
   }
 }
@@ -35,10 +36,7 @@ export function planFields(form: PlanForm) {
     interval_unit: form.interval_unit,
     lead_days: form.lead_days,
     anchor: form.anchor,
-    checklist: form.checklist
-      .split('\n')
-      .map((item) => item.trim())
-      .filter(Boolean),
+    checklist: itemsBody(form.checklist),
     note: form.note.trim() || null,
   }
 }

@@ -24,7 +24,9 @@ export function showApiError(
     form.value.setValidateMessage(
       Object.fromEntries(fields.map(([name, message]) => [aliases[name] ?? name, [{ type: 'error', message }]])),
     )
-    void MessagePlugin.error(error.message || '请检查标红的内容')
+    // A list's rows (checklist.2.note) have no form item of their own: their reasons go on top.
+    const rows = fields.filter(([name]) => name.includes('.') && !(name in aliases)).map(([, message]) => message)
+    void MessagePlugin.error(rows.length ? rows.join('；') : error.message || '请检查标红的内容')
     return ''
   }
   void MessagePlugin.error(error.message)

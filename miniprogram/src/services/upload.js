@@ -43,6 +43,20 @@ function uploadSignOff(orderId, filePath, signerName) {
   return uploadFile(`/work-orders/${encodeURIComponent(orderId)}/sign-offs`, filePath, { signer_name: signerName })
 }
 
+/** 计量证书: the document (PDF or photo) with its fields as formData; without a file (correcting the
+ * fields of one uploaded) the fields go as a form post. Resolves with the certificate. */
+function uploadCertificate(orderId, filePath, fields) {
+  const path = `/work-orders/${encodeURIComponent(orderId)}/certificate`
+  if (filePath) return uploadFile(path, filePath, fields)
+  const encoded = Object.entries(fields)
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join('&')
+  return request.request('POST', path, {
+    data: encoded,
+    header: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  })
+}
+
 /** Several photos, at most 3 in flight: [{filePath, photo} or {filePath, error}] in their order.
  * onProgress(index, percent) for each. */
 async function uploadPhotos(orderId, filePaths, onProgress) {
@@ -65,4 +79,4 @@ async function uploadPhotos(orderId, filePaths, onProgress) {
   return results
 }
 
-module.exports = { uploadPhoto, uploadPhotos, uploadSignOff, PARALLEL }
+module.exports = { uploadCertificate, uploadPhoto, uploadPhotos, uploadSignOff, PARALLEL }

@@ -19,6 +19,12 @@ const CONDITIONS = [
   { value: 'out_of_service', label: '停用待修' },
   { value: 'scrap_suggested', label: '建议报废' },
 ]
+const CONCLUSIONS = [
+  { value: 'passed', label: '合格' },
+  { value: 'failed', label: '不合格' },
+  { value: 'restricted', label: '限用' },
+]
+const EMPTY_CERTIFICATE = { number: '', calibrated_on: '', valid_until: '', conclusion: 'passed', issuer: '' }
 // The SOP's 备件 rules: original or certified, within its validity, and the old part's fate.
 const PART_ORIGINS = [
   { value: 'original', label: '原厂' },
@@ -52,6 +58,25 @@ function partTrace(part) {
     .join(' · ')
 }
 const EMPTY_REPORT = { work_done: '', test_result: '', test_passed: true, device_condition: 'normal' }
+
+/** A measurement's limits as the engineer reads them: 0.5–1.5 V, ≥10 MΩ, ≤0.2 Ω. */
+function limits(item) {
+  if (item.kind !== 'measurement') return ''
+  let text = ''
+  if (item.lower !== null && item.upper !== null) text = `${item.lower}–${item.upper}`
+  else if (item.lower !== null) text = `≥${item.lower}`
+  else if (item.upper !== null) text = `≤${item.upper}`
+  return `限值 ${text} ${item.unit || ''}`.trim()
+}
+
+/** What the server will decide of an entry: a measurement passes within its limits. */
+function verdict(item, entry) {
+  if (item.kind === 'check') return entry.result === 'pass' ? '合格' : entry.result === 'fail' ? '不合格' : ''
+  if (entry.value === '' || entry.value === undefined || Number.isNaN(Number(entry.value))) return ''
+  const value = Number(entry.value)
+  const inside = (item.lower === null || value >= item.lower) && (item.upper === null || value <= item.upper)
+  return inside ? '合格' : '不合格'
+}
 
 /** {accept: true, …}: the steps the server lists for this caller now. */
 function allowed(actions) {
@@ -95,6 +120,10 @@ Component({
     diagnosis: '',
     newPart: EMPTY_PART,
     report: EMPTY_REPORT,
+    results: [],
+    conclusions: CONCLUSIONS,
+    certificate: EMPTY_CERTIFICATE,
+    certificateFile: null,
     failedPhotos: [],
     slaRows: [],
     partsReason: '',
@@ -117,8 +146,21 @@ Component({
       return { ...this.shown(order), repairs, repairsError }
     },
     shown(order) {
+      const checklist = (order.checklist || []).map((item) => ({ ...item, limits: limits(item) }))
+      // The entries typed so far stay while the order is reloaded (a photo, a refused report).
+      const results = checklist.map((item, index) => {
+        const entry = this.data.results[index] || { result: '', value: '', note: '', photo_id: null }
+        return { ...entry, verdict: verdict(item, entry) }
+      })
+      const current = order.certificate
+      const certificate =
+        this.data.certificate.number || !current
+          ? this.data.certificate
+          : { ...EMPTY_CERTIFICATE, ...current, valid_until: current.valid_until || '' }
       return {
-        order,
+        order: { ...order, checklist },
+        results,
+        certificate,
         can: allowed(order.actions),
         diagnosis: this.data.diagnosis || order.diagnosis || '',
         partRows: (order.parts || []).map((part) => ({ ...part, trace: partTrace(part) })),
@@ -213,8 +255,87 @@ Component({
     chooseCondition(event) {
       this.setData({ 'report.device_condition': event.currentTarget.dataset.value })
     },
+    chooseResult(event) {
+      const { index, result } = event.currentTarget.dataset
+      this.setResult(index, { result })
+    },
+    onResultInput(event) {
+      const { index, field } = event.currentTarget.dataset
+      this.setResult(index, { [field]: event.detail.value })
+    },
+    setResult(index, change) {
+      const entry = { ...this.data.results[index], ...change }
+      entry.verdict = verdict(this.data.order.checklist[index], entry)
+      this.setData({ [`results[${index}]`]: entry })
+    },
+    /** An item's photo: taken now, uploaded as the order's photo, named in its record. */
+    takeResultPhoto(event) {
+      const { index } = event.currentTarget.dataset
+      wx.chooseMedia({
+        count: 1,
+        mediaType: ['image'],
+        sizeType: ['compressed'],
+        success: async (result) => {
+          try {
+            const photo = await upload.uploadPhoto(this.data.order.id, result.tempFiles[0].tempFilePath)
+            this.setResult(index, { photo_id: photo.id })
+          } catch (error) {
+            this.setData({ stepError: `照片上传失败：${error.message}` })
+          }
+        },
+      })
+    },
+    checklistBody() {
+      return this.data.order.checklist.map((item, index) => {
+        const entry = this.data.results[index]
+        const value = entry.value === '' || entry.value === undefined ? null : Number(entry.value)
+        return {
+          result: item.kind === 'check' ? entry.result || null : null,
+          value: item.kind === 'measurement' ? value : null,
+          note: (entry.note || '').trim() || null,
+          photo_id: entry.photo_id || null,
+        }
+      })
+    },
     complete() {
-      return this.step(() => work.complete(this.data.order.id, { ...this.data.report, diagnosis: this.data.diagnosis }))
+      const body = { ...this.data.report, diagnosis: this.data.diagnosis }
+      if (this.data.order.checklist.length) body.checklist = this.checklistBody()
+      return this.step(() => work.complete(this.data.order.id, body))
+    },
+    onCertificateInput(event) {
+      this.setData({ [`certificate.${event.currentTarget.dataset.field}`]: event.detail.value })
+    },
+    chooseConclusion(event) {
+      this.setData({ 'certificate.conclusion': event.currentTarget.dataset.value })
+    },
+    chooseCertificatePdf() {
+      wx.chooseMessageFile({
+        count: 1,
+        type: 'file',
+        extension: ['pdf', 'jpg', 'jpeg', 'png'],
+        success: (result) =>
+          this.setData({ certificateFile: { path: result.tempFiles[0].path, name: result.tempFiles[0].name } }),
+      })
+    },
+    chooseCertificatePhoto() {
+      wx.chooseMedia({
+        count: 1,
+        mediaType: ['image'],
+        success: (result) =>
+          this.setData({ certificateFile: { path: result.tempFiles[0].tempFilePath, name: '证书照片' } }),
+      })
+    },
+    /** 上传计量证书: the fields as formData beside the file (or, correcting the fields, without one). */
+    saveCertificate() {
+      const id = this.data.order.id
+      const fields = {}
+      for (const [name, value] of Object.entries(this.data.certificate)) if (value) fields[name] = value
+      const file = this.data.certificateFile
+      return this.step(async () => {
+        await upload.uploadCertificate(id, file && file.path, fields)
+        this.setData({ certificateFile: null })
+        return workOrders.get(id)
+      })
     },
     choosePhotos() {
       wx.chooseMedia({
