@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from models import WorkOrder, db
+from models import db
 from operations.clock import now_utc
 from operations.errors import Conflict
-from operations.work_orders import escalation, sla, sla_sweep
+from operations.work_orders import escalation, sla_sweep
 
 log = logging.getLogger("weixiu.work_orders")
 
@@ -15,11 +15,7 @@ log = logging.getLogger("weixiu.work_orders")
 def sweep_work_orders() -> dict[str, int]:
     """One order per transaction: each commit hands its messages to the queue at once."""
     now = now_utc()
-    counts = {"started": 0, "warned": 0, "missed": 0, "escalated": 0, "confirmed": 0, "closed": 0}
-    for order_id in sla.unstarted(now):  # orders the plan sweep raised: their clocks start now
-        sla.start(db.session.get(WorkOrder, order_id))
-        db.session.commit()
-        counts["started"] += 1
+    counts = {"warned": 0, "missed": 0, "escalated": 0, "confirmed": 0, "closed": 0}
     for stage in sla_sweep.STAGES:
         for deadline_id in sla_sweep.due(stage, now):
             counts[stage] += sla_sweep.act(stage, deadline_id, now)

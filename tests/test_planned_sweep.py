@@ -6,7 +6,7 @@ logged; and two sweeps at the same moment raise each occurrence once."""
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -182,3 +182,40 @@ def test_a_plan_whose_device_was_scrapped_meanwhile_ends_instead_of_raising(app,
             select(AuditEntry).where(AuditEntry.entity_type == "service_plan", AuditEntry.action == "end")
         )
         assert ended.entity_id == plan.id
+
+
+def test_the_sweep_starts_each_raised_orders_service_clocks_by_its_policy(app, fleet):
+    """服务时限 run from the report for planned orders too: the institution's figures, and a
+    vendor's contract over them for the orders routed through its authorization."""
+    from models import Authorization, Institution, WorkOrderDeadline
+    from models.sla import DeadlineKind
+
+    with app.app_context():
+        device = db.session.get(Device, fleet["devices"]["全部"].id)
+        db.session.get(Institution, device.institution_id).sla_policy = {
+            "targets": {"maintenance": {"normal": {"response": 120}}},
+            "escalate_after_minutes": 45,
+        }
+        contract = db.session.scalar(select(Authorization).where(Authorization.device_id == device.id))
+        contract.sla_targets = {"maintenance": {"normal": {"arrival": 600}}}
+        db.session.commit()
+    with frozen(RAISED_AT), app.app_context():
+        assert sweep_service_plans()["raised"] == 6
+        orders = {order.device_id: order for order in db.session.scalars(select(WorkOrder))}
+        minutes = {}
+        for name, device in fleet["devices"].items():
+            order = orders[device.id]
+            deadlines = db.session.scalars(
+                select(WorkOrderDeadline).where(WorkOrderDeadline.work_order_id == order.id)
+            ).all()
+            by_clock = {row.kind: row for row in deadlines}
+            assert set(by_clock) == set(DeadlineKind), name
+            for row in deadlines:
+                assert row.due_at == order.created_at + timedelta(minutes=row.minutes)
+                assert row.escalate_at == row.due_at + timedelta(minutes=45)
+                assert row.vendor_id == order.vendor_id
+            minutes[name] = tuple(by_clock[clock].minutes for clock in DeadlineKind)
+        day, week = 24 * 60, 7 * 24 * 60
+        assert minutes["全部"] == (120, 600, week)  # the contract's arrival over the institution's
+        assert minutes["仅维修"] == (120, 3 * day, week)  # in-house: the institution's and the defaults
+        assert minutes["两家"] == (120, 3 * day, week)  # the second vendor's contract sets nothing

@@ -57,8 +57,9 @@ from operations.actors import Actor
 from operations.clock import LOCAL_TZ, to_local
 from operations.service_plans import calendar, checklists
 from operations.service_plans.plans import PLAN_KIND_LABELS, SCRAPPED, end_by_system
+from operations.work_orders import sla
 from operations.work_orders.access import Staff, staff_of, visible_orders
-from operations.work_orders.flow import _TIMELINE_LOCKS
+from operations.work_orders.flow import TIMELINE_LOCKS
 from operations.work_orders.notices import device_label, notices_for
 from operations.work_orders.orders import INTAKE_FIELDS, describe_device, routes
 
@@ -310,6 +311,7 @@ def _write(rows: list[dict[str, Any]], now: datetime) -> list[Raised]:
     event_ids = dict(bulk.insert(WorkOrderEvent.__table__, event_rows, ("work_order_id", "id")))
     events = [WrittenEvent(**row, id=event_ids[row["work_order_id"]]) for row in event_rows]
     bulk.insert(AuditEntry.__table__, [_logged(order) for order in orders], ("id",))
+    sla.start_many(orders)  # the 服务时限 clocks run from the report, as a reported order's do
     return [Raised(order, event) for order, event in zip(orders, events, strict=True)]
 
 
@@ -364,7 +366,7 @@ def _hold_timelines(orders: Sequence[WrittenOrder]) -> None:
         return
     for space, ids in (("institution", institutions), ("vendor", vendors)):
         if ids:
-            db.session.execute(_LOCK_IN_ORDER, {"space": _TIMELINE_LOCKS[space], "ids": sorted(ids)})
+            db.session.execute(_LOCK_IN_ORDER, {"space": TIMELINE_LOCKS[space], "ids": sorted(ids)})
 
 
 _LOCK_IN_ORDER = text(

@@ -145,7 +145,7 @@ def record_event(
 
 
 # Advisory-lock namespaces: one timeline per institution and one per vendor.
-_TIMELINE_LOCKS = {"institution": 7301, "vendor": 7302}
+TIMELINE_LOCKS = {"institution": 7301, "vendor": 7302}
 
 
 def _hold_timeline(order: WorkOrder) -> None:
@@ -155,9 +155,9 @@ def _hold_timeline(order: WorkOrder) -> None:
     until it commits; SQLite has one writer at a time anyway."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    db.session.execute(select(func.pg_advisory_xact_lock(_TIMELINE_LOCKS["institution"], order.institution_id)))
+    db.session.execute(select(func.pg_advisory_xact_lock(TIMELINE_LOCKS["institution"], order.institution_id)))
     if order.vendor_id is not None:
-        db.session.execute(select(func.pg_advisory_xact_lock(_TIMELINE_LOCKS["vendor"], order.vendor_id)))
+        db.session.execute(select(func.pg_advisory_xact_lock(TIMELINE_LOCKS["vendor"], order.vendor_id)))
 
 
 def audit_order(

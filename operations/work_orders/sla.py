@@ -1,6 +1,7 @@
 """An order's 服务时限 clocks: set at the report, settled by the steps, stopped while 待备件.
 
-- `start` writes the three deadlines from the policy in force (the authorization's contract over
+- `start` (a reported order) and `start_many` (the orders a plan sweep raised) write the three
+  deadlines from the policy in force (the authorization's contract over
   the institution's policy over the defaults), counted from the report.
 - `on_step` (called by flow.take_step) settles a clock when its step happens (接单 → 响应, 到场,
   完成): met if on time, else it stays missed (the sweep marked it at the deadline) with the time it
@@ -11,12 +12,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
 from models import Authorization, DeadlineKind, DeadlineOutcome, Institution, WorkOrder, WorkOrderDeadline, db
 from models.work_order import WorkOrderStatus
+from operations import bulk
 from operations.work_orders import sla_policy
 
 # The step that stops each clock.
@@ -35,29 +39,66 @@ def policy_for(order: WorkOrder) -> dict:
 
 def start(order: WorkOrder) -> list[WorkOrderDeadline]:
     """The order's deadlines, from its report (created_at). Once per order (a unique key)."""
-    policy = policy_for(order)
-    figures = policy["targets"][order.kind][order.urgency]
-    rows = [
-        new_deadline(order, clock, figures[clock], policy["escalate_after_minutes"], order.created_at)
-        for clock in DeadlineKind
-    ]
+    rows = [WorkOrderDeadline(**values) for values in _deadline_values(order, policy_for(order))]
     db.session.add_all(rows)
     db.session.flush()
     return rows
 
 
-def new_deadline(order: WorkOrder, clock: DeadlineKind, minutes: int, escalate_after: int, since: datetime):
-    due = since + timedelta(minutes=minutes)
-    return WorkOrderDeadline(
-        work_order_id=order.id,
-        institution_id=order.institution_id,
-        vendor_id=order.vendor_id,
-        kind=clock,
-        minutes=minutes,
-        due_at=due,
-        warn_at=since + timedelta(seconds=round(minutes * 60 * sla_policy.WARN_SHARE)),
-        escalate_at=due + timedelta(minutes=escalate_after),
+def start_many(orders: Sequence[Any]) -> None:
+    """`start` for the orders a sweep raised (rows with the order's columns, not entities): the
+    policies read once per institution and authorization, the deadlines written in one INSERT."""
+    if not orders:
+        return
+    institution_ids = {order.institution_id for order in orders}
+    authorization_ids = {order.authorization_id for order in orders if order.authorization_id}
+    own = dict(
+        db.session.execute(
+            select(Institution.id, Institution.sla_policy).where(bulk.among(Institution.id, institution_ids))
+        ).all()
     )
+    contracts = (
+        dict(
+            db.session.execute(
+                select(Authorization.id, Authorization.sla_targets).where(
+                    bulk.among(Authorization.id, authorization_ids)
+                )
+            ).all()
+        )
+        if authorization_ids
+        else {}
+    )
+    policies: dict[tuple[int, int | None], dict] = {}
+    rows = []
+    for order in orders:
+        key = (order.institution_id, order.authorization_id)
+        if key not in policies:
+            policies[key] = sla_policy.resolve(own.get(order.institution_id), contracts.get(order.authorization_id))
+        rows += _deadline_values(order, policies[key])
+    bulk.insert(WorkOrderDeadline.__table__, rows, ("id",))
+
+
+def _deadline_values(order: Any, policy: dict) -> list[dict[str, Any]]:
+    """The three clocks' columns, counted from the order's report (created_at)."""
+    figures = policy["targets"][order.kind][order.urgency]
+    since, escalate_after = order.created_at, policy["escalate_after_minutes"]
+    rows = []
+    for clock in DeadlineKind:
+        minutes = figures[clock]
+        due = since + timedelta(minutes=minutes)
+        rows.append(
+            {
+                "work_order_id": order.id,
+                "institution_id": order.institution_id,
+                "vendor_id": order.vendor_id,
+                "kind": clock,
+                "minutes": minutes,
+                "due_at": due,
+                "warn_at": since + timedelta(seconds=round(minutes * 60 * sla_policy.WARN_SHARE)),
+                "escalate_at": due + timedelta(minutes=escalate_after),
+            }
+        )
+    return rows
 
 
 def deadlines_of(order_id: int) -> list[WorkOrderDeadline]:
@@ -180,28 +221,3 @@ def state(row: WorkOrderDeadline, now: datetime) -> str:
     if row.paused_at is not None:
         return "paused"
     return "overdue" if now >= row.due_at else "running"
-
-
-# Orders written outside create_work_order (the plan sweep raises its orders in sets) get their
-# clocks at the next minute sweep; the window keeps orders from before 服务时限 existed out.
-UNTRACKED_WINDOW = timedelta(days=1)
-
-
-def unstarted(now: datetime, limit: int = 200) -> list[int]:
-    """Open planned orders raised in the last day that have no deadlines yet (a reported order gets
-    them in its intake's transaction)."""
-    from models.work_order import OPEN_STATUSES
-
-    return list(
-        db.session.scalars(
-            select(WorkOrder.id)
-            .where(
-                WorkOrder.status.in_(OPEN_STATUSES),
-                WorkOrder.service_plan_id.is_not(None),
-                WorkOrder.created_at >= now - UNTRACKED_WINDOW,
-                ~select(WorkOrderDeadline.id).where(WorkOrderDeadline.work_order_id == WorkOrder.id).exists(),
-            )
-            .order_by(WorkOrder.id)
-            .limit(limit)
-        )
-    )
