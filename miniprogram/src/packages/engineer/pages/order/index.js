@@ -112,7 +112,7 @@ Component({
     conditions: CONDITIONS,
     partOrigins: PART_ORIGINS,
     replacedPartFates: REPLACED_PART_FATES,
-    partRows: [],
+    partTraces: [],
     today: '',
     etaMinutes: ETA_MINUTES,
     noSticker: false,
@@ -163,7 +163,7 @@ Component({
         certificate,
         can: allowed(order.actions),
         diagnosis: this.data.diagnosis || order.diagnosis || '',
-        partRows: (order.parts || []).map((part) => ({ ...part, trace: partTrace(part) })),
+        partTraces: (order.parts || []).map(partTrace), // beside order.parts, index for index
         today: localToday(),
         slaRows: sla.rows(order.sla),
       }
