@@ -71,9 +71,11 @@ def start_many(orders: Sequence[Any]) -> None:
     policies: dict[tuple[int, int | None], dict] = {}
     rows = []
     for order in orders:
-        key = (order.institution_id, order.authorization_id)
+        contract = contracts.get(order.authorization_id)
+        # Most contracts set nothing: their orders share the institution's policy, resolved once.
+        key = (order.institution_id, order.authorization_id if contract else None)
         if key not in policies:
-            policies[key] = sla_policy.resolve(own.get(order.institution_id), contracts.get(order.authorization_id))
+            policies[key] = sla_policy.resolve(own.get(order.institution_id), contract)
         rows += _deadline_values(order, policies[key])
     bulk.insert(WorkOrderDeadline.__table__, rows, ("id",))
 
