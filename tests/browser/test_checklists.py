@@ -42,10 +42,13 @@ def metrology_order(app, institution, device, manager, engineer) -> int:
 
 
 def fill_date(page, test_id: str, value: str) -> None:
+    """Type a date into a TDesign picker and wait until it shows it: on a busy machine the next
+    click (保存) otherwise ran before the picker took the value, and the server answered 422."""
     field = dialog(page).get_by_test_id(test_id).locator("input")
     field.click()
     field.fill(value)
     field.press("Enter")
+    expect(field).to_have_value(value)
     dialog(page).locator(".t-dialog__header").click()
 
 
