@@ -46,10 +46,13 @@ def fill_date(page, test_id: str, value: str) -> None:
     click (保存) otherwise ran before the picker took the value, and the server answered 422."""
     field = dialog(page).get_by_test_id(test_id).locator("input")
     field.click()
+    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(1)  # this picker's, open
     field.fill(value)
     field.press("Enter")
     expect(field).to_have_value(value)
     dialog(page).locator(".t-dialog__header").click()
+    # Closed before the next field: an open panel lies over the field below it and takes its click.
+    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(0)
 
 
 def test_a_template_reaches_the_metrology_order_the_engineer_completes_with_its_certificate(
