@@ -36,10 +36,14 @@ def office(factory):
 
 
 def pick_date(page, placeholder: str, value: str) -> None:
+    """Type a date once the picker's panel is open, and go on once the picker shows it (CI's busy
+    runs once moved on before the picker had taken the date, and 保存 found the field empty)."""
     field = page.get_by_placeholder(placeholder)
     field.click()
+    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(1)
     field.fill(value)
     field.press("Enter")
+    expect(field).to_have_value(value)
     page.keyboard.press("Escape")
 
 
