@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from models import Device, Role, User, WorkOrder, db
 from operations.clock import now_utc, today_local
+from tests.browser.pickers import type_date
 from tests.browser.test_accounts import dialog
 from tests.browser.test_devices import tab
 from tests.browser.work_order_steps import expect_status, order_path
@@ -39,20 +40,6 @@ def metrology_order(app, institution, device, manager, engineer) -> int:
         flow.arrive(working, order_id)
         db.session.commit()
     return order_id
-
-
-def fill_date(page, test_id: str, value: str) -> None:
-    """Type a date into a TDesign picker and wait until it shows it: on a busy machine the next
-    click (保存) otherwise ran before the picker took the value, and the server answered 422."""
-    field = dialog(page).get_by_test_id(test_id).locator("input")
-    field.click()
-    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(1)  # this picker's, open
-    field.fill(value)
-    field.press("Enter")
-    expect(field).to_have_value(value)
-    dialog(page).locator(".t-dialog__header").click()
-    # Closed before the next field: an open panel lies over the field below it and takes its click.
-    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(0)
 
 
 def test_a_template_reaches_the_metrology_order_the_engineer_completes_with_its_certificate(
@@ -104,8 +91,9 @@ def test_a_template_reaches_the_metrology_order_the_engineer_completes_with_its_
         {"name": "计量证书.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )
     form.get_by_test_id("certificate-number").locator("input").fill("JL2027-0131")
-    fill_date(page, "certificate-calibrated", today_local().isoformat())
-    fill_date(page, "certificate-valid", (today_local() + timedelta(days=365)).isoformat())
+    type_date(page, form.get_by_test_id("certificate-calibrated").locator("input"), today_local().isoformat())
+    valid_until = (today_local() + timedelta(days=365)).isoformat()
+    type_date(page, form.get_by_test_id("certificate-valid").locator("input"), valid_until)
     form.get_by_text("不合格", exact=True).click()
     form.get_by_test_id("certificate-issuer").locator("input").fill("市计量检定测试所")
     console.shot("checklist-certificate-dialog")

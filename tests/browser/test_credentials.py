@@ -15,6 +15,7 @@ from sqlalchemy import select
 from models import AlertPlan, AlertPlanStatus, Credential, CredentialAttachment, CredentialDevice, InboxMessage, db
 from models.user import Role
 from operations.clock import today_local
+from tests.browser.pickers import pick_date
 
 # A 1×1 PNG and a one-page PDF: what a scanner or a phone gives, small.
 PNG = base64.b64decode(
@@ -33,18 +34,6 @@ def office(factory):
         Role.INSTITUTION_ENGINEER, institution=institution, display_name="李工", phone="13800000003"
     )
     return institution, manager, engineer
-
-
-def pick_date(page, placeholder: str, value: str) -> None:
-    """Type a date once the picker's panel is open, and go on once the picker shows it (CI's busy
-    runs once moved on before the picker had taken the date, and 保存 found the field empty)."""
-    field = page.get_by_placeholder(placeholder)
-    field.click()
-    expect(page.locator(".t-date-picker__panel:visible")).to_have_count(1)
-    field.fill(value)
-    field.press("Enter")
-    expect(field).to_have_value(value)
-    page.keyboard.press("Escape")
 
 
 def test_method_one_from_credentials_with_devices_files_and_people(console, factory, app, wait_until):

@@ -16,9 +16,10 @@ from models import Device, DeviceAttachment, IntervalUnit, ServicePlan, User, db
 from operations.actors import Actor
 from operations.clock import today_local
 from operations.service_plans.plans import PlanFields, create_plan
+from tests.browser.pickers import pick_date
 from tests.browser.test_accounts import choose, dialog, shot
 from tests.browser.test_credentials import PDF
-from tests.browser.test_devices import pick_date, tab
+from tests.browser.test_devices import tab
 
 
 def keep(path, name: str) -> None:

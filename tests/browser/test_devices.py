@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from models import Credential, CredentialDevice, Device, Role, db
 from tests.browser.conftest import Console
+from tests.browser.pickers import pick_date
 from tests.browser.test_home import _order as report_fault
 from tests.test_device_workbook import row, workbook_bytes
 
@@ -24,15 +25,6 @@ def tab(page, name: str):
 def hospital(factory):
     institution = factory.institution("医疗机构测试1", departments=("眼科", "口腔科", "CT室"))
     return institution, factory.manager(institution)
-
-
-def pick_date(page, placeholder: str, day: str) -> None:
-    """Type a date into a TDesign date picker and confirm it; wait until the picker shows it (a
-    busy machine otherwise lets the next click run before the picker took the value)."""
-    field = page.get_by_placeholder(placeholder)
-    field.fill(day)
-    field.press("Enter")
-    expect(field).to_have_value(day)
 
 
 def start_certificate_with_dates_the_wrong_way_round(page, number: str) -> None:

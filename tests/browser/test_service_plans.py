@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from playwright.sync_api import expect
 
 from models import ArchiveStatus, ServicePlan, db
+from tests.browser.pickers import pick_date
 from tests.browser.test_accounts import choose, dialog
 from tests.browser.test_devices import tab
 
@@ -18,15 +19,6 @@ from tests.browser.test_devices import tab
 def hospital(factory):
     institution = factory.institution("医疗机构测试1", departments=("眼科", "口腔科"))
     return institution, factory.manager(institution)
-
-
-def pick_date(page, placeholder: str, value: str) -> None:
-    """Type a date into the dialog's date picker and close its panel (Escape would close the dialog)."""
-    field = page.get_by_placeholder(placeholder)
-    field.click()
-    field.fill(value)
-    field.press("Enter")
-    dialog(page).locator(".t-dialog__header").click()
 
 
 def keep(path, name: str) -> None:
