@@ -43,6 +43,10 @@ GUNICORN_WORKERS = 2
 
 GOAL_P50_MS = 200.0
 GOAL_P99_MS = 1000.0
+# Issue 16, goal 3: against the floor (a one-POST job on the worker class that sends the pushes)
+FLOOR_RATIO_P50 = 2.0
+FLOOR_RATIO_P99 = 3.0
+MIN_ROUNDS = 5
 INSTITUTION_NAME = "示范市第一人民医院"
 VENDOR_NAME = "示范市医疗设备技术服务有限公司"
 DEPARTMENTS = ("设备科", "急诊科", "重症医学科", "手术室", "放射科", "检验科")
@@ -86,6 +90,29 @@ VIEW_FILE = common.PROJECT_ROOT / "console_api" / "work_order_views.py"
 
 
 # ---------------------------------------------------------------- small helpers
+
+PRODUCTION, FORKING, SIMPLE = "production", "forking", "simple"
+WORKER_KINDS = {
+    PRODUCTION: "production (`python -m weixiu worker`: urgent jobs in the worker's process, the rest forked)",
+    FORKING: "forking (a work horse for every job: URGENT_JOBS_IN_PROCESS=false)",
+    SIMPLE: "simple (`--simple`: every job in the worker's process)",
+}
+
+
+def worker_command(kind: str) -> tuple[bool, dict[str, str]]:
+    """How a worker of this class is started: with `--simple`?, and its extra environment."""
+    if kind == FORKING:
+        return False, {"URGENT_JOBS_IN_PROCESS": "false"}
+    return kind == SIMPLE, {}
+
+
+def worker_classes(text: str) -> list[str]:
+    """`production,forking` → the classes to measure in turn, each once."""
+    chosen = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in chosen if name not in WORKER_KINDS]
+    if unknown or not chosen:
+        raise ValueError(f"--classes: name classes among {', '.join(WORKER_KINDS)} (got {text!r})")
+    return chosen
 
 
 def ms(seconds: float) -> float:
@@ -348,12 +375,16 @@ def measure(
     me: list[float] = []
     cpu_before = busy_before = None
     started = time.perf_counter()
+    rounds: list[dict[str, Any]] = []  # each round's first measured index and the load average then
+    per_round = max(1, -(-args.orders // args.rounds))
     for index in range(args.warmup + args.orders):
         warmup = index < args.warmup
         if index == args.warmup:
             cpu_before = {"gunicorn": server.cpu(), "worker": pool.cpu()}
             busy_before = common.machine_busy()
             started = time.perf_counter()
+        if not warmup and (index - args.warmup) % per_round == 0:
+            rounds.append({"first_index": index, "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]})
         # the product: the order, then its pushes
         device_id = baseline.device_ids[index % len(baseline.device_ids)]
         sample = create_order(client, device_id, index, warmup)
@@ -376,7 +407,7 @@ def measure(
                 )
         time.sleep(PAUSE_S)
         # the worker's floor: a job that does one HTTP POST to the same simulator
-        marker = f"CEIL{index:06d}"
+        marker = f"CEIL{args.phase}{index:06d}"  # a phase (worker class) of its own: markers never repeat
         body = {
             "touser": baseline.push_openids[index % expected],
             "template_id": ceiling_target["template_id"],
@@ -421,6 +452,7 @@ def measure(
     }
     machine_pct = common.busy_pct(busy_before, busy_after)
     return {
+        "rounds": rounds,
         "samples": samples,
         "ceiling": ceiling,
         "healthz": healthz,
@@ -783,6 +815,8 @@ def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
     all_pushed = len(complete) == len(samples) and len(samples) > 0
     p50 = headline["p50"] if headline else None
     p99 = headline["p99"] if headline else None
+    by_round = rounds_of(raw["rounds"], samples, floors)
+    goal3 = floor_goals(headline, floor, by_round)
     return {
         "orders": len(samples),
         "orders_ok": len(good),
@@ -810,14 +844,57 @@ def analyse(raw: dict[str, Any], baseline: Baseline, redis) -> dict[str, Any]:
         "rq_failed_jobs": rq["failed"],
         "rq_first_failure": rq["first_failure"],
         "per_order": rows,
+        "rounds": by_round,
         "goals": {
             "p50": {"goal_ms": GOAL_P50_MS, "value_ms": p50, "result": common.verdict_max(p50, GOAL_P50_MS)},
             "p99": {"goal_ms": GOAL_P99_MS, "value_ms": p99, "result": common.verdict_max(p99, GOAL_P99_MS)},
+            **goal3,
         },
         "all_pushed": all_pushed,
         "wall_s": round(raw["wall_s"], 2),
         "cpu_s": raw["cpu_s"],
         "machine_cpu_busy_pct": raw["machine_cpu_busy_pct"],
+    }
+
+
+def rounds_of(rounds: list[dict[str, Any]], samples: list[Sample], floors: list[CeilingSample]) -> list[dict[str, Any]]:
+    """Per round (consecutive measured orders, each with its interleaved floor job): the load average
+    at its start, push and floor p50 / p99."""
+    out = []
+    for number, entry in enumerate(rounds):
+        end = rounds[number + 1]["first_index"] if number + 1 < len(rounds) else None
+        inside = [s for s in samples if s.index >= entry["first_index"] and (end is None or s.index < end)]
+        floor_inside = [c for c in floors if c.index >= entry["first_index"] and (end is None or c.index < end)]
+        push = summary([min(p.arrived for p in s.pushes) - s.sent for s in inside if not s.error and s.pushes])
+        floor = summary([c.pushes[0].arrived - c.enqueued for c in floor_inside if c.pushes])
+        out.append({"loadavg_at_start": entry["loadavg_at_start"], "push_first_ms": push, "worker_floor_ms": floor})
+    return out
+
+
+def floor_goals(push: dict | None, floor: dict | None, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Issue 16, goal 3: push p50 ≤ 2 × the worker floor's p50, and the median of the rounds' push p99
+    ≤ 3 × the median of the rounds' floor p99 (at least 5 rounds, else ERROR)."""
+    ratio_p50 = round(push["p50"] / floor["p50"], 2) if push and floor else None
+    p99s = [r["push_first_ms"]["p99"] for r in rounds if r["push_first_ms"]]
+    floor_p99s = [r["worker_floor_ms"]["p99"] for r in rounds if r["worker_floor_ms"]]
+    ratio_p99 = None
+    if p99s and floor_p99s:
+        ratio_p99 = round(statistics.median(p99s) / statistics.median(floor_p99s), 2)
+    enough = len(p99s) >= MIN_ROUNDS and len(floor_p99s) >= MIN_ROUNDS
+    return {
+        "p50 / floor p50": {
+            "goal_ratio": FLOOR_RATIO_P50,
+            "value": ratio_p50,
+            "result": common.verdict_max(ratio_p50, FLOOR_RATIO_P50),
+        },
+        "median of rounds' p99 / floor's": {
+            "goal_ratio": FLOOR_RATIO_P99,
+            "value": ratio_p99,
+            "rounds": len(p99s),
+            "push_p99_median_ms": statistics.median(p99s) if p99s else None,
+            "floor_p99_median_ms": statistics.median(floor_p99s) if floor_p99s else None,
+            "result": common.verdict_max(ratio_p99, FLOOR_RATIO_P99) if enough else "ERROR (fewer than 5 rounds)",
+        },
     }
 
 
@@ -829,6 +906,17 @@ def machine() -> dict[str, Any]:
         packages={"rq": "rq", "gunicorn": "gunicorn", "waitress": "waitress"},
         loadavg=True,
     )
+
+
+def print_rounds(r: dict[str, Any]) -> None:
+    """One line per round: load average at its start, push and floor p50 / p99."""
+    for number, entry in enumerate(r.get("rounds", []), 1):
+        push, floor = entry["push_first_ms"] or {}, entry["worker_floor_ms"] or {}
+        load = ", ".join(f"{x:.2f}" for x in entry["loadavg_at_start"])
+        print(
+            f"    round {number} (load {load}): push p50 {push.get('p50', '-')} p99 {push.get('p99', '-')};"
+            f" floor p50 {floor.get('p50', '-')} p99 {floor.get('p99', '-')} ms"
+        )
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -907,10 +995,24 @@ def print_report(report: dict[str, Any]) -> None:
     if r["errors"]:
         for error, count in r["errors"].items():
             print(f"  {count} × {error}")
+    print_rounds(r)
+    for kind, other in r.get("other_worker_classes", {}).items():
+        print(f"\n  the same on a worker of class {other['worker_kind']} (reported; goal 3 is the first class's):")
+        line("    POST sent → first engineer push received", other["push_first_ms"])
+        line("    worker floor: enqueue → one-POST job's request received", other["ceiling"]["worker_floor_ms"])
+        for label, value in other["ratios"].items():
+            print(f"    ratio {label:<56}{value:>9.2f}")
+        print_rounds(other)
+        for name, goal in other["goals"].items():
+            print(f"    {kind}: {name}: {goal['value'] if 'goal_ratio' in goal else goal['value_ms']} {goal['result']}")
     print()
     for name, goal in r["goals"].items():
+        if "goal_ratio" in goal:
+            value = "-" if goal["value"] is None else f"{goal['value']:.2f} ×"
+            print(f"{'push ' + name:<36}{value:>10}   goal ≤ {goal['goal_ratio']:.0f} ×   {goal['result']}")
+            continue
         value = "-" if goal["value_ms"] is None else f"{goal['value_ms']:.1f} ms"
-        print(f"{'push ' + name:<20}{value:>12}   goal ≤ {goal['goal_ms']:.0f} ms   {goal['result']}")
+        print(f"{'push ' + name:<36}{value:>10}   goal ≤ {goal['goal_ms']:.0f} ms   {goal['result']}")
     if not r["all_pushed"]:
         print(f"{'every push arrived':<20}{'no':>12}   ERROR")
     print(f"\nreport: {report.get('path', '-')}")
@@ -941,7 +1043,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pause_ms": PAUSE_S * 1000,
             "gunicorn_workers": GUNICORN_WORKERS,
             "rq_workers": 1,
-            "worker_kind": "simple (no fork)" if args.simple_worker else "forking (a work horse per job)",
+            "rounds": args.rounds,
+            "worker_classes": [WORKER_KINDS[kind] for kind in args.classes],
+            "worker_kind": WORKER_KINDS[args.classes[0]],
             "split_orders": args.split_orders,
             "database": DB_NAME,
             "redis": REDIS_URL,
@@ -985,7 +1089,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         server = common.Server(env, gunicorn_log, workers=GUNICORN_WORKERS)
         common.step(f"start gunicorn on {common.HOST}:{server.port}", server.wait_healthy)
-        pool = common.Workers(1, env, worker_log, simple=args.simple_worker)
 
         def worker_ready() -> WorkerWatch:
             deadline = time.monotonic() + 90
@@ -996,7 +1099,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError(f"the worker did not start:\n{pool.log_tail()}")
                 time.sleep(0.2)
 
-        watch = common.step("start 1 RQ worker", worker_ready)
         client = common.Client(server.port)
         client.sign_in(REPORTER_USERNAME, baseline.reporter_password)
         target = {
@@ -1004,21 +1106,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "token": common.stable_token(settings),
             "template_id": settings["WECHAT_WORK_ORDER_TEMPLATE_ID"],
         }
-        raw = common.step(
-            f"{args.warmup} + {args.orders} orders",
-            lambda: measure(client, baseline, log, watch, target, args, server, pool),
-        )
-        if not pool.alive():
-            raise RuntimeError(f"the worker exited:\n{pool.log_tail()}")
-        report["results"] = common.step("analyse", lambda: analyse(raw, baseline, redis))
-        if not report["results"]["all_pushed"]:
-            report["results"]["worker_log_tail"] = pool.log_tail(40)
-            report["results"]["gunicorn_log_tail"] = server.log_tail(40)
+        # Each worker class in turn (the production layout's first: its floor is goal 3's), the
+        # same orders and floor jobs on each.
+        by_class: dict[str, dict[str, Any]] = {}
+        for phase, kind in enumerate(args.classes):
+            args.phase = phase
+            simple, extra = worker_command(kind)
+            pool = common.Workers(1, {**env, **extra}, worker_log, simple=simple)
+            watch = common.step(f"start 1 RQ worker ({WORKER_KINDS[kind]})", worker_ready)
+            raw = common.step(
+                f"{kind}: {args.warmup} + {args.orders} orders in {args.rounds} rounds",
+                lambda watch=watch, pool=pool: measure(client, baseline, log, watch, target, args, server, pool),
+            )
+            if not pool.alive():
+                raise RuntimeError(f"the worker exited:\n{pool.log_tail()}")
+            results = common.step("analyse", lambda raw=raw: analyse(raw, baseline, redis))
+            results["worker_kind"] = WORKER_KINDS[kind]
+            if not results["all_pushed"]:
+                results["worker_log_tail"] = pool.log_tail(40)
+                results["gunicorn_log_tail"] = server.log_tail(40)
+            by_class[kind] = results
+            if phase + 1 < len(args.classes):
+                pool.stop()
+                pool = None
+        report["results"] = by_class[args.classes[0]]
+        report["results"]["other_worker_classes"] = {kind: by_class[kind] for kind in args.classes[1:]}
         if args.split_orders:
             # the same worker again, with timers inside its send jobs: where a job's time goes
             pool.stop()
             redis.delete(SPLIT_KEY)
-            pool = instrumented_workers(env, worker_log, simple=args.simple_worker)
+            simple, extra = worker_command(args.classes[0])
+            pool = instrumented_workers({**env, **extra}, worker_log, simple=simple)
             watch = common.step("start the instrumented worker", worker_ready)
             warm = min(SPLIT_WARMUP, args.split_orders - 1)
             split_samples = common.step(
@@ -1063,19 +1181,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"orders on a worker with timers in the send job, afterwards (default {SPLIT_ORDERS}; 0: none)",
     )
     parser.add_argument(
-        "--simple-worker", action="store_true", help="start the worker with --simple (no fork per job): an experiment"
+        "--classes",
+        default="production,forking",
+        metavar="LIST",
+        help="worker classes measured in turn, comma-separated: production (goal 3's floor), forking (a horse"
+        " for every job, as before issue 16), simple (--simple) (default production,forking)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=5, metavar="N", help="rounds the measured orders are split into (default 5)"
+    )
+    parser.add_argument("--simple-worker", action="store_true", help=argparse.SUPPRESS)  # the instrumented worker's
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 orders, 5 warm-up, 10 devices")
     parser.add_argument("--instrumented-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database and Redis DB {REDIS_DB}")
     args = parser.parse_args(argv)
+    try:
+        args.classes = worker_classes(args.classes)
+    except ValueError as error:
+        parser.error(str(error))
     if args.quick:
         args.orders, args.warmup, args.devices = 30, 5, 10
         args.split_orders = min(args.split_orders, 15)
     if args.split_orders < 0 or args.split_orders == 1:
         parser.error("--split-orders is 0 (none) or at least 2")
-    if args.orders < 1 or args.warmup < 0 or args.devices < 1:
-        parser.error("need --orders ≥ 1, --warmup ≥ 0, --devices ≥ 1")
+    if args.orders < 1 or args.warmup < 0 or args.devices < 1 or not 1 <= args.rounds <= args.orders:
+        parser.error("need --orders ≥ 1, --warmup ≥ 0, --devices ≥ 1, 1 ≤ --rounds ≤ --orders")
     return args
 
 
@@ -1092,7 +1222,9 @@ def main(argv: list[str] | None = None) -> int:
     report["path"] = common.write_report(report, "work_order_push")
     print_report(report)
     verdicts = [goal["result"] for goal in results["goals"].values()]
-    return 1 if "FAIL" in verdicts or not results["all_pushed"] else 0
+    others_pushed = all(other["all_pushed"] for other in results.get("other_worker_classes", {}).values())
+    failed = any(verdict.startswith(("FAIL", "ERROR")) for verdict in verdicts)
+    return 1 if failed or not results["all_pushed"] or not others_pushed else 0
 
 
 if __name__ == "__main__":

@@ -46,6 +46,14 @@ def reset_channels(app: Flask) -> None:
             close()
 
 
+def forget_channels(app: Flask) -> None:
+    """Drop the app's channels and WeChat app clients without closing them, in a process forked
+    from one that used them: their pooled connections belong to the parent, which goes on using
+    them. The next use here builds new ones. (No lock: the fork left this process one thread.)"""
+    app.extensions.pop(_EXTENSION, None)
+    app.extensions.pop(APP_CLIENTS, None)
+
+
 def _build(name: str, app: Flask) -> Channel:
     if name == "inbox":
         from channels.inbox import InboxChannel  # written alongside; imported when first used

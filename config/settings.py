@@ -311,6 +311,9 @@ class BaseConfig:
         # How long a send job starts provider calls; what is left then goes to a new job. Its RQ
         # timeout is this plus room for the calls in flight (jobs.outbox.send_job_timeout).
         self.DELIVERY_JOB_SECONDS = env_int("DELIVERY_JOB_SECONDS", 60, minimum=1, maximum=600)
+        # A forking worker runs `urgent` jobs (work-order pushes) in its own process, warm, and forks
+        # a work horse for the rest (jobs.runtime.AppWorker); false: a horse for every job.
+        self.URGENT_JOBS_IN_PROCESS = env_bool("URGENT_JOBS_IN_PROCESS", True)
         # The providers' published limits, which the sender keeps to (jobs.quotas): Aliyun takes at
         # most 50 notices a day per signature, template and number (a rolling 24 h), except to the
         # numbers on the account's whitelist (up to 300, registered in Aliyun's console); WeChat

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.job import Job
+from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
 _app: Flask | None = None
@@ -117,8 +118,59 @@ def wait_for_redis(app: Flask, interval_s: float = 1.0) -> None:
             time.sleep(interval_s)
 
 
+# The queue whose jobs a production worker runs in its own process (jobs.queues.URGENT; that module
+# imports this one).
+IN_PROCESS_QUEUE = "urgent"
+
+
 class AppWorker(RegisteredWorker, Worker):
-    """Forks a work horse per job (production)."""
+    """Production: a work-order push (the `urgent` queue) runs in the worker's own process; every
+    other job in a work horse forked for it.
+
+    A push is short and someone waits for it: in the worker it finds the database connection open
+    and its statements compiled, where a fresh horse paid a new connection, SQL compilation and
+    the channels' first connections on every push. Its RQ timeout holds as in a horse (rq's
+    SIGALRM death penalty); a crash takes the worker down, the supervisor starts it again and the
+    outbox's relay re-sends what it had claimed once the claims lapse. Reminders, sweeps and
+    device imports keep a horse each: a long or memory-hungry job leaves nothing behind."""
+
+    in_process = True  # URGENT_JOBS_IN_PROCESS
+
+    def _runs_in_process(self, job: Job) -> bool:
+        return self.in_process and job.origin == IN_PROCESS_QUEUE
+
+    def execute_job(self, job: Job, queue: Queue):
+        if not self._runs_in_process(job):
+            return super().execute_job(job, queue)
+        self.prepare_execution(job)
+        self.perform_job(job, queue)  # under the job's timeout, as in a horse
+        self.set_state(WorkerStatus.IDLE)
+        return None
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        # No parent beats while an in-process job runs: the registration must outlive the job.
+        if self._runs_in_process(job):
+            return SimpleWorker.get_heartbeat_ttl(self, job)
+        return super().get_heartbeat_ttl(job)
+
+    def main_work_horse(self, job: Job, queue: Queue):
+        _forget_inherited_connections()
+        return super().main_work_horse(job, queue)
+
+
+def _forget_inherited_connections() -> None:
+    """In a fresh work horse: drop, without closing, the database and provider connections the
+    worker's in-process jobs opened. Their sockets are the worker's too: a horse talking on them
+    would mix its conversation with the worker's (SQLAlchemy's advice after a fork: dispose with
+    close=False). The horse opens its own when it needs them. Redis's pools see the new pid."""
+    from channels.registry import forget_channels
+    from models import db
+
+    if _app is None:
+        return
+    with _app.app_context():
+        db.engine.dispose(close=False)
+    forget_channels(_app)
 
 
 class AppSimpleWorker(RegisteredWorker, SimpleWorker):
@@ -142,6 +194,10 @@ def make_worker(app: Flask, queue_names: Iterable[str] = (), *, simple: bool = F
             get_channel(name)
         if not simple:
             _prepare_database_for_forks()
+        in_process = app.config.get("URGENT_JOBS_IN_PROCESS", True)
     worker_class = AppSimpleWorker if simple else AppWorker
     queues = [Queue(name, connection=connection, job_class=AppContextJob) for name in listening_order(queue_names)]
-    return worker_class(queues, connection=connection, job_class=AppContextJob, worker_ttl=WORKER_TTL_SECONDS)
+    worker = worker_class(queues, connection=connection, job_class=AppContextJob, worker_ttl=WORKER_TTL_SECONDS)
+    if not simple:
+        worker.in_process = in_process
+    return worker
