@@ -153,6 +153,12 @@ class AppWorker(RegisteredWorker, Worker):
             return SimpleWorker.get_heartbeat_ttl(self, job)
         return super().get_heartbeat_ttl(job)
 
+    def kill_horse(self, sig=None):
+        # An in-process job has no horse (pid 0): RQ's kill (a stop-job or kill-horse command) would
+        # signal the worker's own process group.
+        if self.horse_pid:
+            super().kill_horse(*([] if sig is None else [sig]))
+
     def main_work_horse(self, job: Job, queue: Queue):
         _forget_inherited_connections()
         return super().main_work_horse(job, queue)

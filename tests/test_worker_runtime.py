@@ -69,6 +69,13 @@ def test_a_push_that_overstays_its_timeout_fails_and_the_worker_goes_on(app):
         assert queue.fetch_job(after.id).return_value() == os.getpid()
 
 
+def test_a_kill_command_without_a_horse_leaves_the_worker_alone(app):
+    worker = make_worker(app)
+    assert worker.horse_pid == 0  # idle, or running a push in its own process
+    worker.kill_horse()  # RQ's stop-job command: must not signal this process's group
+    assert worker.horse_pid == 0
+
+
 def test_a_work_horse_opens_its_own_database_connection_and_leaves_the_workers_open(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("a PostgreSQL backend's pid tells connections apart")
