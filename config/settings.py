@@ -100,6 +100,7 @@ def env_phone_list(name: str, *, limit: int) -> frozenset[str]:
 # horses and the scheduler. DATABASE_POOL_SIZE, when set, overrides it; outside gunicorn (the RQ
 # workers, the CLI) the pool keeps its former default.
 GEVENT_POOL_SIZE = 16
+POOL_RECYCLE_SECONDS = 300
 DEFAULT_POOL_SIZE = 5
 WORKER_KINDS = ("sync", "gthread", "gevent")
 
@@ -424,7 +425,15 @@ class ProductionConfig(BaseConfig):
         worker = web_worker()
         pool_size = worker.pool_size if worker else DEFAULT_POOL_SIZE
         self.SQLALCHEMY_ENGINE_OPTIONS = {
-            "pool_pre_ping": True,
+            # A web worker goes without the pre-ping: its SELECT 1 cost 3 of the 7 round trips of
+            # the webhook's 我的工单. Its connections are replaced once POOL_RECYCLE_SECONDS old (before
+            # an idle time-out on the way drops them), and one the server dropped anyway (a restart)
+            # fails its request: the pool then replaces every older connection, the console's
+            # request is a 503 to retry and the webhook runs its message again (bot.webhook). The RQ
+            # workers and the CLI keep the pre-ping: they are idle for long, and a round trip per
+            # job is nothing.
+            "pool_pre_ping": worker is None,
+            "pool_recycle": POOL_RECYCLE_SECONDS if worker else -1,
             "pool_size": env_int("DATABASE_POOL_SIZE", pool_size, minimum=1, maximum=100),
             # No connections beyond the pool: workers × pool size is then the most the web
             # processes ever hold, which must stay under the server's max_connections. With
