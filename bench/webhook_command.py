@@ -285,8 +285,8 @@ class WebhookRequests:
 
 
 class MsgIds:
-    """Blocks of a million MsgIds, one per phase, all under this run's base (a repeated MsgId is
-    dropped by the webhook as WeChat's retry)."""
+    """Blocks of 100,000 MsgIds (a phase sends fewer), one per phase, all under this run's base (a
+    repeated MsgId is dropped by the webhook as WeChat's retry)."""
 
     def __init__(self) -> None:
         self.base = int(time.time()) * 10**8
@@ -294,9 +294,9 @@ class MsgIds:
 
     def block(self) -> int:
         self.blocks += 1
-        if self.blocks >= 100:
-            raise RuntimeError("more than 99 phases")
-        return self.base + self.blocks * 10**6
+        if self.blocks >= 1000:
+            raise RuntimeError("more than 999 phases")
+        return self.base + self.blocks * 10**5
 
 
 def one_request(port: int, spec: WebhookRequests, index: int) -> str | None:

@@ -12,6 +12,7 @@ worker, after the fork (no `--preload`), for the pool to follow.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 workers = 4
@@ -41,7 +42,11 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """The app is built: say what the pool became (the log shows a pool smaller than the worker)."""
+    """The app is built: what it made so far lives as long as the worker, so the collector need not
+    walk it again (a full collection of the loaded app's ~180,000 objects took 0.17-0.45 s on the
+    shared 2-core machine at load 14, a pause on whatever request was running). Then say what the
+    pool became (the log shows a pool smaller than the worker)."""
+    gc.freeze()
     from config.settings import web_worker
 
     options = worker.wsgi.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}) if hasattr(worker.wsgi, "config") else {}
