@@ -77,16 +77,16 @@ def _healthz(port: int, process: subprocess.Popen, log: Path) -> dict:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited {process.returncode}:\n{log.read_text()[-3000:]}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz")
             response = conn.getresponse()
-            body = response.read()
-            conn.close()
             if response.status == 200:
-                return json.loads(body)
-        except OSError:
+                return json.loads(response.read())
+        except OSError:  # not listening yet, or still loading the app
             pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer /healthz:\n{log.read_text()[-3000:]}")
 
