@@ -18,7 +18,9 @@ import multiprocessing
 import os
 import platform
 import random
+import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -470,19 +472,28 @@ class Server:
         worker_class: str = "sync",
         threads: int | None = None,
         extra: list[str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        """`command`: a whole gunicorn command line ending with the app (the README's: its settings
+        then come from it, and `workers` … are not used); the bench's port, log and time-out are
+        added before the app."""
         self.port = free_port()
         self.log_path = log_path
-        gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-        command += [
+        if command is None:
+            command = [
+                *gunicorn_program(),
+                "--workers",
+                str(workers),
+                "--worker-class",
+                worker_class,
+                *(["--threads", str(threads)] if threads else []),
+                "weixiu.wsgi:app",
+            ]
+        *program, app_name = command
+        command = [
+            *program,
             "--chdir",
             str(PROJECT_ROOT),
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            *(["--threads", str(threads)] if threads else []),
             *(extra or []),
             "--bind",
             f"{HOST}:{self.port}",
@@ -492,7 +503,7 @@ class Server:
             "warning",
             "--error-logfile",
             str(log_path),
-            "weixiu.wsgi:app",
+            app_name,
         ]
         # The app's own tracebacks (Flask logs an unhandled error to stderr) land beside gunicorn's.
         with open(log_path, "ab") as stderr:
@@ -528,25 +539,44 @@ class Server:
         stop_processes([self.process], wait_s=20)  # the master stops its workers gracefully
 
 
+def gunicorn_program() -> list[str]:
+    gunicorn = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
+    return [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+
+
+def readme_production_command() -> tuple[dict[str, str], list[str]]:
+    """The web command of README.md's Production section, as the benchmarks launch it: the variables
+    set in front of it, and its words (the virtualenv's gunicorn resolved from the project root).
+    Read from the README itself, so that a benchmark runs what the operator is told to run."""
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    _, _, section = text.partition("\n## Production\n")
+    for line in section.splitlines():
+        if line.startswith("## "):
+            break
+        if "gunicorn" not in line:
+            continue
+        words = shlex.split(line, comments=True)
+        assignments = {}
+        while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+            name, _, value = words.pop(0).partition("=")
+            assignments[name] = value
+        if words and Path(words[0]).name == "gunicorn":
+            return assignments, [*gunicorn_program(), *words[1:]]
+    raise RuntimeError("README.md's Production section shows no gunicorn command")
+
+
+_README_ENV, _README_ARGV = readme_production_command()
 # The README's Production command, as the benchmarks run it (one place to change them all).
-PRODUCTION_WORKERS = 4
-PRODUCTION_WORKER_CONNECTIONS = 4000
-PRODUCTION_POOL_SIZE = 16
-PRODUCTION_COMMAND = (
-    f"gunicorn -w {PRODUCTION_WORKERS} -k gevent --worker-connections {PRODUCTION_WORKER_CONNECTIONS} "
-    f"(DATABASE_POOL_SIZE={PRODUCTION_POOL_SIZE})"
+PRODUCTION_COMMAND = " ".join(
+    [*(f"{name}={value}" for name, value in _README_ENV.items()), "gunicorn", *_README_ARGV[len(gunicorn_program()) :]]
 )
 
 
-def production_server(env: dict[str, str], log_path: Path) -> Server:
-    """gunicorn as the README's Production section runs it: gevent workers, a pool of 16 each."""
-    return Server(
-        {**env, "DATABASE_POOL_SIZE": str(PRODUCTION_POOL_SIZE)},
-        log_path,
-        workers=PRODUCTION_WORKERS,
-        worker_class="gevent",
-        extra=["--worker-connections", str(PRODUCTION_WORKER_CONNECTIONS)],
-    )
+def production_server(env: dict[str, str], log_path: Path, flags: list[str] | None = None) -> Server:
+    """gunicorn as the README's Production section runs it (config/gunicorn.py: gevent workers, each
+    sizing its pool); `flags` vary it (`-k gthread --threads 8`), put after the README's own."""
+    *program, app_name = _README_ARGV
+    return Server({**env, **_README_ENV}, log_path, command=[*program, *(flags or []), app_name])
 
 
 class Workers:

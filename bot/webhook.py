@@ -5,8 +5,9 @@ What is checked before anything runs (signatures, body, safe mode, duplicates) i
 webhooks.inbound's, shared with the mini-program's push. Then one command or event runs against
 the database (quick work only: every reply is a few indexed queries and at most one step), and
 the edge commits; messages a step writes to the outbox are enqueued after the commit. A domain
-error rolls back and is answered with its Chinese message; any other error rolls back, is logged
-and answered `success`, never a 500.
+error rolls back and is answered with its Chinese message; a database connection the server had
+dropped runs the message once more on a new one; any other error rolls back, is logged and
+answered `success`, never a 500.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app
+from sqlalchemy.exc import DBAPIError
 
 from bot import commands, events, replies
 from models import db
@@ -41,12 +43,22 @@ def answer(message: dict[str, Any]) -> str | None:
     return text
 
 
-def _run(message: dict[str, Any]) -> str | None:
+def _run(message: dict[str, Any], *, again: bool = True) -> str | None:
     try:
         return answer(message)
     except DomainError as error:
         db.session.rollback()
         return commands.error_text(error)
+    except DBAPIError as error:
+        db.session.rollback()
+        if error.connection_invalidated and again:
+            # The server had dropped the pooled connection (a restart; the web goes without the
+            # pre-ping) and the pool has replaced it: once more, then. A step whose commit had
+            # reached the server is refused by its state the second time, never done twice.
+            log.warning("official account: the database connection was gone; running the message again")
+            return _run(message, again=False)
+        log.exception("official account: %s from %s failed", message.get("MsgType"), message.get("FromUserName"))
+        return None
     except Exception:
         db.session.rollback()
         log.exception("official account: %s from %s failed", message.get("MsgType"), message.get("FromUserName"))

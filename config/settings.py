@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -89,6 +90,46 @@ def env_phone_list(name: str, *, limit: int) -> frozenset[str]:
     if len(set(numbers)) > limit:
         raise ConfigError(f"{name} lists {len(set(numbers))} numbers; at most {limit}")
     return frozenset(numbers)
+
+
+# The web worker this process is, as config/gunicorn.py tells it before the app is built: the
+# database pool follows the requests it serves at once. A sync worker serves one, a gthread worker
+# one per thread. A gevent worker serves up to --worker-connections (4000: mostly live streams, whose
+# looks hold a connection a moment each), so its pool is bounded instead: the README's 4 workers ×
+# 16 = 64 of PostgreSQL's default max_connections (100), the rest for the RQ workers, their work
+# horses and the scheduler. DATABASE_POOL_SIZE, when set, overrides it; outside gunicorn (the RQ
+# workers, the CLI) the pool keeps its former default.
+GEVENT_POOL_SIZE = 16
+POOL_RECYCLE_SECONDS = 300
+DEFAULT_POOL_SIZE = 5
+WORKER_KINDS = ("sync", "gthread", "gevent")
+
+
+@dataclass(frozen=True)
+class WebWorker:
+    kind: str  # one of WORKER_KINDS
+    concurrency: int  # requests served at once: 1, the threads, or the worker connections
+
+    def __post_init__(self) -> None:
+        if self.kind not in WORKER_KINDS or self.concurrency < 1:
+            raise ConfigError(f"not a web worker: {self.kind} × {self.concurrency}")
+
+    @property
+    def pool_size(self) -> int:
+        return min(self.concurrency, GEVENT_POOL_SIZE) if self.kind == "gevent" else self.concurrency
+
+
+_web_worker: WebWorker | None = None
+
+
+def serve_as(worker: WebWorker | None) -> None:
+    """This process is `worker` (None: no longer a web worker); read by the config built next."""
+    global _web_worker
+    _web_worker = worker
+
+
+def web_worker() -> WebWorker | None:
+    return _web_worker
 
 
 def normalize_database_url(url: str) -> str:
@@ -384,10 +425,20 @@ class ProductionConfig(BaseConfig):
         if not self.PUBLIC_BASE_URL.startswith("https://"):
             raise ConfigError("PUBLIC_BASE_URL must be https in production (WeChat opens only https links)")
         self.SESSION_COOKIE_SECURE = True
+        worker = web_worker()
+        pool_size = worker.pool_size if worker else DEFAULT_POOL_SIZE
         self.SQLALCHEMY_ENGINE_OPTIONS = {
-            "pool_pre_ping": True,
-            "pool_size": env_int("DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
-            # No connections beyond the pool: workers × DATABASE_POOL_SIZE is then the most the web
+            # A web worker goes without the pre-ping: its SELECT 1 cost 3 of the 7 round trips of
+            # the webhook's 我的工单. Its connections are replaced once POOL_RECYCLE_SECONDS old (before
+            # an idle time-out on the way drops them), and one the server dropped anyway (a restart)
+            # fails its request: the pool then replaces every older connection, the console's
+            # request is a 503 to retry and the webhook runs its message again (bot.webhook). The RQ
+            # workers and the CLI keep the pre-ping: they are idle for long, and a round trip per
+            # job is nothing.
+            "pool_pre_ping": worker is None,
+            "pool_recycle": POOL_RECYCLE_SECONDS if worker else -1,
+            "pool_size": env_int("DATABASE_POOL_SIZE", pool_size, minimum=1, maximum=100),
+            # No connections beyond the pool: workers × pool size is then the most the web
             # processes ever hold, which must stay under the server's max_connections. With
             # SQLAlchemy's default 10 more per process, 4 workers of 16 asked PostgreSQL for 104
             # of its 100 when a thousand live streams opened at once, and the refused ones were 500s.

@@ -21,7 +21,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from models import BindCode, BindCodeChannel, Edge, Role, User, WeChatIdentity, db
 from operations import audit
@@ -310,6 +310,10 @@ def set_following(openid: str, following: bool) -> User | None:
     return user
 
 
+# Built once: every text to the official account looks its sender up.
+_BY_OFFICIAL_OPENID = select(User).where(User.wechat_openid == bindparam("openid"))
+
+
 def user_by_official_openid(openid: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.wechat_openid == openid))
+    user = db.session.scalar(_BY_OFFICIAL_OPENID, {"openid": openid})
     return user if user is not None and user.is_active else None

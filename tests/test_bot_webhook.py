@@ -486,3 +486,33 @@ def test_a_stalled_redis_does_not_hold_the_answer(app, plain, people, factory):
         listener.close()
         for connection, _ in accepted:
             connection.close()
+
+
+def test_a_connection_the_database_dropped_is_replaced_and_the_message_answered(app, plain, people, factory):
+    """The web goes without the pool's pre-ping (config.settings): when the server has dropped a
+    pooled connection (a restart), the message runs again on a new one instead of going unanswered."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    li = people["li"]
+    with app.app_context():
+        db.session.get(User, li.id).wechat_openid = "openid-li"
+        db.session.commit()
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("needs a database server that can drop a connection")
+        assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"  # a pooled connection
+    engine.pool._pre_ping, saved = False, engine.pool._pre_ping  # as a web worker runs
+    try:
+        with create_engine(engine.url, poolclass=NullPool).connect() as other:  # not the pool's
+            dropped = other.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
+                )
+            )
+            assert len(dropped.all()) == 1  # the pool's connection
+            other.commit()
+        assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"
+    finally:
+        engine.pool._pre_ping = saved

@@ -127,3 +127,41 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]  # closed again once the socket is
+
+
+def test_readiness_is_one_query_and_refuses_without_the_database(app, client):
+    """/healthz/ready: the load balancer's check, 200 while the database answers, in one statement."""
+    from sqlalchemy import event
+
+    from models import db
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get("/healthz/ready")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    assert statements == ["SELECT 1"]
+
+    from unittest import mock
+
+    with mock.patch.object(db.session, "execute", side_effect=OSError("database away")):
+        refused = client.get("/healthz/ready")
+    assert refused.status_code == 503
+    assert refused.get_json() == {"status": "unavailable", "database": "error: OSError"}
+
+
+def test_healthz_reports_this_process_pool(app, client):
+    from models import db
+
+    with app.app_context():
+        size = db.engine.pool.size()
+    pool = client.get("/healthz").get_json()["database_pool"]
+    assert pool == {"size": size, "checked_out": 1}  # this request's own connection

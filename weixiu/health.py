@@ -1,12 +1,14 @@
-"""GET /healthz: what the service can do, for the operator and the load balancer. GET /healthz/live:
-the process answers (no I/O at all: a liveness probe, and the fixed endpoint the benchmarks time).
+"""GET /healthz: what the service can do, for the operator. GET /healthz/ready: whether this process
+can serve, in one query (the load balancer's check). GET /healthz/live: the process answers (no I/O
+at all: a liveness probe). The two short ones are fixed: the benchmarks time them as ceilings.
 
 /healthz answers 200 whenever the web can serve, that is while the database answers: a load
 balancer must not take every web process out because Redis or the workers are away, which removing
 them would not mend. Its body says what is wrong: `status` is "degraded" when Redis does not answer
 or a queue has no live worker listening (its jobs would wait for ever), and it lists the live
-workers, each queue's waiting jobs and workers, the scheduler → worker heartbeat ages and each
-channel's state (a provider refusing the account shows it "down", operations.channel_states).
+workers, each queue's waiting jobs and workers, the scheduler → worker heartbeat ages, each
+channel's state (a provider refusing the account shows it "down", operations.channel_states) and
+this process's database pool (its size, and the connections checked out).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 
 from flask import Blueprint, jsonify
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
 from jobs import heartbeat
 from jobs.queues import QUEUE_NAMES
@@ -57,6 +60,15 @@ def _queues_and_workers(report: dict) -> None:
     report["queues"] = {name: {"waiting": depths[name], "workers": len(listeners[name] & live)} for name in QUEUE_NAMES}
 
 
+def _database_pool() -> dict | None:
+    """This process's pool: its size follows the web worker (config/gunicorn.py), and a pool whose
+    connections are all checked out makes requests wait for one."""
+    pool = db.engine.pool
+    if not isinstance(pool, QueuePool):  # SQLite in memory: one shared connection
+        return None
+    return {"size": pool.size(), "checked_out": pool.checkedout()}
+
+
 @health.get("/healthz")
 def healthz():
     report: dict = {}
@@ -77,7 +89,20 @@ def healthz():
         report["unserved_queues"] = unserved  # their jobs wait until a worker listens
     healthy = report["database"] == "ok" and report["redis"] == "ok" and not unserved
     report["status"] = "ok" if healthy else "degraded"
+    report["database_pool"] = _database_pool()  # this request's connection among those checked out
     return jsonify(report), 200 if report["database"] == "ok" else 503
+
+
+@health.get("/healthz/ready")
+def readiness():
+    """200 while the database answers (one `SELECT 1` on this process's pool), 503 otherwise: the
+    rule of /healthz without its Redis and queue reports, cheap enough to ask every second."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # the answer is the point: a 503 takes this process out of rotation
+        db.session.rollback()
+        return jsonify({"status": "unavailable", "database": f"error: {type(error).__name__}"}), 503
+    return jsonify({"status": "ok"})
 
 
 @health.get("/healthz/live")

@@ -54,8 +54,9 @@ FINISHED = (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED)
 SOP_DEVICE_FIELDS = ("id", "name", "unique_code", "department", "model", "serial_number")
 
 
-def visible_orders(actor: Actor) -> Select:
-    """A SELECT of the work orders this actor may see today."""
+def visible_orders(actor: Actor, day=None) -> Select:
+    """A SELECT of the work orders this actor may see on `day` (default: today; a bind parameter
+    for a statement built once and run on many days)."""
     query = select(WorkOrder)
     if actor.is_vendor_side:
         taken_on = and_(
@@ -65,7 +66,7 @@ def visible_orders(actor: Actor) -> Select:
         return query.where(
             WorkOrder.vendor_id == actor.vendor_id,
             active_institution_clause(WorkOrder.institution_id),
-            or_(vendor_authorized(actor.vendor_id), taken_on),
+            or_(vendor_authorized(actor.vendor_id, day), taken_on),
         )
     query = query.where(WorkOrder.institution_id == actor.institution_id)
     if actor.role is Role.CLINICIAN:
@@ -74,12 +75,13 @@ def visible_orders(actor: Actor) -> Select:
     return query
 
 
-def vendor_authorized(vendor_id: int):
-    """SQL: the vendor is authorized today for the order's device, with the scope of its kind."""
+def vendor_authorized(vendor_id: int, day=None):
+    """SQL: the vendor is authorized on `day` (default: today) for the order's device, with the
+    scope of its kind."""
     return exists().where(
         Authorization.device_id == WorkOrder.device_id,
         Authorization.vendor_id == vendor_id,
-        active_authorization_clause(today_local()),
+        active_authorization_clause(today_local() if day is None else day),
         scope_clause(),
     )
 
