@@ -121,6 +121,28 @@ def test_liveness_is_a_fixed_answer(client):
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
 
 
+def test_database_probe_runs_one_query_and_touches_no_redis(app, client, monkeypatch):
+    from sqlalchemy import event
+
+    from models import db
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    monkeypatch.setitem(app.extensions, redis_connection.EXTENSION, None)  # Redis would raise
+    try:
+        response = client.get("/healthz/db")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert (response.status_code, response.get_json()) == (200, {"database": "ok"})
+    assert statements == ["SELECT 1"]
+
+
 def _closed_port() -> int:
     import socket
 

@@ -1,5 +1,7 @@
 """GET /healthz: what the service can do, for the operator and the load balancer. GET /healthz/live:
 the process answers (no I/O at all: a liveness probe, and the fixed endpoint the benchmarks time).
+GET /healthz/db: the database answers one `SELECT 1` (a readiness probe that leaves Redis out, and
+the benchmarks' fixed one-query ceiling: keep it exactly one round trip, no session, no auth).
 
 /healthz answers 200 whenever the web can serve, that is while the database answers: a load
 balancer must not take every web process out because Redis or the workers are away, which removing
@@ -83,3 +85,13 @@ def healthz():
 @health.get("/healthz/live")
 def liveness():
     return jsonify({"status": "ok"})
+
+
+@health.get("/healthz/db")
+def database_ready():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # reported, not raised: a probe says what is down
+        db.session.rollback()
+        return jsonify({"database": f"error: {type(error).__name__}"}), 503
+    return jsonify({"database": "ok"})
