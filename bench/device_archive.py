@@ -801,11 +801,13 @@ EXPLAIN_KEYWORDS = ("仪", "注射", "迈瑞", "拜耳", "离心", "监护仪", 
 
 
 def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
-    """EXPLAIN ANALYZE the two statements list_devices() runs (count + page), compiled from the app."""
+    """EXPLAIN ANALYZE the two statements list_devices() runs (the capped count + the page),
+    compiled from the app's own query."""
     from sqlalchemy import func, select
 
     from models import Device, User, db
     from operations.actors import Actor
+    from operations.devices import SEARCH_TOTAL_CAP as cap
     from operations.devices import filtered_devices
 
     findings = []
@@ -815,7 +817,8 @@ def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
         statements = []
         for keyword in EXPLAIN_KEYWORDS:
             query = filtered_devices(actor, keyword=keyword)
-            count = select(func.count()).select_from(query.order_by(None).subquery())
+            # The capped count operations.paging.count_rows() runs for a keyword search.
+            count = select(func.count()).select_from(query.order_by(None).limit(cap + 1).subquery())
             page = query.order_by(Device.id.desc()).limit(10).offset(0)
             for label, statement in (("count", count), ("page", page)):
                 compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
