@@ -827,6 +827,7 @@ def explain_search(app, baseline: Baseline, show: bool) -> list[dict[str, Any]]:
         db.session.remove()
         db.engine.dispose()
     with common.connect(DB_NAME) as conn:
+        conn.execute("SET max_parallel_workers_per_gather = 0")  # as list_devices() does for a keyword
         for keyword, label, statement in statements:
             conn.execute(statement)  # warm the cache like the served app is
             plan = [row[0] for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")]
