@@ -128,6 +128,7 @@ def list_devices():
         {
             "items": [device_summary_json(d, names, vendors.get(d.id, [])) for d in page.items],
             "total": page.total,
+            "total_capped": page.total_capped,
             "page": page.page,
             "per_page": page.per_page,
         }

@@ -38,9 +38,9 @@ def export_devices():
     filters = list_filters(request_query())
     limit = current_app.config["EXPORT_MAX_ROWS"]
     # Refuse before building a workbook nobody can open comfortably.
-    total = devices.list_devices(actor, page=1, per_page=1, **filters).total
-    if total > limit:
-        raise InvalidInput({"export": f"共 {total} 台设备，一次最多导出 {limit} 台，请缩小筛选范围"})
+    total, too_many = devices.count_devices(actor, cap=limit, **filters)
+    if too_many:
+        raise InvalidInput({"export": f"超过 {total} 台设备，一次最多导出 {limit} 台，请缩小筛选范围"})
     names = devices.department_names(actor.institution_id)
     data = write_devices(devices.iter_devices(actor, **filters), names)
     return file_response(data, XLSX_MIMETYPE, filename="设备档案.xlsx", ascii_filename="devices.xlsx")

@@ -716,7 +716,13 @@ PC_SCHEMAS: dict[str, dict] = {
         serial_number={**N_STRING, "description": "序列号"},
         vendors={**array(STRING), "description": "维保服务商（授权在期或未开始）"},
     ),
-    "DevicePage": page_of("DeviceRow"),
+    "DevicePage": page_of(
+        "DeviceRow",
+        total_capped={
+            **BOOLEAN,
+            "description": "true：关键字匹配超过 total 台（total 为 10000，列表显示“10000+”），不再精确计数",
+        },
+    ),
     "ReportableDevice": obj(
         "报修可选的设备",
         id=INTEGER,

@@ -135,6 +135,57 @@ def test_list_searches_filters_and_paginates(hospital):
     assert api.get("/api/v1/devices?per_page=100").get_json()["total"] == 15
 
 
+def test_a_keyword_matching_more_than_the_cap_reports_the_cap_and_still_pages(hospital, monkeypatch):
+    from operations import devices as device_operations
+
+    monkeypatch.setattr(device_operations, "SEARCH_TOTAL_CAP", 5)
+    api, departments = hospital["api"], hospital["departments"]
+    for i in range(12):
+        create(api, name=f"高压注射器{i}", model="Spectris Solaris EP", department_id=departments["MR室"])
+    for _ in range(3):
+        create(api, name="电动吸引器", model="YX9300", department_id=departments["口腔科"])
+
+    for keyword in ("注射", "射", "solaris", "Solaris EP"):  # gram index (PostgreSQL), trigrams, LIKE
+        body = api.get(f"/api/v1/devices?q={keyword}&per_page=5").get_json()
+        assert (body["total"], body["total_capped"], len(body["items"])) == (5, True, 5), keyword
+        # Newest first as without a cap, and every match is still reachable page by page.
+        pages = [api.get(f"/api/v1/devices?q={keyword}&per_page=5&page={n}").get_json() for n in (1, 2, 3)]
+        codes = [item["unique_code"] for page in pages for item in page["items"]]
+        assert codes == [f"{n:06d}" for n in range(12, 0, -1)], keyword
+        assert api.get(f"/api/v1/devices?q={keyword}&per_page=5&page=4").status_code == 404
+
+    # Below the cap, with filters, and without a keyword the total is exact.
+    exact = api.get("/api/v1/devices?q=yx&per_page=5").get_json()
+    assert (exact["total"], exact["total_capped"]) == (3, False)
+    assert api.get("/api/v1/devices?q=器").get_json()["total"] == 5  # 12 + 3 match: capped at 5
+    filtered = api.get(f"/api/v1/devices?q=器&department_id={departments['口腔科']}").get_json()
+    assert (filtered["total"], filtered["total_capped"]) == (3, False)
+    everything = api.get("/api/v1/devices").get_json()
+    assert (everything["total"], everything["total_capped"]) == (15, False)
+    # The export of a capped search still holds every match.
+    workbook = api.get("/api/v1/devices/export.xlsx?q=注射")
+    assert workbook.status_code == 200
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(BytesIO(workbook.data), read_only=True).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 12
+
+
+def test_short_keywords_match_exactly_what_like_matches(hospital):
+    """1–2 character keywords take the gram index on PostgreSQL: same answers as LIKE, spaces,
+    upper case and the LIKE wildcards included (the edge trims a keyword: " 护" is "护")."""
+    api, departments = hospital["api"], hospital["departments"]
+    for name, model in (("多参数监护仪", "BeneView T5"), ("注射泵", "a_b"), ("监 护", "X 5"), ("输液泵", "50%")):
+        assert create(api, name=name, model=model, department_id=departments["CT室"]).status_code == 201
+    expected = {"监护": 1, "监": 2, "泵": 2, "T5": 1, "t": 1, " 护": 2, "监 护": 1, "_": 1, "%": 1, "0%": 1, "护仪": 1}
+    expected["无"] = 0
+    for keyword, total in expected.items():
+        body = api.get("/api/v1/devices", query_string={"q": keyword}).get_json()
+        assert (body["total"], body["total_capped"]) == (total, False), keyword
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [

@@ -107,6 +107,23 @@ def test_the_list_keeps_its_filters_in_the_url_exports_and_prints_labels(console
     sheet.close()
 
 
+def test_a_keyword_matching_more_than_the_cap_shows_the_cap_with_a_plus(console, factory, monkeypatch):
+    from operations import devices as device_operations
+
+    monkeypatch.setattr(device_operations, "SEARCH_TOTAL_CAP", 2)  # the server counts no further
+    institution, manager = hospital(factory)
+    for name in ("检眼镜", "喉镜", "电子胃肠镜"):
+        factory.device(institution, name=name, department="眼科")
+    factory.device(institution, name="裂隙灯", department="眼科")
+    page = console.page
+
+    console.sign_in(manager, path="/devices?q=镜")
+    expect(page.get_by_text("共 2+ 条数据")).to_be_visible()
+    expect(page.locator(".t-table__body tr")).to_have_count(3)  # the page still shows every match
+    page.goto(console.url("/devices"))
+    expect(page.get_by_text("共 4 条数据")).to_be_visible()  # no keyword: the exact total
+
+
 def test_a_new_device_and_its_operation_certificate_are_saved_in_one_go_then_edited(console, factory, app):
     _institution, manager = hospital(factory)
     page = console.page
