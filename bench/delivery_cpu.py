@@ -351,15 +351,20 @@ class Bench:
         with self.app.app_context():
             dispatch_messages(written)
 
-    def pending(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+    def pending(self, written: list) -> int:
+        """Pending deliveries of this round's messages (not another round's leftovers)."""
+        ids = [message.id for message in written]
+        return self.conn.execute(
+            "SELECT count(*) FROM deliveries WHERE status = 'pending' AND message_id BETWEEN %s AND %s",
+            (min(ids), max(ids)),
+        ).fetchone()[0]
 
     # -- one product round
 
     def product_round(self, workers: common.Workers, *, label: str) -> dict[str, Any]:
         redis = common.redis_client(self.redis.url)
         written = self.write_messages(self.args.messages)
-        pending = self.pending()
+        pending = self.pending(written)
         load = os.getloadavg()
         time.sleep(0.2)
         cpu = {
@@ -373,7 +378,7 @@ class Bench:
         self.dispatch(written)  # the idle workers take the jobs at once
         deadline = time.monotonic() + self.args.timeout
         idle_since = None
-        while (left := self.pending()) and time.monotonic() < deadline:
+        while (left := self.pending(written)) and time.monotonic() < deadline:
             if not workers.alive():
                 raise RuntimeError(f"a worker exited:\n{workers.log_tail()}")
             # nothing queued or running and rows still pending: they wait (a quota, a retry)
