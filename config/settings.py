@@ -349,6 +349,10 @@ class BaseConfig:
         # Sending: deliveries per job, and concurrent provider calls within one job.
         self.DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 500, minimum=1, maximum=2000)
         self.DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 8, minimum=1, maximum=64)
+        # Calls per channel and job whose outcome may be uncommitted (a job that dies sends them
+        # again): at most DELIVERY_CONCURRENCY unless set higher, which lets calls go on while the
+        # returned ones are recorded (jobs.sending.send_in_window; issue 16's measured option).
+        self.DELIVERY_UNRECORDED_CALLS = env_int("DELIVERY_UNRECORDED_CALLS", 0, minimum=0, maximum=128)
         # How long a send job starts provider calls; what is left then goes to a new job. Its RQ
         # timeout is this plus room for the calls in flight (jobs.outbox.send_job_timeout).
         self.DELIVERY_JOB_SECONDS = env_int("DELIVERY_JOB_SECONDS", 60, minimum=1, maximum=600)

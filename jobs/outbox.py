@@ -289,6 +289,7 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
             meanwhile=write_inbox,
             stopped=outages.stopped,
             held_back=quotas.full,
+            unrecorded=current_app.config.get("DELIVERY_UNRECORDED_CALLS", 0),
         )
     # What the job did not call: its channel found down meanwhile, or its quota full (those wait),
     # or its time up (handed on).

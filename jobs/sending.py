@@ -39,34 +39,47 @@ def send_in_window(
     meanwhile: Callable[[], None] | None = None,
     stopped: set[str] | None = None,
     held_back: Callable[[str, OutgoingMessage], bool] | None = None,
+    unrecorded: int = 0,
 ) -> dict[str, list[OutgoingMessage]]:
     """Send each channel's batch with at most `channel.concurrency` calls unrecorded at any time;
     `record(name, [(message, outcome), …])` stores and commits outcomes (on this thread). No call
     starts after `deadline` (time.monotonic()), nor on a channel `record` adds to `stopped` (its
     provider refuses the account), nor for a message `held_back(name, message)` keeps (the provider
     said its quota is full meanwhile). `meanwhile()` runs on this thread once the first calls are out
-    (the inbox: its writes need not delay a push). Returns what was not sent, by channel."""
+    (the inbox: its writes need not delay a push). Returns what was not sent, by channel.
+
+    `unrecorded` above a channel's concurrency (DELIVERY_UNRECORDED_CALLS) lets calls go on while
+    the returned ones are being recorded: still at most `concurrency` in flight, but up to
+    `unrecorded` whose outcome is not committed, which a job that dies sends again."""
     stopped = stopped if stopped is not None else set()
     waiting = {name: deque(batch) for name, batch in batches.items() if batch}
     kept: dict[str, list[OutgoingMessage]] = {}
     in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
-    open_calls = dict.fromkeys(waiting, 0)
+    open_calls = dict.fromkeys(waiting, 0)  # in flight
+    not_recorded = dict.fromkeys(waiting, 0)  # in flight, or returned and not yet recorded
     pools = {
         name: ThreadPoolExecutor(max_workers=channels[name].concurrency, thread_name_prefix=f"send-{name}")
         for name in waiting
     }
+
+    def start_calls() -> None:
+        if time.monotonic() >= deadline:
+            return
+        for name, queue in waiting.items():
+            limit = channels[name].concurrency
+            window = max(limit, unrecorded)
+            while queue and open_calls[name] < limit and not_recorded[name] < window and name not in stopped:
+                message = queue.popleft()
+                if held_back is not None and held_back(name, message):
+                    kept.setdefault(name, []).append(message)
+                    continue
+                in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
+                open_calls[name] += 1
+                not_recorded[name] += 1
+
     try:
+        start_calls()
         while True:
-            if time.monotonic() < deadline:
-                for name, queue in waiting.items():
-                    limit = channels[name].concurrency
-                    while queue and open_calls[name] < limit and name not in stopped:
-                        message = queue.popleft()
-                        if held_back is not None and held_back(name, message):
-                            kept.setdefault(name, []).append(message)
-                            continue
-                        in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
-                        open_calls[name] += 1
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -77,9 +90,12 @@ def send_in_window(
             for future in done:
                 name, message = in_flight.pop(future)
                 returned.setdefault(name, []).append((message, future.result()))
+                open_calls[name] -= 1
+            start_calls()  # within the window of unrecorded calls: by default none before the record
             for name, pairs in returned.items():
                 record(name, pairs)
-                open_calls[name] -= len(pairs)  # only now: the window counts unrecorded calls
+                not_recorded[name] -= len(pairs)  # only now: the window counts unrecorded calls
+            start_calls()
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True)

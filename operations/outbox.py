@@ -543,13 +543,31 @@ def record(results: Sequence[Result], now: datetime) -> list[Claimed]:
             if result.kind != DeliveryStatus.SENT:
                 ended.append(delivery)
         changes.append(change)
-    if changes:
-        db.session.execute(update(Delivery), changes)
+    _store_changes(changes)
     _settle_carried(
         [result for result in results if result.kind in _CARRIED_ENDS and carries_others(result.delivery.message)],
         now,
     )
     return ended
+
+
+def _store_changes(changes: list[dict]) -> None:
+    """One executemany per set of changed columns, on the table (the ORM's bulk update by primary
+    key cost about as much as the statement itself: a job records every few calls)."""
+    table = Delivery.__table__
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(change)), []).append(change)
+    for columns, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("changed_id", type_=table.c.id.type))
+            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns if name != "id"})
+        )
+        db.session.execute(
+            statement,
+            [{f"new_{name}" if name != "id" else "changed_id": value for name, value in row.items()} for row in rows],
+        )
 
 
 # 汇总提醒: a digest delivery carries reminders (Delivery.digest_id) that are not sent on their own;
