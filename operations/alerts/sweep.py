@@ -10,11 +10,10 @@ day (a quiet morning writes none).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
@@ -25,7 +24,8 @@ from models import (
     Institution,
     db,
 )
-from operations import outbox
+from models.db import UTCDateTime
+from operations import bulk, outbox
 from operations.alerts import plans as alert_plans
 from operations.alerts.plans import designated_by_plan, schedule_of
 from operations.alerts.schedule import ONE_DAY, local_day, step
@@ -104,9 +104,9 @@ def sweep_batch(
 
     sends: list[tuple[Row, date, SubjectInfo, list[int]]] = []
     dropped: list[dict] = []
-    # New (last_occurrence_on, next_run_at, status) -> plan ids: plans sent at one time move on
-    # together, so a batch is a handful of UPDATEs rather than one per plan.
-    moves: dict[tuple, list[int]] = defaultdict(list)
+    # Each plan's new (last_occurrence_on, next_run_at, status): one UPDATE … FROM the staged rows
+    # for the batch (operations.bulk), not an UPDATE per send time with thousands of bound ids.
+    moves: list[dict] = []
     for plan in plans:
         decision = step(schedule_of(plan), now, plan.next_run_at, plan.last_occurrence_on)
         subject = subjects.get(plan.id)
@@ -121,18 +121,47 @@ def sweep_batch(
         # A plan whose window has run out is the schedule ending, not a decision: like the sweep's
         # own clock (next_run_at), it is not in the 操作日志.
         status = AlertPlanStatus.EXPIRED if decision.finished else AlertPlanStatus.ACTIVE
-        moves[(decision.handled_day, decision.next_run_at, status)].append(plan.id)
-
-    for (handled_day, next_run_at, status), plan_ids in moves.items():
-        db.session.execute(
-            update(AlertPlan)
-            .where(AlertPlan.id.in_(plan_ids))
-            .values(last_occurrence_on=handled_day, next_run_at=next_run_at, status=status, updated_at=now),
-            execution_options={"synchronize_session": False},
+        moves.append(
+            {
+                "id": plan.id,
+                "last_occurrence_on": decision.handled_day,
+                "next_run_at": decision.next_run_at,
+                "status": status,
+            }
         )
+
+    _move(moves, now)
     if dropped:
         _record_dropped(dropped)
     return len(plans), outbox.fan_out([_notice(*send, digest_channels) for send in sends], now)
+
+
+# The batch's plans move on in one statement keyed on their ids (one array each, not a bound
+# parameter per plan): the pk index finds the 2,500 rows, as a hand-written UPDATE would.
+_MOVE = """
+UPDATE alert_plans
+   SET last_occurrence_on = m.last_occurrence_on, next_run_at = m.next_run_at, status = m.status, updated_at = :now
+  FROM unnest(CAST(:ids AS INTEGER[]), CAST(:days AS DATE[]), CAST(:next_runs AS TIMESTAMP[]),
+              CAST(:statuses AS VARCHAR[])) AS m (id, last_occurrence_on, next_run_at, status)
+ WHERE alert_plans.id = m.id AND alert_plans.id = ANY(CAST(:ids AS INTEGER[]))
+"""
+
+
+def _move(moves: list[dict], now: datetime) -> None:
+    """Set each plan's last_occurrence_on, next_run_at and status (moves: dicts with id and those)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        bulk.update(AlertPlan.__table__, [move | {"updated_at": now} for move in moves])
+        return
+    db.session.execute(
+        text(_MOVE).bindparams(bindparam("now", type_=UTCDateTime())),
+        {
+            "ids": [move["id"] for move in moves],
+            "days": [move["last_occurrence_on"] for move in moves],
+            "next_runs": [UTCDateTime().process_bind_param(move["next_run_at"], None) for move in moves],
+            "statuses": [move["status"].value for move in moves],
+            "now": now,
+        },
+    )
 
 
 def _record_dropped(rows: list[dict]) -> None:
