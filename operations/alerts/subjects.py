@@ -102,18 +102,25 @@ def authorization_values(device_name: str, unique_code: str, vendor_name: str) -
 
 
 def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
-    rows = db.session.execute(
-        select(Authorization, Device.name, Device.unique_code, Vendor.name)
+    rows = db.session.execute(  # columns, not entities: the sweep describes thousands a batch
+        select(
+            Authorization.id,
+            Authorization.created_by_id,
+            Authorization.updated_by_id,
+            Device.name,
+            Device.unique_code,
+            Vendor.name,
+        )
         .join(Device, Device.id == Authorization.device_id)
         .join(Vendor, Vendor.id == Authorization.vendor_id)
         .where(among(Authorization.id, ids))
     )
     return {
-        authorization.id: SubjectInfo(
+        authorization_id: SubjectInfo(
             values=authorization_values(device_name, unique_code, vendor_name),
-            related=[authorization.created_by_id, authorization.updated_by_id],
+            related=[created_by, updated_by],
         )
-        for authorization, device_name, unique_code, vendor_name in rows
+        for authorization_id, created_by, updated_by, device_name, unique_code, vendor_name in rows
     }
 
 

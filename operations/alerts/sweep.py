@@ -75,8 +75,11 @@ def _due_plans(now: datetime, limit: int) -> list[Row]:
     return list(db.session.execute(query))
 
 
+_CHANNEL_COLUMNS = tuple((channel.value, f"channel_{channel.value}") for channel in ChannelName)
+
+
 def _channels(plan: Row) -> list[str]:
-    return [channel.value for channel in ChannelName if getattr(plan, f"channel_{channel.value}")]
+    return [channel for channel, column in _CHANNEL_COLUMNS if getattr(plan, column)]
 
 
 def any_due(now: datetime) -> bool:
@@ -137,7 +140,9 @@ def sweep_batch(
 
 
 # The batch's plans move on in one statement keyed on their ids (one array each, not a bound
-# parameter per plan): the pk index finds the 2,500 rows, as a hand-written UPDATE would.
+# parameter per plan): the pk index finds the 2,500 rows, as a hand-written UPDATE would. Each array
+# goes as one text literal: a list parameter has the driver adapt every element in Python, which
+# cost half a second of a 20,000-plan morning.
 _MOVE = """
 UPDATE alert_plans
    SET last_occurrence_on = m.last_occurrence_on, next_run_at = m.next_run_at, status = m.status, updated_at = :now
@@ -155,13 +160,19 @@ def _move(moves: list[dict], now: datetime) -> None:
     db.session.execute(
         text(_MOVE).bindparams(bindparam("now", type_=UTCDateTime())),
         {
-            "ids": [move["id"] for move in moves],
-            "days": [move["last_occurrence_on"] for move in moves],
-            "next_runs": [UTCDateTime().process_bind_param(move["next_run_at"], None) for move in moves],
-            "statuses": [move["status"].value for move in moves],
+            "ids": _array(move["id"] for move in moves),
+            "days": _array(move["last_occurrence_on"] for move in moves),
+            "next_runs": _array(UTCDateTime().process_bind_param(move["next_run_at"], None) for move in moves),
+            "statuses": _array(move["status"].value for move in moves),
             "now": now,
         },
     )
+
+
+def _array(values) -> str:
+    """A PostgreSQL array literal of plain values (ids, dates, naive datetimes, status words: nothing
+    that needs escaping inside double quotes)."""
+    return "{" + ",".join("NULL" if value is None else f'"{value}"' for value in values) + "}"
 
 
 def _record_dropped(rows: list[dict]) -> None:
