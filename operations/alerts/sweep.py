@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -107,9 +108,9 @@ def sweep_batch(
 
     sends: list[tuple[Row, date, SubjectInfo, list[int]]] = []
     dropped: list[dict] = []
-    # Each plan's new (last_occurrence_on, next_run_at, status): one UPDATE … FROM the staged rows
-    # for the batch (operations.bulk), not an UPDATE per send time with thousands of bound ids.
-    moves: list[dict] = []
+    # Each plan's new (last_occurrence_on, next_run_at, status), column by column: one UPDATE for
+    # the batch (_move), not an UPDATE per send time with thousands of bound ids.
+    moves = Moves([], [], [], [])
     for plan in plans:
         decision = step(schedule_of(plan), now, plan.next_run_at, plan.last_occurrence_on)
         subject = subjects.get(plan.id)
@@ -124,14 +125,10 @@ def sweep_batch(
         # A plan whose window has run out is the schedule ending, not a decision: like the sweep's
         # own clock (next_run_at), it is not in the 操作日志.
         status = AlertPlanStatus.EXPIRED if decision.finished else AlertPlanStatus.ACTIVE
-        moves.append(
-            {
-                "id": plan.id,
-                "last_occurrence_on": decision.handled_day,
-                "next_run_at": decision.next_run_at,
-                "status": status,
-            }
-        )
+        moves.ids.append(plan.id)
+        moves.days.append(decision.handled_day)
+        moves.next_runs.append(decision.next_run_at)
+        moves.statuses.append(status.value)
 
     _move(moves, now)
     if dropped:
@@ -141,38 +138,47 @@ def sweep_batch(
 
 # The batch's plans move on in one statement keyed on their ids (one array each, not a bound
 # parameter per plan): the pk index finds the 2,500 rows, as a hand-written UPDATE would. Each array
-# goes as one text literal: a list parameter has the driver adapt every element in Python, which
-# cost half a second of a 20,000-plan morning.
+# goes as one text literal (operations.bulk.array_literal).
 _MOVE = """
 UPDATE alert_plans
-   SET last_occurrence_on = m.last_occurrence_on, next_run_at = m.next_run_at, status = m.status, updated_at = :now
-  FROM unnest(CAST(:ids AS INTEGER[]), CAST(:days AS DATE[]), CAST(:next_runs AS TIMESTAMP[]),
+   SET last_occurrence_on = m.last_occurrence_on, next_run_at = m.next_run_at AT TIME ZONE 'UTC', status = m.status,
+       updated_at = :now
+  FROM unnest(CAST(:ids AS INTEGER[]), CAST(:days AS DATE[]), CAST(:next_runs AS TIMESTAMPTZ[]),
               CAST(:statuses AS VARCHAR[])) AS m (id, last_occurrence_on, next_run_at, status)
  WHERE alert_plans.id = m.id AND alert_plans.id = ANY(CAST(:ids AS INTEGER[]))
 """
 
 
-def _move(moves: list[dict], now: datetime) -> None:
-    """Set each plan's last_occurrence_on, next_run_at and status (moves: dicts with id and those)."""
+class Moves(NamedTuple):
+    ids: list[int]
+    days: list[date | None]  # last_occurrence_on
+    next_runs: list[datetime | None]
+    statuses: list[str]
+
+
+def _move(moves: Moves, now: datetime) -> None:
+    """Set each plan's last_occurrence_on, next_run_at and status."""
     if db.session.get_bind().dialect.name != "postgresql":
-        bulk.update(AlertPlan.__table__, [move | {"updated_at": now} for move in moves])
+        rows = zip(*moves, strict=True)
+        bulk.update(
+            AlertPlan.__table__,
+            [
+                {"id": plan_id, "last_occurrence_on": day, "next_run_at": at, "status": AlertPlanStatus(status)}
+                | {"updated_at": now}
+                for plan_id, day, at, status in rows
+            ],
+        )
         return
     db.session.execute(
         text(_MOVE).bindparams(bindparam("now", type_=UTCDateTime())),
         {
-            "ids": _array(move["id"] for move in moves),
-            "days": _array(move["last_occurrence_on"] for move in moves),
-            "next_runs": _array(UTCDateTime().process_bind_param(move["next_run_at"], None) for move in moves),
-            "statuses": _array(move["status"].value for move in moves),
+            "ids": bulk.array_literal(moves.ids),
+            "days": bulk.array_literal(moves.days),
+            "next_runs": bulk.array_literal(moves.next_runs),
+            "statuses": bulk.array_literal(moves.statuses),
             "now": now,
         },
     )
-
-
-def _array(values) -> str:
-    """A PostgreSQL array literal of plain values (ids, dates, naive datetimes, status words: nothing
-    that needs escaping inside double quotes)."""
-    return "{" + ",".join("NULL" if value is None else f'"{value}"' for value in values) + "}"
 
 
 def _record_dropped(rows: list[dict]) -> None:
