@@ -49,9 +49,13 @@ REDIS_URL = common.redis_url(REDIS_DB)
 
 GOAL_SWEEP_S = 10.0
 GOAL_MESSAGES_PER_S = 500.0
+GOAL_CEILING_RATIO = 2.0  # the sweep against its raw-SQL ceiling, on the same rows (issue 16)
+GOAL_SCALING = 2.2  # t(larger due) / t(smaller due) for twice the due plans
 INSTITUTION_NAME = "示范市第一人民医院"
 MANAGER_USERNAME = "bench_alerts_manager"
-STAFF = 60  # accounts that enter credentials and are chosen as recipients
+STAFF = 60  # accounts made by create_user (the delivery phase's simulators know their openids)
+PLANS_PER_PERSON = 3  # the issue's rule: one recipient (account) per 3 plans, shared between plans
+VENDORS = 20  # service companies of the authorizations (委外关联)
 DESIGNATED = 2  # 指定人员 per plan; with the creator (相关人员) that is 3 recipients
 CHANNELS = ("inbox", "sms", "wechat")
 DEVICE_SHARE = 5  # credentials per device on average (a device is operated by several people)
@@ -88,9 +92,25 @@ class Baseline:
     credentials: int
     due: int
     devices: int
+    authorizations: int = 0  # authorizations (委外授权) with 到期预警, one plan each
+    people: int = STAFF  # accounts the plans' recipients are drawn from
+
+    @property
+    def plans(self) -> int:
+        return self.credentials + self.authorizations
 
 
-def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str, float]) -> Baseline:
+def migrate_and_seed(
+    app,
+    credentials: int,
+    due: int,
+    seed: int,
+    load: dict[str, float],
+    authorizations: int = 0,
+    people: int | None = None,
+) -> Baseline:
+    """`people`: the accounts the recipients are drawn from (default: the STAFF made here; more are
+    copied in); `due` plans among credentials + authorizations are due now."""
     from flask_migrate import upgrade
 
     from models import Department, Institution, Role, db
@@ -132,7 +152,9 @@ def migrate_and_seed(app, credentials: int, due: int, seed: int, load: dict[str,
             today=to_local(now_utc()).date(),
             credentials=credentials,
             due=due,
-            devices=max(1, credentials // DEVICE_SHARE),
+            devices=max(1, (credentials + authorizations) // DEVICE_SHARE),
+            authorizations=authorizations,
+            people=max(STAFF, people or STAFF),
         )
         departments = {name: department.id for name in ("设备科",)}
         db.session.remove()
@@ -152,10 +174,11 @@ def due_send_time(now_local: datetime, rng: random.Random) -> dtime:
 
 
 def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: dict[str, float]) -> None:
-    """Devices, credentials (设备操作证), credential_devices, alert_plans and recipients, with COPY."""
+    """Accounts beyond STAFF, devices, credentials (设备操作证), credential_devices, vendors, authorizations
+    (委外授权), alert_plans and recipients, with COPY."""
     from device_archive import DeviceFactory, search_text_of
 
-    from models import CredentialKind
+    from models import AlertSubject, CredentialKind
     from operations.alerts.schedule import Schedule
     from operations.alerts.templates import DEFAULT_TEMPLATES
     from operations.clock import LOCAL_TZ, now_utc
@@ -198,10 +221,16 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
             )
         )
 
-    # The due plans: an evenly spread, seeded sample of the credentials.
-    due_ids = set(rng.sample(range(1, baseline.credentials + 1), baseline.due))
-    credentials, links, plans, recipients = [], [], [], []
-    for number in range(1, baseline.credentials + 1):
+    people = _people_rows(baseline, stamp, rng)
+    recipient_pool = baseline.staff_ids + [row[0] for row in people]
+    vendors = [(number, f"示范医疗设备服务有限公司{number:02d}", stamp) for number in range(1, VENDORS + 1)]
+    # The plans: credentials and authorizations interleaved (seeded), so any prefix of the due ones
+    # by id (a smaller --due size) mixes both; the due ones an evenly spread, seeded sample.
+    kinds = ["credential"] * baseline.credentials + ["authorization"] * baseline.authorizations
+    rng.shuffle(kinds)
+    due_ids = set(rng.sample(range(1, baseline.plans + 1), baseline.due))
+    credentials, links, authorizations, plans, recipients = [], [], [], [], []
+    for number, subject in enumerate(kinds, start=1):
         warn_days = rng.choice((5, 7, 15, 30))
         if number in due_ids:
             # inside its window today: due in 0 … warn_days-1 days, 发送时间 already past today
@@ -212,42 +241,69 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
             due_on = today + timedelta(days=warn_days + 1 + rng.randrange(700))
             send_time = rng.choice((dtime(8, 0), dtime(8, 0), dtime(9, 0), dtime(7, 30)))
         schedule = Schedule(due_on, warn_days, send_time)
-        first = schedule.first_owed(None, today)  # as reschedule() plans a credential entered today
+        first = schedule.first_owed(None, today)  # as reschedule() plans a subject entered today
         next_run_at = naive_utc(schedule.at(first))
         if number in due_ids and next_run_at > naive_utc(now):
             raise RuntimeError(f"due plan {number} would not be due: {next_run_at}")
-        creator = baseline.staff_ids[number % len(baseline.staff_ids)]
-        others = rng.sample([u for u in baseline.staff_ids if u != creator], DESIGNATED)
-        covered = rng.sample(range(1, baseline.devices + 1), rng.choice((1, 1, 1, 2, 3)))
-        holder = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
-        issued = due_on - timedelta(days=365 * rng.choice((3, 4, 5, 6)))
-        credentials.append(
-            (
-                number,
-                baseline.institution_id,
-                CredentialKind.OPERATION_CERTIFICATE.value,
-                rng.choice(AUTHORITIES),
-                f"CZZ{issued.year}{number:08d}",
-                holder,
-                rng.choice(("male", "female")),
-                rng.choice(TITLES),
-                "、".join(device_names[d - 1] for d in covered)[:500],
-                issued,
-                due_on,
-                warn_days,
-                send_time,
-                creator,
-                stamp,
-                stamp,
+        # 相关人员 (who entered the subject) and 2 指定人员, all drawn from the shared accounts
+        creator, *others = rng.sample(recipient_pool, 1 + DESIGNATED)
+        if subject == "credential":
+            credential_id = len(credentials) + 1
+            covered = rng.sample(range(1, baseline.devices + 1), rng.choice((1, 1, 1, 2, 3)))
+            holder = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+            issued = due_on - timedelta(days=365 * rng.choice((3, 4, 5, 6)))
+            credentials.append(
+                (
+                    credential_id,
+                    baseline.institution_id,
+                    CredentialKind.OPERATION_CERTIFICATE.value,
+                    rng.choice(AUTHORITIES),
+                    f"CZZ{issued.year}{credential_id:08d}",
+                    holder,
+                    rng.choice(("male", "female")),
+                    rng.choice(TITLES),
+                    "、".join(device_names[d - 1] for d in covered)[:500],
+                    issued,
+                    due_on,
+                    warn_days,
+                    send_time,
+                    creator,
+                    stamp,
+                    stamp,
+                )
             )
-        )
-        links.extend((number, device) for device in covered)
+            links.extend((credential_id, device) for device in covered)
+            subject_ids = (credential_id, None)
+            template = DEFAULT_TEMPLATES[CredentialKind.OPERATION_CERTIFICATE]
+        else:
+            authorization_id = len(authorizations) + 1
+            authorizations.append(
+                (
+                    authorization_id,
+                    baseline.institution_id,
+                    rng.randrange(1, baseline.devices + 1),
+                    rng.randrange(1, VENDORS + 1),
+                    due_on - timedelta(days=365 * rng.choice((1, 2, 3))),
+                    due_on,
+                    True,
+                    True,
+                    rng.random() < 0.5,
+                    rng.random() < 0.5,
+                    True,
+                    warn_days,
+                    creator,
+                    stamp,
+                    stamp,
+                )
+            )
+            subject_ids = (None, authorization_id)
+            template = DEFAULT_TEMPLATES[AlertSubject.AUTHORIZATION]
         plans.append(
             (
                 number,
                 baseline.institution_id,
-                "credential",
-                number,
+                subject,
+                *subject_ids,
                 due_on,
                 warn_days,
                 send_time,
@@ -267,6 +323,11 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
 
     tables = (
         (
+            "users (id, username, password_hash, display_name, phone, role, institution_id, department_id,"
+            " is_active, token_version, wechat_openid, wechat_following, created_at)",
+            people,
+        ),
+        (
             "devices (id, institution_id, unique_code, link_token, archive_status, name, department_id, category,"
             " model, brand, manufacturer, serial_number, search_text, created_by_id, created_at, updated_at)",
             devices,
@@ -278,8 +339,16 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
             credentials,
         ),
         ("credential_devices (credential_id, device_id)", links),
+        ("vendors (id, name, created_at)", vendors),
         (
-            "alert_plans (id, institution_id, subject, credential_id, due_on, warn_days, send_time, channel_inbox,"
+            "authorizations (id, institution_id, device_id, vendor_id, starts_on, ends_on, scope_archive,"
+            " scope_repair, scope_maintenance, scope_metrology, warn_enabled, warn_days, created_by_id,"
+            " created_at, updated_at)",
+            authorizations,
+        ),
+        (
+            "alert_plans (id, institution_id, subject, credential_id, authorization_id, due_on, warn_days, send_time,"
+            " channel_inbox,"
             " channel_sms, channel_wechat, notify_related, template, status, next_run_at, created_at, updated_at)",
             plans,
         ),
@@ -294,7 +363,7 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
                     for row in data:
                         copy.write_row(row)
                 rows += len(data)
-            for table in ("devices", "credentials", "alert_plans"):
+            for table in ("users", "vendors", "devices", "credentials", "authorizations", "alert_plans"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             cursor.execute(
                 "UPDATE institutions SET last_device_number = %s WHERE id = %s",
@@ -307,6 +376,38 @@ def copy_data(baseline: Baseline, departments: dict[str, int], seed: int, load: 
     with common.connect(DB_NAME, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
     load["vacuum_analyze_s"] = time.perf_counter() - started
+
+
+def _people_rows(baseline: Baseline, stamp: datetime, rng: random.Random) -> list[tuple]:
+    """The accounts past the STAFF made by create_user, up to `baseline.people`: each with a mobile and
+    an official-account openid (common.openid of its number), as the staff have."""
+    with common.connect(DB_NAME) as conn:
+        first_id, password_hash, role, department_id = conn.execute(
+            "SELECT (SELECT max(id) FROM users) + 1, password_hash, role, department_id FROM users WHERE id = %s",
+            (baseline.staff_ids[0],),
+        ).fetchone()
+    rows = []
+    for offset, number in enumerate(range(STAFF + 1, baseline.people + 1)):
+        display_name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+        phone = f"13{rng.randint(5, 9)}{number:08d}"
+        rows.append(
+            (
+                first_id + offset,
+                f"bench_staff_{number:03d}",
+                password_hash,
+                display_name,
+                phone,
+                role,
+                baseline.institution_id,
+                department_id,
+                True,
+                1,
+                common.openid(number),
+                True,
+                stamp,
+            )
+        )
+    return rows
 
 
 # The due plans are the ones whose window has opened (first day ≤ today); resetting them puts back
@@ -572,13 +673,19 @@ def digest_counts(conn) -> dict[str, int]:
     }
 
 
-def measure_sweep(app, baseline: Baseline, runs: int, profile: bool, digests: bool = False) -> dict[str, Any]:
-    """`runs` sweeps from the same due state; `digests`: with the digest templates configured."""
-    expected = baseline.due * len(CHANNELS) * (1 + DESIGNATED)
+def measure_sweep(
+    app, baseline: Baseline, runs: int, profile: bool, digests: bool = False, due: int | None = None
+) -> dict[str, Any]:
+    """`runs` sweeps from the same due state; `digests`: with the digest templates configured; `due`:
+    only that many of the due plans (default all)."""
+    due = due or baseline.due
+    expected = due * len(CHANNELS) * (1 + DESIGNATED)
     results = []
     for run in range(1, runs + 1):
-        reset = reset_due_state(baseline)
+        reset = reset_due_state(baseline, due)
+        load = os.getloadavg()
         result = timed_sweep(app, profile=profile and run == runs, digests=digests)
+        result["loadavg_at_start"] = load
         redis = common.redis_client(REDIS_URL)
         result["jobs_enqueued"] = redis.llen("rq:queue:bulk")
         result["reset"] = reset
@@ -602,10 +709,10 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool, digests: bo
         )
     median = statistics.median(r["seconds"] for r in results)
     correct = all(
-        r["plans"] == baseline.due
+        r["plans"] == due
         and r["deliveries"] == expected
         and r["delivery_rows"] == expected + r["digests"]
-        and r["outbox_messages"] == baseline.due + r["digests"]
+        and r["outbox_messages"] == due + r["digests"]
         and r["pending_not_marked_enqueued"] == 0
         and r["digest_deliveries"] == r["digests"]
         # with the templates, the digests the data calls for; without, none
@@ -619,12 +726,263 @@ def measure_sweep(app, baseline: Baseline, runs: int, profile: bool, digests: bo
         "runs": results,
         "runs_s": [r["seconds"] for r in results],
         "median_s": r3(median),
-        "expected_plans": baseline.due,
+        "expected_plans": due,
         "expected_deliveries": expected,
         "counts_ok": correct,
-        "plans_per_s": round(baseline.due / median),
+        "plans_per_s": round(due / median),
         "deliveries_per_s": round(expected / median),
         "result": common.verdict_max(median, GOAL_SWEEP_S) if correct else "FAIL",
+    }
+
+
+# ---------------------------------------------------------------- the sweep's raw-SQL ceiling
+
+# The same rows as the sweep writes for the due plans (credentials and authorizations, one by one,
+# no digest templates), written by hand-written SQL in one transaction: one INSERT … SELECT for the
+# messages (subject, template and payload filled in SQL) chained to one for the deliveries, and one
+# UPDATE moving the plans on. No Python per row, no staging, no batches, no Redis. It knows what the
+# bench's morning is (every due plan's occurrence is today's, nothing dropped); within that it
+# decides as the product does: 相关人员 and 指定人员 once each, active accounts, the channels the plan
+# asks for, the reasons a channel cannot reach a person, a plan whose expiry notice went moves to
+# expired.
+CEILING_MESSAGES_AND_DELIVERIES = """
+WITH due AS (
+    SELECT p.id, p.subject, p.credential_id, p.authorization_id, p.due_on, p.send_time, p.notify_related,
+           p.template, p.channel_inbox, p.channel_sms, p.channel_wechat, p.due_on - %(today)s AS days_left
+    FROM alert_plans p
+    WHERE p.status = 'active' AND p.next_run_at <= %(now)s
+      AND p.institution_id IN (SELECT id FROM institutions WHERE is_active)
+),
+devs AS (
+    SELECT cd.credential_id, count(*) AS n, array_agg(d.name ORDER BY d.unique_code) AS names,
+           array_agg(d.unique_code ORDER BY d.unique_code) AS codes
+    FROM credential_devices cd JOIN devices d ON d.id = cd.device_id
+    WHERE cd.credential_id IN (SELECT credential_id FROM due WHERE subject = 'credential')
+    GROUP BY cd.credential_id
+),
+subjects AS (
+    SELECT due.*, c.created_by_id AS created_by, c.updated_by_id AS updated_by,
+           COALESCE(NULLIF(CASE WHEN devs.n <= 3 THEN array_to_string(devs.names, '、')
+                                ELSE array_to_string(devs.names[1:3], '、') || '等' || devs.n || '台设备' END, ''),
+                    NULLIF(c.holder_name, ''), k.label) AS subject_name,
+           k.label AS kind,
+           COALESCE(CASE WHEN devs.n <= 3 THEN array_to_string(devs.codes, '、')
+                         ELSE array_to_string(devs.codes[1:3], '、') || '等' || devs.n || '台' END, '') AS unique_codes,
+           COALESCE(c.number, '') AS number, COALESCE(c.holder_name, '') AS holder_name,
+           COALESCE(c.issuing_authority, '') AS issuing_authority, NULL AS vendor_name
+    FROM due
+    JOIN credentials c ON c.id = due.credential_id
+    LEFT JOIN devs ON devs.credential_id = c.id
+    JOIN (VALUES ('operation_certificate', '设备操作证'), ('configuration_license', '配置许可证'),
+                 ('staff_qualification', '人员资质')) AS k (kind, label) ON k.kind = c.kind
+    WHERE due.subject = 'credential'
+    UNION ALL
+    SELECT due.*, a.created_by_id, a.updated_by_id, d.name, '委外授权', d.unique_code, NULL, NULL, NULL, v.name
+    FROM due
+    JOIN authorizations a ON a.id = due.authorization_id
+    JOIN devices d ON d.id = a.device_id
+    JOIN vendors v ON v.id = a.vendor_id
+    WHERE due.subject = 'authorization'
+),
+valued AS (
+    SELECT s.*, to_char(s.due_on, 'YYYY-MM-DD') AS due_text,
+           CASE WHEN s.days_left > 0 THEN '还剩' || s.days_left || '天到期'
+                WHEN s.days_left = 0 THEN '今天到期' ELSE '已过期' END AS status_text
+    FROM subjects s
+),
+messages AS (
+    INSERT INTO outbox_messages (key, alert_plan_id, occurrence_on, work_order_id, topic, title, body, payload,
+                                 created_at)
+    SELECT 'alert:' || v.id || ':' || to_char(%(today)s, 'YYYYMMDD'), v.id, %(today)s, NULL,
+           CASE WHEN v.days_left >= 0 THEN 'alert.reminder' ELSE 'alert.expired' END,
+           v.kind || CASE WHEN v.days_left >= 0 THEN '即将到期' ELSE '已过期' END,
+           CASE WHEN v.days_left < 0
+                THEN v.subject_name || '的' || v.kind || '已于' || v.due_text || '到期, 预警已结束, 请尽快处理!'
+                WHEN v.subject = 'credential' THEN
+                replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(v.template,
+                    '[设备名称]', v.subject_name), '[唯一码]', v.unique_codes), '[到期日]', v.due_text),
+                    '[剩余天数]', greatest(v.days_left, 0)::text), '[证照类型]', v.kind), '[证件号]', v.number),
+                    '[姓名]', v.holder_name), '[颁证单位]', v.issuing_authority), '[设备操作证到期日]', v.due_text),
+                    '[配置许可证到期日]', v.due_text), '[人员资质到期日]', v.due_text)
+                ELSE replace(replace(replace(replace(replace(replace(v.template,
+                    '[设备名称]', v.subject_name), '[唯一码]', v.unique_codes), '[到期日]', v.due_text),
+                    '[剩余天数]', greatest(v.days_left, 0)::text), '[服务商名称]', v.vendor_name),
+                    '[授权到期日]', v.due_text)
+           END,
+           json_build_object(
+               'values',
+               CASE WHEN v.subject = 'credential'
+                    THEN json_build_object('subject', v.subject_name, 'kind', v.kind, 'unique_codes', v.unique_codes,
+                                           'number', v.number, 'holder_name', v.holder_name,
+                                           'issuing_authority', v.issuing_authority, 'due_on', v.due_text,
+                                           'days_left', greatest(v.days_left, 0), 'status', v.status_text)
+                    ELSE json_build_object('subject', v.subject_name, 'kind', v.kind, 'unique_codes', v.unique_codes,
+                                           'vendor_name', v.vendor_name, 'due_on', v.due_text,
+                                           'days_left', greatest(v.days_left, 0), 'status', v.status_text)
+               END,
+               'send_time', to_char(v.send_time, 'HH24:MI')),
+           %(now)s
+    FROM valued v
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id, alert_plan_id
+),
+recipients AS (
+    SELECT s.id AS plan_id, s.created_by AS user_id FROM subjects s WHERE s.notify_related AND s.created_by IS NOT NULL
+    UNION SELECT s.id, s.updated_by FROM subjects s WHERE s.notify_related AND s.updated_by IS NOT NULL
+    UNION SELECT r.alert_plan_id, r.user_id FROM alert_plan_recipients r JOIN due ON due.id = r.alert_plan_id
+)
+INSERT INTO deliveries (message_id, recipient_id, channel, status, reason, attempts, next_attempt_at, enqueued_at,
+                        created_at, finished_at)
+SELECT m.id, u.id, ch.channel, CASE WHEN x.reason IS NULL THEN 'pending' ELSE 'skipped' END, x.reason, 0, %(now)s,
+       CASE WHEN x.reason IS NULL THEN %(now)s END, %(now)s, CASE WHEN x.reason IS NOT NULL THEN %(now)s END
+FROM messages m
+JOIN due ON due.id = m.alert_plan_id
+JOIN recipients r ON r.plan_id = m.alert_plan_id
+JOIN users u ON u.id = r.user_id AND u.is_active
+CROSS JOIN LATERAL (VALUES ('inbox', due.channel_inbox), ('sms', due.channel_sms), ('wechat', due.channel_wechat))
+    AS ch (channel, wanted)
+LEFT JOIN notification_opt_outs o ON o.user_id = u.id AND o.family = 'alert' AND o.channel = ch.channel
+CROSS JOIN LATERAL (SELECT CASE
+    WHEN o.user_id IS NOT NULL AND ch.channel = 'sms' THEN '本人已关闭短信提醒'
+    WHEN o.user_id IS NOT NULL THEN '本人已关闭微信提醒'
+    WHEN ch.channel = 'sms' AND COALESCE(u.phone, '') = '' THEN '未登记手机号'
+    WHEN ch.channel = 'wechat' AND u.wechat_miniprogram_openid IS NOT NULL THEN NULL
+    WHEN ch.channel = 'wechat' AND u.wechat_openid IS NULL THEN '未绑定微信（需登录小程序绑定账号并关注公众号）'
+    WHEN ch.channel = 'wechat' AND NOT u.wechat_following THEN '已取消关注公众号'
+  END AS reason) AS x
+WHERE ch.wanted
+ON CONFLICT (message_id, recipient_id, channel) DO NOTHING
+"""
+CEILING_MOVE_PLANS = """
+UPDATE alert_plans p
+   SET last_occurrence_on = %(today)s,
+       next_run_at = CASE WHEN %(today)s <= p.due_on
+                          THEN ((%(today)s + 1 + p.send_time) AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'UTC' END,
+       status = CASE WHEN %(today)s <= p.due_on THEN 'active' ELSE 'expired' END,
+       updated_at = %(now)s
+ WHERE p.status = 'active' AND p.next_run_at <= %(now)s
+   AND p.institution_id IN (SELECT id FROM institutions WHERE is_active)
+"""
+
+
+def ceiling_sweep(now: datetime) -> dict[str, Any]:
+    """The raw-SQL ceiling from the due state, at the product's `now` (naive UTC): its wall time."""
+    from operations.clock import to_local
+
+    today = to_local(now.replace(tzinfo=UTC)).date()
+    with common.connect(DB_NAME) as conn:
+        load = os.getloadavg()
+        started = time.perf_counter()
+        conn.execute("SET LOCAL jit = off")  # as the product's fan-out: compiling costs more than it gains
+        deliveries = conn.execute(CEILING_MESSAGES_AND_DELIVERIES, {"now": now, "today": today}).rowcount
+        plans = conn.execute(CEILING_MOVE_PLANS, {"now": now, "today": today}).rowcount
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return {"seconds": r3(elapsed), "plans": plans, "deliveries": deliveries, "loadavg_at_start": load}
+
+
+# What the sweep leaves, as rows to compare (surrogate ids aside: a delivery names its message by key).
+SNAPSHOTS = {
+    "outbox_messages": "SELECT to_jsonb(m) - 'id' AS row FROM outbox_messages m",
+    "deliveries": "SELECT to_jsonb(d) - 'id' - 'message_id' || jsonb_build_object('message_key', m.key) AS row"
+    " FROM deliveries d JOIN outbox_messages m ON m.id = d.message_id",
+    "alert_plans": "SELECT to_jsonb(p) AS row FROM alert_plans p",
+    "inbox_messages": "SELECT to_jsonb(i) - 'id' AS row FROM inbox_messages i",
+    "alert_dropped_days": "SELECT to_jsonb(x) - 'id' AS row FROM alert_dropped_days x",
+}
+
+
+def snapshot(name: str) -> dict[str, int]:
+    """The sweep's tables as they are now, into bench_snap_<name>_<table>; returns their row counts."""
+    counts = {}
+    with common.connect(DB_NAME) as conn:
+        for table, query in SNAPSHOTS.items():
+            conn.execute(f"DROP TABLE IF EXISTS bench_snap_{name}_{table}")
+            counts[table] = conn.execute(f"CREATE TABLE bench_snap_{name}_{table} AS {query}").rowcount
+        conn.commit()
+    return counts
+
+
+def compare_snapshots(a: str, b: str) -> dict[str, dict[str, int]]:
+    """Per table: rows of `a` not in `b` and of `b` not in `a` (as multisets); all zero when equal."""
+    differences = {}
+    with common.connect(DB_NAME) as conn:
+        for table in SNAPSHOTS:
+            left, right = f"bench_snap_{a}_{table}", f"bench_snap_{b}_{table}"
+            only = [
+                conn.execute(f"SELECT count(*) FROM (SELECT row FROM {x} EXCEPT ALL SELECT row FROM {y}) d").fetchone()[
+                    0
+                ]
+                for x, y in ((left, right), (right, left))
+            ]
+            differences[table] = {f"only_{a}": only[0], f"only_{b}": only[1]}
+        for name in (a, b):
+            for table in SNAPSHOTS:
+                conn.execute(f"DROP TABLE IF EXISTS bench_snap_{name}_{table}")
+        conn.commit()
+    return differences
+
+
+def measure_sweep_and_ceiling(app, baseline: Baseline, due: int, runs: int, profile: bool) -> dict[str, Any]:
+    """`runs` rounds at `due` due plans, each: the product's sweep from the due state (one by one, no
+    digest templates), its rows kept; the ceiling from the same state at the same `now`; the rows
+    compared. The medians, their ratio (goal ≤ GOAL_CEILING_RATIO) and whether every round wrote the
+    same rows."""
+    expected = due * len(CHANNELS) * (1 + DESIGNATED)
+    rounds = []
+    for number in range(1, runs + 1):
+        reset = reset_due_state(baseline, due)
+        load = os.getloadavg()
+        product = timed_sweep(app, profile=profile and number == runs)
+        product["loadavg_at_start"] = load
+        product["reset"] = reset
+        product["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:bulk")
+        with common.connect(DB_NAME) as conn:
+            now = conn.execute("SELECT min(created_at) FROM outbox_messages").fetchone()[0]
+        product["rows"] = snapshot("product")
+        reset_due_state(baseline, due)
+        ceiling = ceiling_sweep(now)
+        ceiling["rows"] = snapshot("ceiling")
+        differences = compare_snapshots("product", "ceiling")
+        same = all(not any(counts.values()) for counts in differences.values())
+        rounds.append({"product": product, "ceiling": ceiling, "differences": differences, "same_rows": same})
+        print(
+            f"  due {due}, round {number}: sweep {product['seconds']:.2f}s (load {load[0]:.2f}),"
+            f" ceiling {ceiling['seconds']:.2f}s (load {ceiling['loadavg_at_start'][0]:.2f}),"
+            f" {product['rows']['deliveries']} deliveries, same rows: {same}",
+            file=sys.stderr,
+            flush=True,
+        )
+    product_s = statistics.median(r["product"]["seconds"] for r in rounds)
+    ceiling_s = statistics.median(r["ceiling"]["seconds"] for r in rounds)
+    counts_ok = all(
+        r["product"]["plans"] == due
+        and r["product"]["deliveries"] == expected
+        and r["product"]["rows"]["deliveries"] == expected
+        and r["product"]["rows"]["outbox_messages"] == due
+        for r in rounds
+    )
+    same_rows = all(r["same_rows"] for r in rounds)
+    ratio = product_s / ceiling_s
+    return {
+        "due": due,
+        "rounds": rounds,
+        "runs": [r["product"] for r in rounds],  # as measure_sweep's series: the product's runs
+        "expected_plans": due,
+        "plans_per_s": round(due / product_s),
+        "deliveries_per_s": round(expected / product_s),
+        "runs_s": [r["product"]["seconds"] for r in rounds],
+        "ceiling_runs_s": [r["ceiling"]["seconds"] for r in rounds],
+        "loadavg_at_start": [r["product"]["loadavg_at_start"] for r in rounds],
+        "ceiling_loadavg_at_start": [r["ceiling"]["loadavg_at_start"] for r in rounds],
+        "median_s": r3(product_s),
+        "ceiling_median_s": r3(ceiling_s),
+        "ratio": round(ratio, 3),
+        "goal_ratio": GOAL_CEILING_RATIO,
+        "expected_deliveries": expected,
+        "counts_ok": counts_ok,
+        "same_rows": same_rows,
+        "result": common.verdict_max(ratio, GOAL_CEILING_RATIO) if counts_ok and same_rows else "FAIL",
     }
 
 
@@ -1104,7 +1462,8 @@ def measure_job_split(app, simulators: Simulators, jobs: int) -> dict[str, Any]:
 
 def print_sweep_series(line, title: str, series: dict[str, Any]) -> dict[str, Any]:
     """A sweep series' headline and runs; returns its last run."""
-    line(f"{title} (median of {len(series['runs'])})", f"{series['median_s']:.2f} s", "≤ 10 s", series["result"])
+    goal = f"≤ {GOAL_CEILING_RATIO:g}× ceiling" if "ceiling_median_s" in series else "≤ 10 s"
+    line(f"{title} (median of {len(series['runs'])})", f"{series['median_s']:.2f} s", goal, series["result"])
     line("  runs", " / ".join(f"{x:.2f}" for x in series["runs_s"]))
     return series["runs"][-1]
 
@@ -1119,9 +1478,9 @@ def print_report(report: dict[str, Any]) -> None:
     load, c, r = report["load"], report["config"], report["results"]
     common.print_heading(report, "alert-delivery")
     print(
-        f"data:     {c['credentials']:,} credentials (设备操作证) over {load.get('devices', 0):,} devices,"
-        " one plan each,"
-        f" {c['due']:,} due now; {1 + DESIGNATED} recipients × {len(CHANNELS)} channels; {STAFF + 1} accounts"
+        f"data:     {c['credentials']:,} credentials (设备操作证) and {c.get('authorizations', 0):,} authorizations"
+        f" (委外授权) over {load.get('devices', 0):,} devices, one plan each, {c['due']} due now;"
+        f" {1 + DESIGNATED} recipients × {len(CHANNELS)} channels; recipients drawn from {c.get('people'):,} accounts"
     )
     print(
         f"load:     migrate {load['migrate_s']:.2f}s, generate {load['generate_s']:.2f}s, COPY {load['copy_s']:.2f}s"
@@ -1129,6 +1488,32 @@ def print_report(report: dict[str, Any]) -> None:
     )
     line = common.goal_table(52, 16)
 
+    for due, series in r.get("sweep_by_due", {}).items():
+        line(
+            f"sweep at {int(due):,} due / raw-SQL ceiling (medians)",
+            f"{series['median_s']:.2f} / {series['ceiling_median_s']:.2f} s",
+        )
+        line(
+            "  ratio; same rows in every round",
+            f"{series['ratio']:.2f}; {series['same_rows']}",
+            f"≤ {GOAL_CEILING_RATIO:g}",
+            series["result"],
+        )
+        line("  runs: sweep", " / ".join(f"{x:.2f}" for x in series["runs_s"]))
+        line("  runs: ceiling", " / ".join(f"{x:.2f}" for x in series["ceiling_runs_s"]))
+        line(
+            "  load average (1 min) at each sweep's start",
+            " / ".join(f"{x[0]:.1f}" for x in series["loadavg_at_start"]),
+        )
+    scaling = r.get("scaling")
+    if scaling:
+        line(
+            f"t({scaling['due'][1]:,}) / t({scaling['due'][0]:,})",
+            f"{scaling['t_large/t_small']:.2f}",
+            f"≤ {GOAL_SCALING:g}",
+            scaling["result"],
+        )
+        line("  the ceiling's", f"{scaling['ceiling t_large/t_small']:.2f}")
     s = r.get("sweep")
     if s:
         last = print_sweep_series(line, "sweep_alert_plans()", s)
@@ -1233,10 +1618,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = common.new_report(
         {
             "credentials": args.credentials,
+            "authorizations": args.authorizations,
+            "people": args.people,
             "due": args.due,
             "runs": args.runs,
             "workers": args.workers,
-            "deliver_due": args.deliver_due or args.due,
+            "deliver_due": args.deliver_due or args.due[0],
             "seed": args.seed,
             "simulators": "one process" if args.one_simulator_process else "one process each",
             "delivery_batch_size": int(os.environ.get("DELIVERY_BATCH_SIZE", 500)),
@@ -1253,7 +1640,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         app = common.build_app(common.app_environment(DB_NAME, REDIS_URL, secret_key))
         baseline = common.step(
-            "migrate + load", lambda: migrate_and_seed(app, args.credentials, args.due, args.seed, report["load"])
+            "migrate + load",
+            lambda: migrate_and_seed(
+                app,
+                args.credentials,
+                max(args.due),
+                args.seed,
+                report["load"],
+                authorizations=args.authorizations,
+                people=args.people,
+            ),
         )
         report["load"] = {key: round(value, 3) for key, value in report["load"].items()}
         report["load"]["devices"] = baseline.devices
@@ -1268,11 +1664,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.no_digest_sweep:
             report["results"]["sweep_digests"] = common.step(
                 f"sweep with digests × {args.runs}",
-                lambda: measure_sweep(app, baseline, args.runs, args.profile, digests=True),
+                lambda: measure_sweep(app, baseline, args.runs, args.profile, digests=True, due=args.due[0]),
             )
-        report["results"]["sweep"] = common.step(
-            f"sweep × {args.runs}", lambda: measure_sweep(app, baseline, args.runs, args.profile)
-        )
+        by_due = report["results"]["sweep_by_due"] = {}
+        for due in args.due:
+            by_due[str(due)] = common.step(
+                f"sweep and raw-SQL ceiling at {due} due × {args.runs}",
+                lambda due=due: measure_sweep_and_ceiling(app, baseline, due, args.runs, args.profile),
+            )
+        report["results"]["sweep"] = by_due[str(args.due[0])]
+        if len(args.due) > 1:
+            small, large = by_due[str(args.due[0])], by_due[str(args.due[-1])]
+            scaling = large["median_s"] / small["median_s"]
+            report["results"]["scaling"] = {
+                "due": [args.due[0], args.due[-1]],
+                "t_large/t_small": round(scaling, 3),
+                "ceiling t_large/t_small": round(large["ceiling_median_s"] / small["ceiling_median_s"], 3),
+                "goal": GOAL_SCALING,
+                "result": common.verdict_max(scaling, GOAL_SCALING),
+            }
         if args.no_delivery:
             return report
         # the ceiling first, on simulators of its own; then fresh ones for the product (the
@@ -1281,14 +1691,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         counts = {"sequential": args.ceiling_messages, "concurrent": args.ceiling_messages}
         report["results"]["ceiling"] = measure_ceiling(simulators, counts, args.workers)
         simulators.stop()
-        if args.deliver_due is not None and args.deliver_due < args.due:
-            # a fixed subset: a fresh sweep of only the first N due plans, whose jobs the workers send
-            subset = common.step(
-                f"sweep {args.deliver_due} plans for the delivery",
-                lambda: (reset_due_state(baseline, args.deliver_due), timed_sweep(app, profile=False))[1],
-            )
-            subset["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:bulk")
-            report["results"]["delivery_subset_sweep"] = subset
+        # the last sweep series ends with the ceiling's rows (no jobs for them): a fresh sweep for the
+        # delivery, of all the first size's due plans or of a fixed subset (the first N)
+        if args.deliver_due is None or args.deliver_due >= args.due[0]:
+            args.deliver_due = args.due[0]
+        subset = common.step(
+            f"sweep {args.deliver_due} plans for the delivery",
+            lambda: (reset_due_state(baseline, args.deliver_due), timed_sweep(app, profile=False))[1],
+        )
+        subset["jobs_enqueued"] = common.redis_client(REDIS_URL).llen("rq:queue:bulk")
+        report["results"]["delivery_subset_sweep"] = subset
         simulators = common.step("start simulators (delivery)", lambda: Simulators(args.one_simulator_process))
         report["results"]["delivery"] = common.step(
             f"deliver with {args.workers} workers",
@@ -1319,8 +1731,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--credentials", type=int, default=100_000, help="credentials, one plan each (default 100000)")
-    parser.add_argument("--due", type=int, default=20_000, help="plans due now (default 20000)")
+    parser.add_argument("--credentials", type=int, default=50_000, help="credentials, one plan each (default 50000)")
+    parser.add_argument(
+        "--authorizations", type=int, default=50_000, help="authorizations with 到期预警, one plan each (default 50000)"
+    )
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=None,
+        help=f"accounts the recipients are drawn from (default: one per {PLANS_PER_PERSON} plans)",
+    )
+    parser.add_argument(
+        "--due",
+        type=lambda text: sorted(int(part) for part in text.split(",")),
+        default=[20_000, 40_000],
+        help="plans due now, one size or a comma list, each measured with its ceiling (default 20000,40000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="sweep runs, each from the same due state (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes for the delivery (default 2)")
     parser.add_argument(
@@ -1352,11 +1778,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     global SIMPLE_WORKERS
     SIMPLE_WORKERS = args.simple_workers
     if args.quick:
-        args.credentials, args.due, args.runs = 5000, 1000, 1
+        args.credentials, args.authorizations, args.due, args.runs = 2500, 2500, [1000, 2000], 1
         args.ceiling_messages = min(args.ceiling_messages, 1000)
         args.split_jobs = min(args.split_jobs, 5)
-    if not 1 <= args.due <= args.credentials or args.runs < 1 or args.workers < 1:
-        parser.error("need 1 ≤ --due ≤ --credentials, --runs ≥ 1, --workers ≥ 1")
+    if args.people is None:
+        args.people = (args.credentials + args.authorizations) // PLANS_PER_PERSON
+    if not 1 <= min(args.due) <= max(args.due) <= args.credentials + args.authorizations or args.runs < 1:
+        parser.error("need 1 ≤ --due ≤ --credentials + --authorizations, --runs ≥ 1")
+    if args.workers < 1:
+        parser.error("need --workers ≥ 1")
     return args
 
 
@@ -1372,7 +1802,9 @@ def main(argv: list[str] | None = None) -> int:
     report["path"] = common.write_report(report, "alert_delivery")
     print_report(report)
     results = report["results"]
-    verdicts = [results["sweep"]["result"]]
+    verdicts = [series["result"] for series in results["sweep_by_due"].values()]
+    if "scaling" in results:
+        verdicts.append(results["scaling"]["result"])
     if "sweep_digests" in results:
         verdicts.append(results["sweep_digests"]["result"])
     if "delivery" in results:

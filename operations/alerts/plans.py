@@ -42,6 +42,7 @@ from operations.alerts.phases import AlertPhase, phase_clause
 from operations.alerts.schedule import Schedule, local_day
 from operations.alerts.subjects import describe_subjects
 from operations.alerts.templates import check_template, default_template
+from operations.bulk import among
 from operations.clock import now_utc, today_local
 from operations.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from operations.paging import Page, escape_like, paginate
@@ -345,7 +346,7 @@ def designated_by_plan(plan_ids: list[int]) -> dict[int, list[int]]:
     designated: dict[int, list[int]] = {plan_id: [] for plan_id in plan_ids}
     for plan_id, user_id in db.session.execute(
         select(AlertPlanRecipient.alert_plan_id, AlertPlanRecipient.user_id)
-        .where(AlertPlanRecipient.alert_plan_id.in_(plan_ids))
+        .where(among(AlertPlanRecipient.alert_plan_id, plan_ids))
         .order_by(AlertPlanRecipient.user_id)
     ):
         designated[plan_id].append(user_id)

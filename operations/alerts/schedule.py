@@ -19,14 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from operations.clock import LOCAL_TZ
 
 ONE_DAY = timedelta(days=1)
 
 
+@lru_cache(maxsize=4096)  # a sweep asks about the same few instants for thousands of plans
 def local_day(moment: datetime) -> date:
     return moment.astimezone(LOCAL_TZ).date()
+
+
+@lru_cache(maxsize=4096)  # a few send times on a few days, for thousands of plans a sweep
+def _instant(day: date, send_time: time) -> datetime:
+    return datetime.combine(day, send_time, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Schedule:
 
     def at(self, day: date) -> datetime:
         """The UTC instant of the occurrence on this Shanghai day."""
-        return datetime.combine(day, self.send_time, tzinfo=LOCAL_TZ).astimezone(UTC)
+        return _instant(day, self.send_time)
 
     def is_expiry_notice(self, day: date) -> bool:
         return day > self.due_on

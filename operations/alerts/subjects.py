@@ -24,6 +24,7 @@ from models import (
     db,
 )
 from operations.alerts.templates import kind_label
+from operations.bulk import among
 
 NAMES_SHOWN = 3
 
@@ -47,7 +48,7 @@ def _credential_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
     for credential_id, name, code in db.session.execute(
         select(CredentialDevice.credential_id, Device.name, Device.unique_code)
         .join(Device, Device.id == CredentialDevice.device_id)
-        .where(CredentialDevice.credential_id.in_(ids))
+        .where(among(CredentialDevice.credential_id, ids))
         .order_by(CredentialDevice.credential_id, Device.unique_code)
     ):
         devices[credential_id].append((name, code))
@@ -62,7 +63,7 @@ def _credential_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
             Credential.issuing_authority,
             Credential.created_by_id,
             Credential.updated_by_id,
-        ).where(Credential.id.in_(ids))
+        ).where(among(Credential.id, ids))
     ):
         subjects[credential_id] = SubjectInfo(
             values=credential_values(kind, devices.get(credential_id, []), number, holder, authority),
@@ -101,18 +102,25 @@ def authorization_values(device_name: str, unique_code: str, vendor_name: str) -
 
 
 def _authorization_subjects(ids: list[int]) -> dict[int, SubjectInfo]:
-    rows = db.session.execute(
-        select(Authorization, Device.name, Device.unique_code, Vendor.name)
+    rows = db.session.execute(  # columns, not entities: the sweep describes thousands a batch
+        select(
+            Authorization.id,
+            Authorization.created_by_id,
+            Authorization.updated_by_id,
+            Device.name,
+            Device.unique_code,
+            Vendor.name,
+        )
         .join(Device, Device.id == Authorization.device_id)
         .join(Vendor, Vendor.id == Authorization.vendor_id)
-        .where(Authorization.id.in_(ids))
+        .where(among(Authorization.id, ids))
     )
     return {
-        authorization.id: SubjectInfo(
+        authorization_id: SubjectInfo(
             values=authorization_values(device_name, unique_code, vendor_name),
-            related=[authorization.created_by_id, authorization.updated_by_id],
+            related=[created_by, updated_by],
         )
-        for authorization, device_name, unique_code, vendor_name in rows
+        for authorization_id, created_by, updated_by, device_name, unique_code, vendor_name in rows
     }
 
 
