@@ -4,8 +4,8 @@
     .venv/bin/python bench/live_streams.py                 # 5 rounds of 1,000 streams (~2 minutes)
     .venv/bin/python bench/live_streams.py --streams 200 --rounds 2 --probes 500   # a smoke run
 
-Served as the README's Production section says (gunicorn -w 4 -k gevent --worker-connections
-4000, DATABASE_POOL_SIZE=16) against PostgreSQL (database weixiu_bench_live, dropped and made
+Served as the README's Production section says (gunicorn -c config/gunicorn.py: 4 gevent workers,
+4000 connections each, a pool of 16 per worker) against PostgreSQL (database weixiu_bench_live, dropped and made
 again) and Redis (DB 12, flushed). The streams come from one asyncio client (aiohttp) in this
 process, 5 per person (the product's limit) for streams/5 in-house engineers; RLIMIT_NOFILE is
 raised to its hard limit here and so for gunicorn, which this process starts.
