@@ -1056,7 +1056,7 @@ class Simulators:
         self.settings: dict[str, str] = {}
         for which in ("both",) if together else ("wechat", "sms"):
             process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which],
+                self.command(which),
                 cwd=common.PROJECT_ROOT,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -1067,6 +1067,10 @@ class Simulators:
             if not line:
                 raise RuntimeError(f"simulator {which} did not start (exit {process.poll()})")
             self.settings |= json.loads(line)
+
+    def command(self, which: str) -> list[str]:
+        """The child process serving `which` (a subclass may pin it or change its limits)."""
+        return [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which]
 
     def cpu(self) -> float:
         return sum(common.proc_cpu(p.pid) for p in self.processes)

@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import alert_delivery
 import common
 
 DB_NAME = "weixiu_bench_delivery"
@@ -112,7 +113,6 @@ class PostgresSampler:
 
 def serve_simulator(which: str, relaxed: bool) -> None:
     """Child process: alert_delivery's simulator server, relaxed or with the providers' limits."""
-    import alert_delivery
 
     import simulators.state as state
 
@@ -128,39 +128,25 @@ def serve_simulator(which: str, relaxed: bool) -> None:
     alert_delivery.serve_simulator(which)
 
 
-class Simulators:
+class Simulators(alert_delivery.Simulators):
+    """alert_delivery's simulators, one process each, pinned to SIMULATOR_CPU; `relaxed=False`
+    serves the providers' published limits (the quotas-on run)."""
+
     def __init__(self, relaxed: bool) -> None:
         self.relaxed = relaxed
-        self.processes: list[subprocess.Popen] = []
-        self.settings: dict[str, str] = {}
-        for which in ("wechat", "sms"):
-            command = [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which]
-            if not relaxed:
-                command.append("--strict")
-            process = subprocess.Popen(
-                pinned(SIMULATOR_CPU, command),
-                cwd=common.PROJECT_ROOT,
-                stdout=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            self.processes.append(process)
-            line = process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"simulator {which} did not start (exit {process.poll()})")
-            self.settings |= json.loads(line)
+        super().__init__(together=False)
 
-    def cpu(self) -> float:
-        return sum(common.proc_cpu(p.pid) for p in self.processes)
+    def command(self, which: str) -> list[str]:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", which]
+        if not self.relaxed:
+            command.append("--strict")
+        return pinned(SIMULATOR_CPU, command)
 
     def cpu_by_channel(self) -> dict[str, float]:
         channels = ("wechat", "sms")  # the order they were started in
         return {
             f"simulator_{channel}": common.proc_cpu(p.pid) for channel, p in zip(channels, self.processes, strict=True)
         }
-
-    def stop(self) -> None:
-        common.stop_processes(self.processes, wait_s=10, kill_wait_s=5)
 
 
 # ---------------------------------------------------------------- the ceiling: plain HTTP loops
@@ -170,7 +156,6 @@ def ceiling_client(spec: dict[str, Any]) -> dict[str, Any]:
     """Child process (pinned to CPU 0): `count` WeChat and `count` SMS sends at once, each channel on
     CONCURRENCY threads (as one worker's job sends), through alert_delivery's plain loop (one
     keep-alive requests Session; the aliyunsdkcore client, signed). CPU: this process, loop only."""
-    import alert_delivery
 
     results: dict[str, Any] = {}
 
