@@ -13,7 +13,6 @@ by one or as a person's digest, committed, then dispatched.
 
 from __future__ import annotations
 
-import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -75,20 +74,12 @@ def _group_digests(now: datetime) -> int:
 def sweep_alert_plans() -> dict[str, int]:
     now = now_utc()
     channels = digest_channels()
-    # A batch holds some hundred thousand objects (rows, notices) until it is written, so the
-    # collector's full passes come often; each walked the whole process (the app, SQLAlchemy's
-    # registries) for nothing to free: a third of the sweep's Python time. What exists before the
-    # sweep stays out of those passes while it runs; what the sweep leaves is collected as usual.
-    gc.freeze()
-    try:
-        if db.session.get_bind().dialect.name == "postgresql" and SWEEP_THREADS > 1:
-            app = current_app._get_current_object()
-            with ThreadPoolExecutor(max_workers=SWEEP_THREADS) as pool:
-                totals = list(pool.map(lambda _: _sweep_loop_in_context(app, now, channels), range(SWEEP_THREADS)))
-        else:
-            totals = [_sweep_loop(now, channels)]
-    finally:
-        gc.unfreeze()
+    if db.session.get_bind().dialect.name == "postgresql" and SWEEP_THREADS > 1:
+        app = current_app._get_current_object()
+        with ThreadPoolExecutor(max_workers=SWEEP_THREADS) as pool:
+            totals = list(pool.map(lambda _: _sweep_loop_in_context(app, now, channels), range(SWEEP_THREADS)))
+    else:
+        totals = [_sweep_loop(now, channels)]
     plans, deliveries = (sum(column) for column in zip(*totals, strict=True))
     written = _group_digests(now)
     if plans:
