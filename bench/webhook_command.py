@@ -645,8 +645,8 @@ def split_in_process(
         (WeChatCrypto, "encrypt_message", "safe: encrypt the reply (AES)"),
         (inbound, "_first_time", "dedupe (Redis SET NX)"),
         (commands, "answer_text", "command (answer_text)"),
-        (commands, "user_for", "  user by openid (SELECT users)"),
-        (work_orders, "queue_of", "  queue_of (SELECT work_orders …)"),
+        (commands, "sender", "  the sender (SELECT users, institutions)"),
+        (work_orders, "queue_lines_of", "  queue_lines_of (SELECT work_orders …)"),
         (Session, "commit", "commit (nothing written)"),
         (replies, "text_reply", "reply XML (wechatpy TextReply)"),
         (Session, "close", "session close (teardown: connection back to the pool)"),
@@ -742,8 +742,8 @@ def split_summary(rows: list[dict[str, float]], errors: list[str]) -> dict[str, 
     view_rest = median_of("view (whole)") - sum(median_of(label) for label in top)
     command_rest = (
         median_of("command (answer_text)")
-        - median_of("  user by openid (SELECT users)")
-        - median_of("  queue_of (SELECT work_orders …)")
+        - median_of("  the sender (SELECT users, institutions)")
+        - median_of("  queue_lines_of (SELECT work_orders …)")
     )
     return {
         "requests": len(rows),
@@ -775,7 +775,7 @@ SPLIT_ORDER = (
     "safe: decrypt",
     "dedupe",
     "command",
-    "  user",
+    "  the sender",
     "  queue",
     "commit",
     "reply",

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from flask import current_app
 
 from bot import replies
-from models import AlertPlanStatus, Edge, Role, User, WorkOrder, db
+from models import AlertPlanStatus, Edge, Role, WorkOrder
+from models.db import reads_only
 from models.work_order import WORK_ORDER_STATUS_LABELS, Urgency
-from operations.accounts import require_organisation_active
 from operations.actors import Actor
 from operations.alerts import plans as alert_plans
 from operations.alerts.subjects import describe_subjects
 from operations.errors import InvalidInput
-from operations.wechat_accounts import user_by_official_openid
+from operations.wechat_accounts import actor_by_official_openid
 from operations.work_orders import flow as work_order_flow
 from operations.work_orders import orders as work_orders
 
@@ -52,18 +52,19 @@ def _device_name(order: WorkOrder) -> str:
     return (order.device_snapshot or {}).get("name") or "设备"
 
 
-def _order_line(order: WorkOrder) -> str:
+def _order_line(order: work_orders.OrderLine) -> str:
     urgent = "【停机】" if order.urgency is Urgency.DOWNTIME else "【紧急】" if order.urgency is Urgency.URGENT else ""
-    return f"{urgent}{order.number} {_device_name(order)[:12]} {WORK_ORDER_STATUS_LABELS[order.status]}"
+    device = (order.device_name or "设备")[:12]
+    return f"{urgent}{order.number} {device} {WORK_ORDER_STATUS_LABELS[order.status]}"
 
 
 def my_orders(actor: Actor, _rest: str) -> str:
     if actor.role in WORKER_ROLES:
-        orders = work_orders.queue_of(actor)
+        orders = work_orders.queue_lines_of(actor)
         title, empty = "我的工单（待处理）", "目前没有待处理的工单。"
     else:
         query = work_orders.filtered_orders(actor, open_only=True, reported_by_me=True)
-        orders = list(db.session.scalars(query.order_by(WorkOrder.id.desc()).limit(LINES_SHOWN + 1)))
+        orders = work_orders.order_lines(query.order_by(WorkOrder.id.desc()).limit(LINES_SHOWN + 1))
         title, empty = "我报修的工单（未完成）", "您没有未完成的报修工单。"
     if not orders:
         return empty
@@ -142,6 +143,8 @@ def handle_alert(actor: Actor, rest: str) -> str:
 
 
 Command = Callable[[Actor, str], str]
+# Lists that change nothing: they run without a transaction (models.reads_only).
+READS_ONLY: frozenset[Command] = frozenset({my_orders, my_alerts})
 # Longest first: a prefix match must not take 我的工单 for something shorter.
 COMMANDS: tuple[tuple[str, Command], ...] = (
     ("我的工单", my_orders),
@@ -162,8 +165,9 @@ def find(text: str) -> tuple[Command, str] | None:
     return None
 
 
-def user_for(openid: str) -> User | None:
-    return user_by_official_openid(openid)
+def sender(openid: str) -> Actor | None:
+    """Who the message is from (PermissionDenied: 所属医疗机构已停用)."""
+    return actor_by_official_openid(openid, Edge.OFFICIAL_ACCOUNT)
 
 
 def answer_text(openid: str, text: str) -> str:
@@ -172,12 +176,13 @@ def answer_text(openid: str, text: str) -> str:
     found = find(text)
     if found is None:  # 帮助, and anything else
         return replies.HELP
-    user = user_for(openid)
-    if user is None:
-        return replies.NOT_BOUND
-    require_organisation_active(user)  # PermissionDenied: 所属医疗机构已停用
     command, rest = found
-    return command(Actor.of(user, Edge.OFFICIAL_ACCOUNT), rest)
+    if command in READS_ONLY:
+        reads_only()
+    actor = sender(openid)
+    if actor is None:
+        return replies.NOT_BOUND
+    return command(actor, rest)
 
 
 def answer_click(openid: str, key: str) -> str:

@@ -191,7 +191,11 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     (jobs.sending), while a heartbeat keeps the claims of this job alive; the inbox is written
     through this job's session once the first calls are out (one commit with its outcomes).
     """
-    db.session.commit()  # the claim holds across the sending, which is outside any transaction
+    # The claim holds across the sending, which is outside any transaction; committed first, so that
+    # a job that fails before its calls still counts the attempt. The checks below and their writes
+    # commit together right before the calls (a commit between them cost COMMIT and BEGIN round
+    # trips in front of every push).
+    db.session.commit()
     counts: dict[str, int] = defaultdict(int)
     fallback: list[int] = []
 
@@ -234,7 +238,6 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
     claimed = [delivery for delivery in claimed if delivery.channel not in outages.stopped]
     if held:
         record(held)
-    db.session.commit()
     by_id = {delivery.id: delivery for delivery in claimed}
     outgoing = _outgoing(claimed)
     channels = {name: get_channel(name) for name in {delivery.channel for delivery in claimed} - {"inbox"}}

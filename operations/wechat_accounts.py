@@ -23,9 +23,15 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 
-from models import BindCode, BindCodeChannel, Edge, Role, User, WeChatIdentity, db
+from models import BindCode, BindCodeChannel, Edge, Institution, Role, User, WeChatIdentity, db
 from operations import audit
-from operations.accounts import is_id, is_version, require_organisation_active, void_unused_bind_codes
+from operations.accounts import (
+    INSTITUTION_INACTIVE,
+    is_id,
+    is_version,
+    require_organisation_active,
+    void_unused_bind_codes,
+)
 from operations.actors import Actor
 from operations.errors import Conflict, NotFound, PermissionDenied
 from operations.masking import masked_openid
@@ -310,10 +316,22 @@ def set_following(openid: str, following: bool) -> User | None:
     return user
 
 
-# Built once: every text to the official account looks its sender up.
-_BY_OFFICIAL_OPENID = select(User).where(User.wechat_openid == bindparam("openid"))
+# Built once: every text to the official account looks its sender up, and the columns an Actor
+# needs with the institution's state in one round trip (a whole User row was a third of 我的工单).
+_SENDER_BY_OFFICIAL_OPENID = (
+    select(User.id, User.role, User.institution_id, User.vendor_id, Institution.is_active.label("organisation_active"))
+    .outerjoin(Institution, Institution.id == User.institution_id)
+    .where(User.wechat_openid == bindparam("openid"), User.is_active)
+)
 
 
-def user_by_official_openid(openid: str) -> User | None:
-    user = db.session.scalar(_BY_OFFICIAL_OPENID, {"openid": openid})
-    return user if user is not None and user.is_active else None
+def actor_by_official_openid(openid: str, edge: Edge = Edge.OFFICIAL_ACCOUNT) -> Actor | None:
+    """Who acts for a message from this official-account openid: the active account bound to it,
+    None when there is none. PermissionDenied (所属医疗机构已停用) when its institution is deactivated,
+    as for every other way in (require_organisation_active)."""
+    row = db.session.connection().execute(_SENDER_BY_OFFICIAL_OPENID, {"openid": openid}).first()
+    if row is None:
+        return None
+    if row.institution_id is not None and not row.organisation_active:
+        raise PermissionDenied(INSTITUTION_INACTIVE)
+    return Actor(row.id, row.role, row.institution_id, row.vendor_id, edge)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from test_bot_webhook import OfficialAccount
 
 from models import AlertPlan, Role, WorkOrder, db
@@ -117,6 +117,41 @@ def test_what_the_bot_says_to_bad_or_foreign_commands(app, bot, hospital):
     assert "可用指令" in bot.text("openid-stranger", "帮助")
     assert "可用指令" in bot.text("openid-li", "今天天气怎么样")
     assert order_row(app, order["id"]).status.value == "pending"
+
+
+def in_a_transaction(dbapi_connection) -> bool:
+    """Whether the driver's connection runs statements in a transaction (psycopg: not autocommit;
+    sqlite3: an isolation level, under which it sends BEGIN before a write)."""
+    autocommit = getattr(dbapi_connection, "autocommit", None)
+    if isinstance(autocommit, bool):
+        return not autocommit
+    return dbapi_connection.isolation_level is not None
+
+
+def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
+    """我的工单 only reads: its two statements (the sender with their institution's state, the
+    queue) go without BEGIN and COMMIT. A step after it, on the connection the list gave back,
+    runs in a transaction again."""
+    order = report(hospital)
+    modes: list[bool] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        modes.append(in_a_transaction(conn.connection.dbapi_connection))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert f"{order['number']} 高压注射器 待接单" in bot.text("openid-li", "我的工单")
+        listed = modes[:]
+        modes.clear()
+        assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单 {order['number']}")
+        stepped = modes[:]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert listed == [False, False]
+    assert stepped and all(stepped)
+    assert order_row(app, order["id"]).status.value == "accepted"
 
 
 def test_a_long_queue_is_cut_to_a_short_reply(app, bot, hospital):

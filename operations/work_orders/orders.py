@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,7 @@ from models.work_order import (
     URGENCY_LABELS,
     FaultFrequency,
     Urgency,
+    work_order_number,
 )
 from operations import audit, bulk
 from operations.access import active_authorization_clause, require_institution_staff
@@ -518,10 +519,48 @@ def queue_of(actor: Actor) -> list[WorkOrder]:
     if actor.role is Role.CLINICIAN:  # their visibility reads their department first
         found = list(db.session.scalars(_queue_query(actor, today_local())))
     else:
-        values = {"user_id": actor.user_id, "today": today_local()}
-        values["vendor_id" if actor.is_vendor_side else "institution_id"] = actor.vendor_id or actor.institution_id
-        found = list(db.session.scalars(_queue_statement(actor.role, actor.is_vendor_side), values))
+        found = list(db.session.scalars(_queue_statement(actor.role, actor.is_vendor_side), _queue_values(actor)))
     return sorted(found, key=lambda order: (URGENCY_RANK[order.urgency], order.id))
+
+
+class OrderLine(NamedTuple):
+    """An order as a line of a short reply shows it (the official account's lists), read as columns."""
+
+    id: int
+    urgency: Urgency
+    status: WorkOrderStatus
+    device_name: str | None
+
+    @property
+    def number(self) -> str:
+        return work_order_number(self.id)
+
+
+ORDER_LINE_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.urgency,
+    WorkOrder.status,
+    WorkOrder.device_snapshot["name"].as_string(),
+)
+
+
+def order_lines(query: Select) -> list[OrderLine]:
+    """The orders a query selects as OrderLines, in its order."""
+    return [OrderLine(*row) for row in db.session.execute(query.with_only_columns(*ORDER_LINE_COLUMNS))]
+
+
+def queue_lines_of(actor: Actor) -> list[OrderLine]:
+    """queue_of for an engineer (not a clinician) as lines: the same rules and order, without
+    building whole orders (their 40 columns and JSON were a third of the webhook's 我的工单)."""
+    statement = _queue_lines_statement(actor.role, actor.is_vendor_side)
+    found = [OrderLine(*row) for row in db.session.connection().execute(statement, _queue_values(actor))]
+    return sorted(found, key=lambda line: (URGENCY_RANK[line.urgency], line.id))
+
+
+def _queue_values(actor: Actor) -> dict[str, Any]:
+    values = {"user_id": actor.user_id, "today": today_local()}
+    values["vendor_id" if actor.is_vendor_side else "institution_id"] = actor.vendor_id or actor.institution_id
+    return values
 
 
 def _queue_query(actor: Actor, day) -> Select:
@@ -544,6 +583,11 @@ def _queue_statement(role: Role, vendor_side: bool) -> Select:
     side = {"vendor_id": bindparam("vendor_id")} if vendor_side else {"institution_id": bindparam("institution_id")}
     shape = Actor(bindparam("user_id"), role, side.get("institution_id"), side.get("vendor_id"))
     return _queue_query(shape, bindparam("today", type_=Date))
+
+
+@functools.cache
+def _queue_lines_statement(role: Role, vendor_side: bool) -> Select:
+    return _queue_statement(role, vendor_side).with_only_columns(*ORDER_LINE_COLUMNS)
 
 
 def to_confirm_of(actor: Actor) -> list[WorkOrder]:
