@@ -495,8 +495,10 @@ def instrumented_worker(*, simple: bool) -> None:
         from channels.inbox import InboxChannel
         from channels.providers import SharedTokenWeChatClient
         from channels.wechat import WeChatChannel
+        from jobs.quotas import ProviderQuotas
+        from jobs.sending import ChannelOutages, ClaimHeartbeat
         from models import db
-        from operations import outbox
+        from operations import outbox, stale_notices
 
         engine = db.engine
         # The send job's steps do not nest: plain timers. What a fresh process pays inside them
@@ -514,6 +516,11 @@ def instrumented_worker(*, simple: bool) -> None:
         timers.wrap(outbox, "record", "record (UPDATE deliveries)")
         timers.wrap(outbox, "fall_back_to_sms", "fall_back_to_sms")
         timers.wrap(Session, "commit", "commits")
+        # what the job does before its calls, in order
+        timers.wrap(stale_notices, "check", "stale_notices.check (is each message still due?)")
+        timers.wrap(ChannelOutages, "__init__", "channel states (SELECT channel_states)")
+        timers.wrap(ProviderQuotas, "admit", "provider quotas (Redis)")
+        timers.wrap(ClaimHeartbeat, "__enter__", "claim heartbeat start")
         for owner, name, label in (
             (engine.dialect, "connect", "  fresh process: new DB connection (DBAPI connect)"),
             (engine.dialect, "initialize", "  fresh process: dialect initialize (engine's first connect)"),

@@ -147,7 +147,10 @@ class BaseConfig:
     JSON_AS_ASCII = False
     # Uploads are bounded before they reach a view: a report may carry 9 photos of 5 MB each.
     MAX_CONTENT_LENGTH = 48 * 1024 * 1024
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
+    # A pooled connection idle this long is checked (SELECT 1) as it comes out of the pool
+    # (models.db.ping_when_idle); None: never (production's web workers, see below).
+    DATABASE_PING_IDLE_SECONDS: float | None = 1.0
     DEFAULT_PAGE_SIZE = 10
     MAX_PAGE_SIZE = 100
     TOKEN_MAX_AGE_SECONDS = 12 * 3600
@@ -431,15 +434,15 @@ class ProductionConfig(BaseConfig):
         self.SESSION_COOKIE_SECURE = True
         worker = web_worker()
         pool_size = worker.pool_size if worker else DEFAULT_POOL_SIZE
+        self.DATABASE_PING_IDLE_SECONDS = None if worker else 1.0
         self.SQLALCHEMY_ENGINE_OPTIONS = {
             # A web worker goes without the pre-ping: its SELECT 1 cost 3 of the 7 round trips of
             # the webhook's 我的工单. Its connections are replaced once POOL_RECYCLE_SECONDS old (before
             # an idle time-out on the way drops them), and one the server dropped anyway (a restart)
             # fails its request: the pool then replaces every older connection, the console's
             # request is a 503 to retry and the webhook runs its message again (bot.webhook). The RQ
-            # workers and the CLI keep the pre-ping: they are idle for long, and a round trip per
-            # job is nothing.
-            "pool_pre_ping": worker is None,
+            # workers and the CLI, idle for long, check a connection that waited a second or more
+            # in the pool (DATABASE_PING_IDLE_SECONDS), not one their job used a moment before.
             "pool_recycle": POOL_RECYCLE_SECONDS if worker else -1,
             "pool_size": env_int("DATABASE_POOL_SIZE", pool_size, minimum=1, maximum=100),
             # No connections beyond the pool: workers × pool size is then the most the web

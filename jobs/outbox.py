@@ -214,13 +214,12 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
             counts[result.kind] += 1
 
     # A deactivated institution's messages are not sent (operations.outbox.INSTITUTION_INACTIVE).
-    halted = outbox.of_inactive_institutions(delivery.message.id for delivery in claimed)
     skipped = [
         outbox.Result(delivery, "skipped", reason=outbox.INSTITUTION_INACTIVE)
         for delivery in claimed
-        if delivery.message.id in halted
+        if delivery.message.institution_inactive
     ]
-    claimed = [delivery for delivery in claimed if delivery.message.id not in halted]
+    claimed = [delivery for delivery in claimed if not delivery.message.institution_inactive]
     # What no longer holds (the order accepted, the alert handled, its day passed) is withdrawn; a
     # digest says what is left of it.
     checked = stale_notices.check(claimed, now_utc())

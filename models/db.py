@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -48,6 +49,30 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def ping_when_idle(engine, seconds: float) -> None:
+    """A connection that has waited `seconds` or more in the pool is checked with a round trip as
+    it comes out (the server may have dropped it meanwhile: a restart, an idle time-out on the way)
+    and replaced if it is gone. One used just before is not: the pool's own pre-ping checked every
+    checkout, a SELECT 1 before each of a send job's transactions (two of them in front of every
+    push). A connection the server drops within `seconds` of its last use fails its statement, as
+    one dropped in the middle of a job always could."""
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        since = record.info.get("checked_in_at")  # none yet: a new connection
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises for a closed connection
+            raise exc.DisconnectionError(f"the connection was gone after {seconds} s idle") from error
 
 
 def reads_only() -> None:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from sqlalchemy import Row, and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
-from models import ChannelName, Delivery, DeliveryStatus, OutboxMessage, db
+from models import AlertPlan, ChannelName, Delivery, DeliveryStatus, Institution, OutboxMessage, WorkOrder, db
 from models.db import UTCDateTime
 
 # A claim lasts this long unless its job renews it (every CLAIM_RENEW_SECONDS while it runs): the
@@ -361,7 +361,24 @@ def unmark_enqueued(message_ids: Sequence[int], connection=None) -> None:
         )
 
 
-# What a claimed delivery carries of its message (Claimed.message).
+def _of_inactive_institution():
+    """SQL: the message belongs to a deactivated institution (by its alert plan or work order); per
+    message row, by the primary keys (not the set of every plan and order of such institutions)."""
+    inactive = Institution.is_active.is_(False)
+    return or_(
+        select(AlertPlan.id)
+        .join(Institution, Institution.id == AlertPlan.institution_id)
+        .where(AlertPlan.id == OutboxMessage.alert_plan_id, inactive)
+        .exists(),
+        select(WorkOrder.id)
+        .join(Institution, Institution.id == WorkOrder.institution_id)
+        .where(WorkOrder.id == OutboxMessage.work_order_id, inactive)
+        .exists(),
+    )
+
+
+# What a claimed delivery carries of its message (Claimed.message), and whether its institution is
+# deactivated (read with it: a query of its own was a round trip in front of every push).
 MESSAGE_COLUMNS = (
     OutboxMessage.id,
     OutboxMessage.key,
@@ -372,6 +389,7 @@ MESSAGE_COLUMNS = (
     OutboxMessage.alert_plan_id,
     OutboxMessage.occurrence_on,
     OutboxMessage.work_order_id,
+    _of_inactive_institution().label("institution_inactive"),
 )
 
 
@@ -383,7 +401,8 @@ class Claimed:
     recipient_id: int
     channel: str
     attempts: int  # this one included
-    # id, key, topic, title, body, payload, alert_plan_id, occurrence_on, work_order_id of its OutboxMessage
+    # id, key, topic, title, body, payload, alert_plan_id, occurrence_on, work_order_id of its OutboxMessage,
+    # and institution_inactive (MESSAGE_COLUMNS)
     message: Row
     # Since when an earlier WeChat attempt's outcome is unknown (None: every earlier one is known).
     unconfirmed_since: datetime | None = None
@@ -777,21 +796,8 @@ def lost_or_due(now: datetime, limit: int = RELAY_LIMIT, *, queue_lost: bool = F
 INSTITUTION_INACTIVE = "机构已停用"
 
 
-def _of_inactive_institution():
-    """SQL: the message belongs to a deactivated institution (by its alert plan or work order)."""
-    from models import AlertPlan, Institution, WorkOrder
-
-    inactive = select(Institution.id).where(Institution.is_active.is_(False))
-    return or_(
-        OutboxMessage.alert_plan_id.in_(select(AlertPlan.id).where(AlertPlan.institution_id.in_(inactive))),
-        OutboxMessage.work_order_id.in_(select(WorkOrder.id).where(WorkOrder.institution_id.in_(inactive))),
-    )
-
-
 def skip_pending_of_institution(institution_id: int, now: datetime) -> int:
     """At deactivation: the institution's pending deliveries end as skipped (机构已停用)."""
-    from models import AlertPlan, WorkOrder
-
     messages = select(OutboxMessage.id).where(
         or_(
             OutboxMessage.alert_plan_id.in_(select(AlertPlan.id).where(AlertPlan.institution_id == institution_id)),
@@ -818,13 +824,3 @@ def skip_pending_of_institution(institution_id: int, now: datetime) -> int:
             execution_options={"synchronize_session": False},
         ).rowcount
     return skipped
-
-
-def of_inactive_institutions(message_ids: Iterable[int]) -> set[int]:
-    """Those of these messages whose institution is deactivated (a send job skips them: a message
-    decided after the deactivation, e.g. by a sweep, or a retry that was waiting)."""
-    message_ids = list(set(message_ids))
-    if not message_ids:
-        return set()
-    query = select(OutboxMessage.id).where(OutboxMessage.id.in_(message_ids), _of_inactive_institution())
-    return set(db.session.scalars(query))

@@ -12,6 +12,8 @@ from sqlalchemy import event, select
 from test_bot_webhook import OfficialAccount
 
 from models import AlertPlan, Role, WorkOrder, db
+from operations.wechat_accounts import actor_by_official_openid
+from operations.work_orders import orders as work_orders
 
 
 @pytest.fixture
@@ -36,15 +38,22 @@ def hospital(app, factory, client):
     }
     device = factory.device(institution, name="高压注射器")
     factory.authorization(device, vendor, starts_on=date(2020, 1, 1), ends_on=date(2099, 12, 31))
-    return {"institution": institution, "people": people, "device": device, "client": client, "factory": factory}
+    return {
+        "institution": institution,
+        "vendor": vendor,
+        "people": people,
+        "device": device,
+        "client": client,
+        "factory": factory,
+    }
 
 
-def report(hospital) -> dict:
+def report(hospital, device_id: int | None = None) -> dict:
     nurse = hospital["factory"].api(hospital["client"], hospital["people"]["clinician"])
     response = nurse.post(
         "/api/v1/work-orders",
         json={
-            "device_id": hospital["device"].id,
+            "device_id": device_id or hospital["device"].id,
             "kind": "repair",
             "contact_name": "王护士",
             "contact_methods": [{"kind": "mobile", "value": "13800000002"}, {"kind": "landline", "value": "8021"}],
@@ -152,6 +161,34 @@ def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
     assert listed == [False, False]
     assert stepped and all(stepped)
     assert order_row(app, order["id"]).status.value == "accepted"
+
+
+def test_the_lines_of_my_orders_are_queue_of_for_every_engineer(app, bot, hospital):
+    """我的工单 reads the queue as the reply's columns (work_orders.queue_lines_of): for each engineer
+    role the same orders in the same order as queue_of (vendor engineers, the vendor's admin, the
+    institution's own engineer; an authorization that lapsed sends the order in-house)."""
+    factory, institution, vendor = hospital["factory"], hospital["institution"], hospital["vendor"]
+    factory.user(Role.VENDOR_ADMIN, vendor=vendor, display_name="钱经理", wechat_openid="openid-qian")
+    factory.user(Role.INSTITUTION_ENGINEER, institution=institution, display_name="孙工", wechat_openid="openid-sun")
+    in_house = factory.device(institution, name="呼吸机")
+    lapsed = factory.device(institution, name="监护仪")
+    factory.authorization(lapsed, vendor, starts_on=date(2020, 1, 1), ends_on=date(2021, 1, 1))
+    orders = [report(hospital) for _ in range(3)] + [report(hospital, in_house.id), report(hospital, lapsed.id)]
+    assert "已接单" in bot.text("openid-li", f"接单 {orders[0]['number']}")
+    assert "已接单" in bot.text("openid-sun", f"接单 {orders[3]['number']}")
+
+    with app.app_context():
+        for openid in ("openid-li", "openid-zhao", "openid-qian", "openid-sun"):
+            actor = actor_by_official_openid(openid)
+            lines = work_orders.queue_lines_of(actor)
+            assert lines, openid
+            assert [line.id for line in lines] == [order.id for order in work_orders.queue_of(actor)], openid
+            assert all(line.device_name in ("高压注射器", "呼吸机", "监护仪") for line in lines)
+        assert {line.id for line in work_orders.queue_lines_of(actor_by_official_openid("openid-sun"))} == {
+            orders[3]["id"],
+            orders[4]["id"],
+        }
+    assert orders[4]["number"] in bot.text("openid-sun", "我的工单")
 
 
 def test_a_long_queue_is_cut_to_a_short_reply(app, bot, hospital):

@@ -15,7 +15,7 @@ from config.settings import INSTANCE_DIR, PROJECT_ROOT
 from connections import redis as redis_connection
 from jobs import after_commit
 from models import db
-from models.db import BIG_ID_MAX, ID_MAX, configure_sqlite
+from models.db import BIG_ID_MAX, ID_MAX, configure_sqlite, ping_when_idle
 
 migrate = Migrate(directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
 
@@ -51,6 +51,8 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        if app.config.get("DATABASE_PING_IDLE_SECONDS") is not None:
+            ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     migrate.init_app(app, db)
     redis_connection.init_app(app)
     after_commit.install()
