@@ -12,8 +12,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool, QueuePool
 
-from config import load_config
-from config.settings import WebWorker, serve_as
 from models.db import ping_when_idle
 
 
@@ -87,20 +85,3 @@ def test_a_connection_dropped_right_after_use_fails_its_next_statement(app, engi
         connection.execute(text("SELECT 1"))
     assert failed.value.connection_invalidated
     assert backend_pid(engine) != first and pings == []
-
-
-def test_production_checks_idle_connections_except_in_web_workers(monkeypatch):
-    for name, value in {
-        "SECRET_KEY": "s" * 40,
-        "DATABASE_URL": "postgres://weixiu@db/weixiu",
-        "REDIS_URL": "redis://redis:6379/0",
-        "PUBLIC_BASE_URL": "https://weixiu.example.cn",
-    }.items():
-        monkeypatch.setenv(name, value)
-    assert load_config("production").DATABASE_PING_IDLE_SECONDS == 1.0  # RQ workers, the CLI
-    assert "pool_pre_ping" not in load_config("production").SQLALCHEMY_ENGINE_OPTIONS
-    serve_as(WebWorker("gthread", 8))
-    try:
-        assert load_config("production").DATABASE_PING_IDLE_SECONDS is None
-    finally:
-        serve_as(None)

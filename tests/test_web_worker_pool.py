@@ -126,3 +126,13 @@ def test_gunicorn_with_the_config_file_sizes_each_workers_pool(app, redis_url, t
         process.wait(30)
     assert report["database_pool"]["size"] == pool
     assert f"database pool {pool}" in log.read_text()
+
+
+def test_production_checks_idle_connections_except_in_web_workers(production_env):
+    """RQ workers and the CLI check a pooled connection that waited a second or more (models.db.
+    ping_when_idle); web workers nothing (tests/test_connection_ping.py)."""
+    config = load_config("production")
+    assert config.DATABASE_PING_IDLE_SECONDS == 1.0
+    assert "pool_pre_ping" not in config.SQLALCHEMY_ENGINE_OPTIONS
+    serve_as(WebWorker("gthread", 8))
+    assert load_config("production").DATABASE_PING_IDLE_SECONDS is None
