@@ -143,7 +143,7 @@ def handle_alert(actor: Actor, rest: str) -> str:
 
 
 Command = Callable[[Actor, str], str]
-# Lists that change nothing: they run without a transaction (models.reads_only).
+# Lists that change nothing: they run without a transaction (models.db.reads_only).
 READS_ONLY: frozenset[Command] = frozenset({my_orders, my_alerts})
 # Longest first: a prefix match must not take 我的工单 for something shorter.
 COMMANDS: tuple[tuple[str, Command], ...] = (
