@@ -1095,6 +1095,7 @@ def ceiling_client(spec: dict[str, Any]) -> dict[str, Any]:
     if channel == "wechat":
         base = settings["WECHAT_API_BASE_URL"]
         session = requests.Session()
+        session.trust_env = False  # as the product's clients: no proxy settings read per request
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(threads, 1))
         session.mount("http://", adapter)
         token = common.stable_token(settings, session)
