@@ -113,7 +113,6 @@ class PostgresSampler:
 
 def serve_simulator(which: str, relaxed: bool) -> None:
     """Child process: alert_delivery's simulator server, relaxed or with the providers' limits."""
-
     import simulators.state as state
 
     if not relaxed:  # the published limits (the simulators' default): serve_simulator asks relaxed
@@ -156,7 +155,6 @@ def ceiling_client(spec: dict[str, Any]) -> dict[str, Any]:
     """Child process (pinned to CPU 0): `count` WeChat and `count` SMS sends at once, each channel on
     CONCURRENCY threads (as one worker's job sends), through alert_delivery's plain loop (one
     keep-alive requests Session; the aliyunsdkcore client, signed). CPU: this process, loop only."""
-
     results: dict[str, Any] = {}
 
     def one(channel: str) -> None:
