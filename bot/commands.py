@@ -24,7 +24,7 @@ from operations.actors import Actor
 from operations.alerts import plans as alert_plans
 from operations.alerts.subjects import describe_subjects
 from operations.errors import InvalidInput
-from operations.wechat_accounts import actor_by_official_openid
+from operations.wechat_accounts import actor_by_official_openid, hinted_official_sender, official_sender_unchanged
 from operations.work_orders import flow as work_order_flow
 from operations.work_orders import orders as work_orders
 
@@ -58,14 +58,30 @@ def _order_line(order: work_orders.OrderLine) -> str:
     return f"{urgent}{order.number} {device} {WORK_ORDER_STATUS_LABELS[order.status]}"
 
 
+WORKER_QUEUE = ("我的工单（待处理）", "目前没有待处理的工单。")  # the title, and the answer when empty
+
+
 def my_orders(actor: Actor, _rest: str) -> str:
     if actor.role in WORKER_ROLES:
-        orders = work_orders.queue_lines_of(actor)
-        title, empty = "我的工单（待处理）", "目前没有待处理的工单。"
-    else:
-        query = work_orders.filtered_orders(actor, open_only=True, reported_by_me=True)
-        orders = work_orders.order_lines(query.order_by(WorkOrder.id.desc()).limit(LINES_SHOWN + 1))
-        title, empty = "我报修的工单（未完成）", "您没有未完成的报修工单。"
+        return _order_lines_text(work_orders.queue_lines_of(actor), *WORKER_QUEUE)
+    query = work_orders.filtered_orders(actor, open_only=True, reported_by_me=True)
+    orders = work_orders.order_lines(query.order_by(WorkOrder.id.desc()).limit(LINES_SHOWN + 1))
+    return _order_lines_text(orders, "我报修的工单（未完成）", "您没有未完成的报修工单。")
+
+
+def _my_orders_as_hinted(openid: str) -> str | None:
+    """我的工单 of an engineer this process has answered before, in one statement: their queue read
+    with the check that the openid is still bound to that account, active, with that role and
+    organisation (wechat_accounts.official_sender_unchanged). None when it was no engineer or is
+    no longer the same: then the sender is looked up first, as for every command."""
+    hint = hinted_official_sender(openid, Edge.OFFICIAL_ACCOUNT)
+    if hint is None or hint.role not in WORKER_ROLES:
+        return None
+    orders = work_orders.queue_lines_if(hint, *official_sender_unchanged(openid, hint))
+    return None if orders is None else _order_lines_text(orders, *WORKER_QUEUE)
+
+
+def _order_lines_text(orders: list[work_orders.OrderLine], title: str, empty: str) -> str:
     if not orders:
         return empty
     lines = [title, *(_order_line(order) for order in orders[:LINES_SHOWN])]
@@ -179,6 +195,8 @@ def answer_text(openid: str, text: str) -> str:
     command, rest = found
     if command in READS_ONLY:
         reads_only()
+        if command is my_orders and (quick := _my_orders_as_hinted(openid)) is not None:
+            return quick
     actor = sender(openid)
     if actor is None:
         return replies.NOT_BOUND

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 
 from models import BindCode, BindCodeChannel, Edge, Institution, Role, User, WeChatIdentity, db
 from operations import audit
@@ -324,14 +326,70 @@ _SENDER_BY_OFFICIAL_OPENID = (
     .where(User.wechat_openid == bindparam("openid"), User.is_active)
 )
 
+# Who each openid was found to be, in this process: only a hint, for reading a list in the same
+# statement as the check that the sender is still that account (OFFICIAL_SENDER_UNCHANGED), one
+# round trip where the lookup and the list were two. Bounded: the oldest goes first.
+SENDER_HINTS_MAX = 4096
+_sender_hints: dict[str, tuple[int, Role, int | None, int | None]] = {}
+_sender_hints_lock = threading.Lock()  # gthread workers share it (gevent patches it into a greenlet lock)
+
+# SQL, one row or none: the openid is still bound to that active account, with that role and
+# organisation, and its institution (if any) active. Every Actor field is checked, so a list read
+# under it is exactly what the lookup's Actor would read.
+OFFICIAL_SENDER_UNCHANGED = (
+    select(User.id)
+    .outerjoin(Institution, Institution.id == User.institution_id)
+    .where(
+        User.wechat_openid == bindparam("openid"),
+        User.is_active,
+        User.id == bindparam("user_id"),
+        User.role == bindparam("role"),
+        User.institution_id.is_not_distinct_from(bindparam("institution_id")),
+        User.vendor_id.is_not_distinct_from(bindparam("vendor_id")),
+        or_(User.institution_id.is_(None), Institution.is_active),
+    )
+)
+
 
 def actor_by_official_openid(openid: str, edge: Edge = Edge.OFFICIAL_ACCOUNT) -> Actor | None:
     """Who acts for a message from this official-account openid: the active account bound to it,
     None when there is none. PermissionDenied (所属医疗机构已停用) when its institution is deactivated,
     as for every other way in (require_organisation_active)."""
     row = db.session.connection().execute(_SENDER_BY_OFFICIAL_OPENID, {"openid": openid}).first()
-    if row is None:
-        return None
-    if row.institution_id is not None and not row.organisation_active:
+    if row is None or (row.institution_id is not None and not row.organisation_active):
+        with _sender_hints_lock:
+            _sender_hints.pop(openid, None)
+        if row is None:
+            return None
         raise PermissionDenied(INSTITUTION_INACTIVE)
+    with _sender_hints_lock:
+        _sender_hints.pop(openid, None)  # re-inserted last: the most recent stays longest
+        if len(_sender_hints) >= SENDER_HINTS_MAX:
+            del _sender_hints[next(iter(_sender_hints))]
+        _sender_hints[openid] = (row.id, row.role, row.institution_id, row.vendor_id)
     return Actor(row.id, row.role, row.institution_id, row.vendor_id, edge)
+
+
+def hinted_official_sender(openid: str, edge: Edge = Edge.OFFICIAL_ACCOUNT) -> Actor | None:
+    """The actor actor_by_official_openid last found for this openid in this process, or None. A
+    hint: what is read for it must be read under official_sender_unchanged in the same statement."""
+    found = _sender_hints.get(openid)
+    return None if found is None else Actor(*found, edge)
+
+
+def forget_official_senders() -> None:
+    """Drop every hint (the accounts they name were emptied: a test's database)."""
+    with _sender_hints_lock:
+        _sender_hints.clear()
+
+
+def official_sender_unchanged(openid: str, actor: Actor) -> tuple[Select, dict[str, Any]]:
+    """OFFICIAL_SENDER_UNCHANGED and its values for the hinted actor."""
+    values = {
+        "openid": openid,
+        "user_id": actor.user_id,
+        "role": actor.role,
+        "institution_id": actor.institution_id,
+        "vendor_id": actor.vendor_id,
+    }
+    return OFFICIAL_SENDER_UNCHANGED, values

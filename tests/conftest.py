@@ -188,6 +188,9 @@ def clean_state(request) -> Iterator[None]:
                 if getattr(error.orig, "sqlstate", None) != "40P01" or attempt == 4:
                     raise
         redis_connection.redis().flushdb()
+    from operations.wechat_accounts import forget_official_senders
+
+    forget_official_senders()  # they name rows just emptied (ids start again)
 
 
 @pytest.fixture

@@ -5,13 +5,15 @@ unbound input."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from sqlalchemy import event, select
 from test_bot_webhook import OfficialAccount
 
-from models import AlertPlan, Role, WorkOrder, db
+from models import AlertPlan, Institution, Role, User, WorkOrder, db
 from operations.wechat_accounts import actor_by_official_openid
 from operations.work_orders import orders as work_orders
 
@@ -137,11 +139,9 @@ def in_a_transaction(dbapi_connection) -> bool:
     return dbapi_connection.isolation_level is not None
 
 
-def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
-    """我的工单 only reads: its two statements (the sender with their institution's state, the
-    queue) go without BEGIN and COMMIT. A step after it, on the connection the list gave back,
-    runs in a transaction again."""
-    order = report(hospital)
+@contextmanager
+def statements_of(app) -> Iterator[list[bool]]:
+    """Each SQL statement the app runs meanwhile, as whether it ran in a transaction."""
     modes: list[bool] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -151,14 +151,25 @@ def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert f"{order['number']} 高压注射器 待接单" in bot.text("openid-li", "我的工单")
-        listed = modes[:]
-        modes.clear()
-        assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单 {order['number']}")
-        stepped = modes[:]
+        yield modes
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert listed == [False, False]
+
+
+def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
+    """我的工单 only reads: its two statements (the sender with their institution's state, the
+    queue) go without BEGIN and COMMIT; the next time, one (the queue with the check that the
+    sender is still the same account). A step after it, on the connection the list gave back,
+    runs in a transaction again."""
+    order = report(hospital)
+    with statements_of(app) as listed:
+        first = bot.text("openid-li", "我的工单")
+    with statements_of(app) as listed_again:
+        again = bot.text("openid-li", "我的工单")
+    with statements_of(app) as stepped:
+        assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单 {order['number']}")
+    assert f"{order['number']} 高压注射器 待接单" in first and again == first
+    assert listed == [False, False] and listed_again == [False]
     assert stepped and all(stepped)
     assert order_row(app, order["id"]).status.value == "accepted"
 
@@ -189,6 +200,46 @@ def test_the_lines_of_my_orders_are_queue_of_for_every_engineer(app, bot, hospit
             orders[4]["id"],
         }
     assert orders[4]["number"] in bot.text("openid-sun", "我的工单")
+
+
+def change(app, model, row_id: int, **values) -> None:
+    with app.app_context():
+        row = db.session.get(model, row_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        db.session.commit()
+
+
+def test_my_orders_follows_the_sender_changed_between_two_pushes(app, bot, hospital):
+    """The second 我的工单 of an openid reads the queue of the account it named the first time, in
+    one statement with the check that it still names it: an openid bound to another account, an
+    account deactivated, a role changed, an institution deactivated are answered as the first push
+    of the new state is, never with the queue of what the openid was."""
+    factory, institution = hospital["factory"], hospital["institution"]
+    li, zhao = hospital["people"]["li"], hospital["people"]["zhao"]
+    sun = factory.user(
+        Role.INSTITUTION_ENGINEER, institution=institution, display_name="孙工", wechat_openid="openid-sun"
+    )
+    order = report(hospital)
+    in_house = report(hospital, factory.device(institution, name="呼吸机").id)
+    assert "已接单" in bot.text("openid-zhao", f"接单 {order['number']}")
+    assert bot.text("openid-li", "我的工单") == "目前没有待处理的工单。"
+
+    # openid-li now names 赵工 (li unbound): 赵工's queue, not li's empty one
+    change(app, User, li.id, wechat_openid=None)
+    change(app, User, zhao.id, wechat_openid="openid-li")
+    assert f"{order['number']} 高压注射器 已接单" in bot.text("openid-li", "我的工单")
+    change(app, User, zhao.id, is_active=False)
+    assert "尚未绑定" in bot.text("openid-li", "我的工单")
+
+    # 孙工 of the institution: their queue, then the same account as a clinician, then no institution
+    assert f"{in_house['number']} 呼吸机 待接单" in bot.text("openid-sun", "我的工单")
+    change(app, User, sun.id, role=Role.CLINICIAN)
+    assert bot.text("openid-sun", "我的工单") == "您没有未完成的报修工单。"
+    change(app, User, sun.id, role=Role.INSTITUTION_ENGINEER)
+    assert f"{in_house['number']} 呼吸机 待接单" in bot.text("openid-sun", "我的工单")
+    change(app, Institution, institution.id, is_active=False)
+    assert bot.text("openid-sun", "我的工单") == "所属医疗机构已停用"
 
 
 def test_a_long_queue_is_cut_to_a_short_reply(app, bot, hospital):

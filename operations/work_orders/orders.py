@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -557,6 +557,18 @@ def queue_lines_of(actor: Actor) -> list[OrderLine]:
     return sorted(found, key=lambda line: (URGENCY_RANK[line.urgency], line.id))
 
 
+def queue_lines_if(actor: Actor, condition: Select, values: dict[str, Any]) -> list[OrderLine] | None:
+    """queue_lines_of read in one statement with `condition` (a SELECT of one row or none, built
+    once, with bind parameters `values`): None when it selects no row, the lines otherwise. The
+    condition and the queue see the same snapshot, so the lines hold for what it checked."""
+    statement = _queue_lines_if_statement(actor.role, actor.is_vendor_side, condition)
+    rows = db.session.connection().execute(statement, {**_queue_values(actor), **values}).all()
+    if not rows:
+        return None
+    found = [OrderLine(*row) for row in rows if row[0] is not None]  # no order: one row of NULLs
+    return sorted(found, key=lambda line: (URGENCY_RANK[line.urgency], line.id))
+
+
 def _queue_values(actor: Actor) -> dict[str, Any]:
     values = {"user_id": actor.user_id, "today": today_local()}
     values["vendor_id" if actor.is_vendor_side else "institution_id"] = actor.vendor_id or actor.institution_id
@@ -588,6 +600,13 @@ def _queue_statement(role: Role, vendor_side: bool) -> Select:
 @functools.cache
 def _queue_lines_statement(role: Role, vendor_side: bool) -> Select:
     return _queue_statement(role, vendor_side).with_only_columns(*ORDER_LINE_COLUMNS)
+
+
+@functools.cache
+def _queue_lines_if_statement(role: Role, vendor_side: bool, condition: Select) -> Select:
+    # the condition's row LEFT JOIN the queue: no row when it fails, one row of NULLs for no order
+    queue = _queue_lines_statement(role, vendor_side).order_by(None).subquery()
+    return select(*queue.c).select_from(condition.subquery().outerjoin(queue, true()))
 
 
 def to_confirm_of(actor: Actor) -> list[WorkOrder]:
