@@ -181,6 +181,12 @@ def find(text: str) -> tuple[Command, str] | None:
     return None
 
 
+def only_reads(text: object) -> bool:
+    """Whether a text names a command that changes nothing (READS_ONLY)."""
+    found = find(normalize(text)) if isinstance(text, str) else None
+    return found is not None and found[0] in READS_ONLY
+
+
 def sender(openid: str) -> Actor | None:
     """Who the message is from (PermissionDenied: 所属医疗机构已停用)."""
     return actor_by_official_openid(openid, Edge.OFFICIAL_ACCOUNT)

@@ -2,7 +2,9 @@
 takes messages and events, in plain or safe (AES) mode.
 
 What is checked before anything runs (signatures, body, safe mode, duplicates) is
-webhooks.inbound's, shared with the mini-program's push. Then one command or event runs against
+webhooks.inbound's, shared with the mini-program's push; only a list (我的工单, 我的预警), which
+changes nothing, is read while its duplicate check is on its way, and a duplicate's reply is
+dropped. Then one command or event runs against
 the database (quick work only: every reply is a few indexed queries and at most one step), and
 the edge commits; messages a step writes to the outbox are enqueued after the commit. A domain
 error rolls back and is answered with its Chinese message; a database connection the server had
@@ -65,13 +67,25 @@ def _run(message: dict[str, Any], *, again: bool = True) -> str | None:
         return None
 
 
+def _only_reads(message: dict[str, Any]) -> bool:
+    """A text naming a list (commands.READS_ONLY): it changes nothing, so it may run before its
+    duplicate check is answered, and a duplicate's reply is dropped. Everything else waits for it."""
+    content = message.get("Content")
+    return str(message.get("MsgType") or "").lower() == "text" and commands.only_reads(content)
+
+
 @official.route("/wechat/official", methods=["GET", "POST"])
 def webhook() -> Response:
     hook = Webhook.of(current_app.config, "official")
-    push = receive(hook)
+    push = receive(hook, only_reads=_only_reads)
     if isinstance(push, Response):
         return push
-    text = _run(push.message)
+    try:
+        text = _run(push.message)
+    finally:
+        first_time = push.first_time()  # a list was read while its duplicate check was on its way
+    if not first_time:
+        return plain(SUCCESS)
     if not text:
         return plain(SUCCESS)
     xml = replies.text_reply(push.openid, push.account, text)

@@ -229,6 +229,8 @@ def test_after_unfollowing_a_new_order_reaches_the_engineer_by_sms(
 
 
 def test_a_retried_message_is_answered_once(app, factory, plain, people, monkeypatch):
+    """A retried step runs once. A retried list (我的工单) is read while its duplicate check is on
+    its way, and its reply dropped: WeChat gets `success`, as for any duplicate."""
     factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li2")
     calls = []
     original = commands.answer_text
@@ -238,9 +240,14 @@ def test_a_retried_message_is_answered_once(app, factory, plain, people, monkeyp
         return original(openid, text)
 
     monkeypatch.setattr(commands, "answer_text", counting)
+    first = plain.text("openid-li2", "接单 GD000001", msg_id=1234567890123455)
+    second = plain.text("openid-li2", "接单 GD000001", msg_id=1234567890123455)
+    assert "不存在" in first and second == "success" and calls == ["接单 GD000001"]
+
     first = plain.text("openid-li2", "我的工单", msg_id=1234567890123456)
     second = plain.text("openid-li2", "我的工单", msg_id=1234567890123456)
-    assert "没有待处理" in first and second == "success" and len(calls) == 1
+    third = plain.text("openid-li2", "我的工单", msg_id=1234567890123456)
+    assert "没有待处理" in first and second == third == "success"
 
 
 def test_a_retried_event_is_taken_once(app, plain, people):
@@ -283,14 +290,19 @@ def test_broken_and_oversized_bodies_are_refused(client, wechat):
     assert wechat.post(big).status_code == 413
 
 
-def test_a_signed_url_carries_one_body_only(client, plain, people, factory):
+def test_a_signed_url_carries_one_body_only(app, client, plain, people, factory):
     factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li3")
+    code = bind_code_for(app, people["li"])
     query = plain.query()
     first = plain.post(message_xml("openid-li3", "text", Content="帮助", MsgId=1), query=query)
     assert "可用指令" in plain.reply_of(first)
-    # The same URL again with another body (a replay from a log): taken as already answered.
+    # The same URL again with another body (a replay from a log): taken as already answered,
+    # whether it lists (read, and the reply dropped) or would change something (not run).
     replay = plain.post(message_xml("openid-li3", "text", Content="我的工单", MsgId=2), query=query)
     assert plain.reply_of(replay) == "success"
+    bind = message_xml("openid-new", "event", Event="subscribe", EventKey=f"qrscene_bind:{code}")
+    assert plain.reply_of(plain.post(bind, query=query)) == "success"
+    assert user_row(app, people["li"].id).wechat_openid is None
 
 
 def test_an_account_in_safe_mode_refuses_plain_bodies(client, people):
@@ -463,7 +475,8 @@ def test_a_timestamp_of_non_ascii_digits_is_refused(client, plain):
 
 def test_a_stalled_redis_does_not_hold_the_answer(app, plain, people, factory):
     """A Redis that accepts connections and never answers: the duplicate check gives up after
-    its short request time-out, and WeChat still gets its answer well within 5 s."""
+    its short request time-out, and WeChat still gets its answer well within 5 s (a step's, and
+    a list's, whose check is read after its reads)."""
     import socket
     import threading
 
@@ -481,11 +494,52 @@ def test_a_stalled_redis_does_not_hold_the_answer(app, plain, people, factory):
         started = time.monotonic()
         assert "可用指令" in plain.text("openid-li4", "帮助")
         assert time.monotonic() - started < ANSWER_WITHIN_SECONDS
+        started = time.monotonic()  # a list: its check is read after the reads
+        assert "没有待处理" in plain.text("openid-li4", "我的工单")
+        assert time.monotonic() - started < ANSWER_WITHIN_SECONDS
     finally:
         app.extensions["weixiu.redis"] = real_redis
         listener.close()
         for connection, _ in accepted:
             connection.close()
+
+
+def test_a_list_is_answered_when_redis_fails_before_or_after_the_reads(app, plain, people, factory, monkeypatch):
+    """我的工单's duplicate check is sent before the reads and read after them: Redis failing at
+    either point counts the push as new (as the check does without Redis) and the reply is the
+    list; every connection taken from the pool is given back, and the checks after it work."""
+    from redis import ConnectionPool
+    from redis.connection import AbstractConnection
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    factory.user(Role.VENDOR_ENGINEER, vendor=people["vendor"], wechat_openid="openid-li5")
+    taken, given_back = [], []
+    real_get, real_release = ConnectionPool.get_connection, ConnectionPool.release
+
+    def get_connection(pool, *args, **kwargs):
+        connection = real_get(pool, *args, **kwargs)
+        taken.append(connection)
+        return connection
+
+    def release(pool, connection):
+        given_back.append(connection)
+        return real_release(pool, connection)
+
+    def refused(*args, **kwargs):
+        raise RedisConnectionError("refused")
+
+    monkeypatch.setattr(ConnectionPool, "get_connection", get_connection)
+    monkeypatch.setattr(ConnectionPool, "release", release)
+    for step in ("send_packed_command", "read_response"):
+        assert "没有待处理" in plain.text("openid-li5", "我的工单")  # a connection in the pool, connected
+        taken.clear()
+        given_back.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(AbstractConnection, step, refused)
+            assert "没有待处理" in plain.text("openid-li5", "我的工单"), step
+        assert len(taken) == 1 and given_back == taken, step
+    assert "没有待处理" in plain.text("openid-li5", "我的工单", msg_id=77)
+    assert plain.text("openid-li5", "我的工单", msg_id=77) == "success"
 
 
 def test_a_connection_the_database_dropped_is_replaced_and_the_message_answered(

@@ -14,7 +14,9 @@ Order of checks, each answered before the next runs:
 5. duplicates (WeChat retries a push it got no answer to within 5 s, three times): MsgId for
    messages; for events, which have no id, the whole message — a retry repeats it exactly, while
    two answers to two popups in the same second differ. SET NX with a TTL in Redis; a duplicate
-   is answered `success` and nothing runs again.
+   is answered `success` and nothing runs again. A push the caller names as only reading (the
+   official account's lists) is the exception: its check is sent and its answer read after the
+   reads (Push.first_time), so the two round trips overlap; a duplicate's reads are discarded.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request
+from redis import ConnectionPool
 from redis.exceptions import RedisError
 from wechatpy.crypto import WeChatCrypto
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -80,7 +83,8 @@ class Webhook:
 
 @dataclass(frozen=True)
 class Push:
-    """A new message or event, checked, and what a passive reply needs to be encrypted."""
+    """A new message or event, checked, and what a passive reply needs to be encrypted. One that
+    only reads may still be a duplicate: answer it only if `first_time()`."""
 
     message: dict[str, Any]
     openid: str
@@ -88,15 +92,20 @@ class Push:
     safe: bool
     timestamp: str
     nonce: str
+    pending: _PendingCheck | None = None  # the duplicate check, sent and not read yet
+
+    def first_time(self) -> bool:
+        return self.pending is None or self.pending.first_time()
 
 
 def plain(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/plain")
 
 
-def receive(webhook: Webhook) -> Push | Response:
+def receive(webhook: Webhook, only_reads: Callable[[dict[str, Any]], bool] | None = None) -> Push | Response:
     """The current request as a new push to act on, or the answer that ends it here (a refusal,
-    the URL check, a duplicate)."""
+    the URL check, a duplicate). A message `only_reads` names comes back before its duplicate
+    check is answered: the caller reads, then answers only if `push.first_time()`."""
     if not webhook.token:
         return plain(f"{webhook.name} webhook is not configured", 404)
     args = request.args
@@ -142,6 +151,9 @@ def receive(webhook: Webhook) -> Push | Response:
     openid, account = message.get("FromUserName"), message.get("ToUserName")
     if not isinstance(openid, str) or not openid or len(openid) > MAX_OPENID_CHARS or not isinstance(account, str):
         return plain("FromUserName and ToUserName are required", 400)
+    if only_reads is not None and only_reads(message):
+        pending = _PendingCheck.sent(webhook, _dedupe_keys(webhook, message, signature, nonce))
+        return Push(message, openid, account, safe, timestamp, nonce, pending)
     if not _first_time(webhook, message, signature, nonce):
         return plain(SUCCESS)
     return Push(message, openid, account, safe, timestamp, nonce)
@@ -155,19 +167,75 @@ def _message_key(message: dict[str, Any]) -> str:
     return f"event:{hashlib.sha256(payload.encode()).hexdigest()}"
 
 
+def _dedupe_keys(webhook: Webhook, message: dict[str, Any], signature: str, nonce: str) -> tuple[str, str]:
+    prefix = f"{DEDUPE_PREFIX}{webhook.name}:"
+    return f"{prefix}url:{signature}:{nonce}", f"{prefix}{_message_key(message)}"
+
+
 def _first_time(webhook: Webhook, message: dict[str, Any], signature: str, nonce: str) -> bool:
     """False for a push already taken: a retry (the same MsgId; the same event), or a replay of a
     signed URL (the plain-mode signature does not cover the body, so a URL seen once must not
     carry a second body). Without Redis every push counts as new (the steps are conditional
     updates: a repeat is refused by the state, not done twice)."""
-    prefix = f"{DEDUPE_PREFIX}{webhook.name}:"
+    url_key, message_key = _dedupe_keys(webhook, message, signature, nonce)
     try:
         redis = redis_connection.redis()
         with redis.pipeline() as pipe:
-            pipe.set(f"{prefix}url:{signature}:{nonce}", 1, nx=True, ex=DEDUPE_SECONDS)
-            pipe.set(f"{prefix}{_message_key(message)}", 1, nx=True, ex=DEDUPE_SECONDS)
+            pipe.set(url_key, 1, nx=True, ex=DEDUPE_SECONDS)
+            pipe.set(message_key, 1, nx=True, ex=DEDUPE_SECONDS)
             fresh_url, fresh_message = pipe.execute()
         return bool(fresh_url) and bool(fresh_message)
     except (RedisError, RuntimeError) as error:
-        log.warning("%s webhook: dedupe unavailable, handling the push anyway: %s", webhook.name, error)
+        _dedupe_unavailable(webhook, error)
         return True
+
+
+def _dedupe_unavailable(webhook: Webhook, error: Exception) -> None:
+    log.warning("%s webhook: dedupe unavailable, handling the push anyway: %s", webhook.name, error)
+
+
+class _PendingCheck:
+    """_first_time's transaction (MULTI, the two SET NX, EXEC) written to a connection of the
+    request's Redis pool, its replies read later: Redis answers while the database does. The
+    connection goes back to the pool once they are read (or is closed, on any error)."""
+
+    def __init__(self, webhook: Webhook) -> None:
+        self.webhook = webhook
+        self.pool: ConnectionPool | None = None
+        self.connection: Any = None
+        self.fresh: bool | None = None  # once read
+
+    @classmethod
+    def sent(cls, webhook: Webhook, keys: tuple[str, str]) -> _PendingCheck:
+        check = cls(webhook)
+        try:
+            check.pool = redis_connection.redis().connection_pool
+            check.connection = check.pool.get_connection()
+            sets = [("SET", key, 1, "NX", "EX", DEDUPE_SECONDS) for key in keys]
+            check.connection.send_packed_command(check.connection.pack_commands([("MULTI",), *sets, ("EXEC",)]))
+        except (RedisError, RuntimeError, OSError) as error:
+            check.failed(error)
+        return check
+
+    def first_time(self) -> bool:
+        if self.fresh is None:
+            try:
+                replies = [self.connection.read_response() for _ in range(4)]  # OK, QUEUED, QUEUED, EXEC's
+                fresh_url, fresh_message = replies[-1]
+                self.fresh = bool(fresh_url) and bool(fresh_message)
+                self.pool.release(self.connection)
+            except (RedisError, OSError, ValueError, TypeError) as error:
+                self.failed(error)
+            except BaseException:  # the request is being killed: the replies are never read
+                self.failed(None)
+                raise
+        return self.fresh
+
+    def failed(self, error: Exception | None) -> None:
+        """As _first_time without Redis: the push counts as new; the connection is not reused."""
+        if self.connection is not None:
+            self.connection.disconnect()
+            self.pool.release(self.connection)
+        if error is not None:
+            _dedupe_unavailable(self.webhook, error)
+        self.fresh = True
