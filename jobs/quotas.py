@@ -143,7 +143,7 @@ class ProviderQuotas:
             return {}
         self._template_key = self.wechat.quota_key(outgoing[wanted[0].id])  # the official account's
         self._day = to_local(now).date()  # WeChat's day, from 00:00 Asia/Shanghai
-        gate = channel_states.may_send([TEMPLATE_QUOTA], now)
+        gate = channel_states.may_send_claimed([TEMPLATE_QUOTA], deliveries, now)
         if TEMPLATE_QUOTA in gate.shut:  # paused, its next look ahead (or another job's)
             self.paused = gate.shut[TEMPLATE_QUOTA]
             return self._hold(wanted)

@@ -147,7 +147,7 @@ class ChannelOutages:
     goes through."""
 
     def __init__(self, claimed: Sequence[outbox.Claimed], now: datetime) -> None:
-        self.gate = channel_states.may_send({delivery.channel for delivery in claimed}, now)
+        self.gate = channel_states.may_send_claimed({delivery.channel for delivery in claimed}, claimed, now)
         self.down: dict[str, channel_states.Down] = dict(self.gate.shut)
         self.stopped: set[str] = set(self.gate.shut)  # send_in_window starts no call on these
         self._held_messages: dict[str, set[int]] = {}

@@ -162,6 +162,14 @@ def may_send(providers: Iterable[str], now: datetime) -> Gate:
     return Gate(shut, frozenset(probing))
 
 
+def may_send_claimed(providers: Iterable[str], claimed: Sequence[outbox.Claimed], now: datetime) -> Gate:
+    """`may_send` for a job's claimed deliveries: nothing to ask when their claim found every
+    provider up (outbox.Claimed.channels_up), which saves a round trip in front of every push."""
+    if claimed and all(delivery.channels_up for delivery in claimed):
+        return Gate({}, frozenset())
+    return may_send(providers, now)
+
+
 def mark_up(provider: str, now: datetime) -> int:
     """A call went through: the channel is up again, and what it held goes out at once (the relay
     hands it on within half a minute). Returns how many deliveries were released; the caller commits."""

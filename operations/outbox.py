@@ -20,11 +20,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, case, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
-from models import AlertPlan, ChannelName, Delivery, DeliveryStatus, Institution, OutboxMessage, WorkOrder, db
+from models import (
+    AlertPlan,
+    ChannelCondition,
+    ChannelName,
+    ChannelState,
+    Delivery,
+    DeliveryStatus,
+    Institution,
+    OutboxMessage,
+    User,
+    WorkOrder,
+    db,
+)
 from models.db import UTCDateTime
 
 # A claim lasts this long unless its job renews it (every CLAIM_RENEW_SECONDS while it runs): the
@@ -377,8 +390,15 @@ def _of_inactive_institution():
     )
 
 
-# What a claimed delivery carries of its message (Claimed.message), and whether its institution is
-# deactivated (read with it: a query of its own was a round trip in front of every push).
+def _of_work_order(column):
+    """SQL: this column of the message's work order (NULL for any other message)."""
+    return select(column).where(WorkOrder.id == OutboxMessage.work_order_id).scalar_subquery()
+
+
+# What a claimed delivery carries of its message (Claimed.message), read with it: whether its
+# institution is deactivated, and the state of the work order it is about, which decides whether
+# it still asks its recipient to act (operations.work_orders.notices). Each was a query of its own,
+# a round trip in front of every push.
 MESSAGE_COLUMNS = (
     OutboxMessage.id,
     OutboxMessage.key,
@@ -390,7 +410,17 @@ MESSAGE_COLUMNS = (
     OutboxMessage.occurrence_on,
     OutboxMessage.work_order_id,
     _of_inactive_institution().label("institution_inactive"),
+    _of_work_order(WorkOrder.status).label("work_order_status"),
+    _of_work_order(WorkOrder.assignee_id).label("work_order_assignee_id"),
 )
+
+
+class Contact(NamedTuple):
+    """Where a delivery's recipient is reached, as the claim read it."""
+
+    phone: str | None
+    wechat_openid: str | None
+    wechat_miniprogram_openid: str | None
 
 
 @dataclass(frozen=True)
@@ -402,10 +432,13 @@ class Claimed:
     channel: str
     attempts: int  # this one included
     # id, key, topic, title, body, payload, alert_plan_id, occurrence_on, work_order_id of its OutboxMessage,
-    # and institution_inactive (MESSAGE_COLUMNS)
+    # institution_inactive and its work order's status and assignee (MESSAGE_COLUMNS)
     message: Row
     # Since when an earlier WeChat attempt's outcome is unknown (None: every earlier one is known).
     unconfirmed_since: datetime | None = None
+    contact: Contact | None = None  # the recipient's, read with the claim (None: not read)
+    # No provider was down when the claim was taken (operations.channel_states): no need to ask.
+    channels_up: bool = False
 
     def past_wechat_dedupe(self, now: datetime) -> bool:
         """An earlier attempt may have reached WeChat, which has forgotten its client_msg_id by now:
@@ -475,16 +508,65 @@ def release(ids: Sequence[int], enqueued_at: datetime | None) -> None:
 
 def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] = ()) -> list[Claimed]:
     """Take the deliveries among `ids`, or of `message_ids`, that are due and not held by a live
-    job; count the attempt. Each comes with its message.
+    job; count the attempt. Each comes with its message, its recipient's contact, and whether every
+    provider was up.
 
     A WeChat row notes the attempt's start in `unconfirmed_since` unless an earlier attempt's
     outcome is still unknown (then that earlier moment stays: it is when WeChat's dedupe window
-    opened)."""
+    opened).
+
+    On PostgreSQL this is one statement (the UPDATE as a CTE the SELECT reads), so a send job that
+    runs it in autocommit has its claim committed in one round trip; SQLite takes the UPDATE, then
+    the SELECT."""
     ids, message_ids = list(ids), list(message_ids)
     if not ids and not message_ids:
         return []
-    chosen = Delivery.id.in_(ids) if ids else Delivery.message_id.in_(message_ids)
-    rows = db.session.execute(
+    by_message = not ids
+    values = {"chosen": message_ids if by_message else ids, "now": now, "until": now + timedelta(seconds=CLAIM_SECONDS)}
+    connection = db.session.connection()  # Core statements of columns: no ORM execution around them
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_claim_in_one(by_message), values).all()
+    else:
+        taken = list(connection.scalars(_claim_update(by_message).returning(Delivery.id), values))
+        rows = connection.execute(_claimed_by_ids(), {"taken": taken}).all() if taken else []
+    channels_up = bool(rows) and not rows[0].channel_down
+    return sorted(
+        (
+            Claimed(
+                row.delivery_id,
+                row.recipient_id,
+                ChannelName(row.channel).value,
+                row.attempts,
+                row,
+                row.unconfirmed_since if row.unconfirmed_since is not None and row.unconfirmed_since < now else None,
+                Contact(row.phone, row.wechat_openid, row.wechat_miniprogram_openid),
+                channels_up,
+            )
+            for row in rows
+        ),
+        key=lambda claimed: claimed.id,
+    )
+
+
+# The claim's statements are built once, their values bound at each claim: building and keying
+# them again cost more than the database's part of a push's claim.
+_CLAIMED_COLUMNS = (
+    Delivery.id,
+    Delivery.recipient_id,
+    Delivery.channel,
+    Delivery.attempts,
+    Delivery.message_id,
+    Delivery.unconfirmed_since,
+)
+
+
+@lru_cache(maxsize=2)
+def _claim_update(by_message: bool):
+    """SQL: count an attempt of the due, unclaimed deliveries among :chosen (ids, or message ids),
+    claimed until :until."""
+    now = bindparam("now", type_=UTCDateTime)
+    chosen = (Delivery.message_id if by_message else Delivery.id).in_(bindparam("chosen", expanding=True))
+    return (
         update(Delivery)
         .where(
             chosen,
@@ -493,44 +575,47 @@ def claim(now: datetime, *, ids: Iterable[int] = (), message_ids: Iterable[int] 
             or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
         )
         .values(
-            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            claimed_until=bindparam("until", type_=UTCDateTime),
             attempts=Delivery.attempts + 1,
             unconfirmed_since=case(
                 (Delivery.channel == ChannelName.WECHAT, func.coalesce(Delivery.unconfirmed_since, now)),
                 else_=Delivery.unconfirmed_since,
             ),
         )
-        .returning(
-            Delivery.id,
-            Delivery.recipient_id,
-            Delivery.channel,
-            Delivery.attempts,
-            Delivery.message_id,
-            Delivery.unconfirmed_since,
-        ),
-        execution_options={"synchronize_session": False},
-    ).all()
-    if not rows:
-        return []
-    messages = {
-        message.id: message
-        for message in db.session.execute(
-            select(*MESSAGE_COLUMNS).where(OutboxMessage.id.in_({row.message_id for row in rows}))
+    )
+
+
+@lru_cache(maxsize=2)
+def _claim_in_one(by_message: bool):
+    return _claimed_rows(_claim_update(by_message).returning(*_CLAIMED_COLUMNS).cte("claimed"))
+
+
+@lru_cache(maxsize=1)
+def _claimed_by_ids():
+    return _claimed_rows(
+        select(*_CLAIMED_COLUMNS).where(Delivery.id.in_(bindparam("taken", expanding=True))).subquery("claimed")
+    )
+
+
+def _claimed_rows(claimed):
+    """SQL: each claimed delivery (`claimed`: its columns) with its message (MESSAGE_COLUMNS, `id`
+    the message's), its recipient's contact, and whether any provider is down."""
+    return (
+        select(
+            claimed.c.id.label("delivery_id"),
+            claimed.c.recipient_id,
+            claimed.c.channel,
+            claimed.c.attempts,
+            claimed.c.unconfirmed_since,
+            *MESSAGE_COLUMNS,
+            User.phone,
+            User.wechat_openid,
+            User.wechat_miniprogram_openid,
+            exists().where(ChannelState.state == ChannelCondition.DOWN).label("channel_down"),
         )
-    }
-    return sorted(
-        (
-            Claimed(
-                row.id,
-                row.recipient_id,
-                ChannelName(row.channel).value,
-                row.attempts,
-                messages[row.message_id],
-                row.unconfirmed_since if row.unconfirmed_since is not None and row.unconfirmed_since < now else None,
-            )
-            for row in rows
-        ),
-        key=lambda claimed: claimed.id,
+        .select_from(claimed)
+        .join(OutboxMessage, OutboxMessage.id == claimed.c.message_id)
+        .outerjoin(User, User.id == claimed.c.recipient_id)
     )
 
 

@@ -7,9 +7,10 @@ has passed. Sent then, it would ask people for what is done. So the send job ask
 about the rows it claimed, right before the providers' calls, and records the stale ones as
 withdrawn with the reason (工单已接单，通知已撤回), which 发送记录 shows.
 
-Each kind of message has its check beside the operations that know its rules, and each costs one
-query per batch, whatever the batch's size: work-order steps that ask someone to act
-(operations.work_orders.notices), alert reminders (operations.alerts.sweep) and digests of them
+Each kind of message has its check beside the operations that know its rules, and each costs at
+most one query per batch, whatever the batch's size: work-order steps that ask someone to act
+(operations.work_orders.notices: none, the claim read each order's state with its message, as a
+push waits on every round trip before its call), alert reminders (operations.alerts.sweep) and digests of them
 (operations.alerts.digests: the reminders handled meanwhile are left out, and a digest says how
 many are left, or is withdrawn when none is), and the summary of new planned orders once all of them
 were taken (operations.service_plans.raising). A message of any other kind informs, and is sent

@@ -21,12 +21,13 @@ from datetime import UTC, date, datetime, timedelta
 import psutil
 import pytest
 from rq.job import JobStatus
+from sqlalchemy import event
 
 from connections import redis as redis_connection
 from jobs import scheduler
 from jobs.queues import BULK, URGENT, job_queues
 from jobs.runtime import make_worker
-from models import Delivery, DeliveryStatus, Role, Scope, WorkOrderKind, db
+from models import Delivery, DeliveryStatus, Device, Role, Scope, WorkOrderKind, db
 from models.work_order import Urgency
 from operations import outbox
 from operations.clock import frozen, now_utc
@@ -280,7 +281,9 @@ def test_past_ten_minutes_a_send_that_asks_to_act_goes_again(app, factory, confi
     assert _delivered(wechat_sim) == ["delivered", "delivered"]  # better twice than not at all
 
 
-def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, factory, wechat_sim):
+def _new_order(factory, engineers: int = 3) -> None:
+    """A clinician reports a fault on a device a vendor repairs (its engineers bound to WeChat); the
+    caller commits, which enqueues the pushes' job."""
     from operations.actors import Actor
     from operations.work_orders import orders as work_orders
 
@@ -288,26 +291,28 @@ def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, fac
     vendor = factory.accepted_vendor(institution)
     device = factory.device(institution, category="注射泵")
     factory.authorization(device, vendor, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31), scopes={Scope.REPAIR})
-    for number in range(3):
+    for number in range(engineers):
         factory.user(Role.VENDOR_ENGINEER, vendor=vendor, wechat_openid=f"openid-engineer-{number}")
     clinician = factory.user(Role.CLINICIAN, institution=institution, display_name="王护士")
-    with frozen(MOMENT), app.app_context():
-        from models import Device
+    work_orders.create_work_order(
+        Actor(clinician.id, clinician.role, clinician.institution_id, clinician.vendor_id),
+        db.session.get(Device, device.id),
+        work_orders.Intake(
+            kind=WorkOrderKind.REPAIR,
+            urgency=Urgency.NORMAL,
+            contact_name="王护士",
+            contact_methods=[
+                work_orders.ContactMethod("mobile", "13800000001"),
+                work_orders.ContactMethod("landline", "8021"),
+            ],
+            fault_description="开机后报错 E21",
+        ),
+    )
 
-        work_orders.create_work_order(
-            Actor(clinician.id, clinician.role, clinician.institution_id, clinician.vendor_id),
-            db.session.get(Device, device.id),
-            work_orders.Intake(
-                kind=WorkOrderKind.REPAIR,
-                urgency=Urgency.NORMAL,
-                contact_name="王护士",
-                contact_methods=[
-                    work_orders.ContactMethod("mobile", "13800000001"),
-                    work_orders.ContactMethod("landline", "8021"),
-                ],
-                fault_description="开机后报错 E21",
-            ),
-        )
+
+def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, factory, wechat_sim):
+    with frozen(MOMENT), app.app_context():
+        _new_order(factory)
         db.session.commit()  # the push's job is enqueued at once …
         assert job_queues.queue(URGENT).count == 1
         redis_connection.redis().flushdb()  # … and lost with Redis, which comes back empty
@@ -320,3 +325,75 @@ def test_work_order_pushes_whose_jobs_redis_lost_go_out_within_a_minute(app, fac
     pushes = [row for row in _rows(app) if row.channel.value == "wechat"]
     assert {row.status for row in pushes} == {DeliveryStatus.SENT}
     assert len(wechat_sim.state.records(TEMPLATE_SEND)) == len(pushes)
+
+
+def test_a_push_goes_out_with_only_its_claim_in_front_of_it(app, factory, wechat_sim, monkeypatch):
+    """Nothing but the claim reaches the database before a new order's first push: on PostgreSQL
+    one statement outside a transaction (the claim with each message, the order's state, the
+    recipient's contact and the channels' states), on SQLite its UPDATE and its SELECT. The push
+    still goes, the attempt counted."""
+    from channels.wechat import WeChatChannel
+
+    with app.app_context():
+        engine = db.engine
+    statements: list[tuple[str, bool]] = []
+    before_first_call: list[list[tuple[str, bool]]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        dbapi_connection = conn.connection.dbapi_connection
+        autocommit = getattr(dbapi_connection, "autocommit", None)
+        in_transaction = not autocommit if isinstance(autocommit, bool) else dbapi_connection.in_transaction
+        statements.append((statement, in_transaction))
+
+    send_one = WeChatChannel.send_one
+
+    def first_call_sees(self, message):
+        if not before_first_call:
+            before_first_call.append(list(statements))
+        return send_one(self, message)
+
+    monkeypatch.setattr(WeChatChannel, "send_one", first_call_sees)
+    with frozen(MOMENT), app.app_context():
+        _new_order(factory)
+        db.session.commit()
+        db.session.remove()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        _drain(app, MOMENT)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    (seen,) = before_first_call
+    if engine.dialect.name == "postgresql":
+        assert len(seen) == 1 and seen[0][0].startswith("WITH claimed AS") and seen[0][1] is False
+    else:
+        assert [statement.split()[0] for statement, _ in seen] == ["UPDATE", "SELECT"]
+    pushes = [row for row in _rows(app) if row.channel.value == "wechat"]
+    assert len(pushes) == 3 and {(row.status, row.attempts) for row in pushes} == {(DeliveryStatus.SENT, 1)}
+    assert len(wechat_sim.state.records(TEMPLATE_SEND)) == 3
+
+
+def test_a_send_job_that_fails_after_its_claim_has_counted_the_attempt(app, factory, wechat_sim, monkeypatch):
+    """The claim commits before anything else: a job that fails right after it leaves its rows
+    claimed for a short lease with the attempt counted, so a message that always fails cannot
+    loop for ever, and the relay takes the rows again once the lease lapses."""
+    from operations import stale_notices
+
+    def broken(claimed, now):
+        raise RuntimeError("the check failed")
+
+    people = _people(factory, 2, wechat=True)
+    with frozen(MOMENT):
+        _notice(app, people, ["wechat"])
+    monkeypatch.setattr(stale_notices, "check", broken)
+    _drain(app, MOMENT)
+
+    rows = _rows(app)
+    assert len(rows) == 2 and not wechat_sim.state.records(TEMPLATE_SEND)
+    lease = MOMENT + timedelta(seconds=outbox.CLAIM_SECONDS)
+    assert {(row.status, row.attempts, row.claimed_until) for row in rows} == {(DeliveryStatus.PENDING, 1, lease)}
+    monkeypatch.undo()
+    _tick(app, lease + timedelta(seconds=10))  # the relay's next half minute after the lease
+
+    rows = _rows(app)
+    assert {(row.status, row.attempts) for row in rows} == {(DeliveryStatus.SENT, 2)}

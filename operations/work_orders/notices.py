@@ -295,7 +295,7 @@ def _step_of(topic: str) -> WorkOrderEventKind | None:
 
 def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
     """Delivery id -> why it no longer holds, for those of `deliveries` whose work-order message
-    asks to act on a step the order has moved past (one query for all of them)."""
+    asks to act on a step the order has moved past (no query: the claim read each order)."""
     reasons = _sla_stale_reasons(deliveries)
     asking = [
         (delivery, step)
@@ -304,19 +304,10 @@ def stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
         and (step := _step_of(delivery.message.topic)) in WAITS_IN
         and outbox.asks_to_act(delivery.message)
     ]
-    if not asking:
-        return reasons
-    orders = {
-        row.id: row
-        for row in db.session.execute(
-            select(WorkOrder.id, WorkOrder.status, WorkOrder.assignee_id).where(
-                WorkOrder.id.in_({delivery.message.work_order_id for delivery, _ in asking})
-            )
-        )
-    }
     for delivery, step in asking:
-        order = orders.get(delivery.message.work_order_id)
-        reason = _no_longer_asks(step, order, delivery.recipient_id) if order is not None else None
+        # The claim read the order with its message (outbox.MESSAGE_COLUMNS); None: it is gone.
+        status, assignee_id = delivery.message.work_order_status, delivery.message.work_order_assignee_id
+        reason = _no_longer_asks(step, status, assignee_id, delivery.recipient_id) if status is not None else None
         if reason:
             reasons[delivery.id] = reason
     return reasons
@@ -358,14 +349,16 @@ def _sla_stale_reasons(deliveries: Sequence[outbox.Claimed]) -> dict[int, str]:
     return reasons
 
 
-def _no_longer_asks(step: WorkOrderEventKind, order, recipient_id: int) -> str | None:
+def _no_longer_asks(
+    step: WorkOrderEventKind, status: WorkOrderStatus, assignee_id: int | None, recipient_id: int
+) -> str | None:
     waits_in = WAITS_IN[step]
-    if order.status is WorkOrderStatus.CANCELLED:
+    if status is WorkOrderStatus.CANCELLED:
         return CANCELLED
-    if order.status is not waits_in:
+    if status is not waits_in:
         if waits_in is WorkOrderStatus.PENDING:
             return ACCEPTED
-        return f"工单当前为「{WORK_ORDER_STATUS_LABELS[order.status]}」"
-    if step is WorkOrderEventKind.ASSIGNED and order.assignee_id != recipient_id:
+        return f"工单当前为「{WORK_ORDER_STATUS_LABELS[status]}」"
+    if step is WorkOrderEventKind.ASSIGNED and assignee_id != recipient_id:
         return REASSIGNED  # the assignment asks its assignee only
     return None
