@@ -299,13 +299,18 @@ def _send(claimed: list[outbox.Claimed], deadline: float) -> dict[str, int]:
             record([_result(by_id[message.delivery_id], o) for message, o in zip(inbox, outcomes, strict=True)])
 
     app = current_app._get_current_object()
-    with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]):
+    with ClaimHeartbeat(app, [message.delivery_id for batch in batches.values() for message in batch]) as heartbeat:
+
+        def meanwhile() -> None:  # once the first calls are out
+            heartbeat.start()
+            write_inbox()
+
         left = send_in_window(
             channels,
             batches,
             record_returned,
             deadline,
-            meanwhile=write_inbox,
+            meanwhile=meanwhile,
             stopped=outages.stopped,
             held_back=quotas.full,
             unrecorded=current_app.config.get("DELIVERY_UNRECORDED_CALLS", 0),

@@ -105,7 +105,9 @@ def send_in_window(
 
 class ClaimHeartbeat:
     """Renews the job's claims every CLAIM_RENEW_SECONDS on a thread of its own (its own database
-    connection), until stopped. Rows already recorded are no longer claimed and are left alone."""
+    connection), from `start` until the block ends. Rows already recorded are no longer claimed and
+    are left alone. The first renewal is seconds away: a job starts the beat once its first calls
+    are out, since a new thread setting up would hold them up."""
 
     def __init__(self, app: Flask, ids: Sequence[int]) -> None:
         self.app = app
@@ -114,9 +116,11 @@ class ClaimHeartbeat:
         self._thread = threading.Thread(target=self._run, name="claim-heartbeat", daemon=True)
 
     def __enter__(self) -> ClaimHeartbeat:
-        if self.ids:
-            self._thread.start()
         return self
+
+    def start(self) -> None:
+        if self.ids and not self._thread.is_alive() and not self._stop.is_set():
+            self._thread.start()
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
