@@ -384,11 +384,11 @@ def forget_official_senders() -> None:
 
 
 def official_sender_unchanged(openid: str, actor: Actor) -> tuple[Select, dict[str, Any]]:
-    """OFFICIAL_SENDER_UNCHANGED and its values for the hinted actor."""
+    """OFFICIAL_SENDER_UNCHANGED and its values for the hinted actor, as the driver takes them."""
     values = {
         "openid": openid,
         "user_id": actor.user_id,
-        "role": actor.role,
+        "role": actor.role.value,
         "institution_id": actor.institution_id,
         "vendor_id": actor.vendor_id,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy import event, select
 from test_bot_webhook import OfficialAccount
 
 from models import AlertPlan, Institution, Role, User, WorkOrder, db
-from operations.wechat_accounts import actor_by_official_openid
+from operations import wechat_accounts
+from operations.errors import PermissionDenied
+from operations.wechat_accounts import actor_by_official_openid, official_sender_unchanged
 from operations.work_orders import orders as work_orders
 
 
@@ -195,6 +198,12 @@ def test_the_lines_of_my_orders_are_queue_of_for_every_engineer(app, bot, hospit
             assert lines, openid
             assert [line.id for line in lines] == [order.id for order in work_orders.queue_of(actor)], openid
             assert all(line.device_name in ("高压注射器", "呼吸机", "监护仪") for line in lines)
+            # The statement of a sender seen before (on PostgreSQL the second time straight to the driver)
+            unchanged = official_sender_unchanged(openid, actor)
+            assert work_orders.queue_lines_if(actor, *unchanged) == lines, openid
+            assert work_orders.queue_lines_if(actor, *unchanged) == lines, openid
+            other = replace(actor, user_id=actor.user_id + 100)  # not the account the openid names
+            assert work_orders.queue_lines_if(other, *official_sender_unchanged(openid, other)) is None
         assert {line.id for line in work_orders.queue_lines_of(actor_by_official_openid("openid-sun"))} == {
             orders[3]["id"],
             orders[4]["id"],
@@ -240,6 +249,26 @@ def test_my_orders_follows_the_sender_changed_between_two_pushes(app, bot, hospi
     assert f"{in_house['number']} 呼吸机 待接单" in bot.text("openid-sun", "我的工单")
     change(app, Institution, institution.id, is_active=False)
     assert bot.text("openid-sun", "我的工单") == "所属医疗机构已停用"
+
+
+def test_the_sender_hints_are_bounded_and_follow_the_lookups(app, hospital, monkeypatch):
+    """Each process keeps the last SENDER_HINTS_MAX senders it looked up, the oldest lookup
+    leaving first; a lookup that finds no account, or a deactivated institution, drops its hint."""
+    monkeypatch.setattr(wechat_accounts, "SENDER_HINTS_MAX", 2)
+    hinted = wechat_accounts.hinted_official_sender
+    with app.app_context():
+        for openid in ("openid-li", "openid-zhao", "openid-li", "openid-nurse"):
+            actor_by_official_openid(openid)
+        assert hinted("openid-zhao") is None  # looked up before li's second lookup
+        assert hinted("openid-li") == actor_by_official_openid("openid-li")
+        assert hinted("openid-nurse").role is Role.CLINICIAN
+    change(app, User, hospital["people"]["li"].id, wechat_openid=None)
+    change(app, Institution, hospital["institution"].id, is_active=False)
+    with app.app_context():
+        assert actor_by_official_openid("openid-li") is None
+        with pytest.raises(PermissionDenied):
+            actor_by_official_openid("openid-nurse")
+    assert hinted("openid-li") is None and hinted("openid-nurse") is None
 
 
 def test_a_long_queue_is_cut_to_a_short_reply(app, bot, hospital):

@@ -558,6 +558,8 @@ def test_a_connection_the_database_dropped_is_replaced_and_the_message_answered(
         if engine.dialect.name != "postgresql":
             pytest.skip("needs a database server that can drop a connection")
         assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"  # a pooled connection
+        # and again: the sender known, their list is one statement, next time straight to the driver
+        assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"
     # The pool's idle connections only: other tests' engines in this process keep theirs.
     pooled = [record.dbapi_connection.info.backend_pid for record in list(engine.pool._pool.queue)]
     assert pooled

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, true
+from sqlalchemy import Date, Select, String, and_, bindparam, case, func, or_, select, true, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -37,6 +37,7 @@ from models import (
     WorkOrderStatus,
     db,
 )
+from models.db import DriverSelect
 from models.work_order import (
     NUMBER_PREFIX,
     OPEN_STATUSES,
@@ -562,10 +563,14 @@ def queue_lines_if(actor: Actor, condition: Select, values: dict[str, Any]) -> l
     once, with bind parameters `values`): None when it selects no row, the lines otherwise. The
     condition and the queue see the same snapshot, so the lines hold for what it checked."""
     statement = _queue_lines_if_statement(actor.role, actor.is_vendor_side, condition)
-    rows = db.session.connection().execute(statement, {**_queue_values(actor), **values}).all()
+    rows = statement.rows({**_queue_values(actor), **values})
     if not rows:
         return None
-    found = [OrderLine(*row) for row in rows if row[0] is not None]  # no order: one row of NULLs
+    found = [  # no order: one row of NULLs
+        OrderLine(order_id, Urgency(urgency), WorkOrderStatus(status), device_name)
+        for order_id, urgency, status, device_name in rows
+        if order_id is not None
+    ]
     return sorted(found, key=lambda line: (URGENCY_RANK[line.urgency], line.id))
 
 
@@ -603,10 +608,13 @@ def _queue_lines_statement(role: Role, vendor_side: bool) -> Select:
 
 
 @functools.cache
-def _queue_lines_if_statement(role: Role, vendor_side: bool, condition: Select) -> Select:
-    # the condition's row LEFT JOIN the queue: no row when it fails, one row of NULLs for no order
+def _queue_lines_if_statement(role: Role, vendor_side: bool, condition: Select) -> DriverSelect:
+    # the condition's row LEFT JOIN the queue: no row when it fails, one row of NULLs for no order;
+    # urgency and status as the strings stored (a DriverSelect's columns are the driver's types)
     queue = _queue_lines_statement(role, vendor_side).order_by(None).subquery()
-    return select(*queue.c).select_from(condition.subquery().outerjoin(queue, true()))
+    order_id, urgency, status, device_name = queue.c
+    columns = (order_id, type_coerce(urgency, String), type_coerce(status, String), device_name)
+    return DriverSelect(select(*columns).select_from(condition.subquery().outerjoin(queue, true())))
 
 
 def to_confirm_of(actor: Actor) -> list[WorkOrder]:
