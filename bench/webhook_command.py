@@ -644,9 +644,12 @@ def split_in_process(
         (WeChatCrypto, "decrypt_message", "safe: decrypt (AES)"),
         (WeChatCrypto, "encrypt_message", "safe: encrypt the reply (AES)"),
         (inbound, "_first_time", "dedupe (Redis SET NX)"),
+        (inbound._PendingCheck, "sent", "dedupe of a list: sent (Redis SET NX)"),
+        (inbound._PendingCheck, "first_time", "dedupe of a list: its replies read, after the command"),
         (commands, "answer_text", "command (answer_text)"),
         (commands, "sender", "  the sender (SELECT users, institutions)"),
         (work_orders, "queue_lines_of", "  queue_lines_of (SELECT work_orders …)"),
+        (work_orders, "queue_lines_if", "  queue_lines_if (the queue with the sender's check: one SELECT)"),
         (Session, "commit", "commit (nothing written)"),
         (replies, "text_reply", "reply XML (wechatpy TextReply)"),
         (Session, "close", "session close (teardown: connection back to the pool)"),
@@ -735,6 +738,8 @@ def split_summary(rows: list[dict[str, float]], errors: list[str]) -> dict[str, 
         "safe: decrypt (AES)",
         "safe: encrypt the reply (AES)",
         "dedupe (Redis SET NX)",
+        "dedupe of a list: sent (Redis SET NX)",
+        "dedupe of a list: its replies read, after the command",
         "command (answer_text)",
         "commit (nothing written)",
         "reply XML (wechatpy TextReply)",
@@ -744,6 +749,7 @@ def split_summary(rows: list[dict[str, float]], errors: list[str]) -> dict[str, 
         median_of("command (answer_text)")
         - median_of("  the sender (SELECT users, institutions)")
         - median_of("  queue_lines_of (SELECT work_orders …)")
+        - median_of("  queue_lines_if (the queue with the sender's check: one SELECT)")
     )
     return {
         "requests": len(rows),
