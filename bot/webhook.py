@@ -4,12 +4,11 @@ takes messages and events, in plain or safe (AES) mode.
 What is checked before anything runs (signatures, body, safe mode, duplicates) is
 webhooks.inbound's, shared with the mini-program's push; only a list (我的工单, 我的预警), which
 changes nothing, is read while its duplicate check is on its way, and a duplicate's reply is
-dropped. Then one command or event runs against
-the database (quick work only: every reply is a few indexed queries and at most one step), and
-the edge commits; messages a step writes to the outbox are enqueued after the commit. A domain
-error rolls back and is answered with its Chinese message; a database connection the server had
-dropped runs the message once more on a new one; any other error rolls back, is logged and
-answered `success`, never a 500.
+dropped. Then one command or event runs against the database (quick work only: every reply is a
+few indexed queries and at most one step), and the edge commits; messages a step writes to the
+outbox are enqueued after the commit. A domain error rolls back and is answered with its Chinese
+message; a database connection the server had dropped runs the message once more on a new one;
+any other error rolls back, is logged and answered `success`, never a 500.
 """
 
 from __future__ import annotations
