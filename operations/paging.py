@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 
 from models import db
 from operations.errors import NotFound
@@ -24,6 +24,10 @@ def count_rows(query: Select, cap: int | None = None) -> tuple[int, bool]:
     """How many rows `query` yields, and whether there are more than `cap` (then the count is
     `cap`): a capped count reads at most cap + 1 rows however many match."""
     query = query.order_by(None)
+    if not query._distinct and not query._group_by_clauses:
+        # Counted rows need no columns: the database then does not build each one (~10 % of a
+        # capped count of 10,001 devices).
+        query = query.with_only_columns(literal(1), maintain_column_froms=True)
     if cap is not None:
         query = query.limit(cap + 1)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
