@@ -512,7 +512,7 @@ def instrumented_worker(*, simple: bool) -> None:
         # inside a compile): each of those is timed exclusive of the others.
         timers = common.Timers()
         timers.wrap(outbox, "claim", "claim (UPDATE deliveries … RETURNING, SELECT messages)")
-        timers.wrap(job_outbox, "_outgoing", "_outgoing (SELECT users' contacts)")
+        timers.wrap(job_outbox, "_outgoing", "_outgoing (the messages as the channels take them)")
         timers.wrap(InboxChannel, "send", "inbox channel (INSERT inbox_messages)")
         timers.wrap(WeChatChannel, "send_one", "wechat channel (token + template send, per call)")
         timers.wrap(WeChatChannel, "_send_one", "  wechat: _send_one, summed over its threads")
@@ -629,7 +629,7 @@ def analyse_split(samples: list[Sample], redis, warmup: int) -> dict[str, Any]:
             parts[label].append(entry["parts_s"].get(label, 0.0))
     named = [
         "claim (UPDATE deliveries … RETURNING, SELECT messages)",
-        "_outgoing (SELECT users' contacts)",
+        "_outgoing (the messages as the channels take them)",
         "inbox channel (INSERT inbox_messages)",
         "wechat channel (token + concurrent template sends)",
         "record (UPDATE deliveries)",

@@ -83,9 +83,7 @@ def webhook() -> Response:
         text = _run(push.message)
     finally:
         first_time = push.first_time()  # a list was read while its duplicate check was on its way
-    if not first_time:
-        return plain(SUCCESS)
-    if not text:
+    if not first_time or not text:
         return plain(SUCCESS)
     xml = replies.text_reply(push.openid, push.account, text)
     if push.safe:

@@ -29,7 +29,7 @@ from connections import redis as redis_connection
 from jobs.queues import BULK, URGENT, job_queues
 from jobs.quotas import ProviderQuotas
 from jobs.sending import ChannelOutages, ClaimHeartbeat, send_in_window
-from models import Delivery, OutboxMessage, User, WeChatApp, db
+from models import Delivery, OutboxMessage, WeChatApp, db
 from models.outbox import idempotency_key
 from operations import outbox, stale_notices, subscribe_consents
 from operations.clock import now_utc
@@ -116,24 +116,11 @@ def _by_queue(ids: Sequence[int]) -> dict[str, list[int]]:
 
 def _outgoing(claimed: list[outbox.Claimed]) -> dict[int, OutgoingMessage]:
     """Delivery id -> what its channel needs: the message's text and the person's contacts (read
-    with the claim; looked up for a delivery that came without them)."""
-    unread = {delivery.recipient_id for delivery in claimed if delivery.contact is None}
-    contacts = {
-        user_id: outbox.Contact(phone, openid, miniprogram_openid)
-        for user_id, phone, openid, miniprogram_openid in (
-            db.session.execute(
-                db.select(User.id, User.phone, User.wechat_openid, User.wechat_miniprogram_openid).where(
-                    User.id.in_(unread)
-                )
-            )
-            if unread
-            else ()
-        )
-    }
+    with the claim)."""
     outgoing = {}
     for delivery in claimed:
         message = delivery.message
-        phone, openid, miniprogram_openid = delivery.contact or contacts.get(delivery.recipient_id, (None, None, None))
+        phone, openid, miniprogram_openid = delivery.contact or (None, None, None)
         outgoing[delivery.id] = OutgoingMessage(
             delivery_id=delivery.id,
             idempotency_key=idempotency_key(message.key, delivery.recipient_id, delivery.channel),

@@ -436,7 +436,7 @@ class Claimed:
     message: Row
     # Since when an earlier WeChat attempt's outcome is unknown (None: every earlier one is known).
     unconfirmed_since: datetime | None = None
-    contact: Contact | None = None  # the recipient's, read with the claim (None: not read)
+    contact: Contact | None = None  # the recipient's, read with the claim
     # No provider was down when the claim was taken (operations.channel_states): no need to ask.
     channels_up: bool = False
 
