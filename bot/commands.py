@@ -200,9 +200,9 @@ def answer_text(openid: str, text: str) -> str:
         return replies.HELP
     command, rest = found
     if command in READS_ONLY:
-        reads_only()
         if command is my_orders and (quick := _my_orders_as_hinted(openid)) is not None:
             return quick
+        reads_only()
     actor = sender(openid)
     if actor is None:
         return replies.NOT_BOUND

@@ -40,7 +40,8 @@ def answer(message: dict[str, Any]) -> str | None:
         text = events.answer_event(openid, message)
     else:  # images, voice, locations, links …: say what the bot understands
         text = replies.HELP
-    db.session.commit()
+    if db.session.registry.has():  # else nothing used the session (a list read on the driver)
+        db.session.commit()
     return text
 
 

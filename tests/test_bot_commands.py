@@ -177,6 +177,79 @@ def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
     assert order_row(app, order["id"]).status.value == "accepted"
 
 
+@contextmanager
+def wire_of(app, trace_dir) -> Iterator[list[str]]:
+    """PostgreSQL: what the pooled connections send and receive meanwhile, as libpq traces it
+    (a pool event starts the trace at each checkout: nothing listens to the engine's statements)."""
+    from psycopg import pq
+
+    with app.app_context():
+        engine = db.engine
+    messages: list[str] = []
+    traces = []
+
+    def traced(dbapi_connection, record, proxy):
+        trace = open(trace_dir / f"trace-{len(traces)}", "w+b")  # noqa: SIM115 (closed below)
+        traces.append((dbapi_connection, trace))
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def untraced(dbapi_connection, record):
+        dbapi_connection.pgconn.untrace()
+
+    event.listen(engine, "checkout", traced)
+    event.listen(engine, "checkin", untraced)
+    try:
+        yield messages
+    finally:
+        event.remove(engine, "checkout", traced)
+        event.remove(engine, "checkin", untraced)
+        for _connection, trace in traces:
+            trace.seek(0)
+            messages.extend(trace.read().decode().splitlines())
+            trace.close()
+
+
+def protocol(trace: list[str]) -> list[tuple[str, str, str]]:
+    """libpq's trace as (F or B, message, what follows it); a statement's further lines are skipped."""
+    found = []
+    for line in trace:
+        side, _, rest = line.partition("\t")
+        if side in ("F", "B") and rest:
+            _length, _, rest = rest.partition("\t")
+            message, _, rest = rest.partition("\t")
+            found.append((side, message, rest.strip()))
+    return found
+
+
+def test_a_list_seen_before_goes_to_the_driver_as_one_statement_outside_a_transaction(app, bot, hospital, tmp_path):
+    """On PostgreSQL, 我的工单 of an engineer seen before skips SQLAlchemy's session and runs on the
+    driver: on the wire, one statement answered outside a transaction (ReadyForQuery `I`), no
+    BEGIN, no COMMIT. The connection goes back in its own mode: the step after it, on the same
+    pooled connection, runs in a transaction (`T`) and commits."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the driver's path is psycopg's")
+    order = report(hospital)
+    first = bot.text("openid-li", "我的工单")
+    assert bot.text("openid-li", "我的工单") == first  # the statement rendered once, through SQLAlchemy
+    with wire_of(app, tmp_path) as listed:
+        again = bot.text("openid-li", "我的工单")
+    with wire_of(app, tmp_path) as stepped:
+        assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单 {order['number']}")
+
+    assert again == first and f"{order['number']} 高压注射器 待接单" in first
+    sent = [message for side, message, _ in protocol(listed) if side == "F"]
+    assert sent.count("Execute") == 1 and "Query" not in sent, listed  # one statement, no BEGIN / COMMIT
+    assert [rest for _, message, rest in protocol(listed) if message == "ReadyForQuery"] == ["I"], listed
+    step = protocol(stepped)
+    queries = [rest for side, message, rest in step if (side, message) == ("F", "Query")]
+    assert queries[0].startswith('"BEGIN') and queries[-1] == '"COMMIT"', stepped
+    assert "T" in {rest for _, message, rest in step if message == "ReadyForQuery"}, stepped
+    assert order_row(app, order["id"]).status.value == "accepted"
+    assert "没有待处理" not in bot.text("openid-li", "我的工单")  # accepted: still theirs
+
+
 def test_the_lines_of_my_orders_are_queue_of_for_every_engineer(app, bot, hospital):
     """我的工单 reads the queue as the reply's columns (work_orders.queue_lines_of): for each engineer
     role the same orders in the same order as queue_of (vendor engineers, the vendor's admin, the

@@ -543,10 +543,12 @@ def test_a_list_is_answered_when_redis_fails_before_or_after_the_reads(app, plai
 
 
 def test_a_connection_the_database_dropped_is_replaced_and_the_message_answered(
-    app, plain, people, factory, monkeypatch
+    app, plain, people, factory, monkeypatch, caplog
 ):
     """The web checks no pooled connection before use (config.settings): when the server has
-    dropped one (a restart), the message runs again on a new one instead of going unanswered."""
+    dropped one (a restart), the message runs again on a new one instead of going unanswered. The
+    list of a sender seen before meets it on the driver's path, which gives that connection up and
+    reads once more through SQLAlchemy's."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -572,4 +574,9 @@ def test_a_connection_the_database_dropped_is_replaced_and_the_message_answered(
         )
         assert [row[0] for row in dropped] == [True] * len(pooled)
         other.commit()
+    with caplog.at_level("WARNING"):
+        assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"
+    assert "a read on the driver failed (OperationalError)" in caplog.text
+    with app.app_context():
+        assert engine.pool.checkedout() == 0  # every connection given back, the broken one replaced
     assert plain.text("openid-li", "我的工单") == "目前没有待处理的工单。"

@@ -561,9 +561,11 @@ def queue_lines_of(actor: Actor) -> list[OrderLine]:
 def queue_lines_if(actor: Actor, condition: Select, values: dict[str, Any]) -> list[OrderLine] | None:
     """queue_lines_of read in one statement with `condition` (a SELECT of one row or none, built
     once, with bind parameters `values`): None when it selects no row, the lines otherwise. The
-    condition and the queue see the same snapshot, so the lines hold for what it checked."""
+    condition and the queue see the same snapshot, so the lines hold for what it checked. The
+    statement is read alone, outside any transaction (DriverSelect.rows_read_alone): called before
+    the request's session has run anything."""
     statement = _queue_lines_if_statement(actor.role, actor.is_vendor_side, condition)
-    rows = statement.rows({**_queue_values(actor), **values})
+    rows = statement.rows_read_alone({**_queue_values(actor), **values})
     if not rows:
         return None
     found = [  # no order: one row of NULLs
