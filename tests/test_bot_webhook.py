@@ -473,6 +473,18 @@ def test_a_timestamp_of_non_ascii_digits_is_refused(client, plain):
     assert client.get(URL, query_string=query | {"echostr": "x"}).status_code == 403
 
 
+def test_the_duplicate_check_of_a_list_is_the_transaction_redis_py_would_send():
+    """The list's check is written to Redis as bytes of its own: the same MULTI, SET … NX EX and
+    EXEC that redis-py's packing makes, whatever the keys hold (non-ASCII ones included)."""
+    from redis.connection import Connection
+
+    from webhooks.inbound import DEDUPE_SECONDS, _dedupe_transaction
+
+    for keys in (("weixiu:wechat:seen:official:url:0a1b:ffee", "weixiu:wechat:seen:official:msg:1"), ("键:甲", "é")):
+        commands = [("MULTI",), *(("SET", key, 1, "NX", "EX", DEDUPE_SECONDS) for key in keys), ("EXEC",)]
+        assert _dedupe_transaction(keys) == b"".join(Connection().pack_commands(commands)), keys
+
+
 def test_a_stalled_redis_does_not_hold_the_answer(app, plain, people, factory):
     """A Redis that accepts connections and never answers: the duplicate check gives up after
     its short request time-out, and WeChat still gets its answer well within 5 s (a step's, and

@@ -194,6 +194,21 @@ def _dedupe_unavailable(webhook: Webhook, error: Exception) -> None:
     log.warning("%s webhook: dedupe unavailable, handling the push anyway: %s", webhook.name, error)
 
 
+def _bulk(text: str) -> bytes:
+    data = text.encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+_SET_NX = b"*6\r\n$3\r\nSET\r\n%s$1\r\n1\r\n$2\r\nNX\r\n$2\r\nEX\r\n" + _bulk(str(DEDUPE_SECONDS))
+
+
+def _dedupe_transaction(keys: tuple[str, str]) -> bytes:
+    """MULTI, SET key 1 NX EX DEDUPE_SECONDS for each key, EXEC, in Redis's protocol: the bytes
+    redis-py's pack_commands makes of them, without its general packing (a fifth of the check's
+    Python)."""
+    return b"*1\r\n$5\r\nMULTI\r\n" + b"".join(_SET_NX % _bulk(key) for key in keys) + b"*1\r\n$4\r\nEXEC\r\n"
+
+
 class _PendingCheck:
     """_first_time's transaction (MULTI, the two SET NX, EXEC) written to a connection of the
     request's Redis pool, its replies read later: Redis answers while the database does. The
@@ -211,8 +226,7 @@ class _PendingCheck:
         try:
             check.pool = redis_connection.redis().connection_pool
             check.connection = check.pool.get_connection()
-            sets = [("SET", key, 1, "NX", "EX", DEDUPE_SECONDS) for key in keys]
-            check.connection.send_packed_command(check.connection.pack_commands([("MULTI",), *sets, ("EXEC",)]))
+            check.connection.send_packed_command([_dedupe_transaction(keys)])
         except (RedisError, RuntimeError, OSError) as error:
             check.failed(error)
         return check
