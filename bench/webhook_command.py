@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import importlib
 import io
 import os
 import pstats
@@ -625,7 +626,11 @@ def split_in_process(
 ) -> dict[str, Any]:
     """The same signed requests through the Flask test client of an app built like gunicorn's
     (production settings, the same database and Redis), one at a time, with timers around the
-    webhook's steps and every SQL statement timed; optionally a cProfile of the plain ones."""
+    webhook's steps and the list's statement on the driver timed; then one more request with
+    every statement recorded, for their EXPLAIN ANALYZE; optionally a cProfile of the plain ones.
+    Nothing listens to the engine's statements while the requests are timed: a listener sends the
+    list of a sender seen before through SQLAlchemy's path (DriverSelect.rows_read_alone), not the
+    driver's that gunicorn runs."""
     from sqlalchemy import event
     from sqlalchemy.orm import Session
     from wechatpy.crypto import WeChatCrypto
@@ -635,6 +640,7 @@ def split_in_process(
     from operations.work_orders import orders as work_orders
     from webhooks import inbound, security
 
+    db_module = importlib.import_module("models.db")  # `models.db` the attribute is the SQLAlchemy object
     timers = common.Timers()
     wraps = (
         (inbound, "check_request_signature", "signature check"),
@@ -650,6 +656,7 @@ def split_in_process(
         (commands, "sender", "  the sender (SELECT users, institutions)"),
         (work_orders, "queue_lines_of", "  queue_lines_of (SELECT work_orders …)"),
         (work_orders, "queue_lines_if", "  queue_lines_if (the queue with the sender's check: one SELECT)"),
+        (db_module, "_autocommit_rows", "    its statement on the driver (execute + fetch)"),
         (Session, "commit", "commit (nothing written)"),
         (replies, "text_reply", "reply XML (wechatpy TextReply)"),
         (Session, "close", "session close (teardown: connection back to the pool)"),
@@ -683,14 +690,16 @@ def split_in_process(
             with app.app_context():
                 engine = db.engine
             timers.wrap(engine.dialect, "do_ping", "pool pre-ping (SELECT 1 at checkout)")
-            event.listen(engine, "before_cursor_execute", before)
-            event.listen(engine, "after_cursor_execute", after)
             try:
                 client = app.test_client()
                 spec = WebhookRequests.of(kind, baseline, msg_ids.block())
                 rows: list[dict[str, float]] = []
                 errors: list[str] = []
-                for index in range(requests + 20):  # the first 20 warm this process's caches
+                for index in range(requests + 21):  # the first 20 warm this process's caches
+                    recorded = index == requests + 20  # the last: every statement, through SQLAlchemy
+                    if recorded:
+                        event.listen(engine, "before_cursor_execute", before)
+                        event.listen(engine, "after_cursor_execute", after)
                     method, path, body, headers = spec.build(index, time.time())
                     timers.clear()
                     statements.clear()
@@ -699,19 +708,19 @@ def split_in_process(
                     elapsed = time.perf_counter() - started
                     row = dict(timers.seconds)  # before the check: its own decryption is not the server's
                     row["request through the test client (whole)"] = elapsed
-                    row["sql statements (count)"] = len(statements)
                     error = spec.check(index, response.status_code, response.get_data())
                     if error:
                         errors.append(error)
-                    if index >= 20:
+                    if index >= 20 and not recorded:
                         rows.append(row)
                 result[kind] = split_summary(rows, errors)
                 if kind == "plain":
                     result["statements"] = [(sql[:300], repr(params)[:200]) for sql, params in statements]
                     result["explain"] = explain(statements)
             finally:
-                event.remove(engine, "before_cursor_execute", before)
-                event.remove(engine, "after_cursor_execute", after)
+                for name, listener in (("before_cursor_execute", before), ("after_cursor_execute", after)):
+                    if event.contains(engine, name, listener):
+                        event.remove(engine, name, listener)
                 app.view_functions[view_key] = view
     finally:
         timers.restore()
@@ -783,6 +792,7 @@ SPLIT_ORDER = (
     "command",
     "  the sender",
     "  queue",
+    "    its",
     "commit",
     "reply",
     "safe: encrypt",
