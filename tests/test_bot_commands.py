@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pytest
@@ -177,36 +177,46 @@ def test_lists_run_without_a_transaction_and_steps_in_one(app, bot, hospital):
     assert order_row(app, order["id"]).status.value == "accepted"
 
 
+@dataclass
+class Wire:
+    """What the pooled connections sent and received (libpq's trace), and whether each was in
+    autocommit as it went back to the pool."""
+
+    messages: list[str] = field(default_factory=list)
+    returned_in_autocommit: list[bool] = field(default_factory=list)
+
+
 @contextmanager
-def wire_of(app, trace_dir) -> Iterator[list[str]]:
-    """PostgreSQL: what the pooled connections send and receive meanwhile, as libpq traces it
-    (a pool event starts the trace at each checkout: nothing listens to the engine's statements)."""
+def wire_of(app, trace_dir) -> Iterator[Wire]:
+    """PostgreSQL: the pooled connections' traffic meanwhile (pool events start libpq's trace at
+    each checkout and end it at checkin: nothing listens to the engine's statements)."""
     from psycopg import pq
 
     with app.app_context():
         engine = db.engine
-    messages: list[str] = []
+    wire = Wire()
     traces = []
 
     def traced(dbapi_connection, record, proxy):
         trace = open(trace_dir / f"trace-{len(traces)}", "w+b")  # noqa: SIM115 (closed below)
-        traces.append((dbapi_connection, trace))
+        traces.append(trace)
         dbapi_connection.pgconn.trace(trace.fileno())
         dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
 
     def untraced(dbapi_connection, record):
         dbapi_connection.pgconn.untrace()
+        wire.returned_in_autocommit.append(dbapi_connection.autocommit)
 
     event.listen(engine, "checkout", traced)
     event.listen(engine, "checkin", untraced)
     try:
-        yield messages
+        yield wire
     finally:
         event.remove(engine, "checkout", traced)
         event.remove(engine, "checkin", untraced)
-        for _connection, trace in traces:
+        for trace in traces:
             trace.seek(0)
-            messages.extend(trace.read().decode().splitlines())
+            wire.messages.extend(trace.read().decode().splitlines())
             trace.close()
 
 
@@ -225,8 +235,8 @@ def protocol(trace: list[str]) -> list[tuple[str, str, str]]:
 def test_a_list_seen_before_goes_to_the_driver_as_one_statement_outside_a_transaction(app, bot, hospital, tmp_path):
     """On PostgreSQL, 我的工单 of an engineer seen before skips SQLAlchemy's session and runs on the
     driver: on the wire, one statement answered outside a transaction (ReadyForQuery `I`), no
-    BEGIN, no COMMIT. The connection goes back in its own mode: the step after it, on the same
-    pooled connection, runs in a transaction (`T`) and commits."""
+    BEGIN, no COMMIT. The connection goes back to the pool in its own mode (not autocommit), and
+    the step after it runs in a transaction (`T`) and commits."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("the driver's path is psycopg's")
@@ -239,13 +249,15 @@ def test_a_list_seen_before_goes_to_the_driver_as_one_statement_outside_a_transa
         assert f"已接单：{order['number']}" in bot.text("openid-li", f"接单 {order['number']}")
 
     assert again == first and f"{order['number']} 高压注射器 待接单" in first
-    sent = [message for side, message, _ in protocol(listed) if side == "F"]
-    assert sent.count("Execute") == 1 and "Query" not in sent, listed  # one statement, no BEGIN / COMMIT
-    assert [rest for _, message, rest in protocol(listed) if message == "ReadyForQuery"] == ["I"], listed
-    step = protocol(stepped)
+    listing = protocol(listed.messages)
+    sent = [message for side, message, _ in listing if side == "F"]
+    assert sent.count("Execute") == 1 and "Query" not in sent, listing  # one statement, no BEGIN / COMMIT
+    assert [rest for _, message, rest in listing if message == "ReadyForQuery"] == ["I"], listing
+    assert listed.returned_in_autocommit == [False]
+    step = protocol(stepped.messages)
     queries = [rest for side, message, rest in step if (side, message) == ("F", "Query")]
-    assert queries[0].startswith('"BEGIN') and queries[-1] == '"COMMIT"', stepped
-    assert "T" in {rest for _, message, rest in step if message == "ReadyForQuery"}, stepped
+    assert queries[0].startswith('"BEGIN') and queries[-1] == '"COMMIT"', step
+    assert "T" in {rest for _, message, rest in step if message == "ReadyForQuery"}, step
     assert order_row(app, order["id"]).status.value == "accepted"
     assert "没有待处理" not in bot.text("openid-li", "我的工单")  # accepted: still theirs
 
