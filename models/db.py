@@ -118,30 +118,17 @@ class DriverSelect:
         goes straight to the driver on a pooled connection in autocommit: no Session, transaction,
         Connection, execution context or result object in between (0.25 ms of the official
         account's 我的工单 in process, about 0.6 ms of a web worker's CPU under load), and the
-        session is never made. SQLAlchemy's
-        path instead (reads_only, then the session's connection) before the SQL is rendered, on
-        SQLite, once the session has begun (the pool may hold no second connection) and while
-        something listens to the engine's statements (a test, tracing), so that it sees this one.
-        A driver error gives the connection up and runs the statement once more that way, whose
-        error handling then applies: a dropped connection invalidates the pool's older ones and
-        reaches the caller as connection_invalidated."""
+        session is never made. SQLAlchemy's path instead (reads_only, then the session's
+        connection) before the SQL is rendered, on SQLite, once the session has begun (the pool
+        may hold no second connection) and while something listens to the engine's statements (a
+        test, tracing), so that it sees this one. A driver error gives the connection up and runs
+        the statement once more that way, whose error handling then applies: a dropped connection
+        invalidates the pool's older ones and reaches the caller as connection_invalidated."""
         engine = db.engine
         rendered = self._rendered.get(engine.dialect.name)
-        if rendered is None or session_begun() or _statement_listeners(engine):
-            reads_only()
-            return self.rows(values)
-        pooled = engine.raw_connection()
-        found: list[tuple] | None = None
-        try:
-            found = _autocommit_rows(pooled.driver_connection, rendered[0], {**rendered[1], **values})
-        except engine.dialect.loaded_dbapi.Error as error:  # the connection may be gone: not reused
-            pooled.invalidate(error)
-            log.warning("a read on the driver failed (%s); once more through SQLAlchemy", type(error).__name__)
-        except BaseException as error:  # killed mid-statement: the connection is in an unknown state
-            pooled.invalidate(error)
-            raise
-        finally:
-            pooled.close()
+        found = None
+        if rendered is not None and not session_begun() and not _statement_listeners(engine):
+            found = _rows_on_driver(engine, rendered[0], {**rendered[1], **values})
         if found is None:
             reads_only()
             return self.rows(values)
@@ -164,6 +151,23 @@ class DriverSelect:
             constants = {key: value for key, value in context.parameters[0].items() if key not in values}
             self._rendered[connection.dialect.name] = (context.statement, constants)
         return rows
+
+
+def _rows_on_driver(engine, sql: str, parameters: dict) -> list[tuple] | None:
+    """_autocommit_rows on a connection of the engine's pool; None when the driver failed (the
+    connection is given up, not reused)."""
+    pooled = engine.raw_connection()
+    try:
+        return _autocommit_rows(pooled.driver_connection, sql, parameters)
+    except engine.dialect.loaded_dbapi.Error as error:  # the connection may be gone
+        pooled.invalidate(error)
+        log.warning("a read on the driver failed (%s); once more through SQLAlchemy", type(error).__name__)
+        return None
+    except BaseException as error:  # killed mid-statement: the connection is in an unknown state
+        pooled.invalidate(error)
+        raise
+    finally:
+        pooled.close()
 
 
 def _autocommit_rows(connection, sql: str, parameters: dict) -> list[tuple]:
