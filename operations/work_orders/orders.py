@@ -569,11 +569,16 @@ def queue_lines_if(actor: Actor, condition: Select, values: dict[str, Any]) -> l
     if not rows:
         return None
     found = [  # no order: one row of NULLs
-        OrderLine(order_id, Urgency(urgency), WorkOrderStatus(status), device_name)
+        OrderLine(order_id, _URGENCIES[urgency], _STATUSES[status], device_name)
         for order_id, urgency, status, device_name in rows
         if order_id is not None
     ]
     return sorted(found, key=lambda line: (URGENCY_RANK[line.urgency], line.id))
+
+
+# the members by their stored strings: a dict lookup, where calling the enum costs a microsecond a row
+_URGENCIES = {member.value: member for member in Urgency}
+_STATUSES = {member.value: member for member in WorkOrderStatus}
 
 
 def _queue_values(actor: Actor) -> dict[str, Any]:
