@@ -31,11 +31,11 @@ from typing import Any
 from flask import Response, request
 from redis import ConnectionPool
 from redis.exceptions import RedisError
-from wechatpy.crypto import WeChatCrypto
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from connections import redis as redis_connection
 from operations.clock import now_utc
+from webhooks.crypto import WebhookCrypto, webhook_crypto
 from webhooks.security import (
     MAX_BODY_BYTES,
     BadRequest,
@@ -77,8 +77,8 @@ class Webhook:
             json_allowed,
         )
 
-    def crypto(self) -> WeChatCrypto:
-        return WeChatCrypto(self.token, self.aes_key, self.app_id)
+    def crypto(self) -> WebhookCrypto:
+        return webhook_crypto(self.token, self.aes_key, self.app_id)
 
 
 @dataclass(frozen=True)
