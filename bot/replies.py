@@ -44,7 +44,7 @@ def _cdata_safe(text: str) -> str:
 
 def text_reply(to_openid: str, from_account: str, content: str) -> str:
     """A passive text reply (XML), at most MAX_REPLY_CHARS characters: the text wechatpy's
-    TextReply renders, written out (its field objects were a twentieth of the webhook's 我的工单)."""
+    TextReply renders, written out (its field objects cost 30–35 µs of the webhook's 我的工单)."""
     return (
         "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n"
         f"<Content><![CDATA[{_cdata_safe(clip(content))}]]></Content>\n"

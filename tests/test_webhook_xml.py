@@ -60,6 +60,14 @@ def test_messages_are_shaped_as_xmltodict_shapes_them(body):
     assert parse_xml(body.encode()) == parse_xml(body)
 
 
+def test_nesting_up_to_the_limit_is_read():
+    body = "<xml>" + "<A>" * 15 + "1" + "</A>" * 15 + "</xml>"
+    value = parse_xml(body)["A"]
+    for _ in range(14):
+        value = value["A"]
+    assert value == "1"
+
+
 def test_a_text_message_reads_as_the_commands_expect():
     assert parse_xml(TEXT) == {
         "ToUserName": "gh_account",
@@ -85,6 +93,8 @@ def test_a_text_message_reads_as_the_commands_expect():
         "<xml><p:A>1</p:A></xml>",  # a prefix bound to no namespace (WeChat's XML has none)
         "<xml>only text</xml>",
         "<xml><A>1</A></xml><xml><A>2</A></xml>",
+        "<xml>" + "<A>" * 5000 + "1" + "</A>" * 5000 + "</xml>",  # deeper than Python recurses
+        "<xml>" + "<A>" * 16 + "1" + "</A>" * 16 + "</xml>",
     ],
 )
 def test_bodies_that_are_no_wechat_message_are_bad_requests(body):

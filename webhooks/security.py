@@ -3,8 +3,9 @@ timestamp, the body's size and the body itself (XML, or JSON where the app pushe
 
 The XML is WeChat's flat `<xml><Field>value</Field>…</xml>`. Anything declaring a DOCTYPE or
 an ENTITY (XXE, billion laughs) is refused before any parser sees it; what is left is parsed by
-expat into ElementTree's C tree (a third of xmltodict's time: no Python call per element), and
-only the root's children are kept, shaped as xmltodict shapes them. The JSON is one object.
+expat into ElementTree's C tree (no Python call per element, as xmltodict's handlers made), at
+most MAX_XML_DEPTH elements deep, and only the root's children are kept, shaped as xmltodict
+shapes them. The JSON is one object.
 
 Parsing keeps every field whole: safe mode's Encrypt must reach the msg_signature check as
 WeChat signed it. Only the message itself (a plain body, or what Encrypt decrypts to) has its
@@ -23,6 +24,7 @@ from xml.etree.ElementTree import Element, ParseError, fromstring
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300
 MAX_FIELD_CHARS = 8192
+MAX_XML_DEPTH = 16  # WeChat nests three deep (SubscribeMsgPopupEvent / List / TemplateId)
 
 # `<!` opens a DOCTYPE, ENTITY, comment or CDATA section; only CDATA is part of WeChat's XML.
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
@@ -89,7 +91,7 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
         element = fromstring(text)
     except (ParseError, ValueError) as error:
         raise BadRequest(f"malformed XML: {error}") from None
-    root = _value(element) if element.tag == "xml" else None
+    root = _value(element, MAX_XML_DEPTH) if element.tag == "xml" else None
     if root is None:
         return {}
     if not isinstance(root, dict):
@@ -102,11 +104,14 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
     }
 
 
-def _value(element: Element) -> str | dict[str, Any] | None:
+def _value(element: Element, depth: int) -> str | dict[str, Any] | None:
     """An element as xmltodict gives it: its text stripped (None when blank) when it has no
     children or attributes, else a dict of its attributes (`@name`), its children (a list for a
-    name that repeats) and any text (`#text`)."""
+    name that repeats) and any text (`#text`). BadRequest below `depth` levels (a 64 KB body can
+    nest thousands, more than Python's recursion allows)."""
     children = list(element)
+    if children and depth <= 1:
+        raise BadRequest("XML nested too deeply")
     text = element.text or ""
     if children:
         text += "".join(child.tail or "" for child in children)
@@ -115,7 +120,7 @@ def _value(element: Element) -> str | dict[str, Any] | None:
         return text
     fields: dict[str, Any] = {f"@{name}": value for name, value in element.attrib.items()}
     for child in children:
-        value = _value(child)
+        value = _value(child, depth - 1)
         if child.tag not in fields:
             fields[child.tag] = value
         elif isinstance(fields[child.tag], list):
