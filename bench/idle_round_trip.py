@@ -36,13 +36,7 @@ def _round_trip(pgconn, spin: bool) -> None:
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_us": round(ordered[len(ordered) // 2] * 1e6, 1),
-        "p90_us": round(ordered[int(len(ordered) * 0.9)] * 1e6, 1),
-        "p99_us": round(ordered[int(len(ordered) * 0.99)] * 1e6, 1),
-    }
+    return {"n": len(samples)} | {f"p{p}_us": round(common.percentile(samples, p) * 1e6, 1) for p in (50, 90, 99)}
 
 
 def run(requests: int) -> dict[str, Any]:
@@ -62,16 +56,9 @@ def run(requests: int) -> dict[str, Any]:
                         started = time.perf_counter()
                         _round_trip(pgconn, spin=way == "spin")
                         samples[way].append(time.perf_counter() - started)
-            report["results"][f"{gap_ms:g} ms idle"] = {way: _percentiles(s) for way, s in samples.items()}
-            print(
-                f"{gap_ms:>4g} ms idle: "
-                + ", ".join(
-                    f"{way} p50 {r['p50_us']:.0f} µs p99 {r['p99_us']:.0f} µs"
-                    for way, r in report["results"][f"{gap_ms:g} ms idle"].items()
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
+            found = report["results"][f"{gap_ms:g} ms idle"] = {way: _percentiles(s) for way, s in samples.items()}
+            described = (f"{way} p50 {r['p50_us']:.0f} µs p99 {r['p99_us']:.0f} µs" for way, r in found.items())
+            print(f"{gap_ms:>4g} ms idle: " + ", ".join(described), file=sys.stderr, flush=True)
     report["loadavg_at_end"] = os.getloadavg()
     return report
 

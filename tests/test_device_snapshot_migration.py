@@ -61,10 +61,12 @@ def _column_type(legacy) -> str | None:
 
 def _snapshots(legacy) -> dict[int, dict]:
     rows = legacy.execute("SELECT id, device_snapshot FROM work_orders ORDER BY id")
+    # SQLite gives the JSON as text, PostgreSQL's driver as objects
     return {
-        row["id"]: json.loads(value) if isinstance(value, str) else value
+        row["id"]: json.loads(row["device_snapshot"])
+        if isinstance(row["device_snapshot"], str)
+        else row["device_snapshot"]
         for row in rows
-        for value in [row["device_snapshot"]]
     }
 
 
