@@ -68,8 +68,10 @@ def _run(message: dict[str, Any], *, again: bool = True) -> str | None:
 
 
 def _only_reads(message: dict[str, Any]) -> bool:
-    """A text naming a list (commands.READS_ONLY): it changes nothing, so it may run before its
-    duplicate check is answered, and a duplicate's reply is dropped. Everything else waits for it."""
+    """A text naming a list (commands.READS_ONLY): it changes nothing, so a retry is answered the
+    list again and only a replayed URL must not read (webhooks.inbound: in plain mode the URL's
+    check is answered after the reads, a replay's reply dropped). Everything else waits for its
+    duplicate check."""
     content = message.get("Content")
     return str(message.get("MsgType") or "").lower() == "text" and commands.only_reads(content)
 

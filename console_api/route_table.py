@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, request
 
 from console_api.validation import INT_LIMIT, Field, optional_body, parse_body, parse_query
-from models import db
 from models.db import BIG_ID_MAX, ID_MAX
 
 RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -167,8 +165,6 @@ class RouteTable:
 
         def register(view: Callable) -> Callable:
             guarded = view if guard is None else guard(view)
-            if method.upper() == "GET":
-                guarded = _read_ends_in_commit(guarded)
             self.blueprint.add_url_rule(path, endpoint=view.__name__, view_func=guarded, methods=[method])
             entry = Route(
                 path=path,
@@ -374,19 +370,3 @@ def operation(
         }
     found["responses"] = responses
     return found
-
-
-def _read_ends_in_commit(view: Callable) -> Callable:
-    """A GET's transaction, which only read, ends in COMMIT rather than the pool's ROLLBACK: psycopg
-    forgets a connection's prepared statements at every rollback, so each request planned its
-    statements afresh (~1.5 ms of a device search at 100,000 devices, bench/README.md). A streamed
-    answer keeps its transaction (its body is read later); an error raised ends in a rollback."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        answer = view(*args, **kwargs)
-        if not getattr(answer, "is_streamed", False) and db.session().in_transaction():
-            db.session.commit()
-        return answer
-
-    return wrapper

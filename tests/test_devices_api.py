@@ -297,25 +297,14 @@ def test_departments(hospital, factory, client):
 def test_a_read_ends_its_transaction_in_a_commit_and_a_refused_one_in_a_rollback(app, hospital):
     """A GET's read transaction ends in COMMIT, not the pool's ROLLBACK (psycopg forgets the
     connection's prepared statements at every rollback); one the view refuses is rolled back."""
-    from sqlalchemy import event
-
-    from models import db
+    from test_read_transactions import transaction_ends
 
     api = hospital["api"]
     create(api, name="输液泵", department_id=hospital["departments"]["口腔科"])
-    with app.app_context():
-        engine = db.engine
-    ends: list[str] = []
-    listeners = {"commit": lambda conn: ends.append("commit"), "rollback": lambda conn: ends.append("rollback")}
-    for name, listener in listeners.items():
-        event.listen(engine, name, listener)
-    try:
+    with transaction_ends(app) as ends:
         listed = api.get("/api/v1/devices", query_string={"q": "输液"})
         read_ends, ends[:] = list(ends), []
         missing = api.get("/api/v1/devices/999999")
-    finally:
-        for name, listener in listeners.items():
-            event.remove(engine, name, listener)
     assert listed.status_code == 200 and listed.get_json()["total"] == 1
     assert read_ends == ["commit"]
     assert missing.status_code == 404 and ends == ["rollback"]

@@ -15,8 +15,12 @@ Order of checks, each answered before the next runs:
    messages; for events, which have no id, the whole message — a retry repeats it exactly, while
    two answers to two popups in the same second differ. SET NX with a TTL in Redis; a duplicate
    is answered `success` and nothing runs again. A push the caller names as only reading (the
-   official account's lists) is the exception: its check is sent and its answer read after the
-   reads (Push.first_time), so the two round trips overlap; a duplicate's reads are discarded.
+   official account's lists) is the exception: it changes nothing, so a retry is answered the
+   list again (WeChat shows the answer to the last try: `success` would show nothing), and only
+   a replayed URL must not read. In plain mode its URL is checked: the check is sent before the
+   reads and its answer read after them (Push.first_time), so the two round trips overlap, and a
+   replay's reads are discarded. In safe mode it takes no check at all: msg_signature covers the
+   body, so a replayed URL carries the same message, whose list is encrypted for WeChat alone.
 """
 
 from __future__ import annotations
@@ -152,7 +156,7 @@ def receive(webhook: Webhook, only_reads: Callable[[dict[str, Any]], bool] | Non
     if not isinstance(openid, str) or not openid or len(openid) > MAX_OPENID_CHARS or not isinstance(account, str):
         return plain("FromUserName and ToUserName are required", 400)
     if only_reads is not None and only_reads(message):
-        pending = _PendingCheck.sent(webhook, _dedupe_keys(webhook, message, signature, nonce))
+        pending = None if safe else _PendingCheck.sent(webhook, _url_key(webhook, signature, nonce))
         return Push(message, openid, account, safe, timestamp, nonce, pending)
     if not _first_time(webhook, message, signature, nonce):
         return plain(SUCCESS)
@@ -167,9 +171,12 @@ def _message_key(message: dict[str, Any]) -> str:
     return f"event:{hashlib.sha256(payload.encode()).hexdigest()}"
 
 
+def _url_key(webhook: Webhook, signature: str, nonce: str) -> str:
+    return f"{DEDUPE_PREFIX}{webhook.name}:url:{signature}:{nonce}"
+
+
 def _dedupe_keys(webhook: Webhook, message: dict[str, Any], signature: str, nonce: str) -> tuple[str, str]:
-    prefix = f"{DEDUPE_PREFIX}{webhook.name}:"
-    return f"{prefix}url:{signature}:{nonce}", f"{prefix}{_message_key(message)}"
+    return _url_key(webhook, signature, nonce), f"{DEDUPE_PREFIX}{webhook.name}:{_message_key(message)}"
 
 
 def _first_time(webhook: Webhook, message: dict[str, Any], signature: str, nonce: str) -> bool:
@@ -202,17 +209,16 @@ def _bulk(text: str) -> bytes:
 _SET_NX = b"*6\r\n$3\r\nSET\r\n%s$1\r\n1\r\n$2\r\nNX\r\n$2\r\nEX\r\n" + _bulk(str(DEDUPE_SECONDS))
 
 
-def _dedupe_transaction(keys: tuple[str, str]) -> bytes:
-    """MULTI, SET key 1 NX EX DEDUPE_SECONDS for each key, EXEC, in Redis's protocol: the bytes
-    redis-py's pack_commands makes of them, without its general packing (a fifth of the check's
-    Python)."""
-    return b"*1\r\n$5\r\nMULTI\r\n" + b"".join(_SET_NX % _bulk(key) for key in keys) + b"*1\r\n$4\r\nEXEC\r\n"
+def _set_if_new(key: str) -> bytes:
+    """SET key 1 NX EX DEDUPE_SECONDS in Redis's protocol: the bytes redis-py's pack_commands
+    makes of it, without its general packing (a fifth of the check's Python)."""
+    return _SET_NX % _bulk(key)
 
 
 class _PendingCheck:
-    """_first_time's transaction (MULTI, the two SET NX, EXEC) written to a connection of the
-    request's Redis pool, its replies read later: Redis answers while the database does. The
-    connection goes back to the pool once they are read (or is closed, on any error)."""
+    """A list's URL check (SET NX of the URL's key) written to a connection of the request's Redis
+    pool, its reply read later: Redis answers while the database does. The connection goes back to
+    the pool once it is read (or is closed, on any error)."""
 
     def __init__(self, webhook: Webhook) -> None:
         self.webhook = webhook
@@ -221,12 +227,12 @@ class _PendingCheck:
         self.fresh: bool | None = None  # once read
 
     @classmethod
-    def sent(cls, webhook: Webhook, keys: tuple[str, str]) -> _PendingCheck:
+    def sent(cls, webhook: Webhook, key: str) -> _PendingCheck:
         check = cls(webhook)
         try:
             check.pool = redis_connection.redis().connection_pool
             check.connection = check.pool.get_connection()
-            check.connection.send_packed_command([_dedupe_transaction(keys)])
+            check.connection.send_packed_command([_set_if_new(key)])
         except (RedisError, RuntimeError, OSError) as error:
             check.failed(error)
         return check
@@ -234,13 +240,11 @@ class _PendingCheck:
     def first_time(self) -> bool:
         if self.fresh is None:
             try:
-                replies = [self.connection.read_response() for _ in range(4)]  # OK, QUEUED, QUEUED, EXEC's
-                fresh_url, fresh_message = replies[-1]
-                self.fresh = bool(fresh_url) and bool(fresh_message)
+                self.fresh = self.connection.read_response() is not None  # OK, or nil when the key was there
                 self.pool.release(self.connection)
             except (RedisError, OSError, ValueError, TypeError) as error:
                 self.failed(error)
-            except BaseException:  # the request is being killed: the replies are never read
+            except BaseException:  # the request is being killed: the reply is never read
                 self.failed(None)
                 raise
         return self.fresh

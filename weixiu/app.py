@@ -70,6 +70,7 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     from weixiu.console_files import install as install_console_files
     from weixiu.device_page import device_page
     from weixiu.health import health
+    from weixiu.read_transactions import install as install_read_transactions
     from weixiu.security_headers import install as install_security_headers
 
     # Path ids beyond what their column holds are simply not found (the database would fail on them).
@@ -85,5 +86,6 @@ def create_app(mode: str | None = None, configure: Callable[[Flask], None] | Non
     register_error_handlers(app)
     install_console_files(app)  # the PC console's build where no route matched
     install_security_headers(app)
+    install_read_transactions(app)
     register_commands(app)
     return app
