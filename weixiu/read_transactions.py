@@ -1,11 +1,12 @@
 """A read ends its transaction in COMMIT: the transaction of a GET or HEAD answered without error
-ends in COMMIT rather than in the ROLLBACK of the session's close. psycopg forgets a connection's
-prepared statements at every rollback, and a web worker's pooled connections serve every kind of
-request: one load balancer check (/healthz/ready, every second or so) or one read of the console
-that rolled back made the next statements of any endpoint on that connection, the webhook's list
-among them, run unprepared and planned afresh until psycopg prepared them again and PostgreSQL
-chose their plan again (bench/README.md, webhook_command.py). A streamed answer keeps its
-transaction (its body is read later); an error, raised or answered (4xx, 5xx), rolls back as before.
+ends in COMMIT rather than in the ROLLBACK of the session's close. psycopg forgets every prepared
+statement of a connection at a rollback, and a web worker's pooled connections serve every kind of
+request: the console's and the mini-program's reads committed already (their route table did it
+for them alone), but the load balancer's check (/healthz/ready, every second or so) and the device
+pages rolled back, and the next statements of any endpoint on that connection, the webhook's list among them, ran
+unprepared and were planned afresh until prepared again (bench/README.md, webhook_command.py,
+sixth pass). A streamed answer keeps its transaction (its body is read later); an error, raised or
+answered (4xx, 5xx), rolls back as before.
 """
 
 from __future__ import annotations
