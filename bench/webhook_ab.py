@@ -26,8 +26,6 @@ from typing import Any
 import common
 import webhook_command as bench
 
-TOKEN_LENGTH = 32
-
 
 def engineer_openid() -> str:
     """王工's openid in the kept database (webhook_command.py's seed)."""
@@ -75,12 +73,12 @@ def expected_reply(port: int, spec: bench.WebhookRequests) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from config.instance_files import new_encoding_aes_key
+    from config.instance_files import new_encoding_aes_key, new_webhook_token
 
     trees = {"A": Path(args.a).resolve(), "B": Path(args.b).resolve()}
     command_kind = "safe" if args.safe else "plain"
     kinds = [command_kind if kind in ("plain", "safe") else kind for kind in args.kinds.split(",")]
-    token, aes_key = secrets.token_hex(TOKEN_LENGTH // 2), new_encoding_aes_key()
+    token, aes_key = new_webhook_token(), new_encoding_aes_key()
     env = {
         **os.environ,
         **common.app_environment(bench.DB_NAME, bench.REDIS_URL, secrets.token_urlsafe(48)),
