@@ -17,8 +17,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from queue import Empty, SimpleQueue
 
 from flask import Flask
 
@@ -27,6 +28,10 @@ from operations import channel_states, outbox
 from operations.clock import now_utc
 
 log = logging.getLogger("weixiu.outbox")
+
+# With a window wider than the concurrency, an outcome waits at most this long for others to be
+# recorded with (one commit for many calls).
+RECORD_WITHIN_SECONDS = 0.5
 
 Record = Callable[[str, list[tuple[OutgoingMessage, Outcome]]], None]
 
@@ -55,6 +60,9 @@ def send_in_window(
     waiting = {name: deque(batch) for name, batch in batches.items() if batch}
     kept: dict[str, list[OutgoingMessage]] = {}
     in_flight: dict[Future, tuple[str, OutgoingMessage]] = {}
+    # The calls' threads hand back their futures here: cheaper than concurrent.futures.wait, which
+    # sets up a waiter on every future in flight each time one returns.
+    finished: SimpleQueue[Future] = SimpleQueue()
     open_calls = dict.fromkeys(waiting, 0)  # in flight
     not_recorded = dict.fromkeys(waiting, 0)  # in flight, or returned and not yet recorded
     pools = {
@@ -73,9 +81,29 @@ def send_in_window(
                 if held_back is not None and held_back(name, message):
                     kept.setdefault(name, []).append(message)
                     continue
-                in_flight[pools[name].submit(channels[name].send_one, message)] = (name, message)
+                future = pools[name].submit(channels[name].send_one, message)
+                in_flight[future] = (name, message)
+                future.add_done_callback(finished.put)
                 open_calls[name] += 1
                 not_recorded[name] += 1
+
+    gathering = unrecorded > max((channels[name].concurrency for name in waiting), default=0)
+    returned: dict[str, list[tuple[OutgoingMessage, Outcome]]] = {}
+    oldest = 0.0  # when the first of `returned` came back
+
+    def must_record() -> bool:
+        """Whether to record what returned now. By default at once; with a wider window, once the
+        window stops a channel's calls, nothing is left in flight, or an outcome has waited
+        RECORD_WITHIN_SECONDS: one commit for dozens of calls, none held for long."""
+        if not returned:
+            return False
+        if not gathering or not in_flight or time.monotonic() - oldest >= RECORD_WITHIN_SECONDS:
+            return True
+        return any(
+            waiting[name] and not_recorded[name] >= max(channels[name].concurrency, unrecorded)
+            for name in waiting
+            if name not in stopped
+        )
 
     try:
         start_calls()
@@ -83,24 +111,42 @@ def send_in_window(
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
-            if not in_flight:
+            if not in_flight and not returned:
                 break
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            returned: dict[str, list[tuple[OutgoingMessage, Outcome]]] = {}
-            for future in done:
-                name, message = in_flight.pop(future)
-                returned.setdefault(name, []).append((message, future.result()))
-                open_calls[name] -= 1
-            start_calls()  # within the window of unrecorded calls: by default none before the record
-            for name, pairs in returned.items():
-                record(name, pairs)
-                not_recorded[name] -= len(pairs)  # only now: the window counts unrecorded calls
-            start_calls()
+            if in_flight:
+                timeout = None if not returned else max(oldest + RECORD_WITHIN_SECONDS - time.monotonic(), 0)
+                done = _finished_calls(finished, timeout)
+                if done and not returned:
+                    oldest = time.monotonic()
+                for future in done:
+                    name, message = in_flight.pop(future)
+                    returned.setdefault(name, []).append((message, future.result()))
+                    open_calls[name] -= 1
+                start_calls()  # within the window of unrecorded calls: by default none before the record
+            if must_record():
+                for name, pairs in returned.items():
+                    record(name, pairs)
+                    not_recorded[name] -= len(pairs)  # only now: the window counts unrecorded calls
+                returned = {}
+                start_calls()
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True)
     left = {name: [*kept.get(name, ()), *waiting[name]] for name in waiting}
     return {name: messages for name, messages in left.items() if messages}
+
+
+def _finished_calls(finished: SimpleQueue[Future], timeout: float | None) -> list[Future]:
+    """The calls that returned: waits for the first (up to `timeout`), then takes all that are in."""
+    try:
+        done = [finished.get(timeout=timeout)]
+    except Empty:
+        return []
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except Empty:
+            return done
 
 
 class ClaimHeartbeat:
