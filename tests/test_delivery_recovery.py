@@ -1,7 +1,9 @@
 """Send jobs that die, run out of time or lose their queue, on a real queue with real workers
 against the WeChat and SMS simulators, under a controlled clock (issue 14, items 1–4).
 
-- A worker killed with SIGKILL mid-batch re-sends only the calls that were in flight.
+- A worker killed with SIGKILL mid-batch re-sends only the calls that were in flight; with a wider
+  window (DELIVERY_UNRECORDED_CALLS, on a worker that runs jobs in its own process), at most that
+  window.
 - A send job against a slow provider stops starting calls well before its RQ timeout, records
   what it sent and hands the rest on.
 - WeChat forgets a client_msg_id after 10 minutes: past that, a send whose outcome is unknown goes
@@ -100,15 +102,15 @@ def _tick(app, moment: datetime) -> None:
     _drain(app, moment)
 
 
-def _run_worker_until_killed(app, moment: datetime, killed_when) -> None:
-    """A real forking RQ worker in a process of its own, killed with SIGKILL, work horse and all,
-    once `killed_when()` says so: a host lost mid-batch."""
+def _run_worker_until_killed(app, moment: datetime, killed_when, *, simple: bool = False) -> None:
+    """A real RQ worker in a process of its own (forking, or `simple`: jobs in its own process),
+    killed with SIGKILL, work horse and all, once `killed_when()` says so: a host lost mid-batch."""
     with app.app_context():
         db.engine.dispose()  # the child must not share the parent's database connections
 
     def work() -> None:
         with frozen(moment):
-            make_worker(app).work(burst=True)
+            make_worker(app, simple=simple).work(burst=True)
         os._exit(0)
 
     process = multiprocessing.get_context("fork").Process(target=work)
@@ -155,6 +157,28 @@ def test_a_worker_killed_mid_batch_resends_only_the_calls_in_flight(app, factory
     sent = _sms_per_phone(sms_sim)
     assert set(sent) == {person.phone for person in people}  # none lost
     assert sum(count - 1 for count in sent.values()) <= CONCURRENCY  # duplicates ≤ calls in flight
+
+
+def test_with_a_wider_window_a_killed_worker_resends_at_most_the_window(app, factory, configure, sms_sim, slow_sms):
+    window = 3 * CONCURRENCY
+    configure(DELIVERY_UNRECORDED_CALLS=window)
+    people = _people(factory, 60)
+    with frozen(MOMENT):
+        _notice(app, people, ["sms"])
+    _run_worker_until_killed(app, MOMENT, lambda: sms_sim.state.count(SEND_SMS) >= 30, simple=True)
+
+    before_recovery = _sms_per_phone(sms_sim)
+    recorded = [row for row in _rows(app) if row.status is DeliveryStatus.SENT]
+    # Outcomes wait to be recorded together, but never more than the window of them.
+    assert len(before_recovery) - len(recorded) <= window
+    assert len(recorded) >= 30 - window
+
+    for seconds in (30, 60):
+        _tick(app, MOMENT + timedelta(seconds=seconds))
+    assert {row.status for row in _rows(app)} == {DeliveryStatus.SENT}
+    sent = _sms_per_phone(sms_sim)
+    assert set(sent) == {person.phone for person in people}  # none lost
+    assert sum(count - 1 for count in sent.values()) <= window  # duplicates ≤ the window
 
 
 def test_the_rows_of_a_killed_job_go_again_within_a_minute(app, factory, sms_sim, slow_sms):
