@@ -6,6 +6,10 @@ once an earlier one's outcome is recorded, and outcomes are recorded as calls re
 returned during the last commit, together). A job whose time is up starts no more calls, waits
 for those in flight, and hands back the rest.
 
+DELIVERY_UNRECORDED_CALLS trades that bound for CPU: up to that many calls per channel may be
+unrecorded, so calls go on while outcomes wait to be committed together, dozens at a time (see
+`send_in_window`; bench/README.md, `delivery_cpu.py`, measures both).
+
 The claims of a running job are short leases (operations.outbox.CLAIM_SECONDS) that a thread
 renews while the job lives: when the job dies they lapse within seconds, not minutes.
 """
