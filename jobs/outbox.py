@@ -167,9 +167,10 @@ def _claim(**chosen: Sequence[int]) -> list[outbox.Claimed]:
     its calls still counts the attempt. It runs in autocommit: on PostgreSQL its one statement is
     then its only round trip (no BEGIN, no COMMIT in front of every push). A job run inside a
     session that already began (the embedded runner's inline jobs, tests) claims in it, then commits."""
-    if not db.session().in_transaction():
+    alone = not db.session().in_transaction()
+    if alone:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    claimed = outbox.claim(now_utc(), **chosen)
+    claimed = outbox.claim(now_utc(), alone=alone, **chosen)
     db.session.commit()  # ends the autocommit: the rest of the job runs in transactions
     return claimed
 

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 import psutil
 import pytest
 from rq.job import JobStatus
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from connections import redis as redis_connection
 from jobs import scheduler
@@ -390,6 +390,10 @@ def test_a_push_goes_out_with_only_its_claim_in_front_of_it(app, factory, wechat
     (seen,) = before_first_call
     if engine.dialect.name == "postgresql":
         assert len(seen) == 1 and seen[0][0].startswith("WITH claimed AS") and seen[0][1] is False
+        # Its commit does not wait for the WAL flush, and the setting ends with it.
+        assert "set_config('synchronous_commit', 'off', true)" in seen[0][0]
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW synchronous_commit")).scalar() == "on"
     else:
         assert [statement.split()[0] for statement, _ in seen] == ["UPDATE", "SELECT"]
     pushes = [row for row in _rows(app) if row.channel.value == "wechat"]
