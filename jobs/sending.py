@@ -69,6 +69,7 @@ def send_in_window(
     finished: SimpleQueue[Future] = SimpleQueue()
     open_calls = dict.fromkeys(waiting, 0)  # in flight
     not_recorded = dict.fromkeys(waiting, 0)  # in flight, or returned and not yet recorded
+    windows = {name: max(channels[name].concurrency, unrecorded) for name in waiting}  # unrecorded, at most
     pools = {
         name: ThreadPoolExecutor(max_workers=channels[name].concurrency, thread_name_prefix=f"send-{name}")
         for name in waiting
@@ -79,8 +80,7 @@ def send_in_window(
             return
         for name, queue in waiting.items():
             limit = channels[name].concurrency
-            window = max(limit, unrecorded)
-            while queue and open_calls[name] < limit and not_recorded[name] < window and name not in stopped:
+            while queue and open_calls[name] < limit and not_recorded[name] < windows[name] and name not in stopped:
                 message = queue.popleft()
                 if held_back is not None and held_back(name, message):
                     kept.setdefault(name, []).append(message)
@@ -91,7 +91,7 @@ def send_in_window(
                 open_calls[name] += 1
                 not_recorded[name] += 1
 
-    gathering = unrecorded > max((channels[name].concurrency for name in waiting), default=0)
+    gathering = any(windows[name] > channels[name].concurrency for name in waiting)
     returned: dict[str, list[tuple[OutgoingMessage, Outcome]]] = {}
     oldest = 0.0  # when the first of `returned` came back
 
@@ -103,11 +103,7 @@ def send_in_window(
             return False
         if not gathering or not in_flight or time.monotonic() - oldest >= RECORD_WITHIN_SECONDS:
             return True
-        return any(
-            waiting[name] and not_recorded[name] >= max(channels[name].concurrency, unrecorded)
-            for name in waiting
-            if name not in stopped
-        )
+        return any(waiting[name] and not_recorded[name] >= windows[name] for name in waiting if name not in stopped)
 
     try:
         start_calls()
